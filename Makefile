@@ -1,0 +1,50 @@
+# VidStudio: the two commands a newcomer needs are `make demo` and `make test`.
+# Both create .venv when it is missing and install the project into it.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.vidstudio-installed
+DEMO_PROJECT ?= resources/examples/ken_burns.vidproj
+DEMO_OUT ?= out/demo.mp4
+PYTEST_ARGS ?=
+
+.PHONY: demo test install lint-imports bench clean help
+
+help:
+	@echo "make demo   render $(DEMO_PROJECT) to $(DEMO_OUT)"
+	@echo "make test   run the import contracts and the whole test suite"
+	@echo "make bench  run the benchmarks"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, pinned, so that nothing later pulls a CUDA build from the index.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	@if $(BIN)/python -c "import torch" >/dev/null 2>&1; then \
+		echo "torch already installed: $$($(BIN)/python -c 'import torch; print(torch.__version__)')"; \
+	else \
+		echo "installing torch==$(TORCH_VERSION)"; \
+		$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"; \
+	fi
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/vidstudio render $(DEMO_PROJECT) -o $(DEMO_OUT)
+
+lint-imports: install
+	$(BIN)/lint-imports --no-cache
+
+test: lint-imports
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf out build dist *.egg-info .pytest_cache .import_linter_cache

@@ -1,0 +1,17 @@
+"""The headless graph engine: port types, node declarations, the registry, validation and execution.
+
+``import vidstudio.graph`` imports neither Qt nor torch (an import-linter contract and a test hold it).
+"""
+
+from vidstudio.graph.engine import Engine, NodeExecutionError, NodeReport, RunResult
+from vidstudio.graph.model import FrameRate, Graph, Link, NodeInstance, Settings
+from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
+from vidstudio.graph.registry import NodeRegistry, RegistryError
+from vidstudio.graph.types import PortType, can_connect
+from vidstudio.graph.validate import GraphIssue, validate_graph
+
+__all__ = [
+    "Engine", "NodeExecutionError", "NodeReport", "RunResult", "FrameRate", "Graph", "Link", "NodeInstance",
+    "Settings", "ExecutionContext", "Input", "Node", "Output", "Param", "NodeRegistry", "RegistryError",
+    "PortType", "can_connect", "GraphIssue", "validate_graph",
+]

@@ -1,0 +1,274 @@
+"""Reading and writing project documents.
+
+Loading never raises anything but :class:`~vidstudio.errors.ProjectError` for a bad file (missing, empty,
+binary, truncated, invalid JSON, wrong structure, future version), and every problem names the JSON path.
+Saving is atomic, as Blender and Krita do it: the document goes to a temporary file in the target folder,
+which is flushed and fsynced and then renamed over the target; the previous file is kept as
+``NAME.vidproj.bak``. If anything fails before the rename the target is untouched; if the rename itself fails
+the temporary file is kept and the error says where.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from vidstudio.errors import Problem, ProjectError
+from vidstudio.project.document import Project
+from vidstudio.project.migrations import migrate
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vidstudio.graph.registry import NodeRegistry
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
+#: Top-level key of an embedded project that records the folder of the project it was rendered from.
+ORIGIN_KEY = "embedded_from"
+
+
+def json_path(loc: tuple[Any, ...]) -> str:
+    """Formats a pydantic error location as a JSON path: ``('nodes', 2, 'id')`` gives ``$.nodes[2].id``."""
+    out = "$"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _problems_from_validation(e: ValidationError) -> list[Problem]:
+    problems = []
+    for err in e.errors(include_url=False):
+        msg = err.get("msg", "invalid")
+        for prefix in ("Value error, ", "Assertion failed, "):
+            if msg.startswith(prefix):
+                msg = msg[len(prefix):]
+        if err.get("type") not in ("missing", "value_error") and "input" in err:
+            shown = repr(err["input"])
+            if len(shown) <= 60:
+                msg += f" (got {shown})"
+        problems.append(Problem(json_path(tuple(err.get("loc", ()))), msg))
+    return problems
+
+
+def loads_project(text: str | bytes, source: str = "<string>") -> Project:
+    """Parses, upgrades and validates a project document.
+
+    Args:
+        text: the JSON (bytes are decoded as UTF-8).
+        source: the file name used in messages.
+
+    Returns:
+        the :class:`Project` (not bound to a file).
+
+    Raises:
+        ProjectError: naming ``source`` and the JSON path of every problem.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        if b"\x00" in text[:8192]:
+            raise ProjectError(source, "not a text file (it looks binary); a project is a JSON .vidproj file")
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise ProjectError(source, f"not UTF-8 text (byte {e.start}); a project is a JSON .vidproj file") from None
+    if not text.strip():
+        raise ProjectError(source, "the file is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        truncated = e.msg.startswith("Unterminated") or e.pos >= len(text.rstrip()) - 1
+        hint = " (the file looks truncated)" if truncated else ""
+        raise ProjectError(source, Problem("$", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}")) from None
+    except RecursionError:
+        raise ProjectError(source, Problem("$", "the JSON is nested too deeply")) from None
+    if not isinstance(data, dict):
+        raise ProjectError(source, Problem("$", f"expected a JSON object, found {type(data).__name__}"))
+    data = migrate(data, source)
+    try:
+        return Project.model_validate(data)
+    except ValidationError as e:
+        raise ProjectError(source, _problems_from_validation(e)) from None
+    except (RecursionError, TypeError, ValueError, OverflowError) as e:
+        raise ProjectError(source, Problem("$", f"invalid document: {e}")) from None
+
+
+def load_project(path: str | os.PathLike) -> Project:
+    """Loads a ``.vidproj`` file, or the project embedded in an MP4 that VidStudio rendered.
+
+    Returns:
+        the project, bound to ``path`` (for an MP4: not bound to a file, so that saving asks for a name,
+        with relative paths resolving against the folder of the project it was rendered from when that
+        folder still exists, else the MP4's folder).
+
+    Raises:
+        ProjectError: for a missing, unreadable or invalid file (see :func:`loads_project`), or an MP4 without
+            an embedded project.
+    """
+    p = Path(path)
+    src = str(p)
+    if not p.exists():
+        raise ProjectError(src, "file not found")
+    if p.is_dir():
+        raise ProjectError(src, "is a folder, not a project file")
+    if p.suffix.lower() in VIDEO_SUFFIXES:
+        from vidstudio.errors import MediaError
+        from vidstudio.media.video import read_embedded_project
+
+        try:
+            text = read_embedded_project(p)
+        except MediaError as e:
+            raise ProjectError(src, str(e)) from None
+        if text is None:
+            raise ProjectError(src, "this video holds no VidStudio project (it was not rendered by VidStudio)")
+        project = loads_project(text, src)
+        origin = project.model_extra.get(ORIGIN_KEY) if project.model_extra else None
+        base = Path(origin) if isinstance(origin, str) and Path(origin).is_dir() else p.parent
+        if project.model_extra and ORIGIN_KEY in project.model_extra:
+            del project.model_extra[ORIGIN_KEY]
+        return project.bind(None, base)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise ProjectError(src, f"cannot read the file ({e.strerror or e})") from None
+    return loads_project(raw, src).bind(p)
+
+
+def dumps_project(project: Project, *, indent: int | None = 2) -> str:
+    """Serialises a project to JSON text (``format_version`` first, unknown keys kept, trailing newline)."""
+    return json.dumps(project.to_dict(), indent=indent, ensure_ascii=False) + ("\n" if indent else "")
+
+
+def embeddable_json(project: Project) -> str:
+    """The compact JSON to embed in a rendered video: the document plus the folder its paths are relative to."""
+    data = project.to_dict()
+    if project.project_dir is not None:
+        data[ORIGIN_KEY] = str(project.project_dir)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_text(target: Path, text: str, *, backup: bool = False) -> Path:
+    """Writes ``text`` to ``target`` atomically (temp file in the same folder, fsync, rename).
+
+    Args:
+        backup: keep the previous ``target`` as ``target.bak`` (replaced atomically as well).
+
+    Returns:
+        ``target``.
+
+    Raises:
+        OSError: when writing fails (the target is untouched), or the final rename fails (the temporary file
+            is kept and its name is in the message).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".saving", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if backup and target.exists():
+            bak = target.with_name(target.name + ".bak")
+            fd2, tmp_bak = tempfile.mkstemp(prefix=f".{bak.name}.", suffix=".saving", dir=target.parent)
+            os.close(fd2)
+            try:
+                shutil.copy2(target, tmp_bak)
+                os.replace(tmp_bak, bak)
+            except OSError:
+                Path(tmp_bak).unlink(missing_ok=True)
+                raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
+        os.replace(tmp, target)
+    except OSError as e:
+        raise OSError(e.errno, f"{e.strerror}; the new version is kept in {tmp}") from None
+    _fsync_dir(target.parent)
+    return target
+
+
+def save_project(
+    project: Project,
+    path: str | os.PathLike | None = None,
+    *,
+    backup: bool = True,
+    registry: "NodeRegistry | None" = None,
+) -> Path:
+    """Saves a project atomically and binds it to the file.
+
+    Args:
+        project: the document.
+        path: where to save (default: the file it was loaded from). Saving into another folder rewrites the
+            relative paths of assets (and, when ``registry`` is given, of ``file`` parameters) so that they
+            still point at the same files.
+        backup: keep the previous file as ``NAME.vidproj.bak``.
+        registry: node types, to know which parameters are file paths.
+
+    Returns:
+        the absolute path written.
+
+    Raises:
+        ProjectError: when there is no path or the file cannot be written (the previous file is intact).
+    """
+    if path is None and project.path is None:
+        raise ProjectError("<unsaved project>", "no file name given; use Save As")
+    target = Path(path) if path is not None else project.path
+    assert target is not None
+    target = target.expanduser().resolve()
+    old_dir = project.project_dir
+    doc = project
+    if old_dir is not None and old_dir != target.parent:
+        doc = rebase_paths(project, old_dir, target.parent, registry)
+    try:
+        atomic_write_text(target, dumps_project(doc), backup=backup)
+    except OSError as e:
+        raise ProjectError(str(target), f"cannot save ({e.strerror or e})") from None
+    if doc is not project:
+        project.assets = doc.assets
+        project.nodes = doc.nodes
+    project.bind(target)
+    return target
+
+
+def rebase_paths(project: Project, old_dir: Path, new_dir: Path, registry: "NodeRegistry | None") -> Project:
+    """Returns a copy whose relative asset paths (and ``file`` parameters, given a registry) are relative to
+    ``new_dir`` instead of ``old_dir``; absolute paths are left alone."""
+    doc = project.copy_document()
+
+    def move(p: str) -> str:
+        if not p or Path(p).expanduser().is_absolute():
+            return p
+        absolute = (old_dir / p).resolve()
+        try:
+            return os.path.relpath(absolute, new_dir)
+        except ValueError:  # another drive on Windows
+            return str(absolute)
+
+    for a in doc.assets:
+        a.path = move(a.path)
+    if registry is not None:
+        for n in doc.nodes:
+            cls = registry.find(n.type)
+            if cls is None:
+                continue
+            for p in cls.params:
+                if p.kind == "file" and isinstance(n.params.get(p.name), str):
+                    n.params[p.name] = move(n.params[p.name])
+    return doc

@@ -1,0 +1,52 @@
+"""``vidstudio nodes [--json]``: every node type with its ports and parameters."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("nodes", help="list node types with their ports and parameters", description=__doc__)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def describe_everything(registry) -> dict:
+    """The JSON document ``vidstudio nodes --json`` prints: ``{"nodes": [...]}`` plus sections other
+    layers add (the backend's capability table)."""
+    return {"nodes": registry.describe_all()}
+
+
+def run(args: argparse.Namespace) -> int:
+    from vidstudio.nodes import default_registry
+
+    registry = default_registry()
+    doc = describe_everything(registry)
+    if args.json:
+        print(json.dumps(doc, indent=2, default=str))
+        return 0
+    by_cat: dict[str, list[dict]] = {}
+    for d in doc["nodes"]:
+        by_cat.setdefault(d.get("category", "Misc"), []).append(d)
+    for cat in sorted(by_cat):
+        print(f"{cat}")
+        for d in by_cat[cat]:
+            if d.get("available") is False:
+                print(f"  {d['type']:<24} UNAVAILABLE: {d.get('reason')}")
+                continue
+            src = "" if d.get("source") in (None, "builtin") else f"  [plugin {d['source']}]"
+            print(f"  {d['type']:<24} {d.get('description', '')}{src}")
+            ins = ", ".join(f"{i['name']}:{i['type']}{'?' if i['optional'] else ''}{'*' if i['multi'] else ''}" for i in d["inputs"])
+            outs = ", ".join(f"{o['name']}:{o['type']}" for o in d["outputs"])
+            print(f"      in  {ins or '-'}")
+            print(f"      out {outs or '-'}")
+            for prm in d["params"]:
+                rng = ""
+                if "min" in prm or "max" in prm:
+                    rng = f" [{prm.get('min', '')}..{prm.get('max', '')}]"
+                if "choices" in prm:
+                    rng = f" {{{'|'.join(map(str, prm['choices']))}}}"
+                anim = " (keyable)" if prm.get("animatable") else ""
+                print(f"      - {prm['name']}: {prm['kind']} = {prm['default']!r}{rng}{anim}")
+    return 0

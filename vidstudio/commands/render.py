@@ -1,0 +1,104 @@
+"""``vidstudio render PROJECT [-o OUT] [--frames START:END] [--explain]``: run a project's output nodes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "render",
+        help="render a project's output (Export) nodes",
+        description="Runs the project's output nodes (or --node) and writes their files. "
+        "Relative paths in the project resolve against the project file's folder; -o against the current folder.",
+    )
+    p.add_argument("project", help="a .vidproj file, or an MP4 rendered by VidStudio")
+    p.add_argument("-o", "--output", help="write to this file (.mp4) or folder (PNG sequence); needs exactly one output node")
+    p.add_argument("--frames", metavar="START:END", help="render frames START..END-1 only (like a Python slice; negative counts from the end: --frames=-24:)")
+    p.add_argument("--node", action="append", metavar="ID", help="run this node (and what it needs) instead of every output node")
+    p.add_argument("--explain", action="store_true", help="after the run, say for every node whether it came from the cache or why it ran")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def parse_frames(spec: str | None, frame_count: int) -> tuple[int, int] | None:
+    """Parses ``START:END`` (either side may be empty; negative counts from the end).
+
+    Raises:
+        vidstudio.errors.VidStudioError: for a malformed or empty range.
+    """
+    from vidstudio.errors import VidStudioError
+
+    if not spec:
+        return None
+    try:
+        a, b = spec.split(":")
+        start = int(a) if a.strip() else 0
+        stop = int(b) if b.strip() else frame_count
+    except ValueError:
+        raise VidStudioError(f"--frames {spec!r}: expected START:END, e.g. 0:24") from None
+    start, stop, _ = slice(start, stop).indices(frame_count)
+    if start >= stop:
+        raise VidStudioError(f"--frames {spec!r}: empty range for a {frame_count}-frame project")
+    return start, stop
+
+
+def run(args: argparse.Namespace) -> int:
+    from vidstudio.commands._common import ProgressBar, ctrl_c_cancels, load, load_history, save_history
+    from vidstudio.errors import VidStudioError
+    from vidstudio.graph.engine import Engine
+    from vidstudio.progress import CancelToken
+    from vidstudio.project import embeddable_json
+
+    project, registry = load(args.project)
+    engine = Engine(registry)
+    frame_range = parse_frames(args.frames, project.settings.frame_count)
+    targets = args.node
+    overrides: dict[str, dict] = {}
+    if targets is None:
+        targets = [n.id for n in project.nodes if (c := registry.find(n.type)) is not None and c.is_output]
+        if not targets:
+            raise VidStudioError(f"{args.project}: the project has no output node (add an Export Video node, or name one with --node)")
+    if args.output:
+        outs = [t for t in targets if (c := registry.find(project.node(t).type)) is not None and c.param("path") is not None and c.is_output]
+        if len(outs) != 1:
+            raise VidStudioError(
+                f"-o needs exactly one output node to write, the run has {len(outs)}"
+                + (f" ({', '.join(outs)}); choose one with --node" if outs else "")
+            )
+        out = Path(args.output).expanduser().absolute()
+        fmt = "mp4" if out.suffix.lower() in (".mp4", ".m4v", ".mov") else "png"
+        if out.suffix.lower() in (".mov", ".m4v"):
+            out = out.with_suffix(".mp4")
+        overrides[outs[0]] = {"path": str(out)}
+        if registry.get(project.node(outs[0]).type).param("format") is not None:
+            overrides[outs[0]]["format"] = fmt
+    engine.history = load_history(project.path)
+    bar = ProgressBar(args.quiet)
+    token = CancelToken()
+    try:
+        with ctrl_c_cancels(token):
+            result = engine.run(
+                project, project.settings, targets=targets, project_dir=project.project_dir, progress=bar,
+                cancel=token, frame_range=frame_range, overrides=overrides, project_json=embeddable_json(project),
+            )
+    finally:
+        bar.close()
+    save_history(project.path, engine.history)
+    for w in result.warnings:
+        print(f"{args.project}: warning: {w}", file=sys.stderr)
+    for node_id, rep in result.report.items():
+        for note in rep.notes:
+            print(f"{node_id}: {note}", file=sys.stderr)
+    if args.explain:
+        for line in result.explain():
+            print(line)
+    n = (frame_range[1] - frame_range[0]) if frame_range else project.settings.frame_count
+    s = project.settings
+    for t in targets:
+        f = result.values.get(t, {}).get("file")
+        if f:
+            print(f"wrote {f} ({n} frames, {s.width}x{s.height}, {s.fps} fps)")
+    return 0

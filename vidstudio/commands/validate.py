@@ -1,0 +1,43 @@
+"""``vidstudio validate PROJECT``: check a project without running it.
+
+Exit 0 when valid (warnings are printed); exit 2 with one line per problem, each starting with the project
+file's path.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="check a project file and its graph", description=__doc__)
+    p.add_argument("project", help="a .vidproj file (or an MP4 rendered by VidStudio)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vidstudio.errors import ProjectError
+    from vidstudio.nodes import default_registry
+    from vidstudio.project import load_project
+
+    try:
+        project = load_project(args.project)
+    except ProjectError as e:
+        for line in e.lines():
+            print(line)
+        return 2
+    issues = _validate(project, default_registry())
+    errors = [i for i in issues if i.severity == "error"]
+    for i in issues:
+        print(f"{args.project}: {i}")
+    if errors:
+        return 2
+    print(f"{args.project}: ok ({len(project.nodes)} nodes, {len(project.links)} links, "
+          f"{project.settings.frame_count} frames at {project.settings.fps} fps)")
+    return 0
+
+
+def _validate(project, registry):
+    from vidstudio.graph.validate import validate_graph
+
+    return validate_graph(project, registry, project.settings)

@@ -1,0 +1,82 @@
+"""Camera Move: a keyframed virtual camera over a still image (a Ken Burns move)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
+from vidstudio.graph.types import PortType
+from vidstudio.media.clip import Clip
+from vidstudio.motion.camera import camera_matrices, fit_matrix, scaling
+from vidstudio.motion.warp import to_pil, warp_affine
+
+
+class CameraMove(Node):
+    """Moves a virtual camera over an image: pan, tilt, zoom and roll, each keyable.
+
+    The image is first fitted to the output frame (``fit``); the camera then maps it to each frame with the
+    affine of :func:`vidstudio.motion.camera.camera_matrices`. Alpha is composited over ``background``.
+
+    Outputs:
+        video: ``frame_count`` frames of ``(height, width, 3)`` float32, rendered on demand.
+        camera: ``(frame_count, 3, 3)`` float64 world-to-frame affines, for composing object motion.
+    """
+
+    type_id = "CameraMove"
+    title = "Camera Move"
+    category = "Camera"
+    description = "Pan, tilt, zoom and roll over a still image (Ken Burns), all keyable."
+    inputs = (Input("image", PortType.IMAGE, help="The picture the camera looks at."),)
+    outputs = (
+        Output("video", PortType.VIDEO, "the camera's view, one frame per project frame"),
+        Output("camera", PortType.CAMERA, "(T, 3, 3) world-to-frame affines"),
+    )
+    params = (
+        Param("pan", "float", 0.0, min=-100000, max=100000, step=1, animatable=True, unit="px",
+              help="Horizontal camera offset; positive moves the view right (the picture left)."),
+        Param("tilt", "float", 0.0, min=-100000, max=100000, step=1, animatable=True, unit="px",
+              help="Vertical camera offset; positive moves the view down (the picture up)."),
+        Param("zoom", "float", 1.0, min=0.05, max=50.0, step=0.01, animatable=True, unit="x",
+              help="Magnification about the frame centre; 1 fits the picture to the frame."),
+        Param("roll", "float", 0.0, min=-3600, max=3600, step=0.5, animatable=True, unit="deg",
+              help="Camera roll; positive turns the camera clockwise, the picture counter-clockwise."),
+        Param("fit", "choice", "cover", choices=("cover", "contain", "stretch"),
+              help="How the picture is placed in the frame before the camera moves."),
+        Param("background", "color", [0.0, 0.0, 0.0], help="Colour outside the picture and under its alpha."),
+        Param("quality", "choice", "bicubic", choices=("bilinear", "bicubic"), help="Resampling filter."),
+    )
+    uses_settings = ("width", "height", "frame_count")
+
+    def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        image = np.asarray(inputs["image"])
+        W, H = ctx.width, ctx.height
+        bg = np.asarray(params["background"][:3], dtype=np.float32)
+        if image.shape[2] == 4:
+            a = image[..., 3:4]
+            image = image[..., :3] * a + bg * (1.0 - a)
+        cams = camera_matrices(W, H, params["pan"], params["tilt"], params["zoom"], params["roll"])
+        if len(cams) == 1:
+            cams = np.repeat(cams, ctx.frame_count, axis=0)
+        h, w = image.shape[:2]
+        fit = fit_matrix(w, h, W, H, params["fit"])
+        # Pre-scale large photos once (high-quality reduction) so that per-frame warps never minify much.
+        largest = float(np.max(np.abs(params["zoom"]))) * float(fit[0, 0])
+        r = min(1.0, largest)
+        src = to_pil(image)
+        if r < 0.999:
+            src = src.resize((max(1, round(w * r)), max(1, round(h * r))), Image.Resampling.LANCZOS)
+            pre = scaling(w / src.width, h / src.height)
+        else:
+            pre = np.eye(3)
+        fill = tuple(int(round(c * 255)) for c in bg)
+        mats = cams @ fit @ pre
+        quality = params["quality"]
+
+        def render(i: int) -> np.ndarray:
+            out = warp_affine(src, mats[i], (W, H), resample=quality, fill=fill)
+            return np.asarray(out, dtype=np.uint8)
+
+        return {"video": Clip(ctx.frame_count, H, W, render, label=f"{ctx.node_id} video"), "camera": cams}

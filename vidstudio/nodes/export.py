@@ -1,0 +1,78 @@
+"""Export nodes: write a VIDEO to an MP4 file or a PNG sequence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vidstudio.errors import MediaError, NodeError
+from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
+from vidstudio.graph.types import PortType
+from vidstudio.media.clip import as_clip
+from vidstudio.media.video import PRESETS, parse_fps, write_png_sequence, write_video
+
+
+class ExportVideo(Node):
+    """Writes its input to an H.264 MP4 (yuv420p, +faststart, the project embedded in the metadata) or to a
+    numbered PNG sequence, streaming frame by frame.
+
+    Writes only the run's frame range (``vidstudio render --frames``). The file appears under its name only
+    when complete; a cancelled or failed export leaves no partial file there.
+
+    Output ``file``: the path written (TEXT).
+    """
+
+    type_id = "ExportVideo"
+    title = "Export Video"
+    category = "Output"
+    description = "Writes an MP4 (H.264) or a PNG sequence."
+    is_output = True
+    inputs = (Input("video", PortType.VIDEO, help="The frames to write."),)
+    outputs = (Output("file", PortType.TEXT, "the path written"),)
+    params = (
+        Param("path", "file", "out/render.mp4", file_role="save_video",
+              help="Target file (.mp4) or folder (png), relative to the project file."),
+        Param("format", "choice", "mp4", choices=("mp4", "png"), help="MP4 (H.264) or a PNG sequence."),
+        Param("crf", "int", 18, min=0, max=51, step=1, help="H.264 quality: 0 lossless, 18 visually lossless, 28 small."),
+        Param("preset", "choice", "medium", choices=PRESETS, help="x264 speed/size trade-off."),
+        Param("fps", "string", "", help="Frame rate of the file, e.g. 24 or 30000/1001; empty: the project's."),
+        Param("odd_size", "choice", "pad", choices=("pad", "refuse"),
+              help="H.264 needs even sides: pad odd sizes by one pixel, or refuse."),
+        Param("embed_project", "bool", True, help="Embed the project in the MP4 so that it can be opened again."),
+    )
+    uses_settings = ("fps",)
+
+    @classmethod
+    def check(cls, params: dict[str, Any], settings: Any) -> list[tuple[str, str]]:
+        problems = []
+        if not params["path"]:
+            problems.append(("param 'path'", "no output file chosen"))
+        if params["fps"]:
+            try:
+                parse_fps(params["fps"])
+            except MediaError as e:
+                problems.append(("param 'fps'", str(e)))
+        return problems
+
+    def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        clip = as_clip(inputs["video"])
+        start, stop = ctx.frame_range
+        stop = min(stop, clip.frame_count)
+        if start >= stop:
+            raise NodeError(f"frame range {start}:{ctx.frame_range[1]} is outside the input's {clip.frame_count} frames")
+        frames = clip.subclip(start, stop) if (start, stop) != (0, clip.frame_count) else clip
+        fps = parse_fps(params["fps"]) if params["fps"] else ctx.fps
+        path = ctx.resolve_path(params["path"])
+        progress = lambda f, m: ctx.report(f, f"writing {m}")  # noqa: E731
+        if params["format"] == "png":
+            out = write_png_sequence(frames, path, first_number=start, progress=progress, cancel=ctx.cancel)
+        else:
+            if path.suffix.lower() != ".mp4":
+                path = path.with_suffix(".mp4") if path.suffix else path.with_name(path.name + ".mp4")
+            out, notes = write_video(
+                frames, path, fps, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
+                project_json=ctx.project_json if params["embed_project"] else None,
+                progress=progress, cancel=ctx.cancel,
+            )
+            for n in notes:
+                ctx.note(n)
+        return {"file": str(out)}

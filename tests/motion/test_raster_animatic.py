@@ -39,9 +39,12 @@ def test_box_mask_has_the_analytic_area_and_place():
     ys, xs = np.nonzero(m)
     assert (xs.min(), xs.max(), ys.min(), ys.max()) == (60, 99, 50, 69)
     # Turned by 90 degrees and scaled by 1.5: 30 x 60 px.
-    sp = shape_sprite("b", still(80, 60, angle=90, scale=1.5), "box", 40, 20, fill=RED)
-    m = object_masks([sp], W, H, 3)[0, 0]
+    turned = shape_sprite("t", still(80, 60, angle=90, scale=1.5), "box", 40, 20, fill=RED)
+    m = object_masks([turned], W, H, 3)[0, 0]
     assert abs(int(m.sum()) - 30 * 60) <= 4
+    far = shape_sprite("f", still(150, 100), "ellipse", 20, 20)
+    both = object_masks([sp, far], W, H, 3)
+    np.testing.assert_array_equal(object_masks([sp, far], W, H, 3, union=True), both.any(axis=0))
 
 
 def test_tight_boxes_of_a_turned_ellipse_and_hidden_frames():

@@ -98,6 +98,8 @@ class AnimaticRenderer:
             raise ValueError(f"invalid animatic size {width}x{height}, {frame_count} frames")
         if quality not in ("bilinear", "bicubic"):
             raise ValueError(f"unknown quality {quality!r}; expected bilinear or bicubic")
+        if background is not None and background_frames is not None:
+            raise ValueError("give a background picture or background frames, not both")
         self.width, self.height, self.frame_count = int(width), int(height), int(frame_count)
         self.quality = quality
         self.motion_blur = float(max(0.0, motion_blur))
@@ -228,11 +230,12 @@ class AnimaticRenderer:
 
     def _draw_sprite(self, frame: np.ndarray, sp: Sprite, mip: "_SpriteMip", m: np.ndarray) -> None:
         """Composites a sprite over ``frame`` (uint8 RGBX, in place): premultiplied "over" on its patch."""
-        bounds = _rect_bounds(m, sp.size, self.width, self.height)
+        scale = float(_screen_scale(m))
+        bounds = _rect_bounds(m, sp.size, self.width, self.height) if scale > 1e-9 else None
         if bounds is None:
             return
         x0, y0, x1, y1 = bounds
-        raster = mip.for_scale(float(_screen_scale(m)))
+        raster = mip.for_scale(scale)
         mm = _translate(-x0, -y0) @ m @ sp.raster_matrix(raster)
         patch = warp_array(raster, mm, (x1 - x0, y1 - y0))
         if not patch[..., 3].any():

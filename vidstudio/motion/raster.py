@@ -58,6 +58,8 @@ def sprite_alpha_patch(
     Returns:
         ``((x0, y0, x1, y1), alpha (y1 - y0, x1 - x0) uint8)``, or None when it lies outside the frame.
     """
+    if float(_screen_scale(m)) < 1e-9:  # scaled to nothing
+        return None
     bounds = _rect_bounds(m, sprite.size, width, height)
     if bounds is None:
         return None
@@ -75,6 +77,8 @@ def object_masks(
     frame_count: int,
     cameras: np.ndarray | None = None,
     threshold: float = 0.5,
+    *,
+    union: bool = False,
 ) -> np.ndarray:
     """Per-object silhouettes per frame.
 
@@ -83,17 +87,19 @@ def object_masks(
         width, height: frame size in px; frame_count: ``T``.
         cameras: ``(T, 3, 3)`` world-to-frame matrices or None.
         threshold: alpha at or above which a pixel belongs to the object.
+        union: return only the union of the objects, ``(T, H, W)`` (without holding ``N`` masks in memory).
 
     Returns:
-        ``(N, T, H, W)`` bool; all False where an object is hidden or off-frame.
+        ``(N, T, H, W)`` bool (``(T, H, W)`` with ``union``); False where an object is hidden or off-frame.
     """
-    out = np.zeros((len(sprites), frame_count, height, width), dtype=bool)
-    level = int(round(threshold * 255))
+    out = np.zeros((1 if union else len(sprites), frame_count, height, width), dtype=bool)
+    level = max(int(round(threshold * 255)), 1)
     f = _frames(frame_count)
     for n, sp in enumerate(sprites):
         mats = sp.local_to_frame(cameras, f)
         vis = sp.track_at(f).visible
         raster = sp.raster(float(_screen_scale(mats).max()))
+        dst = out[0 if union else n]
         for t in range(frame_count):
             if not vis[t]:
                 continue
@@ -101,8 +107,8 @@ def object_masks(
             if got is None:
                 continue
             (x0, y0, x1, y1), alpha = got
-            out[n, t, y0:y1, x0:x1] = alpha >= max(level, 1)
-    return out
+            dst[t, y0:y1, x0:x1] |= alpha >= level
+    return out[0] if union else out
 
 
 def union_mask(masks: np.ndarray) -> np.ndarray:

@@ -103,6 +103,16 @@ class Sprite:
             self.image = img
         self.opacity = float(np.clip(self.opacity, 0.0, 1.0))
 
+    def to_json(self) -> dict:
+        """JSON-ready facts (for ``vidstudio eval``): name, size, z, opacity, the picture (image shape or shape
+        style) and the track (see :meth:`~vidstudio.motion.tracks.Track.to_json`)."""
+        picture: dict = {"kind": "image", "shape": list(self.image.shape)} if self.image is not None else {
+            "kind": self.shape.kind, "fill": list(self.shape.fill), "outline": list(self.shape.outline),
+            "outline_width": self.shape.outline_width, "vertices": [list(v) for v in self.shape.vertices],
+            "corner_radius": self.shape.corner_radius}
+        return {"name": self.name, "size": list(self.size), "z": self.z, "opacity": self.opacity,
+                "picture": picture, "track": self.track.to_json()}
+
     # ------------------------------------------------------------------------------------------ geometry
     def local_to_frame(self, cameras: np.ndarray | None = None, frames: np.ndarray | None = None) -> np.ndarray:
         """``(M, 3, 3)`` float64 affines from local px (centre origin, scale 1) to output-frame px.

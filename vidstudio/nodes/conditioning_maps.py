@@ -58,8 +58,8 @@ class ObjectMasks(Node):
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         sprites = _objects(ctx, inputs, params)
-        masks = raster.object_masks(sprites, ctx.width, ctx.height, ctx.frame_count, inputs["camera"], params["threshold"])
-        out = raster.union_mask(masks)
+        out = raster.object_masks(sprites, ctx.width, ctx.height, ctx.frame_count, inputs["camera"], params["threshold"],
+                                  union=True)
         out.setflags(write=False)
         return {"mask": out}
 

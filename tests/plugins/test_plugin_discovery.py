@@ -211,3 +211,15 @@ def test_prints_during_import_go_to_stderr(plugins_dir, capsys):
     default_registry().get("chatty.Const")
     out, err = capsys.readouterr()
     assert "hello from chatty" not in out and "hello from chatty" in err
+
+
+def test_a_failure_of_discovery_itself_leaves_the_built_in_nodes(plugins_dir, monkeypatch, capsys):
+    write_plugin(plugins_dir, "good")
+
+    def broken(self):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(PluginManager, "refresh", broken)
+    reg = default_registry()
+    assert reg.find("LoadImage") is not None and "good.Const" not in reg
+    assert "plugin discovery failed (OSError: disk on fire); continuing with the built-in nodes" in capsys.readouterr().err

@@ -18,6 +18,7 @@ show it and ask (a plugin is code that runs on this machine).
 from __future__ import annotations
 
 import configparser
+import importlib
 import importlib.util
 import os
 import shutil
@@ -302,6 +303,7 @@ def install(plan: InstallPlan, manager: PluginManager, log: Log = _stderr) -> Pl
         _copy_folder(plan.path, manager.plugins_dir, m.name)
     else:
         run_pip(["install", str(plan.path)], log)
+    importlib.invalidate_caches()
     manager.refresh()
     try:
         info = manager.get(m.name)
@@ -362,6 +364,7 @@ def uninstall(name: str, manager: PluginManager, log: Log = _stderr) -> PluginIn
         if not info.distribution:
             raise PluginError(f"plugin '{name}' comes from an entry point whose package is unknown; uninstall it with pip")
         run_pip(["uninstall", "--yes", info.distribution], log)
+    importlib.invalidate_caches()
     manager.refresh()
     return info
 

@@ -294,8 +294,9 @@ class PluginManager:
 
     # ------------------------------------------------------------------------------------------ discovery
     def refresh(self) -> None:
-        """Discovers plugins again (entry points and the plugins folder) and re-reads the disabled list."""
-        importlib.invalidate_caches()
+        """Discovers plugins again (entry points and the plugins folder) and re-reads the disabled list.
+        After installing or removing packages in this process, call :func:`importlib.invalidate_caches` first
+        (the installer does)."""
         self.warnings = []
         records: list[_Record] = []
         if self.use_entry_points:
@@ -658,7 +659,7 @@ def add_plugins(registry: "NodeRegistry", manager: PluginManager | None = None) 
         for w in manager.warnings:
             print(f"vidstudio: warning: {w}", file=sys.stderr)
         return manager
-    except Exception as e:  # pragma: no cover - defensive: plugins must never stop VidStudio
+    except Exception as e:  # defensive: plugins must never stop VidStudio
         print(f"vidstudio: warning: plugin discovery failed ({e.__class__.__name__}: {e}); "
               "continuing with the built-in nodes", file=sys.stderr)
         return None

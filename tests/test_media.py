@@ -230,3 +230,22 @@ def test_bad_images_name_the_file(tmp_path, content, words):
     assert str(path) in str(e.value)
     with pytest.raises(MediaError, match="image file not found"):
         load_image(tmp_path / "missing.png")
+
+
+@pytest.mark.parametrize("fmt,suffix,tol", [("PNG", ".png", 0.5 / 255), ("JPEG", ".jpg", 0.06), ("WEBP", ".webp", 0.06)])
+def test_load_image_formats_decode_the_same_picture(tmp_path, fmt, suffix, tol):
+    ref = np.asarray(Image.open(ASSETS / "chelsea.png").convert("RGB"))
+    path = tmp_path / f"cat{suffix}"
+    Image.fromarray(ref).save(path, format=fmt, quality=95)
+    img = load_image(path)
+    assert img.shape == ref.shape
+    assert np.abs(img - ref / 255.0).mean() < tol
+
+
+def test_webp_with_alpha_keeps_alpha(tmp_path):
+    rgba = np.asarray(Image.open(ASSETS / "logo_cutout.png"))
+    path = tmp_path / "logo.webp"
+    Image.fromarray(rgba, "RGBA").save(path, format="WEBP", lossless=True)
+    img = load_image(path)
+    assert img.shape == (500, 500, 4)
+    np.testing.assert_allclose(img[..., 3], rgba[..., 3] / 255.0, atol=1e-6)

@@ -37,6 +37,7 @@ class NodeRegistry:
     def __init__(self) -> None:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.RLock()
+        self._plugin_notes: dict[str, str] = {}  # plugin name -> why its types cannot be used
 
     # ------------------------------------------------------------------------------------------ adding
     def register(self, cls: type[Node], *, source: str = "builtin", replace: bool = False) -> type[Node]:
@@ -73,6 +74,12 @@ class NodeRegistry:
         with self._lock:
             self._entries[type_id] = _Entry(type_id, source=source, info=dict(info or {}), unavailable=reason)
 
+    def mark_plugin_unavailable(self, plugin: str, reason: str) -> None:
+        """Records why plugin ``plugin`` cannot provide node types now (a manifest that cannot be read, so its
+        types are not even known): a project using ``"<plugin>.<Name>"`` then gets this reason."""
+        with self._lock:
+            self._plugin_notes[plugin] = reason
+
     # ------------------------------------------------------------------------------------------ lookup
     def get(self, type_id: str) -> type[Node]:
         """Returns the node class for ``type_id``, importing a lazy one.
@@ -95,7 +102,8 @@ class NodeRegistry:
                     if cls.type_id != type_id:
                         raise RegistryError(f"the loaded class declares type_id {cls.type_id!r}")
                 except Exception as exc:  # a plugin that fails is reported, never fatal
-                    e.unavailable = f"plugin {e.source!r} failed to load it: {exc.__class__.__name__}: {exc}"
+                    e.unavailable = getattr(exc, "unavailable_reason", None) or (
+                        f"plugin {e.source!r} failed to load it: {exc.__class__.__name__}: {exc}")
                     raise KeyError(f"node type {type_id!r} is unavailable: {e.unavailable}") from None
                 e.cls = cls
             assert e.cls is not None
@@ -112,6 +120,53 @@ class NodeRegistry:
         """Why a known type cannot be used, or None (also None for unknown types)."""
         e = self._entries.get(type_id)
         return e.unavailable if e else None
+
+    def why_unusable(self, type_id: str) -> tuple[str, str] | None:
+        """Why ``type_id`` cannot be used, naming the plugin it belongs to; None when it can be used.
+
+        Loads a lazy type to find out (see :meth:`get`).
+
+        Returns:
+            ``(code, message)``: code ``"unavailable-type"`` (the type or its plugin is known but disabled,
+            incompatible or failed: the message says which and gives the error) or ``"unknown-type"`` (nothing
+            provides it; for ``"plugin.Name"`` the message says the plugin is not installed, or that the
+            installed plugin has no such node type).
+        """
+        if self.find(type_id) is not None:
+            return None
+        reason = self.unavailable_reason(type_id)
+        if reason:
+            return "unavailable-type", f"node type {type_id!r} is unavailable: {reason}"
+        plugin, dot, name = type_id.partition(".")
+        if not dot:
+            return "unknown-type", f"unknown node type {type_id!r}"
+        note = self._plugin_notes.get(plugin)
+        if note:
+            return "unavailable-type", f"node type {type_id!r} is unavailable: {note}"
+        provided = sorted(t.partition(".")[2] for t, e in self._entries.items() if e.source == plugin)
+        if provided:
+            return "unknown-type", (f"unknown node type {type_id!r}: plugin '{plugin}' has no node type '{name}' "
+                                    f"(it provides: {', '.join(provided)})")
+        return "unknown-type", f"unknown node type {type_id!r}: plugin '{plugin}' is not installed"
+
+    def summary(self, type_id: str) -> dict[str, Any]:
+        """Palette facts without importing a lazy type: ``type``, ``title``, ``category``, ``description``,
+        ``source`` (``"builtin"`` or the plugin), ``available`` (False when known to be unusable) and
+        ``reason`` (why, or None). For a type not imported yet they come from its plugin's manifest.
+
+        Raises:
+            KeyError: for an unknown type.
+        """
+        e = self._entries.get(type_id)
+        if e is None:
+            raise KeyError(f"unknown node type {type_id!r}")
+        if e.cls is not None:
+            c = e.cls
+            facts = {"title": c.title or c.type_id, "category": c.category, "description": c.description}
+        else:
+            facts = {"title": e.info.get("title", type_id), "category": e.info.get("category", "Misc"),
+                     "description": e.info.get("description", "")}
+        return {"type": type_id, **facts, "source": e.source, "available": e.unavailable is None, "reason": e.unavailable}
 
     def source(self, type_id: str) -> str | None:
         """``"builtin"`` or the plugin name that provides ``type_id``; None when unknown."""

@@ -76,11 +76,8 @@ def validate_graph(
         cls = registry.find(n.type)
         classes[n.id] = cls
         if cls is None and n.id in scope:
-            reason = registry.unavailable_reason(n.type)
-            if reason:
-                issues.append(GraphIssue(n.id, "type", reason, "unavailable-type"))
-            else:
-                issues.append(GraphIssue(n.id, "type", f"unknown node type {n.type!r}", "unknown-type"))
+            code, message = registry.why_unusable(n.type) or ("unknown-type", f"unknown node type {n.type!r}")
+            issues.append(GraphIssue(n.id, "type", message, code))
 
     # links ------------------------------------------------------------------------------------------
     fed: dict[tuple[str, str], int] = {}

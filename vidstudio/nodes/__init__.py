@@ -40,5 +40,11 @@ def builtin_registry() -> NodeRegistry:
 
 
 def default_registry() -> NodeRegistry:
-    """The built-in node types (plugins are added here once plugin discovery exists)."""
-    return builtin_registry()
+    """The built-in node types plus every discovered plugin's (:func:`vidstudio.plugins.add_plugins`): usable
+    plugins' types are imported on first use; disabled, incompatible and failed plugins' types are known but
+    unavailable, with the reason. Plugins never stop this from returning."""
+    from vidstudio.plugins import add_plugins
+
+    reg = builtin_registry()
+    add_plugins(reg)
+    return reg

@@ -1,0 +1,665 @@
+"""Plugin discovery, enable/disable state, and lazy, isolated loading of plugin node classes.
+
+Plugins come from two places:
+
+* installed distributions that declare the entry point group ``vidstudio.nodes``; the entry point names
+  the plugin's package (``example_nodes = "vidstudio_example_nodes"``), whose folder holds the manifest
+  ``vidstudio-plugin.toml``. The folder is located with :func:`importlib.util.find_spec` on the top-level
+  name, which does not run the package.
+* the user plugins folder (:func:`plugins_dir`): each sub-folder is a plugin with a manifest and its module
+  (``<folder>/vidstudio-plugin.toml`` and ``<folder>/<module>/__init__.py`` or ``<folder>/<module>.py``).
+
+Discovery reads manifests only. A plugin's module is imported the first time one of its node types is needed
+(:meth:`vidstudio.graph.NodeRegistry.get`). Nothing a plugin does can stop the others or VidStudio from
+starting: a bad manifest, an incompatible API range, an import that raises (even ``SystemExit``), or a node
+class that is missing or malformed is recorded with the plugin's name and the error, and its node types are
+marked unavailable with that reason (napari/npe2 style). The outcome of an import is shared by every
+:class:`PluginManager` in the process, as Python's modules are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+from vidstudio.api import API_VERSION
+from vidstudio.errors import VidStudioError
+from vidstudio.plugins.manifest import MANIFEST_NAME, PERMISSIONS, Manifest, ManifestError, load_manifest, peek_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from vidstudio.graph.node import Node
+    from vidstudio.graph.registry import NodeRegistry
+
+#: The entry point group installed plugin packages declare.
+ENTRY_POINT_GROUP = "vidstudio.nodes"
+#: The file under :func:`config_dir` that records disabled plugins: ``{"disabled": ["name", ...]}``.
+STATE_FILE = "plugins.json"
+
+Status = Literal["enabled", "disabled", "failed", "incompatible"]
+ENABLED: Status = "enabled"
+DISABLED: Status = "disabled"
+FAILED: Status = "failed"
+INCOMPATIBLE: Status = "incompatible"
+
+
+class PluginError(VidStudioError):
+    """A plugin operation the user asked for cannot be done (unknown name, failed install...)."""
+
+
+class PluginLoadError(Exception):
+    """A plugin's code could not be imported, or a node class it declares is missing or malformed.
+
+    Attributes:
+        plugin: the plugin's name.
+        unavailable_reason: the sentence the registry shows for its node types
+            (``"plugin 'x' failed to import: ModuleNotFoundError: No module named 'y'"``).
+        details: the formatted traceback, for plugin authors.
+    """
+
+    def __init__(self, plugin: str, message: str, details: str = ""):
+        self.plugin = plugin
+        self.unavailable_reason = f"plugin '{plugin}' failed to import: {message}"
+        self.details = details
+        super().__init__(message)
+
+
+def plugins_dir() -> Path:
+    """The user plugins folder: ``$VIDSTUDIO_PLUGINS_DIR``, else ``plugins`` in platformdirs' user data dir."""
+    env = os.environ.get("VIDSTUDIO_PLUGINS_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("vidstudio", "VidStudio")) / "plugins"
+
+
+def config_dir() -> Path:
+    """VidStudio's configuration folder: ``$VIDSTUDIO_CONFIG_DIR``, else platformdirs' user config dir."""
+    env = os.environ.get("VIDSTUDIO_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("vidstudio", "VidStudio"))
+
+
+_default_plugins_dir, _default_config_dir = plugins_dir, config_dir
+
+
+# ---------------------------------------------------------------------------------------------- views
+@dataclass(frozen=True)
+class PluginNode:
+    """A node type a plugin provides, as its manifest declares it (no import needed).
+
+    Attributes:
+        type_id: the registry id (``"example_nodes.FilmGrain"``); name: the part after the dot.
+        title, category, description: for the palette (``category`` is the plugin's unless the node sets one).
+        class_path: ``"module:Class"`` where the class lives.
+    """
+
+    type_id: str
+    name: str
+    title: str
+    category: str
+    description: str
+    class_path: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready facts."""
+        return {"type": self.type_id, "name": self.name, "title": self.title, "category": self.category,
+                "description": self.description, "class": self.class_path}
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A snapshot of one discovered plugin, for ``vidstudio plugins`` and the GUI's plugin manager.
+
+    Attributes:
+        name: the plugin's name (from the manifest; the folder or entry point name when that is unreadable).
+        status: ``"enabled"`` (usable; imported on first use), ``"disabled"`` (by the user),
+            ``"failed"`` (bad manifest, duplicate name, import error or bad node class: see ``error``) or
+            ``"incompatible"`` (its ``api_versions`` exclude this VidStudio's :data:`vidstudio.api.API_VERSION`).
+        error: why it failed or is incompatible, in one line; None otherwise.
+        error_details: a traceback or the manifest's problems one per line, for plugin authors ("" if none).
+        enabled: the user's setting (a failed plugin may be enabled).
+        loaded: whether its code has been imported in this process.
+        origin: ``"package"`` (entry point of an installed distribution) or ``"folder"`` (user plugins folder).
+        location: the folder holding the manifest, or None when unknown.
+        manifest_path: the manifest file, or None.
+        distribution: the installed distribution's name (packages), or None.
+        manifest: the parsed manifest, or None when it is invalid.
+        nodes: the node types it declares.
+        permissions: ``{permission: reason}`` as declared (Python cannot enforce them).
+    """
+
+    name: str
+    status: Status
+    error: str | None
+    error_details: str
+    enabled: bool
+    loaded: bool
+    origin: Literal["package", "folder"]
+    location: Path | None
+    manifest_path: Path | None
+    distribution: str | None
+    manifest: Manifest | None
+    nodes: tuple[PluginNode, ...] = ()
+
+    @property
+    def version(self) -> str:
+        """The plugin's version ("" when the manifest is invalid)."""
+        return self.manifest.version if self.manifest else ""
+
+    @property
+    def title(self) -> str:
+        """Display name."""
+        return self.manifest.display_title if self.manifest else self.name
+
+    @property
+    def category(self) -> str:
+        """The palette category of its nodes."""
+        return self.manifest.display_category if self.manifest else self.name
+
+    @property
+    def permissions(self) -> dict[str, str]:
+        """``{permission: reason}`` as declared."""
+        return dict(self.manifest.permissions) if self.manifest else {}
+
+    @property
+    def usable(self) -> bool:
+        """True when its node types can be used (status ``enabled``)."""
+        return self.status == ENABLED
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready facts (``vidstudio plugins list --json``)."""
+        m = self.manifest
+        return {
+            "name": self.name,
+            "version": self.version,
+            "status": self.status,
+            "enabled": self.enabled,
+            "loaded": self.loaded,
+            "error": self.error,
+            "origin": self.origin,
+            "location": str(self.location) if self.location else None,
+            "manifest": str(self.manifest_path) if self.manifest_path else None,
+            "distribution": self.distribution,
+            "title": self.title,
+            "description": m.description if m else "",
+            "author": m.author if m else "",
+            "license": m.license if m else "",
+            "homepage": m.homepage if m else "",
+            "category": self.category,
+            "api_versions": m.api_versions if m else "",
+            "requirements": list(m.requirements) if m else [],
+            "permissions": [{"name": k, "reason": v, "meaning": PERMISSIONS.get(k, "")} for k, v in self.permissions.items()],
+            "nodes": [n.to_json() for n in self.nodes],
+        }
+
+
+# ---------------------------------------------------------------------------------------------- records
+@dataclass
+class _Record:
+    name: str
+    origin: Literal["package", "folder"]
+    location: Path | None
+    manifest_path: Path | None
+    manifest: Manifest | None
+    module: str = ""
+    distribution: str | None = None
+    problem: str | None = None
+    problem_details: str = ""
+    duplicate: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@{self.location}"
+
+
+@dataclass
+class _LoadState:
+    """What importing a plugin did in this process (shared by every manager)."""
+
+    error: PluginLoadError | None = None
+    module_failed: bool = False
+    imported: bool = False
+    classes: dict[str, type] = field(default_factory=dict)
+
+
+_LOAD_LOCK = threading.RLock()
+_LOADS: dict[str, _LoadState] = {}
+
+
+def _load_state(key: str) -> _LoadState:
+    with _LOAD_LOCK:
+        return _LOADS.setdefault(key, _LoadState())
+
+
+def _module_dir(module: str) -> Path | None:
+    """The folder of package ``module`` without importing it (None when it is not installed)."""
+    parts = module.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    locations = [Path(p) for p in spec.submodule_search_locations]
+    for part in parts[1:]:
+        nxt = next((loc / part for loc in locations if (loc / part).is_dir()), None)
+        if nxt is None:
+            return None
+        locations = [nxt]
+    return locations[0]
+
+
+class PluginManager:
+    """Finds plugins, remembers which are disabled, and adds their node types to a registry.
+
+    Args:
+        plugins_dir: the user plugins folder (default :func:`plugins_dir`).
+        config_dir: where the enabled/disabled state is kept (default :func:`config_dir`).
+        entry_points: also discover installed packages (entry point group :data:`ENTRY_POINT_GROUP`).
+
+    Construction discovers (reads manifests, imports nothing); :meth:`refresh` discovers again (after an
+    install). Typical use, e.g. by the GUI's plugin manager::
+
+        manager = PluginManager()
+        for p in manager.plugins:              # PluginInfo snapshots: status, error, manifest facts, nodes
+            ...
+        manager.disable("example_nodes")       # persisted; build a new registry to apply it:
+        registry = vidstudio.nodes.default_registry()
+    """
+
+    def __init__(self, *, plugins_dir: Path | str | None = None, config_dir: Path | str | None = None,
+                 entry_points: bool = True):
+        self.plugins_dir = Path(plugins_dir) if plugins_dir is not None else _default_plugins_dir()
+        self.config_dir = Path(config_dir) if config_dir is not None else _default_config_dir()
+        self.use_entry_points = entry_points
+        self._records: list[_Record] = []
+        #: problems with the manager's own files (an unreadable state file), one line each.
+        self.warnings: list[str] = []
+        self.refresh()
+
+    # ------------------------------------------------------------------------------------------ discovery
+    def refresh(self) -> None:
+        """Discovers plugins again (entry points and the plugins folder) and re-reads the disabled list.
+        After installing or removing packages in this process, call :func:`importlib.invalidate_caches` first
+        (the installer does)."""
+        self.warnings = []
+        records: list[_Record] = []
+        if self.use_entry_points:
+            records.extend(self._from_entry_points())
+        records.extend(self._from_folder())
+        seen: dict[str, _Record] = {}
+        for r in records:
+            first = seen.get(r.name)
+            if first is None:
+                seen[r.name] = r
+                continue
+            r.duplicate = True
+            if r.problem is None:
+                r.problem = (f"plugin '{r.name}' at {r.location} is ignored: a plugin with the same name is "
+                             f"installed at {first.location}")
+        self._records = records
+        self._disabled = self._read_disabled()
+
+    def _from_entry_points(self) -> list[_Record]:
+        out: list[_Record] = []
+        try:
+            eps = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        except Exception as e:  # a broken distribution on sys.path must not stop VidStudio
+            self.warnings.append(f"cannot read installed packages' entry points: {e.__class__.__name__}: {e}")
+            return out
+        for ep in sorted(eps, key=lambda e: e.name):
+            dist = getattr(ep, "dist", None)
+            dist_name = dist.name if dist is not None else None
+            module = ep.module
+            where = f"entry point {ep.name!r} = {ep.value!r}" + (f" of package {dist_name}" if dist_name else "")
+            folder = _module_dir(module)
+            if folder is None:
+                out.append(_Record(ep.name, "package", None, None, None, module, dist_name,
+                                   f"plugin '{ep.name}' ({where}): package {module!r} is not installed or is not a package folder"))
+                continue
+            rec = self._read(folder / MANIFEST_NAME, fallback_name=ep.name, origin="package", folder=folder)
+            rec.distribution = dist_name
+            if rec.manifest is not None:
+                rec.module = rec.manifest.module or module
+                if rec.manifest.name != ep.name and rec.problem is None:
+                    rec.problem = (f"plugin '{rec.manifest.name}' ({where}): the entry point's name must be the "
+                                   f"manifest's name '{rec.manifest.name}'")
+            out.append(rec)
+        return out
+
+    def _from_folder(self) -> list[_Record]:
+        out: list[_Record] = []
+        base = self.plugins_dir
+        try:
+            children = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+        except FileNotFoundError:
+            return out
+        except OSError as e:
+            self.warnings.append(f"cannot read the plugins folder {base}: {e.strerror or e}")
+            return out
+        for child in children:
+            rec = self._read(child / MANIFEST_NAME, fallback_name=child.name, origin="folder", folder=child)
+            if rec.manifest is not None and rec.problem is None:
+                rec.module = rec.manifest.module or rec.manifest.name
+                top = rec.module.split(".")[0]
+                if not ((child / top / "__init__.py").is_file() or (child / f"{top}.py").is_file()):
+                    rec.problem = (f"plugin '{rec.name}' ({child}): its module '{top}' is missing "
+                                   f"(expected {child / top / '__init__.py'} or {child / (top + '.py')})")
+                else:
+                    for node in rec.manifest.nodes:
+                        path = rec.manifest.class_path(node, rec.module)
+                        if path.split(":")[0].split(".")[0] != top:
+                            rec.problem = (f"plugin '{rec.name}' ({child}): node '{node.name}' names class {path!r}, "
+                                           f"outside the plugin's module '{top}'")
+                            break
+            out.append(rec)
+        return out
+
+    def _read(self, manifest_path: Path, *, fallback_name: str, origin: Literal["package", "folder"], folder: Path) -> _Record:
+        try:
+            manifest = load_manifest(manifest_path)
+        except ManifestError as e:
+            try:
+                name = peek_name(manifest_path.read_bytes()) or fallback_name
+            except OSError:
+                name = fallback_name
+            what = "has no manifest" if not manifest_path.exists() else "has an invalid manifest"
+            return _Record(name, origin, folder, manifest_path if manifest_path.exists() else None, None,
+                           problem=f"plugin '{name}' {what}: {e.summary()}", problem_details="\n".join(e.lines()))
+        return _Record(manifest.name, origin, folder, manifest_path, manifest)
+
+    # ------------------------------------------------------------------------------------------ state
+    @property
+    def state_file(self) -> Path:
+        """The file that records disabled plugins."""
+        return self.config_dir / STATE_FILE
+
+    def _read_disabled(self) -> set[str]:
+        f = self.state_file
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return set()
+        except (OSError, ValueError) as e:
+            self.warnings.append(f"{f}: cannot read the plugin settings ({e}); every plugin counts as enabled")
+            return set()
+        names = data.get("disabled", []) if isinstance(data, dict) else []
+        return {n for n in names if isinstance(n, str)}
+
+    def _write_disabled(self) -> None:
+        from vidstudio.project.io import atomic_write_text
+
+        f = self.state_file
+        data: dict[str, Any] = {}
+        try:
+            old = json.loads(f.read_text(encoding="utf-8"))
+            if isinstance(old, dict):
+                data = old  # keep keys other versions wrote
+        except (OSError, ValueError):
+            pass
+        data["disabled"] = sorted(self._disabled)
+        try:
+            atomic_write_text(f, json.dumps(data, indent=2) + "\n")
+        except OSError as e:
+            raise PluginError(f"cannot save the plugin settings to {f}: {e}") from None
+
+    def is_enabled(self, name: str) -> bool:
+        """The user's setting for ``name`` (True unless disabled)."""
+        return name not in self._disabled
+
+    def set_enabled(self, name: str, enabled: bool) -> PluginInfo:
+        """Enables or disables plugin ``name`` and saves the setting under :attr:`config_dir`.
+
+        A registry built before the change keeps its node types; build a new one
+        (:func:`vidstudio.nodes.default_registry`) to apply it. Disabling a plugin whose code was already
+        imported makes its node types unavailable in new registries; Python cannot unload the code itself.
+
+        Returns:
+            the plugin's updated :class:`PluginInfo`.
+
+        Raises:
+            PluginError: when no plugin has that name (the message lists the names there are), or the
+                settings file cannot be written.
+        """
+        self.get(name)
+        self._disabled = self._read_disabled()
+        if enabled:
+            self._disabled.discard(name)
+        else:
+            self._disabled.add(name)
+        self._write_disabled()
+        return self.get(name)
+
+    def enable(self, name: str) -> PluginInfo:
+        """``set_enabled(name, True)``."""
+        return self.set_enabled(name, True)
+
+    def disable(self, name: str) -> PluginInfo:
+        """``set_enabled(name, False)``."""
+        return self.set_enabled(name, False)
+
+    # ------------------------------------------------------------------------------------------ views
+    def _status(self, r: _Record) -> tuple[Status, str | None, str]:
+        if r.problem is not None:
+            return FAILED, r.problem, r.problem_details
+        assert r.manifest is not None
+        ok, why = r.manifest.compatible(API_VERSION)
+        if not ok:
+            return INCOMPATIBLE, why, ""
+        if r.name in self._disabled:
+            return DISABLED, None, ""
+        st = _LOADS.get(r.key)
+        if st is not None and st.error is not None:
+            return FAILED, st.error.unavailable_reason, st.error.details
+        return ENABLED, None, ""
+
+    def _info(self, r: _Record) -> PluginInfo:
+        status, error, details = self._status(r)
+        st = _LOADS.get(r.key)
+        nodes: tuple[PluginNode, ...] = ()
+        if r.manifest is not None:
+            m = r.manifest
+            nodes = tuple(
+                PluginNode(m.type_id(n), n.name, n.title or n.name, n.category or m.display_category, n.description,
+                           m.class_path(n, r.module))
+                for n in m.nodes
+            )
+        return PluginInfo(
+            name=r.name, status=status, error=error, error_details=details, enabled=r.name not in self._disabled,
+            loaded=bool(st and st.imported), origin=r.origin, location=r.location, manifest_path=r.manifest_path,
+            distribution=r.distribution, manifest=r.manifest, nodes=nodes,
+        )
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        """Every discovered plugin (duplicates and failures included), sorted by name, as fresh snapshots."""
+        return [self._info(r) for r in sorted(self._records, key=lambda r: (r.name, r.duplicate))]
+
+    def get(self, name: str) -> PluginInfo:
+        """The plugin called ``name`` (the first found when several share it).
+
+        Raises:
+            PluginError: naming the plugins there are when none has that name.
+        """
+        r = self._record(name)
+        return self._info(r)
+
+    def _record(self, name: str) -> _Record:
+        for r in self._records:
+            if r.name == name and not r.duplicate:
+                return r
+        known = sorted({r.name for r in self._records})
+        raise PluginError(f"no plugin named {name!r} (installed: {', '.join(known) or 'none'}; "
+                          f"plugins folder: {self.plugins_dir})")
+
+    # ------------------------------------------------------------------------------------------ loading
+    def load(self, name: str) -> PluginInfo:
+        """Imports an enabled plugin's code now and loads every node class it declares (``--check``, the GUI's
+        "check" button). Failures are recorded, not raised.
+
+        Returns:
+            the updated :class:`PluginInfo` (status ``failed`` with the error when the import failed).
+
+        Raises:
+            PluginError: when no plugin has that name.
+        """
+        r = self._record(name)
+        if self._status(r)[0] == ENABLED and r.manifest is not None:
+            for node in r.manifest.nodes:
+                try:
+                    self._load_class(r, node.name)
+                except PluginLoadError:
+                    break
+        return self._info(r)
+
+    def _import_module(self, r: _Record) -> ModuleType:
+        top = r.module.split(".")[0]
+        if r.origin == "folder":
+            assert r.location is not None
+            existing = sys.modules.get(top)
+            pkg_init = r.location / top / "__init__.py"
+            path = pkg_init if pkg_init.is_file() else r.location / f"{top}.py"
+            if existing is not None:
+                origin = getattr(getattr(existing, "__spec__", None), "origin", None)
+                if origin is None or Path(origin).resolve() != path.resolve():
+                    raise ImportError(f"the module name '{top}' is already used by {origin or existing!r}; "
+                                      "the plugin's module needs another name")
+            else:
+                spec = importlib.util.spec_from_file_location(
+                    top, path, submodule_search_locations=[str(path.parent)] if path == pkg_init else None)
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot import {path}")
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[top] = module
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:
+                    sys.modules.pop(top, None)
+                    raise
+        return importlib.import_module(r.module)
+
+    def _load_class(self, r: _Record, node_name: str) -> type["Node"]:
+        from vidstudio.graph.node import Node, check_declaration
+
+        st = _load_state(r.key)
+        with _LOAD_LOCK:
+            if node_name in st.classes:
+                return st.classes[node_name]  # type: ignore[return-value]
+            if st.module_failed and st.error is not None:
+                raise st.error
+            assert r.manifest is not None
+            entry = next(n for n in r.manifest.nodes if n.name == node_name)
+            type_id = r.manifest.type_id(entry)
+            path = r.manifest.class_path(entry, r.module)
+            stage = "import"
+            try:
+                # A plugin's prints must not end up in machine-readable output (``--json``).
+                with contextlib.redirect_stdout(sys.stderr):
+                    if not st.imported:
+                        self._import_module(r)
+                        st.imported = True
+                    stage = "class"
+                    mod_name, _, attr = path.partition(":")
+                    obj: Any = importlib.import_module(mod_name)
+                    for part in attr.split("."):
+                        obj = getattr(obj, part)
+                if not (isinstance(obj, type) and issubclass(obj, Node)):
+                    raise TypeError(f"{path} is not a subclass of vidstudio.api.Node")
+                if obj.type_id != type_id:
+                    raise TypeError(f"{path} declares type_id {obj.type_id!r}; the manifest says {type_id!r}")
+                problems = check_declaration(obj)
+                if problems:
+                    raise TypeError(f"{path}: " + "; ".join(problems))
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # SystemExit from a plugin is a plugin failure like any other
+                details = "".join(traceback.format_exception(exc))
+                if stage == "import":
+                    err = PluginLoadError(r.name, f"{exc.__class__.__name__}: {exc}", details)
+                    st.module_failed = True
+                else:
+                    err = PluginLoadError(r.name, f"node '{node_name}' ({path}): {exc.__class__.__name__}: {exc}", details)
+                    err.unavailable_reason = f"plugin '{r.name}' cannot provide it: {err}"
+                if st.error is None:
+                    st.error = err
+                raise err from None
+            st.classes[node_name] = obj
+            return obj
+
+    def _loader(self, r: _Record, node_name: str) -> Callable[[], type["Node"]]:
+        return lambda: self._load_class(r, node_name)
+
+    # ------------------------------------------------------------------------------------------ registry
+    def unavailable_reason(self, name: str) -> str | None:
+        """Why plugin ``name``'s node types cannot be used now (disabled, incompatible, failed), or None."""
+        r = self._record(name)
+        status, error, _ = self._status(r)
+        if status == DISABLED:
+            return f"plugin '{name}' is disabled; enable it with `vidstudio plugins enable {name}`"
+        return error
+
+    def register_into(self, registry: "NodeRegistry") -> None:
+        """Adds every plugin's node types to ``registry``: lazily (imported on first use) for usable plugins,
+        as unavailable with the reason for disabled, incompatible and failed ones. Never raises for a plugin's
+        fault."""
+        for r in self._records:
+            if r.duplicate:
+                continue
+            status, error, _ = self._status(r)
+            reason = self.unavailable_reason(r.name) if status != ENABLED else None
+            if r.manifest is None:
+                registry.mark_plugin_unavailable(r.name, reason or "its manifest cannot be read")
+                continue
+            m = r.manifest
+            if reason:
+                registry.mark_plugin_unavailable(m.name, reason)
+            for node in m.nodes:
+                type_id = m.type_id(node)
+                info = m.node_info(node)
+                if reason:
+                    registry.mark_unavailable(type_id, reason, source=m.name, info=info)
+                    continue
+                st = _LOADS.get(r.key)
+                if st is not None and node.name in st.classes:
+                    registry.register(st.classes[node.name], source=m.name, replace=True)  # type: ignore[arg-type]
+                    continue
+                try:
+                    registry.register_lazy(type_id, self._loader(r, node.name), source=m.name, info=info)
+                except Exception as e:  # the id is taken: report on the type, keep going
+                    registry.mark_unavailable(type_id, f"plugin '{m.name}' cannot register it: {e}", source=m.name, info=info)
+
+
+def add_plugins(registry: "NodeRegistry", manager: PluginManager | None = None) -> PluginManager | None:
+    """Discovers plugins (or uses ``manager``) and adds their node types to ``registry``.
+
+    A failure of discovery itself (an unexpected bug, an unreadable folder) is reported on stderr and leaves
+    ``registry`` with what it had: VidStudio always starts.
+
+    Returns:
+        the manager used, or None when discovery failed.
+    """
+    try:
+        manager = manager or PluginManager()
+        manager.register_into(registry)
+        for w in manager.warnings:
+            print(f"vidstudio: warning: {w}", file=sys.stderr)
+        return manager
+    except Exception as e:  # defensive: plugins must never stop VidStudio
+        print(f"vidstudio: warning: plugin discovery failed ({e.__class__.__name__}: {e}); "
+              "continuing with the built-in nodes", file=sys.stderr)
+        return None

@@ -6,7 +6,7 @@ VENV ?= .venv
 TORCH_VERSION ?= 2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vidstudio-installed
-DEMO_PROJECT ?= resources/examples/ken_burns.vidproj
+DEMO_PROJECT ?= resources/examples/bouncing_ball.vidproj
 DEMO_OUT ?= out/demo.mp4
 PYTEST_ARGS ?=
 

@@ -331,6 +331,7 @@ class Engine:
                     continue
                 reasons = self._reasons(node_id, cls, parts, report)
                 params = self._resolve_params(work, node_id, cls, params_raw, settings, ctx)
+                ctx.curves = {p.name: c for p in cls.params if p.animatable and (c := work.curve(node_id, p.name)) is not None}
                 if progress:
                     progress(node_id, 0.0, "running")
                 t0 = time.perf_counter()

@@ -218,6 +218,8 @@ class ExecutionContext:
         project_json: the project document as JSON, for outputs that embed it, or None.
         overrides: per-run parameter overrides for this node (already applied to ``params``).
         notes: messages the node leaves for the user (what it changed, warnings); shown in the run report.
+        curves: ``{param: FCurve}`` for the node's keyed animatable parameters (the curves behind the
+            per-frame arrays in ``params``), for nodes that pass a curve on (e.g. a CURVE output).
     """
 
     def __init__(
@@ -247,6 +249,7 @@ class ExecutionContext:
         self.cancel = cancel or CancelToken()
         self.notes: list[str] = []
         self.services: dict[str, Any] = services or {}
+        self.curves: dict[str, Any] = {}
 
     def report(self, fraction: float | None, message: str = "") -> None:
         """Reports progress inside the node: ``fraction`` in [0, 1] (None: unknown) and a short message."""

@@ -11,6 +11,16 @@ Conventions used by every module here:
   converted with the project's fps only at the edges.
 * Angles are in degrees in parameters and documents, radians inside the math.
 * Affines are ``3 x 3`` float64 matrices acting on column vectors ``(x, y, 1)``.
+* World pixels are the output frame's pixels while the camera rests; the ``(T, 3, 3)`` camera matrices map
+  world to frame, and object motion composes as ``camera[t] @ object[t]`` everywhere.
+
+Modules: :mod:`~vidstudio.motion.curves` and :mod:`~vidstudio.motion.easing` (F-curves),
+:mod:`~vidstudio.motion.splines` and :mod:`~vidstudio.motion.trajectory` (drawn paths and their JSON document),
+:mod:`~vidstudio.motion.tracks` (per-frame motion: the TRAJECTORY value), :mod:`~vidstudio.motion.camera`,
+:mod:`~vidstudio.motion.physics` (pymunk), :mod:`~vidstudio.motion.sprites`, :mod:`~vidstudio.motion.raster`
+(masks, boxes, heatmaps, flow), :mod:`~vidstudio.motion.animatic` (the CPU preview),
+:mod:`~vidstudio.motion.retime` and :mod:`~vidstudio.motion.warp`. Heavy dependencies (scipy, pymunk,
+OpenCV) are imported where they are used, so ``import vidstudio.motion`` stays light.
 """
 
 from vidstudio.motion.curves import FCurve, Keyframe

@@ -246,8 +246,16 @@ class FCurve(BaseModel):
             out[before] = y[0]
             out[after] = y[-1]
 
-        for i in np.unique(seg[inside]):
-            m = inside & (seg == i)
+        # Group the frames by segment once (sorting), so that many keys cost O(N log N), not O(N K).
+        idx = np.flatnonzero(inside)
+        order = np.argsort(seg[idx], kind="stable")
+        idx = idx[order]
+        segs = seg[idx]
+        cuts = np.flatnonzero(np.diff(segs)) + 1
+        for m in np.split(idx, cuts):
+            if len(m) == 0:
+                continue
+            i = int(seg[m[0]])
             k = keys[i]
             x0, x1, y0, y1 = x[i], x[i + 1], y[i], y[i + 1]
             u = (flat[m] - x0) / (x1 - x0)
@@ -265,19 +273,28 @@ class FCurve(BaseModel):
         return out.reshape(t.shape)
 
     def _end_slope(self, i: int, left: np.ndarray, right: np.ndarray) -> float:
+        """Slope (value per frame) that linear extrapolation continues with at the first (``i == 0``) or last
+        key: the handle's direction for Bezier segments, the secant for linear ones, 0 for constant ones, and
+        the easing's own end slope for easing presets."""
         keys = self.keys
-        if i == 0:
-            if keys[0].interpolation == "bezier":
-                dx = keys[0].frame - left[0, 0]
-                return float((keys[0].value - left[0, 1]) / dx) if dx > 0 else 0.0
-            return (keys[1].value - keys[0].value) / (keys[1].frame - keys[0].frame) if keys[0].interpolation != "constant" else 0.0
-        last, prev = keys[-1], keys[-2]
-        if prev.interpolation == "bezier":
-            dx = right[-1, 0] - last.frame
-            return float((right[-1, 1] - last.value) / dx) if dx > 0 else 0.0
-        if prev.interpolation == "constant":
+        first = i == 0
+        seg = keys[0] if first else keys[-2]  # the key whose interpolation governs the end segment
+        a, b = (keys[0], keys[1]) if first else (keys[-2], keys[-1])
+        dx = b.frame - a.frame
+        if seg.interpolation == "constant":
             return 0.0
-        return (last.value - prev.value) / (last.frame - prev.frame)
+        if seg.interpolation == "linear":
+            return (b.value - a.value) / dx
+        if seg.interpolation == "bezier":
+            if first:
+                hdx = keys[0].frame - left[0, 0]
+                return float((keys[0].value - left[0, 1]) / hdx) if hdx > 0 else 0.0
+            hdx = right[-1, 0] - keys[-1].frame
+            return float((right[-1, 1] - keys[-1].value) / hdx) if hdx > 0 else 0.0
+        h = 1e-6
+        u = np.array([0.0, h]) if first else np.array([1.0 - h, 1.0])
+        p = ease(seg.interpolation, seg.easing, u, back=seg.back, amplitude=seg.amplitude, period=seg.period)
+        return float((p[1] - p[0]) / h * (b.value - a.value) / dx)
 
     def value_at(self, frame: float) -> float:
         """Returns the value at one float frame."""

@@ -15,6 +15,21 @@ from vidstudio.nodes.image import LoadImage
 #: Every built-in node class, in palette order.
 BUILTIN_NODES: list[type[Node]] = [LoadImage, CameraMove, ExportVideo]
 
+# The motion layer (issue #3): curves, trajectories, camera, physics, sprites, animatic, conditioning maps,
+# retime and grade.
+from vidstudio.nodes.animatic import AnimaticRender  # noqa: E402
+from vidstudio.nodes.camera import Camera  # noqa: E402
+from vidstudio.nodes.conditioning_maps import Heatmaps, MotionFlow, ObjectBoxes, ObjectMasks  # noqa: E402
+from vidstudio.nodes.curve import Curve  # noqa: E402
+from vidstudio.nodes.grade import ColorGrade  # noqa: E402
+from vidstudio.nodes.physics import PhysicsSceneNode, Simulate  # noqa: E402
+from vidstudio.nodes.retime import Retime  # noqa: E402
+from vidstudio.nodes.sprite import SpriteNode  # noqa: E402
+from vidstudio.nodes.trajectory import Trajectory  # noqa: E402
+
+BUILTIN_NODES += [Curve, Trajectory, Camera, PhysicsSceneNode, Simulate, SpriteNode, AnimaticRender,
+                  ObjectMasks, ObjectBoxes, Heatmaps, MotionFlow, Retime, ColorGrade]
+
 
 def builtin_registry() -> NodeRegistry:
     """A registry holding only the built-in node types."""

@@ -80,3 +80,41 @@ class CameraMove(Node):
             return np.asarray(out, dtype=np.uint8)
 
         return {"video": Clip(ctx.frame_count, H, W, render, label=f"{ctx.node_id} video"), "camera": cams}
+
+
+class Camera(Node):
+    """A keyframed virtual camera without a picture: pan, tilt, zoom and roll turned into one world-to-frame
+    affine per frame, for the Animatic Render, the rasterisers (masks, boxes, flow) and anything else that
+    composes object motion with the camera.
+
+    Each move is the keyable parameter, or, when linked, the CURVE input of the same name (a Curve node's
+    output, shared between several nodes).
+
+    Output ``camera``: ``(frame_count, 3, 3)`` float64 (see :func:`vidstudio.motion.camera.camera_matrices`).
+    """
+
+    type_id = "Camera"
+    title = "Camera"
+    category = "Camera"
+    description = "Keyed pan, tilt, zoom and roll as per-frame affines (CAMERA) for animatics, masks and flow."
+    inputs = tuple(Input(n, PortType.CURVE, optional=True, help=f"A curve for {n} (replaces the parameter).")
+                   for n in ("pan", "tilt", "zoom", "roll"))
+    outputs = (Output("camera", PortType.CAMERA, "(T, 3, 3) world-to-frame affines"),)
+    params = tuple(p for p in CameraMove.params if p.name in ("pan", "tilt", "zoom", "roll"))
+    uses_settings = ("width", "height", "frame_count")
+
+    def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        from vidstudio.errors import NodeError
+
+        moves = {}
+        for name in ("pan", "tilt", "zoom", "roll"):
+            curve = inputs.get(name)
+            moves[name] = curve.sample(ctx.frame_count) if curve is not None else params[name]
+        try:
+            cams = camera_matrices(ctx.width, ctx.height, moves["pan"], moves["tilt"], moves["zoom"], moves["roll"])
+        except ValueError as e:
+            raise NodeError(f"input 'zoom': {e}") from None
+        if len(cams) == 1:
+            cams = np.repeat(cams, ctx.frame_count, axis=0)
+        cams.setflags(write=False)
+        return {"camera": cams}

@@ -414,16 +414,18 @@ def plan_paste(
 # ----------------------------------------------------------------------------------------------- paths
 def relative_to_project(path: str | os.PathLike, project_dir: Path | None) -> str:
     """The form of ``path`` to store in a parameter: relative to ``project_dir`` when the file lies inside
-    it (so that the project folder can move), else absolute (``/`` separators either way)."""
-    p = Path(path).expanduser()
+    it (so that the project folder can move), else absolute (``/`` separators either way).
+
+    Pure path arithmetic (no disk access), so the GUI thread may call it.
+    """
+    p = Path(os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(path)))))
     if project_dir is None:
         return p.as_posix()
+    base = Path(os.path.normpath(os.path.abspath(os.fspath(project_dir))))
     try:
-        absolute = p if p.is_absolute() else (Path.cwd() / p)
-        rel = absolute.resolve().relative_to(Path(project_dir).resolve())
-        return rel.as_posix()
+        return p.relative_to(base).as_posix()
     except ValueError:
-        return p.resolve().as_posix() if p.is_absolute() else p.as_posix()
+        return p.as_posix()
 
 
 # ----------------------------------------------------------------------------------------------- time

@@ -208,6 +208,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._build_status()
+        self.resize(1600, 960)
         self.default_layout()
         self.editor.open_requested.connect(lambda p: self.open_path(p))
         s.dirty_changed.connect(lambda _d: self._update_title())
@@ -223,7 +224,6 @@ class MainWindow(QMainWindow):
         s.undo_stack.redoTextChanged.connect(lambda t: self.act_redo.setText(f"Redo {t}".strip()))
         self.act_undo.setEnabled(False)
         self.act_redo.setEnabled(False)
-        self.resize(1600, 960)
         if persist:
             self.restore_layout()
         self._update_title()
@@ -402,7 +402,7 @@ class MainWindow(QMainWindow):
         """Puts ``path`` first in the recent files."""
         if not self.persist:
             return
-        p = str(Path(path).resolve())
+        p = os.path.normpath(os.path.abspath(os.fspath(path)))  # no disk access on the GUI thread
         files = [p] + [f for f in self.recent_files() if f != p]
         st = app_settings()
         st.setValue("recent/files", files[:MAX_RECENT])
@@ -450,6 +450,8 @@ class MainWindow(QMainWindow):
             self._eval_label.setText(f"<span style='color:{theme.ERROR}'>⚠ {len(errors) or 1} problem{'s' if len(errors) > 1 else ''}</span>")
         elif errors:
             self._eval_label.setText(f"<span style='color:{theme.WARNING}'>⚠ {len(errors)} problem{'s' if len(errors) > 1 else ''} elsewhere</span>")
+        elif not r.report:
+            self._eval_label.setText("")
         else:
             ran = sum(1 for x in r.report.values() if x.status == "ran")
             self._eval_label.setText(f"evaluated in {r.seconds * 1000:.0f} ms ({ran} ran, {len(r.report) - ran} cached)")

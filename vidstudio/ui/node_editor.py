@@ -15,10 +15,9 @@ from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect be
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
-    QBrush,
     QColor,
     QFont,
     QFontMetricsF,
@@ -37,7 +36,6 @@ from PySide6.QtWidgets import (
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsSceneHoverEvent,
-    QGraphicsSimpleTextItem,
     QGraphicsView,
     QMenu,
     QStyleOptionGraphicsItem,
@@ -349,6 +347,40 @@ class LinkItem(QGraphicsPathItem):
         painter.drawPath(self.path())
 
 
+class CanvasMessage(QGraphicsItem):
+    """A short message in the canvas (a refused link's reason): a dark box with the text on two lines
+    (what, then why), drawn at screen size whatever the zoom."""
+
+    def __init__(self, text: str, error: bool = True):
+        super().__init__()
+        self.text = text
+        self.error = error
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self._font = QFont()
+        self._font.setPointSizeF(9.5)
+        head, _, why = text.partition(": ")
+        self._lines = [head + ":", why] if why else [text]
+        fm = QFontMetricsF(self._font)
+        self._w = max(fm.horizontalAdvance(line) for line in self._lines) + 20
+        self._h = fm.height() * len(self._lines) + 12
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return QRectF(0, 0, self._w, self._h)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor(theme.ERROR if self.error else theme.BORDER), 1.2))
+        painter.setBrush(QColor(24, 18, 18, 235) if self.error else QColor(24, 24, 24, 235))
+        painter.drawRoundedRect(self.boundingRect().adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
+        painter.setFont(self._font)
+        fm = QFontMetricsF(self._font)
+        y = 6 + fm.ascent()
+        for k, line in enumerate(self._lines):
+            painter.setPen(QColor(theme.TEXT if (k == 0 and len(self._lines) > 1) else (theme.ERROR if self.error else theme.TEXT)))
+            painter.drawText(QPointF(10, y), line)
+            y += fm.height()
+
+
 class _LinkDrag:
     """State of a link being dragged from a port."""
 
@@ -395,7 +427,7 @@ class NodeEditor(QGraphicsView):
         self._press_positions: dict[str, tuple[float, float]] = {}
         self._syncing = False
         self._pending_link: tuple[PortItem, QPointF] | None = None
-        self._messages: list[QGraphicsSimpleTextItem] = []
+        self._messages: list[CanvasMessage] = []
         self.palette = NodePalette(session.registry, self)
         self.palette.chosen.connect(self._palette_chosen)
         self._palette_scene_pos = QPointF(0, 0)
@@ -922,23 +954,23 @@ class NodeEditor(QGraphicsView):
                 y += step
 
     # ================================================================================== messages
-    def show_message(self, text: str, scene_pos: QPointF, error: bool = True, ms: int = 3500) -> QGraphicsSimpleTextItem:
-        """Shows ``text`` in the canvas at ``scene_pos`` for ``ms`` milliseconds (a refused link's reason)."""
-        item = QGraphicsSimpleTextItem(text)
-        item.setBrush(QBrush(QColor(theme.ERROR if error else theme.TEXT)))
-        f = QFont(self.font())
-        f.setPointSizeF(9.5)
-        f.setBold(True)
-        item.setFont(f)
-        item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        item.setPos(scene_pos + QPointF(12, 8))
+    def show_message(self, text: str, scene_pos: QPointF, error: bool = True, ms: int = 3500) -> "CanvasMessage":
+        """Shows ``text`` in the canvas near ``scene_pos`` for ``ms`` milliseconds (a refused link's reason),
+        kept inside the visible part of the canvas."""
+        item = CanvasMessage(text, error)
         item.setZValue(20)
         self.scene_.addItem(item)
+        vp = self.mapFromScene(scene_pos) + QPoint(14, 10)
+        r = item.boundingRect()
+        area = self.viewport().rect()
+        x = min(vp.x(), area.right() - int(r.width()) - 6)
+        y = min(vp.y(), area.bottom() - int(r.height()) - 6)
+        item.setPos(self.mapToScene(QPoint(max(x, 6), max(y, 6))))
         self._messages.append(item)
         QTimer.singleShot(ms, self, lambda: self._drop_message(item))
         return item
 
-    def _drop_message(self, item: QGraphicsSimpleTextItem) -> None:
+    def _drop_message(self, item: "CanvasMessage") -> None:
         if item in self._messages:
             self._messages.remove(item)
             if item.scene() is self.scene_:
@@ -947,7 +979,7 @@ class NodeEditor(QGraphicsView):
     @property
     def messages(self) -> list[str]:
         """Texts of the messages shown in the canvas now."""
-        return [m.text() for m in self._messages]
+        return [m.text for m in self._messages]
 
     # ================================================================================== drops
     def dragEnterEvent(self, event) -> None:  # noqa: N802

@@ -180,6 +180,7 @@ class StringEditor(ParamEditor):
     def __init__(self, param: Param, project_dir=lambda: None, parent: QWidget | None = None):
         super().__init__(param, project_dir, parent)
         self.line = QLineEdit(self)
+        self.line.setPlaceholderText(param.help.split(";")[-1].strip() if param.help else "")
         self.line.editingFinished.connect(self._commit)
         self._lay.addWidget(self.line)
         self._shown = ""

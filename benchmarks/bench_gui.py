@@ -88,7 +88,7 @@ def main() -> int:
     from vidstudio.ui.main_window import MainWindow
     from vidstudio.ui.session import Session
 
-    app = application()
+    application()
     project = load_project(ROOT / "resources" / "examples" / "ken_burns.vidproj")
     project.settings.width = project.settings.height = 512
     session = Session(project=project, prefetch=False)

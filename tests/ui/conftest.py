@@ -18,16 +18,28 @@ def _worker_threads() -> set[str]:
     return {t.name for t in threading.enumerate() if t.name.startswith("vidstudio-") and t.is_alive()}
 
 
-@pytest.fixture(autouse=True)
-def _no_leaks(request):
-    """Fails a GUI test that leaves worker threads running or windows open."""
-    before = _worker_threads()
-    yield
-    if "qapp" not in request.fixturenames and "qtbot" not in request.fixturenames:
-        return
+def _top_level_count() -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
+    return len(app.topLevelWidgets()) if app is not None else 0
+
+
+@pytest.fixture(autouse=True)
+def _no_leaks(request):
+    """Fails a GUI test that leaves worker threads running, windows open or top-level widgets alive."""
+    before = _worker_threads()
+    widgets_before = _top_level_count()
+    yield
+    if "qapp" not in request.fixturenames and "qtbot" not in request.fixturenames:
+        return
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    for _ in range(3):  # let deleteLater() happen
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        QCoreApplication.processEvents()
     deadline = threading.Event()
     for _ in range(200):
         if not (_worker_threads() - before):
@@ -36,8 +48,10 @@ def _no_leaks(request):
     leaked = _worker_threads() - before
     assert not leaked, f"worker threads left running: {sorted(leaked)}"
     if app is not None:
-        visible = [w for w in app.topLevelWidgets() if w.isVisible() and w.objectName() != "NodePalette"]
+        visible = [w for w in app.topLevelWidgets() if w.isVisible()]
         assert not visible, f"windows left open: {[w.objectName() or type(w).__name__ for w in visible]}"
+        left = _top_level_count() - widgets_before
+        assert left <= 0, f"{left} top-level widget(s) outlived the test: {[type(w).__name__ for w in app.topLevelWidgets()]}"
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ undo/redo, copy and paste between windows, drops, and what each node says about 
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QGuiApplication

@@ -4,10 +4,8 @@ drops of projects and VidStudio MP4s, and the persisted layout."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
 from vidstudio.media import write_video
@@ -50,11 +48,18 @@ def test_unsaved_changes_prompt_on_close_and_new(qtbot, window_factory, ken_burn
     assert win.isVisible() and prompts.asked == [("unsaved", "ken_burns.vidproj")]
     win.new_project()
     assert s.project.has_node("cam")  # cancelled: nothing replaced
-    prompts.unsaved = "save"
+    prompts.unsaved = "save"  # New: saves first, then starts the new project
+    with qtbot.waitSignal(win.saved, timeout=10000):
+        win.new_project()
+    assert s.project.nodes == [] and not s.is_dirty
+    assert load_project(ken_burns_copy).node("cam").params["pan"] == 5.0
+    with qtbot.waitSignal(win.opened, timeout=10000):
+        win.open_path(str(ken_burns_copy))
+    s.set_param("cam", "pan", 6.0)
     with qtbot.waitSignal(win.saved, timeout=10000):
         win.close()
     wait_for(lambda: not win.isVisible())
-    assert load_project(ken_burns_copy).node("cam").params["pan"] == 5.0
+    assert load_project(ken_burns_copy).node("cam").params["pan"] == 6.0
 
 
 def test_autosave_after_the_first_edit_waits_for_drags_and_recovers(qtbot, window_factory, ken_burns_copy):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,22 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from vidstudio import __version__
+
+
+def _check_display(screenshot: bool) -> None:
+    """Chooses the offscreen platform for ``--screenshot`` when there is no display, and refuses to start
+    the interactive application without one (instead of Qt aborting the process)."""
+    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return
+    from vidstudio.errors import VidStudioError
+
+    raise VidStudioError("no display to show the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+                         "run it in a desktop session, or use --screenshot (QT_QPA_PLATFORM=offscreen)")
 
 
 def application(argv: list[str] | None = None) -> QApplication:
@@ -45,6 +62,8 @@ def run_gui(
 ) -> int:
     """Runs the application (see the module docstring) and returns the exit code."""
     t0 = time.perf_counter()
+    if QApplication.instance() is None:
+        _check_display(screenshot is not None)
     app = application()
     from vidstudio.ui.main_window import MainWindow, QuietPrompts
 

@@ -180,7 +180,7 @@ class Inspector(QScrollArea):
             label.customContextMenuRequested.connect(lambda pos, p=p, label=label: self._param_menu(p, label.mapToGlobal(pos)))
             editor = editor_for(p, lambda: s.project.project_dir)
             editor.setToolTip(p.help)
-            editor.edited.connect(lambda v, final, p=p: self._edited(p, v, final))
+            editor.edited.connect(lambda v, final, p=p: self._edited(node_id, p, v, final))
             editor.drag_started.connect(s.begin_interaction)
             editor.drag_finished.connect(s.end_interaction)
             unit = QLabel(p.unit)
@@ -188,7 +188,7 @@ class Inspector(QScrollArea):
             key = None
             if p.animatable:
                 key = KeyButton()
-                key.clicked.connect(lambda _c=False, p=p: self._toggle_key(p))
+                key.clicked.connect(lambda _c=False, p=p: self._toggle_key(node_id, p))
             err = QLabel()
             err.setProperty("role", "error")
             err.setWordWrap(True)
@@ -350,12 +350,11 @@ class Inspector(QScrollArea):
             row.error.setVisible(bool(msgs))
 
     # ================================================================================== editing
-    def _edited(self, p: Param, value: Any, final: bool) -> None:
+    def _edited(self, nid: str, p: Param, value: Any, final: bool) -> None:
         s = self.session
-        nid = self.node_id
-        if nid is None:
-            return
-        row = self.rows.get(p.name)
+        if not s.project.has_node(nid):
+            return  # an editor committing while its node goes away (undo, delete)
+        row = self.rows.get(p.name) if nid == self.node_id else None
         try:
             if p.animatable and s.project.curve(nid, p.name) is not None:
                 s.set_key(nid, p.name, s.playhead, float(value), merge=("key", nid, p.name))
@@ -370,11 +369,11 @@ class Inspector(QScrollArea):
             s.message.emit(str(e))
             self.refresh_values()
 
-    def _toggle_key(self, p: Param) -> None:
-        if self.node_id is None:
+    def _toggle_key(self, nid: str, p: Param) -> None:
+        if not self.session.project.has_node(nid):
             return
         try:
-            self.session.toggle_key(self.node_id, p.name, self.session.playhead)
+            self.session.toggle_key(nid, p.name, self.session.playhead)
         except ValueError as e:
             self.session.message.emit(str(e))
 
@@ -387,7 +386,7 @@ class Inspector(QScrollArea):
         animated = s.project.curve(nid, p.name) is not None
         if p.animatable:
             menu.addAction("Remove Key at Playhead" if animated and s.project.curve(nid, p.name).key_at(s.playhead) else "Set Key at Playhead",
-                           lambda: self._toggle_key(p))
+                           lambda: self._toggle_key(nid, p))
             if animated:
                 menu.addAction("Clear Animation (keep the value here)", lambda: s.clear_animation(nid, p.name))
         menu.addAction("Reset to Default", lambda: s.reset_param(nid, p.name))

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -30,10 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio import __version__
-from vidstudio.errors import ProjectError, VidStudioError
+from vidstudio.errors import VidStudioError
 from vidstudio.project import Project, find_recovery, list_recoveries, load_project, load_recovery, save_project
 from vidstudio.project.recovery import RECOVERY_SUFFIX, RecoveryInfo, discard_recovery
-from vidstudio.ui import docops, theme
+from vidstudio.ui import theme
 from vidstudio.ui.autosave import DEFAULT_DELAY_MS, Autosaver
 from vidstudio.ui.evaluation import EvalResult
 from vidstudio.ui.export_dialog import ExportDialog
@@ -457,47 +457,46 @@ class MainWindow(QMainWindow):
             self._eval_label.setText(f"evaluated in {r.seconds * 1000:.0f} ms ({ran} ran, {len(r.report) - ran} cached)")
 
     # ================================================================================== documents
-    def confirm_discard(self) -> bool:
-        """Asks what to do with unsaved changes before they would be replaced.
-
-        Returns:
-            True when the caller may go on (saved synchronously is not possible: "save" starts a save and
-            returns False; the caller is called again by the user).
-        """
+    def confirm_discard(self, proceed: Callable[[], None]) -> None:
+        """Runs ``proceed`` once unsaved changes are dealt with: at once when there are none or the user
+        discards them, after a successful save when the user saves, never when the user cancels."""
         s = self.session
         if not s.is_dirty:
-            return True
+            proceed()
+            return
         choice = self.prompts.unsaved_changes(s.label)
         if choice == "discard":
             self.autosaver.discard()
-            return True
-        if choice == "save":
-            self.save()
-        return False
+            proceed()
+        elif choice == "save":
+            self.save(then=proceed)
 
     def new_project(self) -> None:
         """File > New (asks about unsaved changes first)."""
-        if not self.confirm_discard():
-            return
-        self.session.set_project(Project())
-        self.editor.frame_all()
-        self.show_message("new project")
+        def go() -> None:
+            self.session.set_project(Project())
+            self.editor.frame_all()
+            self.show_message("new project")
+
+        self.confirm_discard(go)
 
     def open_dialog(self) -> None:
         """File > Open."""
-        if not self.confirm_discard():
-            return
-        start = str(self.session.project.project_dir or Path.cwd())
-        path = self.prompts.open_path(start)
-        if path:
-            self.open_path(path, ask=False)
+        def go() -> None:
+            start = str(self.session.project.project_dir or Path.cwd())
+            path = self.prompts.open_path(start)
+            if path:
+                self.open_path(path, ask=False)
+
+        self.confirm_discard(go)
 
     def open_path(self, path: str | Path, ask: bool = True) -> None:
         """Opens a ``.vidproj`` or a VidStudio MP4 on a worker thread (asks about unsaved changes first when
         ``ask``), then offers a newer recovery file. Emits ``opened`` or ``open_failed``."""
         if self._busy_open:
             return
-        if ask and not self.confirm_discard():
+        if ask:
+            self.confirm_discard(lambda: self.open_path(path, ask=False))
             return
         self._busy_open = True
         self.show_message(f"opening {path}…", 0)
@@ -512,7 +511,7 @@ class MainWindow(QMainWindow):
                     return
                 if choice == "discard":
                     self.runner.submit(discard_recovery, project.path)
-            self._adopt(project, str(path))
+            self._adopt(project, str(path), recent=str(path))
 
         def failed(e: BaseException) -> None:
             self._busy_open = False
@@ -523,12 +522,12 @@ class MainWindow(QMainWindow):
 
         self.runner.submit(_load_with_recovery, str(path), on_done=done, on_error=failed)
 
-    def _adopt(self, project: Project, source: str, dirty: bool = False) -> None:
+    def _adopt(self, project: Project, source: str, dirty: bool = False, recent: str | None = None) -> None:
         self.session.set_project(project, dirty=dirty)
         self.editor.frame_all()
         self.viewer.view.fit()
-        if project.path is not None:
-            self.add_recent(project.path)
+        if recent is not None or project.path is not None:
+            self.add_recent(recent or project.path)  # a VidStudio MP4 is remembered as itself
         self.show_message(f"opened {source}")
         self.opened.emit(source)
 
@@ -567,8 +566,8 @@ class MainWindow(QMainWindow):
                 self.prompts.error("Recover Autosave", "There are no autosaved versions.")
                 return
             info = self.prompts.choose_recovery(infos)
-            if info is not None and self.confirm_discard():
-                self._recover(info)
+            if info is not None:
+                self.confirm_discard(lambda: self._recover(info))
 
         self.runner.submit(list_recoveries, on_done=done)
 

@@ -529,9 +529,23 @@ class NodeEditor(QGraphicsView):
                 node = self.session.project.node(nid)
                 if (item.pos().x(), item.pos().y()) != tuple(node.position):
                     item.setPos(*node.position)
-                item.rebuild_ports(self.session)
-            if change.links or change.nodes:
+                cls = self.session.registry.find(node.type)
+                title = node.title or (cls.title if cls is not None else "") or node.type
+                if node.type != item.type_id or title != item.title or not item.available:
+                    item.rebuild_ports(self.session)  # only when what it shows changed (not on every value)
+                else:
+                    item.update()
+            if change.links:
+                for item in self.nodes.values():
+                    if not item.available:  # an unknown type's ports come from its links
+                        item.rebuild_ports(self.session)
+            if change.links or change.added or change.removed or any(
+                not self.nodes[n].available for n in change.nodes if n in self.nodes
+            ):
                 self._rebuild_links()
+            else:
+                for nid in change.nodes:
+                    self.update_links_of(nid)
             self._session_selection_changed()
         finally:
             self._syncing = False

@@ -111,6 +111,21 @@ def test_an_untitled_session_is_offered_back_at_start(qtbot, window_factory, reg
     assert path.exists()  # the same file keeps protecting it
 
 
+def test_the_autosave_of_another_running_window_is_not_offered(qtbot, window_factory):
+    import os
+
+    from vidstudio.graph.model import NodeInstance
+
+    live = Project()
+    live.nodes.append(NodeInstance(id="g", type="Gradient"))
+    write_recovery(live, f"untitled-{os.getppid()}-abc")  # a process that is alive: the test runner's parent
+    prompts = ScriptedPrompts(recovery="recover")
+    win = window_factory(prompts=prompts)
+    win.check_untitled_recovery()
+    wait_for(lambda: win.runner.pending == 0)
+    assert prompts.asked == [] and win.session.project.nodes == []
+
+
 def test_dropping_a_project_or_a_vidstudio_mp4_opens_it(qtbot, window_factory, ken_burns_copy, tmp_path):
     win = window_factory(prompts=ScriptedPrompts(unsaved="discard"))
     with qtbot.waitSignal(win.opened, timeout=10000):

@@ -228,3 +228,33 @@ def test_overlays_show_a_selected_nodes_outputs_in_image_pixels(qtbot, grad_wind
         assert v.overlay("guides") is not None and win.act_guides.isChecked()
     finally:
         unregister_overlay("BOXES")
+
+
+def test_the_viewer_follows_the_selection_unless_a_node_is_pinned(qtbot, window_factory, ken_burns_copy):
+    win = window_factory(ken_burns_copy)
+    s, v, editor = win.session, win.viewer, win.editor
+    assert s.view_target.ref == "cam.video"  # what the Export node writes
+    s.set_selection(["photo"])
+    assert s.wait_idle(10)
+    wait_for(lambda: v.grab_frame_image() is not None and v.grab_frame_image().width() == 640)
+    assert v.view.frame_item.size == (640, 427) and v.info.text().startswith("photo.image  ·  640×427")
+    # double-click the camera node: pinned, the eye badge shows, selecting elsewhere keeps it
+    center = editor.mapFromScene(editor.nodes["cam"].sceneBoundingRect().center())
+    qtbot.mouseDClick(editor.viewport(), Qt.MouseButton.LeftButton, pos=center)
+    assert s.pinned == "cam" and editor.nodes["cam"].viewed and editor.nodes["cam"].pinned
+    s.set_selection(["photo"])
+    assert s.view_target.ref == "cam.video" and v.pin_button.isChecked()
+    qtbot.mouseClick(v.pin_button, Qt.MouseButton.LeftButton)
+    assert s.pinned is None and s.view_target.ref == "photo.image"
+
+
+def test_right_click_on_the_canvas_opens_the_palette_there(qtbot, window_factory):
+    win = window_factory()
+    editor = win.editor
+    qtbot.mouseClick(editor.viewport(), Qt.MouseButton.RightButton, pos=QPoint(200, 120))
+    assert editor.palette.isVisible()
+    qtbot.keyClicks(editor.palette.search, "gradient")
+    qtbot.keyClick(editor.palette.search, Qt.Key.Key_Return)
+    node = win.session.project.node("gradient")
+    at = editor.mapToScene(QPoint(200, 120))
+    assert abs(node.position[0] - (at.x() - 10)) < 1 and abs(node.position[1] - (at.y() - 13)) < 1

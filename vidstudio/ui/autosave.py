@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
+import os
+import re
 import uuid
 from pathlib import Path
 
@@ -22,6 +24,25 @@ from vidstudio.ui.tasks import TaskRunner
 
 #: Delay between the first unsaved edit and the autosave.
 DEFAULT_DELAY_MS = 120_000
+
+
+def owner_running(recovery_file: Path) -> bool:
+    """True when the recovery file of an untitled project belongs to a VidStudio process that is still
+    running (its name is ``untitled-<pid>-...``), so that a second window does not offer another's work.
+    Always False on Windows, where probing a process id is not harmless."""
+    m = re.match(r"untitled-(\d+)-", recovery_file.name)
+    if m is None or os.name == "nt":
+        return False
+    pid = int(m.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
 
 
 class Autosaver(QObject):
@@ -43,7 +64,7 @@ class Autosaver(QObject):
         super().__init__(parent)
         self.session = session
         self.runner = runner
-        self.session_name = session_name or f"untitled-{uuid.uuid4().hex[:8]}"
+        self.session_name = session_name or f"untitled-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(delay_ms)

@@ -34,7 +34,7 @@ from vidstudio.errors import VidStudioError
 from vidstudio.project import Project, find_recovery, list_recoveries, load_project, load_recovery, save_project
 from vidstudio.project.recovery import RECOVERY_SUFFIX, RecoveryInfo, discard_recovery
 from vidstudio.ui import theme
-from vidstudio.ui.autosave import DEFAULT_DELAY_MS, Autosaver
+from vidstudio.ui.autosave import DEFAULT_DELAY_MS, Autosaver, owner_running
 from vidstudio.ui.evaluation import EvalResult
 from vidstudio.ui.export_dialog import ExportDialog
 from vidstudio.ui.inspector import Inspector
@@ -547,7 +547,7 @@ class MainWindow(QMainWindow):
     def check_untitled_recovery(self) -> None:
         """At start-up without a project: offers the newest autosave of a never-saved project, if any."""
         def done(infos: list[RecoveryInfo]) -> None:
-            untitled = [i for i in infos if i.project_path is None]
+            untitled = [i for i in infos if i.project_path is None and not owner_running(i.path)]
             if not untitled or self.session.project.nodes or self.session.is_dirty:
                 return
             info = untitled[0]

@@ -84,6 +84,8 @@ class Inspector(QScrollArea):
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.node_id: str | None = None
+        self.title_edit: QLineEdit | None = None
+        self.status_label: QLabel | None = None
         self.rows: dict[str, _ParamRow] = {}
         self.settings_editors: dict[str, QWidget] = {}
         self._body: QWidget | None = None
@@ -104,6 +106,7 @@ class Inspector(QScrollArea):
         lay.setSpacing(6)
         self.rows = {}
         self.settings_editors = {}
+        self.title_edit = self.status_label = None
         sel = [n for n in s.selection if s.project.has_node(n)]
         if len(sel) == 1:
             self.node_id = sel[0]
@@ -285,7 +288,7 @@ class Inspector(QScrollArea):
             return
         if nid in change.nodes or any(k.split(".")[0] == nid for k in change.animation) or change.settings:
             node = self.session.project.node(nid)
-            if hasattr(self, "title_edit") and not self.title_edit.hasFocus():
+            if self.title_edit is not None and not self.title_edit.hasFocus():
                 with QSignalBlocker(self.title_edit):
                     self.title_edit.setText(node.title)
             self.refresh_values()
@@ -319,11 +322,7 @@ class Inspector(QScrollArea):
     def refresh_status(self) -> None:
         """Shows the node's problems and how it was computed in the last run."""
         s = self.session
-        if self.node_id is None or not hasattr(self, "status_label"):
-            return
-        try:
-            self.status_label.text()
-        except RuntimeError:  # the label was deleted with an old body
+        if self.node_id is None or self.status_label is None:
             return
         parts = []
         issues = s.node_issues(self.node_id)

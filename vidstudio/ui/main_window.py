@@ -369,7 +369,7 @@ class MainWindow(QMainWindow):
         w = max(self.width(), 1280)
         h = max(self.height(), 720)
         self.resizeDocks([d["viewer"], d["inspector"]], [int(w * 0.70), int(w * 0.30)], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["viewer"], d["timeline"], d["editor"]], [int(h * 0.50), int(h * 0.19), int(h * 0.31)],
+        self.resizeDocks([d["viewer"], d["timeline"], d["editor"]], [int(h * 0.47), int(h * 0.22), int(h * 0.31)],
                          Qt.Orientation.Vertical)
         self.resizeDocks([d["inspector"], d["jobs"]], [int(h * 0.66), int(h * 0.34)], Qt.Orientation.Vertical)
 

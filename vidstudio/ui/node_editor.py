@@ -439,7 +439,7 @@ class NodeEditor(QGraphicsView):
         session.evaluated.connect(lambda _r: self.refresh_states())
         session.view_changed.connect(self.refresh_states)
         self.rebuild()
-        QTimer.singleShot(0, self.frame_all)
+        QTimer.singleShot(0, self, self.frame_all)
 
     # ================================================================================== actions
     def _build_actions(self) -> None:

@@ -457,7 +457,9 @@ class JsonEditor(ParamEditor):
 
     def set_value(self, value: Any) -> None:
         try:
-            text = json.dumps(value, indent=1, ensure_ascii=False, default=str)
+            text = json.dumps(value, ensure_ascii=False, default=str)
+            if len(text) > 60:  # long values one item per line; short ones stay readable on one line
+                text = json.dumps(value, indent=1, ensure_ascii=False, default=str)
         except (TypeError, ValueError):
             text = str(value)
         if self.box.hasFocus() and self.box.toPlainText() != self._shown:

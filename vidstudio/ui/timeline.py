@@ -9,9 +9,9 @@ from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect be
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QFontMetricsF, QKeySequence, QMouseEvent, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QScrollBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
 from vidstudio.motion.curves import INTERPOLATIONS
 from vidstudio.motion.easing import FAMILIES
@@ -75,7 +75,12 @@ class _KeyDrag:
 
 
 class TimelineCanvas(QWidget):
-    """The painted part of the Timeline (ruler, cache bar, tracks, playhead)."""
+    """The painted part of the Timeline (ruler, cache bar, tracks, playhead).
+
+    Signal ``rows_scrolled(offset)`` when the track rows scroll (or their number changes).
+    """
+
+    rows_scrolled = Signal(int)
 
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -386,13 +391,27 @@ class TimelineCanvas(QWidget):
         if hit is not None:
             self.session.set_playhead(int(round(hit[2])))
 
+    def max_row_offset(self) -> int:
+        """How many rows can be scrolled away (0 when every row fits)."""
+        visible = max(int((self.height() - RULER - CACHE_BAR - 2) // ROW), 1)
+        return max(len(self.rows()) - visible, 0)
+
+    def set_row_offset(self, offset: int) -> None:
+        """Scrolls the track rows (the ruler and cache bar stay)."""
+        offset = int(min(max(offset, 0), self.max_row_offset()))
+        if offset != self._row_offset:
+            self._row_offset = offset
+            self.rows_scrolled.emit(offset)
+            self.update()
+
     def wheelEvent(self, event) -> None:  # noqa: N802
-        rows = len(self.rows())
-        visible = max(int((self.height() - RULER - CACHE_BAR) // ROW), 1)
-        step = -1 if event.angleDelta().y() > 0 else 1
-        self._row_offset = int(min(max(self._row_offset + step, 0), max(rows - visible, 0)))
-        self.update()
+        self.set_row_offset(self._row_offset + (-1 if event.angleDelta().y() > 0 else 1))
         event.accept()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.set_row_offset(self._row_offset)
+        self.rows_scrolled.emit(self._row_offset)
 
     def _key_menu(self, hit: tuple[str, str, float], global_pos) -> None:
         nid, name, frame = hit
@@ -465,11 +484,22 @@ class Timeline(QWidget):
         self.speed_label = QLabel(self)
         self.speed_label.setProperty("role", "dim")
         bar.addWidget(self.speed_label)
+        self.scroll = QScrollBar(Qt.Orientation.Vertical, self)
+        self.scroll.setToolTip("Scroll the tracks (or use the wheel over them)")
+        self.scroll.valueChanged.connect(self.canvas.set_row_offset)
+        self.canvas.rows_scrolled.connect(self._sync_scroll)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.canvas, 1)
+        body.addWidget(self.scroll)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         lay.addLayout(bar)
-        lay.addWidget(self.canvas, 1)
+        lay.addLayout(body, 1)
+        for sig in (session.graph_changed, session.results_changed, session.project_replaced):
+            sig.connect(lambda *_: self._sync_scroll(self.canvas._row_offset))
         session.playhead_changed.connect(lambda _f: self._sync())
         session.range_changed.connect(self._sync)
         session.project_replaced.connect(self._sync)
@@ -493,6 +523,17 @@ class Timeline(QWidget):
             self.speed_label.setText(f"{arrow} {s.play_speed:g}×")
         else:
             self.speed_label.setText("")
+
+    def _sync_scroll(self, offset: int) -> None:
+        top = self.canvas.max_row_offset()
+        self.scroll.blockSignals(True)
+        self.scroll.setRange(0, top)
+        self.scroll.setPageStep(max(len(self.canvas.rows()) - top, 1))
+        self.scroll.setValue(min(offset, top))
+        self.scroll.blockSignals(False)
+        self.scroll.setVisible(top > 0)
+        if self.canvas._row_offset > top:
+            self.canvas.set_row_offset(top)
 
     def _sync_cache(self) -> None:
         mask = self.session.frames.ready_mask()

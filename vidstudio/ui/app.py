@@ -36,6 +36,24 @@ def _check_display(screenshot: bool) -> None:
                          "run it in a desktop session, or use --screenshot (QT_QPA_PLATFORM=offscreen)")
 
 
+def _quiet_offscreen_warnings() -> None:
+    """Drops the offscreen platform's "This plugin does not support ..." notices (raise, grab, size hints),
+    which say nothing about VidStudio; every other Qt message still reaches stderr."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(mode, context, message: str) -> None:
+        if message.startswith("This plugin does not support"):
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
+
+
 def application(argv: list[str] | None = None) -> QApplication:
     """The QApplication (created once, with the dark theme and the application's names)."""
     app = QApplication.instance()
@@ -64,6 +82,8 @@ def run_gui(
     t0 = time.perf_counter()
     if QApplication.instance() is None:
         _check_display(screenshot is not None)
+        if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+            _quiet_offscreen_warnings()
     app = application()
     from vidstudio.ui.main_window import MainWindow, QuietPrompts
 

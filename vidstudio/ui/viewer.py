@@ -374,6 +374,8 @@ class Viewer(QWidget):
             self._value_overlays.add(name)
 
     def _selection_changed(self) -> None:
+        # overlays registered after start-up (a plugin loaded later) count from the next selection on
+        self.session.overlay_types = self.session.overlay_types | registered_types()
         sel = set(self.session.selection)
         for name in list(self._value_overlays):
             if name.split(".")[0] not in sel:

@@ -61,4 +61,8 @@ def can_connect(output_type: str, input_type: str) -> tuple[bool, str]:
     o, i = str(output_type), str(input_type)
     if i == PortType.ANY or o == i:
         return True, ""
-    return False, f"a {o} output cannot feed a {i} input"
+    return False, f"{_article(o)} {o} output cannot feed {_article(i)} {i} input"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1].upper() in "AEIOU" else "a"

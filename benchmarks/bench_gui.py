@@ -1,0 +1,190 @@
+"""GUI responsiveness (offscreen): playhead move to frame painted, cached and uncached, and launch to window shown.
+
+* Scrubbing: the main window over a 512x512 animatic (today a Camera Move over a photograph; the motion
+  layer's Animatic Render plugs in the same way), the playhead moved to frames in random order; the time
+  runs from ``set_playhead`` until the Viewer has painted that frame. Uncached: the frame cache is emptied
+  first (the frame is rendered on the worker thread); cached: every frame is ready. Baselines measured in
+  the same run: rendering the frame alone (``clip.frame(i)``: the unavoidable work) and painting the same
+  image in a bare widget. Targets: cached <= 16 ms, uncached <= 50 ms.
+* Launch: a fresh process from start until the main window is shown and painted, against a bare
+  QMainWindow in the same way. Target <= 2 s.
+
+Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--frames N] [--repeat R]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+LAUNCH_OURS = """
+import time, sys
+t0 = float(sys.argv[1])
+from vidstudio.ui.app import application
+from vidstudio.ui.main_window import MainWindow
+app = application()
+w = MainWindow(persist=False)
+w.show()
+app.processEvents()
+w.repaint()
+print(time.time() - t0)
+w.shutdown()
+"""
+
+LAUNCH_BASE = """
+import time, sys
+t0 = float(sys.argv[1])
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication([])
+w = QMainWindow()
+w.resize(1600, 960)
+w.show()
+app.processEvents()
+w.repaint()
+print(time.time() - t0)
+"""
+
+
+def launch_time(code: str, env: dict) -> float:
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", code, repr(t0)], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def pct(values: list[float], q: float) -> float:
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=40, help="playhead moves per measurement")
+    ap.add_argument("--repeat", type=int, default=3, help="launches of each kind")
+    a = ap.parse_args()
+    cfg = tempfile.mkdtemp(prefix="vidstudio-bench-")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VIDSTUDIO_CONFIG_DIR": cfg, "VIDSTUDIO_RECOVERY_DIR": cfg,
+           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    os.environ.update({"VIDSTUDIO_CONFIG_DIR": cfg, "VIDSTUDIO_RECOVERY_DIR": cfg})
+
+    import numpy as np
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QWidget
+
+    from vidstudio.project import load_project
+    from vidstudio.ui.app import application
+    from vidstudio.ui.evaluation import frame_to_qimage
+    from vidstudio.ui.main_window import MainWindow
+    from vidstudio.ui.session import Session
+
+    application()
+    project = load_project(ROOT / "resources" / "examples" / "ken_burns.vidproj")
+    project.settings.width = project.settings.height = 512
+    session = Session(project=project, prefetch=False)
+    win = MainWindow(session, persist=False)
+    win.resize(1600, 960)
+    win.show()
+    assert session.wait_idle(30), "evaluation did not finish"
+    if not session.frames.ready_mask().size:
+        raise RuntimeError(f"no picture: {session.last_result.error}")
+    clip = session.last_result.clip
+    n = clip.frame_count
+    painted: list[int] = []
+    win.viewer.frame_painted.connect(painted.append)
+
+    def move_and_wait(frame: int) -> float:
+        painted.clear()
+        t0 = time.perf_counter()
+        session.set_playhead(frame)
+        while frame not in painted:
+            # block until something happens, as the real event loop does (a busy loop would starve the worker)
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+            if time.perf_counter() - t0 > 10:
+                raise RuntimeError(f"frame {frame} was not painted")
+        return time.perf_counter() - t0
+
+    rng = random.Random(0)
+    frames = [rng.randrange(n) for _ in range(a.frames)]
+    move_and_wait(0)
+    uncached, render_only = [], []
+    for f in frames:
+        if f == session.playhead:
+            continue
+        session.frames.set_clip(None)
+        session.frames.set_clip(clip)  # empty cache, same clip
+        for _ in range(3):
+            QCoreApplication.processEvents()
+        clip._cache.clear()  # the clip's own small cache too: a true miss
+        uncached.append(move_and_wait(f))
+        clip._cache.clear()
+        t0 = time.perf_counter()
+        frame_to_qimage(clip.frame(f))
+        render_only.append(time.perf_counter() - t0)
+
+    session.frames.prefetch_from(0)  # now fill the cache
+    end = time.monotonic() + 60
+    while not session.frames.ready_mask().all() and time.monotonic() < end:
+        QCoreApplication.processEvents()
+        time.sleep(0.001)
+    cached = []
+    for f in frames:
+        if f != session.playhead:
+            cached.append(move_and_wait(f))
+
+    # baseline for cached: paint the same image in a bare widget of the Viewer's size
+    img: QImage = session.frames.image(frames[0])
+    vp = win.viewer.view.viewport()
+
+    class Bare(QWidget):
+        def paintEvent(self, e):  # noqa: N802
+            p = QPainter(self)
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            side = min(self.width(), self.height())
+            p.drawImage(self.rect().adjusted(0, 0, side - self.width(), side - self.height()), img)
+            p.end()
+
+    bare = Bare()
+    bare.resize(vp.size())
+    bare.show()
+    for _ in range(10):
+        QCoreApplication.processEvents()
+    base_paint = []
+    for _ in frames:
+        t0 = time.perf_counter()
+        bare.repaint()
+        base_paint.append(time.perf_counter() - t0)
+    bare.close()
+    win.shutdown()
+    win.close()
+
+    ours_launch = [launch_time(LAUNCH_OURS, env) for _ in range(a.repeat)]
+    base_launch = [launch_time(LAUNCH_BASE, env) for _ in range(a.repeat)]
+
+    ms = lambda xs: statistics.median(xs) * 1000  # noqa: E731
+    print(f"GUI responsiveness, 512x512 frames (Camera Move animatic), {len(uncached)} playhead moves, offscreen")
+    print(f"  uncached: playhead -> painted  median {ms(uncached):6.1f} ms  p95 {pct(uncached, .95) * 1000:6.1f} ms"
+          f"  (render alone {ms(render_only):5.1f} ms, ratio {ms(uncached) / ms(render_only):4.2f})"
+          f"  target <= 50 ms {'OK' if ms(uncached) <= 50 else 'ABOVE TARGET'}")
+    print(f"  cached:   playhead -> painted  median {ms(cached):6.1f} ms  p95 {pct(cached, .95) * 1000:6.1f} ms"
+          f"  (bare paint {ms(base_paint):5.1f} ms, ratio {ms(cached) / max(ms(base_paint), 1e-3):4.2f})"
+          f"  target <= 16 ms {'OK' if ms(cached) <= 16 else 'ABOVE TARGET'}")
+    lo, lb = statistics.median(ours_launch), statistics.median(base_launch)
+    print(f"  launch -> window shown: {lo:5.2f} s (bare QMainWindow {lb:5.2f} s, ratio {lo / lb:4.2f})"
+          f"  target <= 2 s {'OK' if lo <= 2 else 'ABOVE TARGET'}")
+    del np
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Export from the dialog (MP4 decoded back, PNG sequence, cancel) and rendering the Export nodes."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from vidstudio.media import probe_video, read_video
+from vidstudio.media.image import load_image
+from vidstudio.project import load_project
+
+from uihelpers import wait_for
+
+
+def test_export_mp4_from_the_dialog_and_decode_it(qtbot, window_factory, ken_burns_copy, tmp_path):
+    win = window_factory(ken_burns_copy)
+    s = win.session
+    s.set_settings(width=256, height=160)
+    assert s.wait_idle(10)
+    dlg = win.export_dialog()
+    assert dlg.source.currentData() == ("node", "cam", "video")
+    out = tmp_path / "exports" / "kb.mp4"
+    dlg.path.setText(str(out))
+    dlg.crf.setValue(12)
+    dlg.fps.setText("30000/1001")
+    dlg.first.setValue(10)
+    dlg.last.setValue(33)
+    qtbot.mouseClick(dlg.export_button, Qt.MouseButton.LeftButton)
+    job = dlg.job
+    assert job is not None and win.jobs_pane.rows[0].job is job
+    wait_for(lambda: job.is_final, timeout=60)
+    assert job.status == "done", job.message
+    assert dlg.show_button.isEnabled() and dlg.bar.value() == 1000
+    info = probe_video(out)
+    assert (info.width, info.height, info.frame_count) == (256, 160, 24)
+    assert str(info.fps) == "30000/1001"
+    decoded = read_video(out)  # (T, H, W, 3) float32 in [0, 1]
+    clip = s.last_result.clip
+    for k in (0, 12, 23):
+        want = clip.frame(10 + k)
+        psnr = 10 * np.log10(1.0 / np.mean((decoded[k] - want) ** 2))
+        assert psnr > 30, f"frame {10 + k}: PSNR {psnr:.1f} dB"
+    again = load_project(out)  # the project is embedded: the MP4 opens as a project
+    assert [n.id for n in again.nodes] == ["photo", "cam", "export"] and again.settings.width == 256
+    dlg.close()
+
+
+def test_export_png_sequence_and_cancel(qtbot, window_factory, ken_burns_copy, tmp_path):
+    win = window_factory(ken_burns_copy)
+    s = win.session
+    s.set_settings(width=96, height=64, frame_count=12)
+    assert s.wait_idle(10)
+    dlg = win.export_dialog()
+    dlg.fmt.setCurrentIndex(1)
+    folder = tmp_path / "frames"
+    dlg.path.setText(str(folder))
+    dlg.first.setValue(2)
+    dlg.last.setValue(5)
+    job = dlg.start()
+    wait_for(lambda: job.is_final, timeout=30)
+    assert job.status == "done", job.message
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == ["frame_00002.png", "frame_00003.png", "frame_00004.png", "frame_00005.png"]
+    got = load_image(folder / "frame_00004.png")
+    assert np.abs(got - s.last_result.clip.frame(4)).max() <= 1 / 255 + 1e-6
+    # a cancelled export leaves nothing under the target name
+    target = tmp_path / "cancelled.mp4"
+    dlg.fmt.setCurrentIndex(0)
+    dlg.path.setText(str(target))
+    dlg.first.setValue(0)
+    dlg.last.setValue(11)
+    job = dlg.start()
+    job.cancel()
+    wait_for(lambda: job.is_final, timeout=30)
+    assert job.status == "cancelled" and not target.exists()
+    assert dlg.cancel_button.text() == "Close"
+    dlg.close()
+
+
+def test_bad_export_settings_are_named_in_the_dialog(qtbot, window_factory, ken_burns_copy):
+    win = window_factory(ken_burns_copy)
+    dlg = win.export_dialog()
+    dlg.fps.setText("fast")
+    assert dlg.start() is None
+    assert "frame rate" in dlg.status.text() and "fast" in dlg.status.text()
+    dlg.close()
+
+
+def test_render_export_nodes_runs_them_as_a_job(qtbot, window_factory, ken_burns_copy):
+    win = window_factory(ken_burns_copy)
+    s = win.session
+    s.set_settings(width=128, height=96, frame_count=6)
+    job = win.render_outputs()
+    wait_for(lambda: job.is_final, timeout=60)
+    assert job.status == "done", job.message
+    out = ken_burns_copy.parent / "out" / "ken_burns.mp4"
+    assert job.output == str(out) and probe_video(out).frame_count == 6
+    assert s.node_status["export"].reasons == ["output node (always runs)"]
+    row = win.jobs_pane.rows[0]
+    assert row.show_button.isVisible() or row.show_button.isVisibleTo(row)

@@ -1,0 +1,396 @@
+"""The Inspector: the selected node's parameters as editors built from its declarations, a key button on
+each animatable parameter (set or remove a key at the playhead), the node's problems and last run; with
+nothing selected, the project settings.
+
+An animated parameter shows its value at the playhead, and editing it keys that frame (as After Effects
+does once a property is animated), so a change is never silently lost at the next frame.
+"""
+
+from __future__ import annotations
+
+from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
+
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vidstudio.graph.node import Param
+from vidstudio.ui import docops, theme
+from vidstudio.ui.param_editors import ParamEditor, editor_for
+from vidstudio.ui.session import GraphChange, Session
+
+
+class KeyButton(QToolButton):
+    """The diamond next to an animatable parameter: hollow grey (not animated), hollow orange (animated,
+    no key on this frame), filled orange (a key on this frame). Click: set or remove the key here."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setAutoRaise(True)
+        self.setFixedSize(22, 22)
+        self.state = "none"
+        self.set_state("none")
+
+    def set_state(self, state: str) -> None:
+        """``"none"``, ``"animated"`` or ``"key"``."""
+        self.state = state
+        if state == "key":
+            self.setIcon(theme.icon("mdi6.rhombus", theme.ACCENT))
+            self.setToolTip("Remove the key at the playhead")
+        elif state == "animated":
+            self.setIcon(theme.icon("mdi6.rhombus-outline", theme.ACCENT))
+            self.setToolTip("Set a key at the playhead (the parameter is animated)")
+        else:
+            self.setIcon(theme.icon("mdi6.rhombus-outline", "#777777"))
+            self.setToolTip("Set a key at the playhead (animates the parameter)")
+
+
+class _ParamRow:
+    def __init__(self, param: Param, label: QLabel, editor: ParamEditor, key: KeyButton | None, error: QLabel):
+        self.param = param
+        self.label = label
+        self.editor = editor
+        self.key = key
+        self.error = error
+
+
+class Inspector(QScrollArea):
+    """The Inspector pane of a :class:`~vidstudio.ui.session.Session`.
+
+    Attributes:
+        rows: ``{param_name: row}`` of the inspected node, with ``row.editor`` (a
+            :class:`~vidstudio.ui.param_editors.ParamEditor`) and ``row.key`` (a :class:`KeyButton` or None).
+        node_id: the inspected node, or None (project settings shown).
+    """
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.setObjectName("Inspector")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.node_id: str | None = None
+        self.title_edit: QLineEdit | None = None
+        self.status_label: QLabel | None = None
+        self.rows: dict[str, _ParamRow] = {}
+        self.settings_editors: dict[str, QWidget] = {}
+        self._body: QWidget | None = None
+        session.selection_changed.connect(self.rebuild)
+        session.project_replaced.connect(self.rebuild)
+        session.graph_changed.connect(self._graph_changed)
+        session.playhead_changed.connect(lambda _f: self.refresh_values())
+        session.evaluated.connect(lambda _r: self.refresh_status())
+        self.rebuild()
+
+    # ================================================================================== building
+    def rebuild(self) -> None:
+        """Rebuilds the pane for the current selection."""
+        s = self.session
+        body = QWidget()
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(10, 8, 10, 10)
+        lay.setSpacing(6)
+        self.rows = {}
+        self.settings_editors = {}
+        self.title_edit = self.status_label = None
+        sel = [n for n in s.selection if s.project.has_node(n)]
+        if len(sel) == 1:
+            self.node_id = sel[0]
+            self._build_node(lay, sel[0])
+        else:
+            self.node_id = None
+            if len(sel) > 1:
+                h = QLabel(f"{len(sel)} nodes selected", body)
+                h.setProperty("role", "heading")
+                lay.addWidget(h)
+                names = QLabel(", ".join(sel), body)
+                names.setWordWrap(True)
+                names.setProperty("role", "dim")
+                lay.addWidget(names)
+            self._build_settings(lay)
+        lay.addStretch(1)
+        old = self.takeWidget()
+        if old is not None:
+            old.deleteLater()
+        self.setWidget(body)
+        self._body = body
+        self.refresh_values()
+        self.refresh_status()
+
+    def _build_node(self, lay: QVBoxLayout, node_id: str) -> None:
+        s = self.session
+        node = s.project.node(node_id)
+        cls = s.registry.find(node.type)
+        head = QGridLayout()
+        head.setHorizontalSpacing(6)
+        self.title_edit = QLineEdit(node.title)
+        self.title_edit.setPlaceholderText(cls.title if cls is not None else node.type)
+        self.title_edit.setToolTip("The label shown on the node (empty: the type's title)")
+        f = QFont(self.title_edit.font())
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() + 1)
+        self.title_edit.setFont(f)
+        self.title_edit.editingFinished.connect(lambda: s.set_title(node_id, self.title_edit.text().strip()))
+        head.addWidget(self.title_edit, 0, 0, 1, 2)
+        sub = QLabel(f"{node.type}  ·  id <b>{node_id}</b>" + (f"  ·  {cls.category}" if cls is not None else ""))
+        sub.setProperty("role", "dim")
+        sub.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        head.addWidget(sub, 1, 0, 1, 2)
+        lay.addLayout(head)
+        if cls is not None and cls.description:
+            d = QLabel(cls.description)
+            d.setWordWrap(True)
+            d.setProperty("role", "dim")
+            lay.addWidget(d)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.status_label)
+        if cls is None:
+            reason = s.registry.unavailable_reason(node.type) or f"unknown node type {node.type!r}"
+            msg = QLabel(f"This node's type is not available: {reason}.\nIts parameters are kept in the project as they are.")
+            msg.setWordWrap(True)
+            msg.setProperty("role", "error")
+            lay.addWidget(msg)
+            return
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setStyleSheet(f"color: {theme.BORDER};")
+        lay.addWidget(line)
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(5)
+        grid.setColumnStretch(1, 1)
+        r = 0
+        for p in cls.params:
+            label = QLabel(p.display_name)
+            label.setToolTip(p.help)
+            label.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            label.customContextMenuRequested.connect(lambda pos, p=p, label=label: self._param_menu(p, label.mapToGlobal(pos)))
+            editor = editor_for(p, lambda: s.project.project_dir)
+            editor.setToolTip(p.help)
+            editor.edited.connect(lambda v, final, p=p: self._edited(node_id, p, v, final))
+            editor.drag_started.connect(s.begin_interaction)
+            editor.drag_finished.connect(s.end_interaction)
+            unit = QLabel(p.unit)
+            unit.setProperty("role", "dim")
+            key = None
+            if p.animatable:
+                key = KeyButton()
+                key.clicked.connect(lambda _c=False, p=p: self._toggle_key(node_id, p))
+            err = QLabel()
+            err.setProperty("role", "error")
+            err.setWordWrap(True)
+            err.hide()
+            align = Qt.AlignmentFlag.AlignTop if p.kind in ("text", "json") else Qt.AlignmentFlag.AlignVCenter
+            grid.addWidget(label, r, 0, align)
+            grid.addWidget(editor, r, 1)
+            grid.addWidget(unit, r, 2, align)
+            if key is not None:
+                grid.addWidget(key, r, 3, align)
+            grid.addWidget(err, r + 1, 1, 1, 3)
+            self.rows[p.name] = _ParamRow(p, label, editor, key, err)
+            r += 2
+        lay.addLayout(grid)
+
+    def _build_settings(self, lay: QVBoxLayout) -> None:
+        s = self.session
+        h = QLabel("Project settings")
+        h.setProperty("role", "heading")
+        lay.addWidget(h)
+        path = s.project.path
+        where = QLabel(str(path) if path else "not saved yet")
+        where.setProperty("role", "dim")
+        where.setWordWrap(True)
+        lay.addWidget(where)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        st = s.settings
+        width = QSpinBox()
+        width.setRange(16, 8192)
+        width.setSuffix(" px")
+        width.setKeyboardTracking(False)
+        height = QSpinBox()
+        height.setRange(16, 8192)
+        height.setSuffix(" px")
+        height.setKeyboardTracking(False)
+        frames = QSpinBox()
+        frames.setRange(1, 100000)
+        frames.setKeyboardTracking(False)
+        fps = QLineEdit()
+        fps.setToolTip("Frames per second: 24, 25, 30, or a ratio such as 30000/1001")
+        width.setValue(st.width)
+        height.setValue(st.height)
+        frames.setValue(st.frame_count)
+        fps.setText(str(st.model_dump(mode="json")["fps"]))
+        self.settings_error = QLabel()
+        self.settings_error.setProperty("role", "error")
+        self.settings_error.setWordWrap(True)
+        self.settings_error.hide()
+
+        def apply(**kw: Any) -> None:
+            try:
+                s.set_settings(**kw)
+                self.settings_error.hide()
+            except ValueError as e:
+                self.settings_error.setText(str(e))
+                self.settings_error.show()
+
+        width.valueChanged.connect(lambda v: apply(width=v))
+        height.valueChanged.connect(lambda v: apply(height=v))
+        frames.valueChanged.connect(lambda v: apply(frame_count=v))
+        fps.editingFinished.connect(lambda: apply(fps=fps.text().strip()))
+        form.addRow("Width", width)
+        form.addRow("Height", height)
+        form.addRow("Frame rate", fps)
+        form.addRow("Frames", frames)
+        self.duration = QLabel()
+        self.duration.setProperty("role", "dim")
+        form.addRow("Duration", self.duration)
+        lay.addLayout(form)
+        lay.addWidget(self.settings_error)
+        self.settings_editors = {"width": width, "height": height, "frame_count": frames, "fps": fps}
+        issues = [i for i in s.issues if i.node_id is None]
+        if issues:
+            e = QLabel("<br>".join(f"⚠ {i}" for i in issues))
+            e.setProperty("role", "error")
+            e.setWordWrap(True)
+            lay.addWidget(e)
+        tip = QLabel("Select a node to edit its parameters. Tab in the Node Editor adds one.")
+        tip.setProperty("role", "dim")
+        tip.setWordWrap(True)
+        lay.addSpacing(8)
+        lay.addWidget(tip)
+
+    # ================================================================================== syncing
+    def _graph_changed(self, change: GraphChange) -> None:
+        nid = self.node_id
+        if nid is None:
+            if change.settings:
+                self.refresh_values()
+            return
+        if nid in change.removed or not self.session.project.has_node(nid):
+            self.rebuild()
+            return
+        if nid in change.nodes or any(k.split(".")[0] == nid for k in change.animation) or change.settings:
+            node = self.session.project.node(nid)
+            if self.title_edit is not None and not self.title_edit.hasFocus():
+                with QSignalBlocker(self.title_edit):
+                    self.title_edit.setText(node.title)
+            self.refresh_values()
+
+    def refresh_values(self) -> None:
+        """Shows the current values (animated ones at the playhead) and key states."""
+        s = self.session
+        if self.node_id is None:
+            st = s.settings
+            ed = self.settings_editors
+            if ed:
+                for name in ("width", "height", "frame_count"):
+                    w = ed[name]
+                    with QSignalBlocker(w):
+                        w.setValue(getattr(st, name))  # type: ignore[attr-defined]
+                if not ed["fps"].hasFocus():
+                    ed["fps"].setText(str(st.model_dump(mode="json")["fps"]))  # type: ignore[attr-defined]
+                self.duration.setText(f"{st.duration:.3f} s  ·  {docops.timecode(st.frame_count, st.fps)}")
+            return
+        if not s.project.has_node(self.node_id):
+            return
+        f = s.playhead
+        for name, row in self.rows.items():
+            curve = s.project.curve(self.node_id, name)
+            value = docops.param_value(s.project, s.registry, self.node_id, name, f if curve is not None else None)
+            row.editor.set_value(value)
+            if row.key is not None:
+                row.key.set_state("none" if curve is None else ("key" if curve.key_at(f) is not None else "animated"))
+            row.label.setStyleSheet(f"color: {theme.ACCENT};" if curve is not None else "")
+
+    def refresh_status(self) -> None:
+        """Shows the node's problems and how it was computed in the last run."""
+        s = self.session
+        if self.node_id is None or self.status_label is None:
+            return
+        parts = []
+        issues = s.node_issues(self.node_id)
+        for i in issues:
+            color = theme.ERROR if i.severity == "error" else theme.WARNING
+            parts.append(f"<span style='color:{color}'>⚠ {(i.where + ': ') if i.where else ''}{i.message}</span>")
+        rep = s.node_status.get(self.node_id)
+        if rep is not None:
+            if rep.status == "cached":
+                parts.append(f"<span style='color:{theme.CACHED}'>● from the cache</span>")
+            else:
+                why = "; ".join(rep.reasons)
+                parts.append(f"<span style='color:{theme.OK}'>● ran in {rep.seconds:.2f} s: {why}</span>")
+            parts += [f"<span style='color:{theme.TEXT_DIM}'>note: {n}</span>" for n in rep.notes]
+        self.status_label.setText("<br>".join(parts))
+        self.status_label.setVisible(bool(parts))
+        by_param: dict[str, list[str]] = {}
+        for i in issues:
+            if i.where.startswith("param '"):
+                by_param.setdefault(i.where.split("'")[1], []).append(i.message)
+        for name, row in self.rows.items():
+            msgs = by_param.get(name)
+            row.error.setText("; ".join(msgs) if msgs else "")
+            row.error.setVisible(bool(msgs))
+
+    # ================================================================================== editing
+    def _edited(self, nid: str, p: Param, value: Any, final: bool) -> None:
+        s = self.session
+        if not s.project.has_node(nid):
+            return  # an editor committing while its node goes away (undo, delete)
+        row = self.rows.get(p.name) if nid == self.node_id else None
+        try:
+            if p.animatable and s.project.curve(nid, p.name) is not None:
+                s.set_key(nid, p.name, s.playhead, float(value), merge=("key", nid, p.name))
+            else:
+                s.set_param(nid, p.name, value, merge=("param", nid, p.name))
+            if row is not None and row.error.text().startswith("cannot"):
+                row.error.hide()
+        except ValueError as e:
+            if row is not None:
+                row.error.setText(f"cannot set: {e}")
+                row.error.show()
+            s.message.emit(str(e))
+            self.refresh_values()
+
+    def _toggle_key(self, nid: str, p: Param) -> None:
+        if not self.session.project.has_node(nid):
+            return
+        try:
+            self.session.toggle_key(nid, p.name, self.session.playhead)
+        except ValueError as e:
+            self.session.message.emit(str(e))
+
+    def _param_menu(self, p: Param, global_pos) -> None:
+        s = self.session
+        nid = self.node_id
+        if nid is None:
+            return
+        menu = QMenu(self)
+        animated = s.project.curve(nid, p.name) is not None
+        if p.animatable:
+            menu.addAction("Remove Key at Playhead" if animated and s.project.curve(nid, p.name).key_at(s.playhead) else "Set Key at Playhead",
+                           lambda: self._toggle_key(nid, p))
+            if animated:
+                menu.addAction("Clear Animation (keep the value here)", lambda: s.clear_animation(nid, p.name))
+        menu.addAction("Reset to Default", lambda: s.reset_param(nid, p.name))
+        menu.popup(global_pos)
+
+    def row(self, name: str) -> _ParamRow:
+        """The row of parameter ``name`` (for tests)."""
+        return self.rows[name]

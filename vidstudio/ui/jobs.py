@@ -1,0 +1,181 @@
+"""The Jobs pane: long work with a progress bar, the latest message, seconds per step, a preview and
+Cancel; errors are shown in words.
+
+Today it lists the local jobs (exports and renders, which run in this process on worker threads). The
+generation server's jobs will be :class:`~vidstudio.ui.tasks.Job` objects in the same
+:class:`~vidstudio.ui.tasks.JobList` (``kind="generate"``, with ``seconds_per_step`` and ``preview``), so
+they appear here without a change to this pane; the banner says whether a server is configured.
+"""
+
+from __future__ import annotations
+
+from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
+
+from PySide6.QtCore import QUrl, Qt
+from PySide6.QtGui import QDesktopServices, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vidstudio.ui import theme
+from vidstudio.ui.tasks import Job, JobList
+
+STATUS_COLORS = {"queued": theme.TEXT_DIM, "running": theme.ACCENT, "done": theme.OK, "failed": theme.ERROR,
+                 "cancelled": theme.TEXT_DIM}
+KIND_ICONS = {"export": "mdi6.export-variant", "render": "mdi6.movie-open-play-outline", "generate": "mdi6.creation"}
+
+
+class JobRow(QFrame):
+    """One job: icon, title, status, progress bar, message, seconds per step, preview, Cancel / Show."""
+
+    def __init__(self, job: Job, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.job = job
+        self.setObjectName("JobRow")
+        self.setStyleSheet(f"#JobRow {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 4px; }}")
+        icon = QLabel(self)
+        icon.setPixmap(theme.icon(KIND_ICONS.get(job.kind, "mdi6.cog-outline")).pixmap(18, 18))
+        self.title = QLabel(job.title, self)
+        self.title.setStyleSheet("font-weight: 600;")
+        self.status = QLabel(self)
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        self.bar.setFixedHeight(8)
+        self.message = QLabel(self)
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.preview = QLabel(self)
+        self.preview.setFixedSize(96, 54)
+        self.preview.hide()
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.clicked.connect(job.cancel)
+        self.show_button = QToolButton(self)
+        self.show_button.setIcon(theme.icon("mdi6.folder-open-outline"))
+        self.show_button.setToolTip("Show in folder")
+        self.show_button.setAutoRaise(True)
+        self.show_button.clicked.connect(self.show_in_folder)
+        self.show_button.hide()
+        top = QHBoxLayout()
+        top.addWidget(icon)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.status)
+        top.addWidget(self.show_button)
+        top.addWidget(self.cancel_button)
+        text = QVBoxLayout()
+        text.addLayout(top)
+        text.addWidget(self.bar)
+        text.addWidget(self.message)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 6, 8, 6)
+        lay.addWidget(self.preview)
+        lay.addLayout(text, 1)
+        job.changed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        j = self.job
+        color = STATUS_COLORS.get(j.status, theme.TEXT)
+        self.status.setText(f"<span style='color:{color}'>{j.status}</span>")
+        if j.progress is None:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(j.progress * 1000))
+        msg = j.message
+        if j.seconds_per_step:
+            msg += f"  ·  {j.seconds_per_step:.2f} s/step"
+        self.message.setText(msg)
+        self.message.setStyleSheet(f"color: {theme.ERROR};" if j.status == "failed" else f"color: {theme.TEXT_DIM};")
+        if isinstance(j.preview, QImage) and not j.preview.isNull():
+            self.preview.setPixmap(QPixmap.fromImage(j.preview).scaled(96, 54, Qt.AspectRatioMode.KeepAspectRatio,
+                                                                     Qt.TransformationMode.SmoothTransformation))
+            self.preview.show()
+        self.cancel_button.setVisible(not j.is_final)
+        self.show_button.setVisible(j.status == "done" and bool(j.output))
+
+    def show_in_folder(self) -> None:
+        """Opens the folder of the job's output in the file manager."""
+        if not self.job.output:
+            return
+        from pathlib import Path
+
+        p = Path(self.job.output)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(p if p.is_dir() else p.parent)))
+
+
+class JobsPane(QWidget):
+    """The Jobs pane over a :class:`~vidstudio.ui.tasks.JobList` (newest first).
+
+    Attributes:
+        banner: the line about the generation server.
+    """
+
+    def __init__(self, jobs: JobList, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.jobs = jobs
+        self.setObjectName("Jobs")
+        self.banner = QLabel(self)
+        self.banner.setWordWrap(True)
+        self.set_server(None)
+        banner_box = QFrame(self)
+        banner_box.setProperty("role", "banner")
+        bl = QHBoxLayout(banner_box)
+        bl.setContentsMargins(8, 6, 8, 6)
+        icon = QLabel(banner_box)
+        icon.setPixmap(theme.icon("mdi6.server-off", theme.TEXT_DIM).pixmap(18, 18))
+        bl.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        bl.addWidget(self.banner, 1)
+        self.list = QWidget(self)
+        self.list_lay = QVBoxLayout(self.list)
+        self.list_lay.setContentsMargins(0, 0, 0, 0)
+        self.list_lay.setSpacing(6)
+        self.empty = QLabel("No jobs yet. Exports and renders appear here with their progress.", self.list)
+        self.empty.setProperty("role", "dim")
+        self.empty.setWordWrap(True)
+        self.list_lay.addWidget(self.empty)
+        self.list_lay.addStretch(1)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.list)
+        self.clear_button = QPushButton("Clear Finished", self)
+        self.clear_button.clicked.connect(self.clear_finished)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.addWidget(banner_box)
+        lay.addWidget(scroll, 1)
+        lay.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.rows: list[JobRow] = []
+        for j in jobs.jobs:
+            self._add(j)
+        jobs.added.connect(self._add)
+
+    def set_server(self, description: str | None) -> None:
+        """Says which generation server is used (None: none configured)."""
+        if description:
+            self.banner.setText(f"Generation server: {description}")
+        else:
+            self.banner.setText("No generation server configured: Generate is not available yet. "
+                                "Exports and renders run here on this computer.")
+
+    def _add(self, job: Job) -> None:
+        row = JobRow(job, self.list)
+        self.rows.insert(0, row)
+        self.list_lay.insertWidget(0, row)
+        self.empty.hide()
+
+    def clear_finished(self) -> None:
+        """Removes finished rows from the list."""
+        for row in [r for r in self.rows if r.job.is_final]:
+            self.rows.remove(row)
+            row.setParent(None)
+            row.deleteLater()
+        self.empty.setVisible(not self.rows)

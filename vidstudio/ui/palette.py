@@ -1,0 +1,210 @@
+"""The node palette: a searchable popup listing every node type the registry offers, by category.
+
+Opened with Tab or a right-click on the node editor (or by dropping a link on empty space, then filtered to
+the types that can take it). The list is built from the registry's declarations, so node types added by the
+motion layer, the backend or plugins appear without a change here.
+"""
+
+from __future__ import annotations
+
+from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from vidstudio.graph.registry import NodeRegistry
+from vidstudio.graph.types import can_connect
+from vidstudio.ui import theme
+from vidstudio.ui.colors import category_color
+
+
+@dataclass(frozen=True)
+class PaletteEntry:
+    """One node type in the palette."""
+
+    type_id: str
+    title: str
+    category: str
+    description: str
+    inputs: tuple[tuple[str, str], ...]
+    outputs: tuple[tuple[str, str], ...]
+
+    def matches(self, words: list[str]) -> bool:
+        hay = f"{self.title} {self.type_id} {self.category} {self.description}".lower()
+        return all(w in hay for w in words)
+
+    def rank(self, words: list[str]) -> tuple[int, str]:
+        t = self.title.lower()
+        first = words[0] if words else ""
+        return (0 if t.startswith(first) else 1 if first in t else 2, t)
+
+
+def palette_entries(registry: NodeRegistry) -> list[PaletteEntry]:
+    """Every usable node type as a :class:`PaletteEntry` (unavailable types are left out)."""
+    out = []
+    for tid in registry.type_ids():
+        cls = registry.find(tid)
+        if cls is None:
+            continue
+        out.append(PaletteEntry(
+            tid, cls.title or tid, cls.category or "Misc", cls.description,
+            tuple((i.name, str(i.type)) for i in cls.inputs), tuple((o.name, str(o.type)) for o in cls.outputs),
+        ))
+    return out
+
+
+class NodePalette(QFrame):
+    """The popup. Signal ``chosen(type_id)`` when the user picks a type (Enter, click or double-click).
+
+    Args:
+        registry: where the node types come from.
+    """
+
+    chosen = Signal(str)
+
+    def __init__(self, registry: NodeRegistry, parent: QWidget | None = None):
+        super().__init__(parent, Qt.WindowType.Popup)
+        self.registry = registry
+        self.setObjectName("NodePalette")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet(f"#NodePalette {{ background: {theme.PANEL}; border: 1px solid {theme.ACCENT}; }}")
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search nodes…")
+        self.search.setClearButtonEnabled(True)
+        self.tree = QTreeWidget(self)
+        self.tree.setHeaderHidden(True)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setIndentation(10)
+        self.info = QLabel(self)
+        self.info.setWordWrap(True)
+        self.info.setProperty("role", "dim")
+        self.info.setMinimumHeight(34)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(4)
+        lay.addWidget(self.search)
+        lay.addWidget(self.tree, 1)
+        lay.addWidget(self.info)
+        self.resize(300, 380)
+        self._port_filter: tuple[str, bool] | None = None
+        self.entries: list[PaletteEntry] = []
+        self.search.textChanged.connect(self._refill)
+        self.search.installEventFilter(self)
+        self.tree.itemActivated.connect(self._activate)
+        self.tree.itemClicked.connect(self._activate)
+        self.tree.currentItemChanged.connect(self._show_info)
+
+    def open_at(self, global_pos: QPoint, port_filter: tuple[str, bool] | None = None) -> None:
+        """Shows the palette at ``global_pos`` with an empty search.
+
+        Args:
+            port_filter: ``(port_type, wants_input)``: list only types with an input (True) or output (False)
+                that such a port can link to.
+        """
+        self.entries = palette_entries(self.registry)
+        self._port_filter = port_filter
+        self.search.clear()
+        self._refill()
+        self.move(global_pos)
+        self.show()
+        self.search.setFocus()
+
+    def hideEvent(self, event) -> None:  # noqa: N802
+        super().hideEvent(event)
+        owner = self.parentWidget()
+        if owner is not None:  # give the keyboard back to the editor that opened the palette
+            owner.window().activateWindow()
+            owner.setFocus()
+
+    def visible_types(self) -> list[str]:
+        """Type ids currently listed (for tests)."""
+        out = []
+        for i in range(self.tree.topLevelItemCount()):
+            cat = self.tree.topLevelItem(i)
+            for j in range(cat.childCount()):
+                out.append(cat.child(j).data(0, Qt.ItemDataRole.UserRole))
+        return out
+
+    def _accepts(self, e: PaletteEntry) -> bool:
+        if self._port_filter is None:
+            return True
+        ptype, wants_input = self._port_filter
+        if wants_input:
+            return any(can_connect(ptype, t)[0] for _, t in e.inputs)
+        return any(can_connect(t, ptype)[0] for _, t in e.outputs)
+
+    def _refill(self) -> None:
+        words = self.search.text().lower().split()
+        self.tree.clear()
+        shown = [e for e in self.entries if e.matches(words) and self._accepts(e)]
+        shown.sort(key=(lambda e: e.rank(words)) if words else (lambda e: (e.category.lower(), e.title.lower())))
+        cats: dict[str, QTreeWidgetItem] = {}
+        first = None
+        for e in shown:
+            cat = cats.get(e.category)
+            if cat is None:
+                cat = QTreeWidgetItem([e.category])
+                cat.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                cat.setForeground(0, QColor(category_color(e.category)).lighter(170))
+                f = cat.font(0)
+                f.setBold(True)
+                cat.setFont(0, f)
+                cats[e.category] = cat
+            item = QTreeWidgetItem([e.title])
+            item.setData(0, Qt.ItemDataRole.UserRole, e.type_id)
+            item.setToolTip(0, f"{e.type_id}: {e.description}")
+            cat.addChild(item)
+            first = first or item
+        for c in cats.values():
+            self.tree.addTopLevelItem(c)
+            c.setExpanded(True)
+        if first is not None:
+            self.tree.setCurrentItem(first)
+        else:
+            self.info.setText("No node type matches." if words else "No node types.")
+
+    def _show_info(self, item: QTreeWidgetItem | None, _prev=None) -> None:
+        tid = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        e = next((x for x in self.entries if x.type_id == tid), None)
+        self.info.setText(e.description if e else "")
+
+    def _activate(self, item: QTreeWidgetItem, _col: int = 0) -> None:
+        tid = item.data(0, Qt.ItemDataRole.UserRole)
+        if tid:
+            self.hide()
+            self.chosen.emit(tid)
+
+    def accept_current(self) -> None:
+        """Picks the highlighted type (Enter)."""
+        item = self.tree.currentItem()
+        if item is not None:
+            self._activate(item)
+
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if obj is self.search and ev.type() == QEvent.Type.KeyPress:
+            assert isinstance(ev, QKeyEvent)
+            k = ev.key()
+            if k in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.accept_current()
+                return True
+            if k in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+                self._move(1 if k == Qt.Key.Key_Down else -1)
+                return True
+            if k == Qt.Key.Key_Escape:
+                self.hide()
+                return True
+        return super().eventFilter(obj, ev)
+
+    def _move(self, step: int) -> None:
+        items = []
+        for i in range(self.tree.topLevelItemCount()):
+            cat = self.tree.topLevelItem(i)
+            items += [cat.child(j) for j in range(cat.childCount())]
+        if not items:
+            return
+        cur = self.tree.currentItem()
+        idx = items.index(cur) if cur in items else -1
+        self.tree.setCurrentItem(items[(idx + step) % len(items)])

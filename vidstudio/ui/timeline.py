@@ -1,0 +1,541 @@
+"""The Timeline: a ruler in frames and timecode, the playhead, transport, the in/out loop range, one row
+of keyframe diamonds per animated parameter (drag to retime, right-click for interpolation), the cache
+bar (which frames are ready to show at once), and a track per generated result.
+"""
+
+from __future__ import annotations
+
+from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QFontMetricsF, QKeySequence, QMouseEvent, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QScrollBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
+
+from vidstudio.motion.curves import INTERPOLATIONS
+from vidstudio.motion.easing import FAMILIES
+from vidstudio.ui import docops, theme
+from vidstudio.ui.session import Session
+
+LEFT = 150.0      # track label column
+RULER = 36.0
+CACHE_BAR = 6.0
+ROW = 20.0
+MARGIN = 12.0
+KEY_HIT = 7.0
+
+
+def make_transport_actions(session: Session, parent: QObject) -> dict[str, QAction]:
+    """The transport actions with their shortcuts (window-wide): ``play`` (Space), ``step_back`` /
+    ``step_forward`` (Left / Right), ``shuttle_back`` / ``pause`` / ``shuttle_forward`` (J / K / L),
+    ``go_start`` / ``go_end`` (Home / End), ``set_in`` / ``set_out`` (I / O), ``clear_range`` (Alt+X),
+    ``loop`` (checkable)."""
+    spec = [
+        ("play", "Play / Pause", "Space", session.toggle_play, "mdi6.play"),
+        ("step_back", "Step Back", "Left", lambda: session.step(-1), "mdi6.step-backward"),
+        ("step_forward", "Step Forward", "Right", lambda: session.step(1), "mdi6.step-forward"),
+        ("shuttle_back", "Play Backward (J)", "J", lambda: session.shuttle("j"), "mdi6.rewind"),
+        ("pause", "Pause (K)", "K", lambda: session.shuttle("k"), "mdi6.pause"),
+        ("shuttle_forward", "Play Forward (L)", "L", lambda: session.shuttle("l"), "mdi6.fast-forward"),
+        ("go_start", "Go to Start", "Home", session.go_start, "mdi6.skip-backward"),
+        ("go_end", "Go to End", "End", session.go_end, "mdi6.skip-forward"),
+        ("set_in", "Set In Point", "I", lambda: session.set_in(), "mdi6.contain-start"),
+        ("set_out", "Set Out Point", "O", lambda: session.set_out(), "mdi6.contain-end"),
+        ("clear_range", "Clear In/Out", "Alt+X", session.clear_in_out, "mdi6.close-box-outline"),
+    ]
+    actions: dict[str, QAction] = {}
+    for name, text, key, slot, icon in spec:
+        a = QAction(theme.icon(icon), text, parent)
+        a.setShortcut(QKeySequence(key))
+        a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        a.setToolTip(f"{text} ({key})")
+        a.triggered.connect(slot)
+        actions[name] = a
+    loop = QAction(theme.icon("mdi6.repeat"), "Loop Playback", parent)
+    loop.setCheckable(True)
+    loop.setChecked(session.loop)
+    loop.setToolTip("Loop playback over the in/out range")
+    loop.toggled.connect(lambda on: setattr(session, "loop", on))
+    actions["loop"] = loop
+
+    def playing(on: bool) -> None:
+        actions["play"].setIcon(theme.icon("mdi6.pause" if on else "mdi6.play"))
+
+    session.playing_changed.connect(playing)
+    return actions
+
+
+@dataclass
+class _KeyDrag:
+    node_id: str
+    param: str
+    origin: float
+    current: float
+
+
+class TimelineCanvas(QWidget):
+    """The painted part of the Timeline (ruler, cache bar, tracks, playhead).
+
+    Signal ``rows_scrolled(offset)`` when the track rows scroll (or their number changes).
+    """
+
+    rows_scrolled = Signal(int)
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.setMouseTracking(True)
+        self.setMinimumHeight(int(RULER + CACHE_BAR + 2 * ROW + 8))
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self._scrubbing = False
+        self._key_drag: _KeyDrag | None = None
+        self._row_offset = 0
+        self._cache_dirty = False
+        self._cache_timer = QTimer(self)
+        self._cache_timer.setSingleShot(True)
+        self._cache_timer.setInterval(60)
+        self._cache_timer.timeout.connect(self.update)
+        session.playhead_changed.connect(lambda _f: self.update())
+        session.range_changed.connect(self.update)
+        session.graph_changed.connect(lambda _c: self.update())
+        session.project_replaced.connect(self.update)
+        session.selection_changed.connect(self.update)
+        session.results_changed.connect(self.update)
+        session.view_changed.connect(self.update)
+        session.frames.changed.connect(self._cache_changed)
+
+    def _cache_changed(self) -> None:
+        if not self._cache_timer.isActive():
+            self._cache_timer.start()
+
+    # ================================================================================== geometry
+    @property
+    def x0(self) -> float:
+        return LEFT + MARGIN
+
+    @property
+    def x1(self) -> float:
+        return max(self.width() - MARGIN, self.x0 + 10)
+
+    @property
+    def ppf(self) -> float:
+        """Pixels per frame."""
+        n = self.session.frame_count
+        return (self.x1 - self.x0) / max(n - 1, 1)
+
+    def x_of(self, frame: float) -> float:
+        """The x of a frame."""
+        return self.x0 + frame * self.ppf
+
+    def frame_at(self, x: float) -> int:
+        """The frame nearest to ``x`` (clamped to the clip)."""
+        f = round((x - self.x0) / self.ppf)
+        return int(min(max(f, 0), self.session.frame_count - 1))
+
+    def rows(self) -> list[tuple[str, object]]:
+        """The track rows: ``("key", AnimatedParam)`` and ``("result", index)``."""
+        s = self.session
+        rows: list[tuple[str, object]] = [("key", a) for a in docops.animated_params(s.project, s.registry)]
+        rows += [("result", i) for i in range(len(s.results))]
+        return rows
+
+    def row_top(self, index: int) -> float:
+        return RULER + CACHE_BAR + 2 + (index - self._row_offset) * ROW
+
+    def key_at(self, pos: QPointF) -> tuple[str, str, float] | None:
+        """``(node_id, param, frame)`` of the keyframe diamond under ``pos``, or None."""
+        for i, (kind, obj) in enumerate(self.rows()):
+            if kind != "key":
+                continue
+            top = self.row_top(i)
+            if not top <= pos.y() < top + ROW:
+                continue
+            best = None
+            for k in obj.curve.keys:  # type: ignore[attr-defined]
+                d = abs(self.x_of(k.frame) - pos.x())
+                if d <= KEY_HIT and (best is None or d < best[0]):
+                    best = (d, k.frame)
+            if best is not None:
+                return obj.node_id, obj.param, best[1]  # type: ignore[attr-defined]
+        return None
+
+    def key_pos(self, node_id: str, param: str, frame: float) -> QPointF:
+        """Where the diamond of a key is drawn (for tests)."""
+        for i, (kind, obj) in enumerate(self.rows()):
+            if kind == "key" and obj.node_id == node_id and obj.param == param:  # type: ignore[attr-defined]
+                return QPointF(self.x_of(frame), self.row_top(i) + ROW / 2)
+        raise KeyError(f"{node_id}.{param} has no track")
+
+    def result_at(self, pos: QPointF) -> int | None:
+        for i, (kind, obj) in enumerate(self.rows()):
+            if kind == "result" and self.row_top(i) <= pos.y() < self.row_top(i) + ROW and pos.x() >= LEFT:
+                return int(obj)  # type: ignore[arg-type]
+        return None
+
+    # ================================================================================== painting
+    def paintEvent(self, event) -> None:  # noqa: N802
+        s = self.session
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        w, h = self.width(), self.height()
+        p.fillRect(self.rect(), QColor("#1d1d1d"))
+        p.fillRect(QRectF(0, 0, LEFT, h), QColor("#262626"))
+        n = s.frame_count
+        fps = s.settings.fps
+        small = QFont(self.font())
+        small.setPointSizeF(8.0)
+        p.setFont(small)
+        fm = QFontMetricsF(small)
+
+        # ruler ---------------------------------------------------------------------------------------
+        p.fillRect(QRectF(LEFT, 0, w - LEFT, RULER), QColor("#2a2a2a"))
+        ppf = self.ppf
+        step = next((st for st in (1, 2, 5, 10, 12, 24, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000)
+                     if st * ppf >= 52), 50000)
+        minor = next((m for m in (1, 2, 5, 10, 50, 100, 500) if step % m == 0 and m * ppf >= 6 and m < step), None)
+        if minor:
+            p.setPen(QPen(QColor("#4a4a4a"), 1))
+            for f in range(0, n, minor):
+                x = self.x_of(f)
+                p.drawLine(QPointF(x, RULER - 5), QPointF(x, RULER))
+        tc_every = 1 if step * ppf >= 84 else 2
+        for k, f in enumerate(range(0, n, step)):
+            x = self.x_of(f)
+            p.setPen(QPen(QColor("#6a6a6a"), 1))
+            p.drawLine(QPointF(x, RULER - 11), QPointF(x, RULER))
+            p.setPen(QColor(theme.TEXT))
+            p.drawText(QPointF(x + 3, 13), str(f))
+            if k % tc_every == 0:
+                p.setPen(QColor(theme.TEXT_DIM))
+                p.drawText(QPointF(x + 3, 25), docops.timecode(f, fps))
+        p.setPen(QColor(theme.TEXT_DIM))
+        p.drawText(QRectF(8, 0, LEFT - 12, RULER / 2 + 2), Qt.AlignmentFlag.AlignVCenter, "frame")
+        p.drawText(QRectF(8, RULER / 2 - 4, LEFT - 12, RULER / 2), Qt.AlignmentFlag.AlignVCenter, f"timecode @ {docops.fps_text(fps)}")
+
+        # cache bar -----------------------------------------------------------------------------------
+        top = RULER
+        p.fillRect(QRectF(LEFT, top, w - LEFT, CACHE_BAR), QColor("#151515"))
+        mask = s.frames.ready_mask()
+        if len(mask):
+            col = QColor(theme.CACHED)
+            run_start = None
+            for f in range(len(mask) + 1):
+                on = f < len(mask) and mask[f]
+                if on and run_start is None:
+                    run_start = f
+                elif not on and run_start is not None:
+                    a = self.x_of(run_start) - ppf / 2
+                    b = self.x_of(f - 1) + ppf / 2
+                    p.fillRect(QRectF(max(a, LEFT), top + 1, max(b - max(a, LEFT), 1.0), CACHE_BAR - 2), col)
+                    run_start = None
+
+        # rows ----------------------------------------------------------------------------------------
+        rows = self.rows()
+        sel = set(s.selection)
+        p.save()
+        p.setClipRect(QRectF(0, RULER + CACHE_BAR, w, h))
+        for i, (kind, obj) in enumerate(rows):
+            y = self.row_top(i)
+            if y + ROW < RULER + CACHE_BAR or y > h:
+                continue
+            band = QColor("#222222") if i % 2 == 0 else QColor("#1f1f1f")
+            if kind == "key" and obj.node_id in sel:  # type: ignore[attr-defined]
+                band = QColor("#2d281f")
+            p.fillRect(QRectF(LEFT, y, w - LEFT, ROW), band)
+            p.setPen(QColor("#2c2c2c"))
+            p.drawLine(QPointF(0, y + ROW), QPointF(w, y + ROW))
+            if kind == "key":
+                a = obj  # AnimatedParam
+                p.setPen(QColor(theme.TEXT_DIM))
+                label = fm.elidedText(a.node_id, Qt.TextElideMode.ElideMiddle, 64)  # type: ignore[attr-defined]
+                p.drawText(QRectF(8, y, 66, ROW), Qt.AlignmentFlag.AlignVCenter, label)
+                p.setPen(QColor(theme.TEXT))
+                p.drawText(QRectF(76, y, LEFT - 80, ROW), Qt.AlignmentFlag.AlignVCenter, fm.elidedText(a.param, Qt.TextElideMode.ElideRight, LEFT - 80))  # type: ignore[attr-defined]
+                keys = a.curve.keys  # type: ignore[attr-defined]
+                if len(keys) > 1:
+                    p.setPen(QPen(QColor("#4a4a4a"), 1.5))
+                    p.drawLine(QPointF(self.x_of(keys[0].frame), y + ROW / 2), QPointF(self.x_of(keys[-1].frame), y + ROW / 2))
+                for k in keys:
+                    on_head = abs(k.frame - s.playhead) < 1e-6
+                    dragging = self._key_drag is not None and self._key_drag.node_id == a.node_id and self._key_drag.param == a.param and abs(self._key_drag.current - k.frame) < 1e-6  # type: ignore[attr-defined]
+                    fill = QColor(theme.ACCENT) if (dragging or on_head) else QColor("#e6e6e6")
+                    if k.interpolation == "constant":
+                        fill = fill.darker(130)
+                    self._diamond(p, QPointF(self.x_of(k.frame), y + ROW / 2), 5.5, fill)
+            else:
+                idx = int(obj)  # type: ignore[arg-type]
+                r = s.results[idx]
+                viewed = s.view_result == idx
+                p.setPen(QColor(theme.TEXT))
+                p.drawText(QRectF(8, y, LEFT - 12, ROW), Qt.AlignmentFlag.AlignVCenter, fm.elidedText(f"▶ {r.label}", Qt.TextElideMode.ElideRight, LEFT - 12))
+                a, b = self.x_of(0) - ppf / 2, self.x_of(min(r.clip.frame_count, n) - 1) + ppf / 2
+                bar = QRectF(max(a, LEFT + 1), y + 3, b - max(a, LEFT + 1), ROW - 6)
+                p.setPen(QPen(QColor(theme.ACCENT) if viewed else QColor("#6d5a8f"), 1.2))
+                p.setBrush(QColor("#4a3d66") if not viewed else QColor("#5e4b2a"))
+                p.drawRoundedRect(bar, 3, 3)
+                p.setPen(QColor("#e8e8e8"))
+                p.drawText(bar.adjusted(6, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, fm.elidedText(r.label, Qt.TextElideMode.ElideRight, bar.width() - 10))
+        if not rows:
+            p.setPen(QColor(theme.TEXT_DIM))
+            p.drawText(QRectF(LEFT + 12, RULER + CACHE_BAR + 4, w - LEFT - 24, ROW * 1.6), Qt.AlignmentFlag.AlignVCenter,
+                       "No animated parameters: press the ◆ key button next to a parameter in the Inspector to key it at the playhead.")
+        p.restore()
+
+        # in/out --------------------------------------------------------------------------------------
+        shade = QColor(0, 0, 0, 110)
+        a_x = self.x_of(s.in_point) - ppf / 2
+        b_x = self.x_of(s.out_point) + ppf / 2
+        if s.in_point > 0:
+            p.fillRect(QRectF(LEFT, 0, max(a_x - LEFT, 0), h), shade)
+        if s.out_point < n - 1:
+            p.fillRect(QRectF(b_x, 0, max(w - b_x, 0), h), shade)
+        if s.in_point > 0 or s.out_point < n - 1:
+            p.setPen(QPen(QColor(theme.ACCENT), 2))
+            for x, d in ((a_x, 1), (b_x, -1)):
+                p.drawLine(QPointF(x, 0), QPointF(x, RULER))
+                p.drawLine(QPointF(x, 1), QPointF(x + 6 * d, 1))
+                p.drawLine(QPointF(x, RULER - 1), QPointF(x + 6 * d, RULER - 1))
+
+        # playhead ------------------------------------------------------------------------------------
+        x = self.x_of(s.playhead)
+        p.setPen(QPen(QColor(theme.ACCENT), 1.5))
+        p.drawLine(QPointF(x, RULER - 2), QPointF(x, h))
+        label = str(s.playhead)
+        tw = fm.horizontalAdvance(label) + 10
+        box = QRectF(x - tw / 2, RULER - 15, tw, 14)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(theme.ACCENT))
+        p.drawRoundedRect(box, 3, 3)
+        p.setPen(QColor("#1a1a1a"))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, label)
+        p.setPen(QColor("#3a3a3a"))
+        p.drawLine(QPointF(LEFT, 0), QPointF(LEFT, h))
+        p.end()
+
+    @staticmethod
+    def _diamond(p: QPainter, c: QPointF, r: float, fill: QColor) -> None:
+        poly = QPolygonF([QPointF(c.x(), c.y() - r), QPointF(c.x() + r, c.y()), QPointF(c.x(), c.y() + r), QPointF(c.x() - r, c.y())])
+        p.setPen(QPen(QColor("#111111"), 1))
+        p.setBrush(fill)
+        p.drawPolygon(poly)
+
+    # ================================================================================== mouse
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        if event.button() == Qt.MouseButton.RightButton:
+            hit = self.key_at(pos)
+            if hit is not None:
+                self._key_menu(hit, event.globalPosition().toPoint())
+            event.accept()
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if pos.x() < LEFT:
+            return
+        hit = self.key_at(pos)
+        if hit is not None:
+            self.session.stop()
+            self.session.begin_interaction()
+            self._key_drag = _KeyDrag(hit[0], hit[1], hit[2], hit[2])
+            self.update()
+            event.accept()
+            return
+        res = self.result_at(pos)
+        if res is not None and self.session.view_result != res:
+            self.session.set_view_result(res)
+        self._scrubbing = True
+        self.session.stop()
+        self.session.set_playhead(self.frame_at(pos.x()))
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        if self._key_drag is not None:
+            d = self._key_drag
+            f = float(self.frame_at(pos.x()))
+            if f != d.current and self.session.move_key(d.node_id, d.param, d.current, f, merge=("retime", d.node_id, d.param)):
+                d.current = f
+                self.update()
+            event.accept()
+            return
+        if self._scrubbing:
+            self.session.set_playhead(self.frame_at(pos.x()))
+            event.accept()
+            return
+        hit = self.key_at(pos)
+        if hit is not None:
+            nid, name, frame = hit
+            k = self.session.project.curve(nid, name).key_at(frame)
+            if k is not None:
+                ease = f" {k.easing}" if k.interpolation in FAMILIES else ""
+                self.setToolTip(f"{nid}.{name} = {k.value:g} at frame {frame:g}\n{k.interpolation}{ease} to the next key\ndrag to retime, right-click for options")
+        elif pos.y() < RULER:
+            f = self.frame_at(pos.x())
+            self.setToolTip(f"frame {f}  ·  {docops.timecode(f, self.session.settings.fps)}")
+        else:
+            self.setToolTip("")
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._key_drag is not None:
+            d, self._key_drag = self._key_drag, None
+            self.session.end_interaction()
+            if d.current != d.origin:
+                self.session.message.emit(f"moved key of {d.node_id}.{d.param} from frame {d.origin:g} to {d.current:g}")
+            self.update()
+        self._scrubbing = False
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        hit = self.key_at(event.position())
+        if hit is not None:
+            self.session.set_playhead(int(round(hit[2])))
+
+    def max_row_offset(self) -> int:
+        """How many rows can be scrolled away (0 when every row fits)."""
+        visible = max(int((self.height() - RULER - CACHE_BAR - 2) // ROW), 1)
+        return max(len(self.rows()) - visible, 0)
+
+    def set_row_offset(self, offset: int) -> None:
+        """Scrolls the track rows (the ruler and cache bar stay)."""
+        offset = int(min(max(offset, 0), self.max_row_offset()))
+        if offset != self._row_offset:
+            self._row_offset = offset
+            self.rows_scrolled.emit(offset)
+            self.update()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        self.set_row_offset(self._row_offset + (-1 if event.angleDelta().y() > 0 else 1))
+        event.accept()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self.set_row_offset(self._row_offset)
+        self.rows_scrolled.emit(self._row_offset)
+
+    def _key_menu(self, hit: tuple[str, str, float], global_pos) -> None:
+        nid, name, frame = hit
+        s = self.session
+        key = s.project.curve(nid, name).key_at(frame)
+        if key is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(f"Go to Frame {frame:g}", lambda: s.set_playhead(int(round(frame))))
+        interp = menu.addMenu("Interpolation")
+        for it in INTERPOLATIONS:
+            a = interp.addAction(it, lambda it=it: s.set_key_fields(nid, name, frame, interpolation=it))
+            a.setCheckable(True)
+            a.setChecked(key.interpolation == it)
+        if key.interpolation in FAMILIES:
+            ease = menu.addMenu("Easing")
+            for e in ("auto", "in", "out", "in_out"):
+                a = ease.addAction(e, lambda e=e: s.set_key_fields(nid, name, frame, easing=e))
+                a.setCheckable(True)
+                a.setChecked(key.easing == e)
+        menu.addSeparator()
+        menu.addAction("Delete Key", lambda: s.remove_key(nid, name, frame))
+        menu.popup(global_pos)
+
+
+class Timeline(QWidget):
+    """The Timeline pane: transport bar over the :class:`TimelineCanvas`.
+
+    Args:
+        actions: the transport actions from :func:`make_transport_actions` (their buttons appear here).
+    """
+
+    def __init__(self, session: Session, actions: dict[str, QAction], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.setObjectName("Timeline")
+        self.canvas = TimelineCanvas(session, self)
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 3, 6, 3)
+        bar.setSpacing(2)
+        for name in ("go_start", "step_back", "shuttle_back", "play", "shuttle_forward", "step_forward", "go_end", None,
+                     "loop", None, "set_in", "set_out", "clear_range"):
+            if name is None:
+                sep = QWidget(self)
+                sep.setFixedWidth(10)
+                bar.addWidget(sep)
+                continue
+            b = QToolButton(self)
+            b.setDefaultAction(actions[name])
+            b.setAutoRaise(True)
+            bar.addWidget(b)
+        bar.addSpacing(10)
+        self.frame_box = QSpinBox(self)
+        self.frame_box.setToolTip("Current frame")
+        self.frame_box.setRange(0, max(session.frame_count - 1, 0))
+        self.frame_box.setKeyboardTracking(False)
+        self.frame_box.setMinimumWidth(70)
+        self.frame_box.valueChanged.connect(lambda v: session.set_playhead(v))
+        bar.addWidget(self.frame_box)
+        self.timecode = QLabel(self)
+        self.timecode.setMinimumWidth(90)
+        self.timecode.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        f = QFont("DejaVu Sans Mono")
+        f.setStyleHint(QFont.StyleHint.Monospace)
+        self.timecode.setFont(f)
+        bar.addWidget(self.timecode)
+        self.range_label = QLabel(self)
+        self.range_label.setProperty("role", "dim")
+        bar.addWidget(self.range_label, 1)
+        self.speed_label = QLabel(self)
+        self.speed_label.setProperty("role", "dim")
+        bar.addWidget(self.speed_label)
+        self.scroll = QScrollBar(Qt.Orientation.Vertical, self)
+        self.scroll.setToolTip("Scroll the tracks (or use the wheel over them)")
+        self.scroll.valueChanged.connect(self.canvas.set_row_offset)
+        self.canvas.rows_scrolled.connect(self._sync_scroll)
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.canvas, 1)
+        body.addWidget(self.scroll)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addLayout(body, 1)
+        for sig in (session.graph_changed, session.results_changed, session.project_replaced):
+            sig.connect(lambda *_: self._sync_scroll(self.canvas._row_offset))
+        session.playhead_changed.connect(lambda _f: self._sync())
+        session.range_changed.connect(self._sync)
+        session.project_replaced.connect(self._sync)
+        session.graph_changed.connect(lambda c: self._sync() if c.settings else None)
+        session.playing_changed.connect(lambda _p: self._sync())
+        session.frames.changed.connect(self._sync_cache)
+        self._sync()
+
+    def _sync(self) -> None:
+        s = self.session
+        self.frame_box.blockSignals(True)
+        self.frame_box.setRange(0, max(s.frame_count - 1, 0))
+        self.frame_box.setValue(s.playhead)
+        self.frame_box.blockSignals(False)
+        self.timecode.setText(docops.timecode(s.playhead, s.settings.fps))
+        rng = f"in {s.in_point} · out {s.out_point}" if (s.in_point > 0 or s.out_point < s.frame_count - 1) else "whole clip"
+        self._range_text = f"{s.frame_count} frames @ {docops.fps_text(s.settings.fps)} fps  ·  {rng}"
+        self._sync_cache()
+        if s.playing:
+            arrow = "◀" if s.play_direction < 0 else "▶"
+            self.speed_label.setText(f"{arrow} {s.play_speed:g}×")
+        else:
+            self.speed_label.setText("")
+
+    def _sync_scroll(self, offset: int) -> None:
+        top = self.canvas.max_row_offset()
+        self.scroll.blockSignals(True)
+        self.scroll.setRange(0, top)
+        self.scroll.setPageStep(max(len(self.canvas.rows()) - top, 1))
+        self.scroll.setValue(min(offset, top))
+        self.scroll.blockSignals(False)
+        self.scroll.setVisible(top > 0)
+        if self.canvas._row_offset > top:
+            self.canvas.set_row_offset(top)
+
+    def _sync_cache(self) -> None:
+        mask = self.session.frames.ready_mask()
+        cached = f"  ·  {int(mask.sum())}/{len(mask)} frames ready" if len(mask) else ""
+        self.range_label.setText(getattr(self, "_range_text", "") + cached)

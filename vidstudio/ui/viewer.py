@@ -1,0 +1,526 @@
+"""The Viewer: the frame at the playhead (the graph's picture, or a generated result), with fit / 100 % /
+zoom and pan, and overlay layers in image-pixel coordinates (:mod:`vidstudio.ui.overlays`).
+
+Frames come from the session's :class:`~vidstudio.ui.evaluation.FrameCache`: a cached frame is painted at
+once; an uncached one is rendered on a worker thread while the previous picture stays up (no flicker).
+"""
+
+from __future__ import annotations
+
+from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QNativeGestureEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QStyleOptionGraphicsItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vidstudio.ui import docops, theme
+from vidstudio.ui.evaluation import EvalResult
+from vidstudio.ui.overlays import GuidesOverlay, OverlayContext, ViewerOverlay, overlay_factory, registered_types
+from vidstudio.ui.session import Session
+
+
+class FrameItem(QGraphicsItem):
+    """The picture: an image drawn into the rectangle ``(0, 0, width, height)`` of the scene, so that scene
+    coordinates are image pixels."""
+
+    def __init__(self, view: "FrameView"):
+        super().__init__()
+        self.view = view
+        self.image: QImage | None = None
+        self.frame_index = -1
+        self.size = (0, 0)
+        self.setZValue(0)
+
+    def set_size(self, w: int, h: int) -> None:
+        if (w, h) != self.size:
+            self.prepareGeometryChange()
+            self.size = (w, h)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        return QRectF(-1, -1, self.size[0] + 2, self.size[1] + 2)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        w, h = self.size
+        if w <= 0:
+            return
+        rect = QRectF(0, 0, w, h)
+        if self.image is not None:
+            smooth = self.view.zoom < 2.0
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+            painter.drawImage(rect, self.image)
+        else:
+            painter.fillRect(rect, QColor("#101010"))
+        painter.setPen(QPen(QColor(0, 0, 0, 200), 0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(rect.adjusted(-0.5, -0.5, 0.5, 0.5))
+        if self.image is not None:
+            self.view.painted(self.frame_index)
+
+
+class FrameView(QGraphicsView):
+    """The zoomable, pannable canvas of the Viewer (scene units = image pixels)."""
+
+    def __init__(self, viewer: "Viewer"):
+        super().__init__(viewer)
+        self.viewer = viewer
+        self.setObjectName("FrameView")
+        self.scene_ = QGraphicsScene(self)
+        self.setScene(self.scene_)
+        self.frame_item = FrameItem(self)
+        self.scene_.addItem(self.frame_item)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.FullViewportUpdate)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setFrameShape(QGraphicsView.Shape.NoFrame)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.fit_mode = True
+        self.message = ""
+        self.message_error = False
+        self._pan_from: QPointF | None = None
+        self.setMinimumSize(160, 120)
+
+    @property
+    def zoom(self) -> float:
+        """Screen pixels per image pixel."""
+        return self.transform().m11()
+
+    def painted(self, index: int) -> None:
+        self.viewer.frame_painted.emit(index)
+
+    def _update_scene_rect(self) -> None:
+        w, h = self.frame_item.size
+        m = max(w, h, 64) * 4
+        self.scene_.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))
+
+    def fit(self) -> None:
+        """Fits the frame in the view with a margin and keeps fitting when the view resizes."""
+        self.fit_mode = True
+        w, h = self.frame_item.size
+        if w <= 0 or h <= 0:
+            return
+        vw, vh = max(self.viewport().width() - 24, 16), max(self.viewport().height() - 24, 16)
+        s = min(vw / w, vh / h)
+        self.resetTransform()
+        self.scale(s, s)
+        self.centerOn(QPointF(w / 2, h / 2))
+        self.viewer.zoom_changed.emit(self.zoom)
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Sets the zoom (1: one image pixel per screen pixel), about ``anchor`` (viewport coordinates)."""
+        zoom = min(max(zoom, 0.02), 64.0)
+        self.fit_mode = False
+        if anchor is None:
+            center = self.mapToScene(self.viewport().rect().center())
+            self.resetTransform()
+            self.scale(zoom, zoom)
+            self.centerOn(center)
+        else:
+            before = self.mapToScene(anchor.toPoint())
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+            f = zoom / self.zoom
+            self.scale(f, f)
+            after = self.mapToScene(anchor.toPoint())
+            d = after - before
+            self.translate(d.x(), d.y())
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.viewer.zoom_changed.emit(self.zoom)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.fit_mode:
+            self.fit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        pixel = event.pixelDelta()
+        if not pixel.isNull() and not (event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.fit_mode = False
+            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+            h.setValue(h.value() - pixel.x())
+            v.setValue(v.value() - pixel.y())
+            event.accept()
+            return
+        delta = event.angleDelta().y() or event.angleDelta().x()
+        if delta:
+            self.set_zoom(self.zoom * 1.0015 ** delta, event.position())
+        event.accept()
+
+    def viewportEvent(self, event) -> bool:  # noqa: N802
+        if isinstance(event, QNativeGestureEvent) and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+            self.set_zoom(self.zoom * (1.0 + event.value()), event.position())
+            return True
+        return super().viewportEvent(event)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.AltModifier
+        ):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            d = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.fit_mode = False
+            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+            h.setValue(int(h.value() - d.x()))
+            v.setValue(int(v.value() - d.y()))
+            event.accept()
+            return
+        p = self.mapToScene(event.position().toPoint())
+        self.viewer.cursor_moved(p)
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        painter.fillRect(rect, QColor("#161616"))
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        if not self.message:
+            return
+        painter.save()
+        painter.resetTransform()
+        vp = QRectF(self.viewport().rect()).adjusted(24, 24, -24, -24)
+        f = QFont(self.font())
+        f.setPointSizeF(10.5)
+        painter.setFont(f)
+        bound = painter.boundingRect(vp, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self.message)
+        box = bound.adjusted(-12, -8, 12, 8)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(20, 20, 20, 215))
+        painter.drawRoundedRect(box, 5, 5)
+        painter.setPen(QColor(theme.ERROR if self.message_error else theme.TEXT))
+        painter.drawText(vp, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self.message)
+        painter.restore()
+
+
+class Viewer(QWidget):
+    """The Viewer pane of a :class:`~vidstudio.ui.session.Session`.
+
+    Signals: ``frame_painted(frame)`` each time a frame's picture is painted (for tests and the benchmark),
+    ``zoom_changed(zoom)``.
+
+    Overlay API: :meth:`add_overlay`, :meth:`remove_overlay`, :meth:`overlay`, :attr:`overlays` (see
+    :mod:`vidstudio.ui.overlays`).
+    """
+
+    frame_painted = Signal(int)
+    zoom_changed = Signal(float)
+
+    def __init__(self, session: Session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session = session
+        self.setObjectName("Viewer")
+        self.view = FrameView(self)
+        self.overlays: dict[str, ViewerOverlay] = {}
+        self._value_overlays: set[str] = set()
+        self.shown_frame = -1
+
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 4)
+        bar.setSpacing(4)
+        self.source = QComboBox(self)
+        self.source.setToolTip("What the Viewer shows: the graph's picture, or a generated result")
+        self.source.setMinimumWidth(220)
+        self.source.activated.connect(self._source_chosen)
+        self.pin_button = self._tool("mdi6.pin-outline", "Pin the Viewer to this node (double-click a node in the editor)", True)
+        self.pin_button.toggled.connect(self._pin_toggled)
+        bar.addWidget(self.source)
+        bar.addWidget(self.pin_button)
+        bar.addStretch(1)
+        self.guides_button = self._tool("mdi6.grid", "Safe areas and rule-of-thirds guides", True)
+        self.guides_button.toggled.connect(self.set_guides)
+        bar.addWidget(self.guides_button)
+        self.fit_button = self._tool("mdi6.fit-to-screen-outline", "Fit (F)")
+        self.fit_button.clicked.connect(self.view.fit)
+        self.one_button = self._tool("mdi6.numeric-1-box-outline", "100 % (1)")
+        self.one_button.clicked.connect(lambda: self.view.set_zoom(1.0))
+        out_b = self._tool("mdi6.magnify-minus-outline", "Zoom out (-)")
+        out_b.clicked.connect(lambda: self.view.set_zoom(self.view.zoom / 1.25))
+        in_b = self._tool("mdi6.magnify-plus-outline", "Zoom in (+)")
+        in_b.clicked.connect(lambda: self.view.set_zoom(self.view.zoom * 1.25))
+        self.zoom_label = QLabel("fit", self)
+        self.zoom_label.setMinimumWidth(44)
+        self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        for w in (self.fit_button, self.one_button, out_b, in_b, self.zoom_label):
+            bar.addWidget(w)
+
+        self.info = QLabel(self)
+        self.info.setProperty("role", "dim")
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pixel_info = QLabel(self)
+        self.pixel_info.setProperty("role", "dim")
+        info_row = QHBoxLayout()
+        info_row.setContentsMargins(8, 2, 8, 4)
+        info_row.addWidget(self.info, 1)
+        info_row.addWidget(self.pixel_info)
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addLayout(bar)
+        lay.addWidget(self.view, 1)
+        lay.addLayout(info_row)
+
+        for name, keys, slot in (("fit", "F", self.view.fit), ("one", "1", lambda: self.view.set_zoom(1.0)),
+                                 ("zoom_in", ["+", "="], lambda: self.view.set_zoom(self.view.zoom * 1.25)),
+                                 ("zoom_out", "-", lambda: self.view.set_zoom(self.view.zoom / 1.25))):
+            a = QAction(name, self)
+            a.setShortcuts([QKeySequence(k) for k in (keys if isinstance(keys, list) else [keys])])
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            a.triggered.connect(slot)
+            self.addAction(a)
+
+        self.zoom_changed.connect(lambda z: self.zoom_label.setText("fit" if self.view.fit_mode else f"{z * 100:.0f} %"))
+        session.overlay_types = session.overlay_types | registered_types()
+        session.playhead_changed.connect(self._playhead_changed)
+        session.frames.frame_ready.connect(self._frame_ready)
+        session.frames.frame_failed.connect(self._frame_failed)
+        session.frames.changed.connect(self._frames_changed)
+        session.evaluated.connect(self._evaluated)
+        session.evaluation_started.connect(self._update_info)
+        session.view_changed.connect(self._view_changed)
+        session.results_changed.connect(self._fill_sources)
+        session.project_replaced.connect(self._project_replaced)
+        session.selection_changed.connect(self._selection_changed)
+        session.graph_changed.connect(lambda _c: self._fill_sources())
+        self._fill_sources()
+        self._view_changed()
+
+    def _tool(self, icon: str, tip: str, checkable: bool = False) -> QToolButton:
+        b = QToolButton(self)
+        b.setIcon(theme.icon(icon))
+        b.setToolTip(tip)
+        b.setAutoRaise(True)
+        b.setCheckable(checkable)
+        return b
+
+    # ================================================================================== overlays
+    def add_overlay(self, name: str, overlay: ViewerOverlay) -> ViewerOverlay:
+        """Adds (or replaces) the overlay called ``name`` over the frame."""
+        self.remove_overlay(name)
+        self.overlays[name] = overlay
+        self.view.scene_.addItem(overlay)
+        overlay.set_frame_size(*self.view.frame_item.size)
+        overlay.set_frame(self.session.playhead)
+        return overlay
+
+    def remove_overlay(self, name: str) -> None:
+        """Removes the overlay called ``name`` (unknown names are ignored)."""
+        ov = self.overlays.pop(name, None)
+        self._value_overlays.discard(name)
+        if ov is not None:
+            ov.detach()
+            if ov.scene() is self.view.scene_:
+                self.view.scene_.removeItem(ov)
+
+    def overlay(self, name: str) -> ViewerOverlay | None:
+        """The overlay called ``name``, or None."""
+        return self.overlays.get(name)
+
+    def set_guides(self, on: bool) -> None:
+        """Shows or hides the safe-area and thirds guides."""
+        if on:
+            self.add_overlay("guides", GuidesOverlay())
+        else:
+            self.remove_overlay("guides")
+        if self.guides_button.isChecked() != on:
+            self.guides_button.setChecked(on)
+
+    def _update_value_overlays(self, result: EvalResult) -> None:
+        s = self.session
+        wanted: dict[str, OverlayContext] = {}
+        for nid in s.selection:
+            if nid not in result.values or not s.project.has_node(nid):
+                continue
+            cls = s.node_class(nid)
+            for o in (cls.outputs if cls is not None else ()):
+                if overlay_factory(str(o.type)) is not None and o.name in result.values[nid]:
+                    wanted[f"{nid}.{o.name}"] = OverlayContext(s, nid, o.name, str(o.type), result.values[nid][o.name])
+        for name in list(self._value_overlays):
+            if name not in wanted:
+                self.remove_overlay(name)
+        for name, ctx in wanted.items():
+            existing = self.overlays.get(name)
+            if existing is not None and name in self._value_overlays:
+                existing.set_value(ctx.value)
+                continue
+            factory = overlay_factory(ctx.port_type)
+            assert factory is not None
+            self.add_overlay(name, factory(ctx))
+            self._value_overlays.add(name)
+
+    def _selection_changed(self) -> None:
+        # overlays registered after start-up (a plugin loaded later) count from the next selection on
+        self.session.overlay_types = self.session.overlay_types | registered_types()
+        sel = set(self.session.selection)
+        for name in list(self._value_overlays):
+            if name.split(".")[0] not in sel:
+                self.remove_overlay(name)
+
+    # ================================================================================== frames
+    def _frame_size(self) -> tuple[int, int]:
+        clip = self.session.frames.clip
+        if clip is not None:
+            return clip.width, clip.height
+        s = self.session.settings
+        return s.width, s.height
+
+    def _apply_size(self) -> None:
+        w, h = self._frame_size()
+        if (w, h) != self.view.frame_item.size:
+            self.view.frame_item.set_size(w, h)
+            self.view._update_scene_rect()
+            for ov in self.overlays.values():
+                ov.set_frame_size(w, h)
+            if self.view.fit_mode:
+                self.view.fit()
+
+    def show_frame(self, index: int) -> bool:
+        """Shows frame ``index`` if it is cached, else asks for it. Returns True when it is shown now."""
+        img = self.session.frames.request(index)
+        if img is None:
+            err = self.session.frames.error(index)
+            if err:
+                self._set_message(f"frame {index}: {err}", True)
+            return False
+        self._apply_size()
+        item = self.view.frame_item
+        item.image = img
+        item.frame_index = index
+        self.shown_frame = index
+        item.update()
+        if self.view.message and not self._eval_error():
+            self._set_message("")
+        return True
+
+    def _playhead_changed(self, frame: int) -> None:
+        for ov in self.overlays.values():
+            ov.set_frame(frame)
+        self.show_frame(frame)
+        self._update_info()
+
+    def _frame_ready(self, index: int) -> None:
+        if index == self.session.playhead:
+            self.show_frame(index)
+
+    def _frame_failed(self, index: int, message: str) -> None:
+        if index == self.session.playhead:
+            self._set_message(f"frame {index} could not be rendered: {message}", True)
+
+    def _frames_changed(self) -> None:
+        if self.session.frames.clip is None:
+            return
+        self._apply_size()
+
+    def _eval_error(self) -> str | None:
+        r = self.session.last_result
+        return r.error if (r is not None and self.session.view_result is None) else None
+
+    def _evaluated(self, result: EvalResult) -> None:
+        self._update_value_overlays(result)
+        if result.error and self.session.view_result is None:
+            self._set_message(result.error, True)
+        elif self.session.view_target is None and self.session.view_result is None:
+            self._set_message(self._nothing_message())
+        elif self.view.message:
+            self._set_message("")
+        if result.clip is None and self.session.view_result is None:
+            self.view.frame_item.image = None
+            self.view.frame_item.update()
+        else:
+            self.show_frame(self.session.playhead)
+        self._update_info()
+
+    def _nothing_message(self) -> str:
+        if not self.session.project.nodes:
+            return "Nothing to view yet.\nPress Tab in the Node Editor to add a Load Image and a Camera Move,\nor drop an image there."
+        return "Nothing to view: select a node with a VIDEO or IMAGE output,\nor link one to an Export node."
+
+    def _set_message(self, text: str, error: bool = False) -> None:
+        self.view.message = text
+        self.view.message_error = error
+        self.view.viewport().update()
+
+    def _view_changed(self) -> None:
+        s = self.session
+        self.pin_button.blockSignals(True)
+        self.pin_button.setChecked(s.pinned is not None)
+        self.pin_button.blockSignals(False)
+        self._fill_sources()
+        if s.view_target is None and s.view_result is None:
+            self._set_message(self._nothing_message())
+            self.view.frame_item.image = None
+            self.view.frame_item.update()
+        self._update_info()
+
+    def _project_replaced(self) -> None:
+        for name in list(self._value_overlays):
+            self.remove_overlay(name)
+        self.view.frame_item.image = None
+        self.view.fit_mode = True
+        self._apply_size()
+        self.view.fit()
+
+    def _fill_sources(self) -> None:
+        s = self.session
+        self.source.blockSignals(True)
+        self.source.clear()
+        t = s.view_target
+        self.source.addItem(theme.icon("mdi6.graph-outline"), f"Graph: {t.ref}" if t else "Graph: nothing to view")
+        for r in s.results:
+            self.source.addItem(theme.icon("mdi6.movie-open-outline"), f"Result: {r.label}")
+        self.source.setCurrentIndex(0 if s.view_result is None else s.view_result + 1)
+        self.source.blockSignals(False)
+
+    def _source_chosen(self, index: int) -> None:
+        self.session.set_view_result(None if index <= 0 else index - 1)
+
+    def _pin_toggled(self, on: bool) -> None:
+        s = self.session
+        s.pin_view(s.view_target.node_id if (on and s.view_target is not None) else None)
+
+    def _update_info(self) -> None:
+        s = self.session
+        w, h = self._frame_size()
+        f = s.playhead
+        src = s.results[s.view_result].label if s.view_result is not None else (s.view_target.ref if s.view_target else "—")
+        busy = "  ·  evaluating…" if s.evaluating else ""
+        self.info.setText(f"{src}  ·  {w}×{h}  ·  frame {f}  ·  {docops.timecode(f, s.settings.fps)}{busy}")
+
+    def cursor_moved(self, p: QPointF) -> None:
+        """Shows the pixel under the mouse (image coordinates, RGB)."""
+        img = self.view.frame_item.image
+        x, y = int(p.x() // 1), int(p.y() // 1)
+        if img is None or not (0 <= x < img.width() and 0 <= y < img.height()):
+            self.pixel_info.setText("")
+            return
+        c = img.pixelColor(x, y)
+        self.pixel_info.setText(f"x {x}  y {y}   R {c.red()}  G {c.green()}  B {c.blue()}")
+
+    def grab_frame_image(self) -> QImage | None:
+        """The image currently shown (for tests)."""
+        return self.view.frame_item.image

@@ -158,6 +158,7 @@ class KeyedNumber(QWidget):
         lay.addWidget(self.info, 1)
         self.value: Any = 0.0
         self.frame = 0
+        self._state: tuple[str, str, str] | None = None
         self.spin.valueChanged.connect(self._edited)
         self.key.clicked.connect(self._toggle_key)
 
@@ -176,14 +177,17 @@ class KeyedNumber(QWidget):
         v = curve.value_at(frame) if curve is not None else (float(value) if isinstance(value, (int, float)) else 0.0)
         _set_spin(self.spin, v)
         if curve is None:
-            self.key.setIcon(theme.icon("mdi6.rhombus-outline", "#777777"))
-            self.key.setToolTip("Set a key at the playhead (animates it)")
-            self.info.setText("")
+            state = ("none", "Set a key at the playhead (animates it)", "")
         else:
             here = curve.key_at(frame) is not None
-            self.key.setIcon(theme.icon("mdi6.rhombus" if here else "mdi6.rhombus-outline", theme.ACCENT))
-            self.key.setToolTip("Remove the key at the playhead" if here else "Set a key at the playhead")
-            self.info.setText(f"F-curve, {len(curve.keys)} key{'s' if len(curve.keys) != 1 else ''}")
+            state = ("key" if here else "animated", "Remove the key at the playhead" if here else "Set a key at the playhead",
+                     f"F-curve, {len(curve.keys)} key{'s' if len(curve.keys) != 1 else ''}")
+        if state != self._state:  # icons are made only when the state changes (this runs on every playhead move)
+            self._state = state
+            self.key.setIcon(theme.icon("mdi6.rhombus" if state[0] == "key" else "mdi6.rhombus-outline",
+                                        "#777777" if state[0] == "none" else theme.ACCENT))
+            self.key.setToolTip(state[1])
+            self.info.setText(state[2])
 
     def _edited(self, v: float) -> None:
         curve = self._curve()
@@ -292,7 +296,10 @@ class DocumentEditor(ParamEditor):
         return True
 
     def set_value(self, value: Any) -> None:
-        self.doc = self.normalise(value)
+        doc = self.normalise(value)
+        if doc == self.doc:
+            return  # the Inspector refreshes on every playhead move: nothing to redo for the same document
+        self.doc = doc
         self._syncing = True
         try:
             self.refresh()

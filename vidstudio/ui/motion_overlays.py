@@ -265,7 +265,11 @@ class TrajectoryEditOverlay(MotionOverlay):
         self._ticks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._polys: dict[str, np.ndarray] = {}
         self._handles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self._now: dict[str, Any] = {}
+        self._tracks: dict[str, Any] = {}
+        # curves and ticks as QPainterPaths in world px, drawn through the painter's transform with cosmetic
+        # pens (one C++ call each per paint); the ticks' length is set for the zoom they were built at
+        self._paths: dict[str, tuple[QPainterPath, QPainterPath, QPainterPath]] = {}
+        self._paths_scale = 0.0
         self._hover: Hit = Hit("empty")
         self._drag: Hit | None = None
         self._press_dev: np.ndarray | None = None
@@ -294,6 +298,7 @@ class TrajectoryEditOverlay(MotionOverlay):
     def _load(self, doc: dict[str, Any]) -> None:
         self.doc = doc
         self.models, self.compiled, self._ticks, self._polys, self._handles = {}, {}, {}, {}, {}
+        self._tracks, self._paths = {}, {}
         n = self.session.frame_count
         for p in doc.get("paths", []):
             try:
@@ -307,9 +312,9 @@ class TrajectoryEditOverlay(MotionOverlay):
             self._handles[m.id] = path_handles(m, cp)
             try:
                 self._ticks[m.id] = frame_ticks(m, n, cp)
+                self._tracks[m.id] = evaluate_path(m, n, compiled=cp)  # the object at every frame, once
             except ValueError:  # time keys out of order: the node reports it; draw the curve without ticks
                 self._ticks[m.id] = (np.zeros(0, dtype=int), np.zeros((0, 2)))
-        self._update_now()
         self.update()
 
     def _graph_changed(self, change) -> None:
@@ -325,20 +330,28 @@ class TrajectoryEditOverlay(MotionOverlay):
             if self.state.is_for(self.node_id) and self.state.item is not None and self.state.item not in self.models:
                 self.state.set(item=next(iter(self.models), None))
 
-    def _update_now(self) -> None:
-        """Where each object is at the playhead."""
-        self._now = {}
-        n = self.session.frame_count
-        for pid, m in self.models.items():
-            try:
-                self._now[pid] = evaluate_path(m, n, np.array([float(self.frame)]), self.compiled[pid])
-            except ValueError:
-                continue
-
-    def set_frame(self, frame: int) -> None:
-        self.frame = frame
-        self._update_now()
-        super().set_frame(frame)
+    def _world_paths(self, pid: str, scale: float) -> tuple[QPainterPath, QPainterPath, QPainterPath]:
+        """(curve, ticks, every-5th-frame ticks) of a path in world px, ticks across the path sized for
+        ``scale`` screen px per world px."""
+        cached = self._paths.get(pid)
+        if cached is not None:
+            return cached
+        curve = QPainterPath()
+        poly = self._polys[pid]
+        curve.addPolygon(_polygon(poly))
+        small, big = QPainterPath(), QPainterPath()
+        frames, pos = self._ticks.get(pid, (np.zeros(0, dtype=int), np.zeros((0, 2))))
+        if len(frames):
+            d = np.gradient(pos, axis=0) if len(pos) > 1 else np.array([[1.0, 0.0]])
+            nrm = np.stack([-d[:, 1], d[:, 0]], axis=1)
+            nrm /= np.maximum(np.hypot(nrm[:, 0], nrm[:, 1]), 1e-9)[:, None]
+            for f, p, nv in zip(frames, pos, nrm):
+                half = (5.0 if f % 5 == 0 else 2.8) / scale
+                target = big if f % 5 == 0 else small
+                target.moveTo(float(p[0] - nv[0] * half), float(p[1] - nv[1] * half))
+                target.lineTo(float(p[0] + nv[0] * half), float(p[1] + nv[1] * half))
+        self._paths[pid] = (curve, small, big)
+        return self._paths[pid]
 
     @property
     def active(self) -> str | None:
@@ -370,27 +383,40 @@ class TrajectoryEditOverlay(MotionOverlay):
         m = self.models[pid]
         color = qcolor(m.color, 1.0 if active else 0.6)
         solid = qcolor(m.color)
-        poly = map_points(t, self._polys[pid])
-        _outlined_polyline(painter, poly, color, 2.4 if active else 1.6)
-        frames, tick_pos = self._ticks.get(pid, (np.zeros(0, dtype=int), np.zeros((0, 2))))
-        if len(frames):
-            dev = map_points(t, tick_pos)
-            # a tick across the path at every frame the object travels (longer every 5 frames): their spacing
-            # shows the speed, as the motion-path dots of After Effects or Blender do
-            d = np.gradient(dev, axis=0) if len(dev) > 1 else np.array([[1.0, 0.0]])
-            n = np.stack([-d[:, 1], d[:, 0]], axis=1)
-            n /= np.maximum(np.hypot(n[:, 0], n[:, 1]), 1e-9)[:, None]
-            for pen_color, extra in ((QColor(0, 0, 0, 150), 1.6), (QColor(255, 255, 255, 235 if active else 150), 0.0)):
-                painter.setPen(_pen(pen_color, 1.2 + extra))
-                for f, p, nv in zip(frames, dev, n):
-                    half = (5.0 if f % 5 == 0 else 2.8) + extra / 2
-                    painter.drawLine(QPointF(*(p - nv * half)), QPointF(*(p + nv * half)))
+        scale = _scale_of(t)
+        if self._paths_scale <= 0 or abs(scale / self._paths_scale - 1.0) > 0.2:
+            self._paths, self._paths_scale = {}, scale  # ticks sized for this zoom
+        curve, small, big = self._world_paths(pid, self._paths_scale)
+        # the curve, its dark edge and the per-frame ticks: cached world-px paths through the painter's
+        # transform with cosmetic pens (their spacing shows the speed, as the motion paths of After Effects)
+        painter.save()
+        painter.setTransform(t)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        width = 2.4 if active else 1.6
+        # (flat caps and miter joins: the raster engine strokes them several times faster than round ones)
+        for pen in (QPen(QColor(0, 0, 0, 120), width + 2.0), QPen(color, width)):
+            pen.setCosmetic(True)
+            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+            painter.setPen(pen)
+            painter.drawPath(curve)
+        tick = QColor(255, 255, 255, 235 if active else 150)
+        for c, extra in ((QColor(0, 0, 0, 150), 1.6), (tick, 0.0)):
+            pen = QPen(c, 1.2 + extra)
+            pen.setCosmetic(True)
+            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+            painter.setPen(pen)
+            painter.drawPath(small)
+            painter.drawPath(big)
+        painter.restore()
         # the object at the playhead
-        tr = self._now.get(pid)
-        if tr is not None:
-            c = map_points(t, tr.position)[0]
-            outline = map_points(t, _object_outline(tr.position[0], m.size, float(tr.angle[0]), float(tr.scale[0])))
-            vis = bool(tr.visible[0])
+        track = self._tracks.get(pid)
+        if track is not None:
+            i = int(min(max(self.frame, 0), track.frame_count - 1))
+            pos = track.position[i]
+            c = map_points(t, pos[None])[0]
+            outline = map_points(t, _object_outline(pos, m.size, float(track.angle[i]), float(track.scale[i])))
+            vis = bool(track.visible[i])
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(_pen(QColor(0, 0, 0, 110), 3.0))
             painter.drawPolygon(_polygon(outline))

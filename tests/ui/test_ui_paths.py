@@ -307,3 +307,17 @@ def test_keyed_rotation_in_the_path_editor(qtbot, shot):
     editor.angle.spin.setValue(90.0)  # a curve: editing keys the playhead's frame
     curve = FCurve.model_validate(s.project.node("traj").params["paths"]["paths"][0]["rotation"]["angle"])
     assert [k.frame for k in curve.keys] == [6, 12] and curve.value_at(12) == 90.0
+
+
+def test_a_refused_edit_in_the_path_editor_says_why_and_changes_nothing(qtbot, shot):
+    win = shot()
+    s = win.session
+    s.set_param("traj", "paths", {"paths": [{"id": "a", "start_frame": 2, "end_frame": 10,
+                                             "points": [{"x": 10, "y": 10}, {"x": 100, "y": 10}]}]})
+    editor = win.inspector.row("paths").editor
+    wait_for(lambda: editor.current == "a")
+    n0 = s.undo_stack.count()
+    editor.start.setValue(15.0)  # after the end frame: the document's validator refuses it
+    assert s.undo_stack.count() == n0 and s.project.node("traj").params["paths"]["paths"][0]["start_frame"] == 2
+    assert editor.error.isVisibleTo(editor) and "end_frame 10 is before start_frame 15" in editor.error.text()
+    assert editor.start.value() == 2.0

@@ -192,7 +192,8 @@ class Evaluator(QObject):
             except VidStudioError as e:
                 errors.append((str(e), None, is_view))
                 continue
-            out.report.update(run.report)
+            for k, rep in run.report.items():  # a node the first group ran shows as cached in the second: keep "ran"
+                out.report.setdefault(k, rep)
             values.update({t: run.values[t] for t in group if t in run.values})
         if errors:
             errors.sort(key=lambda e: not e[2])  # the picture's error first: it is what the Viewer says

@@ -707,6 +707,10 @@ class MainWindow(QMainWindow):
             ("Space", "play / pause"), ("J / K / L", "play backward / pause / forward (again: faster)"),
             ("Left / Right", "step one frame"), ("Home / End", "go to start / end"), ("I / O", "set in / out point"),
             ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"), ("Ctrl+S / Ctrl+Shift+S", "save / save as"), ("Ctrl+E", "export video"),
+            ("P (Viewer)", "Draw Path: pick or make a Trajectory node and start a new path"),
+            ("click / drag (Viewer)", "add a control point / move it; on a curve: insert one"),
+            ("right-click (Viewer)", "delete a control point; menus for paths and bodies"),
+            ("Ctrl+drag a handle", "break a Bezier point's symmetry"), ("N / Delete / Esc (Viewer)", "new path / delete point / cancel"),
         ]
         html = "<table cellspacing=4>" + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
         QMessageBox.information(self, "Keyboard Shortcuts", html)

@@ -291,6 +291,11 @@ class DocumentEditor(ParamEditor):
         except (ValueError, KeyError) as e:
             self.error.setText(str(e))
             self.error.show()
+            self._syncing = True
+            try:
+                self.refresh()  # the form shows the document as it still is
+            finally:
+                self._syncing = False
             return False
         self.error.hide()
         return True

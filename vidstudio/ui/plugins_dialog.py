@@ -454,8 +454,12 @@ class PluginManagerDialog(QDialog):
 
     def _open_folder(self) -> None:
         folder = getattr(self.manager, "plugins_dir", None)
-        if folder is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        if folder is None:
+            return
+        # made first (on a worker thread) so that the file manager has something to open
+        self.runner.submit(lambda: Path(folder).mkdir(parents=True, exist_ok=True),
+                           on_done=lambda _r: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))),
+                           on_error=lambda e: self._say(f"cannot make the plugins folder {folder}: {e}", error=True))
 
     def _ask_install(self, lines: list[str]) -> bool:
         """The question before an install: the plugin, the permissions it declares and the warning, with every

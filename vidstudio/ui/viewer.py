@@ -470,14 +470,23 @@ class Viewer(QWidget):
         item.frame_index = index
         self.shown_frame = index
         item.update()
+        self._sync_overlays(index)
         if self.view.message and not self._eval_error():
             self._set_message("")
         return True
 
-    def _playhead_changed(self, frame: int) -> None:
+    def _sync_overlays(self, frame: int) -> None:
         for ov in self.overlays.values():
-            ov.set_frame(frame)
-        self.show_frame(frame)
+            if ov.frame != frame:
+                ov.set_frame(frame)
+
+    def _playhead_changed(self, frame: int) -> None:
+        # Overlays follow the picture: while frame ``frame`` is rendered the previous picture stays up with its
+        # own overlay (a path's marker is never drawn ahead of the sprite), and the viewport is not repainted
+        # twice for one move. Without a picture to wait for, they follow the playhead at once.
+        if not self.show_frame(frame) and (self.session.frames.clip is None or self.view.frame_item.image is None
+                                           or self.session.frames.error(frame) is not None):
+            self._sync_overlays(frame)
         self._update_info()
 
     def _frame_ready(self, index: int) -> None:

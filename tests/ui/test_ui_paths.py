@@ -321,3 +321,43 @@ def test_a_refused_edit_in_the_path_editor_says_why_and_changes_nothing(qtbot, s
     assert s.undo_stack.count() == n0 and s.project.node("traj").params["paths"]["paths"][0]["start_frame"] == 2
     assert editor.error.isVisibleTo(editor) and "end_frame 10 is before start_frame 15" in editor.error.text()
     assert editor.start.value() == 2.0
+
+
+def test_path_menu_and_the_points_table(qtbot, shot):
+    win = shot()
+    s = win.session
+    s.set_param("traj", "paths", {"paths": [{"id": "a", "points": [{"x": 20, "y": 60}, {"x": 140, "y": 60}]}]})
+    assert s.wait_idle(10)
+    ov = overlay(win)
+    wait_for(lambda: "a" in ov.models)
+    # right-click on the curve: a menu to duplicate or delete that path, or start a new one
+    click(qtbot, win, vp_of(win, 80, 60), Qt.MouseButton.RightButton)
+    texts = [a.text() for a in ov.menu.actions() if a.text()]
+    assert texts[:3] == ["New Path", "Duplicate Path 'a'", "Delete Path 'a'"]
+    next(a for a in ov.menu.actions() if a.text() == "Duplicate Path 'a'").trigger()
+    ov.menu.close()
+    paths = s.project.node("traj").params["paths"]["paths"]
+    assert [p["id"] for p in paths] == ["a", "a_2"] and paths[1]["points"][0] == {"x": 44.0, "y": 84.0}
+    assert edit_state(s).item == "a_2"
+    # the Inspector's points table: type a new x for point 2 of the copy, and a time key once timing is keyed
+    editor = win.inspector.row("paths").editor
+    wait_for(lambda: editor.current == "a_2" and editor.points.rowCount() == 2)
+    editor.points.item(1, 1).setText("150")
+    assert s.project.node("traj").params["paths"]["paths"][1]["points"][1]["x"] == 150.0
+    assert not editor.points.item(0, 3).flags() & Qt.ItemFlag.ItemIsEditable  # frames only with keyed timing
+    editor.timing.setCurrentIndex(editor.timing.findData("keys"))
+    editor.timing.activated.emit(editor.timing.currentIndex())
+    wait_for(lambda: bool(editor.points.item(1, 3).flags() & Qt.ItemFlag.ItemIsEditable))
+    editor.points.item(1, 3).setText("12")
+    assert s.project.node("traj").params["paths"]["paths"][1]["points"][1]["frame"] == 12.0
+    # Escape cancels a New Path; Delete removes the selected point
+    win.viewer.view.setFocus()
+    ov.setFocus()
+    qtbot.keyClick(win.viewer.view.viewport(), Qt.Key.Key_N)
+    assert edit_state(s).armed
+    qtbot.keyClick(win.viewer.view.viewport(), Qt.Key.Key_Escape)
+    assert not edit_state(s).armed
+    click(qtbot, win, vp_of(win, 20, 60))  # point 1 of path a
+    assert (edit_state(s).item, edit_state(s).point) == ("a", 0)
+    qtbot.keyClick(win.viewer.view.viewport(), Qt.Key.Key_Delete)
+    assert s.project.node("traj").params["paths"]["paths"][0]["points"] == [{"x": 140, "y": 60}]

@@ -220,6 +220,7 @@ def test_overlays_show_a_selected_nodes_outputs_in_image_pixels(qtbot, grad_wind
         assert s.wait_idle(10)
         assert len(Recorder.instances) == 1 and ov.values[-1][0, 0, 0] == 20.0  # updated in place
         s.set_playhead(7)
+        wait_for(lambda: win.viewer.shown_frame == 7)  # overlays follow the picture shown
         assert ov.frames[-1] == 7
         s.set_selection([])
         assert s.wait_idle(10)

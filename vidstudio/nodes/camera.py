@@ -11,14 +11,15 @@ from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import Clip
 from vidstudio.motion.camera import camera_matrices, fit_matrix, scaling
-from vidstudio.motion.warp import to_pil, warp_affine
+from vidstudio.motion.warp import to_pil, warp_array
 
 
 class CameraMove(Node):
     """Moves a virtual camera over an image: pan, tilt, zoom and roll, each keyable.
 
     The image is first fitted to the output frame (``fit``); the camera then maps it to each frame with the
-    affine of :func:`vidstudio.motion.camera.camera_matrices`. Alpha is composited over ``background``.
+    affine of :func:`vidstudio.motion.camera.camera_matrices` (warped with OpenCV,
+    :func:`vidstudio.motion.warp.warp_array`). Alpha is composited over ``background``.
 
     Outputs:
         video: ``frame_count`` frames of ``(height, width, 3)`` float32, rendered on demand.
@@ -26,6 +27,7 @@ class CameraMove(Node):
     """
 
     type_id = "CameraMove"
+    version = 2  # 2: per-frame warps by OpenCV (within about one 8-bit level, on average, of version 1's Pillow)
     title = "Camera Move"
     category = "Camera"
     description = "Pan, tilt, zoom and roll over a still image (Ken Burns), all keyable."
@@ -62,22 +64,25 @@ class CameraMove(Node):
             cams = np.repeat(cams, ctx.frame_count, axis=0)
         h, w = image.shape[:2]
         fit = fit_matrix(w, h, W, H, params["fit"])
-        # Pre-scale large photos once (high-quality reduction) so that per-frame warps never minify much.
+        # Pre-scale large photos once (Pillow's Lanczos: a high-quality reduction) so that per-frame warps never
+        # minify much.
         largest = float(np.max(np.abs(params["zoom"]))) * float(fit[0, 0])
         r = min(1.0, largest)
-        src = to_pil(image)
+        pil = to_pil(image[..., :3])
         if r < 0.999:
-            src = src.resize((max(1, round(w * r)), max(1, round(h * r))), Image.Resampling.LANCZOS)
-            pre = scaling(w / src.width, h / src.height)
+            pil = pil.resize((max(1, round(w * r)), max(1, round(h * r))), Image.Resampling.LANCZOS)
+            pre = scaling(w / pil.width, h / pil.height)
         else:
             pre = np.eye(3)
-        fill = tuple(int(round(c * 255)) for c in bg)
+        src = np.asarray(pil, dtype=np.uint8)
+        fill = tuple(float(round(c * 255)) for c in bg)
         mats = cams @ fit @ pre
         quality = params["quality"]
 
         def render(i: int) -> np.ndarray:
-            out = warp_affine(src, mats[i], (W, H), resample=quality, fill=fill)
-            return np.asarray(out, dtype=np.uint8)
+            # OpenCV's warpAffine (several times faster than Pillow's affine transform: 512x512 bicubic in a
+            # few ms), in the same pixel-centre convention (vidstudio.motion.warp.warp_array)
+            return warp_array(src, mats[i], (W, H), resample=quality, border=fill)
 
         return {"video": Clip(ctx.frame_count, H, W, render, label=f"{ctx.node_id} video"), "camera": cams}
 

@@ -16,8 +16,14 @@ Layers, from the bottom:
   :mod:`~vidstudio.ui.timeline`, :mod:`~vidstudio.ui.inspector` (with :mod:`~vidstudio.ui.param_editors`),
   :mod:`~vidstudio.ui.jobs`, :mod:`~vidstudio.ui.export_dialog`, and :mod:`~vidstudio.ui.main_window`
   that holds them; :mod:`~vidstudio.ui.app` starts it all (``vidstudio gui``).
+* Motion editing: :mod:`~vidstudio.ui.pathops` (no Qt: edits of trajectory documents and body lists),
+  :mod:`~vidstudio.ui.motion_edit` (what is being edited, shared by Viewer and Inspector),
+  :mod:`~vidstudio.ui.motion_overlays` (paths drawn and edited with the mouse, tracks, boxes, the physics
+  scene) and :mod:`~vidstudio.ui.motion_editors` (the Inspector's path and body editors).
+* Plugins: :mod:`~vidstudio.ui.plugins_dialog` (Edit > Plugins…).
 
 Extension points for other layers: :func:`vidstudio.ui.overlays.register_overlay` (draw and edit a port
-type over the Viewer's frame), :data:`vidstudio.ui.param_editors.EDITORS` (an editor per parameter kind),
-and :class:`vidstudio.ui.tasks.JobList` (generation jobs appear in the Jobs pane).
+type over the Viewer's frame), :data:`vidstudio.ui.param_editors.EDITORS` (an editor per parameter kind) and
+:func:`vidstudio.ui.param_editors.register_param_editor` (an editor for particular parameters), and
+:class:`vidstudio.ui.tasks.JobList` (generation jobs appear in the Jobs pane).
 """

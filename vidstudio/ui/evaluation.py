@@ -161,35 +161,46 @@ class Evaluator(QObject):
         if not targets:
             out.seconds = time.perf_counter() - t0
             return out
-        try:
-            needed = set(self.engine.needed_nodes(doc, targets))
-        except GraphError as e:
-            out.error = str(e)
-            return out
-        blocking = [i for i in out.issues if i.severity == "error" and (i.node_id is None or i.node_id in needed)]
-        if blocking:
-            first = blocking[0]
-            out.error = str(first) + (f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else "")
-            out.error_node = first.node_id
-            out.seconds = time.perf_counter() - t0
-            return out
-        try:
-            run = self.engine.run(doc, doc.settings, targets=targets, project_dir=doc.project_dir, cancel=token)
-        except Cancelled:
-            return None
-        except NodeError as e:
-            out.error, out.error_node = str(e), e.node_id
-            return out
-        except NodeExecutionError as e:
-            out.error, out.error_node = str(e), e.node_id
-            return out
-        except VidStudioError as e:
-            out.error = str(e)
-            return out
-        out.report = dict(run.report)
-        out.values = {t: run.values[t] for t in targets if t in run.values}
-        if req.view is not None and req.view.node_id in run.values:
-            value = run.values[req.view.node_id].get(req.view.port)
+        # Overlay targets (selected nodes' trajectories, scenes, boxes, and the camera) run apart from the
+        # viewed picture, so that a path can still be drawn while what it feeds fails (a Sprite without tracks).
+        view_node = req.view.node_id if req.view is not None else None
+        groups = [[t for t in targets if t != view_node], [t for t in targets if t == view_node]]
+        errors: list[tuple[str, str | None, bool]] = []  # (message, node, of the view)
+        values: dict[str, dict[str, Any]] = {}
+        for group in groups:
+            if not group:
+                continue
+            is_view = view_node in group
+            try:
+                needed = set(self.engine.needed_nodes(doc, group))
+            except GraphError as e:
+                errors.append((str(e), None, is_view))
+                continue
+            blocking = [i for i in out.issues if i.severity == "error" and (i.node_id is None or i.node_id in needed)]
+            if blocking:
+                first = blocking[0]
+                errors.append((str(first) + (f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""),
+                               first.node_id, is_view))
+                continue
+            try:
+                run = self.engine.run(doc, doc.settings, targets=group, project_dir=doc.project_dir, cancel=token)
+            except Cancelled:
+                return None
+            except (NodeError, NodeExecutionError) as e:
+                errors.append((str(e), e.node_id, is_view))
+                continue
+            except VidStudioError as e:
+                errors.append((str(e), None, is_view))
+                continue
+            for k, rep in run.report.items():  # a node the first group ran shows as cached in the second: keep "ran"
+                out.report.setdefault(k, rep)
+            values.update({t: run.values[t] for t in group if t in run.values})
+        if errors:
+            errors.sort(key=lambda e: not e[2])  # the picture's error first: it is what the Viewer says
+            out.error, out.error_node = errors[0][0], errors[0][1]
+        out.values = values
+        if req.view is not None and req.view.node_id in values:
+            value = values[req.view.node_id].get(req.view.port)
             try:
                 if req.view.kind == "IMAGE":
                     still = checkerboard_composite(np.asarray(value, dtype=np.float32))

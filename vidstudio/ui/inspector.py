@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from vidstudio.graph.node import Param
 from vidstudio.ui import docops, theme
+from vidstudio.ui.motion_editors import register_motion_editors
 from vidstudio.ui.param_editors import ParamEditor, editor_for
 from vidstudio.ui.session import GraphChange, Session
 
@@ -89,7 +90,9 @@ class Inspector(QScrollArea):
         self.rows: dict[str, _ParamRow] = {}
         self.settings_editors: dict[str, QWidget] = {}
         self._body: QWidget | None = None
+        register_motion_editors()
         session.selection_changed.connect(self.rebuild)
+        session.registry_changed.connect(self.rebuild)
         session.project_replaced.connect(self.rebuild)
         session.graph_changed.connect(self._graph_changed)
         session.playhead_changed.connect(lambda _f: self.refresh_values())
@@ -182,7 +185,9 @@ class Inspector(QScrollArea):
             label.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             label.customContextMenuRequested.connect(lambda pos, p=p, label=label: self._param_menu(p, label.mapToGlobal(pos)))
             editor = editor_for(p, lambda: s.project.project_dir)
-            editor.setToolTip(p.help)
+            editor.bind(s, node_id)
+            if p.kind != "json":
+                editor.setToolTip(p.help)
             editor.edited.connect(lambda v, final, p=p: self._edited(node_id, p, v, final))
             editor.drag_started.connect(s.begin_interaction)
             editor.drag_finished.connect(s.end_interaction)
@@ -197,6 +202,14 @@ class Inspector(QScrollArea):
             err.setWordWrap(True)
             err.hide()
             align = Qt.AlignmentFlag.AlignTop if p.kind in ("text", "json") else Qt.AlignmentFlag.AlignVCenter
+            if getattr(editor, "wide", False):  # a document editor with its own form: full width, under its name
+                label.setProperty("role", "heading")
+                grid.addWidget(label, r, 0, 1, 4)
+                grid.addWidget(editor, r + 1, 0, 1, 4)
+                grid.addWidget(err, r + 2, 0, 1, 4)
+                self.rows[p.name] = _ParamRow(p, label, editor, key, err)
+                r += 3
+                continue
             grid.addWidget(label, r, 0, align)
             grid.addWidget(editor, r, 1)
             grid.addWidget(unit, r, 2, align)

@@ -179,6 +179,7 @@ class MainWindow(QMainWindow):
         self._close_ok = False
         self._closed = False
         self._export_dialog: ExportDialog | None = None
+        self._plugins_dialog = None
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AllowNestedDocks | QMainWindow.DockOption.AllowTabbedDocks
@@ -260,6 +261,8 @@ class MainWindow(QMainWindow):
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.act_settings = self._action("Project Settings", lambda: self.session.set_selection([]), None, "mdi6.cog-outline",
                                          "Show the project settings in the Inspector")
+        self.act_plugins = self._action("Plugins…", self.plugin_manager, None, "mdi6.puzzle-outline",
+                                        "Installed plugins: status, errors, permissions; enable, disable, install")
         self.act_generate = self._action("Generate", lambda: None, "Ctrl+G", "mdi6.creation",
                                          "Generate the video with a diffusion model (needs a generation server; none is configured)")
         self.act_generate.setEnabled(False)
@@ -300,6 +303,7 @@ class MainWindow(QMainWindow):
         e.addSeparator()
         e.addAction(ea["add_node"])
         e.addAction(self.act_settings)
+        e.addAction(self.act_plugins)
         v = mb.addMenu("&View")
         v.addAction(ea["frame_all"])
         v.addAction(self.act_fit)
@@ -675,6 +679,16 @@ class MainWindow(QMainWindow):
         self.docks["jobs"].show()
         return job
 
+    def plugin_manager(self):
+        """Edit > Plugins…: opens the plugin manager (not modal; one per window)."""
+        from vidstudio.ui.plugins_dialog import PluginManagerDialog
+
+        if self._plugins_dialog is None:
+            self._plugins_dialog = PluginManagerDialog(self.session, self.runner, self)
+        self._plugins_dialog.show()
+        self._plugins_dialog.raise_()
+        return self._plugins_dialog
+
     # ================================================================================== misc actions
     def _pin_selected(self) -> None:
         s = self.session
@@ -693,6 +707,10 @@ class MainWindow(QMainWindow):
             ("Space", "play / pause"), ("J / K / L", "play backward / pause / forward (again: faster)"),
             ("Left / Right", "step one frame"), ("Home / End", "go to start / end"), ("I / O", "set in / out point"),
             ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"), ("Ctrl+S / Ctrl+Shift+S", "save / save as"), ("Ctrl+E", "export video"),
+            ("P (Viewer)", "Draw Path: pick or make a Trajectory node and start a new path"),
+            ("click / drag (Viewer)", "add a control point / move it; on a curve: insert one"),
+            ("right-click (Viewer)", "delete a control point; menus for paths and bodies"),
+            ("Ctrl+drag a handle", "break a Bezier point's symmetry"), ("N / Delete / Esc (Viewer)", "new path / delete point / cancel"),
         ]
         html = "<table cellspacing=4>" + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
         QMessageBox.information(self, "Keyboard Shortcuts", html)
@@ -750,3 +768,5 @@ class MainWindow(QMainWindow):
         self.runner.shutdown(wait=True)
         if self._export_dialog is not None:
             self._export_dialog.close()
+        if self._plugins_dialog is not None:
+            self._plugins_dialog.close()

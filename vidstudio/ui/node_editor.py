@@ -438,6 +438,7 @@ class NodeEditor(QGraphicsView):
         session.selection_changed.connect(self._session_selection_changed)
         session.evaluated.connect(lambda _r: self.refresh_states())
         session.view_changed.connect(self.refresh_states)
+        session.registry_changed.connect(self._registry_changed)
         self.rebuild()
         QTimer.singleShot(0, self, self.frame_all)
 
@@ -480,6 +481,12 @@ class NodeEditor(QGraphicsView):
         finally:
             self._syncing = False
         self.refresh_states()
+
+    def _registry_changed(self) -> None:
+        """New node types (a plugin enabled, disabled or installed): the palette lists them and every node
+        shows its ports again (a node whose plugin went away keeps its links and says why)."""
+        self.palette.registry = self.session.registry
+        self.rebuild()
 
     def _add_item(self, node_id: str) -> NodeItem:
         item = NodeItem(self, node_id)

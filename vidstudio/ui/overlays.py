@@ -20,6 +20,15 @@ Two ways in:
 
   where ``ctx.session`` gives undoable edits (``session.set_param``, ``session.begin_interaction``...), so an
   overlay that edits control points needs nothing else from the Viewer.
+
+World pixels: trajectories and physics bodies live in *world* pixels (the output frame's pixels at rest
+camera). An overlay that draws them sets :attr:`ViewerOverlay.uses_camera`; the Viewer then hands it the
+camera behind the viewed picture (:meth:`ViewerOverlay.set_camera`, ``(T, 3, 3)`` world-to-frame matrices)
+and the overlay's item transform follows the camera at the playhead, so the overlay keeps drawing and
+receiving mouse events in world pixels while its drawing lands where the picture shows them.
+
+The overlays VidStudio itself registers (trajectories, boxes, the physics scene) are in
+:mod:`vidstudio.ui.motion_overlays`.
 """
 
 from __future__ import annotations
@@ -29,8 +38,9 @@ from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect be
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,21 +50,51 @@ if TYPE_CHECKING:  # pragma: no cover
 class ViewerOverlay(QGraphicsObject):
     """Base class of Viewer overlays (see the module docstring).
 
-    Subclasses implement ``boundingRect()`` and ``paint()`` in image-pixel coordinates and may override the
-    hooks below. ``frame`` is the playhead frame; ``frame_size`` the output frame's ``(width, height)``.
+    Subclasses implement ``boundingRect()`` and ``paint()`` in image-pixel coordinates (world pixels when
+    :attr:`uses_camera`) and may override the hooks below. ``frame`` is the playhead frame; ``frame_size`` the
+    output frame's ``(width, height)``; ``camera`` the ``(T, 3, 3)`` world-to-frame matrices or None.
+
+    Class attributes:
+        uses_camera: the overlay draws world pixels; its item transform follows the camera at the playhead.
+        hint: a line the Viewer shows at the bottom of the frame while the overlay is up (how to edit it).
     """
+
+    uses_camera = False
+    hint = ""
 
     def __init__(self) -> None:
         super().__init__()
         self.frame = 0
         self.frame_size = (0, 0)
+        self.camera: np.ndarray | None = None
         self.setZValue(10)
 
     # ---------------------------------------------------------------------------------------- hooks
     def set_frame(self, frame: int) -> None:
-        """Called when the playhead moves; default: remember it and repaint."""
+        """Called when the playhead moves; default: remember it, follow the camera and repaint."""
         self.frame = frame
+        self._apply_camera()
         self.update()
+
+    def set_camera(self, matrices: np.ndarray | None) -> None:
+        """Called with the camera behind the viewed picture: ``(T, 3, 3)`` float64 world-to-frame affines (or
+        None: world pixels are frame pixels). Overlays that draw world pixels (:attr:`uses_camera`) follow it."""
+        self.camera = None if matrices is None else np.asarray(matrices, dtype=np.float64).reshape(-1, 3, 3)
+        self._apply_camera()
+        self.update()
+
+    def world_to_frame(self) -> np.ndarray:
+        """The ``(3, 3)`` world-to-frame matrix at the playhead (identity without a camera, or when the
+        overlay does not use it)."""
+        if not self.uses_camera or self.camera is None or len(self.camera) == 0:
+            return np.eye(3)
+        return self.camera[int(min(max(self.frame, 0), len(self.camera) - 1))]
+
+    def _apply_camera(self) -> None:
+        m = self.world_to_frame()
+        t = QTransform(m[0, 0], m[1, 0], m[0, 1], m[1, 1], m[0, 2], m[1, 2])
+        if t != self.transform():
+            self.setTransform(t)
 
     def set_frame_size(self, width: int, height: int) -> None:
         """Called when the viewed frame's size changes."""

@@ -68,6 +68,11 @@ class ParamEditor(QWidget):
         """The value shown."""
         raise NotImplementedError
 
+    def bind(self, session: Any, node_id: str) -> None:
+        """Called by the Inspector once the editor shows a parameter of node ``node_id`` of ``session``
+        (a :class:`~vidstudio.ui.session.Session`). Editors of whole documents use it to name their undo steps,
+        follow the playhead and share the Viewer's editing state; the default does nothing."""
+
 
 def _decimals(step: float | None) -> int:
     """Decimals shown for a float with this step (0.01 -> 2, 0.5 -> 1, 1 -> 1; no step -> 3)."""
@@ -443,13 +448,13 @@ class JsonEditor(ParamEditor):
         except ValueError as e:
             self._show_error(f"not valid JSON: {e}")
             return
-        value, msg = self.param.check(value)
+        _, msg = self.param.check(value)
         if msg:
             self._show_error(msg)
             return
         self._show_error("")
         self._shown = text
-        self.edited.emit(value, True)
+        self.edited.emit(value, True)  # the JSON as typed (validated), so the document keeps its own form
 
     def _show_error(self, msg: str) -> None:
         self.error.setText(msg)
@@ -490,11 +495,32 @@ EDITORS: dict[str, type[ParamEditor]] = {
 }
 
 
+#: Editors for particular parameters, checked before :data:`EDITORS`: ``(match, editor class)`` where
+#: ``match(param)`` is True for the declarations the editor is for (e.g. a ``json`` parameter whose validator
+#: is the trajectory document's). See :func:`register_param_editor`.
+PARAM_EDITORS: list[tuple[Callable[[Param], bool], type[ParamEditor]]] = []
+
+
+def register_param_editor(match: Callable[[Param], bool], cls: type[ParamEditor]) -> None:
+    """Makes parameters for which ``match(param)`` is True use editor ``cls`` (later registrations win).
+    This is how the trajectory and physics documents get their own editors
+    (:mod:`vidstudio.ui.motion_editors`), and how a plugin's GUI module could add one."""
+    PARAM_EDITORS.insert(0, (match, cls))
+
+
 def editor_for(param: Param, project_dir: Callable[[], Path | None] = lambda: None, parent: QWidget | None = None) -> ParamEditor:
-    """The editor widget for a parameter declaration."""
+    """The editor widget for a parameter declaration: a registered one (:data:`PARAM_EDITORS`), else the one
+    for its kind (:data:`EDITORS`), else :class:`JsonEditor`."""
+    for match, cls in PARAM_EDITORS:
+        try:
+            hit = match(param)
+        except Exception:  # a matcher must never break the Inspector
+            hit = False
+        if hit:
+            return cls(param, project_dir, parent)
     cls = EDITORS.get(param.kind, JsonEditor)
     return cls(param, project_dir, parent)
 
 
-__all__ = ["ParamEditor", "EDITORS", "editor_for", "NumberEditor", "BoolEditor", "StringEditor", "TextEditor",
-           "ChoiceEditor", "FileEditor", "ColorEditor", "JsonEditor"]
+__all__ = ["ParamEditor", "EDITORS", "PARAM_EDITORS", "register_param_editor", "editor_for", "NumberEditor",
+           "BoolEditor", "StringEditor", "TextEditor", "ChoiceEditor", "FileEditor", "ColorEditor", "JsonEditor"]

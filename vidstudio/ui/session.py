@@ -118,6 +118,17 @@ class ResultClip:
     start: int = 0
 
 
+def _is_json_data(value: Any) -> bool:
+    """True for plain JSON data (dicts, lists, strings, numbers, booleans, None), with no models inside."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json_data(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_is_json_data(v) for v in value)
+    return False
+
+
 def _dump_node(n: NodeInstance) -> dict:
     return n.model_dump(mode="json", by_alias=True)
 
@@ -156,6 +167,7 @@ class Session(QObject):
     results_changed = Signal()
     interaction_finished = Signal()
     message = Signal(str)
+    registry_changed = Signal()
 
     def __init__(
         self,
@@ -185,6 +197,7 @@ class Session(QObject):
         self.view_result: int | None = None  # index into results, or None for the graph
         self.results: list[ResultClip] = []
         self.overlay_types: set[str] = set()
+        self.view_camera: tuple[str, str] | None = None  # the CAMERA output behind the viewed picture
         self.playhead = 0
         self.in_point = 0
         self.out_point = self.project.settings.frame_count - 1
@@ -198,6 +211,8 @@ class Session(QObject):
         self.issues_by_node: dict[str | None, list[GraphIssue]] = {}
         self.node_status: dict[str, NodeReport] = {}
         self.last_result: EvalResult | None = None
+        self.showing_stale = False  # the Viewer shows the last good picture of a view that now fails
+        self._clip_view: docops.ViewTarget | None = None
         self._serial = 0
         self._evaluating = False
 
@@ -267,6 +282,8 @@ class Session(QObject):
         self.results = []
         self.issues, self.issues_by_node, self.node_status = [], {}, {}
         self.last_result = None
+        self.showing_stale = False
+        self._clip_view = None
         self.engine.history = {}
         self.in_point, self.out_point = 0, project.settings.frame_count - 1
         self.playhead = min(self.playhead, project.settings.frame_count - 1)
@@ -304,6 +321,17 @@ class Session(QObject):
     def node_class(self, node_id: str):
         """The node class of ``node_id``, or None when its type is unknown or unavailable."""
         return self.registry.find(self.project.node(node_id).type)
+
+    def set_registry(self, registry: NodeRegistry) -> None:
+        """Replaces the node types (after a plugin was enabled, disabled or installed): a new engine (its cache
+        belongs to the old types), then the whole graph is validated and evaluated again. The document and
+        its undo history are kept. Emits ``registry_changed``."""
+        self.registry = registry
+        self.engine = Engine(registry)
+        self.evaluator.engine = self.engine  # a running evaluation finishes with the old one; its result is dropped
+        self.node_status = {}
+        self.registry_changed.emit()
+        self._update_view(force=True)
 
     # ================================================================================== edit machinery
     def _capture(self, nodes: Iterable[str] = (), links: bool = False, animation: Iterable[str] = (),
@@ -506,8 +534,13 @@ class Session(QObject):
         self._push("Remove link" if n == 1 else f"Remove {n} links",
                    _State(links=[l.model_dump(mode="json", by_alias=True) for l in keep]))
 
-    def set_param(self, node_id: str, name: str, value: Any, *, merge: Hashable | None = None) -> None:
+    def set_param(self, node_id: str, name: str, value: Any, *, merge: Hashable | None = None,
+                  text: str | None = None) -> None:
         """Sets a (static) parameter value.
+
+        A ``json`` parameter keeps the JSON data as given once its validator accepts it (so that documents stay
+        as the user or the editor wrote them, unknown keys included); other kinds store the normalised value.
+        ``text`` names the edit in the undo history (default ``"Set <node> <param>"``).
 
         Raises:
             KeyError: for an unknown node.
@@ -517,14 +550,17 @@ class Session(QObject):
         cls = self.registry.find(node.type)
         decl = cls.param(name) if cls is not None else None
         if decl is not None:
-            value, msg = decl.check(value)
+            checked, msg = decl.check(value)
             if msg:
                 raise ValueError(f"node '{node_id}' param '{name}': {msg}")
+            if not (decl.kind == "json" and _is_json_data(value)):
+                value = checked
         if name in node.params and node.params[name] == value:
             return
         params = {**node.params, name: value}
         label = decl.display_name if decl is not None else name
-        self._push(f"Set {node_id} {label}", _State(nodes={node_id: self._node_state(node.model_copy(update={"params": params}))}),
+        self._push(text or f"Set {node_id} {label}",
+                   _State(nodes={node_id: self._node_state(node.model_copy(update={"params": params}))}),
                    merge=("param", node_id, name) if merge is None else merge)
 
     def reset_param(self, node_id: str, name: str) -> None:
@@ -714,6 +750,7 @@ class Session(QObject):
 
     def _update_view(self, force: bool = False) -> None:
         target = docops.default_view_target(self.project, self.registry, self.selection, self.pinned)
+        self.view_camera = docops.view_camera(self.project, self.registry, target)
         if target != self.view_target or force:
             self.view_target = target
             self.view_changed.emit()
@@ -730,6 +767,7 @@ class Session(QObject):
         if index is not None and not 0 <= index < len(self.results):
             raise IndexError(f"no result #{index}")
         self.view_result = index
+        self.showing_stale = False
         if index is None:
             self.frames.set_clip(self.last_result.clip if self.last_result else None, self.playhead)
         else:
@@ -765,13 +803,20 @@ class Session(QObject):
         return self._evaluating or self._eval_timer.isActive()
 
     def evaluation_targets(self) -> list[str]:
-        """Node ids the next evaluation computes: the viewed node and selected nodes with overlay outputs."""
+        """Node ids the next evaluation computes: the viewed node, selected nodes with overlay outputs, and,
+        when there are such, the camera behind the viewed picture (:attr:`view_camera`, which places their
+        world-pixel drawings on the frame)."""
         targets = []
         if self.view_target is not None:
             targets.append(self.view_target.node_id)
+        overlays = False
         for s in self.selection:
-            if s not in targets and self._overlay_node(s):
-                targets.append(s)
+            if self._overlay_node(s):
+                overlays = True
+                if s not in targets:
+                    targets.append(s)
+        if overlays and self.view_camera is not None and self.view_camera[0] not in targets:
+            targets.append(self.view_camera[0])
         return targets
 
     @Slot()
@@ -797,9 +842,15 @@ class Session(QObject):
         self.issues_by_node = by
         self.node_status.update(result.report)
         if self.view_result is None:
-            self.frames.set_clip(result.clip, self.playhead)
-            if result.clip is not None:
-                self.frames.request(self.playhead)
+            # A failed picture of the same node keeps the last one that worked on screen (under the error), so
+            # that a path being drawn keeps its frame underneath while what it feeds cannot render yet.
+            self.showing_stale = (result.clip is None and result.error is not None and self.frames.clip is not None
+                                  and result.view is not None and result.view == self._clip_view)
+            if not self.showing_stale:
+                self.frames.set_clip(result.clip, self.playhead)
+                self._clip_view = result.view
+                if result.clip is not None:
+                    self.frames.request(self.playhead)
         self.evaluated.emit(result)
 
     def node_issues(self, node_id: str) -> list[GraphIssue]:

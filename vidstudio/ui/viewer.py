@@ -1,5 +1,7 @@
 """The Viewer: the frame at the playhead (the graph's picture, or a generated result), with fit / 100 % /
-zoom and pan, and overlay layers in image-pixel coordinates (:mod:`vidstudio.ui.overlays`).
+zoom and pan, and overlay layers in image-pixel coordinates (:mod:`vidstudio.ui.overlays`): drawn paths,
+tracks, boxes and the physics scene of the selected nodes (:mod:`vidstudio.ui.motion_overlays`), and the Draw
+Path tool.
 
 Frames come from the session's :class:`~vidstudio.ui.evaluation.FrameCache`: a cached frame is painted at
 once; an uncached one is rendered on a worker thread while the previous picture stays up (no flicker).
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QNativeGestureEvent, QPainter, QPen, QWheelEvent
 from PySide6.QtWidgets import (
@@ -26,6 +29,8 @@ from PySide6.QtWidgets import (
 
 from vidstudio.ui import docops, theme
 from vidstudio.ui.evaluation import EvalResult
+from vidstudio.ui.motion_edit import edit_state
+from vidstudio.ui.motion_overlays import register_builtin_overlays
 from vidstudio.ui.overlays import GuidesOverlay, OverlayContext, ViewerOverlay, overlay_factory, registered_types
 from vidstudio.ui.session import Session
 
@@ -199,6 +204,21 @@ class FrameView(QGraphicsView):
         painter.fillRect(rect, QColor("#161616"))
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        hint = self.viewer.overlay_hint()
+        if hint:
+            painter.save()
+            painter.resetTransform()
+            f = QFont(self.font())
+            f.setPointSizeF(8.5)
+            painter.setFont(f)
+            vp = QRectF(self.viewport().rect())
+            box = painter.boundingRect(vp.adjusted(10, 0, -10, -8), int(Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft), hint)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(16, 16, 16, 200))
+            painter.drawRoundedRect(box.adjusted(-6, -3, 6, 3), 4, 4)
+            painter.setPen(QColor(theme.TEXT))
+            painter.drawText(box, int(Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft), hint)
+            painter.restore()
         if not self.message:
             return
         painter.save()
@@ -237,6 +257,7 @@ class Viewer(QWidget):
         self.view = FrameView(self)
         self.overlays: dict[str, ViewerOverlay] = {}
         self._value_overlays: set[str] = set()
+        self.camera: np.ndarray | None = None  # (T, 3, 3) world-to-frame matrices behind the viewed picture
         self.shown_frame = -1
 
         bar = QHBoxLayout()
@@ -250,6 +271,13 @@ class Viewer(QWidget):
         self.pin_button.toggled.connect(self._pin_toggled)
         bar.addWidget(self.source)
         bar.addWidget(self.pin_button)
+        bar.addSpacing(8)
+        self.draw_button = self._tool("mdi6.vector-curve", "Draw Path (P): pick a Trajectory node (or make one) and click "
+                                      "on the frame to start a new path")
+        self.draw_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.draw_button.setText("Draw Path")
+        self.draw_button.clicked.connect(self.draw_path_tool)
+        bar.addWidget(self.draw_button)
         bar.addStretch(1)
         self.guides_button = self._tool("mdi6.grid", "Safe areas and rule-of-thirds guides", True)
         self.guides_button.toggled.connect(self.set_guides)
@@ -286,6 +314,7 @@ class Viewer(QWidget):
         lay.addLayout(info_row)
 
         for name, keys, slot in (("fit", "F", self.view.fit), ("one", "1", lambda: self.view.set_zoom(1.0)),
+                                 ("draw_path", "P", self.draw_path_tool),
                                  ("zoom_in", ["+", "="], lambda: self.view.set_zoom(self.view.zoom * 1.25)),
                                  ("zoom_out", "-", lambda: self.view.set_zoom(self.view.zoom / 1.25))):
             a = QAction(name, self)
@@ -295,6 +324,7 @@ class Viewer(QWidget):
             self.addAction(a)
 
         self.zoom_changed.connect(lambda z: self.zoom_label.setText("fit" if self.view.fit_mode else f"{z * 100:.0f} %"))
+        register_builtin_overlays()
         session.overlay_types = session.overlay_types | registered_types()
         session.playhead_changed.connect(self._playhead_changed)
         session.frames.frame_ready.connect(self._frame_ready)
@@ -325,6 +355,7 @@ class Viewer(QWidget):
         self.overlays[name] = overlay
         self.view.scene_.addItem(overlay)
         overlay.set_frame_size(*self.view.frame_item.size)
+        overlay.set_camera(self.camera)
         overlay.set_frame(self.session.playhead)
         return overlay
 
@@ -350,8 +381,30 @@ class Viewer(QWidget):
         if self.guides_button.isChecked() != on:
             self.guides_button.setChecked(on)
 
+    def overlay_hint(self) -> str:
+        """How to edit the top-most overlay that says (shown at the bottom of the frame), or ""."""
+        for ov in sorted(self.overlays.values(), key=lambda o: -o.zValue()):
+            h = ov.hint
+            if h:
+                return h
+        return ""
+
+    def _update_camera(self, result: EvalResult) -> None:
+        cam = self.session.view_camera
+        value = result.values.get(cam[0], {}).get(cam[1]) if cam is not None else None
+        mats = None
+        if value is not None:
+            try:
+                mats = np.asarray(value, dtype=np.float64).reshape(-1, 3, 3)
+            except (TypeError, ValueError):
+                mats = None
+        self.camera = mats
+        for ov in self.overlays.values():
+            ov.set_camera(mats)
+
     def _update_value_overlays(self, result: EvalResult) -> None:
         s = self.session
+        self._update_camera(result)
         wanted: dict[str, OverlayContext] = {}
         for nid in s.selection:
             if nid not in result.values or not s.project.has_node(nid):
@@ -360,8 +413,12 @@ class Viewer(QWidget):
             for o in (cls.outputs if cls is not None else ()):
                 if overlay_factory(str(o.type)) is not None and o.name in result.values[nid]:
                     wanted[f"{nid}.{o.name}"] = OverlayContext(s, nid, o.name, str(o.type), result.values[nid][o.name])
+        failed = result.error is not None or any(i.severity == "error" for i in result.issues)
         for name in list(self._value_overlays):
-            if name not in wanted:
+            nid = name.split(".")[0]
+            if name not in wanted and not (failed and nid in s.selection and s.project.has_node(nid)):
+                # (an overlay of a selected node stays up while the graph has an error: its editor is how
+                # the artist fixes a path that went wrong)
                 self.remove_overlay(name)
         for name, ctx in wanted.items():
             existing = self.overlays.get(name)
@@ -413,14 +470,23 @@ class Viewer(QWidget):
         item.frame_index = index
         self.shown_frame = index
         item.update()
+        self._sync_overlays(index)
         if self.view.message and not self._eval_error():
             self._set_message("")
         return True
 
-    def _playhead_changed(self, frame: int) -> None:
+    def _sync_overlays(self, frame: int) -> None:
         for ov in self.overlays.values():
-            ov.set_frame(frame)
-        self.show_frame(frame)
+            if ov.frame != frame:
+                ov.set_frame(frame)
+
+    def _playhead_changed(self, frame: int) -> None:
+        # Overlays follow the picture: while frame ``frame`` is rendered the previous picture stays up with its
+        # own overlay (a path's marker is never drawn ahead of the sprite), and the viewport is not repainted
+        # twice for one move. Without a picture to wait for, they follow the playhead at once.
+        if not self.show_frame(frame) and (self.session.frames.clip is None or self.view.frame_item.image is None
+                                           or self.session.frames.error(frame) is not None):
+            self._sync_overlays(frame)
         self._update_info()
 
     def _frame_ready(self, index: int) -> None:
@@ -443,12 +509,13 @@ class Viewer(QWidget):
     def _evaluated(self, result: EvalResult) -> None:
         self._update_value_overlays(result)
         if result.error and self.session.view_result is None:
-            self._set_message(result.error, True)
+            stale = "\n(the Viewer keeps the last picture that worked)" if self.session.showing_stale else ""
+            self._set_message(result.error + stale, True)
         elif self.session.view_target is None and self.session.view_result is None:
             self._set_message(self._nothing_message())
         elif self.view.message:
             self._set_message("")
-        if result.clip is None and self.session.view_result is None:
+        if result.clip is None and self.session.view_result is None and not self.session.showing_stale:
             self.view.frame_item.image = None
             self.view.frame_item.update()
         else:
@@ -520,6 +587,34 @@ class Viewer(QWidget):
             return
         c = img.pixelColor(x, y)
         self.pixel_info.setText(f"x {x}  y {y}   R {c.red()}  G {c.green()}  B {c.blue()}")
+
+    # ================================================================================== tools
+    def draw_path_tool(self) -> str | None:
+        """The Draw Path tool: picks the selected Trajectory node, else the first one in the project, else
+        adds one; selects it and arms a new path (the next click on the frame starts it).
+
+        Returns:
+            the Trajectory node's id, or None when the project cannot hold one.
+        """
+        s = self.session
+        is_traj = lambda nid: s.project.has_node(nid) and s.project.node(nid).type == "Trajectory"  # noqa: E731
+        nid = next((n for n in reversed(s.selection) if is_traj(n)), None)
+        if nid is None:
+            nid = next((n.id for n in s.project.nodes if n.type == "Trajectory"), None)
+        if nid is None:
+            try:
+                xs = [n.position[0] for n in s.project.nodes] or [0.0]
+                ys = [n.position[1] for n in s.project.nodes] or [0.0]
+                nid = s.add_node("Trajectory", (min(xs), max(ys) + 160.0), select=False)
+            except ValueError as e:
+                s.message.emit(str(e))
+                return None
+        s.set_selection([nid])
+        edit_state(s).set(node_id=nid, armed=True)
+        self.view.setFocus()
+        self.view.viewport().update()
+        s.message.emit(f"Draw Path: click on the frame to start a new path in '{nid}'")
+        return nid
 
     def grab_frame_image(self) -> QImage | None:
         """The image currently shown (for tests)."""

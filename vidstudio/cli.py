@@ -18,6 +18,7 @@ from vidstudio import __version__
 
 #: Subcommand modules under ``vidstudio.commands``, in ``--help`` order.
 COMMANDS: list[str] = ["render", "validate", "eval", "nodes"]
+COMMANDS += ["dev"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,6 +25,7 @@ def test_table_is_well_formed_and_json():
     lines = table_lines()
     row = next(l for l in lines if l.startswith("mask"))
     assert row.split()[1:] == ["-", "-", "vace", "-", "-"]
+    assert "i2v 0+last; vace any" in next(l for l in lines if l.startswith("keyframes"))
 
 
 def test_importing_the_table_does_not_import_torch():

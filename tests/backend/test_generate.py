@@ -93,10 +93,12 @@ def test_guide_video_reaches_video_to_video_with_strength(tiny, pipeline_cache, 
 def test_ltx_keyframes_and_guide_are_conditions_at_frame_indices(tiny, pipeline_cache):
     guide = guide_clip(20)
     a, b = picture(seed=1), picture(seed=2)
+    steps = []
     res, kw, plan = run(tiny, pipeline_cache, "ltx",
                         Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, a), Keyframe(8, b)], guide=guide,
-                                     guide_strength=0.4, boxes=moving_boxes(17)))
+                                     guide_strength=0.4, boxes=moving_boxes(17)), on_step=lambda *s: steps.append(s))
     assert res.pipeline == "LTXConditionPipeline"
+    assert steps[-1][3].shape == (2, 2, 3)  # condition tokens dropped, the video's tokens unpacked
     conds = kw["conditions"]
     video = [c for c in conds if c.video is not None]
     images = [c for c in conds if c.image is not None]

@@ -210,12 +210,14 @@ class GeometryRule:
         exact_frames: the only valid frame count (SVD: the UNet's ``num_frames``), or None.
         side_multiple: width and height must be multiples of this (pixels).
         source: where the numbers come from (``"family defaults"`` or the config files read).
+        frames_text: the frame rule in words when the numbers cannot say it (SVD before its config is read).
     """
 
     frame_step: int = 1
     exact_frames: int | None = None
     side_multiple: int = 8
     source: str = "family defaults"
+    frames_text: str = ""
 
     def frames_ok(self, n: int) -> bool:
         """True when ``n`` frames are valid."""
@@ -249,6 +251,8 @@ class GeometryRule:
         """The frame rule in words, with examples."""
         if self.exact_frames is not None:
             return f"exactly {self.exact_frames} frames (the UNet's num_frames)"
+        if self.frames_text:
+            return self.frames_text
         if self.frame_step <= 1:
             return "any number of frames"
         s = self.frame_step
@@ -267,7 +271,8 @@ FAMILY_RULES: dict[str, GeometryRule] = {
     "animatediff": GeometryRule(frame_step=1, side_multiple=8),
     "ltx": GeometryRule(frame_step=8, side_multiple=32),
     "wan": GeometryRule(frame_step=4, side_multiple=16),
-    "svd": GeometryRule(frame_step=1, side_multiple=8),
+    "svd": GeometryRule(frame_step=1, side_multiple=8,
+                        frames_text="the UNet's num_frames (14 for SVD, 25 for SVD-XT)"),
     "cogvideox": GeometryRule(frame_step=4, side_multiple=16),
 }
 
@@ -520,7 +525,7 @@ def describe() -> dict[str, Any]:
 def table_lines() -> list[str]:
     """The capability table as aligned text lines (``vidstudio nodes``): one row per control, one column per
     family; ``yes``, ``-``, or the variants / keyframe positions that honour it."""
-    width = 16
+    width = 22
     head = f"{'control':<18}" + "".join(f"{f:<{width}}" for f in FAMILIES)
     lines = [head, "-" * len(head)]
     for c in CONTROLS:
@@ -530,7 +535,10 @@ def table_lines() -> list[str]:
             if s is None:
                 cell = "-"
             elif c == "keyframes":
-                cell = ",".join(f"{v}:{fr}" for v, fr in s.variant_frames.items()) if s.variant_frames else s.frames
+                words = {"first": "frame 0", "first_last": "0+last", "any": "any frame"}
+                cell = ("; ".join(f"{v} {words[fr]}" for v, fr in s.variant_frames.items()) if s.variant_frames
+                        else words[s.frames])
+                cell = cell if len(cell) < width else cell.replace(" frame", "")
             elif s.variants:
                 cell = "/".join(s.variants)
             else:
@@ -538,6 +546,8 @@ def table_lines() -> list[str]:
             row += f"{cell:<{width}}"
         lines.append(row.rstrip())
     lines.append("")
-    lines.append("frames and sizes: " + "; ".join(f"{f} {FAMILY_RULES[f].frames_rule()}, sides /"
-                                                   f"{FAMILY_RULES[f].side_multiple}" for f in FAMILIES))
+    lines.append("frames and sizes (a model's own configs refine them):")
+    for f in FAMILIES:
+        lines.append(f"  {f:<12} {FAMILY_RULES[f].frames_rule()}; width and height divisible by "
+                     f"{FAMILY_RULES[f].side_multiple}")
     return lines

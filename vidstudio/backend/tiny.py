@@ -274,6 +274,9 @@ def build_tiny_pipeline(family: str, variant: str | None = None) -> tuple[Any, d
     variant = variant or variants[0]
     if variant not in variants:
         raise ValueError(f"family {family} has no variant {variant!r}; expected one of {', '.join(variants)}")
+    from vidstudio.backend.loader import quiet_libraries
+
+    quiet_libraries()
     builders = {"animatediff": _animatediff, "ltx": _ltx, "svd": _svd,
                 "wan": lambda: _wan(variant), "cogvideox": lambda: _cogvideox(variant)}
     pipe, extras = builders[family]()

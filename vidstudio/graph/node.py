@@ -350,7 +350,8 @@ class Node:
                 ``project_dir``); registry: the node types; settings: the project settings.
 
         Returns:
-            ``(where, message)`` pairs like :meth:`check`; empty when valid.
+            ``(where, message)`` pairs like :meth:`check` (errors), or ``(where, message, "warning")`` for
+            what does not stop a run; empty when valid.
         """
         return []
 

@@ -111,16 +111,22 @@ class LoadModel(Node):
         return []
 
     @classmethod
-    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, str]]:
-        from vidstudio.backend.locate import static_location
+    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, ...]]:
+        """Finds the model without loading it: a folder that is not a pipeline or is of another family, or a
+        missing folder, is an error; a repo id that is not in the Hugging Face cache while ``HF_HUB_OFFLINE`` is
+        set is a warning (the project is fine; this machine lacks the model, and the run stops there)."""
+        from vidstudio.backend.locate import hf_offline, locate
 
         params = graph.node(node_id).params
         model = str(params.get("model", "")).strip()
         if not model:
             return []
         try:
-            static_location(model, str(params.get("family", "auto")), _project_dir(graph))
+            locate(model, str(params.get("family", "auto")), project_dir=_project_dir(graph), download=False)
         except ModelError as e:
+            if "not in the Hugging Face cache" in str(e):
+                # online: downloaded when the run needs it
+                return [("param 'model'", str(e), "warning")] if hf_offline() else []
             return [("param 'model'", str(e))]
         return []
 

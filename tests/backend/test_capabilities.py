@@ -66,9 +66,26 @@ def test_keyframe_positions_per_family_and_variant():
     assert "needs an image to animate" in need.problems[0][1]
 
 
-def test_exclusive_controls():
+def test_exclusive_controls_and_limits():
     res = check_request("animatediff", Request(controls={"keyframes", "guide_video"}, keyframe_frames=[0], frames=16))
     assert "cannot combine" in res.problems[0][1]
+    res = check_request("animatediff", Request(controls={"keyframes"}, keyframe_frames=[0], frames=40))
+    assert "at most 32 frames" in res.problems[0][1]
+    assert check_request("animatediff", Request(controls={"text"}, frames=40)).ok  # FreeNoise
+
+
+def test_exact_size_of_learned_positional_embeddings(tmp_path):
+    (tmp_path / "vae").mkdir()
+    (tmp_path / "transformer").mkdir()
+    (tmp_path / "vae" / "config.json").write_text(json.dumps({"block_out_channels": [128, 256, 256, 512]}))
+    (tmp_path / "transformer" / "config.json").write_text(json.dumps(
+        {"patch_size": 2, "use_learned_positional_embeddings": True, "sample_width": 90, "sample_height": 60}))
+    rule = rules_for_folder(tmp_path, "cogvideox")
+    assert rule.exact_size == (720, 480)
+    req = Request(controls={"keyframes", "text"}, keyframe_frames=[0], frames=49, width=640, height=480)
+    assert "makes only 720x480" in dict(check_request("cogvideox", req, variant="i2v", rule=rule).problems)["size"]
+    snapped = check_request("cogvideox", req, variant="i2v", rule=rule, snap=True)
+    assert snapped.ok and (snapped.width, snapped.height) == (720, 480)
 
 
 @pytest.mark.parametrize("family,frames,expect", [("ltx", 24, 25), ("ltx", 20, 17), ("ltx", 21, 25), ("ltx", 3, 9),

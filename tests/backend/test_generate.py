@@ -352,3 +352,17 @@ def test_missing_or_wrong_models_say_what_to_do(tiny, tmp_path, monkeypatch):
     (tmp_path / "hf" / "hub" / "models--org--tiny" / "refs" / "main").write_text("abc")
     loc = locate("org/tiny")
     assert loc.repo_id == "org/tiny" and loc.family == "ltx" and loc.folder == snap
+
+
+def test_animatediff_from_a_stable_diffusion_model_and_a_motion_adapter(tmp_path, torch_single_thread):
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.tiny import write_tiny_sd15_and_motion_adapter
+
+    sd, adapter = write_tiny_sd15_and_motion_adapter(tmp_path)
+    cache = PipelineCache()
+    b = Conditioning(prompt="a fox", steps=1)
+    with pytest.raises(ModelError, match="needs a motion adapter too"):
+        generate(ModelRef(model=str(sd)), b, width=32, height=32, frames=8, cache=cache)
+    res = generate(ModelRef(model=str(sd), family="animatediff", motion_adapter=str(adapter)), b, width=32, height=32,
+                   frames=8, cache=cache)
+    assert res.pipeline == "AnimateDiffPipeline" and res.family == "animatediff" and res.frames.shape == (8, 32, 32, 3)

@@ -172,6 +172,7 @@ class Plan:
 
     @property
     def pipeline_name(self) -> str:
+        """The diffusers class name of :attr:`pipe`."""
         return type(self.pipe).__name__
 
     @property
@@ -230,6 +231,7 @@ class FamilyAdapter:
         raise NotImplementedError
 
     def guidance(self, bundle: Conditioning) -> float:
+        """The bundle's guidance scale, or the family's default (:data:`DEFAULT_GUIDANCE`)."""
         return DEFAULT_GUIDANCE[self.family] if bundle.guidance_scale is None else float(bundle.guidance_scale)
 
     def _find_extra(self, spec: str, default_sub: str, what: str) -> str | None:
@@ -291,8 +293,7 @@ class AnimateDiffAdapter(FamilyAdapter):
                       strength=float(bundle.guide_strength))
             noise_via = "hook"
         else:
-            pipe = L.task_pipeline(type(base).__name__ if type(base).__name__ == "AnimateDiffPipeline"
-                                   else "AnimateDiffPipeline")
+            pipe = L.task_pipeline("AnimateDiffPipeline")
             kw.update(prompt=bundle.prompt, num_frames=frames)
             noise_via = "latents"
         if not bundle.keyframes and (schedule or frames > window):

@@ -198,6 +198,9 @@ DEFAULT_GUIDANCE: dict[str, float] = {"animatediff": 7.5, "ltx": 3.0, "wan": 5.0
 
 #: Frames the AnimateDiff motion module sees at once; longer clips go through FreeNoise windows.
 ANIMATEDIFF_WINDOW = 16
+#: The AnimateDiff motion module's longest sequence (``motion_max_seq_length``); SparseCtrl keyframes cannot go
+#: through FreeNoise, so a clip with keyframes is at most this long.
+ANIMATEDIFF_MAX_FRAMES = 32
 
 
 # ------------------------------------------------------------------------------------------ frame/size rules
@@ -211,6 +214,8 @@ class GeometryRule:
         side_multiple: width and height must be multiples of this (pixels).
         source: where the numbers come from (``"family defaults"`` or the config files read).
         frames_text: the frame rule in words when the numbers cannot say it (SVD before its config is read).
+        exact_size: ``(width, height)`` when the model makes only that size (CogVideoX-5b-I2V's learned
+            positional embeddings), else None.
     """
 
     frame_step: int = 1
@@ -218,6 +223,7 @@ class GeometryRule:
     side_multiple: int = 8
     source: str = "family defaults"
     frames_text: str = ""
+    exact_size: tuple[int, int] | None = None
 
     def frames_ok(self, n: int) -> bool:
         """True when ``n`` frames are valid."""
@@ -261,7 +267,7 @@ class GeometryRule:
     def describe(self) -> dict[str, Any]:
         """JSON-ready description."""
         return {"frames": self.frames_rule(), "frame_step": self.frame_step, "exact_frames": self.exact_frames,
-                "side_multiple": self.side_multiple, "source": self.source}
+                "side_multiple": self.side_multiple, "exact_size": self.exact_size, "source": self.source}
 
 
 #: The rules of each family's published checkpoints (refined from a model folder's configs by
@@ -319,7 +325,12 @@ def rules_for_folder(folder: str | Path, family: str) -> GeometryRule:
             spatial = 2 ** (len(vae.get("block_out_channels", (1, 1, 1, 1))) - 1) * int(tr.get("patch_size", 2))
             # CogVideoX 1.5 (patch_size_t 2) pads the latent frames itself: the rule stays 4k+1.
             temporal = int(vae.get("temporal_compression_ratio", 4))
-            return GeometryRule(frame_step=temporal, side_multiple=_lcm(8, spatial), source=str(folder))
+            exact = None
+            if tr.get("use_learned_positional_embeddings"):  # CogVideoX-5b-I2V: only its training size
+                vs = 2 ** (len(vae.get("block_out_channels", (1, 1, 1, 1))) - 1)
+                exact = (int(tr["sample_width"]) * vs, int(tr["sample_height"]) * vs)
+            return GeometryRule(frame_step=temporal, side_multiple=_lcm(8, spatial), source=str(folder),
+                                exact_size=exact)
         if family == "animatediff":
             spatial = 2 ** (len(vae.get("block_out_channels", (1, 1, 1, 1))) - 1)
             return GeometryRule(frame_step=1, side_multiple=_lcm(8, spatial), source=str(folder))
@@ -371,6 +382,7 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
+        """True when there are no problems."""
         return not self.problems
 
 
@@ -460,6 +472,10 @@ def check_request(family: str, request: Request, *, variant: str | None = None,
             what = f"this {family} checkpoint ({variant})" if (family, None) not in REQUIRED else family
             res.problems.append(("keyframes", f"{what} needs an image to animate: a keyframe at frame 0 "
                                               "(link an image to the Conditioning node's 'keyframes' input)"))
+    if family == "animatediff" and "keyframes" in request.controls and request.frames > ANIMATEDIFF_MAX_FRAMES:
+        res.problems.append(("keyframes", f"animatediff with keyframes (SparseCtrl) makes at most "
+                                          f"{ANIMATEDIFF_MAX_FRAMES} frames, the project has {request.frames}; "
+                                          "longer clips (FreeNoise) cannot take keyframes"))
     # geometry ---------------------------------------------------------------------------------------
     rule = rule or FAMILY_RULES[family]
     if request.frames:
@@ -476,7 +492,18 @@ def check_request(family: str, request: Request, *, variant: str | None = None,
         if res.frames and request.keyframe_frames and max(request.keyframe_frames) >= res.frames:
             res.problems.append(("keyframes", f"a keyframe at frame {max(request.keyframe_frames)} is beyond the "
                                               f"{res.frames} frames generated"))
-    if request.width and request.height:
+    if request.width and request.height and rule.exact_size is not None:
+        ew, eh = rule.exact_size
+        if (request.width, request.height) != (ew, eh):
+            if snap:
+                res.width, res.height = ew, eh
+                res.notes.append(f"this {family} checkpoint makes only {ew}x{eh}: generating {ew}x{eh} instead of "
+                                 f"{request.width}x{request.height}")
+            else:
+                res.problems.append(("size", f"this {family} checkpoint makes only {ew}x{eh} (learned positional "
+                                             f"embeddings), the project is {request.width}x{request.height}; set "
+                                             f"the size to {ew}x{eh} or turn on the Generate node's 'snap_to_model'"))
+    elif request.width and request.height:
         m = rule.side_multiple
         if request.width % m or request.height % m:
             if snap:

@@ -114,10 +114,12 @@ class LoadedModel:
 
     @property
     def family(self) -> str:
+        """The model family id."""
         return self.location.family
 
     @property
     def variant(self) -> str:
+        """The checkpoint variant (a Stable Diffusion 1.5 model with a motion adapter counts as ``t2v``)."""
         return "t2v" if self.location.variant == "sd15" else self.location.variant
 
     def task_pipeline(self, cls_name: str, **components: Any) -> Any:

@@ -91,9 +91,10 @@ def _image_processor(size: int = 224):
 
 
 # --------------------------------------------------------------------------------------------- families
-def _animatediff() -> tuple[Any, dict[str, Any]]:
-    from diffusers import (AnimateDiffPipeline, AutoencoderKL, DDIMScheduler, MotionAdapter, SparseControlNetModel,
-                           UNet2DConditionModel)
+def _animatediff_parts() -> dict[str, Any]:
+    """The components of the tiny AnimateDiff model: a Stable Diffusion 1.5-style UNet, VAE, text encoder,
+    tokenizer and scheduler, plus the motion adapter."""
+    from diffusers import AutoencoderKL, DDIMScheduler, MotionAdapter, UNet2DConditionModel
 
     ch = (8, 8, 8)
     cross = 8
@@ -111,8 +112,15 @@ def _animatediff() -> tuple[Any, dict[str, Any]]:
                             motion_num_attention_heads=2, motion_max_seq_length=32)
     scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="linear", clip_sample=False,
                               steps_offset=1)
-    pipe = AnimateDiffPipeline(vae=vae, text_encoder=_clip_text(cross), tokenizer=_tokenizer(CLIP_MAX_TOKENS), unet=unet,
-                               motion_adapter=adapter, scheduler=scheduler, feature_extractor=None, image_encoder=None)
+    return {"vae": vae, "text_encoder": _clip_text(cross), "tokenizer": _tokenizer(CLIP_MAX_TOKENS), "unet": unet,
+            "scheduler": scheduler, "motion_adapter": adapter}
+
+
+def _animatediff() -> tuple[Any, dict[str, Any]]:
+    from diffusers import AnimateDiffPipeline, SparseControlNetModel
+
+    ch, cross = (8, 8, 8), 8
+    pipe = AnimateDiffPipeline(**_animatediff_parts(), feature_extractor=None, image_encoder=None)
     torch.manual_seed(1)
     sparsectrl = SparseControlNetModel(block_out_channels=ch, layers_per_block=1, in_channels=4,
                                        conditioning_channels=3,
@@ -285,6 +293,30 @@ def build_tiny_pipeline(family: str, variant: str | None = None) -> tuple[Any, d
         if isinstance(comp, torch.nn.Module):
             comp.eval()
     return pipe, extras
+
+
+def write_tiny_sd15_and_motion_adapter(out_dir: str | Path) -> tuple[Path, Path]:
+    """Writes the tiny AnimateDiff model the other way users have it: a Stable Diffusion 1.5 pipeline
+    (``out_dir/sd15``) and a separate motion adapter (``out_dir/motion_adapter``).
+
+    Returns:
+        ``(sd15_folder, motion_adapter_folder)``.
+    """
+    from diffusers import StableDiffusionPipeline
+
+    from vidstudio.backend.loader import quiet_libraries
+
+    quiet_libraries()
+    out = Path(out_dir)
+    parts = _animatediff_parts()
+    adapter = parts.pop("motion_adapter")
+    sd = StableDiffusionPipeline(**parts, safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    for comp in list(sd.components.values()) + [adapter]:
+        if isinstance(comp, torch.nn.Module):
+            comp.eval()
+    sd.save_pretrained(out / "sd15", safe_serialization=True)
+    adapter.save_pretrained(out / "motion_adapter", safe_serialization=True)
+    return out / "sd15", out / "motion_adapter"
 
 
 def write_tiny_model(family: str, out_dir: str | Path, variant: str | None = None) -> Path:

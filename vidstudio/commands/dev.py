@@ -15,6 +15,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``vidstudio dev`` and its tools to the command line."""
     from vidstudio.backend.capabilities import FAMILIES, VARIANTS
 
     p = sub.add_parser("dev", help="developer tools (tiny models for tests and demos)", description=__doc__,
@@ -34,6 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_tiny(args: argparse.Namespace) -> int:
+    """``vidstudio dev tiny-model``: writes the tiny pipeline; returns the exit code.
+
+    Raises:
+        vidstudio.errors.VidStudioError: for a variant the family does not have, or an output path that is a file.
+    """
     from vidstudio.backend.capabilities import VARIANTS
     from vidstudio.errors import VidStudioError
 

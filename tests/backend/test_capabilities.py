@@ -66,6 +66,16 @@ def test_keyframe_positions_per_family_and_variant():
     assert "needs an image to animate" in need.problems[0][1]
 
 
+def test_guide_video_start_frame():
+    req = Request(controls={"text", "guide_video"}, guide_start=8, frames=17, width=64, height=64)
+    assert check_request("ltx", req).ok and check_request("wan", req, variant="vace").ok
+    msg = dict(check_request("animatediff", req).problems)["guide_video"]
+    assert "from frame 0 only" in msg and "starts it at frame 8" in msg and "families that can: ltx, wan" in msg
+    assert "Wan2.1-VACE" in dict(check_request("wan", req, variant="t2v").problems)["guide_video"]
+    late = Request(controls={"guide_video"}, guide_start=20, frames=17)
+    assert "beyond the 17 frames" in dict(check_request("ltx", late).problems)["guide_video"]
+
+
 def test_exclusive_controls_and_limits():
     res = check_request("animatediff", Request(controls={"keyframes", "guide_video"}, keyframe_frames=[0], frames=16))
     assert "cannot combine" in res.problems[0][1]

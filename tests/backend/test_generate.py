@@ -108,6 +108,11 @@ def test_ltx_keyframes_and_guide_are_conditions_at_frame_indices(tiny, pipeline_
     assert [(c.frame_index, c.strength) for c in images] == [(0, 1.0), (8, 1.0)]
     assert np.allclose(pil_array(images[1].image), pil_array(fit_image(b, 64, 64)))
     assert not any("could not be applied" in n for n in res.notes)
+    # a guide video may start at any frame
+    res, kw, plan = run(tiny, pipeline_cache, "ltx", Conditioning(prompt="a fox", steps=1, guide=guide, guide_start=8))
+    (video,) = kw["conditions"]
+    assert video.frame_index == 8 and len(video.video) == 9
+    assert np.allclose(pil_array(video.video[0]), guide[0], atol=1 / 255)
     # text-to-video goes through LTXPipeline with packed latents
     res, kw, plan = run(tiny, pipeline_cache, "ltx", Conditioning(prompt="a fox", steps=2, boxes=moving_boxes(17)))
     assert res.pipeline == "LTXPipeline" and kw["latents"].shape == (1, 3 * 2 * 2, 128) and kw["frame_rate"] == 8
@@ -131,6 +136,13 @@ def test_wan_vace_keyframes_masks_boxes_and_references(tiny, pipeline_cache):
     assert np.allclose(pil_array(kw["video"][4]), guide[4], atol=1 / 255)
     assert len(kw["reference_images"]) == 1
     assert kw["latents"].shape == (1, 16, 1 + 5, 8, 8)  # one reference frame before the video's 5 latent frames
+    # a guide video starting later: gray (no control) before it
+    res, kw, plan = run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1, guide=guide[:6], guide_start=4),
+                        variant="vace")
+    assert np.allclose(pil_array(kw["video"][2]), 0.5, atol=1 / 255)
+    assert np.allclose(pil_array(kw["video"][4]), guide[0], atol=1 / 255)
+    assert np.allclose(pil_array(kw["video"][9]), guide[5], atol=1 / 255)
+    assert np.allclose(pil_array(kw["video"][12]), 0.5, atol=1 / 255)  # no control after the guide ends
     # masks without a guide video are refused before any model loads
     with pytest.raises(NodeError, match="mask"):
         run(tiny, pipeline_cache, "wan", Conditioning(prompt="a", steps=1, masks=np.ones((17, 64, 64))), variant="t2v")
@@ -277,6 +289,7 @@ def test_previews_through_taehv(tiny, pipeline_cache, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "taehv", types.SimpleNamespace(TAEHV=FakeTAEHV))
     weights = tmp_path / "taew2_1.pth"
     weights.write_bytes(b"stub")
+    run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1), frames=9)  # loaded without a decoder
     steps = []
     run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1), frames=9,
         ref_kw={"preview_decoder": str(weights)}, on_step=lambda *a: steps.append(a))

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vidstudio.backend.bundle import Conditioning
+from vidstudio.backend.bundle import Conditioning, ModelRef
 from vidstudio.backend.capabilities import ANIMATEDIFF_WINDOW, DEFAULT_GUIDANCE
 from vidstudio.backend.loader import LoadedModel, dtype_kwargs
 from vidstudio.backend.locate import hf_offline
@@ -211,14 +211,17 @@ class FamilyAdapter:
     """Base of the per-family adapters.
 
     Args:
-        loaded: the loaded model (base pipeline, device, dtype, options).
+        loaded: the loaded model (base pipeline, device, dtype, load options).
+        ref: the job's model reference (its extras, e.g. ``sparsectrl``, may differ from the one the cached
+            pipeline was loaded for); default ``loaded.ref``.
         project_dir: folder that relative extra-model paths resolve against.
     """
 
     family = ""
 
-    def __init__(self, loaded: LoadedModel, project_dir: Path | None = None):
+    def __init__(self, loaded: LoadedModel, ref: ModelRef | None = None, project_dir: Path | None = None):
         self.loaded = loaded
+        self.ref = ref or loaded.ref
         self.project_dir = project_dir
 
     def plan(self, bundle: Conditioning, width: int, height: int, frames: int, fps: float) -> Plan:
@@ -266,7 +269,7 @@ class AnimateDiffAdapter(FamilyAdapter):
                 raise NodeError(f"AnimateDiff with SparseCtrl keyframes makes at most {window} frames (the motion "
                                 f"module's window), {frames} were asked; FreeNoise long videos do not work with "
                                 "SparseCtrl")
-            src = self._find_extra(L.ref.sparsectrl, "sparsectrl", "SparseCtrl")
+            src = self._find_extra(self.ref.sparsectrl, "sparsectrl", "SparseCtrl")
             if src is None:
                 raise ModelError("AnimateDiff keyframes need a SparseCtrl RGB model: set the Load Model node's "
                                  "'sparsectrl' (e.g. guoyww/animatediff-sparsectrl-rgb) or put one in "
@@ -323,7 +326,7 @@ class AnimateDiffAdapter(FamilyAdapter):
 
     def _ensure_ip_adapter(self, pipe: Any) -> None:
         L = self.loaded
-        src = self._find_extra(L.ref.ip_adapter, "ip_adapter", "IP-Adapter")
+        src = self._find_extra(self.ref.ip_adapter, "ip_adapter", "IP-Adapter")
         if src is not None and Path(src).is_dir():
             files = sorted(Path(src).glob("*.safetensors")) + sorted(Path(src).glob("*.bin"))
             src = str(files[0]) if files else None
@@ -379,10 +382,11 @@ class LTXAdapter(FamilyAdapter):
             conds = []
             if bundle.guide is not None:
                 tr = int(pipe.vae_temporal_compression_ratio)
-                n = min(frames, len(bundle.guide))
-                n = ((n - 1) // tr) * tr + 1
+                start = int(bundle.guide_start)
+                n = min(frames - start, len(bundle.guide))
+                n = ((n - 1) // tr) * tr + 1  # a video condition is k * ratio + 1 frames
                 conds.append(LTXVideoCondition(video=video_frames(bundle.guide, n, width, height, notes),
-                                               frame_index=0, strength=float(bundle.guide_strength)))
+                                               frame_index=start, strength=float(bundle.guide_strength)))
             for k in sorted(bundle.keyframes, key=lambda k: k.frame):
                 conds.append(LTXVideoCondition(image=fit_image(k.image, width, height), frame_index=int(k.frame),
                                                strength=1.0))
@@ -420,11 +424,12 @@ class WanAdapter(FamilyAdapter):
             kw["num_frames"] = frames
             video = mask = None
             if bundle.guide is not None or bundle.keyframes or bundle.masks is not None:
+                video = [np.full((height, width, 3), 0.5, np.float32) for _ in range(frames)]  # gray: no control
                 if bundle.guide is not None:
-                    video = [np.asarray(f, np.float32) / 255.0
-                             for f in video_frames(bundle.guide, frames, width, height, notes)]
-                else:
-                    video = [np.full((height, width, 3), 0.5, np.float32) for _ in range(frames)]
+                    start = int(bundle.guide_start)
+                    n = min(frames - start, len(bundle.guide))
+                    for i, f in enumerate(video_frames(bundle.guide, n, width, height, notes)):
+                        video[start + i] = np.asarray(f, np.float32) / 255.0
                 m = np.ones((frames, height, width), np.float32)
                 if bundle.masks is not None:
                     m = resample_masks(bundle.masks, frames, width, height)

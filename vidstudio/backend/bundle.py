@@ -98,6 +98,8 @@ class Conditioning:
         negative_prompt: what to avoid ("" for none).
         keyframes: :class:`Keyframe` list (frame 0 = image-to-video).
         guide: the guide video, a :class:`vidstudio.media.Clip` or ``(T, H, W, 3)`` float32 array, or None.
+        guide_start: the project frame where the guide video's first frame goes (LTX and Wan VACE take any;
+            video-to-video pipelines need 0).
         guide_strength: how strongly the guide video is followed, 0..1 (video-to-video: the denoising
             strength is ``guide_strength``; LTX: the condition strength; VACE: the conditioning scale).
         masks: ``(T, H, W)`` float32 in [0, 1]: 1 is generated, 0 kept from the guide video (VACE); or None.
@@ -121,6 +123,7 @@ class Conditioning:
     negative_prompt: str = ""
     keyframes: list[Keyframe] = field(default_factory=list)
     guide: Any = None
+    guide_start: int = 0
     guide_strength: float = 0.6
     masks: np.ndarray | None = None
     boxes: np.ndarray | None = None
@@ -165,7 +168,7 @@ class Conditioning:
     def request(self, width: int, height: int, frames: int) -> Request:
         """The :class:`~vidstudio.backend.capabilities.Request` for the capability check."""
         return Request(controls=self.controls(), keyframe_frames=[k.frame for k in self.keyframes],
-                       width=width, height=height, frames=frames)
+                       guide_start=int(self.guide_start), width=width, height=height, frames=frames)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (shapes instead of pixels), for ``vidstudio eval``."""
@@ -176,7 +179,7 @@ class Conditioning:
             "prompt": self.prompt, "prompt_schedule": {str(k): v for k, v in sorted(self.prompt_schedule.items())},
             "negative_prompt": self.negative_prompt,
             "keyframes": [{"frame": k.frame, "shape": list(k.image.shape)} for k in self.keyframes],
-            "guide": shape(self.guide), "guide_strength": self.guide_strength, "masks": shape(self.masks),
+            "guide": shape(self.guide), "guide_start": self.guide_start, "guide_strength": self.guide_strength, "masks": shape(self.masks),
             "boxes": shape(self.boxes), "trajectory_noise": self.trajectory_noise, "camera": shape(self.camera),
             "style": [list(s.shape) for s in self.style], "style_strength": self.style_strength,
             "motion_strength": self.motion_strength, "noise_aug": self.noise_aug, "seed": self.seed,

@@ -102,8 +102,8 @@ class Support:
         how: the mechanism, in words (the diffusers class or argument).
         variants: the checkpoint variants that honour it (empty: every variant of the family).
         frames: for ``keyframes``: ``"any"``, ``"first"`` (frame 0 only) or ``"first_last"``
-            (frame 0 and the last frame); for ``keyframes`` with several variants, per variant in
-            :attr:`variant_frames`.
+            (frame 0 and the last frame); for ``guide_video``: where the guide may start, ``"first"`` (frame 0)
+            or ``"any"``; per variant in :attr:`variant_frames`.
         variant_frames: ``{variant: frames}`` overriding :attr:`frames`.
         needs: what must be configured besides the checkpoint (e.g. a SparseCtrl model), in words.
     """
@@ -133,7 +133,7 @@ CAPABILITIES: dict[str, dict[str, Support]] = {
         "keyframes": Support("AnimateDiffSparseControlNetPipeline conditioning_frames + controlnet_frame_indices",
                              needs="a SparseCtrl RGB model (Load Model 'sparsectrl', or a 'sparsectrl' folder in the "
                                    "model folder), e.g. guoyww/animatediff-sparsectrl-rgb"),
-        "guide_video": Support("AnimateDiffVideoToVideoPipeline video + strength"),
+        "guide_video": Support("AnimateDiffVideoToVideoPipeline video + strength", frames="first"),
         "trajectories": Support("trajectory-aware initial noise (latents)"),
         "camera": Support("camera-warped initial noise (latents)"),
         "style": Support("IP-Adapter (ip_adapter_image, set_ip_adapter_scale)",
@@ -144,7 +144,7 @@ CAPABILITIES: dict[str, dict[str, Support]] = {
         "text": Support("LTXPipeline / LTXConditionPipeline prompt"),
         "negative_prompt": Support("negative_prompt"),
         "keyframes": Support("LTXConditionPipeline LTXVideoCondition(image, frame_index)"),
-        "guide_video": Support("LTXConditionPipeline LTXVideoCondition(video, frame_index=0, strength)"),
+        "guide_video": Support("LTXConditionPipeline LTXVideoCondition(video, frame_index=guide start, strength)"),
         "trajectories": Support("trajectory-aware initial noise"),
         "camera": Support("camera-warped initial noise"),
     },
@@ -155,7 +155,8 @@ CAPABILITIES: dict[str, dict[str, Support]] = {
                              variants=("i2v", "vace"), frames="first_last",
                              variant_frames={"i2v": "first_last", "vace": "any"}),
         "guide_video": Support("WanVideoToVideoPipeline video + strength, or WanVACEPipeline control video "
-                               "(conditioning_scale = strength)", variants=("t2v", "vace")),
+                               "(conditioning_scale = strength)", variants=("t2v", "vace"),
+                               frames="first", variant_frames={"t2v": "first", "vace": "any"}),
         "mask": Support("WanVACEPipeline mask (needs a guide video)", variants=("vace",)),
         "trajectories": Support("trajectory-aware initial noise; on VACE with a guide video also the boxes as mask"),
         "camera": Support("camera-warped initial noise"),
@@ -172,7 +173,7 @@ CAPABILITIES: dict[str, dict[str, Support]] = {
         "text": Support("CogVideoXPipeline prompt (an i2v checkpoint needs a keyframe at frame 0 too)"),
         "negative_prompt": Support("negative_prompt"),
         "keyframes": Support("CogVideoXImageToVideoPipeline image", variants=("i2v",), frames="first"),
-        "guide_video": Support("CogVideoXVideoToVideoPipeline video + strength", variants=("t2v",)),
+        "guide_video": Support("CogVideoXVideoToVideoPipeline video + strength", variants=("t2v",), frames="first"),
         "trajectories": Support("trajectory-aware initial noise (latents)"),
         "camera": Support("camera-warped initial noise (latents)"),
     },
@@ -353,11 +354,13 @@ class Request:
     Attributes:
         controls: the control ids asked for (see :data:`CONTROLS`).
         keyframe_frames: frame indices of the keyframes (project frames).
+        guide_start: the frame where the guide video's first frame goes.
         width, height, frames: the requested output size in pixels and the frame count.
     """
 
     controls: set[str] = field(default_factory=set)
     keyframe_frames: list[int] = field(default_factory=list)
+    guide_start: int = 0
     width: int = 0
     height: int = 0
     frames: int = 0
@@ -464,6 +467,14 @@ def check_request(family: str, request: Request, *, variant: str | None = None,
                 res.problems.append(("keyframes", f"{family} takes keyframes at {where}, the request has keyframes "
                                                   f"at frames {frames_txt} (control 'keyframes'); families that can: "
                                                   f"{', '.join(can) or 'none'}{hint}"))
+        if control == "guide_video" and request.guide_start > 0 and s.frames_for(variant) == "first":
+            can = [f for f in FAMILIES if f != family and (g := CAPABILITIES[f].get("guide_video")) is not None
+                   and g.frames_for(None) == "any"]
+            better = [v for v, fr in s.variant_frames.items() if fr == "any"]
+            hint = f"; {family} can with {_variant_hint(family, better)}" if better and variant else ""
+            res.problems.append(("guide_video", f"{family} follows a guide video from frame 0 only (video-to-video), "
+                                                f"the request starts it at frame {request.guide_start} (control "
+                                                f"'guide_video'); families that can: {', '.join(can)}{hint}"))
     for a, b, why in EXCLUSIVE.get(family, []):
         if a in request.controls and b in request.controls:
             res.problems.append((b, f"{family} cannot combine {CONTROLS[a]} with {CONTROLS[b]}: {why}"))
@@ -489,6 +500,9 @@ def check_request(family: str, request: Request, *, variant: str | None = None,
                                                f"{request.frames}; set the frame count to "
                                                f"{rule.snap_frames(request.frames)} or turn on the Generate node's "
                                                f"'snap_to_model'"))
+        if res.frames and "guide_video" in request.controls and request.guide_start >= res.frames:
+            res.problems.append(("guide_video", f"the guide video starts at frame {request.guide_start}, beyond the "
+                                                f"{res.frames} frames generated"))
         if res.frames and request.keyframe_frames and max(request.keyframe_frames) >= res.frames:
             res.problems.append(("keyframes", f"a keyframe at frame {max(request.keyframe_frames)} is beyond the "
                                               f"{res.frames} frames generated"))
@@ -535,6 +549,8 @@ def describe() -> dict[str, Any]:
                 d["variants"] = list(s.variants)
             if c == "keyframes":
                 d["keyframe_frames"] = dict(s.variant_frames) if s.variant_frames else s.frames
+            if c == "guide_video":
+                d["guide_start"] = dict(s.variant_frames) if s.variant_frames else s.frames
             if s.needs:
                 d["needs"] = s.needs
             controls[c] = d

@@ -161,15 +161,15 @@ def generate(
     loaded: LoadedModel = cache.get(ref, project_dir=project_dir, location=loc, progress=progress)
     notes += [n for n in loaded.notes if n not in notes]
     cancel.raise_if_cancelled()
-    adapter = ADAPTERS[loc.family](loaded, project_dir)
+    adapter = ADAPTERS[loc.family](loaded, ref, project_dir)
     plan = adapter.plan(bundle, W, H, F, float(fps))
     notes += plan.notes
     previewer = None
     if previews and on_step is not None:
-        key = ("preview", loaded.ref.preview_decoder)
+        key = ("preview", ref.preview_decoder)
         previewer = loaded.extras.get(key)
         if previewer is None:
-            previewer = Previewer(loc.family, loaded.ref.preview_decoder, loaded.device, loaded.dtype)
+            previewer = Previewer(loc.family, ref.preview_decoder, loaded.device, loaded.dtype)
             loaded.extras[key] = previewer
 
     times: list[float] = []

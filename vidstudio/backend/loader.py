@@ -254,7 +254,9 @@ class PipelineCache:
 
     @staticmethod
     def key(ref: ModelRef, location: ModelLocation) -> tuple:
-        """What identifies a loaded pipeline: the resolved folder/repo and every load option."""
+        """What identifies a loaded pipeline: the resolved folder/repo and every load option. Extras a job adds
+        on top (SparseCtrl, IP-Adapter, the preview decoder) are not part of it: they come from each job's own
+        reference."""
         return (str(location.folder), location.repo_id, location.class_name, ref.revision, ref.weights_variant,
                 ref.dtype, ref.device, ref.offload, ref.vae_tiling, ref.vae_slicing, ref.compile,
                 ref.motion_adapter)

@@ -190,6 +190,8 @@ class Conditioning(Node):
         Param("keyframe_frames", "json", [], validator=_frames_list, unit="frames",
               help="Frame of each linked keyframe image, in link order; empty: spread evenly from the first "
                    "frame to the last (one image: frame 0)."),
+        Param("guide_start", "int", 0, min=0, max=100000, unit="frames",
+              help="The frame where the guide video's first frame goes (LTX and Wan VACE; video-to-video needs 0)."),
         Param("guide_strength", "float", 0.6, min=0.0, max=1.0, step=0.05,
               help="How closely the guide video is followed (video-to-video strength, LTX condition "
                    "strength, VACE conditioning scale)."),
@@ -274,8 +276,8 @@ class Conditioning(Node):
             controls.add("motion_strength")
         if params["noise_aug"] != -1.0:
             controls.add("noise_aug")
-        return Request(controls=controls, keyframe_frames=kf, width=settings.width, height=settings.height,
-                       frames=settings.frame_count)
+        return Request(controls=controls, keyframe_frames=kf, guide_start=int(params["guide_start"]),
+                       width=settings.width, height=settings.height, frames=settings.frame_count)
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         T = ctx.frame_count
@@ -312,7 +314,8 @@ class Conditioning(Node):
         schedule = {int(k): v for k, v in (params["prompt_schedule"] or {}).items()}
         bundle = Bundle(
             prompt=str(prompt), prompt_schedule=schedule, negative_prompt=params["negative_prompt"],
-            keyframes=keyframes, guide=guide, guide_strength=params["guide_strength"], masks=masks, boxes=boxes,
+            keyframes=keyframes, guide=guide, guide_start=params["guide_start"],
+            guide_strength=params["guide_strength"], masks=masks, boxes=boxes,
             boxes_as_mask=params["boxes_as_mask"], trajectory_noise=params["trajectory_noise"], camera=camera,
             style=style, style_strength=params["style_strength"],
             motion_strength=None if params["motion_strength"] == -1.0 else params["motion_strength"],

@@ -11,8 +11,8 @@ that machine noise hits both alike; the pipeline is loaded and warmed up before 
 Printed per family: median wall time of each, the ratio VidStudio / direct (target <= 1.05), and the cost of
 one step preview (linear latent-to-RGB) in milliseconds.
 
-Run: ``python benchmarks/bench_backend.py [--families ltx,wan] [--size 256] [--frames 17] [--steps 10]
-[--repeat 3] [--threads N]``
+Run: ``python benchmarks/bench_backend.py [--families ltx,wan] [--size 192] [--frames 17] [--steps 8]
+[--repeat 5] [--threads 1]``
 """
 
 from __future__ import annotations
@@ -50,11 +50,12 @@ def project_doc(model: str, width: int, height: int, frames: int, steps: int, im
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--families", default=",".join(FAMILIES))
-    ap.add_argument("--size", type=int, default=256, help="width and height in pixels")
+    ap.add_argument("--size", type=int, default=192, help="width and height in pixels")
     ap.add_argument("--frames", type=int, default=17, help="frame count (SVD uses its model's 14)")
-    ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (default 1: random small models on a shared CPU vary less; 0: torch's default)")
     a = ap.parse_args()
 
     import torch

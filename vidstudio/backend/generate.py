@@ -216,7 +216,11 @@ def generate(
             fn()
     video = out.frames if hasattr(out, "frames") else out[0]
     arr = np.asarray(video[0] if (isinstance(video, (list, tuple)) or np.ndim(video) == 5) else video)
-    arr = np.clip(arr.astype(np.float32, copy=False), 0.0, 1.0)
+    arr = arr.astype(np.float32, copy=False)
+    if arr.flags.writeable:
+        np.clip(arr, 0.0, 1.0, out=arr)
+    else:
+        arr = np.clip(arr, 0.0, 1.0)
     if arr.shape[-1] != 3 and arr.shape[1] == 3:  # (T, 3, H, W)
         arr = np.ascontiguousarray(arr.transpose(0, 2, 3, 1))
     return GenerateResult(frames=arr, seed=seed, family=loc.family, variant=loaded.variant,

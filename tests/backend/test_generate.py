@@ -268,6 +268,9 @@ def test_previews_through_a_tiny_autoencoder(tiny, pipeline_cache, tmp_path):
     run(tiny, pipeline_cache, "animatediff", Conditioning(prompt="a fox", steps=2), size=64, frames=8,
         ref_kw={"preview_decoder": str(tmp_path / "taesd")}, on_step=lambda *a: steps.append(a))
     assert steps[0][3].shape == (32, 32, 3)  # TAESD upsamples 8x: 4x4 latent cells -> 32x32 px
+    with pytest.raises(ModelError, match="decodes Stable Diffusion latents"):
+        run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1), frames=9,
+            ref_kw={"preview_decoder": str(tmp_path / "taesd")}, on_step=lambda *a: None)
 
 
 def test_previews_through_taehv(tiny, pipeline_cache, tmp_path, monkeypatch):

@@ -176,12 +176,20 @@ class Previewer:
             if path.is_dir():
                 from diffusers import AutoencoderTiny
 
+                if FAMILY_FORMAT[family] != "sd15":
+                    raise ModelError(f"preview decoder {path} is a TAESD folder, which decodes Stable Diffusion "
+                                     f"latents (AnimateDiff, SVD); {family} needs a TAEHV weights file (taew2_1 for "
+                                     "Wan, taecvx for CogVideoX) or none")
+
                 try:
                     self._model = AutoencoderTiny.from_pretrained(str(path), **dtype_kwargs(dtype)).to(device).eval()
                 except (OSError, ValueError) as e:
                     raise ModelError(f"preview decoder {path} is not a TAESD (AutoencoderTiny) folder: {e}") from None
                 self.kind, self.source = "taesd", str(path)
             else:
+                if family not in ("wan", "cogvideox"):
+                    raise ModelError(f"preview decoder {path} is a TAEHV weights file, for Wan and CogVideoX latents; "
+                                     f"{family} needs a TAESD folder (AnimateDiff, SVD) or none")
                 try:
                     import taehv  # madebyollin/taehv, not on PyPI: the user puts taehv.py on the path
                 except ImportError:

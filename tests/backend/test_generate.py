@@ -382,3 +382,25 @@ def test_animatediff_from_a_stable_diffusion_model_and_a_motion_adapter(tmp_path
     res = generate(ModelRef(model=str(sd), family="animatediff", motion_adapter=str(adapter)), b, width=32, height=32,
                    frames=8, cache=cache)
     assert res.pipeline == "AnimateDiffPipeline" and res.family == "animatediff" and res.frames.shape == (8, 32, 32, 3)
+
+
+def test_offload_options_reach_diffusers(tiny, monkeypatch):
+    """On a GPU machine: model offload is (re)applied to the task pipeline that runs, group offload once."""
+    from diffusers import DiffusionPipeline
+
+    import vidstudio.backend.loader as loader
+
+    calls = []
+    monkeypatch.setattr(loader, "choose_device", lambda requested: "cuda")
+    monkeypatch.setattr(DiffusionPipeline, "enable_model_cpu_offload",
+                        lambda self, gpu_id=None, device=None: calls.append(("model", type(self).__name__, device)))
+    monkeypatch.setattr(DiffusionPipeline, "enable_group_offload",
+                        lambda self, **kw: calls.append(("group", type(self).__name__, str(kw["onload_device"]))))
+    loaded = loader.load_pipeline(ModelRef(model=str(tiny("ltx")), offload="model", dtype="fp32"))
+    assert calls == [("model", "LTXConditionPipeline", "cuda")]
+    loaded.task_pipeline("LTXPipeline")
+    loaded.task_pipeline("LTXPipeline")  # the same pipeline runs again: its hooks stay
+    assert calls[1:] == [("model", "LTXPipeline", "cuda")]
+    calls.clear()
+    loader.load_pipeline(ModelRef(model=str(tiny("ltx")), offload="group", dtype="fp32"))
+    assert calls == [("group", "LTXConditionPipeline", "cuda")]

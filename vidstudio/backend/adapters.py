@@ -31,7 +31,7 @@ from PIL import Image
 
 from vidstudio.backend.bundle import Conditioning, ModelRef
 from vidstudio.backend.capabilities import ANIMATEDIFF_WINDOW, DEFAULT_GUIDANCE
-from vidstudio.backend.loader import LoadedModel, dtype_kwargs
+from vidstudio.backend.loader import LoadedModel, apply_pipeline_offload, dtype_kwargs
 from vidstudio.backend.locate import hf_offline
 from vidstudio.errors import ModelError, NodeError
 
@@ -356,6 +356,8 @@ class AnimateDiffAdapter(FamilyAdapter):
             L.ip_adapter = src
         if pipe is not L.pipe:
             pipe.register_modules(image_encoder=L.pipe.image_encoder, feature_extractor=L.pipe.feature_extractor)
+        if L.ref.offload in ("model", "sequential") and L.device != "cpu":
+            apply_pipeline_offload(pipe, L.ref.offload, L.device)  # the image encoder joins the offload hooks
 
 
 # --------------------------------------------------------------------------------------------- LTX-Video

@@ -139,12 +139,14 @@ class LoadedModel:
                 pipe.set_progress_bar_config(disable=True)
                 self.derived[key] = pipe
         if self.ref.offload in ("model", "sequential") and self.device != "cpu" and self.active != cls_name:
-            _apply_pipeline_offload(pipe, self.ref.offload, self.device)
+            apply_pipeline_offload(pipe, self.ref.offload, self.device)
         self.active = cls_name
         return pipe
 
 
-def _apply_pipeline_offload(pipe: Any, offload: str, device: str) -> None:
+def apply_pipeline_offload(pipe: Any, offload: str, device: str) -> None:
+    """Enables model (``"model"``) or sequential (``"sequential"``) CPU offload of ``pipe`` onto ``device``;
+    called again whenever the components or the active task pipeline change."""
     if offload == "model":
         pipe.enable_model_cpu_offload(device=device)
     elif offload == "sequential":
@@ -210,7 +212,7 @@ def load_pipeline(ref: ModelRef, *, project_dir: Path | None = None, location: M
         pipe.enable_group_offload(onload_device=torch.device(device), offload_device=torch.device("cpu"),
                                   offload_type="block_level", num_blocks_per_group=1)
     elif ref.offload in ("model", "sequential") and device != "cpu":
-        _apply_pipeline_offload(pipe, ref.offload, device)
+        apply_pipeline_offload(pipe, ref.offload, device)
     else:
         pipe.to(device)
     vae = getattr(pipe, "vae", None)

@@ -20,6 +20,7 @@ from vidstudio import __version__
 COMMANDS: list[str] = ["render", "validate", "eval", "nodes"]
 COMMANDS += ["plugins"]
 COMMANDS += ["gui"]
+COMMANDS += ["dev"]
 
 
 def build_parser() -> argparse.ArgumentParser:

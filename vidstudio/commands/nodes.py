@@ -14,8 +14,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def describe_everything(registry) -> dict:
     """The JSON document ``vidstudio nodes --json`` prints: ``{"nodes": [...]}`` plus sections other
-    layers add (the backend's capability table)."""
-    return {"nodes": registry.describe_all()}
+    layers add: ``"capabilities"``, the generation backend's capability table
+    (:func:`vidstudio.backend.capabilities.describe`: families, their controls, variants and frame/size rules)."""
+    from vidstudio.backend.capabilities import describe
+
+    return {"nodes": registry.describe_all(), "capabilities": describe()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,4 +52,10 @@ def run(args: argparse.Namespace) -> int:
                     rng = f" {{{'|'.join(map(str, prm['choices']))}}}"
                 anim = " (keyable)" if prm.get("animatable") else ""
                 print(f"      - {prm['name']}: {prm['kind']} = {prm['default']!r}{rng}{anim}")
+    from vidstudio.backend.capabilities import table_lines
+
+    print()
+    print("Model families and the controls they honour (vidstudio nodes --json: 'capabilities')")
+    for line in table_lines():
+        print(f"  {line}")
     return 0

@@ -20,7 +20,45 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--node", action="append", metavar="ID", help="run this node (and what it needs) instead of every output node")
     p.add_argument("--explain", action="store_true", help="after the run, say for every node whether it came from the cache or why it ran")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--model", metavar="FOLDER_OR_ID",
+                   help="use this model in every Load Model node for this run: a local diffusers pipeline folder "
+                        "or a Hugging Face repo id (the family is read from the folder's model_index.json)")
+    p.add_argument("--family", help="the model family for --model (default: read from the model, else auto)")
     p.set_defaults(func=run)
+
+
+def model_overrides(project, registry, model: str | None, family: str | None) -> dict[str, dict]:
+    """Per-run overrides that point every Load Model node at ``model`` (and ``family``).
+
+    The family is ``family`` when given, else the one of the local folder's pipeline class, else ``auto``.
+
+    Raises:
+        vidstudio.errors.VidStudioError: when the project has no Load Model node, or the family is unknown.
+        vidstudio.errors.ModelError: for a local folder that is not a pipeline.
+    """
+    from vidstudio.backend.capabilities import FAMILIES
+    from vidstudio.errors import VidStudioError
+
+    if model is None and family is None:
+        return {}
+    nodes = [n.id for n in project.nodes if n.type == "LoadModel"]
+    if not nodes:
+        raise VidStudioError("--model/--family need a Load Model node in the project; it has none")
+    if family is not None and family not in ("auto",) + FAMILIES:
+        raise VidStudioError(f"--family {family!r}: expected one of auto, {', '.join(FAMILIES)}")
+    values: dict = {}
+    if model is not None:
+        path = Path(model).expanduser()
+        if path.exists():
+            from vidstudio.backend.locate import locate
+
+            values["model"] = str(path.absolute())
+            if family is None:
+                family = locate(str(path.absolute()), "auto").family
+        else:
+            values["model"] = model
+    values["family"] = family or "auto"
+    return {nid: dict(values) for nid in nodes}
 
 
 def parse_frames(spec: str | None, frame_count: int) -> tuple[int, int] | None:
@@ -75,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         overrides[outs[0]] = {"path": str(out)}
         if registry.get(project.node(outs[0]).type).param("format") is not None:
             overrides[outs[0]]["format"] = fmt
+    for nid, vals in model_overrides(project, registry, args.model, args.family).items():
+        overrides.setdefault(nid, {}).update(vals)
     engine.history = load_history(project.path)
     bar = ProgressBar(args.quiet)
     token = CancelToken()

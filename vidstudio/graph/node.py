@@ -343,6 +343,22 @@ class Node:
         return []
 
     @classmethod
+    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, str]]:
+        """Validation that needs the rest of the graph, e.g. the parameters of the nodes that feed this one
+        (a Generate node checks what its Conditioning asks of its Load Model's family). Runs after
+        :meth:`check`, only when this node's own parameters are valid.
+
+        Args:
+            node_id: this node's id; graph: the whole graph (a Project when validating a project, with
+                ``project_dir``); registry: the node types; settings: the project settings.
+
+        Returns:
+            ``(where, message)`` pairs like :meth:`check` (errors), or ``(where, message, "warning")`` for
+            what does not stop a run; empty when valid.
+        """
+        return []
+
+    @classmethod
     def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:
         """Describes state outside the graph that the output depends on (e.g. a file's size and modification
         time), so that the cache notices when it changes. Default: the size and mtime of every ``file``

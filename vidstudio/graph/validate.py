@@ -159,6 +159,8 @@ def validate_graph(
             try:
                 for where, msg in cls.check(clean, settings):
                     issues.append(GraphIssue(n.id, where, msg, "node-check"))
+                for where, msg, *severity in cls.check_in_graph(n.id, graph, registry, settings):
+                    issues.append(GraphIssue(n.id, where, msg, "node-check", *severity))
             except Exception as e:  # a faulty check must not hide the other issues
                 issues.append(GraphIssue(n.id, "", f"its check failed: {e.__class__.__name__}: {e}", "node-check"))
 

@@ -28,6 +28,10 @@ class Clip:
         cache_frames: how many recently rendered frames to keep (0: none).
         label: a short description for messages.
 
+    Attributes:
+        metadata: ``{key: text}`` facts about how the frames were made (e.g. the generation seed); carried by
+            :meth:`map`, :meth:`subclip` and slicing, and written into an exported MP4's metadata.
+
     Frames returned by :meth:`frame` are read-only; copy before modifying.
 
     Raises:
@@ -52,6 +56,7 @@ class Clip:
         self.width = int(width)
         self.label = label
         self._render = render
+        self.metadata: dict[str, str] = {}
         self._cache_frames = cache_frames
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -83,7 +88,9 @@ class Clip:
         output on frame 0 when it differs)."""
         first = fn(self.frame(0), 0)
         h, w = first.shape[:2]
-        return Clip(self.frame_count, h, w, lambda i: fn(self.frame(i), i), cache_frames=cache_frames, label=label or self.label)
+        out = Clip(self.frame_count, h, w, lambda i: fn(self.frame(i), i), cache_frames=cache_frames, label=label or self.label)
+        out.metadata.update(self.metadata)
+        return out
 
     def subclip(self, start: int, stop: int) -> "Clip":
         """Returns frames ``start <= i < stop`` as a new clip (no copy).
@@ -93,7 +100,9 @@ class Clip:
         """
         if not (0 <= start < stop <= self.frame_count):
             raise ValueError(f"{self.label}: frame range {start}:{stop} is outside 0:{self.frame_count}")
-        return Clip(stop - start, self.height, self.width, lambda i: self.frame(start + i), cache_frames=0, label=self.label)
+        out = Clip(stop - start, self.height, self.width, lambda i: self.frame(start + i), cache_frames=0, label=self.label)
+        out.metadata.update(self.metadata)
+        return out
 
     # ------------------------------------------------------------------------------------------ access
     @property
@@ -145,7 +154,9 @@ class Clip:
             start, stop, step = key.indices(self.frame_count)
             if step != 1:
                 idx = list(range(start, stop, step))
-                return Clip(len(idx), self.height, self.width, lambda i: self.frame(idx[i]), cache_frames=0, label=self.label)
+                out = Clip(len(idx), self.height, self.width, lambda i: self.frame(idx[i]), cache_frames=0, label=self.label)
+                out.metadata.update(self.metadata)
+                return out
             return self.subclip(start, stop)
         return self.frame(key)
 

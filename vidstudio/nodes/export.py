@@ -71,7 +71,7 @@ class ExportVideo(Node):
             out, notes = write_video(
                 frames, path, fps, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
                 project_json=ctx.project_json if params["embed_project"] else None,
-                progress=progress, cancel=ctx.cancel,
+                metadata=dict(clip.metadata) or None, progress=progress, cancel=ctx.cancel,
             )
             for n in notes:
                 ctx.note(n)

@@ -1,0 +1,187 @@
+"""The values that flow between the generation nodes: a model reference (MODEL port) and the conditioning
+bundle (CONDITIONING port). Torch-free: nodes build them, the backend consumes them.
+
+A :class:`ModelRef` names a model and how to load it; nothing is loaded until a Generate node runs.
+A :class:`Conditioning` holds everything a generation is asked to follow: prompts, keyframes at frame
+indices, a guide video and its strength, masks, boxes along trajectories, a camera move, style references,
+SVD motion, seed, steps and guidance scale. :meth:`Conditioning.controls` says which controls of the
+capability table (:mod:`vidstudio.backend.capabilities`) it asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from vidstudio.backend.capabilities import Request
+
+DTYPES = ("auto", "bf16", "fp16", "fp32")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+OFFLOAD = ("none", "model", "group", "sequential")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A reference to a generation model: which, and how to load it (the MODEL port's value).
+
+    Attributes:
+        family: a family id (``animatediff``, ``ltx``, ``wan``, ``svd``, ``cogvideox``) or ``auto`` (read from
+            the pipeline class in the folder's ``model_index.json``).
+        model: a local diffusers pipeline folder (absolute path) or a Hugging Face repo id (``org/name``),
+            looked up in the Hugging Face cache (``HF_HUB_OFFLINE=1`` honoured).
+        revision: a git revision of a Hub repo ("" for the default branch).
+        weights_variant: a weights file variant such as ``fp16`` ("" for the default files).
+        dtype: ``auto`` (bf16 on CUDA with bf16 support, else fp16 on CUDA/MPS, fp32 on CPU), ``bf16``,
+            ``fp16`` or ``fp32``.
+        device: ``auto`` (cuda, else mps, else cpu), ``cuda``, ``mps`` or ``cpu``.
+        offload: ``none``, ``model`` (model CPU offload), ``group`` (group offload, block level) or
+            ``sequential`` (sequential CPU offload); ignored on CPU.
+        vae_tiling, vae_slicing: decode the VAE in tiles / one frame batch at a time (less memory).
+        compile: ``torch.compile`` the transformer or UNet (regional compilation where diffusers offers it).
+        sparsectrl: AnimateDiff SparseCtrl RGB model (folder or repo id); "" looks for ``<model>/sparsectrl``.
+        ip_adapter: AnimateDiff IP-Adapter weights: a local ``.safetensors``/``.bin`` file (image encoder in an
+            ``image_encoder`` folder beside it) or ``org/name/subfolder/file``; "" looks for
+            ``<model>/ip_adapter/*.safetensors``.
+        motion_adapter: AnimateDiff motion adapter (folder or repo id) for a Stable Diffusion 1.5 base model.
+        preview_decoder: a tiny autoencoder for step previews: a local TAESD folder (diffusers
+            ``AutoencoderTiny``) or a TAEHV weights file (``.pth``/``.safetensors``, needs the ``taehv`` module);
+            "" uses the family's linear latent-to-RGB factors.
+    """
+
+    family: str = "auto"
+    model: str = ""
+    revision: str = ""
+    weights_variant: str = ""
+    dtype: str = "auto"
+    device: str = "auto"
+    offload: str = "none"
+    vae_tiling: bool = False
+    vae_slicing: bool = False
+    compile: bool = False
+    sparsectrl: str = ""
+    ip_adapter: str = ""
+    motion_adapter: str = ""
+    preview_decoder: str = ""
+
+    def with_(self, **changes: Any) -> "ModelRef":
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready fields (for ``vidstudio eval``)."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """An RGB image pinned to a frame.
+
+    Attributes:
+        frame: the project frame index (0-based).
+        image: ``(H, W, 3)`` float32 in [0, 1] (any size: the backend fits it to the output, ``cover``).
+    """
+
+    frame: int
+    image: np.ndarray
+
+
+@dataclass
+class Conditioning:
+    """The conditioning bundle (the CONDITIONING port's value).
+
+    Attributes:
+        prompt: the text prompt ("" for none).
+        prompt_schedule: ``{frame: text}`` prompts that take over at given frames (the prompt is frame 0's
+            when the schedule has no 0); empty for none.
+        negative_prompt: what to avoid ("" for none).
+        keyframes: :class:`Keyframe` list (frame 0 = image-to-video).
+        guide: the guide video, a :class:`vidstudio.media.Clip` or ``(T, H, W, 3)`` float32 array, or None.
+        guide_start: the project frame where the guide video's first frame goes (LTX and Wan VACE take any;
+            video-to-video pipelines need 0).
+        guide_strength: how strongly the guide video is followed, 0..1 (video-to-video: the denoising
+            strength is ``guide_strength``; LTX: the condition strength; VACE: the conditioning scale).
+        masks: ``(T, H, W)`` float32 in [0, 1]: 1 is generated, 0 kept from the guide video (VACE); or None.
+        boxes: ``(T, N, 4)`` float64 ``(x0, y0, x1, y1)`` pixel boxes of N objects, NaN where not visible;
+            or None. They drive the trajectory-aware noise (and VACE masks, see :attr:`boxes_as_mask`).
+        boxes_as_mask: on Wan VACE with a guide video and no masks, use the boxes as the VACE mask.
+        trajectory_noise: share of noise variance carried along trajectories and camera moves, 0..1
+            (see :func:`vidstudio.backend.noise.structured_noise`).
+        camera: ``(T, 3, 3)`` float64 world-to-frame affines, or None.
+        style: reference images ``(H, W, 3)`` float32 (style / identity).
+        style_strength: 0..1 (AnimateDiff IP-Adapter scale).
+        motion_strength: SVD motion, 0..1 (motion bucket id ``round(254 * s)``); None: the model's default.
+        noise_aug: SVD noise augmentation strength; None: the default 0.02.
+        seed: the random seed (>= 0).
+        steps: denoising steps.
+        guidance_scale: classifier-free guidance scale; None: the family's default.
+    """
+
+    prompt: str = ""
+    prompt_schedule: dict[int, str] = field(default_factory=dict)
+    negative_prompt: str = ""
+    keyframes: list[Keyframe] = field(default_factory=list)
+    guide: Any = None
+    guide_start: int = 0
+    guide_strength: float = 0.6
+    masks: np.ndarray | None = None
+    boxes: np.ndarray | None = None
+    boxes_as_mask: bool = True
+    trajectory_noise: float = 0.5
+    camera: np.ndarray | None = None
+    style: list[np.ndarray] = field(default_factory=list)
+    style_strength: float = 0.6
+    motion_strength: float | None = None
+    noise_aug: float | None = None
+    seed: int = 0
+    steps: int = 25
+    guidance_scale: float | None = None
+
+    def controls(self) -> set[str]:
+        """The capability-table controls this bundle asks for."""
+        c: set[str] = set()
+        if self.prompt.strip():
+            c.add("text")
+        if any(t.strip() for f, t in self.prompt_schedule.items() if f != 0):
+            c.add("prompt_schedule")
+        if self.negative_prompt.strip():
+            c.add("negative_prompt")
+        if self.keyframes:
+            c.add("keyframes")
+        if self.guide is not None:
+            c.add("guide_video")
+        if self.masks is not None:
+            c.add("mask")
+        if self.boxes is not None and np.isfinite(self.boxes).any():
+            c.add("trajectories")
+        if self.camera is not None:
+            c.add("camera")
+        if self.style:
+            c.add("style")
+        if self.motion_strength is not None:
+            c.add("motion_strength")
+        if self.noise_aug is not None:
+            c.add("noise_aug")
+        return c
+
+    def request(self, width: int, height: int, frames: int) -> Request:
+        """The :class:`~vidstudio.backend.capabilities.Request` for the capability check."""
+        return Request(controls=self.controls(), keyframe_frames=[k.frame for k in self.keyframes],
+                       guide_start=int(self.guide_start), width=width, height=height, frames=frames)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary (shapes instead of pixels), for ``vidstudio eval``."""
+        def shape(a: Any) -> Any:
+            return None if a is None else list(np.shape(a)) if not hasattr(a, "shape") else list(a.shape)
+
+        return {
+            "prompt": self.prompt, "prompt_schedule": {str(k): v for k, v in sorted(self.prompt_schedule.items())},
+            "negative_prompt": self.negative_prompt,
+            "keyframes": [{"frame": k.frame, "shape": list(k.image.shape)} for k in self.keyframes],
+            "guide": shape(self.guide), "guide_start": self.guide_start, "guide_strength": self.guide_strength, "masks": shape(self.masks),
+            "boxes": shape(self.boxes), "trajectory_noise": self.trajectory_noise, "camera": shape(self.camera),
+            "style": [list(s.shape) for s in self.style], "style_strength": self.style_strength,
+            "motion_strength": self.motion_strength, "noise_aug": self.noise_aug, "seed": self.seed,
+            "steps": self.steps, "guidance_scale": self.guidance_scale, "controls": sorted(self.controls()),
+        }

@@ -1,0 +1,228 @@
+"""Running one generation: check the request, load (or reuse) the pipeline, plan the call, build the initial
+noise, run with per-step progress, previews and cancellation, and return the frames.
+
+Step reports (the interface the server streams to clients):
+
+- ``progress(fraction, message)`` after every denoising step, ``fraction = step / total``, message
+  ``"step 3/20, 0.41 s/step"`` (the Generate node passes ``ctx.report``);
+- ``on_step(step, total, seconds_per_step, preview)`` after every step when given; ``preview`` is the
+  ``(h, w, 3)`` float32 RGB preview of the current latents in [0, 1] (:mod:`vidstudio.backend.preview`), or
+  None when previews are off;
+- cancellation: the :class:`vidstudio.progress.CancelToken` is checked in the step callback, which raises
+  :class:`vidstudio.errors.Cancelled`: the pipeline stops within one step and skips the VAE decode (setting
+  ``pipe._interrupt`` would still decode, and SVD never reads it).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+
+from vidstudio.backend.adapters import ADAPTERS, Plan, substitute_initial_noise
+from vidstudio.backend.bundle import Conditioning, ModelRef
+from vidstudio.backend.capabilities import CheckResult, check_request
+from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
+from vidstudio.backend.locate import ModelLocation, locate
+from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
+from vidstudio.backend.preview import Previewer
+from vidstudio.errors import Cancelled, NodeError
+from vidstudio.progress import CancelToken
+
+#: ``on_step(step, total, seconds_per_step, preview)``; ``preview`` ``(h, w, 3)`` float32 or None.
+StepFn = Callable[[int, int, float, Optional[np.ndarray]], None]
+
+
+@dataclass
+class GenerateResult:
+    """The outcome of :func:`generate`.
+
+    Attributes:
+        frames: ``(T, H, W, 3)`` float32 in [0, 1].
+        seed: the seed used (recorded with the output).
+        family, variant, pipeline: what ran (``pipeline`` is the diffusers class name).
+        model: the model as the user named it.
+        notes: what was changed or ignored on the way, in words.
+        steps: denoising steps run; seconds_per_step: their mean wall time.
+        check: the capability check (geometry actually generated).
+    """
+
+    frames: np.ndarray
+    seed: int
+    family: str
+    variant: str
+    pipeline: str
+    model: str
+    notes: list[str] = field(default_factory=list)
+    steps: int = 0
+    seconds_per_step: float = 0.0
+    check: CheckResult | None = None
+
+    def metadata(self) -> dict[str, str]:
+        """MP4 metadata tags recording how the frames were made."""
+        return {"vidstudio_seed": str(self.seed), "vidstudio_model": self.model, "vidstudio_family": self.family,
+                "vidstudio_pipeline": self.pipeline}
+
+
+def resolve_seed(seed: int) -> int:
+    """``seed`` itself, or a fresh random seed in ``0 .. 2**31 - 1`` for a negative one."""
+    return secrets.randbelow(2**31) if seed is None or seed < 0 else int(seed)
+
+
+def check_bundle(location: ModelLocation, bundle: Conditioning, width: int, height: int, frames: int,
+                 snap: bool) -> CheckResult:
+    """Checks ``bundle`` at this geometry against the capability table and the model's frame/size rules.
+
+    Raises:
+        NodeError: listing every problem (each names the control and the families that can).
+    """
+    res = check_request(location.family, bundle.request(width, height, frames), variant=location.variant,
+                        rule=location.rule(), snap=snap)
+    if not res.ok:
+        raise NodeError("\n".join(msg for _, msg in res.problems))
+    return res
+
+
+def structured_initial_noise(plan: Plan, bundle: Conditioning, seed: int, pixel_frames: int,
+                             width: int, height: int) -> np.ndarray | None:
+    """The trajectory/camera-aware noise for ``plan``, ``(C, lead + T, h, w)``, or None when the bundle has
+    neither boxes nor a camera (the pipeline then draws its own noise from the seeded generator)."""
+    wants_boxes = "trajectories" in bundle.controls()
+    if not wants_boxes and bundle.camera is None:
+        return None
+    C, T, h, w = plan.latent_shape
+    src = latent_frame_sources(T, plan.temporal_ratio, pixel_frames)
+    boxes = boxes_to_latent(bundle.boxes, src, plan.spatial_ratio) if wants_boxes else None
+    cam = camera_to_latent(bundle.camera, src, plan.spatial_ratio) if bundle.camera is not None else None
+    z = structured_noise((C, T, h, w), seed, boxes=boxes, camera=cam, ratio=float(bundle.trajectory_noise))
+    if plan.lead_frames:
+        lead = np.random.default_rng(seed + 1).standard_normal((C, plan.lead_frames, h, w), dtype=np.float32)
+        z = np.concatenate([lead, z], axis=1)
+    return z
+
+
+def generate(
+    ref: ModelRef,
+    bundle: Conditioning,
+    *,
+    width: int,
+    height: int,
+    frames: int,
+    fps: Fraction | float = 24,
+    snap: bool = False,
+    project_dir: Path | None = None,
+    cache: PipelineCache | None = None,
+    progress: Callable[[Optional[float], str], None] | None = None,
+    on_step: StepFn | None = None,
+    cancel: CancelToken | None = None,
+    previews: bool = True,
+    call_hook: Callable[[Plan, dict[str, Any]], None] | None = None,
+) -> GenerateResult:
+    """Generates a video.
+
+    Args:
+        ref: the model; bundle: the conditioning.
+        width, height, frames: the requested geometry (pixels, frame count); fps: frames per second (LTX and SVD
+            condition on it).
+        snap: move an invalid frame count or size to the nearest valid one (noted) instead of refusing.
+        project_dir: folder that relative paths resolve against.
+        cache: the pipeline cache (default: the process-wide one).
+        progress: ``progress(fraction, message)`` (see the module docstring).
+        on_step: ``on_step(step, total, seconds_per_step, preview)``.
+        cancel: checked before loading and at every step.
+        previews: make a preview at every step for ``on_step``.
+        call_hook: ``call_hook(plan, kwargs)`` just before the pipeline call (tests inspect the arguments).
+
+    Returns:
+        the :class:`GenerateResult`.
+
+    Raises:
+        NodeError: the request breaks the capability table or the frame/size rules (all problems listed).
+        vidstudio.errors.ModelError: the model cannot be found or loaded, or an extra model is missing.
+        vidstudio.errors.Cancelled: when cancelled (no VAE decode happens).
+    """
+    cancel = cancel or CancelToken()
+    cache = cache or default_cache()
+    cancel.raise_if_cancelled()
+    loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
+    res = check_bundle(loc, bundle, width, height, frames, snap)
+    W, H, F = res.width, res.height, res.frames
+    notes = list(res.notes)
+    seed = resolve_seed(bundle.seed)
+    if bundle.seed is None or bundle.seed < 0:
+        notes.append(f"random seed {seed}")
+    cancel.raise_if_cancelled()
+    loaded: LoadedModel = cache.get(ref, project_dir=project_dir, location=loc, progress=progress)
+    notes += [n for n in loaded.notes if n not in notes]
+    cancel.raise_if_cancelled()
+    adapter = ADAPTERS[loc.family](loaded, ref, project_dir)
+    plan = adapter.plan(bundle, W, H, F, float(fps))
+    notes += plan.notes
+    previewer = None
+    if previews and on_step is not None:
+        key = ("preview", ref.preview_decoder)
+        previewer = loaded.extras.get(key)
+        if previewer is None:
+            previewer = Previewer(loc.family, ref.preview_decoder, loaded.device, loaded.dtype)
+            loaded.extras[key] = previewer
+
+    times: list[float] = []
+    t_last = [time.perf_counter()]
+
+    def on_step_end(pipe: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        now = time.perf_counter()
+        times.append(now - t_last[0])
+        total = int(getattr(pipe, "_num_timesteps", None) or getattr(pipe, "num_timesteps", 0) or bundle.steps)
+        sps = float(np.mean(times))
+        if cancel.cancelled:
+            raise Cancelled(cancel.reason)
+        if progress is not None:
+            progress((i + 1) / total, f"step {i + 1}/{total}, {sps:.2f} s/step")
+        if on_step is not None:
+            image = None
+            if previewer is not None and "latents" in kwargs:
+                image = previewer(plan.canonical(kwargs["latents"].detach()))
+            on_step(i + 1, total, sps, image)
+        t_last[0] = time.perf_counter()
+        return kwargs
+
+    kwargs = dict(plan.kwargs)
+    kwargs.update(generator=torch.Generator("cpu").manual_seed(seed), output_type="np",
+                  callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
+    z = structured_initial_noise(plan, bundle, seed, F, W, H)
+    noise = plan.noise_tensor(z) if z is not None else None
+    if noise is not None and plan.noise_via == "latents":
+        kwargs["latents"] = noise.to(loaded.device)
+    if call_hook is not None:
+        call_hook(plan, kwargs)
+    t_last[0] = time.perf_counter()
+    try:
+        with torch.inference_mode():
+            if noise is not None and plan.noise_via == "hook":
+                with substitute_initial_noise(plan.pipe, noise) as used:
+                    out = plan.pipe(**kwargs)
+                if not used():
+                    notes.append("the structured initial noise could not be applied to this pipeline")
+            else:
+                out = plan.pipe(**kwargs)
+    finally:
+        for fn in plan.cleanup:
+            fn()
+    video = out.frames if hasattr(out, "frames") else out[0]
+    arr = np.asarray(video[0] if (isinstance(video, (list, tuple)) or np.ndim(video) == 5) else video)
+    arr = arr.astype(np.float32, copy=False)
+    if arr.flags.writeable:
+        np.clip(arr, 0.0, 1.0, out=arr)
+    else:
+        arr = np.clip(arr, 0.0, 1.0)
+    if arr.shape[-1] != 3 and arr.shape[1] == 3:  # (T, 3, H, W)
+        arr = np.ascontiguousarray(arr.transpose(0, 2, 3, 1))
+    return GenerateResult(frames=arr, seed=seed, family=loc.family, variant=loaded.variant,
+                          pipeline=plan.pipeline_name, model=ref.model, notes=notes, steps=len(times),
+                          seconds_per_step=float(np.mean(times)) if times else 0.0, check=res)

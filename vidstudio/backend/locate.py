@@ -1,0 +1,169 @@
+"""Finding a model without loading it: a local pipeline folder or a Hugging Face repo id in the cache.
+
+Torch-free: node checks (validation before anything loads) and the loader both use it. Errors are
+:class:`vidstudio.errors.ModelError` messages that say which model, where VidStudio looked, and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from vidstudio.backend.capabilities import FAMILIES, PIPELINE_CLASSES, GeometryRule, rules_for_folder
+from vidstudio.errors import ModelError
+
+_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def hf_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` is set to a true value (read at call time)."""
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hf_cache_dir() -> Path:
+    """The Hugging Face hub cache folder, from ``HF_HUB_CACHE``, ``HF_HOME`` or ``XDG_CACHE_HOME`` (read at call
+    time, as huggingface_hub reads them)."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME")
+    if not home:
+        home = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                            "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def looks_like_repo_id(text: str) -> bool:
+    """True for ``org/name`` (a Hugging Face repo id) that is not an existing local path."""
+    return bool(_REPO_RE.match(text)) and not Path(text).expanduser().exists()
+
+
+@dataclass(frozen=True)
+class ModelLocation:
+    """Where a model is and what it is.
+
+    Attributes:
+        model: what the user gave (folder or repo id).
+        folder: the local folder holding ``model_index.json`` (a snapshot folder for cached Hub models).
+        repo_id: the Hub repo id, or None for a local folder.
+        class_name: the pipeline class in ``model_index.json``.
+        family, variant: from :data:`vidstudio.backend.capabilities.PIPELINE_CLASSES`.
+    """
+
+    model: str
+    folder: Path
+    repo_id: str | None
+    class_name: str
+    family: str
+    variant: str
+
+    def rule(self) -> GeometryRule:
+        """The frame/size rule read from the folder's configs."""
+        return rules_for_folder(self.folder, self.family)
+
+
+def _classify(index_file: Path, shown: str, family: str) -> tuple[str, str, str]:
+    try:
+        index = json.loads(index_file.read_text())
+    except (OSError, ValueError) as e:
+        raise ModelError(f"model {shown}: cannot read {index_file}: {e}") from None
+    cls = str(index.get("_class_name", ""))
+    if cls not in PIPELINE_CLASSES:
+        raise ModelError(f"model {shown} is a {cls or 'unnamed'} pipeline, which is none of VidStudio's families "
+                         f"({', '.join(FAMILIES)}); choose a pipeline of one of them")
+    fam, variant = PIPELINE_CLASSES[cls]
+    if family not in ("", "auto") and family != fam:
+        raise ModelError(f"model {shown} is a {cls} pipeline (family {fam}), not a {family} pipeline; set the Load "
+                         f"Model node's family to {fam} or 'auto', or choose a {family} model")
+    return cls, fam, variant
+
+
+def locate(model: str, family: str = "auto", *, revision: str = "", project_dir: Path | None = None,
+           download: bool | None = None) -> ModelLocation:
+    """Finds ``model`` and reads its pipeline class, without loading weights.
+
+    Args:
+        model: a local diffusers pipeline folder, or a Hugging Face repo id ``org/name``.
+        family: the family the user chose (``auto``: any); a pipeline of another family is an error.
+        revision: Hub revision ("" for the default).
+        project_dir: folder that relative paths resolve against.
+        download: fetch ``model_index.json`` from the Hub when it is not cached (default: unless
+            ``HF_HUB_OFFLINE`` is set); False only looks in the cache.
+
+    Returns:
+        the :class:`ModelLocation`.
+
+    Raises:
+        ModelError: nothing chosen; a folder that does not exist or is not a diffusers pipeline; a pipeline of
+            another family; a repo id that is not in the cache while offline (the message names the id, the
+            cache folder it looked in, and how to get the model); a repo that does not exist.
+    """
+    model = (model or "").strip()
+    if not model:
+        raise ModelError("no model chosen: set the Load Model node's 'model' to a local pipeline folder or a "
+                         "Hugging Face repo id (or pass --model to vidstudio render)")
+    path = Path(model).expanduser()
+    if not path.is_absolute() and project_dir is not None and not looks_like_repo_id(model):
+        path = Path(project_dir) / path
+    if path.exists():
+        if path.is_file():
+            raise ModelError(f"model {path} is a file; VidStudio loads diffusers pipeline folders (a folder with "
+                             "model_index.json), e.g. a Hugging Face repo in Diffusers format")
+        index = path / "model_index.json"
+        if not index.is_file():
+            raise ModelError(f"folder {path} is not a diffusers pipeline (it has no model_index.json); point the "
+                             "model at the folder that holds model_index.json")
+        cls, fam, variant = _classify(index, str(path), family)
+        return ModelLocation(model, path.resolve(), None, cls, fam, variant)
+    if not looks_like_repo_id(model):
+        raise ModelError(f"model folder {path} does not exist, and {model!r} is not a Hugging Face repo id "
+                         "(org/name)")
+    cache = hf_cache_dir()
+    offline = hf_offline()
+    if download is None:
+        download = not offline
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+    from huggingface_hub import errors as hf_errors
+
+    cached = try_to_load_from_cache(model, "model_index.json", cache_dir=str(cache), revision=revision or None)
+    index_path: str | None = cached if isinstance(cached, str) else None
+    if index_path is None and download:
+        try:
+            index_path = hf_hub_download(model, "model_index.json", revision=revision or None, cache_dir=str(cache))
+        except hf_errors.RepositoryNotFoundError:
+            raise ModelError(f"model {model!r} was not found on the Hugging Face Hub (or is private: log in with "
+                             "`hf auth login`)") from None
+        except hf_errors.EntryNotFoundError:
+            raise ModelError(f"model {model!r} on the Hugging Face Hub has no model_index.json: it is not a "
+                             "diffusers pipeline; use its Diffusers-format repo") from None
+        except Exception as e:  # network failure, gated repo, ...
+            raise ModelError(f"model {model!r} is not in the Hugging Face cache ({cache}) and downloading its "
+                             f"model_index.json failed: {e.__class__.__name__}: {e}") from None
+    if index_path is None:
+        why = "HF_HUB_OFFLINE is set" if offline else "downloading is off"
+        raise ModelError(
+            f"model {model!r} is not in the Hugging Face cache (looked in {cache}) and {why}, so it cannot be "
+            f"downloaded. Download it once on a machine with network (`hf download {model}`, or run without "
+            "HF_HUB_OFFLINE), copy the cache folder here (or set HF_HOME / HF_HUB_CACHE to it), or point the "
+            "Load Model node / --model at a local pipeline folder"
+        )
+    cls, fam, variant = _classify(Path(index_path), repr(model), family)
+    return ModelLocation(model, Path(index_path).parent, model, cls, fam, variant)
+
+
+def static_location(model: str, family: str = "auto", project_dir: Path | None = None) -> ModelLocation | None:
+    """Like :func:`locate` for validation: never downloads, returns None when the model cannot be found yet
+    (the run reports that with the full message), and raises only for a model that is found but wrong.
+
+    Raises:
+        ModelError: for a folder that is not a pipeline or a pipeline of another family.
+    """
+    try:
+        return locate(model, family, project_dir=project_dir, download=False)
+    except ModelError as e:
+        text = str(e)
+        if "not in the Hugging Face cache" in text or "no model chosen" in text or "does not exist" in text:
+            return None
+        raise

@@ -1,0 +1,216 @@
+"""Step previews: a small RGB image of the current latents, cheap enough to make at every denoising step.
+
+Two ways:
+
+- **linear latent-to-RGB factors** (default, no weights): ``rgb = latent @ F + bias`` per latent cell, then
+  mapped from [-1, 1] to [0, 1]. The factors are the published ones:
+
+  ============  =================  ======================================================================
+  family        latent format      source
+  ============  =================  ======================================================================
+  animatediff   SD 1.5 (4 ch)      ComfyUI ``comfy/latent_formats.py``, class ``SD15``
+  svd           SD 1.5 (4 ch)      the same (SVD's VAE shares SD 1.x's latent space)
+  ltx           LTX-Video (128 ch) ComfyUI ``comfy/latent_formats.py``, class ``LTXV`` (with bias)
+  wan           Wan 2.1 (16 ch)    ComfyUI ``comfy/latent_formats.py``, class ``Wan21`` (with bias)
+  cogvideox     CogVideoX (16 ch)  kijai/ComfyUI-CogVideoXWrapper ``latent_preview.py``
+  ============  =================  ======================================================================
+
+  They apply to the latents as the pipelines hold them (scaled / normalised model space). A latent with
+  another channel count (a custom or tiny model) falls back to its first three channels, standardised.
+- **a tiny autoencoder** when one is configured (Load Model's ``preview_decoder``): a local TAESD folder
+  (diffusers ``AutoencoderTiny``, SD latents: AnimateDiff, SVD) or a TAEHV weights file (madebyollin/taehv:
+  ``taew2_1`` for Wan, ``taecvx`` for CogVideoX; needs its ``taehv`` module importable). TAEHV decodes the
+  latents the diffusion model uses, in NTCHW, to [0, 1].
+
+A preview is one frame: the middle latent frame, shape ``(h, w, 3)`` float32 in [0, 1] (latent resolution
+for the linear factors, pixel resolution for a tiny autoencoder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vidstudio.backend.loader import dtype_kwargs
+from vidstudio.errors import ModelError
+
+_SD15 = [[0.3512, 0.2297, 0.3227], [0.3250, 0.4974, 0.2350], [-0.2829, 0.1762, 0.2721], [-0.2120, -0.2616, -0.7177]]
+
+_WAN21 = [
+    [-0.1299, -0.1692, 0.2932], [0.0671, 0.0406, 0.0442], [0.3568, 0.2548, 0.1747], [0.0372, 0.2344, 0.1420],
+    [0.0313, 0.0189, -0.0328], [0.0296, -0.0956, -0.0665], [-0.3477, -0.4059, -0.2925], [0.0166, 0.1902, 0.1975],
+    [-0.0412, 0.0267, -0.1364], [-0.1293, 0.0740, 0.1636], [0.0680, 0.3019, 0.1128], [0.0032, 0.0581, 0.0639],
+    [-0.1251, 0.0927, 0.1699], [0.0060, -0.0633, 0.0005], [0.3477, 0.2275, 0.2950], [0.1984, 0.0913, 0.1861],
+]
+_WAN21_BIAS = [-0.1835, -0.0868, -0.3360]
+
+_COGVIDEOX = [
+    [0.11945946736445662, 0.09919175788574555, -0.004832707433877734],
+    [-0.0011977028264356232, 0.05496505130267682, 0.021321622433638193],
+    [-0.014088548986590666, -0.008701477861945644, -0.020991313281459367],
+    [0.03063921972519621, 0.12186477097625073, 0.0139593690235148],
+    [0.0927403067854673, 0.030293187650929136, 0.05083134241694003],
+    [0.0379112441305742, 0.04935199882777209, 0.058562766246777774],
+    [0.017749911959153715, 0.008839453404921545, 0.036005638019226294],
+    [0.10610119248526109, 0.02339855688237826, 0.057154257614084596],
+    [0.1273639464837117, -0.010959856130713416, 0.043268631260428896],
+    [-0.01873510946881321, 0.08220930648486932, 0.10613256772247093],
+    [0.008429116376722327, 0.07623856561000408, 0.09295712117576727],
+    [0.12938137079617007, 0.12360403483892413, 0.04478930933220116],
+    [0.04565908794779364, 0.041064156741596365, -0.017695041535528512],
+    [0.00019003240570281826, -0.013965147883381978, 0.05329669529635849],
+    [0.08082391586738358, 0.11548306825496074, -0.021464170006615893],
+    [-0.01517932393230994, -0.0057985555313003236, 0.07216646476618871],
+]
+
+_LTXV = [
+    [1.1202e-02, -6.3815e-04, -1.0021e-02], [8.6031e-02, 6.5813e-02, 9.5409e-04], [-1.2576e-02, -7.5734e-03, -4.0528e-03],
+    [9.4063e-03, -2.1688e-03, 2.6093e-03], [3.7636e-03, 1.2765e-02, 9.1548e-03], [2.1024e-02, -5.2973e-03, 3.4373e-03],
+    [-8.8896e-03, -1.9703e-02, -1.8761e-02], [-1.3160e-02, -1.0523e-02, 1.9709e-03], [-1.5152e-03, -6.9891e-03, -7.5810e-03],
+    [-1.7247e-03, 4.6560e-04, -3.3839e-03], [1.3617e-02, 4.7077e-03, -2.0045e-03], [1.0256e-02, 7.7318e-03, 1.3948e-02],
+    [-1.6108e-02, -6.2151e-03, 1.1561e-03], [7.3407e-03, 1.5628e-02, 4.4865e-04], [9.5357e-04, -2.9518e-03, -1.4760e-02],
+    [1.9143e-02, 1.0868e-02, 1.2264e-02], [4.4575e-03, 3.6682e-05, -6.8508e-03], [-4.5681e-04, 3.2570e-03, 7.7929e-03],
+    [3.3902e-02, 3.3405e-02, 3.7454e-02], [-2.3001e-02, -2.4877e-03, -3.1033e-03], [5.0265e-02, 3.8841e-02, 3.3539e-02],
+    [-4.1018e-03, -1.1095e-03, 1.5859e-03], [-1.2689e-01, -1.3107e-01, -2.1005e-01], [2.6276e-02, 1.4189e-02, -3.5963e-03],
+    [-4.8679e-03, 8.8486e-03, 7.8029e-03], [-1.6610e-03, -4.8597e-03, -5.2060e-03], [-2.1010e-03, 2.3610e-03, 9.3796e-03],
+    [-2.2482e-02, -2.1305e-02, -1.5087e-02], [-1.5753e-02, -1.0646e-02, -6.5083e-03], [-4.6975e-03, 5.0288e-03, -6.7390e-03],
+    [1.1951e-02, 2.0712e-02, 1.6191e-02], [-6.3704e-03, -8.4827e-03, -9.5483e-03], [7.2610e-03, -9.9326e-03, -2.2978e-02],
+    [-9.1904e-04, 6.2882e-03, 9.5720e-03], [-3.7178e-02, -3.7123e-02, -5.6713e-02], [-1.3373e-01, -1.0720e-01, -5.3801e-02],
+    [-5.3702e-03, 8.1256e-03, 8.8397e-03], [-1.5247e-01, -2.1437e-01, -2.1843e-01], [3.1441e-02, 7.0335e-03, -9.7541e-03],
+    [2.1528e-03, -8.9817e-03, -2.1023e-02], [3.8461e-03, -5.8957e-03, -1.5014e-02], [-4.3470e-03, -1.2940e-02, -1.5972e-02],
+    [-5.4781e-03, -1.0842e-02, -3.0204e-03], [-6.5347e-03, 3.0806e-03, -1.0163e-02], [-5.0414e-03, -7.1503e-03, -8.9686e-04],
+    [-8.5851e-03, -2.4351e-03, 1.0674e-03], [-9.0016e-03, -9.6493e-03, 1.5692e-03], [5.0914e-03, 1.2099e-02, 1.9968e-02],
+    [1.3758e-02, 1.1669e-02, 8.1958e-03], [-1.0518e-02, -1.1575e-02, -4.1307e-03], [-2.8410e-02, -3.1266e-02, -2.2149e-02],
+    [2.9336e-03, 3.6511e-02, 1.8717e-02], [-1.6703e-02, -1.6696e-02, -4.4529e-03], [4.8818e-02, 4.0063e-02, 8.7410e-03],
+    [-1.5066e-02, -5.7328e-04, 2.9785e-03], [-1.7613e-02, -8.1034e-03, 1.3086e-02], [-9.2633e-03, 1.0803e-02, -6.3489e-03],
+    [3.0851e-03, 4.7750e-04, 1.2347e-02], [-2.2785e-02, -2.3043e-02, -2.6005e-02], [-2.4787e-02, -1.5389e-02, -2.2104e-02],
+    [-2.3572e-02, 1.0544e-03, 1.2361e-02], [-7.8915e-03, -1.2271e-03, -6.0968e-03], [-1.1478e-02, -1.2543e-03, 6.2679e-03],
+    [-5.4229e-02, 2.6644e-02, 6.3394e-03], [4.4216e-03, -7.3338e-03, -1.0464e-02], [-4.5013e-03, 1.6082e-03, 1.4420e-02],
+    [1.3673e-02, 8.8877e-03, 4.1253e-03], [-1.0145e-02, 9.0072e-03, 1.5695e-02], [-5.6234e-03, 1.1847e-03, 8.1261e-03],
+    [-3.7171e-03, -5.3538e-03, 1.2590e-03], [2.9476e-02, 2.1424e-02, 3.0424e-02], [-3.4925e-02, -2.4340e-02, -2.5316e-02],
+    [-3.4127e-02, -2.2406e-02, -1.0589e-02], [-1.7342e-02, -1.3249e-02, -1.0719e-02], [-2.1478e-03, -8.6051e-03, -2.9878e-03],
+    [1.2089e-03, -4.2391e-03, -6.8569e-03], [9.0411e-04, -6.6886e-03, -6.7547e-05], [1.6048e-02, -1.0057e-02, -2.8929e-02],
+    [1.2290e-03, 1.0163e-02, 1.8861e-02], [1.7264e-02, 2.7257e-04, 1.3785e-02], [-1.3482e-02, -3.6427e-03, 6.7481e-04],
+    [4.6782e-03, -5.2423e-03, 2.4467e-03], [-5.9113e-03, -6.2244e-03, -1.8162e-03], [1.5496e-02, 1.4582e-02, 1.9514e-03],
+    [7.4958e-03, 1.5886e-03, -8.2305e-03], [1.9086e-02, 1.6360e-03, -3.9674e-03], [-5.7021e-03, -2.7307e-03, -4.1066e-03],
+    [1.7450e-03, 1.4602e-02, 2.5794e-02], [-8.2788e-04, 2.2902e-03, 4.5161e-03], [1.1632e-02, 8.9193e-03, -7.2813e-03],
+    [7.5721e-03, 2.6784e-03, 1.1393e-02], [5.1939e-03, 3.6903e-03, 1.4049e-02], [-1.8383e-02, -2.2529e-02, -2.4477e-02],
+    [5.8842e-04, -5.7874e-03, -1.4770e-02], [-1.6125e-02, -8.6101e-03, -1.4533e-02], [2.0540e-02, 2.0729e-02, 6.4338e-03],
+    [3.3587e-03, -1.1226e-02, -1.6444e-02], [-1.4742e-03, -1.0489e-02, 1.7097e-03], [2.8130e-02, 2.3546e-02, 3.2791e-02],
+    [-1.8532e-02, -1.2842e-02, -8.7756e-03], [-8.0533e-03, -1.0771e-02, -1.7536e-02], [-3.9009e-03, 1.6150e-02, 3.3359e-02],
+    [-7.4554e-03, -1.4154e-02, -6.1910e-03], [3.4734e-03, -1.1370e-02, -1.0581e-02], [1.1476e-02, 3.9281e-03, 2.8231e-03],
+    [7.1639e-03, -1.4741e-03, -3.8066e-03], [2.2250e-03, -8.7552e-03, -9.5719e-03], [2.4146e-02, 2.1696e-02, 2.8056e-02],
+    [-5.4365e-03, -2.4291e-02, -1.7802e-02], [7.4263e-03, 1.0510e-02, 1.2705e-02], [6.2669e-03, 6.2658e-03, 1.9211e-02],
+    [1.6378e-02, 9.4933e-03, 6.6971e-03], [1.7173e-02, 2.3601e-02, 2.3296e-02], [-1.4568e-02, -9.8279e-03, -1.1556e-02],
+    [1.4431e-02, 1.4430e-02, 6.6362e-03], [-6.8230e-03, 1.8863e-02, 1.4555e-02], [6.1156e-03, 3.4700e-03, -2.6662e-03],
+    [-2.6983e-03, -5.9402e-03, -9.2276e-03], [1.0235e-02, 7.4173e-03, -7.6243e-03], [-1.3255e-02, 1.9322e-02, -9.2153e-04],
+    [2.4222e-03, -4.8039e-03, -1.5759e-02], [2.6244e-02, 2.5951e-02, 2.0249e-02], [1.5711e-02, 1.8498e-02, 2.7407e-03],
+    [-2.1714e-03, 4.7214e-03, -2.2443e-02], [-7.4747e-03, 7.4166e-03, 1.4430e-02], [-8.3906e-03, -7.9776e-03, 9.7927e-03],
+    [3.8321e-02, 9.6622e-03, -1.9268e-02], [-1.4605e-02, -6.7032e-03, 3.9675e-03],
+]
+_LTXV_BIAS = [-0.0571, -0.1657, -0.2512]
+
+#: latent format -> (factors (C, 3), bias (3,) or None, source).
+LATENT_RGB: dict[str, tuple[list[list[float]], list[float] | None, str]] = {
+    "sd15": (_SD15, None, "ComfyUI comfy/latent_formats.py, SD15.latent_rgb_factors"),
+    "ltxv": (_LTXV, _LTXV_BIAS, "ComfyUI comfy/latent_formats.py, LTXV.latent_rgb_factors(_bias)"),
+    "wan21": (_WAN21, _WAN21_BIAS, "ComfyUI comfy/latent_formats.py, Wan21.latent_rgb_factors(_bias)"),
+    "cogvideox": (_COGVIDEOX, None, "kijai/ComfyUI-CogVideoXWrapper latent_preview.py, Latent2RGBPreviewer"),
+}
+
+#: family -> latent format.
+FAMILY_FORMAT = {"animatediff": "sd15", "svd": "sd15", "ltx": "ltxv", "wan": "wan21", "cogvideox": "cogvideox"}
+
+
+def linear_preview(latents: torch.Tensor, family: str, frame: int | None = None) -> np.ndarray:
+    """One frame of latents to RGB with the family's published linear factors.
+
+    Args:
+        latents: ``(C, T, h, w)`` latents as the pipeline holds them.
+        family: the model family (chooses the factors); frame: the latent frame (default the middle one).
+
+    Returns:
+        ``(h, w, 3)`` float32 in [0, 1].
+    """
+    C, T = latents.shape[0], latents.shape[1]
+    f = T // 2 if frame is None else int(frame)
+    x = latents[:, f].float()  # (C, h, w)
+    factors, bias, _ = LATENT_RGB[FAMILY_FORMAT[family]]
+    if len(factors) == C:
+        m = torch.tensor(factors, dtype=torch.float32, device=x.device)
+        rgb = torch.einsum("chw,cd->hwd", x, m)
+        if bias is not None:
+            rgb = rgb + torch.tensor(bias, dtype=torch.float32, device=x.device)
+    else:  # another channel count: the first three channels, standardised
+        y = x[:3] if C >= 3 else x[:1].expand(3, -1, -1)
+        y = (y - y.mean(dim=(1, 2), keepdim=True)) / (y.std(dim=(1, 2), keepdim=True) + 1e-6)
+        rgb = (0.5 * y).permute(1, 2, 0)
+    return ((rgb + 1.0) * 0.5).clamp(0, 1).cpu().numpy().astype(np.float32)
+
+
+class Previewer:
+    """Makes step previews for one family, with a tiny autoencoder when configured.
+
+    Args:
+        family: the model family.
+        decoder: "" for linear factors, or a local TAESD folder / TAEHV weights file (see the module docstring).
+        device, dtype: where a tiny autoencoder runs.
+
+    Raises:
+        ModelError: for a decoder path that does not exist or cannot be loaded (a TAEHV file without the
+            ``taehv`` module names the module to install).
+    """
+
+    def __init__(self, family: str, decoder: str = "", device: str = "cpu", dtype: torch.dtype = torch.float32):
+        self.family = family
+        self.kind = "linear"
+        self.source = LATENT_RGB[FAMILY_FORMAT[family]][2]
+        self._model: Any = None
+        if decoder:
+            path = Path(decoder).expanduser()
+            if not path.exists():
+                raise ModelError(f"preview decoder {path} does not exist (a TAESD folder or a TAEHV weights file)")
+            if path.is_dir():
+                from diffusers import AutoencoderTiny
+
+                if FAMILY_FORMAT[family] != "sd15":
+                    raise ModelError(f"preview decoder {path} is a TAESD folder, which decodes Stable Diffusion "
+                                     f"latents (AnimateDiff, SVD); {family} needs a TAEHV weights file (taew2_1 for "
+                                     "Wan, taecvx for CogVideoX) or none")
+
+                try:
+                    self._model = AutoencoderTiny.from_pretrained(str(path), **dtype_kwargs(dtype)).to(device).eval()
+                except (OSError, ValueError) as e:
+                    raise ModelError(f"preview decoder {path} is not a TAESD (AutoencoderTiny) folder: {e}") from None
+                self.kind, self.source = "taesd", str(path)
+            else:
+                if family not in ("wan", "cogvideox"):
+                    raise ModelError(f"preview decoder {path} is a TAEHV weights file, for Wan and CogVideoX latents; "
+                                     f"{family} needs a TAESD folder (AnimateDiff, SVD) or none")
+                try:
+                    import taehv  # madebyollin/taehv, not on PyPI: the user puts taehv.py on the path
+                except ImportError:
+                    raise ModelError(f"preview decoder {path} is a TAEHV weights file, but the 'taehv' module is not "
+                                     "importable: put taehv.py from https://github.com/madebyollin/taehv on the "
+                                     "Python path (or leave the preview decoder empty for linear previews)") from None
+                self._model = taehv.TAEHV(checkpoint_path=str(path)).to(device, dtype).eval()
+                self.kind, self.source = "taehv", str(path)
+        self.device, self.dtype = device, dtype
+
+    @torch.no_grad()
+    def __call__(self, latents: torch.Tensor, frame: int | None = None) -> np.ndarray:
+        """One preview frame of ``(C, T, h, w)`` latents: ``(H, W, 3)`` float32 in [0, 1]."""
+        T = latents.shape[1]
+        f = T // 2 if frame is None else int(frame)
+        if self.kind == "taesd":
+            x = latents[:, f][None].to(self.device, self.dtype)
+            img = self._model.decode(x).sample[0]  # (3, H, W) in [-1, 1]
+            return ((img.float() + 1) * 0.5).clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        if self.kind == "taehv":
+            x = latents[:, f : f + 1].permute(1, 0, 2, 3)[None].to(self.device, self.dtype)  # N T C H W
+            out = self._model.decode_video(x, parallel=False, show_progress_bar=False)  # N T C H W in [0, 1]
+            return out[0, -1].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+        return linear_preview(latents, self.family, f)

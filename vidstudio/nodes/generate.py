@@ -1,0 +1,447 @@
+"""Generation nodes: Load Model (a MODEL reference), Conditioning (the bundle), Generate (MODEL + CONDITIONING
+-> VIDEO).
+
+Nothing here imports torch: Load Model and Conditioning only build data (:mod:`vidstudio.backend.bundle`),
+and Generate imports the backend inside ``execute``. Their checks enforce the capability table and the
+frame/size rules of :mod:`vidstudio.backend.capabilities` during validation, before any model loads:
+Generate's :meth:`Generate.check_in_graph` looks at the Load Model and Conditioning nodes that feed it.
+
+Services a running Generate node uses from ``ctx.services`` (all optional):
+
+- ``"pipeline_cache"``: a :class:`vidstudio.backend.loader.PipelineCache` (default: the process-wide one, so a
+  long-lived worker keeps the last pipeline loaded between jobs);
+- ``"on_step"``: ``on_step(node_id, step, total, seconds_per_step, preview)`` after every denoising step,
+  ``preview`` an ``(h, w, 3)`` float32 RGB image in [0, 1] or None;
+- cancellation comes from ``ctx.cancel`` and stops within one step, skipping the VAE decode.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import TypeAdapter
+
+from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
+from vidstudio.backend.capabilities import FAMILIES, Request, check_request
+from vidstudio.errors import ModelError, NodeError
+from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
+from vidstudio.graph.types import PortType
+from vidstudio.media.clip import Clip, as_clip
+
+_FRAMES = TypeAdapter(list[int])
+_SCHEDULE = TypeAdapter(dict[int, str])
+
+
+def _frames_list(value: Any) -> list[int]:
+    frames = _FRAMES.validate_python(value)
+    if any(f < 0 for f in frames):
+        raise ValueError("frame numbers must be >= 0")
+    return frames
+
+
+def _schedule(value: Any) -> dict[str, str]:
+    sched = _SCHEDULE.validate_python(value)
+    if any(k < 0 for k in sched):
+        raise ValueError("frame numbers must be >= 0")
+    return {str(k): v for k, v in sorted(sched.items())}
+
+
+def _project_dir(graph: Any) -> Path | None:
+    try:
+        return getattr(graph, "project_dir", None)
+    except Exception:
+        return None
+
+
+class LoadModel(Node):
+    """Names a generation model and how to load it; loads nothing (the Generate node loads it on demand and
+    keeps the last one loaded).
+
+    Output ``model``: a :class:`vidstudio.backend.bundle.ModelRef`.
+    """
+
+    type_id = "LoadModel"
+    title = "Load Model"
+    category = "Generate"
+    description = "A video model: a local diffusers pipeline folder or a Hugging Face repo id, with load options."
+    outputs = (Output("model", PortType.MODEL, "a model reference (family, folder or repo id, options)"),)
+    params = (
+        Param("family", "choice", "auto", choices=("auto",) + FAMILIES,
+              help="Model family; auto reads it from the pipeline class in the model's model_index.json."),
+        Param("model", "string", "",
+              help="A local diffusers pipeline folder (relative to the project file) or a Hugging Face repo id "
+                   "such as Lightricks/LTX-Video (found in the Hugging Face cache; HF_HUB_OFFLINE honoured)."),
+        Param("revision", "string", "", help="Hub revision (branch, tag or commit); empty: the default branch."),
+        Param("weights_variant", "string", "", help="Weights file variant such as fp16; empty: the default files."),
+        Param("dtype", "choice", "auto", choices=DTYPES,
+              help="auto: bf16 on CUDA with bf16 support, fp16 on other GPUs and Apple MPS, fp32 on the CPU."),
+        Param("device", "choice", "auto", choices=DEVICES, help="auto: cuda, else mps, else cpu."),
+        Param("offload", "choice", "none", choices=OFFLOAD,
+              help="Save GPU memory: model CPU offload, group offload (block level) or sequential offload."),
+        Param("vae_tiling", "bool", False, help="Decode the VAE in tiles (less memory for large frames)."),
+        Param("vae_slicing", "bool", False, help="Decode the VAE a slice at a time (less memory)."),
+        Param("compile", "bool", False, help="torch.compile the transformer / UNet (slow first run, faster after)."),
+        Param("sparsectrl", "string", "",
+              help="AnimateDiff: SparseCtrl RGB model for keyframes (folder or repo id); empty: the model "
+                   "folder's 'sparsectrl' subfolder."),
+        Param("ip_adapter", "string", "",
+              help="AnimateDiff: IP-Adapter weights for style references (file, or org/name/subfolder/file); "
+                   "empty: the model folder's 'ip_adapter' subfolder."),
+        Param("motion_adapter", "string", "",
+              help="AnimateDiff on a Stable Diffusion 1.5 model: the motion adapter (folder or repo id)."),
+        Param("preview_decoder", "string", "",
+              help="Tiny autoencoder for step previews: a TAESD folder or a TAEHV .pth/.safetensors file; "
+                   "empty: linear latent-to-RGB previews."),
+    )
+    uses_settings = ()
+
+    @classmethod
+    def check(cls, params: dict[str, Any], settings: Any) -> list[tuple[str, str]]:
+        from vidstudio.backend.locate import looks_like_repo_id
+
+        model = params["model"].strip()
+        if not model:
+            return [("param 'model'", "no model chosen: a local pipeline folder or a Hugging Face repo id "
+                                      "(or pass --model to vidstudio render)")]
+        p = Path(model).expanduser()
+        if p.is_absolute() and not p.exists() and not looks_like_repo_id(model):
+            return [("param 'model'", f"model folder {p} does not exist")]
+        return []
+
+    @classmethod
+    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, ...]]:
+        """Finds the model without loading it: a folder that is not a pipeline or is of another family, or a
+        missing folder, is an error; a repo id that is not in the Hugging Face cache while ``HF_HUB_OFFLINE`` is
+        set is a warning (the project is fine; this machine lacks the model, and the run stops there)."""
+        from vidstudio.backend.locate import hf_offline, locate
+
+        params = graph.node(node_id).params
+        model = str(params.get("model", "")).strip()
+        if not model:
+            return []
+        try:
+            locate(model, str(params.get("family", "auto")), project_dir=_project_dir(graph), download=False)
+        except ModelError as e:
+            if "not in the Hugging Face cache" in str(e):
+                # online: downloaded when the run needs it
+                return [("param 'model'", str(e), "warning")] if hf_offline() else []
+            return [("param 'model'", str(e))]
+        return []
+
+    @classmethod
+    def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:
+        index = ctx.resolve_path(params["model"]) / "model_index.json" if params["model"] else None
+        try:
+            st = index.stat() if index is not None else None
+        except OSError:
+            return None
+        return f"{st.st_size}:{st.st_mtime_ns}" if st else None
+
+    def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        def local(v: str) -> str:
+            v = v.strip()
+            if not v:
+                return ""
+            p = ctx.resolve_path(v)
+            return str(p) if p.exists() else v  # a repo id, or a missing folder the loader reports
+
+        model = local(params["model"])
+        extras = {name: local(params[name]) for name in ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder")}
+        ref = ModelRef(family=params["family"], model=model, revision=params["revision"].strip(),
+                       weights_variant=params["weights_variant"].strip(), dtype=params["dtype"],
+                       device=params["device"], offload=params["offload"], vae_tiling=params["vae_tiling"],
+                       vae_slicing=params["vae_slicing"], compile=params["compile"], **extras)
+        return {"model": ref}
+
+
+class Conditioning(Node):
+    """Builds the conditioning bundle: prompts, keyframes at frame indices, a guide video and its strength,
+    masks, boxes along trajectories, a camera move, style references, SVD motion, seed, steps and guidance.
+
+    Linked inputs are what the bundle asks the model to follow; the Generate node checks them against the
+    model family (``vidstudio nodes`` shows the table). Output ``conditioning``: a
+    :class:`vidstudio.backend.bundle.Conditioning`.
+    """
+
+    type_id = "Conditioning"
+    title = "Conditioning"
+    category = "Generate"
+    description = "Prompts, keyframes, guide video, trajectories, camera, style, seed, steps: what to generate."
+    inputs = (
+        Input("prompt", PortType.TEXT, optional=True, help="The prompt (replaces the 'prompt' parameter)."),
+        Input("keyframes", PortType.IMAGE, optional=True, multi=True,
+              help="Keyframe images, pinned to the frames in 'keyframe_frames' (link order)."),
+        Input("guide", PortType.VIDEO, optional=True, help="A guide video (e.g. the animatic) to follow."),
+        Input("mask", PortType.MASK, optional=True,
+              help="(T, H, W) masks: white is generated, black is kept from the guide video (Wan VACE)."),
+        Input("boxes", PortType.BOXES, optional=True, help="(T, N, 4) object boxes in px, NaN where hidden."),
+        Input("trajectory", PortType.TRAJECTORY, optional=True, help="Object tracks; their boxes steer the noise."),
+        Input("camera", PortType.CAMERA, optional=True, help="(T, 3, 3) camera affines; the noise follows them."),
+        Input("style", PortType.IMAGE, optional=True, multi=True, help="Style / identity reference images."),
+    )
+    outputs = (Output("conditioning", PortType.CONDITIONING, "the conditioning bundle"),)
+    params = (
+        Param("prompt", "text", "", help="What to generate."),
+        Param("negative_prompt", "text", "", help="What to avoid."),
+        Param("prompt_schedule", "json", {}, validator=_schedule,
+              help='Prompts that take over at given frames, e.g. {"24": "the cat jumps"} (AnimateDiff FreeNoise).'),
+        Param("keyframe_frames", "json", [], validator=_frames_list, unit="frames",
+              help="Frame of each linked keyframe image, in link order; empty: spread evenly from the first "
+                   "frame to the last (one image: frame 0)."),
+        Param("guide_start", "int", 0, min=0, max=100000, unit="frames",
+              help="The frame where the guide video's first frame goes (LTX and Wan VACE; video-to-video needs 0)."),
+        Param("guide_strength", "float", 0.6, min=0.0, max=1.0, step=0.05,
+              help="How closely the guide video is followed (video-to-video strength, LTX condition "
+                   "strength, VACE conditioning scale)."),
+        Param("boxes_as_mask", "bool", True,
+              help="Wan VACE with a guide video and no mask: generate inside the boxes, keep the rest."),
+        Param("trajectory_noise", "float", 0.5, min=0.0, max=1.0, step=0.05,
+              help="Share of the initial noise carried along trajectories and the camera move (FreeTraj idea); "
+                   "0 turns it off."),
+        Param("point_box", "float", 64.0, min=1.0, max=4096.0, unit="px",
+              help="Box side used for trajectory objects that have no size (points)."),
+        Param("style_strength", "float", 0.6, min=0.0, max=1.0, step=0.05,
+              help="How strongly the style references apply (AnimateDiff IP-Adapter scale)."),
+        Param("motion_strength", "float", -1.0, min=-1.0, max=1.0, step=0.05,
+              help="SVD motion, 0..1 (motion bucket id = 254 x strength); -1: the model's default (127)."),
+        Param("noise_aug", "float", -1.0, min=-1.0, max=1.0, step=0.01,
+              help="SVD noise augmentation of the input image, 0..1; -1: the default 0.02."),
+        Param("seed", "int", 0, min=-1, max=2**31 - 1,
+              help="Random seed; the same inputs and seed give the same frames. -1: a new seed each run "
+                   "(recorded in the output)."),
+        Param("steps", "int", 25, min=1, max=500, help="Denoising steps."),
+        Param("guidance_scale", "float", -1.0, min=-1.0, max=50.0, step=0.5,
+              help="Classifier-free guidance scale; -1: the family's default (AnimateDiff 7.5, LTX 3, Wan 5, "
+                   "SVD 3, CogVideoX 6)."),
+    )
+    uses_settings = ("width", "height", "frame_count")
+
+    @classmethod
+    def check(cls, params: dict[str, Any], settings: Any) -> list[tuple[str, str]]:
+        problems = []
+        for name in ("motion_strength", "noise_aug"):
+            v = params[name]
+            if v != -1.0 and not 0.0 <= v <= 1.0:
+                problems.append((f"param '{name}'", f"must be -1 (the model's default) or in 0..1, got {v:g}"))
+        frames = params["keyframe_frames"]
+        fc = getattr(settings, "frame_count", None)
+        for f in frames:
+            if fc is not None and f >= fc:
+                problems.append(("param 'keyframe_frames'", f"frame {f} is beyond the project's {fc} frames"))
+        return problems
+
+    @classmethod
+    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, str]]:
+        params = graph.node(node_id).params
+        frames = params.get("keyframe_frames") or []
+        n = len(graph.links_into(node_id, "keyframes"))
+        if frames and len(frames) != n:
+            return [("param 'keyframe_frames'", f"lists {len(frames)} frame(s) but {n} keyframe image(s) are "
+                                                "linked; give one frame per image, in link order")]
+        return []
+
+    @staticmethod
+    def keyframe_positions(frames: list[int], count: int, frame_count: int) -> list[int]:
+        """The frames of ``count`` keyframes: ``frames`` when given, else spread evenly over the clip."""
+        if frames:
+            return [int(f) for f in frames]
+        if count <= 1:
+            return [0] * count
+        return [int(round(x)) for x in np.linspace(0, frame_count - 1, count)]
+
+    @classmethod
+    def static_request(cls, node_id: str, graph: Any, settings: Any) -> Request:
+        """The controls this node will ask for, judged from its parameters and linked inputs (no execution)."""
+        params = {p.name: graph.node(node_id).params.get(p.name, p.default) for p in cls.params}
+        linked = {l.target_port for l in graph.links_into(node_id)}
+        controls: set[str] = set()
+        if str(params["prompt"]).strip() or "prompt" in linked:
+            controls.add("text")
+        if any(str(k) != "0" and str(v).strip() for k, v in dict(params["prompt_schedule"] or {}).items()):
+            controls.add("prompt_schedule")
+        if str(params["negative_prompt"]).strip():
+            controls.add("negative_prompt")
+        kf: list[int] = []
+        if "keyframes" in linked:
+            controls.add("keyframes")
+            kf = cls.keyframe_positions(list(params["keyframe_frames"] or []),
+                                        len(graph.links_into(node_id, "keyframes")), settings.frame_count)
+        for port, control in (("guide", "guide_video"), ("mask", "mask"), ("boxes", "trajectories"),
+                              ("trajectory", "trajectories"), ("camera", "camera"), ("style", "style")):
+            if port in linked:
+                controls.add(control)
+        if params["motion_strength"] != -1.0:
+            controls.add("motion_strength")
+        if params["noise_aug"] != -1.0:
+            controls.add("noise_aug")
+        return Request(controls=controls, keyframe_frames=kf, guide_start=int(params["guide_start"]),
+                       width=settings.width, height=settings.height, frames=settings.frame_count)
+
+    def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        T = ctx.frame_count
+        prompt = inputs["prompt"] if inputs["prompt"] is not None else params["prompt"]
+        images = list(inputs["keyframes"] or [])
+        positions = self.keyframe_positions(params["keyframe_frames"], len(images), T)
+        if len(positions) != len(images):
+            raise NodeError(f"param 'keyframe_frames' lists {len(positions)} frame(s) for {len(images)} image(s)")
+        keyframes = [Keyframe(int(f), np.asarray(img, np.float32)) for f, img in zip(positions, images)]
+        guide = as_clip(inputs["guide"]) if inputs["guide"] is not None else None
+        masks = None
+        if inputs["mask"] is not None:
+            masks = np.asarray(inputs["mask"], dtype=np.float32)
+            if masks.ndim == 2:
+                masks = masks[None]
+            if masks.ndim != 3:
+                raise NodeError(f"input 'mask' has shape {masks.shape}, expected (T, H, W)")
+        box_sets = []
+        if inputs["boxes"] is not None:
+            b = np.asarray(inputs["boxes"], dtype=np.float64)
+            if b.ndim != 3 or b.shape[2] != 4:
+                raise NodeError(f"input 'boxes' has shape {b.shape}, expected (T, N, 4)")
+            box_sets.append(_resample_frames(b, T))
+        if inputs["trajectory"] is not None:
+            box_sets.append(_track_boxes(inputs["trajectory"], T, params["point_box"]))
+        boxes = np.concatenate(box_sets, axis=1) if box_sets else None
+        camera = None
+        if inputs["camera"] is not None:
+            camera = np.asarray(inputs["camera"], dtype=np.float64)
+            if camera.ndim != 3 or camera.shape[1:] != (3, 3):
+                raise NodeError(f"input 'camera' has shape {camera.shape}, expected (T, 3, 3)")
+            camera = _resample_frames(camera, T)
+        style = [np.asarray(s, np.float32)[..., :3] for s in (inputs["style"] or [])]
+        schedule = {int(k): v for k, v in (params["prompt_schedule"] or {}).items()}
+        bundle = Bundle(
+            prompt=str(prompt), prompt_schedule=schedule, negative_prompt=params["negative_prompt"],
+            keyframes=keyframes, guide=guide, guide_start=params["guide_start"],
+            guide_strength=params["guide_strength"], masks=masks, boxes=boxes,
+            boxes_as_mask=params["boxes_as_mask"], trajectory_noise=params["trajectory_noise"], camera=camera,
+            style=style, style_strength=params["style_strength"],
+            motion_strength=None if params["motion_strength"] == -1.0 else params["motion_strength"],
+            noise_aug=None if params["noise_aug"] == -1.0 else params["noise_aug"], seed=params["seed"],
+            steps=params["steps"], guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
+        )
+        return {"conditioning": bundle}
+
+
+def _resample_frames(a: np.ndarray, n: int) -> np.ndarray:
+    """Per-frame data ``(T, ...)`` -> ``(n, ...)`` by nearest frame (same time span)."""
+    if a.shape[0] == n:
+        return a
+    idx = np.clip(np.rint(np.linspace(0, a.shape[0] - 1, n)).astype(int), 0, a.shape[0] - 1)
+    return a[idx]
+
+
+def _track_boxes(value: Any, n: int, point_box: float) -> np.ndarray:
+    """Boxes ``(n, N, 4)`` of a TRAJECTORY value (a TrackSet, a Track, or a list of tracks)."""
+    from vidstudio.motion.tracks import Track, TrackSet
+
+    if isinstance(value, Track):
+        value = TrackSet([value])
+    elif isinstance(value, (list, tuple)):
+        value = TrackSet(list(value))
+    if not isinstance(value, TrackSet):
+        raise NodeError(f"input 'trajectory' got a {type(value).__name__}, expected a TrackSet")
+    if len(value) == 0:
+        return np.zeros((n, 0, 4))
+    ts = value.resample(n) if value.frame_count != n else value
+    tracks = []
+    for t in ts.tracks:
+        if t.size == (0.0, 0.0):
+            t = Track(t.name, t.position, t.angle, t.scale, t.visible, (point_box, point_box))
+        tracks.append(t)
+    return TrackSet(tracks).boxes()
+
+
+class Generate(Node):
+    """Generates a video with a model (Load Model) and a conditioning bundle (Conditioning).
+
+    Imports the backend (torch, diffusers) only when it runs. Before anything loads, the request is checked
+    against the family's capability table and frame/size rules (validation does the same from the graph).
+    Reports every denoising step (``ctx.report``; ``ctx.services["on_step"]`` with a preview) and stops
+    within one step when cancelled, without decoding.
+
+    Outputs: ``video`` (T, H, W, 3) float32 frames (a Clip whose ``metadata`` records seed and model), ``seed``
+    the seed used.
+    """
+
+    type_id = "Generate"
+    title = "Generate"
+    category = "Generate"
+    description = "Runs the video model on the conditioning: the generated video, with step previews."
+    inputs = (
+        Input("model", PortType.MODEL, help="From a Load Model node."),
+        Input("conditioning", PortType.CONDITIONING, help="From a Conditioning node."),
+    )
+    outputs = (
+        Output("video", PortType.VIDEO, "the generated frames"),
+        Output("seed", PortType.NUMBER, "the seed used (the chosen one when the seed is -1)"),
+    )
+    params = (
+        Param("snap_to_model", "bool", False,
+              help="Move a frame count or size the model cannot make to the nearest one it can (and say so); "
+                   "off: refuse, stating the rule."),
+        Param("previews", "bool", True, help="Make a small preview image at every denoising step."),
+    )
+    uses_settings = ("width", "height", "fps", "frame_count")
+
+    @classmethod
+    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, str]]:
+        from vidstudio.backend.locate import static_location
+
+        model_links = graph.links_into(node_id, "model")
+        cond_links = graph.links_into(node_id, "conditioning")
+        if len(model_links) != 1 or len(cond_links) != 1:
+            return []
+        m = graph.node(model_links[0].source_node)
+        c = graph.node(cond_links[0].source_node)
+        if m.type != LoadModel.type_id or c.type != Conditioning.type_id:
+            return []  # fed by other node types: checked when the run reaches this node
+        family = str(m.params.get("family", "auto"))
+        loc = None
+        try:
+            if str(m.params.get("model", "")).strip():
+                loc = static_location(str(m.params["model"]), family, _project_dir(graph))
+        except ModelError:
+            return []  # reported on the Load Model node
+        if loc is not None:
+            family = loc.family
+        if family not in FAMILIES:
+            return []  # not known until the model is found
+        request = Conditioning.static_request(c.id, graph, settings)
+        snap = bool(graph.node(node_id).params.get("snap_to_model", False))
+        res = check_request(family, request, variant=loc.variant if loc else None,
+                            rule=loc.rule() if loc else None, snap=snap)
+        return [(_where(control), msg) for control, msg in res.problems]
+
+    def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        from vidstudio.backend.generate import generate
+
+        ref: ModelRef = inputs["model"]
+        bundle: Bundle = inputs["conditioning"]
+        if not isinstance(ref, ModelRef):
+            raise NodeError(f"input 'model' got a {type(ref).__name__}, expected a model reference (Load Model)")
+        if not isinstance(bundle, Bundle):
+            raise NodeError(f"input 'conditioning' got a {type(bundle).__name__}, expected a Conditioning bundle")
+        on_step_service = ctx.services.get("on_step")
+        on_step = None
+        if on_step_service is not None:
+            def on_step(step: int, total: int, sps: float, preview: Any) -> None:
+                on_step_service(ctx.node_id, step, total, sps, preview)
+        result = generate(
+            ref, bundle, width=ctx.width, height=ctx.height, frames=ctx.frame_count, fps=ctx.fps,
+            snap=params["snap_to_model"], project_dir=ctx.project_dir, cache=ctx.services.get("pipeline_cache"),
+            progress=ctx.report, on_step=on_step, cancel=ctx.cancel, previews=params["previews"],
+        )
+        for n in result.notes:
+            ctx.note(n)
+        ctx.note(f"{result.family} {result.pipeline}, seed {result.seed}, {result.steps} steps at "
+                 f"{result.seconds_per_step:.2f} s/step")
+        clip = Clip.from_array(result.frames, label=f"{ctx.node_id} video")
+        clip.metadata.update(result.metadata())
+        return {"video": clip, "seed": float(result.seed)}
+
+
+def _where(control: str) -> str:
+    return {"frames": "frames", "size": "size"}.get(control, f"control '{control}'")

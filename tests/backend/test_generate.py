@@ -370,6 +370,28 @@ def test_missing_or_wrong_models_say_what_to_do(tiny, tmp_path, monkeypatch):
     assert loc.repo_id == "org/tiny" and loc.family == "ltx" and loc.folder == snap
 
 
+def test_unreachable_hub_is_not_reported_as_a_wrong_repo(tmp_path, monkeypatch):
+    """Offline without HF_HUB_OFFLINE: huggingface_hub raises LocalEntryNotFoundError (a subclass of
+    EntryNotFoundError); the user must hear that the Hub could not be reached, not that the repo is wrong."""
+    import huggingface_hub
+    from huggingface_hub import errors as hf_errors
+
+    from vidstudio.backend.locate import locate
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+
+    def unreachable(*a, **k):
+        raise hf_errors.LocalEntryNotFoundError("An error happened while trying to locate the file on the Hub")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    with pytest.raises(ModelError) as e:
+        locate("Lightricks/LTX-Video")
+    msg = str(e.value)
+    assert "could not be reached" in msg and "hf download Lightricks/LTX-Video" in msg
+    assert "not a diffusers pipeline" not in msg
+
+
 def test_animatediff_from_a_stable_diffusion_model_and_a_motion_adapter(tmp_path, torch_single_thread):
     from vidstudio.backend.loader import PipelineCache
     from vidstudio.backend.tiny import write_tiny_sd15_and_motion_adapter

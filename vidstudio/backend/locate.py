@@ -132,6 +132,15 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
     if index_path is None and download:
         try:
             index_path = hf_hub_download(model, "model_index.json", revision=revision or None, cache_dir=str(cache))
+        except hf_errors.LocalEntryNotFoundError:
+            # huggingface_hub raises this (a subclass of EntryNotFoundError) when the Hub cannot be reached.
+            raise ModelError(
+                f"model {model!r} is not in the Hugging Face cache (looked in {cache}) and the Hugging Face Hub "
+                f"could not be reached to download it. Connect to the network and run again (or download it with "
+                f"`hf download {model}`), copy a cache folder that holds it here (or set HF_HOME / HF_HUB_CACHE to "
+                "it), or point the Load Model node / --model at a local pipeline folder; set HF_HUB_OFFLINE=1 to "
+                "skip the network attempts"
+            ) from None
         except hf_errors.RepositoryNotFoundError:
             raise ModelError(f"model {model!r} was not found on the Hugging Face Hub (or is private: log in with "
                              "`hf auth login`)") from None

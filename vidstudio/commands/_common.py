@@ -73,6 +73,7 @@ class ProgressBar:
             self._bar.set_postfix_str(message, refresh=True)
 
     def close(self) -> None:
+        """Removes the current bar from the terminal."""
         if self._bar is not None:
             self._bar.close()
             self._bar = None

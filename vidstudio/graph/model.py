@@ -134,18 +134,22 @@ class Link(BaseModel):
 
     @property
     def source_node(self) -> str:
+        """The id of the node the link comes from."""
         return self.source.split(".")[0]
 
     @property
     def source_port(self) -> str:
+        """The output port it comes from."""
         return self.source.split(".")[1]
 
     @property
     def target_node(self) -> str:
+        """The id of the node the link goes to."""
         return self.target.split(".")[0]
 
     @property
     def target_port(self) -> str:
+        """The input port it goes to."""
         return self.target.split(".")[1]
 
     @classmethod
@@ -214,6 +218,7 @@ class Graph(BaseModel):
         return self.animation.get(f"{node_id}.{param}")
 
     def iter_ids(self) -> Iterator[str]:
+        """The node ids in document order."""
         for n in self.nodes:
             yield n.id
 

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
 )
 
+from vidstudio.ids import unique_id
 from vidstudio.motion.curves import FCurve
 
 ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
@@ -225,16 +226,7 @@ class Graph(BaseModel):
     # ------------------------------------------------------------------------------------------- editing
     def new_node_id(self, base: str) -> str:
         """Returns an unused id derived from ``base`` (``"cam"``, ``"cam_2"``, ...)."""
-        stem = re.sub(r"[^A-Za-z0-9_\-]", "_", base) or "node"
-        if not re.match(r"[A-Za-z_]", stem[0]):
-            stem = "n_" + stem
-        taken = set(self.iter_ids())
-        if stem not in taken:
-            return stem
-        i = 2
-        while f"{stem}_{i}" in taken:
-            i += 1
-        return f"{stem}_{i}"
+        return unique_id(base, self.iter_ids())
 
     def remove_node(self, node_id: str) -> None:
         """Removes a node with its links and animation curves.

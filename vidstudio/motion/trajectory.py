@@ -57,15 +57,15 @@ point) and :func:`path_handles` (where the Bezier handles are drawn).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
+from vidstudio.ids import unique_id
 from vidstudio.motion.curves import FCurve
-from vidstudio.motion.easing import FAMILIES, ease
+from vidstudio.motion.easing import ease
 from vidstudio.motion.splines import BezierChain, build_chain
 from vidstudio.motion.tracks import Track, TrackSet
 
@@ -521,11 +521,4 @@ def path_handles(path: MotionPath, compiled: CompiledPath | None = None) -> tupl
 
 def new_path_id(doc: TrajectoryDocument, base: str = "path") -> str:
     """An unused path id derived from ``base`` (``path``, ``path_2``, ...)."""
-    stem = re.sub(r"[^A-Za-z0-9_\-]", "_", base) or "path"
-    taken = {p.id for p in doc.paths} | {a.id for a in doc.anchors}
-    if stem not in taken:
-        return stem
-    i = 2
-    while f"{stem}_{i}" in taken:
-        i += 1
-    return f"{stem}_{i}"
+    return unique_id(base, [p.id for p in doc.paths] + [a.id for a in doc.anchors], fallback="path", prefix="p_")

@@ -20,6 +20,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterable
 
+from vidstudio import ids
 from vidstudio.errors import ProjectError
 from vidstudio.graph.model import Link, NodeInstance
 from vidstudio.graph.registry import NodeRegistry
@@ -52,16 +53,7 @@ def node_id_base(type_id: str) -> str:
 def unique_id(base: str, taken: Iterable[str]) -> str:
     """An id derived from ``base`` that is not in ``taken`` (``"cam"``, ``"cam_2"``, ...), made valid
     (letters, digits, ``_`` and ``-``, not starting with a digit)."""
-    stem = re.sub(r"[^A-Za-z0-9_\-]", "_", base) or "node"
-    if not re.match(r"[A-Za-z_]", stem[0]):
-        stem = "n_" + stem
-    used = set(taken)
-    if stem not in used:
-        return stem
-    i = 2
-    while f"{stem}_{i}" in used:
-        i += 1
-    return f"{stem}_{i}"
+    return ids.unique_id(base, taken)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from vidstudio import ids
 from vidstudio.motion.trajectory import CompiledPath, MotionPath, compile_path, path_handles
 
 #: Overlay colours given to new paths and bodies in turn ([r, g, b] in 0..1): distinct on photographs and
@@ -74,16 +75,7 @@ def _taken_ids(doc: dict[str, Any]) -> set[str]:
 def unused_id(base: str, taken: Iterable[str]) -> str:
     """An id from ``base`` (made valid: letters, digits, ``_``, ``-``; not starting with a digit) that is not
     in ``taken``: ``base``, ``base_2``, ``base_3``..."""
-    stem = re.sub(r"[^A-Za-z0-9_\-]", "_", base) or "path"
-    if not re.match(r"[A-Za-z_]", stem[0]):
-        stem = "p_" + stem
-    used = set(taken)
-    if stem not in used:
-        return stem
-    i = 2
-    while f"{stem}_{i}" in used:
-        i += 1
-    return f"{stem}_{i}"
+    return ids.unique_id(base, taken, fallback="path", prefix="p_")
 
 
 def next_color(used: Iterable[Any]) -> list[float]:

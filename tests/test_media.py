@@ -23,7 +23,7 @@ from vidstudio.media import (
 )
 from vidstudio.progress import CancelToken
 
-from conftest import ASSETS
+from helpers import ASSETS
 
 
 def smooth_frames(t=12, h=48, w=64):

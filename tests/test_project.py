@@ -31,7 +31,7 @@ from vidstudio.project import (
 )
 from vidstudio.project import migrations
 
-from conftest import EXAMPLES
+from helpers import EXAMPLES
 
 DOC = {
     "format_version": 1,

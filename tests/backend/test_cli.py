@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from backend.conftest import CLI_ENV
-from conftest import EXAMPLES, run_cli
+from helpers import EXAMPLES, run_cli
 
 EXAMPLE = EXAMPLES / "text_to_video.vidproj"
 

@@ -26,7 +26,7 @@ import pytest
 from vidstudio.plugins import PluginError, PluginManager
 from vidstudio.plugins.install import inspect_target
 
-from conftest import ASSETS, ROOT
+from helpers import ASSETS, ROOT
 from plugin_helpers import EXAMPLE_PLUGIN, _forget_plugin_modules, example_on_path, plugins_dir, write_plugin  # noqa: F401
 
 

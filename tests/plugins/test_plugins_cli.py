@@ -13,7 +13,7 @@ import pytest
 
 from vidstudio.cli import main
 
-from conftest import run_cli
+from helpers import run_cli
 from plugin_helpers import _forget_plugin_modules, plugins_dir, write_plugin  # noqa: F401
 
 

@@ -21,6 +21,7 @@ COMMANDS: list[str] = ["render", "validate", "eval", "nodes"]
 COMMANDS += ["plugins"]
 COMMANDS += ["gui"]
 COMMANDS += ["dev"]
+COMMANDS += ["serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

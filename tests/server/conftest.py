@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server_helpers import server_env, write_plugin
+from server.server_helpers import server_env, write_plugin
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,15 @@ import httpx
 import numpy as np
 import pytest
 
-from server_helpers import ASSETS, decode_png, expected_frames, pid_alive, steps_project, wait_for, wait_running_step
+from server.server_helpers import (
+    ASSETS,
+    decode_png,
+    expected_frames,
+    pid_alive,
+    steps_project,
+    wait_for,
+    wait_running_step,
+)
 from vidstudio.client import Client, ServerError
 from vidstudio.media.video import read_embedded_project, read_metadata, read_video
 
@@ -247,15 +255,19 @@ def test_a_plugin_node_runs_in_the_worker_and_its_video_comes_back(client, tmp_p
     assert job.progress.nodes_done == job.progress.nodes_total == 2
 
 
-def test_cancel_a_queued_and_a_running_job(client):
+def test_cancel_a_queued_and_a_running_job_with_etas(client):
     _wait_ready(client)
+    assert client.wait(_steps_job(client, steps=1).id, timeout=60).status == "succeeded"  # a run time to go by
     a = _steps_job(client, steps=2000, seconds_per_step=0.02)
     b = _steps_job(client, steps=1)
     b = client.job(b.id)
     assert b.status == "queued" and b.queue_position == 1
+    a = wait_running_step(client, a.id)
+    assert a.eta >= (2000 - a.progress.step) * 0.02 - 1  # steps left x seconds per step (>= 0.02 by construction)
+    b = client.job(b.id)
+    assert b.eta is not None and b.eta >= a.eta - 5
     b = client.cancel(b.id)
     assert (b.status, b.error) == ("cancelled", "cancelled before it started")
-    wait_running_step(client, a.id)
     a = client.cancel(a.id)
     assert a.status == "running" and a.cancel_requested
     a = client.wait(a.id, timeout=30)

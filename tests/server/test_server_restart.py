@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from server_helpers import expected_frames, pid_alive, steps_project, wait_for, wait_running_step
+from server.server_helpers import expected_frames, pid_alive, steps_project, wait_for, wait_running_step
 from vidstudio.client import Client, LocalServer, ServerError
 from vidstudio.media.video import read_video
 

@@ -26,7 +26,7 @@ def test_no_request_gets_a_server_error(live):
     for op in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             @given(case=op.as_strategy(mode))
-            @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             def call(case):
                 response = case.call(base_url=live.url, headers=AUTH, timeout=30)
                 case.validate_response(response, checks=[not_a_server_error])

@@ -202,6 +202,37 @@ def test_events_round_trip_through_json():
     assert job.finished
 
 
+def test_models_are_local_folders_and_hugging_face_cache_entries(tmp_path, monkeypatch):
+    from vidstudio.server.models import ModelCatalog
+
+    local = tmp_path / "models"
+    for name, cls in (("wan-small", "WanPipeline"), ("not-video", "StableDiffusionXLPipeline")):
+        (local / name).mkdir(parents=True)
+        (local / name / "model_index.json").write_text(json.dumps({"_class_name": cls}))
+    (local / "empty").mkdir()
+    hub = tmp_path / "hf"
+    snap = hub / "models--someorg--svd-xt" / "snapshots" / "abc123"
+    snap.mkdir(parents=True)
+    (snap / "model_index.json").write_text(json.dumps({"_class_name": "StableVideoDiffusionPipeline"}))
+    (hub / "models--someorg--svd-xt" / "refs").mkdir()
+    (hub / "models--someorg--svd-xt" / "refs" / "main").write_text("abc123")
+    extra = tmp_path / "elsewhere" / "ltx-dev"
+    extra.mkdir(parents=True)
+    (extra / "model_index.json").write_text(json.dumps({"_class_name": "LTXConditionPipeline"}))
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    cat = ModelCatalog([local, tmp_path / "missing"])
+    got = {e.id: (e.family, e.variant, e.source) for e in cat.entries()}
+    assert got == {"wan-small": ("wan", "t2v", "local"), "someorg/svd-xt": ("svd", "i2v", "huggingface")}
+    assert cat.default_id() == "wan-small" and cat.resolve(None).target == str((local / "wan-small").resolve())
+    assert cat.resolve("someorg/svd-xt").target == "someorg/svd-xt"
+    with pytest.raises(UnknownModel, match="wan-small, someorg/svd-xt"):
+        cat.resolve("../models/wan-small")
+    cat = ModelCatalog([local], str(extra), scan_hf_cache=False)
+    assert [e.id for e in cat.entries()] == ["ltx-dev", "wan-small"] and cat.default_id() == "ltx-dev"
+    assert cat.name_of(str(extra.resolve())) == "ltx-dev" and cat.name_of("/secret/place/x") == "x"
+    assert ModelCatalog([tmp_path / "none"], "nope/nope", scan_hf_cache=False).default_id() is None
+
+
 def test_server_and_client_modules_load_neither_torch_nor_qt(tmp_path):
     import subprocess
     import sys

@@ -386,11 +386,16 @@ class Client:
         return EventStream(url, headers, open_timeout=open_timeout)
 
     def wait(self, job_id: str, *, on_event: Callable[[Any], None] | None = None, timeout: float | None = None,
-             poll: float = 2.0) -> Job:
+             poll: float = 2.0, cancel: Any = None) -> Job:
         """Waits until the job has finished, passing its events to ``on_event`` as they come.
 
         Follows the event stream and also asks for the job every ``poll`` seconds (so a lost connection only
         slows it down).
+
+        Args:
+            cancel: an object with a ``cancelled`` property (a :class:`vidstudio.progress.CancelToken`, e.g. set
+                by Ctrl-C or a Cancel button in another thread); once it is true the job is cancelled on the
+                server, and the wait goes on until the job has stopped.
 
         Returns:
             the finished job (succeeded, failed or cancelled: look at ``status``).
@@ -399,6 +404,9 @@ class Client:
             TimeoutError: after ``timeout`` seconds; ServerError: the server cannot be reached.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        if cancel is not None:
+            poll = min(poll, 0.1)
+        cancelled_here = False
         try:
             stream: EventStream | None = self.events(job=job_id)
         except ServerError:
@@ -409,6 +417,14 @@ class Client:
                 now = time.monotonic()
                 if deadline is not None and now > deadline:
                     raise TimeoutError(f"job {job_id} did not finish within {timeout:g} s")
+                if cancel is not None and not cancelled_here and getattr(cancel, "cancelled", False):
+                    cancelled_here = True
+                    try:
+                        self.cancel(job_id)
+                    except ServerError as e:
+                        if e.status != 409:  # 409: it has finished meanwhile
+                            raise
+                    last_poll = 0.0
                 if now - last_poll >= poll or stream is None:
                     last_poll = now
                     job = self.job(job_id)

@@ -102,9 +102,10 @@ def run_remote(args: argparse.Namespace) -> int:
     """
     import os
 
-    from vidstudio.client import Client, ServerError
-    from vidstudio.commands._common import ProgressBar
+    from vidstudio.client import Client
+    from vidstudio.commands._common import ProgressBar, ctrl_c_cancels
     from vidstudio.errors import Cancelled, VidStudioError
+    from vidstudio.progress import CancelToken
     from vidstudio.project import load_project
 
     for flag, value in (("--frames", args.frames), ("--explain", args.explain), ("--family", args.family)):
@@ -131,27 +132,28 @@ def run_remote(args: argparse.Namespace) -> int:
             dest = Path.cwd() / f"{Path(args.project).stem}.mp4"
         if dest.suffix.lower() != ".mp4":
             raise VidStudioError(f"-o {dest}: a server render is an MP4; give a .mp4 file")
-        job = client.submit_project(project, outs[0], model=args.model)
-        for a in job.adjustments:
-            print(f"{args.project}: the server changed: {a}", file=sys.stderr)
         bar = ProgressBar(args.quiet)
 
         def show(ev) -> None:
             if ev.type == "progress" and ev.progress.node:
                 bar(ev.progress.node, ev.progress.fraction, ev.progress.message)
 
-        try:
-            job = client.wait(job.id, on_event=show)
-        except KeyboardInterrupt:
-            bar.close()
+        token = CancelToken()
+        with ctrl_c_cancels(token):  # the first Ctrl-C cancels the job on the server; a second one aborts here
+            job = client.submit_project(project, outs[0], model=args.model)
+            for a in job.adjustments:
+                print(f"{args.project}: the server changed: {a}", file=sys.stderr)
             try:
-                client.cancel(job.id)
-                print(f"vidstudio: cancelled; job {job.id} cancelled on {args.server}", file=sys.stderr)
-            except ServerError as e:
-                print(f"vidstudio: cancelled here, but the server did not cancel job {job.id}: {e}", file=sys.stderr)
+                job = client.wait(job.id, on_event=show, cancel=token)
+            except KeyboardInterrupt:
+                print(f"vidstudio: job {job.id} may still run on {args.server}", file=sys.stderr)
+                raise
+            finally:
+                bar.close()
+        if token.cancelled:
+            state = "cancelled" if job.status == "cancelled" else f"{job.status} before it could be cancelled"
+            print(f"vidstudio: cancelled; job {job.id} {state} on {args.server}", file=sys.stderr)
             return 130
-        finally:
-            bar.close()
         for note in job.notes:
             print(f"{note}", file=sys.stderr)
         if job.status == "cancelled":

@@ -21,7 +21,7 @@ COMMANDS: list[str] = ["render", "validate", "eval", "nodes"]
 COMMANDS += ["plugins"]
 COMMANDS += ["gui"]
 COMMANDS += ["dev"]
-COMMANDS += ["doctor"]
+COMMANDS += ["doctor", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,9 @@
-"""``vidstudio render PROJECT [-o OUT] [--frames START:END] [--explain]``: run a project's output nodes."""
+"""``vidstudio render PROJECT [-o OUT] [--frames START:END] [--explain]``: run a project's output nodes.
+
+``--server URL [--token T]`` renders on a generation server instead (:mod:`vidstudio.client`): the project and
+the images it reads are sent, progress is shown as it comes, the MP4 is downloaded to ``-o``, and Ctrl-C
+cancels the job on the server (exit 130). Without ``--server`` nothing but this process is involved.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="use this model in every Load Model node for this run: a local diffusers pipeline folder "
                         "or a Hugging Face repo id (the family is read from the folder's model_index.json)")
     p.add_argument("--family", help="the model family for --model (default: read from the model, else auto)")
+    p.add_argument("--server", metavar="URL",
+                   help="render on a VidStudio server (vidstudio serve) and download the MP4 (to -o, else the Export "
+                        "Video node's path); --model then names one of the server's models (its /v1/models id)")
+    p.add_argument("--token", help="the server's token (default: $VIDSTUDIO_SERVER_TOKEN)")
     p.set_defaults(func=run)
 
 
@@ -83,7 +92,84 @@ def parse_frames(spec: str | None, frame_count: int) -> tuple[int, int] | None:
     return start, stop
 
 
+def run_remote(args: argparse.Namespace) -> int:
+    """``vidstudio render PROJECT --server URL``: submit, show progress, download; Ctrl-C cancels the remote job.
+
+    Raises:
+        vidstudio.errors.VidStudioError: options that need a local render, no single output node, a request the
+            server refuses (its message names the field), a job that failed (its error).
+        vidstudio.errors.Cancelled: when the job was cancelled on the server by someone else.
+    """
+    import os
+
+    from vidstudio.client import Client
+    from vidstudio.commands._common import ProgressBar, ctrl_c_cancels
+    from vidstudio.errors import Cancelled, VidStudioError
+    from vidstudio.progress import CancelToken
+    from vidstudio.project import load_project
+
+    for flag, value in (("--frames", args.frames), ("--explain", args.explain), ("--family", args.family)):
+        if value:
+            raise VidStudioError(f"{flag} is not available with --server (the server reads the family from its model)"
+                                 if flag == "--family" else f"{flag} is not available with --server")
+    project = load_project(args.project)
+    token = args.token or os.environ.get("VIDSTUDIO_SERVER_TOKEN") or None
+    with Client(args.server, token) as client:
+        types = {d.get("type"): d for d in client.nodes().nodes}
+        outs = list(args.node or [n.id for n in project.nodes if (types.get(n.type) or {}).get("is_output")])
+        if len(outs) != 1:
+            raise VidStudioError(f"--server renders one output node, the run has {len(outs)}"
+                                 + (f" ({', '.join(outs)}); choose one with --node" if outs else
+                                    "; add an Export Video node or name a VIDEO node with --node"))
+        out_node = project.node(outs[0]) if project.has_node(outs[0]) else None
+        if args.output:
+            dest = Path(args.output).expanduser().absolute()
+        elif out_node is not None and out_node.type == "ExportVideo" and out_node.params.get("path"):
+            dest = Path(str(out_node.params["path"])).expanduser()
+            if not dest.is_absolute():
+                dest = (project.project_dir or Path.cwd()) / dest
+        else:
+            dest = Path.cwd() / f"{Path(args.project).stem}.mp4"
+        if dest.suffix.lower() != ".mp4":
+            raise VidStudioError(f"-o {dest}: a server render is an MP4; give a .mp4 file")
+        bar = ProgressBar(args.quiet)
+
+        def show(ev) -> None:
+            if ev.type == "progress" and ev.progress.node:
+                bar(ev.progress.node, ev.progress.fraction, ev.progress.message)
+
+        token = CancelToken()
+        with ctrl_c_cancels(token):  # the first Ctrl-C cancels the job on the server; a second one aborts here
+            job = client.submit_project(project, outs[0], model=args.model)
+            for a in job.adjustments:
+                print(f"{args.project}: the server changed: {a}", file=sys.stderr)
+            try:
+                job = client.wait(job.id, on_event=show, cancel=token)
+            except KeyboardInterrupt:
+                print(f"vidstudio: job {job.id} may still run on {args.server}", file=sys.stderr)
+                raise
+            finally:
+                bar.close()
+        if token.cancelled:
+            state = "cancelled" if job.status == "cancelled" else f"{job.status} before it could be cancelled"
+            print(f"vidstudio: cancelled; job {job.id} {state} on {args.server}", file=sys.stderr)
+            return 130
+        for note in job.notes:
+            print(f"{note}", file=sys.stderr)
+        if job.status == "cancelled":
+            raise Cancelled(f"job {job.id} was cancelled on the server ({job.error or 'cancelled'})")
+        if job.status != "succeeded":
+            raise VidStudioError(f"job {job.id} failed on {args.server}: {job.error}")
+        client.download(job.id, dest)
+    o = job.output
+    assert o is not None
+    print(f"wrote {dest} ({o.frame_count} frames, {o.width}x{o.height}, {o.fps} fps; job {job.id} on {args.server})")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "server", None):
+        return run_remote(args)
     from vidstudio.commands._common import ProgressBar, ctrl_c_cancels, load, load_history, save_history
     from vidstudio.errors import VidStudioError
     from vidstudio.graph.engine import Engine

@@ -1,0 +1,453 @@
+"""A blocking client of the generation server (httpx for HTTP, websockets for the event stream).
+
+Every method is a plain blocking call, safe to use from any thread (the GUI calls it from worker threads);
+:class:`EventStream` is read in one thread and may be closed from another. Errors are :class:`ServerError`
+(a :class:`vidstudio.errors.VidStudioError`) carrying the server's message, which names the field.
+
+Typical use::
+
+    with Client("http://127.0.0.1:8765", token) as c:
+        job = c.submit_project(project, "export")            # uploads the images the project reads
+        job = c.wait(job.id, on_event=print)                  # progress and previews as they come
+        c.download(job.id, "out.mp4")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+
+from vidstudio.errors import VidStudioError
+from vidstudio.protocol.models import (
+    Asset,
+    Health,
+    Job,
+    JobEvent,
+    JobList,
+    ModelList,
+    NodesDocument,
+    ProjectGeneration,
+    SimpleGeneration,
+    parse_event,
+)
+
+#: Key of the embedded document that says which folder its relative paths belong to (the same key as
+#: ``vidstudio.project.io.ORIGIN_KEY``): set on a submitted project so that its MP4 opens again on this machine.
+ORIGIN_KEY = "embedded_from"
+
+
+class ServerError(VidStudioError):
+    """The server refused a request or could not be reached.
+
+    Attributes:
+        status: the HTTP status (None when there was no answer); kind: the error type (``invalid_request``,
+        ``not_found``, ``unauthorized``, ``conflict``, ``too_large``, ...); field: the request field it names;
+        details: ``[(field, message), ...]``.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, kind: str | None = None,
+                 field: str | None = None, details: list[tuple[str | None, str]] | None = None):
+        super().__init__(message)
+        self.status, self.kind, self.field = status, kind, field
+        self.details = list(details or [])
+
+
+class StreamClosed(ServerError):
+    """The event stream has ended (closed by the server, by :meth:`EventStream.close`, or the connection broke)."""
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _needed(doc: dict[str, Any], output_node: str) -> list[str]:
+    """Ids of the nodes the output needs (the output and everything upstream of it), in document order."""
+    preds: dict[str, set[str]] = {}
+    for link in doc.get("links", []) or []:
+        try:
+            src, dst = str(link["from"]).split(".")[0], str(link["to"]).split(".")[0]
+        except (KeyError, TypeError, AttributeError):
+            continue
+        preds.setdefault(dst, set()).add(src)
+    need, stack = set(), [output_node]
+    while stack:
+        n = stack.pop()
+        if n not in need:
+            need.add(n)
+            stack.extend(preds.get(n, ()))
+    return [str(n.get("id")) for n in doc.get("nodes", []) or [] if isinstance(n, dict) and n.get("id") in need]
+
+
+class EventStream:
+    """The server's event stream (``WS /v1/events``): iterate for :mod:`vidstudio.protocol` events.
+
+    Args:
+        url: the ``ws://`` URL with its query; headers: extra handshake headers; open_timeout: seconds.
+
+    Raises:
+        ServerError: when the connection cannot be opened (refused, 401).
+    """
+
+    def __init__(self, url: str, headers: dict[str, str], *, open_timeout: float = 10.0):
+        from websockets.exceptions import InvalidStatus
+        from websockets.sync.client import connect
+
+        kwargs: dict[str, Any] = {"additional_headers": headers, "open_timeout": open_timeout, "max_size": 64 << 20}
+        if _is_loopback_url(url):
+            kwargs["proxy"] = None
+        self._stack = contextlib.ExitStack()
+        try:
+            self._ws = self._stack.enter_context(connect(url, **kwargs))
+        except InvalidStatus as e:
+            status = e.response.status_code
+            raise ServerError(f"the event stream at {url.split('?')[0]} was refused ({status})", status=status,
+                              kind="unauthorized" if status == 401 else None) from None
+        except (OSError, TimeoutError) as e:
+            raise ServerError(f"cannot open the event stream at {url.split('?')[0]}: {e}") from None
+        self.closed = False
+
+    def next(self, timeout: float | None = None):
+        """The next event, or None when ``timeout`` seconds pass without one.
+
+        Raises:
+            StreamClosed: when the stream has ended (closed by either side).
+        """
+        from websockets.exceptions import ConnectionClosed
+
+        if self.closed:
+            raise StreamClosed("the event stream is closed")
+        try:
+            text = self._ws.recv(timeout=timeout)
+        except TimeoutError:
+            return None
+        except (ConnectionClosed, OSError, RuntimeError) as e:
+            self.closed = True
+            raise StreamClosed(f"the event stream has ended ({e})") from None
+        return parse_event(text)
+
+    def __iter__(self) -> Iterator[Any]:
+        """Events until the stream ends."""
+        while True:
+            try:
+                ev = self.next()
+            except StreamClosed:
+                return
+            if ev is not None:
+                yield ev
+
+    def close(self) -> None:
+        """Ends the stream (from any thread; an iteration in progress stops)."""
+        self.closed = True
+        try:
+            self._ws.close()
+            self._stack.close()
+        except Exception:
+            pass
+
+    def __enter__(self) -> "EventStream":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Client:
+    """A connection to a VidStudio server.
+
+    Args:
+        url: ``http://host:port`` of the server.
+        token: its bearer token, if it has one.
+        timeout: seconds to wait for an answer (downloads: between chunks).
+    """
+
+    def __init__(self, url: str, token: str | None = None, *, timeout: float = 30.0):
+        self.url = url.rstrip("/")
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ServerError(f"{url!r} is not a server URL (expected http://HOST:PORT)")
+        self.token = token or None
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
+                                  trust_env=not _is_loopback_url(self.url))
+        self._nodes: NodesDocument | None = None
+
+    # ------------------------------------------------------------------------------------------ plumbing
+    def close(self) -> None:
+        """Closes the HTTP connections."""
+        self._http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _raise_for(self, r: httpx.Response) -> None:
+        if r.status_code < 400:
+            return
+        try:
+            err = r.json()["error"]
+            message, kind, field = str(err["message"]), err.get("type"), err.get("field")
+            details = [(d.get("field"), d.get("message", "")) for d in err.get("details") or []]
+        except (ValueError, KeyError, TypeError):
+            message, kind, field, details = (r.text[:500] or r.reason_phrase), None, None, []
+        raise ServerError(f"server {self.url} answered {r.status_code}: {message}", status=r.status_code, kind=kind,
+                          field=field, details=details)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Sends a request and returns the answer.
+
+        Raises:
+            ServerError: for a 4xx/5xx answer (with the server's message) or when the server cannot be reached.
+        """
+        try:
+            r = self._http.request(method, path, **kwargs)
+        except httpx.TimeoutException as e:
+            raise ServerError(f"server {self.url} did not answer {method} {path} in time ({e})") from None
+        except httpx.HTTPError as e:
+            raise ServerError(f"cannot reach the VidStudio server at {self.url}: {e}") from None
+        self._raise_for(r)
+        return r
+
+    # ------------------------------------------------------------------------------------------ service
+    def health(self) -> Health:
+        """``GET /v1/health``: the server, its worker and the queue."""
+        return Health.model_validate(self.request("GET", "/v1/health").json())
+
+    def nodes(self, *, fresh: bool = False) -> NodesDocument:
+        """``GET /v1/nodes``: the node types the server runs (kept after the first call unless ``fresh``)."""
+        if self._nodes is None or fresh or self._nodes.source != "worker":
+            self._nodes = NodesDocument.model_validate(self.request("GET", "/v1/nodes").json())
+        return self._nodes
+
+    def models(self) -> ModelList:
+        """``GET /v1/models``: the models the server can load, by id."""
+        return ModelList.model_validate(self.request("GET", "/v1/models").json())
+
+    # ------------------------------------------------------------------------------------------ submitting
+    def upload_image(self, source: str | os.PathLike | bytes, filename: str | None = None) -> Asset:
+        """Uploads an image (``POST /v1/assets``); the server decodes it before accepting it.
+
+        Args:
+            source: a file path or the file's bytes; filename: the name sent (default: the path's name).
+
+        Raises:
+            ServerError: not an image (415), too large (413), damaged (422); OSError: the file cannot be read.
+        """
+        if isinstance(source, (bytes, bytearray)):
+            data, name = bytes(source), filename or "image"
+        else:
+            p = Path(source)
+            data, name = p.read_bytes(), filename or p.name
+        r = self.request("POST", "/v1/assets", files={"file": (name, data, "application/octet-stream")})
+        return Asset.model_validate(r.json())
+
+    def submit(self, request: SimpleGeneration | dict[str, Any] | None = None, *,
+               image: str | os.PathLike | bytes | None = None, **fields: Any) -> Job:
+        """Queues a simple request (prompt, duration, size, fps, seed, model...; see
+        :class:`vidstudio.protocol.SimpleGeneration`), optionally with an image file to animate.
+
+        Returns:
+            the new job (``adjustments`` says what the server changed).
+
+        Raises:
+            ServerError: 422 naming the field; pydantic.ValidationError: fields that are wrong before sending.
+        """
+        data = request.model_dump(exclude_none=True) if isinstance(request, SimpleGeneration) else dict(request or {})
+        data.update(fields)
+        req = SimpleGeneration.model_validate(data)
+        body = req.model_dump(mode="json", exclude_none=True)
+        if image is not None:
+            body["image_asset_id"] = self.upload_image(image).id
+        return Job.model_validate(self.request("POST", "/v1/videos/generations", json=body).json())
+
+    def submit_project(self, project: Any, output_node: str, *, model: str | None = None,
+                       project_dir: str | os.PathLike | None = None, upload: bool = True) -> Job:
+        """Queues a whole project for one output node.
+
+        The images the output needs (input file parameters, e.g. Load Image paths, per the server's node
+        types) are uploaded first and mapped, unless ``upload`` is False. The document is sent with the folder
+        it came from (``embedded_from``), so that the MP4 it becomes opens again here with its files.
+
+        Args:
+            project: a :class:`vidstudio.project.Project` or its JSON document (dict).
+            output_node: the Export Video node (or any VIDEO node) to render.
+            model: a model id of the server for every Load Model node (like ``vidstudio render --model``).
+            project_dir: where relative paths of the project start (default: the project's folder).
+
+        Raises:
+            ServerError: 422 naming the field (``project.nodes.<id>.params.<name>``, ``output_node``, ``model``).
+            OSError: an image the project names cannot be read.
+        """
+        doc = project.to_dict() if hasattr(project, "to_dict") else json.loads(json.dumps(project))
+        pdir = Path(project_dir) if project_dir is not None else getattr(project, "project_dir", None)
+        if pdir is not None:
+            doc.setdefault(ORIGIN_KEY, str(Path(pdir).resolve()))
+        assets: dict[str, str] = {}
+        if upload:
+            types = {d.get("type"): d for d in self.nodes().nodes}
+            by_id = {str(n.get("id")): n for n in doc.get("nodes", []) if isinstance(n, dict)}
+            for nid in _needed(doc, output_node):
+                node = by_id[nid]
+                for p in (types.get(node.get("type")) or {}).get("params", []):
+                    if p.get("kind") != "file" or str(p.get("file_role", "any")).startswith("save"):
+                        continue
+                    value = (node.get("params") or {}).get(p["name"], p.get("default"))
+                    if not isinstance(value, str) or not value or value in assets:
+                        continue
+                    path = Path(value).expanduser()
+                    if not path.is_absolute() and pdir is not None:
+                        path = Path(pdir) / path
+                    if path.is_file():
+                        assets[value] = self.upload_image(path).id
+        req = ProjectGeneration(project=doc, output_node=output_node, assets=assets, model=model)
+        body = req.model_dump(mode="json", exclude_none=True)
+        return Job.model_validate(self.request("POST", "/v1/videos/generations", json=body).json())
+
+    # ------------------------------------------------------------------------------------------ jobs
+    def jobs(self, *, status: str | None = None, limit: int = 50, after: str | None = None) -> list[Job]:
+        """``GET /v1/videos/generations``: jobs, newest first (``after``: older than this job id)."""
+        params = {k: v for k, v in (("status", status), ("limit", limit), ("after", after)) if v is not None}
+        return JobList.model_validate(self.request("GET", "/v1/videos/generations", params=params).json()).data
+
+    def job(self, job_id: str) -> Job:
+        """``GET /v1/videos/generations/{id}``: status, progress, ETA, error, output."""
+        return Job.model_validate(self.request("GET", f"/v1/videos/generations/{job_id}").json())
+
+    def cancel(self, job_id: str) -> Job:
+        """``DELETE /v1/videos/generations/{id}``: cancels a queued job at once, or asks a running one to stop
+        (it becomes ``cancelled`` within a denoising step).
+
+        Raises:
+            ServerError: 409 when the job has already finished; 404 for an unknown job.
+        """
+        return Job.model_validate(self.request("DELETE", f"/v1/videos/generations/{job_id}").json())
+
+    def download(self, job_id: str, dest: str | os.PathLike) -> Path:
+        """Downloads the job's MP4 to ``dest`` (written to a temporary file, then renamed: never half a file).
+
+        Returns:
+            the path written.
+
+        Raises:
+            ServerError: 409 while the job has not succeeded; OSError: ``dest`` cannot be written.
+        """
+        dest = Path(dest).expanduser()
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                try:
+                    with self._http.stream("GET", f"/v1/videos/generations/{job_id}/output.mp4") as r:
+                        if r.status_code >= 400:
+                            r.read()
+                            self._raise_for(r)
+                        for chunk in r.iter_bytes(1 << 20):
+                            f.write(chunk)
+                except httpx.HTTPError as e:
+                    raise ServerError(f"downloading job {job_id} from {self.url} failed: {e}") from None
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return dest
+
+    def frame(self, job_id: str, n: int) -> bytes:
+        """Frame ``n`` (0-based) of the job's video as PNG bytes."""
+        return self.request("GET", f"/v1/videos/generations/{job_id}/frames/{int(n)}.png").content
+
+    def preview(self, job_id: str) -> bytes:
+        """The job's preview as JPEG bytes (the latest step while running, the middle frame once done)."""
+        return self.request("GET", f"/v1/videos/generations/{job_id}/preview.jpg").content
+
+    # ------------------------------------------------------------------------------------------ events
+    def events(self, *, job: str | None = None, previews: bool = True, open_timeout: float = 10.0) -> EventStream:
+        """Opens ``WS /v1/events``: a ``hello`` event first, then job, progress, preview and worker events.
+
+        Args:
+            job: only this job's events (worker events always come); previews: include preview images.
+        """
+        parts = urlsplit(self.url)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        query = {"previews": "true" if previews else "false"}
+        if job:
+            query["job"] = job
+        url = f"{scheme}://{parts.netloc}{parts.path}/v1/events?{urlencode(query)}"
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return EventStream(url, headers, open_timeout=open_timeout)
+
+    def wait(self, job_id: str, *, on_event: Callable[[Any], None] | None = None, timeout: float | None = None,
+             poll: float = 2.0, cancel: Any = None) -> Job:
+        """Waits until the job has finished, passing its events to ``on_event`` as they come.
+
+        Follows the event stream and also asks for the job every ``poll`` seconds (so a lost connection only
+        slows it down).
+
+        Args:
+            cancel: an object with a ``cancelled`` property (a :class:`vidstudio.progress.CancelToken`, e.g. set
+                by Ctrl-C or a Cancel button in another thread); once it is true the job is cancelled on the
+                server, and the wait goes on until the job has stopped.
+
+        Returns:
+            the finished job (succeeded, failed or cancelled: look at ``status``).
+
+        Raises:
+            TimeoutError: after ``timeout`` seconds; ServerError: the server cannot be reached.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if cancel is not None:
+            poll = min(poll, 0.1)
+        cancelled_here = False
+        try:
+            stream: EventStream | None = self.events(job=job_id)
+        except ServerError:
+            stream = None
+        try:
+            last_poll = 0.0
+            while True:
+                now = time.monotonic()
+                if deadline is not None and now > deadline:
+                    raise TimeoutError(f"job {job_id} did not finish within {timeout:g} s")
+                if cancel is not None and not cancelled_here and getattr(cancel, "cancelled", False):
+                    cancelled_here = True
+                    try:
+                        self.cancel(job_id)
+                    except ServerError as e:
+                        if e.status != 409:  # 409: it has finished meanwhile
+                            raise
+                    last_poll = 0.0
+                if now - last_poll >= poll or stream is None:
+                    last_poll = now
+                    job = self.job(job_id)
+                    if job.finished:
+                        if on_event is not None:
+                            on_event(JobEvent(job=job))
+                        return job
+                if stream is None:
+                    time.sleep(min(poll, 0.25))
+                    continue
+                left = poll if deadline is None else max(0.01, min(poll, deadline - time.monotonic()))
+                try:
+                    ev = stream.next(timeout=left)
+                except StreamClosed:
+                    stream = None
+                    continue
+                if ev is None:
+                    continue
+                if on_event is not None and ev.type != "hello":
+                    on_event(ev)
+                if ev.type == "job" and ev.job.id == job_id and ev.job.finished:
+                    return ev.job
+        finally:
+            if stream is not None:
+                stream.close()
+

@@ -1,0 +1,179 @@
+"""A local server in the background: start ``vidstudio serve`` as a subprocess on a free loopback port with a
+fresh token, wait until it answers, stop it again.
+
+::
+
+    with LocalServer(data_dir) as server:          # or server = LocalServer(...).start(); ...; server.stop()
+        client = server.client()
+        print(server.url, server.port, server.token)
+
+The token reaches the server through its environment (``VIDSTUDIO_SERVER_TOKEN``), never its command line. The
+server's output goes to ``server.log`` in the data folder (its last lines are in the error when it does not
+start).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from vidstudio.client.client import Client, ServerError
+
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+class LocalServer:
+    """``vidstudio serve`` in a subprocess.
+
+    Args:
+        data_dir: the server's data folder (jobs, outputs, uploads, ``models``).
+        host: the loopback address to listen on; port: 0 picks a free port.
+        token: the token (default: a new random one; "" for none).
+        default_model, models_dirs: as ``vidstudio serve --default-model`` / ``--models-dir``.
+        extra_args: more ``vidstudio serve`` arguments; env: more environment variables for the server (and its
+            worker); python: the interpreter; log_file: where its output goes (default ``data_dir/server.log``).
+
+    Attributes (after :meth:`start`): ``url``, ``port``, ``token``, ``pid``.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 0,
+                 token: str | None = None, default_model: str | None = None,
+                 models_dirs: Sequence[str | os.PathLike] = (), extra_args: Sequence[str] = (),
+                 env: dict[str, str] | None = None, python: str = sys.executable,
+                 log_file: str | os.PathLike | None = None):
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.host, self.requested_port = host, port
+        self.token = secrets.token_urlsafe(24) if token is None else (token or None)
+        self.default_model = default_model
+        self.models_dirs = [str(d) for d in models_dirs]
+        self.extra_args = list(extra_args)
+        self.env = dict(env or {})
+        self.python = python
+        self.log_file = Path(log_file) if log_file is not None else self.data_dir / "server.log"
+        self.url: str | None = None
+        self.port: int | None = None
+        self.proc: subprocess.Popen | None = None
+        self._lines: list[str] = []
+
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs."""
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+    def command(self) -> list[str]:
+        """The command line that starts the server."""
+        cmd = [self.python, "-m", "vidstudio", "serve", "--host", self.host, "--port", str(self.requested_port),
+               "--data-dir", str(self.data_dir)]
+        if self.default_model:
+            cmd += ["--default-model", self.default_model]
+        for d in self.models_dirs:
+            cmd += ["--models-dir", d]
+        return cmd + self.extra_args
+
+    def _log_tail(self) -> str:
+        try:
+            lines = self.log_file.read_text(errors="replace").splitlines()[-15:]
+        except OSError:
+            lines = []
+        return "\n".join(self._lines[-5:] + lines)
+
+    def start(self, timeout: float = 60.0) -> "LocalServer":
+        """Starts the server and waits until ``/v1/health`` answers.
+
+        Returns:
+            self.
+
+        Raises:
+            ServerError: when it exits or does not answer within ``timeout`` seconds (with its last output).
+        """
+        if self.proc is not None:
+            return self
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env}
+        env.pop("VIDSTUDIO_SERVER_TOKEN", None)
+        if self.token:
+            env["VIDSTUDIO_SERVER_TOKEN"] = self.token
+        import vidstudio
+
+        root = str(Path(vidstudio.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        log = open(self.log_file, "ab")
+        try:
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=log, env=env)
+        finally:
+            log.close()
+        found = threading.Event()
+
+        def read() -> None:
+            assert self.proc is not None and self.proc.stdout is not None
+            for raw in iter(self.proc.stdout.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip()
+                self._lines.append(line)
+                del self._lines[:-50]
+                m = _LISTENING.search(line)
+                if m and self.url is None:
+                    self.url = m.group(1)
+                    found.set()
+
+        threading.Thread(target=read, name="vidstudio-local-server-out", daemon=True).start()
+        deadline = time.monotonic() + timeout
+        while not found.wait(0.05):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise ServerError(f"the local server did not start (exit status {self.proc.returncode if self.proc else '?'}):"
+                                  f"\n{self._log_tail()}")
+        assert self.url is not None
+        self.port = int(self.url.rsplit(":", 1)[1])
+        with self.client(timeout=5.0) as c:
+            while True:
+                try:
+                    c.health()
+                    break
+                except ServerError:
+                    if self.proc is None or self.proc.poll() is not None or time.monotonic() > deadline:
+                        self.stop()
+                        raise ServerError(f"the local server at {self.url} did not answer:\n{self._log_tail()}") from None
+                    time.sleep(0.05)
+        return self
+
+    def client(self, **kwargs: Any) -> Client:
+        """A :class:`Client` of this server (with its token)."""
+        if self.url is None:
+            raise ServerError("the local server is not started")
+        return Client(self.url, self.token, **kwargs)
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """Stops the server (SIGTERM, a graceful stop; SIGKILL after ``timeout`` seconds).
+
+        Returns:
+            its exit status (None when it was not running).
+        """
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+        self.proc = None
+        return proc.returncode
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

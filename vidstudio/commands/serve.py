@@ -1,0 +1,57 @@
+"""``vidstudio serve [--host 127.0.0.1] [--port 8765] [--token TOKEN] [--data-dir DIR]``: the generation server.
+
+An HTTP + WebSocket job API (see ``docs/server.md`` and ``/openapi.json``) with one GPU worker process. It
+listens on loopback unless given another ``--host``, which it refuses without a token. The token may come from
+the ``VIDSTUDIO_SERVER_TOKEN`` environment variable instead of the command line (where ``ps`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the generation server (HTTP + WebSocket job API, one GPU worker)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; a non-loopback address needs --token)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port, printed at start)")
+    p.add_argument("--token", default=None,
+                   help="require 'Authorization: Bearer TOKEN' on every request (default: $VIDSTUDIO_SERVER_TOKEN)")
+    p.add_argument("--data-dir", default=None,
+                   help="job database, outputs, uploads and the 'models' folder (default: the user data folder)")
+    p.add_argument("--default-model", default=None, metavar="ID_OR_FOLDER",
+                   help="model used when a request names none: a model id (see /v1/models), a pipeline folder or a "
+                        "Hugging Face repo id (default: the first model found)")
+    p.add_argument("--models-dir", action="append", default=[], metavar="DIR",
+                   help="another folder of local diffusers pipelines (each subfolder with model_index.json is a "
+                        "model named after the subfolder); DATA_DIR/models is always read")
+    p.add_argument("--no-hf-cache", action="store_true", help="do not offer the models in the Hugging Face cache")
+    p.add_argument("--max-upload-mb", type=float, default=32.0, help="largest upload in MB (default 32)")
+    p.add_argument("--cancel-grace", type=float, default=30.0,
+                   help="seconds a cancelled job may take to stop before the worker is restarted (default 30)")
+    p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
+                   help="uvicorn's log level (default warning)")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vidstudio.errors import VidStudioError
+    from vidstudio.server.app import ServerConfig
+    from vidstudio.server.run import TOKEN_ENV, default_data_dir, serve
+
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    if not 0 <= args.port <= 65535:
+        raise VidStudioError(f"--port {args.port}: expected 0..65535")
+    if args.max_upload_mb <= 0:
+        raise VidStudioError(f"--max-upload-mb {args.max_upload_mb:g}: expected more than 0")
+    config = ServerConfig(
+        data_dir=Path(args.data_dir).expanduser() if args.data_dir else default_data_dir(),
+        host=args.host, port=args.port, token=token, default_model=args.default_model,
+        models_dirs=[Path(d).expanduser() for d in args.models_dir], scan_hf_cache=not args.no_hf_cache,
+        max_upload_bytes=int(args.max_upload_mb * (1 << 20)), cancel_grace=max(0.1, args.cancel_grace),
+    )
+    return serve(config, log_level=args.log_level, access_log=args.access_log)

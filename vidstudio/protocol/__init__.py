@@ -1,0 +1,47 @@
+"""The generation server's API as data: requests, job records, progress, events, errors (pydantic models).
+
+No I/O and no imports from the rest of VidStudio: the GUI, the command line, the client and the server all use
+these models, and importing them is cheap. The wire format is JSON; :mod:`vidstudio.protocol.models` documents
+every field.
+"""
+
+from vidstudio.protocol.models import (
+    API_VERSION,
+    ASSET_ID_PATTERN,
+    FINISHED,
+    JOB_ID_PATTERN,
+    Asset,
+    ErrorDetail,
+    ErrorInfo,
+    ErrorResponse,
+    Event,
+    EventAdapter,
+    GenerationRequest,
+    Health,
+    HelloEvent,
+    Job,
+    JobEvent,
+    JobList,
+    JobOutput,
+    JobStatus,
+    ModelInfo,
+    ModelList,
+    NodesDocument,
+    Progress,
+    ProgressEvent,
+    PreviewEvent,
+    ProjectGeneration,
+    ServerInfo,
+    SimpleGeneration,
+    WorkerEvent,
+    WorkerInfo,
+    parse_event,
+)
+
+__all__ = [
+    "API_VERSION", "ASSET_ID_PATTERN", "FINISHED", "JOB_ID_PATTERN", "Asset", "ErrorDetail", "ErrorInfo",
+    "ErrorResponse", "Event", "EventAdapter", "GenerationRequest", "Health", "HelloEvent", "Job", "JobEvent",
+    "JobList", "JobOutput", "JobStatus", "ModelInfo", "ModelList", "NodesDocument", "Progress", "ProgressEvent",
+    "PreviewEvent", "ProjectGeneration", "ServerInfo", "SimpleGeneration", "WorkerEvent", "WorkerInfo",
+    "parse_event",
+]

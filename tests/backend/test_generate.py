@@ -385,11 +385,45 @@ def test_unreachable_hub_is_not_reported_as_a_wrong_repo(tmp_path, monkeypatch):
         raise hf_errors.LocalEntryNotFoundError("An error happened while trying to locate the file on the Hub")
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    monkeypatch.setattr("vidstudio.backend.locate.hub_reachable", lambda timeout=3.0: True)
     with pytest.raises(ModelError) as e:
         locate("Lightricks/LTX-Video")
     msg = str(e.value)
     assert "could not be reached" in msg and "hf download Lightricks/LTX-Video" in msg
     assert "not a diffusers pipeline" not in msg
+
+
+def test_no_network_is_reported_at_once_without_huggingface_hub_retries(tmp_path, monkeypatch):
+    """With no route to the Hub the probe fails and huggingface_hub (with its retries) is never called."""
+    import socket
+
+    import huggingface_hub
+
+    from vidstudio.backend import locate as locate_mod
+
+    for k in ("HF_HUB_OFFLINE", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    # an endpoint on a closed loopback port: the connection is refused
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    assert locate_mod.hub_reachable(timeout=1.0) is False
+    calls = []
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda *a, **k: calls.append(a))
+    with pytest.raises(ModelError, match="could not be reached"):
+        locate_mod.locate("Lightricks/LTX-Video")
+    assert calls == []
+    # a listening endpoint is reachable; behind a proxy the probe defers to the proxy
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{s.getsockname()[1]}")
+        assert locate_mod.hub_reachable(timeout=1.0) is True
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    assert locate_mod.hub_reachable(timeout=1.0) is True
 
 
 def test_animatediff_from_a_stable_diffusion_model_and_a_motion_adapter(tmp_path, torch_single_thread):

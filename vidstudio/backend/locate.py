@@ -23,6 +23,38 @@ def hf_offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to the Hugging Face Hub (``HF_ENDPOINT``, default ``https://huggingface.co``)
+    opens within ``timeout`` seconds (name lookup included).
+
+    A quick probe so that a machine without network hears so at once instead of after huggingface_hub's
+    retries (about 25 s). Behind a proxy (``HTTPS_PROXY``, ``ALL_PROXY``) the answer is always True: only the
+    proxy knows. Never raises.
+    """
+    if any(os.environ.get(k) for k in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    import socket
+    import threading
+    from urllib.parse import urlsplit
+
+    url = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = url.hostname or "huggingface.co"
+    port = url.port or (80 if url.scheme == "http" else 443)
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            result.append(True)
+        except OSError:
+            result.append(False)
+
+    t = threading.Thread(target=probe, name="hub-probe", daemon=True)  # name lookups ignore socket timeouts
+    t.start()
+    t.join(timeout + 0.5)
+    return bool(result and result[0])
+
+
 def hf_cache_dir() -> Path:
     """The Hugging Face hub cache folder, from ``HF_HUB_CACHE``, ``HF_HOME`` or ``XDG_CACHE_HOME`` (read at call
     time, as huggingface_hub reads them)."""
@@ -131,6 +163,8 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
     index_path: str | None = cached if isinstance(cached, str) else None
     if index_path is None and download:
         try:
+            if not hub_reachable():
+                raise hf_errors.LocalEntryNotFoundError(f"no connection to the Hugging Face Hub for {model}")
             index_path = hf_hub_download(model, "model_index.json", revision=revision or None, cache_dir=str(cache))
         except hf_errors.LocalEntryNotFoundError:
             # huggingface_hub raises this (a subclass of EntryNotFoundError) when the Hub cannot be reached.

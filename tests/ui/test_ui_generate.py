@@ -138,7 +138,7 @@ def test_generate_shows_progress_and_previews_and_the_result_lands_on_the_timeli
             seen["previews"] += 1
             if seen["shot"] is None:
                 seen["shot"] = _save_shot(win, "generate-running.png", tmp_path)
-                seen["row"] = (row.metrics.text(), row.message.text(), row.bar.value())
+                seen["row"] = (row.metrics.full_text(), row.message.text(), row.bar.value())
 
     job.changed.connect(changed)
     qtbot.waitUntil(lambda: job.is_final, timeout=180000)
@@ -284,3 +284,93 @@ def test_local_server_starts_on_generate_and_closing_the_window_stops_it(
     assert not win.isVisible()
     assert not pid_alive(pid)
     qtbot.waitUntil(lambda: not pid_alive(worker_pid), timeout=10000)
+
+
+def test_the_event_thread_reconnects_after_a_server_restart_and_resyncs(
+        base, plugins, window_factory, qtbot, tmp_path):
+    from vidstudio.client import LocalServer
+    from vidstudio.ui.settings import ServerConfig
+
+    port, data, env = _free_port(), tmp_path / "data", server_env(tmp_path, plugins)
+    first = LocalServer(data, port=port, token="", env=env).start(timeout=90)
+    try:
+        ServerConfig("remote", first.url, "").save()
+        win = window_factory(_steps_vidproj(tmp_path / "proj", steps=2000, seconds_per_step=0.02))
+        qtbot.waitUntil(lambda: win.generation.state == "connected", timeout=20000)
+        win.session.set_selection(["export"])
+        job = win.generate()
+        qtbot.waitUntil(lambda: (job.step or 0) >= 1 or job.is_final, timeout=60000)
+        assert job.status == "running", job.message
+        first.stop()  # a graceful stop: the running job is failed with "server restarted" at the next start
+        qtbot.waitUntil(lambda: win.generation.state == "unreachable", timeout=10000)
+        assert not job.is_final
+        second = LocalServer(data, port=port, token="", env=env).start(timeout=90)
+        try:
+            qtbot.waitUntil(lambda: job.is_final, timeout=30000)
+            assert job.status == "failed" and "server restarted" in job.message
+            qtbot.waitUntil(lambda: win.generation.state == "connected", timeout=10000)
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+def test_generate_asks_which_node_when_several_could_be_meant(window_factory, qtbot, tmp_path):
+    from vidstudio.ui.settings import ServerConfig
+
+    ServerConfig("remote", f"http://127.0.0.1:{_free_port()}", "").save()
+    p = _text_to_video(tmp_path)
+    doc = json.loads(p.read_text())
+    doc["nodes"].append({"id": "export2", "type": "ExportVideo", "params": {"path": "out/b.mp4"}, "position": [540, 300]})
+    doc["links"].append({"from": "gen.video", "to": "export2.video"})
+    p.write_text(json.dumps(doc))
+    prompts = ScriptedPrompts()
+    prompts.output_choice = "export2"
+    win = window_factory(p, prompts=prompts)
+    job = win.generate()
+    assert ("choose_output", ["export", "export2"]) in prompts.asked
+    assert job is not None and job.output_node == "export2"
+    qtbot.waitUntil(lambda: job.is_final, timeout=20000)  # (nothing listens there)
+    prompts.output_choice = None
+    prompts.choose_output = lambda candidates, labels: None  # the user cancels the question
+    assert win.generate() is None and len(_rows(win)) == 1
+
+
+def test_render_and_export_never_run_a_generating_node_here(window_factory, qtbot, tmp_path):
+    from vidstudio.ui.settings import ServerConfig
+
+    ServerConfig("remote", f"http://127.0.0.1:{_free_port()}", "").save()
+    prompts = ScriptedPrompts()
+    win = window_factory(_text_to_video(tmp_path), prompts=prompts)
+    assert win.render_outputs() is None
+    assert "runs on the generation server" in prompts.errors[-1][1] and "Generate (Ctrl+G)" in prompts.errors[-1][1]
+    dlg = win.export_dialog()
+    job = dlg.start()
+    qtbot.waitUntil(lambda: job.is_final, timeout=10000)
+    assert job.status == "failed" and "press Generate (Ctrl+G)" in job.message
+    dlg.close()
+
+
+def test_the_gui_process_never_imports_torch_for_a_generation_project(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, json\n"
+        "from vidstudio.ui.app import application\n"
+        "app = application()\n"
+        "from vidstudio.ui.session import Session\n"
+        "from vidstudio.project import load_project\n"
+        f"s = Session(prefetch=False)\n"
+        f"s.set_project(load_project({str(EXAMPLES / 'text_to_video.vidproj')!r}))\n"
+        "assert s.wait_idle(60)\n"
+        "err = s.last_result.error\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers'})\n"
+        "s.shutdown()\n"
+        "print(json.dumps({'heavy': heavy, 'error': err}))\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(EXAMPLES.parents[1])}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["heavy"] == [] and "press Generate (Ctrl+G)" in out["error"]

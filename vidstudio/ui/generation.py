@@ -341,10 +341,6 @@ class GenerationService(QObject):
         """The pid of the local server this window started, while it runs."""
         return self.local.pid if self.local is not None else None
 
-    def describe(self) -> str:
-        """The banner's text for the current state."""
-        return self.status
-
     def _set_state(self, state: str, detail: str = "") -> None:
         self.state = state
         c = self.config
@@ -660,7 +656,7 @@ class GenerationService(QObject):
             if job.record is not None and job.record.output is not None and job.record.output.seed is not None:
                 clip.metadata["vidstudio_seed"] = str(job.record.output.seed)
             job.result_index = self.session.add_result(label, clip, str(path))
-            job.finish("done", f"on the timeline as '{label}'  ·  {path}", str(path))
+            job.finish("done", f"on the timeline: track '{label}'", str(path))
             self.result_added.emit(job)
 
         def failed(e: BaseException) -> None:

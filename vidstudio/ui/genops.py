@@ -203,24 +203,6 @@ def duration_text(seconds: float | None) -> str:
     return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
-def progress_text(progress: Any, eta: float | None = None) -> str:
-    """One line for a job's progress (a :class:`vidstudio.protocol.Progress`): node, step/total and its
-    message, ``ETA``."""
-    parts = []
-    if progress is not None:
-        where = progress.node or ""
-        if progress.step is not None and progress.total:
-            where += f"  step {progress.step}/{progress.total}"
-        elif progress.message:
-            where += f"  {progress.message}"
-        if progress.nodes_total:
-            where += f"  ·  node {min(progress.nodes_done + 1, progress.nodes_total)}/{progress.nodes_total}"
-        parts.append(where.strip())
-    if eta is not None:
-        parts.append(f"ETA {duration_text(eta)}")
-    return "  ·  ".join(p for p in parts if p)
-
-
 def error_text(error: BaseException, url: str | None) -> str:
     """A client error in words: ``"server unreachable at URL (...)"`` when there was no answer, else the
     server's own message (which names the field)."""

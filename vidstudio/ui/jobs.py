@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -31,6 +32,35 @@ from vidstudio.ui.tasks import Job, JobList
 STATUS_COLORS = {"queued": theme.TEXT_DIM, "running": theme.ACCENT, "done": theme.OK, "failed": theme.ERROR,
                  "cancelled": theme.TEXT_DIM}
 KIND_ICONS = {"export": "mdi6.export-variant", "render": "mdi6.movie-open-play-outline", "generate": "mdi6.creation"}
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that shows as much of its text as fits (``…`` in the middle) and the whole text as
+    its tooltip; it never widens the pane."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(24)
+        self._full = ""
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        """Sets the text (elided to the width)."""
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        """The whole text."""
+        return self._full
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle, max(self.width(), 24)))
 
 
 class JobRow(QFrame):
@@ -46,7 +76,7 @@ class JobRow(QFrame):
         self.setStyleSheet(f"#JobRow {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 4px; }}")
         icon = QLabel(self)
         icon.setPixmap(theme.icon(KIND_ICONS.get(job.kind, "mdi6.cog-outline")).pixmap(18, 18))
-        self.title = QLabel(job.title, self)
+        self.title = ElidedLabel(job.title, self)
         self.title.setStyleSheet("font-weight: 600;")
         self.status = QLabel(self)
         self.bar = QProgressBar(self)
@@ -55,8 +85,9 @@ class JobRow(QFrame):
         self.bar.setFixedHeight(8)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.metrics = QLabel(self)
+        self.metrics = ElidedLabel("", self)
         self.metrics.setProperty("role", "dim")
         self.metrics.hide()
         self.preview = QLabel(self)
@@ -87,14 +118,19 @@ class JobRow(QFrame):
         top.addWidget(self.show_button)
         top.addWidget(self.cancel_button)
         text = QVBoxLayout()
-        text.addLayout(top)
+        text.setSpacing(3)
         text.addWidget(self.bar)
         text.addWidget(self.metrics)
         text.addWidget(self.message)
-        lay = QHBoxLayout(self)
+        text.addStretch(1)
+        body = QHBoxLayout()
+        body.addWidget(self.preview, 0, Qt.AlignmentFlag.AlignTop)
+        body.addLayout(text, 1)
+        lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
-        lay.addWidget(self.preview)
-        lay.addLayout(text, 1)
+        lay.setSpacing(4)
+        lay.addLayout(top)
+        lay.addLayout(body)
         job.changed.connect(self.refresh)
         self.refresh()
 
@@ -108,9 +144,10 @@ class JobRow(QFrame):
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(j.progress * 1000))
         self.message.setText(j.message)
+        self.message.setToolTip(j.output or "")
         self.message.setStyleSheet(f"color: {theme.ERROR};" if j.status == "failed" else f"color: {theme.TEXT_DIM};")
         metrics = self.metrics_text(j)
-        self.metrics.setText(metrics)
+        self.metrics.set_full_text(metrics)
         self.metrics.setVisible(bool(metrics))
         if isinstance(j.preview, QImage) and not j.preview.isNull():
             if j.preview is not self._shown_preview:
@@ -127,14 +164,13 @@ class JobRow(QFrame):
 
     @staticmethod
     def metrics_text(j: Job) -> str:
-        """``"gen  ·  step 3/20  ·  0.41 s/step  ·  ETA 12 s"`` for a running job (empty when there is nothing to say)."""
+        """``"step 3/20  ·  0.41 s/step  ·  ETA 12 s"`` for a running job (empty when there is nothing to say; the
+        node is named in the message line)."""
         from vidstudio.ui.genops import duration_text
 
         if j.is_final:
             return ""
         parts = []
-        if j.node:
-            parts.append(j.node)
         if j.step is not None and j.total:
             parts.append(f"step {j.step}/{j.total}")
         if j.seconds_per_step:
@@ -191,6 +227,7 @@ class JobsPane(QWidget):
         self.list_lay.addStretch(1)
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.list)
         self.clear_button = QPushButton("Clear Finished", self)
         self.clear_button.clicked.connect(self.clear_finished)

@@ -194,6 +194,19 @@ def test_jobs_already_on_the_server_are_listed(remote, window_factory, qtbot):
     assert any(r.job is job for r in win.jobs_pane.rows)
 
 
+def test_a_worker_crash_fails_the_row_with_the_reason(remote, window_factory, qtbot, tmp_path):
+    doc = steps_project()
+    doc["nodes"][0] = {"id": "work", "type": "slowtest.Segfault", "params": {}}
+    p = tmp_path / "crash.vidproj"
+    p.write_text(json.dumps(doc))
+    win = window_factory(p)
+    win.session.set_selection(["export"])
+    job = win.generate()
+    qtbot.waitUntil(lambda: job.is_final, timeout=60000)
+    assert job.status == "failed" and "segmentation fault" in job.message
+    assert "segmentation fault" in _rows(win)[0].message.text()
+
+
 def test_server_unreachable_is_said_in_words_and_the_gui_goes_on(window_factory, qtbot, tmp_path):
     from vidstudio.ui.settings import ServerConfig
 

@@ -39,6 +39,8 @@ from vidstudio.ui.tasks import Job, JobList, TaskRunner
 
 #: Back-off of the event stream's reconnection: first wait, longest wait (seconds).
 RECONNECT_FIRST, RECONNECT_MAX = 0.5, 10.0
+#: Seconds between the follower's looks at its stop flag while the stream is quiet.
+POLL = 0.25
 #: How many of the server's newest jobs are listed when the GUI connects (and looked at on each resync).
 LIST_LIMIT = 20
 
@@ -68,8 +70,6 @@ class EventFollower:
         self.client = client
         self.bridge = bridge
         self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._stream: Any = None
         self._thread = threading.Thread(target=self._run, name="vidstudio-events", daemon=True)
 
     def start(self) -> "EventFollower":
@@ -82,14 +82,11 @@ class EventFollower:
         """True while the thread runs."""
         return self._thread.is_alive()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stops the thread (closes the stream it reads) and waits up to ``timeout`` seconds for it."""
+    def stop(self, wait: bool = True, timeout: float = 5.0) -> None:
+        """Stops the thread: it closes its stream within :data:`POLL` seconds (the calling thread never waits on
+        the network for it); with ``wait``, waits up to ``timeout`` seconds for the thread to end."""
         self._stop.set()
-        with self._lock:
-            stream = self._stream
-        if stream is not None:
-            stream.close()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+        if wait and self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 
     def _emit(self, signal: Any, *args: Any) -> None:
@@ -106,21 +103,19 @@ class EventFollower:
         while not self._stop.is_set():
             try:
                 stream = self.client.events(previews=True, open_timeout=5.0)
-            except ServerError as e:
+            except Exception as e:  # ServerError; or the client was closed by a change of server
                 self._emit(self.bridge.connection, False,
                            f"{genops.error_text(e, url)}; trying again in {wait:g} s")
                 if self._stop.wait(wait):
                     return
                 wait = min(wait * 2, RECONNECT_MAX)
                 continue
-            with self._lock:
-                self._stream = stream
             if self._stop.is_set():
                 stream.close()
                 return
             try:
                 jobs = self.client.jobs(limit=LIST_LIMIT)
-            except ServerError:
+            except Exception:  # listed again at the next connection
                 jobs = None
             if jobs is not None:
                 self._emit(self.bridge.synced, list(reversed(jobs)), first)  # oldest first
@@ -129,7 +124,7 @@ class EventFollower:
             wait = RECONNECT_FIRST
             while not self._stop.is_set():
                 try:
-                    ev = stream.next(timeout=None)
+                    ev = stream.next(timeout=POLL)
                 except StreamClosed:
                     break
                 except Exception as e:  # a message this client cannot read: drop the connection and resync
@@ -142,8 +137,6 @@ class EventFollower:
                     image = QImage.fromData(ev.jpeg(), "JPEG")
                 self._emit(self.bridge.event, ev, image if image is not None and not image.isNull() else None)
             stream.close()
-            with self._lock:
-                self._stream = None
             if self._stop.is_set():
                 return
             self._emit(self.bridge.connection, False,
@@ -397,7 +390,7 @@ class GenerationService(QObject):
 
     def _follow(self) -> None:
         if self._follower is not None:
-            self._follower.stop()
+            self._follower.stop(wait=False)
         assert self.client is not None
         self._follower = EventFollower(self.client, self._bridge).start()
 
@@ -679,7 +672,7 @@ class GenerationService(QObject):
         with self._lock:
             self._generation += 1
             old_local, self.local = self.local, None
-        self._stop_follower()
+        self._stop_follower(wait=False)
         if old_local is not None:
             self.runner.submit(self._stop_server, old_local)
         if self.client is not None:
@@ -707,9 +700,9 @@ class GenerationService(QObject):
         server.stop()
         atexit.unregister(server.stop)
 
-    def _stop_follower(self) -> None:
+    def _stop_follower(self, wait: bool = True) -> None:
         if self._follower is not None:
-            self._follower.stop()
+            self._follower.stop(wait=wait)
             self._follower = None
 
     def shutdown(self) -> None:

@@ -317,6 +317,7 @@ class GenerationService(QObject):
         self._submitting = 0
         self._stash: dict[str, list[tuple[str, Any, Any]]] = {}
         self._closed = False
+        self._asking_health = False
         self._generation = 0  # increments with each (re)configuration: late answers of an old server are dropped
         self._lock = threading.Lock()
         self._set_state("idle")
@@ -522,8 +523,31 @@ class GenerationService(QObject):
             else:
                 job.apply_preview(ev, image)
 
+    def _refresh_worker(self) -> None:
+        """Asks the server how its worker is (state, loaded model) on a worker thread, for the banner (one
+        question at a time)."""
+        client = self.client
+        if client is None or self._closed or self._asking_health:
+            return
+        self._asking_health = True
+        gen = self._generation
+
+        def done(h: Any) -> None:
+            self._asking_health = False
+            if not self._closed and gen == self._generation and self.state == "connected":
+                self.worker = h.worker
+                self._set_state("connected")
+
+        def failed(_e: BaseException) -> None:
+            self._asking_health = False
+
+        self.runner.submit(client.health, on_done=done, on_error=failed)
+
     def _apply(self, rec: Any) -> None:
         job = self.by_id.get(rec.id)
+        before = job.record.status if (job is not None and job.record is not None) else None
+        if before != rec.status and rec.status != "queued":
+            self._refresh_worker()  # a job started or finished: the worker is busy, idle, or has a new model
         if job is None:
             if self._submitting:  # perhaps ours, answered after its first events: decide when the answer comes
                 self._stash.setdefault(rec.id, []).append(("job", rec, None))

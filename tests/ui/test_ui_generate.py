@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 from pathlib import Path
 
@@ -191,7 +192,13 @@ def test_jobs_already_on_the_server_are_listed(remote, window_factory, qtbot):
     qtbot.waitUntil(lambda: before.id in win.generation.by_id, timeout=20000)
     job = win.generation.by_id[before.id]
     assert not job.ours and job.status == "done" and "submitted elsewhere" in job.message
-    assert any(r.job is job for r in win.jobs_pane.rows)
+    (row,) = [r for r in win.jobs_pane.rows if r.job is job]
+    qtbot.waitUntil(row.import_button.isVisible, timeout=5000)  # (a row added to a shown list appears next)
+    assert not win.session.results
+    qtbot.mouseClick(row.import_button, Qt.MouseButton.LeftButton)  # Add to Timeline
+    qtbot.waitUntil(lambda: job.is_final and bool(job.output), timeout=30000)
+    assert job.status == "done" and Path(job.output).is_file() and not row.import_button.isVisible()
+    assert [r.path for r in win.session.results] == [job.output]
 
 
 def test_a_worker_crash_fails_the_row_with_the_reason(remote, window_factory, qtbot, tmp_path):
@@ -283,8 +290,16 @@ def test_local_server_starts_on_generate_and_closing_the_window_stops_it(
     assert "starting local server" in win.jobs_pane.banner.text()
     qtbot.waitUntil(lambda: (job.step or 0) >= 1 or job.is_final, timeout=90000)
     assert job.status == "running", job.message
+    # the local server dies (killed): the row says so, and the next Generate starts a new one
+    dead = win.generation.local_pid
+    os.kill(dead, signal.SIGKILL)
+    qtbot.waitUntil(lambda: win.generation.state == "unreachable", timeout=10000)
+    job2 = win.generate()
+    assert job.status == "failed" and "local server ended" in job.message
+    qtbot.waitUntil(lambda: (job2.step or 0) >= 1 or job2.is_final, timeout=90000)
+    assert job2.status == "running", job2.message
     pid = win.generation.local_pid
-    assert pid and pid_alive(pid)
+    assert pid and pid != dead and pid_alive(pid)
     with Client(win.generation.client.url, win.generation.client.token) as c:
         worker_pid = c.health().worker.pid
     assert worker_pid and pid_alive(worker_pid)

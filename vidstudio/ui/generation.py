@@ -169,6 +169,17 @@ class ServerJob(Job):
         self.record: Any = None
         self.fetching = False
         self.result_index: int | None = None
+        self.source: Any = None  # the session's Project object it was generated from (results go back to it)
+
+    @property
+    def importable(self) -> bool:
+        """True for a job that succeeded on the server whose result is not on this timeline yet."""
+        return self.status == "done" and not self.output and self.server_id is not None
+
+    def import_result(self) -> None:
+        """Downloads the result of a job submitted elsewhere and puts it on the current timeline."""
+        if self.importable:
+            self.service.import_result(self)
 
     def cancel(self) -> None:
         """Cancels the job on the server (``DELETE``): the row says "cancelling..." until it is cancelled."""
@@ -401,6 +412,8 @@ class GenerationService(QObject):
         if self._closed:
             failed("the window is closing")
             return
+        if self.local is not None and self.local.pid is None and self.state != "starting":
+            self._forget_dead_local()  # our local server ended (crashed, killed): start a new one
         if self.client is not None:
             ready(self.client)
             return
@@ -414,6 +427,22 @@ class GenerationService(QObject):
         gen = self._generation
         self.runner.submit(self._start_local, gen, on_done=lambda r: self._local_started(gen, r),
                            on_error=lambda e: self._local_failed(gen, e))
+
+    def _forget_dead_local(self) -> None:
+        with self._lock:
+            dead, self.local = self.local, None
+        if dead is not None:
+            atexit.unregister(dead.stop)
+            dead.stop()  # reaps the process (it has ended: no waiting)
+        self._stop_follower(wait=False)
+        if self.client is not None:
+            self.client.close()
+        self.client = None
+        self.worker = None
+        for job in self.active_jobs():
+            if job.server_id is not None:
+                job.finish("failed", "the local server ended while this job was running")
+        self._set_state("idle")
 
     def _start_local(self, gen: int) -> tuple[str, Any]:
         """Worker: uses a server already running on the data folder when it answers without a token, else
@@ -570,8 +599,11 @@ class GenerationService(QObject):
                     self._apply(ev)
 
     # ------------------------------------------------------------------------------------------ generate
-    def generate(self, project: Project, output_node: str, label: str) -> ServerJob:
+    def generate(self, project: Project, output_node: str, label: str, source: Any = None) -> ServerJob:
         """Submits ``project`` (a private copy of the document) for ``output_node`` and returns its row.
+
+        ``source``: the session's project it is a copy of; the result lands on the timeline only while that
+        project is open (else it is downloaded and the row says where).
 
         The images the output reads are uploaded by the client on a worker thread; a local server is started
         first when needed. Failures land in the row, in words.
@@ -579,6 +611,7 @@ class GenerationService(QObject):
         path = project.path
         job = ServerJob(self, f"Generate {output_node} · {label}", ours=True, output_node=output_node,
                         project_path=path)
+        job.source = source if source is not None else self.session.project
         self.jobs.add(job)
         job.update(0.0, "starting local server…" if (self.config.is_local and self.client is None)
                    else f"submitting to {self.url}…", status="queued", force=True)
@@ -650,6 +683,15 @@ class GenerationService(QObject):
 
         self.runner.submit(client.cancel, job.server_id, on_done=answered, on_error=failed)
 
+    def import_result(self, job: ServerJob) -> None:
+        """Downloads a succeeded job of another client (next to the open project) and puts it on the timeline."""
+        if self._closed or job.fetching:
+            return
+        job.source = self.session.project
+        job.project_path = self.session.project.path
+        job.update(status="running", force=True)
+        self._fetch(job)
+
     def _fetch(self, job: ServerJob) -> None:
         """Downloads a succeeded job's MP4 next to the project (``renders/``) on a worker thread, decodes it
         and puts it on the timeline as a result track; the Viewer shows it."""
@@ -672,6 +714,9 @@ class GenerationService(QObject):
             path, clip = result
             if job.record is not None and job.record.output is not None and job.record.output.seed is not None:
                 clip.metadata["vidstudio_seed"] = str(job.record.output.seed)
+            if job.source is not None and job.source is not self.session.project:
+                job.finish("done", f"downloaded to {path} (its project is no longer open)", str(path))
+                return
             job.result_index = self.session.add_result(label, clip, str(path))
             job.finish("done", f"on the timeline: track '{label}'", str(path))
             self.result_added.emit(job)

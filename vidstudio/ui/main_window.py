@@ -763,7 +763,7 @@ class MainWindow(QMainWindow):
             node = self.prompts.choose_output(choice.candidates, labels)
             if not node:
                 return None
-        job = self.generation.generate(s.project.copy_document(), node, s.label)
+        job = self.generation.generate(s.project.copy_document(), node, s.label, source=s.project)
         self.docks["jobs"].show()
         self.docks["jobs"].raise_()
         self.show_message(f"Generate: {node} sent to the generation server")

@@ -119,13 +119,12 @@ class PreferencesDialog(QDialog):
                             "Across machines, reach the server through TLS or an SSH tunnel.", box)
         token_help.setProperty("role", "dim")
         token_help.setWordWrap(True)
-        form.addRow(token_help)
         self.test_button = QPushButton(theme.icon("mdi6.lan-connect"), "Test connection", box)
         self.test_button.clicked.connect(self.test_connection)
         self.result = QLabel("", box)
         self.result.setWordWrap(True)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result.setMinimumHeight(48)
+        self.result.setMinimumHeight(self.result.fontMetrics().lineSpacing() * 6 + 4)  # room for the answer
         self.result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         bl = QVBoxLayout(box)
         bl.addWidget(self.local_radio)
@@ -136,6 +135,11 @@ class PreferencesDialog(QDialog):
         bl.addSpacing(6)
         bl.addWidget(self.remote_radio)
         bl.addLayout(form)
+        token_indent = QHBoxLayout()
+        token_indent.setContentsMargins(22, 0, 0, 0)
+        token_indent.addWidget(token_help)
+        bl.addLayout(token_indent)
+        bl.addSpacing(6)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button, 0, Qt.AlignmentFlag.AlignTop)
         test_row.addWidget(self.result, 1)
@@ -152,7 +156,8 @@ class PreferencesDialog(QDialog):
         (self.remote_radio if config.mode == "remote" else self.local_radio).setChecked(True)
         self.local_radio.toggled.connect(self._mode_changed)
         self._mode_changed()
-        self.resize(620, 420)
+        self.setMinimumWidth(640)
+        self.adjustSize()
 
     def config(self) -> ServerConfig:
         """The settings as edited."""

@@ -13,13 +13,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory, monkeypatch):
-    """Recovery files, run history, plugins and settings go to a per-test temporary folder, never the
-    user's; the Hugging Face Hub is never contacted."""
+    """Recovery files, run history, plugins, settings, generation results and the GUI's local server data go
+    to a per-test temporary folder, never the user's; the Hugging Face Hub is never contacted."""
     base = tmp_path_factory.mktemp("userdirs")
     monkeypatch.setenv("VIDSTUDIO_RECOVERY_DIR", str(base / "recovery"))
     monkeypatch.setenv("VIDSTUDIO_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("VIDSTUDIO_PLUGINS_DIR", str(base / "plugins"))
     monkeypatch.setenv("VIDSTUDIO_CONFIG_DIR", str(base / "config"))
+    monkeypatch.setenv("VIDSTUDIO_RENDERS_DIR", str(base / "renders"))
+    monkeypatch.setenv("VIDSTUDIO_SERVER_DATA", str(base / "server"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 

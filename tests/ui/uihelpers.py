@@ -26,6 +26,8 @@ class ScriptedPrompts:
         unsaved: answer to "unsaved changes" (``save``/``discard``/``cancel``).
         recovery: answer to the recovery offer (``recover``/``discard``/``keep``).
         save_as: path returned by the Save As dialog (None: cancelled).
+        output_choice: the node chosen when Generate asks (None: the first candidate); stop_jobs: whether to
+        close while generation jobs run; switch: whether to change servers while they run.
         asked: ``(question, detail)`` for every question.
         errors: ``(title, text)`` of every error shown.
     """
@@ -34,6 +36,9 @@ class ScriptedPrompts:
         self.unsaved = unsaved
         self.recovery = recovery
         self.save_as = save_as
+        self.output_choice: str | None = None  # None: the first candidate
+        self.stop_jobs = True
+        self.switch = True
         self.open = None
         self.asked: list[tuple[str, Any]] = []
         self.errors: list[tuple[str, str]] = []
@@ -61,6 +66,18 @@ class ScriptedPrompts:
     def choose_recovery(self, infos):
         self.asked.append(("choose_recovery", infos))
         return infos[0] if infos else None
+
+    def choose_output(self, candidates, labels):
+        self.asked.append(("choose_output", list(candidates)))
+        return self.output_choice or (candidates[0] if candidates else None)
+
+    def stop_generation(self, count, local):
+        self.asked.append(("stop_generation", (count, local)))
+        return self.stop_jobs
+
+    def switch_server(self, count):
+        self.asked.append(("switch_server", count))
+        return self.switch
 
 
 class Gradient(Node):

@@ -31,6 +31,7 @@ from vidstudio.media.clip import Clip, as_clip
 from vidstudio.progress import CancelToken
 from vidstudio.project import Project
 from vidstudio.ui.docops import ViewTarget
+from vidstudio.ui.genops import generators_needed, server_only_message, server_side_issues
 
 
 @dataclass
@@ -57,6 +58,8 @@ class EvalResult:
         error: why the run failed, in words (a node's error names the node), or None.
         error_node: the node the error belongs to, when known.
         seconds: wall time of the evaluation.
+        server_only: generating nodes the picture needs, which only the generation server runs (the GUI never
+            runs a diffusion model: :mod:`vidstudio.ui.genops`); ``error`` then says to press Generate.
     """
 
     serial: int
@@ -68,6 +71,8 @@ class EvalResult:
     error: str | None = None
     error_node: str | None = None
     seconds: float = 0.0
+    server_only: list[str] = field(default_factory=list)
+    error_is_server_only: bool = False
 
 
 def checkerboard_composite(image: np.ndarray, square: int = 16) -> np.ndarray:
@@ -156,7 +161,7 @@ class Evaluator(QObject):
         doc = req.project
         registry = self.engine.registry
         out = EvalResult(req.serial, view=req.view)
-        out.issues = validate_graph(doc, registry, doc.settings)
+        out.issues = server_side_issues(validate_graph(doc, registry, doc.settings), doc, registry)
         targets = [t for t in req.targets if doc.has_node(t)]
         if not targets:
             out.seconds = time.perf_counter() - t0
@@ -167,6 +172,7 @@ class Evaluator(QObject):
         groups = [[t for t in targets if t != view_node], [t for t in targets if t == view_node]]
         errors: list[tuple[str, str | None, bool]] = []  # (message, node, of the view)
         values: dict[str, dict[str, Any]] = {}
+        server_msgs: set[str] = set()
         for group in groups:
             if not group:
                 continue
@@ -181,6 +187,12 @@ class Evaluator(QObject):
                 first = blocking[0]
                 errors.append((str(first) + (f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""),
                                first.node_id, is_view))
+                continue
+            gens = generators_needed(doc, registry, group)
+            if gens:  # diffusion runs on the server (Generate, Ctrl+G), never in the GUI process
+                out.server_only += [g for g in gens if g not in out.server_only]
+                server_msgs.add(server_only_message(gens, doc))
+                errors.append((server_only_message(gens, doc), None, is_view))
                 continue
             try:
                 run = self.engine.run(doc, doc.settings, targets=group, project_dir=doc.project_dir, cancel=token)
@@ -198,6 +210,7 @@ class Evaluator(QObject):
         if errors:
             errors.sort(key=lambda e: not e[2])  # the picture's error first: it is what the Viewer says
             out.error, out.error_node = errors[0][0], errors[0][1]
+            out.error_is_server_only = out.error in server_msgs
         out.values = values
         if req.view is not None and req.view.node_id in values:
             value = values[req.view.node_id].get(req.view.port)

@@ -39,6 +39,7 @@ from vidstudio.media.video import PRESETS, parse_fps, write_png_sequence, write_
 from vidstudio.project import Project, embeddable_json
 from vidstudio.progress import CancelToken
 from vidstudio.ui import theme
+from vidstudio.ui.genops import generators_needed, server_only_message
 from vidstudio.ui.session import Session
 from vidstudio.ui.tasks import Job, JobList, TaskRunner
 
@@ -85,7 +86,8 @@ def run_export(engine: Engine, project: Project, spec: ExportSpec, job: Job | No
         the file or folder written.
 
     Raises:
-        vidstudio.errors.VidStudioError: for a bad graph, file or setting (the message says which);
+        vidstudio.errors.VidStudioError: for a bad graph, file or setting (the message says which), or a picture
+            that needs a generating node (only the generation server runs those);
             Cancelled when cancelled (nothing is left under the target name).
     """
     token = cancel or (job.token if job is not None else CancelToken())
@@ -93,6 +95,10 @@ def run_export(engine: Engine, project: Project, spec: ExportSpec, job: Job | No
         clip = spec.clip
     else:
         assert spec.node_id is not None and spec.port is not None
+        gens = generators_needed(project, engine.registry, [spec.node_id])
+        if gens:  # the GUI process never runs a diffusion model
+            raise VidStudioError(server_only_message(gens, project) + " To export a generated video, choose its "
+                                 "result track as the source.")
         if job is not None:
             job.update(None, f"evaluating {spec.node_id}", status="running", force=True)
         run = engine.run(project, project.settings, targets=[spec.node_id], project_dir=project.project_dir, cancel=token)

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -36,26 +36,21 @@ from vidstudio.project.recovery import RECOVERY_SUFFIX, RecoveryInfo, discard_re
 from vidstudio.ui import theme
 from vidstudio.ui.autosave import DEFAULT_DELAY_MS, Autosaver, owner_running
 from vidstudio.ui.evaluation import EvalResult
+from vidstudio.ui import genops
 from vidstudio.ui.export_dialog import ExportDialog
+from vidstudio.ui.generation import GenerationService, ServerJob
 from vidstudio.ui.inspector import Inspector
 from vidstudio.ui.jobs import JobsPane
 from vidstudio.ui.node_editor import NodeEditor
+from vidstudio.ui.preferences import PreferencesDialog
 from vidstudio.ui.session import Session
+from vidstudio.ui.settings import app_settings
 from vidstudio.ui.tasks import Job, JobList, TaskRunner
 from vidstudio.ui.timeline import Timeline, make_transport_actions
 from vidstudio.ui.viewer import Viewer
 
 MAX_RECENT = 10
 LAYOUT_VERSION = 1
-
-
-def app_settings() -> QSettings:
-    """The application's settings: ``$VIDSTUDIO_CONFIG_DIR/gui.ini`` when that is set (tests, portable
-    installs), else the platform's native place."""
-    folder = os.environ.get("VIDSTUDIO_CONFIG_DIR")
-    if folder:
-        return QSettings(str(Path(folder) / "gui.ini"), QSettings.Format.IniFormat)
-    return QSettings("VidStudio", "VidStudio")
 
 
 class Prompts:
@@ -108,6 +103,34 @@ class Prompts:
             path += ".vidproj"
         return path or None
 
+    def choose_output(self, candidates: list[str], labels: list[str]) -> str | None:
+        """Which node Generate sends when several could be meant (``labels`` describe ``candidates``), or None."""
+        choice, ok = QInputDialog.getItem(self.parent, "Generate", "Several nodes could be generated. Which one?",
+                                          labels, 0, False)
+        return candidates[labels.index(choice)] if ok and choice in labels else None
+
+    def stop_generation(self, count: int, local: bool) -> bool:
+        """Whether to close while ``count`` generation jobs run (True: close)."""
+        jobs = f"{count} generation job{'s are' if count > 1 else ' is'} still running"
+        if local:
+            more = "Closing stops the local server: the job is cancelled and its result is lost."
+        else:
+            more = "It goes on on the server, but its result will not land on this timeline."
+        box = QMessageBox(QMessageBox.Icon.Warning, "Generation running", f"{jobs}.", parent=self.parent)
+        box.setInformativeText(more + " Close anyway?")
+        close = box.addButton("Close", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        return box.clickedButton() is close
+
+    def switch_server(self, count: int) -> bool:
+        """Whether to change servers while ``count`` generation jobs run (True: change)."""
+        return QMessageBox.question(
+            self.parent, "Change server",
+            f"{count} generation job{'s are' if count > 1 else ' is'} still running on the current server. Changing "
+            "servers stops following it (a local server is stopped, which cancels it). Change anyway?",
+        ) == QMessageBox.StandardButton.Yes
+
     def choose_recovery(self, infos: list[RecoveryInfo]) -> RecoveryInfo | None:
         """One of the recovery files, or None."""
         labels = []
@@ -138,6 +161,15 @@ class QuietPrompts(Prompts):
 
     def choose_recovery(self, infos: list[RecoveryInfo]) -> RecoveryInfo | None:
         return None
+
+    def choose_output(self, candidates: list[str], labels: list[str]) -> str | None:
+        return None
+
+    def stop_generation(self, count: int, local: bool) -> bool:
+        return True
+
+    def switch_server(self, count: int) -> bool:
+        return True
 
 
 def _load_with_recovery(path: str) -> tuple[Project, RecoveryInfo | None]:
@@ -175,6 +207,9 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(parent=self)
         self.jobs = JobList(self)
         self.autosaver = Autosaver(self.session, self.runner, autosave_ms, parent=self)
+        self.generation = GenerationService(self.session, self.runner, self.jobs, parent=self)
+        self._stop_jobs_ok = False
+        self._preferences: PreferencesDialog | None = None
         self._busy_open = False
         self._close_ok = False
         self._closed = False
@@ -225,6 +260,10 @@ class MainWindow(QMainWindow):
         s.undo_stack.redoTextChanged.connect(lambda t: self.act_redo.setText(f"Redo {t}".strip()))
         self.act_undo.setEnabled(False)
         self.act_redo.setEnabled(False)
+        self.generation.state_changed.connect(self._server_state_changed)
+        self.generation.result_added.connect(self._result_added)
+        self._server_state_changed()
+        self.generation.start()
         if persist:
             self.restore_layout()
         self._update_title()
@@ -263,9 +302,11 @@ class MainWindow(QMainWindow):
                                          "Show the project settings in the Inspector")
         self.act_plugins = self._action("Plugins…", self.plugin_manager, None, "mdi6.puzzle-outline",
                                         "Installed plugins: status, errors, permissions; enable, disable, install")
-        self.act_generate = self._action("Generate", lambda: None, "Ctrl+G", "mdi6.creation",
-                                         "Generate the video with a diffusion model (needs a generation server; none is configured)")
-        self.act_generate.setEnabled(False)
+        self.act_generate = self._action("Generate", self.generate, "Ctrl+G", "mdi6.creation",
+                                         "Render the selected Generate (or its Export) on the generation server; "
+                                         "the result lands on the timeline")
+        self.act_preferences = self._action("Preferences…", self.preferences, "Ctrl+,", "mdi6.tune-variant",
+                                            "The generation server: local or remote (URL and token)")
         self.act_shortcuts = self._action("Keyboard Shortcuts", self.show_shortcuts, None, "mdi6.keyboard-outline")
         self.act_about = self._action("About VidStudio", self.show_about, None, "mdi6.information-outline")
         self.act_fit = self._action("Fit Viewer", self.viewer.view.fit, None, "mdi6.fit-to-screen-outline")
@@ -304,6 +345,8 @@ class MainWindow(QMainWindow):
         e.addAction(ea["add_node"])
         e.addAction(self.act_settings)
         e.addAction(self.act_plugins)
+        e.addSeparator()
+        e.addAction(self.act_preferences)
         v = mb.addMenu("&View")
         v.addAction(ea["frame_all"])
         v.addAction(self.act_fit)
@@ -450,7 +493,9 @@ class MainWindow(QMainWindow):
 
     def _evaluated(self, r: EvalResult) -> None:
         errors = [i for i in r.issues if i.severity == "error"]
-        if r.error:
+        if r.error and r.error_is_server_only and not errors:
+            self._eval_label.setText("generated on the server: Generate (Ctrl+G)")
+        elif r.error:
             self._eval_label.setText(f"<span style='color:{theme.ERROR}'>⚠ {len(errors) or 1} problem{'s' if len(errors) > 1 else ''}</span>")
         elif errors:
             self._eval_label.setText(f"<span style='color:{theme.WARNING}'>⚠ {len(errors)} problem{'s' if len(errors) > 1 else ''} elsewhere</span>")
@@ -649,6 +694,15 @@ class MainWindow(QMainWindow):
         if not outs:
             self.prompts.error("Render", "The project has no Export node. Add one (Tab) or use File > Export Video.")
             return None
+        remote = [o for o in outs if genops.generators_needed(s.project, s.registry, [o])]
+        if remote:  # the GUI process never runs a diffusion model: those go to the server
+            outs = [o for o in outs if o not in remote]
+            msg = (f"{', '.join(remote)} need{'s' if len(remote) == 1 else ''} a generating node, which runs on the "
+                   "generation server: select it and press Generate (Ctrl+G).")
+            if not outs:
+                self.prompts.error("Render", msg)
+                return None
+            self.show_message(msg)
         job = self.jobs.add(Job(f"Render {', '.join(outs)}", "render"))
         doc = s.project.copy_document()
         engine = Engine(s.registry)  # its own engine: a long render must not hold up the previews
@@ -688,6 +742,65 @@ class MainWindow(QMainWindow):
         self._plugins_dialog.show()
         self._plugins_dialog.raise_()
         return self._plugins_dialog
+
+    # ================================================================================== generate
+    def generate(self) -> ServerJob | None:
+        """Generate > Generate (Ctrl+G): sends the project to the generation server for the output node (the
+        selected one, else the only Export downstream of a Generate, else the only Generate; asks when several
+        could be meant) and adds a row to the Jobs pane. Nothing is saved: the document as it is now is sent.
+
+        Returns:
+            the job's row, or None when there is nothing to generate (said in words) or the user cancelled.
+        """
+        s = self.session
+        choice = genops.pick_output(s.project, s.registry, s.selection)
+        if choice.error:
+            self.prompts.error("Generate", choice.error)
+            return None
+        node = choice.node_id
+        if node is None:
+            labels = [f"{c}  ({s.project.node(c).type})" for c in choice.candidates]
+            node = self.prompts.choose_output(choice.candidates, labels)
+            if not node:
+                return None
+        job = self.generation.generate(s.project.copy_document(), node, s.label, source=s.project)
+        self.docks["jobs"].show()
+        self.docks["jobs"].raise_()
+        self.show_message(f"Generate: {node} sent to the generation server")
+        return job
+
+    def preferences(self) -> PreferencesDialog:
+        """Edit > Preferences (Ctrl+,): the generation server (not modal; one per window)."""
+        if self._preferences is None:
+            def local_url():
+                g = self.generation
+                return (g.client.url, g.client.token) if (g.config.is_local and g.client is not None) else None
+
+            dlg = PreferencesDialog(self.generation.config, self.runner, self, local_url=local_url)
+            dlg.applied.connect(self._apply_preferences)
+            dlg.finished.connect(lambda _r: setattr(self, "_preferences", None))
+            dlg.finished.connect(dlg.deleteLater)
+            self._preferences = dlg
+        self._preferences.show()
+        self._preferences.raise_()
+        return self._preferences
+
+    def _apply_preferences(self, config) -> None:
+        if config == self.generation.config:
+            return
+        active = self.generation.active_jobs()
+        if active and not self.prompts.switch_server(len(active)):
+            return
+        config.save(app_settings())
+        self.generation.reconfigure(config)
+        self.show_message("generation server: " + ("local" if config.is_local else config.url))
+
+    def _server_state_changed(self) -> None:
+        g = self.generation
+        self.jobs_pane.set_server(g.status, g.state)
+
+    def _result_added(self, job: ServerJob) -> None:
+        self.show_message(f"the result of {job.output_node} is on the timeline")
 
     # ================================================================================== misc actions
     def _pin_selected(self) -> None:
@@ -737,9 +850,16 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         s = self.session
+        active = self.generation.active_jobs()
+        if active and not self._stop_jobs_ok:
+            if not self.prompts.stop_generation(len(active), self.generation.local is not None):
+                event.ignore()
+                return
+            self._stop_jobs_ok = True
         if s.is_dirty and not self._close_ok:
             choice = self.prompts.unsaved_changes(s.label)
             if choice == "cancel":
+                self._stop_jobs_ok = False
                 event.ignore()
                 return
             if choice == "save":
@@ -763,9 +883,12 @@ class MainWindow(QMainWindow):
         self._closed = True
         if self.persist:
             self.save_layout()
+        self.generation.shutdown()  # before the runner: a submit or download in flight fails fast
         self.jobs.cancel_all()
         self.session.shutdown()
         self.runner.shutdown(wait=True)
+        if self._preferences is not None:
+            self._preferences.close()
         if self._export_dialog is not None:
             self._export_dialog.close()
         if self._plugins_dialog is not None:

@@ -100,6 +100,9 @@ class Job(QObject):
         message: the latest progress message or the error in words.
         output: the file or folder written (when done).
         seconds_per_step: for step-based work (generation), the latest seconds per denoising step.
+        step, total: the denoising step reached and the number of steps (None when not step-based).
+        node: the node running now (generation), or None.
+        eta: estimated seconds left, or None when unknown.
         preview: the latest preview image (a QImage) or None.
         token: the cancel token the work checks.
 
@@ -121,6 +124,10 @@ class Job(QObject):
         self.message = "queued"
         self.output: str | None = None
         self.seconds_per_step: float | None = None
+        self.step: int | None = None
+        self.total: int | None = None
+        self.node: str | None = None
+        self.eta: float | None = None
         self.preview: Any = None
         self.token = CancelToken()
         self.created = time.time()

@@ -510,7 +510,7 @@ class Viewer(QWidget):
         self._update_value_overlays(result)
         if result.error and self.session.view_result is None:
             stale = "\n(the Viewer keeps the last picture that worked)" if self.session.showing_stale else ""
-            self._set_message(result.error + stale, True)
+            self._set_message(result.error + stale, not result.error_is_server_only)
         elif self.session.view_target is None and self.session.view_result is None:
             self._set_message(self._nothing_message())
         elif self.view.message:

@@ -1,0 +1,77 @@
+"""Generation decisions without a window: the output node Generate sends, the nodes only the server runs, where
+results go, and errors in words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uihelpers import EXAMPLES
+from vidstudio.client import ServerError
+from vidstudio.graph.validate import GraphIssue
+from vidstudio.nodes import default_registry
+from vidstudio.project import load_project
+from vidstudio.ui import genops
+
+
+@pytest.fixture(scope="module")
+def reg():
+    return default_registry()
+
+
+@pytest.fixture
+def t2v():
+    return load_project(EXAMPLES / "text_to_video.vidproj")
+
+
+def test_the_export_downstream_of_generate_is_sent_unless_a_node_is_selected(reg, t2v):
+    assert genops.pick_output(t2v, reg).node_id == "export"
+    assert genops.pick_output(t2v, reg, ["gen"]).node_id == "gen"
+    assert genops.pick_output(t2v, reg, ["cond"]).node_id == "export"  # no VIDEO output: not a choice
+    assert genops.pick_output(t2v, reg, ["gone"]).node_id == "export"
+
+
+def test_several_candidates_are_asked_and_no_generate_is_said_in_words(reg, t2v):
+    from vidstudio.graph.model import Link, NodeInstance
+
+    t2v.nodes.append(NodeInstance(id="export2", type="ExportVideo", params={"path": "b.mp4"}))
+    t2v.links.append(Link(source="gen.video", target="export2.video"))
+    c = genops.pick_output(t2v, reg)
+    assert c.node_id is None and c.candidates == ["export", "export2"] and c.error is None
+    kb = load_project(EXAMPLES / "ken_burns.vidproj")
+    c = genops.pick_output(kb, reg)
+    assert c.node_id is None and "no Generate node" in c.error
+    assert genops.pick_output(kb, reg, ["export"]).node_id == "export"  # chosen by the user: the server renders it
+
+
+def test_generating_nodes_are_found_upstream_of_a_target(reg, t2v):
+    assert genops.generators_needed(t2v, reg, ["export"]) == ["gen"]
+    assert genops.generators_needed(t2v, reg, ["cond"]) == []
+    assert genops.is_generator(reg, "Generate") and not genops.is_generator(reg, "LoadModel")
+    assert genops.generators_needed(load_project(EXAMPLES / "ken_burns.vidproj"), reg, ["export"]) == []
+    assert "press Generate (Ctrl+G)" in genops.server_only_message(["gen"], t2v)
+
+
+def test_results_go_next_to_the_project_or_to_the_fallback_folder(tmp_path):
+    assert genops.result_path(Path("/p/My Shot.vidproj"), "gen_1", tmp_path) == Path("/p/renders/My_Shot-gen_1.mp4")
+    assert genops.result_path(None, "gen_1", tmp_path) == tmp_path / "untitled-gen_1.mp4"
+
+
+def test_a_server_model_missing_here_is_a_warning_not_an_error(reg, t2v):
+    issues = [GraphIssue("model", "param 'model'", "model folder /x does not exist", "node-check"),
+              GraphIssue("cond", "param 'steps'", "too many", "out-of-range")]
+    out = genops.server_side_issues(issues, t2v, reg)
+    assert out[0].severity == "warning" and "generation server looks model ids up" in out[0].message
+    assert out[1] == issues[1]
+
+
+def test_errors_in_words():
+    url = "http://gpu:8765"
+    e = ServerError(f"cannot reach the VidStudio server at {url}: [Errno 111] Connection refused")
+    assert genops.error_text(e, url) == f"server unreachable at {url} ([Errno 111] Connection refused)"
+    e = ServerError(f"server {url} answered 422: project.nodes.gen: no model", status=422)
+    assert genops.error_text(e, url) == "project.nodes.gen: no model"
+    assert "refused the token (401)" in genops.error_text(ServerError("x", status=401), url)
+    assert genops.duration_text(5) == "5 s" and genops.duration_text(185) == "3 min 05 s"
+    assert genops.duration_text(3720) == "1 h 02 min" and genops.duration_text(None) == ""

@@ -1,0 +1,69 @@
+"""The application's settings file (QSettings) and the generation server's part of it.
+
+``$VIDSTUDIO_CONFIG_DIR/gui.ini`` when that is set (tests, portable installs), else the platform's native place.
+The server settings (:class:`ServerConfig`) are the mode (a local server started when needed, or a remote one),
+the remote URL and its token; the token is stored in this file in plain text (the Preferences dialog says so).
+"""
+
+from __future__ import annotations
+
+from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+
+def app_settings() -> QSettings:
+    """The application's settings: ``$VIDSTUDIO_CONFIG_DIR/gui.ini`` when that is set (tests, portable
+    installs), else the platform's native place."""
+    folder = os.environ.get("VIDSTUDIO_CONFIG_DIR")
+    if folder:
+        return QSettings(str(Path(folder) / "gui.ini"), QSettings.Format.IniFormat)
+    return QSettings("VidStudio", "VidStudio")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Which generation server Generate uses.
+
+    Attributes:
+        mode: ``"local"`` (a ``vidstudio serve`` started in the background on the first Generate, stopped when
+            VidStudio closes) or ``"remote"`` (``url`` with ``token``).
+        url: ``http://HOST:PORT`` of the remote server.
+        token: its bearer token ("" for none).
+    """
+
+    mode: str = "local"
+    url: str = ""
+    token: str = ""
+
+    MODES = ("local", "remote")
+
+    @classmethod
+    def load(cls, settings: QSettings | None = None) -> "ServerConfig":
+        """Reads the server settings (``server/mode``, ``server/url``, ``server/token``); defaults: local."""
+        st = settings or app_settings()
+        mode = str(st.value("server/mode", "local") or "local")
+        return cls(mode if mode in cls.MODES else "local", str(st.value("server/url", "") or ""),
+                   str(st.value("server/token", "") or ""))
+
+    def save(self, settings: QSettings | None = None) -> None:
+        """Writes the server settings."""
+        st = settings or app_settings()
+        st.setValue("server/mode", self.mode)
+        st.setValue("server/url", self.url)
+        st.setValue("server/token", self.token)
+        st.sync()
+
+    @property
+    def is_local(self) -> bool:
+        """True for a local server started by VidStudio."""
+        return self.mode != "remote"
+
+
+def settings_file() -> str:
+    """Where the settings are stored (a file path, or the registry key on Windows), for messages."""
+    return app_settings().fileName()

@@ -8,10 +8,12 @@ import json
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import numpy as np
+
 import pytest
 
 from server.server_helpers import (
@@ -102,6 +104,20 @@ def test_models_and_nodes_come_from_the_server_and_its_worker(client):
     assert by_type["slowtest.Steps"]["source"] == "slowtest"
     assert [p["name"] for p in by_type["slowtest.Steps"]["params"]] == ["steps", "seconds_per_step", "hue"]
     assert "LoadImage" in by_type and "ltx" in nodes.capabilities["families"]
+
+
+
+def test_health_says_which_device_the_worker_renders_on(client):
+    """The worker looks at torch once it has started and the server's health carries it, in words."""
+    import torch
+
+    deadline = time.monotonic() + 60
+    while client.health().worker.device is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    device = client.health().worker.device
+    assert device is not None, "the worker never said which device it renders on"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"  # CI: no GPU
+    assert device.startswith(f"{expected}: ") and f"(torch {torch.__version__})" in device
 
 
 # ---------------------------------------------------------------------------------------------- generation

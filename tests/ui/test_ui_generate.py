@@ -263,7 +263,7 @@ def test_preferences_persist_and_test_connection_reports(server, window_factory,
         qtbot.mouseClick(dlg.test_button, Qt.MouseButton.LeftButton)
     text = sig.args[0]
     assert "Connected" in text and "VidStudio server" in text and "tiny-ltx (default)" in text
-    assert "Loaded model" in text and "GPU worker" in text
+    assert "Loaded model" in text and "GPU worker" in text and "Renders on: " in text
     dlg.buttons.button(dlg.buttons.StandardButton.Ok).click()
     assert ServerConfig.load() == ServerConfig("remote", server.url, TOKEN)
     # the event thread follows the new server

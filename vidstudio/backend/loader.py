@@ -68,6 +68,27 @@ def choose_device(requested: str = "auto") -> str:
     return requested
 
 
+def describe_device(requested: str = "auto") -> str:
+    """The device this process would render on, in words for an artist: ``"cuda: NVIDIA H200, 140 GiB
+    (torch 2.13.0)"``, ``"mps: Apple GPU (torch ...)"`` or ``"cpu: no GPU (torch ...)"``.
+
+    Raises:
+        ModelError: when the requested device is not available here (see :func:`choose_device`).
+    """
+    dev = choose_device(requested)
+    if dev == "cuda":
+        idx = torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(idx)
+        what = f"{props.name}, {props.total_memory / 2**30:.0f} GiB"
+        if torch.cuda.device_count() > 1:
+            what += f", 1 of {torch.cuda.device_count()} GPUs"
+    elif dev == "mps":
+        what = "Apple GPU"
+    else:
+        what = "no GPU"
+    return f"{dev}: {what} (torch {torch.__version__})"
+
+
 def choose_dtype(requested: str, device: str) -> torch.dtype:
     """The weights' dtype: ``auto`` is bf16 on CUDA with bf16 support, fp16 on other CUDA devices and MPS,
     fp32 on CPU; ``bf16``/``fp16``/``fp32`` as asked.

@@ -372,6 +372,10 @@ class JobManager:
             self._publish_worker()
             self._kick()
             return
+        if ev == "device":
+            self.worker = self.worker.model_copy(update={"device": str(h.get("device") or "") or None})
+            self._publish_worker()
+            return
         job_id = str(h.get("job", ""))
         if job_id != self.running:
             return  # a late message of a job already failed or cancelled

@@ -15,6 +15,8 @@ Messages (see :mod:`vidstudio.jobs.wire`), server to worker:
 Worker to server (every message has ``t``, the worker's clock, Unix seconds):
 
 - ``{"ev": "ready", "pid", "nodes"}``: started; ``nodes`` is ``vidstudio nodes --json``'s document;
+- ``{"ev": "device", "device"}``: the render device in words (sent once, soon after ``ready``, by a thread
+  that imports torch; ``device`` is ``"unknown: ..."`` with the reason when torch cannot be used);
 - ``{"ev": "started", "job", "nodes": [[id, type], ...]}``: the nodes the output needs, in order;
 - ``{"ev": "progress", "job", "node", "fraction", "message"}``: the engine's progress (``running``, ``done``,
   ``cached``, or a node's own message), at most every 50 ms per node except for those three;
@@ -106,7 +108,7 @@ def _pipeline_facts() -> dict[str, Any]:
     """The backend's pipeline cache, if the backend was loaded: how many loads, and which model is loaded (its
     repo id, or its folder's absolute path)."""
     loader = sys.modules.get("vidstudio.backend.loader")
-    if loader is None:
+    if getattr(loader, "default_cache", None) is None:  # not loaded, or still being imported by another thread
         return {"loads": 0, "model": None}
     cache = loader.default_cache()
     cur = cache.current
@@ -119,7 +121,7 @@ def _pipeline_facts() -> dict[str, Any]:
 
 def _release_memory() -> None:
     loader = sys.modules.get("vidstudio.backend.loader")
-    if loader is not None:
+    if getattr(loader, "default_cache", None) is not None:
         try:
             loader.default_cache().clear()
         except Exception:
@@ -187,10 +189,21 @@ class Worker:
             print(f"vidstudio worker: describing the node types failed: {e}", file=sys.stderr)
             return {"nodes": [], "capabilities": {}}
 
+    def _announce_device(self) -> None:
+        """Sends the render device in words (imports torch, which the first generation would do anyway)."""
+        try:
+            from vidstudio.backend.loader import describe_device
+
+            device = describe_device()
+        except Exception as e:  # a broken torch install must not take the worker down
+            device = f"unknown: {e.__class__.__name__}: {e}"
+        self.send({"ev": "device", "device": device})
+
     def serve(self) -> int:
         """Announces itself, then runs jobs until ``shutdown``; returns the exit status."""
         self.send({"ev": "ready", "pid": os.getpid(), "nodes": self.describe()})
         threading.Thread(target=self._reader, name="vidstudio-worker-reader", daemon=True).start()
+        threading.Thread(target=self._announce_device, name="vidstudio-worker-device", daemon=True).start()
         while True:
             msg = self.jobs.get()
             if msg is None:

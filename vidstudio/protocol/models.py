@@ -306,6 +306,8 @@ class WorkerInfo(_Model):
         restarts: how many times it was started again after dying; last_exit: why it last died.
         current_job: the job it runs; loaded_model: the pipeline it keeps loaded (None before the first
         generation); pipeline_loads: how many times it loaded a pipeline.
+        device: the device it renders on, in words (``"cuda: NVIDIA H200, 140 GiB (torch 2.13.0)"``,
+        ``"cpu: no GPU (torch ...)"``); None until the worker has looked, a few seconds after it starts.
     """
 
     state: Literal["starting", "ready", "busy", "died", "stopped"]
@@ -315,6 +317,7 @@ class WorkerInfo(_Model):
     current_job: str | None = None
     loaded_model: str | None = None
     pipeline_loads: int = 0
+    device: str | None = None
 
 
 class ServerInfo(_Model):

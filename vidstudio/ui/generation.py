@@ -373,6 +373,8 @@ class GenerationService(QObject):
         if state == "connected" and self.worker is not None:
             w = self.worker
             text += f"  ·  worker {w.state}"
+            if w.device:
+                text += f" on {w.device.split(' (torch')[0]}"
             if w.loaded_model:
                 text += f", model {w.loaded_model} loaded"
             if w.state == "died" and w.last_exit:

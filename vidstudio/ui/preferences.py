@@ -55,6 +55,7 @@ def probe_server(url: str, token: str | None) -> str:
         f"VidStudio server {h.server.version} (API v{h.api_version}), pid {h.server.pid}; "
         f"token {'required' if h.auth else 'not required'}",
         f"GPU worker: {w.state}" + (f", pid {w.pid}" if w.pid else "") + (f"; last exit: {w.last_exit}" if w.last_exit else ""),
+        f"Renders on: {w.device or 'not known yet (the worker is starting)'}",
         f"Loaded model: {w.loaded_model or 'none yet'}  ·  default model: {h.default_model or 'none'}",
         f"Models: {', '.join(names) if names else 'none found (put pipeline folders in its models folder)'}",
         f"Queue: {h.running} running, {h.queued} queued",

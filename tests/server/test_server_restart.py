@@ -8,10 +8,13 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
+import time
 
 import numpy as np
 import pytest
 
+from helpers import ROOT
 from server.server_helpers import expected_frames, pid_alive, steps_project, wait_for, wait_running_step
 from vidstudio.client import Client, LocalServer, ServerError
 from vidstudio.media.video import read_video
@@ -82,3 +85,42 @@ def test_local_server_helper_reports_port_and_token(tmp_path):
         assert e.value.status == 401
         pid = s.pid
     assert s.pid is None and not pid_alive(pid)
+
+
+def test_a_local_server_never_outlives_the_process_that_started_it(tmp_path):
+    """The GUI (here: a throwaway Python process) starts a LocalServer and is then SIGKILLed: the server notices
+    its parent is gone and stops by itself, worker included, and leaves its data folder unlocked."""
+    code = textwrap.dedent(f"""
+        import sys, time
+        from vidstudio.client import LocalServer
+        s = LocalServer({str(tmp_path / "d")!r}, extra_args=["--no-hf-cache"],
+                        env={{"VIDSTUDIO_PLUGINS_DIR": {str(tmp_path / "none")!r}, "HF_HUB_OFFLINE": "1"}}).start()
+        with s.client() as c:
+            w = c.health().worker
+            deadline = time.time() + 60
+            while w.pid is None and time.time() < deadline:
+                time.sleep(0.1)
+                w = c.health().worker
+        print(s.pid, w.pid, flush=True)
+        time.sleep(600)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    pids: list[int] = []
+    try:
+        pids = [int(x) for x in parent.stdout.readline().split()]
+        server_pid, worker_pid = pids
+        assert pid_alive(server_pid) and pid_alive(worker_pid)
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 20
+        while (pid_alive(server_pid) or pid_alive(worker_pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not pid_alive(server_pid), "the server outlived the process that started it"
+        assert not pid_alive(worker_pid), "the worker outlived its server"
+        assert not (tmp_path / "d" / "server.json").exists()
+    finally:
+        parent.kill()
+        for pid in pids:
+            if pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)

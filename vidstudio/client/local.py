@@ -40,6 +40,8 @@ class LocalServer:
         default_model, models_dirs: as ``vidstudio serve --default-model`` / ``--models-dir``.
         extra_args: more ``vidstudio serve`` arguments; env: more environment variables for the server (and its
             worker); python: the interpreter; log_file: where its output goes (default ``data_dir/server.log``).
+        exit_with_parent: pass ``--parent-pid`` with this process's id, so that the server stops by itself when
+            this process ends in any way (killed included) instead of being left running.
 
     Attributes (after :meth:`start`): ``url``, ``port``, ``token``, ``pid``.
     """
@@ -48,7 +50,7 @@ class LocalServer:
                  token: str | None = None, default_model: str | None = None,
                  models_dirs: Sequence[str | os.PathLike] = (), extra_args: Sequence[str] = (),
                  env: dict[str, str] | None = None, python: str = sys.executable,
-                 log_file: str | os.PathLike | None = None):
+                 log_file: str | os.PathLike | None = None, exit_with_parent: bool = True):
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.host, self.requested_port = host, port
         self.token = secrets.token_urlsafe(24) if token is None else (token or None)
@@ -58,6 +60,7 @@ class LocalServer:
         self.env = dict(env or {})
         self.python = python
         self.log_file = Path(log_file) if log_file is not None else self.data_dir / "server.log"
+        self.exit_with_parent = exit_with_parent
         self.url: str | None = None
         self.port: int | None = None
         self.proc: subprocess.Popen | None = None
@@ -76,6 +79,8 @@ class LocalServer:
             cmd += ["--default-model", self.default_model]
         for d in self.models_dirs:
             cmd += ["--models-dir", d]
+        if self.exit_with_parent:
+            cmd += ["--parent-pid", str(os.getpid())]
         return cmd + self.extra_args
 
     def _log_tail(self) -> str:

@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn's log level (default warning)")
     p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--parent-pid", type=int, default=None, metavar="PID",
+                   help="stop gracefully when process PID ends (the GUI starts its local server with its own pid, "
+                        "so that the server never outlives it, even when the GUI is killed)")
     p.set_defaults(func=run)
 
 
@@ -54,4 +57,6 @@ def run(args: argparse.Namespace) -> int:
         models_dirs=[Path(d).expanduser() for d in args.models_dir], scan_hf_cache=not args.no_hf_cache,
         max_upload_bytes=int(args.max_upload_mb * (1 << 20)), cancel_grace=max(0.1, args.cancel_grace),
     )
-    return serve(config, log_level=args.log_level, access_log=args.access_log)
+    if args.parent_pid is not None and args.parent_pid <= 0:
+        raise VidStudioError(f"--parent-pid {args.parent_pid}: expected a process id")
+    return serve(config, log_level=args.log_level, access_log=args.access_log, parent_pid=args.parent_pid)

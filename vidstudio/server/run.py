@@ -12,6 +12,8 @@ import json
 import os
 import socket
 import sys
+import threading
+import time
 from pathlib import Path
 
 from vidstudio.errors import VidStudioError
@@ -107,8 +109,59 @@ def _server_class():
     return Server
 
 
-def serve(config: ServerConfig, *, log_level: str = "warning", access_log: bool = False) -> int:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (POSIX: ``kill(pid, 0)``, a zombie counts as ended where /proc tells;
+    Windows: ``OpenProcess`` + ``GetExitCodeProcess``). Never raises."""
+    if sys.platform == "win32":
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        try:
+            code = ctypes.c_ulong()
+            ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+            return bool(ok) and code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _watch_parent(server, pid: int, interval: float = 0.5) -> threading.Thread:
+    """Starts a daemon thread that asks ``server`` (a uvicorn server) to stop gracefully once ``pid`` ends."""
+
+    def watch() -> None:
+        while not server.should_exit:
+            if not process_alive(pid):
+                print(f"vidstudio server: process {pid} (--parent-pid) ended; stopping", file=sys.stderr, flush=True)
+                server.should_exit = True
+                return
+            time.sleep(interval)
+
+    t = threading.Thread(target=watch, name="vidstudio-parent-watch", daemon=True)
+    t.start()
+    return t
+
+
+def serve(config: ServerConfig, *, log_level: str = "warning", access_log: bool = False,
+          parent_pid: int | None = None) -> int:
     """Runs the server until it is stopped; returns the exit status (0, or 1 when start-up failed).
+
+    Args:
+        config: how it runs.
+        log_level, access_log: uvicorn's logging.
+        parent_pid: stop gracefully (as on SIGTERM) when this process ends, checked twice a second.
 
     Raises:
         VidStudioError: a non-loopback host without a token, a data folder in use, an address that cannot be
@@ -130,6 +183,8 @@ def serve(config: ServerConfig, *, log_level: str = "warning", access_log: bool 
         info = {"url": url, "port": sock.getsockname()[1], "pid": os.getpid(), "auth": bool(config.token)}
         (data_dir / "server.json").write_text(json.dumps(info))
         print(f"vidstudio server listening on {url} (data folder {data_dir})", flush=True)
+        if parent_pid is not None:
+            _watch_parent(server, parent_pid)
         server.run(sockets=[sock])
         return 0 if server.started else 1
     finally:

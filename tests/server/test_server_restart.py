@@ -84,7 +84,11 @@ def test_local_server_helper_reports_port_and_token(tmp_path):
             Client(s.url).health()  # no token
         assert e.value.status == 401
         pid = s.pid
+        # another window of the same user finds it, with its token, through a file only the user can read
+        assert LocalServer.find_running(tmp_path / "d") == (s.url, s.token, pid)
+        assert (tmp_path / "d" / "local-server.json").stat().st_mode & 0o077 == 0
     assert s.pid is None and not pid_alive(pid)
+    assert LocalServer.find_running(tmp_path / "d") is None and not (tmp_path / "d" / "local-server.json").exists()
 
 
 def test_a_local_server_never_outlives_the_process_that_started_it(tmp_path):

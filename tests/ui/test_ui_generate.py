@@ -314,6 +314,40 @@ def test_local_server_starts_on_generate_and_closing_the_window_stops_it(
     qtbot.waitUntil(lambda: not pid_alive(worker_pid), timeout=10000)
 
 
+def test_a_second_window_uses_the_local_server_of_the_first_and_replaces_it_once_it_ends(
+        plugins, window_factory, qtbot, tmp_path, monkeypatch):
+    """The first window's local server (here: a LocalServer with a fresh token on the same data folder) holds
+    the folder; a second window finds it with its token and uses it, never stops it, and starts its own once
+    it has ended."""
+    from vidstudio.client import LocalServer
+
+    data = tmp_path / "server-data"
+    monkeypatch.setenv("VIDSTUDIO_SERVER_DATA", str(data))
+    monkeypatch.setenv("VIDSTUDIO_PLUGINS_DIR", str(plugins))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    first = LocalServer(data, env=server_env(tmp_path, plugins)).start(timeout=90)
+    try:
+        win = window_factory(_steps_vidproj(tmp_path / "proj", steps=3, seconds_per_step=0.01))
+        win.session.set_selection(["export"])
+        job = win.generate()
+        qtbot.waitUntil(lambda: job.is_final, timeout=90000)
+        assert job.status == "done", job.message
+        assert win.generation.local is None and win.generation.external_pid == first.pid
+        assert win.generation.client.token == first.token
+        # the first window's server ends: the next Generate starts this window's own
+        first_pid = first.pid
+        first.stop()
+        job2 = win.generate()
+        qtbot.waitUntil(lambda: job2.is_final, timeout=90000)
+        assert job2.status == "done", job2.message
+        own = win.generation.local_pid
+        assert own and own != first_pid and pid_alive(own)
+        win.close()
+        assert not pid_alive(own)
+    finally:
+        first.stop()
+
+
 def test_the_event_thread_reconnects_after_a_server_restart_and_resyncs(
         base, plugins, window_factory, qtbot, tmp_path):
     from vidstudio.client import LocalServer

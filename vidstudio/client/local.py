@@ -9,7 +9,9 @@ fresh token, wait until it answers, stop it again.
 
 The token reaches the server through its environment (``VIDSTUDIO_SERVER_TOKEN``), never its command line. The
 server's output goes to ``server.log`` in the data folder (its last lines are in the error when it does not
-start).
+start). While it runs, ``local-server.json`` in the data folder (readable by the user only) holds its URL, pid and
+token, so that another window or program of the same user can use it (:meth:`LocalServer.find_running`) instead
+of failing on the data folder it holds.
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ import secrets
 import signal
 import subprocess
 import sys
+import json
 import threading
 import time
 from pathlib import Path
 from typing import Any, Sequence
 
 from vidstudio.client.client import Client, ServerError
+from vidstudio.procs import process_alive
+
+#: The file in the data folder that tells other clients of the same user where the running local server is.
+RUNNING_FILE = "local-server.json"
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
@@ -148,7 +155,50 @@ class LocalServer:
                         self.stop()
                         raise ServerError(f"the local server at {self.url} did not answer:\n{self._log_tail()}") from None
                     time.sleep(0.05)
+        try:
+            self._write_running_file()
+        except OSError:
+            pass  # others cannot find it; this process still can use it
         return self
+
+    @staticmethod
+    def find_running(data_dir: str | os.PathLike, *, timeout: float = 3.0) -> tuple[str, str | None, int] | None:
+        """The local server another :class:`LocalServer` started on ``data_dir`` and that still answers.
+
+        Returns:
+            ``(url, token, pid)``, or None when there is none (no ``local-server.json``, its process ended, or it
+            does not answer its health check within ``timeout`` seconds with that token).
+        """
+        try:
+            d = json.loads((Path(data_dir).expanduser() / RUNNING_FILE).read_text())
+            url, token, pid = str(d["url"]), d.get("token") or None, int(d["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not process_alive(pid):
+            return None
+        try:
+            with Client(url, token, timeout=timeout) as c:
+                if c.health().server.pid != pid:
+                    return None
+        except ServerError:
+            return None
+        return url, token, pid
+
+    def _write_running_file(self) -> None:
+        path = self.data_dir / RUNNING_FILE
+        tmp = path.with_name(f".{RUNNING_FILE}.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the token: the user's eyes only
+        with os.fdopen(fd, "w") as f:
+            json.dump({"url": self.url, "token": self.token, "pid": self.proc.pid if self.proc else None}, f)
+        os.replace(tmp, path)
+
+    def _remove_running_file(self, pid: int) -> None:
+        path = self.data_dir / RUNNING_FILE
+        try:
+            if json.loads(path.read_text()).get("pid") == pid:
+                path.unlink()
+        except (OSError, ValueError, AttributeError):
+            pass
 
     def client(self, **kwargs: Any) -> Client:
         """A :class:`Client` of this server (with its token)."""
@@ -174,6 +224,7 @@ class LocalServer:
                 proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
+        self._remove_running_file(proc.pid)
         self.proc = None
         return proc.returncode
 

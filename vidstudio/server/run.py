@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from vidstudio.errors import VidStudioError
+from vidstudio.procs import process_alive
 from vidstudio.server.app import ServerConfig, create_app
 from vidstudio.server.security import is_loopback
 
@@ -107,35 +108,6 @@ def _server_class():
             self._captured_signals.clear()
 
     return Server
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (POSIX: ``kill(pid, 0)``, a zombie counts as ended where /proc tells;
-    Windows: ``OpenProcess`` + ``GetExitCodeProcess``). Never raises."""
-    if sys.platform == "win32":
-        import ctypes
-
-        kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-        if not handle:
-            return False
-        try:
-            code = ctypes.c_ulong()
-            ok = kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-            return bool(ok) and code.value == 259  # STILL_ACTIVE
-        finally:
-            kernel32.CloseHandle(handle)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _watch_parent(server, pid: int, interval: float = 0.5) -> threading.Thread:

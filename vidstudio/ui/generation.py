@@ -31,6 +31,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from vidstudio.client import Client, LocalServer, ServerError, StreamClosed
+from vidstudio.procs import process_alive
 from vidstudio.media.clip import Clip
 from vidstudio.project import Project
 from vidstudio.ui import genops
@@ -414,8 +415,10 @@ class GenerationService(QObject):
         if self._closed:
             failed("the window is closing")
             return
-        if self.local is not None and self.local.pid is None and self.state != "starting":
-            self._forget_dead_local()  # our local server ended (crashed, killed): start a new one
+        if self.state != "starting" and (
+                (self.local is not None and self.local.pid is None)
+                or (self.external_pid and not process_alive(int(self.external_pid)))):
+            self._forget_dead_local()  # the local server ended (crashed, killed, its window closed): start anew
         if self.client is not None:
             ready(self.client)
             return
@@ -433,6 +436,7 @@ class GenerationService(QObject):
     def _forget_dead_local(self) -> None:
         with self._lock:
             dead, self.local = self.local, None
+            self.external_pid = None
         if dead is not None:
             atexit.unregister(dead.stop)
             dead.stop()  # reaps the process (it has ended: no waiting)
@@ -447,16 +451,21 @@ class GenerationService(QObject):
         self._set_state("idle")
 
     def _start_local(self, gen: int) -> tuple[str, Any]:
-        """Worker: uses a server already running on the data folder when it answers without a token, else
-        starts one. Returns ``("external", (url, pid))`` or ``("started", LocalServer)``."""
+        """Worker: uses a server already running on the data folder (another window's local server, found with
+        its token through :meth:`LocalServer.find_running`, or a ``vidstudio serve`` that answers without a
+        token), else starts one. Returns ``("external", (url, token, pid))`` or ``("started", LocalServer)``."""
         data_dir = genops.local_server_data_dir()
+        running = LocalServer.find_running(data_dir)
+        if running is not None:
+            url, token, pid = running
+            return "external", (url, token, pid)
         info = data_dir / "server.json"
         if info.is_file():
             try:
                 d = json.loads(info.read_text())
                 with Client(str(d["url"]), timeout=3.0) as c:
                     c.health()
-                return "external", (str(d["url"]), d.get("pid"))
+                return "external", (str(d["url"]), None, d.get("pid"))
             except (OSError, ValueError, KeyError, TypeError, ServerError):
                 pass  # stale (a crashed server) or needs a token: start our own (it says if the folder is taken)
         server = LocalServer(data_dir)
@@ -486,9 +495,9 @@ class GenerationService(QObject):
             return
         kind, value = result
         if kind == "external":
-            url, pid = value
+            url, token, pid = value
             self.external_pid = pid
-            self.client = Client(url)
+            self.client = Client(url, token)
         else:
             self.client = value.client()
         self._set_state("starting")

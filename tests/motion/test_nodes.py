@@ -193,3 +193,14 @@ def test_sprite_node_errors_and_image_sprites(tmp_path):
     res, _ = run_graph(nodes, links, settings=SETTINGS)
     sp = res.output("s", "sprite")
     assert sp.image is not None and sp.size == (40, 40) and sp.track.name == "dot"
+
+
+def test_a_sprite_on_a_trajectory_with_nothing_drawn_yet_stands_still_with_a_note():
+    """A fresh Trajectory node (no paths) wired to a Sprite: the animatic stays usable while the artist has not
+    drawn yet; the sprite stands at x, y (the frame's centre by default) and the run report says why."""
+    nodes = [{"id": "path", "type": "Trajectory", "params": {"paths": {"paths": []}}},
+             {"id": "s", "type": "Sprite", "params": {"width": 10}}]
+    res, _ = run_graph(nodes, [("path.trajectory", "s.trajectory")], settings=SETTINGS)
+    sp = res.output("s", "sprite")
+    np.testing.assert_allclose(sp.track.position, np.tile([[80.0, 48.0]], (12, 1)))
+    assert any("no paths yet" in n for n in res.report["s"].notes)

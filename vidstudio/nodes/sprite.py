@@ -18,7 +18,8 @@ class SpriteNode(Node):
 
     With an ``image`` linked, the sprite is that cut-out (its alpha is kept); otherwise it is a shape with a
     fill colour and an outline. ``shape: auto`` takes a physics body's own shape (circle, box, polygon,
-    segment) from its track, an ellipse otherwise. Without a trajectory the sprite stands still at ``x, y``.
+    segment) from its track, an ellipse otherwise. Without a trajectory, or with one that has no paths yet, the
+    sprite stands still at ``x, y`` (a note says so in the second case).
 
     Output ``sprite``: a :class:`vidstudio.motion.sprites.Sprite` (picture + track).
     """
@@ -58,9 +59,11 @@ class SpriteNode(Node):
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         tracks = inputs["trajectory"]
         name = params["track"]
+        if tracks is not None and len(tracks) == 0:
+            # a Trajectory node with nothing drawn yet: stand still (the animatic stays usable while drawing)
+            ctx.note("input 'trajectory' has no paths yet: the sprite stands still at x, y until one is drawn")
+            tracks = None
         if tracks is not None:
-            if len(tracks) == 0:
-                raise NodeError("input 'trajectory' has no tracks")
             try:
                 track = tracks.get(name) if name else tracks.tracks[0]
             except KeyError as e:

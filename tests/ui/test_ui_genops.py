@@ -75,3 +75,52 @@ def test_errors_in_words():
     assert "refused the token (401)" in genops.error_text(ServerError("x", status=401), url)
     assert genops.duration_text(5) == "5 s" and genops.duration_text(185) == "3 min 05 s"
     assert genops.duration_text(3720) == "1 h 02 min" and genops.duration_text(None) == ""
+
+
+def test_a_resync_fetches_unfinished_jobs_older_than_the_newest(qtbot):
+    """After a reconnection the follower lists the newest jobs and fetches, one by one, the jobs the window still
+    shows as unfinished that are not among them (a job that finished while the stream was down, with many jobs
+    after it); a job the server forgot (404) is left alone."""
+    from vidstudio.client import StreamClosed
+    from vidstudio.protocol import Job
+    from vidstudio.ui.generation import EventFollower, _Bridge
+
+    def record(job_id: str, status: str) -> Job:
+        return Job(id=job_id, status=status, kind="project", created_at=1.0, output_node="export")
+
+    class Stream:
+        def next(self, timeout=None):
+            raise StreamClosed("closed")
+
+        def close(self):
+            pass
+
+    class FakeClient:
+        url = "http://127.0.0.1:1"
+
+        def __init__(self):
+            self.fetched: list[str] = []
+
+        def events(self, **kw):
+            return Stream()
+
+        def jobs(self, limit=50, **kw):
+            return [record(f"gen_new{i}", "succeeded") for i in range(limit)]
+
+        def job(self, job_id):
+            self.fetched.append(job_id)
+            if job_id == "gen_forgotten":
+                raise ServerError("no such job", status=404)
+            return record(job_id, "succeeded")
+
+    client, bridge = FakeClient(), _Bridge()
+    follower = EventFollower(client, bridge, lambda: ["gen_old", "gen_new0", "gen_forgotten"])
+    try:
+        with qtbot.waitSignal(bridge.synced, timeout=5000) as sig:
+            follower.start()
+    finally:
+        follower.stop()
+    records, first = sig.args
+    assert first and client.fetched == ["gen_old", "gen_forgotten"]
+    by_id = {r.id: r.status for r in records}
+    assert by_id["gen_old"] == "succeeded" and "gen_forgotten" not in by_id and len(by_id) == 21

@@ -65,11 +65,15 @@ class EventFollower:
 
     Args:
         client: the server's client (its calls are thread-safe); bridge: where events go.
+        tracked: returns the ids of the jobs the window still shows as unfinished (called on this thread); at
+            each resync those that are not among the newest are fetched one by one, so that a job that finished
+            while the stream was down is never left "running" however many jobs came after it.
     """
 
-    def __init__(self, client: Client, bridge: _Bridge):
+    def __init__(self, client: Client, bridge: _Bridge, tracked: Callable[[], list[str]] | None = None):
         self.client = client
         self.bridge = bridge
+        self.tracked = tracked
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="vidstudio-events", daemon=True)
 
@@ -116,6 +120,14 @@ class EventFollower:
                 return
             try:
                 jobs = self.client.jobs(limit=LIST_LIMIT)
+                listed = {j.id for j in jobs}
+                for job_id in (self.tracked() if self.tracked is not None else []):
+                    if job_id not in listed:
+                        try:
+                            jobs.append(self.client.job(job_id))
+                        except ServerError as e:
+                            if e.status != 404:  # 404: the server forgot it (another data folder): leave it
+                                raise
             except Exception:  # listed again at the next connection
                 jobs = None
             if jobs is not None:
@@ -407,7 +419,7 @@ class GenerationService(QObject):
         if self._follower is not None:
             self._follower.stop(wait=False)
         assert self.client is not None
-        self._follower = EventFollower(self.client, self._bridge).start()
+        self._follower = EventFollower(self.client, self._bridge, self._tracked_ids).start()
 
     def ensure(self, ready: Callable[[Client], None], failed: Callable[[str], None]) -> None:
         """Calls ``ready(client)`` once there is a server (starting the local one in the background when it is
@@ -527,6 +539,10 @@ class GenerationService(QObject):
             self._set_state("unreachable", message)
 
     @Slot(object, bool)
+    def _tracked_ids(self) -> list[str]:
+        """Ids of the server jobs shown as unfinished (called from the event thread: a snapshot of the dict)."""
+        return [job_id for job_id, job in list(self.by_id.items()) if not job.is_final]
+
     def _on_synced(self, records: list, first: bool) -> None:
         if self._closed:
             return

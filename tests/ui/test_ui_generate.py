@@ -182,6 +182,23 @@ def test_cancel_a_long_job_from_its_row(remote, window_factory, qtbot, tmp_path)
     assert job.step < 2000 and not win.session.results
 
 
+def test_a_result_lands_only_on_the_project_it_came_from(remote, window_factory, qtbot, tmp_path):
+    """Generate, then File > New while the job runs: the result is downloaded next to the first project, but it
+    is not put on the new project's timeline; the row says where it went."""
+    from vidstudio.project import Project
+
+    proj = _steps_vidproj(tmp_path / "first", steps=40, seconds_per_step=0.05)
+    win = window_factory(proj)
+    win.session.set_selection(["export"])
+    job = win.generate()
+    qtbot.waitUntil(lambda: job.status == "running" and (job.step or 0) >= 1, timeout=60000)
+    win.session.set_project(Project())  # what File > New does once unsaved changes are settled
+    qtbot.waitUntil(lambda: job.is_final, timeout=60000)
+    assert job.status == "done", job.message
+    assert "no longer open" in job.message and not win.session.results
+    assert Path(job.output).is_file() and Path(job.output).parent == proj.parent / "renders"
+
+
 def test_jobs_already_on_the_server_are_listed(remote, window_factory, qtbot):
     from vidstudio.client import Client
 

@@ -94,6 +94,36 @@ def test_autosave_after_the_first_edit_waits_for_drags_and_recovers(qtbot, windo
     assert load_project(ken_burns_copy).node("cam").params["pan"] == 31.0
 
 
+def test_a_save_during_an_autosave_write_leaves_no_recovery_file(qtbot, window_factory, ken_burns_copy, monkeypatch):
+    # The recovery write and the deletion after a save run on different worker threads; the deletion must
+    # come after the write, else a stale recovery file is offered at the next open.
+    import threading
+
+    import vidstudio.ui.autosave as autosave
+
+    release, writing = threading.Event(), threading.Event()
+
+    def slow_write(doc, session_name):
+        writing.set()
+        release.wait(20)
+        return write_recovery(doc, session_name)
+
+    monkeypatch.setattr(autosave, "write_recovery", slow_write)
+    win = window_factory(ken_burns_copy)
+    s = win.session
+    rec = recovery_path(ken_burns_copy)
+    s.set_param("cam", "pan", 21.0)
+    assert win.autosaver.write_now()
+    assert writing.wait(10)
+    with qtbot.waitSignal(win.saved, timeout=10000):
+        win.save()
+    assert not rec.exists()
+    release.set()
+    wait_for(lambda: win.runner.pending == 0, qtbot=qtbot)
+    assert not rec.exists() and win.autosaver.last_path is None
+    assert load_project(ken_burns_copy).node("cam").params["pan"] == 21.0
+
+
 def test_an_untitled_session_is_offered_back_at_start(qtbot, window_factory, registry):
     lost = Project()
     from vidstudio.graph.model import NodeInstance

@@ -259,7 +259,7 @@ def test_nothing_to_generate_is_said_in_words(window_factory, qtbot):
 
 # ---------------------------------------------------------------------------------------------- preferences
 def test_preferences_persist_and_test_connection_reports(server, window_factory, qtbot):
-    from vidstudio.ui.settings import ServerConfig
+    from vidstudio.ui.settings import ServerConfig, settings_file
 
     win = window_factory()
     assert win.generation.config.is_local and win.generation.state == "idle"
@@ -283,6 +283,8 @@ def test_preferences_persist_and_test_connection_reports(server, window_factory,
     assert "Loaded model" in text and "GPU worker" in text and "Renders on: " in text
     dlg.buttons.button(dlg.buttons.StandardButton.Ok).click()
     assert ServerConfig.load() == ServerConfig("remote", server.url, TOKEN)
+    if os.name != "nt":  # the token is a secret: the settings file is for its owner's eyes only
+        assert Path(settings_file()).stat().st_mode & 0o077 == 0
     # the event thread follows the new server
     qtbot.waitUntil(lambda: win.generation.state == "connected", timeout=20000)
     assert server.url in win.jobs_pane.banner.text()

@@ -72,6 +72,7 @@ class Autosaver(QObject):
         self.pending = False
         self.last_path: Path | None = None
         self._writing = False
+        self._discards_after_write: list[Path | None] = []
         session.undo_stack.indexChanged.connect(self._edited)
         session.dirty_changed.connect(self._dirty_changed)
         session.interaction_finished.connect(self._interaction_finished)
@@ -124,11 +125,15 @@ class Autosaver(QObject):
 
         def done(path: Path) -> None:
             self._writing = False
+            if self._run_deferred_discards():  # saved, or closed on purpose, while the file was written
+                return
             self.last_path = Path(path)
             self.autosaved.emit(str(path))
 
         def error(e: BaseException) -> None:
             self._writing = False
+            if self._run_deferred_discards():
+                return
             self.failed.emit(f"autosave failed: {e}")
 
         self.runner.submit(write_recovery, doc, self.session_name, on_done=done, on_error=error)
@@ -140,7 +145,22 @@ class Autosaver(QObject):
         self.timer.stop()
         self.pending = False
         path = project_path if project_path is not None else self.session.project.path
+        self.last_path = None
+        if self._writing:
+            # a recovery write is under way on another worker thread: a deletion now could finish before it and
+            # leave a stale recovery file behind, so the deletion waits for the write to end
+            self._discards_after_write.append(path)
+            return
+        self._discard_now(path)
+
+    def _discard_now(self, path: Path | None) -> None:
         self.runner.submit(discard_recovery, path, self.session_name)
         if path is not None:
             self.runner.submit(discard_recovery, None, self.session_name)  # the untitled one, after a first Save As
-        self.last_path = None
+
+    def _run_deferred_discards(self) -> bool:
+        """Runs the deletions asked for while a write was under way; True when there were any."""
+        paths, self._discards_after_write = self._discards_after_write, []
+        for path in paths:
+            self._discard_now(path)
+        return bool(paths)

@@ -116,8 +116,8 @@ class PreferencesDialog(QDialog):
         form.addRow("URL", self.url_edit)
         form.addRow("Token", token_row)
         token_help = QLabel(f"The token is stored in plain text in VidStudio's settings file "
-                            f"({html.escape(settings_file())}): anyone who can read that file can use the server. "
-                            "Across machines, reach the server through TLS or an SSH tunnel.", box)
+                            f"({html.escape(settings_file())}, readable by you only): whoever reads that file can "
+                            "use the server. Across machines, reach the server through TLS or an SSH tunnel.", box)
         token_help.setProperty("role", "dim")
         token_help.setWordWrap(True)
         self.test_button = QPushButton(theme.icon("mdi6.lan-connect"), "Test connection", box)

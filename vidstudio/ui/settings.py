@@ -51,17 +51,38 @@ class ServerConfig:
                    str(st.value("server/token", "") or ""))
 
     def save(self, settings: QSettings | None = None) -> None:
-        """Writes the server settings."""
+        """Writes the server settings. With a token, the settings file is made readable by its owner only
+        (0600; Qt keeps a file's permissions when it rewrites it), as ``ssh`` and ``gh`` keep their secrets.
+
+        Raises:
+            OSError: when the file's permissions cannot be changed.
+        """
         st = settings or app_settings()
         st.setValue("server/mode", self.mode)
         st.setValue("server/url", self.url)
         st.setValue("server/token", self.token)
         st.sync()
+        if self.token:
+            restrict_to_owner(st)
 
     @property
     def is_local(self) -> bool:
         """True for a local server started by VidStudio."""
         return self.mode != "remote"
+
+
+def restrict_to_owner(settings: QSettings) -> None:
+    """Makes the settings file readable and writable by its owner only (0600). Nothing to do where the
+    settings are not a file (the Windows registry).
+
+    Raises:
+        OSError: when the permissions cannot be changed.
+    """
+    if os.name == "nt" and settings.format() == QSettings.Format.NativeFormat:
+        return
+    path = Path(settings.fileName())
+    if path.is_file():
+        path.chmod(0o600)
 
 
 def settings_file() -> str:

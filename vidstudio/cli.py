@@ -4,7 +4,8 @@ Each subcommand lives in its own module under :mod:`vidstudio.commands` with ``r
 imports happen inside the command, so ``vidstudio --help`` is instant.
 
 Exit codes: 0 success; 2 bad input (missing file, invalid project, invalid graph, a node that rejects its
-input); 1 an internal error (or a plugin node that raised: the message names the plugin); 130 cancelled (Ctrl-C), with nothing half-written.
+input); 1 an internal error (or a plugin node that raised: the message names the plugin); 130 cancelled
+(Ctrl-C), with nothing half-written.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_VERSION ?= 2.13.0
+# PyPI's Linux torch wheels are CUDA builds (gigabytes of nvidia-* packages); PyTorch's CPU index has none.
+TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vidstudio-installed
 DEMO_PROJECT ?= resources/examples/bouncing_ball.vidproj
@@ -26,8 +28,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@if $(BIN)/python -c "import torch" >/dev/null 2>&1; then \
 		echo "torch already installed: $$($(BIN)/python -c 'import torch; print(torch.__version__)')"; \
 	else \
-		echo "installing torch==$(TORCH_VERSION)"; \
-		$(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"; \
+		echo "installing torch==$(TORCH_VERSION) from $(TORCH_INDEX_URL)"; \
+		$(BIN)/python -m pip install --quiet --index-url "$(TORCH_INDEX_URL)" "torch==$(TORCH_VERSION)"; \
 	fi
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@

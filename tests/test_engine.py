@@ -452,3 +452,13 @@ def test_registry_rejects_malformed_declarations():
     reg.register(Source)
     with pytest.raises(RegistryError, match="already registered"):
         reg.register(type("Source2", (Source,), {}))
+
+
+def test_validation_link_from_an_unknown_type_still_feeds_its_target(registry):
+    # A placeholder (missing plugin) keeps its links: only its own type is an error, the node it feeds is linked.
+    g = graph([("x", "Nope", {}), ("add", "Add", {})], ["x.value->add.a"])
+    codes, issues = issues_of(registry, g)
+    assert codes == {("unknown-type", "x", "type")}
+    g = graph([("x", "Nope", {}), ("add", "Add", {})], ["x.value->add.zzz"])
+    codes, _ = issues_of(registry, g)
+    assert ("missing-input", "add", "port 'a'") in codes

@@ -78,10 +78,10 @@ def test_round_trip_keeps_unknown_keys_everywhere(tmp_path):
     ({"nodes": [{"id": "a"}]}, "$.nodes[0].type", "Field required"),
     ({"nodes": [{"id": "a", "type": "X"}, {"id": "a", "type": "Y"}]}, "$.nodes", "[1].id 'a' repeats [0].id"),
     ({"links": [{"from": "a", "to": "b.c"}]}, "$.links[0].from", "must look like 'node_id.port'"),
-    ({"animation": {"cam.zoom": {"keys": []}}}, "$.animation.cam.zoom.keys", "at least 1 item"),
+    ({"animation": {"cam.zoom": {"keys": []}}}, '$.animation["cam.zoom"].keys', "at least 1 item"),
     ({"animation": {"zoom": {"keys": [{"frame": 0, "value": 1}]}}}, "$.animation", "an animation key must look like"),
     ({"animation": {"c.z": {"keys": [{"frame": 0, "value": 1, "interpolation": "wobbly"}]}}},
-     "$.animation.c.z.keys[0].interpolation", "Input should be"),
+     '$.animation["c.z"].keys[0].interpolation', "Input should be"),
 ])
 def test_errors_name_json_path(patch, where, words):
     doc = {**DOC, **patch}

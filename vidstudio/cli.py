@@ -4,7 +4,8 @@ Each subcommand lives in its own module under :mod:`vidstudio.commands` with ``r
 imports happen inside the command, so ``vidstudio --help`` is instant.
 
 Exit codes: 0 success; 2 bad input (missing file, invalid project, invalid graph, a node that rejects its
-input); 1 an internal error; 130 cancelled (Ctrl-C), with nothing half-written.
+input); 1 an internal error (or a plugin node that raised: the message names the plugin); 130 cancelled
+(Ctrl-C), with nothing half-written.
 """
 
 from __future__ import annotations
@@ -62,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         code = getattr(e, "exit_code", 1)
         traceback.print_exc(file=sys.stderr)
-        print(f"vidstudio: internal error: {e}", file=sys.stderr)
+        source = getattr(e, "source", None) if type(e).__name__ == "NodeExecutionError" else None
+        if isinstance(source, str) and source != "builtin":  # a plugin's bug, not VidStudio's: say whose
+            print(f"vidstudio: error in plugin '{source}' (report it to the plugin's author): {e}", file=sys.stderr)
+        else:
+            print(f"vidstudio: internal error: {e}", file=sys.stderr)
         return code if isinstance(code, int) else 1
 
 

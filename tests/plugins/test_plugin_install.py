@@ -158,6 +158,16 @@ def test_install_use_disable_and_uninstall_the_example_plugin(plugin_venv, tmp_p
     r = cli("validate", str(p))
     assert r.returncode == 2 and "unknown node type 'example_nodes.Wiggle': plugin 'example_nodes' is not installed" in r.stdout
 
+    # a package folder (a plugin's source checkout): pip builds a copy, the user's folder is left as it was
+    src = tmp_path / "checkout"
+    shutil.copytree(EXAMPLE_PLUGIN, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    before = sorted(str(f.relative_to(src)) for f in src.rglob("*"))
+    r = subprocess.run([py, "-m", "vidstudio", "plugins", "install", str(src), "--yes"], cwd=tmp_path,
+                       env={**env, "PIP_NO_BUILD_ISOLATION": "0"}, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "installed example_nodes 0.1.0 (package)" in r.stdout
+    assert sorted(str(f.relative_to(src)) for f in src.rglob("*")) == before  # no build/, no *.egg-info
+
     # the wheel itself is a valid install target (what a user downloads)
     wheel = next(wheels.glob("*.whl"))
     plan = inspect_target(str(wheel), tmp_path)

@@ -69,6 +69,8 @@ def test_disabled_plugin(saved, capsys):
     assert f"{path}: node 'n' type: node type 'good.Const' is unavailable: {reason}" in capsys.readouterr().out
     assert main(["render", str(path), "--node", "b"]) == 2
     assert "node 'b' type: node type 'good.Boom' is unavailable: plugin 'good' is disabled" in capsys.readouterr().err
+    assert main(["eval", str(path), "n", "--json"]) == 2  # bad input, not an internal error
+    assert f"{path}: node 'n' type: node type 'good.Const' is unavailable: {reason}" in capsys.readouterr().err
     assert path.read_bytes() == original
 
 

@@ -137,7 +137,9 @@ def test_a_plugin_node_that_raises(folder, tmp_path, vs):
                              "links": [{"from": "c.value", "to": "b.value"}]}))
     r = vs("eval", str(p), "b")
     assert r.returncode == 1
-    assert "node 'b' (good.Boom, from plugin 'good') failed: ZeroDivisionError: the plugin divided by zero" in r.stderr
+    assert ("vidstudio: error in plugin 'good' (report it to the plugin's author): node 'b' (good.Boom, from plugin "
+            "'good') failed: ZeroDivisionError: the plugin divided by zero") in r.stderr
+    assert "internal error" not in r.stderr  # the user is not sent to VidStudio's developers
     r = vs("eval", str(p), "c", "--json")  # the rest of the graph still works
     assert r.returncode == 0 and json.loads(r.stdout)["outputs"] == {"value": 1.0}
 

@@ -86,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
     project, registry = load(args.project)
     if not project.has_node(args.node):
         raise VidStudioError(f"{args.project}: no node with id {args.node!r} (nodes: {', '.join(project.iter_ids())})")
-    cls = registry.get(project.node(args.node).type)
+    type_id = project.node(args.node).type
+    cls = registry.find(type_id)
+    if cls is None:  # an unknown type, or one of a missing, disabled or failed plugin: bad input, not a crash
+        why = registry.why_unusable(type_id)
+        raise VidStudioError(f"{args.project}: node '{args.node}' type: {why[1] if why else f'unknown node type {type_id!r}'}")
     if args.port and cls.output(args.port) is None:
         raise VidStudioError(f"{args.project}: node '{args.node}' ({cls.type_id}) has no output '{args.port}' "
                              f"(outputs: {', '.join(o.name for o in cls.outputs) or 'none'})")

@@ -96,7 +96,12 @@ def validate_graph(
                                      f"goes to node '{link.target_node}', which does not exist", "unknown-node"))
             continue
         if src_cls is None or dst_cls is None:
-            continue  # the unknown type is reported on its node
+            # The unknown or unavailable type is reported on its node. The link itself is kept (a placeholder
+            # keeps its links), so a known node it feeds does not also hear that its input is not linked.
+            if dst_cls is not None and dst_cls.input(link.target_port) is not None:
+                key = (link.target_node, link.target_port)
+                fed[key] = fed.get(key, 0) + 1
+            continue
         out = src_cls.output(link.source_port)
         inp = dst_cls.input(link.target_port)
         if out is None:

@@ -301,6 +301,16 @@ def install(plan: InstallPlan, manager: PluginManager, log: Log = _stderr) -> Pl
         if m.requirements:
             run_pip(["install", *m.requirements], log)
         _copy_folder(plan.path, manager.plugins_dir, m.name)
+    elif plan.kind == "package":
+        # pip builds a package folder in place (setuptools writes build/ and *.egg-info into it); build a copy,
+        # so that the user's source folder is left as it was.
+        with tempfile.TemporaryDirectory(prefix="vidstudio-plugin-build-") as work:
+            copy = Path(work) / plan.path.name
+            try:
+                shutil.copytree(plan.path, copy, ignore=_ignore_build_outputs(plan.path))
+            except OSError as e:
+                raise PluginError(f"cannot copy {plan.path} to build it: {e}") from None
+            run_pip(["install", str(copy)], log)
     else:
         run_pip(["install", str(plan.path)], log)
     importlib.invalidate_caches()
@@ -313,6 +323,20 @@ def install(plan: InstallPlan, manager: PluginManager, log: Log = _stderr) -> Pl
     if info.origin != wanted or info.status == "failed":
         raise PluginError(f"installed {plan.path.name}, but plugin '{m.name}' is {info.status}: {info.error}")
     return info
+
+
+def _ignore_build_outputs(root: Path) -> Callable[[str, list[str]], set[str]]:
+    """A :func:`shutil.copytree` filter that leaves out what building or developing a package leaves behind:
+    ``build/``, ``dist/`` and virtual environments at the top, ``*.egg-info``, ``__pycache__`` and ``.git``."""
+    top = str(root)
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        out = {n for n in names if n.endswith(".egg-info") or n in ("__pycache__", ".git")}
+        if folder == top:
+            out |= {n for n in names if n in ("build", "dist", ".venv", "venv", ".tox", ".nox")}
+        return out
+
+    return ignore
 
 
 def _copy_folder(src: Path, plugins_dir: Path, name: str) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,11 +32,23 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
 ORIGIN_KEY = "embedded_from"
 
 
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def json_path(loc: tuple[Any, ...]) -> str:
-    """Formats a pydantic error location as a JSON path: ``('nodes', 2, 'id')`` gives ``$.nodes[2].id``."""
+    """Formats a pydantic error location as a JSON path: ``('nodes', 2, 'id')`` gives ``$.nodes[2].id``.
+
+    A key that is not a plain name (an animation key ``"cam.zoom"``) is written in brackets, so that the path
+    stays unambiguous: ``('animation', 'cam.zoom', 'keys')`` gives ``$.animation["cam.zoom"].keys``.
+    """
     out = "$"
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _NAME_RE.match(str(part)):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
     return out
 
 

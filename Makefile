@@ -4,8 +4,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_VERSION ?= 2.13.0
-# PyPI's Linux torch wheels are CUDA builds (gigabytes of nvidia-* packages); PyTorch's CPU index has none.
-TORCH_INDEX_URL ?= https://download.pytorch.org/whl/cpu
+# Where torch comes from. Empty (the default): pip's own configuration, which on our build and CI machines finds
+# the machine's CPU wheel of torch==2.13.0 (and those machines reach no other index). Elsewhere PyPI's Linux
+# wheels are CUDA builds: pass TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu for a CPU-only install.
+TORCH_INDEX_URL ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.vidstudio-installed
 DEMO_PROJECT ?= resources/examples/bouncing_ball.vidproj
@@ -28,8 +30,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@if $(BIN)/python -c "import torch" >/dev/null 2>&1; then \
 		echo "torch already installed: $$($(BIN)/python -c 'import torch; print(torch.__version__)')"; \
 	else \
-		echo "installing torch==$(TORCH_VERSION) from $(TORCH_INDEX_URL)"; \
-		$(BIN)/python -m pip install --quiet --index-url "$(TORCH_INDEX_URL)" "torch==$(TORCH_VERSION)"; \
+		echo "installing torch==$(TORCH_VERSION)$(if $(TORCH_INDEX_URL), from $(TORCH_INDEX_URL))"; \
+		$(BIN)/python -m pip install --quiet $(if $(TORCH_INDEX_URL),--index-url "$(TORCH_INDEX_URL)" )"torch==$(TORCH_VERSION)"; \
 	fi
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@

@@ -10,7 +10,9 @@ from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect be
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QFontMetricsF, QKeySequence, QMouseEvent, QPainter, QPen, QPolygonF
+from PySide6.QtGui import (
+    QAction, QColor, QFont, QFontMetricsF, QKeySequence, QMouseEvent, QPainter, QPen, QPixmap, QPolygonF,
+)
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QScrollBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
 from vidstudio.motion.curves import INTERPOLATIONS
@@ -93,6 +95,8 @@ class TimelineCanvas(QWidget):
         self._key_drag: _KeyDrag | None = None
         self._row_offset = 0
         self._cache_dirty = False
+        self._ruler: QPixmap | None = None  # the ruler, drawn once per width / frame count / fps
+        self._ruler_key: tuple | None = None
         self._cache_timer = QTimer(self)
         self._cache_timer.setSingleShot(True)
         self._cache_timer.setInterval(60)
@@ -189,30 +193,22 @@ class TimelineCanvas(QWidget):
         p.setFont(small)
         fm = QFontMetricsF(small)
 
-        # ruler ---------------------------------------------------------------------------------------
-        p.fillRect(QRectF(LEFT, 0, w - LEFT, RULER), QColor("#2a2a2a"))
+        # ruler: ticks, frame numbers and timecodes depend on the width, the frame count and the fps only, so
+        # they are drawn once into a pixmap and reused while the playhead moves --------------------------
         ppf = self.ppf
-        step = next((st for st in (1, 2, 5, 10, 12, 24, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000)
-                     if st * ppf >= 52), 50000)
-        minor = next((m for m in (1, 2, 5, 10, 50, 100, 500) if step % m == 0 and m * ppf >= 6 and m < step), None)
-        if minor:
-            p.setPen(QPen(QColor("#4a4a4a"), 1))
-            for f in range(0, n, minor):
-                x = self.x_of(f)
-                p.drawLine(QPointF(x, RULER - 5), QPointF(x, RULER))
-        tc_every = 1 if step * ppf >= 84 else 2
-        for k, f in enumerate(range(0, n, step)):
-            x = self.x_of(f)
-            p.setPen(QPen(QColor("#6a6a6a"), 1))
-            p.drawLine(QPointF(x, RULER - 11), QPointF(x, RULER))
-            p.setPen(QColor(theme.TEXT))
-            p.drawText(QPointF(x + 3, 13), str(f))
-            if k % tc_every == 0:
-                p.setPen(QColor(theme.TEXT_DIM))
-                p.drawText(QPointF(x + 3, 25), docops.timecode(f, fps))
-        p.setPen(QColor(theme.TEXT_DIM))
-        p.drawText(QRectF(8, 0, LEFT - 12, RULER / 2 + 2), Qt.AlignmentFlag.AlignVCenter, "frame")
-        p.drawText(QRectF(8, RULER / 2 - 4, LEFT - 12, RULER / 2), Qt.AlignmentFlag.AlignVCenter, f"timecode @ {docops.fps_text(fps)}")
+        dpr = self.devicePixelRatioF()
+        key = (w, n, str(fps), dpr, small.toString())
+        if self._ruler_key != key or self._ruler is None:
+            self._ruler = QPixmap(int(round(w * dpr)), int(round(RULER * dpr)))
+            self._ruler.setDevicePixelRatio(dpr)
+            self._ruler.fill(QColor("#1d1d1d"))
+            rp = QPainter(self._ruler)
+            rp.setRenderHint(QPainter.RenderHint.Antialiasing)
+            rp.setFont(small)
+            self._paint_ruler(rp, w, n, fps, ppf)
+            rp.end()
+            self._ruler_key = key
+        p.drawPixmap(0, 0, self._ruler)
 
         # cache bar -----------------------------------------------------------------------------------
         top = RULER
@@ -313,6 +309,32 @@ class TimelineCanvas(QWidget):
         p.setPen(QColor("#3a3a3a"))
         p.drawLine(QPointF(LEFT, 0), QPointF(LEFT, h))
         p.end()
+
+    def _paint_ruler(self, p: QPainter, w: int, n: int, fps, ppf: float) -> None:
+        """Draws the ruler (frame ticks, frame numbers, timecodes and the row header's captions)."""
+        p.fillRect(QRectF(0, 0, LEFT, RULER), QColor("#262626"))
+        p.fillRect(QRectF(LEFT, 0, w - LEFT, RULER), QColor("#2a2a2a"))
+        step = next((st for st in (1, 2, 5, 10, 12, 24, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000)
+                     if st * ppf >= 52), 50000)
+        minor = next((m for m in (1, 2, 5, 10, 50, 100, 500) if step % m == 0 and m * ppf >= 6 and m < step), None)
+        if minor:
+            p.setPen(QPen(QColor("#4a4a4a"), 1))
+            for f in range(0, n, minor):
+                x = self.x_of(f)
+                p.drawLine(QPointF(x, RULER - 5), QPointF(x, RULER))
+        tc_every = 1 if step * ppf >= 84 else 2
+        for k, f in enumerate(range(0, n, step)):
+            x = self.x_of(f)
+            p.setPen(QPen(QColor("#6a6a6a"), 1))
+            p.drawLine(QPointF(x, RULER - 11), QPointF(x, RULER))
+            p.setPen(QColor(theme.TEXT))
+            p.drawText(QPointF(x + 3, 13), str(f))
+            if k % tc_every == 0:
+                p.setPen(QColor(theme.TEXT_DIM))
+                p.drawText(QPointF(x + 3, 25), docops.timecode(f, fps))
+        p.setPen(QColor(theme.TEXT_DIM))
+        p.drawText(QRectF(8, 0, LEFT - 12, RULER / 2 + 2), Qt.AlignmentFlag.AlignVCenter, "frame")
+        p.drawText(QRectF(8, RULER / 2 - 4, LEFT - 12, RULER / 2), Qt.AlignmentFlag.AlignVCenter, f"timecode @ {docops.fps_text(fps)}")
 
     @staticmethod
     def _diamond(p: QPainter, c: QPointF, r: float, fill: QColor) -> None:

@@ -70,6 +70,10 @@ def test_validation_of_the_model_itself(tiny, tmp_path):
     assert "node 'model' param 'model': model 'Lightricks/LTX-Video' is not in the Hugging Face cache" in text
     assert text.endswith("(warning)")
     assert issues(project("", family="ltx"))[0].startswith("node 'model' param 'model': no model chosen")
+    missing = issues(project(str(tmp_path / "no-such-model"), family="ltx"))
+    assert len(missing) == 1, missing  # said once, with what to do
+    assert f"model folder {tmp_path / 'no-such-model'} does not exist" in missing[0]
+    assert "a folder that holds model_index.json, or give a Hugging Face repo id" in missing[0]
     bad = project(str(tiny("wan")), cond={"keyframe_frames": [0, 8]},
                   nodes_extra=[{"id": "img", "type": "LoadImage", "params": {"path": "x.png"}}],
                   links_extra=[{"from": "img.image", "to": "cond.keyframes"}])

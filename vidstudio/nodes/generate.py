@@ -107,7 +107,8 @@ class LoadModel(Node):
                                       "(or pass --model to vidstudio render)")]
         p = Path(model).expanduser()
         if p.is_absolute() and not p.exists() and not looks_like_repo_id(model):
-            return [("param 'model'", f"model folder {p} does not exist")]
+            return [("param 'model'", f"model folder {p} does not exist; point the model at a folder that holds "
+                                      "model_index.json, or give a Hugging Face repo id (org/name)")]
         return []
 
     @classmethod
@@ -119,8 +120,8 @@ class LoadModel(Node):
 
         params = graph.node(node_id).params
         model = str(params.get("model", "")).strip()
-        if not model:
-            return []
+        if not model or cls.check({"model": model}, settings):
+            return []  # nothing chosen, or already reported by check()
         try:
             locate(model, str(params.get("family", "auto")), project_dir=_project_dir(graph), download=False)
         except ModelError as e:

@@ -157,6 +157,45 @@ def test_conditioning_node_builds_the_bundle():
         Engine(reg).run(p, p.settings, targets=["cond"])
 
 
+def test_trajectory_boxes_go_through_the_camera_and_anchors_hold_still():
+    """A drawn path (world px) and an anchor, with a camera that zooms 2x about the centre over the clip: the
+    boxes the noise follows are where the animatic shows the objects, and the anchor is one of them."""
+    doc = {
+        "format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [{"id": "paths", "type": "Trajectory", "params": {"paths": {"version": 1, "paths": [
+                      {"id": "a", "interpolation": "linear", "size": [8, 8],
+                       "points": [{"x": 16, "y": 32}, {"x": 48, "y": 32}]}],
+                      "anchors": [{"id": "tree", "x": 40, "y": 20}]}}},
+                  {"id": "cam", "type": "Camera", "params": {}},
+                  {"id": "cond", "type": "Conditioning", "params": {"point_box": 4}}],
+        "links": [{"from": "paths.trajectory", "to": "cond.trajectory"}],
+        "animation": {},
+    }
+    reg = default_registry()
+    p = loads_project(json.dumps(doc))
+    still = Engine(reg).run(p, p.settings, targets=["cond"]).output("cond").boxes
+    assert still.shape == (9, 2, 4)  # the path, then the anchor
+    np.testing.assert_allclose(still[0, 0], [12, 28, 20, 36])
+    np.testing.assert_allclose(still[8, 0], [44, 28, 52, 36])
+    np.testing.assert_allclose(still[:, 1], np.tile([38, 18, 42, 22], (9, 1)))  # the anchor does not move
+
+    doc["links"].append({"from": "cam.camera", "to": "cond.camera"})
+    doc["animation"] = {"cam.zoom": {"keys": [{"frame": 0, "value": 1.0, "interpolation": "linear"},
+                                              {"frame": 8, "value": 2.0}]}}
+    p = loads_project(json.dumps(doc))
+    res = Engine(reg).run(p, p.settings, targets=["cond", "cam"])
+    cam = np.asarray(res.output("cam"))
+    boxes = res.output("cond").boxes
+    for t in (0, 4, 8):
+        for n, (world, half) in enumerate((([16 + 4 * t, 32], 4.0), ([40, 20], 2.0))):
+            x, y, _ = cam[t] @ [*world, 1.0]
+            zoom = np.sqrt(abs(np.linalg.det(cam[t][:2, :2])))
+            np.testing.assert_allclose(boxes[t, n], [x - half * zoom, y - half * zoom, x + half * zoom,
+                                                     y + half * zoom], atol=1e-9)
+    assert abs(boxes[8, 1, 2] - boxes[8, 1, 0] - 8.0) < 1e-6  # zoomed 2x: the anchor's 4 px box is 8 px
+    assert not np.allclose(boxes[8, 1], boxes[0, 1])  # on screen the anchor moves with the camera
+
+
 def test_nodes_document_and_listing_show_the_capability_table(capsys):
     import argparse
 

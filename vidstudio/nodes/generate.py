@@ -177,8 +177,10 @@ class Conditioning(Node):
         Input("guide", PortType.VIDEO, optional=True, help="A guide video (e.g. the animatic) to follow."),
         Input("mask", PortType.MASK, optional=True,
               help="(T, H, W) masks: white is generated, black is kept from the guide video (Wan VACE)."),
-        Input("boxes", PortType.BOXES, optional=True, help="(T, N, 4) object boxes in px, NaN where hidden."),
-        Input("trajectory", PortType.TRAJECTORY, optional=True, help="Object tracks; their boxes steer the noise."),
+        Input("boxes", PortType.BOXES, optional=True, help="(T, N, 4) object boxes in output-frame px (e.g. Object Boxes, through its camera), NaN where hidden."),
+        Input("trajectory", PortType.TRAJECTORY, optional=True,
+              help="Object tracks and anchors in world px (as drawn or simulated; seen through the linked camera); "
+                   "their boxes steer the noise."),
         Input("camera", PortType.CAMERA, optional=True, help="(T, 3, 3) camera affines; the noise follows them."),
         Input("style", PortType.IMAGE, optional=True, multi=True, help="Style / identity reference images."),
     )
@@ -302,15 +304,15 @@ class Conditioning(Node):
             if b.ndim != 3 or b.shape[2] != 4:
                 raise NodeError(f"input 'boxes' has shape {b.shape}, expected (T, N, 4)")
             box_sets.append(_resample_frames(b, T))
-        if inputs["trajectory"] is not None:
-            box_sets.append(_track_boxes(inputs["trajectory"], T, params["point_box"]))
-        boxes = np.concatenate(box_sets, axis=1) if box_sets else None
         camera = None
         if inputs["camera"] is not None:
             camera = np.asarray(inputs["camera"], dtype=np.float64)
             if camera.ndim != 3 or camera.shape[1:] != (3, 3):
                 raise NodeError(f"input 'camera' has shape {camera.shape}, expected (T, 3, 3)")
             camera = _resample_frames(camera, T)
+        if inputs["trajectory"] is not None:
+            box_sets.append(_track_boxes(inputs["trajectory"], T, params["point_box"], camera))
+        boxes = np.concatenate(box_sets, axis=1) if box_sets else None
         style = [np.asarray(s, np.float32)[..., :3] for s in (inputs["style"] or [])]
         schedule = {int(k): v for k, v in (params["prompt_schedule"] or {}).items()}
         bundle = Bundle(
@@ -334,8 +336,20 @@ def _resample_frames(a: np.ndarray, n: int) -> np.ndarray:
     return a[idx]
 
 
-def _track_boxes(value: Any, n: int, point_box: float) -> np.ndarray:
-    """Boxes ``(n, N, 4)`` of a TRAJECTORY value (a TrackSet, a Track, or a list of tracks)."""
+def _track_boxes(value: Any, n: int, point_box: float, camera: np.ndarray | None = None) -> np.ndarray:
+    """Boxes of a TRAJECTORY value (a TrackSet, a Track, or a list of tracks) in output-frame pixels.
+
+    Tracks are in world pixels (as drawn or simulated); with ``camera`` (``(n, 3, 3)`` world-to-frame affines)
+    they are seen through it, as in the animatic. Tracks without a size (points) get a ``point_box`` square.
+    The TrackSet's anchors (things that must not move) become static ``point_box`` squares at their world
+    positions, so the trajectory noise holds still there.
+
+    Returns:
+        ``(n, N + K, 4)`` float64 ``(x0, y0, x1, y1)`` px for ``N`` tracks and ``K`` anchors, NaN where hidden.
+
+    Raises:
+        NodeError: for a value that is not a trajectory.
+    """
     from vidstudio.motion.tracks import Track, TrackSet
 
     if isinstance(value, Track):
@@ -344,15 +358,19 @@ def _track_boxes(value: Any, n: int, point_box: float) -> np.ndarray:
         value = TrackSet(list(value))
     if not isinstance(value, TrackSet):
         raise NodeError(f"input 'trajectory' got a {type(value).__name__}, expected a TrackSet")
-    if len(value) == 0:
-        return np.zeros((n, 0, 4))
-    ts = value.resample(n) if value.frame_count != n else value
+    ts = value.resample(n) if len(value) and value.frame_count != n else value
     tracks = []
     for t in ts.tracks:
         if t.size == (0.0, 0.0):
             t = Track(t.name, t.position, t.angle, t.scale, t.visible, (point_box, point_box))
         tracks.append(t)
-    return TrackSet(tracks).boxes()
+    for i, (x, y) in enumerate(np.asarray(value.anchors, dtype=np.float64).reshape(-1, 2)):
+        tracks.append(Track(f"anchor {i}", np.tile([x, y], (n, 1)), size=(point_box, point_box)))
+    if camera is not None:
+        tracks = [t.transformed(camera) for t in tracks]
+    if not tracks:
+        return np.zeros((n, 0, 4))
+    return np.stack([t.boxes() for t in tracks], axis=1)
 
 
 class Generate(Node):

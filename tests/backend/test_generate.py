@@ -210,6 +210,25 @@ def test_trajectory_noise_reaches_the_pipeline_in_its_layout(tiny, pipeline_cach
     assert np.mean(np.abs(corner)) < 2 * BACKGROUND, corner
 
 
+def test_trajectory_noise_follows_the_boxes_when_the_size_is_snapped(tiny, pipeline_cache):
+    """A 120 x 120 project snapped to Wan's 128 x 128: a still box on the right half of the project's frame
+    (x 60..120) steers the noise of the right half of the generated latents (cells 8..15 of 16), not cells
+    7..14 (what the project's pixels would give if read as the generated frame's)."""
+    boxes = np.tile([60.0, 0.0, 120.0, 120.0], (9, 1, 1))
+    res, kw, plan = run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1, boxes=boxes,
+                                                                  trajectory_noise=0.9),
+                        size=120, frames=9, snap=True)
+    assert res.frames.shape[1:3] == (128, 128) and any("128" in n for n in res.notes)
+    z = plan.canonical(kw["latents"].cpu()).numpy()
+    assert z.shape[-1] == 16
+
+    def column(c):
+        return np.mean([corr(z[:, 0, :, c].ravel(), z[:, t, :, c].ravel()) for t in range(1, z.shape[1])])
+
+    assert column(15) > ALONG and column(8) > ALONG  # the box's edges in the generated frame
+    assert abs(column(7)) < 2 * BACKGROUND  # left of it: plain noise
+
+
 # ------------------------------------------------------------------------------------------- run behaviour
 def test_same_seed_same_frames_other_seed_differs(tiny, pipeline_cache):
     b = Conditioning(prompt="a fox", steps=2, seed=5, boxes=moving_boxes(9))

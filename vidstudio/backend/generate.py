@@ -15,6 +15,7 @@ Step reports (the interface the server streams to clients):
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -89,6 +90,26 @@ def check_bundle(location: ModelLocation, bundle: Conditioning, width: int, heig
     return res
 
 
+def fit_to_size(bundle: Conditioning, size: tuple[int, int], generated: tuple[int, int]) -> Conditioning:
+    """The bundle with its pixel geometry (boxes and camera) moved from the project's ``size = (w, h)`` to the
+    ``generated`` size (they differ when ``snap_to_model`` changed the size), stretched like the masks and the
+    guide video, so that the trajectory noise lands where the objects are.
+
+    Returns:
+        ``bundle`` itself when the sizes agree, else a copy with ``boxes`` scaled per axis and ``camera``
+        conjugated by the scaling (``S @ M @ S^-1``, world pixels scaled alike).
+    """
+    if tuple(size) == tuple(generated) or (bundle.boxes is None and bundle.camera is None):
+        return bundle
+    sx, sy = generated[0] / size[0], generated[1] / size[1]
+    boxes = None if bundle.boxes is None else np.asarray(bundle.boxes, np.float64) * np.array([sx, sy, sx, sy])
+    camera = None
+    if bundle.camera is not None:
+        S, Si = np.diag([sx, sy, 1.0]), np.diag([1.0 / sx, 1.0 / sy, 1.0])
+        camera = S @ np.asarray(bundle.camera, np.float64) @ Si
+    return dataclasses.replace(bundle, boxes=boxes, camera=camera)
+
+
 def structured_initial_noise(plan: Plan, bundle: Conditioning, seed: int, pixel_frames: int,
                              width: int, height: int) -> np.ndarray | None:
     """The trajectory/camera-aware noise for ``plan``, ``(C, lead + T, h, w)``, or None when the bundle has
@@ -153,6 +174,7 @@ def generate(
     loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
     res = check_bundle(loc, bundle, width, height, frames, snap)
     W, H, F = res.width, res.height, res.frames
+    bundle = fit_to_size(bundle, (width, height), (W, H))
     notes = list(res.notes)
     seed = resolve_seed(bundle.seed)
     if bundle.seed is None or bundle.seed < 0:

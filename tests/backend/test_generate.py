@@ -90,6 +90,20 @@ def test_guide_video_reaches_video_to_video_with_strength(tiny, pipeline_cache, 
     assert res.frames.shape == (17, 64, 64, 3)
 
 
+@pytest.mark.parametrize("family", ["animatediff", "wan", "cogvideox"])
+def test_a_guide_strength_that_leaves_no_step_is_refused_before_loading(tiny, family):
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.errors import NodeError
+
+    cache = PipelineCache()
+    for strength, fix in ((0.4, "raise 'guide_strength' to at least 0.50 or 'steps' to at least 3"),
+                          (0.0, "raise 'guide_strength' to at least 0.50")):
+        with pytest.raises(NodeError, match=f"guide_strength {strength:g} with 2 steps leaves no denoising step") as e:
+            run(tiny, cache, family, Conditioning(prompt="a fox", steps=2, guide=guide_clip(), guide_strength=strength))
+        assert str(e.value).endswith(fix)
+    assert cache.loads == 0  # refused before any model loaded
+
+
 def test_ltx_keyframes_and_guide_are_conditions_at_frame_indices(tiny, pipeline_cache):
     guide = guide_clip(20)
     a, b = picture(seed=1), picture(seed=2)

@@ -70,6 +70,23 @@ def video_frames(video: Any, count: int, width: int, height: int, notes: list[st
     return [fit_image(np.asarray(video[min(i, n - 1)]), width, height) for i in range(count)]
 
 
+def video_to_video_strength(bundle: Conditioning) -> float:
+    """The ``strength`` of a video-to-video pipeline call: the bundle's guide strength, checked to leave at least
+    one denoising step (diffusers runs ``int(steps * strength)`` of them and fails on none).
+
+    Raises:
+        NodeError: naming the guide strength and the steps, and what would work.
+    """
+    s, steps = float(bundle.guide_strength), int(bundle.steps)
+    if int(steps * s) < 1:
+        need = int(np.ceil(1.0 / s)) if s > 0 else None
+        fix = (f"raise 'guide_strength' to at least {1.0 / steps:.2f}" +
+               (f" or 'steps' to at least {need}" if need and need <= 500 else ""))
+        raise NodeError(f"control 'guide_video': guide_strength {s:g} with {steps} steps leaves no denoising step "
+                        f"(video-to-video runs int(steps x strength) = {int(steps * s)} steps); {fix}")
+    return s
+
+
 def resample_masks(masks: np.ndarray, count: int, width: int, height: int) -> np.ndarray:
     """``(T, H, W)`` masks -> ``(count, height, width)`` float32 in [0, 1] (nearest frame, bilinear resize)."""
     m = np.asarray(masks, dtype=np.float32)
@@ -293,7 +310,7 @@ class AnimateDiffAdapter(FamilyAdapter):
         elif bundle.guide is not None:
             pipe = L.task_pipeline("AnimateDiffVideoToVideoPipeline")
             kw.update(prompt=bundle.prompt, video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=float(bundle.guide_strength))
+                      strength=video_to_video_strength(bundle))
             noise_via = "hook"
         else:
             pipe = L.task_pipeline("AnimateDiffPipeline")
@@ -464,7 +481,7 @@ class WanAdapter(FamilyAdapter):
         elif bundle.guide is not None:
             pipe = L.task_pipeline("WanVideoToVideoPipeline")
             kw.update(video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=float(bundle.guide_strength))
+                      strength=video_to_video_strength(bundle))
             noise_via = "hook"
         else:
             pipe = L.task_pipeline("WanPipeline")
@@ -521,7 +538,7 @@ class CogVideoXAdapter(FamilyAdapter):
         elif bundle.guide is not None:
             pipe = L.task_pipeline("CogVideoXVideoToVideoPipeline")
             kw.update(video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=float(bundle.guide_strength))
+                      strength=video_to_video_strength(bundle))
             noise_via = "hook"
         else:
             pipe = L.task_pipeline("CogVideoXPipeline")

@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from vidstudio.backend.adapters import ADAPTERS, Plan, substitute_initial_noise
+from vidstudio.backend.adapters import ADAPTERS, Plan, substitute_initial_noise, video_to_video_strength
 from vidstudio.backend.bundle import Conditioning, ModelRef
 from vidstudio.backend.capabilities import CheckResult, check_request
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
@@ -174,6 +174,11 @@ def generate(
     loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
     res = check_bundle(loc, bundle, width, height, frames, snap)
     W, H, F = res.width, res.height, res.frames
+    if bundle.steps < 1:
+        raise NodeError(f"param 'steps': {bundle.steps} denoising steps; at least 1 is needed")
+    if bundle.guide is not None and (loc.family == "animatediff" or (loc.family in ("wan", "cogvideox")
+                                                                     and loc.variant == "t2v")):
+        video_to_video_strength(bundle)  # these run the guide through video-to-video: refuse before loading
     bundle = fit_to_size(bundle, (width, height), (W, H))
     notes = list(res.notes)
     seed = resolve_seed(bundle.seed)

@@ -70,6 +70,12 @@ def test_validation_of_the_model_itself(tiny, tmp_path):
     assert "node 'model' param 'model': model 'Lightricks/LTX-Video' is not in the Hugging Face cache" in text
     assert text.endswith("(warning)")
     assert issues(project("", family="ltx"))[0].startswith("node 'model' param 'model': no model chosen")
+    weak = project(str(tiny("wan")), cond={"steps": 4, "guide_strength": 0.2},
+                   nodes_extra=[{"id": "cam", "type": "CameraMove", "params": {}},
+                                {"id": "img", "type": "LoadImage", "params": {"path": "x.png"}}],
+                   links_extra=[{"from": "img.image", "to": "cam.image"}, {"from": "cam.video", "to": "cond.guide"}])
+    assert any("node 'gen' control 'guide_video': guide_strength 0.2 with 4 steps leaves no denoising step" in i
+               and i.endswith("raise 'guide_strength' to at least 0.25 or 'steps' to at least 5") for i in issues(weak))
     missing = issues(project(str(tmp_path / "no-such-model"), family="ltx"))
     assert len(missing) == 1, missing  # said once, with what to do
     assert f"model folder {tmp_path / 'no-such-model'} does not exist" in missing[0]

@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 
 from vidstudio.backend.bundle import Conditioning, ModelRef
-from vidstudio.backend.capabilities import ANIMATEDIFF_WINDOW, DEFAULT_GUIDANCE
+from vidstudio.backend.capabilities import ANIMATEDIFF_WINDOW, DEFAULT_GUIDANCE, video_to_video_problem
 from vidstudio.backend.loader import LoadedModel, apply_pipeline_offload, dtype_kwargs
 from vidstudio.backend.locate import hf_offline
 from vidstudio.errors import ModelError, NodeError
@@ -72,19 +72,15 @@ def video_frames(video: Any, count: int, width: int, height: int, notes: list[st
 
 def video_to_video_strength(bundle: Conditioning) -> float:
     """The ``strength`` of a video-to-video pipeline call: the bundle's guide strength, checked to leave at least
-    one denoising step (diffusers runs ``int(steps * strength)`` of them and fails on none).
+    one denoising step (:func:`vidstudio.backend.capabilities.video_to_video_problem`).
 
     Raises:
         NodeError: naming the guide strength and the steps, and what would work.
     """
-    s, steps = float(bundle.guide_strength), int(bundle.steps)
-    if int(steps * s) < 1:
-        need = int(np.ceil(1.0 / s)) if s > 0 else None
-        fix = (f"raise 'guide_strength' to at least {1.0 / steps:.2f}" +
-               (f" or 'steps' to at least {need}" if need and need <= 500 else ""))
-        raise NodeError(f"control 'guide_video': guide_strength {s:g} with {steps} steps leaves no denoising step "
-                        f"(video-to-video runs int(steps x strength) = {int(steps * s)} steps); {fix}")
-    return s
+    problem = video_to_video_problem(bundle.guide_strength, bundle.steps)
+    if problem:
+        raise NodeError(f"control 'guide_video': {problem}")
+    return float(bundle.guide_strength)
 
 
 def resample_masks(masks: np.ndarray, count: int, width: int, height: int) -> np.ndarray:

@@ -28,7 +28,7 @@ import torch
 
 from vidstudio.backend.adapters import ADAPTERS, Plan, substitute_initial_noise, video_to_video_strength
 from vidstudio.backend.bundle import Conditioning, ModelRef
-from vidstudio.backend.capabilities import CheckResult, check_request
+from vidstudio.backend.capabilities import CheckResult, check_request, uses_video_to_video
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
 from vidstudio.backend.locate import ModelLocation, locate
 from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
@@ -176,9 +176,8 @@ def generate(
     W, H, F = res.width, res.height, res.frames
     if bundle.steps < 1:
         raise NodeError(f"param 'steps': {bundle.steps} denoising steps; at least 1 is needed")
-    if bundle.guide is not None and (loc.family == "animatediff" or (loc.family in ("wan", "cogvideox")
-                                                                     and loc.variant == "t2v")):
-        video_to_video_strength(bundle)  # these run the guide through video-to-video: refuse before loading
+    if bundle.guide is not None and uses_video_to_video(loc.family, loc.variant):
+        video_to_video_strength(bundle)  # refuse a strength that leaves no step before loading
     bundle = fit_to_size(bundle, (width, height), (W, H))
     notes = list(res.notes)
     seed = resolve_seed(bundle.seed)

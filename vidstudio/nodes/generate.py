@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
-from vidstudio.backend.capabilities import FAMILIES, Request, check_request
+from vidstudio.backend.capabilities import FAMILIES, Request, check_request, uses_video_to_video, video_to_video_problem
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
@@ -432,7 +432,13 @@ class Generate(Node):
         snap = bool(graph.node(node_id).params.get("snap_to_model", False))
         res = check_request(family, request, variant=loc.variant if loc else None,
                             rule=loc.rule() if loc else None, snap=snap)
-        return [(_where(control), msg) for control, msg in res.problems]
+        problems = [(_where(control), msg) for control, msg in res.problems]
+        if "guide_video" in request.controls and uses_video_to_video(family, loc.variant if loc else None):
+            cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
+            problem = video_to_video_problem(float(cp["guide_strength"]), int(cp["steps"]))
+            if problem:
+                problems.append((_where("guide_video"), problem))
+        return problems
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         from vidstudio.backend.generate import generate

@@ -60,8 +60,10 @@ def test_animatediff_keyframes_reach_sparsectrl_at_their_frames(tiny, pipeline_c
 
 def test_animatediff_prompt_schedule_style_and_long_video(tiny, pipeline_cache):
     res, kw, plan = run(tiny, pipeline_cache, "animatediff",
-                        Conditioning(prompt="a fox", prompt_schedule={8: "a fox jumps"}, steps=2, style=[picture()]))
+                        Conditioning(prompt="a fox", prompt_schedule={8: "a fox jumps", 30: "too late"}, steps=2,
+                                     style=[picture()]))
     assert kw["prompt"] == {0: "a fox", 8: "a fox jumps"}
+    assert "prompt schedule: frame(s) 30 are beyond the 17 frames generated and not used" in res.notes
     assert len(kw["ip_adapter_image"][0]) == 1
     assert any("FreeNoise" in n for n in res.notes)
     assert not plan.pipe.free_noise_enabled  # switched off again for the next job

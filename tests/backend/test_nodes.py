@@ -155,6 +155,12 @@ def test_conditioning_node_builds_the_bundle():
     assert b.controls() == {"prompt_schedule", "motion_strength", "trajectories"}
     assert Conditioning.keyframe_positions([], 3, 17) == [0, 8, 16]
     assert Conditioning.keyframe_positions([], 1, 17) == [0]
+    late = dict(doc)
+    late["nodes"] = [dict(n) for n in doc["nodes"]]
+    late["nodes"][2]["params"] = {"prompt_schedule": {"4": "jumps", "12": "lands"}}
+    p = loads_project(json.dumps(late))
+    assert [str(i) for i in validate_graph(p, reg, p.settings)] == [
+        "node 'cond' param 'prompt_schedule': frame 12 is beyond the project's 9 frames"]
     bad = dict(doc)
     bad["nodes"] = [dict(n) for n in doc["nodes"]]
     bad["nodes"][2]["params"] = {"motion_strength": -0.5}

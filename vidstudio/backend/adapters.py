@@ -319,6 +319,10 @@ class AnimateDiffAdapter(FamilyAdapter):
             if schedule:
                 prompts = {0: bundle.prompt}
                 prompts.update({k: v for k, v in schedule.items() if k < frames})
+                late = sorted(k for k in schedule if k >= frames)
+                if late:
+                    notes.append(f"prompt schedule: frame(s) {', '.join(map(str, late))} are beyond the {frames} "
+                                 "frames generated and not used")
                 kw["prompt"] = dict(sorted(prompts.items()))
                 if kw["negative_prompt"] is None:
                     kw["negative_prompt"] = ""

@@ -233,6 +233,9 @@ class Conditioning(Node):
         for f in frames:
             if fc is not None and f >= fc:
                 problems.append(("param 'keyframe_frames'", f"frame {f} is beyond the project's {fc} frames"))
+        for k in (params["prompt_schedule"] or {}):
+            if fc is not None and int(k) >= fc:
+                problems.append(("param 'prompt_schedule'", f"frame {k} is beyond the project's {fc} frames"))
         return problems
 
     @classmethod

@@ -162,6 +162,8 @@ def test_wan_vace_keyframes_masks_boxes_and_references(tiny, pipeline_cache):
     # masks without a guide video are refused before any model loads
     with pytest.raises(NodeError, match="mask"):
         run(tiny, pipeline_cache, "wan", Conditioning(prompt="a", steps=1, masks=np.ones((17, 64, 64))), variant="t2v")
+    with pytest.raises(NodeError, match="without a guide video the kept part would be flat grey"):
+        run(tiny, pipeline_cache, "wan", Conditioning(prompt="a", steps=1, masks=np.ones((17, 64, 64))), variant="vace")
 
 
 def test_wan_first_and_last_frame(tiny, pipeline_cache):

@@ -499,6 +499,10 @@ def check_request(family: str, request: Request, *, variant: str | None = None,
     for a, b, why in EXCLUSIVE.get(family, []):
         if a in request.controls and b in request.controls:
             res.problems.append((b, f"{family} cannot combine {CONTROLS[a]} with {CONTROLS[b]}: {why}"))
+    if "mask" in request.controls and "guide_video" not in request.controls and "mask" in caps:
+        res.problems.append(("mask", f"{family} masks choose where to generate and where to keep the guide video "
+                                     "(black keeps it, white is generated); without a guide video the kept part "
+                                     "would be flat grey (control 'mask'): link a guide video too"))
     for req in REQUIRED.get((family, None), ()) + (REQUIRED.get((family, variant), ()) if variant else ()):
         if req == "keyframe0" and 0 not in request.keyframe_frames:
             what = f"this {family} checkpoint ({variant})" if (family, None) not in REQUIRED else family

@@ -82,6 +82,11 @@ def test_exclusive_controls_and_limits():
     res = check_request("animatediff", Request(controls={"keyframes"}, keyframe_frames=[0], frames=40))
     assert "at most 32 frames" in res.problems[0][1]
     assert check_request("animatediff", Request(controls={"text"}, frames=40)).ok  # FreeNoise
+    res = check_request("wan", Request(controls={"text", "mask"}, frames=17), variant="vace")
+    assert res.problems == [("mask", "wan masks choose where to generate and where to keep the guide video (black "
+                                     "keeps it, white is generated); without a guide video the kept part would be "
+                                     "flat grey (control 'mask'): link a guide video too")]
+    assert check_request("wan", Request(controls={"text", "mask", "guide_video"}, frames=17), variant="vace").ok
 
 
 def test_exact_size_of_learned_positional_embeddings(tmp_path):

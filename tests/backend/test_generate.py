@@ -60,8 +60,10 @@ def test_animatediff_keyframes_reach_sparsectrl_at_their_frames(tiny, pipeline_c
 
 def test_animatediff_prompt_schedule_style_and_long_video(tiny, pipeline_cache):
     res, kw, plan = run(tiny, pipeline_cache, "animatediff",
-                        Conditioning(prompt="a fox", prompt_schedule={8: "a fox jumps"}, steps=2, style=[picture()]))
+                        Conditioning(prompt="a fox", prompt_schedule={8: "a fox jumps", 30: "too late"}, steps=2,
+                                     style=[picture()]))
     assert kw["prompt"] == {0: "a fox", 8: "a fox jumps"}
+    assert "prompt schedule: frame(s) 30 are beyond the 17 frames generated and not used" in res.notes
     assert len(kw["ip_adapter_image"][0]) == 1
     assert any("FreeNoise" in n for n in res.notes)
     assert not plan.pipe.free_noise_enabled  # switched off again for the next job
@@ -88,6 +90,20 @@ def test_guide_video_reaches_video_to_video_with_strength(tiny, pipeline_cache, 
         assert np.allclose(pil_array(kw["video"][i]), guide[i], atol=1 / 255)
     assert plan.noise_via == "hook" and not any("could not be applied" in n for n in res.notes)
     assert res.frames.shape == (17, 64, 64, 3)
+
+
+@pytest.mark.parametrize("family", ["animatediff", "wan", "cogvideox"])
+def test_a_guide_strength_that_leaves_no_step_is_refused_before_loading(tiny, family):
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.errors import NodeError
+
+    cache = PipelineCache()
+    for strength, fix in ((0.4, "raise 'guide_strength' to at least 0.50 or 'steps' to at least 3"),
+                          (0.0, "raise 'guide_strength' to at least 0.50")):
+        with pytest.raises(NodeError, match=f"guide_strength {strength:g} with 2 steps leaves no denoising step") as e:
+            run(tiny, cache, family, Conditioning(prompt="a fox", steps=2, guide=guide_clip(), guide_strength=strength))
+        assert str(e.value).endswith(fix)
+    assert cache.loads == 0  # refused before any model loaded
 
 
 def test_ltx_keyframes_and_guide_are_conditions_at_frame_indices(tiny, pipeline_cache):
@@ -146,6 +162,8 @@ def test_wan_vace_keyframes_masks_boxes_and_references(tiny, pipeline_cache):
     # masks without a guide video are refused before any model loads
     with pytest.raises(NodeError, match="mask"):
         run(tiny, pipeline_cache, "wan", Conditioning(prompt="a", steps=1, masks=np.ones((17, 64, 64))), variant="t2v")
+    with pytest.raises(NodeError, match="without a guide video the kept part would be flat grey"):
+        run(tiny, pipeline_cache, "wan", Conditioning(prompt="a", steps=1, masks=np.ones((17, 64, 64))), variant="vace")
 
 
 def test_wan_first_and_last_frame(tiny, pipeline_cache):
@@ -208,6 +226,25 @@ def test_trajectory_noise_reaches_the_pipeline_in_its_layout(tiny, pipeline_cach
     assert min(along) > ALONG, along
     corner = [corr(z[:, 0, -2:, :2].ravel(), z[:, t, -2:, :2].ravel()) for t in range(1, T)]
     assert np.mean(np.abs(corner)) < 2 * BACKGROUND, corner
+
+
+def test_trajectory_noise_follows_the_boxes_when_the_size_is_snapped(tiny, pipeline_cache):
+    """A 120 x 120 project snapped to Wan's 128 x 128: a still box on the right half of the project's frame
+    (x 60..120) steers the noise of the right half of the generated latents (cells 8..15 of 16), not cells
+    7..14 (what the project's pixels would give if read as the generated frame's)."""
+    boxes = np.tile([60.0, 0.0, 120.0, 120.0], (9, 1, 1))
+    res, kw, plan = run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1, boxes=boxes,
+                                                                  trajectory_noise=0.9),
+                        size=120, frames=9, snap=True)
+    assert res.frames.shape[1:3] == (128, 128) and any("128" in n for n in res.notes)
+    z = plan.canonical(kw["latents"].cpu()).numpy()
+    assert z.shape[-1] == 16
+
+    def column(c):
+        return np.mean([corr(z[:, 0, :, c].ravel(), z[:, t, :, c].ravel()) for t in range(1, z.shape[1])])
+
+    assert column(15) > ALONG and column(8) > ALONG  # the box's edges in the generated frame
+    assert abs(column(7)) < 2 * BACKGROUND  # left of it: plain noise
 
 
 # ------------------------------------------------------------------------------------------- run behaviour

@@ -70,6 +70,16 @@ def test_validation_of_the_model_itself(tiny, tmp_path):
     assert "node 'model' param 'model': model 'Lightricks/LTX-Video' is not in the Hugging Face cache" in text
     assert text.endswith("(warning)")
     assert issues(project("", family="ltx"))[0].startswith("node 'model' param 'model': no model chosen")
+    weak = project(str(tiny("wan")), cond={"steps": 4, "guide_strength": 0.2},
+                   nodes_extra=[{"id": "cam", "type": "CameraMove", "params": {}},
+                                {"id": "img", "type": "LoadImage", "params": {"path": "x.png"}}],
+                   links_extra=[{"from": "img.image", "to": "cam.image"}, {"from": "cam.video", "to": "cond.guide"}])
+    assert any("node 'gen' control 'guide_video': guide_strength 0.2 with 4 steps leaves no denoising step" in i
+               and i.endswith("raise 'guide_strength' to at least 0.25 or 'steps' to at least 5") for i in issues(weak))
+    missing = issues(project(str(tmp_path / "no-such-model"), family="ltx"))
+    assert len(missing) == 1, missing  # said once, with what to do
+    assert f"model folder {tmp_path / 'no-such-model'} does not exist" in missing[0]
+    assert "a folder that holds model_index.json, or give a Hugging Face repo id" in missing[0]
     bad = project(str(tiny("wan")), cond={"keyframe_frames": [0, 8]},
                   nodes_extra=[{"id": "img", "type": "LoadImage", "params": {"path": "x.png"}}],
                   links_extra=[{"from": "img.image", "to": "cond.keyframes"}])
@@ -145,12 +155,57 @@ def test_conditioning_node_builds_the_bundle():
     assert b.controls() == {"prompt_schedule", "motion_strength", "trajectories"}
     assert Conditioning.keyframe_positions([], 3, 17) == [0, 8, 16]
     assert Conditioning.keyframe_positions([], 1, 17) == [0]
+    late = dict(doc)
+    late["nodes"] = [dict(n) for n in doc["nodes"]]
+    late["nodes"][2]["params"] = {"prompt_schedule": {"4": "jumps", "12": "lands"}}
+    p = loads_project(json.dumps(late))
+    assert [str(i) for i in validate_graph(p, reg, p.settings)] == [
+        "node 'cond' param 'prompt_schedule': frame 12 is beyond the project's 9 frames"]
     bad = dict(doc)
     bad["nodes"] = [dict(n) for n in doc["nodes"]]
     bad["nodes"][2]["params"] = {"motion_strength": -0.5}
     p = loads_project(json.dumps(bad))
     with pytest.raises(GraphError, match="must be -1 .the model's default. or in 0..1"):
         Engine(reg).run(p, p.settings, targets=["cond"])
+
+
+def test_trajectory_boxes_go_through_the_camera_and_anchors_hold_still():
+    """A drawn path (world px) and an anchor, with a camera that zooms 2x about the centre over the clip: the
+    boxes the noise follows are where the animatic shows the objects, and the anchor is one of them."""
+    doc = {
+        "format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [{"id": "paths", "type": "Trajectory", "params": {"paths": {"version": 1, "paths": [
+                      {"id": "a", "interpolation": "linear", "size": [8, 8],
+                       "points": [{"x": 16, "y": 32}, {"x": 48, "y": 32}]}],
+                      "anchors": [{"id": "tree", "x": 40, "y": 20}]}}},
+                  {"id": "cam", "type": "Camera", "params": {}},
+                  {"id": "cond", "type": "Conditioning", "params": {"point_box": 4}}],
+        "links": [{"from": "paths.trajectory", "to": "cond.trajectory"}],
+        "animation": {},
+    }
+    reg = default_registry()
+    p = loads_project(json.dumps(doc))
+    still = Engine(reg).run(p, p.settings, targets=["cond"]).output("cond").boxes
+    assert still.shape == (9, 2, 4)  # the path, then the anchor
+    np.testing.assert_allclose(still[0, 0], [12, 28, 20, 36])
+    np.testing.assert_allclose(still[8, 0], [44, 28, 52, 36])
+    np.testing.assert_allclose(still[:, 1], np.tile([38, 18, 42, 22], (9, 1)))  # the anchor does not move
+
+    doc["links"].append({"from": "cam.camera", "to": "cond.camera"})
+    doc["animation"] = {"cam.zoom": {"keys": [{"frame": 0, "value": 1.0, "interpolation": "linear"},
+                                              {"frame": 8, "value": 2.0}]}}
+    p = loads_project(json.dumps(doc))
+    res = Engine(reg).run(p, p.settings, targets=["cond", "cam"])
+    cam = np.asarray(res.output("cam"))
+    boxes = res.output("cond").boxes
+    for t in (0, 4, 8):
+        for n, (world, half) in enumerate((([16 + 4 * t, 32], 4.0), ([40, 20], 2.0))):
+            x, y, _ = cam[t] @ [*world, 1.0]
+            zoom = np.sqrt(abs(np.linalg.det(cam[t][:2, :2])))
+            np.testing.assert_allclose(boxes[t, n], [x - half * zoom, y - half * zoom, x + half * zoom,
+                                                     y + half * zoom], atol=1e-9)
+    assert abs(boxes[8, 1, 2] - boxes[8, 1, 0] - 8.0) < 1e-6  # zoomed 2x: the anchor's 4 px box is 8 px
+    assert not np.allclose(boxes[8, 1], boxes[0, 1])  # on screen the anchor moves with the camera
 
 
 def test_nodes_document_and_listing_show_the_capability_table(capsys):

@@ -204,3 +204,23 @@ def test_a_sprite_on_a_trajectory_with_nothing_drawn_yet_stands_still_with_a_not
     sp = res.output("s", "sprite")
     np.testing.assert_allclose(sp.track.position, np.tile([[80.0, 48.0]], (12, 1)))
     assert any("no paths yet" in n for n in res.report["s"].notes)
+
+
+def test_sprite_opacity_is_keyable_for_fades():
+    """A white box on black fading in over frames 2..10 (linear key): the animatic's pixel at the box's centre
+    is the opacity (the picture is composited "over"), and the sprite reports it per frame."""
+    nodes = [{"id": "s", "type": "Sprite", "params": {"shape": "box", "width": 40, "height": 40,
+                                                       "color": [1.0, 1.0, 1.0]}},
+             {"id": "a", "type": "AnimaticRender", "params": {"background_color": [0.0, 0.0, 0.0]}}]
+    fade = {"s.opacity": key([(2, 0.0), (10, 1.0)])}
+    res, _ = run_graph(nodes, [("s.sprite", "a.sprites")], settings=SETTINGS, animation=fade)
+    sp = res.output("s", "sprite")
+    expect = np.clip((np.arange(12) - 2) / 8, 0.0, 1.0)
+    np.testing.assert_allclose([sp.opacity_at(f) for f in range(12)], expect)
+    video = np.asarray(res.output("a", "video"))
+    centre = video[:, 48, 80].mean(axis=1)
+    np.testing.assert_allclose(centre, expect, atol=1.5 / 255)
+    assert sp.to_json()["opacity"][6] == 0.5
+    # a constant opacity stays a plain number
+    res, _ = run_graph(nodes, [("s.sprite", "a.sprites")], settings=SETTINGS)
+    assert res.output("s", "sprite").opacity == 1.0

@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 
 from vidstudio.backend.bundle import Conditioning, ModelRef
-from vidstudio.backend.capabilities import ANIMATEDIFF_WINDOW, DEFAULT_GUIDANCE
+from vidstudio.backend.capabilities import ANIMATEDIFF_WINDOW, DEFAULT_GUIDANCE, video_to_video_problem
 from vidstudio.backend.loader import LoadedModel, apply_pipeline_offload, dtype_kwargs
 from vidstudio.backend.locate import hf_offline
 from vidstudio.errors import ModelError, NodeError
@@ -68,6 +68,19 @@ def video_frames(video: Any, count: int, width: int, height: int, notes: list[st
     elif n > count:
         notes.append(f"the {what} has {n} frames, {count} are generated: the rest is not used")
     return [fit_image(np.asarray(video[min(i, n - 1)]), width, height) for i in range(count)]
+
+
+def video_to_video_strength(bundle: Conditioning) -> float:
+    """The ``strength`` of a video-to-video pipeline call: the bundle's guide strength, checked to leave at least
+    one denoising step (:func:`vidstudio.backend.capabilities.video_to_video_problem`).
+
+    Raises:
+        NodeError: naming the guide strength and the steps, and what would work.
+    """
+    problem = video_to_video_problem(bundle.guide_strength, bundle.steps)
+    if problem:
+        raise NodeError(f"control 'guide_video': {problem}")
+    return float(bundle.guide_strength)
 
 
 def resample_masks(masks: np.ndarray, count: int, width: int, height: int) -> np.ndarray:
@@ -293,7 +306,7 @@ class AnimateDiffAdapter(FamilyAdapter):
         elif bundle.guide is not None:
             pipe = L.task_pipeline("AnimateDiffVideoToVideoPipeline")
             kw.update(prompt=bundle.prompt, video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=float(bundle.guide_strength))
+                      strength=video_to_video_strength(bundle))
             noise_via = "hook"
         else:
             pipe = L.task_pipeline("AnimateDiffPipeline")
@@ -306,6 +319,10 @@ class AnimateDiffAdapter(FamilyAdapter):
             if schedule:
                 prompts = {0: bundle.prompt}
                 prompts.update({k: v for k, v in schedule.items() if k < frames})
+                late = sorted(k for k in schedule if k >= frames)
+                if late:
+                    notes.append(f"prompt schedule: frame(s) {', '.join(map(str, late))} are beyond the {frames} "
+                                 "frames generated and not used")
                 kw["prompt"] = dict(sorted(prompts.items()))
                 if kw["negative_prompt"] is None:
                     kw["negative_prompt"] = ""
@@ -464,7 +481,7 @@ class WanAdapter(FamilyAdapter):
         elif bundle.guide is not None:
             pipe = L.task_pipeline("WanVideoToVideoPipeline")
             kw.update(video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=float(bundle.guide_strength))
+                      strength=video_to_video_strength(bundle))
             noise_via = "hook"
         else:
             pipe = L.task_pipeline("WanPipeline")
@@ -521,7 +538,7 @@ class CogVideoXAdapter(FamilyAdapter):
         elif bundle.guide is not None:
             pipe = L.task_pipeline("CogVideoXVideoToVideoPipeline")
             kw.update(video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=float(bundle.guide_strength))
+                      strength=video_to_video_strength(bundle))
             noise_via = "hook"
         else:
             pipe = L.task_pipeline("CogVideoXPipeline")

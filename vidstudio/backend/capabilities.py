@@ -389,6 +389,27 @@ class CheckResult:
         return not self.problems
 
 
+def uses_video_to_video(family: str, variant: str | None) -> bool:
+    """True when a guide video goes through a video-to-video pipeline (denoising ``strength``) for this family
+    and checkpoint variant: AnimateDiff, and the ``t2v`` checkpoints of Wan and CogVideoX (``None``: not known
+    yet, counted as ``t2v``). LTX takes it as a condition, Wan VACE as a control video."""
+    return family == "animatediff" or (family in ("wan", "cogvideox") and variant in (None, "t2v"))
+
+
+def video_to_video_problem(strength: float, steps: int) -> str | None:
+    """Why a video-to-video call with this guide ``strength`` (0..1) and ``steps`` would run no denoising step
+    (diffusers runs ``int(steps * strength)`` of them and fails on none), with what would work; None when fine."""
+    s, steps = float(strength), int(steps)
+    if int(steps * s) >= 1:
+        return None
+    need = math.ceil(1.0 / s) if s > 0 else None
+    fix = f"raise 'guide_strength' to at least {1.0 / max(steps, 1):.2f}"
+    if need and need <= 500:
+        fix += f" or 'steps' to at least {need}"
+    return (f"guide_strength {s:g} with {steps} steps leaves no denoising step (video-to-video runs "
+            f"int(steps x strength) = {int(steps * s)} steps); {fix}")
+
+
 def families_that_can(control: str, frames: str | None = None) -> list[str]:
     """The families that honour ``control`` (for ``keyframes``, optionally at ``frames`` positions:
     ``"any"``, ``"first_last"``)."""
@@ -478,6 +499,10 @@ def check_request(family: str, request: Request, *, variant: str | None = None,
     for a, b, why in EXCLUSIVE.get(family, []):
         if a in request.controls and b in request.controls:
             res.problems.append((b, f"{family} cannot combine {CONTROLS[a]} with {CONTROLS[b]}: {why}"))
+    if "mask" in request.controls and "guide_video" not in request.controls and "mask" in caps:
+        res.problems.append(("mask", f"{family} masks choose where to generate and where to keep the guide video "
+                                     "(black keeps it, white is generated); without a guide video the kept part "
+                                     "would be flat grey (control 'mask'): link a guide video too"))
     for req in REQUIRED.get((family, None), ()) + (REQUIRED.get((family, variant), ()) if variant else ()):
         if req == "keyframe0" and 0 not in request.keyframe_frames:
             what = f"this {family} checkpoint ({variant})" if (family, None) not in REQUIRED else family

@@ -15,6 +15,7 @@ Step reports (the interface the server streams to clients):
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -25,9 +26,9 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from vidstudio.backend.adapters import ADAPTERS, Plan, substitute_initial_noise
+from vidstudio.backend.adapters import ADAPTERS, Plan, substitute_initial_noise, video_to_video_strength
 from vidstudio.backend.bundle import Conditioning, ModelRef
-from vidstudio.backend.capabilities import CheckResult, check_request
+from vidstudio.backend.capabilities import CheckResult, check_request, uses_video_to_video
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
 from vidstudio.backend.locate import ModelLocation, locate
 from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
@@ -87,6 +88,26 @@ def check_bundle(location: ModelLocation, bundle: Conditioning, width: int, heig
     if not res.ok:
         raise NodeError("\n".join(msg for _, msg in res.problems))
     return res
+
+
+def fit_to_size(bundle: Conditioning, size: tuple[int, int], generated: tuple[int, int]) -> Conditioning:
+    """The bundle with its pixel geometry (boxes and camera) moved from the project's ``size = (w, h)`` to the
+    ``generated`` size (they differ when ``snap_to_model`` changed the size), stretched like the masks and the
+    guide video, so that the trajectory noise lands where the objects are.
+
+    Returns:
+        ``bundle`` itself when the sizes agree, else a copy with ``boxes`` scaled per axis and ``camera``
+        conjugated by the scaling (``S @ M @ S^-1``, world pixels scaled alike).
+    """
+    if tuple(size) == tuple(generated) or (bundle.boxes is None and bundle.camera is None):
+        return bundle
+    sx, sy = generated[0] / size[0], generated[1] / size[1]
+    boxes = None if bundle.boxes is None else np.asarray(bundle.boxes, np.float64) * np.array([sx, sy, sx, sy])
+    camera = None
+    if bundle.camera is not None:
+        S, Si = np.diag([sx, sy, 1.0]), np.diag([1.0 / sx, 1.0 / sy, 1.0])
+        camera = S @ np.asarray(bundle.camera, np.float64) @ Si
+    return dataclasses.replace(bundle, boxes=boxes, camera=camera)
 
 
 def structured_initial_noise(plan: Plan, bundle: Conditioning, seed: int, pixel_frames: int,
@@ -153,6 +174,11 @@ def generate(
     loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
     res = check_bundle(loc, bundle, width, height, frames, snap)
     W, H, F = res.width, res.height, res.frames
+    if bundle.steps < 1:
+        raise NodeError(f"param 'steps': {bundle.steps} denoising steps; at least 1 is needed")
+    if bundle.guide is not None and uses_video_to_video(loc.family, loc.variant):
+        video_to_video_strength(bundle)  # refuse a strength that leaves no step before loading
+    bundle = fit_to_size(bundle, (width, height), (W, H))
     notes = list(res.notes)
     seed = resolve_seed(bundle.seed)
     if bundle.seed is None or bundle.seed < 0:

@@ -151,7 +151,8 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
         return ModelLocation(model, path.resolve(), None, cls, fam, variant)
     if not looks_like_repo_id(model):
         raise ModelError(f"model folder {path} does not exist, and {model!r} is not a Hugging Face repo id "
-                         "(org/name)")
+                         "(org/name); point the model (the Load Model node, or --model) at a folder that holds "
+                         "model_index.json, or give a repo id such as Lightricks/LTX-Video")
     cache = hf_cache_dir()
     offline = hf_offline()
     if download is None:

@@ -222,14 +222,17 @@ class AnimaticRenderer:
                 if not tr.visible[0]:
                     continue
                 m = camera_at(self.cameras, np.array([t]))[0] @ tr.matrices()[0]
-            self._draw_sprite(frame, sp, self._rasters[n], m)
+            self._draw_sprite(frame, sp, self._rasters[n], m, sp.opacity_at(i if t is None else t))
         cv2 = _cv2()
         out = cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB).astype(np.float32)
         out *= np.float32(1.0 / 255.0)
         return out
 
-    def _draw_sprite(self, frame: np.ndarray, sp: Sprite, mip: "_SpriteMip", m: np.ndarray) -> None:
-        """Composites a sprite over ``frame`` (uint8 RGBX, in place): premultiplied "over" on its patch."""
+    def _draw_sprite(self, frame: np.ndarray, sp: Sprite, mip: "_SpriteMip", m: np.ndarray, opacity: float) -> None:
+        """Composites a sprite over ``frame`` (uint8 RGBX, in place) at ``opacity``: premultiplied "over" on its
+        patch."""
+        if opacity <= 0.0:
+            return
         scale = float(_screen_scale(m))
         bounds = _rect_bounds(m, sp.size, self.width, self.height) if scale > 1e-9 else None
         if bounds is None:
@@ -241,8 +244,8 @@ class AnimaticRenderer:
         if not patch[..., 3].any():
             return
         cv2 = _cv2()
-        if sp.opacity < 1.0:
-            patch = cv2.convertScaleAbs(patch, alpha=sp.opacity)
+        if opacity < 1.0:
+            patch = cv2.convertScaleAbs(patch, alpha=opacity)
         inv = 255 - patch[..., 3]
         region = frame[y0:y1, x0:x1]
         # dst = src + dst * (1 - a), per channel; the frame's X channel stays 255 (inv + a).

@@ -69,7 +69,8 @@ class Sprite:
         image: for image sprites, ``(h, w, 4)`` straight RGBA or ``(h, w, 3)`` RGB float32 in [0, 1]; None for
             shapes.
         shape: for shape sprites, the :class:`ShapeStyle`.
-        opacity: 0..1, multiplies the picture's alpha.
+        opacity: 0..1, multiplies the picture's alpha: a float, or ``(T,)`` float64 per frame (a keyed fade;
+            frames past its end hold its last value); see :meth:`opacity_at`.
         z: drawing order (higher on top; ties keep input order).
 
     Raises:
@@ -82,7 +83,7 @@ class Sprite:
     size: tuple[float, float]
     image: np.ndarray | None = None
     shape: ShapeStyle | None = None
-    opacity: float = 1.0
+    opacity: float | np.ndarray = 1.0
     z: float = 0.0
     _cache: dict = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -101,7 +102,18 @@ class Sprite:
             if img.shape[2] == 3:
                 img = np.concatenate([img, np.ones(img.shape[:2] + (1,), np.float32)], axis=2)
             self.image = img
-        self.opacity = float(np.clip(self.opacity, 0.0, 1.0))
+        op = np.asarray(self.opacity, dtype=np.float64)
+        if op.ndim > 1 or op.size == 0 or not np.all(np.isfinite(op)):
+            raise ValueError(f"sprite {self.name!r}: opacity must be a number or one finite value per frame")
+        op = np.clip(op, 0.0, 1.0)
+        self.opacity = float(op.flat[0]) if np.all(op == op.flat[0]) else op  # constant: a plain float
+
+    def opacity_at(self, frame: float) -> float:
+        """The opacity (0..1) at ``frame`` (the nearest frame of a per-frame opacity)."""
+        if isinstance(self.opacity, float):
+            return self.opacity
+        i = int(np.clip(np.floor(float(frame) + 0.5), 0, len(self.opacity) - 1))
+        return float(self.opacity[i])
 
     def to_json(self) -> dict:
         """JSON-ready facts (for ``vidstudio eval``): name, size, z, opacity, the picture (image shape or shape
@@ -110,7 +122,8 @@ class Sprite:
             "kind": self.shape.kind, "fill": list(self.shape.fill), "outline": list(self.shape.outline),
             "outline_width": self.shape.outline_width, "vertices": [list(v) for v in self.shape.vertices],
             "corner_radius": self.shape.corner_radius}
-        return {"name": self.name, "size": list(self.size), "z": self.z, "opacity": self.opacity,
+        opacity = self.opacity if isinstance(self.opacity, float) else np.round(self.opacity, 6).tolist()
+        return {"name": self.name, "size": list(self.size), "z": self.z, "opacity": opacity,
                 "picture": picture, "track": self.track.to_json()}
 
     # ------------------------------------------------------------------------------------------ geometry
@@ -293,7 +306,7 @@ def image_sprite(
     width: float = 0.0,
     height: float = 0.0,
     *,
-    opacity: float = 1.0,
+    opacity: float | np.ndarray = 1.0,
     z: float = 0.0,
 ) -> Sprite:
     """A cut-out sprite.
@@ -331,7 +344,7 @@ def shape_sprite(
     outline_width: float = 0.0,
     sides: int = 6,
     corner_radius: float = 0.0,
-    opacity: float = 1.0,
+    opacity: float | np.ndarray = 1.0,
     z: float = 0.0,
     default_size: float = 48.0,
 ) -> Sprite:

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
-from vidstudio.backend.capabilities import FAMILIES, Request, check_request
+from vidstudio.backend.capabilities import FAMILIES, Request, check_request, uses_video_to_video, video_to_video_problem
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
@@ -107,7 +107,8 @@ class LoadModel(Node):
                                       "(or pass --model to vidstudio render)")]
         p = Path(model).expanduser()
         if p.is_absolute() and not p.exists() and not looks_like_repo_id(model):
-            return [("param 'model'", f"model folder {p} does not exist")]
+            return [("param 'model'", f"model folder {p} does not exist; point the model at a folder that holds "
+                                      "model_index.json, or give a Hugging Face repo id (org/name)")]
         return []
 
     @classmethod
@@ -119,8 +120,8 @@ class LoadModel(Node):
 
         params = graph.node(node_id).params
         model = str(params.get("model", "")).strip()
-        if not model:
-            return []
+        if not model or cls.check({"model": model}, settings):
+            return []  # nothing chosen, or already reported by check()
         try:
             locate(model, str(params.get("family", "auto")), project_dir=_project_dir(graph), download=False)
         except ModelError as e:
@@ -176,8 +177,10 @@ class Conditioning(Node):
         Input("guide", PortType.VIDEO, optional=True, help="A guide video (e.g. the animatic) to follow."),
         Input("mask", PortType.MASK, optional=True,
               help="(T, H, W) masks: white is generated, black is kept from the guide video (Wan VACE)."),
-        Input("boxes", PortType.BOXES, optional=True, help="(T, N, 4) object boxes in px, NaN where hidden."),
-        Input("trajectory", PortType.TRAJECTORY, optional=True, help="Object tracks; their boxes steer the noise."),
+        Input("boxes", PortType.BOXES, optional=True, help="(T, N, 4) object boxes in output-frame px (e.g. Object Boxes, through its camera), NaN where hidden."),
+        Input("trajectory", PortType.TRAJECTORY, optional=True,
+              help="Object tracks and anchors in world px (as drawn or simulated; seen through the linked camera); "
+                   "their boxes steer the noise."),
         Input("camera", PortType.CAMERA, optional=True, help="(T, 3, 3) camera affines; the noise follows them."),
         Input("style", PortType.IMAGE, optional=True, multi=True, help="Style / identity reference images."),
     )
@@ -230,6 +233,9 @@ class Conditioning(Node):
         for f in frames:
             if fc is not None and f >= fc:
                 problems.append(("param 'keyframe_frames'", f"frame {f} is beyond the project's {fc} frames"))
+        for k in (params["prompt_schedule"] or {}):
+            if fc is not None and int(k) >= fc:
+                problems.append(("param 'prompt_schedule'", f"frame {k} is beyond the project's {fc} frames"))
         return problems
 
     @classmethod
@@ -301,15 +307,15 @@ class Conditioning(Node):
             if b.ndim != 3 or b.shape[2] != 4:
                 raise NodeError(f"input 'boxes' has shape {b.shape}, expected (T, N, 4)")
             box_sets.append(_resample_frames(b, T))
-        if inputs["trajectory"] is not None:
-            box_sets.append(_track_boxes(inputs["trajectory"], T, params["point_box"]))
-        boxes = np.concatenate(box_sets, axis=1) if box_sets else None
         camera = None
         if inputs["camera"] is not None:
             camera = np.asarray(inputs["camera"], dtype=np.float64)
             if camera.ndim != 3 or camera.shape[1:] != (3, 3):
                 raise NodeError(f"input 'camera' has shape {camera.shape}, expected (T, 3, 3)")
             camera = _resample_frames(camera, T)
+        if inputs["trajectory"] is not None:
+            box_sets.append(_track_boxes(inputs["trajectory"], T, params["point_box"], camera))
+        boxes = np.concatenate(box_sets, axis=1) if box_sets else None
         style = [np.asarray(s, np.float32)[..., :3] for s in (inputs["style"] or [])]
         schedule = {int(k): v for k, v in (params["prompt_schedule"] or {}).items()}
         bundle = Bundle(
@@ -333,8 +339,20 @@ def _resample_frames(a: np.ndarray, n: int) -> np.ndarray:
     return a[idx]
 
 
-def _track_boxes(value: Any, n: int, point_box: float) -> np.ndarray:
-    """Boxes ``(n, N, 4)`` of a TRAJECTORY value (a TrackSet, a Track, or a list of tracks)."""
+def _track_boxes(value: Any, n: int, point_box: float, camera: np.ndarray | None = None) -> np.ndarray:
+    """Boxes of a TRAJECTORY value (a TrackSet, a Track, or a list of tracks) in output-frame pixels.
+
+    Tracks are in world pixels (as drawn or simulated); with ``camera`` (``(n, 3, 3)`` world-to-frame affines)
+    they are seen through it, as in the animatic. Tracks without a size (points) get a ``point_box`` square.
+    The TrackSet's anchors (things that must not move) become static ``point_box`` squares at their world
+    positions, so the trajectory noise holds still there.
+
+    Returns:
+        ``(n, N + K, 4)`` float64 ``(x0, y0, x1, y1)`` px for ``N`` tracks and ``K`` anchors, NaN where hidden.
+
+    Raises:
+        NodeError: for a value that is not a trajectory.
+    """
     from vidstudio.motion.tracks import Track, TrackSet
 
     if isinstance(value, Track):
@@ -343,15 +361,19 @@ def _track_boxes(value: Any, n: int, point_box: float) -> np.ndarray:
         value = TrackSet(list(value))
     if not isinstance(value, TrackSet):
         raise NodeError(f"input 'trajectory' got a {type(value).__name__}, expected a TrackSet")
-    if len(value) == 0:
-        return np.zeros((n, 0, 4))
-    ts = value.resample(n) if value.frame_count != n else value
+    ts = value.resample(n) if len(value) and value.frame_count != n else value
     tracks = []
     for t in ts.tracks:
         if t.size == (0.0, 0.0):
             t = Track(t.name, t.position, t.angle, t.scale, t.visible, (point_box, point_box))
         tracks.append(t)
-    return TrackSet(tracks).boxes()
+    for i, (x, y) in enumerate(np.asarray(value.anchors, dtype=np.float64).reshape(-1, 2)):
+        tracks.append(Track(f"anchor {i}", np.tile([x, y], (n, 1)), size=(point_box, point_box)))
+    if camera is not None:
+        tracks = [t.transformed(camera) for t in tracks]
+    if not tracks:
+        return np.zeros((n, 0, 4))
+    return np.stack([t.boxes() for t in tracks], axis=1)
 
 
 class Generate(Node):
@@ -413,7 +435,13 @@ class Generate(Node):
         snap = bool(graph.node(node_id).params.get("snap_to_model", False))
         res = check_request(family, request, variant=loc.variant if loc else None,
                             rule=loc.rule() if loc else None, snap=snap)
-        return [(_where(control), msg) for control, msg in res.problems]
+        problems = [(_where(control), msg) for control, msg in res.problems]
+        if "guide_video" in request.controls and uses_video_to_video(family, loc.variant if loc else None):
+            cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
+            problem = video_to_video_problem(float(cp["guide_strength"]), int(cp["steps"]))
+            if problem:
+                problems.append((_where("guide_video"), problem))
+        return problems
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         from vidstudio.backend.generate import generate

@@ -462,3 +462,17 @@ def test_validation_link_from_an_unknown_type_still_feeds_its_target(registry):
     g = graph([("x", "Nope", {}), ("add", "Add", {})], ["x.value->add.zzz"])
     codes, _ = issues_of(registry, g)
     assert ("missing-input", "add", "port 'a'") in codes
+
+
+def test_graph_upstream_is_the_target_and_what_it_depends_on_in_document_order():
+    from vidstudio.graph import Graph
+
+    g = Graph.model_validate({
+        "nodes": [{"id": i, "type": "T"} for i in ("a", "b", "c", "d", "e")],
+        "links": [{"from": "a.out", "to": "c.x"}, {"from": "b.out", "to": "c.y"}, {"from": "c.out", "to": "d.x"},
+                  {"from": "e.out", "to": "a.x"}, {"from": "ghost.out", "to": "b.x"}],
+    })
+    assert g.upstream(["d"]) == ["a", "b", "c", "d", "e"]
+    assert g.upstream(["c"]) == ["a", "b", "c", "e"]
+    assert g.upstream(["b"]) == ["b"]  # a link from a node that does not exist adds nothing
+    assert g.upstream(["b", "e"]) == ["b", "e"] and g.upstream([]) == []

@@ -231,19 +231,8 @@ class Engine:
         for t in targets:
             if t not in ids:
                 raise GraphError([GraphIssue(t, "", "no node has this id", "unknown-node")])
-        preds: dict[str, set[str]] = {i: set() for i in ids}
-        for l in graph.links:
-            if l.target_node in preds and l.source_node in preds:
-                preds[l.target_node].add(l.source_node)
-        need: set[str] = set()
-        stack = list(targets)
-        while stack:
-            n = stack.pop()
-            if n in need:
-                continue
-            need.add(n)
-            stack.extend(preds[n])
-        sub = [i for i in ids if i in need]
+        sub = graph.upstream(targets)
+        need = set(sub)
         edges = [(l.source_node, l.target_node) for l in graph.links if l.source_node in need and l.target_node in need]
         try:
             return topological_order(sub, edges)

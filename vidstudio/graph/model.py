@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
-from typing import Annotated, Any, Iterator
+from typing import Annotated, Any, Iterable, Iterator
 
 from pydantic import (
     BaseModel,
@@ -217,6 +217,21 @@ class Graph(BaseModel):
     def curve(self, node_id: str, param: str) -> FCurve | None:
         """The animation curve bound to ``node_id.param``, or None."""
         return self.animation.get(f"{node_id}.{param}")
+
+    def upstream(self, node_ids: Iterable[str]) -> list[str]:
+        """``node_ids`` and every node they depend on through links, in document order (ids that no node has
+        are left out; a cycle does not loop)."""
+        preds: dict[str, set[str]] = {}
+        for l in self.links:
+            preds.setdefault(l.target_node, set()).add(l.source_node)
+        need: set[str] = set()
+        stack = list(node_ids)
+        while stack:
+            n = stack.pop()
+            if n not in need:
+                need.add(n)
+                stack.extend(preds.get(n, ()))
+        return [n.id for n in self.nodes if n.id in need]
 
     def iter_ids(self) -> Iterator[str]:
         """The node ids in document order."""

@@ -38,16 +38,7 @@ def is_generator(registry: NodeRegistry, type_id: str) -> bool:
 
 def upstream(project: Project, node_id: str) -> list[str]:
     """``node_id`` and every node it depends on (through links), in document order."""
-    preds: dict[str, set[str]] = {}
-    for link in project.links:
-        preds.setdefault(link.target_node, set()).add(link.source_node)
-    need, stack = set(), [node_id]
-    while stack:
-        n = stack.pop()
-        if n not in need:
-            need.add(n)
-            stack.extend(preds.get(n, ()))
-    return [n.id for n in project.nodes if n.id in need]
+    return project.upstream([node_id])
 
 
 def generators_needed(project: Project, registry: NodeRegistry, targets: Iterable[str]) -> list[str]:

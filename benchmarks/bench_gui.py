@@ -2,10 +2,12 @@
 
 * Scrubbing: the main window over the 512x512 animatic of an example project (an Animatic Render: a photo
   through a keyed camera with a cut-out sprite on a drawn path and motion blur; ``--project`` picks another,
-  e.g. ``bouncing_ball``), with the Trajectory node selected so that its path overlay is drawn too, the
+  e.g. ``bouncing_ball``), the
   playhead moved to frames in random order; the time runs from ``set_playhead`` until the Viewer has painted
   that frame. Uncached: the frame cache is emptied
-  first (the frame is rendered on the worker thread); cached: every frame is ready. Baselines measured in
+  first (the frame is rendered on the worker thread); cached: every frame is ready. Measured twice: with
+  nothing selected (the animatic alone: the targets) and with the path overlay drawn on top (as while
+  editing a path: reported against the same targets). Baselines measured in
   the same run: rendering the frame alone (``clip.frame(i)``: the unavoidable work) and painting the same
   image in a bare widget. Targets: cached <= 16 ms, uncached <= 50 ms.
 * Launch: a fresh process from start until the main window is shown and painted, against a bare
@@ -124,30 +126,45 @@ def main() -> int:
     rng = random.Random(0)
     frames = [rng.randrange(n) for _ in range(a.frames)]
     move_and_wait(0)
-    uncached, render_only = [], []
-    for f in frames:
-        if f == session.playhead:
-            continue
-        session.frames.set_clip(None)
-        session.frames.set_clip(clip)  # empty cache, same clip
-        for _ in range(3):
-            QCoreApplication.processEvents()
-        clip._cache.clear()  # the clip's own small cache too: a true miss
-        uncached.append(move_and_wait(f))
-        clip._cache.clear()
-        t0 = time.perf_counter()
-        frame_to_qimage(clip.frame(f))
-        render_only.append(time.perf_counter() - t0)
 
-    session.frames.prefetch_from(0)  # now fill the cache
-    end = time.monotonic() + 60
-    while not session.frames.ready_mask().all() and time.monotonic() < end:
+    def measure_uncached() -> tuple[list[float], list[float]]:
+        times, render = [], []
+        for f in frames:
+            if f == session.playhead:
+                continue
+            session.frames.set_clip(None)
+            session.frames.set_clip(clip)  # empty cache, same clip
+            for _ in range(3):
+                QCoreApplication.processEvents()
+            clip._cache.clear()  # the clip's own small cache too: a true miss
+            times.append(move_and_wait(f))
+            clip._cache.clear()
+            t0 = time.perf_counter()
+            frame_to_qimage(clip.frame(f))
+            render.append(time.perf_counter() - t0)
+        return times, render
+
+    def measure_cached() -> list[float]:
+        session.frames.prefetch_from(0)  # fill the cache
+        end = time.monotonic() + 60
+        while not session.frames.ready_mask().all() and time.monotonic() < end:
+            QCoreApplication.processEvents()
+            time.sleep(0.001)
+        return [move_and_wait(f) for f in frames if f != session.playhead]
+
+    # the animatic alone (nothing selected): the scenario, with the targets
+    session.set_selection([])
+    for _ in range(5):
         QCoreApplication.processEvents()
-        time.sleep(0.001)
-    cached = []
-    for f in frames:
-        if f != session.playhead:
-            cached.append(move_and_wait(f))
+    uncached, render_only = measure_uncached()
+    cached = measure_cached()
+    # the same with the path overlay drawn on top, as while editing a path
+    session.set_selection(overlay_nodes[:1])
+    assert session.wait_idle(30), "evaluation did not finish"
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    uncached_edit, _ = measure_uncached()
+    cached_edit = measure_cached()
 
     # baseline for cached: paint the same image in a bare widget of the Viewer's size
     img: QImage = session.frames.image(frames[0])
@@ -179,14 +196,17 @@ def main() -> int:
     base_launch = [launch_time(LAUNCH_BASE, env) for _ in range(a.repeat)]
 
     ms = lambda xs: statistics.median(xs) * 1000  # noqa: E731
-    print(f"GUI responsiveness, {a.size}x{a.size} frames ({a.project}: {view.ref}, overlay of "
-          f"{', '.join(session.selection) or 'nothing'}), {len(uncached)} playhead moves, offscreen")
+    print(f"GUI responsiveness, {a.size}x{a.size} frames ({a.project}: {view.ref}), {len(uncached)} playhead moves, "
+          "offscreen")
     print(f"  uncached: playhead -> painted  median {ms(uncached):6.1f} ms  p95 {pct(uncached, .95) * 1000:6.1f} ms"
           f"  (render alone {ms(render_only):5.1f} ms, ratio {ms(uncached) / ms(render_only):4.2f})"
           f"  target <= 50 ms {'OK' if ms(uncached) <= 50 else 'ABOVE TARGET'}")
     print(f"  cached:   playhead -> painted  median {ms(cached):6.1f} ms  p95 {pct(cached, .95) * 1000:6.1f} ms"
           f"  (bare paint {ms(base_paint):5.1f} ms, ratio {ms(cached) / max(ms(base_paint), 1e-3):4.2f})"
           f"  target <= 16 ms {'OK' if ms(cached) <= 16 else 'ABOVE TARGET'}")
+    print(f"  while editing a path ({', '.join(overlay_nodes[:1]) or 'no overlay node'} selected, its overlay drawn):"
+          f" uncached median {ms(uncached_edit):5.1f} ms ({'OK' if ms(uncached_edit) <= 50 else 'ABOVE'} 50),"
+          f" cached median {ms(cached_edit):5.1f} ms ({'OK' if ms(cached_edit) <= 16 else 'ABOVE'} 16)")
     lo, lb = statistics.median(ours_launch), statistics.median(base_launch)
     print(f"  launch -> window shown: {lo:5.2f} s (bare QMainWindow {lb:5.2f} s, ratio {lo / lb:4.2f})"
           f"  target <= 2 s {'OK' if lo <= 2 else 'ABOVE TARGET'}")

@@ -290,11 +290,7 @@ class DocumentEditor(ParamEditor):
         except (ValueError, KeyError) as e:
             self.error.setText(str(e))
             self.error.show()
-            self._syncing = True
-            try:
-                self.refresh()  # the form shows the document as it still is
-            finally:
-                self._syncing = False
+            self._refresh_quietly()  # the form shows the document as it still is
             return False
         self.error.hide()
         return True
@@ -314,14 +310,37 @@ class DocumentEditor(ParamEditor):
     def value(self) -> Any:
         return copy.deepcopy(self.doc)
 
+    def _refresh_quietly(self) -> None:
+        """Refreshes the form without its widgets' change signals being taken for edits."""
+        self._syncing = True
+        try:
+            self.refresh()
+        finally:
+            self._syncing = False
+
+    def _select(self, item: str | None) -> None:
+        """Makes ``item`` (a path or body id, or None) the chosen one here and in the Viewer's edit state."""
+        self.current = item
+        if self.state is not None and self.node_id is not None:
+            self.state.set(node_id=self.node_id, item=item)
+
+    def _row_chosen(self, row: int) -> None:
+        if self._syncing:
+            return
+        items = self.items()
+        if 0 <= row < len(items):
+            self._select(items[row].get("id"))
+            self._refresh_quietly()
+
     # hooks
+    def items(self) -> list[dict[str, Any]]:
+        """The listed items (paths or bodies) of the document, in order."""
+        raise NotImplementedError
+
     def normalise(self, value: Any) -> Any:
         raise NotImplementedError
 
     def refresh(self) -> None:
-        raise NotImplementedError
-
-    def _row_chosen(self, row: int) -> None:
         raise NotImplementedError
 
     def _state_changed(self) -> None:
@@ -408,14 +427,14 @@ class PathsEditor(DocumentEditor):
     def normalise(self, value: Any) -> Any:
         return pathops.as_document(value)
 
-    def _paths(self) -> list[dict[str, Any]]:
+    def items(self) -> list[dict[str, Any]]:
         return self.doc.get("paths", []) if isinstance(self.doc, dict) else []
 
     def _path(self) -> dict[str, Any] | None:
-        return next((p for p in self._paths() if p.get("id") == self.current), None)
+        return next((p for p in self.items() if p.get("id") == self.current), None)
 
     def refresh(self) -> None:
-        paths = self._paths()
+        paths = self.items()
         ids = [p.get("id") for p in paths]
         if self.current not in ids:
             st = self.state
@@ -498,13 +517,9 @@ class PathsEditor(DocumentEditor):
         st = self.state
         if st is None or self.node_id is None or not st.is_for(self.node_id):
             return
-        if st.item is not None and st.item != self.current and any(p.get("id") == st.item for p in self._paths()):
+        if st.item is not None and st.item != self.current and any(p.get("id") == st.item for p in self.items()):
             self.current = st.item
-        self._syncing = True
-        try:
-            self.refresh()
-        finally:
-            self._syncing = False
+        self._refresh_quietly()
         with QSignalBlocker(self.new_button):
             self.new_button.setChecked(st.armed)
 
@@ -516,20 +531,6 @@ class PathsEditor(DocumentEditor):
             self.scale.display(p.get("scale", 1.0), self.frame)
 
     # ------------------------------------------------------------------------------------ editing
-    def _row_chosen(self, row: int) -> None:
-        if self._syncing:
-            return
-        paths = self._paths()
-        if 0 <= row < len(paths):
-            self.current = paths[row].get("id")
-            if self.state is not None and self.node_id is not None:
-                self.state.set(node_id=self.node_id, item=self.current)
-            self._syncing = True
-            try:
-                self.refresh()
-            finally:
-                self._syncing = False
-
     def _point_row(self, row: int) -> None:
         if self._syncing or self.state is None or self.node_id is None or row < 0:
             return
@@ -609,9 +610,7 @@ class PathsEditor(DocumentEditor):
             return
         doc, new = pathops.duplicate_path(self.doc, self.current)
         if self.commit(doc, f"Duplicate path '{self.current}'"):
-            self.current = new
-            if self.state is not None and self.node_id is not None:
-                self.state.set(node_id=self.node_id, item=new)
+            self._select(new)
 
     def delete_path(self) -> None:
         """Deletes the chosen path."""
@@ -619,9 +618,7 @@ class PathsEditor(DocumentEditor):
             return
         old = self.current
         if self.commit(pathops.delete_path(self.doc, old), f"Delete path '{old}'"):
-            self.current = None
-            if self.state is not None and self.node_id is not None:
-                self.state.set(node_id=self.node_id, item=None)
+            self._select(None)
 
     def go_start(self) -> None:
         """Puts the playhead on the chosen path's start frame (to place its points over that frame)."""
@@ -707,11 +704,14 @@ class BodiesEditor(DocumentEditor):
     def normalise(self, value: Any) -> Any:
         return pathops.as_bodies(value)
 
+    def items(self) -> list[dict[str, Any]]:
+        return self.doc or []
+
     def _body(self) -> dict[str, Any] | None:
-        return next((b for b in (self.doc or []) if b.get("id") == self.current), None)
+        return next((b for b in self.items() if b.get("id") == self.current), None)
 
     def refresh(self) -> None:
-        bodies = self.doc or []
+        bodies = self.items()
         ids = [b.get("id") for b in bodies]
         if self.current not in ids:
             st = self.state
@@ -770,27 +770,9 @@ class BodiesEditor(DocumentEditor):
         st = self.state
         if st is None or self.node_id is None or not st.is_for(self.node_id):
             return
-        if st.item is not None and st.item != self.current and any(b.get("id") == st.item for b in self.doc or []):
+        if st.item is not None and st.item != self.current and any(b.get("id") == st.item for b in self.items()):
             self.current = st.item
-            self._syncing = True
-            try:
-                self.refresh()
-            finally:
-                self._syncing = False
-
-    def _row_chosen(self, row: int) -> None:
-        if self._syncing:
-            return
-        bodies = self.doc or []
-        if 0 <= row < len(bodies):
-            self.current = bodies[row].get("id")
-            if self.state is not None and self.node_id is not None:
-                self.state.set(node_id=self.node_id, item=self.current)
-            self._syncing = True
-            try:
-                self.refresh()
-            finally:
-                self._syncing = False
+            self._refresh_quietly()
 
     def _set(self, key: str, value: Any, text: str) -> None:
         if self._syncing or self.current is None:
@@ -805,9 +787,7 @@ class BodiesEditor(DocumentEditor):
         else:
             bodies = pathops.update_body(self.doc, old, **{key: value})
         if self.commit(bodies, f"{text} '{old}'") and key == "id":
-            self.current = value
-            if self.state is not None and self.node_id is not None:
-                self.state.set(node_id=self.node_id, item=value)
+            self._select(value)
 
     def _center(self) -> tuple[float, float]:
         s = self.session
@@ -819,9 +799,7 @@ class BodiesEditor(DocumentEditor):
         """Adds a ball or a box near the top third of the frame."""
         bodies, bid = pathops.add_body(self.doc, shape, *self._center())
         if self.commit(bodies, f"Add {shape} '{bid}'"):
-            self.current = bid
-            if self.state is not None and self.node_id is not None:
-                self.state.set(node_id=self.node_id, item=bid)
+            self._select(bid)
 
     def duplicate(self) -> None:
         """Copies the chosen body."""
@@ -829,9 +807,7 @@ class BodiesEditor(DocumentEditor):
             return
         bodies, new = pathops.duplicate_body(self.doc, self.current)
         if self.commit(bodies, f"Duplicate body '{self.current}'"):
-            self.current = new
-            if self.state is not None and self.node_id is not None:
-                self.state.set(node_id=self.node_id, item=new)
+            self._select(new)
 
     def delete(self) -> None:
         """Deletes the chosen body."""

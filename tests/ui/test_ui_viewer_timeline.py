@@ -259,3 +259,30 @@ def test_right_click_on_the_canvas_opens_the_palette_there(qtbot, window_factory
     node = win.session.project.node("gradient")
     at = editor.mapToScene(QPoint(200, 120))
     assert abs(node.position[0] - (at.x() - 10)) < 1 and abs(node.position[1] - (at.y() - 13)) < 1
+
+
+def test_viewer_wheel_zooms_about_the_pointer_and_middle_drag_pans(qtbot, grad_window):
+    from PySide6.QtGui import QGuiApplication, QWheelEvent
+
+    win = grad_window()
+    view = win.viewer.view
+    vp = view.viewport()
+    qtbot.waitUntil(lambda: view.frame_item.size[0] > 0, timeout=10000)
+    assert view.fit_mode
+    z0 = view.zoom
+    at = QPointF(vp.width() / 3, vp.height() / 3)
+    under = view.mapToScene(at.toPoint())
+    ev = QWheelEvent(at, view.mapToGlobal(at.toPoint()).toPointF(), QPoint(0, 0), QPoint(0, 240),
+                     Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QGuiApplication.sendEvent(vp, ev)
+    assert view.zoom == pytest.approx(z0 * 1.0015 ** 240, rel=1e-3) and not view.fit_mode
+    after = view.mapToScene(at.toPoint())
+    assert abs(after.x() - under.x()) <= 1.0 / view.zoom + 0.5 and abs(after.y() - under.y()) <= 1.0 / view.zoom + 0.5
+    # a middle-button drag of 30 px to the right moves the picture with the pointer
+    start = QPoint(vp.width() // 2, vp.height() // 2)
+    before = view.mapToScene(start)
+    qtbot.mousePress(vp, Qt.MouseButton.MiddleButton, pos=start)
+    qtbot.mouseMove(vp, start + QPoint(30, 0))
+    qtbot.mouseRelease(vp, Qt.MouseButton.MiddleButton, pos=start + QPoint(30, 0))
+    moved = view.mapToScene(start)
+    assert before.x() - moved.x() == pytest.approx(30 / view.zoom, abs=1.5 / view.zoom)

@@ -23,12 +23,10 @@ from PySide6.QtGui import (
     QFontMetricsF,
     QGuiApplication,
     QKeySequence,
-    QNativeGestureEvent,
     QPainter,
     QPainterPath,
     QPainterPathStroker,
     QPen,
-    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -48,6 +46,7 @@ from vidstudio.graph.model import Link
 from vidstudio.graph.types import DESCRIPTIONS
 from vidstudio.graph.validate import GraphIssue
 from vidstudio.ui import docops, theme
+from vidstudio.ui.canvas import PanZoomView
 from vidstudio.ui.colors import category_color, port_color
 from vidstudio.ui.palette import NodePalette
 from vidstudio.ui.session import GraphChange, Session
@@ -390,7 +389,7 @@ class _LinkDrag:
         self.path = path
 
 
-class NodeEditor(QGraphicsView):
+class NodeEditor(PanZoomView):
     """The node editor view of a :class:`~vidstudio.ui.session.Session`.
 
     Signals: ``open_requested(path)`` when a project or VidStudio MP4 is dropped.
@@ -423,7 +422,6 @@ class NodeEditor(QGraphicsView):
         self.nodes: dict[str, NodeItem] = {}
         self.links: list[LinkItem] = []
         self._drag: _LinkDrag | None = None
-        self._pan_from: QPointF | None = None
         self._press_positions: dict[str, tuple[float, float]] = {}
         self._syncing = False
         self._pending_link: tuple[PortItem, QPointF] | None = None
@@ -672,25 +670,12 @@ class NodeEditor(QGraphicsView):
         if anchor is None:
             self.scale(factor, factor)
             return
-        before = self.mapToScene(anchor.toPoint())
-        old = self.transformationAnchor()
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-        self.scale(factor, factor)
-        after = self.mapToScene(anchor.toPoint())
-        d = after - before
-        self.translate(d.x(), d.y())
-        self.setTransformationAnchor(old)
+        self.scale_about(factor, anchor)
 
     @property
     def zoom(self) -> float:
         """The current scale (1: 100 %)."""
         return self.transform().m11()
-
-    def pan_by(self, dx: float, dy: float) -> None:
-        """Scrolls the view by ``(dx, dy)`` viewport pixels."""
-        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
-        h.setValue(int(h.value() + dx))
-        v.setValue(int(v.value() + dy))
 
     # ================================================================================== palette
     def _cursor_scene_pos(self) -> QPointF:
@@ -754,12 +739,7 @@ class NodeEditor(QGraphicsView):
         return best
 
     def mousePressEvent(self, event) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.MiddleButton or (
-            event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.AltModifier
-        ):
-            self._pan_from = event.position()
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-            event.accept()
+        if self.start_pan(event):
             return
         if event.button() == Qt.MouseButton.LeftButton:
             port = self.port_at(event.position().toPoint())
@@ -856,11 +836,7 @@ class NodeEditor(QGraphicsView):
             s.connect_ports(src.node_id, src.name, dst.node_id, dst.name)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
-        if self._pan_from is not None:
-            d = event.position() - self._pan_from
-            self._pan_from = event.position()
-            self.pan_by(-d.x(), -d.y())
-            event.accept()
+        if self.continue_pan(event):
             return
         if self._drag is not None:
             self._update_drag(event.position())
@@ -869,10 +845,7 @@ class NodeEditor(QGraphicsView):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
-        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
-            self._pan_from = None
-            self.viewport().unsetCursor()
-            event.accept()
+        if self.end_pan(event):
             return
         if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
             self._finish_link_drag(event.position())
@@ -929,26 +902,7 @@ class NodeEditor(QGraphicsView):
                 menu.addAction("Disconnect Inputs", lambda: self.session.disconnect_links(links))
         menu.popup(self.mapToGlobal(pos.toPoint()))
 
-    # ================================================================================== zoom and pan
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
-        pixel = event.pixelDelta()
-        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-        if not pixel.isNull() and not ctrl:
-            # a trackpad's two-finger scroll pans, as in every node editor on a laptop
-            self.pan_by(-pixel.x(), -pixel.y())
-            event.accept()
-            return
-        delta = event.angleDelta().y() or event.angleDelta().x()
-        if delta:
-            self.zoom_by(1.0015 ** delta, event.position())
-        event.accept()
-
-    def viewportEvent(self, event) -> bool:  # noqa: N802
-        if isinstance(event, QNativeGestureEvent) and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
-            self.zoom_by(1.0 + event.value(), event.position())
-            return True
-        return super().viewportEvent(event)
-
+    # ================================================================================== keys
     def event(self, event) -> bool:
         from PySide6.QtCore import QEvent
 

@@ -13,7 +13,7 @@ from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect be
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QNativeGestureEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QGraphicsItem,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio.ui import docops, theme
+from vidstudio.ui.canvas import PanZoomView
 from vidstudio.ui.evaluation import EvalResult
 from vidstudio.ui.motion_edit import edit_state
 from vidstudio.ui.motion_overlays import register_builtin_overlays
@@ -73,7 +74,7 @@ class FrameItem(QGraphicsItem):
             self.view.painted(self.frame_index)
 
 
-class FrameView(QGraphicsView):
+class FrameView(PanZoomView):
     """The zoomable, pannable canvas of the Viewer (scene units = image pixels)."""
 
     def __init__(self, viewer: "Viewer"):
@@ -94,7 +95,6 @@ class FrameView(QGraphicsView):
         self.fit_mode = True
         self.message = ""
         self.message_error = False
-        self._pan_from: QPointF | None = None
         self.setMinimumSize(160, 120)
 
     @property
@@ -133,72 +133,37 @@ class FrameView(QGraphicsView):
             self.scale(zoom, zoom)
             self.centerOn(center)
         else:
-            before = self.mapToScene(anchor.toPoint())
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-            f = zoom / self.zoom
-            self.scale(f, f)
-            after = self.mapToScene(anchor.toPoint())
-            d = after - before
-            self.translate(d.x(), d.y())
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+            self.scale_about(zoom / self.zoom, anchor)
         self.viewer.zoom_changed.emit(self.zoom)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zooms by ``factor`` about ``anchor`` (viewport pixels), within 2 %..6400 %."""
+        self.set_zoom(self.zoom * factor, anchor)
+
+    def pan_by(self, dx: float, dy: float) -> None:
+        """Scrolls by ``(dx, dy)`` viewport pixels (the view stops fitting the frame)."""
+        self.fit_mode = False
+        super().pan_by(dx, dy)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         if self.fit_mode:
             self.fit()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
-        pixel = event.pixelDelta()
-        if not pixel.isNull() and not (event.modifiers() & Qt.KeyboardModifier.ControlModifier):
-            self.fit_mode = False
-            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
-            h.setValue(h.value() - pixel.x())
-            v.setValue(v.value() - pixel.y())
-            event.accept()
-            return
-        delta = event.angleDelta().y() or event.angleDelta().x()
-        if delta:
-            self.set_zoom(self.zoom * 1.0015 ** delta, event.position())
-        event.accept()
-
-    def viewportEvent(self, event) -> bool:  # noqa: N802
-        if isinstance(event, QNativeGestureEvent) and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
-            self.set_zoom(self.zoom * (1.0 + event.value()), event.position())
-            return True
-        return super().viewportEvent(event)
-
     def mousePressEvent(self, event) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.MiddleButton or (
-            event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.AltModifier
-        ):
-            self._pan_from = event.position()
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-            event.accept()
-            return
-        super().mousePressEvent(event)
+        if not self.start_pan(event):
+            super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
-        if self._pan_from is not None:
-            d = event.position() - self._pan_from
-            self._pan_from = event.position()
-            self.fit_mode = False
-            h, v = self.horizontalScrollBar(), self.verticalScrollBar()
-            h.setValue(int(h.value() - d.x()))
-            v.setValue(int(v.value() - d.y()))
-            event.accept()
+        if self.continue_pan(event):
             return
         p = self.mapToScene(event.position().toPoint())
         self.viewer.cursor_moved(p)
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802
-        if self._pan_from is not None:
-            self._pan_from = None
-            self.viewport().unsetCursor()
-            event.accept()
-            return
-        super().mouseReleaseEvent(event)
+        if not self.end_pan(event):
+            super().mouseReleaseEvent(event)
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         painter.fillRect(rect, QColor("#161616"))

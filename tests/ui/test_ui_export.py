@@ -98,3 +98,18 @@ def test_render_export_nodes_runs_them_as_a_job(qtbot, window_factory, ken_burns
     assert s.node_status["export"].reasons == ["output node (always runs)"]
     row = win.jobs_pane.rows[0]
     assert row.show_button.isVisible() or row.show_button.isVisibleTo(row)
+
+
+def test_a_job_ends_from_its_work_s_exception_in_words(qtbot):
+    """Export and Render rows end the same way: Cancelled -> cancelled with nothing written; a VidStudio error ->
+    its own message; anything else -> the type and message (an internal error)."""
+    from vidstudio.errors import Cancelled, MediaError
+    from vidstudio.ui.tasks import Job
+
+    for exc, status, message in ((Cancelled("stop"), "cancelled", "cancelled; nothing was written"),
+                                 (MediaError("out.mp4: disk full"), "failed", "out.mp4: disk full"),
+                                 (ZeroDivisionError("division by zero"), "failed", "ZeroDivisionError: division by zero")):
+        job = Job("Export x.mp4")
+        with qtbot.waitSignal(job.finished, timeout=1000):
+            job.fail(exc)
+        assert (job.status, job.message) == (status, message)

@@ -241,7 +241,7 @@ def describe_plan(plan: InstallPlan, manager: PluginManager) -> list[str]:
         f"  licence:      {m.license}",
         f"  homepage:     {m.homepage or '-'}",
         f"  node API:     {m.api_versions} (this VidStudio: {API_VERSION}{'' if ok else ', NOT compatible'})",
-        f"  nodes:        " + ", ".join(f"{m.type_id(n)} ({n.title or n.name})" for n in m.nodes),
+        "  nodes:        " + ", ".join(f"{m.type_id(n)} ({n.title or n.name})" for n in m.nodes),
         f"  manifest:     {plan.manifest_source}",
     ]
     if plan.uses_pip:

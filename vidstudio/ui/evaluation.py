@@ -31,6 +31,7 @@ from vidstudio.media.clip import Clip, as_clip
 from vidstudio.progress import CancelToken
 from vidstudio.project import Project
 from vidstudio.ui.docops import ViewTarget
+from vidstudio.ui.tasks import error_text
 from vidstudio.ui.genops import generators_needed, server_only_message, server_side_issues
 
 
@@ -432,7 +433,7 @@ class FrameCache(QObject):
                 image = frame_to_qimage(clip.frame(index))
                 error = ""
             except Exception as e:
-                image, error = None, (str(e) if isinstance(e, VidStudioError) else f"{e.__class__.__name__}: {e}")
+                image, error = None, error_text(e)
             with self._cond:
                 stale = gen != self._gen or self._stop
             if not stale:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.errors import Cancelled, VidStudioError
+from vidstudio.errors import VidStudioError
 from vidstudio.graph.engine import Engine
 from vidstudio.media.clip import Clip, as_clip
 from vidstudio.media.video import PRESETS, parse_fps, write_png_sequence, write_video
@@ -132,14 +132,8 @@ def start_export(session: Session, runner: TaskRunner, jobs: JobList, spec: Expo
         job.finish("done", f"wrote {path} ({n} frames)", str(path))
         session.message.emit(f"exported {path}")
 
-    def failed(e: BaseException) -> None:
-        if isinstance(e, Cancelled):
-            job.finish("cancelled", "cancelled; nothing was written")
-        else:
-            job.finish("failed", str(e) if isinstance(e, VidStudioError) else f"{e.__class__.__name__}: {e}")
-
     job.update(0.0, "starting", status="running", force=True)
-    runner.submit(run_export, session.engine, doc, spec, job, on_done=done, on_error=failed)
+    runner.submit(run_export, session.engine, doc, spec, job, on_done=done, on_error=job.fail)
     return job
 
 

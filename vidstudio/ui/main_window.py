@@ -30,7 +30,6 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio import __version__
-from vidstudio.errors import VidStudioError
 from vidstudio.project import Project, find_recovery, list_recoveries, load_project, load_recovery, save_project
 from vidstudio.project.recovery import RECOVERY_SUFFIX, RecoveryInfo, discard_recovery
 from vidstudio.ui import theme
@@ -45,7 +44,7 @@ from vidstudio.ui.node_editor import NodeEditor
 from vidstudio.ui.preferences import PreferencesDialog
 from vidstudio.ui.session import Session
 from vidstudio.ui.settings import app_settings
-from vidstudio.ui.tasks import Job, JobList, TaskRunner
+from vidstudio.ui.tasks import Job, JobList, TaskRunner, error_text
 from vidstudio.ui.timeline import Timeline, make_transport_actions
 from vidstudio.ui.viewer import Viewer
 
@@ -564,7 +563,7 @@ class MainWindow(QMainWindow):
 
         def failed(e: BaseException) -> None:
             self._busy_open = False
-            msg = str(e) if isinstance(e, VidStudioError) else f"{e.__class__.__name__}: {e}"
+            msg = error_text(e)
             self.show_message(f"cannot open {path}")
             self.prompts.error("Cannot open the project", msg)
             self.open_failed.emit(msg)
@@ -670,7 +669,7 @@ class MainWindow(QMainWindow):
                 then()
 
         def failed(e: BaseException) -> None:
-            msg = str(e) if isinstance(e, VidStudioError) else f"{e.__class__.__name__}: {e}"
+            msg = error_text(e)
             self.show_message("save failed")
             self.prompts.error("Cannot save", msg + "\n\nYour work is still open; try another folder.")
 
@@ -720,16 +719,8 @@ class MainWindow(QMainWindow):
             self.editor.refresh_states()
             job.finish("done", "wrote " + ", ".join(files), files[0] if files else None)
 
-        def failed(e: BaseException) -> None:
-            from vidstudio.errors import Cancelled
-
-            if isinstance(e, Cancelled):
-                job.finish("cancelled", "cancelled; nothing was written")
-            else:
-                job.finish("failed", str(e) if isinstance(e, VidStudioError) else f"{e.__class__.__name__}: {e}")
-
         job.update(0.0, "starting", status="running", force=True)
-        self.runner.submit(work, on_done=done, on_error=failed)
+        self.runner.submit(work, on_done=done, on_error=job.fail)
         self.docks["jobs"].show()
         return job
 

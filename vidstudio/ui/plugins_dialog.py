@@ -37,10 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.errors import VidStudioError
 from vidstudio.ui import theme
 from vidstudio.ui.session import Session
-from vidstudio.ui.tasks import TaskRunner
+from vidstudio.ui.tasks import TaskRunner, error_text
 
 STATUS_COLORS = {"enabled": theme.OK, "disabled": theme.TEXT_DIM, "failed": theme.ERROR, "incompatible": theme.WARNING}
 STATUS_ICONS = {"enabled": "mdi6.check-circle-outline", "disabled": "mdi6.cancel", "failed": "mdi6.alert-circle-outline",
@@ -208,7 +207,7 @@ class PluginManagerDialog(QDialog):
 
         def bad(e: BaseException) -> None:
             self._set_busy(False)
-            msg = str(e) if isinstance(e, VidStudioError) else f"{e.__class__.__name__}: {e}"
+            msg = error_text(e)
             self._say(msg, error=True)
             self.failed.emit(msg)
 

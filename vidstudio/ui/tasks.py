@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 from PySide6.QtCore import QObject, Signal, Slot
 
+from vidstudio.errors import Cancelled, VidStudioError
 from vidstudio.progress import CancelToken
 
 
@@ -87,6 +88,12 @@ class TaskRunner(QObject):
         """Stops accepting work, waits for running tasks (when ``wait``) and drops their callbacks."""
         self._closed = True
         self._pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def error_text(e: BaseException) -> str:
+    """An exception in words for the user: a :class:`VidStudioError`'s own message (it names what and where),
+    else ``"Type: message"`` (an internal error)."""
+    return str(e) if isinstance(e, VidStudioError) else f"{e.__class__.__name__}: {e}"
 
 
 class Job(QObject):
@@ -162,6 +169,14 @@ class Job(QObject):
             self.progress = 1.0
         self.update(message=message, status=status, force=True)
         self.finished.emit()
+
+    def fail(self, e: BaseException) -> None:
+        """Finishes the job from the exception its work raised: ``cancelled`` for :class:`Cancelled` (the work
+        writes nothing then), else ``failed`` with the error in words (:func:`error_text`)."""
+        if isinstance(e, Cancelled):
+            self.finish("cancelled", "cancelled; nothing was written")
+        else:
+            self.finish("failed", error_text(e))
 
     def cancel(self) -> None:
         """Asks the work to stop (it stops at its next check)."""

@@ -19,6 +19,7 @@ import numpy as np
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``vidstudio eval`` to the subcommand parser ``sub``."""
     p = sub.add_parser("eval", help="compute one node and print its output", description=__doc__)
     p.add_argument("project", help="a .vidproj file")
     p.add_argument("node", metavar="NODE_ID", help="the node to compute (and what it needs)")
@@ -78,6 +79,7 @@ def value_to_json(value: Any, port_type: str, out_dir: Path, stem: str, fps: Fra
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs ``vidstudio eval``; returns the exit status (0, 1 internal error, 2 bad input)."""
     from vidstudio.commands._common import ctrl_c_cancels, load
     from vidstudio.errors import VidStudioError
     from vidstudio.graph.engine import Engine

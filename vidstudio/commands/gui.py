@@ -6,6 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``vidstudio gui`` to the subcommand parser ``sub``."""
     p = sub.add_parser(
         "gui",
         help="open the desktop application",
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs ``vidstudio gui`` (the desktop application); returns the exit status."""
     from vidstudio.errors import VidStudioError
 
     if (args.frame is not None or args.select) and not args.screenshot:

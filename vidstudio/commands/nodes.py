@@ -7,6 +7,7 @@ import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``vidstudio nodes`` to the subcommand parser ``sub``."""
     p = sub.add_parser("nodes", help="list node types with their ports and parameters", description=__doc__)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
@@ -22,6 +23,7 @@ def describe_everything(registry) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs ``vidstudio nodes`` (the node types, their ports and parameters); returns the exit status."""
     from vidstudio.nodes import default_registry
 
     registry = default_registry()

@@ -13,6 +13,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``vidstudio plugins list|info|install|uninstall|enable|disable`` to the subcommand parser."""
     p = sub.add_parser("plugins", help="list, inspect, install, enable or disable node plugins",
                        description="Manage node plugins. Plugins come from installed packages (entry point group "
                        "'vidstudio.nodes') and from the user plugins folder ($VIDSTUDIO_PLUGINS_DIR, default in the "
@@ -64,6 +65,7 @@ def _manager():
 
 
 def run_list(args: argparse.Namespace) -> int:
+    """``vidstudio plugins list``: every plugin with its status; returns the exit status."""
     from vidstudio.api import API_VERSION
 
     m = _manager()
@@ -91,6 +93,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    """``vidstudio plugins info NAME``: one plugin's manifest facts, nodes and errors; returns the exit status."""
     from vidstudio.api import API_VERSION
     from vidstudio.plugins.manifest import PERMISSIONS
 
@@ -145,6 +148,7 @@ def _confirm(question: str) -> bool:
 
 
 def run_install(args: argparse.Namespace) -> int:
+    """``vidstudio plugins install TARGET``: shows the plan and its warning, asks, installs; returns the exit status."""
     from vidstudio.api import API_VERSION
     from vidstudio.errors import Cancelled
     from vidstudio.plugins.install import describe_plan, inspect_target, install, scratch_dir
@@ -171,6 +175,7 @@ def run_install(args: argparse.Namespace) -> int:
 
 
 def run_uninstall(args: argparse.Namespace) -> int:
+    """``vidstudio plugins uninstall NAME``: removes a plugin; returns the exit status."""
     from vidstudio.plugins.install import uninstall
 
     info = uninstall(args.name, _manager())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``vidstudio render`` to the subcommand parser ``sub``."""
     p = sub.add_parser(
         "render",
         help="render a project's output (Export) nodes",
@@ -168,6 +169,7 @@ def run_remote(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs ``vidstudio render`` here or on a server (``--server``); returns the exit status (130 when interrupted)."""
     if getattr(args, "server", None):
         return run_remote(args)
     from vidstudio.commands._common import ProgressBar, ctrl_c_cancels, load, load_history, save_history

@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``vidstudio serve`` to the subcommand parser ``sub``."""
     p = sub.add_parser("serve", help="run the generation server (HTTP + WebSocket job API, one GPU worker)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="127.0.0.1",
@@ -42,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs ``vidstudio serve`` until it is stopped; returns the exit status.
+
+    Raises:
+        VidStudioError: a port outside 0..65535, a non-positive upload limit or parent pid, or what
+            :func:`vidstudio.server.run.serve` refuses."""
     from vidstudio.errors import VidStudioError
     from vidstudio.server.app import ServerConfig
     from vidstudio.server.run import TOKEN_ENV, default_data_dir, serve

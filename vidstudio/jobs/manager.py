@@ -58,6 +58,9 @@ class Subscriber:
     dropped: int = 0
 
     def offer(self, kind: str, job_id: str | None, text: str | None) -> None:
+        """Queues an event's JSON ``text`` (None: the end of the stream) for this subscriber when it wants it
+        (its job; previews only when asked for). Progress and preview events are dropped, and counted in
+        ``dropped``, while :data:`SUBSCRIBER_BACKLOG` events wait; job and worker events never are."""
         if text is not None:
             if self.job is not None and job_id is not None and job_id != self.job:
                 return
@@ -166,6 +169,7 @@ class JobManager:
         return s
 
     def unsubscribe(self, s: Subscriber) -> None:
+        """Stops sending events to ``s`` (no error when it was not subscribed)."""
         self.subscribers.discard(s)
 
     def hello(self) -> str:

@@ -174,6 +174,10 @@ class JobStore:
 
     @property
     def db(self) -> sqlite3.Connection:
+        """The open SQLite connection.
+
+        Raises:
+            RuntimeError: when the store is not open."""
         if self._db is None:
             raise RuntimeError("the job store is not open")
         return self._db

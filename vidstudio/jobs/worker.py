@@ -150,6 +150,7 @@ class Worker:
 
     # ------------------------------------------------------------------------------------------ messages
     def send(self, header: dict[str, Any], payload: bytes = b"") -> None:
+        """Sends a message to the server (thread-safe); exits the process at once when the server is gone."""
         header.setdefault("t", time.time())
         try:
             self.wire.send(header, payload)

@@ -104,6 +104,7 @@ class BodyLimit:
         self.limits = dict(limits or {})
 
     def limit_for(self, path: str) -> int:
+        """The largest body in bytes accepted for a request to ``path`` (the longest matching prefix's, else the default)."""
         for prefix, n in self.limits.items():
             if path.startswith(prefix):
                 return n

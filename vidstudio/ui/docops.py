@@ -284,6 +284,7 @@ class AnimatedParam:
 
     @property
     def key(self) -> str:
+        """``"node_id.param"``: the project's animation key of this parameter."""
         return f"{self.node_id}.{self.param}"
 
 

@@ -142,6 +142,7 @@ class JobRow(QFrame):
         self.refresh()
 
     def refresh(self) -> None:
+        """Shows the job's current status, progress, message, metrics, preview and buttons."""
         j = self.job
         color = STATUS_COLORS.get(j.status, theme.TEXT)
         self.status.setText(f"<span style='color:{color}'>{j.status}</span>")

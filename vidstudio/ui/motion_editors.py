@@ -262,12 +262,15 @@ class DocumentEditor(ParamEditor):
         self.raw.setVisible(on)
 
     def add_button(self, icon: str, tip: str, slot: Callable[[], None], text: str = "") -> QToolButton:
+        """Adds a tool button (qtawesome ``icon``, tooltip ``tip``) to the editor's bar, calling ``slot``; returns it."""
         b = _tool(icon, tip, text)
         b.clicked.connect(slot)
         self.buttons.addWidget(b)
         return b
 
     def bind(self, session: Any, node_id: str) -> None:
+        """Edits the parameter of ``node_id`` in ``session`` from now on (edits become undo steps), following the
+        Viewer's edit state and the playhead."""
         self.session = session
         self.node_id = node_id
         self.state = edit_state(session)
@@ -277,6 +280,7 @@ class DocumentEditor(ParamEditor):
 
     @property
     def frame(self) -> int:
+        """The playhead's frame (0 when not bound)."""
         return int(self.session.playhead) if self.session is not None else 0
 
     def commit(self, value: Any, text: str) -> bool:

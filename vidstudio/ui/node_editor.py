@@ -85,6 +85,7 @@ class PortItem(QGraphicsItem):
 
     @property
     def node_id(self) -> str:
+        """The id of the node this port belongs to."""
         return self.node_item.node_id
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
@@ -328,6 +329,7 @@ class LinkItem(QGraphicsPathItem):
         return p
 
     def update_path(self) -> None:
+        """Redraws the link's curve between its two ports' current scene positions."""
         self.setPath(self.curve(self.src.scene_center(), self.dst.scene_center()))
 
     def shape(self) -> QPainterPath:

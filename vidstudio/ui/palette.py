@@ -48,10 +48,12 @@ class PaletteEntry:
     reason: str | None = None
 
     def matches(self, words: list[str]) -> bool:
+        """True when every word (lower case) is in the title, type id, category, description or source."""
         hay = f"{self.title} {self.type_id} {self.category} {self.description} {self.source}".lower()
         return all(w in hay for w in words)
 
     def rank(self, words: list[str]) -> tuple[int, str]:
+        """Sort key for a search: titles starting with the first word first, then containing it, then the rest."""
         t = self.title.lower()
         first = words[0] if words else ""
         return (0 if t.startswith(first) else 1 if first in t else 2, t)

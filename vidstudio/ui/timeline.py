@@ -117,10 +117,12 @@ class TimelineCanvas(QWidget):
     # ================================================================================== geometry
     @property
     def x0(self) -> float:
+        """The x of frame 0, in widget pixels."""
         return LEFT + MARGIN
 
     @property
     def x1(self) -> float:
+        """The x of the last frame, in widget pixels."""
         return max(self.width() - MARGIN, self.x0 + 10)
 
     @property
@@ -146,6 +148,7 @@ class TimelineCanvas(QWidget):
         return rows
 
     def row_top(self, index: int) -> float:
+        """The y (widget pixels) of the top of track row ``index``, with the rows' scroll applied."""
         return RULER + CACHE_BAR + 2 + (index - self._row_offset) * ROW
 
     def key_at(self, pos: QPointF) -> tuple[str, str, float] | None:
@@ -173,6 +176,7 @@ class TimelineCanvas(QWidget):
         raise KeyError(f"{node_id}.{param} has no track")
 
     def result_at(self, pos: QPointF) -> int | None:
+        """The index of the result track under ``pos`` (widget pixels), or None."""
         for i, (kind, obj) in enumerate(self.rows()):
             if kind == "result" and self.row_top(i) <= pos.y() < self.row_top(i) + ROW and pos.x() >= LEFT:
                 return int(obj)  # type: ignore[arg-type]

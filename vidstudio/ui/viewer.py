@@ -49,6 +49,7 @@ class FrameItem(QGraphicsItem):
         self.setZValue(0)
 
     def set_size(self, w: int, h: int) -> None:
+        """Sets the frame's size in image pixels ``(w, h)``."""
         if (w, h) != self.size:
             self.prepareGeometryChange()
             self.size = (w, h)
@@ -103,6 +104,7 @@ class FrameView(PanZoomView):
         return self.transform().m11()
 
     def painted(self, index: int) -> None:
+        """Called when frame ``index`` has been painted: emits the Viewer's ``frame_painted``."""
         self.viewer.frame_painted.emit(index)
 
     def _update_scene_rect(self) -> None:

@@ -104,11 +104,22 @@ def _is_oom(e: BaseException) -> bool:
     return False
 
 
+def _loaded_backend_loader():
+    """``vidstudio.backend.loader`` once some thread has started importing it, else None (torch is never
+    imported just to ask). Importing it again waits for a thread that is still initialising it (the device
+    announcement), so the module returned is complete."""
+    if "vidstudio.backend.loader" not in sys.modules:
+        return None
+    from vidstudio.backend import loader
+
+    return loader
+
+
 def _pipeline_facts() -> dict[str, Any]:
     """The backend's pipeline cache, if the backend was loaded: how many loads, and which model is loaded (its
     repo id, or its folder's absolute path)."""
-    loader = sys.modules.get("vidstudio.backend.loader")
-    if getattr(loader, "default_cache", None) is None:  # not loaded, or still being imported by another thread
+    loader = _loaded_backend_loader()
+    if loader is None:
         return {"loads": 0, "model": None}
     cache = loader.default_cache()
     cur = cache.current
@@ -120,8 +131,8 @@ def _pipeline_facts() -> dict[str, Any]:
 
 
 def _release_memory() -> None:
-    loader = sys.modules.get("vidstudio.backend.loader")
-    if getattr(loader, "default_cache", None) is not None:
+    loader = _loaded_backend_loader()
+    if loader is not None:
         try:
             loader.default_cache().clear()
         except Exception:

@@ -36,7 +36,7 @@ LAUNCH_OURS = """
 import time, sys
 t0 = float(sys.argv[1])
 from vidstudio.ui.app import application
-from vidstudio.ui.main_window import MainWindow
+from vidstudio.ui.widgets.main_window import MainWindow
 app = application()
 w = MainWindow(persist=False)
 w.show()
@@ -90,9 +90,9 @@ def main() -> int:
 
     from vidstudio.project import load_project
     from vidstudio.ui.app import application
-    from vidstudio.ui.evaluation import frame_to_qimage
-    from vidstudio.ui.main_window import MainWindow
-    from vidstudio.ui.session import Session
+    from vidstudio.ui.state.evaluation import frame_to_qimage
+    from vidstudio.ui.widgets.main_window import MainWindow
+    from vidstudio.ui.state.session import Session
 
     application()
     project = load_project(ROOT / "resources" / "examples" / f"{a.project}.vidproj")

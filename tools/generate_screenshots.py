@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
 
     from vidstudio.ui.app import application
-    from vidstudio.ui.main_window import MainWindow, QuietPrompts
+    from vidstudio.ui.widgets.main_window import MainWindow, QuietPrompts
 
     app = application()
     win = MainWindow(prompts=QuietPrompts(None), persist=False)  # type: ignore[arg-type]

@@ -63,7 +63,7 @@ def registry():
 @pytest.fixture
 def session_factory(qapp, registry):
     """Makes sessions (no window) and shuts them down after the test."""
-    from vidstudio.ui.session import Session
+    from vidstudio.ui.state.session import Session
 
     made = []
 
@@ -84,8 +84,8 @@ def window_factory(qtbot, registry):
 
     ``make(project_path=None, prompts=None, prefetch=False, autosave_ms=120000, persist=True)``
     """
-    from vidstudio.ui.main_window import MainWindow
-    from vidstudio.ui.session import Session
+    from vidstudio.ui.widgets.main_window import MainWindow
+    from vidstudio.ui.state.session import Session
 
     made = []
 

@@ -32,9 +32,9 @@ def kb():
 
 def test_importing_the_document_logic_pulls_in_no_qt_and_the_gui_no_torch():
     code = (
-        "import sys, vidstudio.ui.docops, vidstudio.ui.colors\n"
+        "import sys, vidstudio.ui.docops, vidstudio.ui.widgets.colors\n"
         "a = sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'qtawesome', 'torch'})\n"
-        "import vidstudio.ui.main_window, vidstudio.ui.app\n"
+        "import vidstudio.ui.widgets.main_window, vidstudio.ui.app\n"
         "b = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers'})\n"
         "print(','.join(a) + '|' + ','.join(b))"
     )

@@ -104,7 +104,7 @@ def test_a_job_ends_from_its_work_s_exception_in_words(qtbot):
     """Export and Render rows end the same way: Cancelled -> cancelled with nothing written; a VidStudio error ->
     its own message; anything else -> the type and message (an internal error)."""
     from vidstudio.errors import Cancelled, MediaError
-    from vidstudio.ui.tasks import Job
+    from vidstudio.ui.state.tasks import Job
 
     for exc, status, message in ((Cancelled("stop"), "cancelled", "cancelled; nothing was written"),
                                  (MediaError("out.mp4: disk full"), "failed", "out.mp4: disk full"),

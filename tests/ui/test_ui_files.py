@@ -99,7 +99,7 @@ def test_a_save_during_an_autosave_write_leaves_no_recovery_file(qtbot, window_f
     # come after the write, else a stale recovery file is offered at the next open.
     import threading
 
-    import vidstudio.ui.autosave as autosave
+    import vidstudio.ui.state.autosave as autosave
 
     release, writing = threading.Event(), threading.Event()
 

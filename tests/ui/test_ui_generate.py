@@ -64,7 +64,7 @@ def server(base, plugins, models):
 @pytest.fixture
 def remote(server):
     """The settings name the module's server (Remote mode with its URL and token)."""
-    from vidstudio.ui.settings import ServerConfig
+    from vidstudio.ui.state.settings import ServerConfig
 
     ServerConfig("remote", server.url, TOKEN).save()
     return server
@@ -232,7 +232,7 @@ def test_a_worker_crash_fails_the_row_with_the_reason(remote, window_factory, qt
 
 
 def test_server_unreachable_is_said_in_words_and_the_gui_goes_on(window_factory, qtbot, tmp_path):
-    from vidstudio.ui.settings import ServerConfig
+    from vidstudio.ui.state.settings import ServerConfig
 
     url = f"http://127.0.0.1:{_free_port()}"
     ServerConfig("remote", url, "").save()
@@ -259,7 +259,7 @@ def test_nothing_to_generate_is_said_in_words(window_factory, qtbot):
 
 # ---------------------------------------------------------------------------------------------- preferences
 def test_preferences_persist_and_test_connection_reports(server, window_factory, qtbot):
-    from vidstudio.ui.settings import ServerConfig, settings_file
+    from vidstudio.ui.state.settings import ServerConfig, settings_file
 
     win = window_factory()
     assert win.generation.config.is_local and win.generation.state == "idle"
@@ -370,7 +370,7 @@ def test_a_second_window_uses_the_local_server_of_the_first_and_replaces_it_once
 def test_the_event_thread_reconnects_after_a_server_restart_and_resyncs(
         base, plugins, window_factory, qtbot, tmp_path):
     from vidstudio.client import LocalServer
-    from vidstudio.ui.settings import ServerConfig
+    from vidstudio.ui.state.settings import ServerConfig
 
     port, data, env = _free_port(), tmp_path / "data", server_env(tmp_path, plugins)
     first = LocalServer(data, port=port, token="", env=env).start(timeout=90)
@@ -397,7 +397,7 @@ def test_the_event_thread_reconnects_after_a_server_restart_and_resyncs(
 
 
 def test_generate_asks_which_node_when_several_could_be_meant(window_factory, qtbot, tmp_path):
-    from vidstudio.ui.settings import ServerConfig
+    from vidstudio.ui.state.settings import ServerConfig
 
     ServerConfig("remote", f"http://127.0.0.1:{_free_port()}", "").save()
     p = _text_to_video(tmp_path)
@@ -418,7 +418,7 @@ def test_generate_asks_which_node_when_several_could_be_meant(window_factory, qt
 
 
 def test_render_and_export_never_run_a_generating_node_here(window_factory, qtbot, tmp_path):
-    from vidstudio.ui.settings import ServerConfig
+    from vidstudio.ui.state.settings import ServerConfig
 
     ServerConfig("remote", f"http://127.0.0.1:{_free_port()}", "").save()
     prompts = ScriptedPrompts()
@@ -440,7 +440,7 @@ def test_the_gui_process_never_imports_torch_for_a_generation_project(tmp_path):
         "import sys, json\n"
         "from vidstudio.ui.app import application\n"
         "app = application()\n"
-        "from vidstudio.ui.session import Session\n"
+        "from vidstudio.ui.state.session import Session\n"
         "from vidstudio.project import load_project\n"
         f"s = Session(prefetch=False)\n"
         f"s.set_project(load_project({str(EXAMPLES / 'text_to_video.vidproj')!r}))\n"

@@ -83,7 +83,7 @@ def test_a_resync_fetches_unfinished_jobs_older_than_the_newest(qtbot):
     after it); a job the server forgot (404) is left alone."""
     from vidstudio.client import StreamClosed
     from vidstudio.protocol import Job
-    from vidstudio.ui.generation import EventFollower, _Bridge
+    from vidstudio.ui.state.generation import EventFollower, _Bridge
 
     def record(job_id: str, status: str) -> Job:
         return Job(id=job_id, status=status, kind="project", created_at=1.0, output_node="export")

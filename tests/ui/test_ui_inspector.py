@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QPlainTextEdit
 
 from vidstudio.project import Project
-from vidstudio.ui.param_editors import BoolEditor, ChoiceEditor, ColorEditor, FileEditor, JsonEditor, NumberEditor, StringEditor, TextEditor
+from vidstudio.ui.widgets.param_editors import BoolEditor, ChoiceEditor, ColorEditor, FileEditor, JsonEditor, NumberEditor, StringEditor, TextEditor
 
 from uihelpers import image_to_array, wait_for
 

@@ -9,8 +9,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 
 from vidstudio.graph.model import Link, NodeInstance
 from vidstudio.project import Project
-from vidstudio.ui.motion_edit import edit_state
-from vidstudio.ui.motion_overlays import ARROW_SECONDS, BoxesOverlay, PhysicsSceneOverlay, TrackSetOverlay, body_outline
+from vidstudio.ui.state.motion_edit import edit_state
+from vidstudio.ui.widgets.viewer.motion_overlays import ARROW_SECONDS, BoxesOverlay, PhysicsSceneOverlay, TrackSetOverlay, body_outline
 
 from uihelpers import image_to_array, wait_for
 

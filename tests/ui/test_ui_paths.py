@@ -13,8 +13,8 @@ from vidstudio.graph.model import Link, NodeInstance
 from vidstudio.motion.curves import FCurve
 from vidstudio.motion.trajectory import MotionPath, evaluate_path
 from vidstudio.project import Project
-from vidstudio.ui.motion_edit import edit_state
-from vidstudio.ui.motion_overlays import TrajectoryEditOverlay
+from vidstudio.ui.state.motion_edit import edit_state
+from vidstudio.ui.widgets.viewer.motion_overlays import TrajectoryEditOverlay
 
 from uihelpers import image_to_array, wait_for
 

@@ -11,7 +11,7 @@ from vidstudio.graph.model import NodeInstance
 from vidstudio.media.clip import Clip
 from vidstudio.motion.curves import FCurve
 from vidstudio.project import Project
-from vidstudio.ui.overlays import ViewerOverlay, register_overlay, unregister_overlay
+from vidstudio.ui.widgets.viewer.overlays import ViewerOverlay, register_overlay, unregister_overlay
 
 from uihelpers import image_to_array, wait_for
 

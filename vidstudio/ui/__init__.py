@@ -6,24 +6,24 @@ background server.
 Layers, from the bottom:
 
 * :mod:`~vidstudio.ui.docops` (no Qt): link checks, what the Viewer shows, the clipboard format, key
-  editing, paths, timecode. :mod:`~vidstudio.ui.colors` (no Qt): port and category colours.
-* :mod:`~vidstudio.ui.session` (QtCore/QtGui, no widgets): the evented model: one project, one
-  ``QUndoStack`` (every edit is an :class:`~vidstudio.ui.session.EditCommand`), selection, playhead,
-  evaluation and frames on worker threads (:mod:`~vidstudio.ui.evaluation`), autosave
-  (:mod:`~vidstudio.ui.autosave`), background tasks and jobs (:mod:`~vidstudio.ui.tasks`).
-* Widgets that subscribe to the session: :mod:`~vidstudio.ui.node_editor` (with
-  :mod:`~vidstudio.ui.palette`), :mod:`~vidstudio.ui.viewer` (with :mod:`~vidstudio.ui.overlays`),
-  :mod:`~vidstudio.ui.timeline`, :mod:`~vidstudio.ui.inspector` (with :mod:`~vidstudio.ui.param_editors`),
-  :mod:`~vidstudio.ui.jobs`, :mod:`~vidstudio.ui.export_dialog`, and :mod:`~vidstudio.ui.main_window`
+  editing, paths, timecode. :mod:`~vidstudio.ui.widgets.colors` (no Qt): port and category colours.
+* :mod:`~vidstudio.ui.state.session` (QtCore/QtGui, no widgets): the evented model: one project, one
+  ``QUndoStack`` (every edit is an :class:`~vidstudio.ui.state.session.EditCommand`), selection, playhead,
+  evaluation and frames on worker threads (:mod:`~vidstudio.ui.state.evaluation`), autosave
+  (:mod:`~vidstudio.ui.state.autosave`), background tasks and jobs (:mod:`~vidstudio.ui.state.tasks`).
+* Widgets that subscribe to the session: :mod:`~vidstudio.ui.widgets.node_editor` (with
+  :mod:`~vidstudio.ui.widgets.palette`), :mod:`~vidstudio.ui.widgets.viewer.viewer` (with :mod:`~vidstudio.ui.widgets.viewer.overlays`),
+  :mod:`~vidstudio.ui.widgets.timeline`, :mod:`~vidstudio.ui.widgets.inspector` (with :mod:`~vidstudio.ui.widgets.param_editors`),
+  :mod:`~vidstudio.ui.widgets.jobs`, :mod:`~vidstudio.ui.widgets.dialogs.export_dialog`, and :mod:`~vidstudio.ui.widgets.main_window`
   that holds them; :mod:`~vidstudio.ui.app` starts it all (``vidstudio gui``).
 * Motion editing: :mod:`~vidstudio.ui.pathops` (no Qt: edits of trajectory documents and body lists),
-  :mod:`~vidstudio.ui.motion_edit` (what is being edited, shared by Viewer and Inspector),
-  :mod:`~vidstudio.ui.motion_overlays` (paths drawn and edited with the mouse, tracks, boxes, the physics
-  scene) and :mod:`~vidstudio.ui.motion_editors` (the Inspector's path and body editors).
-* Plugins: :mod:`~vidstudio.ui.plugins_dialog` (Edit > Plugins…).
+  :mod:`~vidstudio.ui.state.motion_edit` (what is being edited, shared by Viewer and Inspector),
+  :mod:`~vidstudio.ui.widgets.viewer.motion_overlays` (paths drawn and edited with the mouse, tracks, boxes, the physics
+  scene) and :mod:`~vidstudio.ui.widgets.motion_editors` (the Inspector's path and body editors).
+* Plugins: :mod:`~vidstudio.ui.widgets.dialogs.plugins_dialog` (Edit > Plugins…).
 
-Extension points for other layers: :func:`vidstudio.ui.overlays.register_overlay` (draw and edit a port
-type over the Viewer's frame), :data:`vidstudio.ui.param_editors.EDITORS` (an editor per parameter kind) and
-:func:`vidstudio.ui.param_editors.register_param_editor` (an editor for particular parameters), and
-:class:`vidstudio.ui.tasks.JobList` (generation jobs appear in the Jobs pane).
+Extension points for other layers: :func:`vidstudio.ui.widgets.viewer.overlays.register_overlay` (draw and edit a port
+type over the Viewer's frame), :data:`vidstudio.ui.widgets.param_editors.EDITORS` (an editor per parameter kind) and
+:func:`vidstudio.ui.widgets.param_editors.register_param_editor` (an editor for particular parameters), and
+:class:`vidstudio.ui.state.tasks.JobList` (generation jobs appear in the Jobs pane).
 """

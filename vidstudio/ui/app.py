@@ -62,7 +62,7 @@ def application(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName("VidStudio")
         app.setOrganizationName("VidStudio")
         app.setApplicationVersion(__version__)
-        from vidstudio.ui import theme
+        from vidstudio.ui.widgets import theme
 
         theme.apply(app)
     assert isinstance(app, QApplication)
@@ -85,7 +85,7 @@ def run_gui(
         if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
             _quiet_offscreen_warnings()
     app = application()
-    from vidstudio.ui.main_window import MainWindow, QuietPrompts
+    from vidstudio.ui.widgets.main_window import MainWindow, QuietPrompts
 
     quiet = screenshot is not None
     win = MainWindow(prompts=QuietPrompts(None) if quiet else None, persist=not quiet)  # type: ignore[arg-type]

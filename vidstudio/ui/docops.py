@@ -5,7 +5,7 @@ without a display: whether a link may be made and why not, what the Viewer shows
 animated, the clipboard format (a project document, so that nodes paste between windows and processes),
 key editing on F-curves, paths relative to the project folder, and timecode.
 
-The session (:mod:`vidstudio.ui.session`) wraps these in undo commands; this module never changes a project
+The session (:mod:`vidstudio.ui.state.session`) wraps these in undo commands; this module never changes a project
 in place.
 """
 

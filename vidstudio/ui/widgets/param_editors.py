@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio.graph.node import Param
-from vidstudio.ui import docops, theme
+from vidstudio.ui import docops
+from vidstudio.ui.widgets import theme
 
 SLIDER_STEPS = 1000
 
@@ -70,7 +71,7 @@ class ParamEditor(QWidget):
 
     def bind(self, session: Any, node_id: str) -> None:
         """Called by the Inspector once the editor shows a parameter of node ``node_id`` of ``session``
-        (a :class:`~vidstudio.ui.session.Session`). Editors of whole documents use it to name their undo steps,
+        (a :class:`~vidstudio.ui.state.session.Session`). Editors of whole documents use it to name their undo steps,
         follow the playhead and share the Viewer's editing state; the default does nothing."""
 
 
@@ -504,7 +505,7 @@ PARAM_EDITORS: list[tuple[Callable[[Param], bool], type[ParamEditor]]] = []
 def register_param_editor(match: Callable[[Param], bool], cls: type[ParamEditor]) -> None:
     """Makes parameters for which ``match(param)`` is True use editor ``cls`` (later registrations win).
     This is how the trajectory and physics documents get their own editors
-    (:mod:`vidstudio.ui.motion_editors`), and how a plugin's GUI module could add one."""
+    (:mod:`vidstudio.ui.widgets.motion_editors`), and how a plugin's GUI module could add one."""
     PARAM_EDITORS.insert(0, (match, cls))
 
 

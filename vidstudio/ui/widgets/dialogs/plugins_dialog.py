@@ -37,9 +37,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.ui import theme
-from vidstudio.ui.session import Session
-from vidstudio.ui.tasks import TaskRunner, error_text
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.state.session import Session
+from vidstudio.ui.state.tasks import TaskRunner, error_text
 
 STATUS_COLORS = {"enabled": theme.OK, "disabled": theme.TEXT_DIM, "failed": theme.ERROR, "incompatible": theme.WARNING}
 STATUS_ICONS = {"enabled": "mdi6.check-circle-outline", "disabled": "mdi6.cancel", "failed": "mdi6.alert-circle-outline",
@@ -69,7 +69,7 @@ class PluginManagerDialog(QDialog):
 
     Args:
         session: the session whose registry is replaced after a change.
-        runner: the window's :class:`~vidstudio.ui.tasks.TaskRunner` (plugin folders and pip run there).
+        runner: the window's :class:`~vidstudio.ui.state.tasks.TaskRunner` (plugin folders and pip run there).
         manager_factory: makes the :class:`~vidstudio.plugins.PluginManager` (on a worker thread).
         registry_factory: makes the new registry after a change (on a worker thread).
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QTreeWidget, QTreeWidge
 
 from vidstudio.graph.registry import NodeRegistry
 from vidstudio.graph.types import can_connect
-from vidstudio.ui import theme
-from vidstudio.ui.colors import category_color
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.widgets.colors import category_color
 
 
 @dataclass(frozen=True)

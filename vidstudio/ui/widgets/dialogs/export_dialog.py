@@ -1,6 +1,6 @@
 """The Export dialog: write a VIDEO (the graph's picture, any node's VIDEO output, or a generated result)
 to an MP4 (H.264, CRF, preset, fps, frame range, the project embedded) or a PNG sequence, with progress,
-Cancel and "Show in Folder". The work runs on a worker thread as a :class:`~vidstudio.ui.tasks.Job`, so it
+Cancel and "Show in Folder". The work runs on a worker thread as a :class:`~vidstudio.ui.state.tasks.Job`, so it
 is also listed in the Jobs pane.
 """
 
@@ -38,10 +38,10 @@ from vidstudio.media.clip import Clip, as_clip
 from vidstudio.media.video import PRESETS, parse_fps, write_png_sequence, write_video
 from vidstudio.project import Project, embeddable_json
 from vidstudio.progress import CancelToken
-from vidstudio.ui import theme
+from vidstudio.ui.widgets import theme
 from vidstudio.ui.genops import generators_needed, server_only_message
-from vidstudio.ui.session import Session
-from vidstudio.ui.tasks import Job, JobList, TaskRunner
+from vidstudio.ui.state.session import Session
+from vidstudio.ui.state.tasks import Job, JobList, TaskRunner
 
 
 @dataclass

@@ -11,7 +11,7 @@ from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect be
 
 from PySide6.QtCore import QObject, Signal
 
-from vidstudio.ui.session import Session
+from vidstudio.ui.state.session import Session
 
 
 class EditState(QObject):

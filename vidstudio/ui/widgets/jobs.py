@@ -2,8 +2,8 @@
 Cancel; errors are shown in words.
 
 Today it lists the local jobs (exports and renders, which run in this process on worker threads). The
-generation server's jobs will be :class:`~vidstudio.ui.tasks.Job` objects in the same
-:class:`~vidstudio.ui.tasks.JobList` (``kind="generate"``, with ``seconds_per_step`` and ``preview``), so
+generation server's jobs will be :class:`~vidstudio.ui.state.tasks.Job` objects in the same
+:class:`~vidstudio.ui.state.tasks.JobList` (``kind="generate"``, with ``seconds_per_step`` and ``preview``), so
 they appear here without a change to this pane; the banner says whether a server is configured.
 """
 
@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.ui import theme
-from vidstudio.ui.tasks import Job, JobList
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.state.tasks import Job, JobList
 
 STATUS_COLORS = {"queued": theme.TEXT_DIM, "running": theme.ACCENT, "done": theme.OK, "failed": theme.ERROR,
                  "cancelled": theme.TEXT_DIM}
@@ -204,7 +204,7 @@ class JobRow(QFrame):
 
 
 class JobsPane(QWidget):
-    """The Jobs pane over a :class:`~vidstudio.ui.tasks.JobList` (newest first).
+    """The Jobs pane over a :class:`~vidstudio.ui.state.tasks.JobList` (newest first).
 
     Attributes:
         banner: the line about the generation server.

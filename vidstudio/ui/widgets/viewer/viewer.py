@@ -1,9 +1,9 @@
 """The Viewer: the frame at the playhead (the graph's picture, or a generated result), with fit / 100 % /
-zoom and pan, and overlay layers in image-pixel coordinates (:mod:`vidstudio.ui.overlays`): drawn paths,
-tracks, boxes and the physics scene of the selected nodes (:mod:`vidstudio.ui.motion_overlays`), and the Draw
+zoom and pan, and overlay layers in image-pixel coordinates (:mod:`vidstudio.ui.widgets.viewer.overlays`): drawn paths,
+tracks, boxes and the physics scene of the selected nodes (:mod:`vidstudio.ui.widgets.viewer.motion_overlays`), and the Draw
 Path tool.
 
-Frames come from the session's :class:`~vidstudio.ui.evaluation.FrameCache`: a cached frame is painted at
+Frames come from the session's :class:`~vidstudio.ui.state.evaluation.FrameCache`: a cached frame is painted at
 once; an uncached one is rendered on a worker thread while the previous picture stays up (no flicker).
 """
 
@@ -27,13 +27,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.ui import docops, theme
-from vidstudio.ui.canvas import PanZoomView
-from vidstudio.ui.evaluation import EvalResult
-from vidstudio.ui.motion_edit import edit_state
-from vidstudio.ui.motion_overlays import register_builtin_overlays
-from vidstudio.ui.overlays import GuidesOverlay, OverlayContext, ViewerOverlay, overlay_factory, registered_types
-from vidstudio.ui.session import Session
+from vidstudio.ui import docops
+
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.widgets.canvas import PanZoomView
+from vidstudio.ui.state.evaluation import EvalResult
+from vidstudio.ui.state.motion_edit import edit_state
+from vidstudio.ui.widgets.viewer.motion_overlays import register_builtin_overlays
+from vidstudio.ui.widgets.viewer.overlays import GuidesOverlay, OverlayContext, ViewerOverlay, overlay_factory, registered_types
+from vidstudio.ui.state.session import Session
 
 
 class FrameItem(QGraphicsItem):
@@ -205,13 +207,13 @@ class FrameView(PanZoomView):
 
 
 class Viewer(QWidget):
-    """The Viewer pane of a :class:`~vidstudio.ui.session.Session`.
+    """The Viewer pane of a :class:`~vidstudio.ui.state.session.Session`.
 
     Signals: ``frame_painted(frame)`` each time a frame's picture is painted (for tests and the benchmark),
     ``zoom_changed(zoom)``.
 
     Overlay API: :meth:`add_overlay`, :meth:`remove_overlay`, :meth:`overlay`, :attr:`overlays` (see
-    :mod:`vidstudio.ui.overlays`).
+    :mod:`vidstudio.ui.widgets.viewer.overlays`).
     """
 
     frame_painted = Signal(int)

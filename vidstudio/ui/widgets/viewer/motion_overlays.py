@@ -12,7 +12,7 @@ scene, over the frame at the playhead.
   velocity; a Physics Scene node's bodies are placed and thrown with the mouse.
 
 All of them draw in world pixels mapped through the camera behind the viewed picture (see
-:mod:`vidstudio.ui.overlays`), except boxes and tracks that their node already computed through a camera
+:mod:`vidstudio.ui.widgets.viewer.overlays`), except boxes and tracks that their node already computed through a camera
 (frame pixels). Lines, markers and labels keep their size on screen whatever the zoom: geometry is mapped to
 viewport pixels in ``paint`` and drawn there.
 
@@ -37,8 +37,8 @@ from vidstudio.graph.types import PortType
 from vidstudio.motion.physics import Body, validate_bodies
 from vidstudio.motion.trajectory import MotionPath, compile_path, evaluate_path, frame_ticks, path_handles, validate_document
 from vidstudio.ui import docops, pathops
-from vidstudio.ui.motion_edit import EditState, edit_state
-from vidstudio.ui.overlays import OverlayContext, ViewerOverlay, overlay_factory, register_overlay
+from vidstudio.ui.state.motion_edit import EditState, edit_state
+from vidstudio.ui.widgets.viewer.overlays import OverlayContext, ViewerOverlay, overlay_factory, register_overlay
 
 #: Seconds of travel a velocity arrow shows (its tip is where the body would be after this long, without
 #: gravity or contacts).

@@ -19,8 +19,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from vidstudio.project import discard_recovery, write_recovery
-from vidstudio.ui.session import Session
-from vidstudio.ui.tasks import TaskRunner
+from vidstudio.ui.state.session import Session
+from vidstudio.ui.state.tasks import TaskRunner
 
 #: Delay between the first unsaved edit and the autosave.
 DEFAULT_DELAY_MS = 120_000

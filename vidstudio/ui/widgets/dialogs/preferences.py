@@ -30,9 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.ui import genops, theme
-from vidstudio.ui.settings import ServerConfig, settings_file
-from vidstudio.ui.tasks import TaskRunner
+from vidstudio.ui import genops
+
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.state.settings import ServerConfig, settings_file
+from vidstudio.ui.state.tasks import TaskRunner
 
 
 def probe_server(url: str, token: str | None) -> str:

@@ -28,7 +28,7 @@ and the overlay's item transform follows the camera at the playhead, so the over
 receiving mouse events in world pixels while its drawing lands where the picture shows them.
 
 The overlays VidStudio itself registers (trajectories, boxes, the physics scene) are in
-:mod:`vidstudio.ui.motion_overlays`.
+:mod:`vidstudio.ui.widgets.viewer.motion_overlays`.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from PySide6.QtGui import QColor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QGraphicsObject, QStyleOptionGraphicsItem, QWidget
 
 if TYPE_CHECKING:  # pragma: no cover
-    from vidstudio.ui.session import Session
+    from vidstudio.ui.state.session import Session
 
 
 class ViewerOverlay(QGraphicsObject):

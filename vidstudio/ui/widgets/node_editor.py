@@ -45,11 +45,12 @@ from vidstudio.graph.engine import NodeReport
 from vidstudio.graph.model import Link
 from vidstudio.graph.types import DESCRIPTIONS
 from vidstudio.graph.validate import GraphIssue
-from vidstudio.ui import docops, theme
-from vidstudio.ui.canvas import PanZoomView
-from vidstudio.ui.colors import category_color, port_color
-from vidstudio.ui.palette import NodePalette
-from vidstudio.ui.session import GraphChange, Session
+from vidstudio.ui import docops
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.widgets.canvas import PanZoomView
+from vidstudio.ui.widgets.colors import category_color, port_color
+from vidstudio.ui.widgets.palette import NodePalette
+from vidstudio.ui.state.session import GraphChange, Session
 
 NODE_WIDTH = 196.0
 HEADER = 26.0
@@ -392,12 +393,12 @@ class _LinkDrag:
 
 
 class NodeEditor(PanZoomView):
-    """The node editor view of a :class:`~vidstudio.ui.session.Session`.
+    """The node editor view of a :class:`~vidstudio.ui.state.session.Session`.
 
     Signals: ``open_requested(path)`` when a project or VidStudio MP4 is dropped.
 
     Attributes:
-        palette: the :class:`~vidstudio.ui.palette.NodePalette` popup.
+        palette: the :class:`~vidstudio.ui.widgets.palette.NodePalette` popup.
         actions_by_name: the editor's actions (``delete``, ``duplicate``, ``copy``, ``cut``, ``paste``,
             ``select_all``, ``frame_all``, ``add_node``), which the main window also puts in its menus.
     """

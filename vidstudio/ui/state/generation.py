@@ -2,17 +2,17 @@
 the jobs they feed into the Jobs pane and the timeline.
 
 * :class:`GenerationService` (QtCore, no widgets) owns the connection to the server the settings name
-  (:class:`~vidstudio.ui.settings.ServerConfig`): a remote URL and token, or a local ``vidstudio serve``
+  (:class:`~vidstudio.ui.state.settings.ServerConfig`): a remote URL and token, or a local ``vidstudio serve``
   (:class:`vidstudio.client.LocalServer`) started in the background on the first Generate and stopped when the
   window closes. It submits projects (:meth:`GenerationService.generate`), cancels jobs, downloads results
-  and puts them on the timeline (:meth:`vidstudio.ui.session.Session.add_result`).
+  and puts them on the timeline (:meth:`vidstudio.ui.state.session.Session.add_result`).
 * :class:`EventFollower` reads the server's event stream (:meth:`vidstudio.client.Client.events`) on one
   background thread and posts every event to the GUI thread through Qt signals; when the stream drops it
   reconnects with a back-off and resyncs with :meth:`vidstudio.client.Client.jobs`.
-* :class:`ServerJob` is one server job as a row of the Jobs pane (a :class:`vidstudio.ui.tasks.Job`).
+* :class:`ServerJob` is one server job as a row of the Jobs pane (a :class:`vidstudio.ui.state.tasks.Job`).
 
 The GUI thread never waits on the network or the disk: every client call runs on the window's
-:class:`~vidstudio.ui.tasks.TaskRunner` or on the follower thread. Nothing here imports the server, the job
+:class:`~vidstudio.ui.state.tasks.TaskRunner` or on the follower thread. Nothing here imports the server, the job
 machinery, the backend or torch: only :mod:`vidstudio.client` and :mod:`vidstudio.protocol`.
 """
 
@@ -35,8 +35,8 @@ from vidstudio.procs import process_alive
 from vidstudio.media.clip import Clip
 from vidstudio.project import Project
 from vidstudio.ui import genops
-from vidstudio.ui.settings import ServerConfig
-from vidstudio.ui.tasks import Job, JobList, TaskRunner
+from vidstudio.ui.state.settings import ServerConfig
+from vidstudio.ui.state.tasks import Job, JobList, TaskRunner
 
 #: Back-off of the event stream's reconnection: first wait, longest wait (seconds).
 RECONNECT_FIRST, RECONNECT_MAX = 0.5, 10.0
@@ -163,7 +163,7 @@ class EventFollower:
 class ServerJob(Job):
     """A job on the generation server, as a row of the Jobs pane.
 
-    Attributes (besides :class:`~vidstudio.ui.tasks.Job`'s):
+    Attributes (besides :class:`~vidstudio.ui.state.tasks.Job`'s):
         server_id: the server's job id (None while it is being submitted).
         ours: submitted from this window (its result is downloaded and put on the timeline).
         output_node: the node rendered; project_path: the project's file when it was submitted (None: unsaved).

@@ -17,8 +17,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QScrollBar, QSizePolic
 
 from vidstudio.motion.curves import INTERPOLATIONS
 from vidstudio.motion.easing import FAMILIES
-from vidstudio.ui import docops, theme
-from vidstudio.ui.session import Session
+from vidstudio.ui import docops
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.state.session import Session
 
 LEFT = 150.0      # track label column
 RULER = 36.0

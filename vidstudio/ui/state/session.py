@@ -7,9 +7,9 @@ touches (nodes by id, the link list, animation curves by ``node.param``, the set
 undo and redo restore them exactly; a drag (a slider, a moved key) is one undo step because commands pushed
 inside :meth:`Session.begin_interaction` / :meth:`Session.end_interaction` with the same ``merge`` key merge.
 
-After every change that matters to the result, the session asks its :class:`~vidstudio.ui.evaluation.Evaluator`
+After every change that matters to the result, the session asks its :class:`~vidstudio.ui.state.evaluation.Evaluator`
 to validate and run the graph on a worker thread, then hands the viewed clip to its
-:class:`~vidstudio.ui.evaluation.FrameCache`. Tests drive a session without any window.
+:class:`~vidstudio.ui.state.evaluation.FrameCache`. Tests drive a session without any window.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from vidstudio.media.clip import Clip
 from vidstudio.motion.curves import FCurve
 from vidstudio.project import Project
 from vidstudio.ui import docops
-from vidstudio.ui.evaluation import EvalRequest, EvalResult, Evaluator, FrameCache
+from vidstudio.ui.state.evaluation import EvalRequest, EvalResult, Evaluator, FrameCache
 
 
 @dataclass(frozen=True)

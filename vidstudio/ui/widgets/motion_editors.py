@@ -10,12 +10,12 @@
   follows and its colour.
 
 Both keep the rest of the document (anchors, hidden ranges, vertices, unknown keys) and show it in a raw JSON
-box under the form. They share the session's :class:`~vidstudio.ui.motion_edit.EditState` with the Viewer:
+box under the form. They share the session's :class:`~vidstudio.ui.state.motion_edit.EditState` with the Viewer:
 choosing a path here makes it the one the Viewer edits, and picking a point there selects its row here.
 Each change is one undo step named after what changed.
 
 Registered for parameters whose validator is the trajectory document's or the bodies list's
-(:func:`register_motion_editors`; :mod:`vidstudio.ui.inspector` calls it).
+(:func:`register_motion_editors`; :mod:`vidstudio.ui.widgets.inspector` calls it).
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ from vidstudio.motion.curves import FCurve, Keyframe
 from vidstudio.motion.easing import FAMILIES
 from vidstudio.motion.physics import validate_bodies
 from vidstudio.motion.trajectory import validate_document
-from vidstudio.ui import pathops, theme
-from vidstudio.ui.motion_edit import EditState, edit_state
-from vidstudio.ui.param_editors import ColorEditor, JsonEditor, ParamEditor, register_param_editor
+from vidstudio.ui import pathops
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.state.motion_edit import EditState, edit_state
+from vidstudio.ui.widgets.param_editors import ColorEditor, JsonEditor, ParamEditor, register_param_editor
 
 INTERPOLATIONS = (("catmull_rom", "Catmull-Rom (through the points)"), ("bezier", "Bezier (with handles)"),
                   ("bspline", "B-spline (smooth, near the points)"), ("linear", "Linear"))
@@ -825,7 +826,7 @@ class BodiesEditor(DocumentEditor):
 def register_motion_editors() -> None:
     """Registers :class:`PathsEditor` and :class:`BodiesEditor` for the parameters validated as trajectory
     documents and body lists (idempotent)."""
-    from vidstudio.ui.param_editors import PARAM_EDITORS
+    from vidstudio.ui.widgets.param_editors import PARAM_EDITORS
 
     if any(cls is PathsEditor for _, cls in PARAM_EDITORS):
         return

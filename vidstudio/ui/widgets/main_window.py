@@ -2,7 +2,7 @@
 status bar, file handling that never loses work (unsaved-changes prompt, autosave, recovery, recent files),
 drops, export and render.
 
-File I/O runs on worker threads (:class:`~vidstudio.ui.tasks.TaskRunner`); questions to the user go
+File I/O runs on worker threads (:class:`~vidstudio.ui.state.tasks.TaskRunner`); questions to the user go
 through :class:`Prompts`, which tests and ``--screenshot`` replace with answers that never block.
 """
 
@@ -32,21 +32,21 @@ from PySide6.QtWidgets import (
 from vidstudio import __version__
 from vidstudio.project import Project, find_recovery, list_recoveries, load_project, load_recovery, save_project
 from vidstudio.project.recovery import RECOVERY_SUFFIX, RecoveryInfo, discard_recovery
-from vidstudio.ui import theme
-from vidstudio.ui.autosave import DEFAULT_DELAY_MS, Autosaver, owner_running
-from vidstudio.ui.evaluation import EvalResult
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.state.autosave import DEFAULT_DELAY_MS, Autosaver, owner_running
+from vidstudio.ui.state.evaluation import EvalResult
 from vidstudio.ui import genops
-from vidstudio.ui.export_dialog import ExportDialog
-from vidstudio.ui.generation import GenerationService, ServerJob
-from vidstudio.ui.inspector import Inspector
-from vidstudio.ui.jobs import JobsPane
-from vidstudio.ui.node_editor import NodeEditor
-from vidstudio.ui.preferences import PreferencesDialog
-from vidstudio.ui.session import Session
-from vidstudio.ui.settings import app_settings
-from vidstudio.ui.tasks import Job, JobList, TaskRunner, error_text
-from vidstudio.ui.timeline import Timeline, make_transport_actions
-from vidstudio.ui.viewer import Viewer
+from vidstudio.ui.widgets.dialogs.export_dialog import ExportDialog
+from vidstudio.ui.state.generation import GenerationService, ServerJob
+from vidstudio.ui.widgets.inspector import Inspector
+from vidstudio.ui.widgets.jobs import JobsPane
+from vidstudio.ui.widgets.node_editor import NodeEditor
+from vidstudio.ui.widgets.dialogs.preferences import PreferencesDialog
+from vidstudio.ui.state.session import Session
+from vidstudio.ui.state.settings import app_settings
+from vidstudio.ui.state.tasks import Job, JobList, TaskRunner, error_text
+from vidstudio.ui.widgets.timeline import Timeline, make_transport_actions
+from vidstudio.ui.widgets.viewer.viewer import Viewer
 
 MAX_RECENT = 10
 LAYOUT_VERSION = 1
@@ -726,7 +726,7 @@ class MainWindow(QMainWindow):
 
     def plugin_manager(self):
         """Edit > Plugins…: opens the plugin manager (not modal; one per window)."""
-        from vidstudio.ui.plugins_dialog import PluginManagerDialog
+        from vidstudio.ui.widgets.dialogs.plugins_dialog import PluginManagerDialog
 
         if self._plugins_dialog is None:
             self._plugins_dialog = PluginManagerDialog(self.session, self.runner, self)

@@ -29,10 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio.graph.node import Param
-from vidstudio.ui import docops, theme
-from vidstudio.ui.motion_editors import register_motion_editors
-from vidstudio.ui.param_editors import ParamEditor, editor_for
-from vidstudio.ui.session import GraphChange, Session
+from vidstudio.ui import docops
+from vidstudio.ui.widgets import theme
+from vidstudio.ui.widgets.motion_editors import register_motion_editors
+from vidstudio.ui.widgets.param_editors import ParamEditor, editor_for
+from vidstudio.ui.state.session import GraphChange, Session
 
 
 class KeyButton(QToolButton):
@@ -70,11 +71,11 @@ class _ParamRow:
 
 
 class Inspector(QScrollArea):
-    """The Inspector pane of a :class:`~vidstudio.ui.session.Session`.
+    """The Inspector pane of a :class:`~vidstudio.ui.state.session.Session`.
 
     Attributes:
         rows: ``{param_name: row}`` of the inspected node, with ``row.editor`` (a
-            :class:`~vidstudio.ui.param_editors.ParamEditor`) and ``row.key`` (a :class:`KeyButton` or None).
+            :class:`~vidstudio.ui.widgets.param_editors.ParamEditor`) and ``row.key`` (a :class:`KeyButton` or None).
         node_id: the inspected node, or None (project settings shown).
     """
 

@@ -1,0 +1,1 @@
+"""Dialogs: Export, Plugins and Preferences."""

@@ -28,7 +28,7 @@ KEN_BURNS = ROOT / "resources" / "examples" / "ken_burns.vidproj"
 #: The modules of document editing that the GUI and ``vidstudio edit`` share.
 EDITING_MODULES = (
     "vidstudio.project.edits", "vidstudio.project.view", "vidstudio.project.clipboard", "vidstudio.project.editor",
-    "vidstudio.motion.curves", "vidstudio.motion.pathedit", "vidstudio.media.timecode",
+    "vidstudio.motion.curves", "vidstudio.motion.pathedit", "vidstudio.media.timecode", "vidstudio.commands.edit",
 )
 
 

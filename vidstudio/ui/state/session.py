@@ -512,7 +512,7 @@ class Session(QObject):
         """Links an output to an input (replacing the link into a single-value input).
 
         Returns:
-            the :class:`~vidstudio.ui.edits.LinkCheck`; when refused nothing changes and ``reason`` says why.
+            the :class:`~vidstudio.project.edits.LinkCheck`; when refused nothing changes and ``reason`` says why.
         """
         check = edits.check_link(self.project, self.registry, src_node, src_port, dst_node, dst_port)
         if not check.ok:
@@ -713,7 +713,7 @@ class Session(QObject):
 
     # ------------------------------------------------------------------------------------- clipboard
     def copy_text(self, node_ids: Iterable[str]) -> str:
-        """The clipboard text of some nodes (see :func:`vidstudio.ui.clipboard.clipboard_text`)."""
+        """The clipboard text of some nodes (see :func:`vidstudio.project.clipboard.clipboard_text`)."""
         return clipboard.clipboard_text(self.project, node_ids)
 
     def paste(self, text: str, at: tuple[float, float] | None = None) -> list[str]:

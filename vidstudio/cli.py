@@ -22,7 +22,7 @@ COMMANDS: list[str] = ["render", "validate", "eval", "nodes"]
 COMMANDS += ["plugins"]
 COMMANDS += ["gui"]
 COMMANDS += ["dev"]
-COMMANDS += ["doctor", "serve"]
+COMMANDS += ["doctor", "serve", "desktop"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,7 +22,7 @@ COMMANDS: list[str] = ["render", "validate", "eval", "nodes"]
 COMMANDS += ["plugins"]
 COMMANDS += ["gui"]
 COMMANDS += ["dev"]
-COMMANDS += ["doctor", "serve", "desktop"]
+COMMANDS += ["doctor", "serve", "backend", "desktop"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ exists, or raises :class:`~vidstudio.errors.VidStudioError` saying where it look
 
 from __future__ import annotations
 
+import os
 import sys
 import sysconfig
 from pathlib import Path
@@ -26,8 +27,11 @@ def source_root() -> Path | None:
 
 
 def _share() -> list[Path]:
+    """Installed data folders: ``$VIDSTUDIO_DATA_DIR`` (the desktop bundle's AppRun sets it), then
+    ``share/vidstudio`` under the install prefixes."""
+    given = [Path(os.environ["VIDSTUDIO_DATA_DIR"])] if os.environ.get("VIDSTUDIO_DATA_DIR") else []
     prefixes = dict.fromkeys([Path(sysconfig.get_paths()["data"]), Path(sys.prefix), Path(sys.base_prefix)])
-    return [p / "share" / "vidstudio" for p in prefixes]
+    return given + [p / "share" / "vidstudio" for p in prefixes]
 
 
 def _find(kind: str, in_source: str, in_share: str) -> Path:

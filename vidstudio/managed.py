@@ -119,6 +119,26 @@ def torch_build(cuda: str | None = None, rocm: str | None = None) -> str:
     return "cpu"
 
 
+def _base_python() -> str:
+    """The interpreter that creates the environment: this one, or in the desktop bundle (which has none to
+    lend) a Python 3.11+ on PATH.
+
+    Raises:
+        VidStudioError: in the bundle, when no Python 3.11 or newer is on PATH.
+    """
+    if not getattr(sys, "frozen", False):
+        return sys.executable
+    for name in ("python3.13", "python3.12", "python3.11", "python3"):
+        exe = shutil.which(name)
+        if exe:
+            ok = subprocess.run([exe, "-c", "import sys, venv; sys.exit(sys.version_info < (3, 11))"],
+                                capture_output=True, env=_clean_env()).returncode == 0
+            if ok:
+                return exe
+    raise VidStudioError("the managed backend needs Python 3.11 or newer with venv on PATH "
+                         "(Debian/Ubuntu: sudo apt install python3-venv; Fedora: sudo dnf install python3)")
+
+
 def default_source() -> str:
     """What to install VidStudio from: this source checkout when running from one, else the release of the
     running version from the package index."""
@@ -198,7 +218,11 @@ def install(*, build: str = "cpu", torch_index: str | None = None, source: str |
     if not py.is_file() or not upgrade:
         progress(0.02, f"creating the environment in {root / 'venv'}")
         shutil.rmtree(root / "venv", ignore_errors=True)
-        venv.EnvBuilder(with_pip=True, symlinks=sys.platform != "win32").create(root / "venv")
+        base = _base_python()
+        if base == sys.executable:
+            venv.EnvBuilder(with_pip=True, symlinks=sys.platform != "win32").create(root / "venv")
+        else:  # the desktop bundle has no interpreter of its own to make a venv with
+            _run([base, "-m", "venv", str(root / "venv")], "creating the environment", progress, 0.02, log)
     pip = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
     index = torch_index if torch_index is not None else PYTORCH_INDEX.format(build=build)
     torch_cmd = pip + ([] if index == PIP_DEFAULT else ["--index-url", index]) + [f"torch=={TORCH_VERSION}"]

@@ -82,7 +82,10 @@ class LocalServer:
 
     def command(self) -> list[str]:
         """The command line that starts the server."""
-        cmd = [self.python, "-m", "vidstudio", "serve", "--host", self.host, "--port", str(self.requested_port),
+        # The desktop bundle (PyInstaller) is its own command line: it takes "serve" without "-m vidstudio".
+        frozen = getattr(sys, "frozen", False) and self.python == sys.executable
+        cmd = [self.python, *([] if frozen else ["-m", "vidstudio"]), "serve", "--host", self.host,
+               "--port", str(self.requested_port),
                "--data-dir", str(self.data_dir)]
         if self.default_model:
             cmd += ["--default-model", self.default_model]

@@ -50,7 +50,7 @@ def test_the_bundle_opens_the_example_and_takes_a_screenshot(appdir, tmp_path):
     from PIL import Image
 
     img = Image.open(shot)
-    assert img.size[0] >= 1280 and len(set(img.convert("L").resize((64, 40)).getdata())) > 20  # a real picture
+    assert img.size[0] >= 1280 and len(set(img.convert("L").resize((64, 40)).tobytes())) > 20  # a real picture
 
 
 def test_the_bundle_renders_an_animatic(appdir, tmp_path):

@@ -27,9 +27,9 @@ def source_root() -> Path | None:
 
 
 def _share() -> list[Path]:
-    """Installed data folders: ``$VIDSTUDIO_DATA_DIR`` (the desktop bundle's AppRun sets it), then
+    """Installed data folders: ``$VIDSTUDIO_SHARE_DIR`` (the desktop bundle's AppRun sets it), then
     ``share/vidstudio`` under the install prefixes."""
-    given = [Path(os.environ["VIDSTUDIO_DATA_DIR"])] if os.environ.get("VIDSTUDIO_DATA_DIR") else []
+    given = [Path(os.environ["VIDSTUDIO_SHARE_DIR"])] if os.environ.get("VIDSTUDIO_SHARE_DIR") else []
     prefixes = dict.fromkeys([Path(sysconfig.get_paths()["data"]), Path(sys.prefix), Path(sys.base_prefix)])
     return given + [p / "share" / "vidstudio" for p in prefixes]
 

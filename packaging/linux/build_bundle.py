@@ -33,7 +33,7 @@ EXCLUDED = ["torch", "torchvision", "torchaudio", "diffusers", "transformers", "
 APPRUN = """#!/bin/sh
 # VidStudio AppRun: starts the bundled application with the AppDir's data files.
 HERE="$(dirname "$(readlink -f "$0")")"
-export VIDSTUDIO_DATA_DIR="$HERE/usr/share/vidstudio"
+export VIDSTUDIO_SHARE_DIR="$HERE/usr/share/vidstudio"
 exec "$HERE/usr/lib/vidstudio/vidstudio" "$@"
 """
 

@@ -14,12 +14,14 @@ DEMO_PROJECT ?= resources/examples/bouncing_ball.vidproj
 DEMO_OUT ?= out/demo.mp4
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint-imports bench clean help
+.PHONY: demo test install lint-imports bench clean help package package-test
 
 help:
 	@echo "make demo   render $(DEMO_PROJECT) to $(DEMO_OUT)"
 	@echo "make test   run the import contracts and the whole test suite"
 	@echo "make bench  run the benchmarks"
+	@echo "make package       build the Linux desktop bundle (dist/VidStudio.AppDir and an AppImage or tar.gz)"
+	@echo "make package-test  build it and test it, and install the managed backend for real (minutes)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +48,14 @@ lint-imports: install
 
 test: lint-imports
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+package: install
+	$(BIN)/python -m pip install --quiet -e ".[package]"
+	$(BIN)/python packaging/linux/build_bundle.py
+
+package-test: install
+	$(BIN)/python -m pip install --quiet -e ".[package]"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m package $(PYTEST_ARGS)
 
 bench: install
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -22,6 +22,7 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("VIDSTUDIO_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("VIDSTUDIO_RENDERS_DIR", str(base / "renders"))
     monkeypatch.setenv("VIDSTUDIO_SERVER_DATA", str(base / "server"))
+    monkeypatch.setenv("VIDSTUDIO_BACKEND_DIR", str(base / "backend"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 

@@ -23,7 +23,7 @@ COMMANDS += ["edit"]
 COMMANDS += ["plugins"]
 COMMANDS += ["gui"]
 COMMANDS += ["dev"]
-COMMANDS += ["doctor", "serve"]
+COMMANDS += ["doctor", "serve", "backend", "desktop"]
 
 
 def build_parser() -> argparse.ArgumentParser:

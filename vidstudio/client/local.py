@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from vidstudio.client.client import Client, ServerError
+from vidstudio.managed import server_python
 from vidstudio.procs import process_alive
 
 #: The file in the data folder that tells other clients of the same user where the running local server is.
@@ -46,7 +47,8 @@ class LocalServer:
         token: the token (default: a new random one; "" for none).
         default_model, models_dirs: as ``vidstudio serve --default-model`` / ``--models-dir``.
         extra_args: more ``vidstudio serve`` arguments; env: more environment variables for the server (and its
-            worker); python: the interpreter; log_file: where its output goes (default ``data_dir/server.log``).
+            worker); python: the interpreter (default: the managed backend's when one is installed, see
+            :mod:`vidstudio.managed`, else this process's); log_file: where its output goes (default ``data_dir/server.log``).
         exit_with_parent: pass ``--parent-pid`` with this process's id, so that the server stops by itself when
             this process ends in any way (killed included) instead of being left running.
 
@@ -56,7 +58,7 @@ class LocalServer:
     def __init__(self, data_dir: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 0,
                  token: str | None = None, default_model: str | None = None,
                  models_dirs: Sequence[str | os.PathLike] = (), extra_args: Sequence[str] = (),
-                 env: dict[str, str] | None = None, python: str = sys.executable,
+                 env: dict[str, str] | None = None, python: str | None = None,
                  log_file: str | os.PathLike | None = None, exit_with_parent: bool = True):
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.host, self.requested_port = host, port
@@ -65,7 +67,7 @@ class LocalServer:
         self.models_dirs = [str(d) for d in models_dirs]
         self.extra_args = list(extra_args)
         self.env = dict(env or {})
-        self.python = python
+        self.python = python or server_python()
         self.log_file = Path(log_file) if log_file is not None else self.data_dir / "server.log"
         self.exit_with_parent = exit_with_parent
         self.url: str | None = None
@@ -80,7 +82,10 @@ class LocalServer:
 
     def command(self) -> list[str]:
         """The command line that starts the server."""
-        cmd = [self.python, "-m", "vidstudio", "serve", "--host", self.host, "--port", str(self.requested_port),
+        # The desktop bundle (PyInstaller) is its own command line: it takes "serve" without "-m vidstudio".
+        frozen = getattr(sys, "frozen", False) and self.python == sys.executable
+        cmd = [self.python, *([] if frozen else ["-m", "vidstudio"]), "serve", "--host", self.host,
+               "--port", str(self.requested_port),
                "--data-dir", str(self.data_dir)]
         if self.default_model:
             cmd += ["--default-model", self.default_model]

@@ -148,10 +148,25 @@ def _qt() -> Check:
     if version == "6.12.0" and sys.version_info < (3, 12):
         return Check("desktop application", "warn", f"PySide6 {version} on Python {sys.version.split()[0]}: this build "
                      "loses references to None; VidStudio works around it", 'pip install "PySide6-Essentials!=6.12.0"')
+    from vidstudio.qtlibs import HEADLESS_PLATFORMS, install_hint, missing_platform_libraries, qt_platform
+
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("win32", "darwin")
     platform = os.environ.get("QT_QPA_PLATFORM", "")
     detail = f"PySide6 {version}; " + (f"QT_QPA_PLATFORM={platform}" if platform else ("a display is available" if display else "no display"))
-    if not display and platform not in ("offscreen", "minimal", "vnc"):
+    chosen = qt_platform()
+    missing = missing_platform_libraries(chosen)
+    if missing:
+        names = ", ".join(m.soname for m in missing)
+        # Without a display the desktop application is not what this machine is for: a warning then.
+        return Check("desktop application", "fail" if display else "warn", f"{detail}; Qt's {chosen!r} platform plugin cannot load: the "
+                     f"loader does not find {names}", install_hint(missing).replace("\n", "; "))
+    if chosen in HEADLESS_PLATFORMS and sys.platform.startswith("linux"):
+        on_desktop = missing_platform_libraries("xcb")
+        if on_desktop:
+            names = ", ".join(m.soname for m in on_desktop)
+            return Check("desktop application", "warn", f"{detail}; works headless, but a window on an X11 desktop "
+                         f"(Qt's xcb plugin) needs {names}", install_hint(on_desktop).replace("\n", "; "))
+    if not display and platform not in HEADLESS_PLATFORMS:
         return Check("desktop application", "warn", detail,
                      "`vidstudio gui` needs a display; for screenshots without one set QT_QPA_PLATFORM=offscreen")
     return Check("desktop application", "ok", detail)

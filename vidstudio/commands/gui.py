@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,6 +34,12 @@ def run(args: argparse.Namespace) -> int:
         w, h = (int(x) for x in args.size.lower().split("x"))
     except ValueError:
         raise VidStudioError(f"--size {args.size!r}: expected WIDTHxHEIGHT, e.g. 1600x960") from None
+    from vidstudio.qtlibs import platform_problem
+
+    problem = platform_problem()
+    if problem:  # Qt would print a misleading message and abort the process
+        print(f"vidstudio gui: {problem}", file=sys.stderr)
+        return 1
     from vidstudio.ui.app import run_gui
 
     return run_gui(args.project, screenshot=args.screenshot, frame=args.frame, select=args.select, size=(w, h))

@@ -15,9 +15,11 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from vidstudio import __version__
+from vidstudio.datafiles import APP_ID, app_icon
 
 
 def _check_display(screenshot: bool) -> None:
@@ -62,6 +64,10 @@ def application(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName("VidStudio")
         app.setOrganizationName("VidStudio")
         app.setApplicationVersion(__version__)
+        app.setDesktopFileName(APP_ID)  # the desktop entry `vidstudio install-desktop` installs
+        icon = app_icon()
+        if icon is not None:
+            app.setWindowIcon(QIcon(str(icon)))
         from vidstudio.ui.widgets import theme
 
         theme.apply(app)

@@ -35,6 +35,7 @@ from vidstudio.ui import genops
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.settings import ServerConfig, settings_file
 from vidstudio.ui.state.tasks import TaskRunner
+from vidstudio.ui.widgets.dialogs.backend_box import BackendBox
 
 
 def probe_server(url: str, token: str | None) -> str:
@@ -152,8 +153,10 @@ class PreferencesDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self.buttons = buttons
+        self.backend = BackendBox(runner, self)
         lay = QVBoxLayout(self)
         lay.addWidget(box)
+        lay.addWidget(self.backend)
         lay.addStretch(1)
         lay.addWidget(buttons)
         (self.remote_radio if config.mode == "remote" else self.local_radio).setChecked(True)

@@ -125,3 +125,11 @@ def test_cut_out_node_without_outline_passes_the_photo_and_bad_outline_names_the
     nodes[1]["params"] = {"outline": [[1, 2], [3, "x"], [4, 5]]}
     with pytest.raises(GraphError, match=r"cut.*outline.*points\[1\]"):
         run_graph(nodes, [("img.image", "cut.image")])
+
+
+def test_crop_box_matches_the_crop_of_cut_out():
+    photo = np.random.default_rng(0).random((50, 60, 3)).astype(np.float32)
+    outline = [[5.5, 7], [44, 12.2], [30, 41], [9, 30]]
+    cut = cut_out(photo, outline, feather=3.0)
+    from vidstudio.motion.cutout import crop_box
+    assert crop_box(outline, 60, 50, 3.0) == (cut.box, cut.center)

@@ -14,7 +14,7 @@ Hole filling uses OpenCV's inpainting by the fast marching method (A. Telea, "An
 Based on the Fast Marching Method", Journal of Graphics Tools 9(1), 2004; ``cv2.inpaint(..., cv2.INPAINT_TELEA)``).
 
 Functions: :func:`validate_outline`, :func:`outline_alpha`, :func:`cut_out` (the sprite's RGBA crop, where it
-sits and its centre), :func:`fill_hole`, :func:`place_in_world` (where a crop of a photo sits in the
+sits and its centre), :func:`crop_box` (the same crop without the photo), :func:`fill_hole`, :func:`place_in_world` (where a crop of a photo sits in the
 animatic's world once the photo is fitted to the frame).
 """
 
@@ -132,7 +132,8 @@ def cut_out(photo: np.ndarray, points: Any, feather: float = 0.0) -> CutOut:
         feather: soft edge width in pixels.
 
     Returns:
-        a :class:`CutOut`; the crop is the bounding box of the pixels with alpha > 0, or a 1x1 transparent
+        a :class:`CutOut`; the crop is the bounding box of the pixels where the outline's alpha is > 0 (see
+        :func:`crop_box`; a photo's own alpha multiplies the crop's alpha but not the box), or a 1x1 transparent
         crop at the outline's first point when the outline covers no pixel centre (outside the photo, or
         thinner than a pixel).
 
@@ -144,19 +145,36 @@ def cut_out(photo: np.ndarray, points: Any, feather: float = 0.0) -> CutOut:
         raise ValueError(f"expects an (H, W, 3|4) image, got shape {img.shape}")
     h, w = img.shape[:2]
     alpha = outline_alpha(points, w, h, feather)
+    x0, y0, x1, y1 = _box(alpha, points)
     if img.shape[2] == 4:
         alpha = alpha * img[..., 3]
-    ys, xs = np.nonzero(alpha > 0)
-    if len(xs) == 0:
-        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)[0]
-        x0, y0 = int(np.clip(np.floor(p[0]), 0, w - 1)), int(np.clip(np.floor(p[1]), 0, h - 1))
-        x1, y1 = x0 + 1, y0 + 1
-    else:
-        x0, x1, y0, y1 = int(xs.min()), int(xs.max()) + 1, int(ys.min()), int(ys.max()) + 1
     crop = np.empty((y1 - y0, x1 - x0, 4), dtype=np.float32)
     crop[..., :3] = img[y0:y1, x0:x1, :3]
     crop[..., 3] = alpha[y0:y1, x0:x1]
     return CutOut(crop, alpha, (x0, y0, x1, y1), ((x0 + x1) / 2.0, (y0 + y1) / 2.0))
+
+
+def _box(alpha: np.ndarray, points: Any) -> tuple[int, int, int, int]:
+    h, w = alpha.shape
+    ys, xs = np.nonzero(alpha > 0)
+    if len(xs) == 0:
+        p = np.asarray(points, dtype=np.float64).reshape(-1, 2)[0]
+        x0, y0 = int(np.clip(np.floor(p[0]), 0, w - 1)), int(np.clip(np.floor(p[1]), 0, h - 1))
+        return x0, y0, x0 + 1, y0 + 1
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def crop_box(points: Any, width: int, height: int, feather: float = 0.0) -> tuple[tuple[int, int, int, int], tuple[float, float]]:
+    """The crop :func:`cut_out` takes for an outline on a ``width`` x ``height`` photo, without the photo.
+
+    Returns:
+        ``((x0, y0, x1, y1), (cx, cy))``: the box in photo pixels (``x1``, ``y1`` exclusive) and its centre.
+
+    Raises:
+        ValueError: as :func:`outline_alpha`.
+    """
+    x0, y0, x1, y1 = _box(outline_alpha(points, width, height, feather), points)
+    return (x0, y0, x1, y1), ((x0 + x1) / 2.0, (y0 + y1) / 2.0)
 
 
 def fill_hole(picture: np.ndarray, alpha: np.ndarray, radius: float = 5.0, grow: int = 2) -> np.ndarray:

@@ -19,7 +19,7 @@ class CutOutNode(Node):
     The outline is a closed polygon of ``[x, y]`` points in the image's pixels (drawn with the Viewer's Cut Out
     tool; a freehand lasso is a polygon with many points), with a soft edge ``feather`` pixels wide.
 
-    Outputs:
+    Outputs (the Viewer shows ``background`` when the node is selected):
         cutout: ``(h, w, 4)`` float32 straight-alpha RGBA, the crop of ``image`` around the region (link it to a
             Sprite's ``image``; the sprite sits where it was cut when drawn centred on the crop's centre).
         background: ``(H, W, 3|4)`` float32, ``background`` (or ``image`` when none is linked) with the region's
@@ -40,9 +40,10 @@ class CutOutNode(Node):
         Input("background", PortType.IMAGE, optional=True,
               help="The picture whose hole is filled (another Cut Out's background); none: the image."),
     )
+    # (background first: selecting the node shows the photo with its hole, where the outline is edited)
     outputs = (
-        Output("cutout", PortType.IMAGE, "(h, w, 4) float32 RGBA: the region, alpha from the outline"),
         Output("background", PortType.IMAGE, "(H, W, 3|4) float32: the picture with the hole filled (or left)"),
+        Output("cutout", PortType.IMAGE, "(h, w, 4) float32 RGBA: the region, alpha from the outline"),
         Output("mask", PortType.MASK, "(1, H, W) float32 in [0, 1]: the outline's alpha over the image"),
     )
     params = (

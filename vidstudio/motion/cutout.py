@@ -56,8 +56,10 @@ def validate_outline(value: Any) -> list[list[float]]:
 
 
 def _inside(points: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``(H, W)`` uint8: 1 where the pixel centre lies inside the polygon (even-odd rule, OpenCV's fillPoly
-    with 8 bits of sub-pixel precision)."""
+    """``(H, W)`` uint8: 1 where the pixel centre lies inside the polygon (even-odd rule).
+
+    OpenCV's ``fillPoly`` fills the interior fast but rounds the edges to whole pixels; the pixels within two
+    of the edge are then decided exactly by the crossing-number test at their centres."""
     import cv2
 
     mask = np.zeros((height, width), dtype=np.uint8)
@@ -65,6 +67,23 @@ def _inside(points: np.ndarray, width: int, height: int) -> np.ndarray:
     # pixel centre (i + 0.5) is the integer grid point i of fillPoly: move the polygon by -0.5
     fixed = np.round((points - 0.5) * (1 << shift)).astype(np.int32).reshape(-1, 1, 2)
     cv2.fillPoly(mask, [fixed], 1, lineType=cv2.LINE_8, shift=shift)
+    k = np.ones((5, 5), dtype=np.uint8)
+    band = (cv2.dilate(mask, k) > 0) & ~(cv2.erode(mask, k, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0)
+    ys, xs = np.nonzero(band)
+    if len(xs) == 0:
+        return mask
+    px, py = xs + 0.5, ys + 0.5
+    x1, y1 = points[:, 0], points[:, 1]
+    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
+    inside = np.zeros(len(xs), dtype=bool)
+    for a in range(0, len(points), 64):  # edges in chunks: (pixels, 64) arrays
+        e = slice(a, a + 64)
+        ex1, ey1, ex2, ey2 = x1[e][None], y1[e][None], x2[e][None], y2[e][None]
+        crosses = (ey1 > py[:, None]) != (ey2 > py[:, None])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xint = ex1 + (py[:, None] - ey1) * (ex2 - ex1) / (ey2 - ey1)
+        inside ^= np.logical_xor.reduce(crosses & (px[:, None] < xint), axis=1)
+    mask[ys, xs] = inside
     return mask
 
 

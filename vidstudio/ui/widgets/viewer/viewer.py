@@ -247,6 +247,11 @@ class Viewer(QWidget):
         self.draw_button.setText("Draw Path")
         self.draw_button.clicked.connect(self.draw_path_tool)
         bar.addWidget(self.draw_button)
+        from vidstudio.ui.widgets.viewer.cutout_tool import CutOutTool, tool_button  # noqa: PLC0415
+
+        self.cutout_tool = CutOutTool(self)
+        self.cutout_button = tool_button(self, self.cutout_tool)
+        bar.addWidget(self.cutout_button)
         bar.addStretch(1)
         self.guides_button = self._tool("mdi6.grid", "Safe areas and rule-of-thirds guides", True)
         self.guides_button.toggled.connect(self.set_guides)
@@ -283,7 +288,7 @@ class Viewer(QWidget):
         lay.addLayout(info_row)
 
         for name, keys, slot in (("fit", "F", self.view.fit), ("one", "1", lambda: self.view.set_zoom(1.0)),
-                                 ("draw_path", "P", self.draw_path_tool),
+                                 ("draw_path", "P", self.draw_path_tool), ("cut_out", "C", self.cutout_tool.arm),
                                  ("zoom_in", ["+", "="], lambda: self.view.set_zoom(self.view.zoom * 1.25)),
                                  ("zoom_out", "-", lambda: self.view.set_zoom(self.view.zoom / 1.25))):
             a = QAction(name, self)

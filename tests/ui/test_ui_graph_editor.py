@@ -149,3 +149,21 @@ def test_trajectory_timing_is_a_channel_whose_end_key_retimes_the_path(qtbot, gr
     s.undo_stack.undo()
     s.undo_stack.undo()
     assert s.project.node("traj").params["paths"]["paths"][0]["end_frame"] == 20
+
+
+def test_normalize_draws_curves_of_different_units_together_and_drags_in_their_own_units(qtbot, graph_win):
+    win, s = graph_win, graph_win.session
+    ge, canvas = win.graph_editor, win.graph_editor.canvas
+    s.set_selection(["g", "traj"])
+    wait_for(lambda: len(ge.channels) == 2)
+    ge.set_normalize(True)
+    level, timing = ge.channels
+    # each channel spans -1..1 as drawn: the level's 0.2..0.5 and the timing's 0..100 %
+    assert canvas.disp(level, 0.5) == pytest.approx(1.0) and canvas.disp(level, 0.2) == pytest.approx(-1.0)
+    assert canvas.disp(timing, 100.0) == pytest.approx(1.0)
+    a = canvas.ch_screen(level, 10, 0.5).toPoint()
+    b = canvas.ch_screen(level, 10, 0.4).toPoint()
+    drag(qtbot, canvas, a, b)
+    assert curve(win).value_at(10) == pytest.approx(0.4, abs=0.01)  # in the parameter's own units
+    ge.set_normalize(False)
+    assert canvas.disp(level, 0.5) == 0.5

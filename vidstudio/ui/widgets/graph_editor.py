@@ -128,6 +128,25 @@ class GraphCanvas(QWidget):
         r = self.plot_rect()
         return self.f0 + (p.x() - r.left()) / self.fs, self.vc - (p.y() - r.center().y()) / self.vs
 
+    def norm(self, ch: Channel) -> tuple[float, float]:
+        """``(offset, scale)`` that maps the channel's values to what is drawn (``(v - offset) * scale``):
+        identity unless Normalize is on, which fits each channel's range into -1..1."""
+        return self.editor.norms.get(ch.id, (0.0, 1.0)) if self.editor.normalize else (0.0, 1.0)
+
+    def disp(self, ch: Channel, v):
+        """A channel's value(s) as drawn."""
+        off, sc = self.norm(ch)
+        return (v - off) * sc
+
+    def undisp(self, ch: Channel, v: float) -> float:
+        """The channel's value drawn at ``v``."""
+        off, sc = self.norm(ch)
+        return v / sc + off
+
+    def ch_screen(self, ch: Channel, frame: float, value: float) -> QPointF:
+        """Widget pixels of a channel's ``(frame, value)``."""
+        return self.to_screen(frame, float(self.disp(ch, value)))
+
     # ------------------------------------------------------------------------------------ data
     def channels(self) -> list[Channel]:
         """The visible channels."""
@@ -218,7 +237,7 @@ class GraphCanvas(QWidget):
                         if self._handles_shown(ch, c, i):
                             pts = np.vstack([pts, left[i], right[i]])
                 fs += list(pts[:, 0])
-                vs += list(pts[:, 1])
+                vs += list(self.disp(ch, pts[:, 1]))
             else:
                 lo = min([0.0, *k[:, 0]]) if len(k) else 0.0
                 hi = max([float(n - 1), *k[:, 0]]) if len(k) else float(n - 1)
@@ -226,7 +245,7 @@ class GraphCanvas(QWidget):
                 vals = self.values(ch, grid)
                 vals = vals[np.isfinite(vals)]
                 fs += [lo, hi]
-                vs += list(vals) + list(k[:, 1])
+                vs += list(self.disp(ch, vals)) + list(self.disp(ch, k[:, 1]))
         if not fs:
             fs, vs = [0.0, float(max(n - 1, 1))], [0.0, 1.0]
         f_lo, f_hi, v_lo, v_hi = min(fs), max(fs), min(vs), max(vs)
@@ -345,7 +364,7 @@ class GraphCanvas(QWidget):
             if not np.isfinite(v):
                 started = False
                 continue
-            pt = self.to_screen(float(f), float(v))
+            pt = self.ch_screen(ch, float(f), float(v))
             pt.setY(min(max(pt.y(), r.top() - 2000), r.bottom() + 2000))
             if started:
                 path.lineTo(pt)
@@ -365,16 +384,16 @@ class GraphCanvas(QWidget):
             for i in range(len(keys)):
                 if not self._handles_shown(ch, c, i):
                     continue
-                k = self.to_screen(*keys[i])
+                k = self.ch_screen(ch, *keys[i])
                 for h in (left[i], right[i]):
-                    hp = self.to_screen(float(h[0]), float(h[1]))
+                    hp = self.ch_screen(ch, float(h[0]), float(h[1]))
                     p.setPen(QPen(QColor(220, 220, 220, 190), 1))
                     p.drawLine(k, hp)
                     p.setPen(QPen(QColor(0, 0, 0, 200), 1))
                     p.setBrush(QColor(230, 230, 230))
                     p.drawEllipse(hp, 3.2, 3.2)
         for i, (f, v) in enumerate(keys):
-            pt = self.to_screen(float(f), float(v))
+            pt = self.ch_screen(ch, float(f), float(v))
             d = 5.0 if i in sel else 4.0
             poly = QPolygonF([QPointF(pt.x(), pt.y() - d), QPointF(pt.x() + d, pt.y()), QPointF(pt.x(), pt.y() + d),
                               QPointF(pt.x() - d, pt.y())])
@@ -395,13 +414,13 @@ class GraphCanvas(QWidget):
                 if not self._handles_shown(ch, c, i):
                     continue
                 for side, h in (("right", right[i]), ("left", left[i])):
-                    hp = self.to_screen(float(h[0]), float(h[1]))
+                    hp = self.ch_screen(ch, float(h[0]), float(h[1]))
                     if math.hypot(hp.x() - pos.x(), hp.y() - pos.y()) <= HANDLE_HIT:
                         return ("handle", ch.id, i, side)
         best = None
         for ch in reversed(self.channels()):
             for i, (f, v) in enumerate(self.keys(ch)):
-                pt = self.to_screen(float(f), float(v))
+                pt = self.ch_screen(ch, float(f), float(v))
                 d = math.hypot(pt.x() - pos.x(), pt.y() - pos.y())
                 if d <= KEY_HIT and (best is None or d < best[0]):
                     best = (d, ch.id, i)
@@ -467,7 +486,9 @@ class GraphCanvas(QWidget):
             self.set_selected(sel)
             if i in self.selected.get(cid, set()):
                 d.kind = "keys"
-                d.origin = tuple(self.keys(self._channel(cid))[i])  # type: ignore[assignment]
+                ch = self._channel(cid)
+                kf, kv = self.keys(ch)[i]
+                d.origin = (float(kf), float(self.disp(ch, kv)))
         elif not shift:
             self.set_selected({})
         for ch in self.channels():
@@ -524,7 +545,7 @@ class GraphCanvas(QWidget):
             sel = {k: set(v) for k, v in self.selected.items()} if shift else {}
             for ch in self.channels():
                 for i, (f, v) in enumerate(self.keys(ch)):
-                    if self._box.contains(self.to_screen(float(f), float(v))):
+                    if self._box.contains(self.ch_screen(ch, float(f), float(v))):
                         sel.setdefault(ch.id, set()).add(i)
             self._box = None
             self.set_selected(sel)
@@ -578,7 +599,7 @@ class GraphCanvas(QWidget):
                 continue
             if start is None:
                 continue
-            moved = curve_edit.move_keys(start, idx, dframe, dvalue, snap=snap)
+            moved = curve_edit.move_keys(start, idx, dframe, dvalue / self.norm(ch)[1], snap=snap)
             if moved is None:
                 continue  # a key would land on another: wait for the next move
             curve, where = moved
@@ -606,7 +627,7 @@ class GraphCanvas(QWidget):
         start = d.start.get(cid)
         if start is None or ch.is_timing:
             return
-        curve = curve_edit.drag_handle(start, i, side, frame, value)
+        curve = curve_edit.drag_handle(start, i, side, frame, self.undisp(ch, value))
         self.session.set_curve(ch.node_id, ch.param or "", curve, merge=("graph-drag", cid),
                                text=f"Drag a handle of {ch.label}")
 
@@ -669,6 +690,8 @@ class GraphEditor(QWidget):
         self.session = session
         self.setObjectName("GraphEditor")
         self.channels: list[Channel] = []
+        self.normalize = False
+        self.norms: dict[str, tuple[float, float]] = {}
         self.canvas = GraphCanvas(self)
 
         bar = QHBoxLayout()
@@ -692,6 +715,9 @@ class GraphEditor(QWidget):
         self.snap_button = tool("mdi6.magnet", "Snap", "Snap keys to whole frames while dragging (Ctrl: off)",
                                 lambda on: setattr(self.canvas, "snap", bool(on)), True)
         self.snap_button.setChecked(True)
+        self.normalize_button = tool("mdi6.arrow-expand-vertical", "Normalize",
+                                     "Draw every curve in -1..1 (curves of different units side by side)",
+                                     self.set_normalize, True)
         bar.addSpacing(10)
         self.handle_box = self._combo(bar, "Handles", HANDLE_TYPES, "Handle type of the selected keys (V)",
                                       lambda t: self.apply(handle_type=t))
@@ -735,6 +761,29 @@ class GraphEditor(QWidget):
         self.canvas.selection_changed.connect(self._sync_boxes)
         self.rebuild()
 
+    def set_normalize(self, on: bool) -> None:
+        """Draws each channel fitted into -1..1 (on) or in its own values (off), and frames all."""
+        self.normalize = bool(on)
+        self.norms = {}
+        if on:
+            for ch in self.channels:
+                self.norms[ch.id] = self._norm_of(ch)
+        if self.normalize_button.isChecked() != self.normalize:
+            self.normalize_button.setChecked(self.normalize)
+        self.canvas.frame_all()
+
+    def _norm_of(self, ch: Channel) -> tuple[float, float]:
+        k = self.canvas.keys(ch)
+        n = self.session.frame_count
+        lo = min([0.0, *k[:, 0]]) if len(k) else 0.0
+        hi = max([float(n - 1), *k[:, 0]]) if len(k) else float(n - 1)
+        vals = self.canvas.values(ch, np.linspace(lo, hi, 200))
+        vals = np.concatenate([vals[np.isfinite(vals)], k[:, 1]]) if len(k) else vals[np.isfinite(vals)]
+        if len(vals) == 0:
+            return (0.0, 1.0)
+        a, b = float(vals.min()), float(vals.max())
+        return ((a + b) / 2, 2.0 / (b - a) if b - a > 1e-9 else 1.0)
+
     def _combo(self, bar: QHBoxLayout, label: str, items, tip: str, slot) -> QComboBox:
         lab = QLabel(label, self)
         lab.setProperty("role", "dim")
@@ -777,6 +826,8 @@ class GraphEditor(QWidget):
         for c in chans:
             c.visible = c.id not in hidden
         self.channels = chans
+        if self.normalize:
+            self.norms = {c.id: self.norms.get(c.id) or self._norm_of(c) for c in chans}
         self.list.blockSignals(True)
         self.list.clear()
         for c in chans:

@@ -72,7 +72,7 @@ def _draw_outline(painter: QPainter, dev: np.ndarray, closed: bool, vertices: bo
     if vertices:
         for i, (x, y) in enumerate(dev):
             big = i in (hover, selected)
-            r = 4.5 if big else 3.2
+            r = 4.5 if big else (3.2 if len(dev) <= 24 else 2.2)  # a lasso's many vertices: smaller
             painter.setPen(ViewerOverlay.cosmetic_pen(QColor(0, 0, 0, 220), 1.0))
             painter.setBrush(QColor(255, 255, 255) if big else OUTLINE_COLOR)
             painter.drawRect(QRectF(x - r, y - r, 2 * r, 2 * r))

@@ -178,3 +178,18 @@ def test_cut_out_needs_a_still_picture_and_escape_cancels(qtbot, photo_win):
     s.remove_nodes(["photo"])
     assert not win.viewer.cutout_tool.arm()
     assert "still picture" in messages[-1]
+
+
+def test_enter_closes_a_polygon_and_backspace_takes_back_a_point(qtbot, photo_win):
+    win, s = photo_win, photo_win.session
+    viewport = win.viewer.view.viewport()
+    win.viewer.cutout_tool.arm()
+    ov = win.viewer.overlay("cutout-draw")
+    for x, y in [(20, 20), (60, 20), (90, 90), (20, 60)]:
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=vp(win, x, y))
+    qtbot.keyClick(viewport, Qt.Key.Key_Backspace)  # takes back (20, 60)
+    assert len(ov.points) == 3
+    qtbot.keyClick(viewport, Qt.Key.Key_Return)
+    cut = next(n for n in s.project.nodes if n.type == "CutOut")
+    tol = 1.0 / win.viewer.view.zoom + 0.01
+    np.testing.assert_allclose(cut.params["outline"], [(20, 20), (60, 20), (90, 90)], atol=tol)

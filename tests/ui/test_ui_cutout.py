@@ -150,7 +150,7 @@ def test_lasso_drag_and_outline_vertex_drag_move_the_sprite_with_one_undo_step(q
     alpha = outputs(win, cut.id)[cut.id]["mask"][0]
     assert alpha[int(outline[i][1]), int(outline[i][0]) + 10] > 0.5  # the alpha follows the outline (0 before)
     # the sprite takes the new crop's size and its path's start moves with the crop's centre
-    (b0, c0), (b1, c1) = crop_box(outline, W, H, 2.0), crop_box(moved, W, H, 2.0)
+    (_, c0), (b1, c1) = crop_box(outline, W, H, 2.0), crop_box(moved, W, H, 2.0)
     assert c1[0] - c0[0] > 5  # (a thin spike: its feathered tip adds less than the 20 px the vertex moved)
     spr = s.project.node(next(n.id for n in s.project.nodes if n.type == "Sprite"))
     new_start = s.project.node(traj.id).params["paths"]["paths"][0]["points"][0]

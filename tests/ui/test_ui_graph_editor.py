@@ -82,7 +82,7 @@ def test_dragging_a_key_moves_the_value_at_that_frame_live_and_undo_restores_it(
 
 
 def test_key_drag_in_frame_snaps_and_box_select_moves_two_keys(qtbot, graph_win):
-    win, s = graph_win, graph_win.session
+    win = graph_win
     canvas = win.graph_editor.canvas
     # a horizontal drag by 3.4 frames: the key lands on frame 13
     drag(qtbot, canvas, pt(canvas, 10, 0.5), pt(canvas, 13.4, 0.5))

@@ -55,7 +55,7 @@ def move_keys(curve: FCurve, indices: Iterable[int], dframe: float, dvalue: floa
         else:
             keys.append((i, k.model_copy()))
     order = sorted(keys, key=lambda t: (t[1].frame, t[0] not in moving))
-    for (ia, a), (ib, b) in zip(order, order[1:]):
+    for (_, a), (_, b) in zip(order, order[1:], strict=False):
         if abs(b.frame - a.frame) < 1e-6:
             return None
     new = FCurve(keys=[k for _, k in order], extrapolation=curve.extrapolation)

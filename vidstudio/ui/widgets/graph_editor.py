@@ -360,7 +360,7 @@ class GraphCanvas(QWidget):
         r = self.plot_rect()
         path = QPainterPath()
         started = False
-        for f, v in zip(frames, vals):
+        for f, v in zip(frames, vals, strict=True):
             if not np.isfinite(v):
                 started = False
                 continue

@@ -16,6 +16,7 @@ from vidstudio.graph.engine import Engine
 from vidstudio.graph.model import NodeInstance
 from vidstudio.motion.cutout import crop_box
 from vidstudio.project import Project
+from vidstudio.project.io import load_project, save_project
 from vidstudio.ui.widgets.viewer.cutout_tool import CutOutDrawOverlay, CutOutEditOverlay
 from vidstudio.ui.widgets.viewer.motion_overlays import TrajectoryEditOverlay
 
@@ -180,9 +181,10 @@ def test_cut_out_needs_a_still_picture_and_escape_cancels(qtbot, photo_win):
     assert "still picture" in messages[-1]
 
 
-def test_enter_closes_a_polygon_and_backspace_takes_back_a_point(qtbot, photo_win):
+def test_enter_closes_a_polygon_backspace_takes_back_a_point_and_the_hole_may_stay(qtbot, photo_win, tmp_path):
     win, s = photo_win, photo_win.session
     viewport = win.viewer.view.viewport()
+    win.viewer.cutout_tool.fill_hole = False  # the button menu's "Fill the Hole Left Behind", unchecked
     win.viewer.cutout_tool.arm()
     ov = win.viewer.overlay("cutout-draw")
     for x, y in [(20, 20), (60, 20), (90, 90), (20, 60)]:
@@ -193,3 +195,10 @@ def test_enter_closes_a_polygon_and_backspace_takes_back_a_point(qtbot, photo_wi
     cut = next(n for n in s.project.nodes if n.type == "CutOut")
     tol = 1.0 / win.viewer.view.zoom + 0.01
     np.testing.assert_allclose(cut.params["outline"], [(20, 20), (60, 20), (90, 90)], atol=tol)
+    assert cut.params["fill_hole"] is False
+    values = outputs(win, cut.id)
+    np.testing.assert_array_equal(values[cut.id]["background"], outputs(win, "photo")["photo"]["image"])
+    # the outline is kept as data in the saved project, and renders the same after loading it
+    save_project(s.project, tmp_path / "cut.vidproj")
+    loaded = load_project(tmp_path / "cut.vidproj")
+    assert loaded.node(cut.id).params["outline"] == cut.params["outline"]

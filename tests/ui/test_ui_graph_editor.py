@@ -167,3 +167,15 @@ def test_normalize_draws_curves_of_different_units_together_and_drags_in_their_o
     assert curve(win).value_at(10) == pytest.approx(0.4, abs=0.01)  # in the parameter's own units
     ge.set_normalize(False)
     assert canvas.disp(level, 0.5) == 0.5
+
+
+def test_retime_path_moves_keyed_points_and_the_ends():
+    from vidstudio.ui.widgets.graph_editor import retime_path
+
+    doc = {"paths": [{"id": "p", "timing": "keys", "start_frame": 0, "end_frame": 20,
+                      "points": [{"x": 0, "y": 0}, {"x": 10, "y": 0, "frame": 5}, {"x": 20, "y": 0}]}]}
+    new = retime_path(doc, "p", [1], 3.0, 24, [])
+    assert new["paths"][0]["points"][1]["frame"] == 8.0 and doc["paths"][0]["points"][1]["frame"] == 5
+    new = retime_path(doc, "p", [0, 2], 2.0, 24, [])
+    assert (new["paths"][0]["start_frame"], new["paths"][0]["end_frame"]) == (2.0, 22.0)
+    assert retime_path(doc, "p", [1], 20.0, 24, []) is None  # past the end key: refused

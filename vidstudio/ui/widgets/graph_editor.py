@@ -592,7 +592,7 @@ class GraphCanvas(QWidget):
             ch = self._channel(cid)
             start = d.start[cid]
             if ch.is_timing:
-                doc = _retime_path(start, ch.path_id, idx, dframe, self.session.frame_count, self._timing_of(start, ch))
+                doc = retime_path(start, ch.path_id, idx, dframe, self.session.frame_count, self._timing_of(start, ch))
                 if doc is not None:
                     self.session.set_param(ch.node_id, "paths", doc, merge=("graph-drag", cid),
                                            text=f"Retime path '{ch.path_id}'")
@@ -632,10 +632,22 @@ class GraphCanvas(QWidget):
                                text=f"Drag a handle of {ch.label}")
 
 
-def _retime_path(doc: dict, path_id: str | None, keys: list[int], dframe: float, frame_count: int,
+def retime_path(doc: dict, path_id: str | None, keys: list[int], dframe: float, frame_count: int,
                  points_of_keys: list[int]) -> dict | None:
-    """The trajectory document with the path's time keys ``keys`` (indices into its timing keys) moved by
-    ``dframe`` frames, or None when the result is not valid (keys out of order)."""
+    """The trajectory document with time keys of path ``path_id`` moved by ``dframe`` frames.
+
+    Args:
+        doc: the trajectory document (JSON data; not changed).
+        keys: indices into the path's timing keys (:func:`vidstudio.motion.trajectory.timing_keys`).
+        frame_count: the clip's frames (an open end frame is its last one).
+        points_of_keys: unused (kept for the caller's bookkeeping).
+
+    Returns:
+        the new document, or None when the result is not valid (keys out of order, end before start). A key
+        of the first or last point without its own frame moves ``start_frame`` / ``end_frame``; a keyed point
+        moves its ``frame`` (widening the path's range when it passes its start or end); in
+        ``constant_speed`` timing the two keys are ``start_frame`` and ``end_frame``.
+    """
     d = pathops.as_document(doc)
     try:
         i = pathops.path_index(d, path_id or "")

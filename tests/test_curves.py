@@ -155,3 +155,24 @@ def test_with_key_and_without_key():
     with pytest.raises(KeyError, match="no key on frame 7"):
         c3.without_key(7)
     assert FCurve.constant(1).without_key(0) is None
+
+
+def test_aligned_handles_keep_the_tangent_smooth_through_the_key_where_free_ones_break_it():
+    def slopes(kind: str) -> tuple[float, float]:
+        c = FCurve(keys=[Keyframe(frame=0, value=0.0), Keyframe(frame=10, value=5.0, handle_type=kind,
+                                                                 handle_left=(-2.0, 0.0), handle_right=(3.0, 6.0)),
+                         Keyframe(frame=20, value=0.0)])
+        h = 1e-5
+        left = (c.value_at(10) - c.value_at(10 - h)) / h
+        right = (c.value_at(10 + h) - c.value_at(10)) / h
+        return left, right
+
+    # the right handle (3, 6) sets the direction: slope 2 on both sides for aligned handles
+    assert slopes("aligned") == pytest.approx((2.0, 2.0), rel=1e-3)
+    # free: the left handle stays flat (slope 0), the right one is slope 2
+    assert slopes("free") == pytest.approx((0.0, 2.0), abs=2e-3)
+    # the aligned left handle keeps its length (2) along the opposite direction
+    c = FCurve(keys=[Keyframe(frame=0, value=0.0, handle_type="aligned", handle_left=(-2.0, 0.0), handle_right=(3.0, 6.0)),
+                     Keyframe(frame=10, value=1.0)])
+    left, _ = c.handles()
+    assert left[0] == pytest.approx([-2 / np.sqrt(5), -4 / np.sqrt(5)])

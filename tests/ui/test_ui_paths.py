@@ -203,7 +203,9 @@ def test_dragging_a_point_refreshes_the_animatic_and_handles_make_a_bezier_path(
     # the incoming handle turned to stay opposite (a smooth point), keeping its length
     hi = np.array(path["points"][1]["handle_in"])
     assert hi[0] * got[1] - hi[1] * got[0] == pytest.approx(0.0, abs=1e-6) and np.dot(hi, got) < 0
-    assert np.hypot(*hi) == pytest.approx(np.hypot(*(hin[1] - [80.0, 30.0])), rel=1e-6)
+    # (to 2e-4 px: the conversion to Bezier stores handles rounded to 1e-4 px, so the exact error depends on where
+    # the Viewer's layout puts the clicked points)
+    assert np.hypot(*hi) == pytest.approx(np.hypot(*(hin[1] - [80.0, 30.0])), abs=2e-4)
     assert s.undo_stack.count() == n1 + 1
     s.undo_stack.undo()
     path = s.project.node("traj").params["paths"]["paths"][0]

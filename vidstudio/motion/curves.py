@@ -8,7 +8,9 @@ The model follows Blender's F-curves (``blenkernel/intern/fcurve.cc``, ``makesdn
 * Bezier segments use the keys' handles. Handle types: ``auto_clamped`` (Blender's default: smooth, flat at
   local extrema and at the ends, and never overshooting the neighbouring key values), ``auto`` (smooth,
   tangent = mean of the two neighbouring secant slopes, may overshoot), ``vector`` (each handle points at
-  the neighbouring key, making a corner), and ``free`` (handle offsets given by the user).
+  the neighbouring key, making a corner), ``free`` (handle offsets given by the user, each on its own: a
+  broken tangent) and ``aligned`` (offsets given by the user, but the left handle is turned to point opposite
+  the right one, keeping its own length, so that the tangent stays smooth through the key).
 * Outside the keyed range the curve extrapolates ``constant`` (hold the end values) or ``linear`` (continue
   with the end slope).
 
@@ -29,12 +31,12 @@ Interpolation = Literal[
     "sine", "quad", "cubic", "quart", "quint", "expo", "circ", "back", "elastic", "bounce",
 ]
 Easing = Literal["auto", "in", "out", "in_out"]
-HandleType = Literal["auto_clamped", "auto", "vector", "free"]
+HandleType = Literal["auto_clamped", "auto", "vector", "free", "aligned"]
 Extrapolation = Literal["constant", "linear"]
 
 #: Every interpolation a key may have, in the order a user interface lists them.
 INTERPOLATIONS: tuple[str, ...] = ("constant", "linear", "bezier", *FAMILIES)
-HANDLE_TYPES: tuple[str, ...] = ("auto_clamped", "auto", "vector", "free")
+HANDLE_TYPES: tuple[str, ...] = ("auto_clamped", "auto", "vector", "free", "aligned")
 
 
 class Keyframe(BaseModel):
@@ -46,8 +48,9 @@ class Keyframe(BaseModel):
         interpolation: how the segment from this key to the next is interpolated.
         easing: easing mode when ``interpolation`` is an easing preset.
         handle_type: Bezier handle type of this key (both sides).
-        handle_left: for ``free`` handles, the left handle as an offset ``(dframe <= 0, dvalue)`` from the
-            key; ignored otherwise. Offsets move with the key when it is retimed.
+        handle_left: for ``free`` and ``aligned`` handles, the left handle as an offset ``(dframe <= 0,
+            dvalue)`` from the key; ignored otherwise (``aligned`` keeps only its length). Offsets move with the
+            key when it is retimed.
         handle_right: likewise for the right handle, ``dframe >= 0``.
         back: overshoot of the ``back`` easing.
         amplitude: amplitude of the ``elastic`` easing.
@@ -179,9 +182,11 @@ class FCurve(BaseModel):
             dxr = dx[i] if i < n - 1 else dx[-1]
             sl = sec[i - 1] if i > 0 else None
             sr = sec[i] if i < n - 1 else None
-            if k.handle_type == "free":
+            if k.handle_type in ("free", "aligned"):
                 hl = k.handle_left if k.handle_left is not None else (-dxl / 3, 0.0)
                 hr = k.handle_right if k.handle_right is not None else (dxr / 3, 0.0)
+                if k.handle_type == "aligned":
+                    hl = _aligned_left(hl, hr)
                 # Keep handle frames inside their segments so that frame(t) stays monotonic.
                 lx = float(np.clip(hl[0], -dxl, 0.0))
                 rx = float(np.clip(hr[0], 0.0, dxr))
@@ -307,6 +312,16 @@ class FCurve(BaseModel):
             ``(frame_count,)`` float64: the values at frames ``start, start + 1, ...``.
         """
         return self.evaluate(start + np.arange(frame_count, dtype=np.float64))
+
+
+def _aligned_left(hl: tuple[float, float], hr: tuple[float, float]) -> tuple[float, float]:
+    """The left handle offset of an ``aligned`` key: the length of ``hl`` along the direction opposite ``hr``
+    (``hl`` itself when ``hr`` has no length). Offsets are ``(dframe, dvalue)``."""
+    rn = float(np.hypot(hr[0], hr[1]))
+    if rn <= 0.0:
+        return (float(hl[0]), float(hl[1]))
+    ln = float(np.hypot(hl[0], hl[1]))
+    return (-hr[0] / rn * ln, -hr[1] / rn * ln)
 
 
 def _bezier_y_at_x(

@@ -354,6 +354,18 @@ def _key_times(cp: CompiledPath, frame_count: int) -> tuple[np.ndarray, np.ndarr
     return t, s, keyed
 
 
+def timing_keys(cp: CompiledPath, frame_count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The time keys of a path, as the timing uses them: ``(frames, arc lengths px, point indices)``, each
+    ``(K,)``, strictly increasing in frame. Timing ``constant_speed`` (or one point): the start and the end
+    (points ``0`` and ``n - 1``); timing ``keys``: the keyed points, the first and last defaulting to
+    ``start_frame`` and ``end_frame``.
+
+    Raises:
+        ValueError: naming the path when its time keys do not increase.
+    """
+    return _key_times(cp, frame_count)
+
+
 def path_arc_length(cp: CompiledPath, frames: np.ndarray, frame_count: int) -> np.ndarray:
     """Arc length (px) travelled along a path at float clip ``frames``: ``(M,)`` float64, in ``[0, length]``
     except where an overshooting easing (back, elastic) leaves it.

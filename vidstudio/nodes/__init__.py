@@ -23,6 +23,7 @@ from vidstudio.nodes.animatic import AnimaticRender  # noqa: E402
 from vidstudio.nodes.camera import Camera  # noqa: E402
 from vidstudio.nodes.conditioning_maps import Heatmaps, MotionFlow, ObjectBoxes, ObjectMasks  # noqa: E402
 from vidstudio.nodes.curve import Curve  # noqa: E402
+from vidstudio.nodes.cutout import CutOutNode  # noqa: E402
 from vidstudio.nodes.grade import ColorGrade  # noqa: E402
 from vidstudio.nodes.physics import PhysicsSceneNode, Simulate  # noqa: E402
 from vidstudio.nodes.retime import Retime  # noqa: E402
@@ -31,6 +32,7 @@ from vidstudio.nodes.trajectory import Trajectory  # noqa: E402
 
 BUILTIN_NODES += [Curve, Trajectory, Camera, PhysicsSceneNode, Simulate, SpriteNode, AnimaticRender,
                   ObjectMasks, ObjectBoxes, Heatmaps, MotionFlow, Retime, ColorGrade]
+BUILTIN_NODES += [CutOutNode]  # cut-and-drag (issue #12)
 
 
 def builtin_registry() -> NodeRegistry:

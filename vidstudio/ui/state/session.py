@@ -678,6 +678,19 @@ class Session(QObject):
         new = FCurve.model_validate(data)
         self._push(f"Change key {node_id} {name} at frame {frame:g}", _State(animation={key: new.model_dump(mode="json")}))
 
+    def set_curve(self, node_id: str, name: str, curve: FCurve, *, merge: Hashable | None = None,
+                  text: str | None = None) -> None:
+        """Replaces the whole F-curve of ``node.name`` (the Graph Editor's key, handle and box drags); inside an
+        interaction the edits with the same ``merge`` key (default: per curve) make one undo step.
+
+        Raises:
+            ValueError: when the parameter cannot be keyed.
+        """
+        self._check_animatable(node_id, name)
+        key = f"{node_id}.{name}"
+        self._push(text or f"Edit curve {node_id} {name}", _State(animation={key: curve.model_dump(mode="json")}),
+                   merge=("curve", key) if merge is None else merge)
+
     def clear_animation(self, node_id: str, name: str, frame: int | None = None) -> None:
         """Removes a parameter's curve, keeping its value at ``frame`` (default: the playhead) as the static value."""
         key = f"{node_id}.{name}"

@@ -46,6 +46,7 @@ from vidstudio.ui.state.session import Session
 from vidstudio.ui.state.settings import app_settings
 from vidstudio.ui.state.tasks import Job, JobList, TaskRunner, error_text
 from vidstudio.ui.widgets.timeline import Timeline, make_transport_actions
+from vidstudio.ui.widgets.graph_editor import GraphEditor
 from vidstudio.ui.widgets.viewer.viewer import Viewer
 
 MAX_RECENT = 10
@@ -229,10 +230,11 @@ class MainWindow(QMainWindow):
         self.timeline = Timeline(s, self.transport)
         self.inspector = Inspector(s)
         self.jobs_pane = JobsPane(self.jobs)
+        self.graph_editor = GraphEditor(s)
         self.docks: dict[str, QDockWidget] = {}
         for name, title, widget in (("viewer", "Viewer", self.viewer), ("timeline", "Timeline", self.timeline),
                                     ("editor", "Node Editor", self.editor), ("inspector", "Inspector", self.inspector),
-                                    ("jobs", "Jobs", self.jobs_pane)):
+                                    ("jobs", "Jobs", self.jobs_pane), ("graph", "Graph Editor", self.graph_editor)):
             d = QDockWidget(title, self)
             d.setObjectName(f"dock_{name}")
             d.setWidget(widget)
@@ -402,7 +404,8 @@ class MainWindow(QMainWindow):
         sb.addPermanentWidget(self._autosave_label)
 
     def default_layout(self) -> None:
-        """Viewer over Timeline over Node Editor on the left; Inspector over Jobs on the right."""
+        """Viewer over Timeline (the Graph Editor a tab beside it) over Node Editor on the left; Inspector over Jobs
+        on the right."""
         d = self.docks
         for dock in d.values():
             dock.setFloating(False)
@@ -412,6 +415,8 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(d["viewer"], d["timeline"], Qt.Orientation.Vertical)
         self.splitDockWidget(d["timeline"], d["editor"], Qt.Orientation.Vertical)
         self.splitDockWidget(d["inspector"], d["jobs"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(d["timeline"], d["graph"])  # the Graph Editor is a tab beside the Timeline
+        d["timeline"].raise_()
         w = max(self.width(), 1280)
         h = max(self.height(), 720)
         self.resizeDocks([d["viewer"], d["inspector"]], [int(w * 0.70), int(w * 0.30)], Qt.Orientation.Horizontal)

@@ -1,7 +1,7 @@
 """The Viewer: the frame at the playhead (the graph's picture, or a generated result), with fit / 100 % /
 zoom and pan, and overlay layers in image-pixel coordinates (:mod:`vidstudio.ui.widgets.viewer.overlays`): drawn paths,
-tracks, boxes and the physics scene of the selected nodes (:mod:`vidstudio.ui.widgets.viewer.motion_overlays`), and the Draw
-Path tool.
+tracks, boxes and the physics scene of the selected nodes (:mod:`vidstudio.ui.widgets.viewer.motion_overlays`), the Draw
+Path tool and the Cut Out tool (:mod:`vidstudio.ui.widgets.viewer.cutout_tool`).
 
 Frames come from the session's :class:`~vidstudio.ui.state.evaluation.FrameCache`: a cached frame is painted at
 once; an uncached one is rendered on a worker thread while the previous picture stays up (no flicker).
@@ -33,6 +33,7 @@ from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.canvas import PanZoomView
 from vidstudio.ui.state.evaluation import EvalResult
 from vidstudio.ui.state.motion_edit import edit_state
+from vidstudio.ui.widgets.viewer.cutout_tool import CutOutTool, tool_button
 from vidstudio.ui.widgets.viewer.motion_overlays import register_builtin_overlays
 from vidstudio.ui.widgets.viewer.overlays import GuidesOverlay, OverlayContext, ViewerOverlay, overlay_factory, registered_types
 from vidstudio.ui.state.session import Session
@@ -247,6 +248,9 @@ class Viewer(QWidget):
         self.draw_button.setText("Draw Path")
         self.draw_button.clicked.connect(self.draw_path_tool)
         bar.addWidget(self.draw_button)
+        self.cutout_tool = CutOutTool(self)
+        self.cutout_button = tool_button(self, self.cutout_tool)
+        bar.addWidget(self.cutout_button)
         bar.addStretch(1)
         self.guides_button = self._tool("mdi6.grid", "Safe areas and rule-of-thirds guides", True)
         self.guides_button.toggled.connect(self.set_guides)
@@ -283,7 +287,7 @@ class Viewer(QWidget):
         lay.addLayout(info_row)
 
         for name, keys, slot in (("fit", "F", self.view.fit), ("one", "1", lambda: self.view.set_zoom(1.0)),
-                                 ("draw_path", "P", self.draw_path_tool),
+                                 ("draw_path", "P", self.draw_path_tool), ("cut_out", "C", self.cutout_tool.arm),
                                  ("zoom_in", ["+", "="], lambda: self.view.set_zoom(self.view.zoom * 1.25)),
                                  ("zoom_out", "-", lambda: self.view.set_zoom(self.view.zoom / 1.25))):
             a = QAction(name, self)

@@ -35,7 +35,8 @@ from vidstudio.motion import curve_edit
 from vidstudio.motion.curves import HANDLE_TYPES, INTERPOLATIONS, FCurve
 from vidstudio.motion.easing import FAMILIES
 from vidstudio.motion.trajectory import MotionPath, compile_path, path_arc_length, timing_keys, validate_document
-from vidstudio.ui import docops, pathops
+from vidstudio.motion import pathedit
+from vidstudio.project import edits
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.widgets import theme
 
@@ -161,7 +162,7 @@ class GraphCanvas(QWidget):
         s = self.session
         if not s.project.has_node(ch.node_id):
             return None
-        doc = pathops.as_document(docops.param_value(s.project, s.registry, ch.node_id, "paths"))
+        doc = pathedit.as_document(edits.param_value(s.project, s.registry, ch.node_id, "paths"))
         for p in doc.get("paths", []):
             if p.get("id") == ch.path_id:
                 try:
@@ -502,7 +503,7 @@ class GraphCanvas(QWidget):
     def _snapshot(self, ch: Channel) -> Any:
         if ch.is_timing:
             s = self.session
-            return pathops.as_document(docops.param_value(s.project, s.registry, ch.node_id, "paths"))
+            return pathedit.as_document(edits.param_value(s.project, s.registry, ch.node_id, "paths"))
         return self.curve(ch)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -648,9 +649,9 @@ def retime_path(doc: dict, path_id: str | None, keys: list[int], dframe: float, 
         moves its ``frame`` (widening the path's range when it passes its start or end); in
         ``constant_speed`` timing the two keys are ``start_frame`` and ``end_frame``.
     """
-    d = pathops.as_document(doc)
+    d = pathedit.as_document(doc)
     try:
-        i = pathops.path_index(d, path_id or "")
+        i = pathedit.path_index(d, path_id or "")
     except (KeyError, ValueError):
         return None
     path = d["paths"][i]
@@ -825,7 +826,7 @@ class GraphEditor(QWidget):
                     color = QColor(CHANNEL_COLORS[len(chans) % len(CHANNEL_COLORS)])
                     chans.append(Channel(key, f"{nid} · {param}", color, nid, param=param))
             if node.type == "Trajectory":
-                doc = pathops.as_document(docops.param_value(s.project, s.registry, nid, "paths"))
+                doc = pathedit.as_document(edits.param_value(s.project, s.registry, nid, "paths"))
                 for p in doc.get("paths", []):
                     pid = str(p.get("id"))
                     rgb = p.get("color") or [1.0, 0.55, 0.1]
@@ -950,9 +951,9 @@ class GraphEditor(QWidget):
 
     def _apply_timing(self, ch: Channel, fields: dict[str, str]) -> None:
         s = self.session
-        doc = pathops.as_document(docops.param_value(s.project, s.registry, ch.node_id, "paths"))
+        doc = pathedit.as_document(edits.param_value(s.project, s.registry, ch.node_id, "paths"))
         try:
-            i = pathops.path_index(doc, ch.path_id or "")
+            i = pathedit.path_index(doc, ch.path_id or "")
         except (KeyError, ValueError):
             return
         easing = dict(doc["paths"][i].get("easing") or {"family": "linear", "mode": "in_out"})
@@ -960,7 +961,7 @@ class GraphEditor(QWidget):
             easing["family"] = fields["interpolation"]
         if fields.get("easing") in ("in", "out", "in_out"):
             easing["mode"] = fields["easing"]
-        doc = pathops.update_path(doc, ch.path_id or "", easing=easing)
+        doc = pathedit.update_path(doc, ch.path_id or "", easing=easing)
         try:
             s.set_param(ch.node_id, "paths", doc, text=f"Easing of path '{ch.path_id}'")
         except ValueError as e:

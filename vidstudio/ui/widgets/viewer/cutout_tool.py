@@ -31,7 +31,8 @@ from PySide6.QtWidgets import QGraphicsSceneHoverEvent, QGraphicsSceneMouseEvent
 
 from vidstudio.motion.camera import fit_matrix
 from vidstudio.motion.cutout import crop_box, place_in_world, validate_outline
-from vidstudio.ui import docops, pathops
+from vidstudio.motion import pathedit
+from vidstudio.project import edits
 from vidstudio.ui.state.motion_edit import edit_state
 from vidstudio.ui.widgets.viewer.motion_overlays import map_points
 from vidstudio.ui.widgets.viewer.overlays import ViewerOverlay
@@ -256,7 +257,7 @@ def _animatic_of(session: "Session", source: tuple[str, str]) -> tuple[str | Non
 
 
 def _param(session: "Session", node_id: str, name: str) -> Any:
-    return docops.param_value(session.project, session.registry, node_id, name)
+    return edits.param_value(session.project, session.registry, node_id, name)
 
 
 def _placement(session: "Session", anim: str | None, points: np.ndarray, photo_size: tuple[int, int], feather: float):
@@ -301,7 +302,7 @@ def make_cut_out(session: "Session", source: tuple[str, str], points: np.ndarray
             session.connect_ports(feeding[0], feeding[1], cut, "background")  # chain the holes of several cuts
         session.connect_ports(cut, "background", anim, "background")
         (cx, cy), (sw, sh) = _placement(session, anim, np.asarray(outline), photo_size, feather)
-        doc, pid = pathops.add_path({"version": 1, "paths": [], "anchors": []}, cx, cy, name=cut, size=[sw, sh])
+        doc, pid = pathedit.add_path({"version": 1, "paths": [], "anchors": []}, cx, cy, name=cut, size=[sw, sh])
         traj = session.add_node("Trajectory", (x0 + 260.0, y0 + 220.0), select=False, params={"paths": doc})
         spr = session.add_node("Sprite", (x0 + 520.0, y0 + 110.0), select=False,
                                params={"track": cut, "width": sw, "height": sh})
@@ -328,7 +329,7 @@ def _followers(session: "Session", cut: str) -> list[tuple[str, str | None, str 
         traj = tl[0].source_node if tl and p.node(tl[0].source_node).type == "Trajectory" else None
         pid = None
         if traj is not None:
-            doc = pathops.as_document(_param(session, traj, "paths"))
+            doc = pathedit.as_document(_param(session, traj, "paths"))
             track = _param(session, spr, "track")
             for path in doc["paths"]:
                 if (path.get("name") or path["id"]) == track or (not track and path is doc["paths"][0]):
@@ -368,10 +369,10 @@ def set_outline(session: "Session", cut: str, points: Any, photo_size: tuple[int
             session.set_param(spr, "height", sh, merge=("cutout-h", spr), text=text)
             if traj is None or pid is None:
                 continue
-            doc = pathops.as_document(_param(session, traj, "paths"))
-            first = doc["paths"][pathops.path_index(doc, pid)]["points"][0]
-            doc = pathops.move_point(doc, pid, 0, float(first["x"]) + cx - ocx, float(first["y"]) + cy - ocy)
-            doc = pathops.update_path(doc, pid, size=[sw, sh])
+            doc = pathedit.as_document(_param(session, traj, "paths"))
+            first = doc["paths"][pathedit.path_index(doc, pid)]["points"][0]
+            doc = pathedit.move_point(doc, pid, 0, float(first["x"]) + cx - ocx, float(first["y"]) + cy - ocy)
+            doc = pathedit.update_path(doc, pid, size=[sw, sh])
             session.set_param(traj, "paths", doc, merge=("cutout-path", traj), text=text)
     finally:
         stack.endMacro()

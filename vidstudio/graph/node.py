@@ -34,6 +34,11 @@ from vidstudio.progress import CancelToken
 ParamKind = Literal["float", "int", "bool", "string", "text", "choice", "file", "color", "json"]
 PARAM_KINDS: tuple[str, ...] = ("float", "int", "bool", "string", "text", "choice", "file", "color", "json")
 FileRole = Literal["image", "video", "model", "save_video", "save_folder", "any"]
+#: Where a node type runs: ``"anywhere"`` (any process: the GUI's preview, the command line, the server), or
+#: ``"backend"`` (only where the generation backend, torch and diffusers, is: the server's worker or a local
+#: ``vidstudio render``; the GUI sends such nodes to the generation server instead of running them).
+RunsOn = Literal["anywhere", "backend"]
+RUNS_ON: tuple[str, ...] = ("anywhere", "backend")
 
 
 @dataclass(frozen=True)
@@ -292,6 +297,9 @@ class Node:
         inputs, outputs, params: the declarations.
         is_output: True for nodes with an effect outside the graph (writing a file). Output nodes always
             run, and a render without named targets runs every output node.
+        runs_on: where the type may run (:data:`RunsOn`): ``"anywhere"`` (default), or ``"backend"`` for a node
+            that needs the generation backend (a diffusion model): the GUI never runs it itself but sends it
+            to the generation server, and a plan (:meth:`vidstudio.graph.engine.Engine.plan`) lists it.
         uses_settings: which project settings (``width``, ``height``, ``fps``, ``frame_count``) the output
             depends on; they are part of the cache key. Nodes with animatable parameters depend on
             ``frame_count`` in any case.
@@ -308,6 +316,7 @@ class Node:
     outputs: ClassVar[tuple[Output, ...]] = ()
     params: ClassVar[tuple[Param, ...]] = ()
     is_output: ClassVar[bool] = False
+    runs_on: ClassVar[RunsOn] = "anywhere"
     uses_settings: ClassVar[tuple[str, ...]] = ("width", "height", "fps", "frame_count")
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -405,6 +414,7 @@ class Node:
             "category": cls.category,
             "description": cls.description,
             "is_output": cls.is_output,
+            "runs_on": cls.runs_on,
             "inputs": [i.describe() for i in cls.inputs],
             "outputs": [o.describe() for o in cls.outputs],
             "params": [p.describe() for p in cls.params],
@@ -423,6 +433,8 @@ def check_declaration(cls: type[Node]) -> list[str]:
     problems = []
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", cls.type_id or ""):
         problems.append(f"type_id {cls.type_id!r} must be a Name or plugin_name.Name")
+    if cls.runs_on not in RUNS_ON:
+        problems.append(f"runs_on {cls.runs_on!r} must be one of {', '.join(RUNS_ON)}")
     for group, items in (("input", cls.inputs), ("output", cls.outputs), ("parameter", cls.params)):
         names = [i.name for i in items]
         for n in names:
@@ -445,4 +457,5 @@ def check_declaration(cls: type[Node]) -> list[str]:
     return problems
 
 
-__all__ = ["Node", "Input", "Output", "Param", "ParamKind", "ExecutionContext", "PortType", "check_declaration"]
+__all__ = ["Node", "Input", "Output", "Param", "ParamKind", "ExecutionContext", "PortType", "check_declaration",
+           "RunsOn", "RUNS_ON"]

@@ -133,7 +133,7 @@ class Plan:
         """True when nothing stops the run."""
         return not self.errors
 
-    def narrow(self, targets: Iterable[str], registry: NodeRegistry | None = None) -> "Plan":
+    def narrow(self, targets: Iterable[str]) -> "Plan":
         """The plan of a part of the targets, from this plan's validation (nothing is validated again).
 
         Raises:
@@ -146,7 +146,18 @@ class Plan:
                 raise GraphError([GraphIssue(t, "", "no node has this id", "unknown-node")])
         order = _order(self.graph, targets)
         backend = [n for n in self.backend_only if n in set(order)]
-        return Plan(self.graph, self.settings, targets, order, self.issues, backend, self.overrides)
+        issues = self.issues + _cycle_issue(self.graph, targets, order, self.issues)
+        return Plan(self.graph, self.settings, targets, order, issues, backend, self.overrides)
+
+
+def _cycle_issue(graph: Graph, targets: list[str], order: list[str], issues: list[GraphIssue]) -> list[GraphIssue]:
+    """A graph-wide cycle issue when ``targets`` could not be ordered and no cycle issue names a needed node."""
+    if order or not targets:
+        return []
+    need = set(graph.upstream(targets))
+    if any(i.code == "cycle" and i.node_id in need for i in issues):
+        return []
+    return [GraphIssue(None, "", "the nodes to run are part of a cycle", "cycle")]
 
 
 def _order(graph: Graph, targets: list[str]) -> list[str]:
@@ -342,8 +353,7 @@ class Engine:
                     work.node(nid).params.update(vals)
             order = _order(work, targets)
             issues = self.validate(work, settings, only=None if scope == "graph" else (order or work.upstream(targets)))
-            if not order and not any(i.code == "cycle" for i in issues):
-                issues.append(GraphIssue(None, "", "the nodes to run are part of a cycle", "cycle"))
+            issues += _cycle_issue(work, targets, order, issues)
             backend = [n for n in order if self.registry.runs_on(work.node(n).type) == "backend"]
             return Plan(work, settings, targets, order, issues, backend, overrides)
 

@@ -301,3 +301,24 @@ def test_a_new_engine_finds_outputs_an_earlier_one_kept_on_disk_by_the_same_keys
     assert b.report["src"].line().split()[2:] == ["from", "the", "cache", "(on", "disk)"]
     c = second.run(chain(2.0), S, targets=["dbl"])  # a changed parameter: a new key, runs again
     assert c.report["src"].status == "ran" and Source.runs == 2
+
+
+def test_tracks_and_sprites_round_trip_through_their_constructors(tmp_path):
+    from vidstudio.motion.sprites import ShapeStyle, Sprite
+    from vidstudio.motion.tracks import Track, TrackSet
+
+    pos = np.array([[1.0, 2.0], [3.5, 4.0], [6.0, 8.25]])
+    track = Track("ball", pos, angle=np.array([0.0, 0.1, 0.2]), size=(4.0, 4.0), meta={"source": "physics"})
+    tracks = TrackSet([track], anchors=np.array([[5.0, 5.0]]))
+    sprite = Sprite("ball", track, (4.0, 4.0), shape=ShapeStyle(kind="ellipse"), opacity=0.5)
+    cache = DiskCache(tmp_path / "c")
+    assert cache.put("ee", {"trajectory": tracks, "sprite": sprite}) is None
+    back = cache.get("ee")
+    t = back["trajectory"].tracks[0]
+    assert isinstance(back["trajectory"], TrackSet) and t.name == "ball" and t.size == (4.0, 4.0)
+    np.testing.assert_array_equal(t.position, pos)
+    np.testing.assert_array_equal(back["trajectory"].anchors, [[5.0, 5.0]])
+    assert t.meta == {"source": "physics"}
+    s = back["sprite"]
+    assert isinstance(s, Sprite) and s.shape == ShapeStyle(kind="ellipse") and s.opacity == 0.5
+    assert s._lock is not sprite._lock and s._cache == {}  # private state made afresh

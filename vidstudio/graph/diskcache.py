@@ -9,7 +9,10 @@ per array, written with ``allow_pickle=False`` and read the same way: nothing in
 Only known types are stored: ``None``, ``bool``, ``int``, ``float``, ``str``, ``Fraction``, NumPy scalars and
 arrays of numbers, lists, tuples and string-keyed dicts of those, :class:`~vidstudio.media.clip.Clip` objects
 whose frames are already computed (``Clip.array``: a generated video; a clip made on demand is not rendered
-just to be stored), and pydantic models defined in ``vidstudio`` that survive a JSON round trip. An output of
+just to be stored), pydantic models defined in ``vidstudio`` that survive a JSON round trip, and dataclasses
+defined in ``vidstudio`` (tracks, sprites) whose fields are of these types (rebuilt through their constructor;
+private fields with defaults, such as a frame cache or a lock, are made afresh). Classes are only ever looked
+up in ``vidstudio`` modules. An output of
 another type is not stored, and :meth:`DiskCache.put` says why (``--explain`` shows it).
 
 Writes are atomic (a temporary folder renamed into place); an entry that cannot be read back (a torn write, a
@@ -20,6 +23,7 @@ are removed first.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -93,6 +97,7 @@ class DiskCache:
     def __init__(self, root: Path | str | None = None, max_bytes: int | None = None):
         self.root = Path(root) if root is not None else cache_root()
         self.max_bytes = default_max_bytes() if max_bytes is None else int(max_bytes)
+        self._total: int | None = None  # bytes on disk as last counted plus what this object wrote since
 
     def _dir(self, key: str) -> Path:
         if not key or not all(c in "0123456789abcdef" for c in key):
@@ -162,7 +167,12 @@ class DiskCache:
             return f"not kept on disk: {e.__class__.__name__}: {e}"
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        self.trim()
+        if self._total is None:
+            self._total = self.nbytes
+        else:
+            self._total += size
+        if self._total > self.max_bytes:  # counted again from disk (other processes write too), then trimmed
+            self.trim()
         return None
 
     def entries(self) -> list[tuple[float, int, Path]]:
@@ -198,6 +208,7 @@ class DiskCache:
                 break
             shutil.rmtree(folder, ignore_errors=True)
             total -= size
+        self._total = total
         if self.root.is_dir():
             now = time.time()
             for tmp in self.root.glob(".tmp-*"):
@@ -241,6 +252,15 @@ def _encode(value: Any, files: dict[str, np.ndarray], where: str) -> Any:
             raise Unstorable(f"{where} is a dict with keys that are not text")
         return {"$": "dict", "items": {k: _encode(v, files, f"{where}.{k}") for k, v in value.items()}}
     cls = type(value)
+    if dataclasses.is_dataclass(value) and cls.__module__.startswith("vidstudio."):
+        fields = {}
+        for f in dataclasses.fields(value):
+            if f.name.startswith("_") and (f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING):
+                continue  # private state (a cache, a lock) that the constructor makes afresh
+            if not f.init:
+                raise Unstorable(f"{where} is a {cls.__name__} with a field its constructor does not take")
+            fields[f.name] = _encode(getattr(value, f.name), files, f"{where}.{f.name}")
+        return {"$": "dataclass", "class": f"{cls.__module__}:{cls.__qualname__}", "fields": fields}
     if hasattr(cls, "model_validate") and hasattr(value, "model_dump") and cls.__module__.startswith("vidstudio."):
         try:
             data = value.model_dump(mode="json")
@@ -290,16 +310,29 @@ def _decode(node: Any, folder: Path) -> Any:
     if tag == "dict":
         return {str(k): _decode(v, folder) for k, v in node["items"].items()}
     if tag == "model":
-        module, _, qualname = str(node["class"]).partition(":")
-        if not module.startswith("vidstudio."):
-            raise ValueError(f"model class {node['class']!r} is not VidStudio's")
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-        if not (isinstance(obj, type) and hasattr(obj, "model_validate")):
+        cls = _vidstudio_class(str(node["class"]))
+        if not hasattr(cls, "model_validate"):
             raise ValueError(f"{node['class']!r} is not a pydantic model")
-        return obj.model_validate(node["v"])
+        return cls.model_validate(node["v"])
+    if tag == "dataclass":
+        cls = _vidstudio_class(str(node["class"]))
+        if not dataclasses.is_dataclass(cls):
+            raise ValueError(f"{node['class']!r} is not a dataclass")
+        return cls(**{str(k): _decode(v, folder) for k, v in node["fields"].items()})
     raise ValueError(f"unknown tag {tag!r}")
+
+
+def _vidstudio_class(path: str) -> type:
+    """The class ``"module:Qualname"`` of a VidStudio module (nothing else is ever imported from a cache entry)."""
+    module, _, qualname = path.partition(":")
+    if not module.startswith("vidstudio."):
+        raise ValueError(f"class {path!r} is not VidStudio's")
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    if not isinstance(obj, type):
+        raise ValueError(f"{path!r} is not a class")
+    return obj
 
 
 def _load(folder: Path, name: str) -> np.ndarray:

@@ -7,6 +7,11 @@ fingerprint (files on disk), and the keys of the upstream outputs. Changing one 
 that node and what is downstream of it, and nothing else. Each signature is kept by part, so that after a
 run the engine can say for every node whether it came from the cache or *why* it ran again
 (:meth:`RunResult.explain`).
+
+A run is planned once: :meth:`Engine.plan` validates, orders and names the nodes only the generation backend
+runs (their type declares ``runs_on = "backend"``), and :meth:`Engine.run` executes that :class:`Plan`
+without validating again. With a :class:`~vidstudio.graph.diskcache.DiskCache` the outputs also persist across
+processes, under the same keys.
 """
 
 from __future__ import annotations

@@ -347,7 +347,9 @@ class Node:
             settings: the project :class:`~vidstudio.graph.model.Settings`.
 
         Returns:
-            ``(where, message)`` pairs, ``where`` like ``"param 'path'"``; empty when valid.
+            ``(where, message)`` pairs, ``where`` like ``"param 'path'"`` (code ``node-check``, an error), or
+            ``(where, message, code)`` with a code of :data:`vidstudio.graph.validate.ISSUE_SEVERITY` (e.g.
+            ``"model-not-local"``), whose severity is the code's; empty when valid.
         """
         return []
 
@@ -362,8 +364,9 @@ class Node:
                 ``project_dir``); registry: the node types; settings: the project settings.
 
         Returns:
-            ``(where, message)`` pairs like :meth:`check` (errors), or ``(where, message, "warning")`` for
-            what does not stop a run; empty when valid.
+            ``(where, message)`` pairs like :meth:`check` (errors), ``(where, message, code)`` (the code decides
+            the severity), or ``(where, message, "warning")`` for what does not stop a run (code
+            ``node-warning``); empty when valid.
         """
         return []
 

@@ -322,3 +322,23 @@ def test_tracks_and_sprites_round_trip_through_their_constructors(tmp_path):
     s = back["sprite"]
     assert isinstance(s, Sprite) and s.shape == ShapeStyle(kind="ellipse") and s.opacity == 0.5
     assert s._lock is not sprite._lock and s._cache == {}  # private state made afresh
+
+
+def test_a_node_that_depends_on_chance_is_kept_in_memory_but_not_on_disk(reg, tmp_path):
+    class Dice(Node):
+        type_id = "Dice"
+        outputs = (Output("value", PortType.NUMBER),)
+        uses_settings = ()
+
+        def execute(self, ctx, inputs, params):
+            ctx.keep_off_disk("seed -1 chose seed 4 for this run only")
+            return {"value": 4.0}
+
+    reg.register(Dice)
+    g = Graph.model_validate({"nodes": [{"id": "d", "type": "Dice"}]})
+    eng = Engine(reg, disk_cache=DiskCache(tmp_path / "c"))
+    first = eng.run(g, S, targets=["d"])
+    assert first.report["d"].disk == "not kept on disk: seed -1 chose seed 4 for this run only"
+    assert first.report["d"].line().endswith("[not kept on disk: seed -1 chose seed 4 for this run only]")
+    assert eng.run(g, S, targets=["d"]).report["d"].status == "cached"  # this process: as before
+    assert Engine(reg, disk_cache=DiskCache(tmp_path / "c")).run(g, S, targets=["d"]).report["d"].status == "ran"

@@ -98,7 +98,8 @@ class Plan:
     generation backend runs. :meth:`Engine.run` executes a plan without validating again.
 
     Attributes:
-        graph: the graph as it will run (per-run ``overrides`` applied to a copy).
+        graph: the graph as it will run (per-run ``overrides`` applied to a copy; without overrides the very
+            graph that was planned, so plan again after editing it).
         settings: the project settings.
         targets: the node ids asked for.
         order: the nodes the targets need, in execution order (topological, ties in document order); empty
@@ -509,7 +510,8 @@ class Engine:
                 if not cls.is_output:
                     self._cache_put(key, outputs)
                     if self.disk_cache is not None:
-                        disk = self.disk_cache.put(key, outputs) or ""
+                        disk = (f"not kept on disk: {ctx.not_kept}" if ctx.not_kept
+                                else self.disk_cache.put(key, outputs) or "")
                 report[node_id] = NodeReport(node_id, cls.type_id, "ran", reasons, seconds, list(ctx.notes), key, disk=disk)
                 self.history[node_id] = parts
                 if progress:

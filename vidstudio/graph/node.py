@@ -225,6 +225,7 @@ class ExecutionContext:
         notes: messages the node leaves for the user (what it changed, warnings); shown in the run report.
         curves: ``{param: FCurve}`` for the node's keyed animatable parameters (the curves behind the
             per-frame arrays in ``params``), for nodes that pass a curve on (e.g. a CURVE output).
+        not_kept: why this run's outputs must not outlive the process (set by :meth:`keep_off_disk`), or None.
     """
 
     def __init__(
@@ -255,6 +256,7 @@ class ExecutionContext:
         self.notes: list[str] = []
         self.services: dict[str, Any] = services or {}
         self.curves: dict[str, Any] = {}
+        self.not_kept: str | None = None
 
     def report(self, fraction: float | None, message: str = "") -> None:
         """Reports progress inside the node: ``fraction`` in [0, 1] (None: unknown) and a short message."""
@@ -268,6 +270,11 @@ class ExecutionContext:
     def note(self, message: str) -> None:
         """Leaves a message for the user in the run report (e.g. "padded 767x511 to 768x512")."""
         self.notes.append(message)
+
+    def keep_off_disk(self, reason: str) -> None:
+        """Says that this run's outputs depend on more than the inputs (e.g. a seed chosen at random), so the
+        disk cache must not keep them for later processes; ``reason`` is shown by ``--explain``."""
+        self.not_kept = reason
 
     def resolve_path(self, path: str) -> Path:
         """Resolves a path from a parameter: ``~`` expanded, relative paths against the project folder."""

@@ -467,6 +467,8 @@ class Generate(Node):
         )
         for n in result.notes:
             ctx.note(n)
+        if bundle.seed < 0:  # a new seed each run: another process must not get this video from the disk cache
+            ctx.keep_off_disk(f"seed {bundle.seed} chose seed {result.seed} for this run only")
         ctx.note(f"{result.family} {result.pipeline}, seed {result.seed}, {result.steps} steps at "
                  f"{result.seconds_per_step:.2f} s/step")
         clip = Clip.from_array(result.frames, label=f"{ctx.node_id} video")

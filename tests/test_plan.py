@@ -256,6 +256,10 @@ def test_corrupt_entries_are_ignored_and_removed(tmp_path):
     folder = cache._dir("a2")  # an array file replaced by a pickled object array: never unpickled
     np.save(folder / "a0.npy", np.array([{"x": 1}], dtype=object), allow_pickle=True)
     assert cache.get("a2") is None and not folder.exists()
+    assert cache.put("a4", {"v": 1}) is None
+    doc = json.loads((cache._dir("a4") / "entry.json").read_text())
+    (cache._dir("a4") / "entry.json").write_text(json.dumps({**doc, "vidstudio": "0.0.1"}))  # another release
+    assert cache.get("a4") is None and not cache._dir("a4").exists()
     folder = cache._dir("a3")
     doc = json.loads((folder / "entry.json").read_text())
     doc["outputs"]["items"]["v"]["file"] = "../../elsewhere.npy"

@@ -16,7 +16,7 @@ up in ``vidstudio`` modules. An output of
 another type is not stored, and :meth:`DiskCache.put` says why (``--explain`` shows it).
 
 Writes are atomic (a temporary folder renamed into place); an entry that cannot be read back (a torn write, a
-file edited by hand, a format from another version) is ignored and removed. The cache is bounded in bytes:
+file edited by hand, a format or a VidStudio release other than the running one) is ignored and removed. The cache is bounded in bytes:
 when it grows past ``max_bytes`` the least recently used entries (by the time of their last read or write)
 are removed first.
 """
@@ -114,8 +114,8 @@ class DiskCache:
             return None
         try:
             doc = json.loads(meta.read_text(encoding="utf-8"))
-            if doc.get("format") != FORMAT or doc.get("key") != key:
-                raise ValueError("another format or key")
+            if doc.get("format") != FORMAT or doc.get("key") != key or doc.get("vidstudio") != _release():
+                raise ValueError("another format, key or release")  # node code may have changed since
             outputs = _decode(doc["outputs"], folder)
             if not isinstance(outputs, dict):
                 raise ValueError("outputs are not a dict")
@@ -141,7 +141,8 @@ class DiskCache:
             return None
         files: dict[str, np.ndarray] = {}
         try:
-            doc = {"format": FORMAT, "key": key, "outputs": _encode(dict(outputs), files, "outputs")}
+            doc = {"format": FORMAT, "key": key, "vidstudio": _release(),
+                   "outputs": _encode(dict(outputs), files, "outputs")}
         except Unstorable as e:
             return f"not kept on disk: {e}"
         size = sum(a.nbytes for a in files.values())
@@ -221,6 +222,14 @@ class DiskCache:
     def clear(self) -> None:
         """Removes every entry."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _release() -> str:
+    """The running VidStudio release: entries written by another one are dropped (built-in node code may
+    change between releases without a node type's ``version`` changing)."""
+    from vidstudio import __version__
+
+    return __version__
 
 
 # ----------------------------------------------------------------------------------------------- encoding

@@ -184,7 +184,8 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
                              "diffusers pipeline; use its Diffusers-format repo") from None
         except Exception as e:  # network failure, gated repo, ...
             raise ModelError(f"model {model!r} is not in the Hugging Face cache ({cache}) and downloading its "
-                             f"model_index.json failed: {e.__class__.__name__}: {e}", code="model-not-downloaded") from None
+                             f"model_index.json failed: {e.__class__.__name__}: {e}",
+                             code="model-not-downloaded") from None
     if index_path is None:
         why = "HF_HUB_OFFLINE is set" if offline else "downloading is off"
         raise ModelError(

@@ -12,13 +12,13 @@ whose frames are already computed (``Clip.array``: a generated video; a clip mad
 just to be stored), pydantic models defined in ``vidstudio`` that survive a JSON round trip, and dataclasses
 defined in ``vidstudio`` (tracks, sprites) whose fields are of these types (rebuilt through their constructor;
 private fields with defaults, such as a frame cache or a lock, are made afresh). Classes are only ever looked
-up in ``vidstudio`` modules. An output of
-another type is not stored, and :meth:`DiskCache.put` says why (``--explain`` shows it).
+up in ``vidstudio`` modules. An output of another type is not stored, and :meth:`DiskCache.put` says why
+(``--explain`` shows it).
 
 Writes are atomic (a temporary folder renamed into place); an entry that cannot be read back (a torn write, a
-file edited by hand, a format or a VidStudio release other than the running one) is ignored and removed. The cache is bounded in bytes:
-when it grows past ``max_bytes`` the least recently used entries (by the time of their last read or write)
-are removed first.
+file edited by hand, a format or a VidStudio release other than the running one) is ignored and removed.
+The cache is bounded in bytes: when it grows past ``max_bytes`` the least recently used entries (by the time
+of their last read or write) are removed first.
 """
 
 from __future__ import annotations
@@ -147,7 +147,8 @@ class DiskCache:
             return f"not kept on disk: {e}"
         size = sum(a.nbytes for a in files.values())
         if size > self.max_bytes:
-            return f"not kept on disk: {size / 2**20:.0f} MiB is more than the disk cache's {self.max_bytes / 2**20:.0f} MiB"
+            return (f"not kept on disk: {size / 2**20:.0f} MiB is more than the disk cache's "
+                    f"{self.max_bytes / 2**20:.0f} MiB")
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         try:
             tmp.mkdir(parents=True)
@@ -264,7 +265,8 @@ def _encode(value: Any, files: dict[str, np.ndarray], where: str) -> Any:
     if dataclasses.is_dataclass(value) and cls.__module__.startswith("vidstudio."):
         fields = {}
         for f in dataclasses.fields(value):
-            if f.name.startswith("_") and (f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING):
+            has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            if f.name.startswith("_") and has_default:
                 continue  # private state (a cache, a lock) that the constructor makes afresh
             if not f.init:
                 raise Unstorable(f"{where} is a {cls.__name__} with a field its constructor does not take")

@@ -512,7 +512,8 @@ class Engine:
                     if self.disk_cache is not None:
                         disk = (f"not kept on disk: {ctx.not_kept}" if ctx.not_kept
                                 else self.disk_cache.put(key, outputs) or "")
-                report[node_id] = NodeReport(node_id, cls.type_id, "ran", reasons, seconds, list(ctx.notes), key, disk=disk)
+                report[node_id] = NodeReport(node_id, cls.type_id, "ran", reasons, seconds, list(ctx.notes), key,
+                                             disk=disk)
                 self.history[node_id] = parts
                 if progress:
                     progress(node_id, 1.0, "done")

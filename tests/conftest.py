@@ -13,8 +13,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory, monkeypatch):
-    """Recovery files, run history, plugins, settings, generation results and the GUI's local server data go
-    to a per-test temporary folder, never the user's; the Hugging Face Hub is never contacted."""
+    """Recovery files, run history, the disk cache of node outputs (``$VIDSTUDIO_CACHE_DIR/outputs``, so no two
+    tests share cached outputs), plugins, settings, generation results and the GUI's local server data go to a
+    per-test temporary folder, never the user's; the Hugging Face Hub is never contacted."""
     base = tmp_path_factory.mktemp("userdirs")
     monkeypatch.setenv("VIDSTUDIO_RECOVERY_DIR", str(base / "recovery"))
     monkeypatch.setenv("VIDSTUDIO_CACHE_DIR", str(base / "cache"))

@@ -87,8 +87,37 @@ def test_render_explain_across_runs(tmp_path):
     r = run_cli("render", str(p), "--explain", "-q")
     lines = {l.split()[0]: l for l in r.stdout.splitlines() if l.strip() and not l.startswith("wrote")}
     assert "animation of 'zoom' changed" in lines["cam"]
-    assert "not in the cache" in lines["photo"]
+    assert "from the cache (on disk)" in lines["photo"]  # unchanged: kept on disk by the first process
     assert "output node (always runs)" in lines["export"]
+
+
+def _explain(stdout: str) -> dict[str, str]:
+    return {l.split()[0]: l for l in stdout.splitlines() if l.strip() and not l.startswith("wrote")}
+
+
+def test_a_second_render_of_an_unchanged_project_comes_from_the_disk_cache(tmp_path):
+    p = make_project(tmp_path / "proj")
+    first = run_cli("render", str(p), "--explain", "-q")
+    assert first.returncode == 0, first.stderr
+    assert "first run" in _explain(first.stdout)["photo"]
+    # the camera's video is made on demand: the explain line says it is not kept on disk, and why
+    assert "not kept on disk: outputs.video is a video made on demand" in _explain(first.stdout)["cam"]
+    second = run_cli("render", str(p), "--explain", "-q")  # a new process
+    assert second.returncode == 0, second.stderr
+    lines = _explain(second.stdout)
+    assert lines["photo"].split()[2:] == ["from", "the", "cache", "(on", "disk)"]
+    assert "from the cache" not in lines["cam"] and "not in the cache" in lines["cam"]
+    assert "output node (always runs)" in lines["export"]
+    cache = Path(os.environ["VIDSTUDIO_CACHE_DIR"]) / "outputs"
+    assert len([e for e in cache.glob("*/*") if (e / "entry.json").is_file()]) == 1  # the photo
+    assert (tmp_path / "proj" / "out" / "clip.mp4").is_file()
+
+    # --no-cache neither reads nor writes it; VIDSTUDIO_NO_CACHE=1 does the same
+    off = run_cli("render", str(p), "--explain", "-q", "--no-cache")
+    assert off.returncode == 0, off.stderr
+    assert "not in the cache" in _explain(off.stdout)["photo"]
+    off = run_cli("render", str(p), "--explain", "-q", env={"VIDSTUDIO_NO_CACHE": "1"})
+    assert "not in the cache" in _explain(off.stdout)["photo"]
 
 
 def test_render_opens_project_embedded_in_mp4(tmp_path):

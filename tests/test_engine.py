@@ -201,7 +201,7 @@ def test_explain_lines_name_the_cause(registry):
     assert all("first run" in first.report[n].reasons[0] for n in ("a", "b", "add"))
     g.node("add").params["offset"] = 1.0
     lines = eng.run(g, S).explain()
-    assert any(l.startswith("a ") and l.rstrip().endswith("cached") for l in lines)
+    assert any(l.startswith("a ") and l.rstrip().endswith("from the cache") for l in lines)
     assert any(l.startswith("add") and "parameter 'offset' changed" in l for l in lines)
 
 

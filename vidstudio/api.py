@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from vidstudio.errors import Cancelled, NodeError
-from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
+from vidstudio.graph.node import RUNS_ON, ExecutionContext, Input, Node, Output, Param, RunsOn
 from vidstudio.graph.types import DESCRIPTIONS as PORT_TYPE_DESCRIPTIONS
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import Clip, as_clip
@@ -34,7 +34,7 @@ from vidstudio.motion.tracks import Track, TrackSet
 
 #: The node API version, ``"MAJOR.MINOR"``. MINOR grows when names are added here; MAJOR when a name changes
 #: meaning or goes away (plugins then need a new release).
-API_VERSION = "1.0"
+API_VERSION = "1.1"  # 1.1: Node.runs_on, RunsOn, RUNS_ON
 
 
 def _salt_int(part: int | str) -> int:
@@ -112,6 +112,7 @@ __all__ = [
     "API_VERSION",
     # node declarations
     "Node", "Input", "Output", "Param", "ExecutionContext", "PortType", "PORT_TYPE_DESCRIPTIONS",
+    "RunsOn", "RUNS_ON",
     # values that flow along links
     "Clip", "as_clip", "Track", "TrackSet", "FCurve",
     # errors

@@ -108,7 +108,18 @@ class MediaError(VidStudioError):
 
 
 class ModelError(VidStudioError):
-    """A generation model could not be found, loaded or used (the message says which and what to do)."""
+    """A generation model could not be found, loaded or used (the message says which and what to do).
+
+    Attributes:
+        code: what kind of problem, for code that must decide without reading the message: ``"no-model"``
+            (nothing chosen), ``"model-not-local"`` (a folder that does not exist and is not a repo id),
+            ``"model-not-downloaded"`` (a repo id not in the Hugging Face cache, which could not be fetched),
+            or None (found but wrong, or failed to load).
+    """
+
+    def __init__(self, message: str = "", *, code: str | None = None):
+        super().__init__(message)
+        self.code = code
 
 
 class Cancelled(VidStudioError):

@@ -38,6 +38,12 @@ def test_text_to_video_example_renders_with_a_tiny_model(tiny, tmp_path, capsys,
     frames = read_video(out)
     assert frames.std() > 0.01  # a random model makes noise, not a blank
     assert f"gen: {family} " in stderr and "seed 42, 20 steps" in stderr
+    if family == "animatediff":  # unchanged and the seed fixed: a later render takes the video from the disk cache
+        assert main(args + ["--explain", "-o", str(tmp_path / "again.mp4")]) == 0
+        lines = {l.split()[0]: l for l in capsys.readouterr().out.splitlines() if l.strip()}
+        assert lines["gen"].split()[2:] == ["from", "the", "cache", "(on", "disk)"]
+        assert read_metadata(tmp_path / "again.mp4")["vidstudio_seed"] == "42"
+        assert (read_video(tmp_path / "again.mp4") == frames).all()  # the same frames, encoded the same way
 
 
 def test_tiny_model_command_and_svd_needs_an_image(tmp_path):

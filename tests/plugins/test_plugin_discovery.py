@@ -29,7 +29,8 @@ def test_folder_plugin_is_found_without_importing_it_and_imported_on_first_use(p
     reg = default_registry()
     assert "good_mod" not in sys.modules  # discovery read the manifest only
     assert reg.summary("good.Const") == {"type": "good.Const", "title": "Constant", "category": "Numbers",
-                                         "description": "A number.", "source": "good", "available": True, "reason": None}
+                                         "description": "A number.", "runs_on": "anywhere", "source": "good",
+                                         "available": True, "reason": None}
     info = PluginManager().get("good")
     assert (info.status, info.loaded, info.origin, info.version) == ("enabled", False, "folder", "1.0.0")
     assert [(n.type_id, n.category) for n in info.nodes] == [("good.Const", "Numbers")]
@@ -127,7 +128,7 @@ def test_broken_plugins_are_reported_and_the_rest_works(zoo):
     assert ("plugin 'missing' cannot provide it: node 'Ghost' (missing_mod:Ghost): AttributeError"
             in reg.why_unusable("missing.Ghost")[1])
     assert reg.why_unusable("old.Const") == ("unavailable-type", "node type 'old.Const' is unavailable: plugin 'old' "
-                                             "1.0.0 needs node API >=0.1,<1, this VidStudio provides 1.0; install a "
+                                             "1.0.0 needs node API >=0.1,<1, this VidStudio provides 1.1; install a "
                                              "release of the plugin made for it")
     assert reg.why_unusable("off.Const") == ("unavailable-type", "node type 'off.Const' is unavailable: plugin 'off' "
                                              "is disabled; enable it with `vidstudio plugins enable off`")

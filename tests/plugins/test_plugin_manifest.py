@@ -17,7 +17,7 @@ def test_example_manifest_describes_both_nodes_with_namespaced_ids():
     assert m.class_path(m.nodes[0]) == "vidstudio_example_nodes.grain:FilmGrain"
     assert m.node_info(m.nodes[1]) == {"title": "Wiggle", "category": "Example Nodes",
                                        "description": "Adds smooth procedural noise to every track of a trajectory.",
-                                       "plugin": "example_nodes"}
+                                       "runs_on": "anywhere", "plugin": "example_nodes"}
     assert m.compatible() == (True, "")
     assert m.permissions == {}
 

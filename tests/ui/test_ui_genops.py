@@ -59,11 +59,24 @@ def test_results_go_next_to_the_project_or_to_the_fallback_folder(tmp_path):
 
 
 def test_a_server_model_missing_here_is_a_warning_not_an_error(reg, t2v):
-    issues = [GraphIssue("model", "param 'model'", "model folder /x does not exist", "node-check"),
-              GraphIssue("cond", "param 'steps'", "too many", "out-of-range")]
-    out = genops.server_side_issues(issues, t2v, reg)
+    t2v.node("model").params["model"] = "/no/such/model/folder"
+    from vidstudio.graph.validate import validate_graph
+
+    found = [i for i in validate_graph(t2v, reg, t2v.settings) if i.node_id == "model"]
+    assert [(i.code, i.severity) for i in found] == [("model-not-local", "error")]  # the core: cannot run here
+    out = genops.server_side_issues(found, t2v, reg)
     assert out[0].severity == "warning" and "generation server looks model ids up" in out[0].message
-    assert out[1] == issues[1]
+    steps = GraphIssue("cond", "param 'steps'", "too many", "out-of-range")
+    assert genops.server_side_issues([steps], t2v, reg) == [steps]
+
+
+def test_the_code_decides_the_severity_never_the_words(reg, t2v):
+    # the same words under another code stay an error; other words under the code become a warning
+    words = "model folder /x does not exist"
+    kept = genops.server_side_issues([GraphIssue("model", "param 'model'", words, "node-check")], t2v, reg)
+    assert kept[0].severity == "error"
+    moved = genops.server_side_issues([GraphIssue("cond", "", "zzz: reworded entirely", "model-not-local")], t2v, reg)
+    assert moved[0].severity == "warning"
 
 
 def test_errors_in_words():

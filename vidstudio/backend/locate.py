@@ -135,7 +135,7 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
     model = (model or "").strip()
     if not model:
         raise ModelError("no model chosen: set the Load Model node's 'model' to a local pipeline folder or a "
-                         "Hugging Face repo id (or pass --model to vidstudio render)")
+                         "Hugging Face repo id (or pass --model to vidstudio render)", code="no-model")
     path = Path(model).expanduser()
     if not path.is_absolute() and project_dir is not None and not looks_like_repo_id(model):
         path = Path(project_dir) / path
@@ -152,7 +152,7 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
     if not looks_like_repo_id(model):
         raise ModelError(f"model folder {path} does not exist, and {model!r} is not a Hugging Face repo id "
                          "(org/name); point the model (the Load Model node, or --model) at a folder that holds "
-                         "model_index.json, or give a repo id such as Lightricks/LTX-Video")
+                         "model_index.json, or give a repo id such as Lightricks/LTX-Video", code="model-not-local")
     cache = hf_cache_dir()
     offline = hf_offline()
     if download is None:
@@ -174,7 +174,7 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
                 f"could not be reached to download it. Connect to the network and run again (or download it with "
                 f"`hf download {model}`), copy a cache folder that holds it here (or set HF_HOME / HF_HUB_CACHE to "
                 "it), or point the Load Model node / --model at a local pipeline folder; set HF_HUB_OFFLINE=1 to "
-                "skip the network attempts"
+                "skip the network attempts", code="model-not-downloaded"
             ) from None
         except hf_errors.RepositoryNotFoundError:
             raise ModelError(f"model {model!r} was not found on the Hugging Face Hub (or is private: log in with "
@@ -184,14 +184,15 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
                              "diffusers pipeline; use its Diffusers-format repo") from None
         except Exception as e:  # network failure, gated repo, ...
             raise ModelError(f"model {model!r} is not in the Hugging Face cache ({cache}) and downloading its "
-                             f"model_index.json failed: {e.__class__.__name__}: {e}") from None
+                             f"model_index.json failed: {e.__class__.__name__}: {e}",
+                             code="model-not-downloaded") from None
     if index_path is None:
         why = "HF_HUB_OFFLINE is set" if offline else "downloading is off"
         raise ModelError(
             f"model {model!r} is not in the Hugging Face cache (looked in {cache}) and {why}, so it cannot be "
             f"downloaded. Download it once on a machine with network (`hf download {model}`, or run without "
             "HF_HUB_OFFLINE), copy the cache folder here (or set HF_HOME / HF_HUB_CACHE to it), or point the "
-            "Load Model node / --model at a local pipeline folder"
+            "Load Model node / --model at a local pipeline folder", code="model-not-downloaded"
         )
     cls, fam, variant = _classify(Path(index_path), repr(model), family)
     return ModelLocation(model, Path(index_path).parent, model, cls, fam, variant)
@@ -207,7 +208,6 @@ def static_location(model: str, family: str = "auto", project_dir: Path | None =
     try:
         return locate(model, family, project_dir=project_dir, download=False)
     except ModelError as e:
-        text = str(e)
-        if "not in the Hugging Face cache" in text or "no model chosen" in text or "does not exist" in text:
+        if e.code in ("model-not-downloaded", "no-model", "model-not-local"):
             return None
         raise

@@ -79,6 +79,25 @@ class ProgressBar:
             self._bar = None
 
 
+def disk_cache(off: bool = False):
+    """The disk cache of node outputs for a command (:class:`vidstudio.graph.diskcache.DiskCache` in the user
+    cache folder, ``$VIDSTUDIO_CACHE_DIR`` overriding it, bounded by ``$VIDSTUDIO_CACHE_BYTES``), or None when
+    ``off`` (``--no-cache``) or ``VIDSTUDIO_NO_CACHE`` is set.
+
+    Raises:
+        vidstudio.errors.VidStudioError: for a ``VIDSTUDIO_CACHE_BYTES`` that is not a size.
+    """
+    from vidstudio.errors import VidStudioError
+    from vidstudio.graph.diskcache import DiskCache, disk_cache_disabled
+
+    if off or disk_cache_disabled():
+        return None
+    try:
+        return DiskCache()
+    except ValueError as e:
+        raise VidStudioError(str(e)) from None
+
+
 def _history_file(project_path: Path | None) -> Path | None:
     if project_path is None:
         return None

@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", help="only this output port")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--out-dir", help="where images and videos are written (default: a new temporary folder)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the disk cache of node outputs (also: VIDSTUDIO_NO_CACHE=1)")
     p.set_defaults(func=run)
 
 
@@ -80,7 +82,7 @@ def value_to_json(value: Any, port_type: str, out_dir: Path, stem: str, fps: Fra
 
 def run(args: argparse.Namespace) -> int:
     """Runs ``vidstudio eval``; returns the exit status (0, 1 internal error, 2 bad input)."""
-    from vidstudio.commands._common import ctrl_c_cancels, load
+    from vidstudio.commands._common import ctrl_c_cancels, disk_cache, load
     from vidstudio.errors import VidStudioError
     from vidstudio.graph.engine import Engine
     from vidstudio.progress import CancelToken
@@ -96,9 +98,11 @@ def run(args: argparse.Namespace) -> int:
     if args.port and cls.output(args.port) is None:
         raise VidStudioError(f"{args.project}: node '{args.node}' ({cls.type_id}) has no output '{args.port}' "
                              f"(outputs: {', '.join(o.name for o in cls.outputs) or 'none'})")
+    engine = Engine(registry, disk_cache=disk_cache(args.no_cache))
+    plan = engine.plan(project, project.settings, [args.node])
     token = CancelToken()
     with ctrl_c_cancels(token):
-        result = Engine(registry).run(project, project.settings, targets=[args.node], project_dir=project.project_dir, cancel=token)
+        result = engine.run(plan, project_dir=project.project_dir, cancel=token)
     out_dir = Path(args.out_dir) if args.out_dir else Path(tempfile.mkdtemp(prefix="vidstudio-eval-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     ports = [args.port] if args.port else [o.name for o in cls.outputs]

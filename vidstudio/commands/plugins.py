@@ -128,7 +128,8 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"  category:     {p.category}")
     print("  nodes:")
     for n in p.nodes:
-        print(f"    {n.type_id:<32} {n.title}" + (f": {n.description}" if n.description else ""))
+        where = " (runs only on the generation backend)" if n.runs_on == "backend" else ""
+        print(f"    {n.type_id:<32} {n.title}" + (f": {n.description}" if n.description else "") + where)
     if p.error_details and p.error_details.strip() != (p.error or "").strip():
         print("  details:")
         for line in p.error_details.rstrip().splitlines():

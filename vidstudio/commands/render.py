@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--node", action="append", metavar="ID", help="run this node (and what it needs) instead of every output node")
     p.add_argument("--explain", action="store_true", help="after the run, say for every node whether it came from the cache or why it ran")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the disk cache of node outputs (also: VIDSTUDIO_NO_CACHE=1)")
     p.add_argument("--model", metavar="FOLDER_OR_ID",
                    help="use this model in every Load Model node for this run: a local diffusers pipeline folder "
                         "or a Hugging Face repo id (the family is read from the folder's model_index.json)")
@@ -109,7 +111,8 @@ def run_remote(args: argparse.Namespace) -> int:
     from vidstudio.progress import CancelToken
     from vidstudio.project import load_project
 
-    for flag, value in (("--frames", args.frames), ("--explain", args.explain), ("--family", args.family)):
+    for flag, value in (("--frames", args.frames), ("--explain", args.explain), ("--family", args.family),
+                        ("--no-cache", getattr(args, "no_cache", False))):
         if value:
             raise VidStudioError(f"{flag} is not available with --server (the server reads the family from its model)"
                                  if flag == "--family" else f"{flag} is not available with --server")
@@ -172,14 +175,14 @@ def run(args: argparse.Namespace) -> int:
     """Runs ``vidstudio render`` here or on a server (``--server``); returns the exit status (130 when interrupted)."""
     if getattr(args, "server", None):
         return run_remote(args)
-    from vidstudio.commands._common import ProgressBar, ctrl_c_cancels, load, load_history, save_history
+    from vidstudio.commands._common import ProgressBar, ctrl_c_cancels, disk_cache, load, load_history, save_history
     from vidstudio.errors import VidStudioError
     from vidstudio.graph.engine import Engine
     from vidstudio.progress import CancelToken
     from vidstudio.project import embeddable_json
 
     project, registry = load(args.project)
-    engine = Engine(registry)
+    engine = Engine(registry, disk_cache=disk_cache(args.no_cache))
     frame_range = parse_frames(args.frames, project.settings.frame_count)
     targets = args.node
     overrides: dict[str, dict] = {}
@@ -204,14 +207,13 @@ def run(args: argparse.Namespace) -> int:
     for nid, vals in model_overrides(project, registry, args.model, args.family).items():
         overrides.setdefault(nid, {}).update(vals)
     engine.history = load_history(project.path)
+    plan = engine.plan(project, project.settings, targets, overrides=overrides)
     bar = ProgressBar(args.quiet)
     token = CancelToken()
     try:
         with ctrl_c_cancels(token):
-            result = engine.run(
-                project, project.settings, targets=targets, project_dir=project.project_dir, progress=bar,
-                cancel=token, frame_range=frame_range, overrides=overrides, project_json=embeddable_json(project),
-            )
+            result = engine.run(plan, project_dir=project.project_dir, progress=bar, cancel=token,
+                                frame_range=frame_range, project_json=embeddable_json(project))
     finally:
         bar.close()
     save_history(project.path, engine.history)

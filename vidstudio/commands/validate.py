@@ -1,7 +1,8 @@
 """``vidstudio validate PROJECT``: check a project without running it.
 
 Exit 0 when valid (warnings are printed); exit 2 with one line per problem, each starting with the project
-file's path.
+file's path. The ok line names the nodes that run only on the generation backend (their type declares
+``runs_on = "backend"``).
 """
 
 from __future__ import annotations
@@ -26,18 +27,20 @@ def run(args: argparse.Namespace) -> int:
         for line in e.lines():
             print(line)
         return 2
-    issues = _validate(project, default_registry())
-    errors = [i for i in issues if i.severity == "error"]
-    for i in issues:
+    plan = _plan(project, default_registry())
+    errors = [i for i in plan.issues if i.severity == "error"]
+    for i in plan.issues:
         print(f"{args.project}: {i}")
     if errors:
         return 2
+    backend = f"; on the generation backend: {', '.join(plan.backend_only)}" if plan.backend_only else ""
     print(f"{args.project}: ok ({len(project.nodes)} nodes, {len(project.links)} links, "
-          f"{project.settings.frame_count} frames at {project.settings.fps} fps)")
+          f"{project.settings.frame_count} frames at {project.settings.fps} fps{backend})")
     return 0
 
 
-def _validate(project, registry):
-    from vidstudio.graph.validate import validate_graph
+def _plan(project, registry):
+    """The plan of the project's output nodes, with the whole graph validated (every issue is printed)."""
+    from vidstudio.graph.engine import Engine
 
-    return validate_graph(project, registry, project.settings)
+    return Engine(registry).plan(project, project.settings, scope="graph")

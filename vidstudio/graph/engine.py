@@ -7,6 +7,11 @@ fingerprint (files on disk), and the keys of the upstream outputs. Changing one 
 that node and what is downstream of it, and nothing else. Each signature is kept by part, so that after a
 run the engine can say for every node whether it came from the cache or *why* it ran again
 (:meth:`RunResult.explain`).
+
+A run is planned once: :meth:`Engine.plan` validates, orders and names the nodes only the generation backend
+runs (their type declares ``runs_on = "backend"``), and :meth:`Engine.run` executes that :class:`Plan`
+without validating again. With a :class:`~vidstudio.graph.diskcache.DiskCache` the outputs also persist across
+processes, under the same keys.
 """
 
 from __future__ import annotations
@@ -60,6 +65,9 @@ class NodeReport:
         seconds: wall time of ``execute`` (0 when cached).
         notes: messages the node left (what it changed, warnings).
         key: the cache key (hex).
+        cache: where cached outputs came from: ``"memory"`` (this process) or ``"disk"`` (the disk cache, e.g. an
+            earlier ``vidstudio render``); ``""`` when the node ran.
+        disk: why the outputs were not kept in the disk cache (``""`` when they were, or no disk cache is used).
     """
 
     node_id: str
@@ -69,12 +77,104 @@ class NodeReport:
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     key: str = ""
+    cache: str = ""
+    disk: str = ""
 
     def line(self) -> str:
-        """One line for ``--explain``: ``id  Type  cached`` or ``id  Type  ran: reason; reason``."""
-        what = "cached" if self.status == "cached" else "ran: " + "; ".join(self.reasons or ["(no reason recorded)"])
+        """One line for ``--explain``: ``id  Type  from the cache`` (``from the cache (on disk)``) or
+        ``id  Type  ran: reason; reason (0.12 s)``, then why the outputs were not kept on disk, if so."""
+        if self.status == "cached":
+            what = "from the cache" + (" (on disk)" if self.cache == "disk" else "")
+        else:
+            what = "ran: " + "; ".join(self.reasons or ["(no reason recorded)"])
         extra = f" ({self.seconds:.2f} s)" if self.status == "ran" else ""
-        return f"{self.node_id:<16} {self.node_type:<18} {what}{extra}"
+        disk = f" [{self.disk}]" if self.disk else ""
+        return f"{self.node_id:<16} {self.node_type:<18} {what}{extra}{disk}"
+
+
+@dataclass
+class Plan:
+    """What a run will do, decided once by :meth:`Engine.plan`: validated, ordered, and which nodes only the
+    generation backend runs. :meth:`Engine.run` executes a plan without validating again.
+
+    Attributes:
+        graph: the graph as it will run (per-run ``overrides`` applied to a copy; without overrides the very
+            graph that was planned, so plan again after editing it).
+        settings: the project settings.
+        targets: the node ids asked for.
+        order: the nodes the targets need, in execution order (topological, ties in document order); empty
+            when they are part of a cycle (``errors`` then names it).
+        issues: the validation issues: of the whole graph (``scope="graph"``), else of the needed nodes.
+        backend_only: the needed nodes whose type runs only on the generation backend
+            (``runs_on = "backend"``), in execution order.
+        overrides: ``{node_id: {param: value}}`` applied for this run.
+    """
+
+    graph: Graph
+    settings: Settings
+    targets: list[str]
+    order: list[str]
+    issues: list[GraphIssue]
+    backend_only: list[str] = field(default_factory=list)
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def _needed(self) -> set[str]:
+        return set(self.order) if self.order else set(self.graph.upstream(self.targets))
+
+    @property
+    def errors(self) -> list[GraphIssue]:
+        """The errors that stop this run: those of the needed nodes and graph-wide ones."""
+        need = self._needed
+        return [i for i in self.issues if i.severity == "error" and (i.node_id is None or i.node_id in need)]
+
+    @property
+    def warnings(self) -> list[GraphIssue]:
+        """The warnings of the needed nodes and graph-wide ones."""
+        need = self._needed
+        return [i for i in self.issues if i.severity == "warning" and (i.node_id is None or i.node_id in need)]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing stops the run."""
+        return not self.errors
+
+    def narrow(self, targets: Iterable[str]) -> "Plan":
+        """The plan of a part of the targets, from this plan's validation (nothing is validated again).
+
+        Raises:
+            GraphError: when a target is not a node of the graph.
+        """
+        targets = list(targets)
+        ids = {n.id for n in self.graph.nodes}
+        for t in targets:
+            if t not in ids:
+                raise GraphError([GraphIssue(t, "", "no node has this id", "unknown-node")])
+        order = _order(self.graph, targets)
+        backend = [n for n in self.backend_only if n in set(order)]
+        issues = self.issues + _cycle_issue(self.graph, targets, order, self.issues)
+        return Plan(self.graph, self.settings, targets, order, issues, backend, self.overrides)
+
+
+def _cycle_issue(graph: Graph, targets: list[str], order: list[str], issues: list[GraphIssue]) -> list[GraphIssue]:
+    """A graph-wide cycle issue when ``targets`` could not be ordered and no cycle issue names a needed node."""
+    if order or not targets:
+        return []
+    need = set(graph.upstream(targets))
+    if any(i.code == "cycle" and i.node_id in need for i in issues):
+        return []
+    return [GraphIssue(None, "", "the nodes to run are part of a cycle", "cycle")]
+
+
+def _order(graph: Graph, targets: list[str]) -> list[str]:
+    """The nodes ``targets`` need in execution order; [] when they are part of a cycle."""
+    sub = graph.upstream(targets)
+    need = set(sub)
+    edges = [(l.source_node, l.target_node) for l in graph.links if l.source_node in need and l.target_node in need]
+    try:
+        return topological_order(sub, edges)
+    except ValueError:
+        return []
 
 
 @dataclass
@@ -164,14 +264,19 @@ class Engine:
         registry: the node types.
         cache_bytes: the output cache's budget in bytes (arrays counted by ``nbytes``; least recently used
             entries are dropped first).
+        disk_cache: a :class:`vidstudio.graph.diskcache.DiskCache` that keeps outputs across processes (looked
+            up when the memory cache misses, written after a node runs), or None (memory only).
 
     One engine runs one graph at a time (runs from several threads are serialised). Keep an engine for the
     life of a session (the GUI, the server worker) so that the cache pays off.
     """
 
-    def __init__(self, registry: NodeRegistry, *, cache_bytes: int = 2 << 30):
+    def __init__(self, registry: NodeRegistry, *, cache_bytes: int = 2 << 30, disk_cache: Any = None):
         self.registry = registry
         self.cache_bytes = cache_bytes
+        self.disk_cache = disk_cache
+        #: how many validation passes this engine ran (each :meth:`plan` runs one)
+        self.validations = 0
         self._cache: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
         self._cache_size = 0
         #: ``{node_id: signature parts}`` of the last run of each node: the basis of "why it ran again".
@@ -208,18 +313,57 @@ class Engine:
     # ------------------------------------------------------------------------------------------ running
     def validate(self, graph: Graph, settings: Settings, only: Iterable[str] | None = None) -> list[GraphIssue]:
         """Validates ``graph`` (see :func:`vidstudio.graph.validate.validate_graph`)."""
+        self.validations += 1
         return validate_graph(graph, self.registry, settings, only=only)
 
-    def needed_nodes(self, graph: Graph, targets: Iterable[str] | None) -> list[str]:
-        """The nodes a run of ``targets`` needs, in execution order.
+    def plan(
+        self,
+        graph: Graph,
+        settings: Settings | None = None,
+        targets: Iterable[str] | None = None,
+        *,
+        overrides: dict[str, dict[str, Any]] | None = None,
+        scope: str = "needed",
+    ) -> Plan:
+        """Validates, orders and reports a run, once: what :meth:`run` then executes.
 
         Args:
-            targets: node ids to compute; None means every output node (``is_output``), or every node
-                without downstream links when the graph has no output node.
+            graph: the graph (a Project); settings: the project settings (default ``graph.settings``, else
+                the defaults).
+            targets: node ids to compute (None: see :meth:`needed_nodes`).
+            overrides: ``{node_id: {param: value}}`` applied, for this run only, to a copy of the graph before
+                validation.
+            scope: ``"needed"`` validates the needed nodes only; ``"graph"`` validates the whole graph (the GUI
+                shows every node's issues), while :attr:`Plan.errors` still counts only the needed nodes'.
+
+        Returns:
+            the :class:`Plan` (its ``errors`` say whether it can run).
 
         Raises:
             GraphError: when a target does not exist.
+            ValueError: for an unknown ``scope``.
         """
+        if scope not in ("needed", "graph"):
+            raise ValueError(f"scope {scope!r}: expected 'needed' or 'graph'")
+        if settings is None:
+            settings = getattr(graph, "settings", None) or Settings()
+        overrides = overrides or {}
+        with self._lock:
+            targets = self._targets(graph, targets)
+            work = graph
+            if overrides:
+                work = graph.model_copy(deep=True)
+                for nid, vals in overrides.items():
+                    if not work.has_node(nid):
+                        raise GraphError([GraphIssue(nid, "", "is overridden but no node has this id", "unknown-node")])
+                    work.node(nid).params.update(vals)
+            order = _order(work, targets)
+            issues = self.validate(work, settings, only=None if scope == "graph" else (order or work.upstream(targets)))
+            issues += _cycle_issue(work, targets, order, issues)
+            backend = [n for n in order if self.registry.runs_on(work.node(n).type) == "backend"]
+            return Plan(work, settings, targets, order, issues, backend, overrides)
+
+    def _targets(self, graph: Graph, targets: Iterable[str] | None) -> list[str]:
         ids = [n.id for n in graph.nodes]
         if targets is None:
             outs = [n.id for n in graph.nodes if (c := self.registry.find(n.type)) is not None and c.is_output]
@@ -231,6 +375,19 @@ class Engine:
         for t in targets:
             if t not in ids:
                 raise GraphError([GraphIssue(t, "", "no node has this id", "unknown-node")])
+        return targets
+
+    def needed_nodes(self, graph: Graph, targets: Iterable[str] | None) -> list[str]:
+        """The nodes a run of ``targets`` needs, in execution order.
+
+        Args:
+            targets: node ids to compute; None means every output node (``is_output``), or every node
+                without downstream links when the graph has no output node.
+
+        Raises:
+            GraphError: when a target does not exist, or the needed nodes form a cycle.
+        """
+        targets = self._targets(graph, targets)
         sub = graph.upstream(targets)
         need = set(sub)
         edges = [(l.source_node, l.target_node) for l in graph.links if l.source_node in need and l.target_node in need]
@@ -241,8 +398,8 @@ class Engine:
 
     def run(
         self,
-        graph: Graph,
-        settings: Settings,
+        plan: Plan | Graph,
+        settings: Settings | None = None,
         *,
         targets: Iterable[str] | None = None,
         project_dir: Path | str | None = None,
@@ -253,16 +410,18 @@ class Engine:
         project_json: str | None = None,
         services: dict[str, Any] | None = None,
     ) -> RunResult:
-        """Runs the nodes needed for ``targets``.
+        """Runs a :class:`Plan` (from :meth:`plan`), or plans and runs a graph in one call.
 
         Args:
-            graph: the graph; settings: the project settings.
-            targets: node ids to compute (see :meth:`needed_nodes`).
+            plan: the plan to execute, which is not validated again; or a graph, which is planned first
+                (``settings``, ``targets`` and ``overrides`` then go to :meth:`plan`).
+            settings: the project settings (a graph only).
+            targets: node ids to compute (a graph only; see :meth:`needed_nodes`).
             project_dir: folder that relative paths resolve against.
             progress: ``progress(node_id, fraction, message)`` callback.
             cancel: a token checked between nodes and inside long nodes.
             frame_range: ``(start, stop)`` frames output nodes write (default the whole clip).
-            overrides: ``{node_id: {param: value}}`` applied for this run only (``-o`` of the CLI).
+            overrides: ``{node_id: {param: value}}`` applied for this run only (``-o`` of the CLI; a graph only).
             project_json: the document, for outputs that embed it.
             services: shared objects nodes may use (e.g. the backend's pipeline cache), by name.
 
@@ -270,29 +429,30 @@ class Engine:
             the :class:`RunResult`.
 
         Raises:
-            GraphError: when validation of the needed nodes finds errors (nothing runs).
+            GraphError: when the plan has errors (nothing runs), or a target does not exist.
+            TypeError: for ``settings``, ``targets`` or ``overrides`` given with a plan.
             vidstudio.errors.NodeError: when a node rejects its input (names the node).
             NodeExecutionError: when a node fails unexpectedly.
             vidstudio.errors.Cancelled: when cancelled.
         """
+        if isinstance(plan, Plan):
+            if settings is not None or targets is not None or overrides:
+                raise TypeError("settings, targets and overrides belong to the plan (Engine.plan), not to run()")
+        else:
+            plan = self.plan(plan, settings, targets, overrides=overrides)
+        settings = plan.settings
         cancel = cancel or CancelToken()
         pdir = Path(project_dir) if project_dir is not None else None
-        overrides = overrides or {}
         if frame_range is not None:
             a, b = frame_range
             if not (0 <= a < b <= settings.frame_count):
                 raise GraphError([GraphIssue(None, "frames", f"frame range {a}:{b} is outside 0:{settings.frame_count}", "bad-value")])
+        errors = plan.errors
+        if errors:
+            raise GraphError(errors)
         with self._lock:
-            order = self.needed_nodes(graph, targets)
-            work = graph
-            if overrides:
-                work = graph.model_copy(deep=True)
-                for nid, vals in overrides.items():
-                    work.node(nid).params.update(vals)
-            issues = self.validate(work, settings, only=order)
-            errors = [i for i in issues if i.severity == "error"]
-            if errors:
-                raise GraphError(errors)
+            order = plan.order
+            work = plan.graph
             values: dict[str, dict[str, Any]] = {}
             report: dict[str, NodeReport] = {}
             keys: dict[str, str] = {}
@@ -311,9 +471,14 @@ class Engine:
                 keys[node_id] = key
                 inputs = self._gather_inputs(work, cls, node_id, values)
                 cached = None if cls.is_output else self._cache_get(key)
+                source = "memory"
+                if cached is None and not cls.is_output and self.disk_cache is not None:
+                    cached, source = self.disk_cache.get(key), "disk"
+                    if cached is not None:
+                        self._cache_put(key, cached)
                 if cached is not None:
                     values[node_id] = cached
-                    report[node_id] = NodeReport(node_id, cls.type_id, "cached", key=key)
+                    report[node_id] = NodeReport(node_id, cls.type_id, "cached", key=key, cache=source)
                     self.history[node_id] = parts
                     if progress:
                         progress(node_id, 1.0, "cached")
@@ -341,13 +506,18 @@ class Engine:
                     raise NodeExecutionError(node_id, cls.type_id, self.registry.source(cls.type_id),
                                              RuntimeError(f"returned no value for output(s) {', '.join(missing)}"))
                 values[node_id] = outputs
+                disk = ""
                 if not cls.is_output:
                     self._cache_put(key, outputs)
-                report[node_id] = NodeReport(node_id, cls.type_id, "ran", reasons, seconds, list(ctx.notes), key)
+                    if self.disk_cache is not None:
+                        disk = (f"not kept on disk: {ctx.not_kept}" if ctx.not_kept
+                                else self.disk_cache.put(key, outputs) or "")
+                report[node_id] = NodeReport(node_id, cls.type_id, "ran", reasons, seconds, list(ctx.notes), key,
+                                             disk=disk)
                 self.history[node_id] = parts
                 if progress:
                     progress(node_id, 1.0, "done")
-            return RunResult(values, report, [i for i in issues if i.severity == "warning"])
+            return RunResult(values, report, plan.warnings)
 
     # ------------------------------------------------------------------------------------------ helpers
     def _signature(

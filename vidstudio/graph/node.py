@@ -34,6 +34,11 @@ from vidstudio.progress import CancelToken
 ParamKind = Literal["float", "int", "bool", "string", "text", "choice", "file", "color", "json"]
 PARAM_KINDS: tuple[str, ...] = ("float", "int", "bool", "string", "text", "choice", "file", "color", "json")
 FileRole = Literal["image", "video", "model", "save_video", "save_folder", "any"]
+#: Where a node type runs: ``"anywhere"`` (any process: the GUI's preview, the command line, the server), or
+#: ``"backend"`` (only where the generation backend, torch and diffusers, is: the server's worker or a local
+#: ``vidstudio render``; the GUI sends such nodes to the generation server instead of running them).
+RunsOn = Literal["anywhere", "backend"]
+RUNS_ON: tuple[str, ...] = ("anywhere", "backend")
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,7 @@ class ExecutionContext:
         notes: messages the node leaves for the user (what it changed, warnings); shown in the run report.
         curves: ``{param: FCurve}`` for the node's keyed animatable parameters (the curves behind the
             per-frame arrays in ``params``), for nodes that pass a curve on (e.g. a CURVE output).
+        not_kept: why this run's outputs must not outlive the process (set by :meth:`keep_off_disk`), or None.
     """
 
     def __init__(
@@ -250,6 +256,7 @@ class ExecutionContext:
         self.notes: list[str] = []
         self.services: dict[str, Any] = services or {}
         self.curves: dict[str, Any] = {}
+        self.not_kept: str | None = None
 
     def report(self, fraction: float | None, message: str = "") -> None:
         """Reports progress inside the node: ``fraction`` in [0, 1] (None: unknown) and a short message."""
@@ -263,6 +270,11 @@ class ExecutionContext:
     def note(self, message: str) -> None:
         """Leaves a message for the user in the run report (e.g. "padded 767x511 to 768x512")."""
         self.notes.append(message)
+
+    def keep_off_disk(self, reason: str) -> None:
+        """Says that this run's outputs depend on more than the inputs (e.g. a seed chosen at random), so the
+        disk cache must not keep them for later processes; ``reason`` is shown by ``--explain``."""
+        self.not_kept = reason
 
     def resolve_path(self, path: str) -> Path:
         """Resolves a path from a parameter: ``~`` expanded, relative paths against the project folder."""
@@ -292,6 +304,9 @@ class Node:
         inputs, outputs, params: the declarations.
         is_output: True for nodes with an effect outside the graph (writing a file). Output nodes always
             run, and a render without named targets runs every output node.
+        runs_on: where the type may run (:data:`RunsOn`): ``"anywhere"`` (default), or ``"backend"`` for a node
+            that needs the generation backend (a diffusion model): the GUI never runs it itself but sends it
+            to the generation server, and a plan (:meth:`vidstudio.graph.engine.Engine.plan`) lists it.
         uses_settings: which project settings (``width``, ``height``, ``fps``, ``frame_count``) the output
             depends on; they are part of the cache key. Nodes with animatable parameters depend on
             ``frame_count`` in any case.
@@ -308,6 +323,7 @@ class Node:
     outputs: ClassVar[tuple[Output, ...]] = ()
     params: ClassVar[tuple[Param, ...]] = ()
     is_output: ClassVar[bool] = False
+    runs_on: ClassVar[RunsOn] = "anywhere"
     uses_settings: ClassVar[tuple[str, ...]] = ("width", "height", "fps", "frame_count")
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -338,7 +354,9 @@ class Node:
             settings: the project :class:`~vidstudio.graph.model.Settings`.
 
         Returns:
-            ``(where, message)`` pairs, ``where`` like ``"param 'path'"``; empty when valid.
+            ``(where, message)`` pairs, ``where`` like ``"param 'path'"`` (code ``node-check``, an error), or
+            ``(where, message, code)`` with a code of :data:`vidstudio.graph.validate.ISSUE_SEVERITY` (e.g.
+            ``"model-not-local"``), whose severity is the code's; empty when valid.
         """
         return []
 
@@ -353,8 +371,9 @@ class Node:
                 ``project_dir``); registry: the node types; settings: the project settings.
 
         Returns:
-            ``(where, message)`` pairs like :meth:`check` (errors), or ``(where, message, "warning")`` for
-            what does not stop a run; empty when valid.
+            ``(where, message)`` pairs like :meth:`check` (errors), ``(where, message, code)`` (the code decides
+            the severity), or ``(where, message, "warning")`` for what does not stop a run (code
+            ``node-warning``); empty when valid.
         """
         return []
 
@@ -405,6 +424,7 @@ class Node:
             "category": cls.category,
             "description": cls.description,
             "is_output": cls.is_output,
+            "runs_on": cls.runs_on,
             "inputs": [i.describe() for i in cls.inputs],
             "outputs": [o.describe() for o in cls.outputs],
             "params": [p.describe() for p in cls.params],
@@ -423,6 +443,8 @@ def check_declaration(cls: type[Node]) -> list[str]:
     problems = []
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", cls.type_id or ""):
         problems.append(f"type_id {cls.type_id!r} must be a Name or plugin_name.Name")
+    if cls.runs_on not in RUNS_ON:
+        problems.append(f"runs_on {cls.runs_on!r} must be one of {', '.join(RUNS_ON)}")
     for group, items in (("input", cls.inputs), ("output", cls.outputs), ("parameter", cls.params)):
         names = [i.name for i in items]
         for n in names:
@@ -445,4 +467,5 @@ def check_declaration(cls: type[Node]) -> list[str]:
     return problems
 
 
-__all__ = ["Node", "Input", "Output", "Param", "ParamKind", "ExecutionContext", "PortType", "check_declaration"]
+__all__ = ["Node", "Input", "Output", "Param", "ParamKind", "ExecutionContext", "PortType", "check_declaration",
+           "RunsOn", "RUNS_ON"]

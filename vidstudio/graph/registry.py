@@ -166,7 +166,21 @@ class NodeRegistry:
         else:
             facts = {"title": e.info.get("title", type_id), "category": e.info.get("category", "Misc"),
                      "description": e.info.get("description", "")}
-        return {"type": type_id, **facts, "source": e.source, "available": e.unavailable is None, "reason": e.unavailable}
+        return {"type": type_id, **facts, "runs_on": self.runs_on(type_id), "source": e.source,
+                "available": e.unavailable is None, "reason": e.unavailable}
+
+    def runs_on(self, type_id: str) -> str | None:
+        """Where nodes of ``type_id`` may run (:data:`vidstudio.graph.node.RunsOn`): ``"backend"`` when the
+        class declares ``runs_on = "backend"`` or, for a type whose plugin is not imported (or could not be),
+        its manifest entry does (``runs_on = "backend"``), without importing it; else ``"anywhere"``. None for
+        a type nobody provides."""
+        e = self._entries.get(type_id)
+        if e is None:
+            return None
+        declared = [e.info.get("runs_on")]
+        if e.cls is not None:
+            declared.append(e.cls.runs_on)
+        return "backend" if "backend" in declared else "anywhere"
 
     def source(self, type_id: str) -> str | None:
         """``"builtin"`` or the plugin name that provides ``type_id``; None when unknown."""
@@ -192,6 +206,7 @@ class NodeRegistry:
             try:
                 d = self.get(type_id).describe()
                 d["source"] = e.source
+                d["runs_on"] = self.runs_on(type_id)
                 return d
             except KeyError:
                 pass

@@ -19,6 +19,36 @@ from vidstudio.graph.registry import NodeRegistry
 from vidstudio.graph.types import can_connect
 
 
+#: Every issue code and the severity it has in the core (a plain run on this computer). ``"error"`` stops a
+#: run; ``"warning"`` does not. A front end may read some codes differently (the GUI shows ``model-not-local``
+#: as a warning, because the generation server looks model ids up among its own models), always by code,
+#: never by the message's words.
+ISSUE_SEVERITY: dict[str, str] = {
+    "unknown-type": "error",        # no node type of that name
+    "unavailable-type": "error",    # the type's plugin is missing, disabled, incompatible or failed
+    "unknown-node": "error",        # a link or target names a node that does not exist
+    "unknown-port": "error",        # a link names a port the type does not have
+    "type-mismatch": "error",       # a link joins ports of incompatible types
+    "too-many-links": "error",      # several links into a single-value input
+    "missing-input": "error",       # a required input is not linked
+    "bad-value": "error",           # a parameter value of the wrong kind
+    "out-of-range": "error",        # a number outside the parameter's min/max (a keyed value too)
+    "bad-animation": "error",       # animation of an unknown or non-animatable parameter
+    "cycle": "error",               # the links form a loop
+    "unknown-param": "warning",     # a parameter the type does not declare (kept, ignored)
+    "node-check": "error",          # a node type's own check (Node.check / Node.check_in_graph)
+    "node-warning": "warning",      # a node type's own check that does not stop a run
+    "model-not-local": "error",     # the model a node names is not on this computer
+    "model-not-downloaded": "warning",  # a Hugging Face repo id not in the local cache while the hub is offline
+    "run-error": "error",           # the node failed when it ran (the GUI shows it beside the issues)
+}
+
+
+def severity_of(code: str) -> str:
+    """The core severity of issue ``code`` (:data:`ISSUE_SEVERITY`); an unknown code is an error."""
+    return ISSUE_SEVERITY.get(code, "error")
+
+
 @dataclass(frozen=True)
 class GraphIssue:
     """One validation problem.
@@ -26,18 +56,22 @@ class GraphIssue:
     Attributes:
         node_id: the node it belongs to (None for graph-wide problems).
         where: ``"port 'image'"``, ``"param 'zoom'"``, ``"type"``, ``"link 'a.out -> b.in'"`` or ``""``.
-        message: what is wrong, in words.
-        code: a stable identifier (``unknown-type``, ``unavailable-type``, ``unknown-node``, ``unknown-port``,
-            ``type-mismatch``, ``too-many-links``, ``missing-input``, ``bad-value``, ``out-of-range``,
-            ``bad-animation``, ``cycle``, ``unknown-param``, ``node-check``).
-        severity: ``"error"`` stops a run; ``"warning"`` does not.
+        message: what is wrong, in words (for people: code never reads it).
+        code: a stable identifier, one of :data:`ISSUE_SEVERITY` (``missing-input``, ``type-mismatch``,
+            ``cycle``, ``bad-value``, ``model-not-local``, ...).
+        severity: ``"error"`` stops a run; ``"warning"`` does not. Default: the code's
+            (:func:`severity_of`); a front end that reads a code differently replaces it by code.
     """
 
     node_id: str | None
     where: str
     message: str
     code: str
-    severity: Literal["error", "warning"] = "error"
+    severity: Literal["error", "warning"] = None  # type: ignore[assignment]  # None: from the code
+
+    def __post_init__(self) -> None:
+        if self.severity is None:
+            object.__setattr__(self, "severity", severity_of(self.code))
 
     def __str__(self) -> str:
         head = f"node '{self.node_id}'" if self.node_id else "graph"
@@ -45,6 +79,26 @@ class GraphIssue:
             head += f" {self.where}"
         tag = "" if self.severity == "error" else " (warning)"
         return f"{head}: {self.message}{tag}"
+
+
+def check_issue(node_id: str, item: tuple) -> GraphIssue:
+    """A :class:`GraphIssue` from an item a node's :meth:`~vidstudio.graph.node.Node.check` or
+    :meth:`~vidstudio.graph.node.Node.check_in_graph` returned: ``(where, message)`` (code ``node-check``),
+    ``(where, message, code)`` with a code of :data:`ISSUE_SEVERITY`, or ``(where, message, "warning")``
+    (code ``node-warning``; ``"error"`` gives ``node-check``)."""
+    where, message, *rest = item
+    tag = str(rest[0]) if rest else "node-check"
+    code = {"warning": "node-warning", "error": "node-check"}.get(tag, tag)
+    return GraphIssue(node_id, where, message, code)
+
+
+def _out_of_range(p: Any, value: Any) -> bool:
+    """Whether the (normalised) ``value`` that :meth:`Param.check` refused is a valid number beyond min/max."""
+    if p.kind not in ("float", "int") or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if not np.isfinite(value) or (p.kind == "int" and float(value) != int(value)):
+        return False
+    return p.range_message(value) is not None
 
 
 def validate_graph(
@@ -138,14 +192,14 @@ def validate_graph(
             if name not in declared:
                 issues.append(GraphIssue(n.id, f"param '{name}'",
                                          f"{cls.type_id} has no parameter '{name}' (kept, but ignored)",
-                                         "unknown-param", "warning"))
+                                         "unknown-param"))
         clean: dict[str, Any] = {}
         bad = False
         for p in cls.params:
             value = n.params.get(p.name, p.default)
             value, msg = p.check(value)
             if msg:
-                code = "out-of-range" if ("below the minimum" in msg or "above the maximum" in msg) else "bad-value"
+                code = "out-of-range" if _out_of_range(p, value) else "bad-value"
                 issues.append(GraphIssue(n.id, f"param '{p.name}'", msg, code))
                 bad = True
             clean[p.name] = value
@@ -162,10 +216,10 @@ def validate_graph(
                         break
         if not bad:
             try:
-                for where, msg in cls.check(clean, settings):
-                    issues.append(GraphIssue(n.id, where, msg, "node-check"))
-                for where, msg, *severity in cls.check_in_graph(n.id, graph, registry, settings):
-                    issues.append(GraphIssue(n.id, where, msg, "node-check", *severity))
+                for item in cls.check(clean, settings):
+                    issues.append(check_issue(n.id, item))
+                for item in cls.check_in_graph(n.id, graph, registry, settings):
+                    issues.append(check_issue(n.id, item))
             except Exception as e:  # a faulty check must not hide the other issues
                 issues.append(GraphIssue(n.id, "", f"its check failed: {e.__class__.__name__}: {e}", "node-check"))
 

@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from vidstudio.errors import Cancelled, VidStudioError
+from vidstudio.errors import Cancelled, GraphError, VidStudioError
 from vidstudio.jobs.wire import Wire, WireClosed
 from vidstudio.progress import CancelToken
 
@@ -286,7 +286,6 @@ class Worker:
             cls = self.registry.get(project.node(out).type)
         except KeyError as e:
             raise VidStudioError(f"node '{out}': {e.args[0]}") from None
-        order = self.engine.needed_nodes(project, [out])
         overrides: dict[str, dict[str, Any]] = {}
         video_port = None
         if cls.type_id == "ExportVideo":
@@ -297,6 +296,10 @@ class Worker:
                 raise VidStudioError(f"output node '{out}' ({cls.type_id}) gives no VIDEO; choose an Export Video "
                                      "node or a node with a VIDEO output")
             video_port = ports[0]
+        plan = self.engine.plan(project, project.settings, [out], overrides=overrides)  # validated once, here
+        if not plan.ok:
+            raise GraphError(plan.errors)
+        order = plan.order
         self._check_paths(project, order, overrides, job_dir)
         job_dir.mkdir(parents=True, exist_ok=True)
         types = {nid: project.node(nid).type for nid in order}
@@ -327,10 +330,8 @@ class Worker:
             self.send({"ev": "step", "job": job_id, "node": node_id, "step": int(step), "total": int(total),
                        "sps": float(sps), "width": w, "height": h, "t": now}, payload)
 
-        result = self.engine.run(
-            project, project.settings, targets=[out], project_dir=job_dir, progress=progress, cancel=token,
-            overrides=overrides, project_json=msg.get("embed"), services={"on_step": on_step},
-        )
+        result = self.engine.run(plan, project_dir=job_dir, progress=progress, cancel=token,
+                                 project_json=msg.get("embed"), services={"on_step": on_step})
         target = job_dir / "output.mp4"
         if video_port is None:
             written = Path(result.values[out]["file"])

@@ -29,6 +29,8 @@ class Clip:
         label: a short description for messages.
 
     Attributes:
+        array: the ``(T, H, W, 3)`` float32 array behind a clip made by :meth:`from_array` (frames already
+            computed, e.g. a generated video), else None (frames made on demand).
         metadata: ``{key: text}`` facts about how the frames were made (e.g. the generation seed); carried by
             :meth:`map`, :meth:`subclip` and slicing, and written into an exported MP4's metadata.
 
@@ -57,6 +59,7 @@ class Clip:
         self.label = label
         self._render = render
         self.metadata: dict[str, str] = {}
+        self.array: np.ndarray | None = None
         self._cache_frames = cache_frames
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -74,7 +77,9 @@ class Clip:
             raise ValueError(f"{label}: expected frames of shape (T, H, W, 3), got {arr.shape}")
         data = _as_float_frames(arr)
         data.setflags(write=False)
-        return cls(data.shape[0], data.shape[1], data.shape[2], lambda i: data[i], cache_frames=0, label=label)
+        clip = cls(data.shape[0], data.shape[1], data.shape[2], lambda i: data[i], cache_frames=0, label=label)
+        clip.array = data
+        return clip
 
     @classmethod
     def still(cls, image: np.ndarray, frame_count: int, label: str = "still") -> "Clip":

@@ -104,11 +104,11 @@ class LoadModel(Node):
         model = params["model"].strip()
         if not model:
             return [("param 'model'", "no model chosen: a local pipeline folder or a Hugging Face repo id "
-                                      "(or pass --model to vidstudio render)")]
+                                      "(or pass --model to vidstudio render)", "model-not-local")]
         p = Path(model).expanduser()
         if p.is_absolute() and not p.exists() and not looks_like_repo_id(model):
             return [("param 'model'", f"model folder {p} does not exist; point the model at a folder that holds "
-                                      "model_index.json, or give a Hugging Face repo id (org/name)")]
+                                      "model_index.json, or give a Hugging Face repo id (org/name)", "model-not-local")]
         return []
 
     @classmethod
@@ -125,9 +125,11 @@ class LoadModel(Node):
         try:
             locate(model, str(params.get("family", "auto")), project_dir=_project_dir(graph), download=False)
         except ModelError as e:
-            if "not in the Hugging Face cache" in str(e):
+            if e.code == "model-not-downloaded":
                 # online: downloaded when the run needs it
-                return [("param 'model'", str(e), "warning")] if hf_offline() else []
+                return [("param 'model'", str(e), "model-not-downloaded")] if hf_offline() else []
+            if e.code in ("no-model", "model-not-local"):
+                return [("param 'model'", str(e), "model-not-local")]
             return [("param 'model'", str(e))]
         return []
 
@@ -391,6 +393,7 @@ class Generate(Node):
     type_id = "Generate"
     title = "Generate"
     category = "Generate"
+    runs_on = "backend"  # a diffusion model: the GUI sends it to the generation server
     description = "Runs the video model on the conditioning: the generated video, with step previews."
     inputs = (
         Input("model", PortType.MODEL, help="From a Load Model node."),
@@ -464,6 +467,8 @@ class Generate(Node):
         )
         for n in result.notes:
             ctx.note(n)
+        if bundle.seed < 0:  # a new seed each run: another process must not get this video from the disk cache
+            ctx.keep_off_disk(f"seed {bundle.seed} chose seed {result.seed} for this run only")
         ctx.note(f"{result.family} {result.pipeline}, seed {result.seed}, {result.steps} steps at "
                  f"{result.seconds_per_step:.2f} s/step")
         clip = Clip.from_array(result.frames, label=f"{ctx.node_id} video")

@@ -106,6 +106,7 @@ class PluginNode:
         type_id: the registry id (``"example_nodes.FilmGrain"``); name: the part after the dot.
         title, category, description: for the palette (``category`` is the plugin's unless the node sets one).
         class_path: ``"module:Class"`` where the class lives.
+        runs_on: ``"anywhere"`` or ``"backend"`` (only on the generation backend), as the manifest declares.
     """
 
     type_id: str
@@ -114,11 +115,12 @@ class PluginNode:
     category: str
     description: str
     class_path: str
+    runs_on: str = "anywhere"
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready facts."""
         return {"type": self.type_id, "name": self.name, "title": self.title, "category": self.category,
-                "description": self.description, "class": self.class_path}
+                "description": self.description, "class": self.class_path, "runs_on": self.runs_on}
 
 
 @dataclass(frozen=True)
@@ -476,7 +478,7 @@ class PluginManager:
             m = r.manifest
             nodes = tuple(
                 PluginNode(m.type_id(n), n.name, n.title or n.name, n.category or m.display_category, n.description,
-                           m.class_path(n, r.module))
+                           m.class_path(n, r.module), n.runs_on)
                 for n in m.nodes
             )
         return PluginInfo(

@@ -24,6 +24,7 @@ Example::
     class = "vidstudio_example_nodes.grain:FilmGrain"   # default "<module>:<name>"
     title = "Film Grain"
     description = "Seeded, keyable film grain."
+    # runs_on = "backend"                   # only on the generation backend (a diffusion model); default "anywhere"
 
 Permissions cannot be enforced by Python; they are the author's honest declaration, shown before install and
 by ``vidstudio plugins info``.
@@ -34,7 +35,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -97,6 +98,9 @@ class NodeEntry(BaseModel):
             empty means ``"<manifest module>:<name>"``.
         title, category, description: shown in the palette before the plugin is imported (``category``
             defaults to the plugin's category).
+        runs_on: ``"anywhere"`` (default) or ``"backend"``: the node needs the generation backend (a diffusion
+            model), so the GUI sends it to the generation server instead of running it, known before the
+            plugin is imported (the class's own ``runs_on`` says the same once it is).
     """
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -106,6 +110,7 @@ class NodeEntry(BaseModel):
     title: str = ""
     category: str = ""
     description: str = ""
+    runs_on: Literal["anywhere", "backend"] = "anywhere"
 
     @field_validator("name")
     @classmethod
@@ -260,11 +265,13 @@ class Manifest(BaseModel):
         return f"{module}:{node.name}" if module else ""
 
     def node_info(self, node: NodeEntry) -> dict[str, Any]:
-        """Palette facts for ``node`` before import: ``title``, ``category``, ``description``, ``plugin``."""
+        """Palette facts for ``node`` before import: ``title``, ``category``, ``description``, ``runs_on``,
+        ``plugin``."""
         return {
             "title": node.title or node.name,
             "category": node.category or self.display_category,
             "description": node.description,
+            "runs_on": node.runs_on,
             "plugin": self.name,
         }
 

@@ -300,7 +300,6 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
     """
     from vidstudio.errors import GraphError, ProjectError
     from vidstudio.graph.engine import Engine
-    from vidstudio.graph.validate import validate_graph
     from vidstudio.nodes import builtin_registry
     from vidstudio.project import dumps_project, loads_project
 
@@ -387,8 +386,7 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
     if problems:
         raise RequestError(problems)
     if all(types.builtin(work.node(nid).type) is not None for nid in order):
-        issues = validate_graph(work, builtin_registry(), work.settings, only=order)
-        errors = [i for i in issues if i.severity == "error"]
+        errors = Engine(builtin_registry()).plan(work, work.settings, [out]).errors
         if errors:
             raise RequestError([(_issue_field(i), str(i)) for i in errors])
     return JobSpec(id=job_id, kind="project", output_node=out, project=dumps_project(work, indent=None),

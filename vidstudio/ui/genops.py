@@ -2,9 +2,9 @@
 result goes, and how a server job reads in the Jobs pane.
 
 Everything here is pure (no widgets, no network, no file I/O), so it is tested without a window. The GUI
-process never runs a generating node itself: a node that makes video with a diffusion model (the backend's
-Generate, or any plugin node of the ``Generate`` category with a VIDEO output) runs on the generation server,
-through :mod:`vidstudio.client`, when the user presses Generate.
+process never runs a generating node itself: a node whose type declares ``runs_on = "backend"`` (the backend's
+Generate, or a plugin node declared so in its class or manifest) runs on the generation server, through
+:mod:`vidstudio.client`, when the user presses Generate.
 """
 
 from __future__ import annotations
@@ -19,21 +19,12 @@ from vidstudio.graph.registry import NodeRegistry
 from vidstudio.graph.types import PortType
 from vidstudio.project import Project
 
-#: Node types that generate video with a model (besides any VIDEO node of the ``Generate`` category).
-GENERATOR_TYPES = frozenset({"Generate"})
-#: The category of generation nodes (Load Model, Conditioning, Generate, and plugins that generate).
-GENERATE_CATEGORY = "Generate"
-
 
 def is_generator(registry: NodeRegistry, type_id: str) -> bool:
-    """True when nodes of ``type_id`` generate video with a model, so that only the server runs them: the
-    types in :data:`GENERATOR_TYPES`, and node types of the ``Generate`` category with a VIDEO output."""
-    if type_id in GENERATOR_TYPES:
-        return True
-    cls = registry.find(type_id)
-    if cls is None or getattr(cls, "category", "") != GENERATE_CATEGORY:
-        return False
-    return any(str(o.type) == PortType.VIDEO for o in getattr(cls, "outputs", ()))
+    """True when nodes of ``type_id`` run only on the generation backend, as their type declares
+    (``runs_on = "backend"``, :meth:`vidstudio.graph.registry.NodeRegistry.runs_on`), so that only the server
+    runs them."""
+    return registry.runs_on(type_id) == "backend"
 
 
 def upstream(project: Project, node_id: str) -> list[str]:
@@ -57,14 +48,14 @@ def server_only_message(node_ids: list[str], project: Project) -> str:
             "The result lands on the timeline as its own track.")
 
 
-#: Node types whose model parameter names a model of the server (an id of ``GET /v1/models``), which this
-#: computer need not have.
-MODEL_NODE_TYPES = frozenset({"LoadModel"})
+#: Issue codes the GUI reads as warnings: the model a node names need not be on this computer, because the
+#: generation server looks model ids up among its own models (``GET /v1/models``).
+SERVER_RESOLVED_CODES = frozenset({"model-not-local"})
 
 
 def server_side_issues(issues: list[Any], project: Project, registry: NodeRegistry) -> list[Any]:
-    """The validation issues as the GUI shows them: a Load Model node's ``model`` that this computer cannot
-    find is a warning (the generation server looks model ids up among its own models), not an error.
+    """The validation issues as the GUI shows them: an issue whose code is in :data:`SERVER_RESOLVED_CODES`
+    (a model this computer cannot find) is a warning, not an error; decided by the code, never by the words.
 
     Args:
         issues: :class:`vidstudio.graph.validate.GraphIssue` items.
@@ -76,8 +67,7 @@ def server_side_issues(issues: list[Any], project: Project, registry: NodeRegist
 
     out = []
     for i in issues:
-        if (i.severity == "error" and i.node_id is not None and i.where == "param 'model'"
-                and project.has_node(i.node_id) and project.node(i.node_id).type in MODEL_NODE_TYPES):
+        if i.severity == "error" and i.code in SERVER_RESOLVED_CODES:
             i = replace(i, severity="warning", message=i.message + " on this computer; the generation server "
                         "looks model ids up among its own models (Edit > Preferences > Test connection lists them)")
         out.append(i)

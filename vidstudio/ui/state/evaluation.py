@@ -26,13 +26,13 @@ from PySide6.QtGui import QImage
 
 from vidstudio.errors import Cancelled, GraphError, NodeError, VidStudioError
 from vidstudio.graph.engine import Engine, NodeExecutionError, NodeReport
-from vidstudio.graph.validate import GraphIssue, validate_graph
+from vidstudio.graph.validate import GraphIssue
 from vidstudio.media.clip import Clip, as_clip
 from vidstudio.progress import CancelToken
 from vidstudio.project import Project
 from vidstudio.project.view import ViewTarget
 from vidstudio.ui.state.tasks import error_text
-from vidstudio.ui.genops import generators_needed, server_only_message, server_side_issues
+from vidstudio.ui.genops import server_only_message, server_side_issues
 
 
 @dataclass
@@ -162,8 +162,11 @@ class Evaluator(QObject):
         doc = req.project
         registry = self.engine.registry
         out = EvalResult(req.serial, view=req.view)
-        out.issues = server_side_issues(validate_graph(doc, registry, doc.settings), doc, registry)
         targets = [t for t in req.targets if doc.has_node(t)]
+        # One plan per evaluation: the whole graph is validated once (every node's issues are shown) and each
+        # group below runs a part of it without validating again.
+        plan = self.engine.plan(doc, doc.settings, targets, scope="graph")
+        plan.issues = out.issues = server_side_issues(plan.issues, doc, registry)
         if not targets:
             out.seconds = time.perf_counter() - t0
             return out
@@ -179,24 +182,24 @@ class Evaluator(QObject):
                 continue
             is_view = view_node in group
             try:
-                needed = set(self.engine.needed_nodes(doc, group))
+                part = plan.narrow(group)
             except GraphError as e:
                 errors.append((str(e), None, is_view))
                 continue
-            blocking = [i for i in out.issues if i.severity == "error" and (i.node_id is None or i.node_id in needed)]
+            blocking = part.errors
             if blocking:
                 first = blocking[0]
                 errors.append((str(first) + (f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""),
                                first.node_id, is_view))
                 continue
-            gens = generators_needed(doc, registry, group)
+            gens = [n.id for n in doc.nodes if n.id in set(part.backend_only)]  # document order, as before
             if gens:  # diffusion runs on the server (Generate, Ctrl+G), never in the GUI process
                 out.server_only += [g for g in gens if g not in out.server_only]
                 server_msgs.add(server_only_message(gens, doc))
                 errors.append((server_only_message(gens, doc), None, is_view))
                 continue
             try:
-                run = self.engine.run(doc, doc.settings, targets=group, project_dir=doc.project_dir, cancel=token)
+                run = self.engine.run(part, project_dir=doc.project_dir, cancel=token)
             except Cancelled:
                 return None
             except (NodeError, NodeExecutionError) as e:

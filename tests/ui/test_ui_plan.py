@@ -10,7 +10,7 @@ from vidstudio.graph import Engine, Input, Node, Output, PortType
 from vidstudio.progress import CancelToken
 from vidstudio.project import load_project
 from vidstudio.ui import genops
-from vidstudio.ui.docops import ViewTarget
+from vidstudio.project.view import ViewTarget
 
 
 class Paint(Node):

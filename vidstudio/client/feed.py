@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
 
 from vidstudio.client.errors import ClientError, NotFound, ServerRefused, ServerUnreachable, StreamClosed
+from vidstudio.protocol.constants import EVENT_HELLO, EVENT_JOB
 from vidstudio.protocol.models import Job, JobEvent
 
 if TYPE_CHECKING:
@@ -243,7 +244,7 @@ class EventFeed:
                 except Exception as e:
                     pending, message = [], f"unreadable event from {url}: {e}"
                 for ev in pending:
-                    if ev is not None and ev.type == "hello":
+                    if ev is not None and ev.type == EVENT_HELLO:
                         for j in ev.jobs:
                             self._see(j)
                 if not pending:  # closed before it said hello
@@ -266,9 +267,9 @@ class EventFeed:
                     if ev is None:
                         yield None
                         continue
-                    if ev.type == "job":
+                    if ev.type == EVENT_JOB:
                         self._see(ev.job)
-                    elif ev.type == "hello":
+                    elif ev.type == EVENT_HELLO:
                         for j in ev.jobs:
                             self._see(j)
                     yield ev
@@ -359,8 +360,8 @@ def wait_for_job(client: "Client", job_id: str, *, on_event: Callable[[Any], Non
                 for job in item.jobs:
                     if job.id == job_id and job.finished:
                         return finished(job)
-            elif item.type != "hello":
+            elif item.type != EVENT_HELLO:
                 if on_event is not None:
                     on_event(item)
-                if item.type == "job" and item.job.id == job_id and item.job.finished:
+                if item.type == EVENT_JOB and item.job.id == job_id and item.job.finished:
                     return item.job

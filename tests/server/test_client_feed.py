@@ -5,7 +5,11 @@ that fails)."""
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -27,6 +31,8 @@ from vidstudio.client import (
     Synced,
     TokenRefused,
 )
+
+pytestmark = pytest.mark.slow  # real servers: each test starts one or two (seconds each)
 
 TOKEN = "feed-token"
 UNKNOWN_JOB = "gen_" + "0" * 24
@@ -52,7 +58,6 @@ def _until(feed: EventFeed, predicate, timeout: float, what: str) -> list:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}; saw {[getattr(i, 'type', i) for i in seen]}")
 
 
-@pytest.mark.slow
 def test_the_feed_reconnects_after_a_restart_and_resyncs_tracked_jobs_older_than_the_newest(
         tmp_path, plugins_folder):
     port, data, env = _free_port(), tmp_path / "data", server_env(tmp_path, plugins_folder)
@@ -99,7 +104,7 @@ def test_the_feed_reconnects_after_a_restart_and_resyncs_tracked_jobs_older_than
         first.stop()
 
 
-def test_typed_errors_for_an_unreachable_port_a_wrong_token_a_refusal_and_a_failing_job(start_server):
+def test_typed_errors_for_an_unreachable_port_a_wrong_token_a_refusal_and_a_failing_job(start_server, tmp_path):
     url = f"http://127.0.0.1:{_free_port()}"
     with Client(url, timeout=5) as c:
         with pytest.raises(ServerUnreachable) as e:
@@ -133,3 +138,9 @@ def test_typed_errors_for_an_unreachable_port_a_wrong_token_a_refusal_and_a_fail
             c.result(job.id, timeout=90)
         assert e.value.job.id == job.id and e.value.job.status == "failed" and "80 GiB" in e.value.job.error
         assert "80 GiB" in str(e.value) and isinstance(e.value, ClientError)
+
+    (tmp_path / "oom.vidproj").write_text(json.dumps(doc))  # render --server: the job's error, exit 2
+    r = subprocess.run([sys.executable, "-m", "vidstudio", "render", "oom.vidproj", "--server", server.url, "-q"],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "VIDSTUDIO_SERVER_TOKEN": TOKEN})
+    assert r.returncode == 2 and "failed on" in r.stderr and "80 GiB" in r.stderr, r.stderr

@@ -84,14 +84,19 @@ def test_the_feed_bridge_re_emits_a_resync_and_a_missing_job_as_signals(qtbot):
     the tracked ones older than them) arrives as ``synced`` and a tracked job the server forgot (404) as
     ``missing``, on the GUI thread; stopping it ends the thread."""
     from vidstudio.client import StreamClosed
-    from vidstudio.protocol import Job
+    from vidstudio.protocol import HelloEvent, Job, WorkerInfo
     from vidstudio.ui.state.generation import FeedBridge
 
     def record(job_id: str, status: str) -> Job:
         return Job(id=job_id, status=status, kind="project", created_at=1.0, output_node="export")
 
     class Stream:
+        said_hello = False
+
         def next(self, timeout=None):
+            if not self.said_hello:
+                self.said_hello = True
+                return HelloEvent(worker=WorkerInfo(state="ready"))
             raise StreamClosed("closed")
 
         def close(self):

@@ -31,7 +31,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
 
-from vidstudio.client.errors import ClientError, NotFound, ServerRefused, ServerUnreachable, StreamClosed
+from vidstudio.client.errors import (
+    ClientError,
+    Conflict,
+    NotFound,
+    ServerRefused,
+    ServerUnreachable,
+    StreamClosed,
+)
 from vidstudio.protocol.constants import EVENT_HELLO, EVENT_JOB
 from vidstudio.protocol.models import Job, JobEvent
 
@@ -203,21 +210,23 @@ class EventFeed:
         """Yields the :class:`JobMissing` items of a resync, then its :class:`Synced` (none when the server
         could not be asked: the next connection asks again)."""
         try:
-            jobs = self.client.jobs(limit=self.list_limit) if self.list_limit > 0 else []
-            listed = {j.id for j in jobs}
+            page = self.client.jobs(limit=self.list_limit) if self.list_limit > 0 else []  # newest first
+            listed = {j.id for j in page}
+            fetched = []
             for job_id in self.tracked():
                 if job_id in listed:
                     continue
                 try:
-                    jobs.append(self.client.job(job_id))
+                    fetched.append(self.client.job(job_id))
                 except NotFound as e:
                     self.untrack(job_id)
                     yield JobMissing(job_id, e)
         except ClientError:
             return
+        jobs = sorted(fetched + page[::-1], key=lambda j: j.created_at)  # oldest first (stable for equal times)
         for j in jobs:
             self._see(j)
-        yield Synced(sorted(jobs, key=lambda j: j.created_at), self._first)
+        yield Synced(jobs, self._first)
         self._first = False
 
     def _run(self) -> Iterator[Any]:
@@ -328,9 +337,8 @@ def wait_for_job(client: "Client", job_id: str, *, on_event: Callable[[Any], Non
                 cancelled_here = True
                 try:
                     client.cancel(job_id)
-                except ServerRefused as e:
-                    if e.status != 409:  # 409: it has finished meanwhile
-                        raise
+                except Conflict:  # it has finished meanwhile
+                    pass
                 last_poll = 0.0
             if (not up or cancelled_here) and now - last_poll >= poll:
                 last_poll = now

@@ -30,7 +30,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from vidstudio.client import Client, ClientError, EventFeed, LocalServer
+from vidstudio.client import Client, ClientError, Conflict, EventFeed, LocalServer
 from vidstudio.procs import process_alive
 from vidstudio.media.clip import Clip
 from vidstudio.project import Project
@@ -675,7 +675,7 @@ class GenerationService(QObject):
                 self._apply(rec)
 
         def failed(e: BaseException) -> None:
-            if getattr(e, "status", None) == 409:  # it finished meanwhile: its record says how
+            if isinstance(e, Conflict):  # it finished meanwhile: its record says how
                 return
             if not job.is_final:
                 job.update(message=f"cannot cancel: {genops.error_text(e, client.url)}", force=True)

@@ -106,7 +106,7 @@ class EventStream:
     """
 
     def __init__(self, url: str, headers: dict[str, str], *, open_timeout: float = 10.0):
-        from websockets.exceptions import InvalidStatus
+        from websockets.exceptions import InvalidHandshake, InvalidStatus
         from websockets.sync.client import connect
 
         kwargs: dict[str, Any] = {"additional_headers": headers, "open_timeout": open_timeout,
@@ -122,7 +122,7 @@ class EventStream:
             self._ws = self._stack.enter_context(connect(url, **kwargs))
         except InvalidStatus as e:
             status = e.response.status_code
-        except (OSError, TimeoutError) as e:
+        except (OSError, TimeoutError, InvalidHandshake) as e:  # no answer, or not a WebSocket server's answer
             raise ServerUnreachable(f"cannot open the event stream at {base}: {e}", reason=str(e), url=server) from None
         if status is not None:
             raise refused(server, status, f"the event stream at {base} was refused ({status})",

@@ -221,7 +221,7 @@ class EventFeed:
                 except NotFound as e:
                     self.untrack(job_id)
                     yield JobMissing(job_id, e)
-        except ClientError:
+        except Exception:  # unreachable again, or the client was closed (a change of server): the next connection
             return
         jobs = sorted(fetched + page[::-1], key=lambda j: j.created_at)  # oldest first (stable for equal times)
         for j in jobs:
@@ -235,9 +235,11 @@ class EventFeed:
         while not self._closed.is_set():
             try:
                 stream = self.client.events(job=self.job, previews=self.previews, open_timeout=self.open_timeout)
-            except ClientError as e:
+            except Exception as e:  # a ClientError; or the client was closed by a change of server
+                err = e if isinstance(e, ClientError) else ClientError(
+                    f"cannot open the event stream of {url}: {e.__class__.__name__}: {e}", url=url)
                 self.connected = False
-                yield Disconnected(url, e, wait, str(e))
+                yield Disconnected(url, err, wait, str(err))
                 yield from self._pause(wait)
                 wait = min(wait * 2, self.reconnect_max)
                 continue

@@ -11,6 +11,18 @@ from helpers import run_cli
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``package`` (a desktop bundle built, a whole environment installed: minutes each) run only
+    when asked for by a marker expression that names them (``make package-test`` runs ``pytest -m package``);
+    ``make test``, with or without its own ``-m``, skips them."""
+    if "package" in (config.getoption("markexpr") or "").replace("not package", ""):
+        return
+    skip = pytest.mark.skip(reason="a packaging test: run by `make package-test` (pytest -m package)")
+    for item in items:
+        if "package" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     """Recovery files, run history, the disk cache of node outputs (``$VIDSTUDIO_CACHE_DIR/outputs``, so no two

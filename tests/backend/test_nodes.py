@@ -212,8 +212,9 @@ def test_nodes_document_and_listing_show_the_capability_table(capsys):
     import argparse
 
     from vidstudio.commands import nodes as nodes_cmd
+    from vidstudio.nodes.catalogue import catalogue
 
-    doc = nodes_cmd.describe_everything(default_registry())
+    doc = catalogue(default_registry())
     assert doc["capabilities"]["families"]["wan"]["controls"]["mask"]["variants"] == ["vace"]
     assert {"LoadModel", "Conditioning", "Generate"} <= {n["type"] for n in doc["nodes"]}
     nodes_cmd.run(argparse.Namespace(json=False))

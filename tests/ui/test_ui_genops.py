@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from uihelpers import EXAMPLES
-from vidstudio.client import ServerError
+from vidstudio.client import NotFound, ServerError, ServerRefused, ServerUnreachable, TokenRefused
 from vidstudio.graph.validate import GraphIssue
 from vidstudio.nodes import default_registry
 from vidstudio.project import load_project
@@ -80,29 +80,36 @@ def test_the_code_decides_the_severity_never_the_words(reg, t2v):
 
 
 def test_errors_in_words():
+    """The words come from the error's type, not from its message."""
     url = "http://gpu:8765"
-    e = ServerError(f"cannot reach the VidStudio server at {url}: [Errno 111] Connection refused")
+    e = ServerUnreachable("whatever the network said", reason="[Errno 111] Connection refused", url=url)
     assert genops.error_text(e, url) == f"server unreachable at {url} ([Errno 111] Connection refused)"
-    e = ServerError(f"server {url} answered 422: project.nodes.gen: no model", status=422)
+    e = ServerRefused(f"server {url} answered 422: project.nodes.gen: no model", status=422, url=url)
     assert genops.error_text(e, url) == "project.nodes.gen: no model"
-    assert "refused the token (401)" in genops.error_text(ServerError("x", status=401), url)
+    assert "refused the token (401)" in genops.error_text(TokenRefused("x", status=401, url=url), url)
+    assert genops.error_text(ServerError("cannot reach the moon"), url) == "cannot reach the moon"  # no guessing
     assert genops.duration_text(5) == "5 s" and genops.duration_text(185) == "3 min 05 s"
     assert genops.duration_text(3720) == "1 h 02 min" and genops.duration_text(None) == ""
 
 
-def test_a_resync_fetches_unfinished_jobs_older_than_the_newest(qtbot):
-    """After a reconnection the follower lists the newest jobs and fetches, one by one, the jobs the window still
-    shows as unfinished that are not among them (a job that finished while the stream was down, with many jobs
-    after it); a job the server forgot (404) is left alone."""
+def test_the_feed_bridge_re_emits_a_resync_and_a_missing_job_as_signals(qtbot):
+    """The GUI's bridge runs the client's feed on its thread: after a connection the resync (the newest jobs plus
+    the tracked ones older than them) arrives as ``synced`` and a tracked job the server forgot (404) as
+    ``missing``, on the GUI thread; stopping it ends the thread."""
     from vidstudio.client import StreamClosed
-    from vidstudio.protocol import Job
-    from vidstudio.ui.state.generation import EventFollower, _Bridge
+    from vidstudio.protocol import HelloEvent, Job, WorkerInfo
+    from vidstudio.ui.state.generation import FeedBridge
 
     def record(job_id: str, status: str) -> Job:
         return Job(id=job_id, status=status, kind="project", created_at=1.0, output_node="export")
 
     class Stream:
+        said_hello = False
+
         def next(self, timeout=None):
+            if not self.said_hello:
+                self.said_hello = True
+                return HelloEvent(worker=WorkerInfo(state="ready"))
             raise StreamClosed("closed")
 
         def close(self):
@@ -111,9 +118,6 @@ def test_a_resync_fetches_unfinished_jobs_older_than_the_newest(qtbot):
     class FakeClient:
         url = "http://127.0.0.1:1"
 
-        def __init__(self):
-            self.fetched: list[str] = []
-
         def events(self, **kw):
             return Stream()
 
@@ -121,19 +125,22 @@ def test_a_resync_fetches_unfinished_jobs_older_than_the_newest(qtbot):
             return [record(f"gen_new{i}", "succeeded") for i in range(limit)]
 
         def job(self, job_id):
-            self.fetched.append(job_id)
             if job_id == "gen_forgotten":
-                raise ServerError("no such job", status=404)
+                raise NotFound(f"server {self.url} answered 404: no job {job_id}", status=404, url=self.url)
             return record(job_id, "succeeded")
 
-    client, bridge = FakeClient(), _Bridge()
-    follower = EventFollower(client, bridge, lambda: ["gen_old", "gen_new0", "gen_forgotten"])
+    bridge = FeedBridge()
+    got: list[tuple] = []
+    bridge.missing.connect(lambda *a: got.append(("missing", *a)))
+    bridge.synced.connect(lambda *a: got.append(("synced", *a)))
     try:
-        with qtbot.waitSignal(bridge.synced, timeout=5000) as sig:
-            follower.start()
+        with qtbot.waitSignal(bridge.synced, timeout=5000):
+            bridge.follow(FakeClient(), ["gen_old", "gen_new0", "gen_forgotten"])
     finally:
-        follower.stop()
-    records, first = sig.args
-    assert first and client.fetched == ["gen_old", "gen_forgotten"]
-    by_id = {r.id: r.status for r in records}
-    assert by_id["gen_old"] == "succeeded" and "gen_forgotten" not in by_id and len(by_id) == 21
+        bridge.stop()
+    assert [g[0] for g in got] == ["missing", "synced"]
+    missing, synced = got[0][1:], got[1][1:]
+    assert missing[0] == "gen_forgotten" and "no longer has this job (no job gen_forgotten)" in missing[1]
+    records, first = synced
+    assert first and [r.id for r in records][:2] == ["gen_old", "gen_new19"] and len(records) == 21
+    assert not bridge.alive

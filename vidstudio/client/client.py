@@ -1,8 +1,11 @@
 """A blocking client of the generation server (httpx for HTTP, websockets for the event stream).
 
 Every method is a plain blocking call, safe to use from any thread (the GUI calls it from worker threads);
-:class:`EventStream` is read in one thread and may be closed from another. Errors are :class:`ServerError`
-(a :class:`vidstudio.errors.VidStudioError`) carrying the server's message, which names the field.
+:class:`EventStream` is read in one thread and may be closed from another. Errors are typed
+(:mod:`vidstudio.client.errors`): :class:`~vidstudio.client.errors.ServerUnreachable` when no answer came,
+:class:`~vidstudio.client.errors.ServerRefused` (and its kinds: token, not found, conflict) carrying the server's
+message, which names the field, :class:`~vidstudio.client.errors.ServerFailed` for a 5xx; each is a
+:class:`~vidstudio.client.errors.ClientError` (a :class:`vidstudio.errors.VidStudioError`).
 
 Typical use::
 
@@ -18,19 +21,41 @@ import contextlib
 import json
 import os
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from vidstudio.errors import VidStudioError
+from vidstudio.client.errors import (
+    ClientError,
+    InvalidServerUrl,
+    ServerError,
+    ServerUnreachable,
+    StreamClosed,
+    refused,
+)
+from vidstudio.protocol.constants import (
+    ASSETS,
+    EVENTS,
+    EVENTS_JOB_QUERY,
+    EVENTS_PREVIEWS_QUERY,
+    GENERATION,
+    GENERATION_FRAME,
+    GENERATION_OUTPUT,
+    GENERATION_PREVIEW,
+    GENERATIONS,
+    HEALTH,
+    LIST_LIMIT_DEFAULT,
+    MAX_EVENT_BYTES,
+    MODELS,
+    NODES,
+    bearer,
+)
 from vidstudio.protocol.models import (
     Asset,
     Health,
     Job,
-    JobEvent,
     JobList,
     ModelList,
     NodesDocument,
@@ -39,29 +64,11 @@ from vidstudio.protocol.models import (
     parse_event,
 )
 
+__all__ = ["ORIGIN_KEY", "Client", "ClientError", "EventStream", "ServerError", "StreamClosed"]
+
 #: Key of the embedded document that says which folder its relative paths belong to (the same key as
 #: ``vidstudio.project.io.ORIGIN_KEY``): set on a submitted project so that its MP4 opens again on this machine.
 ORIGIN_KEY = "embedded_from"
-
-
-class ServerError(VidStudioError):
-    """The server refused a request or could not be reached.
-
-    Attributes:
-        status: the HTTP status (None when there was no answer); kind: the error type (``invalid_request``,
-        ``not_found``, ``unauthorized``, ``conflict``, ``too_large``, ...); field: the request field it names;
-        details: ``[(field, message), ...]``.
-    """
-
-    def __init__(self, message: str, *, status: int | None = None, kind: str | None = None,
-                 field: str | None = None, details: list[tuple[str | None, str]] | None = None):
-        super().__init__(message)
-        self.status, self.kind, self.field = status, kind, field
-        self.details = list(details or [])
-
-
-class StreamClosed(ServerError):
-    """The event stream has ended (closed by the server, by :meth:`EventStream.close`, or the connection broke)."""
 
 
 def _is_loopback_url(url: str) -> bool:
@@ -94,25 +101,32 @@ class EventStream:
         url: the ``ws://`` URL with its query; headers: extra handshake headers; open_timeout: seconds.
 
     Raises:
-        ServerError: when the connection cannot be opened (refused, 401).
+        ServerUnreachable: when no connection can be opened; ServerRefused: when the handshake is refused
+            (TokenRefused for 401/403).
     """
 
     def __init__(self, url: str, headers: dict[str, str], *, open_timeout: float = 10.0):
-        from websockets.exceptions import InvalidStatus
+        from websockets.exceptions import InvalidHandshake, InvalidStatus
         from websockets.sync.client import connect
 
-        kwargs: dict[str, Any] = {"additional_headers": headers, "open_timeout": open_timeout, "max_size": 64 << 20}
+        kwargs: dict[str, Any] = {"additional_headers": headers, "open_timeout": open_timeout,
+                                  "max_size": MAX_EVENT_BYTES}
         if _is_loopback_url(url):
             kwargs["proxy"] = None
         self._stack = contextlib.ExitStack()
+        base = url.split("?")[0]
+        server = base[: -len(EVENTS)] if base.endswith(EVENTS) else base
+        server = server.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+        status = None
         try:
             self._ws = self._stack.enter_context(connect(url, **kwargs))
         except InvalidStatus as e:
             status = e.response.status_code
-            raise ServerError(f"the event stream at {url.split('?')[0]} was refused ({status})", status=status,
-                              kind="unauthorized" if status == 401 else None) from None
-        except (OSError, TimeoutError) as e:
-            raise ServerError(f"cannot open the event stream at {url.split('?')[0]}: {e}") from None
+        except (OSError, TimeoutError, InvalidHandshake) as e:  # no answer, or not a WebSocket server's answer
+            raise ServerUnreachable(f"cannot open the event stream at {base}: {e}", reason=str(e), url=server) from None
+        if status is not None:
+            raise refused(server, status, f"the event stream at {base} was refused ({status})",
+                          kind="unauthorized" if status == 401 else None)
         self.closed = False
 
     def next(self, timeout: float | None = None):
@@ -173,9 +187,9 @@ class Client:
         self.url = url.rstrip("/")
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ServerError(f"{url!r} is not a server URL (expected http://HOST:PORT)")
+            raise InvalidServerUrl(f"{url!r} is not a server URL (expected http://HOST:PORT)")
         self.token = token or None
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = bearer(self.token) if self.token else {}
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
                                   trust_env=not _is_loopback_url(self.url))
         self._nodes: NodesDocument | None = None
@@ -200,38 +214,40 @@ class Client:
             details = [(d.get("field"), d.get("message", "")) for d in err.get("details") or []]
         except (ValueError, KeyError, TypeError):
             message, kind, field, details = (r.text[:500] or r.reason_phrase), None, None, []
-        raise ServerError(f"server {self.url} answered {r.status_code}: {message}", status=r.status_code, kind=kind,
-                          field=field, details=details)
+        raise refused(self.url, r.status_code, message, kind=kind, field=field, details=details)
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Sends a request and returns the answer.
 
         Raises:
-            ServerError: for a 4xx/5xx answer (with the server's message) or when the server cannot be reached.
+            ServerRefused: for a 4xx answer (with the server's message; TokenRefused, NotFound, Conflict by status);
+            ServerFailed: for a 5xx answer; ServerUnreachable: when no answer comes.
         """
         try:
             r = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as e:
-            raise ServerError(f"server {self.url} did not answer {method} {path} in time ({e})") from None
+            raise ServerUnreachable(f"server {self.url} did not answer {method} {path} in time ({e})",
+                                    reason=f"no answer in time ({e})", url=self.url) from None
         except httpx.HTTPError as e:
-            raise ServerError(f"cannot reach the VidStudio server at {self.url}: {e}") from None
+            raise ServerUnreachable(f"cannot reach the VidStudio server at {self.url}: {e}", reason=str(e),
+                                    url=self.url) from None
         self._raise_for(r)
         return r
 
     # ------------------------------------------------------------------------------------------ service
     def health(self) -> Health:
         """``GET /v1/health``: the server, its worker and the queue."""
-        return Health.model_validate(self.request("GET", "/v1/health").json())
+        return Health.model_validate(self.request("GET", HEALTH).json())
 
     def nodes(self, *, fresh: bool = False) -> NodesDocument:
         """``GET /v1/nodes``: the node types the server runs (kept after the first call unless ``fresh``)."""
         if self._nodes is None or fresh or self._nodes.source != "worker":
-            self._nodes = NodesDocument.model_validate(self.request("GET", "/v1/nodes").json())
+            self._nodes = NodesDocument.model_validate(self.request("GET", NODES).json())
         return self._nodes
 
     def models(self) -> ModelList:
         """``GET /v1/models``: the models the server can load, by id."""
-        return ModelList.model_validate(self.request("GET", "/v1/models").json())
+        return ModelList.model_validate(self.request("GET", MODELS).json())
 
     # ------------------------------------------------------------------------------------------ submitting
     def upload_image(self, source: str | os.PathLike | bytes, filename: str | None = None) -> Asset:
@@ -241,14 +257,14 @@ class Client:
             source: a file path or the file's bytes; filename: the name sent (default: the path's name).
 
         Raises:
-            ServerError: not an image (415), too large (413), damaged (422); OSError: the file cannot be read.
+            ServerRefused: not an image (415), too large (413), damaged (422); OSError: the file cannot be read.
         """
         if isinstance(source, (bytes, bytearray)):
             data, name = bytes(source), filename or "image"
         else:
             p = Path(source)
             data, name = p.read_bytes(), filename or p.name
-        r = self.request("POST", "/v1/assets", files={"file": (name, data, "application/octet-stream")})
+        r = self.request("POST", ASSETS, files={"file": (name, data, "application/octet-stream")})
         return Asset.model_validate(r.json())
 
     def submit(self, request: SimpleGeneration | dict[str, Any] | None = None, *,
@@ -260,7 +276,7 @@ class Client:
             the new job (``adjustments`` says what the server changed).
 
         Raises:
-            ServerError: 422 naming the field; pydantic.ValidationError: fields that are wrong before sending.
+            ServerRefused: 422 naming the field; pydantic.ValidationError: fields that are wrong before sending.
         """
         data = request.model_dump(exclude_none=True) if isinstance(request, SimpleGeneration) else dict(request or {})
         data.update(fields)
@@ -268,7 +284,7 @@ class Client:
         body = req.model_dump(mode="json", exclude_none=True)
         if image is not None:
             body["image_asset_id"] = self.upload_image(image).id
-        return Job.model_validate(self.request("POST", "/v1/videos/generations", json=body).json())
+        return Job.model_validate(self.request("POST", GENERATIONS, json=body).json())
 
     def submit_project(self, project: Any, output_node: str, *, model: str | None = None,
                        project_dir: str | os.PathLike | None = None, upload: bool = True) -> Job:
@@ -285,7 +301,7 @@ class Client:
             project_dir: where relative paths of the project start (default: the project's folder).
 
         Raises:
-            ServerError: 422 naming the field (``project.nodes.<id>.params.<name>``, ``output_node``, ``model``).
+            ServerRefused: 422 naming the field (``project.nodes.<id>.params.<name>``, ``output_node``, ``model``).
             OSError: an image the project names cannot be read.
         """
         doc = project.to_dict() if hasattr(project, "to_dict") else json.loads(json.dumps(project))
@@ -311,26 +327,27 @@ class Client:
                         assets[value] = self.upload_image(path).id
         req = ProjectGeneration(project=doc, output_node=output_node, assets=assets, model=model)
         body = req.model_dump(mode="json", exclude_none=True)
-        return Job.model_validate(self.request("POST", "/v1/videos/generations", json=body).json())
+        return Job.model_validate(self.request("POST", GENERATIONS, json=body).json())
 
     # ------------------------------------------------------------------------------------------ jobs
-    def jobs(self, *, status: str | None = None, limit: int = 50, after: str | None = None) -> list[Job]:
+    def jobs(self, *, status: str | None = None, limit: int = LIST_LIMIT_DEFAULT,
+             after: str | None = None) -> list[Job]:
         """``GET /v1/videos/generations``: jobs, newest first (``after``: older than this job id)."""
         params = {k: v for k, v in (("status", status), ("limit", limit), ("after", after)) if v is not None}
-        return JobList.model_validate(self.request("GET", "/v1/videos/generations", params=params).json()).data
+        return JobList.model_validate(self.request("GET", GENERATIONS, params=params).json()).data
 
     def job(self, job_id: str) -> Job:
         """``GET /v1/videos/generations/{id}``: status, progress, ETA, error, output."""
-        return Job.model_validate(self.request("GET", f"/v1/videos/generations/{job_id}").json())
+        return Job.model_validate(self.request("GET", GENERATION.format(job_id=job_id)).json())
 
     def cancel(self, job_id: str) -> Job:
         """``DELETE /v1/videos/generations/{id}``: cancels a queued job at once, or asks a running one to stop
         (it becomes ``cancelled`` within a denoising step).
 
         Raises:
-            ServerError: 409 when the job has already finished; 404 for an unknown job.
+            Conflict: 409 when the job has already finished; NotFound: 404 for an unknown job.
         """
-        return Job.model_validate(self.request("DELETE", f"/v1/videos/generations/{job_id}").json())
+        return Job.model_validate(self.request("DELETE", GENERATION.format(job_id=job_id)).json())
 
     def download(self, job_id: str, dest: str | os.PathLike) -> Path:
         """Downloads the job's MP4 to ``dest`` (written to a temporary file, then renamed: never half a file).
@@ -339,7 +356,8 @@ class Client:
             the path written.
 
         Raises:
-            ServerError: 409 while the job has not succeeded; OSError: ``dest`` cannot be written.
+            Conflict: 409 while the job has not succeeded; ServerUnreachable: the download broke off;
+            OSError: ``dest`` cannot be written.
         """
         dest = Path(dest).expanduser()
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -347,14 +365,15 @@ class Client:
         try:
             with os.fdopen(fd, "wb") as f:
                 try:
-                    with self._http.stream("GET", f"/v1/videos/generations/{job_id}/output.mp4") as r:
+                    with self._http.stream("GET", GENERATION_OUTPUT.format(job_id=job_id)) as r:
                         if r.status_code >= 400:
                             r.read()
                             self._raise_for(r)
                         for chunk in r.iter_bytes(1 << 20):
                             f.write(chunk)
                 except httpx.HTTPError as e:
-                    raise ServerError(f"downloading job {job_id} from {self.url} failed: {e}") from None
+                    raise ServerUnreachable(f"downloading job {job_id} from {self.url} failed: {e}", reason=str(e),
+                                            url=self.url) from None
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -363,11 +382,11 @@ class Client:
 
     def frame(self, job_id: str, n: int) -> bytes:
         """Frame ``n`` (0-based) of the job's video as PNG bytes."""
-        return self.request("GET", f"/v1/videos/generations/{job_id}/frames/{int(n)}.png").content
+        return self.request("GET", GENERATION_FRAME.format(job_id=job_id, n=int(n))).content
 
     def preview(self, job_id: str) -> bytes:
         """The job's preview as JPEG bytes (the latest step while running, the middle frame once done)."""
-        return self.request("GET", f"/v1/videos/generations/{job_id}/preview.jpg").content
+        return self.request("GET", GENERATION_PREVIEW.format(job_id=job_id)).content
 
     # ------------------------------------------------------------------------------------------ events
     def events(self, *, job: str | None = None, previews: bool = True, open_timeout: float = 10.0) -> EventStream:
@@ -378,76 +397,50 @@ class Client:
         """
         parts = urlsplit(self.url)
         scheme = "wss" if parts.scheme == "https" else "ws"
-        query = {"previews": "true" if previews else "false"}
+        query = {EVENTS_PREVIEWS_QUERY: "true" if previews else "false"}
         if job:
-            query["job"] = job
-        url = f"{scheme}://{parts.netloc}{parts.path}/v1/events?{urlencode(query)}"
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+            query[EVENTS_JOB_QUERY] = job
+        url = f"{scheme}://{parts.netloc}{parts.path}{EVENTS}?{urlencode(query)}"
+        headers = bearer(self.token) if self.token else {}
         return EventStream(url, headers, open_timeout=open_timeout)
 
     def wait(self, job_id: str, *, on_event: Callable[[Any], None] | None = None, timeout: float | None = None,
-             poll: float = 2.0, cancel: Any = None) -> Job:
-        """Waits until the job has finished, passing its events to ``on_event`` as they come.
-
-        Follows the event stream and also asks for the job every ``poll`` seconds (so a lost connection only
-        slows it down).
+             poll: float = 2.0, cancel: Any = None, give_up: float = 60.0) -> Job:
+        """Waits until the job has finished, passing its events to ``on_event`` as they come
+        (:func:`vidstudio.client.feed.wait_for_job`: an event feed that reconnects and resyncs, so a server
+        restart only slows the wait down; HTTP polls every ``poll`` seconds while the stream is down).
 
         Args:
             cancel: an object with a ``cancelled`` property (a :class:`vidstudio.progress.CancelToken`, e.g. set
                 by Ctrl-C or a Cancel button in another thread); once it is true the job is cancelled on the
                 server, and the wait goes on until the job has stopped.
+            give_up: seconds without any answer from the server before the wait fails.
 
         Returns:
-            the finished job (succeeded, failed or cancelled: look at ``status``).
+            the finished job (succeeded, failed or cancelled: look at ``status``; :meth:`result` raises instead).
 
         Raises:
-            TimeoutError: after ``timeout`` seconds; ServerError: the server cannot be reached.
+            TimeoutError: after ``timeout`` seconds; ServerUnreachable: no answer for ``give_up`` seconds;
+            ServerRefused: the token (TokenRefused) or the job (NotFound) is refused.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
-        if cancel is not None:
-            poll = min(poll, 0.1)
-        cancelled_here = False
-        try:
-            stream: EventStream | None = self.events(job=job_id)
-        except ServerError:
-            stream = None
-        try:
-            last_poll = 0.0
-            while True:
-                now = time.monotonic()
-                if deadline is not None and now > deadline:
-                    raise TimeoutError(f"job {job_id} did not finish within {timeout:g} s")
-                if cancel is not None and not cancelled_here and getattr(cancel, "cancelled", False):
-                    cancelled_here = True
-                    try:
-                        self.cancel(job_id)
-                    except ServerError as e:
-                        if e.status != 409:  # 409: it has finished meanwhile
-                            raise
-                    last_poll = 0.0
-                if now - last_poll >= poll or stream is None:
-                    last_poll = now
-                    job = self.job(job_id)
-                    if job.finished:
-                        if on_event is not None:
-                            on_event(JobEvent(job=job))
-                        return job
-                if stream is None:
-                    time.sleep(min(poll, 0.25))
-                    continue
-                left = poll if deadline is None else max(0.01, min(poll, deadline - time.monotonic()))
-                try:
-                    ev = stream.next(timeout=left)
-                except StreamClosed:
-                    stream = None
-                    continue
-                if ev is None:
-                    continue
-                if on_event is not None and ev.type != "hello":
-                    on_event(ev)
-                if ev.type == "job" and ev.job.id == job_id and ev.job.finished:
-                    return ev.job
-        finally:
-            if stream is not None:
-                stream.close()
+        from vidstudio.client.feed import wait_for_job
 
+        return wait_for_job(self, job_id, on_event=on_event, timeout=timeout, poll=poll, cancel=cancel,
+                            give_up=give_up)
+
+    def result(self, job_id: str, **wait_kwargs: Any) -> Job:
+        """Waits for the job like :meth:`wait` and returns it once it has succeeded.
+
+        Raises:
+            JobFailed: it failed (``error.job`` is its record, ``job.error`` says why);
+            JobCancelled: it was cancelled; and what :meth:`wait` raises.
+        """
+        from vidstudio.client.errors import JobCancelled, JobFailed
+
+        job = self.wait(job_id, **wait_kwargs)
+        if job.status == "cancelled":
+            raise JobCancelled(f"job {job.id} was cancelled on {self.url} ({job.error or 'cancelled'})", job,
+                               url=self.url)
+        if job.status != "succeeded":
+            raise JobFailed(f"job {job.id} failed on {self.url}: {job.error or 'no reason given'}", job, url=self.url)
+        return job

@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from vidstudio.client.client import Client, ServerError
+from vidstudio.client.client import Client
+from vidstudio.client.errors import ClientError, LocalServerFailed
+from vidstudio.protocol.constants import TOKEN_ENV
 from vidstudio.managed import server_python
 from vidstudio.procs import process_alive
 
@@ -109,15 +111,15 @@ class LocalServer:
             self.
 
         Raises:
-            ServerError: when it exits or does not answer within ``timeout`` seconds (with its last output).
+            LocalServerFailed: when it exits or does not answer within ``timeout`` seconds (with its last output).
         """
         if self.proc is not None:
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
-        env.pop("VIDSTUDIO_SERVER_TOKEN", None)
+        env.pop(TOKEN_ENV, None)
         if self.token:
-            env["VIDSTUDIO_SERVER_TOKEN"] = self.token
+            env[TOKEN_ENV] = self.token
         import vidstudio
 
         root = str(Path(vidstudio.__file__).resolve().parent.parent)
@@ -146,7 +148,7 @@ class LocalServer:
         while not found.wait(0.05):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise ServerError(f"the local server did not start (exit status {self.proc.returncode if self.proc else '?'}):"
+                raise LocalServerFailed(f"the local server did not start (exit status {self.proc.returncode if self.proc else '?'}):"
                                   f"\n{self._log_tail()}")
         assert self.url is not None
         self.port = int(self.url.rsplit(":", 1)[1])
@@ -155,10 +157,11 @@ class LocalServer:
                 try:
                     c.health()
                     break
-                except ServerError:
+                except ClientError:
                     if self.proc is None or self.proc.poll() is not None or time.monotonic() > deadline:
                         self.stop()
-                        raise ServerError(f"the local server at {self.url} did not answer:\n{self._log_tail()}") from None
+                        raise LocalServerFailed(f"the local server at {self.url} did not answer:\n{self._log_tail()}",
+                                                url=self.url) from None
                     time.sleep(0.05)
         try:
             self._write_running_file()
@@ -185,7 +188,7 @@ class LocalServer:
             with Client(url, token, timeout=timeout) as c:
                 if c.health().server.pid != pid:
                     return None
-        except ServerError:
+        except ClientError:
             return None
         return url, token, pid
 
@@ -208,7 +211,7 @@ class LocalServer:
     def client(self, **kwargs: Any) -> Client:
         """A :class:`Client` of this server (with its token)."""
         if self.url is None:
-            raise ServerError("the local server is not started")
+            raise LocalServerFailed("the local server is not started")
         return Client(self.url, self.token, **kwargs)
 
     def stop(self, timeout: float = 15.0) -> int | None:

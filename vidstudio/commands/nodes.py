@@ -13,21 +13,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def describe_everything(registry) -> dict:
-    """The JSON document ``vidstudio nodes --json`` prints: ``{"nodes": [...]}`` plus sections other
-    layers add: ``"capabilities"``, the generation backend's capability table
-    (:func:`vidstudio.backend.capabilities.describe`: families, their controls, variants and frame/size rules)."""
-    from vidstudio.backend.capabilities import describe
-
-    return {"nodes": registry.describe_all(), "capabilities": describe()}
-
-
 def run(args: argparse.Namespace) -> int:
     """Runs ``vidstudio nodes`` (the node types, their ports and parameters); returns the exit status."""
     from vidstudio.nodes import default_registry
+    from vidstudio.nodes.catalogue import catalogue
 
-    registry = default_registry()
-    doc = describe_everything(registry)
+    doc = catalogue(default_registry())
     if args.json:
         print(json.dumps(doc, indent=2, default=str))
         return 0

@@ -1,8 +1,9 @@
 """``vidstudio render PROJECT [-o OUT] [--frames START:END] [--explain]``: run a project's output nodes.
 
 ``--server URL [--token T]`` renders on a generation server instead (:mod:`vidstudio.client`): the project and
-the images it reads are sent, progress is shown as it comes, the MP4 is downloaded to ``-o``, and Ctrl-C
-cancels the job on the server (exit 130). Without ``--server`` nothing but this process is involved.
+the images it reads are sent, progress is shown as it comes (through the client's event feed, which reconnects
+and resyncs the job when the server restarts), the MP4 is downloaded to ``-o``, and Ctrl-C cancels the job on
+the server (exit 130). Without ``--server`` nothing but this process is involved.
 """
 
 from __future__ import annotations
@@ -99,13 +100,16 @@ def run_remote(args: argparse.Namespace) -> int:
     """``vidstudio render PROJECT --server URL``: submit, show progress, download; Ctrl-C cancels the remote job.
 
     Raises:
-        vidstudio.errors.VidStudioError: options that need a local render, no single output node, a request the
-            server refuses (its message names the field), a job that failed (its error).
+        vidstudio.errors.VidStudioError: options that need a local render, no single output node;
+        vidstudio.client.ServerRefused: a request the server refuses (its message names the field; TokenRefused
+            for the token); vidstudio.client.ServerUnreachable: no answer; vidstudio.client.JobFailed: the job
+            failed (its error).
         vidstudio.errors.Cancelled: when the job was cancelled on the server by someone else.
     """
     import os
 
-    from vidstudio.client import Client
+    from vidstudio.client import Client, JobCancelled, JobFailed
+    from vidstudio.protocol.constants import TOKEN_ENV
     from vidstudio.commands._common import ProgressBar, ctrl_c_cancels
     from vidstudio.errors import Cancelled, VidStudioError
     from vidstudio.progress import CancelToken
@@ -117,7 +121,7 @@ def run_remote(args: argparse.Namespace) -> int:
             raise VidStudioError(f"{flag} is not available with --server (the server reads the family from its model)"
                                  if flag == "--family" else f"{flag} is not available with --server")
     project = load_project(args.project)
-    token = args.token or os.environ.get("VIDSTUDIO_SERVER_TOKEN") or None
+    token = args.token or os.environ.get(TOKEN_ENV) or None
     with Client(args.server, token) as client:
         types = {d.get("type"): d for d in client.nodes().nodes}
         outs = list(args.node or [n.id for n in project.nodes if (types.get(n.type) or {}).get("is_output")])
@@ -147,8 +151,11 @@ def run_remote(args: argparse.Namespace) -> int:
             job = client.submit_project(project, outs[0], model=args.model)
             for a in job.adjustments:
                 print(f"{args.project}: the server changed: {a}", file=sys.stderr)
+            failure: JobFailed | None = None
             try:
-                job = client.wait(job.id, on_event=show, cancel=token)
+                job = client.result(job.id, on_event=show, cancel=token)
+            except JobFailed as e:  # JobCancelled too
+                job, failure = e.job, e
             except KeyboardInterrupt:
                 print(f"vidstudio: job {job.id} may still run on {args.server}", file=sys.stderr)
                 raise
@@ -160,10 +167,10 @@ def run_remote(args: argparse.Namespace) -> int:
             return 130
         for note in job.notes:
             print(f"{note}", file=sys.stderr)
-        if job.status == "cancelled":
-            raise Cancelled(f"job {job.id} was cancelled on the server ({job.error or 'cancelled'})")
-        if job.status != "succeeded":
-            raise VidStudioError(f"job {job.id} failed on {args.server}: {job.error}")
+        if isinstance(failure, JobCancelled):
+            raise Cancelled(f"job {job.id} was cancelled on the server ({job.error or 'cancelled'})") from None
+        if failure is not None:
+            raise failure
         client.download(job.id, dest)
     o = job.output
     assert o is not None

@@ -26,6 +26,7 @@ from typing import Any
 
 from vidstudio.jobs.store import JobRow, JobStore
 from vidstudio.jobs.supervisor import WorkerSupervisor
+from vidstudio.protocol.constants import GENERATION_FRAME, GENERATION_OUTPUT, GENERATION_PREVIEW
 from vidstudio.protocol.models import (
     FINISHED,
     HelloEvent,
@@ -243,9 +244,9 @@ class JobManager:
             Progress.model_validate(row.progress) if row.progress else None)
         output = None
         if row.status == "succeeded" and row.output:
-            base = f"/v1/videos/generations/{row.id}"
-            output = JobOutput(video_url=f"{base}/output.mp4", preview_url=f"{base}/preview.jpg",
-                               frame_url_template=f"{base}/frames/{{n}}.png", **row.output)
+            output = JobOutput(video_url=GENERATION_OUTPUT.format(job_id=row.id),
+                               preview_url=GENERATION_PREVIEW.format(job_id=row.id),
+                               frame_url_template=GENERATION_FRAME.format(job_id=row.id, n="{n}"), **row.output)
         pos = None
         if row.status == "queued":
             try:

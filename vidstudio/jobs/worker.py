@@ -193,10 +193,10 @@ class Worker:
 
     def describe(self) -> dict[str, Any]:
         """``vidstudio nodes --json``'s document for this worker's registry (imports every plugin's types)."""
-        from vidstudio.commands.nodes import describe_everything
+        from vidstudio.nodes.catalogue import catalogue
 
         try:
-            return describe_everything(self.registry)
+            return catalogue(self.registry)
         except Exception as e:  # a broken plugin must not stop the worker
             print(f"vidstudio worker: describing the node types failed: {e}", file=sys.stderr)
             return {"nodes": [], "capabilities": {}}

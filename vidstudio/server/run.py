@@ -18,11 +18,11 @@ from pathlib import Path
 
 from vidstudio.errors import VidStudioError
 from vidstudio.procs import process_alive
+from vidstudio.protocol.constants import TOKEN_ENV
 from vidstudio.server.app import ServerConfig, create_app
 from vidstudio.server.security import is_loopback
 
-#: Environment variable read for the token when ``--token`` is not given (keeps it out of ``ps``).
-TOKEN_ENV = "VIDSTUDIO_SERVER_TOKEN"
+__all__ = ["TOKEN_ENV", "bind_socket", "check_address", "default_data_dir", "serve", "url_of"]
 
 
 def default_data_dir() -> Path:

@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException
 
+from vidstudio.protocol.constants import AUTH_HEADER, AUTH_SCHEME, TOKEN_QUERY
+
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
 
 
@@ -50,6 +52,23 @@ async def _send_json(send: Callable, status: int, body: bytes, headers: list[tup
     await send({"type": f"{prefix}.response.body", "body": body})
 
 
+def token_ok(scope: dict, token: bytes) -> bool:
+    """True when the ASGI ``scope`` carries ``token``: an ``Authorization: Bearer TOKEN`` header, or for a
+    WebSocket handshake also ``?token=TOKEN`` (compared in constant time)."""
+    auth, scheme = AUTH_HEADER.lower().encode(), AUTH_SCHEME.lower().encode()
+    for k, v in scope.get("headers", []):
+        if k == auth:
+            got, _, cred = v.partition(b" ")
+            if got.lower() == scheme and secrets.compare_digest(cred.strip(), token):
+                return True
+    if scope["type"] == "websocket":
+        qs = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        for t in qs.get(TOKEN_QUERY, []):
+            if secrets.compare_digest(t.encode(), token):
+                return True
+    return False
+
+
 class TokenAuth:
     """Requires the bearer token on every HTTP request and WebSocket handshake.
 
@@ -61,21 +80,8 @@ class TokenAuth:
         self.app = app
         self.token = (token or "").encode()
 
-    def _ok(self, scope: dict) -> bool:
-        for k, v in scope.get("headers", []):
-            if k == b"authorization":
-                scheme, _, cred = v.partition(b" ")
-                if scheme.lower() == b"bearer" and secrets.compare_digest(cred.strip(), self.token):
-                    return True
-        if scope["type"] == "websocket":
-            qs = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-            for t in qs.get("token", []):
-                if secrets.compare_digest(t.encode(), self.token):
-                    return True
-        return False
-
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if not self.token or scope["type"] not in ("http", "websocket") or self._ok(scope):
+        if not self.token or scope["type"] not in ("http", "websocket") or token_ok(scope, self.token):
             await self.app(scope, receive, send)
             return
         body = error_body("unauthorized", "this server needs a token: send 'Authorization: Bearer TOKEN' "

@@ -185,16 +185,15 @@ def duration_text(seconds: float | None) -> str:
 
 
 def error_text(error: BaseException, url: str | None) -> str:
-    """A client error in words: ``"server unreachable at URL (...)"`` when there was no answer, else the
-    server's own message (which names the field)."""
-    msg = str(error)
-    status = getattr(error, "status", None)
-    if status is None and ("cannot reach" in msg or "did not answer" in msg or "cannot open the event stream" in msg):
-        reason = msg.split(": ", 1)[-1] if ": " in msg else msg
-        return f"server unreachable at {url or '?'} ({reason})"
-    prefix = f"server {url} answered {status}: " if url else ""
-    if prefix and msg.startswith(prefix):
-        msg = msg[len(prefix):]
-    if status == 401:
-        return f"the server at {url} refused the token (401): set the right token in Edit > Preferences"
-    return msg
+    """A client error in words, by its type (:mod:`vidstudio.client.errors`): ``"server unreachable at URL
+    (reason)"`` when no answer came, what to do about a refused token, else the server's own message (which names
+    the field); any other exception as its message."""
+    from vidstudio.client import ClientError, ServerUnreachable, TokenRefused
+
+    if isinstance(error, ServerUnreachable):
+        return f"server unreachable at {url or error.url or '?'} ({error.reason})"
+    if isinstance(error, TokenRefused):
+        return f"the server at {url} refused the token ({error.status}): set the right token in Edit > Preferences"
+    if isinstance(error, ClientError):
+        return error.detail
+    return str(error)

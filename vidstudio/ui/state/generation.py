@@ -6,13 +6,13 @@ the jobs they feed into the Jobs pane and the timeline.
   (:class:`vidstudio.client.LocalServer`) started in the background on the first Generate and stopped when the
   window closes. It submits projects (:meth:`GenerationService.generate`), cancels jobs, downloads results
   and puts them on the timeline (:meth:`vidstudio.ui.state.session.Session.add_result`).
-* :class:`EventFollower` reads the server's event stream (:meth:`vidstudio.client.Client.events`) on one
-  background thread and posts every event to the GUI thread through Qt signals; when the stream drops it
-  reconnects with a back-off and resyncs with :meth:`vidstudio.client.Client.jobs`.
+* :class:`FeedBridge` runs the client's event feed (:class:`vidstudio.client.EventFeed`: reconnection with a
+  back-off, resync of the tracked jobs, jobs gone from the server) on one background thread and re-emits what it
+  yields as Qt signals on the GUI thread.
 * :class:`ServerJob` is one server job as a row of the Jobs pane (a :class:`vidstudio.ui.state.tasks.Job`).
 
 The GUI thread never waits on the network or the disk: every client call runs on the window's
-:class:`~vidstudio.ui.state.tasks.TaskRunner` or on the follower thread. Nothing here imports the server, the job
+:class:`~vidstudio.ui.state.tasks.TaskRunner` or on the feed thread. Nothing here imports the server, the job
 machinery, the backend or torch: only :mod:`vidstudio.client` and :mod:`vidstudio.protocol`.
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from vidstudio.client import Client, LocalServer, ServerError, StreamClosed
+from vidstudio.client import Client, ClientError, Conflict, EventFeed, LocalServer
 from vidstudio.procs import process_alive
 from vidstudio.media.clip import Clip
 from vidstudio.project import Project
@@ -38,125 +38,92 @@ from vidstudio.ui import genops
 from vidstudio.ui.state.settings import ServerConfig
 from vidstudio.ui.state.tasks import Job, JobList, TaskRunner
 
-#: Back-off of the event stream's reconnection: first wait, longest wait (seconds).
-RECONNECT_FIRST, RECONNECT_MAX = 0.5, 10.0
-#: Seconds between the follower's looks at its stop flag while the stream is quiet.
-POLL = 0.25
-#: How many of the server's newest jobs are listed when the GUI connects (and looked at on each resync).
-LIST_LIMIT = 20
-
 
 # ================================================================================================ events
-class _Bridge(QObject):
-    """Signals from the follower thread, delivered on the GUI thread (queued connections)."""
+class FeedBridge(QObject):
+    """The Qt side of the client's event feed (:class:`vidstudio.client.EventFeed`, which owns reconnection with
+    back-off, resync of the tracked jobs and missing-job reports): runs the feed of one server on a background
+    thread (named ``vidstudio-events``) and re-emits its items as signals, delivered on the GUI thread (queued
+    connections).
 
-    event = Signal(object, object)  # (protocol event, QImage or None)
-    synced = Signal(object, bool)  # (list of protocol Jobs, first sync of this connection)
-    connection = Signal(bool, str)  # (connected, message in words)
-
-
-class EventFollower:
-    """Follows ``WS /v1/events`` of one server on a background thread (named ``vidstudio-events``).
-
-    Each event is posted to ``bridge.event`` (a preview's JPEG is decoded into a ``QImage`` on this thread);
-    after each (re)connection the newest jobs (``client.jobs``) go to ``bridge.synced``; ``bridge.connection``
-    says when the stream is up or down (with the reason in words). A dropped stream is reopened after
-    :data:`RECONNECT_FIRST` seconds, doubling up to :data:`RECONNECT_MAX`.
-
-    Args:
-        client: the server's client (its calls are thread-safe); bridge: where events go.
-        tracked: returns the ids of the jobs the window still shows as unfinished (called on this thread); at
-            each resync those that are not among the newest are fetched one by one, so that a job that finished
-            while the stream was down is never left "running" however many jobs came after it.
+    Signals:
+        event(protocol event, QImage or None): a server event; a preview's JPEG is decoded on the feed thread.
+        synced(list of protocol Jobs, bool): the jobs of a (re)connection's resync, oldest first; True for the
+            feed's first one.
+        connection(bool, str): the stream is up (True, "") or down (False, why and when it tries again, in words).
+        missing(str, str): a tracked job the server no longer knows (job id, in words); it is tracked no more.
     """
 
-    def __init__(self, client: Client, bridge: _Bridge, tracked: Callable[[], list[str]] | None = None):
-        self.client = client
-        self.bridge = bridge
-        self.tracked = tracked
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="vidstudio-events", daemon=True)
+    event = Signal(object, object)
+    synced = Signal(object, bool)
+    connection = Signal(bool, str)
+    missing = Signal(str, str)
 
-    def start(self) -> "EventFollower":
-        """Starts the thread."""
-        self._thread.start()
-        return self
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._feed: EventFeed | None = None
+        self._thread: threading.Thread | None = None
 
     @property
     def alive(self) -> bool:
-        """True while the thread runs."""
-        return self._thread.is_alive()
+        """True while a feed thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def follow(self, client: Client, track: list[str] | None = None) -> EventFeed:
+        """Follows ``client``'s server from now on (a feed followed before is stopped without waiting), tracking
+        ``track`` (job ids) from the start. Returns the new feed."""
+        self.stop(wait=False)
+        feed = EventFeed(client, track=track or ())
+        thread = threading.Thread(target=self._run, args=(feed,), name="vidstudio-events", daemon=True)
+        self._feed, self._thread = feed, thread
+        thread.start()
+        return feed
+
+    def track(self, job_id: str) -> None:
+        """Tracks a job (e.g. one just submitted) so that resyncs fetch it until it has finished."""
+        if self._feed is not None:
+            self._feed.track(job_id)
 
     def stop(self, wait: bool = True, timeout: float = 5.0) -> None:
-        """Stops the thread: it closes its stream within :data:`POLL` seconds (the calling thread never waits on
-        the network for it); with ``wait``, waits up to ``timeout`` seconds for the thread to end."""
-        self._stop.set()
-        if wait and self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
+        """Stops the feed: its thread closes the stream within :data:`vidstudio.client.feed.POLL` seconds (the
+        calling thread never waits on the network for it); with ``wait``, waits up to ``timeout`` seconds for the
+        thread to end."""
+        feed, thread, self._feed, self._thread = self._feed, self._thread, None, None
+        if feed is not None:
+            feed.close()
+        if wait and thread is not None and thread.is_alive() and threading.current_thread() is not thread:
+            thread.join(timeout)
 
-    def _emit(self, signal: Any, *args: Any) -> None:
-        if not self._stop.is_set():
+    def _emit(self, feed: EventFeed, signal: Any, *args: Any) -> None:
+        if not feed.closed:
             try:
                 signal.emit(*args)
             except RuntimeError:  # the bridge was deleted with its window
-                self._stop.set()
+                feed.close()
 
-    def _run(self) -> None:
-        url = self.client.url
-        wait = RECONNECT_FIRST
-        first = True
-        while not self._stop.is_set():
-            try:
-                stream = self.client.events(previews=True, open_timeout=5.0)
-            except Exception as e:  # ServerError; or the client was closed by a change of server
-                self._emit(self.bridge.connection, False,
-                           f"{genops.error_text(e, url)}; trying again in {wait:g} s")
-                if self._stop.wait(wait):
-                    return
-                wait = min(wait * 2, RECONNECT_MAX)
-                continue
-            if self._stop.is_set():
-                stream.close()
-                return
-            try:
-                jobs = self.client.jobs(limit=LIST_LIMIT)
-                listed = {j.id for j in jobs}
-                for job_id in (self.tracked() if self.tracked is not None else []):
-                    if job_id not in listed:
-                        try:
-                            jobs.append(self.client.job(job_id))
-                        except ServerError as e:
-                            if e.status != 404:  # 404: the server forgot it (another data folder): leave it
-                                raise
-            except Exception:  # listed again at the next connection
-                jobs = None
-            if jobs is not None:
-                self._emit(self.bridge.synced, list(reversed(jobs)), first)  # oldest first
-                first = False
-            self._emit(self.bridge.connection, True, "")
-            wait = RECONNECT_FIRST
-            while not self._stop.is_set():
-                try:
-                    ev = stream.next(timeout=POLL)
-                except StreamClosed:
-                    break
-                except Exception as e:  # a message this client cannot read: drop the connection and resync
-                    self._emit(self.bridge.connection, False, f"unreadable event from {url}: {e}")
-                    break
-                if ev is None:
-                    continue
+    def _run(self, feed: EventFeed) -> None:
+        url = feed.client.url
+        for item in feed:
+            kind = item.type
+            if kind == "disconnected":
+                if item.error is not None:
+                    words = f"{genops.error_text(item.error, url)}; trying again in {item.retry_in:g} s"
+                else:
+                    words = f"{item.message}; reconnecting in {item.retry_in:g} s"
+                self._emit(feed, self.connection, False, words)
+            elif kind == "connected":
+                self._emit(feed, self.connection, True, "")
+            elif kind == "synced":
+                self._emit(feed, self.synced, item.jobs, item.first)
+            elif kind == "missing":
+                self._emit(feed, self.missing, item.job_id, f"the server at {url} no longer has this job "
+                                                            f"({item.error.detail})")
+            else:
                 image = None
-                if ev.type == "preview":
-                    image = QImage.fromData(ev.jpeg(), "JPEG")
-                self._emit(self.bridge.event, ev, image if image is not None and not image.isNull() else None)
-            stream.close()
-            if self._stop.is_set():
-                return
-            self._emit(self.bridge.connection, False,
-                       f"the event stream of {url} dropped; reconnecting in {wait:g} s")
-            if self._stop.wait(wait):
-                return
-            wait = min(wait * 2, RECONNECT_MAX)
+                if kind == "preview":
+                    image = QImage.fromData(item.jpeg(), "JPEG")
+                    image = image if not image.isNull() else None
+                self._emit(feed, self.event, item, image)
 
 
 # ================================================================================================ jobs
@@ -332,11 +299,11 @@ class GenerationService(QObject):
         self.external_pid: int | None = None  # a local server another program started (not stopped here)
         self.worker: Any = None
         self.by_id: dict[str, ServerJob] = {}
-        self._follower: EventFollower | None = None
-        self._bridge = _Bridge(self)
+        self._bridge = FeedBridge(self)
         self._bridge.event.connect(self._on_event)
         self._bridge.synced.connect(self._on_synced)
         self._bridge.connection.connect(self._on_connection)
+        self._bridge.missing.connect(self._on_missing)
         self._waiting: list[tuple[Callable[[Client], None], Callable[[str], None]]] = []
         self._submitting = 0
         self._stash: dict[str, list[tuple[str, Any, Any]]] = {}
@@ -408,7 +375,7 @@ class GenerationService(QObject):
     def _connect_remote(self) -> None:
         try:
             self.client = Client(self.config.url, self.config.token or None)
-        except ServerError as e:
+        except ClientError as e:  # InvalidServerUrl
             self.client = None
             self._set_state("unreachable", f"{e} (Edit > Preferences)")
             return
@@ -416,10 +383,8 @@ class GenerationService(QObject):
         self._follow()
 
     def _follow(self) -> None:
-        if self._follower is not None:
-            self._follower.stop(wait=False)
         assert self.client is not None
-        self._follower = EventFollower(self.client, self._bridge, self._tracked_ids).start()
+        self._bridge.follow(self.client, self._tracked_ids())
 
     def ensure(self, ready: Callable[[Client], None], failed: Callable[[str], None]) -> None:
         """Calls ``ready(client)`` once there is a server (starting the local one in the background when it is
@@ -478,12 +443,12 @@ class GenerationService(QObject):
                 with Client(str(d["url"]), timeout=3.0) as c:
                     c.health()
                 return "external", (str(d["url"]), None, d.get("pid"))
-            except (OSError, ValueError, KeyError, TypeError, ServerError):
+            except (OSError, ValueError, KeyError, TypeError, ClientError):
                 pass  # stale (a crashed server) or needs a token: start our own (it says if the folder is taken)
         server = LocalServer(data_dir)
         with self._lock:
             if self._closed or gen != self._generation:
-                raise ServerError("not started: the window closed or the server settings changed")
+                raise ClientError("not started: the window closed or the server settings changed")
             self.local = server
         atexit.register(server.stop)
         try:
@@ -499,7 +464,7 @@ class GenerationService(QObject):
         if late:  # closed (or reconfigured) while it started: never leave it running
             server.stop()
             atexit.unregister(server.stop)
-            raise ServerError("stopped: the window closed or the server settings changed while it started")
+            raise ClientError("stopped: the window closed or the server settings changed while it started")
         return "started", server
 
     def _local_started(self, gen: int, result: tuple[str, Any]) -> None:
@@ -538,11 +503,17 @@ class GenerationService(QObject):
         else:
             self._set_state("unreachable", message)
 
-    @Slot(object, bool)
     def _tracked_ids(self) -> list[str]:
-        """Ids of the server jobs shown as unfinished (called from the event thread: a snapshot of the dict)."""
+        """Ids of the server jobs shown as unfinished (what a new feed starts tracking)."""
         return [job_id for job_id, job in list(self.by_id.items()) if not job.is_final]
 
+    @Slot(str, str)
+    def _on_missing(self, job_id: str, message: str) -> None:
+        job = self.by_id.get(job_id)
+        if not self._closed and job is not None and not job.is_final:
+            job.finish("failed", message)
+
+    @Slot(object, bool)
     def _on_synced(self, records: list, first: bool) -> None:
         if self._closed:
             return
@@ -658,6 +629,7 @@ class GenerationService(QObject):
                 self._flush_stash()
                 return
             self.by_id[rec.id] = job
+            self._bridge.track(rec.id)
             job.apply(rec)
             for kind, ev, image in self._stash.pop(rec.id, []):
                 if kind == "job":
@@ -703,7 +675,7 @@ class GenerationService(QObject):
                 self._apply(rec)
 
         def failed(e: BaseException) -> None:
-            if getattr(e, "status", None) == 409:  # it finished meanwhile: its record says how
+            if isinstance(e, Conflict):  # it finished meanwhile: its record says how
                 return
             if not job.is_final:
                 job.update(message=f"cannot cancel: {genops.error_text(e, client.url)}", force=True)
@@ -797,9 +769,7 @@ class GenerationService(QObject):
         atexit.unregister(server.stop)
 
     def _stop_follower(self, wait: bool = True) -> None:
-        if self._follower is not None:
-            self._follower.stop(wait=wait)
-            self._follower = None
+        self._bridge.stop(wait=wait)
 
     def shutdown(self) -> None:
         """Stops following events and stops the local server this window started (waits for it: never an

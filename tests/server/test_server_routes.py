@@ -1,0 +1,69 @@
+"""The server's routers (in process, no worker): the OpenAPI document keeps every operation with its status
+codes, and the routers themselves require the token through their dependency, with the store and the catalogue
+reached through dependencies a test can override."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from vidstudio.server.app import ServerConfig, create_app
+from vidstudio.server.deps import get_catalog
+from vidstudio.server.errors import install_handlers
+from vidstudio.server.routes import ROUTERS, health
+
+#: ``(method, path): sorted status codes`` of every operation, as they were when create_app was one function.
+OPERATIONS = {
+    ("get", "/v1/health"): ["200"],
+    ("get", "/v1/nodes"): ["200"],
+    ("get", "/v1/models"): ["200"],
+    ("post", "/v1/assets"): ["201", "400", "401", "404", "409", "413", "415", "422"],
+    ("get", "/v1/assets/{asset_id}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("post", "/v1/videos/generations"): ["202", "400", "401", "404", "409", "413", "415", "422"],
+    ("get", "/v1/videos/generations"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("get", "/v1/videos/generations/{job_id}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("delete", "/v1/videos/generations/{job_id}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("get", "/v1/videos/generations/{job_id}/output.mp4"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("get", "/v1/videos/generations/{job_id}/frames/{n}.png"): ["200", "400", "401", "404", "409", "413", "415",
+                                                                "422"],
+    ("get", "/v1/videos/generations/{job_id}/preview.jpg"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+}
+
+
+def test_the_openapi_document_keeps_every_operation_and_its_status_codes(tmp_path: Path):
+    doc = create_app(ServerConfig(data_dir=tmp_path, token="t", scan_hf_cache=False)).openapi()
+    ops = {(m, p): sorted(op["responses"]) for p, item in doc["paths"].items() for m, op in item.items()}
+    assert ops == OPERATIONS
+    ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
+    assert len(set(ids)) == len(ids) == 12 and "create_generation_v1_videos_generations_post" in ids
+    post = doc["paths"]["/v1/videos/generations"]["post"]
+    assert post["responses"]["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
+    assert post["responses"]["422"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorResponse"}
+    assert {"Event", "SimpleGenerationForm", "ProjectGeneration", "Health", "ErrorResponse"} <= set(
+        doc["components"]["schemas"])
+    assert doc["security"] == [{"bearer": []}] and "/v1/events" in doc["x-websockets"]
+    assert all("description" not in op for item in doc["paths"].values() for op in item.values())
+
+
+def test_a_router_alone_requires_the_token_and_takes_its_parts_from_dependencies():
+    """Without the app's middleware (a router mounted elsewhere) the dependency still refuses a missing or wrong
+    token with the error shape of every answer; the catalogue comes from a dependency override."""
+    app = FastAPI()
+    app.state.config = SimpleNamespace(token="s3cret")
+    install_handlers(app)
+    app.include_router(health.router)
+    entry = SimpleNamespace(id="tiny", family="ltx", variant="t2v", class_name="LTXPipeline", source="local",
+                            rule=SimpleNamespace(describe=lambda: {"frames": "8k+1", "source": "x"}))
+    app.dependency_overrides[get_catalog] = lambda: SimpleNamespace(entries=lambda: [entry], default_id=lambda: "tiny")
+    with TestClient(app) as c:
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            r = c.get("/v1/models", headers=headers)
+            assert r.status_code == 401 and r.json()["error"]["field"] == "Authorization"
+        r = c.get("/v1/models", headers={"Authorization": "Bearer s3cret"})
+        assert r.status_code == 200
+        assert r.json()["default"] == "tiny" and r.json()["data"][0]["rules"] == {"frames": "8k+1"}
+    assert len(ROUTERS) == 4

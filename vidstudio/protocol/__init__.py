@@ -10,6 +10,7 @@ from vidstudio.protocol.models import (
     ASSET_ID_PATTERN,
     FINISHED,
     JOB_ID_PATTERN,
+    ActorInfo,
     Asset,
     ErrorDetail,
     ErrorInfo,
@@ -27,6 +28,7 @@ from vidstudio.protocol.models import (
     ModelInfo,
     ModelList,
     NodesDocument,
+    PoolInfo,
     Progress,
     ProgressEvent,
     PreviewEvent,
@@ -39,9 +41,9 @@ from vidstudio.protocol.models import (
 )
 
 __all__ = [
-    "API_VERSION", "ASSET_ID_PATTERN", "FINISHED", "JOB_ID_PATTERN", "Asset", "ErrorDetail", "ErrorInfo",
+    "API_VERSION", "ASSET_ID_PATTERN", "FINISHED", "JOB_ID_PATTERN", "ActorInfo", "Asset", "ErrorDetail", "ErrorInfo",
     "ErrorResponse", "Event", "EventAdapter", "GenerationRequest", "Health", "HelloEvent", "Job", "JobEvent",
-    "JobList", "JobOutput", "JobStatus", "ModelInfo", "ModelList", "NodesDocument", "Progress", "ProgressEvent",
+    "JobList", "JobOutput", "JobStatus", "ModelInfo", "ModelList", "NodesDocument", "PoolInfo", "Progress", "ProgressEvent",
     "PreviewEvent", "ProjectGeneration", "ServerInfo", "SimpleGeneration", "WorkerEvent", "WorkerInfo",
     "parse_event",
 ]

@@ -32,7 +32,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.websockets import WebSocketDisconnect
 
 from vidstudio import __version__
-from vidstudio.jobs.manager import JobConflict, JobManager
+from vidstudio.jobs.executor import make_manager
+from vidstudio.jobs.manager import JobConflict
 from vidstudio.jobs.store import AssetRow, JobStore, new_asset_id, new_job_id
 from vidstudio.protocol.models import (
     ASSET_ID_PATTERN,
@@ -103,6 +104,8 @@ class ServerConfig:
         max_upload_bytes: largest upload (image) request; max_json_bytes: largest JSON request body.
         cancel_grace: seconds a cancelled running job may take to stop before its worker is killed.
         worker_env: extra environment variables for the worker process.
+        ray: run the jobs on a pool of Ray actors (:class:`vidstudio.jobs.ray_pool.RayOptions`) instead of the
+            local worker process; None (the default): the local worker, and Ray is never imported.
     """
 
     data_dir: Path
@@ -116,6 +119,7 @@ class ServerConfig:
     max_json_bytes: int = 16 << 20
     cancel_grace: float = 30.0
     worker_env: dict[str, str] = field(default_factory=dict)
+    ray: Any = None
 
 
 class ApiError(Exception):
@@ -278,8 +282,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     catalog = ModelCatalog([data_dir / "models", *config.models_dirs], config.default_model,
                            scan_hf_cache=config.scan_hf_cache)
     registry = _server_registry()
-    manager = JobManager(store, worker_env=config.worker_env, cancel_grace=config.cancel_grace, version=__version__,
-                         model_name=catalog.name_of)
+    manager = make_manager(store, worker_env=config.worker_env, cancel_grace=config.cancel_grace, version=__version__,
+                           model_name=catalog.name_of, ray=config.ray)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -338,7 +342,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         return Health(auth=bool(config.token),
                       server=ServerInfo(pid=os.getpid(), version=__version__,
                                         heavy_modules=sorted(m for m in HEAVY_MODULES if m in sys.modules)),
-                      worker=manager.worker, queued=queued, running=running,
+                      worker=manager.worker, queued=queued, running=running, pool=manager.pool_info(),
                       default_model=await asyncio.to_thread(catalog.default_id))
 
     @app.get("/v1/nodes", response_model=NodesDocument, tags=["service"],

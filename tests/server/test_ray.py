@@ -61,6 +61,7 @@ def _actor_of(client, job_id: str):
 
 
 @needs_ray
+@pytest.mark.slow
 def test_jobs_run_in_parallel_on_two_actors_with_progress_and_results(client, tmp_path):
     pool = _idle(client)
     assert (pool.kind, pool.size, pool.busy, pool.pending, pool.resources.get("CPU")) == ("ray", 2, 0, 0, 4.0)
@@ -96,6 +97,7 @@ def test_jobs_run_in_parallel_on_two_actors_with_progress_and_results(client, tm
 
 
 @needs_ray
+@pytest.mark.slow
 def test_the_second_job_of_a_model_goes_to_the_actor_that_has_it_loaded(client):
     for prompt in ("a red fox", "a blue fox"):
         _idle(client)  # both actors are free: only model affinity keeps the job on the same one
@@ -109,6 +111,7 @@ def test_the_second_job_of_a_model_goes_to_the_actor_that_has_it_loaded(client):
 
 
 @needs_ray
+@pytest.mark.slow
 def test_cancel_reaches_the_running_actor_within_a_step(client):
     _idle(client)
     job = client.submit_project(steps_project(steps=5000, seconds_per_step=0.05), "export")
@@ -124,6 +127,7 @@ def test_cancel_reaches_the_running_actor_within_a_step(client):
 
 
 @needs_ray
+@pytest.mark.slow
 def test_a_killed_actor_fails_its_job_in_words_and_is_replaced(client):
     _idle(client)
     job = client.submit_project(steps_project(steps=5000, seconds_per_step=0.05), "export")
@@ -142,6 +146,7 @@ def test_a_killed_actor_fails_its_job_in_words_and_is_replaced(client):
 
 
 @needs_ray
+@pytest.mark.slow
 def test_retry_after_a_death_and_a_restarted_server_reattaches(cluster, start_server, tmp_path):
     data = tmp_path / "data"
     args = ("--ray", cluster, "--ray-actors", "1", "--ray-retries", "1", *CPU_ACTORS)
@@ -168,6 +173,7 @@ def test_retry_after_a_death_and_a_restarted_server_reattaches(cluster, start_se
 
 
 @needs_ray
+@pytest.mark.slow
 def test_a_cluster_without_a_free_gpu_queues_the_jobs(cluster, start_server):
     s = start_server(extra=("--ray", cluster, "--ray-actors", "1", "--ray-gpus", "1"))
     with s.client() as c:
@@ -196,3 +202,59 @@ def test_without_ray_the_server_never_imports_it(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
                          check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"pool": None, "loaded": []}
+
+
+# ---------------------------------------------------------------------------------------------- units (no Ray)
+_SIGKILLED = ("The actor died unexpectedly before finishing this task.\n\tclass_name: JobActor\n\tpid: 8432\n"
+              "The actor is dead because its worker process has died. Worker exit type: SYSTEM_ERROR Worker exit "
+              "detail: Worker unexpectedly exits with a connection error code 2. End of file. Some common causes "
+              "include: (1) the process was killed by the OOM killer due to high memory usage, ...")
+
+
+@pytest.mark.parametrize("kind, text, what", [
+    ("ActorDiedError", "The actor died unexpectedly before finishing this task.\n\tname: a\n"
+                       "The actor is dead because it was killed by `ray.kill`.", "was killed (ray.kill)"),
+    ("ActorDiedError", "The actor died unexpectedly...\nThe actor died because its node has died. Node Id: 12ab",
+     "was lost with its node (the node died or stopped answering Ray's health checks)"),
+    ("OutOfMemoryError", "Task was killed due to the node running low on memory.",
+     "ran out of memory (Ray's memory monitor killed it: the node was running low on memory)"),
+    ("ActorDiedError", _SIGKILLED,
+     "lost its process (killed with SIGKILL, for example by the system's out-of-memory killer, or crashed)"),
+    ("GetTimeoutError", "Get timed out: some object(s) not ready.", "stopped answering for 60 s"),
+])
+def test_an_actors_death_is_said_in_words(kind, text, what):
+    from vidstudio.jobs.ray_pool import describe_death
+
+    error = type(kind, (Exception,), {})(text)
+    assert describe_death("vidstudio-1-0-0", error) == f"the Ray actor vidstudio-1-0-0 {what}"
+
+
+def test_placement_prefers_the_loaded_pipeline_then_the_least_recently_used():
+    from vidstudio.jobs.executor import PoolJobManager, Slot, model_key
+
+    def project(model: str, **extra) -> str:
+        return json.dumps({"nodes": [{"id": "m", "type": "LoadModel", "params": {"model": model, **extra}},
+                                     {"id": "g", "type": "Generate", "params": {"steps": 4}}]})
+
+    ltx, wan = model_key(project("/m/ltx")), model_key(project("/m/wan"))
+    assert ltx == model_key(project("/m/ltx", preview_decoder="taew"))  # extras do not change the pipeline
+    assert ltx != model_key(project("/m/ltx", dtype="float16")) and ltx != wan
+    assert model_key(json.dumps({"nodes": [{"id": "s", "type": "slowtest.Steps"}]})) is None
+    assert model_key("not json") is None
+    a, b, c = Slot(0, key=ltx, last_used=5), Slot(1, key=wan, last_used=2), Slot(2, last_used=3)
+    place = PoolJobManager.place
+    assert place(ltx, [a, b, c]) is a  # has it loaded, though the most recently used
+    assert place(wan, [a, b, c]) is b
+    assert place(model_key(project("/m/svd")), [a, b, c]) is b  # nobody has it: the least recently used
+    assert place(None, [a, c]) is c
+
+
+@needs_ray
+def test_an_address_nobody_answers_at_is_refused_at_once(tmp_path):
+    t = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "vidstudio.cli", "serve", "--port", "0", "--data-dir",
+                          str(tmp_path / "data"), "--no-hf-cache", "--ray", "127.0.0.1:1"],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 2
+    assert "--ray 127.0.0.1:1: nothing answers there" in out.stderr and "ray start --head" in out.stderr
+    assert time.monotonic() - t < 30

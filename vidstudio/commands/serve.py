@@ -75,13 +75,14 @@ def run(args: argparse.Namespace) -> int:
         raise VidStudioError(f"--max-upload-mb {args.max_upload_mb:g}: expected more than 0")
     ray = None
     if args.ray is not None:
-        from vidstudio.jobs.ray_pool import RayOptions, import_ray
+        from vidstudio.jobs.ray_pool import RayOptions, check_reachable, import_ray
 
         if args.ray_actors is not None and args.ray_actors < 1:
             raise VidStudioError(f"--ray-actors {args.ray_actors}: expected 1 or more")
         if args.ray_gpus < 0 or args.ray_cpus < 0 or args.ray_retries < 0:
             raise VidStudioError("--ray-gpus, --ray-cpus and --ray-retries: expected 0 or more")
-        import_ray()  # a clear error before the server starts when Ray is not installed
+        import_ray()  # clear errors before the server starts: Ray not installed, nobody at the address
+        check_reachable(args.ray)
         ray = RayOptions(address=args.ray, actors=args.ray_actors, num_gpus=args.ray_gpus, num_cpus=args.ray_cpus,
                          retries=args.ray_retries)
     config = ServerConfig(

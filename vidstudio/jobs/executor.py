@@ -313,7 +313,8 @@ class PoolJobManager(JobManager):
         self._summarize()
 
     # ------------------------------------------------------------------------------------------ dispatch
-    def place(self, key: str | None, idle: list[Slot]) -> Slot:
+    @staticmethod
+    def place(key: str | None, idle: list[Slot]) -> Slot:
         """The slot for a job whose pipeline is ``key`` (:func:`model_key`), among the ``idle`` ones (not
         empty): one that has it loaded (the least recently used of those), else the least recently used."""
         same = [s for s in idle if key is not None and s.key == key]

@@ -81,6 +81,29 @@ class RayOptions:
     env: dict[str, str] = field(default_factory=dict)
 
 
+def check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Refuses a cluster address nobody answers at (Ray itself would retry for minutes): for ``HOST:PORT`` and
+    ``ray://HOST:PORT``, a TCP connection must open within ``timeout`` seconds; ``auto`` is always fine.
+
+    Raises:
+        VidStudioError: naming the address and what to check.
+    """
+    if address in (None, "", "auto", "local"):
+        return
+    import socket
+
+    rest = address.split("://", 1)[1] if "://" in address else address
+    host, _, port = rest.rstrip("/").rpartition(":")
+    if not host or not port.isdigit():
+        raise VidStudioError(f"--ray {address}: expected HOST:PORT (the head's GCS port, 6379 by default), "
+                             "ray://HOST:PORT (Ray Client, 10001 by default) or auto")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise VidStudioError(f"--ray {address}: nothing answers there ({e.strerror or e}); start the head with "
+                             "'ray start --head' and check the address and the firewall") from None
+
+
 def actor_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment the actors get: the server's :data:`FORWARDED_ENV` variables (never its token) and
     ``extra``."""
@@ -90,31 +113,32 @@ def actor_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def describe_death(name: str, error: BaseException) -> str:
-    """Says in words why the actor ``name`` is gone, from what Ray raised when it was called.
+    """Says in words why the actor ``name`` is gone, from what Ray raised when it was called (the texts of Ray's
+    ``ActorDiedError`` and ``OutOfMemoryError``, whose cause Ray writes into the message).
 
     Returns:
         e.g. ``"the Ray actor vidstudio-123-0-0 was killed (ray.kill)"``, ``"... ran out of memory (Ray's memory
-        monitor killed it)"``, ``"... was lost with its node"``.
+        monitor killed it: the node was running low on memory)"``, ``"... was lost with its node"``.
     """
     kind = type(error).__name__
     text = str(error)
     low = text.lower()
-    if kind == "OutOfMemoryError" or "out of memory" in low or "memory monitor" in low or "oom" in low.split():
-        what = "ran out of memory (Ray's memory monitor killed it)"
-    elif "ray.kill" in low:
+    if kind == "OutOfMemoryError" or "low on memory" in low or "memory pressure" in low:
+        what = "ran out of memory (Ray's memory monitor killed it: the node was running low on memory)"
+    elif "killed by `ray.kill`" in low or "ray.kill" in low:
         what = "was killed (ray.kill)"
-    elif "node" in low and ("died" in low or "dead" in low or "lost" in low or "removed" in low) and (
-            "its node" in low or "node has died" in low or "node died" in low or "node was" in low):
-        what = "was lost with its node"
+    elif "its node has died" in low or "node is dead" in low:
+        what = "was lost with its node (the node died or stopped answering Ray's health checks)"
+    elif "its owner has died" in low:
+        what = "ended with its owner (the server's connection to the cluster)"
     elif kind == "GetTimeoutError":
         what = f"stopped answering for {POLL_TIMEOUT:g} s"
-    elif "sigkill" in low or "killed" in low:
-        what = "was killed (SIGKILL: by hand, or by the system when memory ran out)"
-    elif "sigsegv" in low or "segmentation" in low:
-        what = "crashed with a segmentation fault (SIGSEGV)"
+    elif "worker process has died" in low or "unexpectedly exits" in low:
+        what = ("lost its process (killed with SIGKILL, for example by the system's out-of-memory killer, or "
+                "crashed)")
     elif kind in ("ActorDiedError", "RayActorError", "ActorUnavailableError"):
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-        what = f"died ({first[:300]})" if first else "died"
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        what = f"died ({lines[-1][:300]})" if lines else "died"
     else:
         what = f"failed: {kind}: {text.splitlines()[0][:300] if text else ''}"
     return f"the Ray actor {name} {what}"
@@ -215,6 +239,7 @@ class RayPool:
         ray = import_ray()
         self._ray = ray
         o = self.options
+        check_reachable(o.address)
         try:
             if o.address in (None, "", "auto", "local"):
                 ray.init(namespace=NAMESPACE, include_dashboard=False, configure_logging=False)

@@ -258,3 +258,78 @@ def test_an_address_nobody_answers_at_is_refused_at_once(tmp_path):
     assert out.returncode == 2
     assert "--ray 127.0.0.1:1: nothing answers there" in out.stderr and "ray start --head" in out.stderr
     assert time.monotonic() - t < 30
+
+
+class _FakePool:
+    """A :class:`vidstudio.jobs.executor.Pool` driven by the test: it records what the manager asks."""
+
+    address, size = "fake", 2
+
+    def start(self, on_pending, on_ready, on_message, on_exit):
+        self.on_pending, self.on_ready, self.on_message, self.on_exit = on_pending, on_ready, on_message, on_exit
+        self.runs, self.cancels = [], []
+
+    def run(self, slot, msg):
+        self.runs.append((slot, msg["job"]))
+        return True
+
+    def cancel(self, slot, job_id, reason):
+        self.cancels.append((slot, job_id))
+
+    def kill(self, slot):
+        pass
+
+    def stop(self):
+        pass
+
+    def resources(self):
+        return {"CPU": 2.0}
+
+
+def test_the_pool_manager_retries_a_job_whose_worker_died_then_fails_it_in_words(tmp_path):
+    import asyncio
+    from types import SimpleNamespace
+
+    from vidstudio.jobs.executor import PoolJobManager
+    from vidstudio.jobs.store import JobStore, new_job_id
+
+    def spec(model=None):
+        nodes = [{"id": "m", "type": "LoadModel", "params": {"model": model}}] if model else []
+        return SimpleNamespace(id=new_job_id(), kind="project", output_node="export", embed=None, assets=[],
+                               project=json.dumps({"nodes": nodes}), model=None, adjustments=[])
+
+    async def main():
+        store = JobStore(tmp_path).open()
+        pool = _FakePool()
+        m = PoolJobManager(store, pool, retries=1)
+        await m.start()
+
+        async def settle():
+            await asyncio.sleep(0.01)
+
+        job = m.submit(spec())
+        assert m.to_job(store.get(job.id)).queue_position == 1  # no worker yet: it waits in the server's queue
+        pool.on_ready(0, "w0", {"pid": 1})
+        pool.on_ready(1, "w1", {"pid": 2})
+        await settle()
+        ((slot, jid),) = pool.runs
+        assert jid == job.id and m.pool_info().busy == 1 and m.counts() == (0, 1)
+        pool.on_exit(slot, "the Ray actor w0 was killed (ray.kill)", False)
+        await settle()  # back at the head of the queue, and at once on the other worker
+        assert pool.runs[1] == (1 - slot, job.id) and store.get(job.id).status == "running"
+        pool.on_exit(1 - slot, "the Ray actor w1 was killed (ray.kill)", False)
+        await settle()
+        row = store.get(job.id)
+        assert (row.status, row.error) == ("failed", "the Ray actor w1 was killed (ray.kill) while running this "
+                                                     "job (attempt 2 of 2; earlier ones ended the same way)")
+        assert row.notes == ["attempt 1 ended: the Ray actor w0 was killed (ray.kill); run again"]
+        info = m.pool_info()
+        assert (info.idle, info.busy, [a.state for a in info.actors]) == (0, 0, ["died", "died"])
+        assert m.worker.state == "died" and m.worker.last_exit == "the Ray actor w1 was killed (ray.kill)"
+        pool.on_pending(0, "w2", "waiting for room on the cluster: 1 GPU (0 of 1 free)")
+        await settle()
+        assert m.pool_info().actors[0].restarts == 1 and m.pool_info().pending == 1
+        await m.stop()
+        store.close()
+
+    asyncio.run(main())

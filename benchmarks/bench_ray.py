@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 def stats(values: list[float]) -> tuple[float, float]:
     """(median, p95) in ms of values in seconds."""
     v = sorted(x * 1000 for x in values)
-    return statistics.median(v), v[min(len(v) - 1, int(round(0.95 * (len(v) - 1))))]
+    return statistics.median(v), v[min(len(v) - 1, round(0.95 * (len(v) - 1)))]
 
 
 def run_batch(client, stream, projects: list[dict]) -> float:
@@ -92,6 +92,7 @@ def store_cost(n: int = 300) -> float:
     """Seconds of SQLite work per job in the server's store: an insert and the updates a job gets (running,
     cancel flag, finished), plus the reads the manager does meanwhile (its real sequence, minus the worker)."""
     from server.server_helpers import steps_project
+
     from vidstudio.jobs.store import JobStore, new_job_id
 
     spec = {"project": json.dumps(steps_project()), "embed": None, "assets": []}
@@ -123,8 +124,8 @@ def main() -> int:
     a = ap.parse_args()
 
     import ray
-
     from server.server_helpers import server_env, steps_project, wait_for, write_plugin
+
     from vidstudio.client import LocalServer
 
     ray.init(num_cpus=4, include_dashboard=False, namespace="vidstudio", log_to_driver=False)
@@ -149,9 +150,10 @@ def main() -> int:
                         client.events() as stream:
                     wait_for(lambda: client.health().worker.state == "ready", 120, what="the server to be ready")
                     pool = client.health().pool
+                    size = pool.size if pool is not None else 1
                     if pool is not None:
-                        wait_for(lambda: client.health().pool.idle == pool.size, 120, what="every actor")
-                    warm = [steps_project(1, 0.0, hue=0.01 * k) for k in range(pool.size if pool else 1)]
+                        wait_for(lambda n=size: client.health().pool.idle == n, 120, what="every actor")
+                    warm = [steps_project(1, 0.0, hue=0.01 * k) for k in range(size)]
                     run_batch(client, stream, warm)  # every worker imports what a job needs
                     seconds = run_batch(client, stream, work)
                     first, whole = run_dispatch(client, stream, a.dispatch_jobs)
@@ -166,7 +168,7 @@ def main() -> int:
         rate = a.jobs / seconds
         ideal_s = ideal * a.jobs / actors
         print(f"{label:28}{seconds:9.2f}{rate * 60:10.1f}{rate / base_rate:7.2f}{ideal_s / seconds:9.0%}")
-    (_, _, bf, bw) = results[0]
+    bw = results[0][3]
     print(f"\n{'dispatch (ms)':28}{'to step':>9}{'p95':>7}{'round trip':>12}{'p95':>7}{'cost/job':>10}")
     for label, _, first, whole in results:
         (fm, fp), (wm, wp) = stats(first), stats(whole)

@@ -242,7 +242,8 @@ class RayPool:
         check_reachable(o.address)
         try:
             if o.address in (None, "", "auto", "local"):
-                ray.init(namespace=NAMESPACE, include_dashboard=False, configure_logging=False)
+                # "local": a new instance, even when RAY_ADDRESS or a cluster started on this machine exists
+                ray.init(address="local", namespace=NAMESPACE, include_dashboard=False, configure_logging=False)
             else:
                 ray.init(address=o.address, namespace=NAMESPACE, configure_logging=False)
         except Exception as e:

@@ -1,8 +1,10 @@
-"""``vidstudio serve [--host 127.0.0.1] [--port 8765] [--token TOKEN] [--data-dir DIR]``: the generation server.
+"""``vidstudio serve [--host 127.0.0.1] [--port 8765] [--token TOKEN] [--data-dir DIR] [--ray ADDRESS]``: the
+generation server.
 
-An HTTP + WebSocket job API (see ``docs/server.md`` and ``/openapi.json``) with one GPU worker process. It
-listens on loopback unless given another ``--host``, which it refuses without a token. The token may come from
-the ``VIDSTUDIO_SERVER_TOKEN`` environment variable instead of the command line (where ``ps`` shows it).
+An HTTP + WebSocket job API (see ``docs/server.md`` and ``/openapi.json``) with one GPU worker process, or with
+``--ray`` a pool of Ray actors, one GPU each (``docs/scale.md``). It listens on loopback unless given another
+``--host``, which it refuses without a token. The token may come from the ``VIDSTUDIO_SERVER_TOKEN`` environment
+variable instead of the command line (where ``ps`` shows it).
 """
 
 from __future__ import annotations
@@ -36,6 +38,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn's log level (default warning)")
     p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="run the jobs on a pool of Ray actors instead of the local worker: the cluster's address "
+                        "(ray://HEAD:10001, or HEAD:6379 on a node of the cluster), or 'auto' to start a local Ray "
+                        "instance (needs pip install 'vidstudio[ray]'; see docs/scale.md)")
+    p.add_argument("--ray-actors", type=int, default=None, metavar="N",
+                   help="with --ray: how many actors, i.e. jobs at the same time (default: as many as the cluster's "
+                        "GPUs allow)")
+    p.add_argument("--ray-gpus", type=float, default=1.0, metavar="G",
+                   help="with --ray: GPUs each actor holds (default 1; 0: CPU actors)")
+    p.add_argument("--ray-cpus", type=float, default=1.0, metavar="C",
+                   help="with --ray: CPUs each actor holds (default 1)")
+    p.add_argument("--ray-retries", type=int, default=0, metavar="N",
+                   help="with --ray: run a job whose actor died (killed, out of memory, node lost) again up to N "
+                        "times before it fails (default 0: it fails at once, saying why)")
     p.add_argument("--parent-pid", type=int, default=None, metavar="PID",
                    help="stop gracefully when process PID ends (the GUI starts its local server with its own pid, "
                         "so that the server never outlives it, even when the GUI is killed)")
@@ -57,11 +73,23 @@ def run(args: argparse.Namespace) -> int:
         raise VidStudioError(f"--port {args.port}: expected 0..65535")
     if args.max_upload_mb <= 0:
         raise VidStudioError(f"--max-upload-mb {args.max_upload_mb:g}: expected more than 0")
+    ray = None
+    if args.ray is not None:
+        from vidstudio.jobs.ray_pool import RayOptions, check_reachable, import_ray
+
+        if args.ray_actors is not None and args.ray_actors < 1:
+            raise VidStudioError(f"--ray-actors {args.ray_actors}: expected 1 or more")
+        if args.ray_gpus < 0 or args.ray_cpus < 0 or args.ray_retries < 0:
+            raise VidStudioError("--ray-gpus, --ray-cpus and --ray-retries: expected 0 or more")
+        import_ray()  # clear errors before the server starts: Ray not installed, nobody at the address
+        check_reachable(args.ray)
+        ray = RayOptions(address=args.ray, actors=args.ray_actors, num_gpus=args.ray_gpus, num_cpus=args.ray_cpus,
+                         retries=args.ray_retries)
     config = ServerConfig(
         data_dir=Path(args.data_dir).expanduser() if args.data_dir else default_data_dir(),
         host=args.host, port=args.port, token=token, default_model=args.default_model,
         models_dirs=[Path(d).expanduser() for d in args.models_dir], scan_hf_cache=not args.no_hf_cache,
-        max_upload_bytes=int(args.max_upload_mb * (1 << 20)), cancel_grace=max(0.1, args.cancel_grace),
+        max_upload_bytes=int(args.max_upload_mb * (1 << 20)), cancel_grace=max(0.1, args.cancel_grace), ray=ray,
     )
     if args.parent_pid is not None and args.parent_pid <= 0:
         raise VidStudioError(f"--parent-pid {args.parent_pid}: expected a process id")

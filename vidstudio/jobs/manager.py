@@ -291,19 +291,27 @@ class JobManager:
             except ValueError:
                 pass
             self.store.update(job_id, status="cancelled", finished_at=time.time(), error="cancelled before it started")
-        elif self.running != job_id:  # a record the queue does not know (cannot happen; never left hanging)
+        elif not self._is_running(job_id):  # a record the queue does not know (cannot happen; never left hanging)
             self.store.update(job_id, status="cancelled", finished_at=time.time(), cancel_requested=True,
                               error="cancelled")
         elif not row.cancel_requested:
             self.store.update(job_id, cancel_requested=True)
-            if self.running == job_id:
-                self.supervisor.send({"op": "cancel", "job": job_id, "reason": "cancelled"})
+            if self._is_running(job_id):
+                self._send_cancel(job_id)
                 assert self._loop is not None
                 self._loop.call_later(self.cancel_grace, self._cancel_overdue, job_id)
         row = self.store.get(job_id)
         assert row is not None
         self._publish_job(row)
         return self.to_job(row)
+
+    def _is_running(self, job_id: str) -> bool:
+        """True while ``job_id`` runs on the worker (a pool of workers overrides it)."""
+        return job_id == self.running
+
+    def _send_cancel(self, job_id: str) -> None:
+        """Asks the worker running ``job_id`` to stop it within one step."""
+        self.supervisor.send({"op": "cancel", "job": job_id, "reason": "cancelled"})
 
     def _cancel_overdue(self, job_id: str) -> None:
         if self.running == job_id:
@@ -382,7 +390,7 @@ class JobManager:
             self._publish_worker()
             return
         job_id = str(h.get("job", ""))
-        if job_id != self.running:
+        if not self._is_running(job_id):
             return  # a late message of a job already failed or cancelled
         live = self.live.setdefault(job_id, _Live())
         p = live.progress
@@ -454,16 +462,20 @@ class JobManager:
         self.store.update(job_id, status=status, finished_at=now, error=error, notes=list(h.get("notes") or []),
                           output=h.get("output") if status == "succeeded" else None, progress=p.model_dump())
         self.live.pop(job_id, None)
+        self._release(job_id, h)
+        row = self.store.get(job_id)
+        if row is not None:
+            self._publish_job(row)
+        self._kick()
+
+    def _release(self, job_id: str, h: dict) -> None:
+        """The worker that ran ``job_id`` is free again; ``h`` is its ``finished`` message."""
         self.running = None
         pipe = h.get("pipeline") or {}
         self.worker = self.worker.model_copy(update={"state": "ready", "current_job": None,
                                                      "loaded_model": self.model_name(pipe["model"])
                                                      if pipe.get("model") else None,
                                                      "pipeline_loads": int(pipe.get("loads") or 0)})
-        row = self.store.get(job_id)
-        if row is not None:
-            self._publish_job(row)
-        self._kick()
 
     # ------------------------------------------------------------------------------------------ files
     def preview_file(self, job_id: str) -> Path | None:
@@ -478,4 +490,9 @@ class JobManager:
     def counts(self) -> tuple[int, int]:
         """``(queued, running)``."""
         return len(self.queue), 1 if self.running else 0
+
+    def pool_info(self) -> Any:
+        """The pool of workers for ``/v1/health`` (:class:`vidstudio.protocol.models.PoolInfo`); None here, where
+        one local worker runs the jobs (:class:`vidstudio.jobs.executor.PoolJobManager` has a pool)."""
+        return None
 

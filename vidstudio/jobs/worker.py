@@ -178,18 +178,22 @@ class Worker:
             if op == "run":
                 self.jobs.put(msg)
             elif op == "cancel":
-                reason = str(msg.get("reason") or "cancelled")
-                with self._lock:
-                    if self._current is not None and self._current[0] == msg.get("job"):
-                        self._current[1].cancel(reason)
-                    else:
-                        self._cancelled[str(msg.get("job"))] = reason
+                self.cancel(str(msg.get("job")), str(msg.get("reason") or "cancelled"))
             elif op == "shutdown":
                 with self._lock:
                     if self._current is not None:
                         self._current[1].cancel("the server is shutting down")
                 self.jobs.put(None)
                 return
+
+    def cancel(self, job_id: str, reason: str = "cancelled") -> None:
+        """Cancels ``job_id``: the running job stops at its next cancel check (between denoising steps), a job
+        not started yet stops before it starts (thread-safe)."""
+        with self._lock:
+            if self._current is not None and self._current[0] == job_id:
+                self._current[1].cancel(reason)
+            else:
+                self._cancelled[job_id] = reason
 
     def describe(self) -> dict[str, Any]:
         """``vidstudio nodes --json``'s document for this worker's registry (imports every plugin's types)."""

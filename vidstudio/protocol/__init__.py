@@ -12,6 +12,7 @@ from vidstudio.protocol.models import (
     ASSET_ID_PATTERN,
     FINISHED,
     JOB_ID_PATTERN,
+    ActorInfo,
     Asset,
     ErrorDetail,
     ErrorInfo,
@@ -29,6 +30,7 @@ from vidstudio.protocol.models import (
     ModelInfo,
     ModelList,
     NodesDocument,
+    PoolInfo,
     Progress,
     ProgressEvent,
     PreviewEvent,
@@ -41,9 +43,10 @@ from vidstudio.protocol.models import (
 )
 
 __all__ = [
-    "constants", "API_VERSION", "ASSET_ID_PATTERN", "FINISHED", "JOB_ID_PATTERN", "Asset", "ErrorDetail", "ErrorInfo",
+    "constants", "API_VERSION", "ASSET_ID_PATTERN", "FINISHED", "JOB_ID_PATTERN", "ActorInfo", "Asset", "ErrorDetail",
+    "ErrorInfo",
     "ErrorResponse", "Event", "EventAdapter", "GenerationRequest", "Health", "HelloEvent", "Job", "JobEvent",
-    "JobList", "JobOutput", "JobStatus", "ModelInfo", "ModelList", "NodesDocument", "Progress", "ProgressEvent",
+    "JobList", "JobOutput", "JobStatus", "ModelInfo", "ModelList", "NodesDocument", "PoolInfo", "Progress", "ProgressEvent",
     "PreviewEvent", "ProjectGeneration", "ServerInfo", "SimpleGeneration", "WorkerEvent", "WorkerInfo",
     "parse_event",
 ]

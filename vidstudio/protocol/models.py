@@ -320,6 +320,57 @@ class WorkerInfo(_Model):
     device: str | None = None
 
 
+class ActorInfo(_Model):
+    """One worker of a pool (``vidstudio serve --ray``): a Ray actor that keeps its pipeline between jobs.
+
+    Attributes:
+        name: the actor's name in the ``vidstudio`` Ray namespace (a replacement gets a new name).
+        state: ``pending`` (asked for and not answering yet: still starting, or waiting for room on the cluster,
+            such as a free GPU; ``detail`` says which), ``ready`` (idle), ``busy``, ``died`` (being replaced) or
+            ``stopped``; detail: what it waits for, in words (None when it waits for nothing).
+        pid, node: its process id and the address of the node it runs on; device: its render device in words.
+        current_job: the job it runs; loaded_model: the model id of the pipeline it keeps loaded; pipeline_loads:
+            how many times it loaded a pipeline; jobs_run: jobs it finished.
+        restarts: how many actors this slot has replaced; last_exit: why the last one died, in words.
+    """
+
+    name: str
+    state: Literal["pending", "ready", "busy", "died", "stopped"]
+    detail: str | None = None
+    pid: int | None = None
+    node: str | None = None
+    device: str | None = None
+    current_job: str | None = None
+    loaded_model: str | None = None
+    pipeline_loads: int = 0
+    jobs_run: int = 0
+    restarts: int = 0
+    last_exit: str | None = None
+
+
+class PoolInfo(_Model):
+    """The pool of workers of ``vidstudio serve --ray`` (absent from :class:`Health` with the one local worker).
+
+    Attributes:
+        kind: ``"ray"``; address: the cluster's address (``auto``: a local instance the server started).
+        actors: one entry per slot; size, busy, idle, pending: counts over ``actors``.
+        models_loaded: the model ids loaded on some actor (sorted, no repeats).
+        retries: how many times a job whose actor died is run again before it fails.
+        resources: the cluster's total resources (``{"CPU": 16.0, "GPU": 4.0, ...}``), as Ray reports them.
+    """
+
+    kind: Literal["ray"] = "ray"
+    address: str | None = None
+    actors: list[ActorInfo] = Field(default_factory=list)
+    size: int = 0
+    busy: int = 0
+    idle: int = 0
+    pending: int = 0
+    models_loaded: list[str] = Field(default_factory=list)
+    retries: int = 0
+    resources: dict[str, float] = Field(default_factory=dict)
+
+
 class ServerInfo(_Model):
     """The server process: ``pid``, ``version`` and ``heavy_modules`` (GPU or GUI libraries it has loaded,
     which it never should: always empty)."""
@@ -334,7 +385,8 @@ class Health(_Model):
 
     Attributes:
         status: ``"ok"``; api_version: :data:`API_VERSION`; auth: whether requests need a token.
-        server, worker: the two processes; queued, running: job counts; default_model: the default model id.
+        server, worker: the two processes (with a pool, ``worker`` sums the pool up); queued, running: job
+        counts; default_model: the default model id; pool: the pool of Ray actors (None: one local worker).
     """
 
     status: Literal["ok"] = "ok"
@@ -345,6 +397,7 @@ class Health(_Model):
     queued: int = 0
     running: int = 0
     default_model: str | None = None
+    pool: PoolInfo | None = None
 
 
 # ---------------------------------------------------------------------------------------------- errors

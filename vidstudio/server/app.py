@@ -23,7 +23,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from vidstudio import __version__
-from vidstudio.jobs.manager import JobManager
+from vidstudio.jobs.executor import make_manager
 from vidstudio.jobs.store import JobStore
 from vidstudio.protocol.constants import (
     ASSETS,
@@ -78,6 +78,8 @@ class ServerConfig:
         max_upload_bytes: largest upload (image) request; max_json_bytes: largest JSON request body.
         cancel_grace: seconds a cancelled running job may take to stop before its worker is killed.
         worker_env: extra environment variables for the worker process.
+        ray: run the jobs on a pool of Ray actors (:class:`vidstudio.jobs.ray_pool.RayOptions`) instead of the
+            local worker process; None (the default): the local worker, and Ray is never imported.
     """
 
     data_dir: Path
@@ -91,6 +93,7 @@ class ServerConfig:
     max_json_bytes: int = MAX_JSON_BYTES
     cancel_grace: float = 30.0
     worker_env: dict[str, str] = field(default_factory=dict)
+    ray: Any = None
 
 
 def _openapi_components() -> dict[str, Any]:
@@ -122,8 +125,8 @@ def create_app(config: ServerConfig) -> FastAPI:
     catalog = ModelCatalog([data_dir / "models", *config.models_dirs], config.default_model,
                            scan_hf_cache=config.scan_hf_cache)
     registry = default_registry()  # built-in types; plugin types from their manifests, never imported here
-    manager = JobManager(store, worker_env=config.worker_env, cancel_grace=config.cancel_grace, version=__version__,
-                         model_name=catalog.name_of)
+    manager = make_manager(store, worker_env=config.worker_env, cancel_grace=config.cancel_grace, version=__version__,
+                           model_name=catalog.name_of, ray=config.ray)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

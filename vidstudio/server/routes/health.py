@@ -28,7 +28,7 @@ async def health(config: Config, manager: Manager, catalog: Catalog) -> Health:
     return Health(auth=bool(config.token),
                   server=ServerInfo(pid=os.getpid(), version=__version__,
                                     heavy_modules=sorted(m for m in HEAVY_MODULES if m in sys.modules)),
-                  worker=manager.worker, queued=queued, running=running,
+                  worker=manager.worker, queued=queued, running=running, pool=manager.pool_info(),
                   default_model=await asyncio.to_thread(catalog.default_id))
 
 

@@ -5,7 +5,7 @@ A :class:`ModelRef` names a model and how to load it; nothing is loaded until a 
 A :class:`Conditioning` holds everything a generation is asked to follow: prompts, keyframes at frame
 indices, a guide video and its strength, masks, boxes along trajectories, a camera move, style references,
 SVD motion, seed, steps and guidance scale. :meth:`Conditioning.controls` says which controls of the
-capability table (:mod:`vidstudio.backend.capabilities`) it asks for.
+capability table (:mod:`vidstudio.families`) it asks for.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from vidstudio.backend.capabilities import Request
+from vidstudio.families import Request
 
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -166,7 +166,7 @@ class Conditioning:
         return c
 
     def request(self, width: int, height: int, frames: int) -> Request:
-        """The :class:`~vidstudio.backend.capabilities.Request` for the capability check."""
+        """The :class:`~vidstudio.families.Request` for the capability check."""
         return Request(controls=self.controls(), keyframe_frames=[k.frame for k in self.keyframes],
                        guide_start=int(self.guide_start), width=width, height=height, frames=frames)
 

@@ -3,7 +3,7 @@
 
 Nothing here imports torch: Load Model and Conditioning only build data (:mod:`vidstudio.backend.bundle`),
 and Generate imports the backend inside ``execute``. Their checks enforce the capability table and the
-frame/size rules of :mod:`vidstudio.backend.capabilities` during validation, before any model loads:
+frame/size rules of :mod:`vidstudio.families` during validation, before any model loads:
 Generate's :meth:`Generate.check_in_graph` looks at the Load Model and Conditioning nodes that feed it.
 
 Services a running Generate node uses from ``ctx.services`` (all optional):
@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
-from vidstudio.backend.capabilities import FAMILIES, Request, check_request, uses_video_to_video, video_to_video_problem
+from vidstudio.families import FAMILIES, Request, check_request, uses_video_to_video, video_to_video_problem
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
@@ -434,7 +434,8 @@ class Generate(Node):
         request = Conditioning.static_request(c.id, graph, settings)
         snap = bool(graph.node(node_id).params.get("snap_to_model", False))
         res = check_request(family, request, variant=loc.variant if loc else None,
-                            rule=loc.rule() if loc else None, snap=snap)
+                            checkpoint=(loc.checkpoint or None) if loc else None, rule=loc.rule() if loc else None,
+                            snap=snap)
         problems = [(_where(control), msg) for control, msg in res.problems]
         if "guide_video" in request.controls and uses_video_to_video(family, loc.variant if loc else None):
             cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}

@@ -85,3 +85,18 @@ def test_tiny_first_and_last_frame_model_is_recognised_from_its_folder(tiny):
     folder = tiny("wan", "i2v")
     found = recognise(read_configs(folder).index, read_configs(folder))
     assert (found.family, found.variant, found.checkpoint) == ("wan", "i2v", "wan2.1-flf2v")
+
+
+def test_docs_tables_are_the_generated_ones():
+    from pathlib import Path
+
+    from vidstudio.families import _docs
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "backend.md"
+    text = doc.read_text()
+    for name in _docs.TABLES:
+        assert f"<!-- families:{name} -->" in text, name
+    assert _docs.render(text) == text, "run: python -m vidstudio.families._docs docs/backend.md"
+    # and the check notices a stale table
+    stale = text.replace("| `mask` | - | - | vace |", "| `mask` | - | - | t2v |")
+    assert stale != text and _docs.render(stale) == text

@@ -116,6 +116,10 @@ class Conditioning:
         seed: the random seed (>= 0).
         steps: denoising steps.
         guidance_scale: classifier-free guidance scale; None: the family's default.
+        guidance_scale_2: on a two-expert checkpoint (Wan 2.2 A14B), the guidance scale of the low-noise
+            expert (diffusers ``guidance_scale_2``); None: the checkpoint's default; ignored (noted) elsewhere.
+        boundary_ratio: on a two-expert checkpoint, the fraction of the training timesteps above which the
+            high-noise expert runs (the pipeline's ``boundary_ratio``, 0.875 T2V / 0.9 I2V); None: the checkpoint's.
     """
 
     prompt: str = ""
@@ -137,6 +141,8 @@ class Conditioning:
     seed: int = 0
     steps: int = 25
     guidance_scale: float | None = None
+    guidance_scale_2: float | None = None
+    boundary_ratio: float | None = None
 
     def controls(self) -> set[str]:
         """The capability-table controls this bundle asks for."""
@@ -183,5 +189,6 @@ class Conditioning:
             "boxes": shape(self.boxes), "trajectory_noise": self.trajectory_noise, "camera": shape(self.camera),
             "style": [list(s.shape) for s in self.style], "style_strength": self.style_strength,
             "motion_strength": self.motion_strength, "noise_aug": self.noise_aug, "seed": self.seed,
-            "steps": self.steps, "guidance_scale": self.guidance_scale, "controls": sorted(self.controls()),
+            "steps": self.steps, "guidance_scale": self.guidance_scale, "guidance_scale_2": self.guidance_scale_2,
+            "boundary_ratio": self.boundary_ratio, "controls": sorted(self.controls()),
         }

@@ -200,6 +200,8 @@ class Checkpoint:
         default_steps, default_guidance: its model card's values when they differ from the family's (0 / None:
             the family's).
         experts: 2 for a two-expert (high-noise + low-noise transformer) checkpoint.
+        guidance_2: a two-expert checkpoint's default guidance scale of the low-noise expert (None: the same as
+            the guidance scale).
         distilled: a step-distilled checkpoint (few steps, guidance 1).
         fps: its native frame rate when it differs from the family's (0: the family's).
         notes: what else a user should know, in words.
@@ -214,6 +216,7 @@ class Checkpoint:
     default_steps: int = 0
     default_guidance: float | None = None
     experts: int = 1
+    guidance_2: float | None = None
     distilled: bool = False
     fps: int = 0
     notes: str = ""

@@ -32,7 +32,7 @@ SPEC = FamilySpec(
                 checkpoints=(
                     Checkpoint("wan2.2-t2v-a14b", "Wan 2.2 T2V-A14B (two experts)", (_TWO_EXPERTS,),
                                ("Wan-AI/Wan2.2-T2V-A14B-Diffusers",), default_steps=40, default_guidance=4.0,
-                               experts=2, notes="high-noise expert until boundary_ratio (0.875), then transformer_2 "
+                               experts=2, guidance_2=3.0, notes="high-noise expert until boundary_ratio (0.875), then transformer_2 "
                                                 "with guidance_scale_2 (3.0)"),
                     Checkpoint("wan2.1-t2v", "Wan 2.1 T2V", (),
                                ("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "Wan-AI/Wan2.1-T2V-14B-Diffusers")),

@@ -218,6 +218,12 @@ class Conditioning(Node):
         Param("guidance_scale", "float", -1.0, min=-1.0, max=50.0, step=0.5,
               help="Classifier-free guidance scale; -1: the family's default (AnimateDiff 7.5, LTX 3, Wan 5, "
                    "SVD 3, CogVideoX 6)."),
+        Param("guidance_scale_2", "float", -1.0, min=-1.0, max=50.0, step=0.5,
+              help="Two-expert checkpoints (Wan 2.2 A14B): guidance scale of the low-noise expert; -1: the "
+                   "checkpoint's default (the guidance scale)."),
+        Param("boundary_ratio", "float", -1.0, min=-1.0, max=1.0, step=0.025,
+              help="Two-expert checkpoints (Wan 2.2 A14B): the fraction of the noise schedule the high-noise "
+                   "expert runs above; -1: the checkpoint's (0.875 text-to-video, 0.9 image-to-video)."),
     )
     uses_settings = ("width", "height", "frame_count")
 
@@ -327,6 +333,8 @@ class Conditioning(Node):
             motion_strength=None if params["motion_strength"] == -1.0 else params["motion_strength"],
             noise_aug=None if params["noise_aug"] == -1.0 else params["noise_aug"], seed=params["seed"],
             steps=params["steps"], guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
+            guidance_scale_2=None if params.get("guidance_scale_2", -1.0) == -1.0 else params["guidance_scale_2"],
+            boundary_ratio=None if params.get("boundary_ratio", -1.0) == -1.0 else params["boundary_ratio"],
         )
         return {"conditioning": bundle}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PIL import Image
@@ -11,7 +11,7 @@ from vidstudio.backend.adapters import (FamilyAdapter, Plan, fit_image, rasteriz
                                         video_frames, video_to_video_strength)
 from vidstudio.backend.bundle import Conditioning
 from vidstudio.backend.families import register
-from vidstudio.errors import ModelError
+from vidstudio.errors import ModelError, NodeError
 
 
 @register("wan")
@@ -29,7 +29,7 @@ class WanAdapter(FamilyAdapter):
         variant = L.variant
         lead = 0
         if variant == "vace":
-            pipe = L.task_pipeline("WanVACEPipeline")
+            pipe = L.task_pipeline(self.spec.pipelines["vace"])
             kw["num_frames"] = frames
             video = mask = None
             if bundle.guide is not None or bundle.keyframes or bundle.masks is not None:
@@ -56,31 +56,61 @@ class WanAdapter(FamilyAdapter):
                 kw["reference_images"] = [to_pil(s) for s in bundle.style]
                 lead = len(bundle.style)
             noise_via = "latents"
-        elif variant == "i2v":
-            pipe = L.task_pipeline("WanImageToVideoPipeline")
+        elif variant == "i2v" or (variant == "ti2v" and any(k.frame == 0 for k in bundle.keyframes)):
+            pipe = L.task_pipeline(self.spec.pipelines["i2v"])
             kfs = {k.frame: k for k in bundle.keyframes}
             kw.update(num_frames=frames, image=fit_image(kfs[0].image, width, height))
-            if frames - 1 in kfs and frames > 1:
+            if frames - 1 in kfs and frames > 1 and variant == "i2v":
                 tcfg = pipe.transformer.config if pipe.transformer is not None else pipe.transformer_2.config
                 if getattr(pipe, "image_encoder", None) is not None and tcfg.get("pos_embed_seq_len") is None:
                     raise ModelError("this Wan image-to-video checkpoint takes a first frame only; a last frame too "
                                      "needs a first-and-last-frame checkpoint (e.g. "
-                                     "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers) or a VACE one")
+                                     "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers or Wan-AI/Wan2.2-I2V-A14B-Diffusers) "
+                                     "or a VACE one")
                 kw["last_image"] = fit_image(kfs[frames - 1].image, width, height)
             noise_via = "latents"
         elif bundle.guide is not None:
-            pipe = L.task_pipeline("WanVideoToVideoPipeline")
+            pipe = L.task_pipeline(self.spec.pipelines["v2v"])
             kw.update(video=video_frames(bundle.guide, frames, width, height, notes),
                       strength=video_to_video_strength(bundle))
             noise_via = "hook"
         else:
-            pipe = L.task_pipeline("WanPipeline")
+            pipe = L.task_pipeline(self.spec.pipelines["t2v"])
             kw["num_frames"] = frames
             noise_via = "latents"
+        cleanup = self._experts(pipe, bundle, kw, notes)
         tr, sr = int(pipe.vae_scale_factor_temporal), int(pipe.vae_scale_factor_spatial)
         C = int(pipe.vae.config.z_dim)
         plan = Plan(pipe, kw, (C, (frames - 1) // tr + 1, height // sr, width // sr), tr, sr, layout="BCTHW",
-                    lead_frames=lead, noise_via=noise_via, notes=notes)
-        if variant == "i2v":
+                    lead_frames=lead, noise_via=noise_via, notes=notes, cleanup=cleanup)
+        if "image" in kw:
             plan = self.image_to_video_hook(plan, bundle)  # per-family image-to-video extension point
         return plan
+
+    def _experts(self, pipe: Any, bundle: Conditioning, kw: dict[str, Any], notes: list[str]) -> list[Callable[[], None]]:
+        """Wan 2.2 A14B's two experts: ``guidance_scale_2`` for the low-noise expert, and the bundle's
+        ``boundary_ratio`` set on the pipeline's config for this call (restored afterwards). On a one-expert
+        checkpoint both are noted as not applying.
+
+        Returns:
+            the cleanup functions (restore the boundary ratio).
+        """
+        two = getattr(pipe, "transformer_2", None) is not None and pipe.config.get("boundary_ratio") is not None
+        if not two:
+            for name in ("guidance_scale_2", "boundary_ratio"):
+                if getattr(bundle, name) is not None:
+                    notes.append(f"{name} applies to two-expert checkpoints (Wan 2.2 A14B) only; ignored")
+            return []
+        ck = self.checkpoint
+        kw["guidance_scale_2"] = (float(bundle.guidance_scale_2) if bundle.guidance_scale_2 is not None
+                                  else float(ck.guidance_2) if ck is not None and ck.guidance_2 is not None
+                                  else kw["guidance_scale"])
+        if bundle.boundary_ratio is None:
+            return []
+        if not 0.0 < float(bundle.boundary_ratio) < 1.0:
+            raise NodeError(f"param 'boundary_ratio': {bundle.boundary_ratio:g} is outside 0..1 (the fraction of the "
+                            "noise schedule the high-noise expert runs above)")
+        old = pipe.config.boundary_ratio
+        pipe.register_to_config(boundary_ratio=float(bundle.boundary_ratio))
+        notes.append(f"two experts: boundary_ratio {float(bundle.boundary_ratio):g} (the checkpoint's is {old:g})")
+        return [lambda: pipe.register_to_config(boundary_ratio=old)]

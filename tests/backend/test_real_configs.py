@@ -106,3 +106,23 @@ def test_wan22_ti2v_5b_text_and_image_to_video(real):
     assert cache.loads == 1  # the image-to-video pipeline shares the loaded weights
     assert any("two-expert" in n for n in _run(folder, Conditioning(prompt="a", steps=1, guidance_scale_2=3.0),
                                                 cache)[0].notes)
+
+
+def test_ltx_098_13b_and_distilled_with_keyframe_conditions(tmp_path, torch_single_thread):
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    dev = write("ltx098_13b", tmp_path / "LTX-Video-0.9.8-13B")
+    distilled = tmp_path / "LTX-Video-0.9.8-13B-distilled"
+    import shutil
+
+    shutil.copytree(dev, distilled)  # the same configs: the name tells them apart
+    assert locate(str(dev)).checkpoint == "ltx-13b" and locate(str(distilled)).checkpoint == "ltx-13b-distilled"
+    cache = PipelineCache()
+    res, seen = _run(dev, Conditioning(prompt="a fox", steps=2), cache, frames=9)
+    assert res.pipeline == "LTXPipeline" and res.frames.shape == (9, 32, 32, 3) and np.isfinite(res.frames).all()
+    assert seen["kwargs"]["guidance_scale"] == 3.0 and seen["kwargs"]["decode_timestep"] == 0.05
+    kfs = [Keyframe(0, picture(32, 32, 1)), Keyframe(8, picture(32, 32, 2))]
+    res, seen = _run(distilled, Conditioning(prompt="a fox", steps=2, keyframes=kfs), cache, frames=9)
+    assert res.pipeline == "LTXConditionPipeline" and res.frames.shape == (9, 32, 32, 3)
+    assert seen["kwargs"]["guidance_scale"] == 1.0  # the distilled checkpoint's default

@@ -105,7 +105,7 @@ def _classify(index_file: Path, shown: str, family: str) -> tuple[str, str, str,
     except (OSError, ValueError) as e:
         raise ModelError(f"model {shown}: cannot read {index_file}: {e}") from None
     cls = str(index.get("_class_name", ""))
-    found = recognise(index, read_configs(index_file.parent))
+    found = recognise(index, read_configs(index_file.parent, name=shown.strip("'")))
     if found is None:
         raise ModelError(f"model {shown} is a {cls or 'unnamed'} pipeline, which is none of VidStudio's families "
                          f"({', '.join(FAMILIES)}); choose a pipeline of one of them")

@@ -26,19 +26,20 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def read_configs(folder: str | Path) -> Configs:
+def read_configs(folder: str | Path, name: str = "") -> Configs:
     """The JSON files of a diffusers pipeline folder that recognition and geometry read (no torch): the
-    ``model_index.json`` and the ``vae``, ``transformer`` and ``unet`` configs (``{}`` when missing)."""
+    ``model_index.json`` and the ``vae``, ``transformer`` and ``unet`` configs (``{}`` when missing); ``name``
+    is the model as the user named it (default: the folder)."""
     folder = Path(folder)
     return Configs(folder=str(folder), index=_read_json(folder / "model_index.json") or {},
                    vae=_read_json(folder / "vae" / "config.json") or {},
                    transformer=_read_json(folder / "transformer" / "config.json") or {},
-                   unet=_read_json(folder / "unet" / "config.json") or {})
+                   unet=_read_json(folder / "unet" / "config.json") or {}, name=name or str(folder))
 
 
 def _files(c: Configs) -> dict[str, Mapping[str, Any]]:
     return {"model_index.json": c.index, "vae/config.json": c.vae, "transformer/config.json": c.transformer,
-            "unet/config.json": c.unet}
+            "unet/config.json": c.unet, "@name": {"name": (c.name or c.folder).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]}}
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def recognise(index: Mapping[str, Any], configs: Configs | None = None) -> Recog
     cls = str(index.get("_class_name", ""))
     c = configs or Configs("", index, {}, {}, {})
     if c.index is not index:
-        c = Configs(c.folder, index, c.vae, c.transformer, c.unet)
+        c = Configs(c.folder, index, c.vae, c.transformer, c.unet, c.name)
     files = _files(c)
     for fam, spec in SPECS.items():
         for v in sorted(spec.variants, key=lambda v: not v.when):

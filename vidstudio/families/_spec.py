@@ -148,10 +148,13 @@ class When:
     """One condition on a model folder's JSON files, to recognise a variant or a checkpoint.
 
     Attributes:
-        file: the file, relative to the folder (``"model_index.json"``, ``"transformer/config.json"``).
+        file: the file, relative to the folder (``"model_index.json"``, ``"transformer/config.json"``), or
+            ``"@name"`` for the model's name (key ``"name"``: the last part of the repo id or folder path), where configs cannot
+            tell checkpoints apart (a step-distilled checkpoint has its base's configs).
         key: the top-level key.
         op: ``"set"`` (present and not null; a ``model_index.json`` component ``[null, null]`` counts as
-            absent), ``"unset"`` (the opposite), ``"=="`` / ``"!="`` (against :attr:`value`), ``">="``.
+            absent), ``"unset"`` (the opposite), ``"=="`` / ``"!="`` (against :attr:`value`), ``">="``, ``"contains"`` (case-insensitive
+            text).
         value: the value compared with.
     """
 
@@ -173,6 +176,8 @@ class When:
             return v == self.value
         if self.op == "!=":
             return v != self.value
+        if self.op == "contains":
+            return isinstance(v, str) and str(self.value).lower() in v.lower()
         if self.op == ">=":
             try:
                 return v is not None and float(v) >= float(self.value)
@@ -269,7 +274,7 @@ class Configs:
 
     Attributes:
         folder: the folder, as text; index: ``model_index.json``; vae, transformer, unet: the components'
-            ``config.json``.
+            ``config.json``; name: the model as the user named it (repo id or folder; "" for the folder).
     """
 
     folder: str
@@ -277,6 +282,7 @@ class Configs:
     vae: Mapping[str, Any]
     transformer: Mapping[str, Any]
     unet: Mapping[str, Any]
+    name: str = ""
 
     @property
     def empty(self) -> bool:

@@ -30,6 +30,8 @@ def _build(spec: dict[str, Any]) -> Any:
     if spec["library"] == "transformers":
         import transformers
 
+        if spec.get("processor"):
+            return getattr(transformers, spec["class"])(**spec["config"])
         cfg = getattr(transformers, spec["config_class"])(**spec["config"])
         return getattr(transformers, spec["class"])(cfg).eval()
     import diffusers
@@ -40,18 +42,36 @@ def _build(spec: dict[str, Any]) -> Any:
     return cls.from_config(spec["config"])
 
 
+#: A chat template for the test tokenizer (pipelines that call ``apply_chat_template``: HunyuanVideo 1.5's Qwen2.5-VL).
+CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def _tokenizer_of(kind: str) -> Any:
+    """The tokenizer a ``pipeline.json`` names: ``"byt5"`` (transformers' ByT5Tokenizer, which needs no files),
+    ``"chat"`` (the byte-level test tokenizer with :data:`CHAT_TEMPLATE`), anything else the test tokenizer."""
+    from vidstudio.backend.tiny import _tokenizer
+
+    if kind == "byt5":
+        from transformers import ByT5Tokenizer
+
+        return ByT5Tokenizer()
+    tok = _tokenizer()
+    if kind == "chat":
+        tok.chat_template = CHAT_TEMPLATE
+    return tok
+
+
 def build(checkpoint: str, seed: int = 0) -> Any:
     """The pipeline of ``checkpoint`` (a folder under :data:`CONFIGS`), random weights, eval mode, fp32."""
     import diffusers
     import torch
 
-    from vidstudio.backend.tiny import _tokenizer
-
     pipe_spec = json.loads((CONFIGS / checkpoint / "pipeline.json").read_text())
     parts: dict[str, Any] = {}
     for i, (name, file) in enumerate(pipe_spec["components"].items()):
         if name.startswith("tokenizer"):
-            parts[name] = _tokenizer()
+            parts[name] = _tokenizer_of(file)
             continue
         torch.manual_seed(seed + i)
         parts[name] = _build(component_config(checkpoint, file))

@@ -126,3 +126,45 @@ def test_ltx_098_13b_and_distilled_with_keyframe_conditions(tmp_path, torch_sing
     res, seen = _run(distilled, Conditioning(prompt="a fox", steps=2, keyframes=kfs), cache, frames=9)
     assert res.pipeline == "LTXConditionPipeline" and res.frames.shape == (9, 32, 32, 3)
     assert seen["kwargs"]["guidance_scale"] == 1.0  # the distilled checkpoint's default
+
+
+def test_hunyuan15_text_and_image_to_video(real):
+    """HunyuanVideo 1.5 480p T2V and I2V at their published configs: recognised, guidance through the guider
+    (restored after the call), the image-to-video pipeline generates the requested size (not its 480p bucket),
+    previews with the 32-channel factors, cancel within a step."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import Cancelled
+    from vidstudio.progress import CancelToken
+
+    t2v, i2v = real("hunyuan15_480p_t2v"), real("hunyuan15_480p_i2v")
+    assert (locate(str(t2v)).family, locate(str(t2v)).variant, locate(str(t2v)).checkpoint) == \
+        ("hunyuan15", "t2v", "hy15-t2v-480p")
+    loc = locate(str(i2v))
+    assert (loc.variant, loc.checkpoint) == ("i2v", "hy15-i2v-480p")
+    assert loc.rule().side_multiple == 16 and loc.rule().frame_step == 4
+    cache = PipelineCache()
+    seen_scale = []
+    previews = []
+
+    def hook(plan):
+        seen_scale.append(plan.pipe.guider.guidance_scale)
+
+    res, seen = _run(t2v, Conditioning(prompt='a sign that says "open"', steps=2, guidance_scale=4.5), cache,
+                     hook=hook)
+    assert res.pipeline == "HunyuanVideo15Pipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all() and res.steps == 2
+    assert seen_scale == [4.5] and seen["plan"].pipe.guider.guidance_scale == 6.0  # set for the call, restored
+    assert seen["plan"].latent_shape == (32, 2, 2, 2)
+    from vidstudio.backend.loader import PipelineCache as _PC  # noqa: F401
+
+    res = generate(ModelRef(model=str(i2v)), Conditioning(prompt="a fox", steps=1,
+                                                          keyframes=[Keyframe(0, picture(48, 40))]),
+                   width=48, height=32, frames=5, cache=cache,
+                   on_step=lambda i, n, s, img: previews.append(img))
+    assert res.pipeline == "HunyuanVideo15ImageToVideoPipeline" and res.frames.shape == (5, 32, 48, 3)
+    assert len(previews) == 1 and previews[0].shape == (2, 3, 3)
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        generate(ModelRef(model=str(t2v)), Conditioning(prompt="a", steps=3), width=32, height=32, frames=5,
+                 cache=cache, cancel=token, on_step=lambda *a: token.cancel("test"))

@@ -15,6 +15,7 @@ Step reports (the interface the server streams to clients):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
 import time
@@ -26,7 +27,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from vidstudio.backend.adapters import Plan, substitute_initial_noise, video_to_video_strength
+from vidstudio.backend.adapters import (Plan, scheduler_step_callback, substitute_initial_noise, takes_step_callback,
+                                        video_to_video_strength)
 from vidstudio.backend.bundle import Conditioning, ModelRef
 from vidstudio.backend.families import adapter_class
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
@@ -220,8 +222,12 @@ def generate(
         return kwargs
 
     kwargs = dict(plan.kwargs)
-    kwargs.update(generator=torch.Generator("cpu").manual_seed(seed), output_type="np",
-                  callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
+    kwargs.update(generator=torch.Generator("cpu").manual_seed(seed), output_type="np")
+    step_hook: Any = contextlib.nullcontext()
+    if takes_step_callback(plan.pipe):
+        kwargs.update(callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
+    else:  # HunyuanVideo 1.5: the same callback after every scheduler step
+        step_hook = scheduler_step_callback(plan.pipe, on_step_end)
     z = structured_initial_noise(plan, bundle, seed, F, W, H)
     noise = plan.noise_tensor(z) if z is not None else None
     if noise is not None and plan.noise_via == "latents":
@@ -230,7 +236,7 @@ def generate(
         call_hook(plan, kwargs)
     t_last[0] = time.perf_counter()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), step_hook:
             if noise is not None and plan.noise_via == "hook":
                 with substitute_initial_noise(plan.pipe, noise) as used:
                     out = plan.pipe(**kwargs)

@@ -13,6 +13,7 @@ Two ways:
   ltx           LTX-Video (128 ch) ComfyUI ``comfy/latent_formats.py``, class ``LTXV`` (with bias)
   wan           Wan 2.1 (16 ch)    ComfyUI ``comfy/latent_formats.py``, class ``Wan21`` (with bias)
   cogvideox     CogVideoX (16 ch)  kijai/ComfyUI-CogVideoXWrapper ``latent_preview.py``
+  hunyuan15     HunyuanVideo 1.5   ComfyUI ``comfy/latent_formats.py``, class ``HunyuanVideo15`` (32 ch, with bias)
   ============  =================  ======================================================================
 
   They apply to the latents as the pipelines hold them (scaled / normalised model space). A latent with
@@ -113,16 +114,30 @@ _LTXV = [
 ]
 _LTXV_BIAS = [-0.0571, -0.1657, -0.2512]
 
+_HUNYUAN15 = [
+    [0.0568, -0.0521, -0.0131], [0.0014, 0.0735, 0.0326], [0.0186, 0.0531, -0.0138], [-0.0031, 0.0051, 0.0288],
+    [0.0110, 0.0556, 0.0432], [-0.0041, -0.0023, -0.0485], [0.0530, 0.0413, 0.0253], [0.0283, 0.0251, 0.0339],
+    [0.0277, -0.0372, -0.0093], [0.0393, 0.0944, 0.1131], [0.0020, 0.0251, 0.0037], [-0.0017, 0.0012, 0.0234],
+    [0.0468, 0.0436, 0.0203], [0.0354, 0.0439, -0.0233], [0.0090, 0.0123, 0.0346], [0.0382, 0.0029, 0.0217],
+    [0.0261, -0.0300, 0.0030], [-0.0088, -0.0220, -0.0283], [-0.0272, -0.0121, -0.0363], [-0.0664, -0.0622, 0.0144],
+    [0.0414, 0.0479, 0.0529], [0.0355, 0.0612, -0.0247], [0.0147, 0.0264, 0.0174], [0.0438, 0.0038, 0.0542],
+    [0.0431, -0.0573, -0.0033], [-0.0162, -0.0211, -0.0406], [-0.0487, -0.0295, -0.0393], [0.0005, -0.0109, 0.0253],
+    [0.0296, 0.0591, 0.0353], [0.0119, 0.0181, -0.0306], [-0.0085, -0.0362, 0.0229], [0.0005, -0.0106, 0.0242],
+]
+_HUNYUAN15_BIAS = [0.0456, -0.0202, -0.0644]
+
 #: latent format -> (factors (C, 3), bias (3,) or None, source).
 LATENT_RGB: dict[str, tuple[list[list[float]], list[float] | None, str]] = {
     "sd15": (_SD15, None, "ComfyUI comfy/latent_formats.py, SD15.latent_rgb_factors"),
     "ltxv": (_LTXV, _LTXV_BIAS, "ComfyUI comfy/latent_formats.py, LTXV.latent_rgb_factors(_bias)"),
     "wan21": (_WAN21, _WAN21_BIAS, "ComfyUI comfy/latent_formats.py, Wan21.latent_rgb_factors(_bias)"),
     "cogvideox": (_COGVIDEOX, None, "kijai/ComfyUI-CogVideoXWrapper latent_preview.py, Latent2RGBPreviewer"),
+    "hunyuan15": (_HUNYUAN15, _HUNYUAN15_BIAS, "ComfyUI comfy/latent_formats.py, HunyuanVideo15.latent_rgb_factors(_bias)"),
 }
 
 #: family -> latent format.
-FAMILY_FORMAT = {"animatediff": "sd15", "svd": "sd15", "ltx": "ltxv", "wan": "wan21", "cogvideox": "cogvideox"}
+FAMILY_FORMAT = {"animatediff": "sd15", "svd": "sd15", "ltx": "ltxv", "wan": "wan21", "cogvideox": "cogvideox",
+                 "hunyuan15": "hunyuan15"}
 
 
 def linear_preview(latents: torch.Tensor, family: str, frame: int | None = None) -> np.ndarray:

@@ -126,6 +126,13 @@ def test_ltx_098_13b_and_distilled_with_keyframe_conditions(tmp_path, torch_sing
     res, seen = _run(distilled, Conditioning(prompt="a fox", steps=2, keyframes=kfs), cache, frames=9)
     assert res.pipeline == "LTXConditionPipeline" and res.frames.shape == (9, 32, 32, 3)
     assert seen["kwargs"]["guidance_scale"] == 1.0  # the distilled checkpoint's default
+    # no steps and no guidance set: the distilled checkpoint's 8 steps and guidance 1, and the report says so
+    res, seen = _run(distilled, Conditioning(prompt="a fox"), cache, frames=9)
+    assert res.steps == 8 and seen["kwargs"]["num_inference_steps"] == 8 and seen["kwargs"]["guidance_scale"] == 1.0
+    assert any(n.startswith("steps 8 (the default of LTX-Video 0.9.7 / 0.9.8 13B distilled") for n in res.notes)
+    assert any(n.startswith("guidance scale 1 (the default of") for n in res.notes)
+    res, _ = _run(dev, Conditioning(prompt="a fox", steps=1, guidance_scale=2.0), cache, frames=9)
+    assert not any(n.startswith(("steps ", "guidance scale ")) for n in res.notes)  # set by the user: no note
 
 
 def test_hunyuan15_text_and_image_to_video(real):

@@ -36,7 +36,7 @@ from vidstudio.backend.locate import ModelLocation, locate
 from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
 from vidstudio.backend.preview import Previewer
 from vidstudio.errors import Cancelled, NodeError
-from vidstudio.families import CheckResult, check_request, uses_video_to_video
+from vidstudio.families import CheckResult, check_request, get_spec, uses_video_to_video
 from vidstudio.progress import CancelToken
 
 #: ``on_step(step, total, seconds_per_step, preview)``; ``preview`` ``(h, w, 3)`` float32 or None.
@@ -177,12 +177,21 @@ def generate(
     loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
     res = check_bundle(loc, bundle, width, height, frames, snap)
     W, H, F = res.width, res.height, res.frames
+    spec = get_spec(loc.family)
+    defaults: list[str] = []
+    if bundle.steps is None:
+        n, whose = spec.default_steps_for(loc.checkpoint or None)
+        bundle = dataclasses.replace(bundle, steps=n)
+        defaults.append(f"steps {n} ({whose}; none was set)")
+    if bundle.guidance_scale is None:
+        g, whose = spec.default_guidance_for(loc.checkpoint or None)
+        defaults.append(f"guidance scale {g:g} ({whose}; none was set)")
     if bundle.steps < 1:
         raise NodeError(f"param 'steps': {bundle.steps} denoising steps; at least 1 is needed")
     if bundle.guide is not None and uses_video_to_video(loc.family, loc.variant):
         video_to_video_strength(bundle)  # refuse a strength that leaves no step before loading
     bundle = fit_to_size(bundle, (width, height), (W, H))
-    notes = list(res.notes)
+    notes = list(res.notes) + defaults
     seed = resolve_seed(bundle.seed)
     if bundle.seed is None or bundle.seed < 0:
         notes.append(f"random seed {seed}")

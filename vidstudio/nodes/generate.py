@@ -24,7 +24,8 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
-from vidstudio.families import FAMILIES, Request, check_request, uses_video_to_video, video_to_video_problem
+from vidstudio.families import (FAMILIES, Request, check_request, get_spec, uses_video_to_video,
+                                video_to_video_problem)
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
@@ -214,7 +215,9 @@ class Conditioning(Node):
         Param("seed", "int", 0, min=-1, max=2**31 - 1,
               help="Random seed; the same inputs and seed give the same frames. -1: a new seed each run "
                    "(recorded in the output)."),
-        Param("steps", "int", 25, min=1, max=500, help="Denoising steps."),
+        Param("steps", "int", 0, min=0, max=500,
+              help="Denoising steps; 0: the checkpoint's default (e.g. 8 for LTX-Video 13B distilled), else the "
+                   "family's (AnimateDiff 25, LTX 40, Wan 50, ...); the run report says which was used."),
         Param("guidance_scale", "float", -1.0, min=-1.0, max=50.0, step=0.5,
               help="Classifier-free guidance scale; -1: the family's default (AnimateDiff 7.5, LTX 3, Wan 5, "
                    "SVD 3, CogVideoX 6)."),
@@ -332,7 +335,7 @@ class Conditioning(Node):
             style=style, style_strength=params["style_strength"],
             motion_strength=None if params["motion_strength"] == -1.0 else params["motion_strength"],
             noise_aug=None if params["noise_aug"] == -1.0 else params["noise_aug"], seed=params["seed"],
-            steps=params["steps"], guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
+            steps=params["steps"] or None, guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
             guidance_scale_2=None if params.get("guidance_scale_2", -1.0) == -1.0 else params["guidance_scale_2"],
             boundary_ratio=None if params.get("boundary_ratio", -1.0) == -1.0 else params["boundary_ratio"],
         )
@@ -447,7 +450,8 @@ class Generate(Node):
         problems = [(_where(control), msg) for control, msg in res.problems]
         if "guide_video" in request.controls and uses_video_to_video(family, loc.variant if loc else None):
             cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
-            problem = video_to_video_problem(float(cp["guide_strength"]), int(cp["steps"]))
+            steps = int(cp["steps"]) or get_spec(family).default_steps_for((loc.checkpoint or None) if loc else None)[0]
+            problem = video_to_video_problem(float(cp["guide_strength"]), steps)
             if problem:
                 problems.append((_where("guide_video"), problem))
         return problems

@@ -18,7 +18,8 @@ def component_config(checkpoint: str, file: str) -> dict[str, Any]:
     """The published config of one component with the overrides applied."""
     spec = json.loads((CONFIGS / checkpoint / file).read_text())
     cfg = dict(spec["config"])
-    cfg.update(spec.get("overrides", {}))
+    for k, v in spec.get("overrides", {}).items():  # nested configs (a text_config) are updated, not replaced
+        cfg[k] = {**cfg[k], **v} if isinstance(v, dict) and isinstance(cfg.get(k), dict) else v
     for key in spec.get("dropped", {}):  # keys newer than the installed library, each with its reason
         cfg.pop(key, None)
     return spec | {"config": cfg}
@@ -34,9 +35,9 @@ def _build(spec: dict[str, Any]) -> Any:
             return getattr(transformers, spec["class"])(**spec["config"])
         cfg = getattr(transformers, spec["config_class"])(**spec["config"])
         return getattr(transformers, spec["class"])(cfg).eval()
-    import diffusers
+    import importlib
 
-    cls = getattr(diffusers, spec["class"])
+    cls = getattr(importlib.import_module(spec.get("module", "diffusers")), spec["class"])
     if issubclass(cls, torch.nn.Module):
         return cls(**spec["config"]).eval()
     return cls.from_config(spec["config"])

@@ -7,6 +7,7 @@ from typing import Any
 from vidstudio.errors import MediaError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
+from vidstudio.media.audio import Audio
 from vidstudio.media.clip import as_clip
 from vidstudio.media.video import PRESETS, parse_fps, write_png_sequence, write_video
 
@@ -18,6 +19,9 @@ class ExportVideo(Node):
     Writes only the run's frame range (``vidstudio render --frames``). The file appears under its name only
     when complete; a cancelled or failed export leaves no partial file there.
 
+    An ``audio`` input (AUDIO) goes into the MP4 as an AAC stream of the same length as the video: the part
+    under the written frame range, cut or padded with silence (noted when the lengths differed).
+
     Output ``file``: the path written (TEXT).
     """
 
@@ -26,7 +30,10 @@ class ExportVideo(Node):
     category = "Output"
     description = "Writes an MP4 (H.264) or a PNG sequence."
     is_output = True
-    inputs = (Input("video", PortType.VIDEO, help="The frames to write."),)
+    inputs = (Input("video", PortType.VIDEO, help="The frames to write."),
+              Input("audio", PortType.AUDIO, optional=True,
+                    help="A sound track (e.g. LTX-2's) muxed into the MP4 as AAC, cut or padded with silence to the "
+                         "written frames' length; not written with a PNG sequence (noted)."))
     outputs = (Output("file", PortType.TEXT, "the path written"),)
     params = (
         Param("path", "file", "out/render.mp4", file_role="save_video",
@@ -63,6 +70,19 @@ class ExportVideo(Node):
         fps = parse_fps(params["fps"]) if params["fps"] else ctx.fps
         path = ctx.resolve_path(params["path"])
         progress = lambda f, m: ctx.report(f, f"writing {m}")  # noqa: E731
+        audio = inputs.get("audio")
+        if audio is not None and not isinstance(audio, Audio):
+            raise NodeError(f"input 'audio' got a {type(audio).__name__}, expected an Audio track")
+        if audio is not None and params["format"] == "mp4":
+            seconds = (stop - start) / float(fps)
+            skip = int(round(start / float(fps) * audio.sample_rate))
+            part = Audio(audio.samples[skip:], audio.sample_rate) if skip else audio
+            if abs(part.duration - seconds) > 0.5 / audio.sample_rate:
+                ctx.note(f"audio track of {part.duration:.3f} s fitted to the video's {seconds:.3f} s "
+                         f"({'cut' if part.duration > seconds else 'padded with silence'})")
+            audio = part.fit(seconds)
+        elif audio is not None:
+            ctx.note("a PNG sequence has no sound: the audio input is not written")
         if params["format"] == "png":
             out = write_png_sequence(frames, path, first_number=start, progress=progress, cancel=ctx.cancel)
         else:
@@ -71,7 +91,7 @@ class ExportVideo(Node):
             out, notes = write_video(
                 frames, path, fps, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
                 project_json=ctx.project_json if params["embed_project"] else None,
-                metadata=dict(clip.metadata) or None, progress=progress, cancel=ctx.cancel,
+                metadata=dict(clip.metadata) or None, progress=progress, cancel=ctx.cancel, audio=audio,
             )
             for n in notes:
                 ctx.note(n)

@@ -175,3 +175,41 @@ def test_hunyuan15_text_and_image_to_video(real):
     with pytest.raises(Cancelled):
         generate(ModelRef(model=str(t2v)), Conditioning(prompt="a", steps=3), width=32, height=32, frames=5,
                  cache=cache, cancel=token, on_step=lambda *a: token.cancel("test"))
+
+
+def test_ltx2_video_with_audio_track_exported(real, tmp_path):
+    """LTX-2 19B at its published configs: text-to-video makes a sound track as long as the video (24 kHz
+    stereo from the vocoder), which Export Video muxes into the MP4; a frame-0 keyframe runs image-to-video."""
+    from fractions import Fraction
+
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.graph.node import ExecutionContext
+    from vidstudio.media.audio import probe_stream_duration
+    from vidstudio.nodes.export import ExportVideo
+
+    folder = real("ltx2_19b")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("ltx2", "t2v", "ltx2-19b-dev")
+    assert loc.rule().side_multiple == 32 and loc.rule().frame_step == 8
+    cache = PipelineCache()
+    previews = []
+    res = generate(ModelRef(model=str(folder)), Conditioning(prompt="a fox barks", steps=2), width=64, height=64,
+                   frames=9, fps=24, cache=cache, on_step=lambda i, n, s, img: previews.append(img))
+    assert res.pipeline == "LTX2Pipeline" and res.frames.shape == (9, 64, 64, 3) and np.isfinite(res.frames).all()
+    assert len(previews) == 2 and previews[0].shape == (2, 2, 3)
+    a = res.audio
+    assert a is not None and a.sample_rate == 24000 and a.channels == 2 and a.duration == pytest.approx(9 / 24)
+    assert np.abs(a.samples).max() <= 1.0
+    ctx = ExecutionContext("export", width=64, height=64, fps=Fraction(24), frame_count=9, project_dir=tmp_path)
+    params = {p.name: p.default for p in ExportVideo.params} | {"path": "ltx2.mp4", "preset": "ultrafast"}
+    path = ExportVideo().execute(ctx, {"video": res.frames, "audio": a}, params)["file"]
+    assert probe_stream_duration(path, "a") == pytest.approx(probe_stream_duration(path, "v"), abs=2e-3)
+    res, _ = _run(folder, Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture(64, 64))]), cache,
+                  size=64, frames=9)
+    assert res.pipeline == "LTX2ImageToVideoPipeline" and res.frames.shape == (9, 64, 64, 3)
+    assert res.audio is not None and cache.loads == 1
+    from vidstudio.errors import NodeError
+
+    with pytest.raises(NodeError, match="at least 2 denoising steps"):
+        _run(folder, Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, picture(64, 64))]), cache, size=64, frames=9)

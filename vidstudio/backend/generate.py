@@ -36,6 +36,7 @@ from vidstudio.backend.locate import ModelLocation, locate
 from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
 from vidstudio.backend.preview import Previewer
 from vidstudio.errors import Cancelled, NodeError
+from vidstudio.media.audio import Audio
 from vidstudio.families import CheckResult, check_request, get_spec, uses_video_to_video
 from vidstudio.progress import CancelToken
 
@@ -55,6 +56,7 @@ class GenerateResult:
         notes: what was changed or ignored on the way, in words.
         steps: denoising steps run; seconds_per_step: their mean wall time.
         check: the capability check (geometry actually generated).
+        audio: the sound track generated with the video (LTX-2), fitted to ``frames / fps`` seconds, or None.
     """
 
     frames: np.ndarray
@@ -67,6 +69,7 @@ class GenerateResult:
     steps: int = 0
     seconds_per_step: float = 0.0
     check: CheckResult | None = None
+    audio: Audio | None = None
 
     def metadata(self) -> dict[str, str]:
         """MP4 metadata tags recording how the frames were made."""
@@ -265,6 +268,11 @@ def generate(
         arr = np.clip(arr, 0.0, 1.0)
     if arr.shape[-1] != 3 and arr.shape[1] == 3:  # (T, 3, H, W)
         arr = np.ascontiguousarray(arr.transpose(0, 2, 3, 1))
-    return GenerateResult(frames=arr, seed=seed, family=loc.family, variant=loaded.variant,
+    audio = None
+    if getattr(out, "audio", None) is not None and hasattr(adapter, "audio_sample_rate"):
+        wave = out.audio[0] if isinstance(out.audio, (list, tuple)) or np.ndim(out.audio) == 3 else out.audio
+        wave = np.asarray(wave.float().cpu() if isinstance(wave, torch.Tensor) else wave, np.float32)  # (ch, N)
+        audio = Audio(np.clip(wave.T, -1.0, 1.0), adapter.audio_sample_rate(plan.pipe)).fit(arr.shape[0] / float(fps))
+    return GenerateResult(audio=audio, frames=arr, seed=seed, family=loc.family, variant=loaded.variant,
                           pipeline=plan.pipeline_name, model=ref.model, notes=notes, steps=len(times),
                           seconds_per_step=float(np.mean(times)) if times else 0.0, check=res)

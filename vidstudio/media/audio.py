@@ -83,8 +83,11 @@ class Audio:
 
 
 def probe_stream_duration(path: str | os.PathLike, stream: str = "a") -> float:
-    """The duration in seconds of a file's first audio (``"a"``) or video (``"v"``) stream, from its packets'
-    timestamps and durations (``ffmpeg -f framecrc``, no decoding): last pts + its duration - first pts.
+    """The duration in seconds of a file's first audio (``"a"``) or video (``"v"``) stream, as a player sees it.
+
+    Video: from its packets' timestamps and durations (``ffmpeg -f framecrc``, no decoding): last pts + its
+    duration - first pts. Audio: the samples the stream decodes to (resampled to 48 kHz mono) / 48000, which
+    honours the MP4 edit list that hides the AAC encoder's priming samples (a packet count would include them).
 
     Raises:
         MediaError: when the file is missing or has no such stream.
@@ -94,6 +97,12 @@ def probe_stream_duration(path: str | os.PathLike, stream: str = "a") -> float:
     p = Path(path)
     if not p.is_file():
         raise MediaError(f"{p}: file not found")
+    if stream == "a":
+        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(p), "-map",
+                               "0:a:0", "-f", "f32le", "-ac", "1", "-ar", "48000", "-"], capture_output=True)
+        if proc.returncode != 0 or not proc.stdout:
+            raise MediaError(f"{p}: no audio stream ffmpeg can read")
+        return len(proc.stdout) / 4 / 48000
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(p), "-map", f"0:{stream}:0", "-c", "copy",
                            "-f", "framecrc", "-"], capture_output=True)
     tb = Fraction(1, 1)

@@ -410,6 +410,8 @@ class Generate(Node):
     outputs = (
         Output("video", PortType.VIDEO, "the generated frames"),
         Output("seed", PortType.NUMBER, "the seed used (the chosen one when the seed is -1)"),
+        Output("audio", PortType.AUDIO, "the sound track made with the video (LTX-2), as long as the video; "
+                                        "None for the video-only families"),
     )
     params = (
         Param("snap_to_model", "bool", False,
@@ -481,7 +483,7 @@ class Generate(Node):
                  f"{result.seconds_per_step:.2f} s/step")
         clip = Clip.from_array(result.frames, label=f"{ctx.node_id} video")
         clip.metadata.update(result.metadata())
-        return {"video": clip, "seed": float(result.seed)}
+        return {"video": clip, "seed": float(result.seed), "audio": result.audio}
 
 
 def _where(control: str) -> str:

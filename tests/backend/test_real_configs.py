@@ -213,3 +213,43 @@ def test_ltx2_video_with_audio_track_exported(real, tmp_path):
 
     with pytest.raises(NodeError, match="at least 2 denoising steps"):
         _run(folder, Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, picture(64, 64))]), cache, size=64, frames=9)
+
+
+def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
+    """LTX-Video 0.9.8 13B with a tiny random LTXLatentUpsamplerModel (a saved LTXLatentUpsamplePipeline folder
+    named on Load Model): half-size first stage, 2x latents, full-size refinement, decoded at the asked size."""
+    import torch
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.errors import NodeError
+
+    dev = write("ltx098_13b", tmp_path / "LTX-Video-0.9.8-13B")
+    torch.manual_seed(0)
+    up = LTXLatentUpsamplerModel(in_channels=128, mid_channels=32, num_blocks_per_stage=1).eval()
+    up.save_pretrained(tmp_path / "upscaler" / "latent_upsampler")
+    (tmp_path / "upscaler" / "model_index.json").write_text('{"_class_name": "LTXLatentUpsamplePipeline"}')
+    calls = {}
+    up_forward = LTXLatentUpsamplerModel.forward
+
+    def counting(self, x):
+        calls["in"] = tuple(x.shape)
+        return up_forward(self, x)
+
+    ref = ModelRef(model=str(dev), latent_upsampler=str(tmp_path / "upscaler"))
+    cache = PipelineCache()
+    seen = {}
+    LTXLatentUpsamplerModel.forward = counting
+    try:
+        res = generate(ref, Conditioning(prompt="a fox", steps=5, keyframes=[Keyframe(0, picture(64, 64))]),
+                       width=64, height=64, frames=9, cache=cache,
+                       call_hook=lambda plan, kw: seen.update(kw=dict(kw)))
+    finally:
+        LTXLatentUpsamplerModel.forward = up_forward
+    assert res.pipeline == "LTXConditionPipeline" and res.frames.shape == (9, 64, 64, 3)
+    assert np.isfinite(res.frames).all()
+    assert seen["kw"]["width"] == 32 and calls["in"] == (1, 128, 2, 1, 1)  # first stage at half size, then 2x
+    assert res.steps == 5 + int(5 * 0.4)  # the refinement (denoise strength 0.4) runs after the first stage
+    assert any(n.startswith("two stages: 32x32") for n in res.notes)
+    with pytest.raises(NodeError, match="multiples of 64"):
+        generate(ref, Conditioning(prompt="a", steps=1), width=96, height=64, frames=9, cache=cache)

@@ -198,6 +198,8 @@ class Plan:
         cleanup: called after the run, success or not (e.g. disable FreeNoise).
         notes: what the adapter changed, in words.
         packing: for ``"packed"``: ``(patch_size, patch_size_t)``.
+        call: ``call(kwargs) -> output`` runs the plan instead of ``pipe(**kwargs)`` (several stages, e.g. LTX's
+            latent upsampling), or None.
     """
 
     pipe: Any
@@ -212,6 +214,7 @@ class Plan:
     cleanup: list[Callable[[], None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     packing: tuple[int, int] = (1, 1)
+    call: Callable[[dict[str, Any]], Any] | None = None
 
     def __post_init__(self) -> None:
         self.noise_layout = self.noise_layout or self.layout

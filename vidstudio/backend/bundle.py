@@ -48,6 +48,9 @@ class ModelRef:
         preview_decoder: a tiny autoencoder for step previews: a local TAESD folder (diffusers
             ``AutoencoderTiny``) or a TAEHV weights file (``.pth``/``.safetensors``, needs the ``taehv`` module);
             "" uses the family's linear latent-to-RGB factors.
+        latent_upsampler: LTX-Video's optional second stage: a local ``LTXLatentUpsamplePipeline`` folder (or the
+            ``LTXLatentUpsamplerModel`` folder inside it) or a repo id; "" for none. See
+            :class:`vidstudio.backend.families.ltx.LTXAdapter`.
     """
 
     family: str = "auto"
@@ -64,6 +67,7 @@ class ModelRef:
     ip_adapter: str = ""
     motion_adapter: str = ""
     preview_decoder: str = ""
+    latent_upsampler: str = ""
 
     def with_(self, **changes: Any) -> "ModelRef":
         """A copy with ``changes`` applied."""

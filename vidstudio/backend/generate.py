@@ -251,11 +251,11 @@ def generate(
         with torch.inference_mode(), step_hook:
             if noise is not None and plan.noise_via == "hook":
                 with substitute_initial_noise(plan.pipe, noise) as used:
-                    out = plan.pipe(**kwargs)
+                    out = plan.call(kwargs) if plan.call else plan.pipe(**kwargs)
                 if not used():
                     notes.append("the structured initial noise could not be applied to this pipeline")
             else:
-                out = plan.pipe(**kwargs)
+                out = plan.call(kwargs) if plan.call else plan.pipe(**kwargs)
     finally:
         for fn in plan.cleanup:
             fn()

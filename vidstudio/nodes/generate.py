@@ -95,6 +95,10 @@ class LoadModel(Node):
         Param("preview_decoder", "string", "",
               help="Tiny autoencoder for step previews: a TAESD folder or a TAEHV .pth/.safetensors file; "
                    "empty: linear latent-to-RGB previews."),
+        Param("latent_upsampler", "string", "",
+              help="LTX-Video: a latent upsampler (an LTXLatentUpsamplePipeline folder or its latent_upsampler "
+                   "folder, e.g. Lightricks/ltxv-spatial-upscaler-0.9.7) as a second stage: generate at half the "
+                   "size, upsample the latents 2x, refine at full size (denoise strength 0.4)."),
     )
     uses_settings = ()
 
@@ -150,7 +154,8 @@ class LoadModel(Node):
             return str(p) if p.exists() else v  # a repo id, or a missing folder the loader reports
 
         model = local(params["model"])
-        extras = {name: local(params[name]) for name in ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder")}
+        extras = {name: local(params[name]) for name in ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder",
+                                                    "latent_upsampler")}
         ref = ModelRef(family=params["family"], model=model, revision=params["revision"].strip(),
                        weights_variant=params["weights_variant"].strip(), dtype=params["dtype"],
                        device=params["device"], offload=params["offload"], vae_tiling=params["vae_tiling"],

@@ -14,11 +14,12 @@ from typing import Any
 CONFIGS = Path(__file__).parent / "configs"
 
 
-def component_config(checkpoint: str, file: str) -> dict[str, Any]:
-    """The published config of one component with the overrides applied."""
+def component_config(checkpoint: str, file: str, full: bool = False) -> dict[str, Any]:
+    """The published config of one component with the overrides applied (``full``: without them, the
+    real full-size configuration, for benchmarks/bench_gpu.py)."""
     spec = json.loads((CONFIGS / checkpoint / file).read_text())
     cfg = dict(spec["config"])
-    for k, v in spec.get("overrides", {}).items():  # nested configs (a text_config) are updated, not replaced
+    for k, v in ({} if full else spec.get("overrides", {})).items():  # nested configs (a text_config) are updated, not replaced
         cfg[k] = {**cfg[k], **v} if isinstance(v, dict) and isinstance(cfg.get(k), dict) else v
     for key in spec.get("dropped", {}):  # keys newer than the installed library, each with its reason
         cfg.pop(key, None)
@@ -63,8 +64,10 @@ def _tokenizer_of(kind: str) -> Any:
     return tok
 
 
-def build(checkpoint: str, seed: int = 0) -> Any:
-    """The pipeline of ``checkpoint`` (a folder under :data:`CONFIGS`), random weights, eval mode, fp32."""
+def build(checkpoint: str, seed: int = 0, full: bool = False) -> Any:
+    """The pipeline of ``checkpoint`` (a folder under :data:`CONFIGS`), random weights, eval mode, in the default
+    dtype and on the default device (fp32 on the CPU unless the caller sets them); ``full``: at the published
+    sizes, without the overrides (the test tokenizer and its vocabulary stay)."""
     import diffusers
     import torch
 
@@ -75,7 +78,10 @@ def build(checkpoint: str, seed: int = 0) -> Any:
             parts[name] = _tokenizer_of(file)
             continue
         torch.manual_seed(seed + i)
-        parts[name] = _build(component_config(checkpoint, file))
+        cfg = component_config(checkpoint, file, full=full)
+        if full and "vocab_size" in cfg["config"]:
+            cfg["config"]["vocab_size"] = 260  # the test tokenizer's; the embedding table is not what is timed
+        parts[name] = _build(cfg)
     cls = getattr(diffusers, pipe_spec["class"])
     return cls(**parts, **pipe_spec.get("config", {}))
 

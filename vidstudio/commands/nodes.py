@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                     rng = f" {{{'|'.join(map(str, prm['choices']))}}}"
                 anim = " (keyable)" if prm.get("animatable") else ""
                 print(f"      - {prm['name']}: {prm['kind']} = {prm['default']!r}{rng}{anim}")
-    from vidstudio.backend.capabilities import table_lines
+    from vidstudio.families import table_lines
 
     print()
     print("Model families and the controls they honour (vidstudio nodes --json: 'capabilities')")

@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 from vidstudio.errors import MediaError
 from vidstudio.media.clip import as_clip
-from vidstudio.media.video import write_png_sequence, write_video
+from vidstudio.media.audio import Audio
+from vidstudio.media.video import parse_fps, write_png_sequence, write_video
 from vidstudio.progress import CancelToken
 
 #: The formats :func:`export_clip` writes.
@@ -41,6 +42,7 @@ def export_clip(
     metadata: dict[str, str] | None = None,
     progress: Callable[[float | None, str], None] | None = None,
     cancel: CancelToken | None = None,
+    audio: Any = None,
 ) -> tuple[Path, list[str]]:
     """Writes frames ``start <= i < stop`` of a clip to an H.264 MP4 or a numbered PNG sequence, streaming.
 
@@ -58,12 +60,16 @@ def export_clip(
         project_json: the project document to embed in the MP4 (None: none).
         metadata: more MP4 metadata tags, over the clip's.
         progress: called with ``(fraction, message)`` after each frame; cancel: checked before each frame.
+        audio: a :class:`~vidstudio.media.audio.Audio` track for the MP4 (AAC): the part from ``start``'s time on,
+            cut or padded with silence to the video's length (said in the notes); a PNG sequence has no sound
+            (said in the notes).
 
     Returns:
         ``(path written, notes)``: notes say what was changed on the way (padding), for the user.
 
     Raises:
-        MediaError: for an unknown format, a frame range outside the clip, or what the writers raise (bad size,
+        MediaError: for an unknown format, a frame range outside the clip, an ``audio`` that is not an Audio
+            track, or what the writers raise (bad size,
             fps, crf or preset; ffmpeg failing). vidstudio.errors.Cancelled: when cancelled; nothing is then left
             under the target name.
     """
@@ -75,11 +81,26 @@ def export_clip(
         raise MediaError(f"frame range {start}:{clip.frame_count if stop is None else stop} is outside the clip's "
                          f"{clip.frame_count} frames")
     frames = clip.subclip(start, end) if (start, end) != (0, clip.frame_count) else clip
+    if audio is not None and not isinstance(audio, Audio):
+        raise MediaError(f"{path}: the audio track is a {type(audio).__name__}, expected an Audio track")
     if fmt == "png":
-        return write_png_sequence(frames, path, first_number=start, progress=progress, cancel=cancel), []
+        notes = [] if audio is None else ["a PNG sequence has no sound: the audio track is not written"]
+        return write_png_sequence(frames, path, first_number=start, progress=progress, cancel=cancel), notes
+    notes = []
+    if audio is not None:
+        rate = float(parse_fps(fps))
+        seconds = (end - start) / rate
+        skip = int(round(start / rate * audio.sample_rate))
+        part = Audio(audio.samples[skip:], audio.sample_rate) if skip else audio
+        if abs(part.duration - seconds) > 0.5 / audio.sample_rate:
+            notes.append(f"audio track of {part.duration:.3f} s fitted to the video's {seconds:.3f} s "
+                         f"({'cut' if part.duration > seconds else 'padded with silence'})")
+        audio = part.fit(seconds)
     tags = {**clip.metadata, **(metadata or {})}
-    return write_video(frames, mp4_path(path), fps, crf=crf, preset=preset, odd_size=odd_size,
-                       project_json=project_json, metadata=tags or None, progress=progress, cancel=cancel)
+    out, more = write_video(frames, mp4_path(path), fps, crf=crf, preset=preset, odd_size=odd_size,
+                            project_json=project_json, metadata=tags or None, progress=progress, cancel=cancel,
+                            audio=audio)
+    return out, notes + list(more)
 
 
 __all__ = ["EXPORT_FORMATS", "mp4_path", "export_clip"]

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -108,6 +108,8 @@ class VideoWriter:
         project_json: the project document to embed in the file's metadata (read back with
             :func:`read_embedded_project`).
         metadata: further ``key: value`` metadata tags.
+        audio: a :class:`vidstudio.media.audio.Audio` track muxed in as AAC (192 kb/s), or None. It is written as
+            given: fit it to the video's length first (:meth:`~vidstudio.media.audio.Audio.fit`).
 
     Use as a context manager; an exception inside the ``with`` block aborts the file. ``write`` takes
     ``(H, W, 3)`` float32 frames in [0, 1] (or uint8).
@@ -129,6 +131,7 @@ class VideoWriter:
         odd_size: str = "pad",
         project_json: str | None = None,
         metadata: dict[str, str] | None = None,
+        audio: Any = None,
     ):
         self.path = Path(path)
         if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
@@ -163,6 +166,7 @@ class VideoWriter:
         token = uuid.uuid4().hex[:8]
         self._tmp = self.path.parent / f".{self.path.name}.partial-{token}.mp4"
         self._meta_file: Path | None = None
+        self._wav_file: Path | None = None
         self._log = tempfile.TemporaryFile()
         out_w, out_h = self.width + self.pad_right, self.height + self.pad_bottom
         cmd = [
@@ -178,7 +182,15 @@ class VideoWriter:
             for k, v in tags.items():
                 f.write(f"{_ffmeta_escape(k)}={_ffmeta_escape(str(v))}\n")
         self._meta_file = Path(meta)
-        cmd += ["-f", "ffmetadata", "-i", str(self._meta_file), "-map", "0:v:0", "-map_metadata", "1"]
+        cmd += ["-f", "ffmetadata", "-i", str(self._meta_file)]
+        if audio is not None:
+            fd, wav = tempfile.mkstemp(prefix="vidstudio-audio-", suffix=".wav")
+            os.close(fd)
+            self._wav_file = audio.write_wav(wav)
+            cmd += ["-i", str(self._wav_file)]
+        cmd += ["-map", "0:v:0", "-map_metadata", "1"]
+        if audio is not None:
+            cmd += ["-map", "2:a:0", "-c:a", "aac", "-b:a", "192k"]
         cmd += [
             "-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-pix_fmt", "yuv420p",
             "-r", str(self.fps), "-movflags", "+faststart+use_metadata_tags", "-f", "mp4", str(self._tmp),
@@ -335,6 +347,9 @@ class VideoWriter:
         if self._meta_file is not None:
             self._meta_file.unlink(missing_ok=True)
             self._meta_file = None
+        if self._wav_file is not None:
+            self._wav_file.unlink(missing_ok=True)
+            self._wav_file = None
         try:
             self._log.close()
         except Exception:

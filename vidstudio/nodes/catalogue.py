@@ -7,7 +7,7 @@ parameters, source plugin, availability) and which controls each model family ho
   answers while its worker starts); never imports plugin code.
 
 Both documents are ``{"nodes": [...], "capabilities": {...}}`` (:class:`vidstudio.protocol.NodesDocument`'s
-fields). Imports neither torch nor Qt: the capability table (:mod:`vidstudio.backend.capabilities`) is data.
+fields). Imports neither torch nor Qt: the capability table (:mod:`vidstudio.families`) is data.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ def catalogue(registry: NodeRegistry) -> dict[str, Any]:
     Returns:
         ``{"nodes": [description, ...], "capabilities": {...}}``: a description per type as
         :meth:`vidstudio.graph.registry.NodeRegistry.describe` gives it (an unavailable type: what is known and
-        the reason); ``capabilities`` is :func:`vidstudio.backend.capabilities.describe` (families, their
+        the reason); ``capabilities`` is :func:`vidstudio.families.describe` (families, their
         controls, variants and frame/size rules).
     """
-    from vidstudio.backend.capabilities import describe
+    from vidstudio.families import describe
 
     return {"nodes": registry.describe_all(), "capabilities": describe()}
 
@@ -38,7 +38,7 @@ def static_catalogue(registry: NodeRegistry) -> dict[str, Any]:
     Returns:
         ``{"nodes": [...], "capabilities": {...}}``, nodes sorted by id.
     """
-    from vidstudio.backend.capabilities import describe
+    from vidstudio.families import describe
 
     docs = [registry.describe(t) if registry.source(t) == "builtin" else registry.summary(t) for t in registry]
     return {"nodes": docs, "capabilities": describe()}

@@ -20,6 +20,9 @@ class ExportVideo(Node):
     :func:`vidstudio.media.export.export_clip`, the one export path the GUI's Export dialog also takes. The file
     appears under its name only when complete; a cancelled or failed export leaves no partial file there.
 
+    An ``audio`` input (AUDIO) goes into the MP4 as an AAC stream of the same length as the video: the part
+    under the written frame range, cut or padded with silence (noted when the lengths differed).
+
     Output ``file``: the path written (TEXT).
     """
 
@@ -28,7 +31,10 @@ class ExportVideo(Node):
     category = "Output"
     description = "Writes an MP4 (H.264) or a PNG sequence."
     is_output = True
-    inputs = (Input("video", PortType.VIDEO, help="The frames to write."),)
+    inputs = (Input("video", PortType.VIDEO, help="The frames to write."),
+              Input("audio", PortType.AUDIO, optional=True,
+                    help="A sound track (e.g. LTX-2's) muxed into the MP4 as AAC, cut or padded with silence to the "
+                         "written frames' length; not written with a PNG sequence (noted)."))
     outputs = (Output("file", PortType.TEXT, "the path written"),)
     params = (
         Param("path", "file", "out/render.mp4", file_role="save_video",
@@ -63,6 +69,7 @@ class ExportVideo(Node):
             stop=stop, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
             project_json=ctx.project_json if params["embed_project"] else None,
             progress=lambda f, m: ctx.report(f, f"writing {m}"), cancel=ctx.cancel,
+            audio=inputs.get("audio"),
         )
         for n in notes:
             ctx.note(n)

@@ -116,6 +116,14 @@ class Conditioning:
         seed: the random seed (>= 0).
         steps: denoising steps.
         guidance_scale: classifier-free guidance scale; None: the family's default.
+        motion: the motion signal for Time-to-Move (normally the animatic), a Clip or ``(T, H, W, 3)`` float32
+            array in [0, 1], or None (see :mod:`vidstudio.backend.ttm`).
+        motion_mask: ``(T, H, W)`` float32 in [0, 1]: where the motion signal moves (1; binarised at 0.5), or
+            None for the whole frame.
+        motion_kind: ``object`` (the mask's objects follow the motion signal) or ``camera`` (the whole frame).
+        t_weak, t_strong: Time-to-Move's two step indices (whole numbers) or fractions of the schedule (strictly
+            between 0 and 1); None: the family's published value for :attr:`motion_kind`
+            (:func:`vidstudio.backend.motion_transfer.resolve_steps`).
     """
 
     prompt: str = ""
@@ -137,6 +145,11 @@ class Conditioning:
     seed: int = 0
     steps: int = 25
     guidance_scale: float | None = None
+    motion: Any = None
+    motion_mask: np.ndarray | None = None
+    motion_kind: str = "object"
+    t_weak: float | None = None
+    t_strong: float | None = None
 
     def controls(self) -> set[str]:
         """The capability-table controls this bundle asks for."""
@@ -163,6 +176,8 @@ class Conditioning:
             c.add("motion_strength")
         if self.noise_aug is not None:
             c.add("noise_aug")
+        if self.motion is not None:
+            c.add("motion_signal")
         return c
 
     def request(self, width: int, height: int, frames: int) -> Request:
@@ -183,5 +198,7 @@ class Conditioning:
             "boxes": shape(self.boxes), "trajectory_noise": self.trajectory_noise, "camera": shape(self.camera),
             "style": [list(s.shape) for s in self.style], "style_strength": self.style_strength,
             "motion_strength": self.motion_strength, "noise_aug": self.noise_aug, "seed": self.seed,
-            "steps": self.steps, "guidance_scale": self.guidance_scale, "controls": sorted(self.controls()),
+            "steps": self.steps, "guidance_scale": self.guidance_scale, "motion": shape(self.motion),
+            "motion_mask": shape(self.motion_mask), "motion_kind": self.motion_kind, "t_weak": self.t_weak,
+            "t_strong": self.t_strong, "controls": sorted(self.controls()),
         }

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from vidstudio.backend.motion_transfer import REFUSED
+
 #: The model families, in palette order.
 FAMILIES: tuple[str, ...] = ("animatediff", "ltx", "wan", "svd", "cogvideox")
 
@@ -91,6 +93,7 @@ CONTROLS: dict[str, str] = {
     "style": "style / identity reference images with a strength",
     "motion_strength": "how much motion (SVD motion bucket id)",
     "noise_aug": "noise added to the conditioning image (SVD noise augmentation)",
+    "motion_signal": "a motion signal video (the animatic) and its mask, through Time-to-Move dual-clock denoising",
 }
 
 
@@ -161,6 +164,7 @@ CAPABILITIES: dict[str, dict[str, Support]] = {
         "trajectories": Support("trajectory-aware initial noise; on VACE with a guide video also the boxes as mask"),
         "camera": Support("camera-warped initial noise"),
         "style": Support("WanVACEPipeline reference_images (strength fixed by VACE)", variants=("vace",)),
+        "motion_signal": Support("Time-to-Move on WanImageToVideoPipeline (vidstudio.backend.ttm)", variants=("i2v",)),
     },
     "svd": {
         "keyframes": Support("StableVideoDiffusionPipeline image", frames="first"),
@@ -168,6 +172,7 @@ CAPABILITIES: dict[str, dict[str, Support]] = {
         "camera": Support("camera-warped initial noise (latents)"),
         "motion_strength": Support("motion_bucket_id = round(254 * strength)"),
         "noise_aug": Support("noise_aug_strength"),
+        "motion_signal": Support("Time-to-Move on StableVideoDiffusionPipeline (vidstudio.backend.ttm)"),
     },
     "cogvideox": {
         "text": Support("CogVideoXPipeline prompt (an i2v checkpoint needs a keyframe at frame 0 too)"),
@@ -176,6 +181,8 @@ CAPABILITIES: dict[str, dict[str, Support]] = {
         "guide_video": Support("CogVideoXVideoToVideoPipeline video + strength", variants=("t2v",), frames="first"),
         "trajectories": Support("trajectory-aware initial noise (latents)"),
         "camera": Support("camera-warped initial noise (latents)"),
+        "motion_signal": Support("Time-to-Move on CogVideoXImageToVideoPipeline (vidstudio.backend.ttm)",
+                                 variants=("i2v",)),
     },
 }
 
@@ -467,8 +474,9 @@ def check_request(family: str, request: Request, *, variant: str | None = None,
         s = caps.get(control)
         if s is None:
             can = [f for f in families_that_can(control) if f != family]
+            why = f" ({REFUSED[family]})" if control == "motion_signal" and family in REFUSED else ""
             res.problems.append((control, f"{family} cannot honour {CONTROLS.get(control, control)} "
-                                          f"(control '{control}'); families that can: {', '.join(can) or 'none'}"))
+                                          f"(control '{control}'){why}; families that can: {', '.join(can) or 'none'}"))
             continue
         if variant is not None and s.variants and variant not in s.variants:
             res.problems.append((control, f"this {family} checkpoint ({variant}) cannot honour "

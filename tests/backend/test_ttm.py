@@ -290,3 +290,82 @@ def test_wan22_two_expert_switch_happens_at_the_same_step(tmp_path, pipeline_cac
     with_ttm = run(video)
     assert [n for n, _ in plain] == ["transformer"] * 5 + ["transformer_2"] * 3
     assert with_ttm == plain[2:]  # same timesteps, same expert for each: the switch is still after step 4
+
+
+# --------------------------------------------------------------------------------------------- the example
+def _scaled_example(tmp_path, s: float, frames: int, steps: int, **model_params):
+    """cut_and_drag.vidproj scaled by ``s`` (size, path, sprite, mask dilation) with ``frames`` frames and
+    ``steps`` steps, assets by absolute path, written to ``tmp_path``."""
+    import json
+
+    from helpers import EXAMPLES
+
+    doc = json.loads((EXAMPLES / "cut_and_drag.vidproj").read_text())
+    st = doc["settings"]
+    st["width"], st["height"], st["frame_count"] = round(st["width"] * s), round(st["height"] * s), frames
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    for n in doc["nodes"]:
+        if n["type"] == "LoadImage":
+            n["params"]["path"] = str(EXAMPLES / n["params"]["path"])
+    path = nodes["paths"]["params"]["paths"]["paths"][0]
+    path["end_frame"] = frames - 1
+    path["points"] = [{"x": p["x"] * s, "y": p["y"] * s} for p in path["points"]]
+    path["size"] = [v * s for v in path["size"]]
+    nodes["spoon"]["params"]["width"] *= s
+    nodes["animatic"]["params"]["mask_dilation"] = 1
+    nodes["cond"]["params"]["steps"] = steps
+    nodes["model"]["params"].update(model_params)
+    out = tmp_path / "cut_and_drag.vidproj"
+    out.write_text(json.dumps(doc))
+    return out
+
+
+def test_cut_and_drag_example_validates_and_names_a_real_checkpoint(tmp_path, capsys):
+    import json
+
+    from helpers import EXAMPLES
+    from vidstudio.cli import main
+
+    doc = json.loads((EXAMPLES / "cut_and_drag.vidproj").read_text())
+    model = next(n for n in doc["nodes"] if n["id"] == "model")["params"]
+    assert model["model"] == "Wan-AI/Wan2.2-I2V-A14B-Diffusers" and model["family"] == "wan"
+    assert {"from": "animatic.video", "to": "cond.motion"} in doc["links"]
+    assert main(["validate", str(EXAMPLES / "cut_and_drag.vidproj")]) == 0
+    assert "ok (10 nodes" in capsys.readouterr().out
+    ltx = _scaled_example(tmp_path, 1.0, 49, 50, family="ltx", model="Lightricks/LTX-Video")
+    assert main(["validate", str(ltx)]) == 2
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "control 'motion_signal'" in text and "families that can: wan, svd, cogvideox" in text
+
+
+@pytest.mark.slow
+def test_cut_and_drag_example_renders_with_time_to_move_on_a_tiny_wan22(tmp_path, capsys, monkeypatch,
+                                                                           torch_single_thread):
+    """The example (scaled down to 96x64, 9 frames, 20 steps) through ``vidstudio render --model`` with a tiny
+    two-expert Wan 2.2 image-to-video model: Time-to-Move runs with the published Wan object settings and
+    the animatic's sprite mask."""
+    from vidstudio.backend import ttm
+    from vidstudio.backend.tiny import build_tiny_wan22_i2v
+    from vidstudio.cli import main
+    from vidstudio.media import probe_video, read_metadata
+
+    folder = tmp_path / "wan22"
+    build_tiny_wan22_i2v().save_pretrained(folder, safe_serialization=True)
+    proj = _scaled_example(tmp_path, 96 / 624, 9, 20)
+    runs = []
+    real = ttm.prepare
+    monkeypatch.setattr(ttm, "prepare", lambda *a, **k: runs.append(real(*a, **k)) or runs[-1])
+    out = tmp_path / "out.mp4"
+    assert main(["render", str(proj), "--model", str(folder), "-o", str(out), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "gen: motion: time_to_move (object), t_weak 1, t_strong 3 of 20 steps (19 run)" in err
+    info = probe_video(out)
+    assert (info.frame_count, info.width, info.height) == (9, 96, 64)
+    assert read_metadata(out)["vidstudio_motion"] == "time_to_move object t_weak=1 t_strong=3"
+    mask = runs[0].mask
+    assert 0.005 < float(mask.float().mean()) < 0.3  # the spoon's mask, not the whole frame
+    first, last = mask[0, 0, 0], mask[0, 0, -1]
+    ys, xs = np.nonzero(first.numpy())
+    ye, xe = np.nonzero(last.numpy())
+    assert xe.mean() < xs.mean() - 1  # dragged to the left along the path

@@ -11,8 +11,14 @@ that machine noise hits both alike; the pipeline is loaded and warmed up before 
 Printed per family: median wall time of each, the ratio VidStudio / direct (target <= 1.05), and the cost of
 one step preview (linear latent-to-RGB) in milliseconds.
 
+Then, for the families with Time-to-Move (Wan 2.2 image-to-video with two experts, CogVideoX i2v, SVD): a TTM
+job through VidStudio (Load Image + Animatic Render -> Conditioning ``motion`` -> Generate, ``t_weak`` /
+``t_strong`` given) against the plain image-to-video pipeline called directly with the same steps and image; the
+ratio's target is ``(steps - t_weak) / steps + 0.05`` (the steps before ``t_weak`` are never computed; the motion
+signal's VAE encode is the extra).
+
 Run: ``python benchmarks/bench_backend.py [--families ltx,wan] [--size 192] [--frames 17] [--steps 8]
-[--repeat 5] [--threads 1]``
+[--repeat 5] [--threads 1] [--t-weak 4] [--t-strong 6]``
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=17, help="frame count (SVD uses its model's 14)")
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--t-weak", type=int, default=4, help="Time-to-Move t_weak (step index) for the TTM table")
+    ap.add_argument("--t-strong", type=int, default=6, help="Time-to-Move t_strong (step index)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (default 1: random small models on a shared CPU vary less; 0: torch's default)")
     a = ap.parse_args()
@@ -135,7 +143,100 @@ def main() -> int:
             print(f"  {family:<12} {plan.pipeline_name:<30} {dm:9.3f} {vm:12.3f} {ratio:7.3f} "
                   f"{1000 * statistics.median(pt):11.3f}")
     print(f"  worst ratio vidstudio/direct: {worst:.3f} (target <= 1.05) {'OK' if worst <= 1.05 else 'ABOVE TARGET'}")
+    ttm_table(a, cache, registry)
     return 0
+
+
+def ttm_doc(model: str, image: str, size: int, frames: int, steps: int, t_weak: int | None, t_strong: int,
+            prompt: str) -> str:
+    """A Time-to-Move job (``t_weak`` not None: the still's animatic is the motion signal) or the plain
+    image-to-video job on the same still."""
+    cond = {"prompt": prompt, "seed": 7, "steps": steps}
+    nodes = [
+        {"id": "model", "type": "LoadModel", "params": {"model": model}},
+        {"id": "img", "type": "LoadImage", "params": {"path": image}},
+        {"id": "cond", "type": "Conditioning", "params": cond},
+        {"id": "gen", "type": "Generate", "params": {"previews": True}},
+    ]
+    links = [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"},
+             {"from": "img.image", "to": "cond.keyframes"}]
+    if t_weak is not None:
+        cond.update(t_weak=t_weak, t_strong=t_strong)
+        nodes.append({"id": "animatic", "type": "AnimaticRender", "params": {}})
+        links += [{"from": "img.image", "to": "animatic.background"}, {"from": "animatic.video", "to": "cond.motion"}]
+    return json.dumps({"format_version": 1, "nodes": nodes, "links": links,
+                       "settings": {"width": size, "height": size, "fps": "8", "frame_count": frames}})
+
+
+def ttm_table(a, cache, registry) -> None:
+    """Prints the Time-to-Move job against the plain image-to-video call (see the module docstring)."""
+    import torch
+
+    from vidstudio.backend import generate as gen_mod
+    from vidstudio.backend.tiny import build_tiny_wan22_i2v, write_tiny_model
+    from vidstudio.graph.engine import Engine
+    from vidstudio.media import save_png
+    from vidstudio.project import loads_project
+
+    fams = [f for f in ("wan", "cogvideox", "svd") if f in a.families.split(",")]
+    if not fams:
+        return
+    target = (a.steps - a.t_weak) / a.steps + 0.05
+    print(f"Time-to-Move: t_weak {a.t_weak}, t_strong {a.t_strong} of {a.steps} steps; TTM job through VidStudio "
+          f"against the plain image-to-video call, median of {a.repeat}")
+    print(f"  {'family':<12} {'pipeline':<30} {'plain s':>9} {'ttm s':>9} {'ratio':>7} {'target':>7}")
+    with tempfile.TemporaryDirectory() as d:
+        img = Path(d) / "still.png"
+        y, x = np.mgrid[0:a.size, 0:a.size] / a.size
+        save_png(img, np.stack([x, y, 0.5 * (x + y)], -1).astype(np.float32))
+        for family in fams:
+            if family == "wan":
+                folder = Path(d) / "wan22"
+                build_tiny_wan22_i2v().save_pretrained(folder, safe_serialization=True)
+            else:
+                folder = write_tiny_model(family, Path(d) / family, "i2v" if family == "cogvideox" else None)
+            frames = 14 if family == "svd" else a.frames
+            prompt = "" if family == "svd" else "a red fox trots across a snowy meadow"
+            ttm_proj = loads_project(ttm_doc(str(folder), str(img), a.size, frames, a.steps, a.t_weak, a.t_strong,
+                                             prompt))
+            plain_proj = loads_project(ttm_doc(str(folder), str(img), a.size, frames, a.steps, None, 0, prompt))
+            captured: dict = {}
+            original = gen_mod.generate
+
+            def capturing(*args, **kw):
+                kw["call_hook"] = lambda plan, kwargs: captured.update(plan=plan, kwargs=dict(kwargs))
+                return original(*args, **kw)
+
+            def job(proj) -> float:
+                t0 = time.perf_counter()
+                Engine(registry).run(proj, proj.settings, targets=["gen"],
+                                     services={"pipeline_cache": cache, "on_step": lambda *s: None})
+                return time.perf_counter() - t0
+
+            gen_mod.generate = capturing
+            try:
+                job(plain_proj)  # load + warm-up, and capture the plain call
+            finally:
+                gen_mod.generate = original
+            plan, kwargs = captured["plan"], captured["kwargs"]
+
+            def direct() -> float:
+                kw = {k: v for k, v in kwargs.items() if k not in ("callback_on_step_end", "callback_on_step_end_tensor_inputs")}
+                kw["generator"] = torch.Generator("cpu").manual_seed(7)
+                t0 = time.perf_counter()
+                with torch.inference_mode():
+                    plan.pipe(**kw)
+                return time.perf_counter() - t0
+
+            job(ttm_proj)
+            d_t, v_t = [], []
+            for _ in range(a.repeat):
+                d_t.append(direct())
+                v_t.append(job(ttm_proj))
+            dm, vm = statistics.median(d_t), statistics.median(v_t)
+            ratio = vm / dm
+            print(f"  {family:<12} {plan.pipeline_name:<30} {dm:9.3f} {vm:9.3f} {ratio:7.3f} {target:7.3f} "
+                  f"{'OK' if ratio <= target else 'ABOVE TARGET'}")
 
 
 if __name__ == "__main__":

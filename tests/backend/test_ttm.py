@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.backend.conftest import picture
+from backend.conftest import picture
+from helpers import EXAMPLES, scaled_cut_and_drag
 from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
 from vidstudio.backend.capabilities import Request, check_request
 from vidstudio.backend.motion_transfer import default_steps, resolve_steps, step_index
@@ -293,37 +294,9 @@ def test_wan22_two_expert_switch_happens_at_the_same_step(tmp_path, pipeline_cac
 
 
 # --------------------------------------------------------------------------------------------- the example
-def _scaled_example(tmp_path, s: float, frames: int, steps: int, **model_params):
-    """cut_and_drag.vidproj scaled by ``s`` (size, path, sprite, mask dilation) with ``frames`` frames and
-    ``steps`` steps, assets by absolute path, written to ``tmp_path``."""
-    import json
-
-    from helpers import EXAMPLES
-
-    doc = json.loads((EXAMPLES / "cut_and_drag.vidproj").read_text())
-    st = doc["settings"]
-    st["width"], st["height"], st["frame_count"] = round(st["width"] * s), round(st["height"] * s), frames
-    nodes = {n["id"]: n for n in doc["nodes"]}
-    for n in doc["nodes"]:
-        if n["type"] == "LoadImage":
-            n["params"]["path"] = str(EXAMPLES / n["params"]["path"])
-    path = nodes["paths"]["params"]["paths"]["paths"][0]
-    path["end_frame"] = frames - 1
-    path["points"] = [{"x": p["x"] * s, "y": p["y"] * s} for p in path["points"]]
-    path["size"] = [v * s for v in path["size"]]
-    nodes["spoon"]["params"]["width"] *= s
-    nodes["animatic"]["params"]["mask_dilation"] = 1
-    nodes["cond"]["params"]["steps"] = steps
-    nodes["model"]["params"].update(model_params)
-    out = tmp_path / "cut_and_drag.vidproj"
-    out.write_text(json.dumps(doc))
-    return out
-
-
 def test_cut_and_drag_example_validates_and_names_a_real_checkpoint(tmp_path, capsys):
     import json
 
-    from helpers import EXAMPLES
     from vidstudio.cli import main
 
     doc = json.loads((EXAMPLES / "cut_and_drag.vidproj").read_text())
@@ -332,7 +305,7 @@ def test_cut_and_drag_example_validates_and_names_a_real_checkpoint(tmp_path, ca
     assert {"from": "animatic.video", "to": "cond.motion"} in doc["links"]
     assert main(["validate", str(EXAMPLES / "cut_and_drag.vidproj")]) == 0
     assert "ok (10 nodes" in capsys.readouterr().out
-    ltx = _scaled_example(tmp_path, 1.0, 49, 50, family="ltx", model="Lightricks/LTX-Video")
+    ltx = scaled_cut_and_drag(tmp_path, 1.0, 49, 50, family="ltx", model="Lightricks/LTX-Video")
     assert main(["validate", str(ltx)]) == 2
     err = capsys.readouterr()
     text = err.out + err.err
@@ -352,7 +325,7 @@ def test_cut_and_drag_example_renders_with_time_to_move_on_a_tiny_wan22(tmp_path
 
     folder = tmp_path / "wan22"
     build_tiny_wan22_i2v().save_pretrained(folder, safe_serialization=True)
-    proj = _scaled_example(tmp_path, 96 / 624, 9, 20)
+    proj = scaled_cut_and_drag(tmp_path, 96 / 624, 9, 20)
     runs = []
     real = ttm.prepare
     monkeypatch.setattr(ttm, "prepare", lambda *a, **k: runs.append(real(*a, **k)) or runs[-1])

@@ -97,6 +97,16 @@ def latent_mask(masks: np.ndarray | None, frames: int, width: int, height: int, 
 
 
 # --------------------------------------------------------------------------------------------- encoders
+def _vae_device(vae: Any) -> Any:
+    """Where the VAE runs (its execution device under CPU offload hooks, as the pipelines ask it)."""
+    try:
+        from diffusers.utils.torch_utils import get_module_execution_device
+
+        return get_module_execution_device(vae)
+    except ImportError:  # older diffusers
+        return vae.device
+
+
 def _frames_tensor(pipe: Any, frames: list[Image.Image], width: int, height: int) -> torch.Tensor:
     """PIL frames -> ``(1, 3, T, H, W)`` in [-1, 1] (the pipeline's own video processor)."""
     return pipe.video_processor.preprocess_video(frames, height=height, width=width)
@@ -106,7 +116,7 @@ def _encode_wan(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> t
     """Wan: the posterior's mode, normalised with the VAE's latents mean and std (as the pipeline normalises
     its image condition). ``(1, 3, T, H, W)`` -> ``(1, z, T_lat, h, w)`` float32."""
     vae = pipe.vae
-    x = vae.encode(video.to(vae.device, vae.dtype)).latent_dist.mode().float()
+    x = vae.encode(video.to(_vae_device(vae), vae.dtype)).latent_dist.mode().float()
     z = vae.config.z_dim
     mean = torch.tensor(vae.config.latents_mean, dtype=x.dtype, device=x.device).view(1, z, 1, 1, 1)
     std = torch.tensor(vae.config.latents_std, dtype=x.dtype, device=x.device).view(1, z, 1, 1, 1)
@@ -117,7 +127,7 @@ def _encode_cogvideox(pipe: Any, video: torch.Tensor, generator: torch.Generator
     """CogVideoX: a posterior sample times the VAE's scaling factor (divided when ``invert_scale_latents``,
     CogVideoX 1.5), as the pipeline scales its image latents. ``(1, 3, T, H, W)`` -> ``(1, T_lat, C, h, w)``."""
     vae = pipe.vae
-    x = vae.encode(video.to(vae.device, vae.dtype)).latent_dist.sample(generator=generator).float()
+    x = vae.encode(video.to(_vae_device(vae), vae.dtype)).latent_dist.sample(generator=generator).float()
     sf = float(vae.config.scaling_factor)
     x = x / sf if getattr(vae.config, "invert_scale_latents", False) else x * sf
     return x.permute(0, 2, 1, 3, 4).contiguous()
@@ -130,7 +140,7 @@ def _encode_svd(pipe: Any, video: torch.Tensor, generator: torch.Generator, chun
     frames = video[0].permute(1, 0, 2, 3)  # T 3 H W
     out = []
     for i in range(0, frames.shape[0], chunk):
-        dist = vae.encode(frames[i:i + chunk].to(vae.device, vae.dtype)).latent_dist
+        dist = vae.encode(frames[i:i + chunk].to(_vae_device(vae), vae.dtype)).latent_dist
         out.append(dist.sample(generator=generator).float())
     return (torch.cat(out) * float(vae.config.scaling_factor))[None]
 
@@ -144,18 +154,21 @@ class FamilySpec:
         layout: ``"BCTHW"`` or ``"BTCHW"``.
         scales_given_latents: the pipeline multiplies ``latents=`` by the scheduler's ``init_noise_sigma``
             (CogVideoX, SVD), so they are passed divided by it.
+        denoiser: the attribute holding the model whose dtype ``latents=`` must have (``""``: float32, as the Wan
+            pipeline keeps its latents); CogVideoX and SVD concatenate them with their image latents as they are.
     """
 
     encode: Callable[[Any, torch.Tensor, torch.Generator], torch.Tensor]
     layout: str
     scales_given_latents: bool
+    denoiser: str = ""
 
 
 #: diffusers pipeline class name -> :class:`FamilySpec`.
 SPECS: dict[str, FamilySpec] = {
     "WanImageToVideoPipeline": FamilySpec(_encode_wan, "BCTHW", False),
-    "CogVideoXImageToVideoPipeline": FamilySpec(_encode_cogvideox, "BTCHW", True),
-    "StableVideoDiffusionPipeline": FamilySpec(_encode_svd, "BTCHW", True),
+    "CogVideoXImageToVideoPipeline": FamilySpec(_encode_cogvideox, "BTCHW", True, "transformer"),
+    "StableVideoDiffusionPipeline": FamilySpec(_encode_svd, "BTCHW", True, "unet"),
 }
 
 
@@ -221,6 +234,7 @@ class TTMRun:
         mask: the latent mask, broadcastable to :attr:`ref` (1 inside, 0 outside).
         scheduler: a copy of the pipeline's scheduler holding the full schedule (for :func:`forward_noise`).
         init_noise_sigma: what the pipeline multiplies ``latents=`` by (1 when it does not).
+        latents_dtype: the dtype of ``latents=``.
         notes: what was changed, in words.
         replaced: the step indices after which the mask was replaced (filled while running).
     """
@@ -234,6 +248,7 @@ class TTMRun:
     mask: torch.Tensor
     scheduler: Any
     init_noise_sigma: float = 1.0
+    latents_dtype: torch.dtype = torch.float32
     notes: list[str] = field(default_factory=list)
     replaced: list[int] = field(default_factory=list)
 
@@ -244,7 +259,7 @@ class TTMRun:
     def initial_latents(self) -> torch.Tensor:
         """The ``latents=`` argument: the motion signal noised to ``t_weak`` (over the whole frame), divided by
         :attr:`init_noise_sigma` where the pipeline multiplies by it."""
-        return self.noised(self.t_weak) / self.init_noise_sigma
+        return (self.noised(self.t_weak) / self.init_noise_sigma).to(self.latents_dtype)
 
     def after_step(self, i: int, latents: torch.Tensor) -> torch.Tensor:
         """The latents after executed step ``i`` (0 = the step at ``t_weak``): inside the mask, the motion
@@ -322,7 +337,9 @@ def prepare(plan: Plan, bundle: Conditioning, family: str, seed: int, width: int
         trunc = copy.deepcopy(full)
         start_schedule_at(trunc, t_weak)
         init_sigma = float(trunc.init_noise_sigma)
+    dtype = getattr(pipe, spec.denoiser).dtype if spec.denoiser else torch.float32
     notes.append(f"Time-to-Move ({bundle.motion_kind}): t_weak {t_weak}, t_strong {t_strong} of {bundle.steps} "
                  f"steps; {bundle.steps - t_weak} steps run")
     return TTMRun(t_weak=t_weak, t_strong=t_strong, kind=bundle.motion_kind, steps=bundle.steps,
-                  ref=ref.to(device), noise=noise.to(device), mask=mask.to(device), scheduler=full, init_noise_sigma=init_sigma, notes=notes)
+                  ref=ref.to(device), noise=noise.to(device), mask=mask.to(device), scheduler=full, init_noise_sigma=init_sigma, latents_dtype=dtype,
+                  notes=notes)

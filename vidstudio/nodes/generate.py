@@ -269,10 +269,14 @@ class Conditioning(Node):
         params = graph.node(node_id).params
         frames = params.get("keyframe_frames") or []
         n = len(graph.links_into(node_id, "keyframes"))
+        problems = []
         if frames and len(frames) != n:
-            return [("param 'keyframe_frames'", f"lists {len(frames)} frame(s) but {n} keyframe image(s) are "
-                                                "linked; give one frame per image, in link order")]
-        return []
+            problems.append(("param 'keyframe_frames'", f"lists {len(frames)} frame(s) but {n} keyframe image(s) "
+                                                        "are linked; give one frame per image, in link order"))
+        if graph.links_into(node_id, "motion_mask") and not graph.links_into(node_id, "motion"):
+            problems.append(("input 'motion_mask'", "a motion mask without a motion signal: link the 'motion' input "
+                                                    "too (e.g. an Animatic Render video)"))
+        return problems
 
     @staticmethod
     def keyframe_positions(frames: list[int], count: int, frame_count: int) -> list[int]:

@@ -310,6 +310,13 @@ def test_cut_and_drag_example_validates_and_names_a_real_checkpoint(tmp_path, ca
     err = capsys.readouterr()
     text = err.out + err.err
     assert "control 'motion_signal'" in text and "families that can: wan, svd, cogvideox" in text
+    late = scaled_cut_and_drag(tmp_path / "late", 1.0, 49, 50)
+    doc = json.loads(late.read_text())
+    next(n for n in doc["nodes"] if n["id"] == "cond")["params"].update(t_weak=12, t_strong=0.1)
+    late.write_text(json.dumps(doc))
+    assert main(["validate", str(late)]) == 2
+    err = capsys.readouterr()
+    assert "step 5 comes before t_weak (step 12)" in err.out + err.err
 
 
 @pytest.mark.slow

@@ -52,3 +52,7 @@ def test_animatic_render_video_carries_its_mask_to_conditioning(tmp_path):
     cols = np.nonzero(mask[0].any(axis=0))[0]
     assert 18 <= cols.max() - cols.min() + 1 <= 21 and abs(cols.mean() - 19.5) < 1.5
     assert np.nonzero(mask[8].any(axis=0))[0].mean() > 70
+    # a camera move holds the whole frame: the animatic's mask is not used
+    cam = Engine(default_registry()).run(proj, proj.settings, targets=["cond"],
+                                         overrides={"cond": {"motion_kind": "camera"}}).output("cond", "conditioning")
+    assert cam.motion_kind == "camera" and cam.motion_mask is None and cam.motion is not None

@@ -25,6 +25,10 @@ same steps, not a new schedule); and the step callback does the masked replaceme
 callback sees the latents. The Wan 2.2 expert switch compares each timestep with
 ``boundary_ratio * num_train_timesteps``, so it happens at the same step as without Time-to-Move.
 
+One known difference from stepping the full schedule: UniPCMultistepScheduler with ``lower_order_final`` and a
+``final_sigmas_type`` other than ``"zero"`` lowers the order of its last step only for schedules under 15 steps,
+and it sees the remaining ``N - t_weak`` steps (Wan's published configs use ``"zero"``, where both agree).
+
 Where we differ from the reference, on purpose: the motion signal and its mask are fitted to the output like
 every other picture (cover and centre-crop) instead of stretched; the CogVideoX and SVD posteriors are sampled
 with the run's seeded generator (the reference samples them unseeded); the fixed draw is the trajectory-aware

@@ -21,3 +21,35 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict
         [sys.executable, "-m", "vidstudio", *args], cwd=cwd or ROOT, capture_output=True, text=True,
         timeout=timeout, env=full_env,
     )
+
+
+def scaled_cut_and_drag(dest: Path, s: float, frames: int, steps: int, **model_params) -> Path:
+    """``resources/examples/cut_and_drag.vidproj`` scaled by ``s`` (size, drawn path, sprite width, mask
+    dilation) with ``frames`` frames and ``steps`` steps, written into ``dest`` with its assets copied to
+    ``dest/assets`` (relative paths, as a user's project folder); ``model_params`` change the Load Model node.
+
+    Returns:
+        the written project file.
+    """
+    import json
+    import shutil
+
+    doc = json.loads((EXAMPLES / "cut_and_drag.vidproj").read_text())
+    st = doc["settings"]
+    st["width"], st["height"], st["frame_count"] = round(st["width"] * s), round(st["height"] * s), frames
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    (dest / "assets").mkdir(parents=True, exist_ok=True)
+    for n in doc["nodes"]:
+        if n["type"] == "LoadImage":
+            shutil.copy(EXAMPLES / n["params"]["path"], dest / n["params"]["path"])
+    path = nodes["paths"]["params"]["paths"]["paths"][0]
+    path["end_frame"] = frames - 1
+    path["points"] = [{"x": p["x"] * s, "y": p["y"] * s} for p in path["points"]]
+    path["size"] = [v * s for v in path["size"]]
+    nodes["spoon"]["params"]["width"] *= s
+    nodes["animatic"]["params"]["mask_dilation"] = max(1, round(nodes["animatic"]["params"]["mask_dilation"] * s))
+    nodes["cond"]["params"]["steps"] = steps
+    nodes["model"]["params"].update(model_params)
+    out = dest / "cut_and_drag.vidproj"
+    out.write_text(json.dumps(doc))
+    return out

@@ -126,6 +126,14 @@ class Conditioning:
             expert (diffusers ``guidance_scale_2``); None: the checkpoint's default; ignored (noted) elsewhere.
         boundary_ratio: on a two-expert checkpoint, the fraction of the training timesteps above which the
             high-noise expert runs (the pipeline's ``boundary_ratio``, 0.875 T2V / 0.9 I2V); None: the checkpoint's.
+        motion: the motion signal for Time-to-Move (normally the animatic), a Clip or ``(T, H, W, 3)`` float32
+            array in [0, 1], or None (see :mod:`vidstudio.backend.ttm`).
+        motion_mask: ``(T, H, W)`` float32 in [0, 1]: where the motion signal moves (1; binarised at 0.5), or
+            None for the whole frame.
+        motion_kind: ``object`` (the mask's objects follow the motion signal) or ``camera`` (the whole frame).
+        t_weak, t_strong: Time-to-Move's two step indices (whole numbers) or fractions of the schedule (strictly
+            between 0 and 1); None: the family's published value for :attr:`motion_kind`
+            (:func:`vidstudio.families.motion_transfer.resolve_steps`).
     """
 
     prompt: str = ""
@@ -149,6 +157,11 @@ class Conditioning:
     guidance_scale: float | None = None
     guidance_scale_2: float | None = None
     boundary_ratio: float | None = None
+    motion: Any = None
+    motion_mask: np.ndarray | None = None
+    motion_kind: str = "object"
+    t_weak: float | None = None
+    t_strong: float | None = None
 
     def controls(self) -> set[str]:
         """The capability-table controls this bundle asks for."""
@@ -175,6 +188,8 @@ class Conditioning:
             c.add("motion_strength")
         if self.noise_aug is not None:
             c.add("noise_aug")
+        if self.motion is not None:
+            c.add("motion_signal")
         return c
 
     def request(self, width: int, height: int, frames: int) -> Request:
@@ -196,5 +211,7 @@ class Conditioning:
             "style": [list(s.shape) for s in self.style], "style_strength": self.style_strength,
             "motion_strength": self.motion_strength, "noise_aug": self.noise_aug, "seed": self.seed,
             "steps": self.steps, "guidance_scale": self.guidance_scale, "guidance_scale_2": self.guidance_scale_2,
-            "boundary_ratio": self.boundary_ratio, "controls": sorted(self.controls()),
+            "boundary_ratio": self.boundary_ratio, "motion": shape(self.motion),
+            "motion_mask": shape(self.motion_mask), "motion_kind": self.motion_kind, "t_weak": self.t_weak,
+            "t_strong": self.t_strong, "controls": sorted(self.controls()),
         }

@@ -57,6 +57,8 @@ class GenerateResult:
         steps: denoising steps run; seconds_per_step: their mean wall time.
         check: the capability check (geometry actually generated).
         audio: the sound track generated with the video (LTX-2), fitted to ``frames / fps`` seconds, or None.
+        motion: how the motion signal reached the model, or None: ``{"method": "time_to_move", "kind",
+            "t_weak", "t_strong", "steps", "steps_run"}`` (:meth:`vidstudio.backend.ttm.TTMRun.report`).
     """
 
     frames: np.ndarray
@@ -70,11 +72,16 @@ class GenerateResult:
     seconds_per_step: float = 0.0
     check: CheckResult | None = None
     audio: Audio | None = None
+    motion: dict[str, Any] | None = None
 
     def metadata(self) -> dict[str, str]:
         """MP4 metadata tags recording how the frames were made."""
-        return {"vidstudio_seed": str(self.seed), "vidstudio_model": self.model, "vidstudio_family": self.family,
+        tags = {"vidstudio_seed": str(self.seed), "vidstudio_model": self.model, "vidstudio_family": self.family,
                 "vidstudio_pipeline": self.pipeline}
+        if self.motion:
+            m = self.motion
+            tags["vidstudio_motion"] = f"{m['method']} {m['kind']} t_weak={m['t_weak']} t_strong={m['t_strong']}"
+        return tags
 
 
 def resolve_seed(seed: int) -> int:
@@ -216,7 +223,11 @@ def generate(
     times: list[float] = []
     t_last = [time.perf_counter()]
 
+    ttm_run = None
+
     def on_step_end(pipe: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if ttm_run is not None and "latents" in kwargs:
+            kwargs["latents"] = ttm_run.after_step(i, kwargs["latents"])
         now = time.perf_counter()
         times.append(now - t_last[0])
         total = int(getattr(pipe, "_num_timesteps", None) or getattr(pipe, "num_timesteps", 0) or bundle.steps)
@@ -242,14 +253,23 @@ def generate(
         step_hook = scheduler_step_callback(plan.pipe, on_step_end)
     z = structured_initial_noise(plan, bundle, seed, F, W, H)
     noise = plan.noise_tensor(z) if z is not None else None
-    if noise is not None and plan.noise_via == "latents":
+    if bundle.motion is not None:
+        from vidstudio.backend import ttm
+
+        ttm_run = ttm.prepare(plan, bundle, loc.family, seed, W, H, F, noise=noise, device=loaded.device)
+        notes += ttm_run.notes
+        kwargs["latents"] = ttm_run.initial_latents()
+    elif noise is not None and plan.noise_via == "latents":
         kwargs["latents"] = noise.to(loaded.device)
     if call_hook is not None:
         call_hook(plan, kwargs)
     t_last[0] = time.perf_counter()
     try:
         with torch.inference_mode(), step_hook:
-            if noise is not None and plan.noise_via == "hook":
+            if ttm_run is not None:
+                with ttm_run.running(plan.pipe):
+                    out = plan.pipe(**kwargs)
+            elif noise is not None and plan.noise_via == "hook":
                 with substitute_initial_noise(plan.pipe, noise) as used:
                     out = plan.call(kwargs) if plan.call else plan.pipe(**kwargs)
                 if not used():
@@ -275,4 +295,5 @@ def generate(
         audio = Audio(np.clip(wave.T, -1.0, 1.0), adapter.audio_sample_rate(plan.pipe)).fit(arr.shape[0] / float(fps))
     return GenerateResult(audio=audio, frames=arr, seed=seed, family=loc.family, variant=loaded.variant,
                           pipeline=plan.pipeline_name, model=ref.model, notes=notes, steps=len(times),
-                          seconds_per_step=float(np.mean(times)) if times else 0.0, check=res)
+                          seconds_per_step=float(np.mean(times)) if times else 0.0, check=res,
+                          motion=ttm_run.report() if ttm_run is not None else None)

@@ -355,3 +355,38 @@ def write_tiny_model(family: str, out_dir: str | Path, variant: str | None = Non
         "note": "randomly initialised tiny pipeline written by `vidstudio dev tiny-model`; for tests and demos only",
     }, indent=1))
     return out
+
+
+def build_tiny_wan22_i2v(boundary_ratio: float | None = 0.9) -> Any:
+    """A tiny random Wan 2.2 A14B-style image-to-video pipeline: two experts (``transformer`` for the high-noise
+    steps, ``transformer_2`` below ``boundary_ratio * 1000``), no CLIP image encoder (the image reaches the model
+    through the VAE only), as in Wan-AI/Wan2.2-I2V-A14B-Diffusers; every model in eval mode.
+
+    Args:
+        boundary_ratio: the expert switch as a fraction of the training timesteps (0.9 is the published I2V
+            value); None: one expert only (``transformer_2`` is None).
+
+    Returns:
+        the :class:`diffusers.WanImageToVideoPipeline` (fp32, CPU).
+    """
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
+    from diffusers import WanTransformer3DModel
+
+    from vidstudio.backend.loader import quiet_libraries
+
+    quiet_libraries()
+    common = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36,
+                  out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, cross_attn_norm=True,
+                  qk_norm="rms_norm_across_heads", rope_max_seq_len=32, num_layers=1)
+    torch.manual_seed(0)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])
+    experts = [WanTransformer3DModel(**common), WanTransformer3DModel(**common) if boundary_ratio else None]
+    pipe = WanImageToVideoPipeline(tokenizer=_tokenizer(), text_encoder=_t5(), vae=vae,
+                                   scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0), transformer=experts[0],
+                                   transformer_2=experts[1], boundary_ratio=boundary_ratio, image_encoder=None,
+                                   image_processor=None)
+    for comp in pipe.components.values():
+        if isinstance(comp, torch.nn.Module):
+            comp.eval()
+    return pipe

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from vidstudio.families._registry import SPECS, get_spec
+from vidstudio.families.motion_transfer import REFUSED
 from vidstudio.families._spec import CONTROLS, FRAME_ORDER, Checkpoint, Configs, GeometryRule, all_hold
 
 
@@ -237,8 +238,9 @@ def check_request(family: str, request: Request, *, variant: str | None = None, 
         s = caps.get(control)
         if s is None:
             can = [f for f in families_that_can(control) if f != family]
+            why = f" ({REFUSED[family]})" if control == "motion_signal" and family in REFUSED else ""
             res.problems.append((control, f"{family} cannot honour {CONTROLS.get(control, control)} "
-                                          f"(control '{control}'); families that can: {', '.join(can) or 'none'}"))
+                                          f"(control '{control}'){why}; families that can: {', '.join(can) or 'none'}"))
             continue
         if variant is not None and s.variants and variant not in s.variants:
             res.problems.append((control, f"this {family} checkpoint ({variant}) cannot honour "

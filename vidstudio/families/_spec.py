@@ -33,6 +33,7 @@ CONTROLS: dict[str, str] = {
     "style": "style / identity reference images with a strength",
     "motion_strength": "how much motion (SVD motion bucket id)",
     "noise_aug": "noise added to the conditioning image (SVD noise augmentation)",
+    "motion_signal": "a motion signal video (the animatic) and its mask, through Time-to-Move dual-clock denoising",
 }
 
 #: Keyframe positions, from the narrowest to the widest.

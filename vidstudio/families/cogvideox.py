@@ -48,6 +48,8 @@ SPEC = FamilySpec(
                                cell="t2v (video-to-video)"),
         "trajectories": Support("trajectory-aware initial noise (latents)", cell="noise"),
         "camera": Support("camera-warped initial noise (latents)", cell="noise"),
+        "motion_signal": Support("Time-to-Move on CogVideoXImageToVideoPipeline (vidstudio.backend.ttm)", variants=("i2v",),
+                                 cell="Time-to-Move"),
     },
     default_steps=50,
     recommended_steps=(30, 50),

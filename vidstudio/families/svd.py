@@ -32,6 +32,7 @@ SPEC = FamilySpec(
         "keyframes": Support("StableVideoDiffusionPipeline image", frames="first"),
         "trajectories": Support("trajectory-aware initial noise (latents)", cell="noise"),
         "camera": Support("camera-warped initial noise (latents)", cell="noise"),
+        "motion_signal": Support("Time-to-Move on StableVideoDiffusionPipeline (vidstudio.backend.ttm)", cell="Time-to-Move"),
         "motion_strength": Support("motion_bucket_id = round(254 * strength)", cell="motion bucket id"),
         "noise_aug": Support("noise_aug_strength", cell="noise augmentation"),
     },

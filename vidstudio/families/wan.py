@@ -81,6 +81,8 @@ SPEC = FamilySpec(
         "trajectories": Support("trajectory-aware initial noise; on VACE with a guide video also the boxes as mask",
                                 cell="noise (+ vace mask)"),
         "camera": Support("camera-warped initial noise", cell="noise"),
+        "motion_signal": Support("Time-to-Move on WanImageToVideoPipeline (vidstudio.backend.ttm)", variants=("i2v",),
+                                 cell="Time-to-Move"),
         "style": Support("WanVACEPipeline reference_images (strength fixed by VACE)", variants=("vace",),
                          cell="vace reference images"),
     },

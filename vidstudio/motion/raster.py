@@ -6,6 +6,8 @@ the camera), in output-frame pixels (origin top-left, y down, pixel centres at `
 * :func:`heatmaps`: ``(T, H, W)`` float32 Gaussian blobs at the objects' centres, in [0, 1].
 * :func:`forward_flow`: ``(T-1, H, W, 2)`` float32 forward optical flow in px from object and camera motion:
   pixel ``p`` of frame ``t`` moves to ``p + flow[t, p]`` in frame ``t + 1``.
+* :class:`SpriteMasks`: the ``(T, H, W)`` union of the silhouettes, dilated, a frame at a time (the animatic's
+  motion mask).
 * :func:`forward_warp`: pushes a frame along a flow field (bilinear splatting), for checking flows and for
   guides.
 
@@ -281,3 +283,90 @@ def forward_warp(image: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.nd
             acc[:, c] += np.bincount(idx, w[ok] * src[ok, c], minlength=H * W)
     out = np.where(wsum[:, None] > 1e-6, acc / np.maximum(wsum, 1e-12)[:, None], 0.0)
     return out.reshape(H, W, C).astype(np.float32), wsum.reshape(H, W).astype(np.float32)
+
+
+class SpriteMasks:
+    """The per-frame union of the sprites' silhouettes, dilated, computed a frame at a time: the mask that goes
+    with an animatic (Time-to-Move's motion mask: where the motion signal moves).
+
+    Behaves as a read-only ``(T, H, W)`` bool array: ``np.asarray(masks)`` stacks every frame, ``masks[i]`` or
+    :meth:`frame` gives one; ``shape``, ``ndim``, ``dtype`` and ``len`` are those of the array. Stand-in sprites
+    of bare tracks (:func:`vidstudio.motion.sprites.sprites_from_tracks`) count with their box or disc, so
+    trajectories without pictures still mark where things move.
+
+    Args:
+        sprites: the objects; width, height: frame size in px; frame_count: ``T``.
+        cameras: ``(T, 3, 3)`` world-to-frame matrices or None.
+        dilate: grow each frame's mask by this many px (a disc), 0 for none.
+        threshold: alpha at or above which a pixel belongs to an object.
+
+    Raises:
+        ValueError: for a negative ``dilate`` or a bad size.
+    """
+
+    ndim = 3
+    dtype = np.dtype(bool)
+
+    def __init__(self, sprites: Sequence[Sprite], width: int, height: int, frame_count: int,
+                 cameras: np.ndarray | None = None, dilate: int = 0, threshold: float = 0.5):
+        if dilate < 0:
+            raise ValueError(f"mask dilation must be >= 0 px, got {dilate}")
+        if width < 1 or height < 1 or frame_count < 1:
+            raise ValueError(f"invalid mask size {width}x{height}, {frame_count} frames")
+        self.width, self.height, self.frame_count = int(width), int(height), int(frame_count)
+        self.dilate = int(dilate)
+        self._level = max(int(round(threshold * 255)), 1)
+        f = _frames(self.frame_count)
+        self._sprites = list(sprites)
+        self._mats = [sp.local_to_frame(cameras, f) for sp in self._sprites]
+        self._vis = [sp.track_at(f).visible for sp in self._sprites]
+        self._rasters = [sp.raster(float(_screen_scale(m).max())) for sp, m in zip(self._sprites, self._mats)]
+        self._cache: dict[int, np.ndarray] = {}
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(T, H, W)``."""
+        return (self.frame_count, self.height, self.width)
+
+    def __len__(self) -> int:
+        return self.frame_count
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index``'s mask, ``(H, W)`` bool, read-only.
+
+        Raises:
+            IndexError: for a frame outside the clip.
+        """
+        i = int(index)
+        if not 0 <= i < self.frame_count:
+            raise IndexError(f"mask frame {index} is outside 0..{self.frame_count - 1}")
+        hit = self._cache.get(i)
+        if hit is not None:
+            return hit
+        out = np.zeros((self.height, self.width), dtype=np.uint8)
+        for sp, mats, vis, r in zip(self._sprites, self._mats, self._vis, self._rasters):
+            if not vis[i]:
+                continue
+            got = sprite_alpha_patch(sp, mats[i], self.width, self.height, r)
+            if got is None:
+                continue
+            (x0, y0, x1, y1), alpha = got
+            out[y0:y1, x0:x1] |= (alpha >= self._level).astype(np.uint8)
+        if self.dilate and out.any():
+            import cv2
+
+            k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.dilate + 1, 2 * self.dilate + 1))
+            out = cv2.dilate(out, k)
+        mask = out.astype(bool)
+        mask.setflags(write=False)
+        self._cache[i] = mask
+        return mask
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, np.integer)):
+            return self.frame(int(key) % self.frame_count if key < 0 else int(key))
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        a = np.stack([self.frame(i) for i in range(self.frame_count)])
+        return a if dtype is None else a.astype(dtype)

@@ -12,6 +12,7 @@ from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import Clip, as_clip
 from vidstudio.motion.animatic import AnimaticRenderer
+from vidstudio.motion.raster import SpriteMasks
 from vidstudio.motion.sprites import sprites_from_tracks
 
 
@@ -33,6 +34,17 @@ def gather_sprites(sprites: list, trajectory: Any) -> list:
     return out
 
 
+class AnimaticClip(Clip):
+    """The animatic's lazy frames with the mask of its sprites (``mask``, a
+    :class:`vidstudio.motion.raster.SpriteMasks`), so that one link to the Conditioning node's ``motion`` input
+    carries Time-to-Move's motion signal and its mask together. :meth:`Clip.map` and :meth:`Clip.subclip` give
+    plain clips (their frames no longer match the mask)."""
+
+    def __init__(self, *args: Any, mask: SpriteMasks, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.mask = mask
+
+
 class AnimaticRender(Node):
     """Composites the animatic.
 
@@ -41,8 +53,14 @@ class AnimaticRender(Node):
     ``z`` order along their tracks, through the camera, antialiased, with optional motion blur; tracks of a
     linked ``trajectory`` without a sprite are drawn as stand-in shapes.
 
-    Output ``video``: a lazy :class:`vidstudio.media.Clip` of ``frame_count`` frames ``(H, W, 3)`` float32 in
-    [0, 1]; any frame renders on its own (scrubbing, from any thread).
+    Outputs:
+        video: a lazy :class:`vidstudio.media.Clip` of ``frame_count`` frames ``(H, W, 3)`` float32 in [0, 1]; any
+            frame renders on its own (scrubbing, from any thread).
+        mask: ``(T, H, W)`` bool, the union of the sprites' silhouettes (stand-ins of bare tracks included: their
+            box or disc), dilated by ``mask_dilation`` px, computed a frame at a time
+            (:class:`vidstudio.motion.raster.SpriteMasks`): with ``video``, the motion signal and mask that
+            Time-to-Move takes. ``video`` carries it too (:class:`AnimaticClip`), so linking ``video`` to the
+            Conditioning node's ``motion`` input brings both.
     """
 
     type_id = "AnimaticRender"
@@ -56,7 +74,8 @@ class AnimaticRender(Node):
         Input("trajectory", PortType.TRAJECTORY, optional=True, help="Tracks drawn as stand-in shapes."),
         Input("camera", PortType.CAMERA, optional=True, help="The camera (a Camera or Camera Move node)."),
     )
-    outputs = (Output("video", PortType.VIDEO, "the animatic, (T, H, W, 3) float32, rendered on demand"),)
+    outputs = (Output("video", PortType.VIDEO, "the animatic, (T, H, W, 3) float32, rendered on demand"),
+               Output("mask", PortType.MASK, "(T, H, W) bool: where the sprites are (dilated), per frame"))
     params = (
         Param("background_color", "color", [0.08, 0.08, 0.1], help="Colour behind everything."),
         Param("fit", "choice", "cover", choices=("cover", "contain", "stretch"),
@@ -65,6 +84,8 @@ class AnimaticRender(Node):
               help="Shutter as a fraction of a frame (0: off; 0.5: a 180-degree shutter)."),
         Param("blur_samples", "int", 5, min=2, max=64, step=1, help="Fewest sub-frames per blurred frame."),
         Param("quality", "choice", "bilinear", choices=("bilinear", "bicubic"), help="Background resampling."),
+        Param("mask_dilation", "int", 8, min=0, max=256, unit="px",
+              help="Grow the 'mask' output (the sprites' silhouettes) by this many pixels."),
     )
     uses_settings = ("width", "height", "frame_count")
 
@@ -90,4 +111,8 @@ class AnimaticRender(Node):
             )
         except ValueError as e:
             raise NodeError(str(e)) from None
-        return {"video": Clip(ctx.frame_count, ctx.height, ctx.width, renderer.render, label=f"{ctx.node_id} animatic")}
+        mask = SpriteMasks(sprites, ctx.width, ctx.height, ctx.frame_count, cameras=inputs["camera"],
+                           dilate=params["mask_dilation"])
+        video = AnimaticClip(ctx.frame_count, ctx.height, ctx.width, renderer.render, mask=mask,
+                             label=f"{ctx.node_id} animatic")
+        return {"video": video, "mask": mask}

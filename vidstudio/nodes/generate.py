@@ -26,6 +26,7 @@ from pydantic import TypeAdapter
 from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
 from vidstudio.families import (FAMILIES, Request, check_request, get_spec, uses_video_to_video,
                                 video_to_video_problem)
+from vidstudio.families.motion_transfer import KINDS as MOTION_KINDS, TTM_PIPELINES, resolve_steps, step_index
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
@@ -191,6 +192,12 @@ class Conditioning(Node):
                    "their boxes steer the noise."),
         Input("camera", PortType.CAMERA, optional=True, help="(T, 3, 3) camera affines; the noise follows them."),
         Input("style", PortType.IMAGE, optional=True, multi=True, help="Style / identity reference images."),
+        Input("motion", PortType.VIDEO, optional=True,
+              help="Time-to-Move motion signal (normally the Animatic Render video, which brings its sprites' mask "
+                   "along): the image-to-video model follows its motion (Wan i2v, CogVideoX i2v, SVD)."),
+        Input("motion_mask", PortType.MASK, optional=True,
+              help="(T, H, W) where the motion signal moves (replaces the mask the animatic brings); none and no "
+                   "animatic mask: the whole frame."),
     )
     outputs = (Output("conditioning", PortType.CONDITIONING, "the conditioning bundle"),)
     params = (
@@ -234,12 +241,31 @@ class Conditioning(Node):
         Param("boundary_ratio", "float", -1.0, min=-1.0, max=1.0, step=0.025,
               help="Two-expert checkpoints (Wan 2.2 A14B): the fraction of the noise schedule the high-noise "
                    "expert runs above; -1: the checkpoint's (0.875 text-to-video, 0.9 image-to-video)."),
+        Param("motion_kind", "choice", "object", choices=MOTION_KINDS,
+              help="Time-to-Move control: object (cut-and-drag: the mask's objects follow the motion signal) or "
+                   "camera (the whole frame follows it; the mask is ignored)."),
+        Param("t_weak", "float", -1.0, min=-1.0, max=500.0, step=1.0, unit="step",
+              help="Time-to-Move: the step denoising starts at, from the motion signal noised to its level (a step "
+                   "index, or a fraction of the steps between 0 and 1); -1: the family's published value (at 50 "
+                   "steps Wan 3, camera 2; CogVideoX 4; SVD 16; scaled to 'steps'). Lower: freer, may deform; "
+                   "higher: a static background."),
+        Param("t_strong", "float", -1.0, min=-1.0, max=500.0, step=1.0, unit="step",
+              help="Time-to-Move: until this step the masked region is held to the motion signal (a step index or "
+                   "a fraction); -1: the published value (at 50 steps Wan 7, camera 5; CogVideoX 9; SVD 21). "
+                   "Lower: the object drifts off its path; higher: it moves rigidly."),
     )
     uses_settings = ("width", "height", "frame_count")
 
     @classmethod
     def check(cls, params: dict[str, Any], settings: Any) -> list[tuple[str, str]]:
         problems = []
+        for name in ("t_weak", "t_strong"):
+            v = params[name]
+            if v != -1.0 and int(params["steps"]) > 0:  # with the default steps: checked once the model is known
+                try:
+                    step_index(v, int(params["steps"]), name)
+                except ValueError as e:
+                    problems.append((f"param '{name}'", str(e).split(": ", 1)[-1]))
         for name in ("motion_strength", "noise_aug"):
             v = params[name]
             if v != -1.0 and not 0.0 <= v <= 1.0:
@@ -259,10 +285,14 @@ class Conditioning(Node):
         params = graph.node(node_id).params
         frames = params.get("keyframe_frames") or []
         n = len(graph.links_into(node_id, "keyframes"))
+        problems = []
         if frames and len(frames) != n:
-            return [("param 'keyframe_frames'", f"lists {len(frames)} frame(s) but {n} keyframe image(s) are "
-                                                "linked; give one frame per image, in link order")]
-        return []
+            problems.append(("param 'keyframe_frames'", f"lists {len(frames)} frame(s) but {n} keyframe image(s) "
+                                                        "are linked; give one frame per image, in link order"))
+        if graph.links_into(node_id, "motion_mask") and not graph.links_into(node_id, "motion"):
+            problems.append(("input 'motion_mask'", "a motion mask without a motion signal: link the 'motion' input "
+                                                    "too (e.g. an Animatic Render video)"))
+        return problems
 
     @staticmethod
     def keyframe_positions(frames: list[int], count: int, frame_count: int) -> list[int]:
@@ -291,7 +321,8 @@ class Conditioning(Node):
             kf = cls.keyframe_positions(list(params["keyframe_frames"] or []),
                                         len(graph.links_into(node_id, "keyframes")), settings.frame_count)
         for port, control in (("guide", "guide_video"), ("mask", "mask"), ("boxes", "trajectories"),
-                              ("trajectory", "trajectories"), ("camera", "camera"), ("style", "style")):
+                              ("trajectory", "trajectories"), ("camera", "camera"), ("style", "style"),
+                              ("motion", "motion_signal")):
             if port in linked:
                 controls.add(control)
         if params["motion_strength"] != -1.0:
@@ -333,6 +364,18 @@ class Conditioning(Node):
             box_sets.append(_track_boxes(inputs["trajectory"], T, params["point_box"], camera))
         boxes = np.concatenate(box_sets, axis=1) if box_sets else None
         style = [np.asarray(s, np.float32)[..., :3] for s in (inputs["style"] or [])]
+        motion = motion_mask = None
+        if inputs["motion"] is not None:
+            motion = as_clip(inputs["motion"])
+            m = inputs["motion_mask"] if inputs["motion_mask"] is not None else getattr(inputs["motion"], "mask", None)
+            if m is not None and params["motion_kind"] == "object":
+                motion_mask = np.asarray(m, dtype=np.float32)
+                if motion_mask.ndim == 2:
+                    motion_mask = motion_mask[None]
+                if motion_mask.ndim != 3:
+                    raise NodeError(f"input 'motion_mask' has shape {motion_mask.shape}, expected (T, H, W)")
+        elif inputs["motion_mask"] is not None:
+            raise NodeError("input 'motion_mask' is linked without a motion signal: link the 'motion' input too")
         schedule = {int(k): v for k, v in (params["prompt_schedule"] or {}).items()}
         bundle = Bundle(
             prompt=str(prompt), prompt_schedule=schedule, negative_prompt=params["negative_prompt"],
@@ -345,6 +388,9 @@ class Conditioning(Node):
             steps=params["steps"] or None, guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
             guidance_scale_2=None if params.get("guidance_scale_2", -1.0) == -1.0 else params["guidance_scale_2"],
             boundary_ratio=None if params.get("boundary_ratio", -1.0) == -1.0 else params["boundary_ratio"],
+            motion=motion, motion_mask=motion_mask, motion_kind=params["motion_kind"],
+            t_weak=None if params["t_weak"] == -1.0 else params["t_weak"],
+            t_strong=None if params["t_strong"] == -1.0 else params["t_strong"],
         )
         return {"conditioning": bundle}
 
@@ -458,6 +504,15 @@ class Generate(Node):
                             checkpoint=(loc.checkpoint or None) if loc else None, rule=loc.rule() if loc else None,
                             snap=snap)
         problems = [(_where(control), msg) for control, msg in res.problems]
+        if "motion_signal" in request.controls and family in TTM_PIPELINES and not res.problems:
+            cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
+            steps = int(cp["steps"]) or get_spec(family).default_steps_for((loc.checkpoint or None) if loc else None)[0]
+            try:
+                resolve_steps(family, str(cp["motion_kind"]), steps,
+                              None if cp["t_weak"] == -1.0 else float(cp["t_weak"]),
+                              None if cp["t_strong"] == -1.0 else float(cp["t_strong"]))
+            except ValueError as e:
+                problems.append((_where("motion_signal"), str(e)))
         if "guide_video" in request.controls and uses_video_to_video(family, loc.variant if loc else None):
             cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
             steps = int(cp["steps"]) or get_spec(family).default_steps_for((loc.checkpoint or None) if loc else None)[0]
@@ -491,6 +546,10 @@ class Generate(Node):
             ctx.keep_off_disk(f"seed {bundle.seed} chose seed {result.seed} for this run only")
         ctx.note(f"{result.family} {result.pipeline}, seed {result.seed}, {result.steps} steps at "
                  f"{result.seconds_per_step:.2f} s/step")
+        if result.motion:
+            m = result.motion
+            ctx.note(f"motion: {m['method']} ({m['kind']}), t_weak {m['t_weak']}, t_strong {m['t_strong']} of "
+                     f"{m['steps']} steps ({m['steps_run']} run)")
         clip = Clip.from_array(result.frames, label=f"{ctx.node_id} video")
         clip.metadata.update(result.metadata())
         return {"video": clip, "seed": float(result.seed), "audio": result.audio}

@@ -15,7 +15,7 @@ from backend.conftest import picture
 from helpers import EXAMPLES, scaled_cut_and_drag
 from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
 from vidstudio.backend.capabilities import Request, check_request
-from vidstudio.families.motion_transfer import default_steps, resolve_steps, step_index
+from vidstudio.families._motion_transfer import default_steps, resolve_steps, step_index
 
 W, H = 32, 32
 

@@ -133,7 +133,7 @@ class Conditioning:
         motion_kind: ``object`` (the mask's objects follow the motion signal) or ``camera`` (the whole frame).
         t_weak, t_strong: Time-to-Move's two step indices (whole numbers) or fractions of the schedule (strictly
             between 0 and 1); None: the family's published value for :attr:`motion_kind`
-            (:func:`vidstudio.families.motion_transfer.resolve_steps`).
+            (:func:`vidstudio.families._motion_transfer.resolve_steps`).
     """
 
     prompt: str = ""

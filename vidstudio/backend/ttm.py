@@ -50,7 +50,7 @@ from PIL import Image
 
 from vidstudio.backend.adapters import Plan, video_frames
 from vidstudio.backend.bundle import Conditioning
-from vidstudio.families.motion_transfer import METHOD, TTM_PIPELINES, resolve_steps
+from vidstudio.families._motion_transfer import METHOD, TTM_PIPELINES, resolve_steps
 from vidstudio.errors import NodeError
 
 

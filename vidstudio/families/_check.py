@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from vidstudio.families._registry import SPECS, get_spec
-from vidstudio.families.motion_transfer import REFUSED
+from vidstudio.families._motion_transfer import REFUSED
 from vidstudio.families._spec import CONTROLS, FRAME_ORDER, Checkpoint, Configs, GeometryRule, all_hold
 
 

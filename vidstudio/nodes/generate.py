@@ -26,7 +26,7 @@ from pydantic import TypeAdapter
 from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
 from vidstudio.families import (FAMILIES, Request, check_request, get_spec, uses_video_to_video,
                                 video_to_video_problem)
-from vidstudio.families.motion_transfer import KINDS as MOTION_KINDS, TTM_PIPELINES, resolve_steps, step_index
+from vidstudio.families._motion_transfer import KINDS as MOTION_KINDS, TTM_PIPELINES, resolve_steps, step_index
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType

@@ -102,12 +102,12 @@ def main() -> int:
     win.resize(1600, 960)
     win.show()
     overlay_nodes = [n.id for n in project.nodes if n.type in ("Trajectory", "PhysicsScene")]
-    session.set_selection(overlay_nodes[:1])  # its overlay is painted over every frame, as while editing
+    session.view.set_selection(overlay_nodes[:1])  # its overlay is painted over every frame, as while editing
     assert session.wait_idle(30), "evaluation did not finish"
-    view = session.view_target
+    view = session.view.view_target
     if not session.frames.ready_mask().size:
-        raise RuntimeError(f"no picture: {session.last_result.error}")
-    clip = session.last_result.clip
+        raise RuntimeError(f"no picture: {session.evaluation.last_result.error}")
+    clip = session.evaluation.last_result.clip
     n = clip.frame_count
     painted: list[int] = []
     win.viewer.frame_painted.connect(painted.append)
@@ -115,7 +115,7 @@ def main() -> int:
     def move_and_wait(frame: int) -> float:
         painted.clear()
         t0 = time.perf_counter()
-        session.set_playhead(frame)
+        session.transport.set_playhead(frame)
         while frame not in painted:
             # block until something happens, as the real event loop does (a busy loop would starve the worker)
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
@@ -130,7 +130,7 @@ def main() -> int:
     def measure_uncached() -> tuple[list[float], list[float]]:
         times, render = [], []
         for f in frames:
-            if f == session.playhead:
+            if f == session.transport.playhead:
                 continue
             session.frames.set_clip(None)
             session.frames.set_clip(clip)  # empty cache, same clip
@@ -150,16 +150,16 @@ def main() -> int:
         while not session.frames.ready_mask().all() and time.monotonic() < end:
             QCoreApplication.processEvents()
             time.sleep(0.001)
-        return [move_and_wait(f) for f in frames if f != session.playhead]
+        return [move_and_wait(f) for f in frames if f != session.transport.playhead]
 
     # the animatic alone (nothing selected): the scenario, with the targets
-    session.set_selection([])
+    session.view.set_selection([])
     for _ in range(5):
         QCoreApplication.processEvents()
     uncached, render_only = measure_uncached()
     cached = measure_cached()
     # the same with the path overlay drawn on top, as while editing a path
-    session.set_selection(overlay_nodes[:1])
+    session.view.set_selection(overlay_nodes[:1])
     assert session.wait_idle(30), "evaluation did not finish"
     for _ in range(5):
         QCoreApplication.processEvents()

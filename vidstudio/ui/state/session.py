@@ -1,38 +1,49 @@
-"""The session: one open project, its undo stack, selection, playhead and evaluation; no widgets.
+"""The session: one open project and its undo stack, composed with the state objects around it; no widgets.
 
-This is the evented model of the application (napari's shape): widgets read the session and subscribe to
-its signals, and every change to the document goes through a method here that pushes one
-:class:`EditCommand` on the session's ``QUndoStack``. An edit records the state of exactly the parts it
-touches (nodes by id, the link list, animation curves by ``node.param``, the settings) before and after, so
-undo and redo restore them exactly; a drag (a slider, a moved key) is one undo step because commands pushed
-inside :meth:`Session.begin_interaction` / :meth:`Session.end_interaction` with the same ``merge`` key merge.
+This is the evented model of the application (napari's shape). The session owns the document: every change
+to it goes through a method here that pushes one :class:`EditCommand` on the session's ``QUndoStack``. An
+edit records the state of exactly the parts it touches (nodes by id, the link list, animation curves by
+``node.param``, the settings) before and after, so undo and redo restore them exactly; a drag (a slider, a
+moved key) is one undo step because commands pushed inside :meth:`Session.begin_interaction` /
+:meth:`Session.end_interaction` with the same ``merge`` key merge.
 
-After every change that matters to the result, the session asks its :class:`~vidstudio.ui.state.evaluation.Evaluator`
-to validate and run the graph on a worker thread, then hands the viewed clip to its
-:class:`~vidstudio.ui.state.evaluation.FrameCache`. Tests drive a session without any window.
+Around the document the session composes the state objects that widgets subscribe to, each owning what it
+says and emitting only on a real change:
+
+* :attr:`Session.transport` (:class:`~vidstudio.ui.state.transport.Transport`): playhead, in/out, playback;
+* :attr:`Session.view` (:class:`~vidstudio.ui.state.view.ViewState`): selection, pin, viewed node, results;
+* :attr:`Session.evaluation` (:class:`~vidstudio.ui.state.scheduler.EvaluationScheduler`): when and what to
+  evaluate, the latest issues and node reports;
+* :attr:`Session.frames` (:class:`~vidstudio.ui.state.evaluation.FrameCache`): the viewed clip's frames;
+* :attr:`Session.motion_edit` (:class:`~vidstudio.ui.state.motion_edit.EditState`): the path or body edited.
+
+After every change that matters to the result, the session asks its evaluation scheduler for a new picture.
+Tests drive a session without any window.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Hashable, Iterable
 
 from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
-from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from vidstudio.graph.engine import Engine, NodeReport
+from vidstudio.graph.engine import Engine
 from vidstudio.graph.model import Link, NodeInstance, Settings
 from vidstudio.graph.registry import NodeRegistry
-from vidstudio.graph.validate import GraphIssue
-from vidstudio.media.clip import Clip
 from vidstudio.motion.curves import FCurve
 from vidstudio.project import Project
 from vidstudio.ui import docops
-from vidstudio.ui.state.evaluation import EvalRequest, EvalResult, Evaluator, FrameCache
+from vidstudio.ui.state.evaluation import FrameCache
+from vidstudio.ui.state.motion_edit import EditState
+from vidstudio.ui.state.scheduler import EvaluationScheduler
+from vidstudio.ui.state.transport import Transport
+from vidstudio.ui.state.view import ViewState
 
+__all__ = ["EditCommand", "GraphChange", "Session"]
 
 @dataclass(frozen=True)
 class GraphChange:
@@ -103,21 +114,6 @@ class EditCommand(QUndoCommand):
         return True
 
 
-@dataclass
-class ResultClip:
-    """A generated (or imported) result shown as its own timeline track.
-
-    Attributes:
-        label: what it is (``"Generate #3 (LTX-Video)"``); clip: its frames; path: the file, when there is
-        one; start: the project frame its first frame sits on.
-    """
-
-    label: str
-    clip: Clip
-    path: str | None = None
-    start: int = 0
-
-
 def _is_json_data(value: Any) -> bool:
     """True for plain JSON data (dicts, lists, strings, numbers, booleans, None), with no models inside."""
     if value is None or isinstance(value, (str, bool, int, float)):
@@ -140,7 +136,8 @@ def _layout_keys(d: dict | None) -> dict | None:
 
 
 class Session(QObject):
-    """One open project with its undo stack, selection, playhead, evaluation and frame cache.
+    """One open project with its undo stack, composed with its transport, view state, evaluation scheduler,
+    frame cache and motion-editing state (see the module docstring).
 
     Args:
         registry: node types (default: :func:`vidstudio.nodes.default_registry`).
@@ -149,22 +146,17 @@ class Session(QObject):
         prefetch: render every frame of the viewed clip in the background.
         frame_budget_bytes: memory for cached frames.
 
+    Signals: ``project_replaced()``, ``graph_changed(GraphChange)``, ``dirty_changed(bool)``,
+    ``path_changed()``, ``interaction_finished()``, ``message(str)``, ``registry_changed()``.
+
     Edits raise ``ValueError`` (or ``KeyError`` for an unknown node) with a message naming the node and the
     parameter when asked for something invalid; nothing is changed then.
     """
 
     project_replaced = Signal()
     graph_changed = Signal(object)  # GraphChange
-    selection_changed = Signal()
-    playhead_changed = Signal(int)
-    range_changed = Signal()
-    playing_changed = Signal(bool)
-    view_changed = Signal()
-    evaluation_started = Signal()
-    evaluated = Signal(object)  # EvalResult
     dirty_changed = Signal(bool)
     path_changed = Signal()
-    results_changed = Signal()
     interaction_finished = Signal()
     message = Signal(str)
     registry_changed = Signal()
@@ -191,45 +183,17 @@ class Session(QObject):
         self.undo_stack.setUndoLimit(500)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._forced_dirty = False
-        self.selection: tuple[str, ...] = ()
-        self.pinned: str | None = None
-        self.view_target: docops.ViewTarget | None = None
-        self.view_result: int | None = None  # index into results, or None for the graph
-        self.results: list[ResultClip] = []
-        self.overlay_types: set[str] = set()
-        self.view_camera: tuple[str, str] | None = None  # the CAMERA output behind the viewed picture
-        self.playhead = 0
-        self.in_point = 0
-        self.out_point = self.project.settings.frame_count - 1
-        self.loop = True
-        self.playing = False
-        self.play_direction = 1
-        self.play_speed = 1.0
         self._interaction_depth = 0
         self._interaction_serial = 0
-        self.issues: list[GraphIssue] = []
-        self.issues_by_node: dict[str | None, list[GraphIssue]] = {}
-        self.node_status: dict[str, NodeReport] = {}
-        self.last_result: EvalResult | None = None
-        self.showing_stale = False  # the Viewer shows the last good picture of a view that now fails
-        self._clip_view: docops.ViewTarget | None = None
-        self._serial = 0
-        self._evaluating = False
+        self._closed = False
 
         self.frames = FrameCache(frame_budget_bytes, prefetch=prefetch, parent=self)
-        self.evaluator = Evaluator(self.engine, parent=self)
-        self.evaluator.finished.connect(self._on_evaluated)
-        self._eval_timer = QTimer(self)
-        self._eval_timer.setSingleShot(True)
-        self._eval_timer.setInterval(0)
-        self._eval_timer.timeout.connect(self._start_evaluation)
-        self._play_timer = QTimer(self)
-        self._play_timer.setInterval(8)
-        self._play_timer.timeout.connect(self._tick)
-        self._play_clock = QElapsedTimer()
-        self._play_origin = 0.0
-        self._closed = False
-        self._update_view(force=True)
+        settings = self.project.settings
+        self.transport = Transport(self.frames, settings.frame_count, settings.fps, parent=self)
+        self.view = ViewState(self, parent=self)
+        self.evaluation = EvaluationScheduler(self, self.engine, parent=self)
+        self.motion_edit = EditState(parent=self)
+        self.view.update_view(force=True)
 
     # ================================================================================== document state
     @property
@@ -272,30 +236,18 @@ class Session(QObject):
 
     def set_project(self, project: Project, *, dirty: bool = False) -> None:
         """Replaces the document (New, Open, Recover): clears undo history, selection and results."""
-        self.stop()
         self.project = project
         self.undo_stack.clear()
         self._forced_dirty = dirty
-        self.selection = ()
-        self.pinned = None
-        self.view_result = None
-        self.results = []
-        self.issues, self.issues_by_node, self.node_status = [], {}, {}
-        self.last_result = None
-        self.showing_stale = False
-        self._clip_view = None
+        pending = [*self.transport.reset(project.settings.frame_count, project.settings.fps), *self.view.reset()]
+        self.evaluation.reset()
         self.engine.history = {}
-        self.in_point, self.out_point = 0, project.settings.frame_count - 1
-        self.playhead = min(self.playhead, project.settings.frame_count - 1)
-        self.frames.set_clip(None)
         self.project_replaced.emit()
         self.path_changed.emit()
         self.dirty_changed.emit(self.is_dirty)
-        self.selection_changed.emit()
-        self.results_changed.emit()
-        self.range_changed.emit()
-        self.playhead_changed.emit(self.playhead)
-        self._update_view(force=True)
+        for signal, args in pending:
+            signal.emit(*args)
+        self.view.update_view(force=True)
 
     def rebase_folder(self, old_dir: Path, new_dir: Path) -> bool:
         """After Save As into another folder: rewrites relative asset and ``file`` parameter paths so that
@@ -328,10 +280,9 @@ class Session(QObject):
         its undo history are kept. Emits ``registry_changed``."""
         self.registry = registry
         self.engine = Engine(registry)
-        self.evaluator.engine = self.engine  # a running evaluation finishes with the old one; its result is dropped
-        self.node_status = {}
+        self.evaluation.set_engine(self.engine)
         self.registry_changed.emit()
-        self._update_view(force=True)
+        self.view.update_view(force=True)
 
     # ================================================================================== edit machinery
     def _capture(self, nodes: Iterable[str] = (), links: bool = False, animation: Iterable[str] = (),
@@ -404,18 +355,14 @@ class Session(QObject):
 
     def _after_change(self, change: GraphChange) -> None:
         if change.removed:
-            self.node_status = {k: v for k, v in self.node_status.items() if k not in change.removed}
-            if set(self.selection) & change.removed:
-                self.selection = tuple(s for s in self.selection if s not in change.removed)
-                self.selection_changed.emit()
-            if self.pinned in change.removed:
-                self.pinned = None
+            self.evaluation.forget(change.removed)
+            self.view.forget(change.removed)
         if change.settings:
-            self._clamp_time()
+            self.transport.set_timebase(self.project.settings.frame_count, self.project.settings.fps)
         self.graph_changed.emit(change)
         if not change.layout_only:
-            self._update_view()
-            self.schedule_evaluation()
+            self.view.update_view()
+            self.evaluation.schedule()
 
     def _push(self, text: str, after: _State, merge: Hashable | None = None) -> None:
         before = self._capture(after.nodes.keys(), after.links is not None, after.animation.keys(), after.settings is not None)
@@ -463,7 +410,7 @@ class Session(QObject):
         node = NodeInstance(id=nid, type=type_id, params=dict(params or {}), position=(float(position[0]), float(position[1])))
         self._push(f"Add {cls.title or type_id}", _State(nodes={nid: (len(self.project.nodes), _dump_node(node))}))
         if select:
-            self.set_selection([nid])
+            self.view.set_selection([nid])
         return nid
 
     def add_plan(self, plan: docops.PastePlan, text: str, *, select: bool = True) -> list[str]:
@@ -479,7 +426,7 @@ class Session(QObject):
         self._push(text, st)
         ids = [n.id for n in plan.nodes]
         if select:
-            self.set_selection(ids)
+            self.view.set_selection(ids)
         return ids
 
     def remove_nodes(self, node_ids: Iterable[str]) -> None:
@@ -683,7 +630,7 @@ class Session(QObject):
         if key not in self.project.animation:
             return
         decl = self._check_animatable(node_id, name)
-        v = docops.param_value(self.project, self.registry, node_id, name, self.playhead if frame is None else frame)
+        v = docops.param_value(self.project, self.registry, node_id, name, self.transport.playhead if frame is None else frame)
         node = self.project.node(node_id)
         v = int(round(v)) if decl.kind == "int" else float(v)
         self._push(f"Clear animation {node_id} {name}", _State(
@@ -733,276 +680,23 @@ class Session(QObject):
         plan = docops.plan_paste(self.project, docops.clipboard_text(self.project, ids), self.registry, offset=offset)
         return self.add_plan(plan, "Duplicate node" if len(ids) == 1 else f"Duplicate {len(ids)} nodes")
 
-    # ================================================================================== selection and view
-    def set_selection(self, node_ids: Iterable[str]) -> None:
-        """Selects nodes (not an undo step)."""
-        sel = tuple(i for i in dict.fromkeys(node_ids) if self.project.has_node(i))
-        if sel == self.selection:
-            return
-        self.selection = sel
-        self.selection_changed.emit()
-        self._update_view()
-
-    def pin_view(self, node_id: str | None) -> None:
-        """Shows ``node_id``'s picture in the Viewer whatever is selected (None: follow the selection)."""
-        self.pinned = node_id if node_id and self.project.has_node(node_id) else None
-        self._update_view()
-
-    def _update_view(self, force: bool = False) -> None:
-        target = docops.default_view_target(self.project, self.registry, self.selection, self.pinned)
-        self.view_camera = docops.view_camera(self.project, self.registry, target)
-        if target != self.view_target or force:
-            self.view_target = target
-            self.view_changed.emit()
-            self.schedule_evaluation()
-        elif self.overlay_types and any(self._overlay_node(s) for s in self.selection):
-            self.schedule_evaluation()
-
-    def _overlay_node(self, node_id: str) -> bool:
-        cls = self.registry.find(self.project.node(node_id).type) if self.project.has_node(node_id) else None
-        return cls is not None and any(str(o.type) in self.overlay_types for o in cls.outputs)
-
-    def set_view_result(self, index: int | None) -> None:
-        """Shows result ``index`` in the Viewer (None: the graph's picture)."""
-        if index is not None and not 0 <= index < len(self.results):
-            raise IndexError(f"no result #{index}")
-        self.view_result = index
-        self.showing_stale = False
-        if index is None:
-            self.frames.set_clip(self.last_result.clip if self.last_result else None, self.playhead)
-        else:
-            self.frames.set_clip(self.results[index].clip, self.playhead)
-        self.view_changed.emit()
-        self.frames.request(self.playhead)
-
-    def add_result(self, label: str, clip: Clip, path: str | None = None, start: int = 0, *, show: bool = True) -> int:
-        """Adds a generated (or imported) clip as a result track and returns its index."""
-        self.results.append(ResultClip(label, clip, path, start))
-        self.results_changed.emit()
-        idx = len(self.results) - 1
-        if show:
-            self.set_view_result(idx)
-        return idx
-
-    def remove_result(self, index: int) -> None:
-        """Removes result ``index`` from the timeline (its file stays on disk)."""
-        del self.results[index]
-        if self.view_result is not None:
-            self.set_view_result(None if self.view_result == index else (self.view_result - (self.view_result > index)))
-        self.results_changed.emit()
-
-    # ================================================================================== evaluation
-    def schedule_evaluation(self) -> None:
-        """Asks for a re-evaluation soon (coalesced)."""
-        if not self._closed:
-            self._eval_timer.start()
-
-    @property
-    def evaluating(self) -> bool:
-        """True from a request until its result arrives."""
-        return self._evaluating or self._eval_timer.isActive()
-
-    def evaluation_targets(self) -> list[str]:
-        """Node ids the next evaluation computes: the viewed node, selected nodes with overlay outputs, and,
-        when there are such, the camera behind the viewed picture (:attr:`view_camera`, which places their
-        world-pixel drawings on the frame)."""
-        targets = []
-        if self.view_target is not None:
-            targets.append(self.view_target.node_id)
-        overlays = False
-        for s in self.selection:
-            if self._overlay_node(s):
-                overlays = True
-                if s not in targets:
-                    targets.append(s)
-        if overlays and self.view_camera is not None and self.view_camera[0] not in targets:
-            targets.append(self.view_camera[0])
-        return targets
-
-    @Slot()
-    def _start_evaluation(self) -> None:
-        if self._closed:
-            return
-        self._serial += 1
-        req = EvalRequest(self._serial, self.project.copy_document(), self.evaluation_targets(), self.view_target)
-        self._evaluating = True
-        self.evaluator.request(req)
-        self.evaluation_started.emit()
-
-    @Slot(object)
-    def _on_evaluated(self, result: EvalResult) -> None:
-        if self._closed or result.serial != self._serial:
-            return
-        self._evaluating = False
-        self.last_result = result
-        self.issues = list(result.issues)
-        by: dict[str | None, list[GraphIssue]] = {}
-        for i in result.issues:
-            by.setdefault(i.node_id, []).append(i)
-        self.issues_by_node = by
-        self.node_status.update(result.report)
-        if self.view_result is None:
-            # A failed picture of the same node keeps the last one that worked on screen (under the error), so
-            # that a path being drawn keeps its frame underneath while what it feeds cannot render yet.
-            self.showing_stale = (result.clip is None and result.error is not None and self.frames.clip is not None
-                                  and result.view is not None and result.view == self._clip_view)
-            if not self.showing_stale:
-                self.frames.set_clip(result.clip, self.playhead)
-                self._clip_view = result.view
-                if result.clip is not None:
-                    self.frames.request(self.playhead)
-        self.evaluated.emit(result)
-
-    def node_issues(self, node_id: str) -> list[GraphIssue]:
-        """Validation issues of a node from the latest evaluation, plus its run error when it failed."""
-        out = list(self.issues_by_node.get(node_id, []))
-        r = self.last_result
-        if r is not None and r.error and r.error_node == node_id and not any(i.severity == "error" for i in out):
-            out.append(GraphIssue(node_id, "", r.error.split(": ", 1)[-1] if r.error.startswith("node '") else r.error, "run-error"))
-        return out
-
+    # ================================================================================== lifetime
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Processes events until the evaluation settles (for tests and ``--screenshot``).
+        """Processes events until the evaluation settles (for tests and ``--screenshot``); see
+        :meth:`EvaluationScheduler.wait_idle <vidstudio.ui.state.scheduler.EvaluationScheduler.wait_idle>`.
 
         Returns:
             True when it settled within ``timeout`` seconds.
         """
-        from PySide6.QtCore import QCoreApplication
+        return self.evaluation.wait_idle(timeout)
 
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            QCoreApplication.processEvents()
-            if not self.evaluating and not self.evaluator.busy:
-                QCoreApplication.processEvents()
-                return True
-            time.sleep(0.002)
-        return False
-
-    # ================================================================================== time
-    def _clamp_time(self) -> None:
-        last = self.frame_count - 1
-        self.in_point = min(self.in_point, last)
-        self.out_point = last if self.out_point > last or self.out_point < self.in_point else self.out_point
-        if self.playhead > last:
-            self.set_playhead(last)
-        self.range_changed.emit()
-
-    def set_playhead(self, frame: int) -> None:
-        """Moves the playhead (clamped to the clip) and asks for that frame at once."""
-        f = int(min(max(int(frame), 0), self.frame_count - 1))
-        if f != self.playhead:
-            self.playhead = f
-            self.playhead_changed.emit(f)
-        self.frames.request(f)
-
-    def step(self, delta: int) -> None:
-        """Moves the playhead by ``delta`` frames (stops playback)."""
-        self.stop()
-        self.set_playhead(self.playhead + delta)
-
-    def go_start(self) -> None:
-        """Playhead to the in point (or frame 0 when already there)."""
-        self.stop()
-        self.set_playhead(self.in_point if self.playhead != self.in_point else 0)
-
-    def go_end(self) -> None:
-        """Playhead to the out point (or the last frame when already there)."""
-        self.stop()
-        self.set_playhead(self.out_point if self.playhead != self.out_point else self.frame_count - 1)
-
-    def set_in(self, frame: int | None = None) -> None:
-        """Sets the in point of the loop range (default: the playhead)."""
-        f = int(min(max(self.playhead if frame is None else frame, 0), self.frame_count - 1))
-        self.in_point = f
-        if self.out_point < f:
-            self.out_point = self.frame_count - 1
-        self.range_changed.emit()
-
-    def set_out(self, frame: int | None = None) -> None:
-        """Sets the out point of the loop range (default: the playhead)."""
-        f = int(min(max(self.playhead if frame is None else frame, 0), self.frame_count - 1))
-        self.out_point = f
-        if self.in_point > f:
-            self.in_point = 0
-        self.range_changed.emit()
-
-    def clear_in_out(self) -> None:
-        """Resets the range to the whole clip."""
-        self.in_point, self.out_point = 0, self.frame_count - 1
-        self.range_changed.emit()
-
-    @property
-    def frame_range(self) -> tuple[int, int]:
-        """``(start, stop)``: the in/out range as a half-open frame range."""
-        return self.in_point, self.out_point + 1
-
-    def play(self, direction: int = 1, speed: float = 1.0) -> None:
-        """Plays forward (1) or backward (-1) at ``speed`` times the project's fps, looping over in/out."""
-        self.play_direction = 1 if direction >= 0 else -1
-        self.play_speed = float(speed)
-        self._play_origin = float(self.playhead)
-        self._play_clock.start()
-        if not self.playing:
-            self.playing = True
-            self._play_timer.start()
-            self.playing_changed.emit(True)
-        self.frames.prefetch_from(self.playhead)
-
-    def stop(self) -> None:
-        """Pauses playback."""
-        if self.playing:
-            self.playing = False
-            self._play_timer.stop()
-            self.playing_changed.emit(False)
-
-    def toggle_play(self) -> None:
-        """Space: play forward, or pause."""
-        if self.playing:
-            self.stop()
-        else:
-            self.play(1, 1.0)
-
-    def shuttle(self, key: str) -> None:
-        """J/K/L shuttle: ``"l"`` plays forward (again: faster, up to 8x), ``"j"`` backward likewise,
-        ``"k"`` pauses."""
-        k = key.lower()
-        if k == "k":
-            self.stop()
-            return
-        d = 1 if k == "l" else -1
-        if self.playing and self.play_direction == d:
-            self.play(d, min(self.play_speed * 2, 8.0))
-        else:
-            self.play(d, 1.0)
-
-    @Slot()
-    def _tick(self) -> None:
-        elapsed = self._play_clock.elapsed() / 1000.0
-        pos = self._play_origin + self.play_direction * self.play_speed * elapsed * float(self.settings.fps)
-        a, b = self.in_point, self.out_point
-        if a <= self._play_origin <= b:
-            if self.loop:
-                span = b - a + 1
-                pos = a + (pos - a) % span
-            elif pos > b or pos < a:
-                self.set_playhead(b if pos > b else a)
-                self.stop()
-                return
-        else:
-            last = self.frame_count - 1
-            if pos > last or pos < 0:
-                pos = pos % (last + 1) if self.loop else min(max(pos, 0), last)
-        self.set_playhead(int(pos))
-
-    # ================================================================================== lifetime
     def shutdown(self) -> None:
         """Stops timers and worker threads (the window calls it on close)."""
         if self._closed:
             return
         self._closed = True
-        self.stop()
+        self.transport.stop()
         self.undo_stack.cleanChanged.disconnect(self._on_clean_changed)
         self.undo_stack.blockSignals(True)  # nothing may react to the stack while it is torn down
-        self._eval_timer.stop()
-        self.evaluator.shutdown()
+        self.evaluation.shutdown()
         self.frames.shutdown()

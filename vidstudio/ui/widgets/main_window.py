@@ -249,8 +249,8 @@ class MainWindow(QMainWindow):
         s.dirty_changed.connect(lambda _d: self._update_title())
         s.path_changed.connect(self._update_title)
         s.message.connect(self.show_message)
-        s.evaluated.connect(self._evaluated)
-        s.evaluation_started.connect(self._evaluation_started)
+        s.evaluation.evaluated.connect(self._evaluated)
+        s.evaluation.evaluation_started.connect(self._evaluation_started)
         self.autosaver.autosaved.connect(lambda p: self._autosave_label.setText(f"autosaved {time.strftime('%H:%M')}"))
         self.autosaver.failed.connect(self.show_message)
         s.undo_stack.canUndoChanged.connect(self.act_undo.setEnabled)
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
         self.act_undo = self._action("Undo", self.session.undo_stack.undo, S.Undo, "mdi6.undo")
         self.act_redo = self._action("Redo", self.session.undo_stack.redo, "Ctrl+Shift+Z", "mdi6.redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.act_settings = self._action("Project Settings", lambda: self.session.set_selection([]), None, "mdi6.cog-outline",
+        self.act_settings = self._action("Project Settings", lambda: self.session.view.set_selection([]), None, "mdi6.cog-outline",
                                          "Show the project settings in the Inspector")
         self.act_plugins = self._action("Plugins…", self.plugin_manager, None, "mdi6.puzzle-outline",
                                         "Installed plugins: status, errors, permissions; enable, disable, install")
@@ -715,7 +715,7 @@ class MainWindow(QMainWindow):
 
         def done(result) -> None:
             files = [v.get("file") for v in (result.values.get(o, {}) for o in outs) if v.get("file")]
-            s.node_status.update({k: v for k, v in result.report.items() if k in outs})
+            s.evaluation.node_status.update({k: v for k, v in result.report.items() if k in outs})
             self.editor.refresh_states()
             job.finish("done", "wrote " + ", ".join(files), files[0] if files else None)
 
@@ -744,7 +744,7 @@ class MainWindow(QMainWindow):
             the job's row, or None when there is nothing to generate (said in words) or the user cancelled.
         """
         s = self.session
-        choice = genops.pick_output(s.project, s.registry, s.selection)
+        choice = genops.pick_output(s.project, s.registry, s.view.selection)
         if choice.error:
             self.prompts.error("Generate", choice.error)
             return None
@@ -796,10 +796,10 @@ class MainWindow(QMainWindow):
     # ================================================================================== misc actions
     def _pin_selected(self) -> None:
         s = self.session
-        if s.pinned is not None:
-            s.pin_view(None)
-        elif s.selection:
-            s.pin_view(s.selection[-1])
+        if s.view.pinned is not None:
+            s.view.pin_view(None)
+        elif s.view.selection:
+            s.view.pin_view(s.view.selection[-1])
 
     def show_shortcuts(self) -> None:
         """Help > Keyboard Shortcuts."""

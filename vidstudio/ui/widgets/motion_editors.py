@@ -52,7 +52,7 @@ from vidstudio.motion.physics import validate_bodies
 from vidstudio.motion.trajectory import validate_document
 from vidstudio.ui import pathops
 from vidstudio.ui.widgets import theme
-from vidstudio.ui.state.motion_edit import EditState, edit_state
+from vidstudio.ui.state.motion_edit import EditState
 from vidstudio.ui.widgets.param_editors import ColorEditor, JsonEditor, ParamEditor, register_param_editor
 
 INTERPOLATIONS = (("catmull_rom", "Catmull-Rom (through the points)"), ("bezier", "Bezier (with handles)"),
@@ -274,15 +274,15 @@ class DocumentEditor(ParamEditor):
         Viewer's edit state and the playhead."""
         self.session = session
         self.node_id = node_id
-        self.state = edit_state(session)
+        self.state = session.motion_edit
         self.state.changed.connect(self._state_changed)
-        session.playhead_changed.connect(self._playhead_changed)
+        session.transport.playhead_changed.connect(self._playhead_changed)
         self._state_changed()
 
     @property
     def frame(self) -> int:
         """The playhead's frame (0 when not bound)."""
-        return int(self.session.playhead) if self.session is not None else 0
+        return int(self.session.transport.playhead) if self.session is not None else 0
 
     def commit(self, value: Any, text: str) -> bool:
         """Hands a new document to the session as one undo step named ``text`` (or emits ``edited`` when not
@@ -629,7 +629,7 @@ class PathsEditor(DocumentEditor):
         """Puts the playhead on the chosen path's start frame (to place its points over that frame)."""
         p = self._path()
         if p is not None and self.session is not None:
-            self.session.set_playhead(int(round(float(p.get("start_frame", 0.0)))))
+            self.session.transport.set_playhead(int(round(float(p.get("start_frame", 0.0)))))
 
 
 class BodiesEditor(DocumentEditor):

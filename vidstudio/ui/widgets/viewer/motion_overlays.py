@@ -37,7 +37,7 @@ from vidstudio.graph.types import PortType
 from vidstudio.motion.physics import Body, validate_bodies
 from vidstudio.motion.trajectory import MotionPath, compile_path, evaluate_path, frame_ticks, path_handles, validate_document
 from vidstudio.ui import docops, pathops
-from vidstudio.ui.state.motion_edit import EditState, edit_state
+from vidstudio.ui.state.motion_edit import EditState
 from vidstudio.ui.widgets.viewer.overlays import OverlayContext, ViewerOverlay, overlay_factory, register_overlay
 
 #: Seconds of travel a velocity arrow shows (its tip is where the body would be after this long, without
@@ -256,7 +256,7 @@ class TrajectoryEditOverlay(MotionOverlay):
 
     def __init__(self, ctx: OverlayContext):
         super().__init__(ctx)
-        self.state: EditState = edit_state(self.session)
+        self.state: EditState = self.session.motion_edit
         self.setAcceptHoverEvents(True)
         self.setFlag(self.GraphicsItemFlag.ItemIsFocusable, True)
         self.doc: dict[str, Any] = {}
@@ -547,7 +547,7 @@ class TrajectoryEditOverlay(MotionOverlay):
                                 (f"Delete Path '{name}'", lambda pid=pid: self.delete_path(pid))]
                     start = self.models[pid].start_frame
                     actions += [("-", None), (f"Go to Its Start Frame ({start:g})",
-                                              lambda f=start: self.session.set_playhead(int(round(f))))]
+                                              lambda f=start: self.session.transport.set_playhead(int(round(f))))]
                 self._popup(event, actions)
             event.accept()
             return
@@ -767,7 +767,7 @@ class BoxesOverlay(MotionOverlay):
         if boxes.ndim != 3 or boxes.shape[-1] != 4 or boxes.shape[0] == 0:
             return
         names: list[str] = []
-        r = self.session.last_result
+        r = self.session.evaluation.last_result
         if r is not None:
             for v in r.values.get(self.node_id, {}).values():
                 if hasattr(v, "tracks"):
@@ -804,7 +804,7 @@ class PhysicsSceneOverlay(MotionOverlay):
         cls = self.session.node_class(self.node_id)
         p = cls.param("bodies") if cls is not None else None
         self.editable = p is not None and p.validator is validate_bodies
-        self.state = edit_state(self.session)
+        self.state = self.session.motion_edit
         self.setAcceptHoverEvents(self.editable)
         self.setFlag(self.GraphicsItemFlag.ItemIsFocusable, self.editable)
         self.bodies: list[dict[str, Any]] = []

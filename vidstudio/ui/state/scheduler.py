@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from vidstudio.graph.engine import Engine, NodeReport
 from vidstudio.graph.validate import GraphIssue
 from vidstudio.media.clip import Clip
-from vidstudio.ui import docops
+from vidstudio.project.view import ViewTarget
 from vidstudio.ui.state.evaluation import EvalRequest, EvalResult, Evaluator
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class EvaluationScheduler(QObject):
         self.node_status: dict[str, NodeReport] = {}
         self.last_result: EvalResult | None = None
         self.showing_stale = False
-        self._clip_view: docops.ViewTarget | None = None
+        self._clip_view: ViewTarget | None = None
         self._serial = 0
         self._evaluating = False
         self._closed = False

@@ -1,11 +1,12 @@
 """The session: one open project and its undo stack, composed with the state objects around it; no widgets.
 
 This is the evented model of the application (napari's shape). The session owns the document: every change
-to it goes through a method here that pushes one :class:`EditCommand` on the session's ``QUndoStack``. An
-edit records the state of exactly the parts it touches (nodes by id, the link list, animation curves by
-``node.param``, the settings) before and after, so undo and redo restore them exactly; a drag (a slider, a
-moved key) is one undo step because commands pushed inside :meth:`Session.begin_interaction` /
-:meth:`Session.end_interaction` with the same ``merge`` key merge.
+to it goes through an edit method here, which the session's Qt-free
+:class:`~vidstudio.project.editor.DocumentEditor` validates and turns into an
+:class:`~vidstudio.project.editor.Edit` (the parts it touches, before and after); the session wraps each edit
+in one :class:`EditCommand` on its ``QUndoStack``, so undo and redo restore exactly those parts. A drag (a
+slider, a moved key) is one undo step because edits made inside :meth:`Session.begin_interaction` /
+:meth:`Session.end_interaction` with the same ``merge`` key merge (:meth:`~vidstudio.project.editor.Edit.absorb`).
 
 Around the document the session composes the state objects that widgets subscribe to, each owning what it
 says and emitting only on a real change:
@@ -23,7 +24,6 @@ Tests drive a session without any window.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Hashable, Iterable
 
@@ -32,11 +32,10 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from vidstudio.graph.engine import Engine
-from vidstudio.graph.model import Link, NodeInstance, Settings
+from vidstudio.graph.model import Link, Settings
 from vidstudio.graph.registry import NodeRegistry
-from vidstudio.motion.curves import FCurve
-from vidstudio.project import Project
-from vidstudio.ui import docops
+from vidstudio.project import Project, clipboard, edits
+from vidstudio.project.editor import Change, DocumentEditor, Edit, Snapshot
 from vidstudio.ui.state.evaluation import FrameCache
 from vidstudio.ui.state.motion_edit import EditState
 from vidstudio.ui.state.scheduler import EvaluationScheduler
@@ -45,94 +44,35 @@ from vidstudio.ui.state.view import ViewState
 
 __all__ = ["EditCommand", "GraphChange", "Session"]
 
-@dataclass(frozen=True)
-class GraphChange:
-    """What an edit (or its undo) changed.
-
-    Attributes:
-        nodes: ids of nodes added, removed or edited; added / removed: the ones that appeared or went.
-        links: the link list changed.
-        animation: ``node.param`` keys whose curves changed.
-        settings: the project settings changed.
-        layout_only: only positions or titles changed (nothing that affects the picture).
-    """
-
-    nodes: frozenset[str] = frozenset()
-    added: frozenset[str] = frozenset()
-    removed: frozenset[str] = frozenset()
-    links: bool = False
-    animation: frozenset[str] = frozenset()
-    settings: bool = False
-    layout_only: bool = False
-
-
-@dataclass
-class _State:
-    """A partial snapshot of the document: only the parts an edit touches, as plain JSON data."""
-
-    nodes: dict[str, tuple[int, dict] | None] = field(default_factory=dict)
-    links: list[dict] | None = None
-    animation: dict[str, dict | None] = field(default_factory=dict)
-    settings: dict | None = None
-
-    def merged_over(self, older: "_State") -> "_State":
-        """This state's parts, and ``older``'s for the parts this one does not touch."""
-        return _State(
-            nodes={**older.nodes, **self.nodes},
-            links=self.links if self.links is not None else older.links,
-            animation={**older.animation, **self.animation},
-            settings=self.settings if self.settings is not None else older.settings,
-        )
+#: What an edit (or its undo) changed: :class:`vidstudio.project.editor.Change` (``graph_changed``'s argument).
+GraphChange = Change
 
 
 class EditCommand(QUndoCommand):
-    """One undoable edit of the document (see the module docstring)."""
+    """One undoable edit of the document: a :class:`~vidstudio.project.editor.Edit` on the session's undo stack.
+
+    ``redo`` applies the edit's ``after`` parts, ``undo`` its ``before`` parts (through the session, which tells
+    the widgets); consecutive commands of one drag with the same merge key merge into one.
+    """
 
     MERGE_ID = 0x7653
 
-    def __init__(self, session: "Session", text: str, before: _State, after: _State, merge: Hashable | None):
-        super().__init__(text)
+    def __init__(self, session: "Session", edit: Edit):
+        super().__init__(edit.text)
         self.session = session
-        self.before = before
-        self.after = after
-        self.merge = merge
+        self.edit = edit
 
     def redo(self) -> None:
-        self.session._apply(self.after)
+        self.session._apply(self.edit.after)
 
     def undo(self) -> None:
-        self.session._apply(self.before)
+        self.session._apply(self.edit.before)
 
     def id(self) -> int:  # noqa: A003 - Qt's name
-        return self.MERGE_ID if self.merge is not None else -1
+        return self.MERGE_ID if self.edit.merge is not None else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
-        if not isinstance(other, EditCommand) or other.merge is None or other.merge != self.merge:
-            return False
-        self.after = other.after.merged_over(self.after)
-        self.before = self.before.merged_over(other.before)
-        return True
-
-
-def _is_json_data(value: Any) -> bool:
-    """True for plain JSON data (dicts, lists, strings, numbers, booleans, None), with no models inside."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return True
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _is_json_data(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return all(_is_json_data(v) for v in value)
-    return False
-
-
-def _dump_node(n: NodeInstance) -> dict:
-    return n.model_dump(mode="json", by_alias=True)
-
-
-def _layout_keys(d: dict | None) -> dict | None:
-    if d is None:
-        return None
-    return {k: v for k, v in d.items() if k not in ("position", "title")}
+        return isinstance(other, EditCommand) and self.edit.absorb(other.edit)
 
 
 class Session(QObject):
@@ -145,6 +85,12 @@ class Session(QObject):
         project: the document to start with (default: an empty project).
         prefetch: render every frame of the viewed clip in the background.
         frame_budget_bytes: memory for cached frames.
+
+    Attributes:
+        project: the document (replace it with :meth:`set_project`); registry: its node types.
+        editor: the :class:`~vidstudio.project.editor.DocumentEditor` that makes every edit of ``project``.
+        undo_stack: the ``QUndoStack`` of :class:`EditCommand`.
+        transport, view, evaluation, frames, motion_edit: the composed state objects (module docstring).
 
     Signals: ``project_replaced()``, ``graph_changed(GraphChange)``, ``dirty_changed(bool)``,
     ``path_changed()``, ``interaction_finished()``, ``message(str)``, ``registry_changed()``.
@@ -183,8 +129,7 @@ class Session(QObject):
         self.undo_stack.setUndoLimit(500)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._forced_dirty = False
-        self._interaction_depth = 0
-        self._interaction_serial = 0
+        self.editor = DocumentEditor(self.project, registry, push=self._push_edit)
         self._closed = False
 
         self.frames = FrameCache(frame_budget_bytes, prefetch=prefetch, parent=self)
@@ -237,6 +182,7 @@ class Session(QObject):
     def set_project(self, project: Project, *, dirty: bool = False) -> None:
         """Replaces the document (New, Open, Recover): clears undo history, selection and results."""
         self.project = project
+        self.editor.project = project
         self.undo_stack.clear()
         self._forced_dirty = dirty
         pending = [*self.transport.reset(project.settings.frame_count, project.settings.fps), *self.view.reset()]
@@ -279,79 +225,19 @@ class Session(QObject):
         belongs to the old types), then the whole graph is validated and evaluated again. The document and
         its undo history are kept. Emits ``registry_changed``."""
         self.registry = registry
+        self.editor.registry = registry
         self.engine = Engine(registry)
         self.evaluation.set_engine(self.engine)
         self.registry_changed.emit()
         self.view.update_view(force=True)
 
     # ================================================================================== edit machinery
-    def _capture(self, nodes: Iterable[str] = (), links: bool = False, animation: Iterable[str] = (),
-                 settings: bool = False) -> _State:
-        index = {n.id: i for i, n in enumerate(self.project.nodes)}
-        st = _State()
-        for nid in nodes:
-            st.nodes[nid] = (index[nid], _dump_node(self.project.nodes[index[nid]])) if nid in index else None
-        if links:
-            st.links = [l.model_dump(mode="json", by_alias=True) for l in self.project.links]
-        for key in animation:
-            c = self.project.animation.get(key)
-            st.animation[key] = c.model_dump(mode="json") if c is not None else None
-        if settings:
-            st.settings = self.project.settings.model_dump(mode="json")
-        return st
+    def _push_edit(self, edit: Edit) -> None:
+        # QUndoStack.push runs the command's redo() at once, which applies the edit
+        self.undo_stack.push(EditCommand(self, edit))
 
-    def _apply(self, st: _State) -> None:
-        p = self.project
-        before = {n.id: _dump_node(n) for n in p.nodes if n.id in st.nodes}
-        removed = {nid for nid, v in st.nodes.items() if v is None and nid in before}
-        if removed:
-            p.nodes = [n for n in p.nodes if n.id not in removed]
-        inserts = []
-        for nid, v in st.nodes.items():
-            if v is None:
-                continue
-            idx, data = v
-            node = NodeInstance.model_validate(data)
-            pos = next((i for i, n in enumerate(p.nodes) if n.id == nid), None)
-            if pos is not None:
-                p.nodes[pos] = node
-            else:
-                inserts.append((idx, node))
-        for idx, node in sorted(inserts, key=lambda t: t[0]):
-            p.nodes.insert(min(idx, len(p.nodes)), node)
-        added = {nid for nid, v in st.nodes.items() if v is not None and nid not in before}
-        links_changed = False
-        if st.links is not None:
-            new_links = [Link.model_validate(d) for d in st.links]
-            links_changed = [l.model_dump(by_alias=True) for l in new_links] != [l.model_dump(by_alias=True) for l in p.links]
-            p.links = new_links
-        anim_changed = set()
-        for key, data in st.animation.items():
-            old = p.animation.get(key)
-            if data is None:
-                if old is not None:
-                    del p.animation[key]
-                    anim_changed.add(key)
-            else:
-                new = FCurve.model_validate(data)
-                if old is None or old.model_dump(mode="json") != data:
-                    anim_changed.add(key)
-                p.animation[key] = new
-        settings_changed = False
-        if st.settings is not None:
-            new_settings = Settings.model_validate(st.settings)
-            settings_changed = new_settings.model_dump(mode="json") != p.settings.model_dump(mode="json")
-            p.settings = new_settings
-        changed_nodes = set(removed) | added
-        layout_only = not (removed or added or links_changed or anim_changed or settings_changed)
-        for nid, v in st.nodes.items():
-            if v is not None and nid in before and before[nid] != v[1]:
-                changed_nodes.add(nid)
-                if _layout_keys(before[nid]) != _layout_keys(v[1]):
-                    layout_only = False
-        change = GraphChange(frozenset(changed_nodes), frozenset(added), frozenset(removed), links_changed,
-                             frozenset(anim_changed), settings_changed, layout_only)
-        self._after_change(change)
+    def _apply(self, st: Snapshot) -> None:
+        self._after_change(self.editor.apply(st))
 
     def _after_change(self, change: GraphChange) -> None:
         if change.removed:
@@ -364,178 +250,88 @@ class Session(QObject):
             self.view.update_view()
             self.evaluation.schedule()
 
-    def _push(self, text: str, after: _State, merge: Hashable | None = None) -> None:
-        before = self._capture(after.nodes.keys(), after.links is not None, after.animation.keys(), after.settings is not None)
-        # Edits merge only inside one interaction (a drag): outside, every edit is its own undo step.
-        merge = (merge, self._interaction_serial) if (merge is not None and self._interaction_depth > 0) else None
-        self.undo_stack.push(EditCommand(self, text, before, after, merge))
-
     def begin_interaction(self) -> None:
         """Starts a drag: edits with the same ``merge`` key until :meth:`end_interaction` make one undo step,
         and autosave waits."""
-        if self._interaction_depth == 0:
-            self._interaction_serial += 1
-        self._interaction_depth += 1
+        self.editor.begin_interaction()
 
     def end_interaction(self) -> None:
-        """Ends a drag started with :meth:`begin_interaction`."""
-        if self._interaction_depth == 0:
-            return
-        self._interaction_depth -= 1
-        if self._interaction_depth == 0:
+        """Ends a drag started with :meth:`begin_interaction` (emits ``interaction_finished`` at the outermost)."""
+        if self.editor.end_interaction():
             self.interaction_finished.emit()
 
     @property
     def interacting(self) -> bool:
         """True during a drag."""
-        return self._interaction_depth > 0
-
-    def _node_state(self, node: NodeInstance) -> tuple[int, dict]:
-        idx = next((i for i, n in enumerate(self.project.nodes) if n.id == node.id), len(self.project.nodes))
-        return idx, _dump_node(node)
+        return self.editor.interacting
 
     # ================================================================================== edits
+    # Each edit is the DocumentEditor's (same name and arguments; see its docstring for the errors it raises),
+    # pushed on the undo stack; the session adds what the GUI does around it (selecting what was added,
+    # saying why a link was refused, keying at the playhead).
     def add_node(self, type_id: str, position: tuple[float, float] = (0.0, 0.0), params: dict[str, Any] | None = None,
                  node_id: str | None = None, *, select: bool = True) -> str:
-        """Adds a node of ``type_id`` at ``position`` (scene units) and returns its id.
+        """Adds a node of ``type_id`` at ``position`` (scene units), selects it and returns its id
+        (:meth:`DocumentEditor.add_node <vidstudio.project.editor.DocumentEditor.add_node>`).
 
         Raises:
             ValueError: for an unknown or unavailable type (the message says why).
         """
-        try:
-            cls = self.registry.get(type_id)
-        except KeyError as e:
-            raise ValueError(e.args[0] if e.args else str(e)) from None
-        nid = docops.unique_id(node_id or docops.node_id_base(type_id), self.project.iter_ids())
-        node = NodeInstance(id=nid, type=type_id, params=dict(params or {}), position=(float(position[0]), float(position[1])))
-        self._push(f"Add {cls.title or type_id}", _State(nodes={nid: (len(self.project.nodes), _dump_node(node))}))
+        nid = self.editor.add_node(type_id, position, params, node_id)
         if select:
             self.view.set_selection([nid])
         return nid
 
-    def add_plan(self, plan: docops.PastePlan, text: str, *, select: bool = True) -> list[str]:
-        """Adds a planned group of nodes with their links and animation (paste, duplicate, drop) as one step."""
-        if not plan.nodes:
-            return []
-        n0 = len(self.project.nodes)
-        st = _State(
-            nodes={n.id: (n0 + i, _dump_node(n)) for i, n in enumerate(plan.nodes)},
-            links=[l.model_dump(mode="json", by_alias=True) for l in [*self.project.links, *plan.links]] if plan.links else None,
-            animation={k: c.model_dump(mode="json") for k, c in plan.animation.items()},
-        )
-        self._push(text, st)
-        ids = [n.id for n in plan.nodes]
-        if select:
+    def add_plan(self, plan: clipboard.PastePlan, text: str, *, select: bool = True) -> list[str]:
+        """Adds a planned group of nodes with their links and animation (paste, duplicate, drop) as one step and
+        selects them."""
+        ids = self.editor.add_plan(plan, text)
+        if ids and select:
             self.view.set_selection(ids)
         return ids
 
-    def remove_nodes(self, node_ids: Iterable[str]) -> None:
-        """Deletes nodes with their links and animation as one step (unknown ids are ignored)."""
-        ids = [i for i in dict.fromkeys(node_ids) if self.project.has_node(i)]
-        if not ids:
-            return
-        gone = set(ids)
-        st = _State(
-            nodes={i: None for i in ids},
-            links=[l.model_dump(mode="json", by_alias=True) for l in self.project.links
-                   if l.source_node not in gone and l.target_node not in gone],
-            animation={k: None for k in self.project.animation if k.split(".")[0] in gone},
-        )
-        self._push(f"Delete {ids[0]}" if len(ids) == 1 else f"Delete {len(ids)} nodes", st)
+    def remove_nodes(self, node_ids: Iterable[str]) -> list[str]:
+        """Deletes nodes with their links and animation as one step (unknown ids are ignored); returns the ids."""
+        return self.editor.remove_nodes(node_ids)
 
     def move_nodes(self, positions: dict[str, tuple[float, float]]) -> None:
         """Moves nodes to new scene positions as one step (a drag of several nodes)."""
-        st = _State()
-        for nid, (x, y) in positions.items():
-            node = self.project.node(nid)
-            if tuple(node.position) == (float(x), float(y)):
-                continue
-            st.nodes[nid] = self._node_state(node.model_copy(update={"position": (float(x), float(y))}))
-        if st.nodes:
-            self._push("Move node" if len(st.nodes) == 1 else f"Move {len(st.nodes)} nodes", st)
+        self.editor.move_nodes(positions)
 
-    def connect_ports(self, src_node: str, src_port: str, dst_node: str, dst_port: str) -> docops.LinkCheck:
+    def connect_ports(self, src_node: str, src_port: str, dst_node: str, dst_port: str) -> edits.LinkCheck:
         """Links an output to an input (replacing the link into a single-value input).
 
         Returns:
-            the :class:`~vidstudio.ui.docops.LinkCheck`; when refused nothing changes and ``reason`` says why.
+            the :class:`~vidstudio.project.edits.LinkCheck`; when refused nothing changes, ``reason`` says why
+            and the session's ``message`` signal says it too.
         """
-        check = docops.check_link(self.project, self.registry, src_node, src_port, dst_node, dst_port)
+        check = self.editor.connect_ports(src_node, src_port, dst_node, dst_port)
         if not check.ok:
             self.message.emit(check.reason)
-            return check
-        assert check.link is not None
-        replaced = {(l.source, l.target) for l in check.replaces}
-        links = [l for l in self.project.links if (l.source, l.target) not in replaced] + [check.link]
-        self._push(f"Link {check.link.source} → {check.link.target}",
-                   _State(links=[l.model_dump(mode="json", by_alias=True) for l in links]))
         return check
 
-    def disconnect_links(self, links: Iterable[Link]) -> None:
-        """Removes links (matched by their ``from`` and ``to``) as one step."""
-        gone = {(l.source, l.target) for l in links}
-        keep = [l for l in self.project.links if (l.source, l.target) not in gone]
-        if len(keep) == len(self.project.links):
-            return
-        n = len(self.project.links) - len(keep)
-        self._push("Remove link" if n == 1 else f"Remove {n} links",
-                   _State(links=[l.model_dump(mode="json", by_alias=True) for l in keep]))
+    def disconnect_links(self, links: Iterable[Link]) -> int:
+        """Removes links (matched by their ``from`` and ``to``) as one step; returns how many."""
+        return self.editor.disconnect_links(links)
 
     def set_param(self, node_id: str, name: str, value: Any, *, merge: Hashable | None = None,
                   text: str | None = None) -> None:
-        """Sets a (static) parameter value.
-
-        A ``json`` parameter keeps the JSON data as given once its validator accepts it (so that documents stay
-        as the user or the editor wrote them, unknown keys included); other kinds store the normalised value.
-        ``text`` names the edit in the undo history (default ``"Set <node> <param>"``).
+        """Sets a (static) parameter value (:meth:`DocumentEditor.set_param
+        <vidstudio.project.editor.DocumentEditor.set_param>`).
 
         Raises:
             KeyError: for an unknown node.
             ValueError: naming the node and parameter when the value is invalid for its declaration.
         """
-        node = self.project.node(node_id)
-        cls = self.registry.find(node.type)
-        decl = cls.param(name) if cls is not None else None
-        if decl is not None:
-            checked, msg = decl.check(value)
-            if msg:
-                raise ValueError(f"node '{node_id}' param '{name}': {msg}")
-            if not (decl.kind == "json" and _is_json_data(value)):
-                value = checked
-        if name in node.params and node.params[name] == value:
-            return
-        params = {**node.params, name: value}
-        label = decl.display_name if decl is not None else name
-        self._push(text or f"Set {node_id} {label}",
-                   _State(nodes={node_id: self._node_state(node.model_copy(update={"params": params}))}),
-                   merge=("param", node_id, name) if merge is None else merge)
+        self.editor.set_param(node_id, name, value, merge=merge, text=text)
 
     def reset_param(self, node_id: str, name: str) -> None:
         """Removes a stored value so that the parameter takes its declared default."""
-        node = self.project.node(node_id)
-        if name not in node.params:
-            return
-        params = {k: v for k, v in node.params.items() if k != name}
-        self._push(f"Reset {node_id} {name}", _State(nodes={node_id: self._node_state(node.model_copy(update={"params": params}))}))
+        self.editor.reset_param(node_id, name)
 
     def set_title(self, node_id: str, title: str) -> None:
         """Sets the label shown instead of the type's title (empty: the type's title)."""
-        node = self.project.node(node_id)
-        if node.title == title:
-            return
-        self._push(f"Rename {node_id}", _State(nodes={node_id: self._node_state(node.model_copy(update={"title": title}))}))
-
-    def _check_animatable(self, node_id: str, name: str, value: float | None = None):
-        node = self.project.node(node_id)
-        cls = self.registry.find(node.type)
-        decl = cls.param(name) if cls is not None else None
-        if decl is None or not decl.animatable:
-            raise ValueError(f"node '{node_id}' param '{name}' cannot be keyed")
-        if value is not None:
-            _, msg = decl.check(value)
-            if msg:
-                raise ValueError(f"node '{node_id}' param '{name}': {msg}")
-        return decl
+        self.editor.set_title(node_id, title)
 
     def set_key(self, node_id: str, name: str, frame: float, value: float, *, merge: Hashable | None = None) -> None:
         """Sets a key of ``node.name`` at ``frame`` (animating the parameter if it was not).
@@ -543,11 +339,7 @@ class Session(QObject):
         Raises:
             ValueError: when the parameter cannot be keyed or the value is invalid.
         """
-        self._check_animatable(node_id, name, value)
-        key = f"{node_id}.{name}"
-        curve = docops.set_key(self.project.animation.get(key), frame, value)
-        self._push(f"Key {node_id} {name} at frame {frame:g}", _State(animation={key: curve.model_dump(mode="json")}),
-                   merge=("key", key, frame) if merge is None else merge)
+        self.editor.set_key(node_id, name, frame, value, merge=merge)
 
     def remove_key(self, node_id: str, name: str, frame: float) -> None:
         """Removes the key on ``frame``; removing the last key leaves the parameter static at that key's value.
@@ -555,19 +347,7 @@ class Session(QObject):
         Raises:
             KeyError: when no key lies on ``frame``.
         """
-        key = f"{node_id}.{name}"
-        curve = self.project.animation.get(key)
-        if curve is None:
-            raise KeyError(f"node '{node_id}' param '{name}' is not animated")
-        k = curve.key_at(frame)
-        rest = curve.without_key(frame)
-        st = _State(animation={key: rest.model_dump(mode="json") if rest is not None else None})
-        if rest is None and k is not None:
-            node = self.project.node(node_id)
-            decl = self._check_animatable(node_id, name)
-            v = int(round(k.value)) if decl.kind == "int" else float(k.value)
-            st.nodes[node_id] = self._node_state(node.model_copy(update={"params": {**node.params, name: v}}))
-        self._push(f"Delete key {node_id} {name} at frame {frame:g}", st)
+        self.editor.remove_key(node_id, name, frame)
 
     def toggle_key(self, node_id: str, name: str, frame: int) -> bool:
         """The key button: removes the key on ``frame`` if there is one, else keys the current value there.
@@ -575,13 +355,7 @@ class Session(QObject):
         Returns:
             True when a key was set, False when one was removed.
         """
-        curve = self.project.curve(node_id, name)
-        if curve is not None and curve.key_at(frame) is not None:
-            self.remove_key(node_id, name, frame)
-            return False
-        value = docops.param_value(self.project, self.registry, node_id, name, frame)
-        self.set_key(node_id, name, frame, float(value))
-        return True
+        return self.editor.toggle_key(node_id, name, frame)
 
     def move_key(self, node_id: str, name: str, frame_from: float, frame_to: float, *, merge: Hashable | None = None) -> bool:
         """Retimes the key on ``frame_from`` to ``frame_to``.
@@ -592,19 +366,7 @@ class Session(QObject):
         Raises:
             KeyError: when there is no such curve or key.
         """
-        key = f"{node_id}.{name}"
-        curve = self.project.animation.get(key)
-        if curve is None:
-            raise KeyError(f"node '{node_id}' param '{name}' is not animated")
-        try:
-            moved = docops.move_key(curve, frame_from, frame_to)
-        except ValueError:
-            return False
-        if moved is curve:
-            return True
-        self._push(f"Retime key {node_id} {name}", _State(animation={key: moved.model_dump(mode="json")}),
-                   merge=("retime", key) if merge is None else merge)
-        return True
+        return self.editor.move_key(node_id, name, frame_from, frame_to, merge=merge)
 
     def set_key_fields(self, node_id: str, name: str, frame: float, **fields: Any) -> None:
         """Changes fields of the key on ``frame`` (``interpolation``, ``easing``, ``handle_type``...).
@@ -612,55 +374,24 @@ class Session(QObject):
         Raises:
             KeyError: when there is no such key. ValueError: for an invalid field value.
         """
-        key = f"{node_id}.{name}"
-        curve = self.project.animation.get(key)
-        k = curve.key_at(frame) if curve is not None else None
-        if curve is None or k is None:
-            raise KeyError(f"node '{node_id}' param '{name}' has no key on frame {frame:g}")
-        data = curve.model_dump(mode="json")
-        for kd in data["keys"]:
-            if abs(kd["frame"] - frame) < 1e-6:
-                kd.update(fields)
-        new = FCurve.model_validate(data)
-        self._push(f"Change key {node_id} {name} at frame {frame:g}", _State(animation={key: new.model_dump(mode="json")}))
+        self.editor.set_key_fields(node_id, name, frame, **fields)
 
     def clear_animation(self, node_id: str, name: str, frame: int | None = None) -> None:
         """Removes a parameter's curve, keeping its value at ``frame`` (default: the playhead) as the static value."""
-        key = f"{node_id}.{name}"
-        if key not in self.project.animation:
-            return
-        decl = self._check_animatable(node_id, name)
-        v = docops.param_value(self.project, self.registry, node_id, name, self.transport.playhead if frame is None else frame)
-        node = self.project.node(node_id)
-        v = int(round(v)) if decl.kind == "int" else float(v)
-        self._push(f"Clear animation {node_id} {name}", _State(
-            nodes={node_id: self._node_state(node.model_copy(update={"params": {**node.params, name: v}}))},
-            animation={key: None}))
+        self.editor.clear_animation(node_id, name, self.transport.playhead if frame is None else frame)
 
     def set_settings(self, *, merge: Hashable | None = None, **changes: Any) -> None:
         """Changes project settings (``width``, ``height``, ``fps``, ``frame_count``).
 
         Raises:
-            ValueError: naming the setting when a value is invalid.
+            ValueError: naming the setting when a name is unknown or a value is invalid.
         """
-        data = {**self.project.settings.model_dump(mode="json"), **changes}
-        try:
-            new = Settings.model_validate(data)
-        except Exception as e:  # pydantic.ValidationError
-            errs = getattr(e, "errors", None)
-            if callable(errs):
-                parts = [f"setting '{'.'.join(map(str, er['loc']))}': {er['msg']}" for er in errs()]
-                raise ValueError("; ".join(parts)) from None
-            raise ValueError(str(e)) from None
-        dumped = new.model_dump(mode="json")
-        if dumped == self.project.settings.model_dump(mode="json"):
-            return
-        self._push("Change project settings", _State(settings=dumped), merge=merge)
+        self.editor.set_settings(merge=merge, **changes)
 
     # ------------------------------------------------------------------------------------- clipboard
     def copy_text(self, node_ids: Iterable[str]) -> str:
-        """The clipboard text of some nodes (see :func:`vidstudio.ui.docops.clipboard_text`)."""
-        return docops.clipboard_text(self.project, node_ids)
+        """The clipboard text of some nodes (see :func:`vidstudio.project.clipboard.clipboard_text`)."""
+        return clipboard.clipboard_text(self.project, node_ids)
 
     def paste(self, text: str, at: tuple[float, float] | None = None) -> list[str]:
         """Pastes nodes from clipboard text as one step and selects them.
@@ -668,17 +399,17 @@ class Session(QObject):
         Raises:
             vidstudio.errors.ProjectError: when the text holds no valid nodes.
         """
-        plan = docops.plan_paste(self.project, text, self.registry, at=at)
-        n = len(plan.nodes)
-        return self.add_plan(plan, "Paste node" if n == 1 else f"Paste {n} nodes")
+        ids = self.editor.paste(text, at)
+        if ids:
+            self.view.set_selection(ids)
+        return ids
 
     def duplicate(self, node_ids: Iterable[str], offset: tuple[float, float] = (40.0, 40.0)) -> list[str]:
-        """Duplicates nodes (with the links among them and their animation) as one step."""
-        ids = [i for i in node_ids if self.project.has_node(i)]
-        if not ids:
-            return []
-        plan = docops.plan_paste(self.project, docops.clipboard_text(self.project, ids), self.registry, offset=offset)
-        return self.add_plan(plan, "Duplicate node" if len(ids) == 1 else f"Duplicate {len(ids)} nodes")
+        """Duplicates nodes (with the links among them and their animation) as one step and selects the copies."""
+        ids = self.editor.duplicate(node_ids, offset)
+        if ids:
+            self.view.set_selection(ids)
+        return ids
 
     # ================================================================================== lifetime
     def wait_idle(self, timeout: float = 10.0) -> bool:

@@ -13,7 +13,7 @@ from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect be
 from PySide6.QtCore import QObject, Signal
 
 from vidstudio.media.clip import Clip
-from vidstudio.ui import docops
+from vidstudio.project.view import ViewTarget, default_view_target, view_camera
 
 if TYPE_CHECKING:
     from vidstudio.ui.state.session import Session
@@ -44,7 +44,7 @@ class ViewState(QObject):
     Attributes:
         selection: selected node ids, in selection order.
         pinned: the node whose picture the Viewer shows whatever is selected, or None.
-        view_target: what the Viewer shows of the graph (:class:`~vidstudio.ui.docops.ViewTarget`), or None.
+        view_target: what the Viewer shows of the graph (:class:`~vidstudio.project.view.ViewTarget`), or None.
         view_camera: ``(node id, port)`` of the CAMERA output behind the viewed picture, or None.
         view_result: index into :attr:`results` shown instead of the graph's picture, or None.
         results: the result tracks (:class:`ResultClip`).
@@ -64,7 +64,7 @@ class ViewState(QObject):
         self._session = session
         self.selection: tuple[str, ...] = ()
         self.pinned: str | None = None
-        self.view_target: docops.ViewTarget | None = None
+        self.view_target: ViewTarget | None = None
         self.view_result: int | None = None
         self.results: list[ResultClip] = []
         self.overlay_types: set[str] = set()
@@ -114,8 +114,8 @@ class ViewState(QObject):
         """Works out what the Viewer shows from the selection and the pin; asks for a new evaluation when it
         changed (or ``force``), or when selected nodes draw overlays."""
         s = self._session
-        target = docops.default_view_target(s.project, s.registry, self.selection, self.pinned)
-        self.view_camera = docops.view_camera(s.project, s.registry, target)
+        target = default_view_target(s.project, s.registry, self.selection, self.pinned)
+        self.view_camera = view_camera(s.project, s.registry, target)
         if target != self.view_target or force:
             self.view_target = target
             self.view_changed.emit()

@@ -1,5 +1,6 @@
 """The session without widgets: undoable edits, drags as one step, evaluation off the GUI thread with the
-engine's reasons, frames rendered on a worker, time and playback state."""
+engine's reasons, frames rendered on a worker (time and playback: test_ui_transport.py; selection and results:
+test_ui_view_state.py)."""
 
 from __future__ import annotations
 
@@ -131,28 +132,3 @@ def test_keys_toggle_and_the_last_key_leaves_the_value(kb_session):
     assert [k.frame for k in s.project.curve("cam", "zoom").keys] == [5, 71]
     s.set_key_fields("cam", "zoom", 5, interpolation="linear")
     assert s.project.curve("cam", "zoom").keys[0].interpolation == "linear"
-
-
-def test_time_range_playback_state_and_settings_clamp(kb_session):
-    s = kb_session
-    s.transport.set_playhead(500)
-    assert s.transport.playhead == 71
-    s.transport.set_playhead(10)
-    s.transport.set_in()
-    s.transport.set_playhead(30)
-    s.transport.set_out()
-    assert s.transport.frame_range == (10, 31)
-    s.transport.shuttle("l")
-    assert s.transport.playing and s.transport.play_direction == 1 and s.transport.play_speed == 1
-    s.transport.shuttle("l")
-    assert s.transport.play_speed == 2
-    s.transport.shuttle("j")
-    assert s.transport.play_direction == -1 and s.transport.play_speed == 1
-    s.transport.shuttle("k")
-    assert not s.transport.playing
-    s.set_settings(frame_count=20)
-    assert s.transport.playhead == 19 and s.transport.out_point == 19 and s.transport.in_point == 10
-    s.transport.go_start()
-    assert s.transport.playhead == 10
-    s.transport.go_start()
-    assert s.transport.playhead == 0

@@ -360,3 +360,35 @@ def test_path_menu_and_the_points_table(qtbot, shot):
     assert (s.motion_edit.item, s.motion_edit.point) == ("a", 0)
     qtbot.keyClick(win.viewer.view.viewport(), Qt.Key.Key_Delete)
     assert s.project.node("traj").params["paths"]["paths"][0]["points"] == [{"x": 140, "y": 60}]
+
+
+def test_the_still_parts_of_the_paths_are_drawn_once_and_look_the_same(qtbot, shot):
+    """While the view stays the same, the curves, points and labels come from two cached layers (only each
+    path's object at the playhead is drawn per frame), and the picture is what drawing everything gives."""
+    win = shot()
+    for x, y in ((20, 20), (80, 90), (140, 30)):
+        click(qtbot, win, vp_of(win, x, y))
+    ov = overlay(win)
+    assert len(ov.models) == 1 and len(points(win)) == 3
+    vp = win.viewer.view.viewport()
+
+    def direct():
+        ov._layers, ov._last_key = None, None  # the next paint draws everything itself
+        return image_to_array(vp.grab().toImage()).astype(int)
+
+    win.session.transport.set_playhead(6)
+    wait_for(lambda: win.viewer.shown_frame == 6)
+    first = direct()
+    assert ov._layers is None
+    layered = image_to_array(vp.grab().toImage()).astype(int)  # the same view twice: the layers are made
+    layers = ov._layers
+    assert layers is not None and np.abs(layered - first).max() <= 2
+    win.session.transport.set_playhead(18)
+    wait_for(lambda: win.viewer.shown_frame == 18)
+    moved = image_to_array(vp.grab().toImage()).astype(int)
+    assert ov._layers is layers  # the playhead moved, the still parts were not drawn again
+    assert np.abs(moved - layered).max() > 100  # the object moved along the path
+    assert np.abs(moved - direct()).max() <= 2
+    win.session.undo_stack.undo()  # the document changed: its layers go
+    vp.grab()
+    assert ov._layers is None or ov._layers is not layers

@@ -286,3 +286,35 @@ def test_viewer_wheel_zooms_about_the_pointer_and_middle_drag_pans(qtbot, grad_w
     qtbot.mouseRelease(vp, Qt.MouseButton.MiddleButton, pos=start + QPoint(30, 0))
     moved = view.mapToScene(start)
     assert before.x() - moved.x() == pytest.approx(30 / view.zoom, abs=1.5 / view.zoom)
+
+
+def test_a_playhead_move_repaints_only_its_strips_and_the_timeline_looks_as_repainted_whole(qtbot, window_factory):
+    from uihelpers import KEN_BURNS
+
+    win = window_factory(KEN_BURNS)
+    s, canvas = win.session, win.timeline.canvas
+    assert s.wait_idle(10)
+    qtbot.wait(100)
+    regions = []
+    orig = canvas.paintEvent
+
+    def spy(event):
+        regions.extend(event.region())
+        orig(event)
+
+    canvas.paintEvent = spy
+    for f in (12, 13, 40, 71, 5, 0, 12):  # the keys of cam lie on 0 and 71: their diamonds light up
+        regions.clear()
+        s.transport.set_playhead(f)
+        qtbot.wait(5)
+        # the strips under the old and the new playhead, and the cache bar as the new frame gets ready
+        assert regions and all(r.width() < canvas.width() / 4 or r.height() <= 8 for r in regions), regions
+    canvas.paintEvent = orig
+    screen = win.windowHandle().screen()
+    at = canvas.mapTo(win, QPoint(0, 0))
+
+    def on_screen_as_whole() -> bool:  # what the strips left on screen is what a whole repaint draws
+        shown = screen.grabWindow(win.winId(), at.x(), at.y(), canvas.width(), canvas.height()).toImage()
+        return np.array_equal(image_to_array(shown), image_to_array(canvas.grab().toImage()))
+
+    wait_for(on_screen_as_whole, 5)  # (the cache bar catches up with the frames rendered meanwhile)

@@ -158,21 +158,28 @@ class KeyedNumber(QWidget):
         lay.addWidget(self.info, 1)
         self.value: Any = 0.0
         self.frame = 0
+        self._parsed: FCurve | None = None  # the curve of ``value`` (parsed once per value, not per frame)
         self._state: tuple[str, str, str] | None = None
         self.spin.valueChanged.connect(self._edited)
         self.key.clicked.connect(self._toggle_key)
 
     def _curve(self) -> FCurve | None:
-        if isinstance(self.value, dict) and "keys" in self.value:
+        return self._parsed
+
+    def _parse(self, value: Any) -> FCurve | None:
+        if isinstance(value, dict) and "keys" in value:
             try:
-                return FCurve.model_validate(self.value)
+                return FCurve.model_validate(value)
             except ValueError:
                 return None
         return None
 
     def display(self, value: Any, frame: int) -> None:
         """Shows ``value`` (number or curve JSON) at clip frame ``frame``."""
-        self.value, self.frame = copy.deepcopy(value), frame
+        if type(value) is not type(self.value) or value != self.value:  # runs on every playhead move: parse once
+            self.value = copy.deepcopy(value)
+            self._parsed = self._parse(self.value)
+        self.frame = frame
         curve = self._curve()
         v = curve.value_at(frame) if curve is not None else (float(value) if isinstance(value, (int, float)) else 0.0)
         _set_spin(self.spin, v)
@@ -223,6 +230,7 @@ class DocumentEditor(ParamEditor):
         self.node_id: str | None = None
         self.state: EditState | None = None
         self.doc: Any = None
+        self._raw: Any = None  # the parameter value last given to set_value, as it was
         self._syncing = False
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -301,6 +309,9 @@ class DocumentEditor(ParamEditor):
         return True
 
     def set_value(self, value: Any) -> None:
+        if self._raw is not None and type(value) is type(self._raw) and value == self._raw:
+            return  # the same document again (every playhead move): not even copied
+        self._raw = copy.deepcopy(value)
         doc = self.normalise(value)
         if doc == self.doc:
             return  # the Inspector refreshes on every playhead move: nothing to redo for the same document

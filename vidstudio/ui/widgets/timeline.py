@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
+import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction, QColor, QFont, QFontMetricsF, QKeySequence, QMouseEvent, QPainter, QPen, QPixmap, QPolygonF,
 )
@@ -102,8 +103,9 @@ class TimelineCanvas(QWidget):
         self._cache_timer = QTimer(self)
         self._cache_timer.setSingleShot(True)
         self._cache_timer.setInterval(60)
-        self._cache_timer.timeout.connect(self.update)
-        session.transport.playhead_changed.connect(lambda _f: self.update())
+        self._cache_timer.timeout.connect(lambda: self.update(QRect(0, int(RULER), self.width(), int(math.ceil(CACHE_BAR)))))
+        self._head_strip: QRect | None = None  # where the playhead was painted last
+        session.transport.playhead_changed.connect(self._playhead_moved)
         session.transport.range_changed.connect(self.update)
         session.graph_changed.connect(lambda _c: self.update())
         session.project_replaced.connect(self.update)
@@ -111,6 +113,20 @@ class TimelineCanvas(QWidget):
         session.view.results_changed.connect(self.update)
         session.view.view_changed.connect(self.update)
         session.frames.changed.connect(self._cache_changed)
+
+    def _head_rect(self, frame: int) -> QRect:
+        """The strip the playhead at ``frame`` covers: its line, its frame-number box and the keys on it."""
+        small = QFont(self.font())
+        small.setPointSizeF(8.0)
+        half = max(QFontMetricsF(small).horizontalAdvance(str(frame)) / 2 + 5, 8.0) + 3
+        x = self.x_of(frame)
+        return QRect(int(math.floor(x - half)), 0, int(math.ceil(2 * half)) + 1, self.height())
+
+    def _playhead_moved(self, frame: int) -> None:
+        # only the strips under the old and the new playhead change (the line, its box, the keys it lights)
+        if self._head_strip is not None:
+            self.update(self._head_strip)
+        self.update(self._head_rect(frame))
 
     def _cache_changed(self) -> None:
         if not self._cache_timer.isActive():
@@ -301,6 +317,7 @@ class TimelineCanvas(QWidget):
                 p.drawLine(QPointF(x, RULER - 1), QPointF(x + 6 * d, RULER - 1))
 
         # playhead ------------------------------------------------------------------------------------
+        self._head_strip = self._head_rect(s.transport.playhead)
         x = self.x_of(s.transport.playhead)
         p.setPen(QPen(QColor(theme.ACCENT), 1.5))
         p.drawLine(QPointF(x, RULER - 2), QPointF(x, h))

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -36,17 +36,19 @@ from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.autosave import DEFAULT_DELAY_MS, Autosaver, owner_running
 from vidstudio.ui.state.evaluation import EvalResult
 from vidstudio.ui import genops
-from vidstudio.ui.widgets.dialogs.export_dialog import ExportDialog
 from vidstudio.ui.state.generation import GenerationService, ServerJob
 from vidstudio.ui.widgets.inspector import Inspector
 from vidstudio.ui.widgets.jobs import JobsPane
 from vidstudio.ui.widgets.node_editor import NodeEditor
-from vidstudio.ui.widgets.dialogs.preferences import PreferencesDialog
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.state.settings import app_settings
 from vidstudio.ui.state.tasks import Job, JobList, TaskRunner, error_text
 from vidstudio.ui.widgets.timeline import Timeline, make_transport_actions
 from vidstudio.ui.widgets.viewer.viewer import Viewer
+
+if TYPE_CHECKING:  # the dialogs are imported when first opened (not at start)
+    from vidstudio.ui.widgets.dialogs.export_dialog import ExportDialog
+    from vidstudio.ui.widgets.dialogs.preferences import PreferencesDialog
 
 MAX_RECENT = 10
 LAYOUT_VERSION = 1
@@ -678,6 +680,8 @@ class MainWindow(QMainWindow):
     # ================================================================================== export / render
     def export_dialog(self) -> ExportDialog:
         """File > Export Video: opens the Export dialog (not modal)."""
+        from vidstudio.ui.widgets.dialogs.export_dialog import ExportDialog
+
         dlg = ExportDialog(self.session, self.runner, self.jobs, self)
         self._export_dialog = dlg
         dlg.show()
@@ -762,6 +766,8 @@ class MainWindow(QMainWindow):
 
     def preferences(self) -> PreferencesDialog:
         """Edit > Preferences (Ctrl+,): the generation server (not modal; one per window)."""
+        from vidstudio.ui.widgets.dialogs.preferences import PreferencesDialog
+
         if self._preferences is None:
             def local_url():
                 g = self.generation

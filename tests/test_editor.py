@@ -53,7 +53,8 @@ def test_removing_a_node_takes_its_links_and_curves_and_undo_puts_it_back_in_pla
     ed.undo()
     assert list(ed.project.iter_ids()) == order
     assert sorted(k for k in ed.project.animation if k.startswith("cam.")) == ["cam.roll", "cam.tilt", "cam.zoom"]
-    assert [(l.source, l.target) for l in ed.project.links] == [("photo.image", "cam.image"), ("cam.video", "export.video")]
+    links = [(l.source, l.target) for l in ed.project.links]
+    assert links == [("photo.image", "cam.image"), ("cam.video", "export.video")]
 
 
 def test_a_drag_inside_an_interaction_is_one_undo_step_and_outside_every_edit_is_its_own(ed):

@@ -28,7 +28,7 @@ KEN_BURNS = ROOT / "resources" / "examples" / "ken_burns.vidproj"
 #: The modules of document editing that the GUI and ``vidstudio edit`` share.
 EDITING_MODULES = (
     "vidstudio.project.edits", "vidstudio.project.view", "vidstudio.project.clipboard", "vidstudio.project.editor",
-    "vidstudio.motion.curves", "vidstudio.motion.pathedit", "vidstudio.media.timecode",
+    "vidstudio.motion.curves", "vidstudio.motion.pathedit", "vidstudio.media.timecode", "vidstudio.commands.edit",
 )
 
 
@@ -62,7 +62,8 @@ def kb():
 def test_importing_the_editing_modules_pulls_in_neither_qt_nor_torch():
     code = (
         f"import sys, importlib\nfor m in {list(EDITING_MODULES)!r}: importlib.import_module(m)\n"
-        "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'qtawesome', 'torch', 'diffusers'})))"
+        "heavy = {'PySide6', 'qtawesome', 'torch', 'diffusers'}\n"
+        "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & heavy)))"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})

@@ -527,7 +527,8 @@ class DocumentEditor:
         self.check_animatable(node_id, name, value)
         key = f"{node_id}.{name}"
         curve = curves.set_key(self.project.animation.get(key), frame, value)
-        self.submit(f"Key {node_id} {name} at frame {frame:g}", Snapshot(animation={key: curve.model_dump(mode="json")}),
+        self.submit(f"Key {node_id} {name} at frame {frame:g}",
+                    Snapshot(animation={key: curve.model_dump(mode="json")}),
                     merge=("key", key, frame) if merge is None else merge)
 
     def remove_key(self, node_id: str, name: str, frame: float) -> None:
@@ -604,7 +605,8 @@ class DocumentEditor:
             if abs(kd["frame"] - frame) < 1e-6:
                 kd.update(fields)
         new = FCurve.model_validate(data)
-        self.submit(f"Change key {node_id} {name} at frame {frame:g}", Snapshot(animation={key: new.model_dump(mode="json")}))
+        self.submit(f"Change key {node_id} {name} at frame {frame:g}",
+                    Snapshot(animation={key: new.model_dump(mode="json")}))
 
     def clear_animation(self, node_id: str, name: str, frame: float) -> None:
         """Removes a parameter's curve, keeping its value at ``frame`` as the static value (nothing happens when

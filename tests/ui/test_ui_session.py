@@ -132,3 +132,22 @@ def test_keys_toggle_and_the_last_key_leaves_the_value(kb_session):
     assert [k.frame for k in s.project.curve("cam", "zoom").keys] == [5, 71]
     s.set_key_fields("cam", "zoom", 5, interpolation="linear")
     assert s.project.curve("cam", "zoom").keys[0].interpolation == "linear"
+
+
+def test_dirty_changed_says_only_real_changes(kb_session):
+    s = kb_session
+    said = []
+    s.dirty_changed.connect(said.append)
+    s.mark_saved()  # clean already: nothing to say
+    nid = s.add_node("Gradient", (0, 0))
+    s.set_param(nid, "level", 0.5)  # still dirty
+    assert said == [True] and s.is_dirty
+    s.undo_stack.undo()
+    s.undo_stack.undo()
+    assert said == [True, False] and not s.is_dirty
+    s.mark_dirty()
+    s.mark_dirty()
+    s.set_project(load_project(KEN_BURNS), dirty=True)
+    assert said == [True, False, True]
+    s.mark_saved()
+    assert said == [True, False, True, False]

@@ -129,6 +129,7 @@ class Session(QObject):
         self.undo_stack.setUndoLimit(500)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._forced_dirty = False
+        self._dirty_shown = False  # what dirty_changed said last
         self.editor = DocumentEditor(self.project, registry, push=self._push_edit)
         self._closed = False
 
@@ -159,20 +160,25 @@ class Session(QObject):
     @Slot(bool)
     def _on_clean_changed(self, _clean: bool) -> None:
         if not self._closed:
-            self.dirty_changed.emit(self.is_dirty)
+            self._announce_dirty()
+
+    def _announce_dirty(self) -> None:
+        if self.is_dirty != self._dirty_shown:  # only a real change
+            self._dirty_shown = self.is_dirty
+            self.dirty_changed.emit(self._dirty_shown)
 
     def mark_dirty(self) -> None:
         """Marks the document as unsaved although the undo stack is clean (e.g. after a recovery)."""
         if not self._forced_dirty:
             self._forced_dirty = True
-            self.dirty_changed.emit(True)
+            self._announce_dirty()
 
     def mark_saved(self, undo_index: int | None = None) -> None:
         """Records that the document as of undo index ``undo_index`` (default: now) is on disk."""
         if undo_index is None or undo_index == self.undo_stack.index():
             self._forced_dirty = False
             self.undo_stack.setClean()
-        self.dirty_changed.emit(self.is_dirty)
+        self._announce_dirty()
 
     @property
     def label(self) -> str:
@@ -190,7 +196,7 @@ class Session(QObject):
         self.engine.history = {}
         self.project_replaced.emit()
         self.path_changed.emit()
-        self.dirty_changed.emit(self.is_dirty)
+        self._announce_dirty()
         for signal, args in pending:
             signal.emit(*args)
         self.view.update_view(force=True)

@@ -180,6 +180,14 @@ class Session(QObject):
             self.undo_stack.setClean()
         self._announce_dirty()
 
+    def bind(self, path: Path) -> None:
+        """The document now lives at ``path`` (after Save As): binds the project there and emits
+        ``path_changed`` when the path changed."""
+        old = self.project.path
+        self.project.bind(path)
+        if self.project.path != old:
+            self.path_changed.emit()
+
     @property
     def label(self) -> str:
         """The name shown in the title bar: the file name, or ``Untitled``."""

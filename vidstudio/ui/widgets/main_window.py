@@ -656,12 +656,11 @@ class MainWindow(QMainWindow):
             else:
                 self.show_message(f"saved {target}")
                 index_saved = index
-            s.project.bind(target)
+            s.bind(target)
             if index_saved == -1:
                 s.mark_dirty()  # edited while saving into a new folder: the newest edits are not on disk
             else:
                 s.mark_saved(index_saved)
-            s.path_changed.emit()
             self.autosaver.discard(target)
             if old_path is not None and old_path != target:
                 self.runner.submit(discard_recovery, old_path)

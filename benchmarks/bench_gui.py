@@ -11,7 +11,8 @@
   the same run: rendering the frame alone (``clip.frame(i)``: the unavoidable work) and painting the same
   image in a bare widget. Targets: cached <= 16 ms, uncached <= 50 ms.
 * Launch: a fresh process from start until the main window is shown and painted, against a bare
-  QMainWindow in the same way. Target <= 2 s.
+  QMainWindow in the same way, both reading compiled bytecode as an installed application does (the first
+  launch, which compiles it into a private cache, is reported apart). Target <= 2 s.
 
 Run: ``QT_QPA_PLATFORM=offscreen python benchmarks/bench_gui.py [--frames N] [--repeat R]``
 """
@@ -102,12 +103,12 @@ def main() -> int:
     win.resize(1600, 960)
     win.show()
     overlay_nodes = [n.id for n in project.nodes if n.type in ("Trajectory", "PhysicsScene")]
-    session.set_selection(overlay_nodes[:1])  # its overlay is painted over every frame, as while editing
+    session.view.set_selection(overlay_nodes[:1])  # its overlay is painted over every frame, as while editing
     assert session.wait_idle(30), "evaluation did not finish"
-    view = session.view_target
+    view = session.view.view_target
     if not session.frames.ready_mask().size:
-        raise RuntimeError(f"no picture: {session.last_result.error}")
-    clip = session.last_result.clip
+        raise RuntimeError(f"no picture: {session.evaluation.last_result.error}")
+    clip = session.evaluation.last_result.clip
     n = clip.frame_count
     painted: list[int] = []
     win.viewer.frame_painted.connect(painted.append)
@@ -115,7 +116,7 @@ def main() -> int:
     def move_and_wait(frame: int) -> float:
         painted.clear()
         t0 = time.perf_counter()
-        session.set_playhead(frame)
+        session.transport.set_playhead(frame)
         while frame not in painted:
             # block until something happens, as the real event loop does (a busy loop would starve the worker)
             QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
@@ -130,7 +131,7 @@ def main() -> int:
     def measure_uncached() -> tuple[list[float], list[float]]:
         times, render = [], []
         for f in frames:
-            if f == session.playhead:
+            if f == session.transport.playhead:
                 continue
             session.frames.set_clip(None)
             session.frames.set_clip(clip)  # empty cache, same clip
@@ -150,16 +151,16 @@ def main() -> int:
         while not session.frames.ready_mask().all() and time.monotonic() < end:
             QCoreApplication.processEvents()
             time.sleep(0.001)
-        return [move_and_wait(f) for f in frames if f != session.playhead]
+        return [move_and_wait(f) for f in frames if f != session.transport.playhead]
 
     # the animatic alone (nothing selected): the issue's scenario, with the targets
-    session.set_selection([])
+    session.view.set_selection([])
     for _ in range(5):
         QCoreApplication.processEvents()
     uncached, render_only = measure_uncached()
     cached = measure_cached()
     # the same with the path overlay drawn on top, as while editing a path
-    session.set_selection(overlay_nodes[:1])
+    session.view.set_selection(overlay_nodes[:1])
     assert session.wait_idle(30), "evaluation did not finish"
     for _ in range(5):
         QCoreApplication.processEvents()
@@ -192,8 +193,15 @@ def main() -> int:
     win.shutdown()
     win.close()
 
-    ours_launch = [launch_time(LAUNCH_OURS, env) for _ in range(a.repeat)]
-    base_launch = [launch_time(LAUNCH_BASE, env) for _ in range(a.repeat)]
+    # Launches read compiled bytecode, as an installed VidStudio does (pip compiles it; a plain run writes it on
+    # first use): with PYTHONDONTWRITEBYTECODE every launch would compile all of VidStudio's modules again. The
+    # first launch of each kind fills a private bytecode cache and is not counted.
+    launch_env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    launch_env["PYTHONPYCACHEPREFIX"] = os.path.join(cfg, "pycache")
+    first_launch = launch_time(LAUNCH_OURS, launch_env)
+    launch_time(LAUNCH_BASE, launch_env)
+    ours_launch = [launch_time(LAUNCH_OURS, launch_env) for _ in range(a.repeat)]
+    base_launch = [launch_time(LAUNCH_BASE, launch_env) for _ in range(a.repeat)]
 
     ms = lambda xs: statistics.median(xs) * 1000  # noqa: E731
     print(f"GUI responsiveness, {a.size}x{a.size} frames ({a.project}: {view.ref}), {len(uncached)} playhead moves, "
@@ -209,7 +217,8 @@ def main() -> int:
           f" cached median {ms(cached_edit):5.1f} ms ({'OK' if ms(cached_edit) <= 16 else 'ABOVE'} 16)")
     lo, lb = statistics.median(ours_launch), statistics.median(base_launch)
     print(f"  launch -> window shown: {lo:5.2f} s (bare QMainWindow {lb:5.2f} s, ratio {lo / lb:4.2f})"
-          f"  target <= 2 s {'OK' if lo <= 2 else 'ABOVE TARGET'}")
+          f"  target <= 2 s {'OK' if lo <= 2 else 'ABOVE TARGET'}"
+          f"  (first launch, compiling the bytecode cache: {first_launch:5.2f} s)")
     del np
     return 0
 

@@ -36,7 +36,7 @@ def photo_win(window_factory, tmp_path):
     p = Project(settings={"width": W, "height": H, "fps": 24, "frame_count": 12})
     p.nodes.append(NodeInstance(id="photo", type="LoadImage", params={"path": str(tmp_path / "photo.png")}))
     win.session.set_project(p)
-    win.session.set_selection(["photo"])
+    win.session.view.set_selection(["photo"])
     assert win.session.wait_idle(10)
     win.viewer.view.fit()
     wait_for(lambda: win.viewer.grab_frame_image() is not None)
@@ -73,7 +73,7 @@ def test_polygon_cut_makes_sprite_alpha_and_a_path_to_drag_each_one_undo_step(qt
     json.dumps(cut.params)  # the outline is plain data in the project
     spr = next(n for n in s.project.nodes if n.type == "Sprite")
     traj = next(n for n in s.project.nodes if n.type == "Trajectory")
-    assert s.selection == (traj.id,)
+    assert s.view.selection == (traj.id,)
     # the sprite: the region of the photo, opaque inside the outline and transparent outside
     values = outputs(win, cut.id)
     sprite_img = values[cut.id]["cutout"]
@@ -132,7 +132,7 @@ def test_lasso_drag_and_outline_vertex_drag_move_the_sprite_with_one_undo_step(q
     alpha = outputs(win, cut.id)[cut.id]["mask"][0]
     assert alpha[60, 75] == 1.0 and alpha[60, 75 + 29] == 0.0 and alpha[60, 75 + 21] == 1.0
     # select the Cut Out: the Viewer shows its background with the outline, vertices draggable
-    s.set_selection([cut.id])
+    s.view.set_selection([cut.id])
     assert s.wait_idle(10)
     wait_for(lambda: win.viewer.cutout_tool.edit_overlay(cut.id) is not None)
     ov = win.viewer.cutout_tool.edit_overlay(cut.id)
@@ -173,8 +173,8 @@ def test_cut_out_needs_a_still_picture_and_escape_cancels(qtbot, photo_win):
     qtbot.keyClick(win.viewer.view.viewport(), Qt.Key.Key_Escape)
     assert win.viewer.overlay("cutout-draw") is None
     assert not any(n.type == "CutOut" for n in s.project.nodes)
-    s.set_selection([])
-    s.pin_view(None)
+    s.view.set_selection([])
+    s.view.pin_view(None)
     assert s.wait_idle(10)
     s.remove_nodes(["photo"])
     assert not win.viewer.cutout_tool.arm()

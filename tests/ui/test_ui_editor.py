@@ -77,7 +77,7 @@ def test_build_a_graph_link_by_dragging_refuse_a_wrong_link_undo_and_redo(qtbot,
         ("camera_move.video", "export_video.video"), ("load_image.image", "camera_move.image")]
     assert len(editor.links) == 2
 
-    s.set_selection([img])
+    s.view.set_selection([img])
     editor.setFocus()
     chosen = str(ASSETS / "rocket.png")
     win.inspector.row("path").editor.choose(chosen)
@@ -129,7 +129,7 @@ def test_select_move_delete_duplicate_with_mouse_and_keys(qtbot, window_factory,
     r_photo = editor.mapFromScene(editor.nodes["photo"].sceneBoundingRect()).boundingRect()
     r_cam = editor.mapFromScene(editor.nodes["cam"].sceneBoundingRect()).boundingRect()
     drag(qtbot, vp, r_photo.topLeft() - QPoint(15, 15), r_cam.bottomRight() + QPoint(5, 5))
-    assert s.selection == ("photo", "cam")
+    assert s.view.selection == ("photo", "cam")
     # move them by dragging one: one undo step
     before = {n: tuple(s.project.node(n).position) for n in ("photo", "cam")}
     grab = editor.mapFromScene(editor.nodes["photo"].sceneBoundingRect().center())
@@ -143,7 +143,7 @@ def test_select_move_delete_duplicate_with_mouse_and_keys(qtbot, window_factory,
     # duplicate keeps the link between the copies; delete removes them again
     editor.setFocus()
     qtbot.keyClick(editor, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
-    assert s.selection == ("photo_2", "cam_2")
+    assert s.view.selection == ("photo_2", "cam_2")
     assert [l.source for l in s.project.links_into("cam_2")] == ["photo_2.image"]
     assert s.project.curve("cam_2", "zoom") == s.project.curve("cam", "zoom")
     qtbot.keyClick(editor, Qt.Key.Key_Delete)
@@ -158,7 +158,7 @@ def test_select_move_delete_duplicate_with_mouse_and_keys(qtbot, window_factory,
 def test_copy_and_paste_between_windows_through_the_clipboard(qtbot, window_factory, ken_burns_copy):
     a = window_factory(ken_burns_copy)
     b = window_factory()
-    a.session.set_selection(["photo", "cam"])
+    a.session.view.set_selection(["photo", "cam"])
     assert a.editor.copy_selected()
     mime = QGuiApplication.clipboard().mimeData()
     assert mime.hasText() and '"vidstudio_clipboard": 1' in mime.text()
@@ -169,7 +169,7 @@ def test_copy_and_paste_between_windows_through_the_clipboard(qtbot, window_fact
     assert sorted(sb.project.animation) == ["cam.roll", "cam.tilt", "cam.zoom"]
     # window b's project has no folder: the image path became absolute and still finds the file
     assert sb.wait_idle(10)
-    assert sb.last_result.error is None and sb.view_target.ref == "cam.video"
+    assert sb.evaluation.last_result.error is None and sb.view.view_target.ref == "cam.video"
     # pasting plain text that is not a project says so
     QGuiApplication.clipboard().setText("not nodes")
     assert b.editor.paste() == []

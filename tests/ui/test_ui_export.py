@@ -35,7 +35,7 @@ def test_export_mp4_from_the_dialog_and_decode_it(qtbot, window_factory, ken_bur
     assert (info.width, info.height, info.frame_count) == (256, 160, 24)
     assert str(info.fps) == "30000/1001"
     decoded = read_video(out)  # (T, H, W, 3) float32 in [0, 1]
-    clip = s.last_result.clip
+    clip = s.evaluation.last_result.clip
     for k in (0, 12, 23):
         want = clip.frame(10 + k)
         psnr = 10 * np.log10(1.0 / np.mean((decoded[k] - want) ** 2))
@@ -62,7 +62,7 @@ def test_export_png_sequence_and_cancel(qtbot, window_factory, ken_burns_copy, t
     files = sorted(p.name for p in folder.iterdir())
     assert files == ["frame_00002.png", "frame_00003.png", "frame_00004.png", "frame_00005.png"]
     got = load_image(folder / "frame_00004.png")
-    assert np.abs(got - s.last_result.clip.frame(4)).max() <= 1 / 255 + 1e-6
+    assert np.abs(got - s.evaluation.last_result.clip.frame(4)).max() <= 1 / 255 + 1e-6
     # a cancelled export leaves nothing under the target name
     target = tmp_path / "cancelled.mp4"
     dlg.fmt.setCurrentIndex(0)
@@ -95,7 +95,7 @@ def test_render_export_nodes_runs_them_as_a_job(qtbot, window_factory, ken_burns
     assert job.status == "done", job.message
     out = ken_burns_copy.parent / "out" / "ken_burns.mp4"
     assert job.output == str(out) and probe_video(out).frame_count == 6
-    assert s.node_status["export"].reasons == ["output node (always runs)"]
+    assert s.evaluation.node_status["export"].reasons == ["output node (always runs)"]
     row = win.jobs_pane.rows[0]
     assert row.show_button.isVisible() or row.show_button.isVisibleTo(row)
 

@@ -35,7 +35,7 @@ def test_save_marks_clean_and_save_as_rebases_paths(qtbot, window_factory, ken_b
     reopened = load_project(other)
     assert (other.parent / reopened.node("photo").params["path"]).resolve() == (ken_burns_copy.parent / "assets" / "rocket.png").resolve()
     assert not s.is_dirty and "undo history cleared" in win.statusBar().currentMessage()
-    assert s.wait_idle(10) and s.last_result.error is None  # the picture still finds its file
+    assert s.wait_idle(10) and s.evaluation.last_result.error is None  # the picture still finds its file
     assert win.recent_files()[:2] == [str(other.resolve()), str(ken_burns_copy.resolve())]
 
 
@@ -169,7 +169,7 @@ def test_dropping_a_project_or_a_vidstudio_mp4_opens_it(qtbot, window_factory, k
         assert drop_files(win.centralWidget().parentWidget(), [mp4])
     s = win.session
     assert s.project.path is None and s.settings.frame_count == 3 and s.project.has_node("cam")
-    assert s.wait_idle(10) and s.last_result.error is None  # paths resolve against the original folder
+    assert s.wait_idle(10) and s.evaluation.last_result.error is None  # paths resolve against the original folder
     assert win.windowTitle().startswith("Untitled (from video)")
 
 

@@ -121,8 +121,8 @@ def test_generate_shows_progress_and_previews_and_the_result_lands_on_the_timeli
     s = win.session
     qtbot.waitUntil(lambda: win.generation.state == "connected", timeout=20000)
     # the GUI never runs the diffusion model itself: the Viewer says where it runs
-    assert "press Generate (Ctrl+G)" in (s.last_result.error or "")
-    assert s.last_result.error_is_server_only and s.last_result.server_only == ["gen"]
+    assert "press Generate (Ctrl+G)" in (s.evaluation.last_result.error or "")
+    assert s.evaluation.last_result.error_is_server_only and s.evaluation.last_result.server_only == ["gen"]
 
     seen = {"steps": set(), "progress": [], "previews": 0, "shot": None}
     qtbot.keyClick(win.editor, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
@@ -153,11 +153,11 @@ def test_generate_shows_progress_and_previews_and_the_result_lands_on_the_timeli
     out = Path(job.output)
     assert out == tmp_path / "proj" / "renders" / f"fox-{job.server_id}.mp4" and out.is_file()
     assert json.loads(read_embedded_project(out))["nodes"][0]["id"] == "model"
-    assert [r.path for r in s.results] == [str(out)] and s.view_result == 0
+    assert [r.path for r in s.view.results] == [str(out)] and s.view.view_result == 0
     assert win.timeline is not None and row.show_button.isVisible() and row.open_button.isVisible()
     frames = read_video(out)
     assert frames.shape == (9, 64, 64, 3)
-    s.set_playhead(4)
+    s.transport.set_playhead(4)
     qtbot.waitUntil(lambda: win.viewer.shown_frame == 4, timeout=10000)
     painted = image_to_array(win.viewer.grab_frame_image()).astype(np.float32) / 255
     assert painted.shape == (64, 64, 3)
@@ -168,7 +168,7 @@ def test_generate_shows_progress_and_previews_and_the_result_lands_on_the_timeli
 
 def test_cancel_a_long_job_from_its_row(remote, window_factory, qtbot, tmp_path):
     win = window_factory(_steps_vidproj(tmp_path, steps=2000, seconds_per_step=0.02))
-    win.session.set_selection(["export"])  # a node type the GUI does not know feeds it: the server runs it
+    win.session.view.set_selection(["export"])  # a node type the GUI does not know feeds it: the server runs it
     job = win.generate()
     assert job is not None and job.status == "queued"  # submitted on a worker thread: the call does not wait
     qtbot.waitUntil(lambda: job.status == "running" and (job.step or 0) >= 1, timeout=60000)
@@ -179,7 +179,7 @@ def test_cancel_a_long_job_from_its_row(remote, window_factory, qtbot, tmp_path)
     qtbot.waitUntil(lambda: job.is_final, timeout=30000)
     assert job.status == "cancelled"
     assert "cancelled" in row.status.text() and not row.cancel_button.isVisible()
-    assert job.step < 2000 and not win.session.results
+    assert job.step < 2000 and not win.session.view.results
 
 
 def test_a_result_lands_only_on_the_project_it_came_from(remote, window_factory, qtbot, tmp_path):
@@ -189,13 +189,13 @@ def test_a_result_lands_only_on_the_project_it_came_from(remote, window_factory,
 
     proj = _steps_vidproj(tmp_path / "first", steps=40, seconds_per_step=0.05)
     win = window_factory(proj)
-    win.session.set_selection(["export"])
+    win.session.view.set_selection(["export"])
     job = win.generate()
     qtbot.waitUntil(lambda: job.status == "running" and (job.step or 0) >= 1, timeout=60000)
     win.session.set_project(Project())  # what File > New does once unsaved changes are settled
     qtbot.waitUntil(lambda: job.is_final, timeout=60000)
     assert job.status == "done", job.message
-    assert "no longer open" in job.message and not win.session.results
+    assert "no longer open" in job.message and not win.session.view.results
     assert Path(job.output).is_file() and Path(job.output).parent == proj.parent / "renders"
 
 
@@ -211,11 +211,11 @@ def test_jobs_already_on_the_server_are_listed(remote, window_factory, qtbot):
     assert not job.ours and job.status == "done" and "submitted elsewhere" in job.message
     (row,) = [r for r in win.jobs_pane.rows if r.job is job]
     qtbot.waitUntil(row.import_button.isVisible, timeout=5000)  # (a row added to a shown list appears next)
-    assert not win.session.results
+    assert not win.session.view.results
     qtbot.mouseClick(row.import_button, Qt.MouseButton.LeftButton)  # Add to Timeline
     qtbot.waitUntil(lambda: job.is_final and bool(job.output), timeout=30000)
     assert job.status == "done" and Path(job.output).is_file() and not row.import_button.isVisible()
-    assert [r.path for r in win.session.results] == [job.output]
+    assert [r.path for r in win.session.view.results] == [job.output]
 
 
 def test_a_worker_crash_fails_the_row_with_the_reason(remote, window_factory, qtbot, tmp_path):
@@ -224,7 +224,7 @@ def test_a_worker_crash_fails_the_row_with_the_reason(remote, window_factory, qt
     p = tmp_path / "crash.vidproj"
     p.write_text(json.dumps(doc))
     win = window_factory(p)
-    win.session.set_selection(["export"])
+    win.session.view.set_selection(["export"])
     job = win.generate()
     qtbot.waitUntil(lambda: job.is_final, timeout=60000)
     assert job.status == "failed" and "segmentation fault" in job.message
@@ -245,8 +245,8 @@ def test_server_unreachable_is_said_in_words_and_the_gui_goes_on(window_factory,
     assert job.status == "failed" and job.message.startswith(f"server unreachable at {url}")
     row = _rows(win)[0]
     assert f"server unreachable at {url}" in row.message.text()
-    win.session.set_playhead(3)  # the GUI goes on
-    assert win.timeline.isVisible() and win.session.playhead == 3
+    win.session.transport.set_playhead(3)  # the GUI goes on
+    assert win.timeline.isVisible() and win.session.transport.playhead == 3
 
 
 def test_nothing_to_generate_is_said_in_words(window_factory, qtbot):
@@ -303,7 +303,7 @@ def test_local_server_starts_on_generate_and_closing_the_window_stops_it(
     win = window_factory(_steps_vidproj(tmp_path / "proj", steps=2000, seconds_per_step=0.02), prompts=prompts)
     monkeypatch.setenv("VIDSTUDIO_PLUGINS_DIR", str(plugins))  # for the server (the GUI's registry is made)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    win.session.set_selection(["export"])
+    win.session.view.set_selection(["export"])
     job = win.generate()
     assert "starting local server" in job.message
     assert "starting local server" in win.jobs_pane.banner.text()
@@ -347,7 +347,7 @@ def test_a_second_window_uses_the_local_server_of_the_first_and_replaces_it_once
     first = LocalServer(data, env=server_env(tmp_path, plugins)).start(timeout=90)
     try:
         win = window_factory(_steps_vidproj(tmp_path / "proj", steps=3, seconds_per_step=0.01))
-        win.session.set_selection(["export"])
+        win.session.view.set_selection(["export"])
         job = win.generate()
         qtbot.waitUntil(lambda: job.is_final, timeout=90000)
         assert job.status == "done", job.message
@@ -378,7 +378,7 @@ def test_the_event_thread_reconnects_after_a_server_restart_and_resyncs(
         ServerConfig("remote", first.url, "").save()
         win = window_factory(_steps_vidproj(tmp_path / "proj", steps=2000, seconds_per_step=0.02))
         qtbot.waitUntil(lambda: win.generation.state == "connected", timeout=20000)
-        win.session.set_selection(["export"])
+        win.session.view.set_selection(["export"])
         job = win.generate()
         qtbot.waitUntil(lambda: (job.step or 0) >= 1 or job.is_final, timeout=60000)
         assert job.status == "running", job.message
@@ -445,7 +445,7 @@ def test_the_gui_process_never_imports_torch_for_a_generation_project(tmp_path):
         f"s = Session(prefetch=False)\n"
         f"s.set_project(load_project({str(EXAMPLES / 'text_to_video.vidproj')!r}))\n"
         "assert s.wait_idle(60)\n"
-        "err = s.last_result.error\n"
+        "err = s.evaluation.last_result.error\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers'})\n"
         "s.shutdown()\n"
         "print(json.dumps({'heavy': heavy, 'error': err}))\n"

@@ -28,8 +28,8 @@ def graph_win(window_factory):
                      "points": [{"x": 10, "y": 24}, {"x": 50, "y": 24}]}]}})]
     p.animation["g.level"] = FCurve.from_points([(0, 0.2), (10, 0.5), (20, 0.2)], "linear")
     win.session.set_project(p)
-    win.session.set_selection(["g"])
-    win.session.set_playhead(10)
+    win.session.view.set_selection(["g"])
+    win.session.transport.set_playhead(10)
     assert win.session.wait_idle(10)
     win.docks["graph"].show()
     win.docks["graph"].raise_()
@@ -130,7 +130,7 @@ def test_handle_drag_makes_aligned_handles_and_the_bar_sets_types_and_interpolat
 def test_trajectory_timing_is_a_channel_whose_end_key_retimes_the_path(qtbot, graph_win):
     win, s = graph_win, graph_win.session
     ge, canvas = win.graph_editor, win.graph_editor.canvas
-    s.set_selection(["traj"])
+    s.view.set_selection(["traj"])
     wait_for(lambda: [c.id for c in ge.channels] == ["timing:traj:p"])
     canvas.frame_all()
     keys = canvas.keys(ge.channels[0])
@@ -154,7 +154,7 @@ def test_trajectory_timing_is_a_channel_whose_end_key_retimes_the_path(qtbot, gr
 def test_normalize_draws_curves_of_different_units_together_and_drags_in_their_own_units(qtbot, graph_win):
     win, s = graph_win, graph_win.session
     ge, canvas = win.graph_editor, win.graph_editor.canvas
-    s.set_selection(["g", "traj"])
+    s.view.set_selection(["g", "traj"])
     wait_for(lambda: len(ge.channels) == 2)
     ge.set_normalize(True)
     level, timing = ge.channels

@@ -87,14 +87,14 @@ def test_a_slider_drag_is_one_undo_step_and_the_picture_follows(qtbot, window_fa
     win, s, nid = _gradient_window(window_factory)
     slider = win.inspector.rows["level"].editor.slider
     during_drag = []
-    s.evaluated.connect(lambda r: during_drag.append(s.interacting))
+    s.evaluation.evaluated.connect(lambda r: during_drag.append(s.interacting))
     n0 = s.undo_stack.count()
     y = slider.height() // 2
     right = QPoint(slider.width() - 3, y)
     qtbot.mousePress(slider, Qt.MouseButton.LeftButton, pos=right)
     for x in range(slider.width() - 10, slider.width() // 2 - 1, -15):
         qtbot.mouseMove(slider, QPoint(x, y))
-        qtbot.waitUntil(lambda: not s.evaluating, timeout=10000)  # the picture catches up while dragging
+        qtbot.waitUntil(lambda: not s.evaluation.evaluating, timeout=10000)  # the picture catches up while dragging
     qtbot.mouseMove(slider, QPoint(slider.width() // 2, y))
     assert s.interacting
     qtbot.mouseRelease(slider, Qt.MouseButton.LeftButton, pos=QPoint(slider.width() // 2, y))
@@ -119,18 +119,18 @@ def test_key_button_sets_and_removes_keys_and_animated_edits_key_the_playhead(qt
     win, s, nid = _gradient_window(window_factory)
     row = win.inspector.rows["level"]
     assert row.key.state == "none"
-    s.set_playhead(5)
+    s.transport.set_playhead(5)
     qtbot.mouseClick(row.key, Qt.MouseButton.LeftButton)
     assert [(k.frame, k.value) for k in s.project.curve(nid, "level").keys] == [(5, 1.0)]
     assert row.key.state == "key"
-    s.set_playhead(20)
+    s.transport.set_playhead(20)
     assert row.key.state == "animated"
     enter_text(qtbot, row.editor.spin.lineEdit(), "0.25")
     assert [(k.frame, k.value) for k in s.project.curve(nid, "level").keys] == [(5, 1.0), (20, 0.25)]
     assert row.key.state == "key"
-    s.set_playhead(5)
+    s.transport.set_playhead(5)
     assert row.editor.value() == pytest.approx(1.0)
-    s.set_playhead(20)
+    s.transport.set_playhead(20)
     qtbot.mouseClick(row.key, Qt.MouseButton.LeftButton)
     assert [k.frame for k in s.project.curve(nid, "level").keys] == [5]
 
@@ -138,7 +138,7 @@ def test_key_button_sets_and_removes_keys_and_animated_edits_key_the_playhead(qt
 def test_project_settings_show_when_nothing_is_selected(qtbot, window_factory):
     win = window_factory()
     s = win.session
-    s.set_selection([])
+    s.view.set_selection([])
     eds = win.inspector.settings_editors
     enter_text(qtbot, eds["frame_count"].lineEdit(), "100")
     enter_text(qtbot, eds["fps"], "30000/1001")

@@ -9,7 +9,6 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 
 from vidstudio.graph.model import Link, NodeInstance
 from vidstudio.project import Project
-from vidstudio.ui.state.motion_edit import edit_state
 from vidstudio.ui.widgets.viewer.motion_overlays import ARROW_SECONDS, BoxesOverlay, PhysicsSceneOverlay, TrackSetOverlay, body_outline
 
 from uihelpers import image_to_array, wait_for
@@ -44,7 +43,7 @@ def physics_window(window_factory):
 
 
 def select(win, nid: str, overlay: str):
-    win.session.set_selection([nid])
+    win.session.view.set_selection([nid])
     assert win.session.wait_idle(10)
     wait_for(lambda: win.viewer.overlay(overlay) is not None)
     return win.viewer.overlay(overlay)
@@ -71,7 +70,7 @@ def test_bodies_are_placed_and_thrown_with_the_mouse(qtbot, physics_window):
     sa, sb = win.viewer.view.mapToScene(a), win.viewer.view.mapToScene(b)
     body = s.project.node("scene").params["bodies"][0]
     assert np.allclose(body["position"], [40 + sb.x() - sa.x(), 60 + sb.y() - sa.y()], atol=1e-3)
-    assert s.undo_stack.count() == n0 + 1 and edit_state(s).item == "ball"
+    assert s.undo_stack.count() == n0 + 1 and s.motion_edit.item == "ball"
     # drag the velocity handle (the arrow's tip, a quarter second ahead): the ball is thrown
     pos = np.array(body["position"])
     tip = pos + np.array(body["velocity"]) * ARROW_SECONDS
@@ -92,7 +91,7 @@ def test_bodies_are_placed_and_thrown_with_the_mouse(qtbot, physics_window):
     ov.menu.close()
     bodies = s.project.node("scene").params["bodies"]
     assert [b["id"] for b in bodies] == ["ball", "box"] and bodies[1]["shape"] == "box"
-    assert edit_state(s).item == "box"
+    assert s.motion_edit.item == "box"
     # the Inspector's body editor shows the chosen body and edits it
     editor = win.inspector.row("bodies").editor
     wait_for(lambda: editor.current == "box")
@@ -112,7 +111,7 @@ def test_bodies_are_placed_and_thrown_with_the_mouse(qtbot, physics_window):
 def test_simulated_tracks_and_boxes_are_drawn_at_the_playhead(qtbot, physics_window):
     win = physics_window
     s = win.session
-    s.set_playhead(12)
+    s.transport.set_playhead(12)
     ov = select(win, "sim", "sim.trajectory")
     assert isinstance(ov, TrackSetOverlay) and ov.uses_camera
     track = ov.value.tracks[0]

@@ -13,7 +13,6 @@ from vidstudio.graph.model import Link, NodeInstance
 from vidstudio.motion.curves import FCurve
 from vidstudio.motion.trajectory import MotionPath, evaluate_path
 from vidstudio.project import Project
-from vidstudio.ui.state.motion_edit import edit_state
 from vidstudio.ui.widgets.viewer.motion_overlays import TrajectoryEditOverlay
 
 from uihelpers import image_to_array, wait_for
@@ -45,7 +44,7 @@ def shot(window_factory):
     def make(camera_zoom=None):
         win = window_factory()
         win.session.set_project(shot_project(camera_zoom))
-        win.session.set_selection(["traj"])
+        win.session.view.set_selection(["traj"])
         assert win.session.wait_idle(10)
         win.viewer.view.fit()
         wait_for(lambda: isinstance(win.viewer.overlay("traj.trajectory"), TrajectoryEditOverlay))
@@ -144,11 +143,11 @@ def test_drawing_a_path_with_the_mouse(qtbot, shot):
     assert close(points(win), [expected[0], moved, expected[2]])
 
     # the painted animatic frame shows the sprite where the path puts it
-    s.set_selection([])  # no overlay over the picture
+    s.view.set_selection([])  # no overlay over the picture
     frame = 15
     painted = []
     win.viewer.frame_painted.connect(painted.append)
-    s.set_playhead(frame)
+    s.transport.set_playhead(frame)
     assert s.wait_idle(10)
     wait_for(lambda: frame in painted and win.viewer.shown_frame == frame)
     doc = s.project.node("traj").params["paths"]
@@ -167,7 +166,7 @@ def test_dragging_a_point_refreshes_the_animatic_and_handles_make_a_bezier_path(
     s = win.session
     doc = {"version": 1, "paths": [{"id": "a", "points": [{"x": 30, "y": 60}, {"x": 80, "y": 30}, {"x": 130, "y": 60}]}]}
     s.set_param("traj", "paths", doc)
-    s.set_playhead(0)
+    s.transport.set_playhead(0)
     assert s.wait_idle(10)
     wait_for(lambda: len(overlay(win).models) == 1)
 
@@ -188,7 +187,7 @@ def test_dragging_a_point_refreshes_the_animatic_and_handles_make_a_bezier_path(
 
     # select point 2, then drag its outgoing handle: the Catmull-Rom path becomes a Bezier path, one step
     click(qtbot, win, vp_of(win, 80, 30))
-    st = edit_state(s)
+    st = s.motion_edit
     assert (st.node_id, st.item, st.point) == ("traj", "a", 1)
     ov = overlay(win)
     hin, hout = ov._handles["a"]
@@ -220,13 +219,13 @@ def test_several_paths_each_with_its_colour_and_frames(qtbot, shot):
     # N arms a new path: the next click starts it
     win.viewer.view.setFocus()
     qtbot.keyClick(win.viewer.view.viewport(), Qt.Key.Key_N)
-    assert edit_state(s).armed
+    assert s.motion_edit.armed
     click(qtbot, win, vp_of(win, 20, 100))
     click(qtbot, win, vp_of(win, 140, 100))
     paths = s.project.node("traj").params["paths"]["paths"]
     assert [p["id"] for p in paths] == ["path", "path_2"] and [len(p["points"]) for p in paths] == [2, 2]
     assert paths[0]["color"] != paths[1]["color"]
-    assert edit_state(s).item == "path_2" and not edit_state(s).armed
+    assert s.motion_edit.item == "path_2" and not s.motion_edit.armed
 
     # the Inspector's path editor edits the chosen path's frames and colour, one undo step each
     editor = win.inspector.row("paths").editor
@@ -242,7 +241,7 @@ def test_several_paths_each_with_its_colour_and_frames(qtbot, shot):
     assert s.project.node("traj").params["paths"]["paths"][1]["interpolation"] == "linear"
     # choosing the first path in the list makes it the one the Viewer edits
     editor.list.setCurrentRow(0)
-    assert edit_state(s).item == "path"
+    assert s.motion_edit.item == "path"
     click(qtbot, win, vp_of(win, 100, 60))
     assert len(s.project.node("traj").params["paths"]["paths"][0]["points"]) == 3
     # the frames drawn: ticks only for the frames the second path travels
@@ -256,7 +255,7 @@ def test_several_paths_each_with_its_colour_and_frames(qtbot, shot):
 def test_points_are_placed_in_world_pixels_through_the_camera(qtbot, shot):
     win = shot(camera_zoom=2.0)
     s = win.session
-    assert s.view_camera == ("cam", "camera")
+    assert s.view.view_camera == ("cam", "camera")
     ov = overlay(win)
     wait_for(lambda: ov.camera is not None)
     m = ov.world_to_frame()
@@ -269,7 +268,7 @@ def test_points_are_placed_in_world_pixels_through_the_camera(qtbot, shot):
     assert close(points(win)[0], tuple(world))
     assert close(world, (W / 2 + (scene.x() - W / 2) / 2, H / 2 + (scene.y() - H / 2) / 2))
     # and the animatic draws the box there: at frame pixel (100, 40)
-    s.set_playhead(0)
+    s.transport.set_playhead(0)
     assert s.wait_idle(10)
     wait_for(lambda: win.viewer.shown_frame == 0 and red_at(image_to_array(win.viewer.grab_frame_image()), scene.x(), scene.y()))
 
@@ -284,8 +283,8 @@ def test_the_draw_path_tool_makes_a_trajectory_node_when_there_is_none(qtbot, wi
     assert s.wait_idle(10)
     qtbot.mouseClick(win.viewer.draw_button, Qt.MouseButton.LeftButton)
     nid = "trajectory"
-    assert s.project.node(nid).type == "Trajectory" and s.selection == (nid,)
-    assert edit_state(s).armed and edit_state(s).node_id == nid
+    assert s.project.node(nid).type == "Trajectory" and s.view.selection == (nid,)
+    assert s.motion_edit.armed and s.motion_edit.node_id == nid
     assert s.wait_idle(10)
     ov = win.viewer.overlay(f"{nid}.trajectory")
     assert isinstance(ov, TrajectoryEditOverlay)
@@ -299,13 +298,13 @@ def test_keyed_rotation_in_the_path_editor(qtbot, shot):
     win = shot()
     s = win.session
     s.set_param("traj", "paths", {"paths": [{"id": "a", "points": [{"x": 10, "y": 10}, {"x": 100, "y": 10}]}]})
-    s.set_playhead(6)
+    s.transport.set_playhead(6)
     editor = win.inspector.row("paths").editor
     wait_for(lambda: editor.current == "a")
     editor.angle.key.click()  # key the angle at frame 6
     angle = s.project.node("traj").params["paths"]["paths"][0]["rotation"]["angle"]
     assert FCurve.model_validate(angle).key_at(6) is not None
-    s.set_playhead(12)
+    s.transport.set_playhead(12)
     editor.angle.spin.setValue(90.0)  # a curve: editing keys the playhead's frame
     curve = FCurve.model_validate(s.project.node("traj").params["paths"]["paths"][0]["rotation"]["angle"])
     assert [k.frame for k in curve.keys] == [6, 12] and curve.value_at(12) == 90.0
@@ -340,7 +339,7 @@ def test_path_menu_and_the_points_table(qtbot, shot):
     ov.menu.close()
     paths = s.project.node("traj").params["paths"]["paths"]
     assert [p["id"] for p in paths] == ["a", "a_2"] and paths[1]["points"][0] == {"x": 44.0, "y": 84.0}
-    assert edit_state(s).item == "a_2"
+    assert s.motion_edit.item == "a_2"
     # the Inspector's points table: type a new x for point 2 of the copy, and a time key once timing is keyed
     editor = win.inspector.row("paths").editor
     wait_for(lambda: editor.current == "a_2" and editor.points.rowCount() == 2)
@@ -356,10 +355,42 @@ def test_path_menu_and_the_points_table(qtbot, shot):
     win.viewer.view.setFocus()
     ov.setFocus()
     qtbot.keyClick(win.viewer.view.viewport(), Qt.Key.Key_N)
-    assert edit_state(s).armed
+    assert s.motion_edit.armed
     qtbot.keyClick(win.viewer.view.viewport(), Qt.Key.Key_Escape)
-    assert not edit_state(s).armed
+    assert not s.motion_edit.armed
     click(qtbot, win, vp_of(win, 20, 60))  # point 1 of path a
-    assert (edit_state(s).item, edit_state(s).point) == ("a", 0)
+    assert (s.motion_edit.item, s.motion_edit.point) == ("a", 0)
     qtbot.keyClick(win.viewer.view.viewport(), Qt.Key.Key_Delete)
     assert s.project.node("traj").params["paths"]["paths"][0]["points"] == [{"x": 140, "y": 60}]
+
+
+def test_the_still_parts_of_the_paths_are_drawn_once_and_look_the_same(qtbot, shot):
+    """While the view stays the same, the curves, points and labels come from two cached layers (only each
+    path's object at the playhead is drawn per frame), and the picture is what drawing everything gives."""
+    win = shot()
+    for x, y in ((20, 20), (80, 90), (140, 30)):
+        click(qtbot, win, vp_of(win, x, y))
+    ov = overlay(win)
+    assert len(ov.models) == 1 and len(points(win)) == 3
+    vp = win.viewer.view.viewport()
+
+    def direct():
+        ov._layers, ov._last_key = None, None  # the next paint draws everything itself
+        return image_to_array(vp.grab().toImage()).astype(int)
+
+    win.session.transport.set_playhead(6)
+    wait_for(lambda: win.viewer.shown_frame == 6)
+    first = direct()
+    assert ov._layers is None
+    layered = image_to_array(vp.grab().toImage()).astype(int)  # the same view twice: the layers are made
+    layers = ov._layers
+    assert layers is not None and np.abs(layered - first).max() <= 2
+    win.session.transport.set_playhead(18)
+    wait_for(lambda: win.viewer.shown_frame == 18)
+    moved = image_to_array(vp.grab().toImage()).astype(int)
+    assert ov._layers is layers  # the playhead moved, the still parts were not drawn again
+    assert np.abs(moved - layered).max() > 100  # the object moved along the path
+    assert np.abs(moved - direct()).max() <= 2
+    win.session.undo_stack.undo()  # the document changed: its layers go
+    vp.grab()
+    assert ov._layers is None or ov._layers is not layers

@@ -1,5 +1,6 @@
 """The session without widgets: undoable edits, drags as one step, evaluation off the GUI thread with the
-engine's reasons, frames rendered on a worker, time and playback state."""
+engine's reasons, frames rendered on a worker (time and playback: test_ui_transport.py; selection and results:
+test_ui_view_state.py)."""
 
 from __future__ import annotations
 
@@ -75,8 +76,8 @@ def test_bad_values_are_refused_with_node_and_parameter_named(kb_session):
 
 def test_evaluation_runs_off_the_gui_thread_and_says_why_nodes_ran(kb_session, monkeypatch):
     s = kb_session
-    assert s.last_result.error is None and s.last_result.clip.shape == (72, 512, 768, 3)
-    assert s.node_status["photo"].status == "ran"
+    assert s.evaluation.last_result.error is None and s.evaluation.last_result.clip.shape == (72, 512, 768, 3)
+    assert s.evaluation.node_status["photo"].status == "ran"
     threads = []
     engine_run = s.engine.run
 
@@ -88,39 +89,39 @@ def test_evaluation_runs_off_the_gui_thread_and_says_why_nodes_ran(kb_session, m
     s.set_param("cam", "fit", "contain")
     assert s.wait_idle(10)
     assert threads == ["vidstudio-evaluator"]
-    assert s.node_status["photo"].status == "cached"
-    assert s.node_status["cam"].reasons == ["parameter 'fit' changed"]
+    assert s.evaluation.node_status["photo"].status == "cached"
+    assert s.evaluation.node_status["cam"].reasons == ["parameter 'fit' changed"]
     s.set_key("cam", "zoom", 30, 2.0)
     assert s.wait_idle(10)
-    assert s.node_status["cam"].reasons == ["animation of 'zoom' changed"]
+    assert s.evaluation.node_status["cam"].reasons == ["animation of 'zoom' changed"]
 
 
 def test_problems_are_reported_per_node_and_the_picture_is_withheld(kb_session):
     s = kb_session
     s.set_param("photo", "path", "")
     assert s.wait_idle(10)
-    issues = s.node_issues("photo")
+    issues = s.evaluation.node_issues("photo")
     assert [str(i) for i in issues] == ["node 'photo' param 'path': no image file chosen"]
-    assert s.last_result.clip is None and "no image file chosen" in s.last_result.error
+    assert s.evaluation.last_result.clip is None and "no image file chosen" in s.evaluation.last_result.error
     s.set_param("photo", "path", "assets/missing.png")
     assert s.wait_idle(10)
-    assert "image file not found" in s.node_issues("photo")[0].message
+    assert "image file not found" in s.evaluation.node_issues("photo")[0].message
 
 
 def test_frames_render_on_a_worker_and_match_the_clip(kb_session):
     s = kb_session
-    s.set_playhead(40)
+    s.transport.set_playhead(40)
     wait_for(lambda: s.frames.image(40) is not None)
     from uihelpers import image_to_array
 
     got = image_to_array(s.frames.image(40)).astype(int)
-    want = np.round(s.last_result.clip.frame(40) * 255).astype(int)
+    want = np.round(s.evaluation.last_result.clip.frame(40) * 255).astype(int)
     assert np.abs(got - want).max() <= 1
 
 
 def test_keys_toggle_and_the_last_key_leaves_the_value(kb_session):
     s = kb_session
-    s.set_playhead(10)
+    s.transport.set_playhead(10)
     assert s.toggle_key("cam", "pan", 10) is True
     assert s.project.curve("cam", "pan").key_at(10).value == 0.0
     s.set_key("cam", "pan", 10, 25.0)
@@ -133,26 +134,20 @@ def test_keys_toggle_and_the_last_key_leaves_the_value(kb_session):
     assert s.project.curve("cam", "zoom").keys[0].interpolation == "linear"
 
 
-def test_time_range_playback_state_and_settings_clamp(kb_session):
+def test_dirty_changed_says_only_real_changes(kb_session):
     s = kb_session
-    s.set_playhead(500)
-    assert s.playhead == 71
-    s.set_playhead(10)
-    s.set_in()
-    s.set_playhead(30)
-    s.set_out()
-    assert s.frame_range == (10, 31)
-    s.shuttle("l")
-    assert s.playing and s.play_direction == 1 and s.play_speed == 1
-    s.shuttle("l")
-    assert s.play_speed == 2
-    s.shuttle("j")
-    assert s.play_direction == -1 and s.play_speed == 1
-    s.shuttle("k")
-    assert not s.playing
-    s.set_settings(frame_count=20)
-    assert s.playhead == 19 and s.out_point == 19 and s.in_point == 10
-    s.go_start()
-    assert s.playhead == 10
-    s.go_start()
-    assert s.playhead == 0
+    said = []
+    s.dirty_changed.connect(said.append)
+    s.mark_saved()  # clean already: nothing to say
+    nid = s.add_node("Gradient", (0, 0))
+    s.set_param(nid, "level", 0.5)  # still dirty
+    assert said == [True] and s.is_dirty
+    s.undo_stack.undo()
+    s.undo_stack.undo()
+    assert said == [True, False] and not s.is_dirty
+    s.mark_dirty()
+    s.mark_dirty()
+    s.set_project(load_project(KEN_BURNS), dirty=True)
+    assert said == [True, False, True]
+    s.mark_saved()
+    assert said == [True, False, True, False]

@@ -63,7 +63,7 @@ def test_scrubbing_the_ruler_paints_each_frame(qtbot, grad_window):
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(int(canvas.x_of(0)), y))
     for f in (5, 11, 17, 20):
         qtbot.mouseMove(canvas, QPoint(int(round(canvas.x_of(f))), y))
-        assert s.playhead == f
+        assert s.transport.playhead == f
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(int(round(canvas.x_of(20))), y))
     wait_for(lambda: win.viewer.shown_frame == 20)
     wait_for(lambda: 20 in painted)
@@ -77,36 +77,36 @@ def test_transport_keys(qtbot, grad_window):
     win = grad_window()
     s = win.session
     win.editor.setFocus()
-    s.set_playhead(10)
+    s.transport.set_playhead(10)
     keys = Qt.Key
     qtbot.keyClick(win.editor, keys.Key_Right)
-    assert s.playhead == 11
+    assert s.transport.playhead == 11
     qtbot.keyClick(win.editor, keys.Key_Left)
     qtbot.keyClick(win.editor, keys.Key_Left)
-    assert s.playhead == 9
+    assert s.transport.playhead == 9
     qtbot.keyClick(win.editor, keys.Key_I)
     qtbot.keyClick(win.editor, keys.Key_End)
-    assert s.playhead == N - 1
-    s.set_playhead(20)
+    assert s.transport.playhead == N - 1
+    s.transport.set_playhead(20)
     qtbot.keyClick(win.editor, keys.Key_O)
-    assert (s.in_point, s.out_point) == (9, 20)
+    assert (s.transport.in_point, s.transport.out_point) == (9, 20)
     qtbot.keyClick(win.editor, keys.Key_Home)
-    assert s.playhead == 9
+    assert s.transport.playhead == 9
     qtbot.keyClick(win.editor, keys.Key_Space)
-    assert s.playing
+    assert s.transport.playing
     qtbot.wait(200)  # about five frames at 24 fps, looping inside 9..20
-    assert 9 <= s.playhead <= 20
+    assert 9 <= s.transport.playhead <= 20
     qtbot.keyClick(win.editor, keys.Key_Space)
-    assert not s.playing
+    assert not s.transport.playing
     qtbot.keyClick(win.editor, keys.Key_L)
     qtbot.keyClick(win.editor, keys.Key_L)
-    assert s.playing and s.play_speed == 2 and s.play_direction == 1
+    assert s.transport.playing and s.transport.play_speed == 2 and s.transport.play_direction == 1
     qtbot.keyClick(win.editor, keys.Key_J)
-    assert s.play_direction == -1
+    assert s.transport.play_direction == -1
     qtbot.keyClick(win.editor, keys.Key_K)
-    assert not s.playing
+    assert not s.transport.playing
     qtbot.keyClick(win.editor, keys.Key_X, Qt.KeyboardModifier.AltModifier)
-    assert (s.in_point, s.out_point) == (0, N - 1)
+    assert (s.transport.in_point, s.transport.out_point) == (0, N - 1)
 
 
 def test_dragging_a_keyframe_diamond_retimes_it_in_one_step(qtbot, grad_window):
@@ -152,18 +152,18 @@ def test_results_appear_as_their_own_track_and_can_be_viewed(qtbot, grad_window)
     s, canvas = win.session, win.timeline.canvas
     frames = np.zeros((N, H, W, 3), np.float32)
     frames[..., 1] = 1.0  # green
-    s.add_result("Generate #1", Clip.from_array(frames))
+    s.view.add_result("Generate #1", Clip.from_array(frames))
     assert [k for k, _ in canvas.rows()] == ["key", "result"]
     assert win.viewer.source.currentText() == "Result: Generate #1"
     wait_for(lambda: win.viewer.grab_frame_image() is not None and image_to_array(win.viewer.grab_frame_image())[0, 0, 1] == 255)
     win.viewer.source.setCurrentIndex(0)
     win.viewer.source.activated.emit(0)
-    assert s.view_result is None
+    assert s.view.view_result is None
     wait_for(lambda: image_to_array(win.viewer.grab_frame_image())[0, 0, 1] != 255)
     # clicking the result's bar views it again
     y = int(canvas.row_top(1) + 10)
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=QPoint(int(canvas.x_of(5)), y))
-    assert s.view_result == 0 and s.playhead == 5
+    assert s.view.view_result == 0 and s.transport.playhead == 5
 
 
 def test_viewer_zoom_fit_and_one_to_one(qtbot, grad_window):
@@ -210,7 +210,7 @@ def test_overlays_show_a_selected_nodes_outputs_in_image_pixels(qtbot, grad_wind
     try:
         win = grad_window()
         s, v = win.session, win.viewer
-        assert "BOXES" in s.overlay_types
+        assert "BOXES" in s.view.overlay_types
         nid = s.add_node("Boxes", (0, 200))  # selected: its boxes are computed and shown over the picture
         assert s.wait_idle(10)
         ov = v.overlay(f"{nid}.boxes")
@@ -219,10 +219,10 @@ def test_overlays_show_a_selected_nodes_outputs_in_image_pixels(qtbot, grad_wind
         s.set_param(nid, "x", 20.0)
         assert s.wait_idle(10)
         assert len(Recorder.instances) == 1 and ov.values[-1][0, 0, 0] == 20.0  # updated in place
-        s.set_playhead(7)
+        s.transport.set_playhead(7)
         wait_for(lambda: win.viewer.shown_frame == 7)  # overlays follow the picture shown
         assert ov.frames[-1] == 7
-        s.set_selection([])
+        s.view.set_selection([])
         assert s.wait_idle(10)
         assert v.overlay(f"{nid}.boxes") is None
         qtbot.mouseClick(v.guides_button, Qt.MouseButton.LeftButton)
@@ -234,19 +234,19 @@ def test_overlays_show_a_selected_nodes_outputs_in_image_pixels(qtbot, grad_wind
 def test_the_viewer_follows_the_selection_unless_a_node_is_pinned(qtbot, window_factory, ken_burns_copy):
     win = window_factory(ken_burns_copy)
     s, v, editor = win.session, win.viewer, win.editor
-    assert s.view_target.ref == "cam.video"  # what the Export node writes
-    s.set_selection(["photo"])
+    assert s.view.view_target.ref == "cam.video"  # what the Export node writes
+    s.view.set_selection(["photo"])
     assert s.wait_idle(10)
     wait_for(lambda: v.grab_frame_image() is not None and v.grab_frame_image().width() == 640)
     assert v.view.frame_item.size == (640, 427) and v.info.text().startswith("photo.image  ·  640×427")
     # double-click the camera node: pinned, the eye badge shows, selecting elsewhere keeps it
     center = editor.mapFromScene(editor.nodes["cam"].sceneBoundingRect().center())
     qtbot.mouseDClick(editor.viewport(), Qt.MouseButton.LeftButton, pos=center)
-    assert s.pinned == "cam" and editor.nodes["cam"].viewed and editor.nodes["cam"].pinned
-    s.set_selection(["photo"])
-    assert s.view_target.ref == "cam.video" and v.pin_button.isChecked()
+    assert s.view.pinned == "cam" and editor.nodes["cam"].viewed and editor.nodes["cam"].pinned
+    s.view.set_selection(["photo"])
+    assert s.view.view_target.ref == "cam.video" and v.pin_button.isChecked()
     qtbot.mouseClick(v.pin_button, Qt.MouseButton.LeftButton)
-    assert s.pinned is None and s.view_target.ref == "photo.image"
+    assert s.view.pinned is None and s.view.view_target.ref == "photo.image"
 
 
 def test_right_click_on_the_canvas_opens_the_palette_there(qtbot, window_factory):
@@ -286,3 +286,35 @@ def test_viewer_wheel_zooms_about_the_pointer_and_middle_drag_pans(qtbot, grad_w
     qtbot.mouseRelease(vp, Qt.MouseButton.MiddleButton, pos=start + QPoint(30, 0))
     moved = view.mapToScene(start)
     assert before.x() - moved.x() == pytest.approx(30 / view.zoom, abs=1.5 / view.zoom)
+
+
+def test_a_playhead_move_repaints_only_its_strips_and_the_timeline_looks_as_repainted_whole(qtbot, window_factory):
+    from uihelpers import KEN_BURNS
+
+    win = window_factory(KEN_BURNS)
+    s, canvas = win.session, win.timeline.canvas
+    assert s.wait_idle(10)
+    qtbot.wait(100)
+    regions = []
+    orig = canvas.paintEvent
+
+    def spy(event):
+        regions.extend(event.region())
+        orig(event)
+
+    canvas.paintEvent = spy
+    for f in (12, 13, 40, 71, 5, 0, 12):  # the keys of cam lie on 0 and 71: their diamonds light up
+        regions.clear()
+        s.transport.set_playhead(f)
+        qtbot.wait(5)
+        # the strips under the old and the new playhead, and the cache bar as the new frame gets ready
+        assert regions and all(r.width() < canvas.width() / 4 or r.height() <= 8 for r in regions), regions
+    canvas.paintEvent = orig
+    screen = win.windowHandle().screen()
+    at = canvas.mapTo(win, QPoint(0, 0))
+
+    def on_screen_as_whole() -> bool:  # what the strips left on screen is what a whole repaint draws
+        shown = screen.grabWindow(win.winId(), at.x(), at.y(), canvas.width(), canvas.height()).toImage()
+        return np.array_equal(image_to_array(shown), image_to_array(canvas.grab().toImage()))
+
+    wait_for(on_screen_as_whole, 5)  # (the cache bar catches up with the frames rendered meanwhile)

@@ -608,6 +608,23 @@ class DocumentEditor:
         self.submit(f"Change key {node_id} {name} at frame {frame:g}",
                     Snapshot(animation={key: new.model_dump(mode="json")}))
 
+    def set_curve(self, node_id: str, name: str, curve: FCurve, *, merge: Hashable | None = None,
+                  text: str | None = None) -> None:
+        """Replaces the whole F-curve of ``node.name`` (the Graph Editor's key, handle and box drags); the edits
+        with the same ``merge`` key (default: per curve) merge into one undo step inside an interaction.
+
+        Args:
+            curve: the new :class:`~vidstudio.motion.curves.FCurve` (frames and values in the parameter's units).
+            text: the undo step's name (default ``Edit curve NODE PARAM``).
+
+        Raises:
+            KeyError: for an unknown node. ValueError: when the parameter cannot be keyed.
+        """
+        self.check_animatable(node_id, name)
+        key = f"{node_id}.{name}"
+        self.submit(text or f"Edit curve {node_id} {name}", Snapshot(animation={key: curve.model_dump(mode="json")}),
+                    merge=("curve", key) if merge is None else merge)
+
     def clear_animation(self, node_id: str, name: str, frame: float) -> None:
         """Removes a parameter's curve, keeping its value at ``frame`` as the static value (nothing happens when
         it is not animated).

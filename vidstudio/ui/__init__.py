@@ -10,11 +10,15 @@ Layers, from the bottom:
   key edits in :mod:`vidstudio.motion.curves`, trajectory and body edits in :mod:`vidstudio.motion.pathedit`,
   timecode in :mod:`vidstudio.media.timecode`, and the undoable edits in :mod:`vidstudio.project.editor`.
   :mod:`~vidstudio.ui.widgets.colors` (no Qt): port and category colours.
-* :mod:`~vidstudio.ui.state.session` (QtCore/QtGui, no widgets): the evented model: one project, one
-  ``QUndoStack`` (every edit is an :class:`~vidstudio.ui.state.session.EditCommand`), selection, playhead,
-  evaluation and frames on worker threads (:mod:`~vidstudio.ui.state.evaluation`), autosave
-  (:mod:`~vidstudio.ui.state.autosave`), background tasks and jobs (:mod:`~vidstudio.ui.state.tasks`).
-* Widgets that subscribe to the session: :mod:`~vidstudio.ui.widgets.node_editor` (with
+* :mod:`vidstudio.ui.state` (QtCore/QtGui, no widgets): the evented model. The
+  :mod:`~vidstudio.ui.state.session` owns one project and one ``QUndoStack`` (every edit is a
+  :class:`~vidstudio.project.editor.Edit` in an :class:`~vidstudio.ui.state.session.EditCommand`) and composes
+  the :mod:`~vidstudio.ui.state.transport` (playhead, in/out, playback), the :mod:`~vidstudio.ui.state.view`
+  state (selection, pin, result tracks) and the :mod:`~vidstudio.ui.state.scheduler` (evaluation scheduling),
+  with evaluation and frames on worker threads (:mod:`~vidstudio.ui.state.evaluation`); beside it autosave
+  (:mod:`~vidstudio.ui.state.autosave`), background tasks and jobs (:mod:`~vidstudio.ui.state.tasks`), the
+  generation service (:mod:`~vidstudio.ui.state.generation`) and settings.
+* Widgets that subscribe to the state object that owns what they show: :mod:`~vidstudio.ui.widgets.node_editor` (with
   :mod:`~vidstudio.ui.widgets.palette`), :mod:`~vidstudio.ui.widgets.viewer.viewer` (with :mod:`~vidstudio.ui.widgets.viewer.overlays`),
   :mod:`~vidstudio.ui.widgets.timeline`, :mod:`~vidstudio.ui.widgets.inspector` (with :mod:`~vidstudio.ui.widgets.param_editors`),
   :mod:`~vidstudio.ui.widgets.jobs`, :mod:`~vidstudio.ui.widgets.dialogs.export_dialog`, and :mod:`~vidstudio.ui.widgets.main_window`

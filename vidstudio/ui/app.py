@@ -126,15 +126,15 @@ def run_gui(
         if not state["selected"]:
             state["selected"] = True
             if select:
-                session.set_selection(select)
+                session.view.set_selection(select)
             if frame is not None:
-                session.set_playhead(frame)
+                session.transport.set_playhead(frame)
             return False
-        if session.evaluating or session.evaluator.busy:
+        if session.evaluation.evaluating or session.evaluation.evaluator.busy:
             return False
-        target = session.playhead
-        r = session.last_result
-        if session.view_target is not None and r is not None and r.clip is not None and not r.error:
+        target = session.transport.playhead
+        r = session.evaluation.last_result
+        if session.view.view_target is not None and r is not None and r.clip is not None and not r.error:
             if target not in painted and session.frames.error(target) is None:
                 return False
         return True

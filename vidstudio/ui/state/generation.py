@@ -5,7 +5,7 @@ the jobs they feed into the Jobs pane and the timeline.
   (:class:`~vidstudio.ui.state.settings.ServerConfig`): a remote URL and token, or a local ``vidstudio serve``
   (:class:`vidstudio.client.LocalServer`) started in the background on the first Generate and stopped when the
   window closes. It submits projects (:meth:`GenerationService.generate`), cancels jobs, downloads results
-  and puts them on the timeline (:meth:`vidstudio.ui.state.session.Session.add_result`).
+  and puts them on the timeline (:meth:`vidstudio.ui.state.view.ViewState.add_result`).
 * :class:`FeedBridge` runs the client's event feed (:class:`vidstudio.client.EventFeed`: reconnection with a
   back-off, resync of the tracked jobs, jobs gone from the server) on one background thread and re-emits what it
   yields as Qt signals on the GUI thread.
@@ -135,7 +135,7 @@ class ServerJob(Job):
         ours: submitted from this window (its result is downloaded and put on the timeline).
         output_node: the node rendered; project_path: the project's file when it was submitted (None: unsaved).
         record: the latest :class:`vidstudio.protocol.Job` record.
-        result_index: the result track it became (``session.results`` index), or None.
+        result_index: the result track it became (``session.view.results`` index), or None.
     """
 
     def __init__(self, service: "GenerationService", title: str, *, ours: bool, output_node: str,
@@ -716,7 +716,7 @@ class GenerationService(QObject):
             if job.source is not None and job.source is not self.session.project:
                 job.finish("done", f"downloaded to {path} (its project is no longer open)", str(path))
                 return
-            job.result_index = self.session.add_result(label, clip, str(path))
+            job.result_index = self.session.view.add_result(label, clip, str(path))
             job.finish("done", f"on the timeline: track '{label}'", str(path))
             self.result_added.emit(job)
 

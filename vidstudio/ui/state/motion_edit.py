@@ -2,7 +2,8 @@
 path and body editors (choosing a path in the Inspector's list makes it the one the Viewer edits, and
 clicking a path's point in the Viewer selects it in the list).
 
-One :class:`EditState` per session (:func:`edit_state`). It is not part of the document and not an undo step.
+One :class:`EditState` per session (``session.motion_edit``, made by the session). It is not part of the
+document and not an undo step.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from PySide6.QtCore import QObject, Signal
-
-from vidstudio.ui.state.session import Session
 
 
 class EditState(QObject):
@@ -58,11 +57,3 @@ class EditState(QObject):
         """True when the state is about ``node_id``."""
         return self.node_id == node_id
 
-
-def edit_state(session: Session) -> EditState:
-    """The session's :class:`EditState` (created on first use, a child of the session)."""
-    st = session.findChild(EditState, "vidstudio-edit-state")
-    if st is None:
-        st = EditState(session)
-        st.setObjectName("vidstudio-edit-state")
-    return st

@@ -293,7 +293,7 @@ class GraphCanvas(QWidget):
         for ch in self.channels():
             self._draw_channel(p, ch, frames)
         # playhead
-        x = self.to_screen(self.session.playhead, 0).x()
+        x = self.to_screen(self.session.transport.playhead, 0).x()
         p.setPen(QPen(QColor(theme.ACCENT), 1.5))
         p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()))
         if self._box is not None:
@@ -467,7 +467,7 @@ class GraphCanvas(QWidget):
             return
         if pos.y() < RULER:
             self._drag = _Drag("scrub", pos)
-            self.session.set_playhead(int(round(self.to_curve(pos)[0])))
+            self.session.transport.set_playhead(int(round(self.to_curve(pos)[0])))
             return
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         h = self.hit(pos)
@@ -525,7 +525,7 @@ class GraphCanvas(QWidget):
             self.vc = vc + (pos.y() - d.press.y()) / vs
             self.update()
         elif d.kind == "scrub":
-            self.session.set_playhead(int(round(self.to_curve(pos)[0])))
+            self.session.transport.set_playhead(int(round(self.to_curve(pos)[0])))
         elif d.kind == "box":
             self._box = QRectF(d.press, pos).normalized()
             self.update()
@@ -767,10 +767,10 @@ class GraphEditor(QWidget):
             a.triggered.connect(slot)
             self.addAction(a)
 
-        session.selection_changed.connect(self.rebuild)
+        session.view.selection_changed.connect(self.rebuild)
         session.graph_changed.connect(self._graph_changed)
         session.project_replaced.connect(self.rebuild)
-        session.playhead_changed.connect(lambda _f: self.canvas.update())
+        session.transport.playhead_changed.connect(lambda _f: self.canvas.update())
         self.canvas.selection_changed.connect(self._sync_boxes)
         self.rebuild()
 
@@ -816,7 +816,7 @@ class GraphEditor(QWidget):
         hidden = {c.id for c in self.channels if not c.visible}
         old = [c.id for c in self.channels]
         chans: list[Channel] = []
-        for nid in s.selection:
+        for nid in s.view.selection:
             if not s.project.has_node(nid):
                 continue
             node = s.project.node(nid)
@@ -858,7 +858,7 @@ class GraphEditor(QWidget):
         self.canvas.update()
 
     def _graph_changed(self, change) -> None:
-        sel = set(self.session.selection)
+        sel = set(self.session.view.selection)
         touched = {k.split(".", 1)[0] for k in change.animation} | set(change.nodes)
         if not (sel & touched) and not change.settings:
             return

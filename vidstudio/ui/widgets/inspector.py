@@ -93,12 +93,12 @@ class Inspector(QScrollArea):
         self.settings_editors: dict[str, QWidget] = {}
         self._body: QWidget | None = None
         register_motion_editors()
-        session.selection_changed.connect(self.rebuild)
+        session.view.selection_changed.connect(self.rebuild)
         session.registry_changed.connect(self.rebuild)
         session.project_replaced.connect(self.rebuild)
         session.graph_changed.connect(self._graph_changed)
-        session.playhead_changed.connect(lambda _f: self.refresh_values())
-        session.evaluated.connect(lambda _r: self.refresh_status())
+        session.transport.playhead_changed.connect(lambda _f: self.refresh_values())
+        session.evaluation.evaluated.connect(lambda _r: self.refresh_status())
         self.rebuild()
 
     # ================================================================================== building
@@ -112,7 +112,7 @@ class Inspector(QScrollArea):
         self.rows = {}
         self.settings_editors = {}
         self.title_edit = self.status_label = None
-        sel = [n for n in s.selection if s.project.has_node(n)]
+        sel = [n for n in s.view.selection if s.project.has_node(n)]
         if len(sel) == 1:
             self.node_id = sel[0]
             self._build_node(lay, sel[0])
@@ -279,7 +279,7 @@ class Inspector(QScrollArea):
         lay.addLayout(form)
         lay.addWidget(self.settings_error)
         self.settings_editors = {"width": width, "height": height, "frame_count": frames, "fps": fps}
-        issues = [i for i in s.issues if i.node_id is None]
+        issues = [i for i in s.evaluation.issues if i.node_id is None]
         if issues:
             e = QLabel("<br>".join(f"⚠ {i}" for i in issues))
             e.setProperty("role", "error")
@@ -325,7 +325,7 @@ class Inspector(QScrollArea):
             return
         if not s.project.has_node(self.node_id):
             return
-        f = s.playhead
+        f = s.transport.playhead
         for name, row in self.rows.items():
             curve = s.project.curve(self.node_id, name)
             value = edits.param_value(s.project, s.registry, self.node_id, name, f if curve is not None else None)
@@ -340,11 +340,11 @@ class Inspector(QScrollArea):
         if self.node_id is None or self.status_label is None:
             return
         parts = []
-        issues = s.node_issues(self.node_id)
+        issues = s.evaluation.node_issues(self.node_id)
         for i in issues:
             color = theme.ERROR if i.severity == "error" else theme.WARNING
             parts.append(f"<span style='color:{color}'>⚠ {(i.where + ': ') if i.where else ''}{i.message}</span>")
-        rep = s.node_status.get(self.node_id)
+        rep = s.evaluation.node_status.get(self.node_id)
         if rep is not None:
             if rep.status == "cached":
                 parts.append(f"<span style='color:{theme.CACHED}'>● from the cache</span>")
@@ -371,7 +371,7 @@ class Inspector(QScrollArea):
         row = self.rows.get(p.name) if nid == self.node_id else None
         try:
             if p.animatable and s.project.curve(nid, p.name) is not None:
-                s.set_key(nid, p.name, s.playhead, float(value), merge=("key", nid, p.name))
+                s.set_key(nid, p.name, s.transport.playhead, float(value), merge=("key", nid, p.name))
             else:
                 s.set_param(nid, p.name, value, merge=("param", nid, p.name))
             if row is not None and row.error.text().startswith("cannot"):
@@ -387,7 +387,7 @@ class Inspector(QScrollArea):
         if not self.session.project.has_node(nid):
             return
         try:
-            self.session.toggle_key(nid, p.name, self.session.playhead)
+            self.session.toggle_key(nid, p.name, self.session.transport.playhead)
         except ValueError as e:
             self.session.message.emit(str(e))
 
@@ -399,7 +399,7 @@ class Inspector(QScrollArea):
         menu = QMenu(self)
         animated = s.project.curve(nid, p.name) is not None
         if p.animatable:
-            menu.addAction("Remove Key at Playhead" if animated and s.project.curve(nid, p.name).key_at(s.playhead) else "Set Key at Playhead",
+            menu.addAction("Remove Key at Playhead" if animated and s.project.curve(nid, p.name).key_at(s.transport.playhead) else "Set Key at Playhead",
                            lambda: self._toggle_key(nid, p))
             if animated:
                 menu.addAction("Clear Animation (keep the value here)", lambda: s.clear_animation(nid, p.name))

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -36,18 +36,20 @@ from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.autosave import DEFAULT_DELAY_MS, Autosaver, owner_running
 from vidstudio.ui.state.evaluation import EvalResult
 from vidstudio.ui import genops
-from vidstudio.ui.widgets.dialogs.export_dialog import ExportDialog
 from vidstudio.ui.state.generation import GenerationService, ServerJob
 from vidstudio.ui.widgets.inspector import Inspector
 from vidstudio.ui.widgets.jobs import JobsPane
 from vidstudio.ui.widgets.node_editor import NodeEditor
-from vidstudio.ui.widgets.dialogs.preferences import PreferencesDialog
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.state.settings import app_settings
 from vidstudio.ui.state.tasks import Job, JobList, TaskRunner, error_text
 from vidstudio.ui.widgets.timeline import Timeline, make_transport_actions
 from vidstudio.ui.widgets.graph_editor import GraphEditor
 from vidstudio.ui.widgets.viewer.viewer import Viewer
+
+if TYPE_CHECKING:  # the dialogs are imported when first opened (not at start)
+    from vidstudio.ui.widgets.dialogs.export_dialog import ExportDialog
+    from vidstudio.ui.widgets.dialogs.preferences import PreferencesDialog
 
 MAX_RECENT = 10
 LAYOUT_VERSION = 1
@@ -251,8 +253,8 @@ class MainWindow(QMainWindow):
         s.dirty_changed.connect(lambda _d: self._update_title())
         s.path_changed.connect(self._update_title)
         s.message.connect(self.show_message)
-        s.evaluated.connect(self._evaluated)
-        s.evaluation_started.connect(self._evaluation_started)
+        s.evaluation.evaluated.connect(self._evaluated)
+        s.evaluation.evaluation_started.connect(self._evaluation_started)
         self.autosaver.autosaved.connect(lambda p: self._autosave_label.setText(f"autosaved {time.strftime('%H:%M')}"))
         self.autosaver.failed.connect(self.show_message)
         s.undo_stack.canUndoChanged.connect(self.act_undo.setEnabled)
@@ -299,7 +301,7 @@ class MainWindow(QMainWindow):
         self.act_undo = self._action("Undo", self.session.undo_stack.undo, S.Undo, "mdi6.undo")
         self.act_redo = self._action("Redo", self.session.undo_stack.redo, "Ctrl+Shift+Z", "mdi6.redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.act_settings = self._action("Project Settings", lambda: self.session.set_selection([]), None, "mdi6.cog-outline",
+        self.act_settings = self._action("Project Settings", lambda: self.session.view.set_selection([]), None, "mdi6.cog-outline",
                                          "Show the project settings in the Inspector")
         self.act_plugins = self._action("Plugins…", self.plugin_manager, None, "mdi6.puzzle-outline",
                                         "Installed plugins: status, errors, permissions; enable, disable, install")
@@ -659,12 +661,11 @@ class MainWindow(QMainWindow):
             else:
                 self.show_message(f"saved {target}")
                 index_saved = index
-            s.project.bind(target)
+            s.bind(target)
             if index_saved == -1:
                 s.mark_dirty()  # edited while saving into a new folder: the newest edits are not on disk
             else:
                 s.mark_saved(index_saved)
-            s.path_changed.emit()
             self.autosaver.discard(target)
             if old_path is not None and old_path != target:
                 self.runner.submit(discard_recovery, old_path)
@@ -683,6 +684,8 @@ class MainWindow(QMainWindow):
     # ================================================================================== export / render
     def export_dialog(self) -> ExportDialog:
         """File > Export Video: opens the Export dialog (not modal)."""
+        from vidstudio.ui.widgets.dialogs.export_dialog import ExportDialog
+
         dlg = ExportDialog(self.session, self.runner, self.jobs, self)
         self._export_dialog = dlg
         dlg.show()
@@ -720,7 +723,7 @@ class MainWindow(QMainWindow):
 
         def done(result) -> None:
             files = [v.get("file") for v in (result.values.get(o, {}) for o in outs) if v.get("file")]
-            s.node_status.update({k: v for k, v in result.report.items() if k in outs})
+            s.evaluation.node_status.update({k: v for k, v in result.report.items() if k in outs})
             self.editor.refresh_states()
             job.finish("done", "wrote " + ", ".join(files), files[0] if files else None)
 
@@ -749,7 +752,7 @@ class MainWindow(QMainWindow):
             the job's row, or None when there is nothing to generate (said in words) or the user cancelled.
         """
         s = self.session
-        choice = genops.pick_output(s.project, s.registry, s.selection)
+        choice = genops.pick_output(s.project, s.registry, s.view.selection)
         if choice.error:
             self.prompts.error("Generate", choice.error)
             return None
@@ -767,6 +770,8 @@ class MainWindow(QMainWindow):
 
     def preferences(self) -> PreferencesDialog:
         """Edit > Preferences (Ctrl+,): the generation server (not modal; one per window)."""
+        from vidstudio.ui.widgets.dialogs.preferences import PreferencesDialog
+
         if self._preferences is None:
             def local_url():
                 g = self.generation
@@ -801,10 +806,10 @@ class MainWindow(QMainWindow):
     # ================================================================================== misc actions
     def _pin_selected(self) -> None:
         s = self.session
-        if s.pinned is not None:
-            s.pin_view(None)
-        elif s.selection:
-            s.pin_view(s.selection[-1])
+        if s.view.pinned is not None:
+            s.view.pin_view(None)
+        elif s.view.selection:
+            s.view.pin_view(s.view.selection[-1])
 
     def show_shortcuts(self) -> None:
         """Help > Keyboard Shortcuts."""

@@ -52,7 +52,7 @@ from vidstudio.motion.physics import validate_bodies
 from vidstudio.motion.trajectory import validate_document
 from vidstudio.motion import pathedit
 from vidstudio.ui.widgets import theme
-from vidstudio.ui.state.motion_edit import EditState, edit_state
+from vidstudio.ui.state.motion_edit import EditState
 from vidstudio.ui.widgets.param_editors import ColorEditor, JsonEditor, ParamEditor, register_param_editor
 
 INTERPOLATIONS = (("catmull_rom", "Catmull-Rom (through the points)"), ("bezier", "Bezier (with handles)"),
@@ -158,21 +158,28 @@ class KeyedNumber(QWidget):
         lay.addWidget(self.info, 1)
         self.value: Any = 0.0
         self.frame = 0
+        self._parsed: FCurve | None = None  # the curve of ``value`` (parsed once per value, not per frame)
         self._state: tuple[str, str, str] | None = None
         self.spin.valueChanged.connect(self._edited)
         self.key.clicked.connect(self._toggle_key)
 
     def _curve(self) -> FCurve | None:
-        if isinstance(self.value, dict) and "keys" in self.value:
+        return self._parsed
+
+    def _parse(self, value: Any) -> FCurve | None:
+        if isinstance(value, dict) and "keys" in value:
             try:
-                return FCurve.model_validate(self.value)
+                return FCurve.model_validate(value)
             except ValueError:
                 return None
         return None
 
     def display(self, value: Any, frame: int) -> None:
         """Shows ``value`` (number or curve JSON) at clip frame ``frame``."""
-        self.value, self.frame = copy.deepcopy(value), frame
+        if type(value) is not type(self.value) or value != self.value:  # runs on every playhead move: parse once
+            self.value = copy.deepcopy(value)
+            self._parsed = self._parse(self.value)
+        self.frame = frame
         curve = self._curve()
         v = curve.value_at(frame) if curve is not None else (float(value) if isinstance(value, (int, float)) else 0.0)
         _set_spin(self.spin, v)
@@ -223,6 +230,7 @@ class DocumentEditor(ParamEditor):
         self.node_id: str | None = None
         self.state: EditState | None = None
         self.doc: Any = None
+        self._raw: Any = None  # the parameter value last given to set_value, as it was
         self._syncing = False
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -274,15 +282,15 @@ class DocumentEditor(ParamEditor):
         Viewer's edit state and the playhead."""
         self.session = session
         self.node_id = node_id
-        self.state = edit_state(session)
+        self.state = session.motion_edit
         self.state.changed.connect(self._state_changed)
-        session.playhead_changed.connect(self._playhead_changed)
+        session.transport.playhead_changed.connect(self._playhead_changed)
         self._state_changed()
 
     @property
     def frame(self) -> int:
         """The playhead's frame (0 when not bound)."""
-        return int(self.session.playhead) if self.session is not None else 0
+        return int(self.session.transport.playhead) if self.session is not None else 0
 
     def commit(self, value: Any, text: str) -> bool:
         """Hands a new document to the session as one undo step named ``text`` (or emits ``edited`` when not
@@ -301,6 +309,9 @@ class DocumentEditor(ParamEditor):
         return True
 
     def set_value(self, value: Any) -> None:
+        if self._raw is not None and type(value) is type(self._raw) and value == self._raw:
+            return  # the same document again (every playhead move): not even copied
+        self._raw = copy.deepcopy(value)
         doc = self.normalise(value)
         if doc == self.doc:
             return  # the Inspector refreshes on every playhead move: nothing to redo for the same document
@@ -629,7 +640,7 @@ class PathsEditor(DocumentEditor):
         """Puts the playhead on the chosen path's start frame (to place its points over that frame)."""
         p = self._path()
         if p is not None and self.session is not None:
-            self.session.set_playhead(int(round(float(p.get("start_frame", 0.0)))))
+            self.session.transport.set_playhead(int(round(float(p.get("start_frame", 0.0)))))
 
 
 class BodiesEditor(DocumentEditor):

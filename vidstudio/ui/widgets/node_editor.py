@@ -436,9 +436,9 @@ class NodeEditor(PanZoomView):
         self.scene_.selectionChanged.connect(self._scene_selection_changed)
         session.project_replaced.connect(self.rebuild)
         session.graph_changed.connect(self._graph_changed)
-        session.selection_changed.connect(self._session_selection_changed)
-        session.evaluated.connect(lambda _r: self.refresh_states())
-        session.view_changed.connect(self.refresh_states)
+        session.view.selection_changed.connect(self._session_selection_changed)
+        session.evaluation.evaluated.connect(lambda _r: self.refresh_states())
+        session.view.view_changed.connect(self.refresh_states)
         session.registry_changed.connect(self._registry_changed)
         self.rebuild()
         QTimer.singleShot(0, self, self.frame_all)
@@ -503,7 +503,7 @@ class NodeEditor(PanZoomView):
             self.scene_.removeItem(l)
         self.links = []
         problems: dict[str, str] = {}
-        for issue in self.session.issues:
+        for issue in self.session.evaluation.issues:
             # a mismatch is reported on the target node as "port 'name'"
             if issue.code == "type-mismatch" and issue.node_id and issue.where.count("'") == 2:
                 problems[f"{issue.node_id}.{issue.where.split(chr(39))[1]}"] = issue.message
@@ -562,10 +562,10 @@ class NodeEditor(PanZoomView):
     def refresh_states(self) -> None:
         """Updates every node's status line and viewed badge from the session."""
         s = self.session
-        viewed = s.view_target.node_id if (s.view_target is not None and s.view_result is None) else None
+        viewed = s.view.view_target.node_id if (s.view.view_target is not None and s.view.view_result is None) else None
         for nid, item in self.nodes.items():
-            item.set_state(s.node_issues(nid), s.node_status.get(nid), nid == viewed, nid == s.pinned)
-        if any(l.problem for l in self.links) or any(i.code == "type-mismatch" for i in s.issues):
+            item.set_state(s.evaluation.node_issues(nid), s.evaluation.node_status.get(nid), nid == viewed, nid == s.view.pinned)
+        if any(l.problem for l in self.links) or any(i.code == "type-mismatch" for i in s.evaluation.issues):
             self._rebuild_links()
 
     def update_links_of(self, node_id: str) -> None:
@@ -583,13 +583,13 @@ class NodeEditor(PanZoomView):
     def _scene_selection_changed(self) -> None:
         if self._syncing:
             return
-        self.session.set_selection(self.selected_ids())
+        self.session.view.set_selection(self.selected_ids())
 
     def _session_selection_changed(self) -> None:
         was = self._syncing
         self._syncing = True
         try:
-            sel = set(self.session.selection)
+            sel = set(self.session.view.selection)
             for nid, item in self.nodes.items():
                 if item.isSelected() != (nid in sel):
                     item.setSelected(nid in sel)
@@ -598,7 +598,7 @@ class NodeEditor(PanZoomView):
 
     def select_all(self) -> None:
         """Selects every node."""
-        self.session.set_selection(list(self.nodes))
+        self.session.view.set_selection(list(self.nodes))
 
     # ================================================================================== editing
     def delete_selected(self) -> None:
@@ -874,7 +874,7 @@ class NodeEditor(PanZoomView):
         while item is not None and not isinstance(item, NodeItem):
             item = item.parentItem()
         if isinstance(item, NodeItem):
-            self.session.pin_view(None if self.session.pinned == item.node_id else item.node_id)
+            self.session.view.pin_view(None if self.session.view.pinned == item.node_id else item.node_id)
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
@@ -892,11 +892,11 @@ class NodeEditor(PanZoomView):
             menu.addAction("Delete Link", lambda: self.session.disconnect_links([item.link]))
         else:
             if not item.isSelected():
-                self.session.set_selection([item.node_id])
+                self.session.view.set_selection([item.node_id])
             nid = item.node_id
-            pinned = self.session.pinned == nid
+            pinned = self.session.view.pinned == nid
             menu.addAction("Follow Selection in Viewer" if pinned else "View This Node",
-                           lambda: self.session.pin_view(None if pinned else nid))
+                           lambda: self.session.view.pin_view(None if pinned else nid))
             menu.addSeparator()
             for name in ("duplicate", "copy", "cut", "delete"):
                 menu.addAction(self.actions_by_name[name])

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
+import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction, QColor, QFont, QFontMetricsF, QKeySequence, QMouseEvent, QPainter, QPen, QPixmap, QPolygonF,
 )
@@ -36,17 +37,17 @@ def make_transport_actions(session: Session, parent: QObject) -> dict[str, QActi
     ``go_start`` / ``go_end`` (Home / End), ``set_in`` / ``set_out`` (I / O), ``clear_range`` (Alt+X),
     ``loop`` (checkable)."""
     spec = [
-        ("play", "Play / Pause", "Space", session.toggle_play, "mdi6.play"),
-        ("step_back", "Step Back", "Left", lambda: session.step(-1), "mdi6.step-backward"),
-        ("step_forward", "Step Forward", "Right", lambda: session.step(1), "mdi6.step-forward"),
-        ("shuttle_back", "Play Backward (J)", "J", lambda: session.shuttle("j"), "mdi6.rewind"),
-        ("pause", "Pause (K)", "K", lambda: session.shuttle("k"), "mdi6.pause"),
-        ("shuttle_forward", "Play Forward (L)", "L", lambda: session.shuttle("l"), "mdi6.fast-forward"),
-        ("go_start", "Go to Start", "Home", session.go_start, "mdi6.skip-backward"),
-        ("go_end", "Go to End", "End", session.go_end, "mdi6.skip-forward"),
-        ("set_in", "Set In Point", "I", lambda: session.set_in(), "mdi6.contain-start"),
-        ("set_out", "Set Out Point", "O", lambda: session.set_out(), "mdi6.contain-end"),
-        ("clear_range", "Clear In/Out", "Alt+X", session.clear_in_out, "mdi6.close-box-outline"),
+        ("play", "Play / Pause", "Space", session.transport.toggle_play, "mdi6.play"),
+        ("step_back", "Step Back", "Left", lambda: session.transport.step(-1), "mdi6.step-backward"),
+        ("step_forward", "Step Forward", "Right", lambda: session.transport.step(1), "mdi6.step-forward"),
+        ("shuttle_back", "Play Backward (J)", "J", lambda: session.transport.shuttle("j"), "mdi6.rewind"),
+        ("pause", "Pause (K)", "K", lambda: session.transport.shuttle("k"), "mdi6.pause"),
+        ("shuttle_forward", "Play Forward (L)", "L", lambda: session.transport.shuttle("l"), "mdi6.fast-forward"),
+        ("go_start", "Go to Start", "Home", session.transport.go_start, "mdi6.skip-backward"),
+        ("go_end", "Go to End", "End", session.transport.go_end, "mdi6.skip-forward"),
+        ("set_in", "Set In Point", "I", lambda: session.transport.set_in(), "mdi6.contain-start"),
+        ("set_out", "Set Out Point", "O", lambda: session.transport.set_out(), "mdi6.contain-end"),
+        ("clear_range", "Clear In/Out", "Alt+X", session.transport.clear_in_out, "mdi6.close-box-outline"),
     ]
     actions: dict[str, QAction] = {}
     for name, text, key, slot, icon in spec:
@@ -58,7 +59,7 @@ def make_transport_actions(session: Session, parent: QObject) -> dict[str, QActi
         actions[name] = a
     loop = QAction(theme.icon("mdi6.repeat"), "Loop Playback", parent)
     loop.setCheckable(True)
-    loop.setChecked(session.loop)
+    loop.setChecked(session.transport.loop)
     loop.setToolTip("Loop playback over the in/out range")
     loop.toggled.connect(lambda on: setattr(session, "loop", on))
     actions["loop"] = loop
@@ -66,7 +67,7 @@ def make_transport_actions(session: Session, parent: QObject) -> dict[str, QActi
     def playing(on: bool) -> None:
         actions["play"].setIcon(theme.icon("mdi6.pause" if on else "mdi6.play"))
 
-    session.playing_changed.connect(playing)
+    session.transport.playing_changed.connect(playing)
     return actions
 
 
@@ -102,15 +103,30 @@ class TimelineCanvas(QWidget):
         self._cache_timer = QTimer(self)
         self._cache_timer.setSingleShot(True)
         self._cache_timer.setInterval(60)
-        self._cache_timer.timeout.connect(self.update)
-        session.playhead_changed.connect(lambda _f: self.update())
-        session.range_changed.connect(self.update)
+        self._cache_timer.timeout.connect(lambda: self.update(QRect(0, int(RULER), self.width(), int(math.ceil(CACHE_BAR)))))
+        self._head_strip: QRect | None = None  # where the playhead was painted last
+        session.transport.playhead_changed.connect(self._playhead_moved)
+        session.transport.range_changed.connect(self.update)
         session.graph_changed.connect(lambda _c: self.update())
         session.project_replaced.connect(self.update)
-        session.selection_changed.connect(self.update)
-        session.results_changed.connect(self.update)
-        session.view_changed.connect(self.update)
+        session.view.selection_changed.connect(self.update)
+        session.view.results_changed.connect(self.update)
+        session.view.view_changed.connect(self.update)
         session.frames.changed.connect(self._cache_changed)
+
+    def _head_rect(self, frame: int) -> QRect:
+        """The strip the playhead at ``frame`` covers: its line, its frame-number box and the keys on it."""
+        small = QFont(self.font())
+        small.setPointSizeF(8.0)
+        half = max(QFontMetricsF(small).horizontalAdvance(str(frame)) / 2 + 5, 8.0) + 3
+        x = self.x_of(frame)
+        return QRect(int(math.floor(x - half)), 0, int(math.ceil(2 * half)) + 1, self.height())
+
+    def _playhead_moved(self, frame: int) -> None:
+        # only the strips under the old and the new playhead change (the line, its box, the keys it lights)
+        if self._head_strip is not None:
+            self.update(self._head_strip)
+        self.update(self._head_rect(frame))
 
     def _cache_changed(self) -> None:
         if not self._cache_timer.isActive():
@@ -146,7 +162,7 @@ class TimelineCanvas(QWidget):
         """The track rows: ``("key", AnimatedParam)`` and ``("result", index)``."""
         s = self.session
         rows: list[tuple[str, object]] = [("key", a) for a in edits.animated_params(s.project, s.registry)]
-        rows += [("result", i) for i in range(len(s.results))]
+        rows += [("result", i) for i in range(len(s.view.results))]
         return rows
 
     def row_top(self, index: int) -> float:
@@ -235,7 +251,7 @@ class TimelineCanvas(QWidget):
 
         # rows ----------------------------------------------------------------------------------------
         rows = self.rows()
-        sel = set(s.selection)
+        sel = set(s.view.selection)
         p.save()
         p.setClipRect(QRectF(0, RULER + CACHE_BAR, w, h))
         for i, (kind, obj) in enumerate(rows):
@@ -260,7 +276,7 @@ class TimelineCanvas(QWidget):
                     p.setPen(QPen(QColor("#4a4a4a"), 1.5))
                     p.drawLine(QPointF(self.x_of(keys[0].frame), y + ROW / 2), QPointF(self.x_of(keys[-1].frame), y + ROW / 2))
                 for k in keys:
-                    on_head = abs(k.frame - s.playhead) < 1e-6
+                    on_head = abs(k.frame - s.transport.playhead) < 1e-6
                     dragging = self._key_drag is not None and self._key_drag.node_id == a.node_id and self._key_drag.param == a.param and abs(self._key_drag.current - k.frame) < 1e-6  # type: ignore[attr-defined]
                     fill = QColor(theme.ACCENT) if (dragging or on_head) else QColor("#e6e6e6")
                     if k.interpolation == "constant":
@@ -268,8 +284,8 @@ class TimelineCanvas(QWidget):
                     self._diamond(p, QPointF(self.x_of(k.frame), y + ROW / 2), 5.5, fill)
             else:
                 idx = int(obj)  # type: ignore[arg-type]
-                r = s.results[idx]
-                viewed = s.view_result == idx
+                r = s.view.results[idx]
+                viewed = s.view.view_result == idx
                 p.setPen(QColor(theme.TEXT))
                 p.drawText(QRectF(8, y, LEFT - 12, ROW), Qt.AlignmentFlag.AlignVCenter, fm.elidedText(f"▶ {r.label}", Qt.TextElideMode.ElideRight, LEFT - 12))
                 a, b = self.x_of(0) - ppf / 2, self.x_of(min(r.clip.frame_count, n) - 1) + ppf / 2
@@ -287,13 +303,13 @@ class TimelineCanvas(QWidget):
 
         # in/out --------------------------------------------------------------------------------------
         shade = QColor(0, 0, 0, 110)
-        a_x = self.x_of(s.in_point) - ppf / 2
-        b_x = self.x_of(s.out_point) + ppf / 2
-        if s.in_point > 0:
+        a_x = self.x_of(s.transport.in_point) - ppf / 2
+        b_x = self.x_of(s.transport.out_point) + ppf / 2
+        if s.transport.in_point > 0:
             p.fillRect(QRectF(LEFT, 0, max(a_x - LEFT, 0), h), shade)
-        if s.out_point < n - 1:
+        if s.transport.out_point < n - 1:
             p.fillRect(QRectF(b_x, 0, max(w - b_x, 0), h), shade)
-        if s.in_point > 0 or s.out_point < n - 1:
+        if s.transport.in_point > 0 or s.transport.out_point < n - 1:
             p.setPen(QPen(QColor(theme.ACCENT), 2))
             for x, d in ((a_x, 1), (b_x, -1)):
                 p.drawLine(QPointF(x, 0), QPointF(x, RULER))
@@ -301,10 +317,11 @@ class TimelineCanvas(QWidget):
                 p.drawLine(QPointF(x, RULER - 1), QPointF(x + 6 * d, RULER - 1))
 
         # playhead ------------------------------------------------------------------------------------
-        x = self.x_of(s.playhead)
+        self._head_strip = self._head_rect(s.transport.playhead)
+        x = self.x_of(s.transport.playhead)
         p.setPen(QPen(QColor(theme.ACCENT), 1.5))
         p.drawLine(QPointF(x, RULER - 2), QPointF(x, h))
-        label = str(s.playhead)
+        label = str(s.transport.playhead)
         tw = fm.horizontalAdvance(label) + 10
         box = QRectF(x - tw / 2, RULER - 15, tw, 14)
         p.setPen(Qt.PenStyle.NoPen)
@@ -364,18 +381,18 @@ class TimelineCanvas(QWidget):
             return
         hit = self.key_at(pos)
         if hit is not None:
-            self.session.stop()
+            self.session.transport.stop()
             self.session.begin_interaction()
             self._key_drag = _KeyDrag(hit[0], hit[1], hit[2], hit[2])
             self.update()
             event.accept()
             return
         res = self.result_at(pos)
-        if res is not None and self.session.view_result != res:
-            self.session.set_view_result(res)
+        if res is not None and self.session.view.view_result != res:
+            self.session.view.set_view_result(res)
         self._scrubbing = True
-        self.session.stop()
-        self.session.set_playhead(self.frame_at(pos.x()))
+        self.session.transport.stop()
+        self.session.transport.set_playhead(self.frame_at(pos.x()))
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -389,7 +406,7 @@ class TimelineCanvas(QWidget):
             event.accept()
             return
         if self._scrubbing:
-            self.session.set_playhead(self.frame_at(pos.x()))
+            self.session.transport.set_playhead(self.frame_at(pos.x()))
             event.accept()
             return
         hit = self.key_at(pos)
@@ -417,7 +434,7 @@ class TimelineCanvas(QWidget):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         hit = self.key_at(event.position())
         if hit is not None:
-            self.session.set_playhead(int(round(hit[2])))
+            self.session.transport.set_playhead(int(round(hit[2])))
 
     def max_row_offset(self) -> int:
         """How many rows can be scrolled away (0 when every row fits)."""
@@ -448,7 +465,7 @@ class TimelineCanvas(QWidget):
         if key is None:
             return
         menu = QMenu(self)
-        menu.addAction(f"Go to Frame {frame:g}", lambda: s.set_playhead(int(round(frame))))
+        menu.addAction(f"Go to Frame {frame:g}", lambda: s.transport.set_playhead(int(round(frame))))
         interp = menu.addMenu("Interpolation")
         for it in INTERPOLATIONS:
             a = interp.addAction(it, lambda it=it: s.set_key_fields(nid, name, frame, interpolation=it))
@@ -497,7 +514,7 @@ class Timeline(QWidget):
         self.frame_box.setRange(0, max(session.frame_count - 1, 0))
         self.frame_box.setKeyboardTracking(False)
         self.frame_box.setMinimumWidth(70)
-        self.frame_box.valueChanged.connect(lambda v: session.set_playhead(v))
+        self.frame_box.valueChanged.connect(lambda v: session.transport.set_playhead(v))
         bar.addWidget(self.frame_box)
         self.timecode = QLabel(self)
         self.timecode.setMinimumWidth(90)
@@ -526,13 +543,13 @@ class Timeline(QWidget):
         lay.setSpacing(0)
         lay.addLayout(bar)
         lay.addLayout(body, 1)
-        for sig in (session.graph_changed, session.results_changed, session.project_replaced):
+        for sig in (session.graph_changed, session.view.results_changed, session.project_replaced):
             sig.connect(lambda *_: self._sync_scroll(self.canvas._row_offset))
-        session.playhead_changed.connect(lambda _f: self._sync())
-        session.range_changed.connect(self._sync)
+        session.transport.playhead_changed.connect(lambda _f: self._sync())
+        session.transport.range_changed.connect(self._sync)
         session.project_replaced.connect(self._sync)
         session.graph_changed.connect(lambda c: self._sync() if c.settings else None)
-        session.playing_changed.connect(lambda _p: self._sync())
+        session.transport.playing_changed.connect(lambda _p: self._sync())
         session.frames.changed.connect(self._sync_cache)
         self._sync()
 
@@ -540,15 +557,15 @@ class Timeline(QWidget):
         s = self.session
         self.frame_box.blockSignals(True)
         self.frame_box.setRange(0, max(s.frame_count - 1, 0))
-        self.frame_box.setValue(s.playhead)
+        self.frame_box.setValue(s.transport.playhead)
         self.frame_box.blockSignals(False)
-        self.timecode.setText(timecode.timecode(s.playhead, s.settings.fps))
-        rng = f"in {s.in_point} · out {s.out_point}" if (s.in_point > 0 or s.out_point < s.frame_count - 1) else "whole clip"
+        self.timecode.setText(timecode.timecode(s.transport.playhead, s.settings.fps))
+        rng = f"in {s.transport.in_point} · out {s.transport.out_point}" if (s.transport.in_point > 0 or s.transport.out_point < s.frame_count - 1) else "whole clip"
         self._range_text = f"{s.frame_count} frames @ {timecode.fps_text(s.settings.fps)} fps  ·  {rng}"
         self._sync_cache()
-        if s.playing:
-            arrow = "◀" if s.play_direction < 0 else "▶"
-            self.speed_label.setText(f"{arrow} {s.play_speed:g}×")
+        if s.transport.playing:
+            arrow = "◀" if s.transport.play_direction < 0 else "▶"
+            self.speed_label.setText(f"{arrow} {s.transport.play_speed:g}×")
         else:
             self.speed_label.setText("")
 

@@ -169,12 +169,12 @@ class ExportDialog(QDialog):
             for o in (cls.outputs if cls is not None else ()):
                 if str(o.type) == "VIDEO":
                     self.source.addItem(f"{n.id}.{o.name}  ({n.title or cls.title})", ("node", n.id, o.name))
-        for i, r in enumerate(s.results):
+        for i, r in enumerate(s.view.results):
             self.source.addItem(f"Result: {r.label}", ("result", i, None))
-        if s.view_result is not None:
-            self.source.setCurrentIndex(self.source.findData(("result", s.view_result, None)))
-        elif s.view_target is not None and s.view_target.kind == "VIDEO":
-            self.source.setCurrentIndex(max(self.source.findData(("node", s.view_target.node_id, s.view_target.port)), 0))
+        if s.view.view_result is not None:
+            self.source.setCurrentIndex(self.source.findData(("result", s.view.view_result, None)))
+        elif s.view.view_target is not None and s.view.view_target.kind == "VIDEO":
+            self.source.setCurrentIndex(max(self.source.findData(("node", s.view.view_target.node_id, s.view.view_target.port)), 0))
 
         self.fmt = QComboBox(self)
         self.fmt.addItem("MP4 (H.264)", "mp4")
@@ -201,12 +201,12 @@ class ExportDialog(QDialog):
         self.last = QSpinBox(self)
         for w in (self.first, self.last):
             w.setRange(0, s.frame_count - 1)
-        self.first.setValue(s.in_point)
-        self.last.setValue(s.out_point)
+        self.first.setValue(s.transport.in_point)
+        self.last.setValue(s.transport.out_point)
         whole = QPushButton("Whole Clip", self)
         whole.clicked.connect(lambda: (self.first.setValue(0), self.last.setValue(s.frame_count - 1)))
         inout = QPushButton("In/Out", self)
-        inout.clicked.connect(lambda: (self.first.setValue(s.in_point), self.last.setValue(s.out_point)))
+        inout.clicked.connect(lambda: (self.first.setValue(s.transport.in_point), self.last.setValue(s.transport.out_point)))
         rng = QHBoxLayout()
         rng.addWidget(self.first)
         rng.addWidget(QLabel("to", self))
@@ -296,7 +296,7 @@ class ExportDialog(QDialog):
         if b < a:
             raise ValueError(f"the last frame ({b}) is before the first ({a})")
         kind, x, port = data
-        result = self.session.results[x] if kind == "result" else None
+        result = self.session.view.results[x] if kind == "result" else None
         return ExportSpec(x if kind == "node" else None, port, result.clip if result else None, self.fmt.currentData(),
                           path, self.crf.value(), self.preset.currentText(), fps, a, b + 1, self.embed.isChecked(),
                           source_file=Path(result.path) if result is not None and result.path else None)

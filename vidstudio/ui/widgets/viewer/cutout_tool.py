@@ -33,7 +33,6 @@ from vidstudio.motion.camera import fit_matrix
 from vidstudio.motion.cutout import crop_box, place_in_world, validate_outline
 from vidstudio.motion import pathedit
 from vidstudio.project import edits
-from vidstudio.ui.state.motion_edit import edit_state
 from vidstudio.ui.widgets.viewer.motion_overlays import map_points
 from vidstudio.ui.widgets.viewer.overlays import ViewerOverlay
 
@@ -311,8 +310,8 @@ def make_cut_out(session: "Session", source: tuple[str, str], points: np.ndarray
         session.connect_ports(spr, "sprite", anim, "sprites")
     finally:
         stack.endMacro()
-    session.set_selection([traj])
-    edit_state(session).set(node_id=traj, item=pid, point=0, armed=False)
+    session.view.set_selection([traj])
+    session.motion_edit.set(node_id=traj, item=pid, point=0, armed=False)
     session.message.emit(f"Cut Out '{cut}': drag from the centre of the region (or click) to draw where it goes")
     return {"cutout": cut, "trajectory": traj, "sprite": spr, "animatic": anim, "path": pid}
 
@@ -542,8 +541,8 @@ class CutOutTool(QObject):
         self.source: tuple[str, str] | None = None
         self._edit_names: set[str] = set()
         s = self.session
-        s.selection_changed.connect(self.refresh)
-        s.view_changed.connect(self.refresh)
+        s.view.selection_changed.connect(self.refresh)
+        s.view.view_changed.connect(self.refresh)
         s.graph_changed.connect(self._graph_changed)
         s.project_replaced.connect(self.cancel)
         viewer.frame_painted.connect(self._painted)
@@ -560,8 +559,8 @@ class CutOutTool(QObject):
         """Arms the tool over the still image the Viewer shows. Returns False (with the reason in the status
         bar) when the Viewer shows no still image."""
         s = self.session
-        t = s.view_target
-        if t is None or t.kind != "IMAGE" or s.view_result is not None:
+        t = s.view.view_target
+        if t is None or t.kind != "IMAGE" or s.view.view_result is not None:
             s.message.emit("Cut Out: show a still picture in the Viewer first (select a Load Image node)")
             return False
         self.source = image_source(s, t.node_id, t.port)
@@ -597,15 +596,15 @@ class CutOutTool(QObject):
     def _painted(self, _frame: int) -> None:
         # the frame size may only be known once a picture is shown
         if not self._edit_names and any(self.session.project.has_node(n) and self.session.project.node(n).type == "CutOut"
-                                        for n in self.session.selection):
+                                        for n in self.session.view.selection):
             self.refresh()
 
     def _space(self, cut: str) -> tuple[np.ndarray, bool, tuple[int, int]] | None:
         """``(image -> item affine, world?, photo size)`` of Cut Out ``cut`` over what the Viewer shows, or None
         when the Viewer shows something else."""
         s = self.session
-        t = s.view_target
-        if t is None or s.view_result is not None:
+        t = s.view.view_target
+        if t is None or s.view.view_result is not None:
             return None
         src = image_source(s, cut, "background")
         size = self._photo_size()
@@ -624,7 +623,7 @@ class CutOutTool(QObject):
 
     def _source_size(self, cut: str) -> tuple[int, int] | None:
         """The photo's size from the last evaluation of the Cut Out's mask, or None."""
-        r = self.session.last_result
+        r = self.session.evaluation.last_result
         v = r.values.get(cut, {}).get("mask") if r is not None else None
         return (int(v.shape[2]), int(v.shape[1])) if v is not None and np.ndim(v) == 3 else None
 
@@ -633,7 +632,7 @@ class CutOutTool(QObject):
         its background or its animatic)."""
         s = self.session
         wanted: dict[str, tuple[str, tuple]] = {}
-        for nid in s.selection:
+        for nid in s.view.selection:
             if s.project.has_node(nid) and s.project.node(nid).type == "CutOut":
                 space = self._space(nid)
                 if space is not None:

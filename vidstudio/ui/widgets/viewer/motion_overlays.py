@@ -26,11 +26,11 @@ from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect be
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QPainter, QPainterPath, QPen, QPolygonF, QTransform
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QPainter, QPainterPath, QPen, QPixmap, QPolygonF, QTransform
 from PySide6.QtWidgets import QGraphicsSceneHoverEvent, QGraphicsSceneMouseEvent, QMenu, QStyleOptionGraphicsItem, QWidget
 
 from vidstudio.graph.types import PortType
@@ -38,7 +38,7 @@ from vidstudio.motion.physics import Body, validate_bodies
 from vidstudio.motion.trajectory import MotionPath, compile_path, evaluate_path, frame_ticks, path_handles, validate_document
 from vidstudio.motion import pathedit
 from vidstudio.project import edits
-from vidstudio.ui.state.motion_edit import EditState, edit_state
+from vidstudio.ui.state.motion_edit import EditState
 from vidstudio.ui.widgets.viewer.overlays import OverlayContext, ViewerOverlay, overlay_factory, register_overlay
 
 #: Seconds of travel a velocity arrow shows (its tip is where the body would be after this long, without
@@ -257,7 +257,7 @@ class TrajectoryEditOverlay(MotionOverlay):
 
     def __init__(self, ctx: OverlayContext):
         super().__init__(ctx)
-        self.state: EditState = edit_state(self.session)
+        self.state: EditState = self.session.motion_edit
         self.setAcceptHoverEvents(True)
         self.setFlag(self.GraphicsItemFlag.ItemIsFocusable, True)
         self.doc: dict[str, Any] = {}
@@ -271,6 +271,9 @@ class TrajectoryEditOverlay(MotionOverlay):
         # pens (one C++ call each per paint); the ticks' length is set for the zoom they were built at
         self._paths: dict[str, tuple[QPainterPath, QPainterPath, QPainterPath]] = {}
         self._paths_scale = 0.0
+        self._doc_serial = 0  # counts documents loaded: the drawn layers belong to one
+        self._layers: tuple[tuple, QPixmap, QPixmap] | None = None
+        self._last_key: tuple | None = None
         self._hover: Hit = Hit("empty")
         self._drag: Hit | None = None
         self._press_dev: np.ndarray | None = None
@@ -298,6 +301,8 @@ class TrajectoryEditOverlay(MotionOverlay):
 
     def _load(self, doc: dict[str, Any]) -> None:
         self.doc = doc
+        self._doc_serial += 1
+        self._layers = None
         self.models, self.compiled, self._ticks, self._polys, self._handles = {}, {}, {}, {}, {}
         self._tracks, self._paths = {}, {}
         n = self.session.frame_count
@@ -361,11 +366,58 @@ class TrajectoryEditOverlay(MotionOverlay):
         return st.item if st.is_for(self.node_id) and st.item in self.models else None
 
     # ------------------------------------------------------------------------------------ drawing
+    # What does not move with the playhead (curves and ticks below the objects; handles, points, labels and
+    # anchors above them) is drawn into two viewport-sized layers once the view, the document, the active path,
+    # the selected point and the hovered item were the same for two paints in a row (the camera is still), and
+    # kept while they stay so: scrubbing then draws two pixmaps and each path's object at the playhead. While
+    # the camera moves (the view changes every frame) the same three parts are drawn directly.
     def draw(self, painter: QPainter, t: QTransform) -> None:
         active = self.active
         order = [pid for pid in self.models if pid != active] + ([active] if active else [])
+        dev = painter.device()
+        dpr = dev.devicePixelRatioF() if hasattr(dev, "devicePixelRatioF") else 1.0
+        hover = (self._hover.kind, self._hover.item, self._hover.index)
+        key = ((t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()), dev.width(), dev.height(), dpr, active,
+               self.state.point, hover, self._doc_serial, painter.font().key())
+        still, self._last_key = key == self._last_key, key
+        if still and (self._layers is None or self._layers[0] != key):
+            self._layers = (key, self._layer(painter, dpr, lambda lp: self._draw_below(lp, t, order, active)),
+                            self._layer(painter, dpr, lambda lp: self._draw_above(lp, t, order, active)))
+        layers = self._layers if self._layers is not None and self._layers[0] == key else None
+        if layers is not None:
+            painter.drawPixmap(0, 0, layers[1])
+        else:
+            self._draw_below(painter, t, order, active)
         for pid in order:
-            self._draw_path(painter, t, pid, pid == active)
+            self._draw_object(painter, t, pid)
+        if layers is not None:
+            painter.drawPixmap(0, 0, layers[2])
+        else:
+            self._draw_above(painter, t, order, active)
+
+    @staticmethod
+    def _layer(painter: QPainter, dpr: float, draw: Callable[[QPainter], None]) -> QPixmap:
+        """A transparent pixmap of the painter's device size with ``draw`` painted on it (viewport pixels)."""
+        dev = painter.device()
+        pix = QPixmap(max(1, int(round(dev.width() * dpr))), max(1, int(round(dev.height() * dpr))))
+        pix.setDevicePixelRatio(dpr)
+        pix.fill(Qt.GlobalColor.transparent)
+        lp = QPainter(pix)
+        lp.setRenderHints(painter.renderHints())
+        lp.setFont(painter.font())
+        try:
+            draw(lp)
+        finally:
+            lp.end()
+        return pix
+
+    def _draw_below(self, painter: QPainter, t: QTransform, order: list[str], active: str | None) -> None:
+        for pid in order:
+            self._draw_curve(painter, t, pid, pid == active)
+
+    def _draw_above(self, painter: QPainter, t: QTransform, order: list[str], active: str | None) -> None:
+        for pid in order:
+            self._draw_marks(painter, t, pid, pid == active)
         for a in self.doc.get("anchors", []):
             try:
                 p = map_points(t, np.array([[float(a["x"]), float(a["y"])]]))[0]
@@ -380,10 +432,10 @@ class TrajectoryEditOverlay(MotionOverlay):
             painter.drawPolygon(diamond)
             _label(painter, p[0] + 9, p[1] + 4, str(a.get("name") or a.get("id", "")), QColor(235, 235, 235), bold=False)
 
-    def _draw_path(self, painter: QPainter, t: QTransform, pid: str, active: bool) -> None:
+    def _draw_curve(self, painter: QPainter, t: QTransform, pid: str, active: bool) -> None:
+        """A path's curve with its dark edge and its per-frame ticks."""
         m = self.models[pid]
         color = qcolor(m.color, 1.0 if active else 0.6)
-        solid = qcolor(m.color)
         scale = _scale_of(t)
         if self._paths_scale <= 0 or abs(scale / self._paths_scale - 1.0) > 0.2:
             self._paths, self._paths_scale = {}, scale  # ticks sized for this zoom
@@ -410,7 +462,11 @@ class TrajectoryEditOverlay(MotionOverlay):
             painter.drawPath(small)
             painter.drawPath(big)
         painter.restore()
-        # the object at the playhead
+
+    def _draw_object(self, painter: QPainter, t: QTransform, pid: str) -> None:
+        """The path's object at the playhead: its outline and a dot on its centre."""
+        m = self.models[pid]
+        solid = qcolor(m.color)
         track = self._tracks.get(pid)
         if track is not None:
             i = int(min(max(self.frame, 0), track.frame_count - 1))
@@ -421,11 +477,17 @@ class TrajectoryEditOverlay(MotionOverlay):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(_pen(QColor(0, 0, 0, 110), 3.0))
             painter.drawPolygon(_polygon(outline))
-            painter.setPen(_pen(solid if vis else QColor(150, 150, 150), 1.3, Qt.PenStyle.DashLine))
+            painter.setPen(_pen(solid if vis else QColor(150, 150, 150), 1.3))  # solid: dashes cost a lot per frame
             painter.drawPolygon(_polygon(outline))
             painter.setPen(_pen(QColor(0, 0, 0, 180), 1.0))
             painter.setBrush(QColor(255, 255, 255) if vis else QColor(120, 120, 120))
             painter.drawEllipse(QPointF(c[0], c[1]), 4.0, 4.0)
+
+    def _draw_marks(self, painter: QPainter, t: QTransform, pid: str, active: bool) -> None:
+        """The active path's handles, every path's control points with their numbers, and its name."""
+        m = self.models[pid]
+        color = qcolor(m.color, 1.0 if active else 0.6)
+        solid = qcolor(m.color)
         # handles of the active path
         pts = np.array([[p.x, p.y] for p in m.points])
         dpts = map_points(t, pts)
@@ -548,7 +610,7 @@ class TrajectoryEditOverlay(MotionOverlay):
                                 (f"Delete Path '{name}'", lambda pid=pid: self.delete_path(pid))]
                     start = self.models[pid].start_frame
                     actions += [("-", None), (f"Go to Its Start Frame ({start:g})",
-                                              lambda f=start: self.session.set_playhead(int(round(f))))]
+                                              lambda f=start: self.session.transport.set_playhead(int(round(f))))]
                 self._popup(event, actions)
             event.accept()
             return
@@ -768,7 +830,7 @@ class BoxesOverlay(MotionOverlay):
         if boxes.ndim != 3 or boxes.shape[-1] != 4 or boxes.shape[0] == 0:
             return
         names: list[str] = []
-        r = self.session.last_result
+        r = self.session.evaluation.last_result
         if r is not None:
             for v in r.values.get(self.node_id, {}).values():
                 if hasattr(v, "tracks"):
@@ -805,7 +867,7 @@ class PhysicsSceneOverlay(MotionOverlay):
         cls = self.session.node_class(self.node_id)
         p = cls.param("bodies") if cls is not None else None
         self.editable = p is not None and p.validator is validate_bodies
-        self.state = edit_state(self.session)
+        self.state = self.session.motion_edit
         self.setAcceptHoverEvents(self.editable)
         self.setFlag(self.GraphicsItemFlag.ItemIsFocusable, self.editable)
         self.bodies: list[dict[str, Any]] = []

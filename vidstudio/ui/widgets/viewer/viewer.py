@@ -32,7 +32,6 @@ from vidstudio.media import timecode
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.canvas import PanZoomView
 from vidstudio.ui.state.evaluation import EvalResult
-from vidstudio.ui.state.motion_edit import edit_state
 from vidstudio.ui.widgets.viewer.cutout_tool import CutOutTool, tool_button
 from vidstudio.ui.widgets.viewer.motion_overlays import register_builtin_overlays
 from vidstudio.ui.widgets.viewer.overlays import GuidesOverlay, OverlayContext, ViewerOverlay, overlay_factory, registered_types
@@ -298,17 +297,17 @@ class Viewer(QWidget):
 
         self.zoom_changed.connect(lambda z: self.zoom_label.setText("fit" if self.view.fit_mode else f"{z * 100:.0f} %"))
         register_builtin_overlays()
-        session.overlay_types = session.overlay_types | registered_types()
-        session.playhead_changed.connect(self._playhead_changed)
+        session.view.overlay_types = session.view.overlay_types | registered_types()
+        session.transport.playhead_changed.connect(self._playhead_changed)
         session.frames.frame_ready.connect(self._frame_ready)
         session.frames.frame_failed.connect(self._frame_failed)
         session.frames.changed.connect(self._frames_changed)
-        session.evaluated.connect(self._evaluated)
-        session.evaluation_started.connect(self._update_info)
-        session.view_changed.connect(self._view_changed)
-        session.results_changed.connect(self._fill_sources)
+        session.evaluation.evaluated.connect(self._evaluated)
+        session.evaluation.evaluation_started.connect(self._update_info)
+        session.view.view_changed.connect(self._view_changed)
+        session.view.results_changed.connect(self._fill_sources)
         session.project_replaced.connect(self._project_replaced)
-        session.selection_changed.connect(self._selection_changed)
+        session.view.selection_changed.connect(self._selection_changed)
         session.graph_changed.connect(lambda _c: self._fill_sources())
         self._fill_sources()
         self._view_changed()
@@ -329,7 +328,7 @@ class Viewer(QWidget):
         self.view.scene_.addItem(overlay)
         overlay.set_frame_size(*self.view.frame_item.size)
         overlay.set_camera(self.camera)
-        overlay.set_frame(self.session.playhead)
+        overlay.set_frame(self.session.transport.playhead)
         return overlay
 
     def remove_overlay(self, name: str) -> None:
@@ -363,7 +362,7 @@ class Viewer(QWidget):
         return ""
 
     def _update_camera(self, result: EvalResult) -> None:
-        cam = self.session.view_camera
+        cam = self.session.view.view_camera
         value = result.values.get(cam[0], {}).get(cam[1]) if cam is not None else None
         mats = None
         if value is not None:
@@ -379,7 +378,7 @@ class Viewer(QWidget):
         s = self.session
         self._update_camera(result)
         wanted: dict[str, OverlayContext] = {}
-        for nid in s.selection:
+        for nid in s.view.selection:
             if nid not in result.values or not s.project.has_node(nid):
                 continue
             cls = s.node_class(nid)
@@ -389,7 +388,7 @@ class Viewer(QWidget):
         failed = result.error is not None or any(i.severity == "error" for i in result.issues)
         for name in list(self._value_overlays):
             nid = name.split(".")[0]
-            if name not in wanted and not (failed and nid in s.selection and s.project.has_node(nid)):
+            if name not in wanted and not (failed and nid in s.view.selection and s.project.has_node(nid)):
                 # (an overlay of a selected node stays up while the graph has an error: its editor is how
                 # the artist fixes a path that went wrong)
                 self.remove_overlay(name)
@@ -405,8 +404,8 @@ class Viewer(QWidget):
 
     def _selection_changed(self) -> None:
         # overlays registered after start-up (a plugin loaded later) count from the next selection on
-        self.session.overlay_types = self.session.overlay_types | registered_types()
-        sel = set(self.session.selection)
+        self.session.view.overlay_types = self.session.view.overlay_types | registered_types()
+        sel = set(self.session.view.selection)
         for name in list(self._value_overlays):
             if name.split(".")[0] not in sel:
                 self.remove_overlay(name)
@@ -463,11 +462,11 @@ class Viewer(QWidget):
         self._update_info()
 
     def _frame_ready(self, index: int) -> None:
-        if index == self.session.playhead:
+        if index == self.session.transport.playhead:
             self.show_frame(index)
 
     def _frame_failed(self, index: int, message: str) -> None:
-        if index == self.session.playhead:
+        if index == self.session.transport.playhead:
             self._set_message(f"frame {index} could not be rendered: {message}", True)
 
     def _frames_changed(self) -> None:
@@ -476,23 +475,23 @@ class Viewer(QWidget):
         self._apply_size()
 
     def _eval_error(self) -> str | None:
-        r = self.session.last_result
-        return r.error if (r is not None and self.session.view_result is None) else None
+        r = self.session.evaluation.last_result
+        return r.error if (r is not None and self.session.view.view_result is None) else None
 
     def _evaluated(self, result: EvalResult) -> None:
         self._update_value_overlays(result)
-        if result.error and self.session.view_result is None:
-            stale = "\n(the Viewer keeps the last picture that worked)" if self.session.showing_stale else ""
+        if result.error and self.session.view.view_result is None:
+            stale = "\n(the Viewer keeps the last picture that worked)" if self.session.evaluation.showing_stale else ""
             self._set_message(result.error + stale, not result.error_is_server_only)
-        elif self.session.view_target is None and self.session.view_result is None:
+        elif self.session.view.view_target is None and self.session.view.view_result is None:
             self._set_message(self._nothing_message())
         elif self.view.message:
             self._set_message("")
-        if result.clip is None and self.session.view_result is None and not self.session.showing_stale:
+        if result.clip is None and self.session.view.view_result is None and not self.session.evaluation.showing_stale:
             self.view.frame_item.image = None
             self.view.frame_item.update()
         else:
-            self.show_frame(self.session.playhead)
+            self.show_frame(self.session.transport.playhead)
         self._update_info()
 
     def _nothing_message(self) -> str:
@@ -508,10 +507,10 @@ class Viewer(QWidget):
     def _view_changed(self) -> None:
         s = self.session
         self.pin_button.blockSignals(True)
-        self.pin_button.setChecked(s.pinned is not None)
+        self.pin_button.setChecked(s.view.pinned is not None)
         self.pin_button.blockSignals(False)
         self._fill_sources()
-        if s.view_target is None and s.view_result is None:
+        if s.view.view_target is None and s.view.view_result is None:
             self._set_message(self._nothing_message())
             self.view.frame_item.image = None
             self.view.frame_item.update()
@@ -529,26 +528,26 @@ class Viewer(QWidget):
         s = self.session
         self.source.blockSignals(True)
         self.source.clear()
-        t = s.view_target
+        t = s.view.view_target
         self.source.addItem(theme.icon("mdi6.graph-outline"), f"Graph: {t.ref}" if t else "Graph: nothing to view")
-        for r in s.results:
+        for r in s.view.results:
             self.source.addItem(theme.icon("mdi6.movie-open-outline"), f"Result: {r.label}")
-        self.source.setCurrentIndex(0 if s.view_result is None else s.view_result + 1)
+        self.source.setCurrentIndex(0 if s.view.view_result is None else s.view.view_result + 1)
         self.source.blockSignals(False)
 
     def _source_chosen(self, index: int) -> None:
-        self.session.set_view_result(None if index <= 0 else index - 1)
+        self.session.view.set_view_result(None if index <= 0 else index - 1)
 
     def _pin_toggled(self, on: bool) -> None:
         s = self.session
-        s.pin_view(s.view_target.node_id if (on and s.view_target is not None) else None)
+        s.view.pin_view(s.view.view_target.node_id if (on and s.view.view_target is not None) else None)
 
     def _update_info(self) -> None:
         s = self.session
         w, h = self._frame_size()
-        f = s.playhead
-        src = s.results[s.view_result].label if s.view_result is not None else (s.view_target.ref if s.view_target else "—")
-        busy = "  ·  evaluating…" if s.evaluating else ""
+        f = s.transport.playhead
+        src = s.view.results[s.view.view_result].label if s.view.view_result is not None else (s.view.view_target.ref if s.view.view_target else "—")
+        busy = "  ·  evaluating…" if s.evaluation.evaluating else ""
         self.info.setText(f"{src}  ·  {w}×{h}  ·  frame {f}  ·  {timecode.timecode(f, s.settings.fps)}{busy}")
 
     def cursor_moved(self, p: QPointF) -> None:
@@ -571,7 +570,7 @@ class Viewer(QWidget):
         """
         s = self.session
         is_traj = lambda nid: s.project.has_node(nid) and s.project.node(nid).type == "Trajectory"  # noqa: E731
-        nid = next((n for n in reversed(s.selection) if is_traj(n)), None)
+        nid = next((n for n in reversed(s.view.selection) if is_traj(n)), None)
         if nid is None:
             nid = next((n.id for n in s.project.nodes if n.type == "Trajectory"), None)
         if nid is None:
@@ -582,8 +581,8 @@ class Viewer(QWidget):
             except ValueError as e:
                 s.message.emit(str(e))
                 return None
-        s.set_selection([nid])
-        edit_state(s).set(node_id=nid, armed=True)
+        s.view.set_selection([nid])
+        s.motion_edit.set(node_id=nid, armed=True)
         self.view.setFocus()
         self.view.viewport().update()
         s.message.emit(f"Draw Path: click on the frame to start a new path in '{nid}'")

@@ -394,7 +394,7 @@ def test_ctrl_c_cancels_the_remote_job_and_exits_130(server, client, tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
-    assert f"job {job.id} cancelled" in err
+    assert f"job {job.id} was cancelled" in err
     assert client.wait(job.id, timeout=30).status == "cancelled"
     assert not (tmp_path / "slow.mp4").exists()
 

@@ -335,15 +335,21 @@ class Client:
     def download(self, job_id: str, dest: str | os.PathLike) -> Path:
         """Downloads the job's MP4 to ``dest`` (written to a temporary file, then renamed: never half a file).
 
+        The file gets the user's default mode (or that of the file it replaces), and temporary files a killed
+        download of ``dest`` left are removed first (:func:`vidstudio.fsutil.clean_strays`).
+
         Returns:
             the path written.
 
         Raises:
             ServerError: 409 while the job has not succeeded; OSError: ``dest`` cannot be written.
         """
+        from vidstudio.fsutil import clean_strays, match_mode, temp_prefix
+
         dest = Path(dest).expanduser()
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        clean_strays(dest.parent, dest.name)  # what a killed download of this file left
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest.name), suffix=".part", dir=dest.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 try:
@@ -355,6 +361,7 @@ class Client:
                             f.write(chunk)
                 except httpx.HTTPError as e:
                     raise ServerError(f"downloading job {job_id} from {self.url} failed: {e}") from None
+            match_mode(tmp, dest)  # the mode the user's other files get (or the replaced file's), not 0600
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -152,13 +152,14 @@ def run_remote(args: argparse.Namespace) -> int:
             finally:
                 bar.close()
         if token.cancelled:
-            state = "cancelled" if job.status == "cancelled" else f"{job.status} before it could be cancelled"
-            print(f"vidstudio: cancelled; job {job.id} {state} on {args.server}", file=sys.stderr)
+            state = "was cancelled" if job.status == "cancelled" else f"{job.status} before it could be cancelled"
+            print(f"vidstudio: job {job.id} {state} on {args.server}", file=sys.stderr)
             return 130
         for note in job.notes:
             print(f"{note}", file=sys.stderr)
         if job.status == "cancelled":
-            raise Cancelled(f"job {job.id} was cancelled on the server ({job.error or 'cancelled'})")
+            why = job.error if job.error and job.error != "cancelled" else ""
+            raise Cancelled(f"job {job.id} was cancelled on the server" + (f" ({why})" if why else ""))
         if job.status != "succeeded":
             raise VidStudioError(f"job {job.id} failed on {args.server}: {job.error}")
         client.download(job.id, dest)

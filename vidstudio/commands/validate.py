@@ -1,7 +1,8 @@
 """``vidstudio validate PROJECT``: check a project without running it.
 
 Exit 0 when valid (warnings are printed); exit 2 with one line per problem, each starting with the project
-file's path.
+file's path. Besides the document and the graph, every image and video the project reads is opened as a render
+would open it (missing, unreadable, undecodable, or not a regular file: an error).
 """
 
 from __future__ import annotations
@@ -38,6 +39,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _validate(project, registry):
-    from vidstudio.graph.validate import validate_graph
+    from vidstudio.graph.validate import validate_files, validate_graph
 
-    return validate_graph(project, registry, project.settings)
+    return validate_graph(project, registry, project.settings) + validate_files(project, registry, project.project_dir)

@@ -526,7 +526,7 @@ def create_app(config: ServerConfig) -> FastAPI:
     async def events(ws: WebSocket, job: str | None = None, previews: str = "true") -> None:
         import re
 
-        if job is not None and not re.match(JOB_ID_PATTERN, job):
+        if job is not None and not re.fullmatch(JOB_ID_PATTERN, job):
             await ws.close(code=1008, reason="job: not a job id")
             return
         await ws.accept()

@@ -61,6 +61,8 @@ def _manager():
     m = PluginManager()
     for w in m.warnings:
         print(f"vidstudio: warning: {w}", file=sys.stderr)
+    for c in m.crashed:
+        print(f"vidstudio: warning: {c.message}", file=sys.stderr)
     return m
 
 

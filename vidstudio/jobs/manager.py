@@ -308,7 +308,7 @@ class JobManager:
         if self.running == job_id:
             print(f"vidstudio server: job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled; "
                   "killing the worker", file=sys.stderr)
-            self.supervisor.kill()
+            self.supervisor.kill(f"job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled")
 
     # ------------------------------------------------------------------------------------------ dispatch
     def _kick(self) -> None:

@@ -178,6 +178,18 @@ def running_plugin(plugin: str, what: str, base: Path | None = None):
                 marker.unlink()
 
 
+_CRASH_NOTICES: list[PluginCrash] = []
+
+
+def take_crash_notices() -> list[PluginCrash]:
+    """The plugin crashes found in this process so far (by any :class:`PluginManager`), each returned once:
+    the GUI asks about them at start-up (offering to re-enable the plugin), the command line prints them."""
+    with _LOAD_LOCK:
+        out = list(_CRASH_NOTICES)
+        _CRASH_NOTICES.clear()
+    return out
+
+
 def take_markers(pid: int, base: Path | None = None) -> list["PluginCrash"]:
     """Reads and removes the crash markers of process ``pid``, which has ended.
 
@@ -516,6 +528,8 @@ class PluginManager:
             with contextlib.suppress(OSError):
                 f.unlink()
         known = {r.name for r in self._records}
+        with _LOAD_LOCK:
+            _CRASH_NOTICES.extend(found)
         for c in found:
             if c.plugin in known and c.plugin not in self._disabled:
                 self._disabled.add(c.plugin)

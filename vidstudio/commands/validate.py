@@ -2,7 +2,8 @@
 
 Exit 0 when valid (warnings are printed); exit 2 with one line per problem, each starting with the project
 file's path. Besides the document and the graph, every image and video the project reads is opened as a render
-would open it (missing, unreadable, undecodable, or not a regular file: an error).
+would open it (missing, unreadable, undecodable, or not a regular file: an error), and every Generate node is
+estimated against the limits a server applies (``--max-pixels``, ``--max-frames``, ``--max-steps``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a project file and its graph", description=__doc__)
     p.add_argument("project", help="a .vidproj file (or an MP4 rendered by VidStudio)")
+    p.add_argument("--max-pixels", type=int, default=None, metavar="N",
+                   help="a Generate node over N pixels a frame is an error (default 1920x1088 = 2088960, as a server's)")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="... over N frames (default 1024)")
+    p.add_argument("--max-steps", type=int, default=None, metavar="N", help="... over N denoising steps (default 200)")
     p.set_defaults(func=run)
 
 
@@ -27,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
         for line in e.lines():
             print(line)
         return 2
-    issues = _validate(project, default_registry())
+    from vidstudio.commands.serve import limits_from_args
+
+    issues = _validate(project, default_registry()) + _budget(project, limits_from_args(args))
     errors = [i for i in issues if i.severity == "error"]
     for i in issues:
         print(f"{args.project}: {i}")
@@ -36,6 +43,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"{args.project}: ok ({len(project.nodes)} nodes, {len(project.links)} links, "
           f"{project.settings.frame_count} frames at {project.settings.fps} fps)")
     return 0
+
+
+def _budget(project, limits):
+    """The budget before allocation (:mod:`vidstudio.budget`): a Generate node over the limits is an error."""
+    from vidstudio.budget import check_graph
+    from vidstudio.graph.validate import GraphIssue
+
+    return [GraphIssue(nid, "param 'steps'" if fld == "steps" else "", msg, "over-budget")
+            for nid, fld, msg in check_graph(project, project.settings, limits)]
 
 
 def _validate(project, registry):

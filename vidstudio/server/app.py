@@ -12,6 +12,7 @@ import asyncio
 import io
 import json
 import os
+import sqlite3
 import sys
 import time
 import warnings
@@ -51,6 +52,8 @@ from vidstudio.protocol.models import (
     ServerInfo,
     SimpleGeneration,
 )
+from vidstudio.budget import Limits
+from vidstudio.server import guards
 from vidstudio.server.build import NodeTypes, RequestError, build_project, build_simple, copy_assets
 from vidstudio.server.models import ModelCatalog
 from vidstudio.server.security import BodyLimit, TokenAuth, error_body
@@ -103,6 +106,8 @@ class ServerConfig:
         max_upload_bytes: largest upload (image) request; max_json_bytes: largest JSON request body.
         cancel_grace: seconds a cancelled running job may take to stop before its worker is killed.
         worker_env: extra environment variables for the worker process.
+        limits: the generation budget (``--max-pixels``, ``--max-frames``, ``--max-steps``) every job is checked
+            against before it is queued, with the worker's device memory (:mod:`vidstudio.budget`).
     """
 
     data_dir: Path
@@ -116,6 +121,7 @@ class ServerConfig:
     max_json_bytes: int = 16 << 20
     cancel_grace: float = 30.0
     worker_env: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
 
 class ApiError(Exception):
@@ -211,10 +217,18 @@ def store_upload(store: JobStore, data: bytes, what: str) -> AssetRow:
     aid = new_asset_id()
     path = store.asset_path(aid)
     tmp = path.with_name(f".{path.name}.tmp")
-    im.save(tmp, "PNG")
-    os.replace(tmp, path)
+    try:
+        im.save(tmp, "PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no .tmp file
+        raise
     row = AssetRow(aid, time.time(), im.size[0], im.size[1], im.mode, path.stat().st_size)
-    store.add_asset(row)
+    try:
+        store.add_asset(row)
+    except BaseException:
+        path.unlink(missing_ok=True)  # a database that cannot record it (full disk) keeps no file either
+        raise
     return row
 
 
@@ -317,6 +331,16 @@ def create_app(config: ServerConfig) -> FastAPI:
     @app.exception_handler(RequestError)
     async def _request(request: Request, exc: RequestError) -> Response:
         return _problems_response(exc.problems, exc.status, exc.kind)
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _storage(request: Request, exc: Exception) -> Response:
+        # Handled here (not by the catch-all below, which Starlette re-raises and which closes the connection):
+        # a full data disk is the server's state, not a bug, and the connection stays usable.
+        if guards.disk_full(exc):
+            return _json_error(507, "insufficient_storage", f"the server's data folder is full ({exc}); nothing was "
+                                                            "kept of this request")
+        return await _internal(request, exc)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> Response:
@@ -431,7 +455,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         elif ctype.startswith("application/json") or not ctype:
             body = await request.body()
             try:
-                data = json.loads(body)
+                data = guards.parse_body(body)  # RecursionError and depth: 422, never a 500
             except (ValueError, UnicodeDecodeError) as e:
                 raise ApiError(400, "invalid_request", f"the body is not JSON ({e})", "body") from None
             if not isinstance(data, dict):
@@ -448,8 +472,15 @@ def create_app(config: ServerConfig) -> FastAPI:
             spec = await asyncio.to_thread(build_project, req, catalog, store, types, job_id)
         else:
             spec = await asyncio.to_thread(build_simple, req, catalog, store, job_id)
-        await asyncio.to_thread(copy_assets, store, spec)
-        job = manager.submit(spec)
+        # The budget before allocation: refuse here, naming the numbers, what the worker could not hold.
+        await asyncio.to_thread(guards.check_budget, spec, config.limits, catalog=catalog,
+                                device_memory=manager.device_memory, device=manager.worker.device)
+        try:
+            await asyncio.to_thread(copy_assets, store, spec)
+            job = manager.submit(spec)
+        except BaseException:
+            guards.discard_job(store, spec.id)  # no orphan job folder, whatever stopped it (a full disk)
+            raise
         return JSONResponse(job.model_dump(mode="json"), status_code=202)
 
     @app.get("/v1/videos/generations", response_model=JobList, tags=["generations"], responses=_ERRORS,

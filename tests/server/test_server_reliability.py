@@ -143,3 +143,17 @@ def _full_disk(srv, tiny_disk):
         assert not [p for p in (tiny_disk / "data").rglob("*.tmp")]
         filler.unlink()
         c.upload_image(_png(64), "small.png")  # space again: the server goes on
+
+
+def test_options_lists_every_method_of_a_path(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from vidstudio.server.app import ServerConfig, create_app
+
+    c = TestClient(create_app(ServerConfig(data_dir=tmp_path)))  # no lifespan: no worker is started
+    r = c.options("/v1/videos/generations")
+    assert r.status_code == 204 and r.headers["allow"] == "GET, HEAD, OPTIONS, POST"  # was: POST only
+    assert c.options("/v1/videos/generations/gen_" + "0" * 24).headers["allow"] == "DELETE, GET, HEAD, OPTIONS"
+    r = c.put("/v1/videos/generations")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, OPTIONS, POST"
+    assert c.options("/v1/nothing-here").status_code == 404

@@ -610,6 +610,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     upload_limit = config.max_upload_bytes + (64 << 10)
+    app.add_middleware(guards.AllowedMethods, router=app)  # innermost: after the host and token checks
     app.add_middleware(BodyLimit, max_bytes=config.max_json_bytes,
                        limits={"/v1/assets": upload_limit,
                                "/v1/videos/generations": max(upload_limit, config.max_json_bytes)})

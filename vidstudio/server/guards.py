@@ -93,3 +93,61 @@ def discard_job(store: Any, job_id: str) -> None:
     """Removes the folder of a job that was refused or could not be queued (best effort), so that a full disk
     or a refusal leaves no orphan folder behind."""
     shutil.rmtree(store.job_dir(job_id), ignore_errors=True)
+
+
+def allowed_methods(app: Any, scope: dict[str, Any]) -> list[str]:
+    """Every method some route of ``app`` answers at the request's path (``HEAD`` with ``GET``), sorted.
+
+    Starlette stops at the first route whose path matches and lists only that route's methods in ``Allow``;
+    a path served by several routes (``GET`` and ``POST /v1/videos/generations``) then looks as if it had
+    one method. This asks every route.
+    """
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    probe = {**scope, "method": "GET"}
+    for route in getattr(app, "routes", []):
+        route_methods = getattr(route, "methods", None)
+        if not route_methods:
+            continue
+        match, _ = route.matches(probe)
+        if match != Match.NONE:
+            methods |= set(route_methods)
+            if "GET" in route_methods:
+                methods.add("HEAD")
+    if methods:
+        methods.add("OPTIONS")
+    return sorted(methods)
+
+
+class AllowedMethods:
+    """ASGI middleware: ``OPTIONS`` on any path answers 204 with ``Allow`` listing every method the path
+    takes (404 for a path no route serves), and a 405 answer's ``Allow`` lists them all too.
+
+    Args:
+        app: the ASGI application it wraps; router: the FastAPI/Starlette app whose routes are asked
+            (default: ``app``).
+    """
+
+    def __init__(self, app: Any, router: Any = None):
+        self.app = app
+        self.router = router if router is not None else app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        allowed = allowed_methods(self.router, scope)
+        if scope["method"] == "OPTIONS" and allowed:
+            await send({"type": "http.response.start", "status": 204,
+                        "headers": [(b"allow", ", ".join(allowed).encode()), (b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_fixed(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405 and allowed:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                message = {**message, "headers": headers + [(b"allow", ", ".join(allowed).encode())]}
+            await send(message)
+
+        await self.app(scope, receive, send_fixed)

@@ -84,3 +84,18 @@ def test_a_plugin_node_that_segfaults_is_named_and_disabled_at_the_next_start(pl
     assert "was running" not in r.stderr  # told once
     assert run_cli("plugins", "enable", "segv").returncode == 0
     assert PluginManager().get("segv").status == "enabled"
+
+
+def test_a_dead_workers_marker_never_disables_the_plugin(plugins_dir):
+    """A worker killed with its server (nobody left to report it on the job) is no reason to disable a plugin."""
+    from vidstudio.plugins.manager import MARKERS_DIR, config_dir
+
+    write_plugin(plugins_dir, "steady")
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    markers = config_dir() / MARKERS_DIR
+    markers.mkdir(parents=True, exist_ok=True)
+    (markers / f"{p.pid}-1.json").write_text(json.dumps({"plugin": "steady", "what": "node 'Const'", "pid": p.pid,
+                                                         "role": "worker"}))
+    m = PluginManager()
+    assert m.get("steady").status == "enabled" and m.crashed == [] and not list(markers.iterdir())

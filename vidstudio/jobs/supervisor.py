@@ -131,7 +131,7 @@ class WorkerSupervisor:
 
     def _spawn(self) -> None:
         parent, child = socket.socketpair()
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **self.env, "VIDSTUDIO_PLUGIN_ROLE": "worker"}  # its crashes are reported on the job
         root = _package_root()
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONUNBUFFERED", "1")

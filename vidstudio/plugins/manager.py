@@ -61,6 +61,9 @@ ENTRY_POINT_GROUP = "vidstudio.nodes"
 STATE_FILE = "plugins.json"
 #: The folder under :func:`config_dir` holding one crash marker per process and thread running plugin code.
 MARKERS_DIR = "running-plugins"
+#: Set to ``worker`` in the server's worker processes: their crash markers are the supervisor's to report (on
+#: the job), never a reason to disable the plugin at the next start of anything.
+ROLE_ENV = "VIDSTUDIO_PLUGIN_ROLE"
 #: Seconds a plugin's import may take before it counts as hung (``$VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT`` overrides).
 IMPORT_TIMEOUT = 30.0
 
@@ -167,7 +170,8 @@ def running_plugin(plugin: str, what: str, base: Path | None = None):
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"plugin": plugin, "what": what, "pid": os.getpid()}), encoding="utf-8")
+        marker.write_text(json.dumps({"plugin": plugin, "what": what, "pid": os.getpid(),
+                                      "role": os.environ.get(ROLE_ENV, "app")}), encoding="utf-8")
     except OSError:
         marker = None  # type: ignore[assignment]
     try:
@@ -522,8 +526,9 @@ class PluginManager:
                 continue
             try:
                 data = json.loads(f.read_text(encoding="utf-8"))
-                found.append(PluginCrash(str(data["plugin"]), str(data.get("what", "")), pid))
-            except (OSError, ValueError, KeyError, TypeError):
+                if data.get("role") != "worker":  # a dead worker's (its server died too): nobody to blame
+                    found.append(PluginCrash(str(data["plugin"]), str(data.get("what", "")), pid))
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 pass
             with contextlib.suppress(OSError):
                 f.unlink()

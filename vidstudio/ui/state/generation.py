@@ -453,6 +453,7 @@ class GenerationService(QObject):
         if dead is not None:
             atexit.unregister(dead.stop)
             dead.stop()  # reaps the process (it has ended: no waiting)
+        self._release_lease()  # a lease on a server that ended would keep the next one alive for nobody
         self._stop_follower(wait=False)
         if self.client is not None:
             self.client.close()
@@ -515,6 +516,7 @@ class GenerationService(QObject):
             self.client = value.client()
         from vidstudio.client.lease import Lease
 
+        self._release_lease()
         self.lease = Lease(genops.local_server_data_dir()).acquire()  # this window uses it while it is open
         self._set_state("starting")
         self._follow()

@@ -157,3 +157,32 @@ def test_options_lists_every_method_of_a_path(tmp_path):
     r = c.put("/v1/videos/generations")
     assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, OPTIONS, POST"
     assert c.options("/v1/nothing-here").status_code == 404
+
+
+def test_a_full_disk_during_an_upload_leaves_no_tmp_file_and_is_recognised(tmp_path, monkeypatch):
+    """The same promise without a tmpfs (where mounting is not allowed): ENOSPC in the middle of writing."""
+    import errno
+    import sqlite3
+
+    from PIL import Image as PILImage
+
+    from vidstudio.jobs.store import JobStore
+    from vidstudio.server import guards
+    from vidstudio.server.app import store_upload
+
+    store = JobStore(tmp_path / "data").open()
+    data = _png(32)
+    try:
+        def full(self, fp, *a, **k):
+            Path(fp).write_bytes(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(PILImage.Image, "save", full)
+        with pytest.raises(OSError) as e:
+            store_upload(store, data, "image")
+        assert guards.disk_full(e.value)
+        assert list(store.assets_dir.iterdir()) == []
+    finally:
+        store.close()
+    assert guards.disk_full(sqlite3.OperationalError("database or disk is full"))
+    assert not guards.disk_full(OSError(errno.EACCES, "Permission denied"))

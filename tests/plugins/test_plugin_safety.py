@@ -99,3 +99,15 @@ def test_a_dead_workers_marker_never_disables_the_plugin(plugins_dir):
                                                          "role": "worker"}))
     m = PluginManager()
     assert m.get("steady").status == "enabled" and m.crashed == [] and not list(markers.iterdir())
+
+
+def test_a_normal_exit_with_an_import_still_hanging_blames_nobody(plugins_dir, tmp_path):
+    """The marker of an import abandoned after its time limit is removed when the process exits normally."""
+    write_plugin(plugins_dir, "slowpoke", code="import time\ntime.sleep(30)\n")
+    code = ("import os; os.environ['VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT'] = '0.3'\n"
+            "from vidstudio.plugins import PluginManager\n"
+            "print(PluginManager().load('slowpoke').status)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "failed", r.stderr
+    m = PluginManager()
+    assert m.crashed == [] and m.get("slowpoke").enabled

@@ -30,7 +30,7 @@ class GraphIssue:
         message: what is wrong, in words.
         code: a stable identifier (``unknown-type``, ``unavailable-type``, ``unknown-node``, ``unknown-port``,
             ``type-mismatch``, ``too-many-links``, ``missing-input``, ``bad-value``, ``out-of-range``,
-            ``bad-animation``, ``cycle``, ``unknown-param``, ``node-check``, ``bad-file``).
+            ``bad-animation``, ``cycle``, ``unknown-param``, ``node-check``, ``bad-file``, ``over-budget``).
         severity: ``"error"`` stops a run; ``"warning"`` does not.
     """
 

@@ -33,6 +33,7 @@ Three more guards keep a plugin from taking VidStudio down:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import importlib.metadata
@@ -155,6 +156,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+_EXIT_CLEANUP: set[Path] = set()
+
+
+def _remove_own_markers(folder: Path) -> None:
+    for f in folder.glob(f"{os.getpid()}-*.json"):
+        with contextlib.suppress(OSError):
+            f.unlink()
+
+
 @contextlib.contextmanager
 def running_plugin(plugin: str, what: str, base: Path | None = None):
     """Writes a crash marker naming ``plugin`` for as long as the block runs (plugin code: an import, a node).
@@ -170,6 +180,9 @@ def running_plugin(plugin: str, what: str, base: Path | None = None):
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        if folder not in _EXIT_CLEANUP:  # a normal exit (even with an import still hanging) blames nobody
+            _EXIT_CLEANUP.add(folder)
+            atexit.register(_remove_own_markers, folder)
         marker.write_text(json.dumps({"plugin": plugin, "what": what, "pid": os.getpid(),
                                       "role": os.environ.get(ROLE_ENV, "app")}), encoding="utf-8")
     except OSError:

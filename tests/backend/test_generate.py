@@ -497,3 +497,28 @@ def test_offload_options_reach_diffusers(tiny, monkeypatch):
     calls.clear()
     loader.load_pipeline(ModelRef(model=str(tiny("ltx")), offload="group", dtype="fp32"))
     assert calls == [("group", "LTXConditionPipeline", "cuda")]
+
+
+def test_a_cancel_is_honoured_between_blocks_inside_a_long_step(tiny, pipeline_cache):
+    """Issue 15 point 1: a cancel that arrives in the middle of a step stops at the next transformer block, not
+    at the end of the step (nor after the server's kill grace)."""
+    from vidstudio.progress import CancelToken
+
+    token = CancelToken()
+    loaded = pipeline_cache.get(ModelRef(model=str(tiny("wan"))))
+    blocks = list(loaded.pipe.transformer.blocks)
+    assert len(blocks) >= 2
+    ran = []
+    h0 = blocks[0].register_forward_hook(lambda *a: (ran.append(0), token.cancel("stop mid-step")))
+    h1 = blocks[-1].register_forward_hook(lambda *a: ran.append(len(blocks) - 1))
+    steps = []
+    try:
+        with pytest.raises(Cancelled, match="stop mid-step"):
+            run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=3), cancel=token, frames=9,
+                on_step=lambda step, *a: steps.append(step))
+    finally:
+        h0.remove()
+        h1.remove()
+    assert ran == [0] and steps == []  # the first block ran, the last never did, no step finished
+    res, _, _ = run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1), frames=9)  # hooks gone
+    assert res.steps == 1

@@ -329,7 +329,7 @@ def test_local_server_starts_on_generate_and_closing_the_window_stops_it(
     prompts.stop_jobs = True
     win.close()
     assert not win.isVisible()
-    assert not pid_alive(pid)
+    qtbot.waitUntil(lambda: not pid_alive(pid), timeout=20000)  # stopped without blocking the GUI thread
     qtbot.waitUntil(lambda: not pid_alive(worker_pid), timeout=10000)
 
 
@@ -362,7 +362,7 @@ def test_a_second_window_uses_the_local_server_of_the_first_and_replaces_it_once
         own = win.generation.local_pid
         assert own and own != first_pid and pid_alive(own)
         win.close()
-        assert not pid_alive(own)
+        qtbot.waitUntil(lambda: not pid_alive(own), timeout=20000)
     finally:
         first.stop()
 

@@ -192,3 +192,27 @@ def test_the_plugins_menu_entry_opens_the_manager(qtbot, window_factory):
     qtbot.waitUntil(lambda: not dlg.busy, timeout=10000)
     assert dlg.plugins == [] and "No plugins found" in dlg.details.text()
     dlg.close()
+
+
+def test_a_plugin_that_crashed_the_last_run_opens_disabled_and_is_offered_back(qtbot, window_factory, plugins_dir):
+    """Issue 15 point 4: Blender's safe start. A crash marker left by a dead process names the plugin; the next
+    start disables it and asks whether to enable it again."""
+    import json
+    import subprocess
+
+    from vidstudio.plugins import PluginManager
+    from vidstudio.plugins.manager import MARKERS_DIR, config_dir
+
+    write_plugin(plugins_dir, "wobbly")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    markers = config_dir() / MARKERS_DIR
+    markers.mkdir(parents=True, exist_ok=True)
+    (markers / f"{dead.pid}-1.json").write_text(json.dumps({"plugin": "wobbly", "what": "node 'Const'", "pid": dead.pid}))
+    assert PluginManager().get("wobbly").status == "disabled"  # what a start does first: the plugin is off
+    win = window_factory()
+    win.prompts.reenable = True
+    assert win.offer_crashed_plugins() == ["wobbly"]
+    assert ("reenable_plugin", ("wobbly", "node 'Const'")) in win.prompts.asked
+    assert PluginManager().get("wobbly").status == "enabled"
+    assert win.offer_crashed_plugins() == []  # asked once

@@ -79,6 +79,12 @@ class ScriptedPrompts:
         self.asked.append(("switch_server", count))
         return self.switch
 
+    def reenable_crashed_plugin(self, plugin, what):
+        self.asked.append(("reenable_plugin", (plugin, what)))
+        return self.reenable
+
+    reenable = True
+
 
 class Gradient(Node):
     """A test source: a horizontal gradient whose brightness is ``level`` (animatable), so every frame

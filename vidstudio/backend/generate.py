@@ -84,6 +84,33 @@ class GenerateResult:
         return tags
 
 
+def cancel_between_blocks(pipe: Any, cancel: CancelToken) -> Callable[[], None]:
+    """Makes a cancel honoured inside a denoising step: a forward pre-hook on every block of the pipeline's
+    denoiser (transformer or UNet) and VAE raises :class:`~vidstudio.errors.Cancelled` once ``cancel`` is set,
+    so a long step (a large frame on a slow device) stops within one block instead of running to its end,
+    and the server need not kill its worker after the cancel grace. A block is a child of a ``ModuleList``
+    (``transformer_blocks``, ``down_blocks``, ``up_blocks``...), the unit diffusers models loop over
+    (``torch.nn.Module.register_forward_pre_hook``).
+
+    Returns:
+        a function that removes the hooks.
+    """
+    handles = []
+
+    def check(module: Any, args: Any) -> None:
+        if cancel.cancelled:
+            raise Cancelled(cancel.reason)
+
+    for name in ("transformer", "unet", "vae"):
+        model = getattr(pipe, name, None)
+        if not isinstance(model, torch.nn.Module):
+            continue
+        for module in model.modules():
+            if isinstance(module, torch.nn.ModuleList):
+                handles += [child.register_forward_pre_hook(check) for child in module]
+    return lambda: [h.remove() for h in handles]
+
+
 def resolve_seed(seed: int) -> int:
     """``seed`` itself, or a fresh random seed in ``0 .. 2**31 - 1`` for a negative one."""
     return secrets.randbelow(2**31) if seed is None or seed < 0 else int(seed)
@@ -264,6 +291,7 @@ def generate(
     if call_hook is not None:
         call_hook(plan, kwargs)
     t_last[0] = time.perf_counter()
+    uncheck = cancel_between_blocks(plan.pipe, cancel)
     try:
         with torch.inference_mode(), step_hook:
             if ttm_run is not None:
@@ -277,6 +305,7 @@ def generate(
             else:
                 out = plan.call(kwargs) if plan.call else plan.pipe(**kwargs)
     finally:
+        uncheck()
         for fn in plan.cleanup:
             fn()
     video = out.frames if hasattr(out, "frames") else out[0]

@@ -89,6 +89,14 @@ def describe_device(requested: str = "auto") -> str:
     return f"{dev}: {what} (torch {torch.__version__})"
 
 
+def device_memory_bytes(requested: str = "auto") -> int | None:
+    """The total memory of the device this process would render on, in bytes (CUDA), or None where it cannot be
+    told (CPU and MPS share the system's memory; :mod:`vidstudio.budget` then checks no device limit)."""
+    if choose_device(requested) != "cuda":
+        return None
+    return int(torch.cuda.get_device_properties(torch.cuda.current_device()).total_memory)
+
+
 def choose_dtype(requested: str, device: str) -> torch.dtype:
     """The weights' dtype: ``auto`` is bf16 on CUDA with bf16 support, fp16 on other CUDA devices and MPS,
     fp32 on CPU; ``bf16``/``fp16``/``fp32`` as asked.

@@ -69,7 +69,7 @@ def hf_cache_dir() -> Path:
 
 def looks_like_repo_id(text: str) -> bool:
     """True for ``org/name`` (a Hugging Face repo id) that is not an existing local path."""
-    return bool(_REPO_RE.match(text)) and not Path(text).expanduser().exists()
+    return bool(_REPO_RE.fullmatch(text)) and not Path(text).expanduser().exists()
 
 
 @dataclass(frozen=True)

@@ -352,6 +352,9 @@ class Client:
     def download(self, job_id: str, dest: str | os.PathLike) -> Path:
         """Downloads the job's MP4 to ``dest`` (written to a temporary file, then renamed: never half a file).
 
+        The file gets the user's default mode (or that of the file it replaces), and temporary files a killed
+        download of ``dest`` left are removed first (:func:`vidstudio.fsutil.clean_strays`).
+
         Returns:
             the path written.
 
@@ -359,9 +362,12 @@ class Client:
             Conflict: 409 while the job has not succeeded; ServerUnreachable: the download broke off;
             OSError: ``dest`` cannot be written.
         """
+        from vidstudio.fsutil import clean_strays, match_mode, temp_prefix
+
         dest = Path(dest).expanduser()
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        clean_strays(dest.parent, dest.name)  # what a killed download of this file left
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dest.name), suffix=".part", dir=dest.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 try:
@@ -374,6 +380,7 @@ class Client:
                 except httpx.HTTPError as e:
                     raise ServerUnreachable(f"downloading job {job_id} from {self.url} failed: {e}", reason=str(e),
                                             url=self.url) from None
+            match_mode(tmp, dest)  # the mode the user's other files get (or the replaced file's), not 0600
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

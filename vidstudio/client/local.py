@@ -236,6 +236,20 @@ class LocalServer:
         self.proc = None
         return proc.returncode
 
+    def stop_nowait(self, timeout: float = 15.0) -> None:
+        """Stops the server without waiting: SIGTERM now, the wait (and SIGKILL after ``timeout`` seconds) in a
+        daemon thread, so that a GUI thread never blocks on it. Should this process end first, the server still
+        stops by itself (it watches its ``--parent-pid``)."""
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except OSError:
+                pass
+        threading.Thread(target=self.stop, args=(timeout,), name="vidstudio-local-server-stop", daemon=True).start()
+
     def __enter__(self) -> "LocalServer":
         return self.start()
 

@@ -2,7 +2,8 @@
 
 Numbers and arrays print as JSON lists; images and videos are written to files (PNG, MP4) and printed as
 ``{"kind", "shape", "dtype", "path"}``; objects with a ``to_json()`` method (trajectories, scenes) print
-what it returns.
+what it returns. Without ``--out-dir`` those files go to a temporary folder that is removed when eval ends
+(``--keep`` keeps it).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
+import sys
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -25,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("node", metavar="NODE_ID", help="the node to compute (and what it needs)")
     p.add_argument("--port", help="only this output port")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--out-dir", help="where images and videos are written (default: a new temporary folder)")
+    p.add_argument("--out-dir", help="where images and videos are written and kept (default: a temporary folder, "
+                                     "removed when eval ends unless --keep)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder of images and videos (its path is printed)")
     p.add_argument("--no-cache", action="store_true",
                    help="neither read nor write the disk cache of node outputs (also: VIDSTUDIO_NO_CACHE=1)")
     p.set_defaults(func=run)
@@ -103,7 +108,15 @@ def run(args: argparse.Namespace) -> int:
     token = CancelToken()
     with ctrl_c_cancels(token):
         result = engine.run(plan, project_dir=project.project_dir, cancel=token)
-    out_dir = Path(args.out_dir) if args.out_dir else Path(tempfile.mkdtemp(prefix="vidstudio-eval-"))
+    temp = None if args.out_dir else Path(tempfile.mkdtemp(prefix="vidstudio-eval-"))
+    try:
+        return _print_outputs(args, project, cls, result, Path(args.out_dir) if args.out_dir else temp)
+    finally:
+        if temp is not None and not (getattr(args, "keep", False) and any(temp.iterdir())):
+            shutil.rmtree(temp, ignore_errors=True)
+
+
+def _print_outputs(args: argparse.Namespace, project: Any, cls: Any, result: Any, out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     ports = [args.port] if args.port else [o.name for o in cls.outputs]
     doc: dict[str, Any] = {}
@@ -118,4 +131,7 @@ def run(args: argparse.Namespace) -> int:
         for port, v in doc.items():
             text = json.dumps(v)
             print(f"{args.node}.{port}: {text if len(text) < 400 else text[:400] + ' ...'}")
+    if not args.out_dir and not getattr(args, "keep", False) and any(out_dir.iterdir()):
+        print("vidstudio: the files above are removed when eval ends; keep them with --keep or --out-dir DIR",
+              file=sys.stderr)
     return 0

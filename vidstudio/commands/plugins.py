@@ -61,6 +61,8 @@ def _manager():
     m = PluginManager()
     for w in m.warnings:
         print(f"vidstudio: warning: {w}", file=sys.stderr)
+    for c in m.crashed:
+        print(f"vidstudio: warning: {c.message}", file=sys.stderr)
     return m
 
 
@@ -149,9 +151,9 @@ def _confirm(question: str) -> bool:
 
 
 def run_install(args: argparse.Namespace) -> int:
-    """``vidstudio plugins install TARGET``: shows the plan and its warning, asks, installs; returns the exit status."""
+    """``vidstudio plugins install TARGET``: shows the plan and its warning, asks, installs; returns the exit status
+    (0 installed; 1 when the question is declined, with nothing changed)."""
     from vidstudio.api import API_VERSION
-    from vidstudio.errors import Cancelled
     from vidstudio.plugins.install import describe_plan, inspect_target, install, scratch_dir
     from vidstudio.plugins.manager import PluginError
 
@@ -166,7 +168,10 @@ def run_install(args: argparse.Namespace) -> int:
         if not ok:
             raise PluginError(why)
         if not args.yes and not _confirm(f"Install {plan.manifest.name} {plan.manifest.version}?"):
-            raise Cancelled(f"{plan.manifest.name} was not installed (answer y, or pass --yes)")
+            # Declining is an answer, not an interruption: exit 1 (130 is for Ctrl-C), and say nothing changed.
+            print(f"vidstudio: {plan.manifest.name} was not installed; nothing changed (answer y, or pass --yes)",
+                  file=sys.stderr)
+            return 1
         info = install(plan, m)
     nodes = ", ".join(n.type_id for n in info.nodes)
     print(f"installed {info.name} {info.version} ({info.origin}): {nodes}")

@@ -162,13 +162,14 @@ def run_remote(args: argparse.Namespace) -> int:
             finally:
                 bar.close()
         if token.cancelled:
-            state = "cancelled" if job.status == "cancelled" else f"{job.status} before it could be cancelled"
-            print(f"vidstudio: cancelled; job {job.id} {state} on {args.server}", file=sys.stderr)
+            state = "was cancelled" if job.status == "cancelled" else f"{job.status} before it could be cancelled"
+            print(f"vidstudio: job {job.id} {state} on {args.server}", file=sys.stderr)
             return 130
         for note in job.notes:
             print(f"{note}", file=sys.stderr)
         if isinstance(failure, JobCancelled):
-            raise Cancelled(f"job {job.id} was cancelled on the server ({job.error or 'cancelled'})") from None
+            why = job.error if job.error and job.error != "cancelled" else ""
+            raise Cancelled(f"job {job.id} was cancelled on the server" + (f" ({why})" if why else "")) from None
         if failure is not None:
             raise failure
         client.download(job.id, dest)

@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-upload-mb", type=float, default=32.0, help="largest upload in MB (default 32)")
     p.add_argument("--cancel-grace", type=float, default=30.0,
                    help="seconds a cancelled job may take to stop before the worker is restarted (default 30)")
+    p.add_argument("--max-pixels", type=int, default=None, metavar="N",
+                   help="refuse generations over N pixels a frame (default 1920x1088 = 2088960)")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="refuse generations over N frames (default 1024)")
+    p.add_argument("--max-steps", type=int, default=None, metavar="N", help="refuse generations over N denoising steps (default 200)")
     p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
                    help="uvicorn's log level (default warning)")
     p.add_argument("--access-log", action="store_true", help="log every request")
@@ -56,6 +60,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="stop gracefully when process PID ends (the GUI starts its local server with its own pid, "
                         "so that the server never outlives it, even when the GUI is killed)")
     p.set_defaults(func=run)
+
+
+def limits_from_args(args: argparse.Namespace):
+    """The :class:`vidstudio.budget.Limits` of ``--max-pixels``, ``--max-frames`` and ``--max-steps`` (defaults for
+    the ones not given).
+
+    Raises:
+        VidStudioError: for a limit below 1."""
+    from vidstudio.budget import Limits
+    from vidstudio.errors import VidStudioError
+
+    values = {}
+    for name in ("max_pixels", "max_frames", "max_steps"):
+        v = getattr(args, name, None)
+        if v is None:
+            continue
+        if v < 1:
+            raise VidStudioError(f"--{name.replace('_', '-')} {v}: expected 1 or more")
+        values[name] = int(v)
+    return Limits(**values)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         models_dirs=[Path(d).expanduser() for d in args.models_dir], scan_hf_cache=not args.no_hf_cache,
         max_upload_bytes=int(args.max_upload_mb * (1 << 20)), cancel_grace=max(0.1, args.cancel_grace), ray=ray,
     )
+    config.limits = limits_from_args(args)
     if args.parent_pid is not None and args.parent_pid <= 0:
         raise VidStudioError(f"--parent-pid {args.parent_pid}: expected a process id")
     return serve(config, log_level=args.log_level, access_log=args.access_log, parent_pid=args.parent_pid)

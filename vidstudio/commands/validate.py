@@ -1,7 +1,10 @@
 """``vidstudio validate PROJECT``: check a project without running it.
 
 Exit 0 when valid (warnings are printed); exit 2 with one line per problem, each starting with the project
-file's path. The ok line names the nodes that run only on the generation backend (their type declares
+file's path. Besides the document and the graph, every image and video the project reads is opened as a render
+would open it (missing, unreadable, undecodable, or not a regular file: an error), and every Generate node is
+estimated against the limits a server applies (``--max-pixels``, ``--max-frames``, ``--max-steps``).
+The ok line names the nodes that run only on the generation backend (their type declares
 ``runs_on = "backend"``).
 """
 
@@ -13,6 +16,10 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a project file and its graph", description=__doc__)
     p.add_argument("project", help="a .vidproj file (or an MP4 rendered by VidStudio)")
+    p.add_argument("--max-pixels", type=int, default=None, metavar="N",
+                   help="a Generate node over N pixels a frame is an error (default 1920x1088 = 2088960, as a server's)")
+    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="... over N frames (default 1024)")
+    p.add_argument("--max-steps", type=int, default=None, metavar="N", help="... over N denoising steps (default 200)")
     p.set_defaults(func=run)
 
 
@@ -27,9 +34,15 @@ def run(args: argparse.Namespace) -> int:
         for line in e.lines():
             print(line)
         return 2
-    plan = _plan(project, default_registry())
-    errors = [i for i in plan.issues if i.severity == "error"]
-    for i in plan.issues:
+    from vidstudio.commands.serve import limits_from_args
+    from vidstudio.graph.validate import validate_files
+
+    registry = default_registry()
+    plan = _plan(project, registry)
+    issues = list(plan.issues) + validate_files(project, registry, project.project_dir) + _budget(
+        project, limits_from_args(args))
+    errors = [i for i in issues if i.severity == "error"]
+    for i in issues:
         print(f"{args.project}: {i}")
     if errors:
         return 2
@@ -44,3 +57,12 @@ def _plan(project, registry):
     from vidstudio.graph.engine import Engine
 
     return Engine(registry).plan(project, project.settings, scope="graph")
+
+
+def _budget(project, limits):
+    """The budget before allocation (:mod:`vidstudio.budget`): a Generate node over the limits is an error."""
+    from vidstudio.budget import check_graph
+    from vidstudio.graph.validate import GraphIssue
+
+    return [GraphIssue(nid, "param 'steps'" if fld == "steps" else "", msg, "over-budget")
+            for nid, fld, msg in check_graph(project, project.settings, limits)]

@@ -114,7 +114,7 @@ class NodeInstance(BaseModel):
 
 def _split_ref(ref: str, what: str) -> tuple[str, str]:
     parts = ref.split(".")
-    if len(parts) != 2 or not _ID_RE.match(parts[0]) or not _ID_RE.match(parts[1]):
+    if len(parts) != 2 or not _ID_RE.fullmatch(parts[0]) or not _ID_RE.fullmatch(parts[1]):
         raise ValueError(f"{what} must look like 'node_id.port', not {ref!r}")
     return parts[0], parts[1]
 

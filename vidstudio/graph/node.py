@@ -441,14 +441,14 @@ def check_declaration(cls: type[Node]) -> list[str]:
     import re
 
     problems = []
-    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", cls.type_id or ""):
+    if not re.fullmatch(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", cls.type_id or ""):
         problems.append(f"type_id {cls.type_id!r} must be a Name or plugin_name.Name")
     if cls.runs_on not in RUNS_ON:
         problems.append(f"runs_on {cls.runs_on!r} must be one of {', '.join(RUNS_ON)}")
     for group, items in (("input", cls.inputs), ("output", cls.outputs), ("parameter", cls.params)):
         names = [i.name for i in items]
         for n in names:
-            if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", n):
+            if not re.fullmatch(r"^[A-Za-z_][A-Za-z0-9_]*$", n):
                 problems.append(f"{group} name {n!r} is not an identifier")
         dup = {n for n in names if names.count(n) > 1}
         if dup:

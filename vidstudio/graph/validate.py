@@ -8,6 +8,7 @@ node-specific checks, and cycles.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal
 
@@ -41,6 +42,8 @@ ISSUE_SEVERITY: dict[str, str] = {
     "model-not-local": "error",     # the model a node names is not on this computer
     "model-not-downloaded": "warning",  # a Hugging Face repo id not in the local cache while the hub is offline
     "run-error": "error",           # the node failed when it ran (the GUI shows it beside the issues)
+    "bad-file": "error",            # an image or video the project reads is missing, unreadable or undecodable
+    "over-budget": "error",         # a generation over the limits a server applies (vidstudio.budget)
 }
 
 
@@ -236,6 +239,66 @@ def validate_graph(
     cycle = find_cycle(ids, [(l.source_node, l.target_node) for l in graph.links if l.source_node in classes and l.target_node in classes])
     if cycle:
         issues.append(GraphIssue(cycle[0], "", "is part of a cycle: " + " -> ".join(cycle + [cycle[0]]), "cycle"))
+    return issues
+
+
+#: File roles whose files a run reads (and :func:`validate_files` therefore opens).
+READ_ROLES = ("image", "video")
+
+
+def validate_files(graph: Graph, registry: NodeRegistry, project_dir: Any = None) -> list[GraphIssue]:
+    """Opens every image and video a run would read, as the run would, and reports those it cannot use.
+
+    :func:`validate_graph` only looks at the document; this also looks at the disk, so that ``validate``
+    sees what ``render`` will see: a missing file, a folder or FIFO or device in its place, a symlink loop, an
+    unreadable file, or one that does not decode (images are decoded in full with
+    :func:`vidstudio.media.image.load_image`; videos have their packets read with
+    :func:`vidstudio.media.video.probe_video`, without decoding).
+
+    Args:
+        graph: the nodes (file parameters of ``kind == "file"`` and ``file_role`` in :data:`READ_ROLES`).
+        registry: the node types (unknown types are skipped: :func:`validate_graph` reports them).
+        project_dir: the folder relative paths resolve against (None: the current folder).
+
+    Returns:
+        one ``bad-file`` error per unusable file, naming the node, the parameter and the file.
+    """
+    from pathlib import Path
+
+    from vidstudio.errors import MediaError
+    from vidstudio.fsutil import regular_file_problem
+
+    issues: list[GraphIssue] = []
+    for n in graph.nodes:
+        cls = registry.find(n.type)
+        if cls is None:
+            continue
+        for p in cls.params:
+            value = n.params.get(p.name, p.default)
+            if p.kind != "file" or p.file_role not in READ_ROLES or not isinstance(value, str) or not value:
+                continue
+            path = Path(value).expanduser()
+            if not path.is_absolute() and project_dir is not None:
+                path = Path(project_dir) / path
+            why = regular_file_problem(path)
+            if why == "file not found":
+                why = f"{p.file_role} file not found"
+            if why is None and not os.access(path, os.R_OK):
+                why = "cannot be read (permission denied)"
+            if why is None:
+                try:
+                    if p.file_role == "image":
+                        from vidstudio.media.image import load_image
+
+                        load_image(path)
+                    else:
+                        from vidstudio.media.video import probe_video
+
+                        probe_video(path)
+                except MediaError as e:
+                    why = str(e).removeprefix(f"{path}: ")
+            if why is not None:
+                issues.append(GraphIssue(n.id, f"param '{p.name}'", f"{value}: {why}", "bad-file"))
     return issues
 
 

@@ -106,6 +106,8 @@ class JobManager:
         self.live: dict[str, _Live] = {}
         self.worker = WorkerInfo(state="starting")
         self.nodes_doc: dict[str, Any] | None = None
+        #: the worker's device memory in bytes, once it said (None: unknown or not a GPU), for the budget check.
+        self.device_memory: float | None = None
         self.subscribers: set[Subscriber] = set()
         self._seq = 0
         self._durations: collections.deque[float] = collections.deque(maxlen=20)
@@ -317,7 +319,7 @@ class JobManager:
         if self.running == job_id:
             print(f"vidstudio server: job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled; "
                   "killing the worker", file=sys.stderr)
-            self.supervisor.kill()
+            self.supervisor.kill(f"job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled")
 
     # ------------------------------------------------------------------------------------------ dispatch
     def _kick(self) -> None:
@@ -387,6 +389,8 @@ class JobManager:
             return
         if ev == "device":
             self.worker = self.worker.model_copy(update={"device": str(h.get("device") or "") or None})
+            mem = h.get("memory_bytes")
+            self.device_memory = float(mem) if isinstance(mem, (int, float)) and mem > 0 else None
             self._publish_worker()
             return
         job_id = str(h.get("job", ""))

@@ -116,6 +116,8 @@ class WorkerSupervisor:
         self._wire: Wire | None = None
         self._threads: list[threading.Thread] = []
         self._fails = 0
+        #: why the server killed a worker on purpose, by process (so its exit is not described as a crash).
+        self._kill_reasons: dict[int, str] = {}
 
     @property
     def pid(self) -> int | None:
@@ -129,7 +131,7 @@ class WorkerSupervisor:
 
     def _spawn(self) -> None:
         parent, child = socket.socketpair()
-        env = {**os.environ, **self.env}
+        env = {**os.environ, **self.env, "VIDSTUDIO_PLUGIN_ROLE": "worker"}  # its crashes are reported on the job
         root = _package_root()
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -183,6 +185,16 @@ class WorkerSupervisor:
         expected = self._stopping.is_set()
         reason = describe_exit(rc, list(self.tail))
         with self._lock:
+            why = self._kill_reasons.pop(proc.pid, None)
+        from vidstudio.plugins.manager import take_markers
+
+        config = self.env.get("VIDSTUDIO_CONFIG_DIR")
+        running = take_markers(proc.pid, Path(config) if config else None)
+        if why is not None:  # the server's own kill, not a crash: say so (health shows it as last_exit)
+            reason = f"the GPU worker was killed by the server: {why}"
+        elif running and rc != 0:  # name the plugin whose code was running (the job's error says it)
+            reason += "".join(f" while plugin '{c.plugin}' was running ({c.what})" for c in running[:1])
+        with self._lock:
             if self._proc is proc:
                 self._proc, self._wire = None, None
         try:
@@ -215,10 +227,18 @@ class WorkerSupervisor:
         except WireClosed:
             return False
 
-    def kill(self) -> None:
-        """Kills the worker process at once (SIGKILL); a new one starts as after any death."""
+    def kill(self, reason: str | None = None) -> None:
+        """Kills the worker process at once (SIGKILL); a new one starts as after any death.
+
+        Args:
+            reason: why the server kills it (``"job gen_... did not stop 30 s after it was cancelled"``); the
+                exit is then reported as ``"the GPU worker was killed by the server: <reason>"`` instead of
+                as a crash, and the crash markers of plugins it was running are dropped.
+        """
         with self._lock:
             proc = self._proc
+            if proc is not None and reason:
+                self._kill_reasons[proc.pid] = reason
         if proc is not None and proc.poll() is None:
             try:
                 proc.kill()

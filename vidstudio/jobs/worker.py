@@ -15,7 +15,7 @@ Messages (see :mod:`vidstudio.jobs.wire`), server to worker:
 Worker to server (every message has ``t``, the worker's clock, Unix seconds):
 
 - ``{"ev": "ready", "pid", "nodes"}``: started; ``nodes`` is ``vidstudio nodes --json``'s document;
-- ``{"ev": "device", "device"}``: the render device in words (sent once, soon after ``ready``, by a thread
+- ``{"ev": "device", "device", "memory_bytes"}``: the render device in words and its memory (None: unknown) (sent once, soon after ``ready``, by a thread
   that imports torch; ``device`` is ``"unknown: ..."`` with the reason when torch cannot be used);
 - ``{"ev": "started", "job", "nodes": [[id, type], ...]}``: the nodes the output needs, in order;
 - ``{"ev": "progress", "job", "node", "fraction", "message"}``: the engine's progress (``running``, ``done``,
@@ -94,11 +94,20 @@ def inside_folder(value: str, root: Path) -> bool:
     return True
 
 
+#: What allocators say when memory runs out: torch's CPU allocator ("DefaultCPUAllocator: not enough memory:
+#: you tried to allocate N bytes"), CUDA ("CUDA out of memory"), MPS ("MPS backend out of memory").
+_OOM_WORDS = ("out of memory", "not enough memory", "you tried to allocate", "cannot allocate memory")
+
+
 def _is_oom(e: BaseException) -> bool:
+    """True when ``e``, or an exception it was raised from, says memory ran out (MemoryError, torch's
+    OutOfMemoryError, or a RuntimeError with an allocator's words)."""
     seen = set()
     while e is not None and id(e) not in seen:
         seen.add(id(e))
         if isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError":
+            return True
+        if isinstance(e, RuntimeError) and any(w in str(e).lower() for w in _OOM_WORDS):
             return True
         e = e.__cause__ or e.__context__
     return False
@@ -207,13 +216,15 @@ class Worker:
 
     def _announce_device(self) -> None:
         """Sends the render device in words (imports torch, which the first generation would do anyway)."""
+        memory = None
         try:
-            from vidstudio.backend.loader import describe_device
+            from vidstudio.backend.loader import describe_device, device_memory_bytes
 
             device = describe_device()
+            memory = device_memory_bytes()
         except Exception as e:  # a broken torch install must not take the worker down
             device = f"unknown: {e.__class__.__name__}: {e}"
-        self.send({"ev": "device", "device": device})
+        self.send({"ev": "device", "device": device, "memory_bytes": memory})
 
     def serve(self) -> int:
         """Announces itself, then runs jobs until ``shutdown``; returns the exit status."""
@@ -243,6 +254,9 @@ class Worker:
             status, error = "cancelled", str(e) or "cancelled"
         except VidStudioError as e:
             error = str(e)
+            if _is_oom(e):  # a node that wrapped the allocator's error: still out of memory, still released
+                error = f"out of memory: {e}"
+                _release_memory()
         except Exception as e:  # noqa: BLE001 - the worker reports every failure and keeps going
             if _is_oom(e):
                 error = f"out of memory: {e}"

@@ -32,13 +32,16 @@ def load_image(path: str | os.PathLike, *, alpha: bool = True) -> np.ndarray:
         ``(H, W, 3)`` or ``(H, W, 4)`` float32 in [0, 1], rotated upright according to the EXIF orientation.
 
     Raises:
-        MediaError: naming the file, when it is missing, is not an image, is truncated or is too large.
+        MediaError: naming the file, when it is missing, is not an image, is truncated or is too large, or is
+            not a regular file (a folder, a FIFO, a device: refused before opening, so nothing blocks; a symlink
+            loop is called one).
     """
+    from vidstudio.fsutil import regular_file_problem
+
     p = Path(path)
-    if not p.exists():
-        raise MediaError(f"{p}: image file not found")
-    if p.is_dir():
-        raise MediaError(f"{p}: is a folder, not an image file")
+    why = regular_file_problem(p)
+    if why is not None:
+        raise MediaError(f"{p}: {'image file not found' if why == 'file not found' else why.replace('not a file', 'not an image file')}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

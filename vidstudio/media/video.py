@@ -163,8 +163,11 @@ class VideoWriter:
         self._pipe_error: str | None = None
         self._closed = True  # until ffmpeg runs
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        from vidstudio.fsutil import clean_strays, temp_prefix
+
+        clean_strays(self.path.parent, self.path.name)  # what a killed render of this target left
         token = uuid.uuid4().hex[:8]
-        self._tmp = self.path.parent / f".{self.path.name}.partial-{token}.mp4"
+        self._tmp = self.path.parent / f"{temp_prefix(self.path.name, 'partial')}{token}.mp4"
         self._meta_file: Path | None = None
         self._wav_file: Path | None = None
         self._log = tempfile.TemporaryFile()
@@ -451,7 +454,10 @@ def write_png_sequence(
     if target.exists() and (not target.is_dir() or any(p.suffix.lower() != ".png" for p in target.iterdir())):
         raise MediaError(f"{target}: exists and is not a PNG sequence folder; choose another folder")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    from vidstudio.fsutil import clean_strays, temp_prefix
+
+    clean_strays(target.parent, target.name)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(target.name, "partial"), dir=target.parent))
     total = frame_count if frame_count is not None else (len(frames) if hasattr(frames, "__len__") else None)
     try:
         n = 0
@@ -486,9 +492,12 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     Raises:
         MediaError: when the file is missing or has no video stream ffmpeg can read.
     """
+    from vidstudio.fsutil import regular_file_problem
+
     p = Path(path)
-    if not p.is_file():
-        raise MediaError(f"{p}: video file not found")
+    why = regular_file_problem(p)
+    if why is not None:
+        raise MediaError(f"{p}: {'video file not found' if why == 'file not found' else why}")
     proc = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(p), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"],
         capture_output=True,
@@ -536,9 +545,12 @@ def iter_video_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
     """
     import imageio_ffmpeg
 
+    from vidstudio.fsutil import regular_file_problem
+
     p = Path(path)
-    if not p.is_file():
-        raise MediaError(f"{p}: video file not found")
+    why = regular_file_problem(p)
+    if why is not None:
+        raise MediaError(f"{p}: {'video file not found' if why == 'file not found' else why}")
     try:
         gen = imageio_ffmpeg.read_frames(str(p), pix_fmt="rgb24")
         meta = next(gen)
@@ -574,9 +586,12 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
     Raises:
         MediaError: when the file cannot be read by ffmpeg.
     """
+    from vidstudio.fsutil import regular_file_problem
+
     p = Path(path)
-    if not p.is_file():
-        raise MediaError(f"{p}: file not found")
+    why = regular_file_problem(p)
+    if why is not None:
+        raise MediaError(f"{p}: {why}")
     proc = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(p), "-f", "ffmetadata", "-"],
         capture_output=True,
@@ -604,35 +619,44 @@ def _ffmeta_escape(s: str) -> str:
     return s
 
 
+_FFMETA_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _escaped(text: str, index: int) -> bool:
+    """True when the character at ``index`` follows an odd number of backslashes."""
+    run = 0
+    while index - run > 0 and text[index - run - 1] == "\\":
+        run += 1
+    return run % 2 == 1
+
+
 def _parse_ffmetadata(text: str) -> dict[str, str]:
     """Parses ffmpeg's ffmetadata format: ``key=value`` lines, backslash escapes, ``;`` comments, and
-    ``[SECTION]`` headers (only the global section before the first header is returned)."""
+    ``[SECTION]`` headers (only the global section before the first header is returned).
+
+    Works on slices of ``text`` (``str.split``, ``str.find``), so that memory stays a small multiple of the
+    text: a 10 MB embedded project costs tens of MB, not a Python object per character.
+    """
     out: dict[str, str] = {}
-    entry: list[tuple[bool, str]] = []  # (escaped, char)
-    entries: list[list[tuple[bool, str]]] = []
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c == "\\" and i + 1 < len(text):
-            entry.append((True, text[i + 1]))
-            i += 2
+    entries: list[str] = []
+    parts: list[str] = []
+    for piece in text.split("\n"):
+        parts.append(piece)
+        if not _escaped(piece, len(piece)):  # an escaped newline continues the entry
+            entries.append("\n".join(parts))
+            parts = []
+    if parts:
+        entries.append("\n".join(parts))
+    for entry in entries:
+        if not entry:
             continue
-        if c == "\n":
-            entries.append(entry)
-            entry = []
-        else:
-            entry.append((False, c))
-        i += 1
-    entries.append(entry)
-    for e in entries:
-        if not e:
-            continue
-        if e[0] == (False, "["):
+        if entry[0] == "[":
             break
-        if e[0] in ((False, ";"), (False, "#")):
+        if entry[0] in ";#":
             continue
-        for j, (esc, ch) in enumerate(e):
-            if not esc and ch == "=":
-                out["".join(ch for _, ch in e[:j])] = "".join(ch for _, ch in e[j + 1:])
-                break
+        eq = entry.find("=")
+        while eq != -1 and _escaped(entry, eq):
+            eq = entry.find("=", eq + 1)
+        if eq != -1:
+            out[_FFMETA_ESCAPE.sub(r"\1", entry[:eq])] = _FFMETA_ESCAPE.sub(r"\1", entry[eq + 1:])
     return out

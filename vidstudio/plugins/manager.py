@@ -15,10 +15,25 @@ starting: a bad manifest, an incompatible API range, an import that raises (even
 class that is missing or malformed is recorded with the plugin's name and the error, and its node types are
 marked unavailable with that reason (napari/npe2 style). The outcome of an import is shared by every
 :class:`PluginManager` in the process, as Python's modules are.
+
+Three more guards keep a plugin from taking VidStudio down:
+
+* a folder plugin whose module name is already an installed module's (``imageio_ffmpeg``, ``json``) is refused
+  as a name clash at discovery, before it could shadow that module;
+* a plugin's import runs in a helper thread with a time limit (:data:`IMPORT_TIMEOUT`, or
+  ``$VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT`` seconds): one that hangs fails "did not finish importing in N s" while
+  the caller goes on, and a ``KeyboardInterrupt`` or ``SystemExit`` it raises is its failure, never the
+  process's (a real Ctrl-C reaches the main thread, not the helper);
+* while plugin code runs (its import, a node's ``execute``), a crash marker names it in
+  ``<config_dir>/running-plugins/``; a process that dies there (a segfault in an extension) leaves the marker
+  behind, and the next :class:`PluginManager` reads it, disables the plugin and reports it in
+  :attr:`PluginManager.crashed`, so that VidStudio opens with it disabled and can offer to re-enable it
+  (Blender's safe start after a crash, with the culprit named).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import importlib.metadata
@@ -45,6 +60,13 @@ if TYPE_CHECKING:  # pragma: no cover
 ENTRY_POINT_GROUP = "vidstudio.nodes"
 #: The file under :func:`config_dir` that records disabled plugins: ``{"disabled": ["name", ...]}``.
 STATE_FILE = "plugins.json"
+#: The folder under :func:`config_dir` holding one crash marker per process and thread running plugin code.
+MARKERS_DIR = "running-plugins"
+#: Set to ``worker`` in the server's worker processes: their crash markers are the supervisor's to report (on
+#: the job), never a reason to disable the plugin at the next start of anything.
+ROLE_ENV = "VIDSTUDIO_PLUGIN_ROLE"
+#: Seconds a plugin's import may take before it counts as hung (``$VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT`` overrides).
+IMPORT_TIMEOUT = 30.0
 
 Status = Literal["enabled", "disabled", "failed", "incompatible"]
 ENABLED: Status = "enabled"
@@ -95,6 +117,135 @@ def config_dir() -> Path:
 
 
 _default_plugins_dir, _default_config_dir = plugins_dir, config_dir
+
+
+def import_timeout() -> float:
+    """Seconds a plugin's import may take: ``$VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT``, else :data:`IMPORT_TIMEOUT`."""
+    try:
+        return max(0.1, float(os.environ.get("VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT", IMPORT_TIMEOUT)))
+    except ValueError:
+        return IMPORT_TIMEOUT
+
+
+@dataclass(frozen=True)
+class PluginCrash:
+    """A plugin that was running when a VidStudio process died (found from its crash marker).
+
+    Attributes:
+        plugin: the plugin's name; what: ``"import"`` or ``"node 'Name'"``; pid: the process that died.
+        message: one line for the user, naming the plugin and how to enable it again.
+    """
+
+    plugin: str
+    what: str
+    pid: int
+
+    @property
+    def message(self) -> str:
+        return (f"plugin '{self.plugin}' was running ({self.what}) when VidStudio process {self.pid} stopped "
+                f"unexpectedly; it is disabled. Enable it again with `vidstudio plugins enable {self.plugin}`")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+_EXIT_CLEANUP: set[Path] = set()
+
+
+def _remove_own_markers(folder: Path) -> None:
+    for f in folder.glob(f"{os.getpid()}-*.json"):
+        with contextlib.suppress(OSError):
+            f.unlink()
+
+
+@contextlib.contextmanager
+def running_plugin(plugin: str, what: str, base: Path | None = None):
+    """Writes a crash marker naming ``plugin`` for as long as the block runs (plugin code: an import, a node).
+
+    The marker is ``<config_dir>/running-plugins/<pid>-<thread id>.json``; it is removed when the block ends,
+    however it ends, so only a process that dies inside the block leaves one. Nested blocks of one thread keep
+    the outer marker. Best effort: a config folder that cannot be written only loses the protection.
+    """
+    folder = (base if base is not None else _default_config_dir()) / MARKERS_DIR
+    marker = folder / f"{os.getpid()}-{threading.get_ident()}.json"
+    if marker.exists():
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if folder not in _EXIT_CLEANUP:  # a normal exit (even with an import still hanging) blames nobody
+            _EXIT_CLEANUP.add(folder)
+            atexit.register(_remove_own_markers, folder)
+        marker.write_text(json.dumps({"plugin": plugin, "what": what, "pid": os.getpid(),
+                                      "role": os.environ.get(ROLE_ENV, "app")}), encoding="utf-8")
+    except OSError:
+        marker = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if marker is not None:
+            with contextlib.suppress(OSError):
+                marker.unlink()
+
+
+_CRASH_NOTICES: list[PluginCrash] = []
+
+
+def take_crash_notices() -> list[PluginCrash]:
+    """The plugin crashes found in this process so far (by any :class:`PluginManager`), each returned once:
+    the GUI asks about them at start-up (offering to re-enable the plugin), the command line prints them."""
+    with _LOAD_LOCK:
+        out = list(_CRASH_NOTICES)
+        _CRASH_NOTICES.clear()
+    return out
+
+
+def take_markers(pid: int, base: Path | None = None) -> list["PluginCrash"]:
+    """Reads and removes the crash markers of process ``pid``, which has ended.
+
+    The server's supervisor calls this when its worker exits: a crash is then reported on the job (naming the
+    plugin) instead of disabling the plugin for the next start, and a deliberate kill is not taken for a
+    plugin's crash.
+
+    Returns:
+        what the markers say was running, one :class:`PluginCrash` per thread (usually none or one).
+    """
+    folder = (base if base is not None else _default_config_dir()) / MARKERS_DIR
+    out = []
+    try:
+        markers = sorted(folder.glob(f"{int(pid)}-*.json"))
+    except OSError:
+        return out
+    for f in markers:
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            data = json.loads(f.read_text(encoding="utf-8"))
+            out.append(PluginCrash(str(data["plugin"]), str(data.get("what", "")), int(pid)))
+        with contextlib.suppress(OSError):
+            f.unlink()
+    return out
+
+
+def _guard_execute(cls: type, plugin: str, node_name: str, base: Path) -> None:
+    """Wraps the ``execute`` a plugin's node class defines so that a crash marker names it while it runs."""
+    original = cls.__dict__.get("execute")
+    if original is None or getattr(original, "_vidstudio_guarded", False):
+        return
+
+    def execute(self, *args, **kwargs):
+        with running_plugin(plugin, f"node '{node_name}'", base):
+            return original(self, *args, **kwargs)
+
+    execute.__doc__ = original.__doc__
+    execute.__wrapped__ = original  # type: ignore[attr-defined]
+    execute._vidstudio_guarded = True  # type: ignore[attr-defined]
+    cls.execute = execute  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------- views
@@ -243,6 +394,36 @@ _LOAD_LOCK = threading.RLock()
 _LOADS: dict[str, _LoadState] = {}
 
 
+class _ImportTimeout(Exception):
+    """A plugin's import did not finish in time (it goes on in its helper thread, which is abandoned)."""
+
+
+def _run_with_timeout(fn: Callable[[], Any], seconds: float, name: str) -> tuple[Any, BaseException | None]:
+    """Runs ``fn`` in a daemon thread.
+
+    Returns:
+        ``(value, None)``, or ``(None, exception)`` for whatever ``fn`` raised (any BaseException: a plugin's
+        KeyboardInterrupt and SystemExit are returned, not raised), or ``(None, _ImportTimeout)`` when it has
+        not finished after ``seconds`` (the thread is left to run). A real Ctrl-C interrupts the wait itself
+        (signals go to the main thread) and propagates as usual.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the caller
+            box["error"] = e
+
+    t = threading.Thread(target=target, name=name, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        return None, _ImportTimeout(f"its import did not finish in {seconds:g} s (it hangs; set "
+                                    "VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT for a slower one)")
+    return box.get("value"), box.get("error")
+
+
 def _load_state(key: str) -> _LoadState:
     with _LOAD_LOCK:
         return _LOADS.setdefault(key, _LoadState())
@@ -264,6 +445,29 @@ def _module_dir(module: str) -> Path | None:
             return None
         locations = [nxt]
     return locations[0]
+
+
+def _installed_module(top: str, plugin_folder: Path) -> str | None:
+    """Where the importable module ``top`` lives when it is not the plugin's own (a name clash), else None.
+    Finds it without importing it."""
+    if top in sys.builtin_module_names or top in getattr(sys, "stdlib_module_names", ()):
+        return "the Python standard library"
+    existing = sys.modules.get(top)
+    try:
+        spec = importlib.util.find_spec(top) if existing is None else getattr(existing, "__spec__", None)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    where = spec.origin or next(iter(spec.submodule_search_locations or []), None)
+    if where is None or where in ("built-in", "frozen"):
+        return where or "an installed package"
+    try:
+        if Path(where).resolve().is_relative_to(plugin_folder.resolve()):
+            return None  # the plugin's own module, already imported
+    except OSError:
+        pass
+    return str(Path(where).parent if Path(where).name == "__init__.py" else where)
 
 
 class PluginManager:
@@ -292,6 +496,8 @@ class PluginManager:
         self._records: list[_Record] = []
         #: problems with the manager's own files (an unreadable state file), one line each.
         self.warnings: list[str] = []
+        #: plugins that were running when an earlier process died; each is now disabled (see :class:`PluginCrash`).
+        self.crashed: list[PluginCrash] = []
         self.refresh()
 
     # ------------------------------------------------------------------------------------------ discovery
@@ -316,6 +522,42 @@ class PluginManager:
                              f"installed at {first.location}")
         self._records = records
         self._disabled = self._read_disabled()
+        self._collect_crashes()
+
+    def _collect_crashes(self) -> None:
+        """Reads the crash markers of processes that are gone: disables their plugins, records them."""
+        folder = self.config_dir / MARKERS_DIR
+        try:
+            markers = sorted(folder.glob("*.json"))
+        except OSError:
+            return
+        found = []
+        for f in markers:
+            try:
+                pid = int(f.name.split("-")[0])
+            except ValueError:
+                continue
+            if pid == os.getpid() or _pid_alive(pid):
+                continue
+            try:
+                data = json.loads(f.read_text(encoding="utf-8"))
+                if data.get("role") != "worker":  # a dead worker's (its server died too): nobody to blame
+                    found.append(PluginCrash(str(data["plugin"]), str(data.get("what", "")), pid))
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                pass
+            with contextlib.suppress(OSError):
+                f.unlink()
+        known = {r.name for r in self._records}
+        with _LOAD_LOCK:
+            _CRASH_NOTICES.extend(found)
+        for c in found:
+            if c.plugin in known and c.plugin not in self._disabled:
+                self._disabled.add(c.plugin)
+                try:
+                    self._write_disabled()
+                except PluginError as e:
+                    self.warnings.append(str(e))
+            self.crashed.append(c)
 
     def _from_entry_points(self) -> list[_Record]:
         out: list[_Record] = []
@@ -359,9 +601,14 @@ class PluginManager:
             if rec.manifest is not None and rec.problem is None:
                 rec.module = rec.manifest.module or rec.manifest.name
                 top = rec.module.split(".")[0]
+                clash = _installed_module(top, child)
                 if not ((child / top / "__init__.py").is_file() or (child / f"{top}.py").is_file()):
                     rec.problem = (f"plugin '{rec.name}' ({child}): its module '{top}' is missing "
                                    f"(expected {child / top / '__init__.py'} or {child / (top + '.py')})")
+                elif clash is not None:
+                    rec.problem = (f"plugin '{rec.name}' ({child}): name clash: the module name '{top}' is already used "
+                                   f"by an installed module ({clash}); loading the plugin would shadow it, so it is "
+                                   "not loaded (its author must rename the module)")
                 else:
                     for node in rec.manifest.nodes:
                         path = rec.manifest.class_path(node, rec.module)
@@ -568,18 +815,27 @@ class PluginManager:
             entry = next(n for n in r.manifest.nodes if n.name == node_name)
             type_id = r.manifest.type_id(entry)
             path = r.manifest.class_path(entry, r.module)
-            stage = "import"
-            try:
-                # A plugin's prints must not end up in machine-readable output (``--json``).
-                with contextlib.redirect_stdout(sys.stderr):
+            stage = ["import"]
+
+            def work() -> Any:
+                with running_plugin(r.name, "import", self.config_dir):
                     if not st.imported:
                         self._import_module(r)
                         st.imported = True
-                    stage = "class"
+                    stage[0] = "class"
                     mod_name, _, attr = path.partition(":")
-                    obj: Any = importlib.import_module(mod_name)
+                    found: Any = importlib.import_module(mod_name)
                     for part in attr.split("."):
-                        obj = getattr(obj, part)
+                        found = getattr(found, part)
+                return found
+
+            # A plugin's prints must not end up in machine-readable output (``--json``). The caller redirects
+            # (and restores on time even when the import hangs on in its thread).
+            with contextlib.redirect_stdout(sys.stderr):
+                obj, raised = _run_with_timeout(work, import_timeout(), f"plugin-import-{r.name}")
+            try:
+                if raised is not None:
+                    raise raised
                 if not (isinstance(obj, type) and issubclass(obj, Node)):
                     raise TypeError(f"{path} is not a subclass of vidstudio.api.Node")
                 if obj.type_id != type_id:
@@ -587,12 +843,13 @@ class PluginManager:
                 problems = check_declaration(obj)
                 if problems:
                     raise TypeError(f"{path}: " + "; ".join(problems))
-            except KeyboardInterrupt:
-                raise
-            except BaseException as exc:  # SystemExit from a plugin is a plugin failure like any other
+            except BaseException as exc:  # KeyboardInterrupt and SystemExit from a plugin are its failures too
+                if isinstance(exc, _ImportTimeout):
+                    stage[0] = "import"
                 details = "".join(traceback.format_exception(exc))
-                if stage == "import":
-                    err = PluginLoadError(r.name, f"{exc.__class__.__name__}: {exc}", details)
+                if stage[0] == "import":
+                    err = PluginLoadError(r.name, f"{exc.__class__.__name__}: {exc}" if not isinstance(exc, _ImportTimeout)
+                                          else str(exc), details)
                     st.module_failed = True
                 else:
                     err = PluginLoadError(r.name, f"node '{node_name}' ({path}): {exc.__class__.__name__}: {exc}", details)
@@ -600,6 +857,7 @@ class PluginManager:
                 if st.error is None:
                     st.error = err
                 raise err from None
+            _guard_execute(obj, r.name, node_name, self.config_dir)
             st.classes[node_name] = obj
             return obj
 
@@ -660,6 +918,8 @@ def add_plugins(registry: "NodeRegistry", manager: PluginManager | None = None) 
         manager.register_into(registry)
         for w in manager.warnings:
             print(f"vidstudio: warning: {w}", file=sys.stderr)
+        for c in manager.crashed:
+            print(f"vidstudio: warning: {c.message}", file=sys.stderr)
         return manager
     except Exception as e:  # defensive: plugins must never stop VidStudio
         print(f"vidstudio: warning: plugin discovery failed ({e.__class__.__name__}: {e}); "

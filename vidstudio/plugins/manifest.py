@@ -115,14 +115,14 @@ class NodeEntry(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME_RE.match(v):
+        if not _NAME_RE.fullmatch(v):
             raise ValueError(f"{v!r} is not a node name (a letter, then letters, digits or _)")
         return v
 
     @field_validator("class_")
     @classmethod
     def _class(cls, v: str) -> str:
-        if v and not _CLASS_RE.match(v):
+        if v and not _CLASS_RE.fullmatch(v):
             raise ValueError(f"{v!r} is not 'module:Class' (e.g. 'my_plugin.nodes:Blur')")
         return v
 
@@ -172,7 +172,7 @@ class Manifest(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME_RE.match(v):
+        if not _NAME_RE.fullmatch(v):
             raise ValueError(f"{v!r} is not a plugin name (a letter, then letters, digits or _; it prefixes node type ids)")
         return v
 
@@ -206,7 +206,7 @@ class Manifest(BaseModel):
     @field_validator("module")
     @classmethod
     def _module(cls, v: str) -> str:
-        if v and not _MODULE_RE.match(v):
+        if v and not _MODULE_RE.fullmatch(v):
             raise ValueError(f"{v!r} is not a Python module name")
         return v
 
@@ -360,4 +360,4 @@ def peek_name(text: str | bytes) -> str | None:
     except (tomllib.TOMLDecodeError, AttributeError):
         m = re.search(r'^\s*name\s*=\s*"([A-Za-z][A-Za-z0-9_]*)"', text if isinstance(text, str) else "", re.M)
         return m.group(1) if m else None
-    return name if isinstance(name, str) and _NAME_RE.match(name) else None
+    return name if isinstance(name, str) and _NAME_RE.fullmatch(name) else None

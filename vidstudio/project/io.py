@@ -28,6 +28,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from vidstudio.graph.registry import NodeRegistry
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v")
+#: Largest project document accepted, in bytes (a file, a request body, or the project embedded in an MP4).
+MAX_PROJECT_BYTES = 32 * 1024 * 1024
+#: Deepest JSON nesting accepted in a project (a real project nests about 8 deep; pydantic cannot serialise
+#: beyond about 250, and the JSON parser overflows the stack near 1,000).
+MAX_JSON_DEPTH = 64
 #: Top-level key of an embedded project that records the folder of the project it was rendered from.
 ORIGIN_KEY = "embedded_from"
 
@@ -45,7 +50,7 @@ def json_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif _NAME_RE.match(str(part)):
+        elif _NAME_RE.fullmatch(str(part)):
             out += f".{part}"
         else:
             out += f"[{json.dumps(str(part), ensure_ascii=False)}]"
@@ -67,6 +72,42 @@ def _problems_from_validation(e: ValidationError) -> list[Problem]:
     return problems
 
 
+def json_depth_problem(data: Any, limit: int = MAX_JSON_DEPTH) -> Problem | None:
+    """Checks the nesting depth of parsed JSON without recursion (so any depth can be checked).
+
+    ``data`` may also hold pydantic models (a :class:`Project` itself): their fields and extra keys count as
+    an object's keys, so a document built in code is measured as it would be written.
+
+    Returns:
+        ``None`` when no list or object is nested more than ``limit`` deep, else a :class:`Problem` at the JSON
+        path of the first container past the limit.
+    """
+    from pydantic import BaseModel
+
+    containers = (dict, list, tuple, BaseModel)
+    stack: list[tuple[Any, int, tuple[Any, ...]]] = [(data, 1, ())]
+    while stack:
+        value, depth, loc = stack.pop()
+        if isinstance(value, BaseModel):
+            items = list(vars(value).items()) + list((value.model_extra or {}).items())
+        elif isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, (list, tuple)):
+            items = enumerate(value)
+        else:
+            continue
+        if depth > limit:
+            shown = json_path(loc[:6]) + ("..." if len(loc) > 6 else "")
+            return Problem(shown, f"nested more than {limit} levels deep (the limit of a project)")
+        stack.extend((v, depth + 1, loc + (k,)) for k, v in items if isinstance(v, containers))
+    return None
+
+
+def _size_problem(size: int) -> Problem:
+    return Problem("$", f"the document is {size / 1e6:.1f} MB, more than the {MAX_PROJECT_BYTES / 1e6:.0f} MB "
+                        "a project may have (large data belongs in asset files next to it)")
+
+
 def loads_project(text: str | bytes, source: str = "<string>") -> Project:
     """Parses, upgrades and validates a project document.
 
@@ -78,8 +119,11 @@ def loads_project(text: str | bytes, source: str = "<string>") -> Project:
         the :class:`Project` (not bound to a file).
 
     Raises:
-        ProjectError: naming ``source`` and the JSON path of every problem.
+        ProjectError: naming ``source`` and the JSON path of every problem; also for a document over
+            :data:`MAX_PROJECT_BYTES` or nested more than :data:`MAX_JSON_DEPTH` deep.
     """
+    if len(text) > MAX_PROJECT_BYTES:
+        raise ProjectError(source, _size_problem(len(text)))
     if isinstance(text, (bytes, bytearray)):
         if b"\x00" in text[:8192]:
             raise ProjectError(source, "not a text file (it looks binary); a project is a JSON .vidproj file")
@@ -96,9 +140,12 @@ def loads_project(text: str | bytes, source: str = "<string>") -> Project:
         hint = " (the file looks truncated)" if truncated else ""
         raise ProjectError(source, Problem("$", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}")) from None
     except RecursionError:
-        raise ProjectError(source, Problem("$", "the JSON is nested too deeply")) from None
+        raise ProjectError(source, Problem("$", f"nested more than {MAX_JSON_DEPTH} levels deep (the limit of a project)")) from None
     if not isinstance(data, dict):
         raise ProjectError(source, Problem("$", f"expected a JSON object, found {type(data).__name__}"))
+    deep = json_depth_problem(data)
+    if deep is not None:
+        raise ProjectError(source, deep)
     data = migrate(data, source)
     try:
         return Project.model_validate(data)
@@ -120,12 +167,13 @@ def load_project(path: str | os.PathLike) -> Project:
         ProjectError: for a missing, unreadable or invalid file (see :func:`loads_project`), or an MP4 without
             an embedded project.
     """
+    from vidstudio.fsutil import regular_file_problem
+
     p = Path(path)
     src = str(p)
-    if not p.exists():
-        raise ProjectError(src, "file not found")
-    if p.is_dir():
-        raise ProjectError(src, "is a folder, not a project file")
+    why = regular_file_problem(p)
+    if why is not None:
+        raise ProjectError(src, why.replace("not a file", "not a project file"))
     if p.suffix.lower() in VIDEO_SUFFIXES:
         from vidstudio.errors import MediaError
         from vidstudio.media.video import read_embedded_project
@@ -143,20 +191,48 @@ def load_project(path: str | os.PathLike) -> Project:
             del project.model_extra[ORIGIN_KEY]
         return project.bind(None, base)
     try:
-        raw = p.read_bytes()
+        with open(p, "rb") as f:
+            raw = f.read(MAX_PROJECT_BYTES + 1)
     except OSError as e:
         raise ProjectError(src, f"cannot read the file ({e.strerror or e})") from None
+    if len(raw) > MAX_PROJECT_BYTES:
+        raise ProjectError(src, _size_problem(p.stat().st_size))
     return loads_project(raw, src).bind(p)
 
 
+def check_savable(project: Project, source: str = "<unsaved project>") -> dict[str, Any]:
+    """Returns the project as JSON data, checked against the limits :func:`loads_project` applies, so that
+    nothing is saved (or rendered, or sent) that could not be opened again.
+
+    Raises:
+        ProjectError: for nesting deeper than :data:`MAX_JSON_DEPTH` (with its JSON path) or a value that
+            cannot be written as JSON.
+    """
+    deep = json_depth_problem(project)
+    if deep is not None:
+        raise ProjectError(source, deep)
+    try:
+        return project.to_dict()
+    except (ValueError, TypeError, RecursionError) as e:
+        raise ProjectError(source, Problem("$", f"cannot be written as JSON ({e})")) from None
+
+
 def dumps_project(project: Project, *, indent: int | None = 2) -> str:
-    """Serialises a project to JSON text (``format_version`` first, unknown keys kept, trailing newline)."""
-    return json.dumps(project.to_dict(), indent=indent, ensure_ascii=False) + ("\n" if indent else "")
+    """Serialises a project to JSON text (``format_version`` first, unknown keys kept, trailing newline).
+
+    Raises:
+        ProjectError: for a document :func:`loads_project` would refuse (see :func:`check_savable`).
+    """
+    data = check_savable(project, str(project.path) if project.path else "<unsaved project>")
+    try:
+        return json.dumps(data, indent=indent, ensure_ascii=False) + ("\n" if indent else "")
+    except (ValueError, TypeError, RecursionError) as e:
+        raise ProjectError(str(project.path or "<unsaved project>"), f"cannot be written as JSON ({e})") from None
 
 
 def embeddable_json(project: Project) -> str:
     """The compact JSON to embed in a rendered video: the document plus the folder its paths are relative to."""
-    data = project.to_dict()
+    data = check_savable(project)
     if project.project_dir is not None:
         data[ORIGIN_KEY] = str(project.project_dir)
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -188,17 +264,21 @@ def atomic_write_text(target: Path, text: str, *, backup: bool = False) -> Path:
         OSError: when writing fails (the target is untouched), or the final rename fails (the temporary file
             is kept and its name is in the message).
     """
+    from vidstudio.fsutil import clean_strays, match_mode, temp_prefix
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".saving", dir=target.parent)
+    clean_strays(target.parent, target.name)
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(target.name), suffix=".saving", dir=target.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        match_mode(tmp, target)
         if backup and target.exists():
             bak = target.with_name(target.name + ".bak")
-            fd2, tmp_bak = tempfile.mkstemp(prefix=f".{bak.name}.", suffix=".saving", dir=target.parent)
+            fd2, tmp_bak = tempfile.mkstemp(prefix=temp_prefix(bak.name), suffix=".saving", dir=target.parent)
             os.close(fd2)
             try:
                 shutil.copy2(target, tmp_bak)

@@ -23,6 +23,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from vidstudio import __version__
+from vidstudio.budget import Limits
 from vidstudio.jobs.executor import make_manager
 from vidstudio.jobs.store import JobStore
 from vidstudio.protocol.constants import (
@@ -35,6 +36,7 @@ from vidstudio.protocol.constants import (
     MAX_UPLOAD_BYTES,
 )
 from vidstudio.protocol.models import EventAdapter, ProjectGeneration, SimpleGeneration
+from vidstudio.server import guards
 from vidstudio.server.errors import ApiError, install_handlers
 from vidstudio.server.models import ModelCatalog
 from vidstudio.server.routes import ROUTERS
@@ -78,6 +80,8 @@ class ServerConfig:
         max_upload_bytes: largest upload (image) request; max_json_bytes: largest JSON request body.
         cancel_grace: seconds a cancelled running job may take to stop before its worker is killed.
         worker_env: extra environment variables for the worker process.
+        limits: the generation budget (``--max-pixels``, ``--max-frames``, ``--max-steps``) every job is checked
+            against before it is queued, with the worker's device memory (:mod:`vidstudio.budget`).
         ray: run the jobs on a pool of Ray actors (:class:`vidstudio.jobs.ray_pool.RayOptions`) instead of the
             local worker process; None (the default): the local worker, and Ray is never imported.
     """
@@ -93,6 +97,7 @@ class ServerConfig:
     max_json_bytes: int = MAX_JSON_BYTES
     cancel_grace: float = 30.0
     worker_env: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
     ray: Any = None
 
 
@@ -165,6 +170,7 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     upload_limit = config.max_upload_bytes + (64 << 10)
+    app.add_middleware(guards.AllowedMethods, router=app)  # innermost: after the host and token checks
     app.add_middleware(BodyLimit, max_bytes=config.max_json_bytes,
                        limits={ASSETS: upload_limit, GENERATIONS: max(upload_limit, config.max_json_bytes)})
     app.add_middleware(TokenAuth, token=config.token)

@@ -353,7 +353,7 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
                 known = next((e for e in catalog.entries() if e.id == v), None)
                 if known is not None:
                     inst.params[extra] = known.target
-                elif not _REPO_PATH.match(v) or ".." in v:
+                elif not _REPO_PATH.fullmatch(v) or ".." in v:
                     problems.append((f"project.nodes.{nid}.params.{extra}",
                                      f"{v!r} looks like a path; the server loads only its own models (GET "
                                      "/v1/models) and Hugging Face repo ids"))

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from typing import Any
 
@@ -108,3 +109,15 @@ def install_handlers(app: FastAPI) -> None:
 
         traceback.print_exception(exc, file=sys.stderr)
         return json_error(500, "internal", f"internal error: {exc.__class__.__name__}: {exc}")
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _storage(request: Request, exc: Exception) -> Response:
+        # Handled here (not by the catch-all, which Starlette re-raises and which closes the connection): a full
+        # data disk is the server's state, not a bug, and the connection stays usable.
+        from vidstudio.server import guards
+
+        if guards.disk_full(exc):
+            return json_error(507, "insufficient_storage", f"the server's data folder is full ({exc}); nothing was "
+                                                           "kept of this request")
+        return await _internal(request, exc)

@@ -91,7 +91,7 @@ class ModelCatalog:
         spec = (self.default_spec or "").strip()
         if spec:
             p = Path(spec).expanduser()
-            if p.is_dir() and _LOCAL_ID.match(p.name):
+            if p.is_dir() and _LOCAL_ID.fullmatch(p.name):
                 e = self._entry(str(p.resolve()), p.name, "local")
                 if e is not None:
                     out.append(e)
@@ -102,7 +102,7 @@ class ModelCatalog:
             except OSError:
                 continue
             for child in children:
-                if child.name in seen or not _LOCAL_ID.match(child.name) or not (child / "model_index.json").is_file():
+                if child.name in seen or not _LOCAL_ID.fullmatch(child.name) or not (child / "model_index.json").is_file():
                     continue
                 e = self._entry(str(child.resolve()), child.name, "local")
                 if e is not None:

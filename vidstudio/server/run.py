@@ -110,15 +110,24 @@ def _server_class():
     return Server
 
 
-def _watch_parent(server, pid: int, interval: float = 0.5) -> threading.Thread:
-    """Starts a daemon thread that asks ``server`` (a uvicorn server) to stop gracefully once ``pid`` ends."""
+def _watch_parent(server, pid: int, interval: float = 0.5, data_dir: Path | None = None) -> threading.Thread:
+    """Starts a daemon thread that asks ``server`` (a uvicorn server) to stop gracefully once ``pid`` ends and no
+    window holds a lease on ``data_dir`` (:mod:`vidstudio.client.lease`: other windows still using it)."""
+    from vidstudio.client.lease import live_leases
 
     def watch() -> None:
+        told = False
         while not server.should_exit:
             if not process_alive(pid):
-                print(f"vidstudio server: process {pid} (--parent-pid) ended; stopping", file=sys.stderr, flush=True)
-                server.should_exit = True
-                return
+                if data_dir is not None and live_leases(data_dir):
+                    if not told:
+                        print(f"vidstudio server: process {pid} (--parent-pid) ended; other windows use this server, "
+                              "running on", file=sys.stderr, flush=True)
+                        told = True
+                else:
+                    print(f"vidstudio server: process {pid} (--parent-pid) ended; stopping", file=sys.stderr, flush=True)
+                    server.should_exit = True
+                    return
             time.sleep(interval)
 
     t = threading.Thread(target=watch, name="vidstudio-parent-watch", daemon=True)
@@ -156,7 +165,7 @@ def serve(config: ServerConfig, *, log_level: str = "warning", access_log: bool 
         (data_dir / "server.json").write_text(json.dumps(info))
         print(f"vidstudio server listening on {url} (data folder {data_dir})", flush=True)
         if parent_pid is not None:
-            _watch_parent(server, parent_pid)
+            _watch_parent(server, parent_pid, data_dir=config.data_dir)
         server.run(sockets=[sock])
         return 0 if server.started else 1
     finally:

@@ -108,6 +108,8 @@ def run_gui(
     elif not quiet:
         win.check_untitled_recovery()
     if not quiet:
+        win.offer_crashed_plugins()  # a plugin that crashed the last run opens disabled: offer it back
+    if not quiet:
         app.aboutToQuit.connect(win.shutdown)  # however the application ends: no local server is left running
         win.show_message(f"ready in {time.perf_counter() - t0:.2f} s")
         code = app.exec()

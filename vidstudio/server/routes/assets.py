@@ -94,10 +94,18 @@ def store_upload(store: JobStore, data: bytes, what: str) -> AssetRow:
     aid = new_asset_id()
     path = store.asset_path(aid)
     tmp = path.with_name(f".{path.name}.tmp")
-    im.save(tmp, "PNG")
-    os.replace(tmp, path)
+    try:
+        im.save(tmp, "PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no .tmp file
+        raise
     row = AssetRow(aid, time.time(), im.size[0], im.size[1], im.mode, path.stat().st_size)
-    store.add_asset(row)
+    try:
+        store.add_asset(row)
+    except BaseException:
+        path.unlink(missing_ok=True)  # a database that cannot record it (full disk) keeps no file either
+        raise
     return row
 
 

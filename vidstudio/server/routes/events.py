@@ -23,7 +23,7 @@ router = APIRouter(dependencies=[Depends(require_token)])
 
 @router.websocket(EVENTS)
 async def events(ws: WebSocket, manager: Manager, job: str | None = None, previews: str = "true") -> None:
-    if job is not None and not re.match(JOB_ID_PATTERN, job):
+    if job is not None and not re.fullmatch(JOB_ID_PATTERN, job):
         await ws.close(code=WS_CLOSE_POLICY, reason="job: not a job id")
         return
     await ws.accept()

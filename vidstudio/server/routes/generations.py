@@ -8,7 +8,6 @@ field, 422); the job answers ``202`` at once, and the worker runs it in submissi
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,7 +21,8 @@ from vidstudio.jobs.store import new_job_id
 from vidstudio.protocol.constants import GENERATION, GENERATIONS, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
 from vidstudio.protocol.models import JOB_ID_PATTERN, Job, JobList, JobStatus, ProjectGeneration, SimpleGeneration
 from vidstudio.server.build import NodeTypes, build_project, build_simple, copy_assets
-from vidstudio.server.deps import Catalog, Manager, Registry, Store, job_row, require_token
+from vidstudio.server import guards
+from vidstudio.server.deps import Catalog, Config, Manager, Registry, Store, job_row, require_token
 from vidstudio.server.errors import ERRORS, ApiError, problems_response, validation_problems
 from vidstudio.server.routes.assets import read_form, store_upload
 
@@ -36,7 +36,7 @@ router = APIRouter(tags=["generations"], dependencies=[Depends(require_token)], 
                                                            {"$ref": "#/components/schemas/SimpleGeneration"}]}},
                  "multipart/form-data": {"schema": {"$ref": "#/components/schemas/SimpleGenerationForm"}}}}})
 async def create_generation(request: Request, store: Store, manager: Manager, catalog: Catalog,
-                            registry: Registry) -> Response:
+                            registry: Registry, config: Config) -> Response:
     ctype = request.headers.get("content-type", "").lower()
     job_id = new_job_id()
     if ctype.startswith("multipart/form-data"):
@@ -64,7 +64,7 @@ async def create_generation(request: Request, store: Store, manager: Manager, ca
     elif ctype.startswith("application/json") or not ctype:
         body = await request.body()
         try:
-            data = json.loads(body)
+            data = guards.parse_body(body)  # RecursionError and depth: 422, never a 500
         except (ValueError, UnicodeDecodeError) as e:
             raise ApiError(400, "invalid_request", f"the body is not JSON ({e})", "body") from None
         if not isinstance(data, dict):
@@ -81,8 +81,15 @@ async def create_generation(request: Request, store: Store, manager: Manager, ca
         spec = await asyncio.to_thread(build_project, req, catalog, store, types, job_id)
     else:
         spec = await asyncio.to_thread(build_simple, req, catalog, store, job_id)
-    await asyncio.to_thread(copy_assets, store, spec)
-    job = manager.submit(spec)
+    # The budget before allocation: refuse here, naming the numbers, what the worker could not hold.
+    await asyncio.to_thread(guards.check_budget, spec, config.limits, catalog=catalog,
+                            device_memory=manager.device_memory, device=manager.worker.device)
+    try:
+        await asyncio.to_thread(copy_assets, store, spec)
+        job = manager.submit(spec)
+    except BaseException:
+        guards.discard_job(store, spec.id)  # no orphan job folder, whatever stopped it (a full disk)
+        raise
     return JSONResponse(job.model_dump(mode="json"), status_code=202)
 
 

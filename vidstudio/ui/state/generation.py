@@ -297,6 +297,7 @@ class GenerationService(QObject):
         self.client: Client | None = None
         self.local: LocalServer | None = None
         self.external_pid: int | None = None  # a local server another program started (not stopped here)
+        self.lease: Any = None  # this window's lease on the local server (vidstudio.client.lease)
         self.worker: Any = None
         self.by_id: dict[str, ServerJob] = {}
         self._bridge = FeedBridge(self)
@@ -417,6 +418,7 @@ class GenerationService(QObject):
         if dead is not None:
             atexit.unregister(dead.stop)
             dead.stop()  # reaps the process (it has ended: no waiting)
+        self._release_lease()  # a lease on a server that ended would keep the next one alive for nobody
         self._stop_follower(wait=False)
         if self.client is not None:
             self.client.close()
@@ -477,6 +479,10 @@ class GenerationService(QObject):
             self.client = Client(url, token)
         else:
             self.client = value.client()
+        from vidstudio.client.lease import Lease
+
+        self._release_lease()
+        self.lease = Lease(genops.local_server_data_dir()).acquire()  # this window uses it while it is open
         self._set_state("starting")
         self._follow()
         waiting, self._waiting = self._waiting, []
@@ -740,6 +746,9 @@ class GenerationService(QObject):
         with self._lock:
             self._generation += 1
             old_local, self.local = self.local, None
+        if self._release_lease() and old_local is not None:  # others use it: leave it running for them
+            atexit.unregister(old_local.stop)
+            old_local = None
         self._stop_follower(wait=False)
         if old_local is not None:
             self.runner.submit(self._stop_server, old_local)
@@ -765,22 +774,37 @@ class GenerationService(QObject):
 
     @staticmethod
     def _stop_server(server: LocalServer) -> None:
-        server.stop()
+        server.stop_nowait()  # never blocks the GUI thread: SIGTERM now, the wait in a daemon thread
         atexit.unregister(server.stop)
+
+    def _release_lease(self) -> bool:
+        """Releases this window's lease; True when another window still uses the local server."""
+        from vidstudio.client.lease import others_hold
+
+        lease, self.lease = getattr(self, "lease", None), None
+        if lease is None:
+            return False
+        lease.release()
+        return others_hold(lease)
 
     def _stop_follower(self, wait: bool = True) -> None:
         self._bridge.stop(wait=wait)
 
     def shutdown(self) -> None:
-        """Stops following events and stops the local server this window started (waits for it: never an
-        orphan process); a server another program started, and a remote one, keep running."""
+        """Stops following events, releases this window's lease on the local server and stops that server when
+        no other window holds one (without blocking: SIGTERM, and the server ends by itself should this process
+        end first); a server a user started with ``vidstudio serve``, and a remote one, keep running."""
         if self._closed:
             return
         with self._lock:
             self._closed = True
             local, self.local = self.local, None
-        self._stop_follower()
+        self._stop_follower(wait=False)
+        in_use = self._release_lease()
         if local is not None:
-            self._stop_server(local)
+            if in_use:  # another window's jobs run on it: it stays (and outlives this process: its leases)
+                atexit.unregister(local.stop)
+            else:
+                self._stop_server(local)
         if self.client is not None:
             self.client.close()

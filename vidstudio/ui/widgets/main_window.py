@@ -133,6 +133,14 @@ class Prompts:
             "servers stops following it (a local server is stopped, which cancels it). Change anyway?",
         ) == QMessageBox.StandardButton.Yes
 
+    def reenable_crashed_plugin(self, plugin: str, what: str) -> bool:
+        """Whether to enable again plugin ``plugin``, disabled because VidStudio died while it ran ``what``."""
+        return QMessageBox.question(
+            self.parent, "A plugin stopped VidStudio",
+            f"VidStudio stopped unexpectedly last time while plugin '{plugin}' was running ({what}). It has been "
+            "disabled so that VidStudio opens safely. Enable it again (from the next project opened)?",
+        ) == QMessageBox.StandardButton.Yes
+
     def choose_recovery(self, infos: list[RecoveryInfo]) -> RecoveryInfo | None:
         """One of the recovery files, or None."""
         labels = []
@@ -172,6 +180,9 @@ class QuietPrompts(Prompts):
 
     def switch_server(self, count: int) -> bool:
         return True
+
+    def reenable_crashed_plugin(self, plugin: str, what: str) -> bool:
+        return False
 
 
 def _load_with_recovery(path: str) -> tuple[Project, RecoveryInfo | None]:
@@ -404,6 +415,25 @@ class MainWindow(QMainWindow):
         self._autosave_label.setProperty("role", "dim")
         sb.addPermanentWidget(self._eval_label)
         sb.addPermanentWidget(self._autosave_label)
+
+    def offer_crashed_plugins(self) -> list[str]:
+        """Asks about each plugin disabled at this start because VidStudio died while it ran (a crash marker,
+        :func:`vidstudio.plugins.manager.take_crash_notices`), and enables again those the user wants back.
+
+        Returns:
+            the names of the plugins enabled again.
+        """
+        from vidstudio.plugins.manager import PluginManager, take_crash_notices
+
+        back = []
+        for c in take_crash_notices():
+            if self.prompts.reenable_crashed_plugin(c.plugin, c.what):
+                try:
+                    PluginManager().enable(c.plugin)
+                    back.append(c.plugin)
+                except Exception as e:  # noqa: BLE001 - a settings file that cannot be written
+                    self.prompts.error("Plugins", f"cannot enable plugin '{c.plugin}': {e}")
+        return back
 
     def default_layout(self) -> None:
         """Viewer over Timeline (the Graph Editor a tab beside it) over Node Editor on the left; Inspector over Jobs

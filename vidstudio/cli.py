@@ -19,6 +19,7 @@ from vidstudio import __version__
 
 #: Subcommand modules under ``vidstudio.commands``, in ``--help`` order.
 COMMANDS: list[str] = ["render", "validate", "eval", "nodes"]
+COMMANDS += ["edit"]
 COMMANDS += ["plugins"]
 COMMANDS += ["gui"]
 COMMANDS += ["dev"]

@@ -27,3 +27,22 @@ def test_screenshot_of_a_missing_project_exits_2(cli, tmp_path):
             env={"QT_QPA_PLATFORM": "offscreen"})
     assert r.returncode == 2 and "nope.vidproj: file not found" in r.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_importing_the_gui_pulls_in_no_torch():
+    import os
+    import subprocess
+    import sys
+
+    from uihelpers import ROOT
+
+    code = (
+        "import sys, vidstudio.ui.widgets.colors\n"
+        "a = sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'qtawesome', 'torch'})\n"
+        "import vidstudio.ui.widgets.main_window, vidstudio.ui.app\n"
+        "b = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers'})\n"
+        "print(','.join(a) + '|' + ','.join(b))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
+                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.stdout.strip() == "|"

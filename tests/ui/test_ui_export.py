@@ -113,3 +113,66 @@ def test_a_job_ends_from_its_work_s_exception_in_words(qtbot):
         with qtbot.waitSignal(job.finished, timeout=1000):
             job.fail(exc)
         assert (job.status, job.message) == (status, message)
+
+
+def test_the_dialog_and_the_export_node_write_the_same_file_with_seed_model_and_odd_size(
+        qtbot, window_factory, registry, tmp_path):
+    """One export path: the Export dialog and the Export Video node (Render) of one odd-sized project write MP4s
+    with the same metadata (the seed and model of the frames, the embedded project) and the same padded frames."""
+    import json
+
+    from vidstudio.graph.node import Output
+    from vidstudio.graph.types import PortType
+    from vidstudio.media import read_embedded_project, read_metadata
+
+    class Seeded(registry.find("Gradient")):
+        """A gradient whose clip says how it was made, as a generated clip does."""
+
+        type_id = "SeededGradient"
+        outputs = (Output("video", PortType.VIDEO, "gradient"),)
+
+        def execute(self, ctx, inputs, params):
+            clip = super().execute(ctx, inputs, params)["video"]
+            clip.metadata.update(vidstudio_seed="1234", vidstudio_model="tiny/ltx", vidstudio_family="ltx")
+            return {"video": clip}
+
+    registry.register(Seeded)
+    proj = tmp_path / "odd.vidproj"
+    proj.write_text(json.dumps({
+        "format_version": 1, "settings": {"width": 97, "height": 61, "fps": "24", "frame_count": 6},
+        "nodes": [{"id": "src", "type": "SeededGradient", "params": {}, "position": [0, 0]},
+                  {"id": "export", "type": "ExportVideo", "params": {"path": "out/node.mp4"}, "position": [260, 0]}],
+        "links": [{"from": "src.video", "to": "export.video"}]}))
+    win = window_factory(proj)
+    s = win.session
+    assert s.wait_idle(10)
+    dlg = win.export_dialog()
+    dlg.source.setCurrentIndex(next(i for i in range(dlg.source.count())
+                                    if dlg.source.itemData(i) == ("node", "src", "video")))
+    gui = tmp_path / "gui.mp4"
+    dlg.path.setText(str(gui))
+    job = dlg.start()
+    assert job is not None, dlg.status.text()
+    wait_for(lambda: job.is_final, timeout=60)
+    assert job.status == "done", job.message
+    assert "padded 97x61 to 98x62" in job.message  # the note of the odd size reaches the user
+    render = win.render_outputs()
+    wait_for(lambda: render.is_final, timeout=60)
+    assert render.status == "done", render.message
+    node = tmp_path / "out" / "node.mp4"
+    a, b = read_metadata(gui), read_metadata(node)
+    assert (a["vidstudio_seed"], a["vidstudio_model"], a["vidstudio_family"]) == ("1234", "tiny/ltx", "ltx")
+    assert {k: v for k, v in a.items() if k.startswith("vidstudio_")} == {
+        k: v for k, v in b.items() if k.startswith("vidstudio_")}
+    assert read_embedded_project(gui) == read_embedded_project(node)
+    assert load_project(gui).settings.width == 97
+    for f in (gui, node):
+        info = probe_video(f)
+        assert (info.width, info.height, info.frame_count) == (98, 62, 6)  # padded to even sides
+    va, vb = read_video(gui), read_video(node)
+    assert np.array_equal(va, vb)
+    # the picture is the gradient (pixel x is (x + 0.5) / 97) and the padding repeats the last column
+    ramp = (np.arange(97) + 0.5) / 97
+    assert np.abs(va[3, :61, :97] - ramp[None, :, None]).mean() < 0.02
+    assert np.abs(va[3, :, 97] - va[3, :, 96]).mean() < 0.02
+    dlg.close()

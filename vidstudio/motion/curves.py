@@ -347,3 +347,32 @@ def _bezier_y_at_x(
         lo = np.where(below, mid, lo)
         hi = np.where(below, hi, mid)
     return bez(Y, 0.5 * (lo + hi))
+
+
+# ----------------------------------------------------------------------------------------------- key edits
+def set_key(curve: FCurve | None, frame: float, value: float) -> FCurve:
+    """Returns ``curve`` with a key at ``frame`` set to ``value`` (a new one-key curve when ``curve`` is None).
+
+    A key placed between others takes the interpolation of the key before it (Blender's rule)."""
+    if curve is None:
+        return FCurve(keys=[Keyframe(frame=float(frame), value=float(value))])
+    return curve.with_key(float(frame), float(value))
+
+
+def move_key(curve: FCurve, frame_from: float, frame_to: float) -> FCurve:
+    """Returns ``curve`` with its key on ``frame_from`` retimed to ``frame_to`` (value, interpolation and
+    handles kept).
+
+    Raises:
+        KeyError: when no key lies on ``frame_from``.
+        ValueError: when another key already lies on ``frame_to``.
+    """
+    key = curve.key_at(frame_from)
+    if key is None:
+        raise KeyError(f"no key on frame {frame_from:g}")
+    if abs(frame_from - frame_to) < 1e-6:
+        return curve
+    if curve.key_at(frame_to) is not None:
+        raise ValueError(f"frame {frame_to:g} already holds a key")
+    keys = [k for k in curve.keys if k is not key] + [key.model_copy(update={"frame": float(frame_to)})]
+    return FCurve(keys=keys, extrapolation=curve.extrapolation)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidstudio.errors import MediaError, NodeError
+from vidstudio.errors import MediaError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import as_clip
-from vidstudio.media.video import PRESETS, parse_fps, write_png_sequence, write_video
+from vidstudio.media.export import export_clip
+from vidstudio.media.video import PRESETS, parse_fps
 
 
 class ExportVideo(Node):
     """Writes its input to an H.264 MP4 (yuv420p, +faststart, the project embedded in the metadata) or to a
     numbered PNG sequence, streaming frame by frame.
 
-    Writes only the run's frame range (``vidstudio render --frames``). The file appears under its name only
-    when complete; a cancelled or failed export leaves no partial file there.
+    Writes only the run's frame range (``vidstudio render --frames``) through
+    :func:`vidstudio.media.export.export_clip`, the one export path the GUI's Export dialog also takes. The file
+    appears under its name only when complete; a cancelled or failed export leaves no partial file there.
 
     Output ``file``: the path written (TEXT).
     """
@@ -54,25 +56,14 @@ class ExportVideo(Node):
         return problems
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        clip = as_clip(inputs["video"])
         start, stop = ctx.frame_range
-        stop = min(stop, clip.frame_count)
-        if start >= stop:
-            raise NodeError(f"frame range {start}:{ctx.frame_range[1]} is outside the input's {clip.frame_count} frames")
-        frames = clip.subclip(start, stop) if (start, stop) != (0, clip.frame_count) else clip
         fps = parse_fps(params["fps"]) if params["fps"] else ctx.fps
-        path = ctx.resolve_path(params["path"])
-        progress = lambda f, m: ctx.report(f, f"writing {m}")  # noqa: E731
-        if params["format"] == "png":
-            out = write_png_sequence(frames, path, first_number=start, progress=progress, cancel=ctx.cancel)
-        else:
-            if path.suffix.lower() != ".mp4":
-                path = path.with_suffix(".mp4") if path.suffix else path.with_name(path.name + ".mp4")
-            out, notes = write_video(
-                frames, path, fps, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
-                project_json=ctx.project_json if params["embed_project"] else None,
-                metadata=dict(clip.metadata) or None, progress=progress, cancel=ctx.cancel,
-            )
-            for n in notes:
-                ctx.note(n)
+        out, notes = export_clip(
+            as_clip(inputs["video"]), ctx.resolve_path(params["path"]), fps, fmt=params["format"], start=start,
+            stop=stop, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
+            project_json=ctx.project_json if params["embed_project"] else None,
+            progress=lambda f, m: ctx.report(f, f"writing {m}"), cancel=ctx.cancel,
+        )
+        for n in notes:
+            ctx.note(n)
         return {"file": str(out)}

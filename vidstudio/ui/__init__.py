@@ -5,8 +5,11 @@ background server.
 
 Layers, from the bottom:
 
-* :mod:`~vidstudio.ui.docops` (no Qt): link checks, what the Viewer shows, the clipboard format, key
-  editing, paths, timecode. :mod:`~vidstudio.ui.widgets.colors` (no Qt): port and category colours.
+* The document rules are in the core (no Qt): link checks and node ids in :mod:`vidstudio.project.edits`, what
+  the Viewer shows in :mod:`vidstudio.project.view`, the clipboard format in :mod:`vidstudio.project.clipboard`,
+  key edits in :mod:`vidstudio.motion.curves`, trajectory and body edits in :mod:`vidstudio.motion.pathedit`,
+  timecode in :mod:`vidstudio.media.timecode`, and the undoable edits in :mod:`vidstudio.project.editor`.
+  :mod:`~vidstudio.ui.widgets.colors` (no Qt): port and category colours.
 * :mod:`~vidstudio.ui.state.session` (QtCore/QtGui, no widgets): the evented model: one project, one
   ``QUndoStack`` (every edit is an :class:`~vidstudio.ui.state.session.EditCommand`), selection, playhead,
   evaluation and frames on worker threads (:mod:`~vidstudio.ui.state.evaluation`), autosave
@@ -16,8 +19,7 @@ Layers, from the bottom:
   :mod:`~vidstudio.ui.widgets.timeline`, :mod:`~vidstudio.ui.widgets.inspector` (with :mod:`~vidstudio.ui.widgets.param_editors`),
   :mod:`~vidstudio.ui.widgets.jobs`, :mod:`~vidstudio.ui.widgets.dialogs.export_dialog`, and :mod:`~vidstudio.ui.widgets.main_window`
   that holds them; :mod:`~vidstudio.ui.app` starts it all (``vidstudio gui``).
-* Motion editing: :mod:`~vidstudio.ui.pathops` (no Qt: edits of trajectory documents and body lists),
-  :mod:`~vidstudio.ui.state.motion_edit` (what is being edited, shared by Viewer and Inspector),
+* Motion editing: :mod:`~vidstudio.ui.state.motion_edit` (what is being edited, shared by Viewer and Inspector),
   :mod:`~vidstudio.ui.widgets.viewer.motion_overlays` (paths drawn and edited with the mouse, tracks, boxes, the physics
   scene) and :mod:`~vidstudio.ui.widgets.motion_editors` (the Inspector's path and body editors).
 * Plugins: :mod:`~vidstudio.ui.widgets.dialogs.plugins_dialog` (Edit > Plugins…).

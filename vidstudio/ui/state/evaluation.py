@@ -30,7 +30,7 @@ from vidstudio.graph.validate import GraphIssue, validate_graph
 from vidstudio.media.clip import Clip, as_clip
 from vidstudio.progress import CancelToken
 from vidstudio.project import Project
-from vidstudio.ui.docops import ViewTarget
+from vidstudio.project.view import ViewTarget
 from vidstudio.ui.state.tasks import error_text
 from vidstudio.ui.genops import generators_needed, server_only_message, server_side_issues
 

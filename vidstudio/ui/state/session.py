@@ -30,7 +30,8 @@ from vidstudio.graph.validate import GraphIssue
 from vidstudio.media.clip import Clip
 from vidstudio.motion.curves import FCurve
 from vidstudio.project import Project
-from vidstudio.ui import docops
+from vidstudio.motion import curves
+from vidstudio.project import clipboard, edits, view
 from vidstudio.ui.state.evaluation import EvalRequest, EvalResult, Evaluator, FrameCache
 
 
@@ -193,7 +194,7 @@ class Session(QObject):
         self._forced_dirty = False
         self.selection: tuple[str, ...] = ()
         self.pinned: str | None = None
-        self.view_target: docops.ViewTarget | None = None
+        self.view_target: view.ViewTarget | None = None
         self.view_result: int | None = None  # index into results, or None for the graph
         self.results: list[ResultClip] = []
         self.overlay_types: set[str] = set()
@@ -212,7 +213,7 @@ class Session(QObject):
         self.node_status: dict[str, NodeReport] = {}
         self.last_result: EvalResult | None = None
         self.showing_stale = False  # the Viewer shows the last good picture of a view that now fails
-        self._clip_view: docops.ViewTarget | None = None
+        self._clip_view: view.ViewTarget | None = None
         self._serial = 0
         self._evaluating = False
 
@@ -459,14 +460,14 @@ class Session(QObject):
             cls = self.registry.get(type_id)
         except KeyError as e:
             raise ValueError(e.args[0] if e.args else str(e)) from None
-        nid = docops.unique_id(node_id or docops.node_id_base(type_id), self.project.iter_ids())
+        nid = edits.unique_id(node_id or edits.node_id_base(type_id), self.project.iter_ids())
         node = NodeInstance(id=nid, type=type_id, params=dict(params or {}), position=(float(position[0]), float(position[1])))
         self._push(f"Add {cls.title or type_id}", _State(nodes={nid: (len(self.project.nodes), _dump_node(node))}))
         if select:
             self.set_selection([nid])
         return nid
 
-    def add_plan(self, plan: docops.PastePlan, text: str, *, select: bool = True) -> list[str]:
+    def add_plan(self, plan: clipboard.PastePlan, text: str, *, select: bool = True) -> list[str]:
         """Adds a planned group of nodes with their links and animation (paste, duplicate, drop) as one step."""
         if not plan.nodes:
             return []
@@ -507,13 +508,13 @@ class Session(QObject):
         if st.nodes:
             self._push("Move node" if len(st.nodes) == 1 else f"Move {len(st.nodes)} nodes", st)
 
-    def connect_ports(self, src_node: str, src_port: str, dst_node: str, dst_port: str) -> docops.LinkCheck:
+    def connect_ports(self, src_node: str, src_port: str, dst_node: str, dst_port: str) -> edits.LinkCheck:
         """Links an output to an input (replacing the link into a single-value input).
 
         Returns:
-            the :class:`~vidstudio.ui.docops.LinkCheck`; when refused nothing changes and ``reason`` says why.
+            the :class:`~vidstudio.project.edits.LinkCheck`; when refused nothing changes and ``reason`` says why.
         """
-        check = docops.check_link(self.project, self.registry, src_node, src_port, dst_node, dst_port)
+        check = edits.check_link(self.project, self.registry, src_node, src_port, dst_node, dst_port)
         if not check.ok:
             self.message.emit(check.reason)
             return check
@@ -598,7 +599,7 @@ class Session(QObject):
         """
         self._check_animatable(node_id, name, value)
         key = f"{node_id}.{name}"
-        curve = docops.set_key(self.project.animation.get(key), frame, value)
+        curve = curves.set_key(self.project.animation.get(key), frame, value)
         self._push(f"Key {node_id} {name} at frame {frame:g}", _State(animation={key: curve.model_dump(mode="json")}),
                    merge=("key", key, frame) if merge is None else merge)
 
@@ -632,7 +633,7 @@ class Session(QObject):
         if curve is not None and curve.key_at(frame) is not None:
             self.remove_key(node_id, name, frame)
             return False
-        value = docops.param_value(self.project, self.registry, node_id, name, frame)
+        value = edits.param_value(self.project, self.registry, node_id, name, frame)
         self.set_key(node_id, name, frame, float(value))
         return True
 
@@ -650,7 +651,7 @@ class Session(QObject):
         if curve is None:
             raise KeyError(f"node '{node_id}' param '{name}' is not animated")
         try:
-            moved = docops.move_key(curve, frame_from, frame_to)
+            moved = curves.move_key(curve, frame_from, frame_to)
         except ValueError:
             return False
         if moved is curve:
@@ -683,7 +684,7 @@ class Session(QObject):
         if key not in self.project.animation:
             return
         decl = self._check_animatable(node_id, name)
-        v = docops.param_value(self.project, self.registry, node_id, name, self.playhead if frame is None else frame)
+        v = edits.param_value(self.project, self.registry, node_id, name, self.playhead if frame is None else frame)
         node = self.project.node(node_id)
         v = int(round(v)) if decl.kind == "int" else float(v)
         self._push(f"Clear animation {node_id} {name}", _State(
@@ -712,8 +713,8 @@ class Session(QObject):
 
     # ------------------------------------------------------------------------------------- clipboard
     def copy_text(self, node_ids: Iterable[str]) -> str:
-        """The clipboard text of some nodes (see :func:`vidstudio.ui.docops.clipboard_text`)."""
-        return docops.clipboard_text(self.project, node_ids)
+        """The clipboard text of some nodes (see :func:`vidstudio.project.clipboard.clipboard_text`)."""
+        return clipboard.clipboard_text(self.project, node_ids)
 
     def paste(self, text: str, at: tuple[float, float] | None = None) -> list[str]:
         """Pastes nodes from clipboard text as one step and selects them.
@@ -721,7 +722,7 @@ class Session(QObject):
         Raises:
             vidstudio.errors.ProjectError: when the text holds no valid nodes.
         """
-        plan = docops.plan_paste(self.project, text, self.registry, at=at)
+        plan = clipboard.plan_paste(self.project, text, self.registry, at=at)
         n = len(plan.nodes)
         return self.add_plan(plan, "Paste node" if n == 1 else f"Paste {n} nodes")
 
@@ -730,7 +731,7 @@ class Session(QObject):
         ids = [i for i in node_ids if self.project.has_node(i)]
         if not ids:
             return []
-        plan = docops.plan_paste(self.project, docops.clipboard_text(self.project, ids), self.registry, offset=offset)
+        plan = clipboard.plan_paste(self.project, clipboard.clipboard_text(self.project, ids), self.registry, offset=offset)
         return self.add_plan(plan, "Duplicate node" if len(ids) == 1 else f"Duplicate {len(ids)} nodes")
 
     # ================================================================================== selection and view
@@ -749,8 +750,8 @@ class Session(QObject):
         self._update_view()
 
     def _update_view(self, force: bool = False) -> None:
-        target = docops.default_view_target(self.project, self.registry, self.selection, self.pinned)
-        self.view_camera = docops.view_camera(self.project, self.registry, target)
+        target = view.default_view_target(self.project, self.registry, self.selection, self.pinned)
+        self.view_camera = view.view_camera(self.project, self.registry, target)
         if target != self.view_target or force:
             self.view_target = target
             self.view_changed.emit()

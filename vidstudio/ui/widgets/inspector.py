@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio.graph.node import Param
-from vidstudio.ui import docops
+from vidstudio.media import timecode
+from vidstudio.project import edits
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.motion_editors import register_motion_editors
 from vidstudio.ui.widgets.param_editors import ParamEditor, editor_for
@@ -320,14 +321,14 @@ class Inspector(QScrollArea):
                         w.setValue(getattr(st, name))  # type: ignore[attr-defined]
                 if not ed["fps"].hasFocus():
                     ed["fps"].setText(str(st.model_dump(mode="json")["fps"]))  # type: ignore[attr-defined]
-                self.duration.setText(f"{st.duration:.3f} s  ·  {docops.timecode(st.frame_count, st.fps)}")
+                self.duration.setText(f"{st.duration:.3f} s  ·  {timecode.timecode(st.frame_count, st.fps)}")
             return
         if not s.project.has_node(self.node_id):
             return
         f = s.playhead
         for name, row in self.rows.items():
             curve = s.project.curve(self.node_id, name)
-            value = docops.param_value(s.project, s.registry, self.node_id, name, f if curve is not None else None)
+            value = edits.param_value(s.project, s.registry, self.node_id, name, f if curve is not None else None)
             row.editor.set_value(value)
             if row.key is not None:
                 row.key.set_state("none" if curve is None else ("key" if curve.key_at(f) is not None else "animated"))

@@ -50,7 +50,7 @@ from vidstudio.motion.curves import FCurve, Keyframe
 from vidstudio.motion.easing import FAMILIES
 from vidstudio.motion.physics import validate_bodies
 from vidstudio.motion.trajectory import validate_document
-from vidstudio.ui import pathops
+from vidstudio.motion import pathedit
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.motion_edit import EditState, edit_state
 from vidstudio.ui.widgets.param_editors import ColorEditor, JsonEditor, ParamEditor, register_param_editor
@@ -430,7 +430,7 @@ class PathsEditor(DocumentEditor):
 
     # ------------------------------------------------------------------------------------ showing
     def normalise(self, value: Any) -> Any:
-        return pathops.as_document(value)
+        return pathedit.as_document(value)
 
     def items(self) -> list[dict[str, Any]]:
         return self.doc.get("paths", []) if isinstance(self.doc, dict) else []
@@ -454,7 +454,7 @@ class PathsEditor(DocumentEditor):
                 end = "end" if p.get("end_frame") is None else f"{float(p['end_frame']):g}"
                 n = len(p.get("points", []))
                 item.setText(f"{p.get('name') or p.get('id')}    f{float(p.get('start_frame', 0)):g}–{end}  ·  {n} point{'s' if n != 1 else ''}")
-                item.setIcon(_swatch(p.get("color", pathops.PATH_COLORS[0])))
+                item.setIcon(_swatch(p.get("color", pathedit.PATH_COLORS[0])))
                 item.setData(Qt.ItemDataRole.UserRole, p.get("id"))
             self.list.setCurrentRow(ids.index(self.current) if self.current in ids else -1)
         has = self.current is not None
@@ -469,7 +469,7 @@ class PathsEditor(DocumentEditor):
         if not self.name.hasFocus():
             self.name.setText(str(p.get("name", "")))
         self.name.setPlaceholderText(str(p.get("id", "")))
-        self.color.set_value(list(p.get("color", pathops.PATH_COLORS[0])))
+        self.color.set_value(list(p.get("color", pathedit.PATH_COLORS[0])))
         _set_spin(self.start, float(p.get("start_frame", 0.0)))
         end = p.get("end_frame")
         n = self.session.frame_count if self.session is not None else 1
@@ -547,7 +547,7 @@ class PathsEditor(DocumentEditor):
         p = self._path()
         if p is None or p.get(key) == value:
             return
-        self.commit(pathops.update_path(self.doc, self.current, **{key: value}), f"{text} '{p.get('name') or self.current}'")
+        self.commit(pathedit.update_path(self.doc, self.current, **{key: value}), f"{text} '{p.get('name') or self.current}'")
 
     def _to_end(self, on: bool) -> None:
         if self._syncing:
@@ -586,7 +586,7 @@ class PathsEditor(DocumentEditor):
         try:
             if col == 3:
                 frame = float(text) if text else None
-                doc = pathops.set_point_frame(self.doc, self.current, row, frame)
+                doc = pathedit.set_point_frame(self.doc, self.current, row, frame)
                 self.commit(doc, f"Time key of point {row + 1} of '{name}'")
                 return
             v = float(text)
@@ -597,7 +597,7 @@ class PathsEditor(DocumentEditor):
             return
         pt = p["points"][row]
         x, y = (v, float(pt["y"])) if col == 1 else (float(pt["x"]), v)
-        self.commit(pathops.move_point(self.doc, self.current, row, x, y), f"Move point {row + 1} of '{name}'")
+        self.commit(pathedit.move_point(self.doc, self.current, row, x, y), f"Move point {row + 1} of '{name}'")
 
     def new_path(self) -> None:
         """Arms a new path: the next click on the frame (in the Viewer) starts it (again: disarms)."""
@@ -613,7 +613,7 @@ class PathsEditor(DocumentEditor):
         """Copies the chosen path."""
         if self.current is None:
             return
-        doc, new = pathops.duplicate_path(self.doc, self.current)
+        doc, new = pathedit.duplicate_path(self.doc, self.current)
         if self.commit(doc, f"Duplicate path '{self.current}'"):
             self._select(new)
 
@@ -622,7 +622,7 @@ class PathsEditor(DocumentEditor):
         if self.current is None:
             return
         old = self.current
-        if self.commit(pathops.delete_path(self.doc, old), f"Delete path '{old}'"):
+        if self.commit(pathedit.delete_path(self.doc, old), f"Delete path '{old}'"):
             self._select(None)
 
     def go_start(self) -> None:
@@ -707,7 +707,7 @@ class BodiesEditor(DocumentEditor):
         self._lay.insertWidget(2, self.empty)
 
     def normalise(self, value: Any) -> Any:
-        return pathops.as_bodies(value)
+        return pathedit.as_bodies(value)
 
     def items(self) -> list[dict[str, Any]]:
         return self.doc or []
@@ -787,10 +787,10 @@ class BodiesEditor(DocumentEditor):
             return
         old = self.current
         if value is None:
-            bodies = pathops.as_bodies(self.doc)
-            bodies[pathops.body_index(bodies, old)].pop(key, None)
+            bodies = pathedit.as_bodies(self.doc)
+            bodies[pathedit.body_index(bodies, old)].pop(key, None)
         else:
-            bodies = pathops.update_body(self.doc, old, **{key: value})
+            bodies = pathedit.update_body(self.doc, old, **{key: value})
         if self.commit(bodies, f"{text} '{old}'") and key == "id":
             self._select(value)
 
@@ -802,7 +802,7 @@ class BodiesEditor(DocumentEditor):
 
     def add(self, shape: str) -> None:
         """Adds a ball or a box near the top third of the frame."""
-        bodies, bid = pathops.add_body(self.doc, shape, *self._center())
+        bodies, bid = pathedit.add_body(self.doc, shape, *self._center())
         if self.commit(bodies, f"Add {shape} '{bid}'"):
             self._select(bid)
 
@@ -810,7 +810,7 @@ class BodiesEditor(DocumentEditor):
         """Copies the chosen body."""
         if self.current is None:
             return
-        bodies, new = pathops.duplicate_body(self.doc, self.current)
+        bodies, new = pathedit.duplicate_body(self.doc, self.current)
         if self.commit(bodies, f"Duplicate body '{self.current}'"):
             self._select(new)
 
@@ -819,7 +819,7 @@ class BodiesEditor(DocumentEditor):
         if self.current is None:
             return
         old = self.current
-        if self.commit(pathops.remove_body(self.doc, old), f"Delete body '{old}'"):
+        if self.commit(pathedit.remove_body(self.doc, old), f"Delete body '{old}'"):
             self.current = None
 
 

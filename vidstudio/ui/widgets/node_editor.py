@@ -45,7 +45,7 @@ from vidstudio.graph.engine import NodeReport
 from vidstudio.graph.model import Link
 from vidstudio.graph.types import DESCRIPTIONS
 from vidstudio.graph.validate import GraphIssue
-from vidstudio.ui import docops
+from vidstudio.project import clipboard, edits
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.canvas import PanZoomView
 from vidstudio.ui.widgets.colors import category_color, port_color
@@ -624,7 +624,7 @@ class NodeEditor(PanZoomView):
         text = self.session.copy_text(ids)
         mime = QMimeData()
         mime.setText(text)
-        mime.setData(docops.CLIPBOARD_MIME, text.encode("utf-8"))
+        mime.setData(clipboard.CLIPBOARD_MIME, text.encode("utf-8"))
         QGuiApplication.clipboard().setMimeData(mime)
         self.session.message.emit(f"copied {len(ids)} node{'s' if len(ids) > 1 else ''}")
         return True
@@ -639,8 +639,8 @@ class NodeEditor(PanZoomView):
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None:
             return []
-        if mime.hasFormat(docops.CLIPBOARD_MIME):
-            text = bytes(mime.data(docops.CLIPBOARD_MIME).data()).decode("utf-8")
+        if mime.hasFormat(clipboard.CLIPBOARD_MIME):
+            text = bytes(mime.data(clipboard.CLIPBOARD_MIME).data()).decode("utf-8")
         else:
             text = mime.text()
         if not text.strip():
@@ -825,7 +825,7 @@ class NodeEditor(PanZoomView):
         src, dst = (fixed, target) if fixed.is_output else (target, fixed)
         if drag.detached is not None and drag.detached.target == f"{dst.node_id}.{dst.name}" and drag.detached.source == f"{src.node_id}.{src.name}":
             return  # dropped back where it was
-        check = docops.check_link(s.project, s.registry, src.node_id, src.name, dst.node_id, dst.name)
+        check = edits.check_link(s.project, s.registry, src.node_id, src.name, dst.node_id, dst.name)
         if not check.ok:
             self.show_message(check.reason, self.mapToScene(pos.toPoint()))
             s.message.emit(check.reason)
@@ -982,8 +982,8 @@ class NodeEditor(PanZoomView):
     def drop_files(self, paths: list[Path], scene_pos: QPointF) -> list[str]:
         """Handles dropped files: images become Load Image nodes at ``scene_pos`` (one undo step); a
         project or MP4 asks the window to open it. Returns the new node ids."""
-        images = [p for p in paths if p.suffix.lower() in docops.IMAGE_SUFFIXES]
-        projects = [p for p in paths if p.suffix.lower() in docops.PROJECT_SUFFIXES]
+        images = [p for p in paths if p.suffix.lower() in edits.IMAGE_SUFFIXES]
+        projects = [p for p in paths if p.suffix.lower() in edits.PROJECT_SUFFIXES]
         others = [p for p in paths if p not in images and p not in projects]
         if others:
             self.session.message.emit(f"cannot use {others[0].name}: drop an image, a .vidproj or a VidStudio MP4")
@@ -992,11 +992,11 @@ class NodeEditor(PanZoomView):
             from vidstudio.graph.model import NodeInstance
 
             taken = set(self.session.project.iter_ids())
-            plan = docops.PastePlan()
+            plan = clipboard.PastePlan()
             for k, p in enumerate(images):
-                nid = docops.unique_id(docops.node_id_base(p.stem) or "image", taken)
+                nid = edits.unique_id(edits.node_id_base(p.stem) or "image", taken)
                 taken.add(nid)
-                path = docops.relative_to_project(p, self.session.project.project_dir)
+                path = edits.relative_to_project(p, self.session.project.project_dir)
                 plan.nodes.append(NodeInstance(id=nid, type="LoadImage", params={"path": path},
                                                position=(scene_pos.x() + 24 * k, scene_pos.y() + 90 * k)))
             ids = self.session.add_plan(plan, "Drop image" if len(images) == 1 else f"Drop {len(images)} images")

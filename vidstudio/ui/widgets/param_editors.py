@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio.graph.node import Param
-from vidstudio.ui import docops
+from vidstudio.project import edits
 from vidstudio.ui.widgets import theme
 
 SLIDER_STEPS = 1000
@@ -344,7 +344,7 @@ class FileEditor(ParamEditor):
 
     def choose(self, path: str) -> None:
         """Sets a path as if picked in the dialog (stored relative to the project folder when inside it)."""
-        rel = docops.relative_to_project(path, self.project_dir())
+        rel = edits.relative_to_project(path, self.project_dir())
         with QSignalBlocker(self.line):
             self.line.setText(rel)
         self._commit()

@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QScrollBar, QSizePolic
 
 from vidstudio.motion.curves import INTERPOLATIONS
 from vidstudio.motion.easing import FAMILIES
-from vidstudio.ui import docops
+from vidstudio.media import timecode
+from vidstudio.project import edits
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.session import Session
 
@@ -144,7 +145,7 @@ class TimelineCanvas(QWidget):
     def rows(self) -> list[tuple[str, object]]:
         """The track rows: ``("key", AnimatedParam)`` and ``("result", index)``."""
         s = self.session
-        rows: list[tuple[str, object]] = [("key", a) for a in docops.animated_params(s.project, s.registry)]
+        rows: list[tuple[str, object]] = [("key", a) for a in edits.animated_params(s.project, s.registry)]
         rows += [("result", i) for i in range(len(s.results))]
         return rows
 
@@ -336,10 +337,10 @@ class TimelineCanvas(QWidget):
             p.drawText(QPointF(x + 3, 13), str(f))
             if k % tc_every == 0:
                 p.setPen(QColor(theme.TEXT_DIM))
-                p.drawText(QPointF(x + 3, 25), docops.timecode(f, fps))
+                p.drawText(QPointF(x + 3, 25), timecode.timecode(f, fps))
         p.setPen(QColor(theme.TEXT_DIM))
         p.drawText(QRectF(8, 0, LEFT - 12, RULER / 2 + 2), Qt.AlignmentFlag.AlignVCenter, "frame")
-        p.drawText(QRectF(8, RULER / 2 - 4, LEFT - 12, RULER / 2), Qt.AlignmentFlag.AlignVCenter, f"timecode @ {docops.fps_text(fps)}")
+        p.drawText(QRectF(8, RULER / 2 - 4, LEFT - 12, RULER / 2), Qt.AlignmentFlag.AlignVCenter, f"timecode @ {timecode.fps_text(fps)}")
 
     @staticmethod
     def _diamond(p: QPainter, c: QPointF, r: float, fill: QColor) -> None:
@@ -400,7 +401,7 @@ class TimelineCanvas(QWidget):
                 self.setToolTip(f"{nid}.{name} = {k.value:g} at frame {frame:g}\n{k.interpolation}{ease} to the next key\ndrag to retime, right-click for options")
         elif pos.y() < RULER:
             f = self.frame_at(pos.x())
-            self.setToolTip(f"frame {f}  ·  {docops.timecode(f, self.session.settings.fps)}")
+            self.setToolTip(f"frame {f}  ·  {timecode.timecode(f, self.session.settings.fps)}")
         else:
             self.setToolTip("")
 
@@ -541,9 +542,9 @@ class Timeline(QWidget):
         self.frame_box.setRange(0, max(s.frame_count - 1, 0))
         self.frame_box.setValue(s.playhead)
         self.frame_box.blockSignals(False)
-        self.timecode.setText(docops.timecode(s.playhead, s.settings.fps))
+        self.timecode.setText(timecode.timecode(s.playhead, s.settings.fps))
         rng = f"in {s.in_point} · out {s.out_point}" if (s.in_point > 0 or s.out_point < s.frame_count - 1) else "whole clip"
-        self._range_text = f"{s.frame_count} frames @ {docops.fps_text(s.settings.fps)} fps  ·  {rng}"
+        self._range_text = f"{s.frame_count} frames @ {timecode.fps_text(s.settings.fps)} fps  ·  {rng}"
         self._sync_cache()
         if s.playing:
             arrow = "◀" if s.play_direction < 0 else "▶"

@@ -32,10 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.errors import VidStudioError
+from vidstudio.errors import MediaError, VidStudioError
 from vidstudio.graph.engine import Engine
 from vidstudio.media.clip import Clip, as_clip
-from vidstudio.media.video import PRESETS, parse_fps, write_png_sequence, write_video
+from vidstudio.media.export import export_clip
+from vidstudio.media.video import PRESETS, PROJECT_METADATA_KEY, parse_fps, read_metadata
 from vidstudio.project import Project, embeddable_json
 from vidstudio.progress import CancelToken
 from vidstudio.ui.widgets import theme
@@ -57,6 +58,9 @@ class ExportSpec:
         fps: frame rate of the file.
         start, stop: frames ``start <= i < stop`` of the clip.
         embed_project: embed the project in the MP4 (so that it opens again as a project).
+        odd_size: ``"pad"`` or ``"refuse"`` odd frame sizes (H.264 needs even sides), as the Export Video node.
+        source_file: the file a result clip was read from, whose ``vidstudio_*`` metadata (seed, model) the
+            export keeps.
     """
 
     node_id: str | None
@@ -70,11 +74,15 @@ class ExportSpec:
     start: int
     stop: int
     embed_project: bool = True
+    odd_size: str = "pad"
+    source_file: Path | None = None
 
 
 def run_export(engine: Engine, project: Project, spec: ExportSpec, job: Job | None = None,
-               cancel: CancelToken | None = None) -> Path:
-    """Computes the clip (on the calling thread: a worker) and writes it.
+               cancel: CancelToken | None = None) -> tuple[Path, list[str]]:
+    """Computes the clip (on the calling thread: a worker) and writes it through
+    :func:`vidstudio.media.export.export_clip`, the one export path of the Export Video node too (the same frame
+    range, odd-size padding, embedded project and clip metadata such as the seed and model).
 
     Args:
         engine: the session's engine (its cache makes the graph part instant after a preview).
@@ -83,7 +91,7 @@ def run_export(engine: Engine, project: Project, spec: ExportSpec, job: Job | No
         job: receives progress.
 
     Returns:
-        the file or folder written.
+        ``(file or folder written, notes)``: notes say what changed on the way (padding of an odd size).
 
     Raises:
         vidstudio.errors.VidStudioError: for a bad graph, file or setting (the message says which), or a picture
@@ -103,22 +111,22 @@ def run_export(engine: Engine, project: Project, spec: ExportSpec, job: Job | No
             job.update(None, f"evaluating {spec.node_id}", status="running", force=True)
         run = engine.run(project, project.settings, targets=[spec.node_id], project_dir=project.project_dir, cancel=token)
         clip = as_clip(run.values[spec.node_id][spec.port], label=f"{spec.node_id}.{spec.port}")
-    stop = min(spec.stop, clip.frame_count)
-    if spec.start >= stop:
-        raise VidStudioError(f"frame range {spec.start}:{spec.stop} is outside the clip's {clip.frame_count} frames")
-    frames = clip.subclip(spec.start, stop) if (spec.start, stop) != (0, clip.frame_count) else clip
+    metadata = {}
+    if spec.source_file is not None and spec.source_file.is_file():
+        try:
+            metadata = {k: v for k, v in read_metadata(spec.source_file).items()
+                        if k.startswith("vidstudio_") and k != PROJECT_METADATA_KEY}
+        except MediaError:  # the result's frames are in memory; only its file's tags are lost
+            metadata = {}
 
     def progress(fraction, message):
         if job is not None:
             job.update(fraction, f"writing {message}", status="running")
 
-    if spec.fmt == "png":
-        return write_png_sequence(frames, spec.path, first_number=spec.start, progress=progress, cancel=token)
-    path = spec.path if spec.path.suffix.lower() == ".mp4" else spec.path.with_suffix(".mp4")
-    out, _notes = write_video(frames, path, spec.fps, crf=spec.crf, preset=spec.preset,
-                              project_json=embeddable_json(project) if spec.embed_project else None,
-                              progress=progress, cancel=token)
-    return out
+    return export_clip(clip, spec.path, spec.fps, fmt=spec.fmt, start=spec.start, stop=spec.stop, crf=spec.crf,
+                       preset=spec.preset, odd_size=spec.odd_size,
+                       project_json=embeddable_json(project) if spec.embed_project else None,
+                       metadata={**metadata, **clip.metadata}, progress=progress, cancel=token)
 
 
 def start_export(session: Session, runner: TaskRunner, jobs: JobList, spec: ExportSpec) -> Job:
@@ -128,8 +136,9 @@ def start_export(session: Session, runner: TaskRunner, jobs: JobList, spec: Expo
     doc = session.project.copy_document()
     n = spec.stop - spec.start
 
-    def done(path: Path) -> None:
-        job.finish("done", f"wrote {path} ({n} frames)", str(path))
+    def done(result: tuple[Path, list[str]]) -> None:
+        path, notes = result
+        job.finish("done", f"wrote {path} ({n} frames)" + "".join(f"; {x}" for x in notes), str(path))
         session.message.emit(f"exported {path}")
 
     job.update(0.0, "starting", status="running", force=True)
@@ -287,9 +296,10 @@ class ExportDialog(QDialog):
         if b < a:
             raise ValueError(f"the last frame ({b}) is before the first ({a})")
         kind, x, port = data
-        clip = self.session.results[x].clip if kind == "result" else None
-        return ExportSpec(x if kind == "node" else None, port, clip, self.fmt.currentData(), path, self.crf.value(),
-                          self.preset.currentText(), fps, a, b + 1, self.embed.isChecked())
+        result = self.session.results[x] if kind == "result" else None
+        return ExportSpec(x if kind == "node" else None, port, result.clip if result else None, self.fmt.currentData(),
+                          path, self.crf.value(), self.preset.currentText(), fps, a, b + 1, self.embed.isChecked(),
+                          source_file=Path(result.path) if result is not None and result.path else None)
 
     def start(self) -> Job | None:
         """Starts the export (Export button)."""

@@ -36,7 +36,8 @@ from PySide6.QtWidgets import QGraphicsSceneHoverEvent, QGraphicsSceneMouseEvent
 from vidstudio.graph.types import PortType
 from vidstudio.motion.physics import Body, validate_bodies
 from vidstudio.motion.trajectory import MotionPath, compile_path, evaluate_path, frame_ticks, path_handles, validate_document
-from vidstudio.ui import docops, pathops
+from vidstudio.motion import pathedit
+from vidstudio.project import edits
 from vidstudio.ui.state.motion_edit import EditState, edit_state
 from vidstudio.ui.widgets.viewer.overlays import OverlayContext, ViewerOverlay, overlay_factory, register_overlay
 
@@ -73,7 +74,7 @@ def qcolor(rgb: Any, alpha: float = 1.0) -> QColor:
     try:
         r, g, b = (min(max(float(c), 0.0), 1.0) for c in list(rgb)[:3])
     except (TypeError, ValueError):
-        r, g, b = pathops.PATH_COLORS[0]
+        r, g, b = pathedit.PATH_COLORS[0]
     c = QColor.fromRgbF(r, g, b)
     c.setAlphaF(alpha)
     return c
@@ -292,8 +293,8 @@ class TrajectoryEditOverlay(MotionOverlay):
         s = self.session
         if not s.project.has_node(self.node_id):
             return
-        raw = docops.param_value(s.project, s.registry, self.node_id, "paths")
-        self._load(pathops.as_document(raw))
+        raw = edits.param_value(s.project, s.registry, self.node_id, "paths")
+        self._load(pathedit.as_document(raw))
 
     def _load(self, doc: dict[str, Any]) -> None:
         self.doc = doc
@@ -324,7 +325,7 @@ class TrajectoryEditOverlay(MotionOverlay):
             s = self.session
             if not s.project.has_node(self.node_id):
                 return
-            raw = pathops.as_document(docops.param_value(s.project, s.registry, self.node_id, "paths"))
+            raw = pathedit.as_document(edits.param_value(s.project, s.registry, self.node_id, "paths"))
             if raw != self.doc or change.settings:
                 self._load(raw)
             if self.state.is_for(self.node_id) and self.state.item is not None and self.state.item not in self.models:
@@ -500,7 +501,7 @@ class TrajectoryEditOverlay(MotionOverlay):
                 cp = self.compiled[pid]
                 if len(self.models[pid].points) < 2:
                     continue
-                index, dist, at = pathops.nearest_on_path(cp, float(w[0]), float(w[1]))
+                index, dist, at = pathedit.nearest_on_path(cp, float(w[0]), float(w[1]))
                 if dist * scale <= CURVE_HIT:
                     return Hit("curve", pid, None, (float(at[0]), float(at[1])), index)
         return Hit("empty")
@@ -523,7 +524,7 @@ class TrajectoryEditOverlay(MotionOverlay):
                 self._drag = hit
             elif hit.kind == "curve":
                 assert hit.item is not None and hit.insert is not None and hit.at is not None
-                doc = pathops.insert_point(self.doc, hit.item, hit.insert, *hit.at)
+                doc = pathedit.insert_point(self.doc, hit.item, hit.insert, *hit.at)
                 if self._edit("paths", doc, f"Insert point {hit.insert + 1} into path '{self._name(hit.item)}'"):
                     st.set(node_id=self.node_id, item=hit.item, point=hit.insert, armed=False)
                     self._drag = Hit("point", hit.item, hit.insert)
@@ -536,7 +537,7 @@ class TrajectoryEditOverlay(MotionOverlay):
             if hit.kind == "point":
                 self.delete_point(hit.item, hit.index)  # type: ignore[arg-type]
             elif hit.kind in ("handle_in", "handle_out"):
-                doc = pathops.reset_handles(self.doc, hit.item, hit.index)  # type: ignore[arg-type]
+                doc = pathedit.reset_handles(self.doc, hit.item, hit.index)  # type: ignore[arg-type]
                 self._edit("paths", doc, f"Automatic handles on point {hit.index + 1} of '{self._name(hit.item)}'")  # type: ignore[operator]
             else:
                 pid = hit.item if hit.kind == "curve" else self.active
@@ -557,13 +558,13 @@ class TrajectoryEditOverlay(MotionOverlay):
         st = self.state
         active = self.active
         if st.armed or active is None:
-            doc, pid = pathops.add_path(self.doc, wx, wy)
+            doc, pid = pathedit.add_path(self.doc, wx, wy)
             if self._edit("paths", doc, f"New path '{pid}'"):
                 st.set(node_id=self.node_id, item=pid, point=0, armed=False)
                 self._drag = Hit("point", pid, 0)
                 self._moved = True
             return
-        doc, i = pathops.append_point(self.doc, active, wx, wy)
+        doc, i = pathedit.append_point(self.doc, active, wx, wy)
         if self._edit("paths", doc, f"Add point {i + 1} to path '{self._name(active)}'"):
             st.set(point=i)
             self._drag = Hit("point", active, i)
@@ -582,13 +583,13 @@ class TrajectoryEditOverlay(MotionOverlay):
         name = self._name(drag.item)
         assert drag.index is not None
         if drag.kind == "point":
-            doc = pathops.move_point(self.doc, drag.item, drag.index, wx, wy)
+            doc = pathedit.move_point(self.doc, drag.item, drag.index, wx, wy)
             self._edit("paths", doc, f"Move point {drag.index + 1} of path '{name}'")
         else:
             p = self.models[drag.item].points[drag.index]
             which = "out" if drag.kind == "handle_out" else "in"
             mirror = not (event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-            doc, converted = pathops.set_handle(self.doc, drag.item, drag.index, which, wx - p.x, wy - p.y, mirror=mirror)
+            doc, converted = pathedit.set_handle(self.doc, drag.item, drag.index, which, wx - p.x, wy - p.y, mirror=mirror)
             if self._edit("paths", doc, f"Drag a handle of point {drag.index + 1} of path '{name}'") and converted:
                 self.session.message.emit(f"path '{name}' is a Bezier path now (its shape is kept; undo reverts)")
         event.accept()
@@ -638,7 +639,7 @@ class TrajectoryEditOverlay(MotionOverlay):
     def delete_point(self, pid: str, index: int) -> None:
         """Deletes control point ``index`` of path ``pid`` (the path too when it was its only point)."""
         name = self._name(pid)
-        doc, removed = pathops.delete_point(self.doc, pid, index)
+        doc, removed = pathedit.delete_point(self.doc, pid, index)
         text = f"Delete path '{name}'" if removed else f"Delete point {index + 1} of path '{name}'"
         if self._edit("paths", doc, text):
             n = len(self.models.get(pid).points) if pid in self.models else 0
@@ -646,11 +647,11 @@ class TrajectoryEditOverlay(MotionOverlay):
 
     def delete_path(self, pid: str) -> None:
         """Deletes path ``pid``."""
-        self._edit("paths", pathops.delete_path(self.doc, pid), f"Delete path '{self._name(pid)}'")
+        self._edit("paths", pathedit.delete_path(self.doc, pid), f"Delete path '{self._name(pid)}'")
 
     def duplicate_path(self, pid: str) -> None:
         """Duplicates path ``pid`` (a little offset) and makes the copy active."""
-        doc, new = pathops.duplicate_path(self.doc, pid)
+        doc, new = pathedit.duplicate_path(self.doc, pid)
         if self._edit("paths", doc, f"Duplicate path '{self._name(pid)}'"):
             self.state.set(node_id=self.node_id, item=new, point=None)
 
@@ -684,9 +685,9 @@ class TrackSetOverlay(MotionOverlay):
     def draw(self, painter: QPainter, t: QTransform) -> None:
         tracks = getattr(self.value, "tracks", []) or []
         for k, tr in enumerate(tracks):
-            color = qcolor(tr.meta.get("color", pathops.PATH_COLORS[k % len(pathops.PATH_COLORS)]), 0.85)
+            color = qcolor(tr.meta.get("color", pathedit.PATH_COLORS[k % len(pathedit.PATH_COLORS)]), 0.85)
             course = map_points(t, self._courses[k]) if k < len(self._courses) else np.zeros((0, 2))
-            _outlined_polyline(painter, course, qcolor(tr.meta.get("color", pathops.PATH_COLORS[k % 8]), 0.5), 1.2)
+            _outlined_polyline(painter, course, qcolor(tr.meta.get("color", pathedit.PATH_COLORS[k % 8]), 0.5), 1.2)
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(color)
             for x, y in course:
@@ -695,7 +696,7 @@ class TrackSetOverlay(MotionOverlay):
             if not tr.visible[i]:
                 continue
             draw_body_shape(painter, t, tr.meta, tr.position[i], float(tr.angle[i]), float(tr.scale[i]), tr.size,
-                            qcolor(tr.meta.get("color", pathops.PATH_COLORS[k % 8])))
+                            qcolor(tr.meta.get("color", pathedit.PATH_COLORS[k % 8])))
             c = map_points(t, tr.position[i][None])[0]
             _label(painter, c[0] + 8, c[1] - 8, tr.name, QColor(255, 255, 255), size=8.0)
 
@@ -776,7 +777,7 @@ class BoxesOverlay(MotionOverlay):
         for k, b in enumerate(boxes[i]):
             if not np.all(np.isfinite(b)):
                 continue
-            color = qcolor(pathops.PATH_COLORS[k % len(pathops.PATH_COLORS)])
+            color = qcolor(pathedit.PATH_COLORS[k % len(pathedit.PATH_COLORS)])
             a, c = map_points(t, np.array([[b[0], b[1]], [b[2], b[3]]]))
             rect = QRectF(QPointF(*a), QPointF(*c)).normalized()
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -824,9 +825,9 @@ class PhysicsSceneOverlay(MotionOverlay):
         """Reads the bodies (the node's parameter when editable, else the scene value)."""
         s = self.session
         if self.editable and s.project.has_node(self.node_id):
-            raw = pathops.as_bodies(docops.param_value(s.project, s.registry, self.node_id, "bodies"))
+            raw = pathedit.as_bodies(edits.param_value(s.project, s.registry, self.node_id, "bodies"))
         else:
-            raw = pathops.as_bodies(getattr(self.value, "bodies", []))
+            raw = pathedit.as_bodies(getattr(self.value, "bodies", []))
         self.bodies = raw
         self.models = []
         for b in raw:
@@ -979,7 +980,7 @@ class PhysicsSceneOverlay(MotionOverlay):
                 assert bid is not None
                 self.state.set(node_id=self.node_id, item=bid)
                 self._popup(event, [
-                    ("Stop (Zero Velocity)", lambda: self._edit("bodies", pathops.update_body(self.bodies, bid, velocity=[0.0, 0.0], angular_velocity=0.0), f"Stop body '{bid}'")),
+                    ("Stop (Zero Velocity)", lambda: self._edit("bodies", pathedit.update_body(self.bodies, bid, velocity=[0.0, 0.0], angular_velocity=0.0), f"Stop body '{bid}'")),
                     ("Duplicate Body", lambda: self._duplicate(bid)),
                     ("-", None),
                     ("Delete Body", lambda: self.delete_body(bid)),
@@ -1003,11 +1004,11 @@ class PhysicsSceneOverlay(MotionOverlay):
         b = self.models[ids.index(drag.item)]
         if drag.kind == "body":
             p = np.array([wx, wy]) - self._grab
-            self._edit("bodies", pathops.update_body(self.bodies, b.id, position=[round(float(p[0]), 3), round(float(p[1]), 3)]),
+            self._edit("bodies", pathedit.update_body(self.bodies, b.id, position=[round(float(p[0]), 3), round(float(p[1]), 3)]),
                        f"Move body '{b.id}'")
         else:
             v = (np.array([wx, wy]) - np.array(b.position)) / ARROW_SECONDS
-            self._edit("bodies", pathops.update_body(self.bodies, b.id, velocity=[round(float(v[0]), 2), round(float(v[1]), 2)]),
+            self._edit("bodies", pathedit.update_body(self.bodies, b.id, velocity=[round(float(v[0]), 2), round(float(v[1]), 2)]),
                        f"Throw body '{b.id}'")
         event.accept()
 
@@ -1030,18 +1031,18 @@ class PhysicsSceneOverlay(MotionOverlay):
         event.ignore()
 
     def _add(self, shape: str, x: float, y: float) -> None:
-        bodies, bid = pathops.add_body(self.bodies, shape, x, y)
+        bodies, bid = pathedit.add_body(self.bodies, shape, x, y)
         if self._edit("bodies", bodies, f"Add {shape} '{bid}'"):
             self.state.set(node_id=self.node_id, item=bid)
 
     def _duplicate(self, bid: str) -> None:
-        bodies, new = pathops.duplicate_body(self.bodies, bid)
+        bodies, new = pathedit.duplicate_body(self.bodies, bid)
         if self._edit("bodies", bodies, f"Duplicate body '{bid}'"):
             self.state.set(node_id=self.node_id, item=new)
 
     def delete_body(self, bid: str) -> None:
         """Deletes body ``bid``."""
-        if self._edit("bodies", pathops.remove_body(self.bodies, bid), f"Delete body '{bid}'"):
+        if self._edit("bodies", pathedit.remove_body(self.bodies, bid), f"Delete body '{bid}'"):
             self.state.set(item=None)
 
     def detach(self) -> None:

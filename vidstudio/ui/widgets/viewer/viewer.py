@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.ui import docops
+from vidstudio.media import timecode
 
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.canvas import PanZoomView
@@ -545,7 +545,7 @@ class Viewer(QWidget):
         f = s.playhead
         src = s.results[s.view_result].label if s.view_result is not None else (s.view_target.ref if s.view_target else "—")
         busy = "  ·  evaluating…" if s.evaluating else ""
-        self.info.setText(f"{src}  ·  {w}×{h}  ·  frame {f}  ·  {docops.timecode(f, s.settings.fps)}{busy}")
+        self.info.setText(f"{src}  ·  {w}×{h}  ·  frame {f}  ·  {timecode.timecode(f, s.settings.fps)}{busy}")
 
     def cursor_moved(self, p: QPointF) -> None:
         """Shows the pixel under the mouse (image coordinates, RGB)."""

@@ -8,7 +8,7 @@ Two JSON documents are edited by hand in the GUI:
 
 Every function here takes the document as stored in the project (plain JSON data: dicts, lists, numbers) and
 returns a *new* document (the argument is never changed), so that the caller can hand it to
-:meth:`vidstudio.ui.state.session.Session.set_param` as one undoable edit. Keys this module does not know are kept.
+:meth:`vidstudio.project.editor.DocumentEditor.set_param` as one undoable edit. Keys this module does not know are kept.
 Positions are world pixels (the output frame at rest camera, origin top-left, y down); offsets of Bezier
 handles are pixels relative to their point; frames are clip frames.
 

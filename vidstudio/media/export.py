@@ -1,0 +1,85 @@
+"""One export path: a clip to an MP4 or a PNG sequence, used by the Export Video node and the GUI's Export
+dialog alike, so that both write the same file (frame range, padding of odd sizes, the embedded project and the
+clip's metadata such as the generation seed and model)."""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Callable
+
+from vidstudio.errors import MediaError
+from vidstudio.media.clip import as_clip
+from vidstudio.media.video import write_png_sequence, write_video
+from vidstudio.progress import CancelToken
+
+#: The formats :func:`export_clip` writes.
+EXPORT_FORMATS: tuple[str, ...] = ("mp4", "png")
+
+
+def mp4_path(path: str | os.PathLike) -> Path:
+    """``path`` with the ``.mp4`` suffix (replacing another suffix, or appended when it has none)."""
+    p = Path(path)
+    if p.suffix.lower() == ".mp4":
+        return p
+    return p.with_suffix(".mp4") if p.suffix else p.with_name(p.name + ".mp4")
+
+
+def export_clip(
+    clip: Any,
+    path: str | os.PathLike,
+    fps: "Fraction | float | str",
+    *,
+    fmt: str = "mp4",
+    start: int = 0,
+    stop: int | None = None,
+    crf: int = 18,
+    preset: str = "medium",
+    odd_size: str = "pad",
+    project_json: str | None = None,
+    metadata: dict[str, str] | None = None,
+    progress: Callable[[float | None, str], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[Path, list[str]]:
+    """Writes frames ``start <= i < stop`` of a clip to an H.264 MP4 or a numbered PNG sequence, streaming.
+
+    Args:
+        clip: a :class:`~vidstudio.media.clip.Clip` (or ``(T, H, W, 3)`` float32 frames in [0, 1]); its
+            ``metadata`` (e.g. ``vidstudio_seed``, ``vidstudio_model``) is written into the MP4's metadata.
+        path: the ``.mp4`` file (the suffix is set to ``.mp4``) or the folder of the PNG sequence.
+        fps: frame rate of the MP4 (written exactly, e.g. ``30000/1001``).
+        fmt: ``"mp4"`` or ``"png"``.
+        start, stop: the frame range (``stop`` None or past the end: the clip's end). PNG files are numbered
+            from ``start``.
+        crf, preset: x264 quality (0..51) and speed preset.
+        odd_size: ``"pad"`` (H.264 needs even sides: repeat the last column / row, said in the notes) or
+            ``"refuse"``.
+        project_json: the project document to embed in the MP4 (None: none).
+        metadata: more MP4 metadata tags, over the clip's.
+        progress: called with ``(fraction, message)`` after each frame; cancel: checked before each frame.
+
+    Returns:
+        ``(path written, notes)``: notes say what was changed on the way (padding), for the user.
+
+    Raises:
+        MediaError: for an unknown format, a frame range outside the clip, or what the writers raise (bad size,
+            fps, crf or preset; ffmpeg failing). vidstudio.errors.Cancelled: when cancelled; nothing is then left
+            under the target name.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise MediaError(f"{path}: unknown export format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    clip = as_clip(clip)
+    end = clip.frame_count if stop is None else min(int(stop), clip.frame_count)
+    if start < 0 or start >= end:
+        raise MediaError(f"frame range {start}:{clip.frame_count if stop is None else stop} is outside the clip's "
+                         f"{clip.frame_count} frames")
+    frames = clip.subclip(start, end) if (start, end) != (0, clip.frame_count) else clip
+    if fmt == "png":
+        return write_png_sequence(frames, path, first_number=start, progress=progress, cancel=cancel), []
+    tags = {**clip.metadata, **(metadata or {})}
+    return write_video(frames, mp4_path(path), fps, crf=crf, preset=preset, odd_size=odd_size,
+                       project_json=project_json, metadata=tags or None, progress=progress, cancel=cancel)
+
+
+__all__ = ["EXPORT_FORMATS", "mp4_path", "export_clip"]

@@ -188,6 +188,9 @@ def generate(
     loaded: LoadedModel = cache.get(ref, project_dir=project_dir, location=loc, progress=progress)
     notes += [n for n in loaded.notes if n not in notes]
     cancel.raise_if_cancelled()
+    from vidstudio.backend.job import job_options, job_preset
+
+    bundle = job_preset(ref, bundle, notes)
     adapter = adapter_class(loc.family)(loaded, ref, project_dir)
     plan = adapter.plan(bundle, W, H, F, float(fps))
     notes += plan.notes
@@ -230,6 +233,7 @@ def generate(
         call_hook(plan, kwargs)
     t_last[0] = time.perf_counter()
     try:
+        plan.cleanup[:0] = job_options(loaded, ref, plan, kwargs, project_dir, notes)
         with torch.inference_mode():
             if noise is not None and plan.noise_via == "hook":
                 with substitute_initial_noise(plan.pipe, noise) as used:

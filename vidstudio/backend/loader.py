@@ -282,7 +282,8 @@ class PipelineCache:
         reference."""
         return (str(location.folder), location.repo_id, location.class_name, ref.revision, ref.weights_variant,
                 ref.dtype, ref.device, ref.offload, ref.vae_tiling, ref.vae_slicing, ref.compile,
-                ref.motion_adapter)
+                ref.motion_adapter, ref.base_model, ref.vae_file, ref.text_encoder_file, ref.quantize,
+                ref.quantize_text_encoder)
 
     def get(self, ref: ModelRef, *, project_dir: Path | None = None, location: ModelLocation | None = None,
             progress: Any = None) -> LoadedModel:

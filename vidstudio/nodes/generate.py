@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from pydantic import TypeAdapter
 
-from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
+from vidstudio.backend.bundle import (ATTENTION, DEVICES, DTYPES, LORA_EXPERTS, OFFLOAD, QUANTIZE, STEP_CACHES,
+                                     Conditioning as Bundle, Keyframe, LoraRef, ModelRef)
 from vidstudio.families import FAMILIES, Request, check_request, uses_video_to_video, video_to_video_problem
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
@@ -155,6 +156,72 @@ class LoadModel(Node):
                        device=params["device"], offload=params["offload"], vae_tiling=params["vae_tiling"],
                        vae_slicing=params["vae_slicing"], compile=params["compile"], **extras)
         return {"model": ref}
+
+
+class LoadLoRA(Node):
+    """Adds a LoRA to a model reference (chain several; each applies for the job and is removed after it, the
+    loaded base pipeline stays cached). See :mod:`vidstudio.backend.lora`.
+
+    Input/output ``model``: a :class:`vidstudio.backend.bundle.ModelRef` (the output has this LoRA appended).
+    """
+
+    type_id = "LoadLoRA"
+    title = "Load LoRA"
+    category = "Generate"
+    description = "A LoRA (style, character, step-distilled) on the model: a .safetensors file or a repo id."
+    inputs = (Input("model", PortType.MODEL, help="From Load Model or another Load LoRA."),)
+    outputs = (Output("model", PortType.MODEL, "the model reference with this LoRA added"),)
+    params = (
+        Param("lora", "string", "",
+              help="A LoRA .safetensors file (diffusers, ComfyUI/original or musubi keys; relative to the project "
+                   "file), or a Hugging Face repo id with 'weight_name'."),
+        Param("weight_name", "string", "", help="The LoRA file inside the repo (or folder); empty: the default."),
+        Param("strength", "float", 1.0, min=-4.0, max=4.0, step=0.05,
+              help="How strongly the LoRA applies (0: not at all, 1: as trained)."),
+        Param("expert", "choice", "both", choices=LORA_EXPERTS,
+              help="Two-expert Wan 2.2 A14B checkpoints: the high-noise expert, the low-noise expert, or both."),
+        Param("preset_steps", "int", 0, min=0, max=500,
+              help="A step-distilled LoRA's steps (LightX2V: 4), replacing the Conditioning's; 0: none."),
+        Param("preset_guidance", "float", -1.0, min=-1.0, max=50.0, step=0.5,
+              help="A step-distilled LoRA's guidance scale (LightX2V: 1); -1: none."),
+    )
+    uses_settings = ()
+
+    @classmethod
+    def check(cls, params: dict[str, Any], settings: Any) -> list[tuple[str, str]]:
+        from vidstudio.backend.locate import looks_like_repo_id
+
+        src = str(params["lora"]).strip()
+        if not src:
+            return [("param 'lora'", "no LoRA chosen: a .safetensors file or a Hugging Face repo id")]
+        p = Path(src).expanduser()
+        if p.is_absolute() and not p.exists():
+            return [("param 'lora'", f"LoRA file {p} does not exist")]
+        if p.suffix and p.suffix.lower() not in (".safetensors", ".bin", ".pt", ".pth", ".ckpt") and not p.is_dir():
+            return [("param 'lora'", f"{p.name} is not a LoRA file (.safetensors expected)")]
+        if not p.suffix and not p.exists() and not looks_like_repo_id(src):
+            return [("param 'lora'", f"{src!r} is neither a LoRA file nor a Hugging Face repo id (org/name)")]
+        return []
+
+    @classmethod
+    def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:
+        try:
+            st = ctx.resolve_path(params["lora"]).stat()
+        except (OSError, ValueError):
+            return None
+        return f"{st.st_size}:{st.st_mtime_ns}"
+
+    def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        ref = inputs["model"]
+        if not isinstance(ref, ModelRef):
+            raise NodeError(f"input 'model' got a {type(ref).__name__}, expected a model reference (Load Model)")
+        src = str(params["lora"]).strip()
+        p = ctx.resolve_path(src) if src else None
+        lora = LoraRef(source=str(p) if p is not None and p.exists() else src,
+                       weight_name=str(params["weight_name"]).strip(), strength=float(params["strength"]),
+                       expert=params["expert"], preset_steps=int(params["preset_steps"]),
+                       preset_guidance=None if params["preset_guidance"] < 0 else float(params["preset_guidance"]))
+        return {"model": ref.with_(loras=tuple(ref.loras) + (lora,))}
 
 
 class Conditioning(Node):
@@ -426,6 +493,11 @@ class Generate(Node):
             return []
         m = graph.node(model_links[0].source_node)
         c = graph.node(cond_links[0].source_node)
+        for _ in range(64):  # through a chain of Load LoRA nodes to the Load Model node
+            up = graph.links_into(m.id, "model") if m.type == LoadLoRA.type_id else []
+            if len(up) != 1:
+                break
+            m = graph.node(up[0].source_node)
         if m.type != LoadModel.type_id or c.type != Conditioning.type_id:
             return []  # fed by other node types: checked when the run reaches this node
         family = str(m.params.get("family", "auto"))

@@ -30,7 +30,8 @@ from vidstudio.backend.adapters import Plan, substitute_initial_noise, video_to_
 from vidstudio.backend.bundle import Conditioning, ModelRef
 from vidstudio.backend.families import adapter_class
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
-from vidstudio.backend.locate import ModelLocation, locate
+from vidstudio.backend.checkpoint_files import locate_model
+from vidstudio.backend.locate import ModelLocation
 from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
 from vidstudio.backend.preview import Previewer
 from vidstudio.errors import Cancelled, NodeError
@@ -172,7 +173,7 @@ def generate(
     cancel = cancel or CancelToken()
     cache = cache or default_cache()
     cancel.raise_if_cancelled()
-    loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
+    loc = locate_model(ref, project_dir)
     res = check_bundle(loc, bundle, width, height, frames, snap)
     W, H, F = res.width, res.height, res.frames
     if bundle.steps < 1:

@@ -95,6 +95,24 @@ class LoadModel(Node):
         Param("preview_decoder", "string", "",
               help="Tiny autoencoder for step previews: a TAESD folder or a TAEHV .pth/.safetensors file; "
                    "empty: linear latent-to-RGB previews."),
+        Param("base_model", "string", "",
+              help="When 'model' is a single transformer/UNet file (.safetensors or .gguf, e.g. from ComfyUI's "
+                   "diffusion_models folder): the diffusers pipeline (folder or repo id) of the same model that "
+                   "gives the VAE, text encoder, scheduler and configs."),
+        Param("vae_file", "string", "", help="A single VAE .safetensors file replacing the base pipeline's VAE."),
+        Param("text_encoder_file", "string", "",
+              help="A single text-encoder .safetensors file replacing the base pipeline's text encoder."),
+        Param("quantize", "choice", "none", choices=QUANTIZE,
+              help="Transformer weights: fp8 layerwise casting, torchao int8 / fp8 weight-only, bitsandbytes nf4 "
+                   "(each where its package and GPU allow; otherwise noted and loaded as is)."),
+        Param("quantize_text_encoder", "choice", "none", choices=QUANTIZE, help="Text-encoder weights, as 'quantize'."),
+        Param("step_cache", "choice", "none", choices=STEP_CACHES,
+              help="Skip transformer work on steps that change little: First Block Cache, MagCache (calibrates "
+                   "once per step count), TaylorSeer. Faster, slightly different frames."),
+        Param("cache_threshold", "float", 0.0, min=0.0, max=1.0, step=0.01,
+              help="Step-cache threshold (higher: faster, less faithful); 0: the method's default."),
+        Param("attention", "choice", "native", choices=ATTENTION,
+              help="Attention backend: native (PyTorch SDPA), flash (flash-attn), sage (SageAttention), xformers."),
     )
     uses_settings = ()
 
@@ -107,6 +125,9 @@ class LoadModel(Node):
             return [("param 'model'", "no model chosen: a local pipeline folder or a Hugging Face repo id "
                                       "(or pass --model to vidstudio render)")]
         p = Path(model).expanduser()
+        if p.suffix.lower() in (".safetensors", ".gguf") and not str(params.get("base_model", "")).strip():
+            return [("param 'base_model'", f"{p.name} is a single transformer file: set 'base_model' to a diffusers "
+                                           "pipeline (folder or repo id) for the other components")]
         if p.is_absolute() and not p.exists() and not looks_like_repo_id(model):
             return [("param 'model'", f"model folder {p} does not exist; point the model at a folder that holds "
                                       "model_index.json, or give a Hugging Face repo id (org/name)")]
@@ -117,14 +138,17 @@ class LoadModel(Node):
         """Finds the model without loading it: a folder that is not a pipeline or is of another family, or a
         missing folder, is an error; a repo id that is not in the Hugging Face cache while ``HF_HUB_OFFLINE`` is
         set is a warning (the project is fine; this machine lacks the model, and the run stops there)."""
-        from vidstudio.backend.locate import hf_offline, locate
+        from vidstudio.backend.checkpoint_files import locate_model
+        from vidstudio.backend.locate import hf_offline
 
         params = graph.node(node_id).params
         model = str(params.get("model", "")).strip()
-        if not model or cls.check({"model": model}, settings):
+        if not model or cls.check({"model": model, "base_model": params.get("base_model", "")}, settings):
             return []  # nothing chosen, or already reported by check()
+        ref = ModelRef(family=str(params.get("family", "auto")), model=model,
+                       base_model=str(params.get("base_model", "")).strip())
         try:
-            locate(model, str(params.get("family", "auto")), project_dir=_project_dir(graph), download=False)
+            locate_model(ref, _project_dir(graph), download=False)
         except ModelError as e:
             if "not in the Hugging Face cache" in str(e):
                 # online: downloaded when the run needs it
@@ -135,6 +159,8 @@ class LoadModel(Node):
     @classmethod
     def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:
         index = ctx.resolve_path(params["model"]) / "model_index.json" if params["model"] else None
+        if index is not None and index.parent.is_file():
+            index = index.parent  # a single checkpoint file
         try:
             st = index.stat() if index is not None else None
         except OSError:
@@ -150,11 +176,14 @@ class LoadModel(Node):
             return str(p) if p.exists() else v  # a repo id, or a missing folder the loader reports
 
         model = local(params["model"])
-        extras = {name: local(params[name]) for name in ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder")}
+        extras = {name: local(params[name]) for name in ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder",
+                                                         "base_model", "vae_file", "text_encoder_file")}
         ref = ModelRef(family=params["family"], model=model, revision=params["revision"].strip(),
                        weights_variant=params["weights_variant"].strip(), dtype=params["dtype"],
                        device=params["device"], offload=params["offload"], vae_tiling=params["vae_tiling"],
-                       vae_slicing=params["vae_slicing"], compile=params["compile"], **extras)
+                       vae_slicing=params["vae_slicing"], compile=params["compile"], quantize=params["quantize"],
+                       quantize_text_encoder=params["quantize_text_encoder"], step_cache=params["step_cache"],
+                       cache_threshold=float(params["cache_threshold"]), attention=params["attention"], **extras)
         return {"model": ref}
 
 
@@ -503,7 +532,13 @@ class Generate(Node):
         family = str(m.params.get("family", "auto"))
         loc = None
         try:
-            if str(m.params.get("model", "")).strip():
+            if str(m.params.get("base_model", "")).strip():
+                from vidstudio.backend.checkpoint_files import locate_model
+
+                loc = locate_model(ModelRef(family=family, model=str(m.params["model"]).strip(),
+                                            base_model=str(m.params["base_model"]).strip()), _project_dir(graph),
+                                   download=False)
+            elif str(m.params.get("model", "")).strip():
                 loc = static_location(str(m.params["model"]), family, _project_dir(graph))
         except ModelError:
             return []  # reported on the Load Model node

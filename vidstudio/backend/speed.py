@@ -172,9 +172,10 @@ def _calibrate_mag(plan: Any, kwargs: dict[str, Any], steps: int, threshold: flo
                 found.append([float(x) for x in ast.literal_eval(msg.split("Results:", 1)[1].strip())])
 
     log = logging.getLogger("diffusers.hooks.mag_cache")
-    handler, old_level = Grab(), log.level
+    handler, old_level, old_propagate = Grab(), log.level, log.propagate
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    log.propagate = False  # diffusers' own handler would print the ratios and the hook placements
     model.enable_cache(cache_config("mag", threshold, steps, calibrate=True))
     try:
         with torch.inference_mode(), contextlib.redirect_stdout(io.StringIO()):
@@ -183,6 +184,7 @@ def _calibrate_mag(plan: Any, kwargs: dict[str, Any], steps: int, threshold: flo
         model.disable_cache()
         log.removeHandler(handler)
         log.setLevel(old_level)
+        log.propagate = old_propagate
     if not found:
         raise ModelError("MagCache calibration gave no magnitude ratios for this model; choose another step cache")
     return found[-1]

@@ -134,7 +134,14 @@ def enable_step_cache(loaded: Any, plan: Any, kwargs: dict[str, Any], kind: str,
         key = ("mag_ratios", type(plan.pipe).__name__, steps)
         ratios = loaded.extras.get(key)
         if ratios is None:
-            ratios = _calibrate_mag(plan, kwargs, steps, threshold)
+            try:
+                ratios = _calibrate_mag(plan, kwargs, steps, threshold)
+            except Exception as e:
+                if isinstance(e, ModelError) or not isinstance(e, (IndexError, ValueError, RuntimeError)):
+                    raise
+                notes.append(f"step cache 'mag': calibration failed on {type(model).__name__} "
+                             f"({e.__class__.__name__}: {_first_line(e)}); ran without")
+                return []
             loaded.extras[key] = ratios
             notes.append(f"MagCache calibrated on this model at {steps} steps (one extra run, nothing skipped)")
         config = cache_config(kind, threshold, steps, mag_ratios=ratios)
@@ -142,8 +149,11 @@ def enable_step_cache(loaded: Any, plan: Any, kwargs: dict[str, Any], kind: str,
         config = cache_config(kind, threshold, steps)
     try:
         model.enable_cache(config)
-    except (ValueError, RuntimeError) as e:
-        notes.append(f"step cache '{kind}' could not be enabled on {type(model).__name__}: {_first_line(e)}")
+    except Exception as e:  # e.g. First Block Cache on a one-block transformer (IndexError inside diffusers)
+        with contextlib.suppress(Exception):
+            model.disable_cache()
+        notes.append(f"step cache '{kind}' could not be enabled on {type(model).__name__} "
+                     f"({e.__class__.__name__}: {_first_line(e)}); ran without")
         return []
     notes.append(f"step cache: {label}" + (f", threshold {threshold:g}" if threshold and kind != "taylorseer" else ""))
     return [model.disable_cache]

@@ -110,3 +110,60 @@ def test_models_command_lists_and_removes(hub, tmp_path):
     out = subprocess.run([sys.executable, "-m", "vidstudio", "models", "remove", "tiny/wan"], capture_output=True,
                          text=True, env=env, timeout=120)
     assert out.returncode == 2 and "not in the Hugging Face cache" in out.stderr
+
+
+def test_server_download_routes_report_progress_and_cancel(hub):
+    import json
+    import time
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from vidstudio.server.downloads import add_download_routes
+
+    events = []
+
+    class Sub:
+        def offer(self, kind, job_id, text):
+            events.append(json.loads(text))
+
+    class Manager:
+        subscribers = [Sub()]
+
+        @staticmethod
+        def _call(fn, *args):
+            fn(*args)
+
+    app = FastAPI()
+    add_download_routes(app, Manager())
+    client = TestClient(app)
+
+    def wait(did):
+        for _ in range(300):
+            d = client.get(f"/v1/models/downloads/{did}").json()
+            if d["status"] not in ("queued", "running"):
+                return d
+            time.sleep(0.05)
+        raise AssertionError("download did not finish")
+
+    r = client.post("/v1/models/downloads", json={"id": "tiny/wan"})
+    assert r.status_code == 202
+    done = wait(r.json()["download_id"])
+    assert done["status"] == "succeeded" and done["done_bytes"] == done["total_bytes"] > 0
+    assert any(e["type"] == "download" and e["download"]["status"] == "running" for e in events)
+    assert client.post("/v1/models/downloads", json={"id": "not a repo"}).status_code == 422
+    assert client.get("/v1/models/downloads/dl_000000000000").status_code == 404
+    from vidstudio.backend.hub import remove
+
+    remove("tiny/wan")
+    import huggingface_hub.constants as c
+
+    c.DOWNLOAD_CHUNK_SIZE, old = 4096, c.DOWNLOAD_CHUNK_SIZE
+    hub.throttle = (4096, 0.05)
+    try:
+        did = client.post("/v1/models/downloads", json={"id": "tiny/wan"}).json()["download_id"]
+        time.sleep(0.3)
+        assert client.delete(f"/v1/models/downloads/{did}").status_code == 200
+        assert wait(did)["status"] == "cancelled"
+    finally:
+        c.DOWNLOAD_CHUNK_SIZE = old

@@ -295,6 +295,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     app = FastAPI(title="VidStudio generation server", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan, openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.manager, app.state.store, app.state.catalog, app.state.config = manager, store, catalog, config
+    from vidstudio.server.downloads import add_download_routes
+
+    add_download_routes(app, manager)
 
     # ------------------------------------------------------------------------------------------ errors
     @app.exception_handler(RequestValidationError)

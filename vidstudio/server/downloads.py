@@ -1,6 +1,7 @@
 """Model downloads as server jobs: ``POST /v1/models/downloads`` starts one (``{"id": "org/name", "revision":
 null, "include": null}``), ``GET /v1/models/downloads[/{download_id}]`` reports them, ``DELETE
-/v1/models/downloads/{download_id}`` cancels one; progress goes to the event stream (``/v1/events``) as
+/v1/models/downloads/{download_id}`` cancels one; ``GET /v1/models/cache`` lists the cached models with their
+sizes and ``DELETE /v1/models/cache/{org}/{name}`` removes one; progress goes to the event stream (``/v1/events``) as
 ``{"type": "download", "download": {...}}`` messages, at most five a second per download.
 
 Self-contained: :func:`add_download_routes` adds the routes to an app (``create_app`` calls it); the downloads
@@ -144,5 +145,25 @@ def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
     async def cancel_download(download_id: str) -> Any:
         d = downloads.cancel(download_id)
         return d if d is not None else JSONResponse(missing, status_code=404)
+
+    @app.get("/v1/models/cache", tags=["models"], summary="The models in the server's Hugging Face cache, with sizes")
+    async def cache_listing() -> list[dict[str, Any]]:
+        from vidstudio.backend.hub import cached_models
+
+        return cached_models()
+
+    @app.delete("/v1/models/cache/{org}/{name}", tags=["models"], summary="Remove a model from the server's cache",
+                responses={404: {"description": "not in the cache"}})
+    async def cache_remove(org: str, name: str) -> Any:
+        from vidstudio.backend.hub import remove
+        from vidstudio.errors import ModelError
+
+        if any(d.id == f"{org}/{name}" and d.status in ("queued", "running") for d in downloads.downloads.values()):
+            return JSONResponse({"error": {"type": "conflict", "message": f"{org}/{name} is downloading; cancel "
+                                           "it first"}}, status_code=409)
+        try:
+            return {"id": f"{org}/{name}", "freed_bytes": remove(f"{org}/{name}")}
+        except ModelError as e:
+            return JSONResponse({"error": {"type": "not_found", "message": str(e)}}, status_code=404)
 
     return downloads

@@ -101,10 +101,10 @@ def download(repo_id: str, *, revision: str | None = None, include: list[str] | 
         Cancelled: when ``cancel`` was set; KeyboardInterrupt passes through (finished files stay in the cache
             and the next run fetches only the rest).
     """
-    from huggingface_hub import constants, snapshot_download
+    from huggingface_hub import snapshot_download
     from huggingface_hub import errors as hf_errors
 
-    cache = Path(cache_dir or constants.HF_HUB_CACHE)
+    cache = Path(cache_dir or hub_cache())
     kw: dict[str, Any] = {"revision": revision or None, "allow_patterns": include or None, "cache_dir": str(cache)}
     try:
         plan = snapshot_download(repo_id, dry_run=True, tqdm_class=_progress_class(lambda n: None, cancel), **kw)
@@ -159,7 +159,7 @@ def cached_models(cache_dir: str | Path | None = None) -> list[dict[str, Any]]:
     from huggingface_hub import CacheNotFound, scan_cache_dir
 
     try:
-        info = scan_cache_dir(cache_dir)
+        info = scan_cache_dir(cache_dir or hub_cache())
     except CacheNotFound:
         return []
     out = []
@@ -195,7 +195,7 @@ def remove(repo_id: str, cache_dir: str | Path | None = None) -> int:
     from huggingface_hub import CacheNotFound, scan_cache_dir
 
     try:
-        info = scan_cache_dir(cache_dir)
+        info = scan_cache_dir(cache_dir or hub_cache())
     except CacheNotFound:
         info = None
     repo = next((r for r in (info.repos if info else ()) if r.repo_id == repo_id and r.repo_type == "model"), None)
@@ -209,8 +209,9 @@ def remove(repo_id: str, cache_dir: str | Path | None = None) -> int:
     return int(strategy.expected_freed_size)
 
 
-def cache_dir() -> Path:
-    """The Hugging Face hub cache folder huggingface_hub uses now (``HF_HUB_CACHE``, ``HF_HOME``...)."""
+def hub_cache() -> Path:
+    """The Hugging Face hub cache folder huggingface_hub uses now (``HF_HUB_CACHE``, ``HF_HOME``...), read at call
+    time (huggingface_hub's ``scan_cache_dir`` binds its default at import)."""
     from huggingface_hub import constants
 
     return Path(os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE)

@@ -36,12 +36,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     from vidstudio.backend.checkpoint_files import list_checkpoint_files
-    from vidstudio.backend.hub import cache_dir, cached_models, human_bytes
+    from vidstudio.backend.hub import cached_models, hub_cache, human_bytes
 
     rows = [(m["id"], m["size"], m["family"] or "-", m["variant"] or "-", "hub cache") for m in cached_models()]
     rows += [(f["path"], f["size"], f["family"] or "-", f["variant"] or f["component"] or "-", f"{f['kind']} "
               f"({f['format']})") for f in list_checkpoint_files(args.models_dir)]
-    print(f"Hugging Face cache: {cache_dir()}")
+    print(f"Hugging Face cache: {hub_cache()}")
     if not rows:
         print("no models (download one with `vidstudio models download ID`)")
         return 0

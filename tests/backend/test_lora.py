@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from backend.loras import lora_state, save_comfy_wan, save_diffusers
+from backend.loras import WAN_TARGETS, lora_state, save_comfy_wan, save_diffusers, save_musubi_wan
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
@@ -25,10 +25,11 @@ BUNDLE = Conditioning(prompt="a fox", steps=2, seed=1)
 def wan_loras(tiny, tmp_path_factory):
     folder = tiny("wan", "t2v")
     out = tmp_path_factory.mktemp("loras")
-    sd = lora_state(folder)
+    sd = lora_state(folder, targets=WAN_TARGETS)
     other = lora_state(folder, seed=8)
     return {"folder": folder, "diffusers": save_diffusers(sd, out / "d"),
             "comfy": save_comfy_wan(sd, out / "comfy" / "style_comfy.safetensors"),
+            "musubi": save_musubi_wan(sd, out / "musubi" / "style_musubi.safetensors"),
             "other": save_diffusers(other, out / "o"), "dir": out}
 
 
@@ -37,15 +38,17 @@ def run(cache, folder, loras=(), bundle=BUNDLE, **kw):
     return generate(ref, bundle, width=64, height=64, frames=9, cache=cache)
 
 
-def test_lora_in_diffusers_and_comfy_layout_applies_for_the_job_only(wan_loras, pipeline_cache):
+def test_lora_in_diffusers_comfy_and_musubi_layout_applies_for_the_job_only(wan_loras, pipeline_cache):
     cache, loads = pipeline_cache, pipeline_cache.loads
     base = run(cache, wan_loras["folder"])
     d = run(cache, wan_loras["folder"], [LoraRef(str(wan_loras["diffusers"]))])
     c = run(cache, wan_loras["folder"], [LoraRef(str(wan_loras["comfy"]))])
+    m = run(cache, wan_loras["folder"], [LoraRef(str(wan_loras["musubi"]))])
     zero = run(cache, wan_loras["folder"], [LoraRef(str(wan_loras["diffusers"]), strength=0.0)])
     after = run(cache, wan_loras["folder"])
     assert np.abs(d.frames - base.frames).mean() > 1e-3  # the LoRA changes the picture
     assert np.allclose(c.frames, d.frames, atol=1e-5)  # ComfyUI keys convert to the same layers
+    assert np.allclose(m.frames, d.frames, atol=1e-5)  # ... and musubi's
     assert np.array_equal(zero.frames, base.frames)  # strength 0 is no LoRA
     assert np.array_equal(after.frames, base.frames)  # removed after its job
     assert cache.loads - loads <= 1  # ... without reloading the base pipeline
@@ -76,7 +79,7 @@ def test_a_lora_with_layers_the_model_lacks_is_an_error_naming_the_file(wan_lora
             extra[k.replace(".blocks.0.", ".blocks.7.")] = v.clone()  # a bigger checkpoint's block
     bigger = wan_loras["dir"] / "bigger.safetensors"
     save_file(extra, str(bigger))
-    with pytest.raises(ModelError, match=r"LoRA bigger\.safetensors does not fit .* 8 of its 24 layers .*blocks\.7\."):
+    with pytest.raises(ModelError, match=r"LoRA bigger\.safetensors does not fit .* 10 of its 30 layers .*blocks\.7\."):
         run(cache, wan_loras["folder"], [LoraRef(str(bigger))])
     ltx = save_diffusers(lora_state(tiny("ltx")), wan_loras["dir"] / "ltx", "LTXPipeline")
     with pytest.raises(ModelError, match=r"LoRA lora\.safetensors does not fit .*another model family"):

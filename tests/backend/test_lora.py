@@ -150,3 +150,20 @@ def test_load_lora_nodes_chain_in_a_graph(wan_loras, pipeline_cache):
     result = Engine(reg).run(p, p.settings, services={"pipeline_cache": pipeline_cache})
     notes = result.report["gen"].notes
     assert "LoRA style_comfy.safetensors at strength 0.5" in notes and "LoRA lora.safetensors at strength 1" in notes
+
+
+def test_a_lora_for_another_family_is_refused_at_validation(wan_loras, tiny):
+    from vidstudio.backend.checkpoint_files import recognise_lora
+    from vidstudio.graph.validate import validate_graph
+    from vidstudio.nodes import default_registry
+    from vidstudio.project import loads_project
+
+    assert {recognise_lora(wan_loras[k]) for k in ("diffusers", "comfy", "musubi")} == {"wan"}
+    doc = {"format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+           "nodes": [{"id": "model", "type": "LoadModel", "params": {"model": str(tiny("animatediff"))}},
+                     {"id": "l1", "type": "LoadLoRA", "params": {"lora": str(wan_loras["comfy"])}}],
+           "links": [{"from": "model.model", "to": "l1.model"}]}
+    p = loads_project(json.dumps(doc))
+    issues = [str(i) for i in validate_graph(p, default_registry(), p.settings)]
+    assert any("LoRA style_comfy.safetensors is a wan LoRA (from its layer names), but the model is animatediff" in i
+               for i in issues), issues

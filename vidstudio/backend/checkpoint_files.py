@@ -210,3 +210,27 @@ def locate_model(ref: object, project_dir: Path | None = None, *, download: bool
                          "text encoder and scheduler")
     loc = locate(base, fam, revision=revision, project_dir=project_dir, download=download)
     return dataclasses.replace(loc, model=model, single_file=str(path.resolve()))
+
+
+def recognise_lora(path: str | Path) -> str:
+    """The model family a LoRA file is for, from its layer names ("" when they do not tell).
+
+    Signatures: Wan ``blocks.N.self_attn`` / ``blocks_N_self_attn`` (ComfyUI/original, musubi) or diffusers'
+    ``transformer.blocks.N.attn1``; LTX-Video and CogVideoX ``transformer_blocks`` are told apart only by
+    ComfyUI's ``diffusion_model.`` prefix (LTX) and otherwise give ""; Stable Diffusion 1.5 LoRAs (``unet.`` or
+    kohya's ``lora_unet_down_blocks``) are AnimateDiff's.
+
+    Raises:
+        ModelError: see :func:`tensor_names`.
+    """
+    names = tensor_names(path)
+    raw = set(names)
+    stripped = set(strip_prefix([n[len("transformer."):] if n.startswith("transformer.") else n for n in names]))
+    if _has(stripped, "blocks.0.self_attn") or _has(raw, "lora_unet_blocks_0_self_attn") or (
+            _has(stripped, "blocks.0.attn1") and not _has(stripped, "transformer_blocks")):
+        return "wan"
+    if any(n.startswith("diffusion_model.transformer_blocks") for n in raw):
+        return "ltx"
+    if any(n.startswith("unet.") for n in raw) or _has(raw, "lora_unet_down_blocks") or _has(raw, "lora_unet_up_blocks"):
+        return "animatediff"
+    return ""

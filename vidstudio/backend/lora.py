@@ -154,6 +154,11 @@ def apply_loras(loaded: Any, loras: tuple[LoraRef, ...], project_dir: Path | Non
         _unload(pipe)
     if not loras:
         return []
+    from diffusers.utils import USE_PEFT_BACKEND
+
+    if not USE_PEFT_BACKEND:
+        raise ModelError(f"LoRA {lora_label(loras[0])}: LoRAs need the peft package (pip install peft, or "
+                         "pip install 'vidstudio[models]'), which diffusers uses to load them")
     two = getattr(pipe, "transformer_2", None) is not None
     denoiser = "unet" if getattr(pipe, "unet", None) is not None else "transformer"
     per_model: dict[str, tuple[list[str], list[float]]] = {}

@@ -233,6 +233,40 @@ class LoadLoRA(Node):
         return []
 
     @classmethod
+    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, ...]]:
+        """A LoRA file whose layer names say it is for another family than the model it is applied to is an
+        error (the file and both families named); nothing is said when either cannot be told without loading."""
+        from vidstudio.backend.checkpoint_files import locate_model, recognise_lora
+
+        src = str(graph.node(node_id).params.get("lora", "")).strip()
+        p = Path(src).expanduser() if src else None
+        if p is not None and not p.is_absolute() and _project_dir(graph) is not None:
+            p = Path(_project_dir(graph)) / p
+        if p is None or not p.is_file() or p.suffix.lower() != ".safetensors":
+            return []
+        m = graph.node(node_id)
+        for _ in range(64):
+            up = graph.links_into(m.id, "model")
+            if len(up) != 1:
+                return []
+            m = graph.node(up[0].source_node)
+            if m.type != cls.type_id:
+                break
+        if m.type != LoadModel.type_id or not str(m.params.get("model", "")).strip():
+            return []
+        try:
+            fam = recognise_lora(p)
+            loc = locate_model(ModelRef(family=str(m.params.get("family", "auto")), model=str(m.params["model"]).strip(),
+                                        base_model=str(m.params.get("base_model", "")).strip()),
+                               _project_dir(graph), download=False)
+        except ModelError:
+            return []
+        if fam and fam != loc.family:
+            return [("param 'lora'", f"LoRA {p.name} is a {fam} LoRA (from its layer names), but the model is "
+                                     f"{loc.family}; choose a LoRA made for {loc.family}")]
+        return []
+
+    @classmethod
     def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:
         try:
             st = ctx.resolve_path(params["lora"]).stat()

@@ -104,7 +104,10 @@ def cache_config(kind: str, threshold: float, steps: int, mag_ratios: Any = None
     if kind == "taylorseer":
         import torch
 
-        return TaylorSeerCacheConfig(cache_interval=2, disable_cache_before_step=1, taylor_factors_dtype=torch.float32)
+        # diffusers' default patterns (``^blocks.*attn`` with fullmatch) miss Wan's ``blocks.N.attn1``: name the
+        # attention modules of every transformer family here explicitly
+        return TaylorSeerCacheConfig(cache_interval=2, disable_cache_before_step=2, taylor_factors_dtype=torch.float32,
+                                     cache_identifiers=[r"(transformer_)?blocks\.\d+\.attn\d?"])
     raise ModelError(f"param 'step_cache': unknown step cache {kind!r}; expected none, first_block, mag or taylorseer")
 
 

@@ -25,8 +25,14 @@ signal's VAE encode is the extra). On the tiny models the VAE costs as much as t
 checkpoints (a Wan 14B step is ~10 s on an H100, its VAE encode a few seconds for the whole clip), so the
 table's models get a deeper and wider denoiser (``--ttm-depth``) with the same tiny VAE.
 
+Then the speed options of the Load Model node (step caches, fp8 layerwise casting, attention backends, regional
+torch.compile) on the transformer families: each option's job against the same job without it, in the same
+process with the same seed: the time ratio (option / plain, below 1 is faster) and the PSNR in dB of its frames
+against the plain run's. On random weights these numbers show the mechanism (how much work is skipped, how far
+the frames move), not the quality on a real checkpoint.
+
 Run: ``python benchmarks/bench_backend.py [--families ltx,wan] [--size 192] [--frames 17] [--steps 8]
-[--repeat 5] [--threads 1] [--profile] [--t-weak 4] [--t-strong 6]``
+[--repeat 5] [--threads 1] [--profile] [--t-weak 4] [--t-strong 6] [--speed-families wan,ltx] [--speed-steps 20]``
 """
 
 from __future__ import annotations
@@ -105,6 +111,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (default 1: random small models on a shared CPU vary less; 0: torch's default)")
     ap.add_argument("--profile", action="store_true", help="profile VidStudio jobs with pyinstrument")
+    ap.add_argument("--speed-families", default="wan,ltx,cogvideox",
+                    help="families whose speed options are measured ('' to skip)")
+    ap.add_argument("--speed-steps", type=int, default=20, help="denoising steps of the speed-option runs")
     a = ap.parse_args()
 
     import torch
@@ -187,6 +196,8 @@ def main() -> int:
                 print("    " + profile_shares(vidstudio_job, type(plan.pipe).__call__.__qualname__))
     print(f"  worst ratio vidstudio/direct: {worst:.3f} (target <= 1.05) {'OK' if worst <= 1.05 else 'ABOVE TARGET'}")
     ttm_table(a, cache, registry)
+    if a.speed_families:
+        speed_options(a, cache)
     return 0
 
 
@@ -326,6 +337,64 @@ def ttm_table(a, cache, registry) -> None:
             den = statistics.median(v_n) / statistics.median(d_n)
             print(f"  {family:<12} {plan.pipeline_name:<30} {dm:9.3f} {vm:9.3f} {ratio:7.3f} {target:7.3f} "
                   f"{den:10.3f} {share:8.2f} {'OK' if ratio <= target else 'ABOVE TARGET'}")
+
+
+#: (label, ModelRef changes) of each speed option measured.
+SPEED_OPTIONS = (
+    ("first block cache 0.05", {"step_cache": "first_block"}),
+    ("first block cache 0.2", {"step_cache": "first_block", "cache_threshold": 0.2}),
+    ("magcache", {"step_cache": "mag"}),
+    ("taylorseer", {"step_cache": "taylorseer"}),
+    ("fp8 layerwise", {"quantize": "fp8_layerwise"}),
+    ("attention flash", {"attention": "flash"}),
+    ("attention sage", {"attention": "sage"}),
+    ("compile (regional)", {"compile": True}),
+)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of frames ``a`` against ``b`` (both in [0, 1]); inf when equal."""
+    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(1.0 / mse)
+
+
+def speed_options(a: argparse.Namespace, cache) -> None:
+    """Prints each speed option's time ratio and PSNR against the plain run (see the module docstring)."""
+    from vidstudio.backend.bundle import Conditioning, ModelRef
+    from vidstudio.backend.generate import generate
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.tiny import write_tiny_model
+
+    print(f"speed options: {a.size}x{a.size}, {a.frames} frames, {a.speed_steps} steps, median of {a.repeat}; "
+          "random weights: the ratios and PSNRs show the mechanism, not real quality")
+    print(f"  {'family':<10} {'option':<22} {'plain s':>8} {'option s':>9} {'ratio':>6} {'PSNR dB':>8}  note")
+    bundle = Conditioning(prompt="a fox runs", steps=a.speed_steps, seed=7)
+    with tempfile.TemporaryDirectory() as d:
+        for family in a.speed_families.split(","):
+            folder = write_tiny_model(family, Path(d) / family)
+            base = ModelRef(model=str(folder))
+
+            option_cache = PipelineCache()  # load-time options (fp8, compile) stay loaded beside the plain one
+
+            def job(ref, c=cache):
+                t0 = time.perf_counter()
+                res = generate(ref, bundle, width=a.size, height=a.size, frames=a.frames, cache=c, previews=False)
+                return time.perf_counter() - t0, res
+
+            job(base)
+            for label, changes in SPEED_OPTIONS:
+                ref = base.with_(**changes)
+                _, first = job(ref, option_cache)  # load, calibrate, compile: not timed
+                p_t, o_t, plain, res = [], [], None, first
+                for _ in range(a.repeat):  # alternate, so machine noise hits both alike
+                    t, plain = job(base)
+                    p_t.append(t)
+                    t, res = job(ref, option_cache)
+                    o_t.append(t)
+                pm, om = statistics.median(p_t), statistics.median(o_t)
+                note = next((n for n in res.notes if any(w in n for w in ("not usable", "skipped", "ran without"))), "")
+                print(f"  {family:<10} {label:<22} {pm:8.3f} {om:9.3f} {om / pm:6.2f} {psnr(res.frames, plain.frames):8.1f}"
+                      f"  {note[:70]}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ COMMANDS += ["plugins"]
 COMMANDS += ["gui"]
 COMMANDS += ["dev"]
 COMMANDS += ["doctor", "serve", "backend", "desktop"]
+COMMANDS += ["models"]
 
 
 def build_parser() -> argparse.ArgumentParser:

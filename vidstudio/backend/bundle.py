@@ -20,6 +20,37 @@ from vidstudio.families import Request
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 OFFLOAD = ("none", "model", "group", "sequential")
+#: Which expert of a two-expert (Wan 2.2 A14B) checkpoint a LoRA goes into.
+LORA_EXPERTS = ("both", "high", "low")
+#: Weight quantisation of the transformer / text encoder (:mod:`vidstudio.backend.quant`).
+QUANTIZE = ("none", "fp8_layerwise", "int8_torchao", "fp8_torchao", "nf4_bnb")
+#: Step caching of the transformer (:mod:`vidstudio.backend.speed`).
+STEP_CACHES = ("none", "first_block", "mag", "taylorseer")
+#: Attention backends (diffusers ``set_attention_backend``).
+ATTENTION = ("native", "flash", "sage", "xformers")
+
+
+@dataclass(frozen=True)
+class LoraRef:
+    """One LoRA applied to a model for a job (made by the Load LoRA node; several chain).
+
+    Attributes:
+        source: a ``.safetensors`` file (diffusers, ComfyUI/original or musubi key layout) or a Hugging Face repo
+            id (or a local folder) holding one, named by ``weight_name``.
+        weight_name: the file inside ``source`` when it is a repo id or folder ("" for the loader's default).
+        strength: the adapter weight (``set_adapters``); 0 leaves the model as it is, 1 is the LoRA as trained.
+        expert: on a two-expert Wan 2.2 checkpoint: ``both``, ``high`` (``transformer``) or ``low``
+            (``transformer_2``); ignored (noted) on one-expert models.
+        preset_steps: a step-distilled LoRA's step count (e.g. 4 for LightX2V); 0 for none.
+        preset_guidance: its guidance scale (e.g. 1.0); None for none.
+    """
+
+    source: str
+    weight_name: str = ""
+    strength: float = 1.0
+    expert: str = "both"
+    preset_steps: int = 0
+    preset_guidance: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +82,15 @@ class ModelRef:
         latent_upsampler: LTX-Video's optional second stage: a local ``LTXLatentUpsamplePipeline`` folder (or the
             ``LTXLatentUpsamplerModel`` folder inside it) or a repo id; "" for none. See
             :class:`vidstudio.backend.families.ltx.LTXAdapter`.
+        loras: the :class:`LoraRef` chain applied for each job (not part of the loaded-pipeline cache key).
+        base_model: when ``model`` is a single transformer/UNet file (``.safetensors`` or ``.gguf``), the
+            diffusers pipeline (folder or repo id) the other components come from.
+        vae_file, text_encoder_file: optional single files replacing the base pipeline's VAE / text encoder.
+        quantize, quantize_text_encoder: weight quantisation of the transformer and of the text encoder, one of
+            :data:`QUANTIZE` (:mod:`vidstudio.backend.quant`).
+        step_cache: step caching of the transformer, one of :data:`STEP_CACHES`; cache_threshold: its threshold
+            (0: the method's default).
+        attention: the attention backend, one of :data:`ATTENTION`.
     """
 
     family: str = "auto"
@@ -68,6 +108,15 @@ class ModelRef:
     motion_adapter: str = ""
     preview_decoder: str = ""
     latent_upsampler: str = ""
+    loras: tuple[LoraRef, ...] = ()
+    base_model: str = ""
+    vae_file: str = ""
+    text_encoder_file: str = ""
+    quantize: str = "none"
+    quantize_text_encoder: str = "none"
+    step_cache: str = "none"
+    cache_threshold: float = 0.0
+    attention: str = "native"
 
     def with_(self, **changes: Any) -> "ModelRef":
         """A copy with ``changes`` applied."""
@@ -75,7 +124,9 @@ class ModelRef:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready fields (for ``vidstudio eval``)."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out["loras"] = [dict(vars(lora)) for lora in self.loras]
+        return out
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from vidstudio.backend.adapters import (Plan, scheduler_step_callback, substitut
 from vidstudio.backend.bundle import Conditioning, ModelRef
 from vidstudio.backend.families import adapter_class
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
-from vidstudio.backend.locate import ModelLocation, locate
+from vidstudio.backend.checkpoint_files import locate_model
+from vidstudio.backend.locate import ModelLocation
 from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
 from vidstudio.backend.preview import Previewer
 from vidstudio.errors import Cancelled, NodeError
@@ -211,7 +212,7 @@ def generate(
     cancel = cancel or CancelToken()
     cache = cache or default_cache()
     cancel.raise_if_cancelled()
-    loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
+    loc = locate_model(ref, project_dir)
     res = check_bundle(loc, bundle, width, height, frames, snap)
     W, H, F = res.width, res.height, res.frames
     spec = get_spec(loc.family)
@@ -236,6 +237,9 @@ def generate(
     loaded: LoadedModel = cache.get(ref, project_dir=project_dir, location=loc, progress=progress)
     notes += [n for n in loaded.notes if n not in notes]
     cancel.raise_if_cancelled()
+    from vidstudio.backend.job import job_options, job_preset
+
+    bundle = job_preset(ref, bundle, notes)
     adapter = adapter_class(loc.family)(loaded, ref, project_dir)
     plan = adapter.plan(bundle, W, H, F, float(fps))
     notes += plan.notes
@@ -293,6 +297,7 @@ def generate(
     t_last[0] = time.perf_counter()
     uncheck = cancel_between_blocks(plan.pipe, cancel)
     try:
+        plan.cleanup[:0] = job_options(loaded, ref, plan, kwargs, project_dir, notes)
         with torch.inference_mode(), step_hook:
             if ttm_run is not None:
                 with ttm_run.running(plan.pipe):

@@ -19,7 +19,8 @@ from typing import Any
 import torch
 
 from vidstudio.backend.bundle import ModelRef
-from vidstudio.backend.locate import ModelLocation, hf_offline, locate
+from vidstudio.backend.checkpoint_files import locate_model
+from vidstudio.backend.locate import ModelLocation, hf_offline
 from vidstudio.errors import ModelError
 
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
@@ -199,7 +200,7 @@ def load_pipeline(ref: ModelRef, *, project_dir: Path | None = None, location: M
         ModelError: the model cannot be found or is of another family (see :func:`locate`); the weights fail
             to load (the message names the model and the loader's error); a requested device is missing.
     """
-    loc = location or locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
+    loc = location or locate_model(ref, project_dir)
     device = choose_device(ref.device)
     dtype = choose_dtype(ref.dtype, device)
     notes: list[str] = []
@@ -227,6 +228,13 @@ def load_pipeline(ref: ModelRef, *, project_dir: Path | None = None, location: M
                                                                local_files_only=hf_offline())
             pipe = diffusers.AnimateDiffPipeline.from_pretrained(source, motion_adapter=adapter, **kwargs)
         else:
+            from vidstudio.backend.quant import quantization_kwargs
+            from vidstudio.backend.single_file import single_file_components
+
+            quant = quantization_kwargs(ref, device, dtype, loc, notes)
+            kwargs.update(single_file_components(loc, ref, dtype, project_dir, notes,
+                                                 quant.pop("_transformer_config", None)))
+            kwargs.update(quant)
             cls = getattr(diffusers, loc.class_name)
             pipe = cls.from_pretrained(source, **kwargs)
     except ModelError:
@@ -244,6 +252,9 @@ def load_pipeline(ref: ModelRef, *, project_dir: Path | None = None, location: M
         apply_pipeline_offload(pipe, ref.offload, device)
     else:
         pipe.to(device)
+    from vidstudio.backend.quant import apply_layerwise_casting
+
+    apply_layerwise_casting(pipe, ref, device, dtype, notes)
     vae = getattr(pipe, "vae", None)
     for flag, method in (("vae_tiling", "enable_tiling"), ("vae_slicing", "enable_slicing")):
         if getattr(ref, flag) and vae is not None:
@@ -290,7 +301,8 @@ class PipelineCache:
         reference."""
         return (str(location.folder), location.repo_id, location.class_name, ref.revision, ref.weights_variant,
                 ref.dtype, ref.device, ref.offload, ref.vae_tiling, ref.vae_slicing, ref.compile,
-                ref.motion_adapter)
+                ref.motion_adapter, location.single_file, ref.vae_file, ref.text_encoder_file, ref.quantize,
+                ref.quantize_text_encoder)
 
     def get(self, ref: ModelRef, *, project_dir: Path | None = None, location: ModelLocation | None = None,
             progress: Any = None) -> LoadedModel:
@@ -300,7 +312,7 @@ class PipelineCache:
         Raises:
             ModelError: see :func:`load_pipeline`.
         """
-        loc = location or locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
+        loc = location or locate_model(ref, project_dir)
         k = self.key(ref, loc)
         with self._lock:
             if self._entry is not None and self._key == k:

@@ -84,6 +84,9 @@ class ModelLocation:
         family, variant: the family spec and variant the pipeline class (and configs) name
             (:func:`vidstudio.families.recognise`).
         checkpoint: the published checkpoint its configs match (e.g. ``"wan2.1-flf2v"``), or "" when unknown.
+        single_file: a single transformer/UNet checkpoint file (``.safetensors``/``.gguf``) that replaces the
+            pipeline's own (``folder`` is then the base pipeline's), or "" (see
+            :func:`vidstudio.backend.checkpoint_files.locate_model`).
     """
 
     model: str
@@ -93,6 +96,7 @@ class ModelLocation:
     family: str
     variant: str
     checkpoint: str = ""
+    single_file: str = ""
 
     def rule(self) -> GeometryRule:
         """The frame/size rule read from the folder's configs."""
@@ -145,8 +149,11 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
         path = Path(project_dir) / path
     if path.exists():
         if path.is_file():
+            if path.suffix.lower() in (".safetensors", ".gguf"):
+                raise ModelError(f"model {path} is a single checkpoint file; set the Load Model node's 'base_model' "
+                                 "to the diffusers pipeline (folder or repo id) its other components come from")
             raise ModelError(f"model {path} is a file; VidStudio loads diffusers pipeline folders (a folder with "
-                             "model_index.json), e.g. a Hugging Face repo in Diffusers format")
+                             "model_index.json) or a .safetensors/.gguf transformer file with a base pipeline")
         index = path / "model_index.json"
         if not index.is_file():
             raise ModelError(f"folder {path} is not a diffusers pipeline (it has no model_index.json); point the "

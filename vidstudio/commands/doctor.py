@@ -126,11 +126,13 @@ def _models() -> Check:
     from vidstudio.backend.locate import hf_cache_dir, hf_offline
 
     cache = hf_cache_dir()
-    repos = sorted(p.name[len("models--"):].replace("--", "/") for p in cache.glob("models--*")) if cache.is_dir() else []
+    from vidstudio.backend.hub import cached_models
+
+    repos = [m["id"] for m in cached_models(cache)] if cache.is_dir() else []
     detail = f"Hugging Face cache {cache}: {len(repos)} model(s){': ' + ', '.join(repos[:8]) if repos else ''}"
     detail += "; HF_HUB_OFFLINE is set" if hf_offline() else ""
     if not repos:
-        return Check("models", "warn", detail, "download a model once (`hf download Lightricks/LTX-Video`) or point "
+        return Check("models", "warn", detail, "download a model once (`vidstudio models download Lightricks/LTX-Video`) or point "
                      "Load Model / --model at a local pipeline folder; `vidstudio dev tiny-model` makes a test one")
     return Check("models", "ok", detail)
 

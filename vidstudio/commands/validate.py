@@ -46,10 +46,35 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.project}: {i}")
     if errors:
         return 2
+    for line in _vram_lines(project):
+        print(f"{args.project}: {line}")
     backend = f"; on the generation backend: {', '.join(plan.backend_only)}" if plan.backend_only else ""
     print(f"{args.project}: ok ({len(project.nodes)} nodes, {len(project.links)} links, "
           f"{project.settings.frame_count} frames at {project.settings.fps} fps{backend})")
     return 0
+
+
+def _vram_lines(project) -> list[str]:
+    """The weights' GPU-memory estimate of each Load Model node whose model is on this computer."""
+    from vidstudio.backend.bundle import ModelRef
+    from vidstudio.backend.checkpoint_files import locate_model
+    from vidstudio.backend.estimate import vram_message
+    from vidstudio.errors import ModelError
+
+    out = []
+    for node in project.nodes:
+        if node.type != "LoadModel" or not str(node.params.get("model", "")).strip():
+            continue
+        ref = ModelRef(family=str(node.params.get("family", "auto")), model=str(node.params["model"]).strip(),
+                       base_model=str(node.params.get("base_model", "")).strip())
+        try:
+            loc = locate_model(ref, getattr(project, "project_dir", None), download=False)
+        except ModelError:
+            continue
+        msg = vram_message(loc, str(node.params.get("quantize", "none")),
+                           str(node.params.get("quantize_text_encoder", "none")))
+        out.append(f"node '{node.id}': {msg}")
+    return out
 
 
 def _plan(project, registry):

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 from pydantic import TypeAdapter
 
-from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
+from vidstudio.backend.bundle import (ATTENTION, DEVICES, DTYPES, LORA_EXPERTS, OFFLOAD, QUANTIZE, STEP_CACHES,
+                                     Conditioning as Bundle, Keyframe, LoraRef, ModelRef)
 from vidstudio.families import (FAMILIES, Request, check_request, get_spec, uses_video_to_video,
                                 video_to_video_problem)
 from vidstudio.families._motion_transfer import KINDS as MOTION_KINDS, TTM_PIPELINES, resolve_steps, step_index
@@ -100,6 +101,24 @@ class LoadModel(Node):
               help="LTX-Video: a latent upsampler (an LTXLatentUpsamplePipeline folder or its latent_upsampler "
                    "folder, e.g. Lightricks/ltxv-spatial-upscaler-0.9.7) as a second stage: generate at half the "
                    "size, upsample the latents 2x, refine at full size (denoise strength 0.4)."),
+        Param("base_model", "string", "",
+              help="When 'model' is a single transformer/UNet file (.safetensors or .gguf, e.g. from ComfyUI's "
+                   "diffusion_models folder): the diffusers pipeline (folder or repo id) of the same model that "
+                   "gives the VAE, text encoder, scheduler and configs."),
+        Param("vae_file", "string", "", help="A single VAE .safetensors file replacing the base pipeline's VAE."),
+        Param("text_encoder_file", "string", "",
+              help="A single text-encoder .safetensors file replacing the base pipeline's text encoder."),
+        Param("quantize", "choice", "none", choices=QUANTIZE,
+              help="Transformer weights: fp8 layerwise casting, torchao int8 / fp8 weight-only, bitsandbytes nf4 "
+                   "(each where its package and GPU allow; otherwise noted and loaded as is)."),
+        Param("quantize_text_encoder", "choice", "none", choices=QUANTIZE, help="Text-encoder weights, as 'quantize'."),
+        Param("step_cache", "choice", "none", choices=STEP_CACHES,
+              help="Skip transformer work on steps that change little: First Block Cache, MagCache (calibrates "
+                   "once per step count), TaylorSeer. Faster, slightly different frames."),
+        Param("cache_threshold", "float", 0.0, min=0.0, max=1.0, step=0.01,
+              help="Step-cache threshold (higher: faster, less faithful); 0: the method's default."),
+        Param("attention", "choice", "native", choices=ATTENTION,
+              help="Attention backend: native (PyTorch SDPA), flash (flash-attn), sage (SageAttention), xformers."),
     )
     uses_settings = ()
 
@@ -112,6 +131,9 @@ class LoadModel(Node):
             return [("param 'model'", "no model chosen: a local pipeline folder or a Hugging Face repo id "
                                       "(or pass --model to vidstudio render)", "model-not-local")]
         p = Path(model).expanduser()
+        if p.suffix.lower() in (".safetensors", ".gguf") and not str(params.get("base_model", "")).strip():
+            return [("param 'base_model'", f"{p.name} is a single transformer file: set 'base_model' to a diffusers "
+                                           "pipeline (folder or repo id) for the other components")]
         if p.is_absolute() and not p.exists() and not looks_like_repo_id(model):
             return [("param 'model'", f"model folder {p} does not exist; point the model at a folder that holds "
                                       "model_index.json, or give a Hugging Face repo id (org/name)", "model-not-local")]
@@ -122,14 +144,17 @@ class LoadModel(Node):
         """Finds the model without loading it: a folder that is not a pipeline or is of another family, or a
         missing folder, is an error; a repo id that is not in the Hugging Face cache while ``HF_HUB_OFFLINE`` is
         set is a warning (the project is fine; this machine lacks the model, and the run stops there)."""
-        from vidstudio.backend.locate import hf_offline, locate
+        from vidstudio.backend.checkpoint_files import locate_model
+        from vidstudio.backend.locate import hf_offline
 
         params = graph.node(node_id).params
         model = str(params.get("model", "")).strip()
-        if not model or cls.check({"model": model}, settings):
+        if not model or cls.check({"model": model, "base_model": params.get("base_model", "")}, settings):
             return []  # nothing chosen, or already reported by check()
+        ref = ModelRef(family=str(params.get("family", "auto")), model=model,
+                       base_model=str(params.get("base_model", "")).strip())
         try:
-            locate(model, str(params.get("family", "auto")), project_dir=_project_dir(graph), download=False)
+            locate_model(ref, _project_dir(graph), download=False)
         except ModelError as e:
             if e.code == "model-not-downloaded":
                 # online: downloaded when the run needs it
@@ -142,6 +167,8 @@ class LoadModel(Node):
     @classmethod
     def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:
         index = ctx.resolve_path(params["model"]) / "model_index.json" if params["model"] else None
+        if index is not None and index.parent.is_file():
+            index = index.parent  # a single checkpoint file
         try:
             st = index.stat() if index is not None else None
         except OSError:
@@ -158,12 +185,114 @@ class LoadModel(Node):
 
         model = local(params["model"])
         extras = {name: local(params[name]) for name in ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder",
-                                                    "latent_upsampler")}
+                                                    "latent_upsampler", "base_model", "vae_file", "text_encoder_file")}
         ref = ModelRef(family=params["family"], model=model, revision=params["revision"].strip(),
                        weights_variant=params["weights_variant"].strip(), dtype=params["dtype"],
                        device=params["device"], offload=params["offload"], vae_tiling=params["vae_tiling"],
-                       vae_slicing=params["vae_slicing"], compile=params["compile"], **extras)
+                       vae_slicing=params["vae_slicing"], compile=params["compile"], quantize=params["quantize"],
+                       quantize_text_encoder=params["quantize_text_encoder"], step_cache=params["step_cache"],
+                       cache_threshold=float(params["cache_threshold"]), attention=params["attention"], **extras)
         return {"model": ref}
+
+
+class LoadLoRA(Node):
+    """Adds a LoRA to a model reference (chain several; each applies for the job and is removed after it, the
+    loaded base pipeline stays cached). See :mod:`vidstudio.backend.lora`.
+
+    Input/output ``model``: a :class:`vidstudio.backend.bundle.ModelRef` (the output has this LoRA appended).
+    """
+
+    type_id = "LoadLoRA"
+    title = "Load LoRA"
+    category = "Generate"
+    description = "A LoRA (style, character, step-distilled) on the model: a .safetensors file or a repo id."
+    inputs = (Input("model", PortType.MODEL, help="From Load Model or another Load LoRA."),)
+    outputs = (Output("model", PortType.MODEL, "the model reference with this LoRA added"),)
+    params = (
+        Param("lora", "string", "",
+              help="A LoRA .safetensors file (diffusers, ComfyUI/original or musubi keys; relative to the project "
+                   "file), or a Hugging Face repo id with 'weight_name'."),
+        Param("weight_name", "string", "", help="The LoRA file inside the repo (or folder); empty: the default."),
+        Param("strength", "float", 1.0, min=-4.0, max=4.0, step=0.05,
+              help="How strongly the LoRA applies (0: not at all, 1: as trained)."),
+        Param("expert", "choice", "both", choices=LORA_EXPERTS,
+              help="Two-expert Wan 2.2 A14B checkpoints: the high-noise expert, the low-noise expert, or both."),
+        Param("preset_steps", "int", 0, min=0, max=500,
+              help="A step-distilled LoRA's steps (LightX2V: 4), replacing the Conditioning's; 0: none."),
+        Param("preset_guidance", "float", -1.0, min=-1.0, max=50.0, step=0.5,
+              help="A step-distilled LoRA's guidance scale (LightX2V: 1); -1: none."),
+    )
+    uses_settings = ()
+
+    @classmethod
+    def check(cls, params: dict[str, Any], settings: Any) -> list[tuple[str, str]]:
+        from vidstudio.backend.locate import looks_like_repo_id
+
+        src = str(params["lora"]).strip()
+        if not src:
+            return [("param 'lora'", "no LoRA chosen: a .safetensors file or a Hugging Face repo id")]
+        p = Path(src).expanduser()
+        if p.is_absolute() and not p.exists():
+            return [("param 'lora'", f"LoRA file {p} does not exist")]
+        if p.suffix and p.suffix.lower() not in (".safetensors", ".bin", ".pt", ".pth", ".ckpt") and not p.is_dir():
+            return [("param 'lora'", f"{p.name} is not a LoRA file (.safetensors expected)")]
+        if not p.suffix and not p.exists() and not looks_like_repo_id(src):
+            return [("param 'lora'", f"{src!r} is neither a LoRA file nor a Hugging Face repo id (org/name)")]
+        return []
+
+    @classmethod
+    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, ...]]:
+        """A LoRA file whose layer names say it is for another family than the model it is applied to is an
+        error (the file and both families named); nothing is said when either cannot be told without loading."""
+        from vidstudio.backend.checkpoint_files import locate_model, recognise_lora
+
+        src = str(graph.node(node_id).params.get("lora", "")).strip()
+        p = Path(src).expanduser() if src else None
+        if p is not None and not p.is_absolute() and _project_dir(graph) is not None:
+            p = Path(_project_dir(graph)) / p
+        if p is None or not p.is_file() or p.suffix.lower() != ".safetensors":
+            return []
+        m = graph.node(node_id)
+        for _ in range(64):
+            up = graph.links_into(m.id, "model")
+            if len(up) != 1:
+                return []
+            m = graph.node(up[0].source_node)
+            if m.type != cls.type_id:
+                break
+        if m.type != LoadModel.type_id or not str(m.params.get("model", "")).strip():
+            return []
+        try:
+            fam = recognise_lora(p)
+            loc = locate_model(ModelRef(family=str(m.params.get("family", "auto")), model=str(m.params["model"]).strip(),
+                                        base_model=str(m.params.get("base_model", "")).strip()),
+                               _project_dir(graph), download=False)
+        except ModelError:
+            return []
+        if fam and fam != loc.family:
+            return [("param 'lora'", f"LoRA {p.name} is a {fam} LoRA (from its layer names), but the model is "
+                                     f"{loc.family}; choose a LoRA made for {loc.family}")]
+        return []
+
+    @classmethod
+    def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:
+        try:
+            st = ctx.resolve_path(params["lora"]).stat()
+        except (OSError, ValueError):
+            return None
+        return f"{st.st_size}:{st.st_mtime_ns}"
+
+    def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        ref = inputs["model"]
+        if not isinstance(ref, ModelRef):
+            raise NodeError(f"input 'model' got a {type(ref).__name__}, expected a model reference (Load Model)")
+        src = str(params["lora"]).strip()
+        p = ctx.resolve_path(src) if src else None
+        lora = LoraRef(source=str(p) if p is not None and p.exists() else src,
+                       weight_name=str(params["weight_name"]).strip(), strength=float(params["strength"]),
+                       expert=params["expert"], preset_steps=int(params["preset_steps"]),
+                       preset_guidance=None if params["preset_guidance"] < 0 else float(params["preset_guidance"]))
+        return {"model": ref.with_(loras=tuple(ref.loras) + (lora,))}
 
 
 class Conditioning(Node):
@@ -485,12 +614,23 @@ class Generate(Node):
             return []
         m = graph.node(model_links[0].source_node)
         c = graph.node(cond_links[0].source_node)
+        for _ in range(64):  # through a chain of Load LoRA nodes to the Load Model node
+            up = graph.links_into(m.id, "model") if m.type == LoadLoRA.type_id else []
+            if len(up) != 1:
+                break
+            m = graph.node(up[0].source_node)
         if m.type != LoadModel.type_id or c.type != Conditioning.type_id:
             return []  # fed by other node types: checked when the run reaches this node
         family = str(m.params.get("family", "auto"))
         loc = None
         try:
-            if str(m.params.get("model", "")).strip():
+            if str(m.params.get("base_model", "")).strip():
+                from vidstudio.backend.checkpoint_files import locate_model
+
+                loc = locate_model(ModelRef(family=family, model=str(m.params["model"]).strip(),
+                                            base_model=str(m.params["base_model"]).strip()), _project_dir(graph),
+                                   download=False)
+            elif str(m.params.get("model", "")).strip():
                 loc = static_location(str(m.params["model"]), family, _project_dir(graph))
         except ModelError:
             return []  # reported on the Load Model node

@@ -151,6 +151,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    from vidstudio.server.downloads import add_download_routes
+
+    add_download_routes(app, manager)  # POST/GET/DELETE /v1/models/downloads, the model cache
 
     # ------------------------------------------------------------------------------------------ openapi
     def openapi() -> dict[str, Any]:

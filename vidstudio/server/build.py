@@ -36,7 +36,8 @@ NATIVE: dict[str, tuple[int, int, int]] = {f: spec.native for f, spec in SPECS.i
 CONTROL_FIELDS = {"text": "prompt", "negative_prompt": "negative_prompt", "keyframes": "image_asset_id",
                   "motion_strength": "motion_bucket_id", "frames": "duration_seconds", "size": "width"}
 #: Load Model parameters that name extra models; each must be a model id or a Hugging Face repo id.
-MODEL_EXTRAS = ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder")
+MODEL_EXTRAS = ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder", "base_model", "vae_file",
+                "text_encoder_file")
 _REPO_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*){1,4}$")
 
 

@@ -316,6 +316,8 @@ class MainWindow(QMainWindow):
                                          "Show the project settings in the Inspector")
         self.act_plugins = self._action("Plugins…", self.plugin_manager, None, "mdi6.puzzle-outline",
                                         "Installed plugins: status, errors, permissions; enable, disable, install")
+        self.act_models = self._action("Models…", self.models_window, None, "mdi6.download-outline",
+                                       "The generation server's models: sizes, download with progress, remove")
         self.act_generate = self._action("Generate", self.generate, "Ctrl+G", "mdi6.creation",
                                          "Render the selected Generate (or its Export) on the generation server; "
                                          "the result lands on the timeline")
@@ -359,6 +361,7 @@ class MainWindow(QMainWindow):
         e.addAction(ea["add_node"])
         e.addAction(self.act_settings)
         e.addAction(self.act_plugins)
+        e.addAction(self.act_models)
         e.addSeparator()
         e.addAction(self.act_preferences)
         v = mb.addMenu("&View")
@@ -771,6 +774,19 @@ class MainWindow(QMainWindow):
         self._plugins_dialog.show()
         self._plugins_dialog.raise_()
         return self._plugins_dialog
+
+    def models_window(self, repo_id: str = ""):
+        """Edit > Models…: the server's models, downloads and removal (not modal; one per window); ``repo_id``
+        goes into the download box (to offer a missing model)."""
+        from vidstudio.ui.widgets.dialogs.models_dialog import ModelsDialog
+
+        if getattr(self, "_models_dialog", None) is None:
+            self._models_dialog = ModelsDialog(self.generation.ensure, self.runner, self)
+        if repo_id:
+            self._models_dialog.repo.setText(repo_id)
+        self._models_dialog.show()
+        self._models_dialog.raise_()
+        return self._models_dialog
 
     # ================================================================================== generate
     def generate(self) -> ServerJob | None:

@@ -1,0 +1,120 @@
+"""A torch-free estimate of the GPU memory a model's weights take, per quantisation choice, before anything
+loads (shown by ``vidstudio validate`` for each Load Model node).
+
+The parameter count of each component is read from the ``.safetensors`` headers of its files (tensor shapes
+and dtypes, no tensor data), or from a single checkpoint file; a GGUF file's tensors count at their stored
+size. Bytes per weight per choice: the load dtype's (bf16/fp16 2, fp32 4) for ``none``; 1 for
+``fp8_layerwise``, ``int8_torchao`` and ``fp8_torchao``; 0.5625 for ``nf4_bnb`` (4 bits plus one fp32 absmax per
+64-value block). Activations, the VAE decode and the CUDA context come on top, so the figure is a lower bound.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+#: Bytes per weight of each quantisation choice (None: the load dtype's).
+BYTES_PER_WEIGHT = {"none": None, "fp8_layerwise": 1.0, "int8_torchao": 1.0, "fp8_torchao": 1.0, "nf4_bnb": 0.5625}
+_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "I8": 1, "U8": 1, "I32": 4,
+                "I64": 8, "BOOL": 1}
+
+
+def safetensors_params(path: str | Path) -> tuple[int, int]:
+    """``(parameter count, bytes on disk of the tensors)`` of a ``.safetensors`` file, from its header only.
+
+    Raises:
+        OSError, ValueError: an unreadable file or header.
+    """
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+    count = size = 0
+    for k, v in header.items():
+        if k == "__metadata__":
+            continue
+        c = 1
+        for d in v["shape"]:
+            c *= int(d)
+        count += c
+        size += c * _DTYPE_BYTES.get(v["dtype"], 2)
+    return count, size
+
+
+def component_params(folder: Path) -> int | None:
+    """The parameter count of a component folder (``transformer/``, ``text_encoder/``...), or None when it holds
+    no ``.safetensors`` weights (not downloaded, or ``.bin`` only)."""
+    files = sorted(Path(folder).glob("*.safetensors"))
+    if not files:
+        return None
+    variants = [f for f in files if f.name.count(".") == 1]  # skip fp16 etc. variant copies
+    return sum(safetensors_params(f)[0] for f in (variants or files))
+
+
+def weights_gib(loc: object, quantize: str = "none", quantize_text_encoder: str = "none",
+                dtype_bytes: float = 2.0) -> dict[str, float | None]:
+    """Estimated GiB of each component's weights on the GPU under the choices.
+
+    Args:
+        loc: a :class:`vidstudio.backend.locate.ModelLocation` (``folder``; ``single_file`` for a checkpoint file).
+        quantize, quantize_text_encoder: the choices (:data:`BYTES_PER_WEIGHT` keys).
+        dtype_bytes: bytes per weight of the load dtype (2 for bf16/fp16, the GPU default).
+
+    Returns:
+        ``{"transformer": GiB, "text_encoder": GiB, "vae": GiB, ...}`` for the pipeline's components with weights
+        (None where the weights are not on disk).
+    """
+    folder = Path(getattr(loc, "folder"))
+    out: dict[str, float | None] = {}
+    try:
+        index = json.loads((folder / "model_index.json").read_text())
+    except (OSError, ValueError):
+        return out
+    single = str(getattr(loc, "single_file", "") or "")
+    for comp, spec in index.items():
+        if comp.startswith("_") or not isinstance(spec, list) or comp in ("scheduler", "feature_extractor") \
+                or comp.startswith("tokenizer") or not (folder / comp).is_dir():
+            continue
+        denoiser = comp in ("transformer", "transformer_2", "unet")
+        choice = quantize if denoiser else quantize_text_encoder if comp.startswith("text_encoder") else "none"
+        per = BYTES_PER_WEIGHT.get(choice) or dtype_bytes
+        if denoiser and single and comp != "transformer_2":
+            p = Path(single)
+            if p.suffix.lower() == ".gguf":
+                out[comp] = p.stat().st_size / 2**30
+                continue
+            try:
+                n, _ = safetensors_params(p)
+            except (OSError, ValueError):
+                out[comp] = None
+                continue
+        else:
+            try:
+                n = component_params(folder / comp)
+            except (OSError, ValueError):
+                n = None
+        out[comp] = None if n is None else n * per / 2**30
+    return out
+
+
+def vram_message(loc: object, quantize: str = "none", quantize_text_encoder: str = "none") -> str:
+    """One line for the user: the estimated weights' GPU memory under the chosen quantisation and the other
+    choices, e.g. ``"weights on the GPU (estimate, bf16): 28.6 GiB as chosen (transformer 26.6, text_encoder
+    ...); transformer quantisation none 28.6, fp8_layerwise 15.3, ..."``."""
+    chosen = weights_gib(loc, quantize, quantize_text_encoder)
+    known = {k: v for k, v in chosen.items() if v is not None}
+    if not known:
+        return "weights on the GPU: no estimate (the model's weights are not on this computer yet)"
+    parts = ", ".join(f"{k} {_size(v)}" for k, v in known.items())
+    others = []
+    for q in BYTES_PER_WEIGHT:
+        total = sum(v for v in weights_gib(loc, q, quantize_text_encoder).values() if v is not None)
+        others.append(f"{q} {_size(total)}")
+    missing = [k for k, v in chosen.items() if v is None]
+    tail = f"; not on disk: {', '.join(missing)}" if missing else ""
+    return (f"weights on the GPU (estimate at 16-bit, activations extra): {_size(sum(known.values()))} as chosen "
+            f"({parts}){tail}; with transformer quantisation {', '.join(others)}")
+
+
+def _size(gib: float) -> str:
+    return f"{gib:.1f} GiB" if gib >= 0.1 else f"{gib * 1024:.2f} MiB" if gib * 1024 >= 0.01 else f"{gib * 2**30:.0f} B"

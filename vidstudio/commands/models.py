@@ -1,0 +1,88 @@
+"""``vidstudio models``: the models on this computer and downloads from the Hugging Face Hub.
+
+- ``models list [--models-dir DIR]``: cached Hub models and single checkpoint files (``.safetensors``/``.gguf``
+  under the model folders) with their size on disk, family and variant;
+- ``models download ID [--revision R] [--include PATTERN]``: download or resume, with progress in bytes, speed
+  and ETA; the free disk space is checked first; Ctrl-C cancels, and a later run resumes;
+- ``models remove ID``: delete a model from the Hugging Face cache.
+
+Exit 2 with a message for a model that does not exist, too little disk space, or no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list, download and remove models", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    msub = p.add_subparsers(dest="models_command", required=True)
+    ls = msub.add_parser("list", help="cached Hub models and local checkpoint files")
+    ls.add_argument("--models-dir", action="append", default=[], metavar="DIR",
+                    help="a folder of single checkpoint files (e.g. ComfyUI's models folder); repeatable")
+    ls.set_defaults(func=run_list)
+    dl = msub.add_parser("download", help="download (or resume) a model from the Hugging Face Hub")
+    dl.add_argument("id", help="repo id, e.g. Lightricks/LTX-Video")
+    dl.add_argument("--revision", default=None, help="branch, tag or commit (default: the main branch)")
+    dl.add_argument("--include", action="append", default=None, metavar="PATTERN",
+                    help="only files matching this glob pattern (repeatable), e.g. 'transformer/*'")
+    dl.set_defaults(func=run_download)
+    rm = msub.add_parser("remove", help="delete a model from the Hugging Face cache")
+    rm.add_argument("id")
+    rm.set_defaults(func=run_remove)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from vidstudio.backend.checkpoint_files import list_checkpoint_files
+    from vidstudio.backend.hub import cached_models, hub_cache, human_bytes
+
+    rows = [(m["id"], m["size"], m["family"] or "-", m["variant"] or "-", "hub cache") for m in cached_models()]
+    rows += [(f["path"], f["size"], f["family"] or "-", f["variant"] or f["component"] or "-", f"{f['kind']} "
+              f"({f['format']})") for f in list_checkpoint_files(args.models_dir)]
+    print(f"Hugging Face cache: {hub_cache()}")
+    if not rows:
+        print("no models (download one with `vidstudio models download ID`)")
+        return 0
+    print(f"{'model':<60} {'size':>10} {'family':<12} {'variant':<12} where")
+    for name, size, fam, var, where in rows:
+        print(f"{name:<60} {human_bytes(size):>10} {fam:<12} {var:<12} {where}")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from vidstudio.backend.hub import download
+    from vidstudio.errors import Cancelled, ModelError
+
+    def show(p) -> None:
+        sys.stderr.write(f"\r{args.id}: {p.line()}   ")
+        sys.stderr.flush()
+
+    try:
+        folder = download(args.id, revision=args.revision, include=args.include, progress=show)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\n{args.id}: cancelled; run the same command again to resume\n")
+        return 130
+    except Cancelled:
+        sys.stderr.write(f"\n{args.id}: cancelled\n")
+        return 130
+    except ModelError as e:
+        sys.stderr.write(f"\n{e}\n")
+        return 2
+    sys.stderr.write("\n")
+    print(folder)
+    return 0
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from vidstudio.backend.hub import human_bytes, remove
+    from vidstudio.errors import ModelError
+
+    try:
+        freed = remove(args.id)
+    except ModelError as e:
+        print(e, file=sys.stderr)
+        return 2
+    print(f"removed {args.id} ({human_bytes(freed)} freed)")
+    return 0

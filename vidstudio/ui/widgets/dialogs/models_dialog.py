@@ -1,0 +1,181 @@
+"""The Models window (Edit > Models…): the models in the generation server's Hugging Face cache with their
+size on disk, family and variant; a download box (repo id) with a progress bar in bytes, speed and ETA, and
+Cancel; Remove for a cached model.
+
+A view over the server's ``/v1/models/cache`` and ``/v1/models/downloads`` routes
+(:mod:`vidstudio.server.downloads`) through the client; every call runs on the window's worker threads, and
+a timer polls the running download twice a second.
+"""
+
+from __future__ import annotations
+
+from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from vidstudio.ui.state.tasks import TaskRunner, error_text
+
+
+def human_bytes(n: float) -> str:
+    """``n`` bytes as ``"3.4 MiB"``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+class ModelsDialog(QDialog):
+    """The Models window.
+
+    Args:
+        ensure_client: ``ensure_client(ready, failed)`` calls ``ready(client)`` once there is a server (the
+            generation service's ``ensure``), or ``failed(message)``.
+        runner: the window's worker threads.
+        initial: a repo id to put in the download box (Load Model offering a missing model).
+    """
+
+    COLUMNS = ("model", "size", "family", "variant")
+
+    def __init__(self, ensure_client: Callable[[Callable[[Any], None], Callable[[str], None]], None],
+                 runner: TaskRunner, parent: Any = None, initial: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle("Models")
+        self.resize(720, 420)
+        self.ensure_client, self.runner = ensure_client, runner
+        self.client: Any = None
+        self.download_id: str | None = None
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        self.table.setHorizontalHeaderLabels([c.title() for c in self.COLUMNS])
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.repo = QLineEdit(initial)
+        self.repo.setPlaceholderText("Hugging Face repo id, e.g. Lightricks/LTX-Video")
+        self.download_button = QPushButton("Download")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.remove_button = QPushButton("Remove")
+        self.refresh_button = QPushButton("Refresh")
+        self.summary = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        row = QHBoxLayout()
+        for w in (self.repo, self.download_button, self.cancel_button):
+            row.addWidget(w)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.refresh_button)
+        buttons.addWidget(self.summary)
+        buttons.addStretch(1)
+        buttons.addWidget(self.remove_button)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.table, 1)
+        lay.addLayout(buttons)
+        lay.addLayout(row)
+        lay.addWidget(self.progress)
+        lay.addWidget(self.status)
+        self.timer = QTimer(self)
+        self.timer.setInterval(500)
+        self.timer.timeout.connect(self.poll)
+        self.download_button.clicked.connect(self.start_download)
+        self.cancel_button.clicked.connect(self.cancel_download)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.ensure_client(self._connected, self._failed)
+
+    # ------------------------------------------------------------------------------------------ server
+    def _connected(self, client: Any) -> None:
+        self.client = client
+        self.refresh()
+
+    def _failed(self, message: str) -> None:
+        self.status.setText(f"no generation server: {message}")
+
+    def _call(self, method: str, path: str, done: Callable[[Any], None], **kw: Any) -> None:
+        if self.client is None:
+            self.status.setText("not connected to the generation server yet")
+            return
+        client = self.client
+        self.runner.submit(lambda: client.request(method, path, **kw).json(), on_done=done,
+                           on_error=lambda e: self.status.setText(error_text(e)))
+
+    # ------------------------------------------------------------------------------------------ listing
+    def refresh(self) -> None:
+        """Reads the cached models again."""
+        self._call("GET", "/v1/models/cache", self._show)
+
+    def _show(self, models: list[dict[str, Any]]) -> None:
+        self.table.setRowCount(len(models))
+        for r, m in enumerate(models):
+            for c, text in enumerate((m["id"], human_bytes(m["size"]), m.get("family") or "-",
+                                      m.get("variant") or "-")):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+        self.summary.setText(f"{len(models)} model(s) in the server's cache, "
+                             f"{human_bytes(sum(m['size'] for m in models))}")
+
+    def remove_selected(self) -> None:
+        """Removes the selected model from the cache (after asking)."""
+        rows = {i.row() for i in self.table.selectedItems()}
+        if len(rows) != 1:
+            self.status.setText("select one model to remove")
+            return
+        repo = self.table.item(rows.pop(), 0).text()
+        if QMessageBox.question(self, "Remove model", f"Delete {repo} from the cache?") != QMessageBox.StandardButton.Yes:
+            return
+        self._call("DELETE", f"/v1/models/cache/{repo}",
+                   lambda r: (self.status.setText(f"removed {repo} ({human_bytes(r['freed_bytes'])} freed)"),
+                              self.refresh()))
+
+    # ------------------------------------------------------------------------------------------ downloads
+    def start_download(self) -> None:
+        """Starts downloading the repo id in the box."""
+        repo = self.repo.text().strip()
+        if "/" not in repo:
+            self.status.setText("enter a Hugging Face repo id (org/name)")
+            return
+        self._call("POST", "/v1/models/downloads", self._update, json={"id": repo})
+
+    def cancel_download(self) -> None:
+        """Cancels the running download."""
+        if self.download_id:
+            self._call("DELETE", f"/v1/models/downloads/{self.download_id}", self._update)
+
+    def poll(self) -> None:
+        """Reads the running download's progress."""
+        if self.download_id:
+            self._call("GET", f"/v1/models/downloads/{self.download_id}", self._update)
+
+    def _update(self, d: dict[str, Any]) -> None:
+        self.download_id = d["download_id"]
+        running = d["status"] in ("queued", "running")
+        self.download_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        total, done = int(d.get("total_bytes") or 0), int(d.get("done_bytes") or 0)
+        self.progress.setValue(int(1000 * done / total) if total else (1000 if d["status"] == "succeeded" else 0))
+        if running:
+            eta = d.get("eta_seconds")
+            self.status.setText(f"{d['id']}: {human_bytes(done)} of {human_bytes(total)}, "
+                                f"{human_bytes(d.get('bytes_per_second') or 0)}/s"
+                                + (f", {eta:.0f} s left" if eta is not None else ""))
+            if not self.timer.isActive():
+                self.timer.start()
+            return
+        self.timer.stop()
+        self.status.setText(f"{d['id']}: {d['status']}" + (f": {d['error']}" if d.get("error") else ""))
+        if d["status"] == "succeeded":
+            self.refresh()

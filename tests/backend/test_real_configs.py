@@ -258,6 +258,7 @@ def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
 @pytest.mark.parametrize("name,family,checkpoint,size,frames", [
     ("wan21_t2v_1_3b", "wan", "wan2.1-t2v", 32, 5),
     ("wan21_t2v_14b", "wan", "wan2.1-t2v", 32, 5),
+    ("ltx091_2b", "ltx", "ltx-2b", 32, 9),
     ("cogvideox_2b", "cogvideox", "cogvideox-t2v", 32, 9),
     ("cogvideox_5b", "cogvideox", "cogvideox-t2v", 32, 9),
 ])
@@ -289,3 +290,17 @@ def test_cogvideox_10_needs_8k_plus_1_frames(real):
     with pytest.raises(NodeError, match="8k\\+1 frames"):
         generate(ModelRef(model=str(folder)), Conditioning(prompt="a", steps=1), width=32, height=32, frames=5,
                  cache=PipelineCache())
+
+
+def test_svd_xt_at_real_config(real):
+    """SVD-XT at its published configs (widths cut): exactly the UNet's 25 frames, one step from a keyframe."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("svd_xt")
+    loc = locate(str(folder))
+    assert (loc.family, loc.checkpoint) == ("svd", "svd-xt") and loc.rule().exact_frames == 25
+    res = generate(ModelRef(model=str(folder)), Conditioning(steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
+                   width=64, height=64, frames=25, fps=7, cache=PipelineCache())
+    assert res.pipeline == "StableVideoDiffusionPipeline" and res.frames.shape == (25, 64, 64, 3)
+    assert np.isfinite(res.frames).all()

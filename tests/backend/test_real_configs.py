@@ -258,6 +258,7 @@ def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
 @pytest.mark.parametrize("name,family,checkpoint,size,frames", [
     ("wan21_t2v_1_3b", "wan", "wan2.1-t2v", 32, 5),
     ("wan21_t2v_14b", "wan", "wan2.1-t2v", 32, 5),
+    ("animatediff_v152_sd15", "animatediff", "", 64, 16),
     ("ltx091_2b", "ltx", "ltx-2b", 32, 9),
     ("cogvideox_2b", "cogvideox", "cogvideox-t2v", 32, 9),
     ("cogvideox_5b", "cogvideox", "cogvideox-t2v", 32, 9),

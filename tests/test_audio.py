@@ -30,6 +30,7 @@ def _decode_audio(path, rate: int = 24000) -> np.ndarray:
 def test_audio_value_checks_and_fit():
     a = _sine(0.5)
     assert a.channels == 2 and a.duration == pytest.approx(0.5) and not a.samples.flags.writeable
+    assert a.to_json() == {"kind": "audio", "sample_rate": 24000, "channels": 2, "samples": 12000, "seconds": 0.5}
     assert a.fit(0.25).samples.shape == (6000, 2)
     padded = a.fit(1.0)
     assert padded.samples.shape == (24000, 2) and np.all(padded.samples[12000:] == 0)

@@ -51,14 +51,17 @@ CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n
 
 def _tokenizer_of(kind: str) -> Any:
     """The tokenizer a ``pipeline.json`` names: ``"byt5"`` (transformers' ByT5Tokenizer, which needs no files),
-    ``"chat"`` (the byte-level test tokenizer with :data:`CHAT_TEMPLATE`), anything else the test tokenizer."""
+    ``"chat"`` (the byte-level test tokenizer with :data:`CHAT_TEMPLATE`), ``"clip"`` (the test tokenizer cut at
+    CLIP's 77 tokens), anything else the test tokenizer."""
     from vidstudio.backend.tiny import _tokenizer
 
     if kind == "byt5":
         from transformers import ByT5Tokenizer
 
         return ByT5Tokenizer()
-    tok = _tokenizer()
+    from vidstudio.backend.tiny import CLIP_MAX_TOKENS
+
+    tok = _tokenizer(CLIP_MAX_TOKENS) if kind == "clip" else _tokenizer()
     if kind == "chat":
         tok.chat_template = CHAT_TEMPLATE
     return tok

@@ -253,3 +253,55 @@ def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
     assert any(n.startswith("two stages: 32x32") for n in res.notes)
     with pytest.raises(NodeError, match="multiples of 64"):
         generate(ref, Conditioning(prompt="a", steps=1), width=96, height=64, frames=9, cache=cache)
+
+
+@pytest.mark.parametrize("name,family,checkpoint,size,frames", [
+    ("wan21_t2v_1_3b", "wan", "wan2.1-t2v", 32, 5),
+    ("wan21_t2v_14b", "wan", "wan2.1-t2v", 32, 5),
+    ("animatediff_v152_sd15", "animatediff", "", 64, 16),
+    ("ltx091_2b", "ltx", "ltx-2b", 32, 9),
+    ("cogvideox_2b", "cogvideox", "cogvideox-t2v", 32, 9),
+    ("cogvideox_5b", "cogvideox", "cogvideox-t2v", 32, 9),
+])
+def test_older_families_at_real_configs(real, name, family, checkpoint, size, frames):
+    """Wan 2.1 and CogVideoX at their published configs (layers cut): recognised, run through the adapter for
+    two steps with a step preview, frames decoded at the asked geometry."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real(name)
+    loc = locate(str(folder))
+    assert loc.family == family and (loc.checkpoint or "") == checkpoint
+    previews = []
+    res = generate(ModelRef(model=str(folder)), Conditioning(prompt="a fox", steps=2), width=size, height=size,
+                   frames=frames, cache=PipelineCache(), on_step=lambda i, n, s, img: previews.append(img))
+    assert res.frames.shape == (frames, size, size, 3) and np.isfinite(res.frames).all() and res.steps == 2
+    assert len(previews) == 2 and previews[0].ndim == 3
+
+
+def test_cogvideox_10_needs_8k_plus_1_frames(real):
+    """Found at the real config: CogVideoX 1.0's VAE decodes latents in pairs, so 5 frames (2 latent frames)
+    came out as 8; the rule read from its configs is 8k+1 and validation refuses 5 before loading."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
+
+    folder = real("cogvideox_2b")
+    assert locate(str(folder)).rule().frame_step == 8
+    with pytest.raises(NodeError, match="8k\\+1 frames"):
+        generate(ModelRef(model=str(folder)), Conditioning(prompt="a", steps=1), width=32, height=32, frames=5,
+                 cache=PipelineCache())
+
+
+def test_svd_xt_at_real_config(real):
+    """SVD-XT at its published configs (widths cut): exactly the UNet's 25 frames, one step from a keyframe."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("svd_xt")
+    loc = locate(str(folder))
+    assert (loc.family, loc.checkpoint) == ("svd", "svd-xt") and loc.rule().exact_frames == 25
+    res = generate(ModelRef(model=str(folder)), Conditioning(steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
+                   width=64, height=64, frames=25, fps=7, cache=PipelineCache())
+    assert res.pipeline == "StableVideoDiffusionPipeline" and res.frames.shape == (25, 64, 64, 3)
+    assert np.isfinite(res.frames).all()

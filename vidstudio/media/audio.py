@@ -61,6 +61,11 @@ class Audio:
         """Length in seconds."""
         return self.samples.shape[0] / self.sample_rate
 
+    def to_json(self) -> dict:
+        """A JSON-ready summary without the samples (for ``vidstudio eval``)."""
+        return {"kind": "audio", "sample_rate": self.sample_rate, "channels": self.channels,
+                "samples": int(self.samples.shape[0]), "seconds": round(self.duration, 6)}
+
     def fit(self, seconds: float) -> "Audio":
         """This track cut or padded with silence to ``round(seconds * sample_rate)`` samples (the length of the
         video it goes with)."""

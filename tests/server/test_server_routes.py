@@ -15,7 +15,8 @@ from vidstudio.server.deps import get_catalog
 from vidstudio.server.errors import install_handlers
 from vidstudio.server.routes import ROUTERS, health
 
-#: ``(method, path): sorted status codes`` of every operation, as they were when create_app was one function.
+#: ``(method, path): sorted status codes`` of every operation: those of create_app when it was one function,
+#: then the model-download routes added after the split.
 OPERATIONS = {
     ("get", "/v1/health"): ["200"],
     ("get", "/v1/nodes"): ["200"],
@@ -30,6 +31,13 @@ OPERATIONS = {
     ("get", "/v1/videos/generations/{job_id}/frames/{n}.png"): ["200", "400", "401", "404", "409", "413", "415",
                                                                 "422"],
     ("get", "/v1/videos/generations/{job_id}/preview.jpg"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    # added since: model downloads as jobs and the model cache (vidstudio/server/downloads.py)
+    ("get", "/v1/models/downloads"): ["200"],
+    ("post", "/v1/models/downloads"): ["202", "422"],
+    ("get", "/v1/models/downloads/{download_id}"): ["200", "404", "422"],
+    ("delete", "/v1/models/downloads/{download_id}"): ["200", "404", "422"],
+    ("get", "/v1/models/cache"): ["200"],
+    ("delete", "/v1/models/cache/{org}/{name}"): ["200", "404", "422"],
 }
 
 
@@ -38,7 +46,7 @@ def test_the_openapi_document_keeps_every_operation_and_its_status_codes(tmp_pat
     ops = {(m, p): sorted(op["responses"]) for p, item in doc["paths"].items() for m, op in item.items()}
     assert ops == OPERATIONS
     ids = [op["operationId"] for item in doc["paths"].values() for op in item.values()]
-    assert len(set(ids)) == len(ids) == 12 and "create_generation_v1_videos_generations_post" in ids
+    assert len(set(ids)) == len(ids) == len(OPERATIONS) and "create_generation_v1_videos_generations_post" in ids
     post = doc["paths"]["/v1/videos/generations"]["post"]
     assert post["responses"]["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
     assert post["responses"]["422"]["content"]["application/json"]["schema"] == {

@@ -48,7 +48,9 @@ def make_manager(store: JobStore, *, worker_env: dict[str, str] | None = None, c
                           model_name=model_name)
     from vidstudio.jobs.ray_pool import RayPool
 
-    pool = RayPool(replace(ray, env={**(worker_env or {}), **ray.env}))
+    # Like the local worker's: an actor's crash markers are reported on its job, never a reason to disable a plugin.
+    role = {"VIDSTUDIO_PLUGIN_ROLE": "worker"}
+    pool = RayPool(replace(ray, env={**(worker_env or {}), **ray.env, **role}))
     return PoolJobManager(store, pool, retries=ray.retries, cancel_grace=cancel_grace, version=version,
                           model_name=model_name)
 

@@ -95,6 +95,16 @@ def discard_job(store: Any, job_id: str) -> None:
     shutil.rmtree(store.job_dir(job_id), ignore_errors=True)
 
 
+def _leaf_routes(routes: list[Any]) -> list[Any]:
+    """The routes of ``routes`` with included routers opened (FastAPI 0.16x keeps an included
+    ``APIRouter`` as one ``_IncludedRouter`` entry; our routers are included without a prefix)."""
+    out: list[Any] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        out += _leaf_routes(list(inner.routes)) if inner is not None else [route]
+    return out
+
+
 def allowed_methods(app: Any, scope: dict[str, Any]) -> list[str]:
     """Every method some route of ``app`` answers at the request's path (``HEAD`` with ``GET``), sorted.
 
@@ -106,7 +116,7 @@ def allowed_methods(app: Any, scope: dict[str, Any]) -> list[str]:
 
     methods: set[str] = set()
     probe = {**scope, "method": "GET"}
-    for route in getattr(app, "routes", []):
+    for route in _leaf_routes(getattr(app, "routes", [])):
         route_methods = getattr(route, "methods", None)
         if not route_methods:
             continue

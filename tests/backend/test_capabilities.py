@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from vidstudio.backend.capabilities import (
+from vidstudio.families import (
     CAPABILITIES, CONTROLS, FAMILIES, FAMILY_RULES, GeometryRule, Request, check_request, describe,
     families_that_can, rules_for_folder, table_lines,
 )
@@ -19,7 +19,8 @@ def test_table_is_well_formed_and_json():
         assert set(CAPABILITIES[fam]) <= set(CONTROLS), fam
     doc = json.loads(json.dumps(describe()))
     assert set(doc["families"]) == set(FAMILIES)
-    assert doc["families"]["wan"]["controls"]["keyframes"]["keyframe_frames"] == {"i2v": "first_last", "vace": "any"}
+    assert doc["families"]["wan"]["controls"]["keyframes"]["keyframe_frames"] == {"i2v": "first_last", "vace": "any",
+                                                                               "ti2v": "first"}
     assert doc["families"]["ltx"]["rules"]["frame_step"] == 8 and doc["families"]["ltx"]["rules"]["side_multiple"] == 32
     assert doc["families"]["svd"]["requires"] == {"all": ["keyframe0"]}
     lines = table_lines()
@@ -29,7 +30,7 @@ def test_table_is_well_formed_and_json():
 
 
 def test_importing_the_table_does_not_import_torch():
-    code = ("import sys, vidstudio.backend, vidstudio.backend.capabilities, vidstudio.backend.bundle, "
+    code = ("import sys, vidstudio.backend, vidstudio.families, vidstudio.backend.bundle, "
             "vidstudio.backend.locate, vidstudio.backend.noise, vidstudio.nodes.generate\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from vidstudio.backend.capabilities import FAMILY_RULES, GeometryRule
+from vidstudio.families import FAMILY_RULES, GeometryRule
 from vidstudio.errors import VidStudioError
 from vidstudio.jobs.store import RESTART_REASON, AssetRow, JobStore, new_asset_id, new_job_id
 from vidstudio.jobs.supervisor import describe_exit

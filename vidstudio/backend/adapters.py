@@ -1,5 +1,6 @@
-"""Pipeline adapters: one per family, turning a conditioning bundle into one call of the right diffusers
-pipeline.
+"""What every pipeline adapter shares: the :class:`Plan` of one pipeline call, the :class:`FamilyAdapter` base,
+picture conversions and the initial-noise hook. The adapters themselves, one per family, live in
+:mod:`vidstudio.backend.families` (``wan.py``, ``ltx.py``, ...), registered under their spec's id.
 
 Each adapter's :meth:`FamilyAdapter.plan` picks the pipeline class for the bundle (text-to-video,
 video-to-video, SparseCtrl, LTX conditions, Wan I2V / VACE, ...), converts frames, keyframes, masks and
@@ -12,8 +13,8 @@ images to what that pipeline takes, computes the latent geometry, and says how t
   replaced for the duration of the call and returns the structured noise for the first request of the
   initial-noise shape (:func:`substitute_initial_noise`).
 
-What each family honours is declared in :mod:`vidstudio.backend.capabilities`; :func:`vidstudio.backend.
-generate.generate` checks a bundle against it before an adapter sees it.
+What each family honours is declared in its torch-free spec (:mod:`vidstudio.families`);
+:func:`vidstudio.backend.generate.generate` checks a bundle against it before an adapter sees it.
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ import torch
 from PIL import Image
 
 from vidstudio.backend.bundle import Conditioning, ModelRef
-from vidstudio.backend.capabilities import ANIMATEDIFF_WINDOW, DEFAULT_GUIDANCE, video_to_video_problem
-from vidstudio.backend.loader import LoadedModel, apply_pipeline_offload, dtype_kwargs
-from vidstudio.backend.locate import hf_offline
-from vidstudio.errors import ModelError, NodeError
+from vidstudio.backend.loader import LoadedModel
+from vidstudio.errors import NodeError
+from vidstudio.families import FamilySpec, get_spec, video_to_video_problem
 
 
 # --------------------------------------------------------------------------------------------- conversions
@@ -72,7 +72,7 @@ def video_frames(video: Any, count: int, width: int, height: int, notes: list[st
 
 def video_to_video_strength(bundle: Conditioning) -> float:
     """The ``strength`` of a video-to-video pipeline call: the bundle's guide strength, checked to leave at least
-    one denoising step (:func:`vidstudio.backend.capabilities.video_to_video_problem`).
+    one denoising step (:func:`vidstudio.families.video_to_video_problem`).
 
     Raises:
         NodeError: naming the guide strength and the steps, and what would work.
@@ -221,7 +221,8 @@ class Plan:
 
 
 class FamilyAdapter:
-    """Base of the per-family adapters.
+    """Base of the per-family adapters (subclasses live in :mod:`vidstudio.backend.families`, registered with
+    ``@register(family_id)``, which sets :attr:`family` and :attr:`spec`).
 
     Args:
         loaded: the loaded model (base pipeline, device, dtype, load options).
@@ -231,6 +232,7 @@ class FamilyAdapter:
     """
 
     family = ""
+    spec: FamilySpec
 
     def __init__(self, loaded: LoadedModel, ref: ModelRef | None = None, project_dir: Path | None = None):
         self.loaded = loaded
@@ -246,9 +248,26 @@ class FamilyAdapter:
         """
         raise NotImplementedError
 
+    @property
+    def checkpoint(self) -> Any:
+        """The published checkpoint of the loaded model (:class:`vidstudio.families.Checkpoint`), or None."""
+        ck = getattr(self.loaded.location, "checkpoint", "")
+        return get_spec(self.family).checkpoint(ck) if ck else None
+
     def guidance(self, bundle: Conditioning) -> float:
-        """The bundle's guidance scale, or the family's default (:data:`DEFAULT_GUIDANCE`)."""
-        return DEFAULT_GUIDANCE[self.family] if bundle.guidance_scale is None else float(bundle.guidance_scale)
+        """The bundle's guidance scale, or the checkpoint's default, or the family spec's."""
+        if bundle.guidance_scale is not None:
+            return float(bundle.guidance_scale)
+        ck = self.checkpoint
+        if ck is not None and ck.default_guidance is not None:
+            return float(ck.default_guidance)
+        return float(get_spec(self.family).default_guidance)
+
+    def image_to_video_hook(self, plan: Plan, bundle: Conditioning) -> Plan:
+        """Called by the image-to-video branch of an adapter with its finished :class:`Plan`, before the call
+        runs: the one place where a per-family image-to-video extension (e.g. a different denoising loop)
+        changes the plan. The base returns ``plan`` unchanged."""
+        return plan
 
     def _find_extra(self, spec: str, default_sub: str, what: str) -> str | None:
         if spec:
@@ -260,302 +279,11 @@ class FamilyAdapter:
         return str(cand) if cand.exists() else None
 
 
-# --------------------------------------------------------------------------------------------- AnimateDiff
-class AnimateDiffAdapter(FamilyAdapter):
-    """AnimateDiff: AnimateDiffPipeline (text-to-video; FreeNoise for prompt schedules and long videos),
-    AnimateDiffVideoToVideoPipeline (guide video), AnimateDiffSparseControlNetPipeline (RGB keyframes),
-    IP-Adapter (style references)."""
+def __getattr__(name: str) -> Any:
+    """``ADAPTERS`` (family id -> adapter class), kept for code written against the old single module; it is
+    :func:`vidstudio.backend.families.all_adapters`."""
+    if name == "ADAPTERS":
+        from vidstudio.backend.families import all_adapters
 
-    family = "animatediff"
-
-    def plan(self, bundle: Conditioning, width: int, height: int, frames: int, fps: float) -> Plan:
-        L = self.loaded
-        base = L.pipe
-        notes: list[str] = []
-        cleanup: list[Callable[[], None]] = []
-        kw: dict[str, Any] = {"negative_prompt": bundle.negative_prompt or None, "guidance_scale": self.guidance(bundle),
-                              "num_inference_steps": bundle.steps, "height": height, "width": width}
-        window = int(getattr(base.unet.config, "motion_max_seq_length", 32) or 32)
-        schedule = {int(k): v for k, v in bundle.prompt_schedule.items() if v.strip()}
-        if bundle.keyframes:
-            if frames > window:
-                raise NodeError(f"AnimateDiff with SparseCtrl keyframes makes at most {window} frames (the motion "
-                                f"module's window), {frames} were asked; FreeNoise long videos do not work with "
-                                "SparseCtrl")
-            src = self._find_extra(self.ref.sparsectrl, "sparsectrl", "SparseCtrl")
-            if src is None:
-                raise ModelError("AnimateDiff keyframes need a SparseCtrl RGB model: set the Load Model node's "
-                                 "'sparsectrl' (e.g. guoyww/animatediff-sparsectrl-rgb) or put one in "
-                                 f"{L.location.folder / 'sparsectrl'}")
-            cn = L.extras.get(("sparsectrl", src))
-            if cn is None:
-                from diffusers import SparseControlNetModel
-
-                try:
-                    cn = SparseControlNetModel.from_pretrained(src, **dtype_kwargs(L.dtype),
-                                                               local_files_only=hf_offline()).to(L.device)
-                except (OSError, ValueError) as e:
-                    raise ModelError(f"SparseCtrl model {src} could not be loaded: {e}") from None
-                L.extras[("sparsectrl", src)] = cn
-            pipe = L.task_pipeline("AnimateDiffSparseControlNetPipeline", controlnet=cn)
-            kfs = sorted(bundle.keyframes, key=lambda k: k.frame)
-            kw.update(prompt=bundle.prompt, num_frames=frames,
-                      conditioning_frames=[fit_image(k.image, width, height) for k in kfs],
-                      controlnet_frame_indices=[k.frame for k in kfs], controlnet_conditioning_scale=1.0)
-            noise_via = "latents"
-        elif bundle.guide is not None:
-            pipe = L.task_pipeline("AnimateDiffVideoToVideoPipeline")
-            kw.update(prompt=bundle.prompt, video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=video_to_video_strength(bundle))
-            noise_via = "hook"
-        else:
-            pipe = L.task_pipeline("AnimateDiffPipeline")
-            kw.update(prompt=bundle.prompt, num_frames=frames)
-            noise_via = "latents"
-        if not bundle.keyframes and (schedule or frames > window):
-            ctx = min(ANIMATEDIFF_WINDOW, frames)
-            pipe.enable_free_noise(context_length=ctx, context_stride=max(1, ctx // 4))
-            cleanup.append(pipe.disable_free_noise)
-            if schedule:
-                prompts = {0: bundle.prompt}
-                prompts.update({k: v for k, v in schedule.items() if k < frames})
-                late = sorted(k for k in schedule if k >= frames)
-                if late:
-                    notes.append(f"prompt schedule: frame(s) {', '.join(map(str, late))} are beyond the {frames} "
-                                 "frames generated and not used")
-                kw["prompt"] = dict(sorted(prompts.items()))
-                if kw["negative_prompt"] is None:
-                    kw["negative_prompt"] = ""
-            notes.append(f"FreeNoise: {ctx}-frame windows, stride {max(1, ctx // 4)}"
-                         + (f", prompt schedule at frames {sorted(kw['prompt'])}" if schedule else ""))
-        if bundle.style:
-            self._ensure_ip_adapter(pipe)
-            pipe.set_ip_adapter_scale(float(bundle.style_strength))
-            kw["ip_adapter_image"] = [[to_pil(s) for s in bundle.style]]
-        elif L.ip_adapter is not None:
-            L.pipe.unload_ip_adapter()
-            L.ip_adapter = None
-        s = int(base.vae_scale_factor)
-        C = int(base.unet.config.in_channels)
-        return Plan(pipe, kw, (C, frames, height // s, width // s), 1, s, layout="BCTHW",
-                    noise_layout="BTCHW" if noise_via == "hook" else "BCTHW", noise_via=noise_via, cleanup=cleanup,
-                    notes=notes)
-
-    def _ensure_ip_adapter(self, pipe: Any) -> None:
-        L = self.loaded
-        src = self._find_extra(self.ref.ip_adapter, "ip_adapter", "IP-Adapter")
-        if src is not None and Path(src).is_dir():
-            files = sorted(Path(src).glob("*.safetensors")) + sorted(Path(src).glob("*.bin"))
-            src = str(files[0]) if files else None
-        if src is None:
-            raise ModelError("AnimateDiff style references need IP-Adapter weights: set the Load Model node's "
-                             "'ip_adapter' (e.g. h94/IP-Adapter/models/ip-adapter_sd15.safetensors) or put them in "
-                             f"{L.location.folder / 'ip_adapter'}")
-        if L.ip_adapter != src:
-            if L.ip_adapter is not None:
-                L.pipe.unload_ip_adapter()
-            p = Path(src)
-            try:
-                if p.is_file():
-                    L.pipe.load_ip_adapter(str(p.parent), subfolder="", weight_name=p.name,
-                                           image_encoder_folder="image_encoder")
-                else:
-                    parts = src.split("/")
-                    if len(parts) < 3:
-                        raise ModelError(f"IP-Adapter {src!r}: expected a local weights file or "
-                                         "org/name/[subfolder/]file.safetensors")
-                    L.pipe.load_ip_adapter("/".join(parts[:2]), subfolder="/".join(parts[2:-1]),
-                                           weight_name=parts[-1], local_files_only=hf_offline())
-            except (OSError, ValueError) as e:
-                raise ModelError(f"IP-Adapter {src} could not be loaded: {e}") from None
-            if L.pipe.image_encoder is not None:
-                L.pipe.image_encoder.to(L.device, L.dtype)
-            L.ip_adapter = src
-        if pipe is not L.pipe:
-            pipe.register_modules(image_encoder=L.pipe.image_encoder, feature_extractor=L.pipe.feature_extractor)
-        if L.ref.offload in ("model", "sequential") and L.device != "cpu":
-            apply_pipeline_offload(pipe, L.ref.offload, L.device)  # the image encoder joins the offload hooks
-
-
-# --------------------------------------------------------------------------------------------- LTX-Video
-class LTXAdapter(FamilyAdapter):
-    """LTX-Video: LTXPipeline (text-to-video) and LTXConditionPipeline (keyframes and the guide video as
-    ``LTXVideoCondition`` items at frame indices)."""
-
-    family = "ltx"
-
-    def plan(self, bundle: Conditioning, width: int, height: int, frames: int, fps: float) -> Plan:
-        L = self.loaded
-        notes: list[str] = []
-        kw: dict[str, Any] = {"prompt": bundle.prompt, "negative_prompt": bundle.negative_prompt or None,
-                              "guidance_scale": self.guidance(bundle), "num_inference_steps": bundle.steps,
-                              "height": height, "width": width, "num_frames": frames,
-                              "frame_rate": max(1, int(round(fps)))}
-        if getattr(L.pipe.vae.config, "timestep_conditioning", False):
-            kw.update(decode_timestep=0.05, decode_noise_scale=0.025)  # LTX-Video 0.9.1+ model card values
-        if bundle.keyframes or bundle.guide is not None:
-            from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
-
-
-            pipe = L.task_pipeline("LTXConditionPipeline")
-            conds = []
-            if bundle.guide is not None:
-                tr = int(pipe.vae_temporal_compression_ratio)
-                start = int(bundle.guide_start)
-                n = min(frames - start, len(bundle.guide))
-                n = ((n - 1) // tr) * tr + 1  # a video condition is k * ratio + 1 frames
-                conds.append(LTXVideoCondition(video=video_frames(bundle.guide, n, width, height, notes),
-                                               frame_index=start, strength=float(bundle.guide_strength)))
-            for k in sorted(bundle.keyframes, key=lambda k: k.frame):
-                conds.append(LTXVideoCondition(image=fit_image(k.image, width, height), frame_index=int(k.frame),
-                                               strength=1.0))
-            kw["conditions"] = conds
-            noise_via, noise_layout = "hook", "BCTHW"
-        else:
-            pipe = L.task_pipeline("LTXPipeline")
-            noise_via, noise_layout = "latents", "packed"
-        tr, sr = int(pipe.vae_temporal_compression_ratio), int(pipe.vae_spatial_compression_ratio)
-        C = int(pipe.transformer.config.in_channels)
-        shape = (C, (frames - 1) // tr + 1, height // sr, width // sr)
-        packing = (int(pipe.transformer_spatial_patch_size), int(pipe.transformer_temporal_patch_size))
-        return Plan(pipe, kw, shape, tr, sr, layout="packed", noise_layout=noise_layout, noise_via=noise_via,
-                    notes=notes, packing=packing)
-
-
-# --------------------------------------------------------------------------------------------- Wan
-class WanAdapter(FamilyAdapter):
-    """Wan 2.1 / 2.2: WanPipeline (text-to-video), WanVideoToVideoPipeline (guide video),
-    WanImageToVideoPipeline (first frame, first and last frame), WanVACEPipeline (keyframes at any frame,
-    control video, masks, reference images)."""
-
-    family = "wan"
-
-    def plan(self, bundle: Conditioning, width: int, height: int, frames: int, fps: float) -> Plan:
-        L = self.loaded
-        notes: list[str] = []
-        kw: dict[str, Any] = {"prompt": bundle.prompt, "negative_prompt": bundle.negative_prompt or None,
-                              "guidance_scale": self.guidance(bundle), "num_inference_steps": bundle.steps,
-                              "height": height, "width": width}
-        variant = L.variant
-        lead = 0
-        if variant == "vace":
-            pipe = L.task_pipeline("WanVACEPipeline")
-            kw["num_frames"] = frames
-            video = mask = None
-            if bundle.guide is not None or bundle.keyframes or bundle.masks is not None:
-                video = [np.full((height, width, 3), 0.5, np.float32) for _ in range(frames)]  # gray: no control
-                if bundle.guide is not None:
-                    start = int(bundle.guide_start)
-                    n = min(frames - start, len(bundle.guide))
-                    for i, f in enumerate(video_frames(bundle.guide, n, width, height, notes)):
-                        video[start + i] = np.asarray(f, np.float32) / 255.0
-                m = np.ones((frames, height, width), np.float32)
-                if bundle.masks is not None:
-                    m = resample_masks(bundle.masks, frames, width, height)
-                elif bundle.guide is not None and bundle.boxes is not None and bundle.boxes_as_mask:
-                    m = rasterize_boxes(bundle.boxes, frames, width, height, (width, height))
-                    notes.append("VACE mask from the boxes: inside them is generated, the rest follows the guide video")
-                for k in bundle.keyframes:
-                    video[k.frame] = np.asarray(fit_image(k.image, width, height), np.float32) / 255.0
-                    m[k.frame] = 0.0
-                video = [Image.fromarray((np.clip(f, 0, 1) * 255 + 0.5).astype(np.uint8)) for f in video]
-                mask = [Image.fromarray((m[i] * 255 + 0.5).astype(np.uint8), "L") for i in range(frames)]
-                kw["conditioning_scale"] = float(bundle.guide_strength) if bundle.guide is not None else 1.0
-            kw["video"], kw["mask"] = video, mask
-            if bundle.style:
-                kw["reference_images"] = [to_pil(s) for s in bundle.style]
-                lead = len(bundle.style)
-            noise_via = "latents"
-        elif variant == "i2v":
-            pipe = L.task_pipeline("WanImageToVideoPipeline")
-            kfs = {k.frame: k for k in bundle.keyframes}
-            kw.update(num_frames=frames, image=fit_image(kfs[0].image, width, height))
-            if frames - 1 in kfs and frames > 1:
-                tcfg = pipe.transformer.config if pipe.transformer is not None else pipe.transformer_2.config
-                if getattr(pipe, "image_encoder", None) is not None and tcfg.get("pos_embed_seq_len") is None:
-                    raise ModelError("this Wan image-to-video checkpoint takes a first frame only; a last frame too "
-                                     "needs a first-and-last-frame checkpoint (e.g. "
-                                     "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers) or a VACE one")
-                kw["last_image"] = fit_image(kfs[frames - 1].image, width, height)
-            noise_via = "latents"
-        elif bundle.guide is not None:
-            pipe = L.task_pipeline("WanVideoToVideoPipeline")
-            kw.update(video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=video_to_video_strength(bundle))
-            noise_via = "hook"
-        else:
-            pipe = L.task_pipeline("WanPipeline")
-            kw["num_frames"] = frames
-            noise_via = "latents"
-        tr, sr = int(pipe.vae_scale_factor_temporal), int(pipe.vae_scale_factor_spatial)
-        C = int(pipe.vae.config.z_dim)
-        return Plan(pipe, kw, (C, (frames - 1) // tr + 1, height // sr, width // sr), tr, sr, layout="BCTHW",
-                    lead_frames=lead, noise_via=noise_via, notes=notes)
-
-
-# --------------------------------------------------------------------------------------------- SVD
-class SVDAdapter(FamilyAdapter):
-    """Stable Video Diffusion: StableVideoDiffusionPipeline (image-to-video) with motion bucket id, fps and
-    noise augmentation."""
-
-    family = "svd"
-
-    def plan(self, bundle: Conditioning, width: int, height: int, frames: int, fps: float) -> Plan:
-        L = self.loaded
-        pipe = L.task_pipeline("StableVideoDiffusionPipeline")
-        kf0 = next(k for k in bundle.keyframes if k.frame == 0)
-        motion = 0.5 if bundle.motion_strength is None else float(bundle.motion_strength)
-        kw = {"image": fit_image(kf0.image, width, height), "height": height, "width": width, "num_frames": frames,
-              "num_inference_steps": bundle.steps, "min_guidance_scale": 1.0,
-              "max_guidance_scale": self.guidance(bundle), "fps": max(2, int(round(fps))),
-              "motion_bucket_id": int(round(254 * motion)),
-              "noise_aug_strength": 0.02 if bundle.noise_aug is None else float(bundle.noise_aug),
-              "decode_chunk_size": min(frames, 8)}
-        s = int(pipe.vae_scale_factor)
-        C = int(pipe.unet.config.in_channels) // 2
-        return Plan(pipe, kw, (C, frames, height // s, width // s), 1, s, layout="BTCHW", noise_via="latents")
-
-
-# --------------------------------------------------------------------------------------------- CogVideoX
-class CogVideoXAdapter(FamilyAdapter):
-    """CogVideoX: CogVideoXPipeline (text-to-video), CogVideoXImageToVideoPipeline (first frame, on an i2v
-    checkpoint), CogVideoXVideoToVideoPipeline (guide video, on a t2v checkpoint)."""
-
-    family = "cogvideox"
-
-    def plan(self, bundle: Conditioning, width: int, height: int, frames: int, fps: float) -> Plan:
-        L = self.loaded
-        notes: list[str] = []
-        kw: dict[str, Any] = {"prompt": bundle.prompt, "negative_prompt": bundle.negative_prompt or None,
-                              "guidance_scale": self.guidance(bundle), "num_inference_steps": bundle.steps,
-                              "height": height, "width": width,
-                              "max_sequence_length": int(L.pipe.transformer.config.max_text_seq_length)}
-        if L.variant == "i2v":
-            pipe = L.task_pipeline("CogVideoXImageToVideoPipeline")
-            kf0 = next(k for k in bundle.keyframes if k.frame == 0)
-            kw.update(image=fit_image(kf0.image, width, height), num_frames=frames)
-            noise_via = "latents"
-        elif bundle.guide is not None:
-            pipe = L.task_pipeline("CogVideoXVideoToVideoPipeline")
-            kw.update(video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=video_to_video_strength(bundle))
-            noise_via = "hook"
-        else:
-            pipe = L.task_pipeline("CogVideoXPipeline")
-            kw["num_frames"] = frames
-            noise_via = "latents"
-        tr, sr = int(pipe.vae_scale_factor_temporal), int(pipe.vae_scale_factor_spatial)
-        C = int(pipe.vae.config.latent_channels)
-        t_lat = (frames - 1) // tr + 1
-        lead = 0
-        pt = pipe.transformer.config.get("patch_size_t")
-        if pt and noise_via == "latents" and t_lat % pt:
-            lead = pt - t_lat % pt  # CogVideoX 1.5 pads latent frames at the front
-        return Plan(pipe, kw, (C, t_lat, height // sr, width // sr), tr, sr, layout="BTCHW", lead_frames=lead,
-                    noise_via=noise_via, notes=notes)
-
-
-ADAPTERS: dict[str, type[FamilyAdapter]] = {
-    "animatediff": AnimateDiffAdapter, "ltx": LTXAdapter, "wan": WanAdapter, "svd": SVDAdapter,
-    "cogvideox": CogVideoXAdapter,
-}
+        return all_adapters()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

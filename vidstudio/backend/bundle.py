@@ -5,7 +5,7 @@ A :class:`ModelRef` names a model and how to load it; nothing is loaded until a 
 A :class:`Conditioning` holds everything a generation is asked to follow: prompts, keyframes at frame
 indices, a guide video and its strength, masks, boxes along trajectories, a camera move, style references,
 SVD motion, seed, steps and guidance scale. :meth:`Conditioning.controls` says which controls of the
-capability table (:mod:`vidstudio.backend.capabilities`) it asks for.
+capability table (:mod:`vidstudio.families`) it asks for.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from vidstudio.backend.capabilities import Request
+from vidstudio.families import Request
 
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -116,6 +116,10 @@ class Conditioning:
         seed: the random seed (>= 0).
         steps: denoising steps.
         guidance_scale: classifier-free guidance scale; None: the family's default.
+        guidance_scale_2: on a two-expert checkpoint (Wan 2.2 A14B), the guidance scale of the low-noise
+            expert (diffusers ``guidance_scale_2``); None: the checkpoint's default; ignored (noted) elsewhere.
+        boundary_ratio: on a two-expert checkpoint, the fraction of the training timesteps above which the
+            high-noise expert runs (the pipeline's ``boundary_ratio``, 0.875 T2V / 0.9 I2V); None: the checkpoint's.
     """
 
     prompt: str = ""
@@ -137,6 +141,8 @@ class Conditioning:
     seed: int = 0
     steps: int = 25
     guidance_scale: float | None = None
+    guidance_scale_2: float | None = None
+    boundary_ratio: float | None = None
 
     def controls(self) -> set[str]:
         """The capability-table controls this bundle asks for."""
@@ -166,7 +172,7 @@ class Conditioning:
         return c
 
     def request(self, width: int, height: int, frames: int) -> Request:
-        """The :class:`~vidstudio.backend.capabilities.Request` for the capability check."""
+        """The :class:`~vidstudio.families.Request` for the capability check."""
         return Request(controls=self.controls(), keyframe_frames=[k.frame for k in self.keyframes],
                        guide_start=int(self.guide_start), width=width, height=height, frames=frames)
 
@@ -183,5 +189,6 @@ class Conditioning:
             "boxes": shape(self.boxes), "trajectory_noise": self.trajectory_noise, "camera": shape(self.camera),
             "style": [list(s.shape) for s in self.style], "style_strength": self.style_strength,
             "motion_strength": self.motion_strength, "noise_aug": self.noise_aug, "seed": self.seed,
-            "steps": self.steps, "guidance_scale": self.guidance_scale, "controls": sorted(self.controls()),
+            "steps": self.steps, "guidance_scale": self.guidance_scale, "guidance_scale_2": self.guidance_scale_2,
+            "boundary_ratio": self.boundary_ratio, "controls": sorted(self.controls()),
         }

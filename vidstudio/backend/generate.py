@@ -26,14 +26,15 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from vidstudio.backend.adapters import ADAPTERS, Plan, substitute_initial_noise, video_to_video_strength
+from vidstudio.backend.adapters import Plan, substitute_initial_noise, video_to_video_strength
 from vidstudio.backend.bundle import Conditioning, ModelRef
-from vidstudio.backend.capabilities import CheckResult, check_request, uses_video_to_video
+from vidstudio.backend.families import adapter_class
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
 from vidstudio.backend.locate import ModelLocation, locate
 from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
 from vidstudio.backend.preview import Previewer
 from vidstudio.errors import Cancelled, NodeError
+from vidstudio.families import CheckResult, check_request, uses_video_to_video
 from vidstudio.progress import CancelToken
 
 #: ``on_step(step, total, seconds_per_step, preview)``; ``preview`` ``(h, w, 3)`` float32 or None.
@@ -84,7 +85,7 @@ def check_bundle(location: ModelLocation, bundle: Conditioning, width: int, heig
         NodeError: listing every problem (each names the control and the families that can).
     """
     res = check_request(location.family, bundle.request(width, height, frames), variant=location.variant,
-                        rule=location.rule(), snap=snap)
+                        checkpoint=location.checkpoint or None, rule=location.rule(), snap=snap)
     if not res.ok:
         raise NodeError("\n".join(msg for _, msg in res.problems))
     return res
@@ -187,7 +188,7 @@ def generate(
     loaded: LoadedModel = cache.get(ref, project_dir=project_dir, location=loc, progress=progress)
     notes += [n for n in loaded.notes if n not in notes]
     cancel.raise_if_cancelled()
-    adapter = ADAPTERS[loc.family](loaded, ref, project_dir)
+    adapter = adapter_class(loc.family)(loaded, ref, project_dir)
     plan = adapter.plan(bundle, W, H, F, float(fps))
     notes += plan.notes
     previewer = None

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidstudio.backend.capabilities import FAMILIES, PIPELINE_CLASSES, GeometryRule, rules_for_folder
+from vidstudio.families import FAMILIES, GeometryRule, read_configs, recognise, rules_for_folder
 from vidstudio.errors import ModelError
 
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -81,7 +81,9 @@ class ModelLocation:
         folder: the local folder holding ``model_index.json`` (a snapshot folder for cached Hub models).
         repo_id: the Hub repo id, or None for a local folder.
         class_name: the pipeline class in ``model_index.json``.
-        family, variant: from :data:`vidstudio.backend.capabilities.PIPELINE_CLASSES`.
+        family, variant: the family spec and variant the pipeline class (and configs) name
+            (:func:`vidstudio.families.recognise`).
+        checkpoint: the published checkpoint its configs match (e.g. ``"wan2.1-flf2v"``), or "" when unknown.
     """
 
     model: str
@@ -90,26 +92,28 @@ class ModelLocation:
     class_name: str
     family: str
     variant: str
+    checkpoint: str = ""
 
     def rule(self) -> GeometryRule:
         """The frame/size rule read from the folder's configs."""
         return rules_for_folder(self.folder, self.family)
 
 
-def _classify(index_file: Path, shown: str, family: str) -> tuple[str, str, str]:
+def _classify(index_file: Path, shown: str, family: str) -> tuple[str, str, str, str]:
     try:
         index = json.loads(index_file.read_text())
     except (OSError, ValueError) as e:
         raise ModelError(f"model {shown}: cannot read {index_file}: {e}") from None
     cls = str(index.get("_class_name", ""))
-    if cls not in PIPELINE_CLASSES:
+    found = recognise(index, read_configs(index_file.parent, name=shown.strip("'")))
+    if found is None:
         raise ModelError(f"model {shown} is a {cls or 'unnamed'} pipeline, which is none of VidStudio's families "
                          f"({', '.join(FAMILIES)}); choose a pipeline of one of them")
-    fam, variant = PIPELINE_CLASSES[cls]
+    fam = found.family
     if family not in ("", "auto") and family != fam:
         raise ModelError(f"model {shown} is a {cls} pipeline (family {fam}), not a {family} pipeline; set the Load "
                          f"Model node's family to {fam} or 'auto', or choose a {family} model")
-    return cls, fam, variant
+    return cls, fam, found.variant, found.checkpoint
 
 
 def locate(model: str, family: str = "auto", *, revision: str = "", project_dir: Path | None = None,
@@ -147,8 +151,8 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
         if not index.is_file():
             raise ModelError(f"folder {path} is not a diffusers pipeline (it has no model_index.json); point the "
                              "model at the folder that holds model_index.json")
-        cls, fam, variant = _classify(index, str(path), family)
-        return ModelLocation(model, path.resolve(), None, cls, fam, variant)
+        cls, fam, variant, ck = _classify(index, str(path), family)
+        return ModelLocation(model, path.resolve(), None, cls, fam, variant, ck)
     if not looks_like_repo_id(model):
         raise ModelError(f"model folder {path} does not exist, and {model!r} is not a Hugging Face repo id "
                          "(org/name); point the model (the Load Model node, or --model) at a folder that holds "
@@ -194,8 +198,8 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
             "HF_HUB_OFFLINE), copy the cache folder here (or set HF_HOME / HF_HUB_CACHE to it), or point the "
             "Load Model node / --model at a local pipeline folder", code="model-not-downloaded"
         )
-    cls, fam, variant = _classify(Path(index_path), repr(model), family)
-    return ModelLocation(model, Path(index_path).parent, model, cls, fam, variant)
+    cls, fam, variant, ck = _classify(Path(index_path), repr(model), family)
+    return ModelLocation(model, Path(index_path).parent, model, cls, fam, variant, ck)
 
 
 def static_location(model: str, family: str = "auto", project_dir: Path | None = None) -> ModelLocation | None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from vidstudio.backend.capabilities import FAMILIES, VARIANTS
+from vidstudio.families import FAMILIES, VARIANTS
 
 #: Token length of the tiny CLIP text encoder (as SD 1.5's) and of the T5-style tokenizers.
 CLIP_MAX_TOKENS = 77
@@ -265,7 +265,7 @@ def build_tiny_pipeline(family: str, variant: str | None = None) -> tuple[Any, d
     """Builds a tiny random pipeline of ``family`` in memory, every model in eval mode.
 
     Args:
-        family: one of :data:`vidstudio.backend.capabilities.FAMILIES`.
+        family: one of :data:`vidstudio.families.FAMILIES`.
         variant: the checkpoint kind (``wan``: ``t2v``, ``i2v``, ``vace``; ``cogvideox``: ``t2v``, ``i2v``);
             None for the family's first.
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Adds ``vidstudio dev`` and its tools to the command line."""
-    from vidstudio.backend.capabilities import FAMILIES, VARIANTS
+    from vidstudio.families import FAMILIES, VARIANTS
 
     p = sub.add_parser("dev", help="developer tools (tiny models for tests and demos)", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -40,7 +40,7 @@ def run_tiny(args: argparse.Namespace) -> int:
     Raises:
         vidstudio.errors.VidStudioError: for a variant the family does not have, or an output path that is a file.
     """
-    from vidstudio.backend.capabilities import VARIANTS
+    from vidstudio.families import VARIANTS
     from vidstudio.errors import VidStudioError
 
     if args.variant and args.variant not in VARIANTS[args.family]:

@@ -16,8 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def describe_everything(registry) -> dict:
     """The JSON document ``vidstudio nodes --json`` prints: ``{"nodes": [...]}`` plus sections other
     layers add: ``"capabilities"``, the generation backend's capability table
-    (:func:`vidstudio.backend.capabilities.describe`: families, their controls, variants and frame/size rules)."""
-    from vidstudio.backend.capabilities import describe
+    (:func:`vidstudio.families.describe`: families, their controls, variants and frame/size rules)."""
+    from vidstudio.families import describe
 
     return {"nodes": registry.describe_all(), "capabilities": describe()}
 
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
                     rng = f" {{{'|'.join(map(str, prm['choices']))}}}"
                 anim = " (keyable)" if prm.get("animatable") else ""
                 print(f"      - {prm['name']}: {prm['kind']} = {prm['default']!r}{rng}{anim}")
-    from vidstudio.backend.capabilities import table_lines
+    from vidstudio.families import table_lines
 
     print()
     print("Model families and the controls they honour (vidstudio nodes --json: 'capabilities')")

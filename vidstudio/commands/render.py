@@ -48,7 +48,7 @@ def model_overrides(project, registry, model: str | None, family: str | None) ->
         vidstudio.errors.VidStudioError: when the project has no Load Model node, or the family is unknown.
         vidstudio.errors.ModelError: for a local folder that is not a pipeline.
     """
-    from vidstudio.backend.capabilities import FAMILIES
+    from vidstudio.families import FAMILIES
     from vidstudio.errors import VidStudioError
 
     if model is None and family is None:

@@ -3,7 +3,7 @@
 
 Nothing here imports torch: Load Model and Conditioning only build data (:mod:`vidstudio.backend.bundle`),
 and Generate imports the backend inside ``execute``. Their checks enforce the capability table and the
-frame/size rules of :mod:`vidstudio.backend.capabilities` during validation, before any model loads:
+frame/size rules of :mod:`vidstudio.families` during validation, before any model loads:
 Generate's :meth:`Generate.check_in_graph` looks at the Load Model and Conditioning nodes that feed it.
 
 Services a running Generate node uses from ``ctx.services`` (all optional):
@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
-from vidstudio.backend.capabilities import FAMILIES, Request, check_request, uses_video_to_video, video_to_video_problem
+from vidstudio.families import FAMILIES, Request, check_request, uses_video_to_video, video_to_video_problem
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
@@ -220,6 +220,12 @@ class Conditioning(Node):
         Param("guidance_scale", "float", -1.0, min=-1.0, max=50.0, step=0.5,
               help="Classifier-free guidance scale; -1: the family's default (AnimateDiff 7.5, LTX 3, Wan 5, "
                    "SVD 3, CogVideoX 6)."),
+        Param("guidance_scale_2", "float", -1.0, min=-1.0, max=50.0, step=0.5,
+              help="Two-expert checkpoints (Wan 2.2 A14B): guidance scale of the low-noise expert; -1: the "
+                   "checkpoint's default (the guidance scale)."),
+        Param("boundary_ratio", "float", -1.0, min=-1.0, max=1.0, step=0.025,
+              help="Two-expert checkpoints (Wan 2.2 A14B): the fraction of the noise schedule the high-noise "
+                   "expert runs above; -1: the checkpoint's (0.875 text-to-video, 0.9 image-to-video)."),
     )
     uses_settings = ("width", "height", "frame_count")
 
@@ -329,6 +335,8 @@ class Conditioning(Node):
             motion_strength=None if params["motion_strength"] == -1.0 else params["motion_strength"],
             noise_aug=None if params["noise_aug"] == -1.0 else params["noise_aug"], seed=params["seed"],
             steps=params["steps"], guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
+            guidance_scale_2=None if params.get("guidance_scale_2", -1.0) == -1.0 else params["guidance_scale_2"],
+            boundary_ratio=None if params.get("boundary_ratio", -1.0) == -1.0 else params["boundary_ratio"],
         )
         return {"conditioning": bundle}
 
@@ -437,7 +445,8 @@ class Generate(Node):
         request = Conditioning.static_request(c.id, graph, settings)
         snap = bool(graph.node(node_id).params.get("snap_to_model", False))
         res = check_request(family, request, variant=loc.variant if loc else None,
-                            rule=loc.rule() if loc else None, snap=snap)
+                            checkpoint=(loc.checkpoint or None) if loc else None, rule=loc.rule() if loc else None,
+                            snap=snap)
         problems = [(_where(control), msg) for control, msg in res.problems]
         if "guide_video" in request.controls and uses_video_to_video(family, loc.variant if loc else None):
             cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}

@@ -347,7 +347,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         if manager.nodes_doc is not None:
             return NodesDocument(nodes=manager.nodes_doc.get("nodes", []),
                                  capabilities=manager.nodes_doc.get("capabilities", {}), source="worker")
-        from vidstudio.backend.capabilities import describe
+        from vidstudio.families import describe
 
         docs = [registry.describe(t) if registry.source(t) == "builtin" else registry.summary(t) for t in registry]
         return NodesDocument(nodes=docs, capabilities=describe(), source="server")

@@ -2,7 +2,7 @@
 
 * A **simple request** becomes a small project: Load Model -> Conditioning (-> Load Image as a keyframe at frame
   0) -> Generate -> Export Video, with ``duration_seconds * fps`` frames and a size moved to the nearest values
-  the model can make (:func:`vidstudio.backend.capabilities.check_request` with snapping; the job's
+  the model can make (:func:`vidstudio.families.check_request` with snapping; the job's
   ``adjustments`` say what changed).
 * A **project request** is checked without importing any plugin code: the document, the output node, the node
   types, the models (ids of this server, replaced by their folders), the input files (uploaded assets only,
@@ -25,18 +25,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from vidstudio.families import SPECS
 from vidstudio.protocol.models import ProjectGeneration, SimpleGeneration
 from vidstudio.server.models import CatalogEntry, ModelCatalog, UnknownModel
 
 #: ``family: (width, height, fps)``: the published checkpoints' native size and frame rate, used for the
 #: defaults of a simple request.
-NATIVE: dict[str, tuple[int, int, int]] = {
-    "animatediff": (512, 512, 8),
-    "ltx": (768, 512, 24),
-    "wan": (832, 480, 16),
-    "svd": (1024, 576, 7),
-    "cogvideox": (720, 480, 8),
-}
+NATIVE: dict[str, tuple[int, int, int]] = {f: spec.native for f, spec in SPECS.items()}
 #: Which request field a capability-table control comes from (simple requests).
 CONTROL_FIELDS = {"text": "prompt", "negative_prompt": "negative_prompt", "keyframes": "image_asset_id",
                   "motion_strength": "motion_bucket_id", "frames": "duration_seconds", "size": "width"}
@@ -151,7 +146,7 @@ def build_simple(req: SimpleGeneration, catalog: ModelCatalog, store: Any, job_i
         RequestError: naming the field (unknown model or asset, a control the model family cannot honour,
             a motion bucket for a family without one, contradicting size fields, neither prompt nor image).
     """
-    from vidstudio.backend.capabilities import Request, check_request
+    from vidstudio.families import Request, check_request
 
     entry = _resolve_model(catalog, req.model, "model")
     family = entry.family

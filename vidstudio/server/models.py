@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidstudio.backend.capabilities import GeometryRule
+from vidstudio.families import GeometryRule
 from vidstudio.errors import ModelError
 
 _LOCAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -80,7 +80,7 @@ class ModelCatalog:
         try:
             rule = loc.rule()
         except Exception:
-            from vidstudio.backend.capabilities import FAMILY_RULES
+            from vidstudio.families import FAMILY_RULES
 
             rule = FAMILY_RULES[loc.family]
         return CatalogEntry(ident, source, target, loc.family, loc.variant, loc.class_name, rule)

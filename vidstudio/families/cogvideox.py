@@ -1,0 +1,62 @@
+"""CogVideoX: text-, image- and video-to-video with a 3D full-attention transformer."""
+
+from __future__ import annotations
+
+from vidstudio.families._spec import Checkpoint, Configs, FamilySpec, GeometryRule, Support, Variant, When, lcm, vae_spatial
+
+
+def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
+    """Side multiple = VAE 8 x patch 2; frame step = the VAE's temporal compression (CogVideoX 1.5, temporal
+    patch 2, pads latent frames itself: the rule stays 4k+1); CogVideoX-5b-I2V's learned positional embeddings
+    make only its training size."""
+    vs = vae_spatial(c.vae)
+    spatial = vs * int(c.transformer.get("patch_size", 2))
+    temporal = int(c.vae.get("temporal_compression_ratio", 4))
+    exact = None
+    if c.transformer.get("use_learned_positional_embeddings"):
+        exact = (int(c.transformer["sample_width"]) * vs, int(c.transformer["sample_height"]) * vs)
+    return GeometryRule(frame_step=temporal, side_multiple=lcm(8, spatial), source=c.folder, exact_size=exact)
+
+
+SPEC = FamilySpec(
+    id="cogvideox",
+    title="CogVideoX",
+    order=4,
+    pipelines={"t2v": "CogVideoXPipeline", "v2v": "CogVideoXVideoToVideoPipeline",
+               "i2v": "CogVideoXImageToVideoPipeline"},
+    variants=(
+        Variant("t2v", "text-to-video", ("CogVideoXPipeline", "CogVideoXVideoToVideoPipeline"),
+                example="THUDM/CogVideoX-2b",
+                checkpoints=(Checkpoint("cogvideox1.5-t2v", "CogVideoX 1.5 5B",
+                                        (When("transformer/config.json", "patch_size_t", "set"),),
+                                        ("THUDM/CogVideoX1.5-5B",)),
+                             Checkpoint("cogvideox-t2v", "CogVideoX 2B / 5B", (),
+                                        ("THUDM/CogVideoX-2b", "THUDM/CogVideoX-5b")))),
+        Variant("i2v", "image-to-video", ("CogVideoXImageToVideoPipeline",), example="THUDM/CogVideoX-5b-I2V",
+                requires=("keyframe0",),
+                checkpoints=(Checkpoint("cogvideox1.5-i2v", "CogVideoX 1.5 5B I2V",
+                                        (When("transformer/config.json", "patch_size_t", "set"),),
+                                        ("THUDM/CogVideoX1.5-5B-I2V",)),
+                             Checkpoint("cogvideox-i2v", "CogVideoX 5B I2V", (), ("THUDM/CogVideoX-5b-I2V",)))),
+    ),
+    controls={
+        "text": Support("CogVideoXPipeline prompt (an i2v checkpoint needs a keyframe at frame 0 too)"),
+        "negative_prompt": Support("negative_prompt"),
+        "keyframes": Support("CogVideoXImageToVideoPipeline image", variants=("i2v",), frames="first",
+                             cell="i2v: frame 0"),
+        "guide_video": Support("CogVideoXVideoToVideoPipeline video + strength", variants=("t2v",), frames="first",
+                               cell="t2v (video-to-video)"),
+        "trajectories": Support("trajectory-aware initial noise (latents)", cell="noise"),
+        "camera": Support("camera-warped initial noise (latents)", cell="noise"),
+    },
+    default_steps=50,
+    recommended_steps=(30, 50),
+    default_guidance=6.0,
+    guidance_range=(5.0, 7.0),
+    rule=GeometryRule(frame_step=4, side_multiple=16),
+    refine_rule=refine_rule,
+    native=(720, 480, 8),
+    pipelines_text="CogVideoXPipeline, CogVideoXVideoToVideoPipeline, CogVideoXImageToVideoPipeline",
+    variants_text="`t2v`, `i2v`",
+    latent_format="CogVideoX (16 ch): kijai/ComfyUI-CogVideoXWrapper latent_preview.py",
+)

@@ -1,0 +1,49 @@
+"""Stable Video Diffusion: image-to-video with a spatio-temporal UNet (``StableVideoDiffusionPipeline``)."""
+
+from __future__ import annotations
+
+from vidstudio.families._spec import Checkpoint, Configs, FamilySpec, GeometryRule, Support, Variant, When, lcm, vae_spatial
+
+
+def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
+    """Side multiple = the VAE's spatial compression (at least 8); frames = ``unet.config.num_frames``."""
+    nf = c.unet.get("num_frames")
+    return GeometryRule(frame_step=1, exact_frames=int(nf) if nf else None, side_multiple=lcm(8, vae_spatial(c.vae)),
+                        source=c.folder)
+
+
+SPEC = FamilySpec(
+    id="svd",
+    title="Stable Video Diffusion",
+    order=3,
+    pipelines={"i2v": "StableVideoDiffusionPipeline"},
+    variants=(
+        Variant("i2v", "image-to-video", ("StableVideoDiffusionPipeline",),
+                example="stabilityai/stable-video-diffusion-img2vid-xt", requires=("keyframe0",),
+                checkpoints=(
+                    Checkpoint("svd-xt", "SVD-XT (25 frames)", (When("unet/config.json", "num_frames", "==", 25),),
+                               ("stabilityai/stable-video-diffusion-img2vid-xt",
+                                "stabilityai/stable-video-diffusion-img2vid-xt-1-1")),
+                    Checkpoint("svd", "SVD (14 frames)", (When("unet/config.json", "num_frames", "==", 14),),
+                               ("stabilityai/stable-video-diffusion-img2vid",)),
+                )),
+    ),
+    controls={
+        "keyframes": Support("StableVideoDiffusionPipeline image", frames="first"),
+        "trajectories": Support("trajectory-aware initial noise (latents)", cell="noise"),
+        "camera": Support("camera-warped initial noise (latents)", cell="noise"),
+        "motion_strength": Support("motion_bucket_id = round(254 * strength)", cell="motion bucket id"),
+        "noise_aug": Support("noise_aug_strength", cell="noise augmentation"),
+    },
+    requires=("keyframe0",),
+    default_steps=25,
+    recommended_steps=(20, 30),
+    default_guidance=3.0,
+    guidance_range=(1.0, 3.0),
+    rule=GeometryRule(frame_step=1, side_multiple=8, frames_text="the UNet's num_frames (14 for SVD, 25 for SVD-XT)"),
+    refine_rule=refine_rule,
+    native=(1024, 576, 7),
+    pipelines_text="StableVideoDiffusionPipeline",
+    variants_text="one kind (`img2vid` 14 frames, `-xt` 25)",
+    latent_format="SD 1.5 (4 ch): ComfyUI comfy/latent_formats.py, class SD15 (SVD's VAE shares SD 1.x's space)",
+)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from vidstudio.errors import MediaError
 from vidstudio.media.clip import as_clip
-from vidstudio.media.video import write_png_sequence, write_video
+from vidstudio.media.video import parse_fps, write_png_sequence, write_video
 from vidstudio.progress import CancelToken
 
 #: The formats :func:`export_clip` writes.
@@ -39,6 +39,7 @@ def export_clip(
     odd_size: str = "pad",
     project_json: str | None = None,
     metadata: dict[str, str] | None = None,
+    audio=None,
     progress: Callable[[float | None, str], None] | None = None,
     cancel: CancelToken | None = None,
 ) -> tuple[Path, list[str]]:
@@ -57,6 +58,9 @@ def export_clip(
             ``"refuse"``.
         project_json: the project document to embed in the MP4 (None: none).
         metadata: more MP4 metadata tags, over the clip's.
+        audio: a :class:`vidstudio.media.audio.Audio` whose sample 0 plays with the clip's frame 0: the part
+            that goes with frames ``start..stop`` is muxed as AAC, padded with silence or cut so that the sound
+            lasts as long as the video (MP4 only; None: no sound).
         progress: called with ``(fraction, message)`` after each frame; cancel: checked before each frame.
 
     Returns:
@@ -78,8 +82,9 @@ def export_clip(
     if fmt == "png":
         return write_png_sequence(frames, path, first_number=start, progress=progress, cancel=cancel), []
     tags = {**clip.metadata, **(metadata or {})}
+    sound = audio.for_frames(start, end, parse_fps(fps)) if audio is not None else None
     return write_video(frames, mp4_path(path), fps, crf=crf, preset=preset, odd_size=odd_size,
-                       project_json=project_json, metadata=tags or None, progress=progress, cancel=cancel)
+                       project_json=project_json, metadata=tags or None, audio=sound, progress=progress, cancel=cancel)
 
 
 __all__ = ["EXPORT_FORMATS", "mp4_path", "export_clip"]

@@ -108,6 +108,11 @@ class VideoWriter:
         project_json: the project document to embed in the file's metadata (read back with
             :func:`read_embedded_project`).
         metadata: further ``key: value`` metadata tags.
+        audio: a :class:`vidstudio.media.audio.Audio` muxed as AAC (192 kb/s), sample 0 with frame 0; cut or
+            padded with silence to the video's length by the caller (see ``Audio.for_frames``). None: no sound.
+
+    The RGB frames are converted to BT.709 limited-range YUV and the stream is tagged so (players and the
+    decoder read the same matrix back).
 
     Use as a context manager; an exception inside the ``with`` block aborts the file. ``write`` takes
     ``(H, W, 3)`` float32 frames in [0, 1] (or uint8).
@@ -129,6 +134,7 @@ class VideoWriter:
         odd_size: str = "pad",
         project_json: str | None = None,
         metadata: dict[str, str] | None = None,
+        audio=None,
     ):
         self.path = Path(path)
         if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
@@ -179,7 +185,18 @@ class VideoWriter:
                 f.write(f"{_ffmeta_escape(k)}={_ffmeta_escape(str(v))}\n")
         self._meta_file = Path(meta)
         cmd += ["-f", "ffmetadata", "-i", str(self._meta_file), "-map", "0:v:0", "-map_metadata", "1"]
+        self._wav_file: Path | None = None
+        if audio is not None:
+            from vidstudio.media.audio import write_wav
+
+            fd, wav = tempfile.mkstemp(prefix="vidstudio-audio-", suffix=".wav")
+            os.close(fd)
+            self._wav_file = write_wav(audio, wav)
+            cmd = cmd[:cmd.index("-map")] + ["-i", str(self._wav_file)] + cmd[cmd.index("-map"):]
+            cmd += ["-map", "2:a:0", "-c:a", "aac", "-b:a", "192k"]
         cmd += [
+            "-vf", "scale=out_color_matrix=bt709:out_range=tv",
+            "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
             "-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-pix_fmt", "yuv420p",
             "-r", str(self.fps), "-movflags", "+faststart+use_metadata_tags", "-f", "mp4", str(self._tmp),
         ]
@@ -335,6 +352,9 @@ class VideoWriter:
         if self._meta_file is not None:
             self._meta_file.unlink(missing_ok=True)
             self._meta_file = None
+        if getattr(self, "_wav_file", None) is not None:
+            self._wav_file.unlink(missing_ok=True)
+            self._wav_file = None
         try:
             self._log.close()
         except Exception:

@@ -34,6 +34,10 @@ BUILTIN_NODES += [Curve, Trajectory, Camera, PhysicsSceneNode, Simulate, SpriteN
                   ObjectMasks, ObjectBoxes, Heatmaps, MotionFlow, Retime, ColorGrade]
 BUILTIN_NODES += [CutOutNode]  # cut-and-drag (issue #12)
 
+from vidstudio.nodes.video import LoadAudio, LoadVideo  # noqa: E402
+
+BUILTIN_NODES += [LoadVideo, LoadAudio]  # video in, sound (issue #16)
+
 
 def builtin_registry() -> NodeRegistry:
     """A registry holding only the built-in node types."""

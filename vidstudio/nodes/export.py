@@ -20,6 +20,9 @@ class ExportVideo(Node):
     :func:`vidstudio.media.export.export_clip`, the one export path the GUI's Export dialog also takes. The file
     appears under its name only when complete; a cancelled or failed export leaves no partial file there.
 
+    Input ``audio`` (optional AUDIO): muxed as AAC, the part that goes with the frames written, padded with
+    silence or cut so that the sound lasts as long as the video.
+
     Output ``file``: the path written (TEXT).
     """
 
@@ -28,7 +31,11 @@ class ExportVideo(Node):
     category = "Output"
     description = "Writes an MP4 (H.264) or a PNG sequence."
     is_output = True
-    inputs = (Input("video", PortType.VIDEO, help="The frames to write."),)
+    inputs = (
+        Input("video", PortType.VIDEO, help="The frames to write."),
+        Input("audio", PortType.AUDIO, optional=True,
+              help="Sound muxed as AAC (MP4 only); its sample 0 plays with frame 0, cut to the frames written."),
+    )
     outputs = (Output("file", PortType.TEXT, "the path written"),)
     params = (
         Param("path", "file", "out/render.mp4", file_role="save_video",
@@ -61,7 +68,7 @@ class ExportVideo(Node):
         out, notes = export_clip(
             as_clip(inputs["video"]), ctx.resolve_path(params["path"]), fps, fmt=params["format"], start=start,
             stop=stop, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
-            project_json=ctx.project_json if params["embed_project"] else None,
+            project_json=ctx.project_json if params["embed_project"] else None, audio=inputs.get("audio"),
             progress=lambda f, m: ctx.report(f, f"writing {m}"), cancel=ctx.cancel,
         )
         for n in notes:

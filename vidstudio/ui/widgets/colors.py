@@ -26,6 +26,7 @@ PORT_COLORS: dict[str, str] = {
     "MASK": "#dddddd",
     "BOXES": "#6fc38f",
     "FLOW": "#42a5d6",
+    "AUDIO": "#7cc47f",
     "ANY": "#7d8590",
 }
 

@@ -1,0 +1,146 @@
+"""Audio: the value an AUDIO port carries, decoding audio files (and videos' audio) through PyAV, the sample
+range that goes with a frame range, and writing WAV for the muxer.
+
+Headless: numpy and PyAV only.
+"""
+
+from __future__ import annotations
+
+import os
+import wave
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from vidstudio.errors import MediaError
+
+#: File suffixes the audio file node is meant for (anything FFmpeg reads works).
+AUDIO_FILE_SUFFIXES: tuple[str, ...] = (".wav", ".mp3", ".flac", ".aac", ".m4a", ".ogg", ".opus")
+
+
+@dataclass
+class Audio:
+    """A stretch of sound.
+
+    Attributes:
+        samples: ``(N, channels)`` float32 in [-1, 1], N samples per channel.
+        sample_rate: samples per second (Hz, > 0).
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+
+    def __post_init__(self):
+        s = np.asarray(self.samples, dtype=np.float32)
+        if s.ndim == 1:
+            s = s[:, None]
+        if s.ndim != 2 or s.shape[1] < 1:
+            raise MediaError(f"audio samples must have shape (N, channels), got {np.shape(self.samples)}")
+        if int(self.sample_rate) <= 0:
+            raise MediaError(f"audio sample rate must be positive, got {self.sample_rate}")
+        self.samples = s
+        self.sample_rate = int(self.sample_rate)
+
+    @property
+    def duration(self) -> float:
+        """Seconds."""
+        return self.samples.shape[0] / self.sample_rate
+
+    @property
+    def channels(self) -> int:
+        """Channel count."""
+        return int(self.samples.shape[1])
+
+    def for_frames(self, start: int, stop: int, fps: "Fraction | float") -> "Audio":
+        """The samples that go with video frames ``start <= i < stop`` at ``fps`` (frame ``i`` covers seconds
+        ``i / fps .. (i + 1) / fps``), padded with silence where the sound ends early, so that the result lasts
+        exactly ``(stop - start) / fps`` seconds (to the sample)."""
+        rate = Fraction(fps)
+        a = round(Fraction(start) / rate * self.sample_rate)
+        b = round(Fraction(stop) / rate * self.sample_rate)
+        out = np.zeros((max(0, b - a), self.channels), np.float32)
+        lo, hi = max(a, 0), min(b, self.samples.shape[0])
+        if hi > lo:
+            out[lo - a:hi - a] = self.samples[lo:hi]
+        return Audio(out, self.sample_rate)
+
+
+def decode_audio(path: str | os.PathLike, *, start: float = 0.0, end: float = 0.0, sample_rate: int | None = None) -> Audio:
+    """Decodes the first audio stream of a file (WAV, MP3, FLAC, AAC, Opus, or a video's sound) through PyAV.
+
+    Args:
+        path: the file. start, end: seconds kept (``end`` 0: to the end).
+        sample_rate: resample to this rate (Hz); None: the stream's own.
+
+    Returns:
+        the :class:`Audio` (float32, the stream's channels).
+
+    Raises:
+        MediaError: naming the file when it is missing, has no audio stream or cannot be decoded.
+    """
+    import av
+
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"{p}: audio file not found")
+    try:
+        with av.open(str(p)) as container:
+            if not container.streams.audio:
+                raise MediaError(f"{p}: the file holds no audio stream")
+            stream = container.streams.audio[0]
+            rate = int(sample_rate or stream.rate or stream.sample_rate)
+            declared = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+            layout = stream.layout.name if stream.layout else "stereo"
+            resampler = av.AudioResampler(format="flt", layout=layout, rate=rate)
+            chunks: list[np.ndarray] = []
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1, len(out.layout.channels)))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1, len(out.layout.channels)))
+    except MediaError:
+        raise
+    except Exception as e:  # av.error.* and friends
+        raise MediaError(f"{p}: cannot decode audio ({str(e).strip() or type(e).__name__})") from None
+    if not chunks:
+        raise MediaError(f"{p}: the audio stream holds no samples")
+    samples = np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
+    if declared:
+        # AAC and MP3 decoders give whole codec frames; the container's duration says where the sound ends.
+        samples = samples[:max(1, round(declared * rate))]
+    a = max(0, round(float(start) * rate))
+    b = samples.shape[0] if not end or end <= 0 else min(samples.shape[0], round(float(end) * rate))
+    if a >= b:
+        raise MediaError(f"{p}: audio trim {start:g}s..{end:g}s is empty (the sound lasts {samples.shape[0] / rate:g}s)")
+    return Audio(np.clip(samples[a:b], -1.0, 1.0), rate)
+
+
+def write_wav(audio: Audio, path: str | os.PathLike) -> Path:
+    """Writes 16-bit PCM WAV (for the muxer). Returns the path. Raises OSError when it cannot be written."""
+    p = Path(path)
+    pcm = np.clip(np.rint(audio.samples * 32767.0), -32768, 32767).astype("<i2")
+    with wave.open(str(p), "wb") as w:
+        w.setnchannels(audio.channels)
+        w.setsampwidth(2)
+        w.setframerate(audio.sample_rate)
+        w.writeframes(pcm.tobytes())
+    return p
+
+
+def waveform_peaks(audio: Audio, buckets: int) -> np.ndarray:
+    """``(buckets, 2)`` float32 (min, max) of the mixed-down samples in each of ``buckets`` equal stretches
+    (for drawing a waveform)."""
+    mono = audio.samples.mean(axis=1)
+    n = max(1, int(buckets))
+    edges = np.linspace(0, mono.shape[0], n + 1).astype(np.int64)
+    out = np.zeros((n, 2), np.float32)
+    for k in range(n):
+        seg = mono[edges[k]:max(edges[k + 1], edges[k] + 1)]
+        if seg.size:
+            out[k] = (seg.min(), seg.max())
+    return out
+
+
+__all__ = ["AUDIO_FILE_SUFFIXES", "Audio", "decode_audio", "write_wav", "waveform_peaks"]

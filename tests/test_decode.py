@@ -169,3 +169,24 @@ def test_exported_mp4_with_sound_lasts_as_long_as_its_video(tmp_path):
     short = Audio(np.full((4800, 2), 0.25, np.float32), 48000)
     out2, _ = export_clip(clip, tmp_path / "short.mp4", 24, audio=short, preset="ultrafast")
     assert decode_audio(out2).duration == pytest.approx(clip.frame_count / 24, abs=1e-3)
+
+
+def test_load_video_feeds_export_video_with_its_sound_through_the_engine(tmp_path):
+    from vidstudio.graph import Engine, Graph, Link, NodeInstance, Settings
+    from vidstudio.nodes import builtin_registry
+
+    ff("-t", "2", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30", "-t", "2", "-f", "lavfi", "-i",
+       "sine=frequency=220:sample_rate=44100", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+       str(tmp_path / "take.mov"))
+    g = Graph(nodes=[NodeInstance(id="take", type="LoadVideo", params={"path": "take.mov", "trim_in": 0.5}),
+                     NodeInstance(id="out", type="ExportVideo", params={"path": "out.mp4", "preset": "ultrafast"})],
+              links=[Link.make("take", "video", "out", "video"), Link.make("take", "audio", "out", "audio")])
+    r = Engine(builtin_registry()).run(g, Settings(width=64, height=48, frame_count=36), project_dir=tmp_path)
+    clip = r.output("take", "video")
+    assert clip.frame_count == 36 and clip.source_indices[0] == 15  # 1.5 s at 24 fps from 0.5 s of a 30 fps take
+    info = VideoSource(tmp_path / "out.mp4").info
+    assert info.frame_count == 36 and info.audio.duration == pytest.approx(1.5, abs=1e-3)
+    assert decode_audio(tmp_path / "out.mp4").duration == pytest.approx(1.5, abs=1e-3)
+    bad = Graph(nodes=[NodeInstance(id="take", type="LoadVideo", params={"path": "nope.webm"})])
+    with pytest.raises(Exception, match="nope.webm: video file not found"):
+        Engine(builtin_registry()).run(bad, Settings(width=64, height=48, frame_count=4), project_dir=tmp_path)

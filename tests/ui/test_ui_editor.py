@@ -258,3 +258,17 @@ def test_dropping_videos_and_sound_files_makes_load_video_and_load_audio_nodes(q
     assert [(n.type, n.id, n.params["path"]) for n in new] == [("LoadVideo", "take", "take.webm"),
                                                               ("LoadAudio", "voice", "voice.wav")]
     assert s.undo_stack.undoText() == "Drop sound file"
+    # The Timeline shows both as media tracks: the video's thumbnails and the sound's waveform are painted.
+    canvas = win.timeline.canvas
+    media = [(i, obj) for i, (kind, obj) in enumerate(canvas.rows()) if kind == "media"]
+    assert [obj for _i, obj in media] == ["take", "voice"]
+    canvas.set_row_offset(0)
+    canvas.resize(900, int(canvas.row_top(len(canvas.rows())) + 10))
+    image = canvas.grab().toImage()
+    for (i, obj), wanted in zip(media, ("thumbnail", "waveform"), strict=True):
+        y = int(canvas.row_top(i) + 10)
+        px = [image.pixelColor(x, y) for x in range(int(canvas.x_of(0)), int(canvas.x_of(3)))]
+        if wanted == "thumbnail":  # testsrc2's saturated colours, not the grey band or a message
+            assert any(max(c.red(), c.green(), c.blue()) - min(c.red(), c.green(), c.blue()) > 100 for c in px), obj
+        else:
+            assert any(c.green() > 150 and c.red() < 160 and c.blue() < 160 for c in px), obj

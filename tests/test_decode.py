@@ -190,3 +190,55 @@ def test_load_video_feeds_export_video_with_its_sound_through_the_engine(tmp_pat
     bad = Graph(nodes=[NodeInstance(id="take", type="LoadVideo", params={"path": "nope.webm"})])
     with pytest.raises(Exception, match="nope.webm: video file not found"):
         Engine(builtin_registry()).run(bad, Settings(width=64, height=48, frame_count=4), project_dir=tmp_path)
+
+
+def _tone(seconds: float, hz: float = 440.0, rate: int = 48000) -> Audio:
+    x = np.sin(2 * np.pi * hz * np.arange(round(seconds * rate)) / rate).astype(np.float32) * 0.5
+    return Audio(np.stack([x, x], axis=1), rate)
+
+
+def _pitch(samples: np.ndarray, rate: int) -> float:
+    """Hz from the upward zero crossings of the first channel."""
+    up = np.count_nonzero((samples[:-1, 0] < 0) & (samples[1:, 0] >= 0))
+    return up / (samples.shape[0] / rate)
+
+
+def test_retimed_sound_keeps_its_pitch_and_is_silent_when_frozen_or_reversed():
+    from vidstudio.media.audio import retime_audio
+
+    tone = _tone(4.0)
+    fast = retime_audio(tone, np.arange(24) * 2.0, 24)  # double speed: 2 s of source in 1 s
+    assert fast.samples.shape == (48000, 2)
+    assert _pitch(fast.samples[2000:-2000], 48000) == pytest.approx(440, rel=0.02)
+    slow = retime_audio(tone, np.arange(48) * 0.5, 24)  # half speed
+    assert slow.samples.shape[0] == 96000 and _pitch(slow.samples[2000:-2000], 48000) == pytest.approx(440, rel=0.02)
+    # 12 frames at normal speed, 12 frozen, 12 reversed: sound, then silence.
+    tau = np.concatenate([np.arange(12.0), np.full(12, 12.0), 12.0 - np.arange(12.0)])
+    mixed = retime_audio(tone, tau, 24)
+    assert mixed.samples.shape[0] == 72000
+    assert np.abs(mixed.samples[1000:23000]).max() > 0.4 and np.abs(mixed.samples[24000:]).max() == 0.0
+
+
+def test_retime_node_passes_the_sound_through_the_engine():
+    from vidstudio.graph import Engine, Graph, NodeInstance, Settings
+    from vidstudio.graph.model import Link
+    from vidstudio.graph.node import Node, Output
+    from vidstudio.graph.registry import NodeRegistry
+    from vidstudio.graph.types import PortType
+    from vidstudio.nodes.retime import Retime
+
+    class Tone(Node):
+        type_id = "Tone"
+        outputs = (Output("audio", PortType.AUDIO),)
+        uses_settings = ()
+
+        def execute(self, ctx, inputs, params):
+            return {"audio": _tone(3.0)}
+
+    reg = NodeRegistry()
+    reg.register(Tone)
+    reg.register(Retime)
+    g = Graph(nodes=[NodeInstance(id="tone", type="Tone"), NodeInstance(id="rt", type="Retime", params={"speed": 1.5})],
+              links=[Link.make("tone", "audio", "rt", "audio")])
+    out = Engine(reg).run(g, Settings(width=64, height=48, frame_count=36)).output("rt", "audio")
+    assert out.samples.shape[0] == 72000 and _pitch(out.samples[2000:-2000], 48000) == pytest.approx(440, rel=0.02)

@@ -117,6 +117,114 @@ def decode_audio(path: str | os.PathLike, *, start: float = 0.0, end: float = 0.
     return Audio(np.clip(samples[a:b], -1.0, 1.0), rate)
 
 
+def time_stretch(audio: Audio, factor: float) -> Audio:
+    """Plays ``audio`` ``factor`` times faster with its pitch kept (FFmpeg's ``atempo`` filter, WSOLA, run
+    in-process through PyAV; factors under 0.5 chain several 0.5 stages).
+
+    Returns:
+        about ``N / factor`` samples at the same rate.
+
+    Raises:
+        MediaError: for a factor that is not positive.
+    """
+    import av
+
+    if not factor > 0:
+        raise MediaError(f"time stretch factor must be positive, got {factor}")
+    if abs(factor - 1.0) < 1e-6 or audio.samples.shape[0] == 0:
+        return Audio(audio.samples.copy(), audio.sample_rate)
+    stages, f = [], float(factor)
+    while f < 0.5:
+        stages.append(0.5)
+        f /= 0.5
+    while f > 100.0:
+        stages.append(100.0)
+        f /= 100.0
+    stages.append(f)
+    rate, ch = audio.sample_rate, audio.channels
+    layout = {1: "mono", 2: "stereo"}.get(ch)
+    data = audio.samples if layout else audio.samples.mean(axis=1, keepdims=True)
+    layout = layout or "mono"
+    nch = data.shape[1]
+    graph = av.filter.Graph()
+    node = src = graph.add_abuffer(format="flt", sample_rate=rate, layout=layout, time_base=Fraction(1, rate))
+    for st in stages:
+        nxt = graph.add("atempo", f"{st:.6f}")
+        node.link_to(nxt)
+        node = nxt
+    sink = graph.add("abuffersink")
+    node.link_to(sink)
+    graph.configure()
+    out: list[np.ndarray] = []
+
+    def drain():
+        while True:
+            try:
+                fr = sink.pull()
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return
+            out.append(fr.to_ndarray().reshape(-1, nch))
+
+    for start in range(0, data.shape[0], 4096):
+        chunk = np.ascontiguousarray(data[start:start + 4096], dtype=np.float32)
+        fr = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout=layout)
+        fr.sample_rate, fr.pts, fr.time_base = rate, start, Fraction(1, rate)
+        src.push(fr)
+        drain()
+    src.push(None)
+    drain()
+    samples = np.concatenate(out) if out else np.zeros((0, nch), np.float32)
+    if nch != ch:
+        samples = np.repeat(samples, ch, axis=1)
+    return Audio(samples, rate)
+
+
+def retime_audio(audio: Audio, source_frames: np.ndarray, fps: "Fraction | float") -> Audio:
+    """The sound that goes with a retimed video (the Retime node's speed curve).
+
+    Output frame ``k`` shows source frame ``source_frames[k]``; where the source advances (speed > 0) its sound
+    is played at that speed with the pitch kept (:func:`time_stretch`, per stretch of nearly constant speed);
+    where frames are frozen (speed ~0), run backwards, or hold outside the sound, it is silent.
+
+    Args:
+        audio: the source's sound, sample 0 with source frame 0.
+        source_frames: ``(T,)`` float source frame positions, one per output frame.
+        fps: frames per second of both.
+
+    Returns:
+        exactly ``round(T / fps * sample_rate)`` samples.
+    """
+    tau = np.asarray(source_frames, dtype=np.float64)
+    t = tau.shape[0]
+    rate = audio.sample_rate
+    fps_f = float(fps)
+    total = round(t / fps_f * rate)
+    out = np.zeros((total, audio.channels), np.float32)
+    if t == 0:
+        return Audio(out, rate)
+    speed = np.diff(tau, append=tau[-1] + (tau[-1] - tau[-2] if t > 1 else 1.0))
+    src_frames = audio.samples.shape[0] / rate * fps_f
+    k0 = 0
+    while k0 < t:
+        s0 = speed[k0]
+        k1 = k0 + 1
+        while k1 < t and abs(speed[k1] - s0) <= 0.02 * max(1.0, abs(s0)) and (speed[k1] > 0.01) == (s0 > 0.01):
+            k1 += 1
+        a, b = round(k0 / fps_f * rate), round(k1 / fps_f * rate)
+        first, last = tau[k0], tau[k1 - 1] + speed[k1 - 1]
+        if s0 > 0.01 and first < src_frames and last > 0:
+            sa, sb = max(0, round(first / fps_f * rate)), min(audio.samples.shape[0], round(last / fps_f * rate))
+            if sb > sa:
+                piece = Audio(audio.samples[sa:sb], rate)
+                factor = (sb - sa) / max(1, b - a)
+                if abs(factor - 1.0) > 1e-3:
+                    piece = time_stretch(piece, factor)
+                n = min(b - a, piece.samples.shape[0])
+                out[a:a + n] = piece.samples[:n]
+        k0 = k1
+    return Audio(out, rate)
+
+
 def write_wav(audio: Audio, path: str | os.PathLike) -> Path:
     """Writes 16-bit PCM WAV (for the muxer). Returns the path. Raises OSError when it cannot be written."""
     p = Path(path)
@@ -143,4 +251,4 @@ def waveform_peaks(audio: Audio, buckets: int) -> np.ndarray:
     return out
 
 
-__all__ = ["AUDIO_FILE_SUFFIXES", "Audio", "decode_audio", "write_wav", "waveform_peaks"]
+__all__ = ["AUDIO_FILE_SUFFIXES", "Audio", "decode_audio", "time_stretch", "retime_audio", "write_wav", "waveform_peaks"]

@@ -88,3 +88,24 @@ def test_a_family_without_keyframes_cannot_extend(tiny, pipeline_cache):
     with pytest.raises(NodeError, match="takes no keyframes, so a window cannot be conditioned"):
         extend(ModelRef(model=str(tiny("wan"))), Conditioning(prompt="a fox", steps=1), width=64, height=64,
                frames=17, window=9, cache=pipeline_cache)
+
+
+def test_extend_node_runs_in_the_engine_and_reports_the_windows(tiny, pipeline_cache):
+    import json
+
+    from vidstudio.graph.engine import Engine
+    from vidstudio.nodes import default_registry
+    from vidstudio.project import loads_project
+
+    doc = {"format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 17},
+           "nodes": [{"id": "model", "type": "LoadModel", "params": {"model": str(tiny("ltx"))}},
+                     {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 1, "seed": 3}},
+                     {"id": "ext", "type": "Extend", "params": {"window": 9, "overlap": 1}}],
+           "links": [{"from": "model.model", "to": "ext.model"}, {"from": "cond.conditioning", "to": "ext.conditioning"}]}
+    p = loads_project(json.dumps(doc))
+    r = Engine(default_registry()).run(p, p.settings, services={"pipeline_cache": pipeline_cache})
+    clip = r.output("ext", "video")
+    assert clip.frame_count == 17 and clip.metadata["vidstudio_windows"] == "2"
+    notes = r.report["ext"].notes
+    assert any(n.startswith("window 0: frames 0..8, seed 3") for n in notes)
+    assert any(n.startswith("window 1: frames 8..16, seed 4, conditioned at frames 0..0") for n in notes)

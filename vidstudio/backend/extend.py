@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
-from vidstudio.backend.generate import GenerateResult, generate
+from vidstudio.backend.generate import GenerateResult, generate, resolve_seed
 from vidstudio.backend.locate import locate
 from vidstudio.errors import NodeError
 from vidstudio.families import get_spec
@@ -199,7 +199,9 @@ def extend(
                      f"before (overlap 1, not {ov})")
         ov = 1
     spans = plan_windows(frames, win, ov)
-    seed = int(bundle.seed) if bundle.seed is not None and bundle.seed >= 0 else 0
+    seed = resolve_seed(bundle.seed)
+    if bundle.seed is None or bundle.seed < 0:
+        notes.append(f"random seed {seed}")
     schedule_ok = "prompt_schedule" in spec.controls
     out = np.zeros((frames, height, width, 3), np.float32)
     made = 0

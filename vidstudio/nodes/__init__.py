@@ -11,11 +11,11 @@ from vidstudio.graph.registry import NodeRegistry
 from vidstudio.nodes.camera import CameraMove
 from vidstudio.nodes.export import ExportVideo
 from vidstudio.nodes.image import LoadImage
-from vidstudio.nodes.generate import Conditioning, Generate, LoadModel
+from vidstudio.nodes.generate import Conditioning, Extend, Generate, LoadModel
 
 #: Every built-in node class, in palette order.
 BUILTIN_NODES: list[type[Node]] = [LoadImage, CameraMove, ExportVideo]
-BUILTIN_NODES += [LoadModel, Conditioning, Generate]
+BUILTIN_NODES += [LoadModel, Conditioning, Generate, Extend]
 
 # The motion layer (issue #3): curves, trajectories, camera, physics, sprites, animatic, conditioning maps,
 # retime and grade.

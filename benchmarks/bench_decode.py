@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vidstudio.media.decode import open_video_clip  # noqa: E402
-from vidstudio.media.video import ffmpeg_exe  # noqa: E402
+from vidstudio.media.decode import open_video_clip
+from vidstudio.media.video import ffmpeg_exe
 
 
 def make_video(path: Path, seconds: float, w: int, h: int) -> None:

@@ -8,11 +8,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vidstudio.backend.bundle import Conditioning, ModelRef  # noqa: E402
-from vidstudio.backend.extend import extend, match_colour, plan_windows, window_bundle  # noqa: E402
-from vidstudio.errors import NodeError  # noqa: E402
-from vidstudio.families import check_request  # noqa: E402
-from vidstudio.families._check import Request  # noqa: E402
+from vidstudio.backend.bundle import Conditioning, ModelRef
+from vidstudio.backend.extend import extend, match_colour, plan_windows, window_bundle
+from vidstudio.errors import NodeError
+from vidstudio.families import check_request
+from vidstudio.families._check import Request
 
 
 def pil_array(img):

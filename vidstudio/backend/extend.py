@@ -16,10 +16,11 @@ Reinhard et al. 2001, "Color transfer between images"), then the overlap is cros
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -159,7 +160,7 @@ def extend(
     fps: Fraction | float = 24,
     project_dir: Path | None = None,
     cache: Any = None,
-    progress: Callable[[Optional[float], str], None] | None = None,
+    progress: Callable[[float | None, str], None] | None = None,
     cancel: CancelToken | None = None,
     call_hook: Callable[[Any, dict[str, Any]], None] | None = None,
 ) -> ExtendResult:
@@ -248,4 +249,4 @@ def extend(
     return ExtendResult(frames=out, windows=windows, last=last, notes=notes)
 
 
-__all__ = ["Window", "ExtendResult", "plan_windows", "match_colour", "window_bundle", "extend"]
+__all__ = ["ExtendResult", "Window", "extend", "match_colour", "plan_windows", "window_bundle"]

@@ -53,7 +53,7 @@ class Audio:
         """Channel count."""
         return int(self.samples.shape[1])
 
-    def for_frames(self, start: int, stop: int, fps: "Fraction | float") -> "Audio":
+    def for_frames(self, start: int, stop: int, fps: Fraction | float) -> Audio:
         """The samples that go with video frames ``start <= i < stop`` at ``fps`` (frame ``i`` covers seconds
         ``i / fps .. (i + 1) / fps``), padded with silence where the sound ends early, so that the result lasts
         exactly ``(stop - start) / fps`` seconds (to the sample)."""
@@ -179,7 +179,7 @@ def time_stretch(audio: Audio, factor: float) -> Audio:
     return Audio(samples, rate)
 
 
-def retime_audio(audio: Audio, source_frames: np.ndarray, fps: "Fraction | float") -> Audio:
+def retime_audio(audio: Audio, source_frames: np.ndarray, fps: Fraction | float) -> Audio:
     """The sound that goes with a retimed video (the Retime node's speed curve).
 
     Output frame ``k`` shows source frame ``source_frames[k]``; where the source advances (speed > 0) its sound
@@ -251,4 +251,4 @@ def waveform_peaks(audio: Audio, buckets: int) -> np.ndarray:
     return out
 
 
-__all__ = ["AUDIO_FILE_SUFFIXES", "Audio", "decode_audio", "time_stretch", "retime_audio", "write_wav", "waveform_peaks"]
+__all__ = ["AUDIO_FILE_SUFFIXES", "Audio", "decode_audio", "retime_audio", "time_stretch", "waveform_peaks", "write_wav"]

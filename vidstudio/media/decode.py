@@ -484,4 +484,4 @@ def open_video_clip(
     return clip, matte, src
 
 
-__all__ = ["VIDEO_FILE_SUFFIXES", "AudioStreamInfo", "SourceInfo", "VideoSource", "output_frame_times", "open_video_clip"]
+__all__ = ["VIDEO_FILE_SUFFIXES", "AudioStreamInfo", "SourceInfo", "VideoSource", "open_video_clip", "output_frame_times"]

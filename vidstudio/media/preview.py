@@ -84,4 +84,4 @@ def _peaks(path, mtime, trim_in, trim_out, buckets):
     return sound.duration, waveform_peaks(sound, buckets)
 
 
-__all__ = ["video_thumbnails", "audio_peaks"]
+__all__ = ["audio_peaks", "video_thumbnails"]

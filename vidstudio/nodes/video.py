@@ -69,8 +69,9 @@ class LoadVideo(Node):
         if src.info.audio is not None:
             audio = decode_audio(path, start=start, end=end)
         else:
-            from vidstudio.media.audio import Audio
             import numpy as np
+
+            from vidstudio.media.audio import Audio
 
             audio = Audio(np.zeros((round((end - start) * 48000), 2), np.float32), 48000)
         if fps is None and src.info.variable_rate:

@@ -242,3 +242,15 @@ def test_retime_node_passes_the_sound_through_the_engine():
               links=[Link.make("tone", "audio", "rt", "audio")])
     out = Engine(reg).run(g, Settings(width=64, height=48, frame_count=36)).output("rt", "audio")
     assert out.samples.shape[0] == 72000 and _pitch(out.samples[2000:-2000], 48000) == pytest.approx(440, rel=0.02)
+
+
+def test_load_video_sound_is_decoded_only_when_used(tmp_path):
+    from vidstudio.media.audio import AudioFile
+
+    path = tmp_path / "take.mkv"
+    ff("-t", "1", "-f", "lavfi", "-i", "testsrc2=size=32x32:rate=10", "-t", "1", "-f", "lavfi", "-i",
+       "sine=frequency=440:sample_rate=32000", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "flac", str(path))
+    lazy = AudioFile(path, 0.25, 0.75, 32000)
+    assert lazy._samples is None and lazy.sample_rate == 32000
+    assert lazy.samples.shape == (16000, 1) and lazy.duration == pytest.approx(0.5)
+    assert lazy.for_frames(0, 5, 10).samples.shape == (16000, 1)

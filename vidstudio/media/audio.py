@@ -67,6 +67,33 @@ class Audio:
         return Audio(out, self.sample_rate)
 
 
+class AudioFile(Audio):
+    """An :class:`Audio` whose samples are decoded from a file the first time they are used (Load Video's sound:
+    editing a graph or scrubbing never decodes it; exporting, retiming or drawing the waveform does, once).
+
+    Args:
+        path: the file; start, end: seconds (``end`` 0: to the end); sample_rate: the stream's rate (Hz).
+
+    Raises:
+        MediaError: (when the samples are first used) naming the file, as :func:`decode_audio`.
+    """
+
+    def __init__(self, path: str | os.PathLike, start: float, end: float, sample_rate: int):  # noqa: D107
+        self.path, self.start, self.end = Path(path), float(start), float(end)
+        self.sample_rate = int(sample_rate)
+        self._samples: np.ndarray | None = None
+
+    @property
+    def samples(self) -> np.ndarray:  # type: ignore[override]
+        """``(N, channels)`` float32, decoded on first use."""
+        if self._samples is None:
+            self._samples = decode_audio(self.path, start=self.start, end=self.end, sample_rate=self.sample_rate).samples
+        return self._samples
+
+    def __repr__(self) -> str:
+        return f"AudioFile({str(self.path)!r}, {self.start:g}..{self.end:g} s, {self.sample_rate} Hz)"
+
+
 def decode_audio(path: str | os.PathLike, *, start: float = 0.0, end: float = 0.0, sample_rate: int | None = None) -> Audio:
     """Decodes the first audio stream of a file (WAV, MP3, FLAC, AAC, Opus, or a video's sound) through PyAV.
 
@@ -251,4 +278,4 @@ def waveform_peaks(audio: Audio, buckets: int) -> np.ndarray:
     return out
 
 
-__all__ = ["AUDIO_FILE_SUFFIXES", "Audio", "decode_audio", "retime_audio", "time_stretch", "waveform_peaks", "write_wav"]
+__all__ = ["AUDIO_FILE_SUFFIXES", "Audio", "AudioFile", "decode_audio", "retime_audio", "time_stretch", "waveform_peaks", "write_wav"]

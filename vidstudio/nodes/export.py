@@ -71,6 +71,8 @@ class ExportVideo(Node):
             project_json=ctx.project_json if params["embed_project"] else None, audio=inputs.get("audio"),
             progress=lambda f, m: ctx.report(f, f"writing {m}"), cancel=ctx.cancel,
         )
+        if inputs.get("audio") is not None and params["format"] == "png":
+            notes = [*notes, "a PNG sequence has no sound: the audio input was not written"]
         for n in notes:
             ctx.note(n)
         return {"file": str(out)}

@@ -6,7 +6,7 @@ from typing import Any
 
 from vidstudio.graph.node import ExecutionContext, Node, Output, Param
 from vidstudio.graph.types import PortType
-from vidstudio.media.audio import decode_audio
+from vidstudio.media.audio import AudioFile, decode_audio
 from vidstudio.media.clip import Clip
 from vidstudio.media.decode import open_video_clip
 
@@ -29,7 +29,8 @@ class LoadVideo(Node):
     output frame shows the source frame on screen at its time; ``rate`` "source" keeps the file's frames one for
     one), upright (the rotation metadata applied), RGB from the tagged YUV matrix and range; a lazy Clip.
     Output ``alpha``: the alpha channel as a grey VIDEO (white where the file has no alpha).
-    Output ``audio``: the file's first audio stream over the same trim (AUDIO; silence when it has none).
+    Output ``audio``: the file's first audio stream over the same trim (AUDIO, decoded when first used; silence
+    when it has none).
     A file that will not decode is an error naming it.
     """
 
@@ -67,7 +68,7 @@ class LoadVideo(Node):
         start = float(params["trim_in"])
         end = start + clip.frame_count / float(out_fps)
         if src.info.audio is not None:
-            audio = decode_audio(path, start=start, end=end)
+            audio = AudioFile(path, start, end, src.info.audio.sample_rate)  # decoded when first used
         else:
             import numpy as np
 

@@ -62,3 +62,38 @@ def test_spandrel_detects_esrgan_from_a_random_state_dict(tmp_path):
     assert up.scale == 2 and isinstance(spandrel.__version__, str)
     out = tiled_upscale(up, np.random.default_rng(0).random((20, 24, 3)).astype(np.float32), tile=8, overlap=8)
     assert out.shape == (40, 48, 3)
+
+
+def test_upscale_node_makes_a_lazy_clip_of_larger_frames(tmp_path, monkeypatch):
+    import vidstudio.backend.upscale as mod
+    from vidstudio.graph import Engine, Graph, Link, NodeInstance, Settings
+    from vidstudio.graph.node import Node, Output
+    from vidstudio.graph.registry import NodeRegistry
+    from vidstudio.graph.types import PortType
+    from vidstudio.media.clip import Clip
+    from vidstudio.nodes.upscale import Upscale
+
+    seen = []
+    monkeypatch.setattr(mod, "load_upscaler", lambda path, device="auto": seen.append((path.name, device))
+                        or Upscaler(esrgan_like(2), 2, "ESRGAN"))
+
+    class Frames(Node):
+        type_id = "Frames"
+        outputs = (Output("video", PortType.VIDEO),)
+        uses_settings = ()
+
+        def execute(self, ctx, inputs, params):
+            return {"video": Clip.from_array(np.random.default_rng(0).random((3, 20, 30, 3)).astype(np.float32))}
+
+    reg = NodeRegistry()
+    reg.register(Frames)
+    reg.register(Upscale)
+    (tmp_path / "x2.pth").write_bytes(b"")
+    g = Graph(nodes=[NodeInstance(id="src", type="Frames"),
+                     NodeInstance(id="up", type="Upscale", params={"model": "x2.pth", "tile": 8, "overlap": 4})],
+              links=[Link.make("src", "video", "up", "video")])
+    r = Engine(reg).run(g, Settings(width=32, height=32, frame_count=3), project_dir=tmp_path)
+    clip = r.output("up", "video")
+    assert seen == [("x2.pth", "auto")] and clip.shape == (3, 40, 60, 3) and clip.array is None
+    assert clip.frame(2).shape == (40, 60, 3)
+    assert any("ESRGAN x2: 30x20 to 60x40" in n for n in r.report["up"].notes)

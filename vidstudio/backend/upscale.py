@@ -39,7 +39,8 @@ class Upscaler:
 
 
 def load_upscaler(path: str | Path, *, device: str = "cpu") -> Upscaler:
-    """Loads a super-resolution model file (``.pth``, ``.safetensors``, ``.ckpt``) with spandrel.
+    """Loads a super-resolution model file (``.pth``, ``.safetensors``, ``.ckpt``) with spandrel, on ``device``
+    (``"auto"``: cuda, else mps, else cpu).
 
     Raises:
         ModelError: naming the file when it is missing, spandrel is not installed, or the file is not an image
@@ -52,6 +53,10 @@ def load_upscaler(path: str | Path, *, device: str = "cpu") -> Upscaler:
         import spandrel
     except ImportError:
         raise ModelError("Upscale needs spandrel (and torchvision): pip install 'vidstudio[upscale]'") from None
+    if device == "auto":
+        import torch
+
+        device = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
     try:
         desc = spandrel.ModelLoader(device=device).load_from_file(str(p))
     except Exception as e:  # noqa: BLE001 - spandrel raises many kinds for files it cannot read

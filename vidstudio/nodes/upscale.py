@@ -39,12 +39,7 @@ class Upscale(Node):
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         from vidstudio.backend.upscale import load_upscaler, tiled_upscale
 
-        device = params["device"]
-        if device == "auto":
-            import torch
-
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        up = load_upscaler(ctx.resolve_path(params["model"]), device=device)
+        up = load_upscaler(ctx.resolve_path(params["model"]), device=params["device"])
         src = as_clip(inputs["video"])
         ctx.note(f"{up.architecture} x{up.scale}: {src.width}x{src.height} to {src.width * up.scale}x{src.height * up.scale}")
 

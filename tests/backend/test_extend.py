@@ -109,3 +109,21 @@ def test_extend_node_runs_in_the_engine_and_reports_the_windows(tiny, pipeline_c
     notes = r.report["ext"].notes
     assert any(n.startswith("window 0: frames 0..8, seed 3") for n in notes)
     assert any(n.startswith("window 1: frames 8..16, seed 4, conditioned at frames 0..0") for n in notes)
+
+
+def test_graph_validation_refuses_a_long_single_pass_and_points_at_extend():
+    import json
+
+    from vidstudio.graph.validate import validate_graph
+    from vidstudio.nodes import default_registry
+    from vidstudio.project import loads_project
+
+    doc = {"format_version": 1, "settings": {"width": 64, "height": 64, "fps": "24", "frame_count": 297},
+           "nodes": [{"id": "model", "type": "LoadModel", "params": {"family": "ltx", "model": ""}},
+                     {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox"}},
+                     {"id": "gen", "type": "Generate", "params": {}}],
+           "links": [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"}]}
+    p = loads_project(json.dumps(doc))
+    errors = [str(i) for i in validate_graph(p, default_registry(), p.settings) if i.severity == "error"]
+    assert any("node 'gen' frames: ltx makes at most 257 frames in one pass, the project has 297; use an Extend node"
+               in e for e in errors), errors

@@ -34,10 +34,11 @@ BUILTIN_NODES += [Curve, Trajectory, Camera, PhysicsSceneNode, Simulate, SpriteN
                   ObjectMasks, ObjectBoxes, Heatmaps, MotionFlow, Retime, ColorGrade]
 BUILTIN_NODES += [CutOutNode]  # cut-and-drag (issue #12)
 
+from vidstudio.nodes.interpolate import Interpolate  # noqa: E402
 from vidstudio.nodes.upscale import Upscale  # noqa: E402
 from vidstudio.nodes.video import LoadAudio, LoadVideo  # noqa: E402
 
-BUILTIN_NODES += [LoadVideo, LoadAudio, Upscale]  # video in, sound, super-resolution (issue #16)
+BUILTIN_NODES += [LoadVideo, LoadAudio, Upscale, Interpolate]  # video in, sound, super-resolution (issue #16)
 
 
 def builtin_registry() -> NodeRegistry:

@@ -43,7 +43,8 @@ class ExportVideo(Node):
         Param("format", "choice", "mp4", choices=("mp4", "png"), help="MP4 (H.264) or a PNG sequence."),
         Param("crf", "int", 18, min=0, max=51, step=1, help="H.264 quality: 0 lossless, 18 visually lossless, 28 small."),
         Param("preset", "choice", "medium", choices=PRESETS, help="x264 speed/size trade-off."),
-        Param("fps", "string", "", help="Frame rate of the file, e.g. 24 or 30000/1001; empty: the project's."),
+        Param("fps", "string", "", help="Frame rate of the file, e.g. 24 or 30000/1001; empty: the clip's own "
+                                        "(after Interpolate) or the project's."),
         Param("odd_size", "choice", "pad", choices=("pad", "refuse"),
               help="H.264 needs even sides: pad odd sizes by one pixel, or refuse."),
         Param("embed_project", "bool", True, help="Embed the project in the MP4 so that it can be opened again."),
@@ -64,9 +65,14 @@ class ExportVideo(Node):
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         start, stop = ctx.frame_range
-        fps = parse_fps(params["fps"]) if params["fps"] else ctx.fps
+        video = as_clip(inputs["video"])
+        rate = video.metadata.get("vidstudio_fps")  # set by Interpolate: the clip's own rate
+        fps = parse_fps(params["fps"]) if params["fps"] else (parse_fps(rate) if rate else ctx.fps)
+        if rate:  # the run's frame range is in project frames: the same seconds at the clip's rate
+            ratio = parse_fps(rate) / ctx.fps
+            start, stop = round(start * ratio), (None if stop >= ctx.frame_count else round(stop * ratio))
         out, notes = export_clip(
-            as_clip(inputs["video"]), ctx.resolve_path(params["path"]), fps, fmt=params["format"], start=start,
+            video, ctx.resolve_path(params["path"]), fps, fmt=params["format"], start=start,
             stop=stop, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
             project_json=ctx.project_json if params["embed_project"] else None, audio=inputs.get("audio"),
             progress=lambda f, m: ctx.report(f, f"writing {m}"), cancel=ctx.cancel,

@@ -14,11 +14,13 @@ from typing import Any
 CONFIGS = Path(__file__).parent / "configs"
 
 
-def component_config(checkpoint: str, file: str) -> dict[str, Any]:
-    """The published config of one component with the overrides applied."""
+def component_config(checkpoint: str, file: str, full: bool = False) -> dict[str, Any]:
+    """The published config of one component with the overrides applied (``full``: without them, the
+    real full-size configuration, for benchmarks/bench_gpu.py)."""
     spec = json.loads((CONFIGS / checkpoint / file).read_text())
     cfg = dict(spec["config"])
-    cfg.update(spec.get("overrides", {}))
+    for k, v in ({} if full else spec.get("overrides", {})).items():  # nested configs (a text_config) are updated, not replaced
+        cfg[k] = {**cfg[k], **v} if isinstance(v, dict) and isinstance(cfg.get(k), dict) else v
     for key in spec.get("dropped", {}):  # keys newer than the installed library, each with its reason
         cfg.pop(key, None)
     return spec | {"config": cfg}
@@ -30,31 +32,59 @@ def _build(spec: dict[str, Any]) -> Any:
     if spec["library"] == "transformers":
         import transformers
 
+        if spec.get("processor"):
+            return getattr(transformers, spec["class"])(**spec["config"])
         cfg = getattr(transformers, spec["config_class"])(**spec["config"])
         return getattr(transformers, spec["class"])(cfg).eval()
-    import diffusers
+    import importlib
 
-    cls = getattr(diffusers, spec["class"])
+    cls = getattr(importlib.import_module(spec.get("module", "diffusers")), spec["class"])
     if issubclass(cls, torch.nn.Module):
         return cls(**spec["config"]).eval()
     return cls.from_config(spec["config"])
 
 
-def build(checkpoint: str, seed: int = 0) -> Any:
-    """The pipeline of ``checkpoint`` (a folder under :data:`CONFIGS`), random weights, eval mode, fp32."""
+#: A chat template for the test tokenizer (pipelines that call ``apply_chat_template``: HunyuanVideo 1.5's Qwen2.5-VL).
+CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+def _tokenizer_of(kind: str) -> Any:
+    """The tokenizer a ``pipeline.json`` names: ``"byt5"`` (transformers' ByT5Tokenizer, which needs no files),
+    ``"chat"`` (the byte-level test tokenizer with :data:`CHAT_TEMPLATE`), ``"clip"`` (the test tokenizer cut at
+    CLIP's 77 tokens), anything else the test tokenizer."""
+    from vidstudio.backend.tiny import _tokenizer
+
+    if kind == "byt5":
+        from transformers import ByT5Tokenizer
+
+        return ByT5Tokenizer()
+    from vidstudio.backend.tiny import CLIP_MAX_TOKENS
+
+    tok = _tokenizer(CLIP_MAX_TOKENS) if kind == "clip" else _tokenizer()
+    if kind == "chat":
+        tok.chat_template = CHAT_TEMPLATE
+    return tok
+
+
+def build(checkpoint: str, seed: int = 0, full: bool = False) -> Any:
+    """The pipeline of ``checkpoint`` (a folder under :data:`CONFIGS`), random weights, eval mode, in the default
+    dtype and on the default device (fp32 on the CPU unless the caller sets them); ``full``: at the published
+    sizes, without the overrides (the test tokenizer and its vocabulary stay)."""
     import diffusers
     import torch
-
-    from vidstudio.backend.tiny import _tokenizer
 
     pipe_spec = json.loads((CONFIGS / checkpoint / "pipeline.json").read_text())
     parts: dict[str, Any] = {}
     for i, (name, file) in enumerate(pipe_spec["components"].items()):
         if name.startswith("tokenizer"):
-            parts[name] = _tokenizer()
+            parts[name] = _tokenizer_of(file)
             continue
         torch.manual_seed(seed + i)
-        parts[name] = _build(component_config(checkpoint, file))
+        cfg = component_config(checkpoint, file, full=full)
+        if full and "vocab_size" in cfg["config"]:
+            cfg["config"]["vocab_size"] = 260  # the test tokenizer's; the embedding table is not what is timed
+        parts[name] = _build(cfg)
     cls = getattr(diffusers, pipe_spec["class"])
     return cls(**parts, **pipe_spec.get("config", {}))
 

@@ -126,3 +126,182 @@ def test_ltx_098_13b_and_distilled_with_keyframe_conditions(tmp_path, torch_sing
     res, seen = _run(distilled, Conditioning(prompt="a fox", steps=2, keyframes=kfs), cache, frames=9)
     assert res.pipeline == "LTXConditionPipeline" and res.frames.shape == (9, 32, 32, 3)
     assert seen["kwargs"]["guidance_scale"] == 1.0  # the distilled checkpoint's default
+    # no steps and no guidance set: the distilled checkpoint's 8 steps and guidance 1, and the report says so
+    res, seen = _run(distilled, Conditioning(prompt="a fox"), cache, frames=9)
+    assert res.steps == 8 and seen["kwargs"]["num_inference_steps"] == 8 and seen["kwargs"]["guidance_scale"] == 1.0
+    assert any(n.startswith("steps 8 (the default of LTX-Video 0.9.7 / 0.9.8 13B distilled") for n in res.notes)
+    assert any(n.startswith("guidance scale 1 (the default of") for n in res.notes)
+    res, _ = _run(dev, Conditioning(prompt="a fox", steps=1, guidance_scale=2.0), cache, frames=9)
+    assert not any(n.startswith(("steps ", "guidance scale ")) for n in res.notes)  # set by the user: no note
+
+
+def test_hunyuan15_text_and_image_to_video(real):
+    """HunyuanVideo 1.5 480p T2V and I2V at their published configs: recognised, guidance through the guider
+    (restored after the call), the image-to-video pipeline generates the requested size (not its 480p bucket),
+    previews with the 32-channel factors, cancel within a step."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import Cancelled
+    from vidstudio.progress import CancelToken
+
+    t2v, i2v = real("hunyuan15_480p_t2v"), real("hunyuan15_480p_i2v")
+    assert (locate(str(t2v)).family, locate(str(t2v)).variant, locate(str(t2v)).checkpoint) == \
+        ("hunyuan15", "t2v", "hy15-t2v-480p")
+    loc = locate(str(i2v))
+    assert (loc.variant, loc.checkpoint) == ("i2v", "hy15-i2v-480p")
+    assert loc.rule().side_multiple == 16 and loc.rule().frame_step == 4
+    cache = PipelineCache()
+    seen_scale = []
+    previews = []
+
+    def hook(plan):
+        seen_scale.append(plan.pipe.guider.guidance_scale)
+
+    res, seen = _run(t2v, Conditioning(prompt='a sign that says "open"', steps=2, guidance_scale=4.5), cache,
+                     hook=hook)
+    assert res.pipeline == "HunyuanVideo15Pipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all() and res.steps == 2
+    assert seen_scale == [4.5] and seen["plan"].pipe.guider.guidance_scale == 6.0  # set for the call, restored
+    assert seen["plan"].latent_shape == (32, 2, 2, 2)
+    from vidstudio.backend.loader import PipelineCache as _PC  # noqa: F401
+
+    res = generate(ModelRef(model=str(i2v)), Conditioning(prompt="a fox", steps=1,
+                                                          keyframes=[Keyframe(0, picture(48, 40))]),
+                   width=48, height=32, frames=5, cache=cache,
+                   on_step=lambda i, n, s, img: previews.append(img))
+    assert res.pipeline == "HunyuanVideo15ImageToVideoPipeline" and res.frames.shape == (5, 32, 48, 3)
+    assert len(previews) == 1 and previews[0].shape == (2, 3, 3)
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        generate(ModelRef(model=str(t2v)), Conditioning(prompt="a", steps=3), width=32, height=32, frames=5,
+                 cache=cache, cancel=token, on_step=lambda *a: token.cancel("test"))
+
+
+def test_ltx2_video_with_audio_track_exported(real, tmp_path):
+    """LTX-2 19B at its published configs: text-to-video makes a sound track as long as the video (24 kHz
+    stereo from the vocoder), which Export Video muxes into the MP4; a frame-0 keyframe runs image-to-video."""
+    from fractions import Fraction
+
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.graph.node import ExecutionContext
+    from vidstudio.media.audio import probe_stream_duration
+    from vidstudio.nodes.export import ExportVideo
+
+    folder = real("ltx2_19b")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("ltx2", "t2v", "ltx2-19b-dev")
+    assert loc.rule().side_multiple == 32 and loc.rule().frame_step == 8
+    cache = PipelineCache()
+    previews = []
+    res = generate(ModelRef(model=str(folder)), Conditioning(prompt="a fox barks", steps=2), width=64, height=64,
+                   frames=9, fps=24, cache=cache, on_step=lambda i, n, s, img: previews.append(img))
+    assert res.pipeline == "LTX2Pipeline" and res.frames.shape == (9, 64, 64, 3) and np.isfinite(res.frames).all()
+    assert len(previews) == 2 and previews[0].shape == (2, 2, 3)
+    a = res.audio
+    assert a is not None and a.sample_rate == 24000 and a.channels == 2 and a.duration == pytest.approx(9 / 24)
+    assert np.abs(a.samples).max() <= 1.0
+    ctx = ExecutionContext("export", width=64, height=64, fps=Fraction(24), frame_count=9, project_dir=tmp_path)
+    params = {p.name: p.default for p in ExportVideo.params} | {"path": "ltx2.mp4", "preset": "ultrafast"}
+    path = ExportVideo().execute(ctx, {"video": res.frames, "audio": a}, params)["file"]
+    assert probe_stream_duration(path, "a") == pytest.approx(probe_stream_duration(path, "v"), abs=2e-3)
+    res, _ = _run(folder, Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture(64, 64))]), cache,
+                  size=64, frames=9)
+    assert res.pipeline == "LTX2ImageToVideoPipeline" and res.frames.shape == (9, 64, 64, 3)
+    assert res.audio is not None and cache.loads == 1
+    from vidstudio.errors import NodeError
+
+    with pytest.raises(NodeError, match="at least 2 denoising steps"):
+        _run(folder, Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, picture(64, 64))]), cache, size=64, frames=9)
+
+
+def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
+    """LTX-Video 0.9.8 13B with a tiny random LTXLatentUpsamplerModel (a saved LTXLatentUpsamplePipeline folder
+    named on Load Model): half-size first stage, 2x latents, full-size refinement, decoded at the asked size."""
+    import torch
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.errors import NodeError
+
+    dev = write("ltx098_13b", tmp_path / "LTX-Video-0.9.8-13B")
+    torch.manual_seed(0)
+    up = LTXLatentUpsamplerModel(in_channels=128, mid_channels=32, num_blocks_per_stage=1).eval()
+    up.save_pretrained(tmp_path / "upscaler" / "latent_upsampler")
+    (tmp_path / "upscaler" / "model_index.json").write_text('{"_class_name": "LTXLatentUpsamplePipeline"}')
+    calls = {}
+    up_forward = LTXLatentUpsamplerModel.forward
+
+    def counting(self, x):
+        calls["in"] = tuple(x.shape)
+        return up_forward(self, x)
+
+    ref = ModelRef(model=str(dev), latent_upsampler=str(tmp_path / "upscaler"))
+    cache = PipelineCache()
+    seen = {}
+    LTXLatentUpsamplerModel.forward = counting
+    try:
+        res = generate(ref, Conditioning(prompt="a fox", steps=5, keyframes=[Keyframe(0, picture(64, 64))]),
+                       width=64, height=64, frames=9, cache=cache,
+                       call_hook=lambda plan, kw: seen.update(kw=dict(kw)))
+    finally:
+        LTXLatentUpsamplerModel.forward = up_forward
+    assert res.pipeline == "LTXConditionPipeline" and res.frames.shape == (9, 64, 64, 3)
+    assert np.isfinite(res.frames).all()
+    assert seen["kw"]["width"] == 32 and calls["in"] == (1, 128, 2, 1, 1)  # first stage at half size, then 2x
+    assert res.steps == 5 + int(5 * 0.4)  # the refinement (denoise strength 0.4) runs after the first stage
+    assert any(n.startswith("two stages: 32x32") for n in res.notes)
+    with pytest.raises(NodeError, match="multiples of 64"):
+        generate(ref, Conditioning(prompt="a", steps=1), width=96, height=64, frames=9, cache=cache)
+
+
+@pytest.mark.parametrize("name,family,checkpoint,size,frames", [
+    ("wan21_t2v_1_3b", "wan", "wan2.1-t2v", 32, 5),
+    ("wan21_t2v_14b", "wan", "wan2.1-t2v", 32, 5),
+    ("animatediff_v152_sd15", "animatediff", "", 64, 16),
+    ("ltx091_2b", "ltx", "ltx-2b", 32, 9),
+    ("cogvideox_2b", "cogvideox", "cogvideox-t2v", 32, 9),
+    ("cogvideox_5b", "cogvideox", "cogvideox-t2v", 32, 9),
+])
+def test_older_families_at_real_configs(real, name, family, checkpoint, size, frames):
+    """Wan 2.1 and CogVideoX at their published configs (layers cut): recognised, run through the adapter for
+    two steps with a step preview, frames decoded at the asked geometry."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real(name)
+    loc = locate(str(folder))
+    assert loc.family == family and (loc.checkpoint or "") == checkpoint
+    previews = []
+    res = generate(ModelRef(model=str(folder)), Conditioning(prompt="a fox", steps=2), width=size, height=size,
+                   frames=frames, cache=PipelineCache(), on_step=lambda i, n, s, img: previews.append(img))
+    assert res.frames.shape == (frames, size, size, 3) and np.isfinite(res.frames).all() and res.steps == 2
+    assert len(previews) == 2 and previews[0].ndim == 3
+
+
+def test_cogvideox_10_needs_8k_plus_1_frames(real):
+    """Found at the real config: CogVideoX 1.0's VAE decodes latents in pairs, so 5 frames (2 latent frames)
+    came out as 8; the rule read from its configs is 8k+1 and validation refuses 5 before loading."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
+
+    folder = real("cogvideox_2b")
+    assert locate(str(folder)).rule().frame_step == 8
+    with pytest.raises(NodeError, match="8k\\+1 frames"):
+        generate(ModelRef(model=str(folder)), Conditioning(prompt="a", steps=1), width=32, height=32, frames=5,
+                 cache=PipelineCache())
+
+
+def test_svd_xt_at_real_config(real):
+    """SVD-XT at its published configs (widths cut): exactly the UNet's 25 frames, one step from a keyframe."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("svd_xt")
+    loc = locate(str(folder))
+    assert (loc.family, loc.checkpoint) == ("svd", "svd-xt") and loc.rule().exact_frames == 25
+    res = generate(ModelRef(model=str(folder)), Conditioning(steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
+                   width=64, height=64, frames=25, fps=7, cache=PipelineCache())
+    assert res.pipeline == "StableVideoDiffusionPipeline" and res.frames.shape == (25, 64, 64, 3)
+    assert np.isfinite(res.frames).all()

@@ -145,6 +145,39 @@ def substitute_initial_noise(pipe: Any, noise: torch.Tensor) -> Iterator[Callabl
             module.randn_tensor = original
 
 
+def takes_step_callback(pipe: Any) -> bool:
+    """True when the pipeline's ``__call__`` takes ``callback_on_step_end`` (HunyuanVideo 1.5's does not)."""
+    import inspect
+
+    return "callback_on_step_end" in inspect.signature(type(pipe).__call__).parameters
+
+
+@contextlib.contextmanager
+def scheduler_step_callback(pipe: Any, fn: Callable[[Any, int, Any, dict[str, Any]], Any]) -> Iterator[None]:
+    """Calls ``fn(pipe, step, timestep, {"latents": latents})`` after every ``pipe.scheduler.step`` for the
+    duration of the block: the step callback of pipelines without ``callback_on_step_end``. An exception
+    raised by ``fn`` stops the denoising loop at once (no VAE decode), as from a step-end callback.
+
+    The wrapper is an attribute of the scheduler instance, removed when the block ends.
+    """
+    sched = pipe.scheduler
+    original = sched.step
+    count = [0]
+
+    def step(model_output, timestep, sample, *args, **kwargs):
+        out = original(model_output, timestep, sample, *args, **kwargs)
+        latents = out[0] if isinstance(out, tuple) else out.prev_sample
+        fn(pipe, count[0], timestep, {"latents": latents})
+        count[0] += 1
+        return out
+
+    sched.step = step
+    try:
+        yield
+    finally:
+        sched.__dict__.pop("step", None)
+
+
 # --------------------------------------------------------------------------------------------- plans
 @dataclass
 class Plan:
@@ -165,6 +198,8 @@ class Plan:
         cleanup: called after the run, success or not (e.g. disable FreeNoise).
         notes: what the adapter changed, in words.
         packing: for ``"packed"``: ``(patch_size, patch_size_t)``.
+        call: ``call(kwargs) -> output`` runs the plan instead of ``pipe(**kwargs)`` (several stages, e.g. LTX's
+            latent upsampling), or None.
     """
 
     pipe: Any
@@ -179,6 +214,7 @@ class Plan:
     cleanup: list[Callable[[], None]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     packing: tuple[int, int] = (1, 1)
+    call: Callable[[dict[str, Any]], Any] | None = None
 
     def __post_init__(self) -> None:
         self.noise_layout = self.noise_layout or self.layout

@@ -48,6 +48,9 @@ class ModelRef:
         preview_decoder: a tiny autoencoder for step previews: a local TAESD folder (diffusers
             ``AutoencoderTiny``) or a TAEHV weights file (``.pth``/``.safetensors``, needs the ``taehv`` module);
             "" uses the family's linear latent-to-RGB factors.
+        latent_upsampler: LTX-Video's optional second stage: a local ``LTXLatentUpsamplePipeline`` folder (or the
+            ``LTXLatentUpsamplerModel`` folder inside it) or a repo id; "" for none. See
+            :class:`vidstudio.backend.families.ltx.LTXAdapter`.
     """
 
     family: str = "auto"
@@ -64,6 +67,7 @@ class ModelRef:
     ip_adapter: str = ""
     motion_adapter: str = ""
     preview_decoder: str = ""
+    latent_upsampler: str = ""
 
     def with_(self, **changes: Any) -> "ModelRef":
         """A copy with ``changes`` applied."""
@@ -114,8 +118,10 @@ class Conditioning:
         motion_strength: SVD motion, 0..1 (motion bucket id ``round(254 * s)``); None: the model's default.
         noise_aug: SVD noise augmentation strength; None: the default 0.02.
         seed: the random seed (>= 0).
-        steps: denoising steps.
-        guidance_scale: classifier-free guidance scale; None: the family's default.
+        steps: denoising steps; None: the checkpoint's default (a distilled checkpoint's few steps) or the
+            family's (:meth:`vidstudio.families.FamilySpec.default_steps_for`), noted in the run report.
+        guidance_scale: classifier-free guidance scale; None: the checkpoint's default (distilled: 1) or the
+            family's, noted in the run report.
         guidance_scale_2: on a two-expert checkpoint (Wan 2.2 A14B), the guidance scale of the low-noise
             expert (diffusers ``guidance_scale_2``); None: the checkpoint's default; ignored (noted) elsewhere.
         boundary_ratio: on a two-expert checkpoint, the fraction of the training timesteps above which the
@@ -139,7 +145,7 @@ class Conditioning:
     motion_strength: float | None = None
     noise_aug: float | None = None
     seed: int = 0
-    steps: int = 25
+    steps: int | None = None
     guidance_scale: float | None = None
     guidance_scale_2: float | None = None
     boundary_ratio: float | None = None

@@ -140,12 +140,15 @@ class ExtendResult:
     Attributes:
         frames: ``(frames, H, W, 3)`` float32 in [0, 1]. windows: the passes, in order.
         last: the last window's :class:`GenerateResult` (family, pipeline, seed...). notes: the run report.
+        audio: where every window made a sound track (LTX-2), each window's sound under its new frames, joined
+            (as long as the clip); else None.
     """
 
     frames: np.ndarray
     windows: list[Window]
     last: GenerateResult
     notes: list[str] = field(default_factory=list)
+    audio: Any = None
 
 
 def extend(
@@ -208,6 +211,7 @@ def extend(
     made = 0
     windows: list[Window] = []
     last: GenerateResult | None = None
+    sound: list[Any] = []  # per window, the Audio under its new frames (None when a window has none)
     for k, (a, b) in enumerate(spans):
         cancel.raise_if_cancelled()
         sub = window_bundle(bundle, a, b, schedule_ok=schedule_ok)
@@ -231,10 +235,12 @@ def extend(
         got = last.frames
         if got.shape[1:3] != (height, width):
             raise NodeError(f"window {k} came back {got.shape[2]}x{got.shape[1]}, expected {width}x{height}")
+        track = getattr(last, "audio", None)
         if k == 0:
             n = min(len(got), frames)
             out[:n] = got[:n]
             made = n
+            sound.append(track.for_frames(0, n, fps) if track is not None else None)
             continue
         shared = made - a  # frames of this window that overlap what is made
         if shared > 0:
@@ -244,9 +250,15 @@ def extend(
         n = min(len(got), frames - a)
         if n > shared:
             out[made:a + n] = got[shared:n]
+            sound.append(track.for_frames(shared, n, fps) if track is not None else None)
             made = a + n
     notes += [w.describe() for w in windows]
-    return ExtendResult(frames=out, windows=windows, last=last, notes=notes)
+    audio = None
+    if sound and all(t is not None for t in sound) and len({t.sample_rate for t in sound}) == 1:
+        from vidstudio.media.audio import Audio
+
+        audio = Audio(np.concatenate([t.samples for t in sound]), sound[0].sample_rate)
+    return ExtendResult(frames=out, windows=windows, last=last, notes=notes, audio=audio)
 
 
 __all__ = ["ExtendResult", "Window", "extend", "match_colour", "plan_windows", "window_bundle"]

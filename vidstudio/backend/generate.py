@@ -15,6 +15,7 @@ Step reports (the interface the server streams to clients):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
 import time
@@ -26,7 +27,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from vidstudio.backend.adapters import Plan, substitute_initial_noise, video_to_video_strength
+from vidstudio.backend.adapters import (Plan, scheduler_step_callback, substitute_initial_noise, takes_step_callback,
+                                        video_to_video_strength)
 from vidstudio.backend.bundle import Conditioning, ModelRef
 from vidstudio.backend.families import adapter_class
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
@@ -34,7 +36,8 @@ from vidstudio.backend.locate import ModelLocation, locate
 from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
 from vidstudio.backend.preview import Previewer
 from vidstudio.errors import Cancelled, NodeError
-from vidstudio.families import CheckResult, check_request, uses_video_to_video
+from vidstudio.media.audio import Audio
+from vidstudio.families import CheckResult, check_request, get_spec, uses_video_to_video
 from vidstudio.progress import CancelToken
 
 #: ``on_step(step, total, seconds_per_step, preview)``; ``preview`` ``(h, w, 3)`` float32 or None.
@@ -53,6 +56,7 @@ class GenerateResult:
         notes: what was changed or ignored on the way, in words.
         steps: denoising steps run; seconds_per_step: their mean wall time.
         check: the capability check (geometry actually generated).
+        audio: the sound track generated with the video (LTX-2), fitted to ``frames / fps`` seconds, or None.
     """
 
     frames: np.ndarray
@@ -65,6 +69,7 @@ class GenerateResult:
     steps: int = 0
     seconds_per_step: float = 0.0
     check: CheckResult | None = None
+    audio: Audio | None = None
 
     def metadata(self) -> dict[str, str]:
         """MP4 metadata tags recording how the frames were made."""
@@ -175,12 +180,21 @@ def generate(
     loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
     res = check_bundle(loc, bundle, width, height, frames, snap)
     W, H, F = res.width, res.height, res.frames
+    spec = get_spec(loc.family)
+    defaults: list[str] = []
+    if bundle.steps is None:
+        n, whose = spec.default_steps_for(loc.checkpoint or None)
+        bundle = dataclasses.replace(bundle, steps=n)
+        defaults.append(f"steps {n} ({whose}; none was set)")
+    if bundle.guidance_scale is None:
+        g, whose = spec.default_guidance_for(loc.checkpoint or None)
+        defaults.append(f"guidance scale {g:g} ({whose}; none was set)")
     if bundle.steps < 1:
         raise NodeError(f"param 'steps': {bundle.steps} denoising steps; at least 1 is needed")
     if bundle.guide is not None and uses_video_to_video(loc.family, loc.variant):
         video_to_video_strength(bundle)  # refuse a strength that leaves no step before loading
     bundle = fit_to_size(bundle, (width, height), (W, H))
-    notes = list(res.notes)
+    notes = list(res.notes) + defaults
     seed = resolve_seed(bundle.seed)
     if bundle.seed is None or bundle.seed < 0:
         notes.append(f"random seed {seed}")
@@ -220,8 +234,12 @@ def generate(
         return kwargs
 
     kwargs = dict(plan.kwargs)
-    kwargs.update(generator=torch.Generator("cpu").manual_seed(seed), output_type="np",
-                  callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
+    kwargs.update(generator=torch.Generator("cpu").manual_seed(seed), output_type="np")
+    step_hook: Any = contextlib.nullcontext()
+    if takes_step_callback(plan.pipe):
+        kwargs.update(callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
+    else:  # HunyuanVideo 1.5: the same callback after every scheduler step
+        step_hook = scheduler_step_callback(plan.pipe, on_step_end)
     z = structured_initial_noise(plan, bundle, seed, F, W, H)
     noise = plan.noise_tensor(z) if z is not None else None
     if noise is not None and plan.noise_via == "latents":
@@ -230,14 +248,14 @@ def generate(
         call_hook(plan, kwargs)
     t_last[0] = time.perf_counter()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), step_hook:
             if noise is not None and plan.noise_via == "hook":
                 with substitute_initial_noise(plan.pipe, noise) as used:
-                    out = plan.pipe(**kwargs)
+                    out = plan.call(kwargs) if plan.call else plan.pipe(**kwargs)
                 if not used():
                     notes.append("the structured initial noise could not be applied to this pipeline")
             else:
-                out = plan.pipe(**kwargs)
+                out = plan.call(kwargs) if plan.call else plan.pipe(**kwargs)
     finally:
         for fn in plan.cleanup:
             fn()
@@ -250,6 +268,11 @@ def generate(
         arr = np.clip(arr, 0.0, 1.0)
     if arr.shape[-1] != 3 and arr.shape[1] == 3:  # (T, 3, H, W)
         arr = np.ascontiguousarray(arr.transpose(0, 2, 3, 1))
-    return GenerateResult(frames=arr, seed=seed, family=loc.family, variant=loaded.variant,
+    audio = None
+    if getattr(out, "audio", None) is not None and hasattr(adapter, "audio_sample_rate"):
+        wave = out.audio[0] if isinstance(out.audio, (list, tuple)) or np.ndim(out.audio) == 3 else out.audio
+        wave = np.asarray(wave.float().cpu() if isinstance(wave, torch.Tensor) else wave, np.float32)  # (ch, N)
+        audio = Audio(np.clip(wave.T, -1.0, 1.0), adapter.audio_sample_rate(plan.pipe)).fit(arr.shape[0] / float(fps))
+    return GenerateResult(audio=audio, frames=arr, seed=seed, family=loc.family, variant=loaded.variant,
                           pipeline=plan.pipeline_name, model=ref.model, notes=notes, steps=len(times),
                           seconds_per_step=float(np.mean(times)) if times else 0.0, check=res)

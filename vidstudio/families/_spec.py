@@ -363,6 +363,21 @@ class FamilySpec:
                 return v
         raise KeyError(f"family {self.id} has no variant {variant_id!r}; expected one of {', '.join(self.variant_ids)}")
 
+    def default_steps_for(self, checkpoint_id: str | None) -> tuple[int, str]:
+        """The step count a run uses when the user set none, and whose default it is (in words): the
+        checkpoint's model-card value (a distilled checkpoint: few steps) or the family's."""
+        ck = self.checkpoint(checkpoint_id) if checkpoint_id else None
+        if ck is not None and ck.default_steps:
+            return ck.default_steps, f"the default of {ck.title}"
+        return self.default_steps, f"the {self.title} default"
+
+    def default_guidance_for(self, checkpoint_id: str | None) -> tuple[float, str]:
+        """The guidance scale a run uses when the user set none, and whose default it is (in words)."""
+        ck = self.checkpoint(checkpoint_id) if checkpoint_id else None
+        if ck is not None and ck.default_guidance is not None:
+            return float(ck.default_guidance), f"the default of {ck.title}"
+        return float(self.default_guidance), f"the {self.title} default"
+
     def checkpoint(self, checkpoint_id: str) -> Checkpoint | None:
         """The :class:`Checkpoint` of that id in any variant, or None."""
         for v in self.variants:

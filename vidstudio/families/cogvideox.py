@@ -6,12 +6,17 @@ from vidstudio.families._spec import Checkpoint, Configs, FamilySpec, GeometryRu
 
 
 def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
-    """Side multiple = VAE 8 x patch 2; frame step = the VAE's temporal compression (CogVideoX 1.5, temporal
-    patch 2, pads latent frames itself: the rule stays 4k+1); CogVideoX-5b-I2V's learned positional embeddings
-    make only its training size."""
+    """Side multiple = VAE 8 x patch 2; frame step: CogVideoX 1.5 (temporal patch 2) pads latent frames itself,
+    so 4k+1 (the VAE's temporal compression); CogVideoX 1.0 (no temporal patch) needs an odd latent frame count,
+    so 8k+1: its VAE decodes latents in pairs (``AutoencoderKLCogVideoX.num_latent_frames_batch_size = 2``), and
+    an even count decodes to the wrong length (5 frames asked, 8 made; 13 asked, 16 made, found by the
+    real-configuration test of CogVideoX-2b). CogVideoX-5b-I2V's learned positional embeddings make only its
+    training size."""
     vs = vae_spatial(c.vae)
     spatial = vs * int(c.transformer.get("patch_size", 2))
     temporal = int(c.vae.get("temporal_compression_ratio", 4))
+    if not c.transformer.get("patch_size_t"):
+        temporal *= 2  # CogVideoX 1.0: an odd number of latent frames
     exact = None
     if c.transformer.get("use_learned_positional_embeddings"):
         exact = (int(c.transformer["sample_width"]) * vs, int(c.transformer["sample_height"]) * vs)

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -108,8 +108,8 @@ class VideoWriter:
         project_json: the project document to embed in the file's metadata (read back with
             :func:`read_embedded_project`).
         metadata: further ``key: value`` metadata tags.
-        audio: a :class:`vidstudio.media.audio.Audio` muxed as AAC (192 kb/s), sample 0 with frame 0; cut or
-            padded with silence to the video's length by the caller (see ``Audio.for_frames``). None: no sound.
+        audio: a :class:`vidstudio.media.audio.Audio` track muxed in as AAC (192 kb/s), or None. It is written as
+            given: fit it to the video's length first (:meth:`~vidstudio.media.audio.Audio.fit`).
 
     The RGB frames are converted to BT.709 limited-range YUV and the stream is tagged so (players and the
     decoder read the same matrix back).
@@ -134,7 +134,7 @@ class VideoWriter:
         odd_size: str = "pad",
         project_json: str | None = None,
         metadata: dict[str, str] | None = None,
-        audio=None,
+        audio: Any = None,
     ):
         self.path = Path(path)
         if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
@@ -169,6 +169,7 @@ class VideoWriter:
         token = uuid.uuid4().hex[:8]
         self._tmp = self.path.parent / f".{self.path.name}.partial-{token}.mp4"
         self._meta_file: Path | None = None
+        self._wav_file: Path | None = None
         self._log = tempfile.TemporaryFile()
         out_w, out_h = self.width + self.pad_right, self.height + self.pad_bottom
         cmd = [
@@ -184,15 +185,14 @@ class VideoWriter:
             for k, v in tags.items():
                 f.write(f"{_ffmeta_escape(k)}={_ffmeta_escape(str(v))}\n")
         self._meta_file = Path(meta)
-        cmd += ["-f", "ffmetadata", "-i", str(self._meta_file), "-map", "0:v:0", "-map_metadata", "1"]
-        self._wav_file: Path | None = None
+        cmd += ["-f", "ffmetadata", "-i", str(self._meta_file)]
         if audio is not None:
-            from vidstudio.media.audio import write_wav
-
             fd, wav = tempfile.mkstemp(prefix="vidstudio-audio-", suffix=".wav")
             os.close(fd)
-            self._wav_file = write_wav(audio, wav)
-            cmd = cmd[:cmd.index("-map")] + ["-i", str(self._wav_file)] + cmd[cmd.index("-map"):]
+            self._wav_file = audio.write_wav(wav)
+            cmd += ["-i", str(self._wav_file)]
+        cmd += ["-map", "0:v:0", "-map_metadata", "1"]
+        if audio is not None:
             cmd += ["-map", "2:a:0", "-c:a", "aac", "-b:a", "192k"]
         cmd += [
             "-vf", "scale=out_color_matrix=bt709:out_range=tv",
@@ -362,7 +362,7 @@ class VideoWriter:
         if self._meta_file is not None:
             self._meta_file.unlink(missing_ok=True)
             self._meta_file = None
-        if getattr(self, "_wav_file", None) is not None:
+        if self._wav_file is not None:
             self._wav_file.unlink(missing_ok=True)
             self._wav_file = None
         try:

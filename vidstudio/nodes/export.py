@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidstudio.errors import MediaError
+from vidstudio.errors import MediaError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
+from vidstudio.media.audio import Audio
 from vidstudio.media.clip import as_clip
 from vidstudio.media.export import export_clip
 from vidstudio.media.video import PRESETS, parse_fps
@@ -20,8 +21,8 @@ class ExportVideo(Node):
     :func:`vidstudio.media.export.export_clip`, the one export path the GUI's Export dialog also takes. The file
     appears under its name only when complete; a cancelled or failed export leaves no partial file there.
 
-    Input ``audio`` (optional AUDIO): muxed as AAC, the part that goes with the frames written, padded with
-    silence or cut so that the sound lasts as long as the video.
+    An ``audio`` input (AUDIO) goes into the MP4 as an AAC stream of the same length as the video: the part
+    under the written frame range, cut or padded with silence (noted when the lengths differed).
 
     Output ``file``: the path written (TEXT).
     """
@@ -71,14 +72,23 @@ class ExportVideo(Node):
         if rate:  # the run's frame range is in project frames: the same seconds at the clip's rate
             ratio = parse_fps(rate) / ctx.fps
             start, stop = round(start * ratio), (None if stop >= ctx.frame_count else round(stop * ratio))
+        audio = inputs.get("audio")
+        if audio is not None and not isinstance(audio, Audio):
+            raise NodeError(f"input 'audio' got a {type(audio).__name__}, expected an Audio track")
+        if audio is not None and params["format"] == "mp4":
+            end = video.frame_count if stop is None else min(stop, video.frame_count)
+            seconds, have = (end - start) / float(fps), audio.duration - start / float(fps)
+            if abs(have - seconds) > 0.5 / audio.sample_rate:
+                ctx.note(f"audio track of {max(have, 0.0):.3f} s fitted to the video's {seconds:.3f} s "
+                         f"({'cut' if have > seconds else 'padded with silence'})")
         out, notes = export_clip(
             video, ctx.resolve_path(params["path"]), fps, fmt=params["format"], start=start,
             stop=stop, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
-            project_json=ctx.project_json if params["embed_project"] else None, audio=inputs.get("audio"),
+            project_json=ctx.project_json if params["embed_project"] else None, audio=audio,
             progress=lambda f, m: ctx.report(f, f"writing {m}"), cancel=ctx.cancel,
         )
-        if inputs.get("audio") is not None and params["format"] == "png":
-            notes = [*notes, "a PNG sequence has no sound: the audio input was not written"]
+        if audio is not None and params["format"] == "png":
+            notes = [*notes, "a PNG sequence has no sound: the audio input is not written"]
         for n in notes:
             ctx.note(n)
         return {"file": str(out)}

@@ -24,7 +24,8 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from vidstudio.backend.bundle import DEVICES, DTYPES, OFFLOAD, Conditioning as Bundle, Keyframe, ModelRef
-from vidstudio.families import FAMILIES, Request, check_request, uses_video_to_video, video_to_video_problem
+from vidstudio.families import (FAMILIES, Request, check_request, get_spec, uses_video_to_video,
+                                video_to_video_problem)
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
@@ -94,6 +95,10 @@ class LoadModel(Node):
         Param("preview_decoder", "string", "",
               help="Tiny autoencoder for step previews: a TAESD folder or a TAEHV .pth/.safetensors file; "
                    "empty: linear latent-to-RGB previews."),
+        Param("latent_upsampler", "string", "",
+              help="LTX-Video: a latent upsampler (an LTXLatentUpsamplePipeline folder or its latent_upsampler "
+                   "folder, e.g. Lightricks/ltxv-spatial-upscaler-0.9.7) as a second stage: generate at half the "
+                   "size, upsample the latents 2x, refine at full size (denoise strength 0.4)."),
     )
     uses_settings = ()
 
@@ -151,7 +156,8 @@ class LoadModel(Node):
             return str(p) if p.exists() else v  # a repo id, or a missing folder the loader reports
 
         model = local(params["model"])
-        extras = {name: local(params[name]) for name in ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder")}
+        extras = {name: local(params[name]) for name in ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder",
+                                                    "latent_upsampler")}
         ref = ModelRef(family=params["family"], model=model, revision=params["revision"].strip(),
                        weights_variant=params["weights_variant"].strip(), dtype=params["dtype"],
                        device=params["device"], offload=params["offload"], vae_tiling=params["vae_tiling"],
@@ -216,7 +222,9 @@ class Conditioning(Node):
         Param("seed", "int", 0, min=-1, max=2**31 - 1,
               help="Random seed; the same inputs and seed give the same frames. -1: a new seed each run "
                    "(recorded in the output)."),
-        Param("steps", "int", 25, min=1, max=500, help="Denoising steps."),
+        Param("steps", "int", 0, min=0, max=500,
+              help="Denoising steps; 0: the checkpoint's default (e.g. 8 for LTX-Video 13B distilled), else the "
+                   "family's (AnimateDiff 25, LTX 40, Wan 50, ...); the run report says which was used."),
         Param("guidance_scale", "float", -1.0, min=-1.0, max=50.0, step=0.5,
               help="Classifier-free guidance scale; -1: the family's default (AnimateDiff 7.5, LTX 3, Wan 5, "
                    "SVD 3, CogVideoX 6)."),
@@ -334,7 +342,7 @@ class Conditioning(Node):
             style=style, style_strength=params["style_strength"],
             motion_strength=None if params["motion_strength"] == -1.0 else params["motion_strength"],
             noise_aug=None if params["noise_aug"] == -1.0 else params["noise_aug"], seed=params["seed"],
-            steps=params["steps"], guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
+            steps=params["steps"] or None, guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
             guidance_scale_2=None if params.get("guidance_scale_2", -1.0) == -1.0 else params["guidance_scale_2"],
             boundary_ratio=None if params.get("boundary_ratio", -1.0) == -1.0 else params["boundary_ratio"],
         )
@@ -410,6 +418,8 @@ class Generate(Node):
     outputs = (
         Output("video", PortType.VIDEO, "the generated frames"),
         Output("seed", PortType.NUMBER, "the seed used (the chosen one when the seed is -1)"),
+        Output("audio", PortType.AUDIO, "the sound track made with the video (LTX-2), as long as the video; "
+                                        "None for the video-only families"),
     )
     params = (
         Param("snap_to_model", "bool", False,
@@ -450,7 +460,8 @@ class Generate(Node):
         problems = [(_where(control), msg) for control, msg in res.problems]
         if "guide_video" in request.controls and uses_video_to_video(family, loc.variant if loc else None):
             cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
-            problem = video_to_video_problem(float(cp["guide_strength"]), int(cp["steps"]))
+            steps = int(cp["steps"]) or get_spec(family).default_steps_for((loc.checkpoint or None) if loc else None)[0]
+            problem = video_to_video_problem(float(cp["guide_strength"]), steps)
             if problem:
                 problems.append((_where("guide_video"), problem))
         return problems
@@ -482,7 +493,7 @@ class Generate(Node):
                  f"{result.seconds_per_step:.2f} s/step")
         clip = Clip.from_array(result.frames, label=f"{ctx.node_id} video")
         clip.metadata.update(result.metadata())
-        return {"video": clip, "seed": float(result.seed)}
+        return {"video": clip, "seed": float(result.seed), "audio": result.audio}
 
 
 class Extend(Node):
@@ -492,7 +503,8 @@ class Extend(Node):
     The prompt schedule, keyframes, guide video (the animatic), masks, trajectory boxes and camera are sliced
     per window, and colours are matched across each seam. The run report lists the windows.
 
-    Outputs: ``video`` (the project's frame count), ``seed`` the first window's seed.
+    Outputs: ``video`` (the project's frame count), ``seed`` the first window's seed, ``audio`` the windows'
+    sound tracks joined under their new frames (LTX-2; None for the other families).
     """
 
     type_id = "Extend"
@@ -529,7 +541,7 @@ class Extend(Node):
         clip = Clip.from_array(result.frames, label=f"{ctx.node_id} video")
         clip.metadata.update(result.last.metadata())
         clip.metadata["vidstudio_windows"] = str(len(result.windows))
-        return {"video": clip, "seed": float(result.windows[0].seed)}
+        return {"video": clip, "seed": float(result.windows[0].seed), "audio": result.audio}
 
 
 def _where(control: str) -> str:

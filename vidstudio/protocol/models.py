@@ -90,7 +90,7 @@ class SimpleGeneration(_Request):
         motion_bucket_id: Stable Video Diffusion's motion bucket (0..254; default 127); other families refuse it.
         seed: random seed; -1 picks one (recorded in ``adjustments`` and in the MP4).
         model: a model id from ``GET /v1/models`` (default: the server's default model).
-        steps: denoising steps (default 25); guidance_scale: classifier-free guidance (default: the family's).
+        steps: denoising steps (default: the checkpoint's or the family's); guidance_scale: classifier-free guidance (default: the family's).
     """
 
     prompt: str = Field("", max_length=20000, description="What to generate.")
@@ -108,7 +108,7 @@ class SimpleGeneration(_Request):
     seed: int = Field(-1, ge=-1, le=2**31 - 1, description="Random seed; -1 picks one.")
     model: str | None = Field(None, pattern=MODEL_ID_PATTERN, max_length=200,
                               description="Model id (GET /v1/models); default: the server's default model.")
-    steps: int | None = Field(None, ge=1, le=500, description="Denoising steps (default 25).")
+    steps: int | None = Field(None, ge=1, le=500, description="Denoising steps (default: the model's, e.g. 8 for a distilled checkpoint).")
     guidance_scale: float | None = Field(None, ge=0, le=50, description="Classifier-free guidance scale.")
 
     @field_validator("aspect_ratio")

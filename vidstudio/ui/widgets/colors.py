@@ -26,7 +26,7 @@ PORT_COLORS: dict[str, str] = {
     "MASK": "#dddddd",
     "BOXES": "#6fc38f",
     "FLOW": "#42a5d6",
-    "AUDIO": "#7cc47f",
+    "AUDIO": "#e8c547",
     "ANY": "#7d8590",
 }
 

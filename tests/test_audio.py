@@ -1,0 +1,69 @@
+"""Audio tracks: the AUDIO value, and Export Video muxing one into the MP4 as AAC, decoded back."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from vidstudio.errors import MediaError
+from vidstudio.graph.node import ExecutionContext
+from vidstudio.media import probe_video
+from vidstudio.media.audio import Audio, probe_stream_duration
+from vidstudio.media.video import ffmpeg_exe
+from vidstudio.nodes.export import ExportVideo
+
+
+def _sine(seconds: float, rate: int = 24000, hz: float = 440.0, channels: int = 2) -> Audio:
+    t = np.arange(int(round(seconds * rate))) / rate
+    return Audio(np.repeat((0.5 * np.sin(2 * np.pi * hz * t))[:, None], channels, axis=1), rate)
+
+
+def _decode_audio(path, rate: int = 24000) -> np.ndarray:
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
+                          "-f", "f32le", "-ar", str(rate), "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(out, np.float32).reshape(-1, 2)[:, 0]  # the left channel
+
+
+def test_audio_value_checks_and_fit():
+    a = _sine(0.5)
+    assert a.channels == 2 and a.duration == pytest.approx(0.5) and not a.samples.flags.writeable
+    assert a.to_json() == {"kind": "audio", "sample_rate": 24000, "channels": 2, "samples": 12000, "seconds": 0.5}
+    assert a.fit(0.25).samples.shape == (6000, 2)
+    padded = a.fit(1.0)
+    assert padded.samples.shape == (24000, 2) and np.all(padded.samples[12000:] == 0)
+    assert Audio(np.zeros(10), 8000).channels == 1  # 1-D is mono
+    with pytest.raises(MediaError, match="sample rate"):
+        Audio(np.zeros((10, 2)), 0)
+    with pytest.raises(MediaError, match="NaN"):
+        Audio(np.full((10, 2), np.nan), 8000)
+
+
+@pytest.mark.parametrize("seconds", [1.2, 0.3])  # longer than the video (cut), shorter (padded with silence)
+def test_export_video_muxes_audio_as_aac_of_the_videos_length(tmp_path, seconds):
+    frames = np.random.default_rng(0).random((12, 32, 48, 3)).astype(np.float32)
+    ctx = ExecutionContext("export", width=48, height=32, fps=Fraction(24), frame_count=12, project_dir=tmp_path)
+    params = {p.name: p.default for p in ExportVideo.params} | {"path": "out/a.mp4", "preset": "ultrafast"}
+    out = ExportVideo().execute(ctx, {"video": frames, "audio": _sine(seconds)}, params)
+    path = out["file"]
+    assert probe_video(path).frame_count == 12
+    video_s = probe_stream_duration(path, "v")
+    assert video_s == pytest.approx(0.5)
+    # the AAC stream plays as long as the video (to 2 ms)
+    assert probe_stream_duration(path, "a") == pytest.approx(video_s, abs=2e-3)
+    decoded = _decode_audio(path)
+    assert 0.25 < np.sqrt(np.mean(decoded[2000:4000] ** 2)) < 0.45  # the 0.5-amplitude sine came through (rms 0.35)
+    if seconds < 0.5:
+        assert np.sqrt(np.mean(decoded[9000:11500] ** 2)) < 0.02  # padded with silence after 0.3 s
+    assert any("fitted to the video" in n for n in ctx.notes)
+
+
+def test_export_without_audio_has_no_audio_stream(tmp_path):
+    frames = np.zeros((4, 16, 16, 3), np.float32)
+    ctx = ExecutionContext("export", width=16, height=16, fps=Fraction(24), frame_count=4, project_dir=tmp_path)
+    params = {p.name: p.default for p in ExportVideo.params} | {"path": "b.mp4", "preset": "ultrafast"}
+    path = ExportVideo().execute(ctx, {"video": frames, "audio": None}, params)["file"]
+    with pytest.raises(MediaError, match="no audio stream"):
+        probe_stream_duration(path, "a")

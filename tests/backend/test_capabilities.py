@@ -25,7 +25,7 @@ def test_table_is_well_formed_and_json():
     assert doc["families"]["svd"]["requires"] == {"all": ["keyframe0"]}
     lines = table_lines()
     row = next(l for l in lines if l.startswith("mask"))
-    assert row.split()[1:] == ["-", "-", "vace", "-", "-"]
+    assert row.split()[1:] == ["-", "-", "vace", "-", "-", "-", "-"]  # ..., cogvideox, hunyuan15, ltx2
     assert "i2v 0+last; vace any" in next(l for l in lines if l.startswith("keyframes"))
 
 
@@ -138,7 +138,8 @@ def test_rules_read_from_tiny_model_configs(tiny):
     assert rules_for_folder(tiny("ltx"), "ltx") == GeometryRule(8, None, 32, str(tiny("ltx")))
     assert rules_for_folder(tiny("wan"), "wan").frame_step == 4 and rules_for_folder(tiny("wan"), "wan").side_multiple == 16
     cog = rules_for_folder(tiny("cogvideox"), "cogvideox")
-    assert (cog.frame_step, cog.side_multiple) == (4, 16)
+    # CogVideoX 1.0 (no temporal patch): an odd latent frame count, 8k+1 frames (its VAE decodes latents in pairs)
+    assert (cog.frame_step, cog.side_multiple) == (8, 16)
     svd = rules_for_folder(tiny("svd"), "svd")
     assert (svd.exact_frames, svd.side_multiple) == (14, 8)
     assert rules_for_folder(tiny("animatediff"), "animatediff").side_multiple == 16

@@ -100,3 +100,24 @@ def test_docs_tables_are_the_generated_ones():
     # and the check notices a stale table
     stale = text.replace("| `mask` | - | - | vace |", "| `mask` | - | - | t2v |")
     assert stale != text and _docs.render(stale) == text
+
+
+def test_hunyuan15_and_ltx2_validation_before_loading():
+    """The new families' rules are enforced torch-free: HunyuanVideo 1.5 takes a keyframe at frame 0 only and
+    its I2V checkpoint needs one; 4k+1 frames, sides multiple of 16; LTX-2 8k+1 frames, sides multiple of 32;
+    a distilled checkpoint's defaults are 8 steps and guidance 1."""
+    ok = check_request("hunyuan15", Request(controls={"text", "keyframes"}, keyframe_frames=[0], frames=9, width=48,
+                                            height=32), variant="i2v")
+    assert ok.ok, ok.problems
+    bad = check_request("hunyuan15", Request(controls={"text", "keyframes"}, keyframe_frames=[4], frames=8, width=40,
+                                             height=32), variant="i2v")
+    msgs = " | ".join(m for _, m in bad.problems)
+    assert "frame 0" in msgs and "4k+1" in msgs and "16" in msgs
+    need = check_request("hunyuan15", Request(controls={"text"}, frames=9, width=48, height=32), variant="i2v")
+    assert any("keyframe at frame 0" in m for _, m in need.problems)
+    ltx2 = check_request("ltx2", Request(controls={"text"}, frames=12, width=48, height=32))
+    assert any("8k+1" in m for _, m in ltx2.problems) and any("32" in m for _, m in ltx2.problems)
+    assert SPECS["ltx2"].default_steps_for("ltx2-19b-distilled")[0] == 8
+    assert SPECS["ltx2"].default_guidance_for("ltx2-19b-distilled")[0] == 1.0
+    assert SPECS["hunyuan15"].default_guidance_for("hy15-t2v-distilled")[0] == 1.0
+    assert SPECS["hunyuan15"].default_steps_for(None) == (50, "the HunyuanVideo 1.5 default")

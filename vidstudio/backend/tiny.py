@@ -279,6 +279,10 @@ def build_tiny_pipeline(family: str, variant: str | None = None) -> tuple[Any, d
     if family not in FAMILIES:
         raise ValueError(f"unknown model family {family!r}; expected one of {', '.join(FAMILIES)}")
     variants = VARIANTS[family]
+    if not variants:
+        raise ValueError(f"family {family} has no tiny model (its test pipelines are built from the published "
+                         f"configs in tests/backend/configs); families with one: "
+                         f"{', '.join(f for f in FAMILIES if VARIANTS[f])}")
     variant = variant or variants[0]
     if variant not in variants:
         raise ValueError(f"family {family} has no variant {variant!r}; expected one of {', '.join(variants)}")

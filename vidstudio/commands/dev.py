@@ -24,12 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = dsub.add_parser("tiny-model", help="write a tiny random pipeline of a model family",
                         description="Writes a randomly initialised, tiny but complete diffusers pipeline "
                                     "(tokenizer built in code, no download) that loads like a real model.")
-    t.add_argument("family", choices=FAMILIES, help="the model family")
+    tiny = [f for f in FAMILIES if VARIANTS[f]]  # HunyuanVideo 1.5 and LTX-2 have no tiny model
+    t.add_argument("family", choices=tiny, help="the model family")
     t.add_argument("out_dir", help="the folder to write (created)")
     variants = sorted({v for vs in VARIANTS.values() for v in vs})
     t.add_argument("--variant", choices=variants,
                    help="checkpoint kind: wan t2v|i2v|vace, cogvideox t2v|i2v (default: the family's first, "
-                        + ", ".join(f"{f} {VARIANTS[f][0]}" for f in FAMILIES) + ")")
+                        + ", ".join(f"{f} {VARIANTS[f][0]}" for f in tiny) + ")")
     t.set_defaults(func=run_tiny)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 

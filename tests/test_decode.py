@@ -254,3 +254,24 @@ def test_load_video_sound_is_decoded_only_when_used(tmp_path):
     assert lazy._samples is None and lazy.sample_rate == 32000
     assert lazy.samples.shape == (16000, 1) and lazy.duration == pytest.approx(0.5)
     assert lazy.for_frames(0, 5, 10).samples.shape == (16000, 1)
+
+
+@pytest.mark.parametrize("name,args,tol", [
+    ("coffee.mov", ("-c:v", "png", "-pix_fmt", "rgb24"), 0.0),  # lossless RGB in QuickTime
+    ("coffee.webm", ("-c:v", "libvpx-vp9", "-lossless", "1", "-pix_fmt", "yuv444p", "-colorspace", "bt709"), 1.0),
+    ("coffee.mp4", ("-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", "-vf", "scale=out_color_matrix=bt709",
+                    "-colorspace", "bt709"), 1.0),
+])
+def test_a_photograph_in_several_containers_decodes_to_its_pixels(tmp_path, name, args, tol):
+    from PIL import Image
+    from skimage import data
+
+    photo = np.asarray(Image.fromarray(data.coffee()).resize((320, 240)))
+    png = tmp_path / "coffee.png"
+    Image.fromarray(photo).save(png)
+    path = tmp_path / name
+    ff("-loop", "1", "-t", "0.5", "-r", "8", "-i", str(png), *args, str(path))
+    clip, _, src = open_video_clip(path, fps=8)
+    assert clip.frame_count == 4 and (src.info.width, src.info.height) == (320, 240)
+    got = np.rint(clip.frame(3) * 255).astype(int)
+    assert np.abs(got - photo.astype(int)).mean() <= tol

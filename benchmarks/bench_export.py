@@ -1,6 +1,6 @@
 """Export throughput: VidStudio's MP4 writer against piping the same frames straight into the same ffmpeg.
 
-Both encode the same frames with the same x264 arguments (CRF, preset, yuv420p, +faststart). VidStudio
+Both encode the same frames with the same x264 arguments (CRF, preset, yuv420p, BT.709 tags, +faststart). VidStudio
 receives float32 frames in [0, 1] (what the engine produces) and pays for the conversion, the metadata input
 and its safety (temp file + rename); the baseline receives uint8 bytes ready for the pipe. Printed: frames per
 second of each and the ratio VidStudio / baseline (target >= 0.9).
@@ -38,7 +38,8 @@ def make_frames(n: int, w: int, h: int) -> np.ndarray:
 def baseline(frames_u8: np.ndarray, out: Path, fps: int, crf: int, preset: str) -> float:
     n, h, w, _ = frames_u8.shape
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{w}x{h}", "-r", str(fps), "-i", "pipe:0", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
+           "-s", f"{w}x{h}", "-r", str(fps), "-i", "pipe:0", "-vf", "scale=out_color_matrix=bt709:out_range=tv",
+           "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
            "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out)]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE)

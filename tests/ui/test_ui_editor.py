@@ -239,3 +239,36 @@ def test_trackpad_scroll_pans_and_wheel_zooms(qtbot, window_factory, ken_burns_c
     after = editor.mapToScene(vp.rect().center())
     assert editor.zoom == pytest.approx(z0 * 1.0015 ** 120, rel=1e-3)
     assert after.y() - before.y() == pytest.approx(40 / editor.zoom, abs=2)
+
+
+def test_dropping_videos_and_sound_files_makes_load_video_and_load_audio_nodes(qtbot, window_factory, ken_burns_copy):
+    import subprocess
+
+    from vidstudio.media.video import ffmpeg_exe
+
+    win = window_factory(ken_burns_copy)
+    s = win.session
+    take, sound = ken_burns_copy.parent / "take.webm", ken_burns_copy.parent / "voice.wav"
+    for args in (["-f", "lavfi", "-i", "testsrc2=size=32x32:rate=8", "-c:v", "libvpx-vp9", str(take)],
+                 ["-f", "lavfi", "-i", "sine=frequency=330", str(sound)]):
+        subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-t", "0.5", *args], check=True, timeout=60)
+    assert drop_files(win.editor.viewport(), [take])
+    assert drop_files(win.centralWidget().parentWidget(), [sound])  # anywhere on the window, e.g. the Timeline
+    new = [n for n in s.project.nodes if n.id not in ("photo", "cam", "export")]
+    assert [(n.type, n.id, n.params["path"]) for n in new] == [("LoadVideo", "take", "take.webm"),
+                                                              ("LoadAudio", "voice", "voice.wav")]
+    assert s.undo_stack.undoText() == "Drop sound file"
+    # The Timeline shows both as media tracks: the video's thumbnails and the sound's waveform are painted.
+    canvas = win.timeline.canvas
+    media = [(i, obj) for i, (kind, obj) in enumerate(canvas.rows()) if kind == "media"]
+    assert [obj for _i, obj in media] == ["take", "voice"]
+    canvas.set_row_offset(0)
+    canvas.resize(900, int(canvas.row_top(len(canvas.rows())) + 10))
+    image = canvas.grab().toImage()
+    for (i, obj), wanted in zip(media, ("thumbnail", "waveform"), strict=True):
+        y = int(canvas.row_top(i) + 10)
+        px = [image.pixelColor(x, y) for x in range(int(canvas.x_of(0)), int(canvas.x_of(3)))]
+        if wanted == "thumbnail":  # testsrc2's saturated colours, not the grey band or a message
+            assert any(max(c.red(), c.green(), c.blue()) - min(c.red(), c.green(), c.blue()) > 100 for c in px), obj
+        else:
+            assert any(c.green() > 150 and c.red() < 160 and c.blue() < 160 for c in px), obj

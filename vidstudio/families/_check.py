@@ -295,6 +295,10 @@ def check_request(family: str, request: Request, *, variant: str | None = None, 
         if lim.control in request.controls and request.frames > lim.max_frames:
             res.problems.append((lim.control, f"{family} with {lim.control} makes at most {lim.max_frames} frames, "
                                               f"the project has {request.frames}; {lim.why}"))
+    if spec.window and request.frames > spec.window:
+        res.problems.append(("frames", f"{family} makes at most {spec.window} frames in one pass, the project has "
+                                       f"{request.frames}; use an Extend node (windows of at most {spec.window} "
+                                       "frames chained with overlap) or shorten the clip"))
     # geometry ---------------------------------------------------------------------------------------
     rule = rule or spec.rule
     if request.frames:

@@ -311,6 +311,8 @@ class FamilySpec:
         refine_rule: ``refine_rule(configs, rule) -> GeometryRule`` reads a folder's configs (:class:`Configs`)
             and returns the rule of that model (pure, torch-free), or None when the family rule stands.
         native: ``(width, height, fps)`` the published checkpoints make.
+        window: the most frames one pass makes (the published checkpoints' longest clip); a longer request is
+            refused and pointed at the Extend node; 0: no limit (the frame rule alone decides).
         pipelines_text, variants_text: the cells of docs/backend.md's family table.
         latent_format: the latent format of previews (name and source of the linear factors).
     """
@@ -327,6 +329,7 @@ class FamilySpec:
     guidance_range: tuple[float, float]
     rule: GeometryRule
     native: tuple[int, int, int]
+    window: int = 0
     requires: tuple[str, ...] = ()
     exclusive: tuple[tuple[str, str, str], ...] = ()
     frame_limits: tuple[FrameLimit, ...] = ()

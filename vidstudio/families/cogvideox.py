@@ -63,6 +63,7 @@ SPEC = FamilySpec(
     rule=GeometryRule(frame_step=4, side_multiple=16),
     refine_rule=refine_rule,
     native=(720, 480, 8),
+    window=49,
     pipelines_text="CogVideoXPipeline, CogVideoXVideoToVideoPipeline, CogVideoXImageToVideoPipeline",
     variants_text="`t2v`, `i2v`",
     latent_format="CogVideoX (16 ch): kijai/ComfyUI-CogVideoXWrapper latent_preview.py",

@@ -63,6 +63,7 @@ SPEC = FamilySpec(
     rule=GeometryRule(frame_step=8, side_multiple=32),
     refine_rule=refine_rule,
     native=(768, 512, 24),
+    window=257,
     pipelines_text="LTXPipeline (text-to-video), LTXConditionPipeline (`LTXVideoCondition` items)",
     variants_text="one kind",
     latent_format="LTXV (128 ch): ComfyUI comfy/latent_formats.py, class LTXV (with bias)",

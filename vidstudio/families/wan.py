@@ -93,6 +93,7 @@ SPEC = FamilySpec(
     rule=GeometryRule(frame_step=4, side_multiple=16),
     refine_rule=refine_rule,
     native=(832, 480, 16),
+    window=81,
     pipelines_text="WanPipeline (`transformer_2`, `boundary_ratio`, `guidance_scale_2` for Wan 2.2 A14B), "
                    "WanVideoToVideoPipeline, WanImageToVideoPipeline (`last_image`), WanVACEPipeline",
     variants_text="`t2v` (2.1, 2.2 A14B), `i2v` (2.1 first frame, 2.1 FLF2V first and last frame, 2.2 A14B), "

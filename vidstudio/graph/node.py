@@ -33,7 +33,7 @@ from vidstudio.progress import CancelToken
 
 ParamKind = Literal["float", "int", "bool", "string", "text", "choice", "file", "color", "json"]
 PARAM_KINDS: tuple[str, ...] = ("float", "int", "bool", "string", "text", "choice", "file", "color", "json")
-FileRole = Literal["image", "video", "model", "save_video", "save_folder", "any"]
+FileRole = Literal["image", "video", "audio", "model", "save_video", "save_folder", "any"]
 #: Where a node type runs: ``"anywhere"`` (any process: the GUI's preview, the command line, the server), or
 #: ``"backend"`` (only where the generation backend, torch and diffusers, is: the server's worker or a local
 #: ``vidstudio render``; the GUI sends such nodes to the generation server instead of running them).

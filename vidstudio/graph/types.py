@@ -49,7 +49,7 @@ DESCRIPTIONS: dict[str, str] = {
     "MASK": "numpy (T, H, W) bool or float32 in [0, 1]",
     "BOXES": "numpy (T, N, 4) float64 boxes (x0, y0, x1, y1) in px; NaN where an object is not visible",
     "FLOW": "numpy (T-1, H, W, 2) float32 forward flow in px",
-    "AUDIO": "vidstudio.media.audio.Audio: samples (N, channels) float32 in [-1, 1] and sample_rate in Hz",
+    "AUDIO": "vidstudio.media.audio.Audio: samples (N, channels) float32 in [-1, 1] and sample_rate in Hz; sample 0 plays with frame 0",
     "ANY": "any value",
 }
 

@@ -87,15 +87,13 @@ def export_clip(
         notes = [] if audio is None else ["a PNG sequence has no sound: the audio track is not written"]
         return write_png_sequence(frames, path, first_number=start, progress=progress, cancel=cancel), notes
     notes = []
-    if audio is not None:
-        rate = float(parse_fps(fps))
-        seconds = (end - start) / rate
-        skip = int(round(start / rate * audio.sample_rate))
-        part = Audio(audio.samples[skip:], audio.sample_rate) if skip else audio
-        if abs(part.duration - seconds) > 0.5 / audio.sample_rate:
-            notes.append(f"audio track of {part.duration:.3f} s fitted to the video's {seconds:.3f} s "
-                         f"({'cut' if part.duration > seconds else 'padded with silence'})")
-        audio = part.fit(seconds)
+    if audio is not None:  # sample 0 plays with the clip's frame 0: the part that goes with start..end
+        rate = Fraction(parse_fps(fps))
+        seconds, have = float((end - start) / rate), audio.duration - float(start / rate)
+        if abs(have - seconds) > 0.5 / audio.sample_rate:
+            notes.append(f"audio track of {max(have, 0.0):.3f} s fitted to the video's {seconds:.3f} s "
+                         f"({'cut' if have > seconds else 'padded with silence'})")
+        audio = audio.for_frames(start, end, rate)
     tags = {**clip.metadata, **(metadata or {})}
     out, more = write_video(frames, mp4_path(path), fps, crf=crf, preset=preset, odd_size=odd_size,
                             project_json=project_json, metadata=tags or None, progress=progress, cancel=cancel,

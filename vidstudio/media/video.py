@@ -111,6 +111,9 @@ class VideoWriter:
         audio: a :class:`vidstudio.media.audio.Audio` track muxed in as AAC (192 kb/s), or None. It is written as
             given: fit it to the video's length first (:meth:`~vidstudio.media.audio.Audio.fit`).
 
+    The RGB frames are converted to BT.709 limited-range YUV and the stream is tagged so (players and the
+    decoder read the same matrix back).
+
     Use as a context manager; an exception inside the ``with`` block aborts the file. ``write`` takes
     ``(H, W, 3)`` float32 frames in [0, 1] (or uint8).
 
@@ -195,6 +198,8 @@ class VideoWriter:
         if audio is not None:
             cmd += ["-map", "2:a:0", "-c:a", "aac", "-b:a", "192k"]
         cmd += [
+            "-vf", "scale=out_color_matrix=bt709:out_range=tv",
+            "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
             "-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-pix_fmt", "yuv420p",
             "-r", str(self.fps), "-movflags", "+faststart+use_metadata_tags", "-f", "mp4", str(self._tmp),
         ]
@@ -238,9 +243,15 @@ class VideoWriter:
         self.frames_written += 1
 
     def _pump(self) -> None:
-        """Writer thread: converts queued frames to rgb24 and pipes them to ffmpeg until a None arrives."""
-        u8 = np.empty((self.height, self.width, 3), np.uint8)
-        buf = np.empty((self.height, self.width, 3), np.float32)
+        """Writer thread: converts queued frames to rgb24 and pipes them to ffmpeg until a None arrives.
+
+        The conversion runs in bands of rows through a small float buffer that stays in the CPU cache, into one
+        preallocated (padded) uint8 frame: round(clip(x * 255, 0, 255)), as before, in fewer memory passes.
+        """
+        out_h, out_w = self.height + self.pad_bottom, self.width + self.pad_right
+        u8 = np.empty((out_h, out_w, 3), np.uint8)
+        band = max(1, (1 << 17) // max(1, self.width * 3))  # about 512 KiB of float32 per band
+        buf = np.empty((band, self.width, 3), np.float32)
         index = 0
         while True:
             f = self._queue.get()
@@ -249,17 +260,21 @@ class VideoWriter:
             if self._pipe_error is not None:
                 continue  # drain until the producer notices
             if f.dtype == np.uint8:
-                data = f
+                u8[:self.height, :self.width] = f
             else:
-                np.multiply(f, 255.0, out=buf, casting="unsafe")
-                np.clip(buf, 0.0, 255.0, out=buf)
-                np.rint(buf, out=buf)
-                np.copyto(u8, buf, casting="unsafe")
-                data = u8
-            if self.pad_right or self.pad_bottom:
-                data = np.pad(data, ((0, self.pad_bottom), (0, self.pad_right), (0, 0)), mode="edge")
+                for r in range(0, self.height, band):
+                    src = f[r:r + band]
+                    b = buf[:src.shape[0]]
+                    np.multiply(src, 255.0, out=b, casting="unsafe")
+                    np.clip(b, 0.0, 255.0, out=b)
+                    np.rint(b, out=b)
+                    np.copyto(u8[r:r + src.shape[0], :self.width], b, casting="unsafe")
+            if self.pad_right:
+                u8[:self.height, self.width] = u8[:self.height, self.width - 1]
+            if self.pad_bottom:
+                u8[self.height] = u8[self.height - 1]
             try:
-                self._proc.stdin.write(np.ascontiguousarray(data).data)
+                self._proc.stdin.write(u8.data)
             except (BrokenPipeError, OSError, ValueError):
                 self._pipe_error = f"ffmpeg stopped while writing frame {index}: {self._ffmpeg_message()}"
             index += 1

@@ -11,11 +11,11 @@ from vidstudio.graph.registry import NodeRegistry
 from vidstudio.nodes.camera import CameraMove
 from vidstudio.nodes.export import ExportVideo
 from vidstudio.nodes.image import LoadImage
-from vidstudio.nodes.generate import Conditioning, Generate, LoadLoRA, LoadModel
+from vidstudio.nodes.generate import Conditioning, Extend, Generate, LoadLoRA, LoadModel
 
 #: Every built-in node class, in palette order.
 BUILTIN_NODES: list[type[Node]] = [LoadImage, CameraMove, ExportVideo]
-BUILTIN_NODES += [LoadModel, LoadLoRA, Conditioning, Generate]
+BUILTIN_NODES += [LoadModel, LoadLoRA, Conditioning, Generate, Extend]
 
 # The motion layer (issue #3): curves, trajectories, camera, physics, sprites, animatic, conditioning maps,
 # retime and grade.
@@ -33,6 +33,12 @@ from vidstudio.nodes.trajectory import Trajectory  # noqa: E402
 BUILTIN_NODES += [Curve, Trajectory, Camera, PhysicsSceneNode, Simulate, SpriteNode, AnimaticRender,
                   ObjectMasks, ObjectBoxes, Heatmaps, MotionFlow, Retime, ColorGrade]
 BUILTIN_NODES += [CutOutNode]  # cut-and-drag (issue #12)
+
+from vidstudio.nodes.interpolate import Interpolate  # noqa: E402
+from vidstudio.nodes.upscale import Upscale  # noqa: E402
+from vidstudio.nodes.video import LoadAudio, LoadVideo  # noqa: E402
+
+BUILTIN_NODES += [LoadVideo, LoadAudio, Upscale, Interpolate]  # video in, sound, super-resolution (issue #16)
 
 
 def builtin_registry() -> NodeRegistry:

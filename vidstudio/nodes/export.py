@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidstudio.errors import MediaError
+from vidstudio.errors import MediaError, NodeError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import as_clip
@@ -31,10 +31,11 @@ class ExportVideo(Node):
     category = "Output"
     description = "Writes an MP4 (H.264) or a PNG sequence."
     is_output = True
-    inputs = (Input("video", PortType.VIDEO, help="The frames to write."),
-              Input("audio", PortType.AUDIO, optional=True,
-                    help="A sound track (e.g. LTX-2's) muxed into the MP4 as AAC, cut or padded with silence to the "
-                         "written frames' length; not written with a PNG sequence (noted)."))
+    inputs = (
+        Input("video", PortType.VIDEO, help="The frames to write."),
+        Input("audio", PortType.AUDIO, optional=True,
+              help="Sound muxed as AAC (MP4 only); its sample 0 plays with frame 0, cut to the frames written."),
+    )
     outputs = (Output("file", PortType.TEXT, "the path written"),)
     params = (
         Param("path", "file", "out/render.mp4", file_role="save_video",
@@ -42,7 +43,8 @@ class ExportVideo(Node):
         Param("format", "choice", "mp4", choices=("mp4", "png"), help="MP4 (H.264) or a PNG sequence."),
         Param("crf", "int", 18, min=0, max=51, step=1, help="H.264 quality: 0 lossless, 18 visually lossless, 28 small."),
         Param("preset", "choice", "medium", choices=PRESETS, help="x264 speed/size trade-off."),
-        Param("fps", "string", "", help="Frame rate of the file, e.g. 24 or 30000/1001; empty: the project's."),
+        Param("fps", "string", "", help="Frame rate of the file, e.g. 24 or 30000/1001; empty: the clip's own "
+                                        "(after Interpolate) or the project's."),
         Param("odd_size", "choice", "pad", choices=("pad", "refuse"),
               help="H.264 needs even sides: pad odd sizes by one pixel, or refuse."),
         Param("embed_project", "bool", True, help="Embed the project in the MP4 so that it can be opened again."),
@@ -63,13 +65,17 @@ class ExportVideo(Node):
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         start, stop = ctx.frame_range
-        fps = parse_fps(params["fps"]) if params["fps"] else ctx.fps
+        video = as_clip(inputs["video"])
+        rate = video.metadata.get("vidstudio_fps")  # set by Interpolate: the clip's own rate
+        fps = parse_fps(params["fps"]) if params["fps"] else (parse_fps(rate) if rate else ctx.fps)
+        if rate:  # the run's frame range is in project frames: the same seconds at the clip's rate
+            ratio = parse_fps(rate) / ctx.fps
+            start, stop = round(start * ratio), (None if stop >= ctx.frame_count else round(stop * ratio))
         out, notes = export_clip(
-            as_clip(inputs["video"]), ctx.resolve_path(params["path"]), fps, fmt=params["format"], start=start,
+            video, ctx.resolve_path(params["path"]), fps, fmt=params["format"], start=start,
             stop=stop, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
-            project_json=ctx.project_json if params["embed_project"] else None,
+            project_json=ctx.project_json if params["embed_project"] else None, audio=inputs.get("audio"),
             progress=lambda f, m: ctx.report(f, f"writing {m}"), cancel=ctx.cancel,
-            audio=inputs.get("audio"),
         )
         for n in notes:
             ctx.note(n)

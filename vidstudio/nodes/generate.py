@@ -695,5 +695,53 @@ class Generate(Node):
         return {"video": clip, "seed": float(result.seed), "audio": result.audio}
 
 
+class Extend(Node):
+    """Generates a clip longer than one pass of the model: windows chained with overlap, each conditioned on the
+    last frames of the one before (:func:`vidstudio.backend.extend.extend`).
+
+    The prompt schedule, keyframes, guide video (the animatic), masks, trajectory boxes and camera are sliced
+    per window, and colours are matched across each seam. The run report lists the windows.
+
+    Outputs: ``video`` (the project's frame count), ``seed`` the first window's seed, ``audio`` the windows'
+    sound tracks joined under their new frames (LTX-2; None for the other families).
+    """
+
+    type_id = "Extend"
+    title = "Extend"
+    category = "Generate"
+    runs_on = "backend"
+    description = "Generates past the model's window: passes chained with overlap, colour-matched at the seams."
+    inputs = Generate.inputs
+    outputs = Generate.outputs
+    params = (
+        Param("window", "int", 0, min=0, max=100000, step=1, unit="frames",
+              help="Frames per pass (must meet the model's frame rule); 0: the family's longest pass."),
+        Param("overlap", "int", 0, min=0, max=1000, step=1, unit="frames",
+              help="Frames each pass shares with the one before; 0: one latent step plus one (1 for families "
+                   "that take a first frame only)."),
+    )
+    uses_settings = ("width", "height", "fps", "frame_count")
+
+    def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        from vidstudio.backend.extend import extend
+
+        ref, bundle = inputs["model"], inputs["conditioning"]
+        if not isinstance(ref, ModelRef):
+            raise NodeError(f"input 'model' got a {type(ref).__name__}, expected a model reference (Load Model)")
+        if not isinstance(bundle, Bundle):
+            raise NodeError(f"input 'conditioning' got a {type(bundle).__name__}, expected a Conditioning bundle")
+        result = extend(ref, bundle, width=ctx.width, height=ctx.height, frames=ctx.frame_count, window=params["window"],
+                        overlap=params["overlap"], fps=ctx.fps, project_dir=ctx.project_dir,
+                        cache=ctx.services.get("pipeline_cache"), progress=ctx.report, cancel=ctx.cancel)
+        for n in result.notes + result.last.notes:
+            ctx.note(n)
+        if bundle.seed < 0:
+            ctx.keep_off_disk("a random seed chosen for this run only")
+        clip = Clip.from_array(result.frames, label=f"{ctx.node_id} video")
+        clip.metadata.update(result.last.metadata())
+        clip.metadata["vidstudio_windows"] = str(len(result.windows))
+        return {"video": clip, "seed": float(result.windows[0].seed), "audio": result.audio}
+
+
 def _where(control: str) -> str:
     return {"frames": "frames", "size": "size"}.get(control, f"control '{control}'")

@@ -24,6 +24,8 @@ class Retime(Node):
     Outputs (each None when its input is not linked):
         video: a lazy :class:`vidstudio.media.Clip` of ``frame_count`` frames.
         trajectory: the :class:`~vidstudio.motion.tracks.TrackSet` sampled at the remapped times.
+        audio: the sound at the same speed with its pitch kept (FFmpeg's atempo), silent where frames are
+            frozen or run backwards (:func:`vidstudio.media.audio.retime_audio`).
     """
 
     type_id = "Retime"
@@ -33,10 +35,13 @@ class Retime(Node):
     inputs = (
         Input("video", PortType.VIDEO, optional=True, help="The video to retime."),
         Input("trajectory", PortType.TRAJECTORY, optional=True, help="The trajectory to retime."),
+        Input("audio", PortType.AUDIO, optional=True,
+              help="The video's sound: sped up or slowed with its pitch kept, silent where frozen or reversed."),
     )
     outputs = (
         Output("video", PortType.VIDEO, "the retimed video"),
         Output("trajectory", PortType.TRAJECTORY, "the retimed trajectory"),
+        Output("audio", PortType.AUDIO, "the retimed sound"),
     )
     params = (
         Param("speed", "float", 1.0, min=-16.0, max=16.0, step=0.05, animatable=True, unit="x",
@@ -49,10 +54,14 @@ class Retime(Node):
     uses_settings = ("frame_count",)
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        if inputs["video"] is None and inputs["trajectory"] is None:
-            raise NodeError("nothing to retime: link a video or a trajectory")
+        if inputs["video"] is None and inputs["trajectory"] is None and inputs.get("audio") is None:
+            raise NodeError("nothing to retime: link a video, a trajectory or a sound")
         tau = source_times(params["speed"], params["start"])
-        out: dict[str, Any] = {"video": None, "trajectory": None}
+        out: dict[str, Any] = {"video": None, "trajectory": None, "audio": None}
+        if inputs.get("audio") is not None:
+            from vidstudio.media.audio import retime_audio
+
+            out["audio"] = retime_audio(inputs["audio"], tau, ctx.fps)
         if inputs["video"] is not None:
             src = as_clip(inputs["video"])
             i0, i1, w = blend_weights(tau, src.frame_count, params["blend"])

@@ -30,6 +30,39 @@ from vidstudio.project.io import VIDEO_SUFFIXES
 PROJECT_SUFFIXES: tuple[str, ...] = (".vidproj", *VIDEO_SUFFIXES)
 #: Files that a drop on the node editor turns into a Load Image node.
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+#: Files that a drop turns into a Load Video node (an MP4 or MOV that embeds a project opens instead).
+DROP_VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".gif", ".avi")
+#: Files that a drop turns into a Load Audio node.
+DROP_AUDIO_SUFFIXES: tuple[str, ...] = (".wav", ".mp3", ".flac", ".aac", ".m4a", ".ogg", ".opus")
+
+
+def dropped_file_kind(path: str | os.PathLike) -> tuple[str, str | None]:
+    """What a file dropped on the Node Editor or the Timeline becomes.
+
+    Returns:
+        ``("node", type_id)`` with ``LoadImage``, ``LoadVideo`` or ``LoadAudio``; ``("project", None)`` for a
+        ``.vidproj`` or a video that embeds a VidStudio project (opened instead); ``("unknown", None)``.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return "node", "LoadImage"
+    if suffix == ".vidproj":
+        return "project", None
+    if suffix in DROP_AUDIO_SUFFIXES:
+        return "node", "LoadAudio"
+    if suffix in DROP_VIDEO_SUFFIXES:
+        if suffix in VIDEO_SUFFIXES:
+            from vidstudio.errors import MediaError
+            from vidstudio.media.video import read_embedded_project
+
+            try:
+                if read_embedded_project(p):
+                    return "project", None
+            except MediaError:
+                pass  # Load Video names the file when it cannot be decoded
+        return "node", "LoadVideo"
+    return "unknown", None
 
 
 # ----------------------------------------------------------------------------------------------- nodes
@@ -206,6 +239,6 @@ def relative_to_project(path: str | os.PathLike, project_dir: Path | None) -> st
 
 
 __all__ = [
-    "PROJECT_SUFFIXES", "IMAGE_SUFFIXES", "node_id_base", "unique_id", "LinkCheck", "check_link", "port_type",
+    "PROJECT_SUFFIXES", "IMAGE_SUFFIXES", "DROP_VIDEO_SUFFIXES", "DROP_AUDIO_SUFFIXES", "dropped_file_kind", "node_id_base", "unique_id", "LinkCheck", "check_link", "port_type",
     "AnimatedParam", "animated_params", "param_value", "relative_to_project",
 ]

@@ -980,26 +980,32 @@ class NodeEditor(PanZoomView):
         self.drop_files(paths, self.mapToScene(event.position().toPoint()))
 
     def drop_files(self, paths: list[Path], scene_pos: QPointF) -> list[str]:
-        """Handles dropped files: images become Load Image nodes at ``scene_pos`` (one undo step); a
-        project or MP4 asks the window to open it. Returns the new node ids."""
-        images = [p for p in paths if p.suffix.lower() in edits.IMAGE_SUFFIXES]
-        projects = [p for p in paths if p.suffix.lower() in edits.PROJECT_SUFFIXES]
-        others = [p for p in paths if p not in images and p not in projects]
+        """Handles dropped files: images, videos and sound files become Load Image, Load Video and Load Audio
+        nodes at ``scene_pos`` (one undo step); a project, or a video that embeds one, asks the window to open
+        it. Returns the new node ids."""
+        kinds = {p: edits.dropped_file_kind(p) for p in paths}
+        media = [p for p in paths if kinds[p][0] == "node" and kinds[p][1] in self.session.registry]
+        projects = [p for p in paths if kinds[p][0] == "project"]
+        others = [p for p in paths if p not in media and p not in projects]
         if others:
-            self.session.message.emit(f"cannot use {others[0].name}: drop an image, a .vidproj or a VidStudio MP4")
+            self.session.message.emit(f"cannot use {others[0].name}: drop an image, a video, a sound file or a .vidproj")
         ids: list[str] = []
-        if images and "LoadImage" in self.session.registry:
+        if media:
             from vidstudio.graph.model import NodeInstance
 
             taken = set(self.session.project.iter_ids())
             plan = clipboard.PastePlan()
-            for k, p in enumerate(images):
-                nid = edits.unique_id(edits.node_id_base(p.stem) or "image", taken)
+            for k, p in enumerate(media):
+                nid = edits.unique_id(edits.node_id_base(p.stem) or "media", taken)
                 taken.add(nid)
                 path = edits.relative_to_project(p, self.session.project.project_dir)
-                plan.nodes.append(NodeInstance(id=nid, type="LoadImage", params={"path": path},
+                plan.nodes.append(NodeInstance(id=nid, type=kinds[p][1], params={"path": path},
                                                position=(scene_pos.x() + 24 * k, scene_pos.y() + 90 * k)))
-            ids = self.session.add_plan(plan, "Drop image" if len(images) == 1 else f"Drop {len(images)} images")
+            types = {kinds[p][1] for p in media}
+            one, many = {"LoadImage": ("image", "images"), "LoadVideo": ("video", "videos"),
+                         "LoadAudio": ("sound file", "sound files")}[kinds[media[0]][1]]
+            label = f"Drop {one}" if len(media) == 1 else f"Drop {len(media)} {many if len(types) == 1 else 'files'}"
+            ids = self.session.add_plan(plan, label)
         if projects:
             self.open_requested.emit(str(projects[0]))
         return ids

@@ -285,7 +285,8 @@ class ChoiceEditor(ParamEditor):
 
 FILE_FILTERS: dict[str, str] = {
     "image": "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)",
-    "video": "Videos (*.mp4 *.mov *.m4v);;All files (*)",
+    "video": "Videos (*.mp4 *.mov *.m4v *.mkv *.webm *.gif *.avi);;All files (*)",
+    "audio": "Sound (*.wav *.mp3 *.flac *.aac *.m4a *.ogg *.opus);;All files (*)",
     "model": "Model weights (*.safetensors *.ckpt *.bin *.pt *.gguf);;All files (*)",
     "save_video": "MP4 video (*.mp4);;All files (*)",
     "any": "All files (*)",

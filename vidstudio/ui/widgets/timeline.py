@@ -9,10 +9,11 @@ from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect be
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QAction, QColor, QFont, QFontMetricsF, QKeySequence, QMouseEvent, QPainter, QPen, QPixmap, QPolygonF,
+    QAction, QColor, QFont, QFontMetricsF, QImage, QKeySequence, QMouseEvent, QPainter, QPen, QPixmap, QPolygonF,
 )
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QScrollBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
 
@@ -27,6 +28,7 @@ LEFT = 150.0      # track label column
 RULER = 36.0
 CACHE_BAR = 6.0
 ROW = 20.0
+MEDIA_NODES = ("LoadVideo", "LoadAudio")  # nodes with a media track
 MARGIN = 12.0
 KEY_HIT = 7.0
 
@@ -159,10 +161,12 @@ class TimelineCanvas(QWidget):
         return int(min(max(f, 0), self.session.frame_count - 1))
 
     def rows(self) -> list[tuple[str, object]]:
-        """The track rows: ``("key", AnimatedParam)`` and ``("result", index)``."""
+        """The track rows: ``("key", AnimatedParam)``, ``("result", index)`` and ``("media", node_id)`` (a Load
+        Video's thumbnails and sound, a Load Audio's waveform)."""
         s = self.session
         rows: list[tuple[str, object]] = [("key", a) for a in edits.animated_params(s.project, s.registry)]
         rows += [("result", i) for i in range(len(s.view.results))]
+        rows += [("media", n.id) for n in s.project.nodes if n.type in MEDIA_NODES and n.params.get("path")]
         return rows
 
     def row_top(self, index: int) -> float:
@@ -282,6 +286,8 @@ class TimelineCanvas(QWidget):
                     if k.interpolation == "constant":
                         fill = fill.darker(130)
                     self._diamond(p, QPointF(self.x_of(k.frame), y + ROW / 2), 5.5, fill)
+            elif kind == "media":
+                self._paint_media(p, str(obj), y, fm)
             else:
                 idx = int(obj)  # type: ignore[arg-type]
                 r = s.view.results[idx]
@@ -332,6 +338,52 @@ class TimelineCanvas(QWidget):
         p.setPen(QColor("#3a3a3a"))
         p.drawLine(QPointF(LEFT, 0), QPointF(LEFT, h))
         p.end()
+
+    def _paint_media(self, p: QPainter, node_id: str, y: float, fm: QFontMetricsF) -> None:
+        """One media track: the node's name, then thumbnails of a Load Video's frames where they fall on the
+        project's frames and the waveform of its sound (a Load Audio: the waveform alone); a file that cannot be
+        decoded shows why."""
+        from vidstudio.errors import MediaError
+        from vidstudio.media.preview import audio_peaks, video_thumbnails
+
+        s = self.session
+        node = s.project.node(node_id)
+        params = {**s.registry.get(node.type).default_params(), **node.params} if node.type in s.registry else node.params
+        path = Path(params["path"])
+        if not path.is_absolute() and s.project.project_dir is not None:
+            path = s.project.project_dir / path
+        p.setPen(QColor(theme.TEXT))
+        icon = "▦" if node.type == "LoadVideo" else "♪"
+        p.drawText(QRectF(8, y, LEFT - 12, ROW), Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(f"{icon} {node_id}", Qt.TextElideMode.ElideRight, LEFT - 12))
+        n, ppf = s.frame_count, self.ppf
+        trim_in, trim_out = float(params.get("trim_in", 0.0)), float(params.get("trim_out", 0.0))
+        try:
+            frames = n
+            if node.type == "LoadVideo":
+                count = max(1, int((self.x1 - self.x0) // max(ROW * 1.6, 1)))
+                frames, thumbs = video_thumbnails(path, s.settings.fps, trim_in, trim_out, min(count, 24), int(ROW - 4))
+                for f, img in thumbs:
+                    if f >= n:
+                        break
+                    h, w = img.shape[:2]
+                    qimg = QImage(img.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888)
+                    p.drawImage(QPointF(self.x_of(f) - ppf / 2, y + 2), qimg)
+            seconds, peaks = audio_peaks(path, trim_in, trim_out, 256)
+        except MediaError as e:
+            p.setPen(QColor(theme.TEXT_DIM))
+            p.drawText(QRectF(LEFT + 6, y, self.width() - LEFT - 12, ROW), Qt.AlignmentFlag.AlignVCenter,
+                       fm.elidedText(str(e), Qt.TextElideMode.ElideRight, self.width() - LEFT - 12))
+            return
+        if seconds > 0:
+            span = min(seconds * float(s.settings.fps), n) if node.type == "LoadAudio" else min(frames, n)
+            a, b = self.x_of(0) - ppf / 2, self.x_of(span - 1) + ppf / 2
+            mid, half = y + ROW / 2, ROW / 2 - 2
+            p.setPen(QPen(QColor("#7cc47f"), 1.0))
+            k = len(peaks)
+            for i in range(k):
+                x = a + (b - a) * (i + 0.5) / k
+                p.drawLine(QPointF(x, mid - half * float(peaks[i, 1])), QPointF(x, mid - half * float(peaks[i, 0])))
 
     def _paint_ruler(self, p: QPainter, w: int, n: int, fps, ppf: float) -> None:
         """Draws the ruler (frame ticks, frame numbers, timecodes and the row header's captions)."""

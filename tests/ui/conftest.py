@@ -9,8 +9,6 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from vidstudio.ui import qtfix  # noqa: E402,F401  (guards a PySide6 defect before pytest-qt's first Qt call)
-
 from uihelpers import KEN_BURNS, ScriptedPrompts, make_registry, wait_for  # noqa: E402
 
 

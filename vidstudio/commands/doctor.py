@@ -148,8 +148,9 @@ def _qt() -> Check:
         except metadata.PackageNotFoundError:
             return Check("desktop application", "fail", "PySide6 is not installed", 'pip install "PySide6-Essentials!=6.12.0"')
     if version == "6.12.0" and sys.version_info < (3, 12):
-        return Check("desktop application", "warn", f"PySide6 {version} on Python {sys.version.split()[0]}: this build "
-                     "loses references to None; VidStudio works around it", 'pip install "PySide6-Essentials!=6.12.0"')
+        return Check("desktop application", "fail", f"PySide6 {version} on Python {sys.version.split()[0]}: this build "
+                     "loses references to None and aborts the GUI (VidStudio's requirements exclude it)",
+                     'pip install "PySide6-Essentials!=6.12.0"')
     from vidstudio.qtlibs import HEADLESS_PLATFORMS, install_hint, missing_platform_libraries, qt_platform
 
     display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform in ("win32", "darwin")

@@ -7,7 +7,6 @@ cannot be opened, 1 when it did not settle in time (the picture is still saved).
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import os
 import sys

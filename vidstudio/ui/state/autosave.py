@@ -9,7 +9,6 @@ deletes it (:meth:`Autosaver.discard`).
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import os
 import re

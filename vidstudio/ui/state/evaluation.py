@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 

@@ -18,7 +18,6 @@ machinery, the backend or torch: only :mod:`vidstudio.client` and :mod:`vidstudi
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import atexit
 import json

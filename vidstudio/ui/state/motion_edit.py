@@ -8,7 +8,6 @@ document and not an undo step.
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from PySide6.QtCore import QObject, Signal
 

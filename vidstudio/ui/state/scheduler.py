@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Iterable
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from vidstudio.graph.engine import Engine, NodeReport

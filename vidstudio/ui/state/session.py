@@ -27,7 +27,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Hashable, Iterable
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
 

@@ -7,7 +7,6 @@ the remote URL and its token; the token is stored in this file in plain text (th
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import os
 from dataclasses import dataclass

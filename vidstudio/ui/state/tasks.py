@@ -14,7 +14,6 @@ import time
 import traceback
 from typing import Any, Callable, Optional
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 from PySide6.QtCore import QObject, Signal, Slot
 
 from vidstudio.errors import Cancelled, VidStudioError

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal, Slot
 
 from vidstudio.ui.state.evaluation import FrameCache

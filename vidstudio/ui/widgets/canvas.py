@@ -6,7 +6,6 @@ or a pinch, about the pointer. Subclasses say how far they may zoom (:meth:`PanZ
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QNativeGestureEvent, QWheelEvent

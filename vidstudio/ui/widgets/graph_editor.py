@@ -18,7 +18,6 @@ and :mod:`vidstudio.motion.curve_edit`; this module only draws and maps the mous
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import math
 from dataclasses import dataclass, field

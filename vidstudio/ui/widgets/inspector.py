@@ -8,7 +8,6 @@ does once a property is animated), so a change is never silently lost at the nex
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from typing import Any
 

@@ -9,7 +9,6 @@ they appear here without a change to this pane; the banner says whether a server
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from PySide6.QtCore import QUrl, Qt
 from PySide6.QtGui import QDesktopServices, QImage, QPixmap

@@ -8,7 +8,6 @@ through :class:`Prompts`, which tests and ``--screenshot`` replace with answers 
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import os
 import sys

@@ -20,7 +20,6 @@ Registered for parameters whose validator is the trajectory document's or the bo
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import copy
 from typing import Any, Callable

@@ -10,7 +10,6 @@ after a run, whether it came from the cache or why it ran. Dropped images become
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from pathlib import Path
 from typing import Any

@@ -12,7 +12,6 @@ greyed with the reason, and cannot be chosen.
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from dataclasses import dataclass
 

@@ -8,7 +8,6 @@ value. :meth:`ParamEditor.set_value` never emits.
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import json
 import math

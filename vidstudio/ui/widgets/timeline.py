@@ -5,7 +5,6 @@ bar (which frames are ready to show at once), and a track per generated result.
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import math
 from dataclasses import dataclass

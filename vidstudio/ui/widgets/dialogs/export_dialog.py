@@ -6,7 +6,6 @@ is also listed in the Jobs pane.
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from dataclasses import dataclass
 from fractions import Fraction

@@ -9,7 +9,6 @@ a timer polls the running download twice a second.
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from typing import Any, Callable
 

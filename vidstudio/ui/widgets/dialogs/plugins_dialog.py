@@ -12,7 +12,6 @@ plugin does stops the GUI: a plugin that fails is listed as failed with its erro
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import html
 import tempfile

@@ -8,7 +8,6 @@ choice is stored in the settings file (the token too, in plain text: the dialog 
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import html
 from typing import Any, Callable

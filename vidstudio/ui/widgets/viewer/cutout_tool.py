@@ -20,7 +20,6 @@ animatic's ``fit`` (:func:`vidstudio.motion.cutout.place_in_world`) and through 
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from typing import TYPE_CHECKING, Any
 

@@ -22,7 +22,6 @@ plugin or a test, are kept).
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import math
 from dataclasses import dataclass

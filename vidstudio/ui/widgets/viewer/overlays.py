@@ -33,7 +33,6 @@ The overlays VidStudio itself registers (trajectories, boxes, the physics scene)
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable

@@ -9,7 +9,6 @@ once; an uncached one is rendered on a worker thread while the previous picture 
 
 from __future__ import annotations
 
-from vidstudio.ui import qtfix  # noqa: F401  (first: guards a PySide6 defect before any Qt call)
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal

@@ -31,13 +31,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vidstudio.media.clip import Clip  # noqa: E402
-from vidstudio.media.image import load_image  # noqa: E402
-from vidstudio.motion.animatic import AnimaticRenderer  # noqa: E402
-from vidstudio.motion.camera import camera_matrices  # noqa: E402
-from vidstudio.motion.physics import PhysicsScene, simulate  # noqa: E402
-from vidstudio.motion.sprites import image_sprite, shape_sprite  # noqa: E402
-from vidstudio.motion.trajectory import evaluate_path, validate_document  # noqa: E402
+from vidstudio.media.clip import Clip
+from vidstudio.media.image import load_image
+from vidstudio.motion.animatic import AnimaticRenderer
+from vidstudio.motion.camera import camera_matrices
+from vidstudio.motion.physics import PhysicsScene, simulate
+from vidstudio.motion.sprites import image_sprite, shape_sprite
+from vidstudio.motion.trajectory import evaluate_path, validate_document
 
 ASSETS = ROOT / "resources" / "examples" / "assets"
 

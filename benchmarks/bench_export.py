@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vidstudio.media.video import ffmpeg_exe, write_video  # noqa: E402
+from vidstudio.media.video import ffmpeg_exe, write_video
 
 
 def make_frames(n: int, w: int, h: int) -> np.ndarray:

@@ -92,8 +92,8 @@ def main() -> int:
     from vidstudio.project import load_project
     from vidstudio.ui.app import application
     from vidstudio.ui.state.evaluation import frame_to_qimage
-    from vidstudio.ui.widgets.main_window import MainWindow
     from vidstudio.ui.state.session import Session
+    from vidstudio.ui.widgets.main_window import MainWindow
 
     application()
     project = load_project(ROOT / "resources" / "examples" / f"{a.project}.vidproj")
@@ -172,7 +172,7 @@ def main() -> int:
     vp = win.viewer.view.viewport()
 
     class Bare(QWidget):
-        def paintEvent(self, e):  # noqa: N802
+        def paintEvent(self, e):
             p = QPainter(self)
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             side = min(self.width(), self.height())

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from vidstudio.budget import FAMILY_BUDGETS, GB, Limits, check, check_graph, estimate
-from vidstudio.cli import main
-
 from helpers import EXAMPLES
+from vidstudio.budget import FAMILY_BUDGETS, GB, Limits, check, estimate
+from vidstudio.cli import main
 
 
 def test_latent_and_tokens_follow_the_familys_compression():

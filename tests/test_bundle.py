@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from helpers import ROOT
 
 pytestmark = [pytest.mark.package, pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux bundle")]

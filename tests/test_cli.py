@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidstudio.media import probe_video, read_embedded_project, read_video
-
 from helpers import ASSETS, EXAMPLES, ROOT, run_cli
+from vidstudio.media import probe_video, read_embedded_project, read_video
 
 
 def make_project(folder: Path, frames: int = 12, size=(96, 64), export="out/clip.mp4", zoom_to=1.5) -> Path:

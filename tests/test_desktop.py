@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ROOT, run_cli
 
+from helpers import ROOT, run_cli
 from vidstudio.datafiles import APP_ID
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop.org desktops")

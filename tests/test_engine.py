@@ -11,7 +11,19 @@ import numpy as np
 import pytest
 
 from vidstudio.errors import Cancelled, GraphError, NodeError
-from vidstudio.graph import Engine, Graph, Input, Link, Node, NodeInstance, NodeRegistry, Output, Param, PortType, Settings
+from vidstudio.graph import (
+    Engine,
+    Graph,
+    Input,
+    Link,
+    Node,
+    NodeInstance,
+    NodeRegistry,
+    Output,
+    Param,
+    PortType,
+    Settings,
+)
 from vidstudio.graph.engine import NodeExecutionError
 from vidstudio.graph.registry import RegistryError
 from vidstudio.motion.curves import FCurve

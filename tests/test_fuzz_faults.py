@@ -5,23 +5,20 @@ stays within a few seconds; the fault cases kill real processes at chosen points
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import EXAMPLES
 from vidstudio.budget import Limits, check, estimate
 from vidstudio.errors import MediaError, ProjectError
 from vidstudio.fsutil import clean_strays, regular_file_problem, temp_prefix
 from vidstudio.media.video import _ffmeta_escape, _parse_ffmetadata
 from vidstudio.project.io import MAX_JSON_DEPTH, dumps_project, load_project, loads_project
-
-from helpers import EXAMPLES
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 

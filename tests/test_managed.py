@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import run_cli
 
+from helpers import run_cli
 from vidstudio import managed
 from vidstudio.errors import VidStudioError
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import ASSETS
 from vidstudio.errors import Cancelled, MediaError
 from vidstudio.media import (
     Clip,
@@ -22,8 +23,6 @@ from vidstudio.media import (
     write_video,
 )
 from vidstudio.progress import CancelToken
-
-from helpers import ASSETS
 
 
 def smooth_frames(t=12, h=48, w=64):

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import EXAMPLES
 from vidstudio.errors import ProjectError
 from vidstudio.nodes import default_registry
 from vidstudio.project import (
@@ -26,12 +27,10 @@ from vidstudio.project import (
     load_project,
     load_recovery,
     loads_project,
+    migrations,
     save_project,
     write_recovery,
 )
-from vidstudio.project import migrations
-
-from helpers import EXAMPLES
 
 DOC = {
     "format_version": 1,

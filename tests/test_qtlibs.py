@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from helpers import run_cli
 
+from helpers import run_cli
 from vidstudio import qtlibs
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the loader check is Linux's")

@@ -13,9 +13,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
 
 import vidstudio
+from helpers import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import ASSETS, EXAMPLES
 from vidstudio.cli import main
 from vidstudio.errors import MediaError, ProjectError
 from vidstudio.project.io import MAX_JSON_DEPTH, dumps_project, load_project, loads_project, save_project
-
-from helpers import ASSETS, EXAMPLES
 
 
 def nested(depth: int):
@@ -58,7 +57,7 @@ def finishes(fn, seconds: float = 10.0):
     def target():
         try:
             fn()
-        except BaseException as e:  # noqa: BLE001 - the test inspects it
+        except BaseException as e:
             box["e"] = e
 
     t = threading.Thread(target=target, daemon=True)
@@ -141,7 +140,7 @@ def test_fifo_device_folder_and_symlink_loop_are_refused_at_once(tmp_path, capsy
     }
     for path, words in cases.items():
         for fn, err in ((load_project, ProjectError), (load_image, MediaError)):
-            e = finishes(lambda: fn(path))
+            e = finishes(lambda fn=fn, path=path: fn(path))
             assert isinstance(e, err) and words in str(e), (path, e)
     # and through the CLI: an image param that is a FIFO fails validate at once (not a hang in render)
     doc = project_doc(path="pipe.png")

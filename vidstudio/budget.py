@@ -20,8 +20,9 @@ the torch-free family specs (``vidstudio.families``) once they exist, which carr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 GB = 1e9
 

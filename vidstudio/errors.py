@@ -95,7 +95,7 @@ class NodeError(VidStudioError):
             return f"node '{self.node_id}'{kind}: {self.detail}"
         return self.detail
 
-    def at_node(self, node_id: str, node_type: str | None = None) -> "NodeError":
+    def at_node(self, node_id: str, node_type: str | None = None) -> NodeError:
         """Returns this error attributed to ``node_id`` (used by the engine)."""
         self.node_id = node_id
         self.node_type = node_type

@@ -8,7 +8,7 @@ within their document. Never derived from ``id()`` or a counter that restarts.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def unique_id(base: str, taken: Iterable[str], *, fallback: str = "node", prefix: str = "n_") -> str:

@@ -8,12 +8,12 @@ the graph engine adds the node id in front. Cancellation is cooperative: long lo
 from __future__ import annotations
 
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from vidstudio.errors import Cancelled
 
 #: ``progress(fraction, message)``: fraction in [0, 1] or None when unknown.
-ProgressFn = Callable[[Optional[float], str], None]
+ProgressFn = Callable[[float | None, str], None]
 
 
 class CancelToken:

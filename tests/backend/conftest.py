@@ -7,7 +7,6 @@ and tiny models on contended cores are many times slower with more threads.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np

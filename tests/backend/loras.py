@@ -24,11 +24,11 @@ def lora_state(model_folder: Path, component: str = "transformer", rank: int = 4
                targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0")) -> dict:
     """A random LoRA (peft, ``init_lora_weights=False`` so it changes the output) on the attention projections of
     the ``component`` of a saved pipeline; returns the peft state dict (``blocks.0.attn1.to_q.lora_A.weight``)."""
+    import json
+
     import diffusers
     import torch
     from peft import LoraConfig, get_peft_model_state_dict
-
-    import json
 
     index = json.loads((Path(model_folder) / "model_index.json").read_text())
     cls = getattr(diffusers, index[component][1])

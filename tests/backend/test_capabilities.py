@@ -9,8 +9,17 @@ import sys
 import pytest
 
 from vidstudio.families import (
-    CAPABILITIES, CONTROLS, FAMILIES, FAMILY_RULES, GeometryRule, Request, check_request, describe,
-    families_that_can, rules_for_folder, table_lines,
+    CAPABILITIES,
+    CONTROLS,
+    FAMILIES,
+    FAMILY_RULES,
+    GeometryRule,
+    Request,
+    check_request,
+    describe,
+    families_that_can,
+    rules_for_folder,
+    table_lines,
 )
 
 

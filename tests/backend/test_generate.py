@@ -11,10 +11,10 @@ from backend.test_noise import ALONG, BACKGROUND, corr
 
 torch = pytest.importorskip("torch")
 
-from vidstudio.backend.adapters import fit_image  # noqa: E402
-from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef  # noqa: E402
-from vidstudio.backend.generate import generate  # noqa: E402
-from vidstudio.errors import Cancelled, ModelError, NodeError  # noqa: E402
+from vidstudio.backend.adapters import fit_image
+from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
+from vidstudio.backend.generate import generate
+from vidstudio.errors import Cancelled, ModelError, NodeError
 
 
 def run(tiny, cache, family, bundle, *, variant=None, size=64, frames=17, ref_kw=None, **kw):

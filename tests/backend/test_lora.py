@@ -13,10 +13,10 @@ from backend.loras import WAN_TARGETS, lora_state, save_comfy_wan, save_diffuser
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from vidstudio.backend.bundle import Conditioning, LoraRef, ModelRef  # noqa: E402
-from vidstudio.backend.generate import generate  # noqa: E402
-from vidstudio.backend.loader import PipelineCache  # noqa: E402
-from vidstudio.errors import ModelError  # noqa: E402
+from vidstudio.backend.bundle import Conditioning, LoraRef, ModelRef
+from vidstudio.backend.generate import generate
+from vidstudio.backend.loader import PipelineCache
+from vidstudio.errors import ModelError
 
 BUNDLE = Conditioning(prompt="a fox", steps=2, seed=1)
 

@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from vidstudio.backend.noise import (
-    boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise,
+    boxes_to_latent,
+    camera_to_latent,
+    latent_frame_sources,
+    structured_noise,
 )
 
 #: Correlation along a trajectory must exceed this at ratio 0.8 (expected: 0.8); background must stay below

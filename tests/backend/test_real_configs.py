@@ -8,11 +8,10 @@ import pytest
 
 pytest.importorskip("diffusers")
 
-from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef  # noqa: E402
-from vidstudio.backend.generate import generate  # noqa: E402
-
-from tests.backend.conftest import picture  # noqa: E402
-from tests.backend.realconfigs import write  # noqa: E402
+from tests.backend.conftest import picture
+from tests.backend.realconfigs import write
+from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
+from vidstudio.backend.generate import generate
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ from backend.checkpoints import save_gguf_q8, save_safetensors, wan_original_sta
 
 torch = pytest.importorskip("torch")
 
-from vidstudio.backend.bundle import Conditioning, ModelRef  # noqa: E402
-from vidstudio.backend.checkpoint_files import list_checkpoint_files, locate_model, recognise_file  # noqa: E402
-from vidstudio.backend.generate import generate  # noqa: E402
-from vidstudio.errors import ModelError  # noqa: E402
+from vidstudio.backend.bundle import Conditioning, ModelRef
+from vidstudio.backend.checkpoint_files import list_checkpoint_files, locate_model, recognise_file
+from vidstudio.backend.generate import generate
+from vidstudio.errors import ModelError
 
 BUNDLE = Conditioning(prompt="a fox", steps=2, seed=1)
 

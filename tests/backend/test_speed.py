@@ -11,9 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vidstudio.backend.bundle import Conditioning, ModelRef  # noqa: E402
-from vidstudio.backend.generate import generate  # noqa: E402
-from vidstudio.errors import ModelError  # noqa: E402
+from vidstudio.backend.bundle import Conditioning, ModelRef
+from vidstudio.backend.generate import generate
+from vidstudio.errors import ModelError
 
 BUNDLE = Conditioning(prompt="a fox", steps=6, seed=1)
 

@@ -65,8 +65,12 @@ def test_families_without_time_to_move_are_refused_naming_those_that_can():
 
 # --------------------------------------------------------------------------------------------- schedules
 def _schedulers():
-    from diffusers import (CogVideoXDDIMScheduler, EulerDiscreteScheduler, FlowMatchEulerDiscreteScheduler,
-                           UniPCMultistepScheduler)
+    from diffusers import (
+        CogVideoXDDIMScheduler,
+        EulerDiscreteScheduler,
+        FlowMatchEulerDiscreteScheduler,
+        UniPCMultistepScheduler,
+    )
 
     return {
         "flow_euler": FlowMatchEulerDiscreteScheduler(shift=5.0),
@@ -231,8 +235,12 @@ def _tiny_wan_two_experts(out_dir, boundary_ratio):
     """A tiny Wan 2.2 A14B-style image-to-video pipeline: two experts (transformer, transformer_2), no image
     encoder, ``boundary_ratio`` in the pipeline config; saved and returned as a folder."""
     import torch
-    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
-    from diffusers import WanTransformer3DModel
+    from diffusers import (
+        AutoencoderKLWan,
+        FlowMatchEulerDiscreteScheduler,
+        WanImageToVideoPipeline,
+        WanTransformer3DModel,
+    )
 
     from vidstudio.backend.tiny import _t5, _tokenizer
 

@@ -7,8 +7,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vidstudio.backend.upscale import Upscaler, load_upscaler, tiled_upscale  # noqa: E402
-from vidstudio.errors import ModelError, NodeError  # noqa: E402
+from vidstudio.backend.upscale import Upscaler, load_upscaler, tiled_upscale
+from vidstudio.errors import ModelError, NodeError
 
 
 def esrgan_like(scale: int = 2, seed: int = 0) -> torch.nn.Module:

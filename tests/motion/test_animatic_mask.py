@@ -28,10 +28,11 @@ def test_sprite_masks_are_the_union_dilated_by_the_given_pixels():
 
 
 def test_animatic_render_video_carries_its_mask_to_conditioning(tmp_path):
+    import json
+
     from vidstudio.graph import Engine
     from vidstudio.nodes import default_registry
     from vidstudio.project import loads_project
-    import json
 
     doc = {"format_version": 1, "settings": {"width": 96, "height": 64, "fps": "8", "frame_count": 9},
            "nodes": [

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from motion_helpers import run_graph
 from vidstudio.errors import GraphError
 from vidstudio.motion.cutout import cut_out, fill_hole, outline_alpha, place_in_world, validate_outline
-
-from motion_helpers import run_graph
 
 SQUARE = [[10, 10], [20, 10], [20, 20], [10, 20]]
 

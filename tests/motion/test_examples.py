@@ -8,9 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from vidstudio.media import probe_video, read_video
-
 from motion_helpers import EXAMPLES, ROOT, color_centroid, run_cli
+from vidstudio.media import probe_video, read_video
 
 BALL_ORANGE = (0.96, 0.42, 0.12)
 

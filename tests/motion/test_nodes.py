@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from motion_helpers import ASSETS, key, run_graph
 from vidstudio.errors import GraphError, NodeError
 from vidstudio.media.clip import Clip
 from vidstudio.motion.camera import camera_matrices
 from vidstudio.motion.curves import FCurve
 from vidstudio.motion.tracks import TrackSet
 from vidstudio.nodes.grade import LUMA, grade_frame, linear_to_srgb, srgb_to_linear
-
-from motion_helpers import ASSETS, key, run_graph
 
 SETTINGS = {"width": 160, "height": 96, "fps": 24, "frame_count": 12}
 BALL = {"id": "ball", "radius": 12, "position": [40, 30], "velocity": [200, 0], "elasticity": 0.6,

@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 
 from vidstudio.graph.model import Link, NodeInstance
+from vidstudio.motion import pathedit
 from vidstudio.motion.physics import validate_bodies
 from vidstudio.motion.trajectory import MotionPath, compile_path, path_handles, path_polyline, validate_document
 from vidstudio.nodes import default_registry
-from vidstudio.project import Project
-from vidstudio.motion import pathedit
-from vidstudio.project import view
+from vidstudio.project import Project, view
 
 
 def doc_with(points, **fields) -> dict:

@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
+from motion_helpers import ASSETS, color_centroid
 from vidstudio.media.image import load_image
 from vidstudio.motion.animatic import AnimaticRenderer
 from vidstudio.motion.camera import camera_matrices, transform_points
 from vidstudio.motion.raster import forward_flow, forward_warp, heatmaps, object_boxes, object_masks
 from vidstudio.motion.sprites import image_sprite, shape_sprite, sprites_from_tracks
 from vidstudio.motion.tracks import Track, TrackSet
-
-from motion_helpers import ASSETS, color_centroid
 
 W, H = 192, 128
 RED = (1.0, 0.0, 0.0)

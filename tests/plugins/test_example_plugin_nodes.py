@@ -9,11 +9,10 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from plugin_helpers import example_on_path  # noqa: F401
 from vidstudio.api import Clip, ExecutionContext, Track, TrackSet
 from vidstudio.graph import Engine, Graph, Link, NodeInstance, NodeRegistry, Settings
 from vidstudio.motion.curves import FCurve
-
-from plugin_helpers import example_on_path  # noqa: F401
 
 
 @pytest.fixture

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from plugin_helpers import NODES_MODULE, _forget_plugin_modules, manifest_text, plugins_dir, write_plugin  # noqa: F401
 from vidstudio.graph import Engine, Graph, NodeInstance, Settings
 from vidstudio.graph.engine import NodeExecutionError
 from vidstudio.nodes import default_registry
 from vidstudio.plugins import PluginError, PluginManager
-
-from plugin_helpers import NODES_MODULE, _forget_plugin_modules, manifest_text, plugins_dir, write_plugin  # noqa: F401
 
 
 def run_const(registry, type_id: str, value: float = 3.5) -> float:

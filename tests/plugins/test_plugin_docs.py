@@ -9,14 +9,13 @@ import sys
 
 import numpy as np
 
+from plugin_helpers import ROOT, _forget_plugin_modules, plugins_dir  # noqa: F401
 from vidstudio.api import Clip, Node, Output, PortType
 from vidstudio.graph import Engine, Graph, Link, NodeInstance, Settings
 from vidstudio.motion.curves import FCurve
 from vidstudio.nodes import default_registry
 from vidstudio.plugins import PluginManager
 from vidstudio.plugins.install import inspect_target, install
-
-from plugin_helpers import ROOT, _forget_plugin_modules, plugins_dir  # noqa: F401
 
 DOC = ROOT / "docs" / "plugins.md"
 

@@ -14,7 +14,6 @@ import os
 import shutil
 import site
 import subprocess
-import sys
 import sysconfig
 import venv
 import zipfile
@@ -23,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidstudio.plugins import PluginError, PluginManager
-from vidstudio.plugins.install import inspect_target
-
 from helpers import ASSETS, ROOT
 from plugin_helpers import EXAMPLE_PLUGIN, _forget_plugin_modules, example_on_path, plugins_dir, write_plugin  # noqa: F401
+from vidstudio.plugins import PluginError, PluginManager
+from vidstudio.plugins.install import inspect_target
 
 
 def offline_pip_env(wheels: Path) -> dict[str, str]:
@@ -83,10 +81,11 @@ def project(folder: Path) -> Path:
 
 def expected_frames(p: Path) -> tuple[np.ndarray, np.ndarray]:
     """``(plain, grained)`` frames of ``p`` computed in this process, with the example's classes from source."""
+    from vidstudio_example_nodes.grain import FilmGrain
+
     from vidstudio.graph import Engine
     from vidstudio.nodes import builtin_registry
     from vidstudio.project import load_project
-    from vidstudio_example_nodes.grain import FilmGrain
 
     reg = builtin_registry()
     reg.register(FilmGrain, source="example_nodes")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from plugin_helpers import EXAMPLE_PLUGIN, manifest_text
 from vidstudio.api import API_VERSION
 from vidstudio.plugins import ManifestError, load_manifest, parse_manifest
-
-from plugin_helpers import EXAMPLE_PLUGIN, manifest_text
 
 
 def test_example_manifest_describes_both_nodes_with_namespaced_ids():

@@ -8,14 +8,12 @@ import shutil
 
 import pytest
 
+from plugin_helpers import _forget_plugin_modules, plugins_dir, write_plugin  # noqa: F401
+from vidstudio.cli import main
 from vidstudio.graph import validate_graph
 from vidstudio.nodes import default_registry
 from vidstudio.plugins import PluginManager
 from vidstudio.project import load_project, loads_project, save_project
-
-from vidstudio.cli import main
-
-from plugin_helpers import _forget_plugin_modules, plugins_dir, write_plugin  # noqa: F401
 
 DOC = {
     "format_version": 1,

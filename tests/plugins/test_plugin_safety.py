@@ -11,12 +11,11 @@ import sys
 
 import pytest
 
+from helpers import run_cli
+from plugin_helpers import NODES_MODULE, _forget_plugin_modules, plugins_dir, write_plugin  # noqa: F401
 from vidstudio.cli import main
 from vidstudio.nodes import default_registry
 from vidstudio.plugins import PluginManager
-
-from helpers import run_cli
-from plugin_helpers import NODES_MODULE, _forget_plugin_modules, plugins_dir, write_plugin  # noqa: F401
 
 
 def test_a_folder_plugin_named_like_an_installed_package_is_a_name_clash(plugins_dir):

@@ -11,10 +11,9 @@ import sys
 
 import pytest
 
-from vidstudio.cli import main
-
 from helpers import run_cli
 from plugin_helpers import _forget_plugin_modules, plugins_dir, write_plugin  # noqa: F401
+from vidstudio.cli import main
 
 
 class Result:

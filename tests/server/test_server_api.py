@@ -13,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-
 import pytest
 
 from server.server_helpers import (

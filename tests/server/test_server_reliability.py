@@ -14,7 +14,6 @@ import pytest
 from PIL import Image
 
 from server.server_helpers import steps_project, wait_for
-
 from vidstudio.client import ServerError
 
 
@@ -107,7 +106,6 @@ def tiny_disk(tmp_path):
 
 def test_a_full_data_disk_is_a_507_and_leaves_nothing_behind(tiny_disk, tmp_path, plugins_folder):
     from server.server_helpers import server_env
-
     from vidstudio.client import LocalServer
 
     srv = LocalServer(tiny_disk / "data", token="", env=server_env(tmp_path, plugins_folder), log_file=tmp_path / "log")

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from vidstudio.families import FAMILY_RULES, GeometryRule
 from vidstudio.errors import VidStudioError
+from vidstudio.families import FAMILY_RULES, GeometryRule
 from vidstudio.jobs.store import RESTART_REASON, AssetRow, JobStore, new_asset_id, new_job_id
 from vidstudio.jobs.supervisor import describe_exit
 from vidstudio.jobs.wire import Wire, WireClosed

@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from uihelpers import KEN_BURNS, ScriptedPrompts, make_registry, wait_for  # noqa: E402
+from uihelpers import KEN_BURNS, ScriptedPrompts, make_registry, wait_for
 
 
 def _worker_threads() -> set[str]:
@@ -82,8 +82,8 @@ def window_factory(qtbot, registry):
 
     ``make(project_path=None, prompts=None, prefetch=False, autosave_ms=120000, persist=True)``
     """
-    from vidstudio.ui.widgets.main_window import MainWindow
     from vidstudio.ui.state.session import Session
+    from vidstudio.ui.widgets.main_window import MainWindow
 
     made = []
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from uihelpers import ASSETS
 from vidstudio.graph.engine import Engine
 from vidstudio.graph.model import Link, NodeInstance
 from vidstudio.media import load_image
@@ -15,8 +16,6 @@ from vidstudio.motion.curves import FCurve
 from vidstudio.motion.warp import to_pil, warp_affine
 from vidstudio.nodes import builtin_registry
 from vidstudio.project import Project
-
-from uihelpers import ASSETS
 
 W, H, N = 160, 96, 5
 

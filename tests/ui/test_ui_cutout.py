@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from uihelpers import wait_for
 from vidstudio.graph.engine import Engine
 from vidstudio.graph.model import NodeInstance
 from vidstudio.motion.cutout import crop_box
@@ -19,8 +20,6 @@ from vidstudio.project import Project
 from vidstudio.project.io import load_project, save_project
 from vidstudio.ui.widgets.viewer.cutout_tool import CutOutDrawOverlay, CutOutEditOverlay
 from vidstudio.ui.widgets.viewer.motion_overlays import TrajectoryEditOverlay
-
-from uihelpers import wait_for
 
 W, H = 160, 120
 RED = (250, 30, 30)

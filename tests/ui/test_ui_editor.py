@@ -7,9 +7,8 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QGuiApplication
 
-from vidstudio.project import dumps_project
-
 from uihelpers import ASSETS, drop_files
+from vidstudio.project import dumps_project
 
 
 def port_pos(editor, node_id: str, port: str, output: bool) -> QPoint:

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 
+from uihelpers import KEN_BURNS
 from vidstudio.project import dumps_project, load_project
 from vidstudio.project.editor import DocumentEditor
-
-from uihelpers import KEN_BURNS
 
 EDITS = [
     ("add_node", ("ColorGrade", (780.0, 0.0)), {}),

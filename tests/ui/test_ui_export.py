@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
+from uihelpers import wait_for
 from vidstudio.media import probe_video, read_video
 from vidstudio.media.image import load_image
 from vidstudio.project import load_project
-
-from uihelpers import wait_for
 
 
 def test_export_mp4_from_the_dialog_and_decode_it(qtbot, window_factory, ken_burns_copy, tmp_path):

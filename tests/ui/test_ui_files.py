@@ -8,10 +8,9 @@ import json
 import numpy as np
 from PySide6.QtCore import Qt
 
+from uihelpers import ScriptedPrompts, drop_files, wait_for
 from vidstudio.media import write_video
 from vidstudio.project import Project, embeddable_json, load_project, recovery_path, write_recovery
-
-from uihelpers import ScriptedPrompts, drop_files, wait_for
 
 
 def test_save_marks_clean_and_save_as_rebases_paths(qtbot, window_factory, ken_burns_copy, tmp_path):

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-
 from server.server_helpers import pid_alive, server_env, steps_project, write_plugin
+
 from uihelpers import EXAMPLES, ScriptedPrompts, image_to_array
 
 pytestmark = pytest.mark.gui

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from uihelpers import image_to_array, wait_for
 from vidstudio.graph.model import NodeInstance
 from vidstudio.motion.curves import FCurve
 from vidstudio.project import Project
-
-from uihelpers import image_to_array, wait_for
 
 W, H, N = 64, 48, 24
 

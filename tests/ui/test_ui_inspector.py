@@ -8,10 +8,18 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QPlainTextEdit
 
-from vidstudio.project import Project
-from vidstudio.ui.widgets.param_editors import BoolEditor, ChoiceEditor, ColorEditor, FileEditor, JsonEditor, NumberEditor, StringEditor, TextEditor
-
 from uihelpers import image_to_array, wait_for
+from vidstudio.project import Project
+from vidstudio.ui.widgets.param_editors import (
+    BoolEditor,
+    ChoiceEditor,
+    ColorEditor,
+    FileEditor,
+    JsonEditor,
+    NumberEditor,
+    StringEditor,
+    TextEditor,
+)
 
 
 def enter_text(qtbot, widget, text: str) -> None:

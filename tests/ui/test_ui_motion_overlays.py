@@ -7,11 +7,16 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from uihelpers import image_to_array, wait_for
 from vidstudio.graph.model import Link, NodeInstance
 from vidstudio.project import Project
-from vidstudio.ui.widgets.viewer.motion_overlays import ARROW_SECONDS, BoxesOverlay, PhysicsSceneOverlay, TrackSetOverlay, body_outline
-
-from uihelpers import image_to_array, wait_for
+from vidstudio.ui.widgets.viewer.motion_overlays import (
+    ARROW_SECONDS,
+    BoxesOverlay,
+    PhysicsSceneOverlay,
+    TrackSetOverlay,
+    body_outline,
+)
 
 W, H, N = 200, 120, 24
 

@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
+from uihelpers import image_to_array, wait_for
 from vidstudio.graph.model import Link, NodeInstance
 from vidstudio.motion.curves import FCurve
 from vidstudio.motion.trajectory import MotionPath, evaluate_path
 from vidstudio.project import Project
 from vidstudio.ui.widgets.viewer.motion_overlays import TrajectoryEditOverlay
-
-from uihelpers import image_to_array, wait_for
 
 W, H, N = 160, 120, 24
 

@@ -9,8 +9,8 @@ from uihelpers import KEN_BURNS, make_registry
 from vidstudio.graph import Engine, Input, Node, Output, PortType
 from vidstudio.progress import CancelToken
 from vidstudio.project import load_project
-from vidstudio.ui import genops
 from vidstudio.project.view import ViewTarget
+from vidstudio.ui import genops
 
 
 class Paint(Node):

@@ -9,9 +9,8 @@ import threading
 import numpy as np
 import pytest
 
-from vidstudio.project import dumps_project, load_project
-
 from uihelpers import KEN_BURNS, wait_for
+from vidstudio.project import dumps_project, load_project
 
 
 @pytest.fixture

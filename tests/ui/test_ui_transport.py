@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vidstudio.project import load_project
-
 from uihelpers import KEN_BURNS
+from vidstudio.project import load_project
 
 
 class FrameRequests:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from uihelpers import KEN_BURNS
 from vidstudio.media.clip import as_clip
 from vidstudio.project import load_project
-
-from uihelpers import KEN_BURNS
 
 
 @pytest.fixture

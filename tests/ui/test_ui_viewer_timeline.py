@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 
+from uihelpers import image_to_array, wait_for
 from vidstudio.graph.model import NodeInstance
 from vidstudio.media.clip import Clip
 from vidstudio.motion.curves import FCurve
 from vidstudio.project import Project
 from vidstudio.ui.widgets.viewer.overlays import ViewerOverlay, register_overlay, unregister_overlay
-
-from uihelpers import image_to_array, wait_for
 
 W, H, N = 64, 32, 30
 
@@ -179,7 +178,7 @@ def test_viewer_zoom_fit_and_one_to_one(qtbot, grad_window):
 
 
 class Recorder(ViewerOverlay):
-    instances: list["Recorder"] = []
+    instances: list[Recorder] = []
 
     def __init__(self, ctx):
         super().__init__()

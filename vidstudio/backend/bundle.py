@@ -118,7 +118,7 @@ class ModelRef:
     cache_threshold: float = 0.0
     attention: str = "native"
 
-    def with_(self, **changes: Any) -> "ModelRef":
+    def with_(self, **changes: Any) -> ModelRef:
         """A copy with ``changes`` applied."""
         return replace(self, **changes)
 

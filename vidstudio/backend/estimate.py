@@ -64,7 +64,7 @@ def weights_gib(loc: object, quantize: str = "none", quantize_text_encoder: str 
         ``{"transformer": GiB, "text_encoder": GiB, "vae": GiB, ...}`` for the pipeline's components with weights
         (None where the weights are not on disk).
     """
-    folder = Path(getattr(loc, "folder"))
+    folder = Path(loc.folder)
     out: dict[str, float | None] = {}
     try:
         index = json.loads((folder / "model_index.json").read_text())

@@ -19,30 +19,36 @@ import contextlib
 import dataclasses
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 import torch
 
-from vidstudio.backend.adapters import (Plan, scheduler_step_callback, substitute_initial_noise, takes_step_callback,
-                                        video_to_video_strength)
+from vidstudio.backend.adapters import (
+    Plan,
+    scheduler_step_callback,
+    substitute_initial_noise,
+    takes_step_callback,
+    video_to_video_strength,
+)
 from vidstudio.backend.bundle import Conditioning, ModelRef
+from vidstudio.backend.checkpoint_files import locate_model
 from vidstudio.backend.families import adapter_class
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
-from vidstudio.backend.checkpoint_files import locate_model
 from vidstudio.backend.locate import ModelLocation
 from vidstudio.backend.noise import boxes_to_latent, camera_to_latent, latent_frame_sources, structured_noise
 from vidstudio.backend.preview import Previewer
 from vidstudio.errors import Cancelled, NodeError
-from vidstudio.media.audio import Audio
 from vidstudio.families import CheckResult, check_request, get_spec, uses_video_to_video
+from vidstudio.media.audio import Audio
 from vidstudio.progress import CancelToken
 
 #: ``on_step(step, total, seconds_per_step, preview)``; ``preview`` ``(h, w, 3)`` float32 or None.
-StepFn = Callable[[int, int, float, Optional[np.ndarray]], None]
+StepFn = Callable[[int, int, float, np.ndarray | None], None]
 
 
 @dataclass
@@ -180,7 +186,7 @@ def generate(
     snap: bool = False,
     project_dir: Path | None = None,
     cache: PipelineCache | None = None,
-    progress: Callable[[Optional[float], str], None] | None = None,
+    progress: Callable[[float | None, str], None] | None = None,
     on_step: StepFn | None = None,
     cancel: CancelToken | None = None,
     previews: bool = True,

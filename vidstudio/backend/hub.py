@@ -17,9 +17,10 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from vidstudio.errors import Cancelled, ModelError
 
@@ -101,8 +102,8 @@ def download(repo_id: str, *, revision: str | None = None, include: list[str] | 
         Cancelled: when ``cancel`` was set; KeyboardInterrupt passes through (finished files stay in the cache
             and the next run fetches only the rest).
     """
-    from huggingface_hub import snapshot_download
     from huggingface_hub import errors as hf_errors
+    from huggingface_hub import snapshot_download
 
     cache = Path(cache_dir or hub_cache())
     kw: dict[str, Any] = {"revision": revision or None, "allow_patterns": include or None, "cache_dir": str(cache)}

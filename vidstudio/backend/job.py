@@ -7,8 +7,9 @@ after the call, success or not, so the cache keeps the base pipeline as it was l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from vidstudio.backend.bundle import Conditioning, ModelRef
 

@@ -239,7 +239,7 @@ def load_pipeline(ref: ModelRef, *, project_dir: Path | None = None, location: M
             pipe = cls.from_pretrained(source, **kwargs)
     except ModelError:
         raise
-    except (OSError, ValueError, EnvironmentError) as e:
+    except (OSError, ValueError) as e:
         raise ModelError(f"model {loc.model} ({loc.class_name}) could not be loaded from {source}: "
                          f"{e.__class__.__name__}: {e}") from None
     pipe.set_progress_bar_config(disable=True)

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidstudio.families import FAMILIES, GeometryRule, read_configs, recognise, rules_for_folder
 from vidstudio.errors import ModelError
+from vidstudio.families import FAMILIES, GeometryRule, read_configs, recognise, rules_for_folder
 
 _REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*/[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
@@ -168,8 +168,8 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
     offline = hf_offline()
     if download is None:
         download = not offline
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
     from huggingface_hub import errors as hf_errors
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
 
     cached = try_to_load_from_cache(model, "model_index.json", cache_dir=str(cache), revision=revision or None)
     index_path: str | None = cached if isinstance(cached, str) else None

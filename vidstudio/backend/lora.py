@@ -17,8 +17,9 @@ modules, so the loaded-pipeline cache keeps the base and the next job without th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from vidstudio.backend.bundle import Conditioning, LoraRef
 from vidstudio.errors import ModelError

@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from vidstudio.errors import ModelError
 

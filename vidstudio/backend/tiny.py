@@ -160,8 +160,12 @@ def _ip_adapter_state(unet, cross: int, image_embed: int = 8) -> dict[str, torch
 
 
 def _ltx() -> tuple[Any, dict[str, Any]]:
-    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXConditionPipeline
-    from diffusers import LTXVideoTransformer3DModel
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXConditionPipeline,
+        LTXVideoTransformer3DModel,
+    )
 
     torch.manual_seed(0)
     transformer = LTXVideoTransformer3DModel(in_channels=128, out_channels=128, patch_size=1, patch_size_t=1,
@@ -183,8 +187,15 @@ def _ltx() -> tuple[Any, dict[str, Any]]:
 
 
 def _wan(variant: str) -> tuple[Any, dict[str, Any]]:
-    from diffusers import (AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline, WanPipeline,
-                           WanTransformer3DModel, WanVACEPipeline, WanVACETransformer3DModel)
+    from diffusers import (
+        AutoencoderKLWan,
+        FlowMatchEulerDiscreteScheduler,
+        WanImageToVideoPipeline,
+        WanPipeline,
+        WanTransformer3DModel,
+        WanVACEPipeline,
+        WanVACETransformer3DModel,
+    )
 
     torch.manual_seed(0)
     vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
@@ -214,8 +225,12 @@ def _wan(variant: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _svd() -> tuple[Any, dict[str, Any]]:
-    from diffusers import (AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, StableVideoDiffusionPipeline,
-                           UNetSpatioTemporalConditionModel)
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        StableVideoDiffusionPipeline,
+        UNetSpatioTemporalConditionModel,
+    )
 
     torch.manual_seed(0)
     unet = UNetSpatioTemporalConditionModel(block_out_channels=(32, 32), layers_per_block=1, sample_size=8,
@@ -238,8 +253,13 @@ def _svd() -> tuple[Any, dict[str, Any]]:
 
 
 def _cogvideox(variant: str) -> tuple[Any, dict[str, Any]]:
-    from diffusers import (AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXImageToVideoPipeline,
-                           CogVideoXPipeline, CogVideoXTransformer3DModel)
+    from diffusers import (
+        AutoencoderKLCogVideoX,
+        CogVideoXDDIMScheduler,
+        CogVideoXImageToVideoPipeline,
+        CogVideoXPipeline,
+        CogVideoXTransformer3DModel,
+    )
 
     torch.manual_seed(0)
     transformer = CogVideoXTransformer3DModel(num_attention_heads=2, attention_head_dim=16,
@@ -373,8 +393,12 @@ def build_tiny_wan22_i2v(boundary_ratio: float | None = 0.9) -> Any:
     Returns:
         the :class:`diffusers.WanImageToVideoPipeline` (fp32, CPU).
     """
-    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanImageToVideoPipeline
-    from diffusers import WanTransformer3DModel
+    from diffusers import (
+        AutoencoderKLWan,
+        FlowMatchEulerDiscreteScheduler,
+        WanImageToVideoPipeline,
+        WanTransformer3DModel,
+    )
 
     from vidstudio.backend.loader import quiet_libraries
 

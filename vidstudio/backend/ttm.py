@@ -40,8 +40,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -50,8 +51,8 @@ from PIL import Image
 
 from vidstudio.backend.adapters import Plan, video_frames
 from vidstudio.backend.bundle import Conditioning
-from vidstudio.families._motion_transfer import METHOD, TTM_PIPELINES, resolve_steps
 from vidstudio.errors import NodeError
+from vidstudio.families._motion_transfer import METHOD, TTM_PIPELINES, resolve_steps
 
 
 # --------------------------------------------------------------------------------------------- masks

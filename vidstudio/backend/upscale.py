@@ -13,9 +13,10 @@ for deeper networks the context makes seams invisible in practice. Memory is tha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def load_upscaler(path: str | Path, *, device: str = "cpu") -> Upscaler:
         device = "cuda" if torch.cuda.is_available() else ("mps" if torch.backends.mps.is_available() else "cpu")
     try:
         desc = spandrel.ModelLoader(device=device).load_from_file(str(p))
-    except Exception as e:  # noqa: BLE001 - spandrel raises many kinds for files it cannot read
+    except Exception as e:
         raise ModelError(f"{p}: not an upscale model spandrel can load ({str(e).strip() or type(e).__name__})") from None
     if not isinstance(desc, spandrel.ImageModelDescriptor) or desc.input_channels != 3:
         raise ModelError(f"{p}: a {getattr(desc, 'architecture', '?')} model, not a 3-channel image super-resolution model")

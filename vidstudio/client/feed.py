@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from vidstudio.client.errors import (
     ClientError,
@@ -113,7 +114,7 @@ class EventFeed:
             to wait for the stream to open.
     """
 
-    def __init__(self, client: "Client", *, job: str | None = None, previews: bool = True,
+    def __init__(self, client: Client, *, job: str | None = None, previews: bool = True,
                  track: Iterable[str] = (), list_limit: int = LIST_LIMIT, reconnect_first: float = RECONNECT_FIRST,
                  reconnect_max: float = RECONNECT_MAX, poll: float = POLL, open_timeout: float = 5.0):
         self.client = client
@@ -123,7 +124,7 @@ class EventFeed:
         self._tracked: dict[str, None] = dict.fromkeys(track)  # insertion order: resyncs fetch in that order
         self._lock = threading.Lock()
         self._closed = threading.Event()
-        self._stream: "EventStream | None" = None
+        self._stream: EventStream | None = None
         self._items = self._run()
         self._first = True
         self.connected = False
@@ -189,7 +190,7 @@ class EventFeed:
             except StreamClosed:
                 return
 
-    def __enter__(self) -> "EventFeed":
+    def __enter__(self) -> EventFeed:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -297,7 +298,7 @@ class EventFeed:
             wait = min(wait * 2, self.reconnect_max)
 
 
-def wait_for_job(client: "Client", job_id: str, *, on_event: Callable[[Any], None] | None = None,
+def wait_for_job(client: Client, job_id: str, *, on_event: Callable[[Any], None] | None = None,
                  timeout: float | None = None, poll: float = 2.0, cancel: Any = None,
                  give_up: float = 60.0) -> Job:
     """Waits until job ``job_id`` has finished, passing its events to ``on_event`` as they come.

@@ -67,7 +67,7 @@ class Lease:
         except OSError:
             pass
 
-    def acquire(self) -> "Lease":
+    def acquire(self) -> Lease:
         """Writes the lease and starts renewing it in a daemon thread; returns ``self``."""
         self.renew()
         if self._thread is None:

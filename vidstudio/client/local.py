@@ -16,23 +16,24 @@ of failing on the data folder it holds.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import signal
 import subprocess
 import sys
-import json
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from vidstudio.client.client import Client
 from vidstudio.client.errors import ClientError, LocalServerFailed
-from vidstudio.protocol.constants import TOKEN_ENV
 from vidstudio.managed import server_python
 from vidstudio.procs import process_alive
+from vidstudio.protocol.constants import TOKEN_ENV
 
 #: The file in the data folder that tells other clients of the same user where the running local server is.
 RUNNING_FILE = "local-server.json"
@@ -104,7 +105,7 @@ class LocalServer:
             lines = []
         return "\n".join(self._lines[-5:] + lines)
 
-    def start(self, timeout: float = 60.0) -> "LocalServer":
+    def start(self, timeout: float = 60.0) -> LocalServer:
         """Starts the server and waits until ``/v1/health`` answers.
 
         Returns:
@@ -250,7 +251,7 @@ class LocalServer:
                 pass
         threading.Thread(target=self.stop, args=(timeout,), name="vidstudio-local-server-stop", daemon=True).start()
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> LocalServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

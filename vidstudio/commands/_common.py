@@ -10,8 +10,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 from vidstudio.progress import CancelToken
 
@@ -55,9 +56,9 @@ class ProgressBar:
     def __init__(self, quiet: bool = False):
         self.quiet = quiet or not sys.stderr.isatty()
         self._bar = None
-        self._node: Optional[str] = None
+        self._node: str | None = None
 
-    def __call__(self, node_id: str, fraction: Optional[float], message: str) -> None:
+    def __call__(self, node_id: str, fraction: float | None, message: str) -> None:
         if self.quiet:
             return
         from tqdm import tqdm

@@ -41,8 +41,8 @@ def run_tiny(args: argparse.Namespace) -> int:
     Raises:
         vidstudio.errors.VidStudioError: for a variant the family does not have, or an output path that is a file.
     """
-    from vidstudio.families import VARIANTS
     from vidstudio.errors import VidStudioError
+    from vidstudio.families import VARIANTS
 
     if args.variant and args.variant not in VARIANTS[args.family]:
         raise VidStudioError(f"family {args.family} has no variant {args.variant!r}; "

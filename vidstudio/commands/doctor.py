@@ -13,9 +13,9 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 
 @dataclass
@@ -65,7 +65,7 @@ def _ffmpeg() -> Check:
 
 def _imaging() -> Check:
     try:
-        import cv2  # noqa: F401
+        import cv2
         import numpy
         import PIL
         import pymunk

@@ -49,8 +49,8 @@ def model_overrides(project, registry, model: str | None, family: str | None) ->
         vidstudio.errors.VidStudioError: when the project has no Load Model node, or the family is unknown.
         vidstudio.errors.ModelError: for a local folder that is not a pipeline.
     """
-    from vidstudio.families import FAMILIES
     from vidstudio.errors import VidStudioError
+    from vidstudio.families import FAMILIES
 
     if model is None and family is None:
         return {}
@@ -109,11 +109,11 @@ def run_remote(args: argparse.Namespace) -> int:
     import os
 
     from vidstudio.client import Client, JobCancelled, JobFailed
-    from vidstudio.protocol.constants import TOKEN_ENV
     from vidstudio.commands._common import ProgressBar, ctrl_c_cancels
     from vidstudio.errors import Cancelled, VidStudioError
     from vidstudio.progress import CancelToken
     from vidstudio.project import load_project
+    from vidstudio.protocol.constants import TOKEN_ENV
 
     for flag, value in (("--frames", args.frames), ("--explain", args.explain), ("--family", args.family),
                         ("--no-cache", getattr(args, "no_cache", False))):

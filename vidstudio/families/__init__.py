@@ -17,13 +17,36 @@ Compatibility views of the older parallel tables (:data:`FAMILIES`, :data:`VARIA
 
 from __future__ import annotations
 
+from vidstudio.families._check import (
+    CheckResult,
+    Recognised,
+    Request,
+    check_request,
+    describe,
+    families_that_can,
+    read_configs,
+    recognise,
+    rules_for_folder,
+    table_lines,
+    uses_video_to_video,
+    video_to_video_problem,
+)
 from vidstudio.families._registry import SPECS, get_spec, spec_modules
-from vidstudio.families._spec import (CONTROLS, FRAME_ORDER, REQUIREMENTS, Checkpoint, Configs, FamilySpec, FrameLimit,
-                                      GeometryRule, Support, Variant, When)
-from vidstudio.families._check import (CheckResult, Recognised, Request, check_request, describe, families_that_can,
-                                       read_configs, recognise, rules_for_folder, table_lines, uses_video_to_video,
-                                       video_to_video_problem)
-from vidstudio.families.animatediff import MAX_FRAMES as ANIMATEDIFF_MAX_FRAMES, WINDOW as ANIMATEDIFF_WINDOW
+from vidstudio.families._spec import (
+    CONTROLS,
+    FRAME_ORDER,
+    REQUIREMENTS,
+    Checkpoint,
+    Configs,
+    FamilySpec,
+    FrameLimit,
+    GeometryRule,
+    Support,
+    Variant,
+    When,
+)
+from vidstudio.families.animatediff import MAX_FRAMES as ANIMATEDIFF_MAX_FRAMES
+from vidstudio.families.animatediff import WINDOW as ANIMATEDIFF_WINDOW
 
 #: The model family ids, in palette order.
 FAMILIES: tuple[str, ...] = tuple(SPECS)

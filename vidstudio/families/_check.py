@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from vidstudio.families._registry import SPECS, get_spec
 from vidstudio.families._motion_transfer import REFUSED
+from vidstudio.families._registry import SPECS, get_spec
 from vidstudio.families._spec import CONTROLS, FRAME_ORDER, Checkpoint, Configs, GeometryRule, all_hold
 
 

@@ -17,8 +17,9 @@ contract holds it).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 #: The controls of the conditioning bundle: id -> what it is (in words, for messages and the table).
 CONTROLS: dict[str, str] = {

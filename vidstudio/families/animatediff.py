@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from vidstudio.families._spec import (Configs, FamilySpec, FrameLimit, GeometryRule, Support, Variant, lcm,
-                                      vae_spatial)
+from vidstudio.families._spec import Configs, FamilySpec, FrameLimit, GeometryRule, Support, Variant, lcm, vae_spatial
 
 #: Frames the AnimateDiff motion module sees at once; longer clips go through FreeNoise windows.
 WINDOW = 16

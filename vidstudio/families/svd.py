@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from vidstudio.families._spec import Checkpoint, Configs, FamilySpec, GeometryRule, Support, Variant, When, lcm, vae_spatial
+from vidstudio.families._spec import (
+    Checkpoint,
+    Configs,
+    FamilySpec,
+    GeometryRule,
+    Support,
+    Variant,
+    When,
+    lcm,
+    vae_spatial,
+)
 
 
 def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:

@@ -21,10 +21,11 @@ import json
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from vidstudio.graph.validate import GraphIssue, topological_order, validate_gra
 from vidstudio.progress import CancelToken
 
 #: ``progress(node_id, fraction, message)``: fraction of the node's work in [0, 1], or None when unknown.
-EngineProgress = Callable[[str, Optional[float], str], None]
+EngineProgress = Callable[[str, float | None, str], None]
 
 
 class NodeExecutionError(RuntimeError):
@@ -139,7 +140,7 @@ class Plan:
         """True when nothing stops the run."""
         return not self.errors
 
-    def narrow(self, targets: Iterable[str]) -> "Plan":
+    def narrow(self, targets: Iterable[str]) -> Plan:
         """The plan of a part of the targets, from this plan's validation (nothing is validated again).
 
         Raises:
@@ -494,7 +495,7 @@ class Engine:
                 except Cancelled:
                     raise
                 except NodeError as e:
-                    raise e.at_node(node_id, cls.type_id)
+                    raise e.at_node(node_id, cls.type_id) from None
                 except VidStudioError as e:
                     raise NodeError(str(e)).at_node(node_id, cls.type_id) from e
                 except Exception as e:

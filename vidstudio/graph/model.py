@@ -8,8 +8,9 @@ This is the part of a project document the engine reads. :class:`vidstudio.proje
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from fractions import Fraction
-from typing import Annotated, Any, Iterable, Iterator
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -154,7 +155,7 @@ class Link(BaseModel):
         return self.target.split(".")[1]
 
     @classmethod
-    def make(cls, source_node: str, source_port: str, target_node: str, target_port: str) -> "Link":
+    def make(cls, source_node: str, source_port: str, target_node: str, target_port: str) -> Link:
         """Builds a link from its four parts."""
         return cls(**{"from": f"{source_node}.{source_port}", "to": f"{target_node}.{target_port}"})
 

@@ -21,10 +21,11 @@ Parameters are named (never positional), so adding one to a node type does not s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal, Optional
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -67,16 +68,16 @@ class Param:
     name: str
     kind: ParamKind
     default: Any = None
-    min: Optional[float] = None
-    max: Optional[float] = None
-    step: Optional[float] = None
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
     choices: tuple[str, ...] = ()
     animatable: bool = False
     help: str = ""
     unit: str = ""
-    label: Optional[str] = None
+    label: str | None = None
     file_role: FileRole = "any"
-    validator: Optional[Callable[[Any], Any]] = field(default=None, compare=False)
+    validator: Callable[[Any], Any] | None = field(default=None, compare=False)
 
     @property
     def display_name(self) -> str:
@@ -239,7 +240,7 @@ class ExecutionContext:
         project_dir: Path | None = None,
         frame_range: tuple[int, int] | None = None,
         project_json: str | None = None,
-        progress: Callable[[str, Optional[float], str], None] | None = None,
+        progress: Callable[[str, float | None, str], None] | None = None,
         cancel: CancelToken | None = None,
         services: dict[str, Any] | None = None,
     ):

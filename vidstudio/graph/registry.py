@@ -8,8 +8,9 @@ and validation names the reason.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from vidstudio.graph.node import Node, check_declaration
 

@@ -9,8 +9,9 @@ node-specific checks, and cycles.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -18,7 +19,6 @@ from vidstudio.graph.model import Graph, Settings
 from vidstudio.graph.node import Node
 from vidstudio.graph.registry import NodeRegistry
 from vidstudio.graph.types import can_connect
-
 
 #: Every issue code and the severity it has in the core (a plain run on this computer). ``"error"`` stops a
 #: run; ``"warning"`` does not. A front end may read some codes differently (the GUI shows ``model-not-local``

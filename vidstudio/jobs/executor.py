@@ -26,8 +26,9 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from vidstudio.jobs.manager import JobManager, _Live
 from vidstudio.jobs.store import JobStore

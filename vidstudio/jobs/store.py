@@ -16,9 +16,10 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 #: Bumped when the tables change; older databases are upgraded in :meth:`JobStore.open`.
 SCHEMA_VERSION = 1
@@ -148,7 +149,7 @@ class JobStore:
         self._db: sqlite3.Connection | None = None
 
     # ------------------------------------------------------------------------------------------ lifetime
-    def open(self) -> "JobStore":
+    def open(self) -> JobStore:
         """Opens (creating) the database and the folders; returns self."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.jobs_dir.mkdir(exist_ok=True)

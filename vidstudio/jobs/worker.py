@@ -257,7 +257,7 @@ class Worker:
             if _is_oom(e):  # a node that wrapped the allocator's error: still out of memory, still released
                 error = f"out of memory: {e}"
                 _release_memory()
-        except Exception as e:  # noqa: BLE001 - the worker reports every failure and keeps going
+        except Exception as e:
             if _is_oom(e):
                 error = f"out of memory: {e}"
                 _release_memory()

@@ -15,7 +15,6 @@ import numpy as np
 
 from vidstudio.errors import MediaError
 
-
 #: File suffixes the audio file node is meant for (anything FFmpeg reads works).
 AUDIO_FILE_SUFFIXES: tuple[str, ...] = (".wav", ".mp3", ".flac", ".aac", ".m4a", ".ogg", ".opus")
 
@@ -84,7 +83,7 @@ class Audio:
         return {"kind": "audio", "sample_rate": self.sample_rate, "channels": self.channels,
                 "samples": int(self.samples.shape[0]), "seconds": round(self.duration, 6)}
 
-    def fit(self, seconds: float) -> "Audio":
+    def fit(self, seconds: float) -> Audio:
         """This track cut or padded with silence to ``round(seconds * sample_rate)`` samples (the length of the
         video it goes with)."""
         n = max(0, int(round(float(seconds) * self.sample_rate)))
@@ -154,7 +153,7 @@ class AudioFile(Audio):
         MediaError: (when the samples are first used) naming the file, as :func:`decode_audio`.
     """
 
-    def __init__(self, path: str | os.PathLike, start: float, end: float, sample_rate: int):  # noqa: D107
+    def __init__(self, path: str | os.PathLike, start: float, end: float, sample_rate: int):
         for name, value in (("path", Path(path)), ("start", float(start)), ("end", float(end)),
                             ("sample_rate", int(sample_rate)), ("_samples", None)):
             object.__setattr__(self, name, value)  # Audio is frozen

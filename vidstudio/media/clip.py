@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -66,7 +66,7 @@ class Clip:
 
     # ------------------------------------------------------------------------------------------ building
     @classmethod
-    def from_array(cls, frames: np.ndarray, label: str = "clip") -> "Clip":
+    def from_array(cls, frames: np.ndarray, label: str = "clip") -> Clip:
         """Wraps an in-memory ``(T, H, W, 3)`` array (float in [0, 1], or uint8).
 
         Raises:
@@ -82,13 +82,13 @@ class Clip:
         return clip
 
     @classmethod
-    def still(cls, image: np.ndarray, frame_count: int, label: str = "still") -> "Clip":
+    def still(cls, image: np.ndarray, frame_count: int, label: str = "still") -> Clip:
         """A clip that shows one ``(H, W, 3)`` image for ``frame_count`` frames."""
         img = _as_float_frames(np.asarray(image)[..., :3])
         img.setflags(write=False)
         return cls(frame_count, img.shape[0], img.shape[1], lambda i: img, cache_frames=0, label=label)
 
-    def map(self, fn: Callable[[np.ndarray, int], np.ndarray], label: str | None = None, cache_frames: int = 8) -> "Clip":
+    def map(self, fn: Callable[[np.ndarray, int], np.ndarray], label: str | None = None, cache_frames: int = 8) -> Clip:
         """Returns a clip whose frame ``i`` is ``fn(self.frame(i), i)`` (same count; size taken from ``fn``'s
         output on frame 0 when it differs)."""
         first = fn(self.frame(0), 0)
@@ -97,7 +97,7 @@ class Clip:
         out.metadata.update(self.metadata)
         return out
 
-    def subclip(self, start: int, stop: int) -> "Clip":
+    def subclip(self, start: int, stop: int) -> Clip:
         """Returns frames ``start <= i < stop`` as a new clip (no copy).
 
         Raises:
@@ -154,7 +154,7 @@ class Clip:
                     self._cache.popitem(last=False)
         return out
 
-    def __getitem__(self, key: int | slice) -> "np.ndarray | Clip":
+    def __getitem__(self, key: int | slice) -> np.ndarray | Clip:
         if isinstance(key, slice):
             start, stop, step = key.indices(self.frame_count)
             if step != 1:
@@ -184,7 +184,7 @@ class Clip:
         return f"Clip({self.label!r}, {self.frame_count} frames, {self.width}x{self.height})"
 
 
-def as_clip(value: "Clip | np.ndarray", label: str = "video") -> Clip:
+def as_clip(value: Clip | np.ndarray, label: str = "video") -> Clip:
     """Returns ``value`` as a :class:`Clip` (wrapping an array of shape ``(T, H, W, 3)``).
 
     Raises:

@@ -5,13 +5,14 @@ clip's metadata such as the generation seed and model)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from vidstudio.errors import MediaError
-from vidstudio.media.clip import as_clip
 from vidstudio.media.audio import Audio
+from vidstudio.media.clip import as_clip
 from vidstudio.media.video import parse_fps, write_png_sequence, write_video
 from vidstudio.progress import CancelToken
 
@@ -30,7 +31,7 @@ def mp4_path(path: str | os.PathLike) -> Path:
 def export_clip(
     clip: Any,
     path: str | os.PathLike,
-    fps: "Fraction | float | str",
+    fps: Fraction | float | str,
     *,
     fmt: str = "mp4",
     start: int = 0,

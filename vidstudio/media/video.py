@@ -16,10 +16,11 @@ import subprocess
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ def ffmpeg_exe() -> str:
         raise MediaError(f"no ffmpeg binary found ({e}); reinstall imageio-ffmpeg or set IMAGEIO_FFMPEG_EXE") from None
 
 
-def parse_fps(value: "Fraction | float | int | str") -> Fraction:
+def parse_fps(value: Fraction | float | int | str) -> Fraction:
     """Parses a frame rate: ``24``, ``23.976``, ``"30000/1001"`` or a Fraction.
 
     Floats are snapped to the nearest fraction with a denominator of at most 1001, so 29.97 gives
@@ -127,7 +128,7 @@ class VideoWriter:
         path: str | os.PathLike,
         width: int,
         height: int,
-        fps: "Fraction | float | str",
+        fps: Fraction | float | str,
         *,
         crf: int = 18,
         preset: str = "medium",
@@ -381,7 +382,7 @@ class VideoWriter:
         except Exception:
             return "no message from ffmpeg"
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -401,7 +402,7 @@ class VideoWriter:
 def write_video(
     frames: Iterable[np.ndarray],
     path: str | os.PathLike,
-    fps: "Fraction | float | str",
+    fps: Fraction | float | str,
     *,
     frame_count: int | None = None,
     progress: ProgressFn | None = None,

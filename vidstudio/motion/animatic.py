@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -228,7 +228,7 @@ class AnimaticRenderer:
         out *= np.float32(1.0 / 255.0)
         return out
 
-    def _draw_sprite(self, frame: np.ndarray, sp: Sprite, mip: "_SpriteMip", m: np.ndarray, opacity: float) -> None:
+    def _draw_sprite(self, frame: np.ndarray, sp: Sprite, mip: _SpriteMip, m: np.ndarray, opacity: float) -> None:
         """Composites a sprite over ``frame`` (uint8 RGBX, in place) at ``opacity``: premultiplied "over" on its
         patch."""
         if opacity <= 0.0:

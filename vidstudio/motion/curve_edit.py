@@ -9,7 +9,7 @@ unit; handle offsets are ``(dframe, dvalue)`` from their key.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 

@@ -108,7 +108,7 @@ class FCurve(BaseModel):
 
     # ----------------------------------------------------------------------------------------- building
     @classmethod
-    def constant(cls, value: float) -> "FCurve":
+    def constant(cls, value: float) -> FCurve:
         """Returns a one-key curve that is ``value`` everywhere."""
         return cls(keys=[Keyframe(frame=0.0, value=float(value))])
 
@@ -119,14 +119,14 @@ class FCurve(BaseModel):
         interpolation: str = "bezier",
         extrapolation: str = "constant",
         **key_fields,
-    ) -> "FCurve":
+    ) -> FCurve:
         """Builds a curve from ``(frame, value)`` pairs, every key with the same interpolation."""
         return cls(
             keys=[Keyframe(frame=f, value=v, interpolation=interpolation, **key_fields) for f, v in points],
             extrapolation=extrapolation,
         )
 
-    def with_key(self, frame: float, value: float, **fields) -> "FCurve":
+    def with_key(self, frame: float, value: float, **fields) -> FCurve:
         """Returns a copy with a key set at ``frame``: the key there is replaced (keeping its interpolation and
         handles unless ``fields`` say otherwise), or a new one inserted with the interpolation of the key
         before it (``bezier`` if none)."""
@@ -141,7 +141,7 @@ class FCurve(BaseModel):
             keys.append(Keyframe(frame=float(frame), value=float(value), **{**base, **fields}))
         return FCurve(keys=keys, extrapolation=self.extrapolation)
 
-    def without_key(self, frame: float) -> "FCurve | None":
+    def without_key(self, frame: float) -> FCurve | None:
         """Returns a copy without the key at ``frame`` (within 1e-6), or ``None`` if it was the only key.
 
         Raises:

@@ -8,7 +8,8 @@ is defined once as its ease-in curve; ease-out is ``1 - in(1 - t)`` and ease-in-
 
 from __future__ import annotations
 
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 

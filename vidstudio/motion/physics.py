@@ -44,8 +44,9 @@ with the right momentum; without ``follow`` they keep their initial velocity.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
@@ -115,7 +116,7 @@ class Body(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _shape(self) -> "Body":
+    def _shape(self) -> Body:
         if self.shape == "circle" and self.radius <= 0:
             raise ValueError("a circle needs a radius > 0")
         if self.shape == "polygon":
@@ -182,7 +183,7 @@ class PhysicsScene(BaseModel):
     bodies: list[Body] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique(self) -> "PhysicsScene":
+    def _unique(self) -> PhysicsScene:
         for attr in ("id", "track_name"):
             seen: dict[str, int] = {}
             for i, b in enumerate(self.bodies):

@@ -18,7 +18,7 @@ camera at rest), so object motion and camera motion compose the same way everywh
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

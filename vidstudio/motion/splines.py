@@ -25,8 +25,9 @@ input point lies on the curve (``point_u``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class BezierChain:
     arc_s: np.ndarray
 
     @classmethod
-    def from_segments(cls, segments: np.ndarray) -> "BezierChain":
+    def from_segments(cls, segments: np.ndarray) -> BezierChain:
         """Builds the chain and its arc-length table from ``(S, 4, 2)`` control points."""
         seg = np.asarray(segments, dtype=np.float64).reshape(-1, 4, 2)
         n = seg.shape[0]

@@ -81,7 +81,7 @@ class Track:
         """Number of samples ``T``."""
         return self.position.shape[0]
 
-    def sample_at(self, frames: np.ndarray | list | float) -> "Track":
+    def sample_at(self, frames: np.ndarray | list | float) -> Track:
         """Returns the track evaluated at float ``frames`` (one sample per entry).
 
         Positions, scales and unwrapped angles are linearly interpolated between the neighbouring samples,
@@ -122,7 +122,7 @@ class Track:
         m[:, 2, 2] = 1.0
         return m
 
-    def transformed(self, matrices: np.ndarray) -> "Track":
+    def transformed(self, matrices: np.ndarray) -> Track:
         """Returns the track seen through per-frame affines (e.g. the camera's world-to-frame matrices).
 
         Args:
@@ -149,7 +149,7 @@ class Track:
         return Track(self.name, pos, self.angle + rot, self.scale * zoom, self.visible.copy(), self.size,
                      dict(self.meta))
 
-    def resample(self, n: int) -> "Track":
+    def resample(self, n: int) -> Track:
         """Returns the track with ``n`` samples spanning the same time (sample ``i`` at clip time
         ``i * (T - 1) / (n - 1)``): positions, scales and unwrapped angles linearly interpolated, visibility
         from the nearest sample.
@@ -246,15 +246,15 @@ class TrackSet:
                 return t
         raise KeyError(f"no track named {name!r} (tracks: {', '.join(t.name for t in self.tracks) or 'none'})")
 
-    def resample(self, n: int) -> "TrackSet":
+    def resample(self, n: int) -> TrackSet:
         """Every track resampled to ``n`` samples (see :meth:`Track.resample`)."""
         return TrackSet([t.resample(n) for t in self.tracks], self.anchors.copy())
 
-    def sample_at(self, frames: np.ndarray | list | float) -> "TrackSet":
+    def sample_at(self, frames: np.ndarray | list | float) -> TrackSet:
         """Every track evaluated at float ``frames`` (see :meth:`Track.sample_at`); anchors unchanged."""
         return TrackSet([t.sample_at(frames) for t in self.tracks], self.anchors.copy())
 
-    def transformed(self, matrices: np.ndarray) -> "TrackSet":
+    def transformed(self, matrices: np.ndarray) -> TrackSet:
         """Every track seen through per-frame affines (see :meth:`Track.transformed`), e.g. world to output
         frame through the camera. Anchors are mapped by the first matrix (they are static in the world, so a
         moving camera moves them on screen: use the tracks for per-frame positions)."""
@@ -280,7 +280,7 @@ class TrackSet:
             return np.zeros((0, 0, 4))
         return np.stack([t.boxes() for t in self.tracks], axis=1)
 
-    def merged(self, other: "TrackSet") -> "TrackSet":
+    def merged(self, other: TrackSet) -> TrackSet:
         """Tracks and anchors of both sets (names must not clash; lengths must match)."""
         return TrackSet(self.tracks + other.tracks, np.concatenate([self.anchors, other.anchors]))
 

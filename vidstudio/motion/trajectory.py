@@ -189,7 +189,7 @@ class MotionPath(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _times(self) -> "MotionPath":
+    def _times(self) -> MotionPath:
         if self.end_frame is not None and self.end_frame < self.start_frame:
             raise ValueError(f"end_frame {self.end_frame:g} is before start_frame {self.start_frame:g}")
         if self.timing == "keys":
@@ -237,7 +237,7 @@ class TrajectoryDocument(BaseModel):
     anchors: list[Anchor] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique(self) -> "TrajectoryDocument":
+    def _unique(self) -> TrajectoryDocument:
         if self.version > TRAJECTORY_VERSION:
             raise ValueError(f"trajectory document version {self.version} is newer than this VidStudio reads ({TRAJECTORY_VERSION})")
         seen: dict[str, str] = {}

@@ -10,8 +10,8 @@ from vidstudio.graph.node import Node
 from vidstudio.graph.registry import NodeRegistry
 from vidstudio.nodes.camera import CameraMove
 from vidstudio.nodes.export import ExportVideo
-from vidstudio.nodes.image import LoadImage
 from vidstudio.nodes.generate import Conditioning, Extend, Generate, LoadLoRA, LoadModel
+from vidstudio.nodes.image import LoadImage
 
 #: Every built-in node class, in palette order.
 BUILTIN_NODES: list[type[Node]] = [LoadImage, CameraMove, ExportVideo]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidstudio.errors import MediaError, NodeError
+from vidstudio.errors import MediaError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import as_clip

@@ -23,12 +23,23 @@ from typing import Any
 import numpy as np
 from pydantic import TypeAdapter
 
-from vidstudio.backend.bundle import (ATTENTION, DEVICES, DTYPES, LORA_EXPERTS, OFFLOAD, QUANTIZE, STEP_CACHES,
-                                     Conditioning as Bundle, Keyframe, LoraRef, ModelRef)
-from vidstudio.families import (FAMILIES, Request, check_request, get_spec, uses_video_to_video,
-                                video_to_video_problem)
-from vidstudio.families._motion_transfer import KINDS as MOTION_KINDS, TTM_PIPELINES, resolve_steps, step_index
+from vidstudio.backend.bundle import (
+    ATTENTION,
+    DEVICES,
+    DTYPES,
+    LORA_EXPERTS,
+    OFFLOAD,
+    QUANTIZE,
+    STEP_CACHES,
+    Keyframe,
+    LoraRef,
+    ModelRef,
+)
+from vidstudio.backend.bundle import Conditioning as Bundle
 from vidstudio.errors import ModelError, NodeError
+from vidstudio.families import FAMILIES, Request, check_request, get_spec, uses_video_to_video, video_to_video_problem
+from vidstudio.families._motion_transfer import KINDS as MOTION_KINDS
+from vidstudio.families._motion_transfer import TTM_PIPELINES, resolve_steps, step_index
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import Clip, as_clip

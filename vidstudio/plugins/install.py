@@ -30,15 +30,23 @@ import tomllib
 import uuid
 import zipfile
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from vidstudio.api import API_VERSION
 from vidstudio.plugins.manager import ENTRY_POINT_GROUP, PluginError, PluginInfo, PluginManager
-from vidstudio.plugins.manifest import MANIFEST_NAME, PERMISSIONS, Manifest, ManifestError, load_manifest, parse_manifest
+from vidstudio.plugins.manifest import (
+    MANIFEST_NAME,
+    PERMISSIONS,
+    Manifest,
+    ManifestError,
+    load_manifest,
+    parse_manifest,
+)
 
 Log = Callable[[str], None]
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")

@@ -43,10 +43,11 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from vidstudio.api import API_VERSION
 from vidstudio.errors import VidStudioError
@@ -207,7 +208,7 @@ def take_crash_notices() -> list[PluginCrash]:
     return out
 
 
-def take_markers(pid: int, base: Path | None = None) -> list["PluginCrash"]:
+def take_markers(pid: int, base: Path | None = None) -> list[PluginCrash]:
     """Reads and removes the crash markers of process ``pid``, which has ended.
 
     The server's supervisor calls this when its worker exits: a crash is then reported on the job (naming the
@@ -412,7 +413,7 @@ def _run_with_timeout(fn: Callable[[], Any], seconds: float, name: str) -> tuple
     def target() -> None:
         try:
             box["value"] = fn()
-        except BaseException as e:  # noqa: BLE001 - handed to the caller
+        except BaseException as e:
             box["error"] = e
 
     t = threading.Thread(target=target, name=name, daemon=True)
@@ -802,7 +803,7 @@ class PluginManager:
                     raise
         return importlib.import_module(r.module)
 
-    def _load_class(self, r: _Record, node_name: str) -> type["Node"]:
+    def _load_class(self, r: _Record, node_name: str) -> type[Node]:
         from vidstudio.graph.node import Node, check_declaration
 
         st = _load_state(r.key)
@@ -861,7 +862,7 @@ class PluginManager:
             st.classes[node_name] = obj
             return obj
 
-    def _loader(self, r: _Record, node_name: str) -> Callable[[], type["Node"]]:
+    def _loader(self, r: _Record, node_name: str) -> Callable[[], type[Node]]:
         return lambda: self._load_class(r, node_name)
 
     # ------------------------------------------------------------------------------------------ registry
@@ -873,7 +874,7 @@ class PluginManager:
             return f"plugin '{name}' is disabled; enable it with `vidstudio plugins enable {name}`"
         return error
 
-    def register_into(self, registry: "NodeRegistry") -> None:
+    def register_into(self, registry: NodeRegistry) -> None:
         """Adds every plugin's node types to ``registry``: lazily (imported on first use) for usable plugins,
         as unavailable with the reason for disabled, incompatible and failed ones. Never raises for a plugin's
         fault."""
@@ -904,7 +905,7 @@ class PluginManager:
                     registry.mark_unavailable(type_id, f"plugin '{m.name}' cannot register it: {e}", source=m.name, info=info)
 
 
-def add_plugins(registry: "NodeRegistry", manager: PluginManager | None = None) -> PluginManager | None:
+def add_plugins(registry: NodeRegistry, manager: PluginManager | None = None) -> PluginManager | None:
     """Discovers plugins (or uses ``manager``) and adds their node types to ``registry``.
 
     A failure of discovery itself (an unexpected bug, an unreadable folder) is reported on stderr and leaves

@@ -233,7 +233,7 @@ class Manifest(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _nodes(self) -> "Manifest":
+    def _nodes(self) -> Manifest:
         seen: set[str] = set()
         for i, n in enumerate(self.nodes):
             if n.name in seen:

@@ -74,7 +74,7 @@ class Project(Graph):
             return self._base_dir
         return self._path.parent if self._path is not None else None
 
-    def bind(self, path: Path | None, base_dir: Path | None = None) -> "Project":
+    def bind(self, path: Path | None, base_dir: Path | None = None) -> Project:
         """Records the file and folder this document belongs to (done by load and save)."""
         self._path = Path(path).resolve() if path is not None else None
         self._base_dir = Path(base_dir).resolve() if base_dir is not None else None
@@ -89,7 +89,7 @@ class Project(Graph):
         ordered.update(data)  # unknown keys, kept as they were
         return ordered
 
-    def copy_document(self) -> "Project":
+    def copy_document(self) -> Project:
         """A deep copy that stays bound to the same file."""
         other = self.model_copy(deep=True)
         other._path, other._base_dir = self._path, self._base_dir

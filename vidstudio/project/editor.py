@@ -42,8 +42,9 @@ node, key or curve) with a message naming the node and the parameter, and then c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Iterable
+from typing import Any
 
 from vidstudio.graph.model import Link, NodeInstance, Settings
 from vidstudio.graph.registry import NodeRegistry
@@ -90,7 +91,7 @@ class Snapshot:
     animation: dict[str, dict | None] = field(default_factory=dict)
     settings: dict | None = None
 
-    def merged_over(self, older: "Snapshot") -> "Snapshot":
+    def merged_over(self, older: Snapshot) -> Snapshot:
         """This snapshot's parts, and ``older``'s for the parts this one does not touch."""
         return Snapshot(
             nodes={**older.nodes, **self.nodes},
@@ -116,7 +117,7 @@ class Edit:
     after: Snapshot
     merge: Hashable | None = None
 
-    def absorb(self, newer: "Edit") -> bool:
+    def absorb(self, newer: Edit) -> bool:
         """Merges ``newer`` (the next edit of the same drag) into this one, so that both undo as one step.
 
         Returns:

@@ -302,7 +302,7 @@ def save_project(
     path: str | os.PathLike | None = None,
     *,
     backup: bool = True,
-    registry: "NodeRegistry | None" = None,
+    registry: NodeRegistry | None = None,
 ) -> Path:
     """Saves a project atomically and binds it to the file.
 
@@ -340,7 +340,7 @@ def save_project(
     return target
 
 
-def rebase_paths(project: Project, old_dir: Path, new_dir: Path, registry: "NodeRegistry | None") -> Project:
+def rebase_paths(project: Project, old_dir: Path, new_dir: Path, registry: NodeRegistry | None) -> Project:
     """Returns a copy whose relative asset paths (and ``file`` parameters, given a registry) are relative to
     ``new_dir`` instead of ``old_dir``; absolute paths are left alone."""
     doc = project.copy_document()

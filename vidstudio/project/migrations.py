@@ -7,7 +7,8 @@ refused. Version 1 is the first released format, so no migration is registered y
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from vidstudio.errors import Problem, ProjectError
 from vidstudio.project import document

@@ -6,8 +6,8 @@ Pure queries of the graph (no project is changed); the GUI's session asks them a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from vidstudio.graph.registry import NodeRegistry
 from vidstudio.graph.types import PortType

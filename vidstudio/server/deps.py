@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from vidstudio.server.app import ServerConfig
 
 
-def get_config(conn: HTTPConnection) -> "ServerConfig":
+def get_config(conn: HTTPConnection) -> ServerConfig:
     """The :class:`~vidstudio.server.app.ServerConfig` the app was built from."""
     return conn.app.state.config
 
@@ -45,7 +45,7 @@ def get_catalog(conn: HTTPConnection) -> ModelCatalog:
     return conn.app.state.catalog
 
 
-def get_registry(conn: HTTPConnection) -> "NodeRegistry":
+def get_registry(conn: HTTPConnection) -> NodeRegistry:
     """The server's node registry: built-in types and plugin types known from their manifests (never imported
     here)."""
     return conn.app.state.registry

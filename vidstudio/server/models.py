@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vidstudio.families import GeometryRule
 from vidstudio.errors import ModelError
+from vidstudio.families import GeometryRule
 
 _LOCAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 #: How long a listing is reused before the folders are read again (seconds).

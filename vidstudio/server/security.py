@@ -15,7 +15,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.exceptions import HTTPException

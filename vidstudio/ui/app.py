@@ -7,7 +7,6 @@ cannot be opened, 1 when it did not settle in time (the picture is still saved).
 
 from __future__ import annotations
 
-
 import os
 import sys
 import time

@@ -9,17 +9,18 @@ here.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from vidstudio.families import SPECS, get_spec
 
 if TYPE_CHECKING:
     from vidstudio.backend.adapters import FamilyAdapter
 
-_REGISTRY: dict[str, type["FamilyAdapter"]] = {}
+_REGISTRY: dict[str, type[FamilyAdapter]] = {}
 
 
-def register(family: str) -> Callable[[type["FamilyAdapter"]], type["FamilyAdapter"]]:
+def register(family: str) -> Callable[[type[FamilyAdapter]], type[FamilyAdapter]]:
     """Class decorator: registers an adapter for the family spec ``family`` (sets its ``family`` and ``spec``).
 
     Raises:
@@ -27,7 +28,7 @@ def register(family: str) -> Callable[[type["FamilyAdapter"]], type["FamilyAdapt
     """
     spec = get_spec(family)
 
-    def deco(cls: type["FamilyAdapter"]) -> type["FamilyAdapter"]:
+    def deco(cls: type[FamilyAdapter]) -> type[FamilyAdapter]:
         if family in _REGISTRY and _REGISTRY[family] is not cls:
             raise ValueError(f"family {family} already has an adapter ({_REGISTRY[family].__name__})")
         cls.family = family
@@ -38,7 +39,7 @@ def register(family: str) -> Callable[[type["FamilyAdapter"]], type["FamilyAdapt
     return deco
 
 
-def adapter_class(family: str) -> type["FamilyAdapter"]:
+def adapter_class(family: str) -> type[FamilyAdapter]:
     """The adapter class of ``family``, importing ``vidstudio.backend.families.<family>`` on first use.
 
     Raises:
@@ -57,7 +58,7 @@ def adapter_class(family: str) -> type["FamilyAdapter"]:
     return _REGISTRY[family]
 
 
-def all_adapters() -> dict[str, type["FamilyAdapter"]]:
+def all_adapters() -> dict[str, type[FamilyAdapter]]:
     """Every family's adapter class, by family id, in spec order (imports them all).
 
     Raises:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from vidstudio.backend.adapters import FamilyAdapter, Plan, fit_image, to_pil, video_frames, video_to_video_strength
 from vidstudio.backend.bundle import Conditioning

@@ -111,7 +111,7 @@ class LTXAdapter(FamilyAdapter):
         sub = path / "latent_upsampler" if (path / "model_index.json").exists() else path
         try:
             model = LTXLatentUpsamplerModel.from_pretrained(str(sub), **dtype_kwargs(L.dtype))
-        except (OSError, ValueError, EnvironmentError) as e:
+        except (OSError, ValueError) as e:
             raise ModelError(f"latent upsampler {spec}: cannot load an LTXLatentUpsamplerModel from {sub} ({e}); "
                              "give an LTXLatentUpsamplePipeline folder (e.g. Lightricks/ltxv-spatial-upscaler-0.9.7) "
                              "or its latent_upsampler folder") from None

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from vidstudio.backend.adapters import (FamilyAdapter, Plan, fit_image, rasterize_boxes, resample_masks, to_pil,
-                                        video_frames, video_to_video_strength)
+from vidstudio.backend.adapters import (
+    FamilyAdapter,
+    Plan,
+    fit_image,
+    rasterize_boxes,
+    resample_masks,
+    to_pil,
+    video_frames,
+    video_to_video_strength,
+)
 from vidstudio.backend.bundle import Conditioning
 from vidstudio.backend.families import register
 from vidstudio.errors import ModelError, NodeError

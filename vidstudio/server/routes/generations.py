@@ -20,8 +20,8 @@ from vidstudio.jobs.manager import JobConflict
 from vidstudio.jobs.store import new_job_id
 from vidstudio.protocol.constants import GENERATION, GENERATIONS, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX
 from vidstudio.protocol.models import JOB_ID_PATTERN, Job, JobList, JobStatus, ProjectGeneration, SimpleGeneration
-from vidstudio.server.build import NodeTypes, build_project, build_simple, copy_assets
 from vidstudio.server import guards
+from vidstudio.server.build import NodeTypes, build_project, build_simple, copy_assets
 from vidstudio.server.deps import Catalog, Config, Manager, Registry, Store, job_row, require_token
 from vidstudio.server.errors import ERRORS, ApiError, problems_response, validation_problems
 from vidstudio.server.routes.assets import read_form, store_upload

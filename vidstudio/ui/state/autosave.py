@@ -9,7 +9,6 @@ deletes it (:meth:`Autosaver.discard`).
 
 from __future__ import annotations
 
-
 import os
 import re
 import uuid

@@ -30,8 +30,8 @@ from vidstudio.media.clip import Clip, as_clip
 from vidstudio.progress import CancelToken
 from vidstudio.project import Project
 from vidstudio.project.view import ViewTarget
-from vidstudio.ui.state.tasks import error_text
 from vidstudio.ui.genops import server_only_message, server_side_issues
+from vidstudio.ui.state.tasks import error_text
 
 
 @dataclass

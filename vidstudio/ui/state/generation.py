@@ -18,20 +18,20 @@ machinery, the backend or torch: only :mod:`vidstudio.client` and :mod:`vidstudi
 
 from __future__ import annotations
 
-
 import atexit
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from vidstudio.client import Client, ClientError, Conflict, EventFeed, LocalServer
-from vidstudio.procs import process_alive
 from vidstudio.media.clip import Clip
+from vidstudio.procs import process_alive
 from vidstudio.project import Project
 from vidstudio.ui import genops
 from vidstudio.ui.state.settings import ServerConfig
@@ -137,7 +137,7 @@ class ServerJob(Job):
         result_index: the result track it became (``session.view.results`` index), or None.
     """
 
-    def __init__(self, service: "GenerationService", title: str, *, ours: bool, output_node: str,
+    def __init__(self, service: GenerationService, title: str, *, ours: bool, output_node: str,
                  project_path: Path | None = None, server_id: str | None = None):
         super().__init__(title, "generate")
         self.service = service
@@ -597,7 +597,7 @@ class GenerationService(QObject):
             return
         stash, self._stash = self._stash, {}
         for items in stash.values():
-            for kind, ev, image in items:
+            for kind, ev, _image in items:
                 if kind == "job":
                     self._apply(ev)
 

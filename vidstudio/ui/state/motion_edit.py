@@ -8,7 +8,6 @@ document and not an undo step.
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import QObject, Signal
 
 

@@ -11,7 +11,8 @@ Viewer's error line subscribe to it.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -44,7 +45,7 @@ class EvaluationScheduler(QObject):
     evaluation_started = Signal()
     evaluated = Signal(object)  # EvalResult
 
-    def __init__(self, session: "Session", engine: Engine, parent: QObject | None = None):
+    def __init__(self, session: Session, engine: Engine, parent: QObject | None = None):
         super().__init__(parent)
         self._session = session
         self.issues: list[GraphIssue] = []

@@ -24,8 +24,9 @@ Tests drive a session without any window.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Iterable
 from pathlib import Path
-from typing import Any, Hashable, Iterable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -33,6 +34,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from vidstudio.graph.engine import Engine
 from vidstudio.graph.model import Link, Settings
 from vidstudio.graph.registry import NodeRegistry
+from vidstudio.motion.curves import FCurve
 from vidstudio.project import Project, clipboard, edits
 from vidstudio.project.editor import Change, DocumentEditor, Edit, Snapshot
 from vidstudio.ui.state.evaluation import FrameCache
@@ -56,7 +58,7 @@ class EditCommand(QUndoCommand):
 
     MERGE_ID = 0x7653
 
-    def __init__(self, session: "Session", edit: Edit):
+    def __init__(self, session: Session, edit: Edit):
         super().__init__(edit.text)
         self.session = session
         self.edit = edit
@@ -67,10 +69,10 @@ class EditCommand(QUndoCommand):
     def undo(self) -> None:
         self.session._apply(self.edit.before)
 
-    def id(self) -> int:  # noqa: A003 - Qt's name
+    def id(self) -> int:
         return self.MERGE_ID if self.edit.merge is not None else -1
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+    def mergeWith(self, other: QUndoCommand) -> bool:
         return isinstance(other, EditCommand) and self.edit.absorb(other.edit)
 
 

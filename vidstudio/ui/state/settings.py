@@ -7,7 +7,6 @@ the remote URL and its token; the token is stored in this file in plain text (th
 
 from __future__ import annotations
 
-
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,7 @@ class ServerConfig:
     MODES = ("local", "remote")
 
     @classmethod
-    def load(cls, settings: QSettings | None = None) -> "ServerConfig":
+    def load(cls, settings: QSettings | None = None) -> ServerConfig:
         """Reads the server settings (``server/mode``, ``server/url``, ``server/token``); defaults: local."""
         st = settings or app_settings()
         mode = str(st.value("server/mode", "local") or "local")

@@ -12,7 +12,8 @@ import concurrent.futures
 import threading
 import time
 import traceback
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -50,8 +51,8 @@ class TaskRunner(QObject):
         self,
         fn: Callable[..., Any],
         *args: Any,
-        on_done: Optional[Callable[[Any], None]] = None,
-        on_error: Optional[Callable[[BaseException], None]] = None,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
     ) -> concurrent.futures.Future:
         """Runs ``fn(*args)`` on a worker thread.
 

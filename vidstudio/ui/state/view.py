@@ -6,8 +6,9 @@ Viewer and the Timeline subscribe to it. Its signals emit only on a real change.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -58,7 +59,7 @@ class ViewState(QObject):
     view_changed = Signal()
     results_changed = Signal()
 
-    def __init__(self, session: "Session", parent: QObject | None = None):
+    def __init__(self, session: Session, parent: QObject | None = None):
         super().__init__(parent)
         self._session = session
         self.selection: tuple[str, ...] = ()

@@ -6,7 +6,6 @@ or a pinch, about the pointer. Subclasses say how far they may zoom (:meth:`PanZ
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QNativeGestureEvent, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView, QWidget
@@ -80,7 +79,7 @@ class PanZoomView(QGraphicsView):
         return False
 
     # ------------------------------------------------------------------------------------ events
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         pixel = event.pixelDelta()
         if not pixel.isNull() and not (event.modifiers() & Qt.KeyboardModifier.ControlModifier):
             self.pan_by(-pixel.x(), -pixel.y())  # a trackpad's two-finger scroll pans
@@ -91,7 +90,7 @@ class PanZoomView(QGraphicsView):
             self.zoom_by(WHEEL_ZOOM ** delta, event.position())
         event.accept()
 
-    def viewportEvent(self, event) -> bool:  # noqa: N802
+    def viewportEvent(self, event) -> bool:
         if isinstance(event, QNativeGestureEvent) and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
             self.zoom_by(1.0 + event.value(), event.position())
             return True

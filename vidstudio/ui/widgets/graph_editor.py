@@ -18,7 +18,6 @@ and :mod:`vidstudio.motion.curve_edit`; this module only draws and maps the mous
 
 from __future__ import annotations
 
-
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,14 +26,22 @@ import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu, QSplitter, QToolButton, QVBoxLayout, QWidget,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
 )
 
-from vidstudio.motion import curve_edit
+from vidstudio.motion import curve_edit, pathedit
 from vidstudio.motion.curves import HANDLE_TYPES, INTERPOLATIONS, FCurve
 from vidstudio.motion.easing import FAMILIES
 from vidstudio.motion.trajectory import MotionPath, compile_path, path_arc_length, timing_keys, validate_document
-from vidstudio.motion import pathedit
 from vidstudio.project import edits
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.widgets import theme
@@ -98,7 +105,7 @@ class GraphCanvas(QWidget):
 
     selection_changed = Signal()
 
-    def __init__(self, editor: "GraphEditor"):
+    def __init__(self, editor: GraphEditor):
         super().__init__(editor)
         self.editor = editor
         self.session: Session = editor.session
@@ -273,13 +280,13 @@ class GraphCanvas(QWidget):
         self.vc += v - v2
         self.update()
 
-    def showEvent(self, event) -> None:  # noqa: N802
+    def showEvent(self, event) -> None:
         super().showEvent(event)
         if not self._framed_once:
             self.frame_all()
 
     # ------------------------------------------------------------------------------------ drawing
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.fillRect(self.rect(), QColor("#1b1b1d"))
@@ -450,7 +457,7 @@ class GraphCanvas(QWidget):
         self.set_selected(sel)
 
     # ------------------------------------------------------------------------------------ mouse
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus()
         pos = event.position()
         if event.button() == Qt.MouseButton.MiddleButton:
@@ -505,7 +512,7 @@ class GraphCanvas(QWidget):
             return pathedit.as_document(edits.param_value(s.project, s.registry, ch.node_id, "paths"))
         return self.curve(ch)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         d = self._drag
         pos = event.position()
         if d is None:
@@ -536,7 +543,7 @@ class GraphCanvas(QWidget):
             f, v = self.to_curve(pos)
             self._move_handle(d, f, v)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         d, self._drag = self._drag, None
         if d is None:
             return
@@ -553,7 +560,7 @@ class GraphCanvas(QWidget):
             self.session.end_interaction()
         self.update()
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
+    def wheelEvent(self, event) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps == 0:
             return
@@ -563,7 +570,7 @@ class GraphCanvas(QWidget):
         fv = 1.0 if mods & Qt.KeyboardModifier.ShiftModifier else k
         self.zoom(ff, fv, event.position())
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         k = event.key()
         if k == Qt.Key.Key_Home:
             self.frame_all()

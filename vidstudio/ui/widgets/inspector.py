@@ -8,7 +8,6 @@ does once a property is animated), so a change is never silently lost at the nex
 
 from __future__ import annotations
 
-
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt
@@ -30,10 +29,10 @@ from PySide6.QtWidgets import (
 from vidstudio.graph.node import Param
 from vidstudio.media import timecode
 from vidstudio.project import edits
+from vidstudio.ui.state.session import GraphChange, Session
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.motion_editors import register_motion_editors
 from vidstudio.ui.widgets.param_editors import ParamEditor, editor_for
-from vidstudio.ui.state.session import GraphChange, Session
 
 
 class KeyButton(QToolButton):

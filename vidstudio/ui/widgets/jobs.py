@@ -9,8 +9,7 @@ they appear here without a change to this pane; the banner says whether a server
 
 from __future__ import annotations
 
-
-from PySide6.QtCore import QUrl, Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -25,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.tasks import Job, JobList
+from vidstudio.ui.widgets import theme
 
 STATUS_COLORS = {"queued": theme.TEXT_DIM, "running": theme.ACCENT, "done": theme.OK, "failed": theme.ERROR,
                  "cancelled": theme.TEXT_DIM}
@@ -54,7 +53,7 @@ class ElidedLabel(QLabel):
         """The whole text."""
         return self._full
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._elide()
 

@@ -8,12 +8,12 @@ through :class:`Prompts`, which tests and ``--screenshot`` replace with answers 
 
 from __future__ import annotations
 
-
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -31,19 +31,19 @@ from PySide6.QtWidgets import (
 from vidstudio import __version__
 from vidstudio.project import Project, find_recovery, list_recoveries, load_project, load_recovery, save_project
 from vidstudio.project.recovery import RECOVERY_SUFFIX, RecoveryInfo, discard_recovery
-from vidstudio.ui.widgets import theme
+from vidstudio.ui import genops
 from vidstudio.ui.state.autosave import DEFAULT_DELAY_MS, Autosaver, owner_running
 from vidstudio.ui.state.evaluation import EvalResult
-from vidstudio.ui import genops
 from vidstudio.ui.state.generation import GenerationService, ServerJob
-from vidstudio.ui.widgets.inspector import Inspector
-from vidstudio.ui.widgets.jobs import JobsPane
-from vidstudio.ui.widgets.node_editor import NodeEditor
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.state.settings import app_settings
 from vidstudio.ui.state.tasks import Job, JobList, TaskRunner, error_text
-from vidstudio.ui.widgets.timeline import Timeline, make_transport_actions
+from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.graph_editor import GraphEditor
+from vidstudio.ui.widgets.inspector import Inspector
+from vidstudio.ui.widgets.jobs import JobsPane
+from vidstudio.ui.widgets.node_editor import NodeEditor
+from vidstudio.ui.widgets.timeline import Timeline, make_transport_actions
 from vidstudio.ui.widgets.viewer.viewer import Viewer
 
 if TYPE_CHECKING:  # the dialogs are imported when first opened (not at start)
@@ -433,7 +433,7 @@ class MainWindow(QMainWindow):
                 try:
                     PluginManager().enable(c.plugin)
                     back.append(c.plugin)
-                except Exception as e:  # noqa: BLE001 - a settings file that cannot be written
+                except Exception as e:
                     self.prompts.error("Plugins", f"cannot enable plugin '{c.plugin}': {e}")
         return back
 
@@ -880,18 +880,18 @@ class MainWindow(QMainWindow):
                           "prompts, keyframes, drawn paths and physics.")
 
     # ================================================================================== drops
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         event.acceptProposedAction()
         center = self.editor.mapToScene(self.editor.viewport().rect().center())
         self.editor.drop_files(paths, center)
 
     # ================================================================================== closing
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self._closed:
             event.accept()
             return

@@ -20,9 +20,9 @@ Registered for parameters whose validator is the trajectory document's or the bo
 
 from __future__ import annotations
 
-
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -45,13 +45,13 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio.graph.node import Param
+from vidstudio.motion import pathedit
 from vidstudio.motion.curves import FCurve, Keyframe
 from vidstudio.motion.easing import FAMILIES
 from vidstudio.motion.physics import validate_bodies
 from vidstudio.motion.trajectory import validate_document
-from vidstudio.motion import pathedit
-from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.motion_edit import EditState
+from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.param_editors import ColorEditor, JsonEditor, ParamEditor, register_param_editor
 
 INTERPOLATIONS = (("catmull_rom", "Catmull-Rom (through the points)"), ("bezier", "Bezier (with handles)"),

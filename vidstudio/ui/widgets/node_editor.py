@@ -10,7 +10,6 @@ after a run, whether it came from the cache or why it ran. Dropped images become
 
 from __future__ import annotations
 
-
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +44,11 @@ from vidstudio.graph.model import Link
 from vidstudio.graph.types import DESCRIPTIONS
 from vidstudio.graph.validate import GraphIssue
 from vidstudio.project import clipboard, edits
+from vidstudio.ui.state.session import GraphChange, Session
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.canvas import PanZoomView
 from vidstudio.ui.widgets.colors import category_color, port_color
 from vidstudio.ui.widgets.palette import NodePalette
-from vidstudio.ui.state.session import GraphChange, Session
 
 NODE_WIDTH = 196.0
 HEADER = 26.0
@@ -66,7 +65,7 @@ class PortItem(QGraphicsItem):
         node_id, name, port_type: what it is; is_output: its side; help: its declaration's help.
     """
 
-    def __init__(self, parent: "NodeItem", name: str, port_type: str, is_output: bool, help_text: str = "",
+    def __init__(self, parent: NodeItem, name: str, port_type: str, is_output: bool, help_text: str = "",
                  multi: bool = False, optional: bool = False):
         super().__init__(parent)
         self.node_item = parent
@@ -88,7 +87,7 @@ class PortItem(QGraphicsItem):
         """The id of the node this port belongs to."""
         return self.node_item.node_id
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+    def boundingRect(self) -> QRectF:
         return QRectF(-PORT_HIT, -PORT_HIT, 2 * PORT_HIT, 2 * PORT_HIT)
 
     def shape(self) -> QPainterPath:
@@ -106,11 +105,11 @@ class PortItem(QGraphicsItem):
         painter.setBrush(c)
         painter.drawEllipse(QPointF(0, 0), r, r)
 
-    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = True
         self.update()
 
-    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = False
         self.update()
 
@@ -122,7 +121,7 @@ class PortItem(QGraphicsItem):
 class NodeItem(QGraphicsObject):
     """A node: header (category colour, title, id), output rows, input rows and a status line."""
 
-    def __init__(self, editor: "NodeEditor", node_id: str):
+    def __init__(self, editor: NodeEditor, node_id: str):
         super().__init__()
         self.editor = editor
         self.node_id = node_id
@@ -213,7 +212,7 @@ class NodeItem(QGraphicsObject):
         return "not evaluated", theme.TEXT_DIM, "not needed for the picture in the Viewer yet"
 
     # ------------------------------------------------------------------------------------------ painting
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return QRectF(-2, -2, NODE_WIDTH + 4, self._height + 4)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -292,7 +291,7 @@ class NodeItem(QGraphicsObject):
         painter.drawText(QRectF(7, self._height - FOOTER, NODE_WIDTH - 14, FOOTER - 1),
                          Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, el)
 
-    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         if event.pos().y() > self._height - FOOTER:
             self.setToolTip(self.status_text()[2] or self.title)
         else:
@@ -300,7 +299,7 @@ class NodeItem(QGraphicsObject):
             self.setToolTip(node_tip)
         super().hoverMoveEvent(event)
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:  # noqa: N802
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             self.editor.update_links_of(self.node_id)
         return super().itemChange(change, value)
@@ -365,7 +364,7 @@ class CanvasMessage(QGraphicsItem):
         self._w = max(fm.horizontalAdvance(line) for line in self._lines) + 20
         self._h = fm.height() * len(self._lines) + 12
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self._w, self._h)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -740,7 +739,7 @@ class NodeEditor(PanZoomView):
                     best, best_d = item, d
         return best
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         if self.start_pan(event):
             return
         if event.button() == Qt.MouseButton.LeftButton:
@@ -837,7 +836,7 @@ class NodeEditor(PanZoomView):
         else:
             s.connect_ports(src.node_id, src.name, dst.node_id, dst.name)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         if self.continue_pan(event):
             return
         if self._drag is not None:
@@ -846,7 +845,7 @@ class NodeEditor(PanZoomView):
             return
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event) -> None:
         if self.end_pan(event):
             return
         if self._drag is not None and event.button() == Qt.MouseButton.LeftButton:
@@ -868,7 +867,7 @@ class NodeEditor(PanZoomView):
             if moved:
                 self.session.move_nodes(moved)
 
-    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event) -> None:
         item = self.itemAt(event.position().toPoint())
         while item is not None and not isinstance(item, NodeItem):
             item = item.parentItem()
@@ -913,7 +912,7 @@ class NodeEditor(PanZoomView):
             return True
         return super().event(event)
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, QColor("#1e1e1e"))
         if self.zoom < 0.35:
             return
@@ -931,7 +930,7 @@ class NodeEditor(PanZoomView):
                 y += step
 
     # ================================================================================== messages
-    def show_message(self, text: str, scene_pos: QPointF, error: bool = True, ms: int = 3500) -> "CanvasMessage":
+    def show_message(self, text: str, scene_pos: QPointF, error: bool = True, ms: int = 3500) -> CanvasMessage:
         """Shows ``text`` in the canvas near ``scene_pos`` for ``ms`` milliseconds (a refused link's reason),
         kept inside the visible part of the canvas."""
         item = CanvasMessage(text, error)
@@ -947,7 +946,7 @@ class NodeEditor(PanZoomView):
         QTimer.singleShot(ms, self, lambda: self._drop_message(item))
         return item
 
-    def _drop_message(self, item: "CanvasMessage") -> None:
+    def _drop_message(self, item: CanvasMessage) -> None:
         if item in self._messages:
             self._messages.remove(item)
             if item.scene() is self.scene_:
@@ -959,19 +958,19 @@ class NodeEditor(PanZoomView):
         return [m.text for m in self._messages]
 
     # ================================================================================== drops
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
-    def dragMoveEvent(self, event) -> None:  # noqa: N802
+    def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
 
-    def dropEvent(self, event) -> None:  # noqa: N802
+    def dropEvent(self, event) -> None:
         if not event.mimeData().hasUrls():
             return super().dropEvent(event)
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]

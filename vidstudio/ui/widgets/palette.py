@@ -12,7 +12,6 @@ greyed with the reason, and cannot be chosen.
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
@@ -138,7 +137,7 @@ class NodePalette(QFrame):
         self.show()
         self.search.setFocus()
 
-    def hideEvent(self, event) -> None:  # noqa: N802
+    def hideEvent(self, event) -> None:
         super().hideEvent(event)
         owner = self.parentWidget()
         if owner is not None:  # give the keyboard back to the editor that opened the palette
@@ -242,7 +241,7 @@ class NodePalette(QFrame):
         if item is not None:
             self._activate(item)
 
-    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if obj is self.search and ev.type() == QEvent.Type.KeyPress:
             assert isinstance(ev, QKeyEvent)
             k = ev.key()

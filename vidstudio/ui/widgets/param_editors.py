@@ -8,11 +8,11 @@ value. :meth:`ParamEditor.set_value` never emits.
 
 from __future__ import annotations
 
-
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent
@@ -208,11 +208,11 @@ class _PlainText(QPlainTextEdit):
     focus_lost = Signal()
     submit = Signal()
 
-    def focusOutEvent(self, e: QFocusEvent) -> None:  # noqa: N802
+    def focusOutEvent(self, e: QFocusEvent) -> None:
         super().focusOutEvent(e)
         self.focus_lost.emit()
 
-    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, e: QKeyEvent) -> None:
         if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and e.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.submit.emit()
             return

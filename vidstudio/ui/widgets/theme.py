@@ -6,7 +6,6 @@ picture is judged against neutral surroundings, one accent colour (orange) for s
 
 from __future__ import annotations
 
-
 from PySide6.QtGui import QColor, QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 

@@ -5,23 +5,42 @@ bar (which frames are ready to show at once), and a track per generated result.
 
 from __future__ import annotations
 
-
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
-    QAction, QColor, QFont, QFontMetricsF, QImage, QKeySequence, QMouseEvent, QPainter, QPen, QPixmap, QPolygonF,
+    QAction,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QKeySequence,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPixmap,
+    QPolygonF,
 )
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QScrollBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QScrollBar,
+    QSizePolicy,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from vidstudio.media import timecode
 from vidstudio.motion.curves import INTERPOLATIONS
 from vidstudio.motion.easing import FAMILIES
-from vidstudio.media import timecode
 from vidstudio.project import edits
-from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.session import Session
+from vidstudio.ui.widgets import theme
 
 LEFT = 150.0      # track label column
 RULER = 36.0
@@ -204,7 +223,7 @@ class TimelineCanvas(QWidget):
         return None
 
     # ================================================================================== painting
-    def paintEvent(self, event) -> None:  # noqa: N802
+    def paintEvent(self, event) -> None:
         s = self.session
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -418,7 +437,7 @@ class TimelineCanvas(QWidget):
         p.drawPolygon(poly)
 
     # ================================================================================== mouse
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
         if event.button() == Qt.MouseButton.RightButton:
             hit = self.key_at(pos)
@@ -446,7 +465,7 @@ class TimelineCanvas(QWidget):
         self.session.transport.set_playhead(self.frame_at(pos.x()))
         event.accept()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
         if self._key_drag is not None:
             d = self._key_drag
@@ -473,7 +492,7 @@ class TimelineCanvas(QWidget):
         else:
             self.setToolTip("")
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._key_drag is not None:
             d, self._key_drag = self._key_drag, None
             self.session.end_interaction()
@@ -482,7 +501,7 @@ class TimelineCanvas(QWidget):
             self.update()
         self._scrubbing = False
 
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         hit = self.key_at(event.position())
         if hit is not None:
             self.session.transport.set_playhead(int(round(hit[2])))
@@ -500,11 +519,11 @@ class TimelineCanvas(QWidget):
             self.rows_scrolled.emit(offset)
             self.update()
 
-    def wheelEvent(self, event) -> None:  # noqa: N802
+    def wheelEvent(self, event) -> None:
         self.set_row_offset(self._row_offset + (-1 if event.angleDelta().y() > 0 else 1))
         event.accept()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.set_row_offset(self._row_offset)
         self.rows_scrolled.emit(self._row_offset)

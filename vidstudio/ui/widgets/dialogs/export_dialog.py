@@ -6,12 +6,11 @@ is also listed in the Jobs pane.
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -36,12 +35,12 @@ from vidstudio.graph.engine import Engine
 from vidstudio.media.clip import Clip, as_clip
 from vidstudio.media.export import export_clip
 from vidstudio.media.video import PRESETS, PROJECT_METADATA_KEY, parse_fps, read_metadata
-from vidstudio.project import Project, embeddable_json
 from vidstudio.progress import CancelToken
-from vidstudio.ui.widgets import theme
+from vidstudio.project import Project, embeddable_json
 from vidstudio.ui.genops import generators_needed, server_only_message
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.state.tasks import Job, JobList, TaskRunner
+from vidstudio.ui.widgets import theme
 
 
 @dataclass

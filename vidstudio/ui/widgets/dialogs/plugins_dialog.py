@@ -12,11 +12,11 @@ plugin does stops the GUI: a plugin that fails is listed as failed with its erro
 
 from __future__ import annotations
 
-
 import html
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -36,9 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.state.tasks import TaskRunner, error_text
+from vidstudio.ui.widgets import theme
 
 STATUS_COLORS = {"enabled": theme.OK, "disabled": theme.TEXT_DIM, "failed": theme.ERROR, "incompatible": theme.WARNING}
 STATUS_ICONS = {"enabled": "mdi6.check-circle-outline", "disabled": "mdi6.cancel", "failed": "mdi6.alert-circle-outline",
@@ -486,7 +486,7 @@ class PluginManagerDialog(QDialog):
             self._scratch.cleanup()
             self._scratch = None
 
-    def closeEvent(self, event) -> None:  # noqa: N802
+    def closeEvent(self, event) -> None:
         if not self.busy:
             self._cleanup_scratch()
         super().closeEvent(event)

@@ -8,9 +8,9 @@ choice is stored in the settings file (the token too, in plain text: the dialog 
 
 from __future__ import annotations
 
-
 import html
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -30,10 +30,9 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio.ui import genops
-
-from vidstudio.ui.widgets import theme
 from vidstudio.ui.state.settings import ServerConfig, settings_file
 from vidstudio.ui.state.tasks import TaskRunner
+from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.dialogs.backend_box import BackendBox
 
 
@@ -211,7 +210,7 @@ class PreferencesDialog(QDialog):
 
         self.runner.submit(probe_server, url, token, on_done=done, on_error=failed)
 
-    def accept(self) -> None:  # noqa: D102 - Qt's name
+    def accept(self) -> None:
         c = self.config()
         if not c.is_local and not c.url:
             self._show("A remote server needs its URL (http://HOST:PORT).", True)
@@ -227,6 +226,6 @@ class PreferencesDialog(QDialog):
         self.applied.emit(c)
         super().accept()
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802
+    def closeEvent(self, event: Any) -> None:
         self._probe += 1  # a late answer is not shown
         super().closeEvent(event)

@@ -20,7 +20,6 @@ animatic's ``fit`` (:func:`vidstudio.motion.cutout.place_in_world`) and through 
 
 from __future__ import annotations
 
-
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,9 +27,9 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QPainter, QPolygonF, QTransform
 from PySide6.QtWidgets import QGraphicsSceneHoverEvent, QGraphicsSceneMouseEvent, QStyleOptionGraphicsItem, QWidget
 
+from vidstudio.motion import pathedit
 from vidstudio.motion.camera import fit_matrix
 from vidstudio.motion.cutout import crop_box, place_in_world, validate_outline
-from vidstudio.motion import pathedit
 from vidstudio.project import edits
 from vidstudio.ui.widgets.viewer.motion_overlays import map_points
 from vidstudio.ui.widgets.viewer.overlays import ViewerOverlay
@@ -80,7 +79,7 @@ def _draw_outline(painter: QPainter, dev: np.ndarray, closed: bool, vertices: bo
 class _DeviceOverlay(ViewerOverlay):
     """Draws in viewport pixels (lines keep their width whatever the zoom) and covers the whole plane."""
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return QRectF(-_HUGE, -_HUGE, 2 * _HUGE, 2 * _HUGE)
 
     def device_transform(self) -> QTransform:
@@ -147,7 +146,7 @@ class CutOutDrawOverlay(_DeviceOverlay):
         self.on_done(np.array(pts, dtype=np.float64))
         return True
 
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             event.ignore()
             return
@@ -156,7 +155,7 @@ class CutOutDrawOverlay(_DeviceOverlay):
         self._press_item = (float(event.pos().x()), float(event.pos().y()))
         event.accept()
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._press is None:
             return
         dev = self.device_pos(event)
@@ -172,7 +171,7 @@ class CutOutDrawOverlay(_DeviceOverlay):
                 self.update()
         event.accept()
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._press is None:
             return
         self._press = None
@@ -185,7 +184,7 @@ class CutOutDrawOverlay(_DeviceOverlay):
         self.update()
         event.accept()
 
-    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         # (the double click's first press and release placed its point already, if they came: _dedupe drops
         # the repeat)
         self._press = None
@@ -194,12 +193,12 @@ class CutOutDrawOverlay(_DeviceOverlay):
         self.finish()
         event.accept()
 
-    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._cursor = (float(event.pos().x()), float(event.pos().y()))
         if self.points:
             self.update()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         k = event.key()
         if k in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.finish()
@@ -227,7 +226,7 @@ def _dedupe(points: list[tuple[float, float]], tol: float = 0.5) -> list[tuple[f
 
 
 # ================================================================================================ document
-def image_source(session: "Session", node_id: str, port: str) -> tuple[str, str]:
+def image_source(session: Session, node_id: str, port: str) -> tuple[str, str]:
     """The photo behind an IMAGE output: a Cut Out's outputs lead back to its ``image`` input (so that a cut
     made over a Cut Out's background cuts the photo itself); anything else is its own source."""
     p = session.project
@@ -241,7 +240,7 @@ def image_source(session: "Session", node_id: str, port: str) -> tuple[str, str]
     return node_id, port
 
 
-def _animatic_of(session: "Session", source: tuple[str, str]) -> tuple[str | None, tuple[str, str] | None]:
+def _animatic_of(session: Session, source: tuple[str, str]) -> tuple[str | None, tuple[str, str] | None]:
     """The Animatic Render whose background is ``source`` or a chain of Cut Outs of it, and the output that
     feeds its background now."""
     p = session.project
@@ -254,11 +253,11 @@ def _animatic_of(session: "Session", source: tuple[str, str]) -> tuple[str | Non
     return None, None
 
 
-def _param(session: "Session", node_id: str, name: str) -> Any:
+def _param(session: Session, node_id: str, name: str) -> Any:
     return edits.param_value(session.project, session.registry, node_id, name)
 
 
-def _placement(session: "Session", anim: str | None, points: np.ndarray, photo_size: tuple[int, int], feather: float):
+def _placement(session: Session, anim: str | None, points: np.ndarray, photo_size: tuple[int, int], feather: float):
     """``(centre, size)`` in world px of the cut-out of ``points``, as the animatic ``anim`` shows it."""
     box, _ = crop_box(points, photo_size[0], photo_size[1], feather)
     fit = _param(session, anim, "fit") if anim is not None else "cover"
@@ -266,7 +265,7 @@ def _placement(session: "Session", anim: str | None, points: np.ndarray, photo_s
     return place_in_world(box, photo_size, (s.width, s.height), fit)
 
 
-def make_cut_out(session: "Session", source: tuple[str, str], points: np.ndarray, photo_size: tuple[int, int], *,
+def make_cut_out(session: Session, source: tuple[str, str], points: np.ndarray, photo_size: tuple[int, int], *,
                  feather: float = 2.0, fill_hole: bool = True) -> dict[str, str]:
     """Cuts ``points`` out of the photo at output ``source`` (``(node, port)``) as one undo step (see the module
     docstring).
@@ -315,7 +314,7 @@ def make_cut_out(session: "Session", source: tuple[str, str], points: np.ndarray
     return {"cutout": cut, "trajectory": traj, "sprite": spr, "animatic": anim, "path": pid}
 
 
-def _followers(session: "Session", cut: str) -> list[tuple[str, str | None, str | None]]:
+def _followers(session: Session, cut: str) -> list[tuple[str, str | None, str | None]]:
     """``(sprite, trajectory, path id)`` of each Sprite that shows Cut Out ``cut``'s cut-out."""
     p = session.project
     out = []
@@ -337,7 +336,7 @@ def _followers(session: "Session", cut: str) -> list[tuple[str, str | None, str 
     return out
 
 
-def set_outline(session: "Session", cut: str, points: Any, photo_size: tuple[int, int] | None = None,
+def set_outline(session: Session, cut: str, points: Any, photo_size: tuple[int, int] | None = None,
                 *, text: str = "Edit outline") -> None:
     """Sets Cut Out ``cut``'s outline and keeps what it feeds in place: every Sprite of its cut-out gets the new
     crop's size, and the first point of the path it follows moves with the crop's centre (one undo step;
@@ -386,7 +385,7 @@ class CutOutEditOverlay(_DeviceOverlay):
 
     hint = "Cut Out outline: drag a vertex · right-click a vertex: delete it"
 
-    def __init__(self, session: "Session", node_id: str, to_item: np.ndarray, world: bool,
+    def __init__(self, session: Session, node_id: str, to_item: np.ndarray, world: bool,
                  photo_size: tuple[int, int]):
         super().__init__()
         self.session = session
@@ -447,7 +446,7 @@ class CutOutEditOverlay(_DeviceOverlay):
         i = int(np.argmin(dist))
         return i if dist[i] <= HIT else None
 
-    def shape(self):  # noqa: D102 - only the vertices take the mouse; elsewhere clicks reach the items below
+    def shape(self):
         from PySide6.QtGui import QPainterPath
 
         path = QPainterPath()
@@ -459,7 +458,7 @@ class CutOutEditOverlay(_DeviceOverlay):
                 path.addEllipse(QPointF(float(x), float(y)), r, r)
         return path
 
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         i = self.vertex_at(self.device_pos(event))
         if i is None:
             event.ignore()
@@ -478,7 +477,7 @@ class CutOutEditOverlay(_DeviceOverlay):
             return
         event.ignore()
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag is None:
             return
         if not self._interacting:
@@ -493,7 +492,7 @@ class CutOutEditOverlay(_DeviceOverlay):
         set_outline(self.session, self.node_id, pts, self.photo_size, text=f"Move outline vertex {self._drag + 1}")
         event.accept()
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         self._drag = None
         self._end()
         self.update()
@@ -505,7 +504,7 @@ class CutOutEditOverlay(_DeviceOverlay):
             self.session.undo_stack.endMacro()
             self.session.end_interaction()
 
-    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         i = self.vertex_at(self.device_pos(event))
         if i != self.hover:
             self.hover = i
@@ -531,7 +530,7 @@ class CutOutTool(QObject):
 
     DRAW = "cutout-draw"
 
-    def __init__(self, viewer: "Viewer"):
+    def __init__(self, viewer: Viewer):
         super().__init__(viewer)
         self.viewer = viewer
         self.session = viewer.session

@@ -22,20 +22,33 @@ plugin or a test, are kept).
 
 from __future__ import annotations
 
-
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QPainter, QPainterPath, QPen, QPixmap, QPolygonF, QTransform
-from PySide6.QtWidgets import QGraphicsSceneHoverEvent, QGraphicsSceneMouseEvent, QMenu, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsSceneHoverEvent,
+    QGraphicsSceneMouseEvent,
+    QMenu,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from vidstudio.graph.types import PortType
-from vidstudio.motion.physics import Body, validate_bodies
-from vidstudio.motion.trajectory import MotionPath, compile_path, evaluate_path, frame_ticks, path_handles, validate_document
 from vidstudio.motion import pathedit
+from vidstudio.motion.physics import Body, validate_bodies
+from vidstudio.motion.trajectory import (
+    MotionPath,
+    compile_path,
+    evaluate_path,
+    frame_ticks,
+    path_handles,
+    validate_document,
+)
 from vidstudio.project import edits
 from vidstudio.ui.state.motion_edit import EditState
 from vidstudio.ui.widgets.viewer.overlays import OverlayContext, ViewerOverlay, overlay_factory, register_overlay
@@ -161,7 +174,7 @@ class MotionOverlay(ViewerOverlay):
         self._dragging = False
 
     # ------------------------------------------------------------------------------------ geometry
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         # Paths and bodies may leave the frame: the overlay covers the whole plane (it draws only its items).
         return QRectF(-_HUGE, -_HUGE, 2 * _HUGE, 2 * _HUGE)
 
@@ -568,7 +581,7 @@ class TrajectoryEditOverlay(MotionOverlay):
         return Hit("empty")
 
     # ------------------------------------------------------------------------------------ mouse
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         self.setFocus()
         dev = self.device_pos(event)
         hit = self.hit_test(dev)
@@ -631,7 +644,7 @@ class TrajectoryEditOverlay(MotionOverlay):
             self._drag = Hit("point", active, i)
             self._moved = True
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         drag = self._drag
         if drag is None or drag.item not in self.models:
             event.accept()
@@ -655,12 +668,12 @@ class TrajectoryEditOverlay(MotionOverlay):
                 self.session.message.emit(f"path '{name}' is a Bezier path now (its shape is kept; undo reverts)")
         event.accept()
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         self._drag = None
         self._end()
         event.accept()
 
-    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         hit = self.hit_test(self.device_pos(event))
         if (hit.kind, hit.item, hit.index) != (self._hover.kind, self._hover.item, self._hover.index):
             self._hover = hit
@@ -669,11 +682,11 @@ class TrajectoryEditOverlay(MotionOverlay):
             self.setCursor(cursor.get(hit.kind, Qt.CursorShape.CrossCursor))
             self.update()
 
-    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         self._hover = Hit("empty")
         self.update()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         st = self.state
         k = event.key()
         if k in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self.active is not None and st.point is not None:
@@ -942,7 +955,7 @@ class PhysicsSceneOverlay(MotionOverlay):
             self._arrow(painter, base, tip, QColor(220, 220, 220, 220))
             _label(painter, base[0] + 8, base[1] + 4, f"g {math.hypot(*g):.0f} px/s²", QColor(220, 220, 220), bold=False, size=7.5)
         sel = self.state.item if self.state.is_for(self.node_id) else None
-        for k, b in enumerate(self.models):
+        for b in self.models:
             color = qcolor(b.color) if b.kind != "static" else QColor(190, 190, 190)
             meta = {"shape": b.shape, "radius": b.radius, "width": b.width, "height": b.height,
                     "vertices": [list(v) for v in b.vertices]}
@@ -1017,7 +1030,7 @@ class PhysicsSceneOverlay(MotionOverlay):
                     return Hit("body", b.id)
         return Hit("empty")
 
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if not self.editable:
             event.ignore()
             return
@@ -1053,7 +1066,7 @@ class PhysicsSceneOverlay(MotionOverlay):
             return
         event.ignore()
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         drag = self._drag
         if drag is None or drag.item is None:
             event.accept()
@@ -1073,17 +1086,17 @@ class PhysicsSceneOverlay(MotionOverlay):
                        f"Throw body '{b.id}'")
         event.accept()
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         self._drag = None
         self._end()
         event.accept()
 
-    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:  # noqa: N802
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         hit = self.hit_test(self.device_pos(event))
         self.setCursor({"body": Qt.CursorShape.SizeAllCursor, "velocity": Qt.CursorShape.PointingHandCursor}.get(
             hit.kind, Qt.CursorShape.ArrowCursor))
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         st = self.state
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and st.is_for(self.node_id) and st.item:
             self.delete_body(st.item)

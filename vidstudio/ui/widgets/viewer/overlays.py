@@ -33,9 +33,9 @@ The overlays VidStudio itself registers (trajectories, boxes, the physics scene)
 
 from __future__ import annotations
 
-
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -126,7 +126,7 @@ class OverlayContext:
         value: its current value (as the engine produced it).
     """
 
-    session: "Session"
+    session: Session
     node_id: str
     port: str
     port_type: str
@@ -162,7 +162,7 @@ class GuidesOverlay(ViewerOverlay):
     """Composition guides: action-safe (93 %) and title-safe (90 %) rectangles (EBU R 95 / SMPTE RP 2046-2)
     and the rule-of-thirds grid."""
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         w, h = self.frame_size
         return QRectF(0, 0, w, h)
 

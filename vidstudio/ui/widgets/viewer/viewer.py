@@ -9,7 +9,6 @@ once; an uncached one is rendered on a worker thread while the previous picture 
 
 from __future__ import annotations
 
-
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPen
@@ -27,21 +26,26 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio.media import timecode
-
+from vidstudio.ui.state.evaluation import EvalResult
+from vidstudio.ui.state.session import Session
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.canvas import PanZoomView
-from vidstudio.ui.state.evaluation import EvalResult
 from vidstudio.ui.widgets.viewer.cutout_tool import CutOutTool, tool_button
 from vidstudio.ui.widgets.viewer.motion_overlays import register_builtin_overlays
-from vidstudio.ui.widgets.viewer.overlays import GuidesOverlay, OverlayContext, ViewerOverlay, overlay_factory, registered_types
-from vidstudio.ui.state.session import Session
+from vidstudio.ui.widgets.viewer.overlays import (
+    GuidesOverlay,
+    OverlayContext,
+    ViewerOverlay,
+    overlay_factory,
+    registered_types,
+)
 
 
 class FrameItem(QGraphicsItem):
     """The picture: an image drawn into the rectangle ``(0, 0, width, height)`` of the scene, so that scene
     coordinates are image pixels."""
 
-    def __init__(self, view: "FrameView"):
+    def __init__(self, view: FrameView):
         super().__init__()
         self.view = view
         self.image: QImage | None = None
@@ -55,7 +59,7 @@ class FrameItem(QGraphicsItem):
             self.prepareGeometryChange()
             self.size = (w, h)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return QRectF(-1, -1, self.size[0] + 2, self.size[1] + 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -79,7 +83,7 @@ class FrameItem(QGraphicsItem):
 class FrameView(PanZoomView):
     """The zoomable, pannable canvas of the Viewer (scene units = image pixels)."""
 
-    def __init__(self, viewer: "Viewer"):
+    def __init__(self, viewer: Viewer):
         super().__init__(viewer)
         self.viewer = viewer
         self.setObjectName("FrameView")
@@ -148,30 +152,30 @@ class FrameView(PanZoomView):
         self.fit_mode = False
         super().pan_by(dx, dy)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.fit_mode:
             self.fit()
 
-    def mousePressEvent(self, event) -> None:  # noqa: N802
+    def mousePressEvent(self, event) -> None:
         if not self.start_pan(event):
             super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         if self.continue_pan(event):
             return
         p = self.mapToScene(event.position().toPoint())
         self.viewer.cursor_moved(p)
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event) -> None:
         if not self.end_pan(event):
             super().mouseReleaseEvent(event)
 
-    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, QColor("#161616"))
 
-    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         hint = self.viewer.overlay_hint()
         if hint:
             painter.save()

@@ -56,17 +56,45 @@ def one_core() -> str:
 
 
 def scene(w: int, h: int, n: int, moving: bool) -> AnimaticRenderer:
-    doc = validate_document({"paths": [{
-        "id": "logo", "points": [{"x": 0.15 * w, "y": 0.8 * h}, {"x": 0.35 * w, "y": 0.25 * h},
-                                 {"x": 0.6 * w, "y": 0.6 * h}, {"x": 0.85 * w, "y": 0.3 * h}],
-        "easing": {"family": "sine", "mode": "in_out"}, "rotation": {"mode": "tangent"},
-        "size": [0.22 * h, 0.22 * h]}]})
+    doc = validate_document(
+        {
+            "paths": [
+                {
+                    "id": "logo",
+                    "points": [
+                        {"x": 0.15 * w, "y": 0.8 * h},
+                        {"x": 0.35 * w, "y": 0.25 * h},
+                        {"x": 0.6 * w, "y": 0.6 * h},
+                        {"x": 0.85 * w, "y": 0.3 * h},
+                    ],
+                    "easing": {"family": "sine", "mode": "in_out"},
+                    "rotation": {"mode": "tangent"},
+                    "size": [0.22 * h, 0.22 * h],
+                }
+            ]
+        }
+    )
     path_track = evaluate_path(doc.paths[0], n)
-    phys = simulate(PhysicsScene(width=w, height=h, bodies=[
-        {"id": "ball", "radius": 0.06 * h, "position": [0.2 * w, 0.3 * h], "velocity": [0.5 * w, -0.3 * h]},
-        {"id": "box", "shape": "box", "width": 0.16 * h, "height": 0.1 * h, "position": [0.7 * w, 0.5 * h],
-         "velocity": [-0.2 * w, 0], "angular_velocity": 90},
-    ]), n, 24)
+    phys = simulate(
+        PhysicsScene(
+            width=w,
+            height=h,
+            bodies=[
+                {"id": "ball", "radius": 0.06 * h, "position": [0.2 * w, 0.3 * h], "velocity": [0.5 * w, -0.3 * h]},
+                {
+                    "id": "box",
+                    "shape": "box",
+                    "width": 0.16 * h,
+                    "height": 0.1 * h,
+                    "position": [0.7 * w, 0.5 * h],
+                    "velocity": [-0.2 * w, 0],
+                    "angular_velocity": 90,
+                },
+            ],
+        ),
+        n,
+        24,
+    )
     sprites = [
         image_sprite("logo", path_track, load_image(ASSETS / "logo_cutout.png")),
         shape_sprite("ball", phys.tracks.get("ball"), "ball", outline_width=2),
@@ -94,7 +122,7 @@ def main() -> int:
     a = ap.parse_args()
     print(f"animatic, {a.frames} frames, three sprites, median of {a.repeat}; {one_core()}, OpenCV 1 thread")
     ok = True
-    for (w, h) in ((512, 512), (1280, 720)):
+    for w, h in ((512, 512), (1280, 720)):
         frame = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
         dst = np.empty_like(frame)
         blit = fps_of(lambda i: np.copyto(dst, frame), a.frames, a.repeat)
@@ -131,9 +159,18 @@ def main() -> int:
     # The path editor calls these while the user drags a point: evaluate, polyline and ticks of one path.
     from vidstudio.motion.trajectory import compile_path, frame_ticks, path_polyline
 
-    doc = validate_document({"paths": [{"id": "p", "points": [{"x": 40 + 120 * k, "y": 200 + 90 * (-1) ** k}
-                                                              for k in range(8)],
-                                        "easing": {"family": "sine", "mode": "in_out"}, "rotation": {"mode": "tangent"}}]})
+    doc = validate_document(
+        {
+            "paths": [
+                {
+                    "id": "p",
+                    "points": [{"x": 40 + 120 * k, "y": 200 + 90 * (-1) ** k} for k in range(8)],
+                    "easing": {"family": "sine", "mode": "in_out"},
+                    "rotation": {"mode": "tangent"},
+                }
+            ]
+        }
+    )
     p = doc.paths[0]
 
     def edit(_):

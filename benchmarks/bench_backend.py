@@ -55,16 +55,25 @@ FAMILIES = ("animatediff", "ltx", "wan", "svd", "cogvideox")
 def project_doc(model: str, width: int, height: int, frames: int, steps: int, image: str | None) -> str:
     nodes = [
         {"id": "model", "type": "LoadModel", "params": {"model": model}},
-        {"id": "cond", "type": "Conditioning",
-         "params": {"prompt": "" if image else "a red fox trots across a snowy meadow", "seed": 7, "steps": steps}},
+        {
+            "id": "cond",
+            "type": "Conditioning",
+            "params": {"prompt": "" if image else "a red fox trots across a snowy meadow", "seed": 7, "steps": steps},
+        },
         {"id": "gen", "type": "Generate", "params": {"previews": True}},
     ]
     links = [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"}]
     if image:
         nodes.append({"id": "img", "type": "LoadImage", "params": {"path": image}})
         links.append({"from": "img.image", "to": "cond.keyframes"})
-    return json.dumps({"format_version": 1, "nodes": nodes, "links": links,
-                       "settings": {"width": width, "height": height, "fps": "8", "frame_count": frames}})
+    return json.dumps(
+        {
+            "format_version": 1,
+            "nodes": nodes,
+            "links": links,
+            "settings": {"width": width, "height": height, "fps": "8", "frame_count": frames},
+        }
+    )
 
 
 def profile_shares(job, pipe_call: str) -> str:
@@ -92,8 +101,10 @@ def profile_shares(job, pipe_call: str) -> str:
     whole = root.time
     inside = total(root, pipe_call)
     callback = total(root, "on_step_end")
-    return (f"profile: {100 * (whole - inside) / whole:.1f}% of the job outside {pipe_call}, "
-            f"{100 * callback / whole:.1f}% in the step callback (progress + previews)")
+    return (
+        f"profile: {100 * (whole - inside) / whole:.1f}% of the job outside {pipe_call}, "
+        f"{100 * callback / whole:.1f}% in the step callback (progress + previews)"
+    )
 
 
 def main() -> int:
@@ -105,14 +116,23 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--t-weak", type=int, default=4, help="Time-to-Move t_weak (step index) for the TTM table")
     ap.add_argument("--t-strong", type=int, default=6, help="Time-to-Move t_strong (step index)")
-    ap.add_argument("--ttm-depth", type=int, default=24,
-                    help="denoiser depth of the TTM table's models (the tiny VAE stays tiny, so the denoiser's "
-                         "steps dominate a call as on real checkpoints); 0: the tiny models as they are")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads (default 1: random small models on a shared CPU vary less; 0: torch's default)")
+    ap.add_argument(
+        "--ttm-depth",
+        type=int,
+        default=24,
+        help="denoiser depth of the TTM table's models (the tiny VAE stays tiny, so the denoiser's "
+        "steps dominate a call as on real checkpoints); 0: the tiny models as they are",
+    )
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: random small models on a shared CPU vary less; 0: torch's default)",
+    )
     ap.add_argument("--profile", action="store_true", help="profile VidStudio jobs with pyinstrument")
-    ap.add_argument("--speed-families", default="wan,ltx,cogvideox",
-                    help="families whose speed options are measured ('' to skip)")
+    ap.add_argument(
+        "--speed-families", default="wan,ltx,cogvideox", help="families whose speed options are measured ('' to skip)"
+    )
     ap.add_argument("--speed-steps", type=int, default=20, help="denoising steps of the speed-option runs")
     a = ap.parse_args()
 
@@ -131,13 +151,15 @@ def main() -> int:
         torch.set_num_threads(a.threads)
     cache = PipelineCache()
     registry = default_registry()
-    print(f"backend overhead: {a.size}x{a.size}, {a.frames} frames, {a.steps} steps, previews on, median of "
-          f"{a.repeat}, torch threads {torch.get_num_threads()}")
+    print(
+        f"backend overhead: {a.size}x{a.size}, {a.frames} frames, {a.steps} steps, previews on, median of "
+        f"{a.repeat}, torch threads {torch.get_num_threads()}"
+    )
     print(f"  {'family':<12} {'pipeline':<30} {'direct s':>9} {'vidstudio s':>12} {'ratio':>7} {'preview ms':>11}")
     worst = 0.0
     with tempfile.TemporaryDirectory() as d:
         img = Path(d) / "still.png"
-        y, x = np.mgrid[0:a.size, 0:a.size] / a.size
+        y, x = np.mgrid[0 : a.size, 0 : a.size] / a.size
         save_png(img, np.stack([x, y, 0.5 * (x + y)], -1).astype(np.float32))
         for family in a.families.split(","):
             folder = write_tiny_model(family, Path(d) / family)
@@ -153,8 +175,9 @@ def main() -> int:
 
             def vidstudio_job() -> float:
                 t0 = time.perf_counter()
-                Engine(registry).run(proj, proj.settings, targets=["gen"],
-                                     services={"pipeline_cache": cache, "on_step": lambda *s: None})
+                Engine(registry).run(
+                    proj, proj.settings, targets=["gen"], services={"pipeline_cache": cache, "on_step": lambda *s: None}
+                )
                 return time.perf_counter() - t0
 
             gen_mod.generate = capturing
@@ -166,7 +189,11 @@ def main() -> int:
             seed = 7
 
             def direct() -> float:
-                kw = {k: v for k, v in kwargs.items() if k not in ("callback_on_step_end", "callback_on_step_end_tensor_inputs")}
+                kw = {
+                    k: v
+                    for k, v in kwargs.items()
+                    if k not in ("callback_on_step_end", "callback_on_step_end_tensor_inputs")
+                }
                 kw["generator"] = torch.Generator("cpu").manual_seed(seed)
                 t0 = time.perf_counter()
                 with torch.inference_mode():
@@ -190,8 +217,10 @@ def main() -> int:
                 pt.append(time.perf_counter() - t0)
             ratio = vm / dm
             worst = max(worst, ratio)
-            print(f"  {family:<12} {plan.pipeline_name:<30} {dm:9.3f} {vm:12.3f} {ratio:7.3f} "
-                  f"{1000 * statistics.median(pt):11.3f}")
+            print(
+                f"  {family:<12} {plan.pipeline_name:<30} {dm:9.3f} {vm:12.3f} {ratio:7.3f} "
+                f"{1000 * statistics.median(pt):11.3f}"
+            )
             if a.profile:
                 print("    " + profile_shares(vidstudio_job, type(plan.pipe).__call__.__qualname__))
     print(f"  worst ratio vidstudio/direct: {worst:.3f} (target <= 1.05) {'OK' if worst <= 1.05 else 'ABOVE TARGET'}")
@@ -201,8 +230,9 @@ def main() -> int:
     return 0
 
 
-def ttm_doc(model: str, image: str, size: int, frames: int, steps: int, t_weak: int | None, t_strong: int,
-            prompt: str) -> str:
+def ttm_doc(
+    model: str, image: str, size: int, frames: int, steps: int, t_weak: int | None, t_strong: int, prompt: str
+) -> str:
     """A Time-to-Move job (``t_weak`` not None: the still's animatic is the motion signal) or the plain
     image-to-video job on the same still."""
     cond = {"prompt": prompt, "seed": 7, "steps": steps}
@@ -212,14 +242,23 @@ def ttm_doc(model: str, image: str, size: int, frames: int, steps: int, t_weak: 
         {"id": "cond", "type": "Conditioning", "params": cond},
         {"id": "gen", "type": "Generate", "params": {"previews": True}},
     ]
-    links = [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"},
-             {"from": "img.image", "to": "cond.keyframes"}]
+    links = [
+        {"from": "model.model", "to": "gen.model"},
+        {"from": "cond.conditioning", "to": "gen.conditioning"},
+        {"from": "img.image", "to": "cond.keyframes"},
+    ]
     if t_weak is not None:
         cond.update(t_weak=t_weak, t_strong=t_strong)
         nodes.append({"id": "animatic", "type": "AnimaticRender", "params": {}})
         links += [{"from": "img.image", "to": "animatic.background"}, {"from": "animatic.video", "to": "cond.motion"}]
-    return json.dumps({"format_version": 1, "nodes": nodes, "links": links,
-                       "settings": {"width": size, "height": size, "fps": "8", "frame_count": frames}})
+    return json.dumps(
+        {
+            "format_version": 1,
+            "nodes": nodes,
+            "links": links,
+            "settings": {"width": size, "height": size, "fps": "8", "frame_count": frames},
+        }
+    )
 
 
 def heavier(pipe, family: str, depth: int):
@@ -257,27 +296,37 @@ def ttm_table(a, cache, registry) -> None:
     if not fams:
         return
     target = (a.steps - a.t_weak) / a.steps + 0.05
-    print(f"Time-to-Move: t_weak {a.t_weak}, t_strong {a.t_strong} of {a.steps} steps; TTM job through VidStudio "
-          f"against the plain image-to-video call, median of {a.repeat}; denoiser depth {a.ttm_depth or 'tiny'}")
-    print(f"  {'family':<12} {'pipeline':<30} {'plain s':>9} {'ttm s':>9} {'ratio':>7} {'target':>7} "
-          f"{'denoiser':>10} {'share':>8}")
-    print("  (ratio: whole call; denoiser: time inside the transformer / UNet, TTM over plain; share: the denoiser's "
-          "part of the plain call, ~0.97 on real checkpoints)")
+    print(
+        f"Time-to-Move: t_weak {a.t_weak}, t_strong {a.t_strong} of {a.steps} steps; TTM job through VidStudio "
+        f"against the plain image-to-video call, median of {a.repeat}; denoiser depth {a.ttm_depth or 'tiny'}"
+    )
+    print(
+        f"  {'family':<12} {'pipeline':<30} {'plain s':>9} {'ttm s':>9} {'ratio':>7} {'target':>7} "
+        f"{'denoiser':>10} {'share':>8}"
+    )
+    print(
+        "  (ratio: whole call; denoiser: time inside the transformer / UNet, TTM over plain; share: the denoiser's "
+        "part of the plain call, ~0.97 on real checkpoints)"
+    )
     with tempfile.TemporaryDirectory() as d:
         img = Path(d) / "still.png"
-        y, x = np.mgrid[0:a.size, 0:a.size] / a.size
+        y, x = np.mgrid[0 : a.size, 0 : a.size] / a.size
         save_png(img, np.stack([x, y, 0.5 * (x + y)], -1).astype(np.float32))
         for family in fams:
             folder = Path(d) / f"ttm-{family}"
-            pipe = build_tiny_wan22_i2v() if family == "wan" else build_tiny_pipeline(
-                family, "i2v" if family == "cogvideox" else None)[0]
+            pipe = (
+                build_tiny_wan22_i2v()
+                if family == "wan"
+                else build_tiny_pipeline(family, "i2v" if family == "cogvideox" else None)[0]
+            )
             if a.ttm_depth:
                 pipe = heavier(pipe, family, a.ttm_depth)
             pipe.save_pretrained(folder, safe_serialization=True)
             frames = 14 if family == "svd" else a.frames
             prompt = "" if family == "svd" else "a red fox trots across a snowy meadow"
-            ttm_proj = loads_project(ttm_doc(str(folder), str(img), a.size, frames, a.steps, a.t_weak, a.t_strong,
-                                             prompt))
+            ttm_proj = loads_project(
+                ttm_doc(str(folder), str(img), a.size, frames, a.steps, a.t_weak, a.t_strong, prompt)
+            )
             plain_proj = loads_project(ttm_doc(str(folder), str(img), a.size, frames, a.steps, None, 0, prompt))
             captured: dict = {}
             original = gen_mod.generate
@@ -288,8 +337,9 @@ def ttm_table(a, cache, registry) -> None:
 
             def job(proj) -> float:
                 t0 = time.perf_counter()
-                Engine(registry).run(proj, proj.settings, targets=["gen"],
-                                     services={"pipeline_cache": cache, "on_step": lambda *s: None})
+                Engine(registry).run(
+                    proj, proj.settings, targets=["gen"], services={"pipeline_cache": cache, "on_step": lambda *s: None}
+                )
                 return time.perf_counter() - t0
 
             gen_mod.generate = capturing
@@ -300,7 +350,11 @@ def ttm_table(a, cache, registry) -> None:
             plan, kwargs = captured["plan"], captured["kwargs"]
 
             def direct() -> float:
-                kw = {k: v for k, v in kwargs.items() if k not in ("callback_on_step_end", "callback_on_step_end_tensor_inputs")}
+                kw = {
+                    k: v
+                    for k, v in kwargs.items()
+                    if k not in ("callback_on_step_end", "callback_on_step_end_tensor_inputs")
+                }
                 kw["generator"] = torch.Generator("cpu").manual_seed(7)
                 t0 = time.perf_counter()
                 with torch.inference_mode():
@@ -313,8 +367,11 @@ def ttm_table(a, cache, registry) -> None:
             hooks = []
             for net in [n for n in nets if n is not None]:
                 hooks.append(net.register_forward_pre_hook(lambda m, args: began.__setitem__(0, time.perf_counter())))
-                hooks.append(net.register_forward_hook(
-                    lambda m, args, out: spent.__setitem__(0, spent[0] + time.perf_counter() - began[0])))
+                hooks.append(
+                    net.register_forward_hook(
+                        lambda m, args, out: spent.__setitem__(0, spent[0] + time.perf_counter() - began[0])
+                    )
+                )
 
             def timed(fn, *args) -> tuple[float, float]:
                 spent[0] = 0.0
@@ -335,8 +392,10 @@ def ttm_table(a, cache, registry) -> None:
             ratio = vm / dm
             share = statistics.median(d_n) / dm
             den = statistics.median(v_n) / statistics.median(d_n)
-            print(f"  {family:<12} {plan.pipeline_name:<30} {dm:9.3f} {vm:9.3f} {ratio:7.3f} {target:7.3f} "
-                  f"{den:10.3f} {share:8.2f} {'OK' if ratio <= target else 'ABOVE TARGET'}")
+            print(
+                f"  {family:<12} {plan.pipeline_name:<30} {dm:9.3f} {vm:9.3f} {ratio:7.3f} {target:7.3f} "
+                f"{den:10.3f} {share:8.2f} {'OK' if ratio <= target else 'ABOVE TARGET'}"
+            )
 
 
 #: (label, ModelRef changes) of each speed option measured.
@@ -365,8 +424,10 @@ def speed_options(a: argparse.Namespace, cache) -> None:
     from vidstudio.backend.loader import PipelineCache
     from vidstudio.backend.tiny import write_tiny_model
 
-    print(f"speed options: {a.size}x{a.size}, {a.frames} frames, {a.speed_steps} steps, median of {a.repeat}; "
-          "random weights: the ratios and PSNRs show the mechanism, not real quality")
+    print(
+        f"speed options: {a.size}x{a.size}, {a.frames} frames, {a.speed_steps} steps, median of {a.repeat}; "
+        "random weights: the ratios and PSNRs show the mechanism, not real quality"
+    )
     print(f"  {'family':<10} {'option':<22} {'plain s':>8} {'option s':>9} {'ratio':>6} {'PSNR dB':>8}  note")
     bundle = Conditioning(prompt="a fox runs", steps=a.speed_steps, seed=7)
     with tempfile.TemporaryDirectory() as d:
@@ -393,8 +454,10 @@ def speed_options(a: argparse.Namespace, cache) -> None:
                     o_t.append(t)
                 pm, om = statistics.median(p_t), statistics.median(o_t)
                 note = next((n for n in res.notes if any(w in n for w in ("not usable", "skipped", "ran without"))), "")
-                print(f"  {family:<10} {label:<22} {pm:8.3f} {om:9.3f} {om / pm:6.2f} {psnr(res.frames, plain.frames):8.1f}"
-                      f"  {note[:70]}")
+                print(
+                    f"  {family:<10} {label:<22} {pm:8.3f} {om:9.3f} {om / pm:6.2f} {psnr(res.frames, plain.frames):8.1f}"
+                    f"  {note[:70]}"
+                )
 
 
 if __name__ == "__main__":

@@ -30,15 +30,37 @@ from vidstudio.media.video import ffmpeg_exe
 
 
 def make_video(path: Path, seconds: float, w: int, h: int) -> None:
-    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-t", str(seconds), "-f", "lavfi", "-i",
-                    f"testsrc2=size={w}x{h}:rate=24", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-                    str(path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-t",
+            str(seconds),
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={w}x{h}:rate=24",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+    )
 
 
 def baseline(path: Path, w: int, h: int) -> tuple[float, int]:
     t0 = time.perf_counter()
-    p = subprocess.Popen([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(path), "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "-"], stdout=subprocess.PIPE)
+    p = subprocess.Popen(
+        [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        stdout=subprocess.PIPE,
+    )
     size, n = w * h * 3, 0
     while True:
         raw = p.stdout.read(size)
@@ -127,8 +149,10 @@ def main() -> int:
     print(f"  vidstudio VideoSource (uint8 RGB)     : {on / u:7.1f} fps")
     print(f"  throughput ratio vidstudio/baseline   : {b / o:.3f} (float32 clip), {b / u:.3f} (uint8 decoder alone)")
     whole = on * frame_mib
-    print(f"  peak memory growth: {max(growth) / 2**20:.0f} MiB (one float32 frame {frame_mib:.1f} MiB; "
-          f"the whole clip would be {whole:.0f} MiB)")
+    print(
+        f"  peak memory growth: {max(growth) / 2**20:.0f} MiB (one float32 frame {frame_mib:.1f} MiB; "
+        f"the whole clip would be {whole:.0f} MiB)"
+    )
     return 0
 
 

@@ -37,10 +37,45 @@ def make_frames(n: int, w: int, h: int) -> np.ndarray:
 
 def baseline(frames_u8: np.ndarray, out: Path, fps: int, crf: int, preset: str) -> float:
     n, h, w, _ = frames_u8.shape
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{w}x{h}", "-r", str(fps), "-i", "pipe:0", "-vf", "scale=out_color_matrix=bt709:out_range=tv",
-           "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
-           "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(out)]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{w}x{h}",
+        "-r",
+        str(fps),
+        "-i",
+        "pipe:0",
+        "-vf",
+        "scale=out_color_matrix=bt709:out_range=tv",
+        "-colorspace",
+        "bt709",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-color_range",
+        "tv",
+        "-c:v",
+        "libx264",
+        "-preset",
+        preset,
+        "-crf",
+        str(crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        str(out),
+    ]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     for f in frames_u8:
@@ -77,7 +112,9 @@ def main() -> int:
     print(f"  baseline (uint8 piped into ffmpeg): {a.frames / b:7.1f} fps")
     print(f"  vidstudio write_video (float32)   : {a.frames / o:7.1f} fps")
     ratio = b / o
-    print(f"  throughput ratio vidstudio/baseline: {ratio:.3f} (target >= 0.9) {'OK' if ratio >= 0.9 else 'BELOW TARGET'}")
+    print(
+        f"  throughput ratio vidstudio/baseline: {ratio:.3f} (target >= 0.9) {'OK' if ratio >= 0.9 else 'BELOW TARGET'}"
+    )
     return 0
 
 

@@ -79,8 +79,10 @@ def main() -> int:
         print("bench_gpu: torch is not installed; nothing to measure")
         return 0
     if not torch.cuda.is_available():
-        print("bench_gpu: no CUDA GPU here (torch.cuda.is_available() is False); this benchmark measures "
-              "full-size models on a GPU and has nothing to measure on the CPU. Run it on a machine with one.")
+        print(
+            "bench_gpu: no CUDA GPU here (torch.cuda.is_available() is False); this benchmark measures "
+            "full-size models on a GPU and has nothing to measure on the CPU. Run it on a machine with one."
+        )
         return 0
 
     import numpy as np
@@ -91,8 +93,10 @@ def main() -> int:
 
     names = [n for n in (a.only.split(",") if a.only else NATIVE) if n]
     gpu = torch.cuda.get_device_name(0)
-    print(f"bench_gpu: {gpu}, torch {torch.__version__}, bf16, random weights, {a.steps} steps "
-          f"(first untimed), {time.strftime('%Y-%m-%d')}")
+    print(
+        f"bench_gpu: {gpu}, torch {torch.__version__}, bf16, random weights, {a.steps} steps "
+        f"(first untimed), {time.strftime('%Y-%m-%d')}"
+    )
     print(f"  {'checkpoint':<22} {'pipeline':<34} {'geometry':<16} {'s/step':>8} {'peak GiB':>9}")
     for name in names:
         if name not in NATIVE:
@@ -116,10 +120,17 @@ def main() -> int:
                 del pipe
                 kfs = [Keyframe(0, np.random.default_rng(0).random((h, w, 3)).astype(np.float32))] if image else []
                 times: list[float] = []
-                res = generate(ModelRef(model=d, dtype="bf16", device="cuda"),
-                               Conditioning(prompt="a red fox trots across a snowy meadow", steps=a.steps, keyframes=kfs),
-                               width=w, height=h, frames=frames, fps=fps, cache=cache, previews=False,
-                               on_step=lambda i, n, sps, img: times.append(time.perf_counter()))
+                res = generate(
+                    ModelRef(model=d, dtype="bf16", device="cuda"),
+                    Conditioning(prompt="a red fox trots across a snowy meadow", steps=a.steps, keyframes=kfs),
+                    width=w,
+                    height=h,
+                    frames=frames,
+                    fps=fps,
+                    cache=cache,
+                    previews=False,
+                    on_step=lambda i, n, sps, img: times.append(time.perf_counter()),
+                )
             steps = np.diff(times)  # step 1 -> 2, ...: the first step (warm-up) is not in it
             sps = float(np.mean(steps)) if len(steps) else res.seconds_per_step
             peak = torch.cuda.max_memory_allocated() / 2**30

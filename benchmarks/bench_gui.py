@@ -63,7 +63,9 @@ print(time.time() - t0)
 
 def launch_time(code: str, env: dict) -> float:
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", code, repr(t0)], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, repr(t0)], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -80,8 +82,13 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=512, help="frame width and height in pixels")
     a = ap.parse_args()
     cfg = tempfile.mkdtemp(prefix="vidstudio-bench-")
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VIDSTUDIO_CONFIG_DIR": cfg, "VIDSTUDIO_RECOVERY_DIR": cfg,
-           "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "VIDSTUDIO_CONFIG_DIR": cfg,
+        "VIDSTUDIO_RECOVERY_DIR": cfg,
+        "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     os.environ.update({"VIDSTUDIO_CONFIG_DIR": cfg, "VIDSTUDIO_RECOVERY_DIR": cfg})
 
     import numpy as np
@@ -204,21 +211,31 @@ def main() -> int:
     base_launch = [launch_time(LAUNCH_BASE, launch_env) for _ in range(a.repeat)]
 
     ms = lambda xs: statistics.median(xs) * 1000  # noqa: E731
-    print(f"GUI responsiveness, {a.size}x{a.size} frames ({a.project}: {view.ref}), {len(uncached)} playhead moves, "
-          "offscreen")
-    print(f"  uncached: playhead -> painted  median {ms(uncached):6.1f} ms  p95 {pct(uncached, .95) * 1000:6.1f} ms"
-          f"  (render alone {ms(render_only):5.1f} ms, ratio {ms(uncached) / ms(render_only):4.2f})"
-          f"  target <= 50 ms {'OK' if ms(uncached) <= 50 else 'ABOVE TARGET'}")
-    print(f"  cached:   playhead -> painted  median {ms(cached):6.1f} ms  p95 {pct(cached, .95) * 1000:6.1f} ms"
-          f"  (bare paint {ms(base_paint):5.1f} ms, ratio {ms(cached) / max(ms(base_paint), 1e-3):4.2f})"
-          f"  target <= 16 ms {'OK' if ms(cached) <= 16 else 'ABOVE TARGET'}")
-    print(f"  while editing a path ({', '.join(overlay_nodes[:1]) or 'no overlay node'} selected, its overlay drawn):"
-          f" uncached median {ms(uncached_edit):5.1f} ms ({'OK' if ms(uncached_edit) <= 50 else 'ABOVE'} 50),"
-          f" cached median {ms(cached_edit):5.1f} ms ({'OK' if ms(cached_edit) <= 16 else 'ABOVE'} 16)")
+    print(
+        f"GUI responsiveness, {a.size}x{a.size} frames ({a.project}: {view.ref}), {len(uncached)} playhead moves, "
+        "offscreen"
+    )
+    print(
+        f"  uncached: playhead -> painted  median {ms(uncached):6.1f} ms  p95 {pct(uncached, 0.95) * 1000:6.1f} ms"
+        f"  (render alone {ms(render_only):5.1f} ms, ratio {ms(uncached) / ms(render_only):4.2f})"
+        f"  target <= 50 ms {'OK' if ms(uncached) <= 50 else 'ABOVE TARGET'}"
+    )
+    print(
+        f"  cached:   playhead -> painted  median {ms(cached):6.1f} ms  p95 {pct(cached, 0.95) * 1000:6.1f} ms"
+        f"  (bare paint {ms(base_paint):5.1f} ms, ratio {ms(cached) / max(ms(base_paint), 1e-3):4.2f})"
+        f"  target <= 16 ms {'OK' if ms(cached) <= 16 else 'ABOVE TARGET'}"
+    )
+    print(
+        f"  while editing a path ({', '.join(overlay_nodes[:1]) or 'no overlay node'} selected, its overlay drawn):"
+        f" uncached median {ms(uncached_edit):5.1f} ms ({'OK' if ms(uncached_edit) <= 50 else 'ABOVE'} 50),"
+        f" cached median {ms(cached_edit):5.1f} ms ({'OK' if ms(cached_edit) <= 16 else 'ABOVE'} 16)"
+    )
     lo, lb = statistics.median(ours_launch), statistics.median(base_launch)
-    print(f"  launch -> window shown: {lo:5.2f} s (bare QMainWindow {lb:5.2f} s, ratio {lo / lb:4.2f})"
-          f"  target <= 2 s {'OK' if lo <= 2 else 'ABOVE TARGET'}"
-          f"  (first launch, compiling the bytecode cache: {first_launch:5.2f} s)")
+    print(
+        f"  launch -> window shown: {lo:5.2f} s (bare QMainWindow {lb:5.2f} s, ratio {lo / lb:4.2f})"
+        f"  target <= 2 s {'OK' if lo <= 2 else 'ABOVE TARGET'}"
+        f"  (first launch, compiling the bytecode cache: {first_launch:5.2f} s)"
+    )
     del np
     return 0
 

@@ -75,8 +75,13 @@ def run_dispatch(client, stream, n: int) -> tuple[list[float], list[float]]:
             ev = stream.next(60)
             if ev is None:
                 raise SystemExit("no event for 60 s")
-            if ev.type == "progress" and ev.id == job.id and ev.progress.step is not None and ev.worker_time \
-                    and step is None:
+            if (
+                ev.type == "progress"
+                and ev.id == job.id
+                and ev.progress.step is not None
+                and ev.worker_time
+                and step is None
+            ):
                 step = ev.worker_time - t0
             elif ev.type == "job" and ev.job.id == job.id and ev.job.finished:
                 if ev.job.status != "succeeded":
@@ -107,8 +112,15 @@ def store_cost(n: int = 300) -> float:
             store.get(jid)
             for _ in range(8):  # progress events read the row for its ETA
                 store.get(jid)
-            store.update(jid, status="succeeded", finished_at=time.time(), error=None, notes=[],
-                         output={"width": 32}, progress={"overall": 1.0})
+            store.update(
+                jid,
+                status="succeeded",
+                finished_at=time.time(),
+                error=None,
+                notes=[],
+                output={"width": 32},
+                progress={"overall": 1.0},
+            )
             store.get(jid)
         seconds = (time.perf_counter() - t0) / n
         store.close()
@@ -130,14 +142,18 @@ def main() -> int:
 
     ray.init(num_cpus=4, include_dashboard=False, namespace="vidstudio", log_to_driver=False)
     address = ray.get_runtime_context().gcs_address
-    setups = [("single worker (no --ray)", []),
-              ("--ray, 1 CPU actor", ["--ray", address, "--ray-actors", "1", "--ray-gpus", "0"]),
-              ("--ray, 2 CPU actors", ["--ray", address, "--ray-actors", "2", "--ray-gpus", "0"]),
-              ("single worker, again", [])]  # the spread of the two single-worker runs: this machine's noise
+    setups = [
+        ("single worker (no --ray)", []),
+        ("--ray, 1 CPU actor", ["--ray", address, "--ray-actors", "1", "--ray-gpus", "0"]),
+        ("--ray, 2 CPU actors", ["--ray", address, "--ray-actors", "2", "--ray-gpus", "0"]),
+        ("single worker, again", []),
+    ]  # the spread of the two single-worker runs: this machine's noise
     work = [steps_project(a.steps, a.seconds_per_step, hue=i / max(1, a.jobs - 1)) for i in range(a.jobs)]
     ideal = a.steps * a.seconds_per_step
-    print(f"ray {ray.__version__}; {a.jobs} jobs of {a.steps} steps x {a.seconds_per_step:g} s "
-          f"({ideal:g} s of steps each); dispatch: {a.dispatch_jobs} one-step jobs")
+    print(
+        f"ray {ray.__version__}; {a.jobs} jobs of {a.steps} steps x {a.seconds_per_step:g} s "
+        f"({ideal:g} s of steps each); dispatch: {a.dispatch_jobs} one-step jobs"
+    )
     results = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -145,9 +161,13 @@ def main() -> int:
             write_plugin(tmp / "plugins")
             for i, (label, extra) in enumerate(setups):
                 base = tmp / f"s{i}"
-                with LocalServer(base / "data", env=server_env(base, tmp / "plugins"),
-                                 extra_args=["--no-hf-cache", *extra]) as srv, srv.client() as client, \
-                        client.events() as stream:
+                with (
+                    LocalServer(
+                        base / "data", env=server_env(base, tmp / "plugins"), extra_args=["--no-hf-cache", *extra]
+                    ) as srv,
+                    srv.client() as client,
+                    client.events() as stream,
+                ):
                     wait_for(lambda: client.health().worker.state == "ready", 120, what="the server to be ready")
                     pool = client.health().pool
                     size = pool.size if pool is not None else 1
@@ -175,8 +195,10 @@ def main() -> int:
         extra = wm - stats(bw)[0]
         print(f"{label:28}{fm:9.1f}{fp:7.1f}{wm:12.1f}{wp:7.1f}{extra:+10.1f}")
     per_job = store_cost()
-    print(f"\nstore: {per_job * 1000:.2f} ms of SQLite work per job (insert, 2 updates, 11 reads): at most "
-          f"{3600 / per_job:,.0f} jobs per hour through one store")
+    print(
+        f"\nstore: {per_job * 1000:.2f} ms of SQLite work per job (insert, 2 updates, 11 reads): at most "
+        f"{3600 / per_job:,.0f} jobs per hour through one store"
+    )
     return 0
 
 

@@ -35,14 +35,21 @@ TARGET_MS = 50.0
 
 
 def project_doc(model: str, size: int, steps: int, seed: int) -> dict:
-    return {"format_version": 1, "settings": {"width": size, "height": size, "fps": "8", "frame_count": 9},
-            "nodes": [{"id": "model", "type": "LoadModel", "params": {"model": model}},
-                      {"id": "cond", "type": "Conditioning", "params": {"prompt": "a red fox", "seed": seed,
-                                                                        "steps": steps}},
-                      {"id": "gen", "type": "Generate", "params": {"previews": True}},
-                      {"id": "export", "type": "ExportVideo", "params": {"path": "out.mp4"}}],
-            "links": [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"},
-                      {"from": "gen.video", "to": "export.video"}]}
+    return {
+        "format_version": 1,
+        "settings": {"width": size, "height": size, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {"id": "model", "type": "LoadModel", "params": {"model": model}},
+            {"id": "cond", "type": "Conditioning", "params": {"prompt": "a red fox", "seed": seed, "steps": steps}},
+            {"id": "gen", "type": "Generate", "params": {"previews": True}},
+            {"id": "export", "type": "ExportVideo", "params": {"path": "out.mp4"}},
+        ],
+        "links": [
+            {"from": "model.model", "to": "gen.model"},
+            {"from": "cond.conditioning", "to": "gen.conditioning"},
+            {"from": "gen.video", "to": "export.video"},
+        ],
+    }
 
 
 def stats(values: list[float]) -> tuple[float, float]:
@@ -63,8 +70,13 @@ def baseline_dispatch(model_dir: Path, size: int, steps: int, jobs: int) -> list
             p = loads_project(json.dumps(project_doc(str(model_dir), size, steps, 1000 + i)))
             first: list[float] = []
             t0 = time.time()
-            engine.run(p, p.settings, targets=["gen"], project_dir=Path(tmp),
-                       services={"on_step": lambda *a: first.append(time.time()) if not first else None})
+            engine.run(
+                p,
+                p.settings,
+                targets=["gen"],
+                project_dir=Path(tmp),
+                services={"on_step": lambda *a: first.append(time.time()) if not first else None},
+            )
             if i:  # the first run loads torch and the pipeline
                 out.append(first[0] - t0)
     return out
@@ -113,14 +125,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model = write_tiny_model("ltx", tmp / "models" / "tiny-ltx")
-        env = {"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "VIDSTUDIO_PLUGINS_DIR": str(tmp / "plugins"),
-               "HF_HUB_CACHE": str(tmp / "hf")}
+        env = {
+            "HF_HUB_OFFLINE": "1",
+            "OMP_NUM_THREADS": "1",
+            "VIDSTUDIO_PLUGINS_DIR": str(tmp / "plugins"),
+            "HF_HUB_CACHE": str(tmp / "hf"),
+        }
         print(f"server: tiny ltx {a.size}x{a.size}, 9 frames, {a.steps} steps, previews on; {a.jobs} jobs")
         dispatch: list[float] = []
         events: list[float] = []
         sizes: list[int] = []
-        with LocalServer(tmp / "data", env=env, models_dirs=[tmp / "models"], extra_args=["--no-hf-cache"]) as srv, \
-                srv.client() as client, client.events() as stream:
+        with (
+            LocalServer(tmp / "data", env=env, models_dirs=[tmp / "models"], extra_args=["--no-hf-cache"]) as srv,
+            srv.client() as client,
+            client.events() as stream,
+        ):
             for i in range(a.jobs + 1):
                 t0 = time.time()
                 job = client.submit_project(project_doc("tiny-ltx", a.size, a.steps, i), "export")
@@ -130,8 +149,13 @@ def main() -> int:
                     now = time.time()
                     if ev is None:
                         raise SystemExit("no event for 120 s")
-                    if ev.type == "progress" and ev.id == job.id and ev.progress.step is not None \
-                            and ev.progress.message.startswith("step") and ev.worker_time:
+                    if (
+                        ev.type == "progress"
+                        and ev.id == job.id
+                        and ev.progress.step is not None
+                        and ev.progress.message.startswith("step")
+                        and ev.worker_time
+                    ):
                         if first is None:
                             first = ev.worker_time - t0
                         if i:
@@ -151,13 +175,17 @@ def main() -> int:
     (em, ep), (bem, bep) = stats(events), stats(base_e)
     print(f"{'':28}{'median ms':>10}{'p95 ms':>10}")
     print(f"{'dispatch via the server':28}{dm:10.1f}{dp:10.1f}")
-    print(f"{'  baseline: engine in-process':28}{bdm:10.1f}{bdp:10.1f}   ratio {dm / bdm:.2f}, "
-          f"server cost {dm - bdm:+.1f} ms")
+    print(
+        f"{'  baseline: engine in-process':28}{bdm:10.1f}{bdp:10.1f}   ratio {dm / bdm:.2f}, "
+        f"server cost {dm - bdm:+.1f} ms"
+    )
     print(f"{'events worker -> client':28}{em:10.1f}{ep:10.1f}")
     print(f"{'  baseline: bare WebSocket':28}{bem:10.1f}{bep:10.1f}   ratio {em / bem:.2f}")
     ok_d, ok_e = dm <= TARGET_MS, em <= TARGET_MS
-    print(f"target median <= {TARGET_MS:.0f} ms: dispatch {'met' if ok_d else 'MISSED'}, events "
-          f"{'met' if ok_e else 'MISSED'}")
+    print(
+        f"target median <= {TARGET_MS:.0f} ms: dispatch {'met' if ok_d else 'MISSED'}, events "
+        f"{'met' if ok_e else 'MISSED'}"
+    )
     return 0
 
 

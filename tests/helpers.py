@@ -18,8 +18,12 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict
     """Runs ``python -m vidstudio ARGS`` in a subprocess and returns the CompletedProcess (text)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "vidstudio", *args], cwd=cwd or ROOT, capture_output=True, text=True,
-        timeout=timeout, env=full_env,
+        [sys.executable, "-m", "vidstudio", *args],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
     )
 
 

@@ -22,8 +22,26 @@ def _sine(seconds: float, rate: int = 24000, hz: float = 440.0, channels: int = 
 
 
 def _decode_audio(path, rate: int = 24000) -> np.ndarray:
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
-                          "-f", "f32le", "-ar", str(rate), "-"], capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-f",
+            "f32le",
+            "-ar",
+            str(rate),
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(out, np.float32).reshape(-1, 2)[:, 0]  # the left channel
 
 

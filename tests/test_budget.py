@@ -25,7 +25,10 @@ def test_latent_and_tokens_follow_the_familys_compression():
 def test_the_issues_request_is_refused_naming_every_number():
     e = estimate("ltx", 4096, 4096, 9961, 500)
     problems = dict(check(e, Limits(), device_bytes=139 * GB, device="cuda: NVIDIA H200"))
-    assert problems["settings.width"] == "4096x4096 is 16,777,216 pixels a frame, more than the limit of 2,088,960 (--max-pixels)"
+    assert (
+        problems["settings.width"]
+        == "4096x4096 is 16,777,216 pixels a frame, more than the limit of 2,088,960 (--max-pixels)"
+    )
     assert problems["settings.frame_count"] == "9,961 frames is more than the limit of 1,024 (--max-frames)"
     assert problems["steps"] == "500 steps is more than the limit of 200 (--max-steps)"
     assert "more than the 139.0 GB of cuda: NVIDIA H200" in problems["device"]
@@ -61,8 +64,10 @@ def test_an_allocator_error_is_reported_as_out_of_memory():
     from vidstudio.errors import NodeError
     from vidstudio.jobs.worker import _is_oom
 
-    cpu = RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you tried "
-                       "to allocate 10452205568 bytes.")
+    cpu = RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you tried "
+        "to allocate 10452205568 bytes."
+    )
     assert _is_oom(cpu) and _is_oom(MemoryError())
     wrapped = NodeError("generation failed")
     wrapped.__cause__ = cpu

@@ -21,8 +21,12 @@ def appdir(tmp_path_factory):
         return Path(given)
     pytest.importorskip("PyInstaller")
     out = tmp_path_factory.mktemp("bundle")
-    r = subprocess.run([sys.executable, str(ROOT / "packaging" / "linux" / "build_bundle.py"), "--out", str(out)],
-                       capture_output=True, text=True, timeout=3000)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "packaging" / "linux" / "build_bundle.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=3000,
+    )
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     assert list(out.glob("VidStudio-*.tar.gz")) or list(out.glob("VidStudio-*.AppImage"))
     return out / "VidStudio.AppDir"
@@ -44,9 +48,14 @@ def test_the_bundle_has_no_torch(appdir):
 def test_the_bundle_opens_the_example_and_takes_a_screenshot(appdir, tmp_path):
     shot = tmp_path / "shot.png"
     project = appdir / "usr" / "share" / "vidstudio" / "examples" / "ken_burns.vidproj"
-    r = subprocess.run([str(appdir / "AppRun"), "gui", str(project), "--screenshot", str(shot), "--frame", "20"],
-                       capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                       env=_clean_env(QT_QPA_PLATFORM="offscreen"))
+    r = subprocess.run(
+        [str(appdir / "AppRun"), "gui", str(project), "--screenshot", str(shot), "--frame", "20"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=_clean_env(QT_QPA_PLATFORM="offscreen"),
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     from PIL import Image
 
@@ -57,8 +66,14 @@ def test_the_bundle_opens_the_example_and_takes_a_screenshot(appdir, tmp_path):
 def test_the_bundle_renders_an_animatic(appdir, tmp_path):
     out = tmp_path / "ball.mp4"
     project = appdir / "usr" / "share" / "vidstudio" / "examples" / "bouncing_ball.vidproj"
-    r = subprocess.run([str(appdir / "AppRun"), "render", str(project), "-o", str(out)], capture_output=True,
-                       text=True, timeout=300, cwd=tmp_path, env=_clean_env())
+    r = subprocess.run(
+        [str(appdir / "AppRun"), "render", str(project), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=_clean_env(),
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     from vidstudio.media.video import read_video
 

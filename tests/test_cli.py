@@ -30,7 +30,11 @@ def make_project(folder: Path, frames: int = 12, size=(96, 64), export="out/clip
             {"id": "export", "type": "ExportVideo", "params": {"path": export, "preset": "ultrafast"}},
         ],
         "links": [{"from": "photo.image", "to": "cam.image"}, {"from": "cam.video", "to": "export.video"}],
-        "animation": {"cam.zoom": {"keys": [{"frame": 0, "value": 1.0, "interpolation": "linear"}, {"frame": frames - 1, "value": zoom_to}]}},
+        "animation": {
+            "cam.zoom": {
+                "keys": [{"frame": 0, "value": 1.0, "interpolation": "linear"}, {"frame": frames - 1, "value": zoom_to}]
+            }
+        },
     }
     p = folder / "p.vidproj"
     p.write_text(json.dumps(doc))
@@ -70,7 +74,11 @@ def test_render_frame_range_and_png_sequence(tmp_path):
     assert probe_video(tmp_path / "part.mp4").frame_count == 6
     r = run_cli("render", str(p), "--frames=-3:", "-o", str(tmp_path / "seq"))
     assert r.returncode == 0, r.stderr
-    assert sorted(x.name for x in (tmp_path / "seq").iterdir()) == ["frame_00009.png", "frame_00010.png", "frame_00011.png"]
+    assert sorted(x.name for x in (tmp_path / "seq").iterdir()) == [
+        "frame_00009.png",
+        "frame_00010.png",
+        "frame_00011.png",
+    ]
     r = run_cli("render", str(p), "--frames", "8:3")
     assert r.returncode == 2 and "empty range" in r.stderr
 
@@ -129,13 +137,16 @@ def test_render_opens_project_embedded_in_mp4(tmp_path):
     assert np.abs(read_video(first) - read_video(second)).mean() < 0.01
 
 
-@pytest.mark.parametrize("content,words", [
-    (None, "file not found"),
-    (b"", "the file is empty"),
-    (b"\x00\x01\x02binary\x00", "not a text file"),
-    (b'{"format_version": 1, "nodes": [{"id": "a", "ty', "looks truncated"),
-    (b'{"format_version": 99}', "newer than this VidStudio reads"),
-])
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (None, "file not found"),
+        (b"", "the file is empty"),
+        (b"\x00\x01\x02binary\x00", "not a text file"),
+        (b'{"format_version": 1, "nodes": [{"id": "a", "ty', "looks truncated"),
+        (b'{"format_version": 99}', "newer than this VidStudio reads"),
+    ],
+)
 def test_validate_bad_files_exit_2_with_path_prefix(tmp_path, content, words):
     p = tmp_path / "bad.vidproj"
     if content is not None:
@@ -184,8 +195,13 @@ def test_render_bad_input_exit_2(tmp_path):
 def test_ctrl_c_exits_130_and_leaves_nothing(tmp_path):
     p = make_project(tmp_path / "proj", frames=2000, size=(640, 480))
     out = tmp_path / "long.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "vidstudio", "render", str(p), "-o", str(out)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vidstudio", "render", str(p), "-o", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and not list(tmp_path.glob(".long.mp4.partial-*")):
         time.sleep(0.05)

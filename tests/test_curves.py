@@ -26,8 +26,11 @@ def test_linear_matches_line_and_evaluates_vectorised():
 
 
 def test_left_key_governs_segment():
-    keys = [Keyframe(frame=0, value=0, interpolation="constant"), Keyframe(frame=10, value=10, interpolation="linear"),
-            Keyframe(frame=20, value=0)]
+    keys = [
+        Keyframe(frame=0, value=0, interpolation="constant"),
+        Keyframe(frame=10, value=10, interpolation="linear"),
+        Keyframe(frame=20, value=0),
+    ]
     c = FCurve(keys=keys)
     assert c.value_at(5) == 0.0
     assert c.value_at(15) == pytest.approx(5.0)
@@ -72,15 +75,19 @@ def test_vector_handles_make_straight_segments():
 def test_free_handles_follow_the_bezier_definition():
     # Handles (dx, dy) = (+5, +10) and (-5, +10) on keys at 0 and 10 with values 0: the curve at t=1/2 is
     # x = 5, y = 3/4 * 10 = 7.5 (Bernstein weights 3/8 + 3/8 on the handles).
-    keys = [Keyframe(frame=0, value=0, handle_type="free", handle_right=(5, 10)),
-            Keyframe(frame=10, value=0, handle_type="free", handle_left=(-5, 10))]
+    keys = [
+        Keyframe(frame=0, value=0, handle_type="free", handle_right=(5, 10)),
+        Keyframe(frame=10, value=0, handle_type="free", handle_left=(-5, 10)),
+    ]
     c = FCurve(keys=keys)
     assert c.value_at(5) == pytest.approx(7.5, abs=1e-9)
 
 
 def test_free_handles_outside_segment_are_clamped_so_curve_stays_a_function():
-    keys = [Keyframe(frame=0, value=0, handle_type="free", handle_right=(30, 1)),
-            Keyframe(frame=10, value=1, handle_type="free", handle_left=(-30, 0))]
+    keys = [
+        Keyframe(frame=0, value=0, handle_type="free", handle_right=(30, 1)),
+        Keyframe(frame=10, value=1, handle_type="free", handle_left=(-30, 0)),
+    ]
     c = FCurve(keys=keys)
     y = c.evaluate(np.linspace(0, 10, 500))
     assert np.all(np.isfinite(y))
@@ -98,7 +105,7 @@ def test_easing_known_values():
     assert ease("quad", "in", 0.5) == pytest.approx(0.25)
     assert ease("cubic", "out", 0.5) == pytest.approx(1 - 0.125)
     assert ease("sine", "in_out", 0.25) == pytest.approx((1 - np.cos(np.pi * 0.25)) / 2)
-    assert ease("expo", "in", 0.5) == pytest.approx(2 ** -5)
+    assert ease("expo", "in", 0.5) == pytest.approx(2**-5)
     # Bounce out lands on 1 at t = 1/2.75 and 2/2.75 (the first two bounces touch the ground).
     assert ease("bounce", "out", 1 / 2.75) == pytest.approx(1.0)
     # Back in dips below zero by about 10 % with the default overshoot.
@@ -159,9 +166,13 @@ def test_with_key_and_without_key():
 
 def test_aligned_handles_keep_the_tangent_smooth_through_the_key_where_free_ones_break_it():
     def slopes(kind: str) -> tuple[float, float]:
-        c = FCurve(keys=[Keyframe(frame=0, value=0.0), Keyframe(frame=10, value=5.0, handle_type=kind,
-                                                                 handle_left=(-2.0, 0.0), handle_right=(3.0, 6.0)),
-                         Keyframe(frame=20, value=0.0)])
+        c = FCurve(
+            keys=[
+                Keyframe(frame=0, value=0.0),
+                Keyframe(frame=10, value=5.0, handle_type=kind, handle_left=(-2.0, 0.0), handle_right=(3.0, 6.0)),
+                Keyframe(frame=20, value=0.0),
+            ]
+        )
         h = 1e-5
         left = (c.value_at(10) - c.value_at(10 - h)) / h
         right = (c.value_at(10 + h) - c.value_at(10)) / h
@@ -172,7 +183,11 @@ def test_aligned_handles_keep_the_tangent_smooth_through_the_key_where_free_ones
     # free: the left handle stays flat (slope 0), the right one is slope 2
     assert slopes("free") == pytest.approx((0.0, 2.0), abs=2e-3)
     # the aligned left handle keeps its length (2) along the opposite direction
-    c = FCurve(keys=[Keyframe(frame=0, value=0.0, handle_type="aligned", handle_left=(-2.0, 0.0), handle_right=(3.0, 6.0)),
-                     Keyframe(frame=10, value=1.0)])
+    c = FCurve(
+        keys=[
+            Keyframe(frame=0, value=0.0, handle_type="aligned", handle_left=(-2.0, 0.0), handle_right=(3.0, 6.0)),
+            Keyframe(frame=10, value=1.0),
+        ]
+    )
     left, _ = c.handles()
     assert left[0] == pytest.approx([-2 / np.sqrt(5), -4 / np.sqrt(5)])

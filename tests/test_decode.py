@@ -20,14 +20,19 @@ ALPHA = "format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,32),0,255)'
 
 
 def ff(*args: str) -> None:
-    subprocess.run([ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True,
-                   timeout=60)
+    subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=60
+    )
 
 
 def ffmpeg_rgb(path, w, h) -> np.ndarray:
     """Frames as the ffmpeg command line decodes them (autorotated), ``(T, h, w, 3)`` uint8."""
-    raw = subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(path), "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True, timeout=60).stdout
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3)
 
 
@@ -35,13 +40,16 @@ def make_testsrc(path, *extra: str, rate: int = 24, seconds: float = 1, size: st
     ff("-t", str(seconds), "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}", *extra, str(path))
 
 
-@pytest.mark.parametrize("name,extra", [
-    ("a.mp4", ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "6")),
-    ("a.mov", ("-c:v", "libx264", "-pix_fmt", "yuv420p")),
-    ("a.mkv", ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "2")),
-    ("a.webm", ("-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p")),
-    ("a.gif", ()),
-])
+@pytest.mark.parametrize(
+    "name,extra",
+    [
+        ("a.mp4", ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "6")),
+        ("a.mov", ("-c:v", "libx264", "-pix_fmt", "yuv420p")),
+        ("a.mkv", ("-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "2")),
+        ("a.webm", ("-c:v", "libvpx-vp9", "-pix_fmt", "yuv420p")),
+        ("a.gif", ()),
+    ],
+)
 def test_containers_decode_every_frame_like_ffmpeg_and_seek_back(tmp_path, name, extra):
     path = tmp_path / name
     make_testsrc(path, *extra, rate=10, seconds=2)
@@ -73,9 +81,23 @@ def test_a_phone_style_rotated_mp4_is_shown_upright(tmp_path):
 def test_a_variable_frame_rate_file_is_resampled_by_time(tmp_path):
     path = tmp_path / "vfr.mp4"
     # 24 frames: 12 at 1/24 s, then a half-second gap, then 12 more.
-    ff("-t", "1", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=24", "-vf",
-       "setpts='(N/24+if(gte(N,12),0.5,0))/TB'", "-fps_mode", "vfr", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-       str(path))
+    ff(
+        "-t",
+        "1",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=24",
+        "-vf",
+        "setpts='(N/24+if(gte(N,12),0.5,0))/TB'",
+        "-fps_mode",
+        "vfr",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
+    )
     src = VideoSource(path)
     info = src.info
     assert info.frame_count == 24 and info.variable_rate
@@ -100,8 +122,9 @@ def test_trim_and_frame_rate_conversion(tmp_path):
         open_video_clip(path, fps=10, trim_in=3, source=src)
 
 
-@pytest.mark.parametrize("matrix,rng,size", [("bt709", "tv", (720, 1280)), ("bt709", "pc", (256, 256)),
-                                             ("bt470bg", "tv", (256, 256))])
+@pytest.mark.parametrize(
+    "matrix,rng,size", [("bt709", "tv", (720, 1280)), ("bt709", "pc", (256, 256)), ("bt470bg", "tv", (256, 256))]
+)
 def test_photograph_colours_survive_the_yuv_matrix_and_range(tmp_path, matrix, rng, size):
     from PIL import Image
     from skimage import data
@@ -110,8 +133,23 @@ def test_photograph_colours_survive_the_yuv_matrix_and_range(tmp_path, matrix, r
     png = tmp_path / "photo.png"
     Image.fromarray(photo).save(png)
     path = tmp_path / "photo.mkv"
-    ff("-i", str(png), "-vf", f"scale=out_color_matrix={matrix}:out_range={rng}", "-colorspace", matrix,
-       "-color_range", rng, "-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", str(path))
+    ff(
+        "-i",
+        str(png),
+        "-vf",
+        f"scale=out_color_matrix={matrix}:out_range={rng}",
+        "-colorspace",
+        matrix,
+        "-color_range",
+        rng,
+        "-c:v",
+        "libx264",
+        "-qp",
+        "0",
+        "-pix_fmt",
+        "yuv444p",
+        str(path),
+    )
     src = VideoSource(path)
     assert src.info.full_range == (rng == "pc")
     err = np.abs(src.source_frame(0).astype(int) - photo.astype(int))
@@ -122,8 +160,17 @@ def test_alpha_from_webm_mov_and_gif(tmp_path):
     webm, mov, gif = tmp_path / "a.webm", tmp_path / "a.mov", tmp_path / "a.gif"
     make_testsrc(webm, "-vf", ALPHA, "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-auto-alt-ref", "0")
     make_testsrc(mov, "-vf", ALPHA, "-c:v", "png", rate=10)
-    ff("-t", "1", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=10", "-filter_complex",
-       f"{ALPHA},split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse=alpha_threshold=128", str(gif))
+    ff(
+        "-t",
+        "1",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=10",
+        "-filter_complex",
+        f"{ALPHA},split[a][b];[a]palettegen=reserve_transparent=1[p];[b][p]paletteuse=alpha_threshold=128",
+        str(gif),
+    )
     for path in (webm, mov, gif):
         clip, matte, src = open_video_clip(path, fps=10)
         assert src.info.has_alpha and matte is not None, path.name
@@ -149,9 +196,27 @@ def test_frames_are_decoded_on_demand_and_broken_files_are_named(tmp_path):
 
 def test_exported_mp4_with_sound_lasts_as_long_as_its_video(tmp_path):
     src_path = tmp_path / "take.mkv"
-    ff("-t", "2", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-t", "2", "-f", "lavfi", "-i",
-       "sine=frequency=440:sample_rate=48000", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "flac",
-       str(src_path))
+    ff(
+        "-t",
+        "2",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=25",
+        "-t",
+        "2",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "flac",
+        str(src_path),
+    )
     clip, _, src = open_video_clip(src_path, fps=24)
     assert src.info.audio.sample_rate == 48000
     sound = decode_audio(src_path)
@@ -175,12 +240,34 @@ def test_load_video_feeds_export_video_with_its_sound_through_the_engine(tmp_pat
     from vidstudio.graph import Engine, Graph, Link, NodeInstance, Settings
     from vidstudio.nodes import builtin_registry
 
-    ff("-t", "2", "-f", "lavfi", "-i", "testsrc2=size=64x48:rate=30", "-t", "2", "-f", "lavfi", "-i",
-       "sine=frequency=220:sample_rate=44100", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
-       str(tmp_path / "take.mov"))
-    g = Graph(nodes=[NodeInstance(id="take", type="LoadVideo", params={"path": "take.mov", "trim_in": 0.5}),
-                     NodeInstance(id="out", type="ExportVideo", params={"path": "out.mp4", "preset": "ultrafast"})],
-              links=[Link.make("take", "video", "out", "video"), Link.make("take", "audio", "out", "audio")])
+    ff(
+        "-t",
+        "2",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=64x48:rate=30",
+        "-t",
+        "2",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=220:sample_rate=44100",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(tmp_path / "take.mov"),
+    )
+    g = Graph(
+        nodes=[
+            NodeInstance(id="take", type="LoadVideo", params={"path": "take.mov", "trim_in": 0.5}),
+            NodeInstance(id="out", type="ExportVideo", params={"path": "out.mp4", "preset": "ultrafast"}),
+        ],
+        links=[Link.make("take", "video", "out", "video"), Link.make("take", "audio", "out", "audio")],
+    )
     r = Engine(builtin_registry()).run(g, Settings(width=64, height=48, frame_count=36), project_dir=tmp_path)
     clip = r.output("take", "video")
     assert clip.frame_count == 36 and clip.source_indices[0] == 15  # 1.5 s at 24 fps from 0.5 s of a 30 fps take
@@ -238,8 +325,10 @@ def test_retime_node_passes_the_sound_through_the_engine():
     reg = NodeRegistry()
     reg.register(Tone)
     reg.register(Retime)
-    g = Graph(nodes=[NodeInstance(id="tone", type="Tone"), NodeInstance(id="rt", type="Retime", params={"speed": 1.5})],
-              links=[Link.make("tone", "audio", "rt", "audio")])
+    g = Graph(
+        nodes=[NodeInstance(id="tone", type="Tone"), NodeInstance(id="rt", type="Retime", params={"speed": 1.5})],
+        links=[Link.make("tone", "audio", "rt", "audio")],
+    )
     out = Engine(reg).run(g, Settings(width=64, height=48, frame_count=36)).output("rt", "audio")
     assert out.samples.shape[0] == 72000 and _pitch(out.samples[2000:-2000], 48000) == pytest.approx(440, rel=0.02)
 
@@ -248,20 +337,56 @@ def test_load_video_sound_is_decoded_only_when_used(tmp_path):
     from vidstudio.media.audio import AudioFile
 
     path = tmp_path / "take.mkv"
-    ff("-t", "1", "-f", "lavfi", "-i", "testsrc2=size=32x32:rate=10", "-t", "1", "-f", "lavfi", "-i",
-       "sine=frequency=440:sample_rate=32000", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "flac", str(path))
+    ff(
+        "-t",
+        "1",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=32x32:rate=10",
+        "-t",
+        "1",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=32000",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "flac",
+        str(path),
+    )
     lazy = AudioFile(path, 0.25, 0.75, 32000)
     assert lazy._samples is None and lazy.sample_rate == 32000
     assert lazy.samples.shape == (16000, 1) and lazy.duration == pytest.approx(0.5)
     assert lazy.for_frames(0, 5, 10).samples.shape == (16000, 1)
 
 
-@pytest.mark.parametrize("name,args,tol", [
-    ("coffee.mov", ("-c:v", "png", "-pix_fmt", "rgb24"), 0.0),  # lossless RGB in QuickTime
-    ("coffee.webm", ("-c:v", "libvpx-vp9", "-lossless", "1", "-pix_fmt", "yuv444p", "-colorspace", "bt709"), 1.0),
-    ("coffee.mp4", ("-c:v", "libx264", "-qp", "0", "-pix_fmt", "yuv444p", "-vf", "scale=out_color_matrix=bt709",
-                    "-colorspace", "bt709"), 1.0),
-])
+@pytest.mark.parametrize(
+    "name,args,tol",
+    [
+        ("coffee.mov", ("-c:v", "png", "-pix_fmt", "rgb24"), 0.0),  # lossless RGB in QuickTime
+        ("coffee.webm", ("-c:v", "libvpx-vp9", "-lossless", "1", "-pix_fmt", "yuv444p", "-colorspace", "bt709"), 1.0),
+        (
+            "coffee.mp4",
+            (
+                "-c:v",
+                "libx264",
+                "-qp",
+                "0",
+                "-pix_fmt",
+                "yuv444p",
+                "-vf",
+                "scale=out_color_matrix=bt709",
+                "-colorspace",
+                "bt709",
+            ),
+            1.0,
+        ),
+    ],
+)
 def test_a_photograph_in_several_containers_decodes_to_its_pixels(tmp_path, name, args, tol):
     from PIL import Image
     from skimage import data

@@ -56,19 +56,31 @@ def test_install_and_uninstall(tmp_path):
     assert "vidstudio" not in mimeapps.lower() and "text/plain=org.gnome.TextEditor.desktop" in mimeapps
 
 
-@pytest.mark.skipif(not (shutil.which("gio") and shutil.which("update-mime-database")),
-                    reason="needs GLib's gio and shared-mime-info to ask the desktop")
+@pytest.mark.skipif(
+    not (shutil.which("gio") and shutil.which("update-mime-database")),
+    reason="needs GLib's gio and shared-mime-info to ask the desktop",
+)
 def test_the_desktop_sees_projects_as_ours(tmp_path):
     data, config = _install(tmp_path)
     project = tmp_path / "shot.vidproj"
     shutil.copyfile(ROOT / "resources" / "examples" / "bouncing_ball.vidproj", project)
-    env = {**os.environ, "XDG_DATA_HOME": str(data), "XDG_CONFIG_HOME": str(config),
-           "XDG_DATA_DIRS": f"{data}:/usr/share"}
-    info = subprocess.run(["gio", "info", "-a", "standard::content-type", str(project)], env=env,
-                          capture_output=True, text=True, timeout=60).stdout
+    env = {
+        **os.environ,
+        "XDG_DATA_HOME": str(data),
+        "XDG_CONFIG_HOME": str(config),
+        "XDG_DATA_DIRS": f"{data}:/usr/share",
+    }
+    info = subprocess.run(
+        ["gio", "info", "-a", "standard::content-type", str(project)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert "application/x-vidstudio-project" in info
-    default = subprocess.run(["gio", "mime", "application/x-vidstudio-project"], env=env,
-                             capture_output=True, text=True, timeout=60).stdout
+    default = subprocess.run(
+        ["gio", "mime", "application/x-vidstudio-project"], env=env, capture_output=True, text=True, timeout=60
+    ).stdout
     assert f"{APP_ID}.desktop" in default.splitlines()[0]
 
 
@@ -81,15 +93,19 @@ def test_double_click_opens_the_project(tmp_path):
     project = ROOT / "resources" / "examples" / "bouncing_ball.vidproj"
     shot = tmp_path / "shot.png"
     argv = [str(project) if a == "%f" else a for a in exe] + ["--screenshot", str(shot)]
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=180,
-                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    r = subprocess.run(
+        argv, capture_output=True, text=True, timeout=180, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert shot.stat().st_size > 10_000
 
 
 @pytest.mark.skipif(shutil.which("appstreamcli") is None, reason="needs appstreamcli")
 def test_metainfo_is_valid_appstream():
-    r = subprocess.run(["appstreamcli", "validate", "--no-net",
-                        str(ROOT / "packaging" / "linux" / f"{APP_ID}.metainfo.xml")],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["appstreamcli", "validate", "--no-net", str(ROOT / "packaging" / "linux" / f"{APP_ID}.metainfo.xml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stdout + r.stderr

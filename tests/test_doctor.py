@@ -9,8 +9,16 @@ def test_doctor_reports_every_area_and_passes_here():
     r = run_cli("doctor", "--json", timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     checks = {c["name"]: c for c in json.loads(r.stdout)}
-    assert set(checks) == {"python", "ffmpeg", "imaging and physics", "generation backend", "models",
-                           "desktop application", "plugins", "folders"}
+    assert set(checks) == {
+        "python",
+        "ffmpeg",
+        "imaging and physics",
+        "generation backend",
+        "models",
+        "desktop application",
+        "plugins",
+        "folders",
+    }
     assert checks["ffmpeg"]["status"] == "ok" and "libx264" in checks["ffmpeg"]["detail"]
     assert "torch" in checks["generation backend"]["detail"]
     assert all(c["status"] in ("ok", "warn") for c in checks.values())

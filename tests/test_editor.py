@@ -34,8 +34,12 @@ def test_edits_undo_and_redo_restore_the_document_exactly(ed):
     assert ed.project.curve("cam", "pan").value_at(10) == pytest.approx(0.25)
     edited = dumps_project(ed.project)
     assert [e.text for e in ed.history] == [
-        "Add Color Grade", "Link cam.video → color_grade.video", "Set cam fit", "Key cam pan at frame 10",
-        "Change project settings"]
+        "Add Color Grade",
+        "Link cam.video → color_grade.video",
+        "Set cam fit",
+        "Key cam pan at frame 10",
+        "Change project settings",
+    ]
     while ed.can_undo:
         ed.undo()
     assert dumps_project(ed.project) == original

@@ -27,8 +27,14 @@ KEN_BURNS = ROOT / "resources" / "examples" / "ken_burns.vidproj"
 
 #: The modules of document editing that the GUI and ``vidstudio edit`` share.
 EDITING_MODULES = (
-    "vidstudio.project.edits", "vidstudio.project.view", "vidstudio.project.clipboard", "vidstudio.project.editor",
-    "vidstudio.motion.curves", "vidstudio.motion.pathedit", "vidstudio.media.timecode", "vidstudio.commands.edit",
+    "vidstudio.project.edits",
+    "vidstudio.project.view",
+    "vidstudio.project.clipboard",
+    "vidstudio.project.editor",
+    "vidstudio.motion.curves",
+    "vidstudio.motion.pathedit",
+    "vidstudio.media.timecode",
+    "vidstudio.commands.edit",
 )
 
 
@@ -65,8 +71,13 @@ def test_importing_the_editing_modules_pulls_in_neither_qt_nor_torch():
         "heavy = {'PySide6', 'qtawesome', 'torch', 'diffusers'}\n"
         "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & heavy)))"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == ""
 

@@ -71,7 +71,10 @@ class Ramp(Node):
 
     type_id = "Ramp"
     outputs = (Output("values", PortType.NUMBER),)
-    params = (Param("level", "float", 0.5, min=0, max=1, animatable=True), Param("mode", "choice", "a", choices=("a", "b")))
+    params = (
+        Param("level", "float", 0.5, min=0, max=1, animatable=True),
+        Param("mode", "choice", "a", choices=("a", "b")),
+    )
 
     def execute(self, ctx, inputs, params):
         RUNS[ctx.node_id] += 1
@@ -164,8 +167,10 @@ S = Settings(width=64, height=48, frame_count=10)
 
 # ------------------------------------------------------------------------------------------------- running
 def test_runs_in_topological_order_and_computes(registry):
-    g = graph([("out", "Sink", {}), ("add", "Add", {"offset": 1.0}), ("a", "Source", {"value": 2.0})],
-              ["add.sum->out.a", "a.value->add.a"])
+    g = graph(
+        [("out", "Sink", {}), ("add", "Add", {"offset": 1.0}), ("a", "Source", {"value": 2.0})],
+        ["add.sum->out.a", "a.value->add.a"],
+    )
     r = Engine(registry).run(g, S)
     assert list(r.report) == ["a", "add", "out"]
     assert r.output("out", "seen") == 3.0
@@ -219,8 +224,10 @@ def test_explain_lines_name_the_cause(registry):
 
 def test_relink_and_settings_and_animation_changes_are_explained(registry):
     eng = Engine(registry)
-    g = graph([("r", "Ramp", {}), ("a", "Source", {}), ("b", "Source", {"value": 5.0}), ("add", "Add", {})],
-              ["a.value->add.a"])
+    g = graph(
+        [("r", "Ramp", {}), ("a", "Source", {}), ("b", "Source", {"value": 5.0}), ("add", "Add", {})],
+        ["a.value->add.a"],
+    )
     eng.run(g, S, targets=["r", "add"])
     g.links = [Link.make("b", "value", "add", "a")]
     g.animation["r.level"] = FCurve.from_points([(0, 0.0), (9, 1.0)], "linear")
@@ -243,8 +250,10 @@ def test_animatable_param_arrives_per_frame(registry):
 
 
 def test_multi_input_receives_links_in_order(registry):
-    g = graph([("a", "Source", {"value": 1}), ("b", "Source", {"value": 2}), ("s", "Sum", {})],
-              ["a.value->s.values", "b.value->s.values"])
+    g = graph(
+        [("a", "Source", {"value": 1}), ("b", "Source", {"value": 2}), ("s", "Sum", {})],
+        ["a.value->s.values", "b.value->s.values"],
+    )
     assert Engine(registry).run(g, S, targets=["s"]).output("s") == 3.0
 
 
@@ -329,10 +338,12 @@ def test_cancel_inside_a_long_node(registry):
 def test_cancel_between_nodes(registry):
     token = CancelToken()
     g = chain()
+
     # Cancel as soon as the first node reports it is done: the next node must not start.
     def progress(node, frac, msg):
         if msg == "done":
             token.cancel()
+
     with pytest.raises(Cancelled):
         Engine(registry).run(g, S, cancel=token, progress=progress)
     assert sum(RUNS.values()) == 1
@@ -351,7 +362,9 @@ def test_unexpected_exception_names_node(registry):
 
 
 def issues_of(registry, g, settings=S):
-    return {(i.code, i.node_id, i.where) for i in Engine(registry).validate(g, settings)}, Engine(registry).validate(g, settings)
+    return {(i.code, i.node_id, i.where) for i in Engine(registry).validate(g, settings)}, Engine(registry).validate(
+        g, settings
+    )
 
 
 def test_validation_unknown_type(registry):
@@ -395,12 +408,15 @@ def test_validation_cycle_names_nodes(registry):
         Engine(registry).run(g, S, targets=["x"])
 
 
-@pytest.mark.parametrize("value,msg", [
-    (1000.0, "1000 is above the maximum 100"),
-    (-101, "-101 is below the minimum -100"),
-    ("abc", "expects a number, got 'abc'"),
-    (True, "expects a number, got True"),
-])
+@pytest.mark.parametrize(
+    "value,msg",
+    [
+        (1000.0, "1000 is above the maximum 100"),
+        (-101, "-101 is below the minimum -100"),
+        ("abc", "expects a number, got 'abc'"),
+        (True, "expects a number, got True"),
+    ],
+)
 def test_validation_bad_param_values(registry, value, msg):
     codes, issues = issues_of(registry, graph([("a", "Source", {"value": value})]))
     assert str(issues[0]) == f"node 'a' param 'value': {msg}"
@@ -411,8 +427,13 @@ def test_validation_choice_and_animation(registry):
     _, issues = issues_of(registry, g)
     text = [str(i) for i in issues]
     assert "node 'r' param 'mode': 'c' is not one of a, b" in text
-    assert any(t.startswith("node 'r' param 'level': animated value at frame 5: 1.11111 is above the maximum 1") for t in text)
-    g2 = graph([("a", "Source", {})], animation={"a.value": FCurve.constant(1), "ghost.x": FCurve.constant(1), "a.nope": FCurve.constant(1)})
+    assert any(
+        t.startswith("node 'r' param 'level': animated value at frame 5: 1.11111 is above the maximum 1") for t in text
+    )
+    g2 = graph(
+        [("a", "Source", {})],
+        animation={"a.value": FCurve.constant(1), "ghost.x": FCurve.constant(1), "a.nope": FCurve.constant(1)},
+    )
     text = [str(i) for i in issues_of(registry, g2)[1]]
     assert "node 'a' param 'value': is animated but cannot be keyed" in text
     assert "graph animation 'ghost.x': is bound to node 'ghost', which does not exist" in text
@@ -422,7 +443,9 @@ def test_validation_choice_and_animation(registry):
 def test_unknown_param_is_a_warning_and_run_proceeds(registry):
     g = graph([("a", "Source", {"value": 1.0, "legacy": 3})])
     r = Engine(registry).run(g, S, targets=["a"])
-    assert [str(w) for w in r.warnings] == ["node 'a' param 'legacy': Source has no parameter 'legacy' (kept, but ignored) (warning)"]
+    assert [str(w) for w in r.warnings] == [
+        "node 'a' param 'legacy': Source has no parameter 'legacy' (kept, but ignored) (warning)"
+    ]
 
 
 def test_run_refuses_invalid_graph_before_running_anything(registry):
@@ -479,11 +502,18 @@ def test_validation_link_from_an_unknown_type_still_feeds_its_target(registry):
 def test_graph_upstream_is_the_target_and_what_it_depends_on_in_document_order():
     from vidstudio.graph import Graph
 
-    g = Graph.model_validate({
-        "nodes": [{"id": i, "type": "T"} for i in ("a", "b", "c", "d", "e")],
-        "links": [{"from": "a.out", "to": "c.x"}, {"from": "b.out", "to": "c.y"}, {"from": "c.out", "to": "d.x"},
-                  {"from": "e.out", "to": "a.x"}, {"from": "ghost.out", "to": "b.x"}],
-    })
+    g = Graph.model_validate(
+        {
+            "nodes": [{"id": i, "type": "T"} for i in ("a", "b", "c", "d", "e")],
+            "links": [
+                {"from": "a.out", "to": "c.x"},
+                {"from": "b.out", "to": "c.y"},
+                {"from": "c.out", "to": "d.x"},
+                {"from": "e.out", "to": "a.x"},
+                {"from": "ghost.out", "to": "b.x"},
+            ],
+        }
+    )
     assert g.upstream(["d"]) == ["a", "b", "c", "d", "e"]
     assert g.upstream(["c"]) == ["a", "b", "c", "e"]
     assert g.upstream(["b"]) == ["b"]  # a link from a node that does not exist adds nothing

@@ -20,8 +20,15 @@ def _clip(t=5, h=31, w=45) -> Clip:
 
 
 def test_an_odd_clip_is_padded_and_keeps_its_metadata_and_the_project(tmp_path):
-    out, notes = export_clip(_clip(), tmp_path / "a", "24", start=1, stop=4, project_json='{"format_version": 1}',
-                             metadata={"vidstudio_family": "ltx"})
+    out, notes = export_clip(
+        _clip(),
+        tmp_path / "a",
+        "24",
+        start=1,
+        stop=4,
+        project_json='{"format_version": 1}',
+        metadata={"vidstudio_family": "ltx"},
+    )
     assert out == tmp_path / "a.mp4" and notes == ["padded 45x31 to 46x32 (yuv420p needs even sides)"]
     info = probe_video(out)
     assert (info.width, info.height, info.frame_count) == (46, 32, 3)
@@ -38,7 +45,10 @@ def test_an_odd_clip_is_padded_and_keeps_its_metadata_and_the_project(tmp_path):
 def test_png_sequences_are_numbered_from_the_first_frame_and_bad_ranges_are_named(tmp_path):
     out, notes = export_clip(_clip(), tmp_path / "frames", 24, fmt="png", start=2)
     assert notes == [] and sorted(p.name for p in out.iterdir()) == [
-        "frame_00002.png", "frame_00003.png", "frame_00004.png"]
+        "frame_00002.png",
+        "frame_00003.png",
+        "frame_00004.png",
+    ]
     with pytest.raises(MediaError, match="frame range 9:12 is outside the clip's 5 frames"):
         export_clip(_clip(), tmp_path / "c.mp4", 24, start=9, stop=12)
     with pytest.raises(MediaError, match="unknown export format 'gif'"):

@@ -23,7 +23,10 @@ from vidstudio.project.io import MAX_JSON_DEPTH, dumps_project, load_project, lo
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=30,
@@ -69,8 +72,10 @@ def test_any_bytes_are_a_project_or_a_project_error(raw):
 
 
 @FUZZ
-@given(key=st.text(min_size=1, max_size=20).filter(lambda k: not k.startswith(("[", ";", "#"))),
-       value=st.text(max_size=200))
+@given(
+    key=st.text(min_size=1, max_size=20).filter(lambda k: not k.startswith(("[", ";", "#"))),
+    value=st.text(max_size=200),
+)
 def test_ffmetadata_round_trips_any_text(key, value):
     text = ";FFMETADATA1\n" + f"{_ffmeta_escape(key)}={_ffmeta_escape(value)}\n[STREAM]\nx=1\n"
     assert _parse_ffmetadata(text) == {key: value}
@@ -109,9 +114,14 @@ def test_link_ids_with_trailing_whitespace_are_refused(tail):
 
 
 @FUZZ
-@given(family=st.sampled_from(["ltx", "wan", "cogvideox", "svd", "animatediff", "other", None]),
-       w=st.integers(1, 8192), h=st.integers(1, 8192), f=st.integers(1, 100_000), steps=st.integers(1, 10_000),
-       grow=st.integers(1, 64))
+@given(
+    family=st.sampled_from(["ltx", "wan", "cogvideox", "svd", "animatediff", "other", None]),
+    w=st.integers(1, 8192),
+    h=st.integers(1, 8192),
+    f=st.integers(1, 100_000),
+    steps=st.integers(1, 10_000),
+    grow=st.integers(1, 64),
+)
 def test_the_budget_grows_with_the_request_and_never_raises(family, w, h, f, steps, grow):
     e = estimate(family, w, h, f, steps)
     bigger = estimate(family, w + grow * 32, h, f + grow * 8, steps)
@@ -122,12 +132,15 @@ def test_the_budget_grows_with_the_request_and_never_raises(family, w, h, f, ste
 
 
 @FUZZ
-@given(names=st.lists(st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=8),
-                      min_size=1, max_size=5, unique=True))
+@given(
+    names=st.lists(
+        st.text("abcdefghijklmnopqrstuvwxyz0123456789_", min_size=1, max_size=8), min_size=1, max_size=5, unique=True
+    )
+)
 def test_stray_cleaning_removes_only_dead_writers_temporaries_of_that_target(names, tmp_path_factory):
     d = tmp_path_factory.mktemp("strays")
     target = "p.vidproj"
-    dead = (d / f".{target}.999999999-{names[0]}.saving")  # no such process
+    dead = d / f".{target}.999999999-{names[0]}.saving"  # no such process
     live = d / f"{temp_prefix(target)}{names[0]}.saving"  # this process: still writing
     others = [d / f".{n}.999999999-x.saving" for n in names if n != target] + [d / target, d / f"{names[0]}.txt"]
     for f in [dead, live, *others]:

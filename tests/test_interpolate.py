@@ -18,7 +18,7 @@ def moving_square(t: int = 5, size: int = 64, step: float = 8.0) -> Clip:
     frames = []
     for i in range(t):
         cx = 16 + step * i
-        blob = np.exp(-((xx - cx) ** 2 + (yy - 32) ** 2) / (2 * 5.0 ** 2))
+        blob = np.exp(-((xx - cx) ** 2 + (yy - 32) ** 2) / (2 * 5.0**2))
         img = 0.1 + 0.8 * blob
         frames.append(np.repeat(img[..., None], 3, axis=2))
     return Clip.from_array(np.stack(frames).astype(np.float32))
@@ -62,10 +62,14 @@ def test_export_writes_the_interpolated_rate(tmp_path):
 
     reg = builtin_registry()
     reg.register(Square)
-    g = Graph(nodes=[NodeInstance(id="sq", type="Square"),
-                     NodeInstance(id="interp", type="Interpolate", params={"mode": "fps", "fps": "30"}),
-                     NodeInstance(id="out", type="ExportVideo", params={"path": "out.mp4", "preset": "ultrafast"})],
-              links=[Link.make("sq", "video", "interp", "video"), Link.make("interp", "video", "out", "video")])
+    g = Graph(
+        nodes=[
+            NodeInstance(id="sq", type="Square"),
+            NodeInstance(id="interp", type="Interpolate", params={"mode": "fps", "fps": "30"}),
+            NodeInstance(id="out", type="ExportVideo", params={"path": "out.mp4", "preset": "ultrafast"}),
+        ],
+        links=[Link.make("sq", "video", "interp", "video"), Link.make("interp", "video", "out", "video")],
+    )
     r = Engine(reg).run(g, Settings(width=64, height=64, fps=Fraction(12), frame_count=5), project_dir=tmp_path)
     assert r.output("interp", "video").frame_count == 11  # 4 source steps of 1/12 s at 30 fps: 0 .. 10
     info = VideoSource(tmp_path / "out.mp4").info

@@ -30,8 +30,16 @@ def test_status_without_a_backend(tmp_path):
 def test_a_failing_step_names_itself_and_leaves_no_verified_backend(tmp_path):
     root = tmp_path / "backend"
     # No index and no local wheels: pip gives up on torch (or its dependencies) at once.
-    r = run_cli("backend", "install", "--dir", str(root), "--torch-index", "pip", timeout=300,
-                env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": ""})
+    r = run_cli(
+        "backend",
+        "install",
+        "--dir",
+        str(root),
+        "--torch-index",
+        "pip",
+        timeout=300,
+        env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": ""},
+    )
     assert r.returncode == 2, r.stdout + r.stderr
     assert "installing torch 2.13.0 (cpu) failed" in r.stderr and "install.log" in r.stderr
     assert (root / "install.log").is_file() and managed.installed(root) is None
@@ -48,9 +56,18 @@ def test_install_upgrade_and_remove_with_the_cpu_wheel(tmp_path):
     assert info is not None and info.build == "cpu" and info.device == "cpu"
     py = Path(info.python)
     assert py.is_relative_to(root)
-    versions = subprocess.run([str(py), "-c", "import diffusers, transformers, vidstudio; "
-                               "print(diffusers.__version__, transformers.__version__, vidstudio.__file__)"],
-                              capture_output=True, text=True, check=True, cwd=tmp_path).stdout.split()
+    versions = subprocess.run(
+        [
+            str(py),
+            "-c",
+            "import diffusers, transformers, vidstudio; "
+            "print(diffusers.__version__, transformers.__version__, vidstudio.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout.split()
     assert versions[:2] == [managed.PINNED["diffusers"], managed.PINNED["transformers"]]
     assert Path(versions[2]).is_relative_to(root)  # its own copy, not this checkout
     r = run_cli("backend", "status", "--dir", str(root))

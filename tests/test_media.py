@@ -61,7 +61,9 @@ def test_faststart_puts_moov_before_mdat(tmp_path):
 
 
 def test_project_embedded_and_recovered(tmp_path):
-    project = json.dumps({"format_version": 1, "nodes": [{"id": "a", "type": "X", "params": {"text": "a=b;c#d\\e\nf é"}}]})
+    project = json.dumps(
+        {"format_version": 1, "nodes": [{"id": "a", "type": "X", "params": {"text": "a=b;c#d\\e\nf é"}}]}
+    )
     out = tmp_path / "p.mp4"
     write_video(smooth_frames(3), out, 24, project_json=project, preset="ultrafast")
     assert read_embedded_project(out) == project
@@ -94,9 +96,13 @@ def test_odd_size_refused_with_clear_message(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("kw,words", [
-    ({"crf": 60}, "crf 60 is outside 0..51"), ({"preset": "warp"}, "unknown x264 preset"),
-])
+@pytest.mark.parametrize(
+    "kw,words",
+    [
+        ({"crf": 60}, "crf 60 is outside 0..51"),
+        ({"preset": "warp"}, "unknown x264 preset"),
+    ],
+)
 def test_bad_options_are_refused(tmp_path, kw, words):
     with pytest.raises(MediaError, match=words):
         VideoWriter(tmp_path / "x.mp4", 64, 48, 24, **kw)
@@ -215,10 +221,13 @@ def test_exif_orientation_is_honoured(tmp_path):
     assert out[:10].mean() > 0.9 and out[-10:].mean() < 0.1  # the band is now on top
 
 
-@pytest.mark.parametrize("content,words", [
-    (b"this is not an image", "cannot decode image"),
-    (None, "cannot decode image"),
-])
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (b"this is not an image", "cannot decode image"),
+        (None, "cannot decode image"),
+    ],
+)
 def test_bad_images_name_the_file(tmp_path, content, words):
     path = tmp_path / "broken.png"
     if content is None:  # a real PNG cut in half
@@ -231,7 +240,9 @@ def test_bad_images_name_the_file(tmp_path, content, words):
         load_image(tmp_path / "missing.png")
 
 
-@pytest.mark.parametrize("fmt,suffix,tol", [("PNG", ".png", 0.5 / 255), ("JPEG", ".jpg", 0.06), ("WEBP", ".webp", 0.06)])
+@pytest.mark.parametrize(
+    "fmt,suffix,tol", [("PNG", ".png", 0.5 / 255), ("JPEG", ".jpg", 0.06), ("WEBP", ".webp", 0.06)]
+)
 def test_load_image_formats_decode_the_same_picture(tmp_path, fmt, suffix, tol):
     ref = np.asarray(Image.open(ASSETS / "chelsea.png").convert("RGB"))
     path = tmp_path / f"cat{suffix}"

@@ -79,14 +79,21 @@ def reg():
 
 
 def chain(value: float = 1.0) -> Graph:
-    return Graph.model_validate({
-        "nodes": [{"id": "src", "type": "Source", "params": {"value": value}},
-                  {"id": "gen", "type": "acme.Diffuse"},
-                  {"id": "dbl", "type": "Double"},
-                  {"id": "other", "type": "Double"}],
-        "links": [{"from": "src.value", "to": "gen.value"}, {"from": "gen.value", "to": "dbl.value"},
-                  {"from": "src.value", "to": "other.value"}],
-    })
+    return Graph.model_validate(
+        {
+            "nodes": [
+                {"id": "src", "type": "Source", "params": {"value": value}},
+                {"id": "gen", "type": "acme.Diffuse"},
+                {"id": "dbl", "type": "Double"},
+                {"id": "other", "type": "Double"},
+            ],
+            "links": [
+                {"from": "src.value", "to": "gen.value"},
+                {"from": "gen.value", "to": "dbl.value"},
+                {"from": "src.value", "to": "other.value"},
+            ],
+        }
+    )
 
 
 # ----------------------------------------------------------------------------------------------- plan
@@ -200,8 +207,9 @@ def test_every_code_has_a_severity_and_the_code_decides_it():
 
 @pytest.mark.parametrize("words", ["model folder /x does not exist", "not in the Hugging Face cache", "zz"])
 def test_a_node_check_severity_follows_its_code_whatever_the_message_says(reg, words):
-    g = Graph.model_validate({"nodes": [{"id": "c", "type": "Checked", "params": {"code": "model-not-downloaded",
-                                                                                 "words": words}}]})
+    g = Graph.model_validate(
+        {"nodes": [{"id": "c", "type": "Checked", "params": {"code": "model-not-downloaded", "words": words}}]}
+    )
     [issue] = validate_graph(g, reg, S)
     assert (issue.code, issue.severity, issue.message) == ("model-not-downloaded", "warning", words)
     g.node("c").params["code"] = "model-not-local"
@@ -224,8 +232,15 @@ def test_outputs_of_known_types_round_trip_through_the_disk_cache(tmp_path):
     curve = FCurve.model_validate({"keys": [{"frame": 0, "value": 1.0}, {"frame": 5, "value": 2.0}]})
     ro = np.arange(6, dtype=np.int16).reshape(2, 3)
     ro.setflags(write=False)
-    outputs = {"video": clip, "n": 3, "x": float("nan"), "fps": Fraction(30000, 1001), "ro": ro,
-               "nested": {"a": [1, (2.5, "s")], "b": None, "s": np.float64(0.5)}, "curve": curve}
+    outputs = {
+        "video": clip,
+        "n": 3,
+        "x": float("nan"),
+        "fps": Fraction(30000, 1001),
+        "ro": ro,
+        "nested": {"a": [1, (2.5, "s")], "b": None, "s": np.float64(0.5)},
+        "curve": curve,
+    }
     assert cache.put("ab12", outputs) is None
     back = cache.get("ab12")
     np.testing.assert_array_equal(back["video"].to_array(), frames)
@@ -300,7 +315,10 @@ def test_a_new_engine_finds_outputs_an_earlier_one_kept_on_disk_by_the_same_keys
     b = second.run(chain(), S, targets=["dbl"])
     assert Source.runs == 1
     assert {k: (r.status, r.cache) for k, r in b.report.items()} == {
-        "src": ("cached", "disk"), "gen": ("cached", "disk"), "dbl": ("cached", "disk")}
+        "src": ("cached", "disk"),
+        "gen": ("cached", "disk"),
+        "dbl": ("cached", "disk"),
+    }
     assert {k: r.key for k, r in a.report.items()} == {k: r.key for k, r in b.report.items()}
     assert b.report["src"].line().split()[2:] == ["from", "the", "cache", "(on", "disk)"]
     c = second.run(chain(2.0), S, targets=["dbl"])  # a changed parameter: a new key, runs again

@@ -40,7 +40,9 @@ DOC = {
         {"id": "cam", "type": "CameraMove", "params": {"fit": "contain"}, "position": [200, 20]},
     ],
     "links": [{"from": "photo.image", "to": "cam.image", "style": "dashed"}],
-    "animation": {"cam.zoom": {"keys": [{"frame": 0, "value": 1, "mystery": 1}, {"frame": 23, "value": 2}], "color": "blue"}},
+    "animation": {
+        "cam.zoom": {"keys": [{"frame": 0, "value": 1, "mystery": 1}, {"frame": 23, "value": 2}], "color": "blue"}
+    },
     "assets": [{"id": "a", "path": "assets/a.png", "license": "CC0", "checksum": "abc"}],
     "editor": {"zoom": 1.5, "scroll": [1, 2]},
 }
@@ -68,20 +70,30 @@ def test_round_trip_keeps_unknown_keys_everywhere(tmp_path):
     assert p.read_text() == text
 
 
-@pytest.mark.parametrize("patch,where,words", [
-    ({"settings": {"width": 100000}}, "$.settings.width", "less than or equal to 8192"),
-    ({"settings": {"width": "wide"}}, "$.settings.width", "valid integer"),
-    ({"settings": {"fps": "abc"}}, "$.settings.fps", "ratio string"),
-    ({"settings": {"frame_count": 0}}, "$.settings.frame_count", "greater than or equal to 1"),
-    ({"nodes": [{"id": "1bad", "type": "X"}]}, "$.nodes[0].id", "should match pattern"),
-    ({"nodes": [{"id": "a"}]}, "$.nodes[0].type", "Field required"),
-    ({"nodes": [{"id": "a", "type": "X"}, {"id": "a", "type": "Y"}]}, "$.nodes", "[1].id 'a' repeats [0].id"),
-    ({"links": [{"from": "a", "to": "b.c"}]}, "$.links[0].from", "must look like 'node_id.port'"),
-    ({"animation": {"cam.zoom": {"keys": []}}}, '$.animation["cam.zoom"].keys', "at least 1 item"),
-    ({"animation": {"zoom": {"keys": [{"frame": 0, "value": 1}]}}}, "$.animation", "an animation key must look like"),
-    ({"animation": {"c.z": {"keys": [{"frame": 0, "value": 1, "interpolation": "wobbly"}]}}},
-     '$.animation["c.z"].keys[0].interpolation', "Input should be"),
-])
+@pytest.mark.parametrize(
+    "patch,where,words",
+    [
+        ({"settings": {"width": 100000}}, "$.settings.width", "less than or equal to 8192"),
+        ({"settings": {"width": "wide"}}, "$.settings.width", "valid integer"),
+        ({"settings": {"fps": "abc"}}, "$.settings.fps", "ratio string"),
+        ({"settings": {"frame_count": 0}}, "$.settings.frame_count", "greater than or equal to 1"),
+        ({"nodes": [{"id": "1bad", "type": "X"}]}, "$.nodes[0].id", "should match pattern"),
+        ({"nodes": [{"id": "a"}]}, "$.nodes[0].type", "Field required"),
+        ({"nodes": [{"id": "a", "type": "X"}, {"id": "a", "type": "Y"}]}, "$.nodes", "[1].id 'a' repeats [0].id"),
+        ({"links": [{"from": "a", "to": "b.c"}]}, "$.links[0].from", "must look like 'node_id.port'"),
+        ({"animation": {"cam.zoom": {"keys": []}}}, '$.animation["cam.zoom"].keys', "at least 1 item"),
+        (
+            {"animation": {"zoom": {"keys": [{"frame": 0, "value": 1}]}}},
+            "$.animation",
+            "an animation key must look like",
+        ),
+        (
+            {"animation": {"c.z": {"keys": [{"frame": 0, "value": 1, "interpolation": "wobbly"}]}}},
+            '$.animation["c.z"].keys[0].interpolation',
+            "Input should be",
+        ),
+    ],
+)
 def test_errors_name_json_path(patch, where, words):
     doc = {**DOC, **patch}
     with pytest.raises(ProjectError) as e:
@@ -90,17 +102,20 @@ def test_errors_name_json_path(patch, where, words):
     assert any(l.startswith(f"my.vidproj: {where}: ") and words in l for l in lines), lines
 
 
-@pytest.mark.parametrize("content,words", [
-    (b"", "the file is empty"),
-    (b"   \n", "the file is empty"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "not a text file"),
-    (b"\xff\xfe\xfa", "not UTF-8 text"),
-    (json.dumps(DOC).encode()[:150], "looks truncated"),
-    (b"[1, 2]", "expected a JSON object, found list"),
-    (b'{"nodes": []}', "$.format_version: missing"),
-    (b'{"format_version": "1"}', "$.format_version: must be a whole number"),
-    (json.dumps({**DOC, "format_version": FORMAT_VERSION + 1}).encode(), "newer than this VidStudio reads"),
-])
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (b"", "the file is empty"),
+        (b"   \n", "the file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "not a text file"),
+        (b"\xff\xfe\xfa", "not UTF-8 text"),
+        (json.dumps(DOC).encode()[:150], "looks truncated"),
+        (b"[1, 2]", "expected a JSON object, found list"),
+        (b'{"nodes": []}', "$.format_version: missing"),
+        (b'{"format_version": "1"}', "$.format_version: must be a whole number"),
+        (json.dumps({**DOC, "format_version": FORMAT_VERSION + 1}).encode(), "newer than this VidStudio reads"),
+    ],
+)
 def test_bad_files_get_one_clear_error(tmp_path, content, words):
     p = tmp_path / "bad.vidproj"
     p.write_bytes(content)
@@ -119,7 +134,9 @@ def test_missing_file_and_folder(tmp_path):
 
 def test_migration_hook_upgrades_old_documents(monkeypatch):
     monkeypatch.setattr("vidstudio.project.document.FORMAT_VERSION", 2)
-    monkeypatch.setitem(migrations.MIGRATIONS, 1, lambda d: {**d, "nodes": [{**n, "id": n.pop("name")} for n in d["nodes"]]})
+    monkeypatch.setitem(
+        migrations.MIGRATIONS, 1, lambda d: {**d, "nodes": [{**n, "id": n.pop("name")} for n in d["nodes"]]}
+    )
     doc = {"format_version": 1, "nodes": [{"name": "a", "type": "X"}]}
     proj = loads_project(json.dumps(doc))
     assert proj.format_version == 2 and proj.nodes[0].id == "a"
@@ -278,8 +295,13 @@ json_values = st.recursive(
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(doc=st.dictionaries(
-    st.sampled_from(["format_version", "settings", "nodes", "links", "animation", "assets", "x"]), json_values, max_size=6))
+@given(
+    doc=st.dictionaries(
+        st.sampled_from(["format_version", "settings", "nodes", "links", "animation", "assets", "x"]),
+        json_values,
+        max_size=6,
+    )
+)
 def test_random_documents_only_raise_project_error(doc):
     doc.setdefault("format_version", 1)
     try:

@@ -22,8 +22,20 @@ def broken_plugin_dir(tmp_path_factory):
     (d / "stub.c").write_text("int vs_missing(void) { return 1; }\n")
     (d / "plug.c").write_text("int vs_missing(void);\nint vs_plugin(void) { return vs_missing(); }\n")
     subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(d / "libvsmissing.so"), str(d / "stub.c")], check=True)
-    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(d / "libqxcb.so"), str(d / "plug.c"), f"-L{d}",
-                    "-Wl,--no-as-needed", "-lvsmissing"], check=True)
+    subprocess.run(
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(d / "libqxcb.so"),
+            str(d / "plug.c"),
+            f"-L{d}",
+            "-Wl,--no-as-needed",
+            "-lvsmissing",
+        ],
+        check=True,
+    )
     (d / "libvsmissing.so").unlink()
     return d
 

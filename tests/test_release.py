@@ -27,15 +27,27 @@ def dist(tmp_path_factory):
         pytest.skip("needs a git checkout to know the tracked files")
     pytest.importorskip("build")
     src = tmp_path_factory.mktemp("src")
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         if (ROOT / name).is_file():
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, src / name)
     out = tmp_path_factory.mktemp("dist")
-    r = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
-                       capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return out
 
@@ -65,24 +77,48 @@ def test_the_wheel_renders_an_example_in_a_fresh_venv(dist, tmp_path):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True, symlinks=True).create(env_dir)
     py = env_dir / "bin" / "python"
-    purelib = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     # The dependencies (numpy, torch, ...) come from this test's environment, read as a plain path: its
     # .pth files (the editable install of the checkout among them) are not processed there.
     deps = [p for p in site.getsitepackages() if Path(p).is_dir()]
     Path(purelib, "vidstudio-test-deps.pth").write_text("\n".join(deps) + "\n")
     clean = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    r = subprocess.run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-                        str(next(dist.glob("*.whl")))], capture_output=True, text=True, timeout=300, env=clean)
+    r = subprocess.run(
+        [str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", str(next(dist.glob("*.whl")))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
-    where = subprocess.run([str(py), "-c", "import vidstudio, vidstudio.datafiles as d; "
-                            "print(vidstudio.__file__); print(d.examples_dir())"],
-                           capture_output=True, text=True, cwd=tmp_path, env=clean, timeout=120)
+    where = subprocess.run(
+        [
+            str(py),
+            "-c",
+            "import vidstudio, vidstudio.datafiles as d; print(vidstudio.__file__); print(d.examples_dir())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
+        timeout=120,
+    )
     package, examples = where.stdout.split()
     assert Path(package).is_relative_to(env_dir) and Path(examples).is_relative_to(env_dir), where.stdout
     out = tmp_path / "ball.mp4"
-    r = subprocess.run([str(env_dir / "bin" / "vidstudio"), "render", str(Path(examples) / "bouncing_ball.vidproj"),
-                        "-o", str(out)], capture_output=True, text=True, cwd=tmp_path, env=clean, timeout=300)
+    r = subprocess.run(
+        [str(env_dir / "bin" / "vidstudio"), "render", str(Path(examples) / "bouncing_ball.vidproj"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     from vidstudio.media.video import read_video
 

@@ -115,7 +115,9 @@ def test_embedded_project_is_parsed_in_memory_proportional_to_its_size():
     from vidstudio.media.video import _ffmeta_escape, _parse_ffmetadata
 
     value = json.dumps({"prompt": "a=b; c#d\\e\nf", "blob": "y" * 2_000_000})
-    text = ";FFMETADATA1\ncomment=Made with VidStudio\nvidstudio_project=" + _ffmeta_escape(value) + "\n[CHAPTER]\nx=1\n"
+    text = (
+        ";FFMETADATA1\ncomment=Made with VidStudio\nvidstudio_project=" + _ffmeta_escape(value) + "\n[CHAPTER]\nx=1\n"
+    )
     tracemalloc.start()
     try:
         parsed = _parse_ffmetadata(text)
@@ -135,8 +137,11 @@ def test_fifo_device_folder_and_symlink_loop_are_refused_at_once(tmp_path, capsy
     os.mkfifo(tmp_path / "pipe.png")
     os.symlink(tmp_path / "loop.vidproj", tmp_path / "loop.vidproj")
     cases = {
-        tmp_path / "pipe.vidproj": "is a FIFO", tmp_path / "pipe.png": "is a FIFO",
-        tmp_path / "loop.vidproj": "symlink loop", tmp_path: "is a folder", Path("/dev/zero"): "character device",
+        tmp_path / "pipe.vidproj": "is a FIFO",
+        tmp_path / "pipe.png": "is a FIFO",
+        tmp_path / "loop.vidproj": "symlink loop",
+        tmp_path: "is a folder",
+        Path("/dev/zero"): "character device",
     }
     for path, words in cases.items():
         for fn, err in ((load_project, ProjectError), (load_image, MediaError)):
@@ -217,7 +222,7 @@ def test_eval_removes_its_temporary_folder_unless_kept(tmp_path, monkeypatch, ca
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     code, out = cli(capsys, "eval", str(tmp_path / "k.vidproj"), "photo", "--json")
     assert code == 0, out
-    assert json.loads(out[:out.rindex("}") + 1])["outputs"]["image"]["kind"] == "image"
+    assert json.loads(out[: out.rindex("}") + 1])["outputs"]["image"]["kind"] == "image"
     assert list(scratch.iterdir()) == [] and "--keep" in out
     code, out = cli(capsys, "eval", str(tmp_path / "k.vidproj"), "photo", "--keep")
     kept = list(scratch.iterdir())
@@ -256,7 +261,9 @@ def test_validate_opens_the_images_and_videos_render_would(tmp_path, capsys, mon
     reg = NodeRegistry()
     reg.register(LoadClip)
     (tmp_path / "bad.mp4").write_bytes(b"not a video")
-    doc = Project.model_validate({"format_version": 1, "nodes": [{"id": "v", "type": "LoadClip", "params": {"path": "bad.mp4"}}]})
+    doc = Project.model_validate(
+        {"format_version": 1, "nodes": [{"id": "v", "type": "LoadClip", "params": {"path": "bad.mp4"}}]}
+    )
     issues = validate_files(doc, reg, tmp_path)
     assert [(i.node_id, i.code) for i in issues] == [("v", "bad-file")] and "not a readable video" in issues[0].message
 

@@ -13,8 +13,9 @@ from helpers import ROOT
 
 def dry_run(target: str, tmp_path, *extra: str) -> list[str]:
     venv = tmp_path / "fresh-venv"  # does not exist: what a fresh clone gets
-    r = subprocess.run(["make", "-n", "-C", str(ROOT), target, f"VENV={venv}", *extra],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        ["make", "-n", "-C", str(ROOT), target, f"VENV={venv}", *extra], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stderr
     return [line.replace(str(venv), "VENV") for line in r.stdout.splitlines()]
 

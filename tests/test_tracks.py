@@ -40,8 +40,14 @@ def test_resample_unwraps_angles():
 
 
 def test_boxes_of_rotated_scaled_object_and_visibility():
-    tr = Track("b", np.array([[50.0, 40.0], [50.0, 40.0]]), angle=np.array([0.0, np.pi / 2]),
-               scale=np.array([1.0, 2.0]), visible=np.array([True, False]), size=(20, 10))
+    tr = Track(
+        "b",
+        np.array([[50.0, 40.0], [50.0, 40.0]]),
+        angle=np.array([0.0, np.pi / 2]),
+        scale=np.array([1.0, 2.0]),
+        visible=np.array([True, False]),
+        size=(20, 10),
+    )
     b = tr.boxes()
     np.testing.assert_allclose(b[0], [40, 35, 60, 45])
     assert np.all(np.isnan(b[1]))

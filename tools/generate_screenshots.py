@@ -30,12 +30,21 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="vidstudio-shots-"))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    os.environ.update(VIDSTUDIO_SERVER_DATA=str(tmp / "server"), VIDSTUDIO_CONFIG_DIR=str(tmp / "config"),
-                      VIDSTUDIO_RECOVERY_DIR=str(tmp / "recovery"), VIDSTUDIO_PLUGINS_DIR=str(tmp / "plugins"),
-                      HF_HUB_OFFLINE="1", OMP_NUM_THREADS="2")
+    os.environ.update(
+        VIDSTUDIO_SERVER_DATA=str(tmp / "server"),
+        VIDSTUDIO_CONFIG_DIR=str(tmp / "config"),
+        VIDSTUDIO_RECOVERY_DIR=str(tmp / "recovery"),
+        VIDSTUDIO_PLUGINS_DIR=str(tmp / "plugins"),
+        HF_HUB_OFFLINE="1",
+        OMP_NUM_THREADS="2",
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    subprocess.run([sys.executable, "-m", "vidstudio", "dev", "tiny-model", "ltx", str(tmp / "server" / "models" / "tiny-ltx")],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "vidstudio", "dev", "tiny-model", "ltx", str(tmp / "server" / "models" / "tiny-ltx")],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     doc = json.loads((ROOT / "resources" / "examples" / "text_to_video.vidproj").read_text())
     for n in doc["nodes"]:
         if n["type"] == "LoadModel":

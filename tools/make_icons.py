@@ -25,7 +25,13 @@ def main() -> int:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             renderer.render(painter)
             painter.end()
-            out = ROOT / "hicolor" / f"{size}x{size}" / ("apps" if svg.stem == "vidstudio" else "mimetypes") / f"{svg.stem}.png"
+            out = (
+                ROOT
+                / "hicolor"
+                / f"{size}x{size}"
+                / ("apps" if svg.stem == "vidstudio" else "mimetypes")
+                / f"{svg.stem}.png"
+            )
             out.parent.mkdir(parents=True, exist_ok=True)
             image.save(str(out))
             print(out.relative_to(ROOT.parents[2]))

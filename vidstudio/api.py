@@ -111,12 +111,26 @@ def per_frame(value: Any, frame_count: int, name: str = "value") -> np.ndarray:
 __all__ = [
     "API_VERSION",
     # node declarations
-    "Node", "Input", "Output", "Param", "ExecutionContext", "PortType", "PORT_TYPE_DESCRIPTIONS",
-    "RunsOn", "RUNS_ON",
+    "Node",
+    "Input",
+    "Output",
+    "Param",
+    "ExecutionContext",
+    "PortType",
+    "PORT_TYPE_DESCRIPTIONS",
+    "RunsOn",
+    "RUNS_ON",
     # values that flow along links
-    "Clip", "as_clip", "Track", "TrackSet", "FCurve",
+    "Clip",
+    "as_clip",
+    "Track",
+    "TrackSet",
+    "FCurve",
     # errors
-    "NodeError", "Cancelled",
+    "NodeError",
+    "Cancelled",
     # helpers
-    "rng", "frame_rng", "per_frame",
+    "rng",
+    "frame_rng",
+    "per_frame",
 ]

@@ -111,12 +111,22 @@ class Estimate:
 
     def describe(self) -> str:
         """``"at least 41.2 GB (weights 3.8 GB, activations 37.0 GB, latents 0.4 GB)"``."""
-        return (f"at least {self.device_bytes / GB:.1f} GB (weights {self.weights_bytes / GB:.1f} GB, activations "
-                f"{self.activation_bytes / GB:.1f} GB for {self.tokens:,} tokens, latents {self.latent_bytes / GB:.1f} GB)")
+        return (
+            f"at least {self.device_bytes / GB:.1f} GB (weights {self.weights_bytes / GB:.1f} GB, activations "
+            f"{self.activation_bytes / GB:.1f} GB for {self.tokens:,} tokens, latents {self.latent_bytes / GB:.1f} GB)"
+        )
 
 
-def estimate(family: str | None, width: int, height: int, frames: int, steps: int, *, dtype_bytes: int = 2,
-             params: float | None = None) -> Estimate:
+def estimate(
+    family: str | None,
+    width: int,
+    height: int,
+    frames: int,
+    steps: int,
+    *,
+    dtype_bytes: int = 2,
+    params: float | None = None,
+) -> Estimate:
     """Estimates the memory of one generation (see the module docstring for the model).
 
     Args:
@@ -137,8 +147,13 @@ def estimate(family: str | None, width: int, height: int, frames: int, steps: in
     latent = b.channels * lf * lh * lw
     batch = 2  # classifier-free guidance runs the conditional and unconditional halves together
     return Estimate(
-        family=family if family in FAMILY_BUDGETS else "", width=w, height=h, frames=t, steps=int(steps),
-        latent_shape=(b.channels, lf, lh, lw), tokens=tokens,
+        family=family if family in FAMILY_BUDGETS else "",
+        width=w,
+        height=h,
+        frames=t,
+        steps=int(steps),
+        latent_shape=(b.channels, lf, lh, lw),
+        tokens=tokens,
         weights_bytes=(params or b.params) * dtype_bytes,
         activation_bytes=float(batch * tokens * b.hidden * ACTIVATIONS_PER_TOKEN * dtype_bytes),
         latent_bytes=float(latent * 4 * 4),  # float32 latents, noise, prediction and scheduler state
@@ -146,8 +161,9 @@ def estimate(family: str | None, width: int, height: int, frames: int, steps: in
     )
 
 
-def check(est: Estimate, limits: Limits, *, device_bytes: float | None = None,
-          device: str = "the worker's device") -> list[tuple[str, str]]:
+def check(
+    est: Estimate, limits: Limits, *, device_bytes: float | None = None, device: str = "the worker's device"
+) -> list[tuple[str, str]]:
     """What in ``est`` exceeds ``limits`` or the device, naming the numbers.
 
     Args:
@@ -163,16 +179,30 @@ def check(est: Estimate, limits: Limits, *, device_bytes: float | None = None,
     out: list[tuple[str, str]] = []
     px = est.width * est.height
     if px > limits.max_pixels:
-        out.append(("settings.width", f"{est.width}x{est.height} is {px:,} pixels a frame, more than the limit of "
-                                      f"{limits.max_pixels:,} (--max-pixels)"))
+        out.append(
+            (
+                "settings.width",
+                f"{est.width}x{est.height} is {px:,} pixels a frame, more than the limit of "
+                f"{limits.max_pixels:,} (--max-pixels)",
+            )
+        )
     if est.frames > limits.max_frames:
-        out.append(("settings.frame_count", f"{est.frames:,} frames is more than the limit of {limits.max_frames:,} "
-                                            "(--max-frames)"))
+        out.append(
+            (
+                "settings.frame_count",
+                f"{est.frames:,} frames is more than the limit of {limits.max_frames:,} (--max-frames)",
+            )
+        )
     if est.steps > limits.max_steps:
         out.append(("steps", f"{est.steps:,} steps is more than the limit of {limits.max_steps:,} (--max-steps)"))
     if device_bytes is not None and est.device_bytes > device_bytes:
-        out.append(("device", f"{est.width}x{est.height}, {est.frames:,} frames needs {est.describe()}, more than "
-                              f"the {device_bytes / GB:.1f} GB of {device}"))
+        out.append(
+            (
+                "device",
+                f"{est.width}x{est.height}, {est.frames:,} frames needs {est.describe()}, more than "
+                f"the {device_bytes / GB:.1f} GB of {device}",
+            )
+        )
     return out
 
 
@@ -195,8 +225,9 @@ def _source(graph: Any, node_id: str, port: str) -> Any:
     return graph.node(links[0].source_node)
 
 
-def graph_budgets(graph: Any, settings: Any, *, families: dict[str, str] | None = None,
-                  only: Iterable[str] | None = None) -> list[GraphBudget]:
+def graph_budgets(
+    graph: Any, settings: Any, *, families: dict[str, str] | None = None, only: Iterable[str] | None = None
+) -> list[GraphBudget]:
     """Estimates every ``Generate`` node of a project from the project settings, its Load Model's family and its
     Conditioning's steps (node type names, so that no node classes are imported).
 
@@ -224,15 +255,23 @@ def graph_budgets(graph: Any, settings: Any, *, families: dict[str, str] | None 
             steps = int(steps)
         except (TypeError, ValueError):
             steps = 25
-        est = estimate(None if fam in (None, "auto") else fam, settings.width, settings.height, settings.frame_count,
-                       steps)
+        est = estimate(
+            None if fam in (None, "auto") else fam, settings.width, settings.height, settings.frame_count, steps
+        )
         out.append(GraphBudget(n.id, est, c.id if c is not None else None, m.id if m is not None else None))
     return out
 
 
-def check_graph(graph: Any, settings: Any, limits: Limits, *, families: dict[str, str] | None = None,
-                device_bytes: float | None = None, device: str = "the worker's device",
-                only: Iterable[str] | None = None) -> list[tuple[str, str, str]]:
+def check_graph(
+    graph: Any,
+    settings: Any,
+    limits: Limits,
+    *,
+    families: dict[str, str] | None = None,
+    device_bytes: float | None = None,
+    device: str = "the worker's device",
+    only: Iterable[str] | None = None,
+) -> list[tuple[str, str, str]]:
     """:func:`graph_budgets` then :func:`check` for each Generate node.
 
     Returns:

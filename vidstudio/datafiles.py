@@ -43,8 +43,9 @@ def _find(kind: str, in_source: str, in_share: str) -> Path:
     for c in candidates:
         if c.is_dir():
             return c
-    raise VidStudioError(f"{kind} not found; looked in " + ", ".join(str(c) for c in candidates)
-                         + " (reinstall VidStudio)")
+    raise VidStudioError(
+        f"{kind} not found; looked in " + ", ".join(str(c) for c in candidates) + " (reinstall VidStudio)"
+    )
 
 
 def examples_dir() -> Path:

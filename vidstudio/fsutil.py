@@ -117,7 +117,9 @@ def clean_strays(folder: str | os.PathLike, name: str) -> list[Path]:
     Returns:
         the paths removed.
     """
-    pattern = re.compile(r"^\." + re.escape(name) + r"\.(?:bak\.)?(?:partial-)?(\d+)-[A-Za-z0-9_]+(?:\.saving|\.part|\.mp4)?\Z")
+    pattern = re.compile(
+        r"^\." + re.escape(name) + r"\.(?:bak\.)?(?:partial-)?(\d+)-[A-Za-z0-9_]+(?:\.saving|\.part|\.mp4)?\Z"
+    )
     removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))

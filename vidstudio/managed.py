@@ -131,12 +131,20 @@ def _base_python() -> str:
     for name in ("python3.13", "python3.12", "python3.11", "python3"):
         exe = shutil.which(name)
         if exe:
-            ok = subprocess.run([exe, "-c", "import sys, venv; sys.exit(sys.version_info < (3, 11))"],
-                                capture_output=True, env=_clean_env()).returncode == 0
+            ok = (
+                subprocess.run(
+                    [exe, "-c", "import sys, venv; sys.exit(sys.version_info < (3, 11))"],
+                    capture_output=True,
+                    env=_clean_env(),
+                ).returncode
+                == 0
+            )
             if ok:
                 return exe
-    raise VidStudioError("the managed backend needs Python 3.11 or newer with venv on PATH "
-                         "(Debian/Ubuntu: sudo apt install python3-venv; Fedora: sudo dnf install python3)")
+    raise VidStudioError(
+        "the managed backend needs Python 3.11 or newer with venv on PATH "
+        "(Debian/Ubuntu: sudo apt install python3-venv; Fedora: sudo dnf install python3)"
+    )
 
 
 def default_source() -> str:
@@ -164,8 +172,13 @@ def _copy_source(source: str, into: Path) -> str:
         return source
     dst = into / "source"
     shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(path, dst, ignore=shutil.ignore_patterns(".git", ".venv", "venv", "build", "dist", "out",
-                                                             "*.egg-info", "__pycache__", ".pytest_cache"))
+    shutil.copytree(
+        path,
+        dst,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "venv", "build", "dist", "out", "*.egg-info", "__pycache__", ".pytest_cache"
+        ),
+    )
     return str(dst)
 
 
@@ -175,8 +188,9 @@ def _run(cmd: Sequence[str], what: str, progress: Progress, fraction: float, log
     with open(log, "a", encoding="utf-8") as out:
         out.write(f"\n$ {' '.join(cmd)}\n")
         out.flush()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                stdin=subprocess.DEVNULL, env=_clean_env())
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL, env=_clean_env()
+        )
         assert proc.stdout is not None
         for line in proc.stdout:
             out.write(line)
@@ -187,9 +201,15 @@ def _run(cmd: Sequence[str], what: str, progress: Progress, fraction: float, log
         raise VidStudioError(f"{what} failed (exit {code}); the whole output is in {log}")
 
 
-def install(*, build: str = "cpu", torch_index: str | None = None, source: str | None = None,
-            root: Path | None = None, upgrade: bool = False,
-            progress: Progress = lambda f, m: None) -> BackendInfo:
+def install(
+    *,
+    build: str = "cpu",
+    torch_index: str | None = None,
+    source: str | None = None,
+    root: Path | None = None,
+    upgrade: bool = False,
+    progress: Progress = lambda f, m: None,
+) -> BackendInfo:
     """Creates (or, with ``upgrade``, refreshes) the managed backend and verifies it.
 
     Args:
@@ -228,27 +248,49 @@ def install(*, build: str = "cpu", torch_index: str | None = None, source: str |
     torch_cmd = pip + ([] if index == PIP_DEFAULT else ["--index-url", index]) + [f"torch=={TORCH_VERSION}"]
     _run(torch_cmd, f"installing torch {TORCH_VERSION} ({build})", progress, 0.1, log)
     constraints = root / "constraints.txt"
-    constraints.write_text("".join(f"{k}=={v}\n" for k, v in PINNED.items()) + f"torch=={TORCH_VERSION}\n",
-                           encoding="utf-8")
-    stack = pip + (["--upgrade"] if upgrade else []) + ["-c", str(constraints),
-                                                        _copy_source(source or default_source(), root)]
+    constraints.write_text(
+        "".join(f"{k}=={v}\n" for k, v in PINNED.items()) + f"torch=={TORCH_VERSION}\n", encoding="utf-8"
+    )
+    stack = (
+        pip
+        + (["--upgrade"] if upgrade else [])
+        + ["-c", str(constraints), _copy_source(source or default_source(), root)]
+    )
     _run(stack, "installing VidStudio and the diffusers stack", progress, 0.55, log)
     shutil.rmtree(root / "source", ignore_errors=True)
     progress(0.9, "verifying: vidstudio doctor in the new environment")
-    proc = subprocess.run([str(py), "-m", "vidstudio", "doctor", "--json"], capture_output=True, text=True,
-                          timeout=600, stdin=subprocess.DEVNULL, env=_clean_env())
+    proc = subprocess.run(
+        [str(py), "-m", "vidstudio", "doctor", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+        env=_clean_env(),
+    )
     with open(log, "a", encoding="utf-8") as out:
         out.write(proc.stdout + proc.stderr)
     try:
         checks = {c["name"]: c for c in json.loads(proc.stdout)}
         backend = checks["generation backend"]
     except (ValueError, KeyError, TypeError):
-        raise VidStudioError(f"the new environment's doctor did not answer (exit {proc.returncode}); see {log}") from None
+        raise VidStudioError(
+            f"the new environment's doctor did not answer (exit {proc.returncode}); see {log}"
+        ) from None
     if backend["status"] == "fail":
         raise VidStudioError(f"the new environment cannot generate: {backend['detail']} ({backend['fix']})")
-    probe = subprocess.run([str(py), "-c", "import torch, vidstudio; from vidstudio.backend.loader import "
-                            "choose_device; print(torch.__version__, choose_device('auto'), vidstudio.__version__)"],
-                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, env=_clean_env())
+    probe = subprocess.run(
+        [
+            str(py),
+            "-c",
+            "import torch, vidstudio; from vidstudio.backend.loader import "
+            "choose_device; print(torch.__version__, choose_device('auto'), vidstudio.__version__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        env=_clean_env(),
+    )
     try:
         torch_version, device, vs_version = probe.stdout.split()
     except ValueError:

@@ -184,7 +184,9 @@ def install_hint(missing: list[MissingLibrary]) -> str:
     if fedora:
         lines.append("Fedora: sudo dnf install " + " ".join(fedora))
     if unknown:
-        lines.append("find the package of " + ", ".join(unknown) + " with `apt-file search NAME` or `dnf provides '*/NAME'`")
+        lines.append(
+            "find the package of " + ", ".join(unknown) + " with `apt-file search NAME` or `dnf provides '*/NAME'`"
+        )
     return "\n".join(lines)
 
 
@@ -198,5 +200,7 @@ def platform_problem(platform: str | None = None) -> str | None:
     if not missing:
         return None
     names = ", ".join(m.soname for m in missing)
-    return (f"the desktop application cannot start: Qt's {platform!r} platform plugin needs {names}, which "
-            f"this system does not have.\n" + install_hint(missing))
+    return (
+        f"the desktop application cannot start: Qt's {platform!r} platform plugin needs {names}, which "
+        f"this system does not have.\n" + install_hint(missing)
+    )

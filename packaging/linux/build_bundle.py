@@ -27,8 +27,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 APP_ID = "io.github.vidstudio.VidStudio"
-EXCLUDED = ["torch", "torchvision", "torchaudio", "diffusers", "transformers", "accelerate", "triton",
-            "tensorflow", "jax", "IPython", "matplotlib", "tkinter", "pytest", "hypothesis", "schemathesis", "ray"]
+EXCLUDED = [
+    "torch",
+    "torchvision",
+    "torchaudio",
+    "diffusers",
+    "transformers",
+    "accelerate",
+    "triton",
+    "tensorflow",
+    "jax",
+    "IPython",
+    "matplotlib",
+    "tkinter",
+    "pytest",
+    "hypothesis",
+    "schemathesis",
+    "ray",
+]
 
 APPRUN = """#!/bin/sh
 # VidStudio AppRun: starts the bundled application with the AppDir's data files.
@@ -48,10 +64,30 @@ def version() -> str:
 
 def pyinstaller(work: Path) -> Path:
     """Runs PyInstaller; returns the one-folder bundle."""
-    cmd = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--onedir", "--name", "vidstudio",
-           "--distpath", str(work / "dist"), "--workpath", str(work / "build"), "--specpath", str(work),
-           "--collect-submodules", "vidstudio", "--collect-data", "qtawesome",
-           "--hidden-import", "PySide6.QtSvg", "--paths", str(ROOT)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--clean",
+        "--onedir",
+        "--name",
+        "vidstudio",
+        "--distpath",
+        str(work / "dist"),
+        "--workpath",
+        str(work / "build"),
+        "--specpath",
+        str(work),
+        "--collect-submodules",
+        "vidstudio",
+        "--collect-data",
+        "qtawesome",
+        "--hidden-import",
+        "PySide6.QtSvg",
+        "--paths",
+        str(ROOT),
+    ]
     for name in EXCLUDED:
         cmd += ["--exclude-module", name]
     cmd.append(str(HERE / "vidstudio_main.py"))

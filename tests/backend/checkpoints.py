@@ -14,10 +14,17 @@ _TO_ORIGINAL = [
     ("condition_embedder.text_embedder.linear_1", "text_embedding.0"),
     ("condition_embedder.text_embedder.linear_2", "text_embedding.2"),
     ("condition_embedder.time_proj", "time_projection.1"),
-    ("attn2", "cross_attn"), ("attn1", "self_attn"),
-    (".to_out.0.", ".o."), (".to_q.", ".q."), (".to_k.", ".k."), (".to_v.", ".v."),
-    ("ffn.net.0.proj", "ffn.0"), ("ffn.net.2", "ffn.2"),
-    ("norm2", "norm__x"), ("norm3", "norm2"), ("norm__x", "norm3"),
+    ("attn2", "cross_attn"),
+    ("attn1", "self_attn"),
+    (".to_out.0.", ".o."),
+    (".to_q.", ".q."),
+    (".to_k.", ".k."),
+    (".to_v.", ".v."),
+    ("ffn.net.0.proj", "ffn.0"),
+    ("ffn.net.2", "ffn.2"),
+    ("norm2", "norm__x"),
+    ("norm3", "norm2"),
+    ("norm__x", "norm3"),
 ]
 
 
@@ -34,7 +41,7 @@ def wan_original_state(transformer_folder: Path) -> dict:
         if n == "scale_shift_table":
             n = "head.modulation"
         elif n.startswith("proj_out."):
-            n = "head.head." + n[len("proj_out."):]
+            n = "head.head." + n[len("proj_out.") :]
         elif n.endswith(".scale_shift_table"):
             n = n[: -len("scale_shift_table")] + "modulation"
         out["model.diffusion_model." + n] = v.contiguous()
@@ -62,11 +69,12 @@ def save_gguf_q8(sd: dict, out: Path) -> tuple[Path, int]:
     w = gguf.GGUFWriter(str(out), arch="wan")
     q8 = 0
     for k, v in sd.items():
-        k = k[len("model.diffusion_model."):]
+        k = k[len("model.diffusion_model.") :]
         a = v.float().numpy()
         if a.ndim == 2 and a.shape[-1] % 32 == 0:
-            w.add_tensor(k, gguf.quants.quantize(a, gguf.GGMLQuantizationType.Q8_0),
-                         raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+            w.add_tensor(
+                k, gguf.quants.quantize(a, gguf.GGMLQuantizationType.Q8_0), raw_dtype=gguf.GGMLQuantizationType.Q8_0
+            )
             q8 += 1
         else:
             w.add_tensor(k, np.ascontiguousarray(a, np.float32))

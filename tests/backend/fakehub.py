@@ -64,12 +64,22 @@ class FakeHub:
                         return
                     if m.group(2) == "tree":
                         dirs = sorted({str(Path(f).parent) for f in hub.files} - {"."})
-                        body = json.dumps([{"type": "directory", "path": d, "oid": "0" * 40} for d in dirs] + [
-                            {"type": "file", "path": f, "size": len(d), "oid": hashlib.sha1(d).hexdigest()}
-                            for f, d in hub.files.items()])
+                        body = json.dumps(
+                            [{"type": "directory", "path": d, "oid": "0" * 40} for d in dirs]
+                            + [
+                                {"type": "file", "path": f, "size": len(d), "oid": hashlib.sha1(d).hexdigest()}
+                                for f, d in hub.files.items()
+                            ]
+                        )
                     else:
-                        body = json.dumps({"id": hub.repo_id, "sha": hub.commit, "private": False, "siblings": [
-                            {"rfilename": f, "size": len(d)} for f, d in hub.files.items()]})
+                        body = json.dumps(
+                            {
+                                "id": hub.repo_id,
+                                "sha": hub.commit,
+                                "private": False,
+                                "siblings": [{"rfilename": f, "size": len(d)} for f, d in hub.files.items()],
+                            }
+                        )
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
@@ -93,7 +103,7 @@ class FakeHub:
 
                 try:
                     for i in range(start, len(data), chunk):
-                        self.wfile.write(data[i:i + chunk])
+                        self.wfile.write(data[i : i + chunk])
                         self.wfile.flush()
                         if delay:
                             time.sleep(delay)

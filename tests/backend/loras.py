@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 #: diffusers Wan layer names -> original Wan names (the inverse of diffusers' converter).
-_WAN_ORIGINAL = {f"{a}.{p}": f"{oa}.{op}" for a, oa in (("attn1", "self_attn"), ("attn2", "cross_attn"))
-                 for p, op in (("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "o"))}
+_WAN_ORIGINAL = {
+    f"{a}.{p}": f"{oa}.{op}"
+    for a, oa in (("attn1", "self_attn"), ("attn2", "cross_attn"))
+    for p, op in (("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "o"))
+}
 _WAN_ORIGINAL.update({"ffn.net.0.proj": "ffn.0", "ffn.net.2": "ffn.2"})
 #: The layers the test LoRAs train: Wan's attention and feed-forward (musubi files always have both).
 WAN_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "net.0.proj", "net.2"]
@@ -20,8 +23,13 @@ def _original(module: str) -> str:
     return ".".join(parts[:2] + [_WAN_ORIGINAL[".".join(parts[2:])]])
 
 
-def lora_state(model_folder: Path, component: str = "transformer", rank: int = 4, seed: int = 7,
-               targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0")) -> dict:
+def lora_state(
+    model_folder: Path,
+    component: str = "transformer",
+    rank: int = 4,
+    seed: int = 7,
+    targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0"),
+) -> dict:
     """A random LoRA (peft, ``init_lora_weights=False`` so it changes the output) on the attention projections of
     the ``component`` of a saved pipeline; returns the peft state dict (``blocks.0.attn1.to_q.lora_A.weight``)."""
     import json
@@ -34,8 +42,7 @@ def lora_state(model_folder: Path, component: str = "transformer", rank: int = 4
     cls = getattr(diffusers, index[component][1])
     model = cls.from_pretrained(Path(model_folder) / component)
     torch.manual_seed(seed)
-    model.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
-                                 target_modules=list(targets)))
+    model.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False, target_modules=list(targets)))
     sd = get_peft_model_state_dict(model)
     # random B at peft's init is small; make the LoRA's effect plain on a tiny model
     return {k: (v * 3.0 if "lora_B" in k else v).contiguous() for k, v in sd.items()}

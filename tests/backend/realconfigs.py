@@ -19,7 +19,9 @@ def component_config(checkpoint: str, file: str, full: bool = False) -> dict[str
     real full-size configuration, for benchmarks/bench_gpu.py)."""
     spec = json.loads((CONFIGS / checkpoint / file).read_text())
     cfg = dict(spec["config"])
-    for k, v in ({} if full else spec.get("overrides", {})).items():  # nested configs (a text_config) are updated, not replaced
+    for k, v in (
+        {} if full else spec.get("overrides", {})
+    ).items():  # nested configs (a text_config) are updated, not replaced
         cfg[k] = {**cfg[k], **v} if isinstance(v, dict) and isinstance(cfg.get(k), dict) else v
     for key in spec.get("dropped", {}):  # keys newer than the installed library, each with its reason
         cfg.pop(key, None)
@@ -45,8 +47,10 @@ def _build(spec: dict[str, Any]) -> Any:
 
 
 #: A chat template for the test tokenizer (pipelines that call ``apply_chat_template``: HunyuanVideo 1.5's Qwen2.5-VL).
-CHAT_TEMPLATE = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
-                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
 
 
 def _tokenizer_of(kind: str) -> Any:

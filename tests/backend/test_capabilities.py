@@ -28,8 +28,11 @@ def test_table_is_well_formed_and_json():
         assert set(CAPABILITIES[fam]) <= set(CONTROLS), fam
     doc = json.loads(json.dumps(describe()))
     assert set(doc["families"]) == set(FAMILIES)
-    assert doc["families"]["wan"]["controls"]["keyframes"]["keyframe_frames"] == {"i2v": "first_last", "vace": "any",
-                                                                               "ti2v": "first"}
+    assert doc["families"]["wan"]["controls"]["keyframes"]["keyframe_frames"] == {
+        "i2v": "first_last",
+        "vace": "any",
+        "ti2v": "first",
+    }
     assert doc["families"]["ltx"]["rules"]["frame_step"] == 8 and doc["families"]["ltx"]["rules"]["side_multiple"] == 32
     assert doc["families"]["svd"]["requires"] == {"all": ["keyframe0"]}
     lines = table_lines()
@@ -39,9 +42,11 @@ def test_table_is_well_formed_and_json():
 
 
 def test_importing_the_table_does_not_import_torch():
-    code = ("import sys, vidstudio.backend, vidstudio.families, vidstudio.backend.bundle, "
-            "vidstudio.backend.locate, vidstudio.backend.noise, vidstudio.nodes.generate\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers'}))")
+    code = (
+        "import sys, vidstudio.backend, vidstudio.families, vidstudio.backend.bundle, "
+        "vidstudio.backend.locate, vidstudio.backend.noise, vidstudio.nodes.generate\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -93,9 +98,14 @@ def test_exclusive_controls_and_limits():
     assert "at most 32 frames" in res.problems[0][1]
     assert check_request("animatediff", Request(controls={"text"}, frames=40)).ok  # FreeNoise
     res = check_request("wan", Request(controls={"text", "mask"}, frames=17), variant="vace")
-    assert res.problems == [("mask", "wan masks choose where to generate and where to keep the guide video (black "
-                                     "keeps it, white is generated); without a guide video the kept part would be "
-                                     "flat grey (control 'mask'): link a guide video too")]
+    assert res.problems == [
+        (
+            "mask",
+            "wan masks choose where to generate and where to keep the guide video (black "
+            "keeps it, white is generated); without a guide video the kept part would be "
+            "flat grey (control 'mask'): link a guide video too",
+        )
+    ]
     assert check_request("wan", Request(controls={"text", "mask", "guide_video"}, frames=17), variant="vace").ok
 
 
@@ -103,8 +113,11 @@ def test_exact_size_of_learned_positional_embeddings(tmp_path):
     (tmp_path / "vae").mkdir()
     (tmp_path / "transformer").mkdir()
     (tmp_path / "vae" / "config.json").write_text(json.dumps({"block_out_channels": [128, 256, 256, 512]}))
-    (tmp_path / "transformer" / "config.json").write_text(json.dumps(
-        {"patch_size": 2, "use_learned_positional_embeddings": True, "sample_width": 90, "sample_height": 60}))
+    (tmp_path / "transformer" / "config.json").write_text(
+        json.dumps(
+            {"patch_size": 2, "use_learned_positional_embeddings": True, "sample_width": 90, "sample_height": 60}
+        )
+    )
     rule = rules_for_folder(tmp_path, "cogvideox")
     assert rule.exact_size == (720, 480)
     req = Request(controls={"keyframes", "text"}, keyframe_frames=[0], frames=49, width=640, height=480)
@@ -113,9 +126,19 @@ def test_exact_size_of_learned_positional_embeddings(tmp_path):
     assert snapped.ok and (snapped.width, snapped.height) == (720, 480)
 
 
-@pytest.mark.parametrize("family,frames,expect", [("ltx", 24, 25), ("ltx", 20, 17), ("ltx", 21, 25), ("ltx", 3, 9),
-                                                  ("wan", 24, 25), ("wan", 22, 21), ("cogvideox", 48, 49),
-                                                  ("animatediff", 24, 24)])
+@pytest.mark.parametrize(
+    "family,frames,expect",
+    [
+        ("ltx", 24, 25),
+        ("ltx", 20, 17),
+        ("ltx", 21, 25),
+        ("ltx", 3, 9),
+        ("wan", 24, 25),
+        ("wan", 22, 21),
+        ("cogvideox", 48, 49),
+        ("animatediff", 24, 24),
+    ],
+)
 def test_frame_rules_refuse_or_snap(family, frames, expect):
     req = Request(controls={"text"}, frames=frames, width=64, height=64)
     rule = FAMILY_RULES[family]
@@ -138,14 +161,18 @@ def test_size_rules_refuse_or_snap():
     assert (snapped.width, snapped.height) == (512, 288) and "512x288 instead of 500x300" in snapped.notes[0]
     assert check_request("wan", Request(controls={"text"}, frames=25, width=832, height=480)).ok
     svd = GeometryRule(exact_frames=14)
-    res = check_request("svd", Request(controls={"keyframes"}, keyframe_frames=[0], frames=25, width=64, height=64),
-                        rule=svd)
+    res = check_request(
+        "svd", Request(controls={"keyframes"}, keyframe_frames=[0], frames=25, width=64, height=64), rule=svd
+    )
     assert "exactly 14 frames" in dict(res.problems)["frames"]
 
 
 def test_rules_read_from_tiny_model_configs(tiny):
     assert rules_for_folder(tiny("ltx"), "ltx") == GeometryRule(8, None, 32, str(tiny("ltx")))
-    assert rules_for_folder(tiny("wan"), "wan").frame_step == 4 and rules_for_folder(tiny("wan"), "wan").side_multiple == 16
+    assert (
+        rules_for_folder(tiny("wan"), "wan").frame_step == 4
+        and rules_for_folder(tiny("wan"), "wan").side_multiple == 16
+    )
     cog = rules_for_folder(tiny("cogvideox"), "cogvideox")
     # CogVideoX 1.0 (no temporal patch): an odd latent frame count, 8k+1 frames (its VAE decodes latents in pairs)
     assert (cog.frame_step, cog.side_multiple) == (8, 16)

@@ -12,8 +12,10 @@ EXAMPLE = EXAMPLES / "text_to_video.vidproj"
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family,how", [("ltx", "subprocess"), ("animatediff", "in-process"), ("wan", "in-process"),
-                                        ("cogvideox", "in-process")])
+@pytest.mark.parametrize(
+    "family,how",
+    [("ltx", "subprocess"), ("animatediff", "in-process"), ("wan", "in-process"), ("cogvideox", "in-process")],
+)
 def test_text_to_video_example_renders_with_a_tiny_model(tiny, tmp_path, capsys, family, how):
     """One family through a real `python -m vidstudio` process; the others through the same command line
     in this process (importing torch and diffusers costs seconds per process)."""
@@ -62,8 +64,7 @@ def test_tiny_model_command_and_svd_needs_an_image(tmp_path):
 
 
 def test_example_names_a_real_model_and_offline_says_what_to_do(tmp_path):
-    r = run_cli("render", str(EXAMPLE), "-o", str(tmp_path / "x.mp4"),
-                env={**CLI_ENV, "HF_HOME": str(tmp_path / "hf")})
+    r = run_cli("render", str(EXAMPLE), "-o", str(tmp_path / "x.mp4"), env={**CLI_ENV, "HF_HOME": str(tmp_path / "hf")})
     assert r.returncode == 2
     err = r.stderr
     assert "model 'Lightricks/LTX-Video' is not in the Hugging Face cache" in err

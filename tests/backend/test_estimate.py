@@ -34,16 +34,25 @@ def test_parameter_counts_from_the_headers_match_the_loaded_model(tiny):
 def test_validate_prints_the_estimate_per_load_model_node(tiny, tmp_path):
     import os
 
-    doc = {"format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
-           "nodes": [{"id": "m", "type": "LoadModel", "params": {"model": str(tiny("wan", "t2v")),
-                                                                 "quantize": "fp8_layerwise"}},
-                     {"id": "c", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 2}},
-                     {"id": "g", "type": "Generate", "params": {}}],
-           "links": [{"from": "m.model", "to": "g.model"}, {"from": "c.conditioning", "to": "g.conditioning"}]}
+    doc = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {"id": "m", "type": "LoadModel", "params": {"model": str(tiny("wan", "t2v")), "quantize": "fp8_layerwise"}},
+            {"id": "c", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 2}},
+            {"id": "g", "type": "Generate", "params": {}},
+        ],
+        "links": [{"from": "m.model", "to": "g.model"}, {"from": "c.conditioning", "to": "g.conditioning"}],
+    }
     f = tmp_path / "p.vidproj"
     f.write_text(json.dumps(doc))
-    out = subprocess.run([sys.executable, "-m", "vidstudio", "validate", str(f)], capture_output=True, text=True,
-                         env={**os.environ, **CLI_ENV}, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "vidstudio", "validate", str(f)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **CLI_ENV},
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     line = next(ln for ln in out.stdout.splitlines() if "node 'm'" in ln)
     assert "weights on the GPU (estimate" in line and "with transformer quantisation none" in line

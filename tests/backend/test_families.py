@@ -11,10 +11,12 @@ from vidstudio.families import SPECS, Request, check_request, read_configs, reco
 
 
 def test_specs_are_found_by_module_and_import_no_torch():
-    code = ("import sys, importlib, vidstudio.families as f\n"
-            "[importlib.import_module(m) for m in f.spec_modules()]\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers', 'numpy', "
-            "'PySide6'}))")
+    code = (
+        "import sys, importlib, vidstudio.families as f\n"
+        "[importlib.import_module(m) for m in f.spec_modules()]\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers', 'numpy', "
+        "'PySide6'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     assert [m.rsplit(".", 1)[1] for m in spec_modules()] == sorted(SPECS)
@@ -41,19 +43,42 @@ def test_every_pipeline_class_a_spec_names_exists_in_diffusers():
             assert hasattr(diffusers, name), (spec.id, name)
 
 
-@pytest.mark.parametrize("index,configs,expect", [
-    ({"_class_name": "WanPipeline", "transformer_2": [None, None]}, {}, ("t2v", "wan2.1-t2v")),
-    ({"_class_name": "WanPipeline", "transformer_2": ["diffusers", "WanTransformer3DModel"], "boundary_ratio": 0.875},
-     {}, ("t2v", "wan2.2-t2v-a14b")),
-    ({"_class_name": "WanPipeline", "expand_timesteps": True}, {}, ("ti2v", "wan2.2-ti2v-5b")),
-    ({"_class_name": "WanImageToVideoPipeline", "image_encoder": ["transformers", "CLIPVisionModel"]},
-     {"transformer": {"pos_embed_seq_len": 514}}, ("i2v", "wan2.1-flf2v")),
-    ({"_class_name": "WanImageToVideoPipeline", "image_encoder": ["transformers", "CLIPVisionModel"]},
-     {"transformer": {"pos_embed_seq_len": None}}, ("i2v", "wan2.1-i2v")),
-    ({"_class_name": "WanImageToVideoPipeline", "image_encoder": [None, None],
-      "transformer_2": ["diffusers", "WanTransformer3DModel"]}, {}, ("i2v", "wan2.2-i2v-a14b")),
-    ({"_class_name": "StableDiffusionPipeline"}, {}, ("sd15", "")),
-])
+@pytest.mark.parametrize(
+    "index,configs,expect",
+    [
+        ({"_class_name": "WanPipeline", "transformer_2": [None, None]}, {}, ("t2v", "wan2.1-t2v")),
+        (
+            {
+                "_class_name": "WanPipeline",
+                "transformer_2": ["diffusers", "WanTransformer3DModel"],
+                "boundary_ratio": 0.875,
+            },
+            {},
+            ("t2v", "wan2.2-t2v-a14b"),
+        ),
+        ({"_class_name": "WanPipeline", "expand_timesteps": True}, {}, ("ti2v", "wan2.2-ti2v-5b")),
+        (
+            {"_class_name": "WanImageToVideoPipeline", "image_encoder": ["transformers", "CLIPVisionModel"]},
+            {"transformer": {"pos_embed_seq_len": 514}},
+            ("i2v", "wan2.1-flf2v"),
+        ),
+        (
+            {"_class_name": "WanImageToVideoPipeline", "image_encoder": ["transformers", "CLIPVisionModel"]},
+            {"transformer": {"pos_embed_seq_len": None}},
+            ("i2v", "wan2.1-i2v"),
+        ),
+        (
+            {
+                "_class_name": "WanImageToVideoPipeline",
+                "image_encoder": [None, None],
+                "transformer_2": ["diffusers", "WanTransformer3DModel"],
+            },
+            {},
+            ("i2v", "wan2.2-i2v-a14b"),
+        ),
+        ({"_class_name": "StableDiffusionPipeline"}, {}, ("sd15", "")),
+    ],
+)
 def test_variants_and_checkpoints_are_recognised_from_model_index_and_configs(index, configs, expect):
     from vidstudio.families import Configs
 
@@ -106,11 +131,17 @@ def test_hunyuan15_and_ltx2_validation_before_loading():
     """The new families' rules are enforced torch-free: HunyuanVideo 1.5 takes a keyframe at frame 0 only and
     its I2V checkpoint needs one; 4k+1 frames, sides multiple of 16; LTX-2 8k+1 frames, sides multiple of 32;
     a distilled checkpoint's defaults are 8 steps and guidance 1."""
-    ok = check_request("hunyuan15", Request(controls={"text", "keyframes"}, keyframe_frames=[0], frames=9, width=48,
-                                            height=32), variant="i2v")
+    ok = check_request(
+        "hunyuan15",
+        Request(controls={"text", "keyframes"}, keyframe_frames=[0], frames=9, width=48, height=32),
+        variant="i2v",
+    )
     assert ok.ok, ok.problems
-    bad = check_request("hunyuan15", Request(controls={"text", "keyframes"}, keyframe_frames=[4], frames=8, width=40,
-                                             height=32), variant="i2v")
+    bad = check_request(
+        "hunyuan15",
+        Request(controls={"text", "keyframes"}, keyframe_frames=[4], frames=8, width=40, height=32),
+        variant="i2v",
+    )
     msgs = " | ".join(m for _, m in bad.problems)
     assert "frame 0" in msgs and "4k+1" in msgs and "16" in msgs
     need = check_request("hunyuan15", Request(controls={"text"}, frames=9, width=48, height=32), variant="i2v")

@@ -49,8 +49,12 @@ def moving_boxes(T, size=64, w=24):
 # ------------------------------------------------------------------------------------------- per family
 def test_animatediff_keyframes_reach_sparsectrl_at_their_frames(tiny, pipeline_cache):
     a, b = picture(seed=1), picture(seed=2)
-    res, kw, plan = run(tiny, pipeline_cache, "animatediff",
-                        Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(9, b), Keyframe(0, a)]))
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        "animatediff",
+        Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(9, b), Keyframe(0, a)]),
+    )
     assert res.pipeline == "AnimateDiffSparseControlNetPipeline"
     assert kw["controlnet_frame_indices"] == [0, 9]
     assert np.allclose(pil_array(kw["conditioning_frames"][1]), pil_array(fit_image(b, 64, 64)))
@@ -59,9 +63,12 @@ def test_animatediff_keyframes_reach_sparsectrl_at_their_frames(tiny, pipeline_c
 
 
 def test_animatediff_prompt_schedule_style_and_long_video(tiny, pipeline_cache):
-    res, kw, plan = run(tiny, pipeline_cache, "animatediff",
-                        Conditioning(prompt="a fox", prompt_schedule={8: "a fox jumps", 30: "too late"}, steps=2,
-                                     style=[picture()]))
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        "animatediff",
+        Conditioning(prompt="a fox", prompt_schedule={8: "a fox jumps", 30: "too late"}, steps=2, style=[picture()]),
+    )
     assert kw["prompt"] == {0: "a fox", 8: "a fox jumps"}
     assert "prompt schedule: frame(s) 30 are beyond the 17 frames generated and not used" in res.notes
     assert len(kw["ip_adapter_image"][0]) == 1
@@ -75,16 +82,23 @@ def test_animatediff_prompt_schedule_style_and_long_video(tiny, pipeline_cache):
     assert "ip_adapter_image" not in kw
 
 
-@pytest.mark.parametrize("family,variant,pipeline", [
-    ("animatediff", None, "AnimateDiffVideoToVideoPipeline"),
-    ("wan", "t2v", "WanVideoToVideoPipeline"),
-    ("cogvideox", "t2v", "CogVideoXVideoToVideoPipeline"),
-])
+@pytest.mark.parametrize(
+    "family,variant,pipeline",
+    [
+        ("animatediff", None, "AnimateDiffVideoToVideoPipeline"),
+        ("wan", "t2v", "WanVideoToVideoPipeline"),
+        ("cogvideox", "t2v", "CogVideoXVideoToVideoPipeline"),
+    ],
+)
 def test_guide_video_reaches_video_to_video_with_strength(tiny, pipeline_cache, family, variant, pipeline):
     guide = guide_clip()
-    res, kw, plan = run(tiny, pipeline_cache, family, Conditioning(prompt="a fox", steps=2, guide=guide,
-                                                                  guide_strength=0.75, boxes=moving_boxes(17)),
-                        variant=variant)
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        family,
+        Conditioning(prompt="a fox", steps=2, guide=guide, guide_strength=0.75, boxes=moving_boxes(17)),
+        variant=variant,
+    )
     assert res.pipeline == pipeline and kw["strength"] == 0.75 and len(kw["video"]) == 17
     for i in (0, 7, 16):
         assert np.allclose(pil_array(kw["video"][i]), guide[i], atol=1 / 255)
@@ -98,8 +112,10 @@ def test_a_guide_strength_that_leaves_no_step_is_refused_before_loading(tiny, fa
     from vidstudio.errors import NodeError
 
     cache = PipelineCache()
-    for strength, fix in ((0.4, "raise 'guide_strength' to at least 0.50 or 'steps' to at least 3"),
-                          (0.0, "raise 'guide_strength' to at least 0.50")):
+    for strength, fix in (
+        (0.4, "raise 'guide_strength' to at least 0.50 or 'steps' to at least 3"),
+        (0.0, "raise 'guide_strength' to at least 0.50"),
+    ):
         with pytest.raises(NodeError, match=f"guide_strength {strength:g} with 2 steps leaves no denoising step") as e:
             run(tiny, cache, family, Conditioning(prompt="a fox", steps=2, guide=guide_clip(), guide_strength=strength))
         assert str(e.value).endswith(fix)
@@ -110,9 +126,20 @@ def test_ltx_keyframes_and_guide_are_conditions_at_frame_indices(tiny, pipeline_
     guide = guide_clip(20)
     a, b = picture(seed=1), picture(seed=2)
     steps = []
-    res, kw, plan = run(tiny, pipeline_cache, "ltx",
-                        Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, a), Keyframe(8, b)], guide=guide,
-                                     guide_strength=0.4, boxes=moving_boxes(17)), on_step=lambda *s: steps.append(s))
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        "ltx",
+        Conditioning(
+            prompt="a fox",
+            steps=2,
+            keyframes=[Keyframe(0, a), Keyframe(8, b)],
+            guide=guide,
+            guide_strength=0.4,
+            boxes=moving_boxes(17),
+        ),
+        on_step=lambda *s: steps.append(s),
+    )
     assert res.pipeline == "LTXConditionPipeline"
     assert steps[-1][3].shape == (2, 2, 3)  # condition tokens dropped, the video's tokens unpacked
     conds = kw["conditions"]
@@ -138,10 +165,21 @@ def test_wan_vace_keyframes_masks_boxes_and_references(tiny, pipeline_cache):
     guide = guide_clip()
     kf = picture(seed=5)
     boxes = moving_boxes(17)
-    res, kw, plan = run(tiny, pipeline_cache, "wan",
-                        Conditioning(prompt="a fox", steps=2, guide=guide, guide_strength=0.8,
-                                     keyframes=[Keyframe(0, kf), Keyframe(9, kf)], boxes=boxes, style=[picture(seed=9)]),
-                        variant="vace")
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        "wan",
+        Conditioning(
+            prompt="a fox",
+            steps=2,
+            guide=guide,
+            guide_strength=0.8,
+            keyframes=[Keyframe(0, kf), Keyframe(9, kf)],
+            boxes=boxes,
+            style=[picture(seed=9)],
+        ),
+        variant="vace",
+    )
     assert res.pipeline == "WanVACEPipeline" and kw["conditioning_scale"] == 0.8
     mask = np.stack([np.asarray(m, np.float32) / 255 for m in kw["mask"]])
     assert mask.shape == (17, 64, 64)
@@ -153,8 +191,13 @@ def test_wan_vace_keyframes_masks_boxes_and_references(tiny, pipeline_cache):
     assert len(kw["reference_images"]) == 1
     assert kw["latents"].shape == (1, 16, 1 + 5, 8, 8)  # one reference frame before the video's 5 latent frames
     # a guide video starting later: gray (no control) before it
-    res, kw, plan = run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1, guide=guide[:6], guide_start=4),
-                        variant="vace")
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        "wan",
+        Conditioning(prompt="a fox", steps=1, guide=guide[:6], guide_start=4),
+        variant="vace",
+    )
     assert np.allclose(pil_array(kw["video"][2]), 0.5, atol=1 / 255)
     assert np.allclose(pil_array(kw["video"][4]), guide[0], atol=1 / 255)
     assert np.allclose(pil_array(kw["video"][9]), guide[5], atol=1 / 255)
@@ -168,34 +211,53 @@ def test_wan_vace_keyframes_masks_boxes_and_references(tiny, pipeline_cache):
 
 def test_wan_first_and_last_frame(tiny, pipeline_cache):
     a, b = picture(seed=1), picture(seed=2)
-    res, kw, plan = run(tiny, pipeline_cache, "wan",
-                        Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, a), Keyframe(16, b)]),
-                        variant="i2v")
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        "wan",
+        Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, a), Keyframe(16, b)]),
+        variant="i2v",
+    )
     assert res.pipeline == "WanImageToVideoPipeline"
     assert np.allclose(pil_array(kw["image"]), pil_array(fit_image(a, 64, 64)))
     assert np.allclose(pil_array(kw["last_image"]), pil_array(fit_image(b, 64, 64)))
     with pytest.raises(NodeError, match="frame 0 and the last frame only"):
-        run(tiny, pipeline_cache, "wan", Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, a), Keyframe(8, b)]),
-            variant="i2v")
+        run(
+            tiny,
+            pipeline_cache,
+            "wan",
+            Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, a), Keyframe(8, b)]),
+            variant="i2v",
+        )
 
 
 def test_svd_motion_bucket_fps_noise_augmentation(tiny, pipeline_cache):
-    res, kw, plan = run(tiny, pipeline_cache, "svd",
-                        Conditioning(steps=2, keyframes=[Keyframe(0, picture())], motion_strength=0.7, noise_aug=0.1),
-                        frames=14)
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        "svd",
+        Conditioning(steps=2, keyframes=[Keyframe(0, picture())], motion_strength=0.7, noise_aug=0.1),
+        frames=14,
+    )
     assert res.pipeline == "StableVideoDiffusionPipeline"
     assert (kw["motion_bucket_id"], kw["fps"], kw["noise_aug_strength"]) == (178, 8, 0.1)
     assert res.frames.shape == (14, 64, 64, 3)
     with pytest.raises(NodeError, match="exactly 14 frames"):
         run(tiny, pipeline_cache, "svd", Conditioning(steps=1, keyframes=[Keyframe(0, picture())]), frames=17)
-    res, _, _ = run(tiny, pipeline_cache, "svd", Conditioning(steps=1, keyframes=[Keyframe(0, picture())]), frames=17,
-                    snap=True)
+    res, _, _ = run(
+        tiny, pipeline_cache, "svd", Conditioning(steps=1, keyframes=[Keyframe(0, picture())]), frames=17, snap=True
+    )
     assert res.frames.shape[0] == 14 and "generating 14 frames instead of 17" in res.notes[0]
 
 
 def test_cogvideox_image_to_video(tiny, pipeline_cache):
-    res, kw, plan = run(tiny, pipeline_cache, "cogvideox",
-                        Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture())]), variant="i2v")
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        "cogvideox",
+        Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture())]),
+        variant="i2v",
+    )
     assert res.pipeline == "CogVideoXImageToVideoPipeline" and res.frames.shape == (17, 64, 64, 3)
 
 
@@ -209,9 +271,16 @@ def test_trajectory_noise_reaches_the_pipeline_in_its_layout(tiny, pipeline_cach
         x = cell * (1 + t // every)
         boxes[t, 0] = [x, cell, x + w, cell + w]
     kfs = [Keyframe(0, picture())] if family == "svd" else []
-    res, kw, plan = run(tiny, pipeline_cache, family,
-                        Conditioning(prompt="" if family == "svd" else "a fox", steps=1, boxes=boxes, keyframes=kfs,
-                                     trajectory_noise=0.8), size=size, frames=frames)
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        family,
+        Conditioning(
+            prompt="" if family == "svd" else "a fox", steps=1, boxes=boxes, keyframes=kfs, trajectory_noise=0.8
+        ),
+        size=size,
+        frames=frames,
+    )
     assert plan.spatial_ratio == cell
     z = plan.canonical(kw["latents"].cpu()).numpy()  # (C, T, h, w) back from the pipeline's own layout
     tr = plan.temporal_ratio
@@ -233,9 +302,15 @@ def test_trajectory_noise_follows_the_boxes_when_the_size_is_snapped(tiny, pipel
     (x 60..120) steers the noise of the right half of the generated latents (cells 8..15 of 16), not cells
     7..14 (what the project's pixels would give if read as the generated frame's)."""
     boxes = np.tile([60.0, 0.0, 120.0, 120.0], (9, 1, 1))
-    res, kw, plan = run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1, boxes=boxes,
-                                                                  trajectory_noise=0.9),
-                        size=120, frames=9, snap=True)
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        "wan",
+        Conditioning(prompt="a fox", steps=1, boxes=boxes, trajectory_noise=0.9),
+        size=120,
+        frames=9,
+        snap=True,
+    )
     assert res.frames.shape[1:3] == (128, 128) and any("128" in n for n in res.notes)
     z = plan.canonical(kw["latents"].cpu()).numpy()
     assert z.shape[-1] == 16
@@ -252,22 +327,38 @@ def test_same_seed_same_frames_other_seed_differs(tiny, pipeline_cache):
     b = Conditioning(prompt="a fox", steps=2, seed=5, boxes=moving_boxes(9))
     r1, _, _ = run(tiny, pipeline_cache, "wan", b, frames=9)
     r2, _, _ = run(tiny, pipeline_cache, "wan", b, frames=9)
-    r3, _, _ = run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=2, seed=6, boxes=moving_boxes(9)),
-                   frames=9)
+    r3, _, _ = run(
+        tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=2, seed=6, boxes=moving_boxes(9)), frames=9
+    )
     assert np.array_equal(r1.frames, r2.frames) and r1.seed == 5
     assert np.abs(r1.frames - r3.frames).mean() > 1e-4
     r4, _, _ = run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1, seed=-1), frames=9)
     assert r4.seed >= 0 and f"random seed {r4.seed}" in r4.notes
 
 
-@pytest.mark.parametrize("family,variant,frames,kf", [("animatediff", None, 16, False), ("ltx", None, 17, False),
-                                                      ("wan", "t2v", 17, False), ("svd", None, 14, True),
-                                                      ("cogvideox", "t2v", 17, False)])
+@pytest.mark.parametrize(
+    "family,variant,frames,kf",
+    [
+        ("animatediff", None, 16, False),
+        ("ltx", None, 17, False),
+        ("wan", "t2v", 17, False),
+        ("svd", None, 14, True),
+        ("cogvideox", "t2v", 17, False),
+    ],
+)
 def test_progress_and_previews_every_step(tiny, pipeline_cache, family, variant, frames, kf):
     reports, steps = [], []
     bundle = Conditioning(prompt="" if kf else "a fox", steps=3, keyframes=[Keyframe(0, picture())] if kf else [])
-    res, kw, plan = run(tiny, pipeline_cache, family, bundle, variant=variant, frames=frames,
-                        progress=lambda f, m: reports.append((f, m)), on_step=lambda *a: steps.append(a))
+    res, kw, plan = run(
+        tiny,
+        pipeline_cache,
+        family,
+        bundle,
+        variant=variant,
+        frames=frames,
+        progress=lambda f, m: reports.append((f, m)),
+        on_step=lambda *a: steps.append(a),
+    )
     assert [s[0] for s in steps] == [1, 2, 3] and all(s[1] == 3 for s in steps)
     assert reports[-1][0] == 1.0 and reports[-1][1].startswith("step 3/3, ") and reports[-1][1].endswith(" s/step")
     for _, _, sps, preview in steps:
@@ -298,16 +389,35 @@ def test_cancel_stops_within_a_step_and_skips_decode(tiny, pipeline_cache, monke
 def test_previews_through_a_tiny_autoencoder(tiny, pipeline_cache, tmp_path):
     from diffusers import AutoencoderTiny
 
-    taesd = AutoencoderTiny(encoder_block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
-                            num_encoder_blocks=(1, 1, 1, 1), num_decoder_blocks=(1, 1, 1, 1)).eval()
+    taesd = AutoencoderTiny(
+        encoder_block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        num_encoder_blocks=(1, 1, 1, 1),
+        num_decoder_blocks=(1, 1, 1, 1),
+    ).eval()
     taesd.save_pretrained(tmp_path / "taesd")
     steps = []
-    run(tiny, pipeline_cache, "animatediff", Conditioning(prompt="a fox", steps=2), size=64, frames=8,
-        ref_kw={"preview_decoder": str(tmp_path / "taesd")}, on_step=lambda *a: steps.append(a))
+    run(
+        tiny,
+        pipeline_cache,
+        "animatediff",
+        Conditioning(prompt="a fox", steps=2),
+        size=64,
+        frames=8,
+        ref_kw={"preview_decoder": str(tmp_path / "taesd")},
+        on_step=lambda *a: steps.append(a),
+    )
     assert steps[0][3].shape == (32, 32, 3)  # TAESD upsamples 8x: 4x4 latent cells -> 32x32 px
     with pytest.raises(ModelError, match="decodes Stable Diffusion latents"):
-        run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1), frames=9,
-            ref_kw={"preview_decoder": str(tmp_path / "taesd")}, on_step=lambda *a: None)
+        run(
+            tiny,
+            pipeline_cache,
+            "wan",
+            Conditioning(prompt="a fox", steps=1),
+            frames=9,
+            ref_kw={"preview_decoder": str(tmp_path / "taesd")},
+            on_step=lambda *a: None,
+        )
 
 
 def test_previews_through_taehv(tiny, pipeline_cache, tmp_path, monkeypatch):
@@ -331,8 +441,15 @@ def test_previews_through_taehv(tiny, pipeline_cache, tmp_path, monkeypatch):
     weights.write_bytes(b"stub")
     run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1), frames=9)  # loaded without a decoder
     steps = []
-    run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=1), frames=9,
-        ref_kw={"preview_decoder": str(weights)}, on_step=lambda *a: steps.append(a))
+    run(
+        tiny,
+        pipeline_cache,
+        "wan",
+        Conditioning(prompt="a fox", steps=1),
+        frames=9,
+        ref_kw={"preview_decoder": str(weights)},
+        on_step=lambda *a: steps.append(a),
+    )
     assert calls[0] == ("init", str(weights)) and calls[1] == ("decode", (1, 1, 16, 8, 8))  # NTCHW, one latent frame
     assert steps[0][3].shape == (64, 64, 3) and np.allclose(steps[0][3], 0.25)
 
@@ -345,8 +462,14 @@ def test_pipeline_stays_loaded_between_jobs(tiny):
     b = Conditioning(prompt="a fox", steps=1)
     generate(ref, b, width=64, height=64, frames=9, cache=cache)
     first = cache.current.pipe
-    generate(ref, Conditioning(prompt="a cat", steps=1, keyframes=[Keyframe(0, picture())]), width=64, height=64,
-             frames=9, cache=cache)
+    generate(
+        ref,
+        Conditioning(prompt="a cat", steps=1, keyframes=[Keyframe(0, picture())]),
+        width=64,
+        height=64,
+        frames=9,
+        cache=cache,
+    )
     assert cache.loads == 1 and cache.current.pipe is first  # the condition pipeline shares the weights
     generate(ref.with_(vae_tiling=True), b, width=64, height=64, frames=9, cache=cache)
     assert cache.loads == 2 and cache.current.pipe.vae.use_tiling
@@ -358,7 +481,9 @@ def test_memory_options_on_cpu(tiny, monkeypatch):
     from vidstudio.backend.loader import load_pipeline
 
     compiled = []
-    monkeypatch.setattr(ModelMixin, "compile_repeated_blocks", lambda self, *a, **k: compiled.append(type(self).__name__))
+    monkeypatch.setattr(
+        ModelMixin, "compile_repeated_blocks", lambda self, *a, **k: compiled.append(type(self).__name__)
+    )
     loaded = load_pipeline(ModelRef(model=str(tiny("ltx")), offload="model", vae_slicing=True, compile=True))
     assert loaded.device == "cpu" and loaded.dtype == torch.float32
     assert "offload 'model' ignored: the model runs on the CPU" in loaded.notes
@@ -472,8 +597,14 @@ def test_animatediff_from_a_stable_diffusion_model_and_a_motion_adapter(tmp_path
     b = Conditioning(prompt="a fox", steps=1)
     with pytest.raises(ModelError, match="needs a motion adapter too"):
         generate(ModelRef(model=str(sd)), b, width=32, height=32, frames=8, cache=cache)
-    res = generate(ModelRef(model=str(sd), family="animatediff", motion_adapter=str(adapter)), b, width=32, height=32,
-                   frames=8, cache=cache)
+    res = generate(
+        ModelRef(model=str(sd), family="animatediff", motion_adapter=str(adapter)),
+        b,
+        width=32,
+        height=32,
+        frames=8,
+        cache=cache,
+    )
     assert res.pipeline == "AnimateDiffPipeline" and res.family == "animatediff" and res.frames.shape == (8, 32, 32, 3)
 
 
@@ -485,10 +616,16 @@ def test_offload_options_reach_diffusers(tiny, monkeypatch):
 
     calls = []
     monkeypatch.setattr(loader, "choose_device", lambda requested: "cuda")
-    monkeypatch.setattr(DiffusionPipeline, "enable_model_cpu_offload",
-                        lambda self, gpu_id=None, device=None: calls.append(("model", type(self).__name__, device)))
-    monkeypatch.setattr(DiffusionPipeline, "enable_group_offload",
-                        lambda self, **kw: calls.append(("group", type(self).__name__, str(kw["onload_device"]))))
+    monkeypatch.setattr(
+        DiffusionPipeline,
+        "enable_model_cpu_offload",
+        lambda self, gpu_id=None, device=None: calls.append(("model", type(self).__name__, device)),
+    )
+    monkeypatch.setattr(
+        DiffusionPipeline,
+        "enable_group_offload",
+        lambda self, **kw: calls.append(("group", type(self).__name__, str(kw["onload_device"]))),
+    )
     loaded = loader.load_pipeline(ModelRef(model=str(tiny("ltx")), offload="model", dtype="fp32"))
     assert calls == [("model", "LTXConditionPipeline", "cuda")]
     loaded.task_pipeline("LTXPipeline")
@@ -514,8 +651,15 @@ def test_a_cancel_is_honoured_between_blocks_inside_a_long_step(tiny, pipeline_c
     steps = []
     try:
         with pytest.raises(Cancelled, match="stop mid-step"):
-            run(tiny, pipeline_cache, "wan", Conditioning(prompt="a fox", steps=3), cancel=token, frames=9,
-                on_step=lambda step, *a: steps.append(step))
+            run(
+                tiny,
+                pipeline_cache,
+                "wan",
+                Conditioning(prompt="a fox", steps=3),
+                cancel=token,
+                frames=9,
+                on_step=lambda step, *a: steps.append(step),
+            )
     finally:
         h0.remove()
         h1.remove()

@@ -99,16 +99,27 @@ def test_models_command_lists_and_removes(hub, tmp_path):
 
     download("tiny/wan")
     env = {**os.environ, **CLI_ENV, "HF_HUB_CACHE": str(hub.cache)}
-    out = subprocess.run([sys.executable, "-m", "vidstudio", "models", "list"], capture_output=True, text=True,
-                         env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "vidstudio", "models", "list"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("tiny/wan"))
     assert "wan" in line.split()[3:] and "t2v" in line and "KiB" in line
-    out = subprocess.run([sys.executable, "-m", "vidstudio", "models", "remove", "tiny/wan"], capture_output=True,
-                         text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "vidstudio", "models", "remove", "tiny/wan"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert out.returncode == 0 and "removed tiny/wan" in out.stdout
-    out = subprocess.run([sys.executable, "-m", "vidstudio", "models", "remove", "tiny/wan"], capture_output=True,
-                         text=True, env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "vidstudio", "models", "remove", "tiny/wan"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert out.returncode == 2 and "not in the Hugging Face cache" in out.stderr
 
 

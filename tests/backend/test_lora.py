@@ -27,10 +27,14 @@ def wan_loras(tiny, tmp_path_factory):
     out = tmp_path_factory.mktemp("loras")
     sd = lora_state(folder, targets=WAN_TARGETS)
     other = lora_state(folder, seed=8)
-    return {"folder": folder, "diffusers": save_diffusers(sd, out / "d"),
-            "comfy": save_comfy_wan(sd, out / "comfy" / "style_comfy.safetensors"),
-            "musubi": save_musubi_wan(sd, out / "musubi" / "style_musubi.safetensors"),
-            "other": save_diffusers(other, out / "o"), "dir": out}
+    return {
+        "folder": folder,
+        "diffusers": save_diffusers(sd, out / "d"),
+        "comfy": save_comfy_wan(sd, out / "comfy" / "style_comfy.safetensors"),
+        "musubi": save_musubi_wan(sd, out / "musubi" / "style_musubi.safetensors"),
+        "other": save_diffusers(other, out / "o"),
+        "dir": out,
+    }
 
 
 def run(cache, folder, loras=(), bundle=BUNDLE, **kw):
@@ -59,8 +63,11 @@ def test_lora_in_diffusers_comfy_and_musubi_layout_applies_for_the_job_only(wan_
 def test_several_loras_combine_with_their_strengths(wan_loras, pipeline_cache):
     cache, loads = pipeline_cache, pipeline_cache.loads
     a = run(cache, wan_loras["folder"], [LoraRef(str(wan_loras["diffusers"]))])
-    a_plus_nothing = run(cache, wan_loras["folder"], [LoraRef(str(wan_loras["diffusers"])),
-                                                      LoraRef(str(wan_loras["other"]), strength=0.0)])
+    a_plus_nothing = run(
+        cache,
+        wan_loras["folder"],
+        [LoraRef(str(wan_loras["diffusers"])), LoraRef(str(wan_loras["other"]), strength=0.0)],
+    )
     both = run(cache, wan_loras["folder"], [LoraRef(str(wan_loras["diffusers"])), LoraRef(str(wan_loras["other"]))])
     assert np.allclose(a_plus_nothing.frames, a.frames, atol=1e-6)
     assert np.abs(both.frames - a.frames).mean() > 1e-4
@@ -92,10 +99,19 @@ def test_a_lora_with_layers_the_model_lacks_is_an_error_naming_the_file(wan_lora
 
 def test_a_step_distilled_preset_sets_steps_and_guidance_and_is_reported(wan_loras, pipeline_cache):
     seen = {}
-    ref = ModelRef(model=str(wan_loras["folder"]),
-                   loras=(LoraRef(str(wan_loras["diffusers"]), preset_steps=1, preset_guidance=1.0),))
-    res = generate(ref, Conditioning(prompt="a fox", steps=20), width=64, height=64, frames=9,
-                   cache=pipeline_cache, call_hook=lambda plan, kw: seen.update(kw))
+    ref = ModelRef(
+        model=str(wan_loras["folder"]),
+        loras=(LoraRef(str(wan_loras["diffusers"]), preset_steps=1, preset_guidance=1.0),),
+    )
+    res = generate(
+        ref,
+        Conditioning(prompt="a fox", steps=20),
+        width=64,
+        height=64,
+        frames=9,
+        cache=pipeline_cache,
+        call_hook=lambda plan, kw: seen.update(kw),
+    )
     assert seen["num_inference_steps"] == 1 and seen["guidance_scale"] == 1.0 and res.steps == 1
     assert "LoRA lora.safetensors preset: 1 steps (instead of 20), guidance 1" in res.notes
 
@@ -107,8 +123,9 @@ def test_two_expert_wan_lora_goes_into_the_chosen_expert(wan_loras, tmp_path):
     base = WanPipeline.from_pretrained(str(wan_loras["folder"]))
     torch.manual_seed(5)
     t2 = WanTransformer3DModel.from_config(base.transformer.config).eval()
-    two = WanPipeline(**{k: v for k, v in base.components.items() if k != "transformer_2"}, transformer_2=t2,
-                      boundary_ratio=0.5)
+    two = WanPipeline(
+        **{k: v for k, v in base.components.items() if k != "transformer_2"}, transformer_2=t2, boundary_ratio=0.5
+    )
     two.save_pretrained(tmp_path / "two", safe_serialization=True)
     cache = PipelineCache()
     seen = {}
@@ -116,11 +133,13 @@ def test_two_expert_wan_lora_goes_into_the_chosen_expert(wan_loras, tmp_path):
     def during_the_call(*_):
         seen["lists"] = {k: list(v) for k, v in cache.current.pipe.get_list_adapters().items()}
 
-    for expert, parts in (("low", ["transformer_2"]), ("high", ["transformer"]),
-                          ("both", ["transformer", "transformer_2"])):
+    for expert, parts in (
+        ("low", ["transformer_2"]),
+        ("high", ["transformer"]),
+        ("both", ["transformer", "transformer_2"]),
+    ):
         ref = ModelRef(model=str(tmp_path / "two"), loras=(LoraRef(str(wan_loras["comfy"]), expert=expert),))
-        res = generate(ref, BUNDLE, width=64, height=64, frames=9, cache=cache, on_step=during_the_call,
-                       previews=False)
+        res = generate(ref, BUNDLE, width=64, height=64, frames=9, cache=cache, on_step=during_the_call, previews=False)
         assert sorted(k for k, v in seen["lists"].items() if v) == parts, expert
         assert any(f"({expert}" in n for n in res.notes)
     assert cache.loads == 1 and not cache.current.pipe.get_list_adapters().get("transformer")
@@ -132,14 +151,23 @@ def test_load_lora_nodes_chain_in_a_graph(wan_loras, pipeline_cache):
     from vidstudio.nodes import default_registry
     from vidstudio.project import loads_project
 
-    doc = {"format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
-           "nodes": [{"id": "model", "type": "LoadModel", "params": {"model": str(wan_loras["folder"])}},
-                     {"id": "l1", "type": "LoadLoRA", "params": {"lora": str(wan_loras["comfy"]), "strength": 0.5}},
-                     {"id": "l2", "type": "LoadLoRA", "params": {"lora": str(wan_loras["other"])}},
-                     {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 2}},
-                     {"id": "gen", "type": "Generate", "params": {}}],
-           "links": [{"from": "model.model", "to": "l1.model"}, {"from": "l1.model", "to": "l2.model"},
-                     {"from": "l2.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"}]}
+    doc = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {"id": "model", "type": "LoadModel", "params": {"model": str(wan_loras["folder"])}},
+            {"id": "l1", "type": "LoadLoRA", "params": {"lora": str(wan_loras["comfy"]), "strength": 0.5}},
+            {"id": "l2", "type": "LoadLoRA", "params": {"lora": str(wan_loras["other"])}},
+            {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 2}},
+            {"id": "gen", "type": "Generate", "params": {}},
+        ],
+        "links": [
+            {"from": "model.model", "to": "l1.model"},
+            {"from": "l1.model", "to": "l2.model"},
+            {"from": "l2.model", "to": "gen.model"},
+            {"from": "cond.conditioning", "to": "gen.conditioning"},
+        ],
+    }
     p = loads_project(json.dumps(doc))
     reg = default_registry()
     assert not [i for i in validate_graph(p, reg, p.settings) if i.severity == "error"]
@@ -159,11 +187,18 @@ def test_a_lora_for_another_family_is_refused_at_validation(wan_loras, tiny):
     from vidstudio.project import loads_project
 
     assert {recognise_lora(wan_loras[k]) for k in ("diffusers", "comfy", "musubi")} == {"wan"}
-    doc = {"format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
-           "nodes": [{"id": "model", "type": "LoadModel", "params": {"model": str(tiny("animatediff"))}},
-                     {"id": "l1", "type": "LoadLoRA", "params": {"lora": str(wan_loras["comfy"])}}],
-           "links": [{"from": "model.model", "to": "l1.model"}]}
+    doc = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {"id": "model", "type": "LoadModel", "params": {"model": str(tiny("animatediff"))}},
+            {"id": "l1", "type": "LoadLoRA", "params": {"lora": str(wan_loras["comfy"])}},
+        ],
+        "links": [{"from": "model.model", "to": "l1.model"}],
+    }
     p = loads_project(json.dumps(doc))
     issues = [str(i) for i in validate_graph(p, default_registry(), p.settings)]
-    assert any("LoRA style_comfy.safetensors is a wan LoRA (from its layer names), but the model is animatediff" in i
-               for i in issues), issues
+    assert any(
+        "LoRA style_comfy.safetensors is a wan LoRA (from its layer names), but the model is animatediff" in i
+        for i in issues
+    ), issues

@@ -21,8 +21,17 @@ from vidstudio.nodes.generate import Conditioning
 from vidstudio.project import loads_project
 
 
-def project(model: str, family: str = "auto", *, frames: int = 17, size=(64, 64), cond=None, gen=None,
-            links_extra=(), nodes_extra=()) -> object:
+def project(
+    model: str,
+    family: str = "auto",
+    *,
+    frames: int = 17,
+    size=(64, 64),
+    cond=None,
+    gen=None,
+    links_extra=(),
+    nodes_extra=(),
+) -> object:
     doc = {
         "format_version": 1,
         "settings": {"width": size[0], "height": size[1], "fps": "8", "frame_count": frames},
@@ -32,8 +41,11 @@ def project(model: str, family: str = "auto", *, frames: int = 17, size=(64, 64)
             {"id": "gen", "type": "Generate", "params": dict(gen or {})},
             *nodes_extra,
         ],
-        "links": [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"},
-                  *links_extra],
+        "links": [
+            {"from": "model.model", "to": "gen.model"},
+            {"from": "cond.conditioning", "to": "gen.conditioning"},
+            *links_extra,
+        ],
     }
     return loads_project(json.dumps(doc))
 
@@ -45,12 +57,18 @@ def issues(p, severity="error"):
 def test_validation_names_node_control_and_families(tiny):
     svd = project(str(tiny("svd")), frames=14)
     text = "\n".join(issues(svd))
-    assert "node 'gen' control 'text': svd cannot honour a text prompt (control 'text'); families that can: " \
-           "animatediff, ltx, wan, cogvideox" in text
+    assert (
+        "node 'gen' control 'text': svd cannot honour a text prompt (control 'text'); families that can: "
+        "animatediff, ltx, wan, cogvideox" in text
+    )
     assert "node 'gen' control 'keyframes': svd needs an image to animate: a keyframe at frame 0" in text
-    ok = project(str(tiny("svd")), frames=14, cond={"prompt": ""},
-                 nodes_extra=[{"id": "img", "type": "LoadImage", "params": {"path": "x.png"}}],
-                 links_extra=[{"from": "img.image", "to": "cond.keyframes"}])
+    ok = project(
+        str(tiny("svd")),
+        frames=14,
+        cond={"prompt": ""},
+        nodes_extra=[{"id": "img", "type": "LoadImage", "params": {"path": "x.png"}}],
+        links_extra=[{"from": "img.image", "to": "cond.keyframes"}],
+    )
     assert issues(ok) == []
     # the family comes from the folder even when the node says auto; the rules come from its configs
     ltx = project(str(tiny("ltx")), frames=24)
@@ -70,20 +88,33 @@ def test_validation_of_the_model_itself(tiny, tmp_path):
     assert "node 'model' param 'model': model 'Lightricks/LTX-Video' is not in the Hugging Face cache" in text
     assert text.endswith("(warning)")
     assert issues(project("", family="ltx"))[0].startswith("node 'model' param 'model': no model chosen")
-    weak = project(str(tiny("wan")), cond={"steps": 4, "guide_strength": 0.2},
-                   nodes_extra=[{"id": "cam", "type": "CameraMove", "params": {}},
-                                {"id": "img", "type": "LoadImage", "params": {"path": "x.png"}}],
-                   links_extra=[{"from": "img.image", "to": "cam.image"}, {"from": "cam.video", "to": "cond.guide"}])
-    assert any("node 'gen' control 'guide_video': guide_strength 0.2 with 4 steps leaves no denoising step" in i
-               and i.endswith("raise 'guide_strength' to at least 0.25 or 'steps' to at least 5") for i in issues(weak))
+    weak = project(
+        str(tiny("wan")),
+        cond={"steps": 4, "guide_strength": 0.2},
+        nodes_extra=[
+            {"id": "cam", "type": "CameraMove", "params": {}},
+            {"id": "img", "type": "LoadImage", "params": {"path": "x.png"}},
+        ],
+        links_extra=[{"from": "img.image", "to": "cam.image"}, {"from": "cam.video", "to": "cond.guide"}],
+    )
+    assert any(
+        "node 'gen' control 'guide_video': guide_strength 0.2 with 4 steps leaves no denoising step" in i
+        and i.endswith("raise 'guide_strength' to at least 0.25 or 'steps' to at least 5")
+        for i in issues(weak)
+    )
     missing = issues(project(str(tmp_path / "no-such-model"), family="ltx"))
     assert len(missing) == 1, missing  # said once, with what to do
     assert f"model folder {tmp_path / 'no-such-model'} does not exist" in missing[0]
     assert "a folder that holds model_index.json, or give a Hugging Face repo id" in missing[0]
-    bad = project(str(tiny("wan")), cond={"keyframe_frames": [0, 8]},
-                  nodes_extra=[{"id": "img", "type": "LoadImage", "params": {"path": "x.png"}}],
-                  links_extra=[{"from": "img.image", "to": "cond.keyframes"}])
-    assert any("node 'cond' param 'keyframe_frames': lists 2 frame(s) but 1 keyframe image(s)" in i for i in issues(bad))
+    bad = project(
+        str(tiny("wan")),
+        cond={"keyframe_frames": [0, 8]},
+        nodes_extra=[{"id": "img", "type": "LoadImage", "params": {"path": "x.png"}}],
+        links_extra=[{"from": "img.image", "to": "cond.keyframes"}],
+    )
+    assert any(
+        "node 'cond' param 'keyframe_frames': lists 2 frame(s) but 1 keyframe image(s)" in i for i in issues(bad)
+    )
 
 
 class Tracks(Node):
@@ -106,22 +137,38 @@ def test_engine_run_with_services_records_seed(tiny, tmp_path, pipeline_cache):
     from vidstudio.media import save_png
 
     save_png(photo, picture(64, 96))
-    p = project(str(tiny("wan", "vace")), frames=9,
-                cond={"seed": -1, "keyframe_frames": [8], "point_box": 24},
-                nodes_extra=[{"id": "img", "type": "LoadImage", "params": {"path": str(photo)}},
-                             {"id": "cam", "type": "CameraMove", "params": {"pan": 0.0}},
-                             {"id": "tracks", "type": "TestTracks"},
-                             {"id": "export", "type": "ExportVideo",
-                              "params": {"path": str(tmp_path / "out.mp4"), "preset": "ultrafast"}}],
-                links_extra=[{"from": "img.image", "to": "cond.keyframes"}, {"from": "img.image", "to": "cam.image"},
-                             {"from": "cam.video", "to": "cond.guide"}, {"from": "cam.camera", "to": "cond.camera"},
-                             {"from": "tracks.tracks", "to": "cond.trajectory"}, {"from": "gen.video", "to": "export.video"}])
+    p = project(
+        str(tiny("wan", "vace")),
+        frames=9,
+        cond={"seed": -1, "keyframe_frames": [8], "point_box": 24},
+        nodes_extra=[
+            {"id": "img", "type": "LoadImage", "params": {"path": str(photo)}},
+            {"id": "cam", "type": "CameraMove", "params": {"pan": 0.0}},
+            {"id": "tracks", "type": "TestTracks"},
+            {
+                "id": "export",
+                "type": "ExportVideo",
+                "params": {"path": str(tmp_path / "out.mp4"), "preset": "ultrafast"},
+            },
+        ],
+        links_extra=[
+            {"from": "img.image", "to": "cond.keyframes"},
+            {"from": "img.image", "to": "cam.image"},
+            {"from": "cam.video", "to": "cond.guide"},
+            {"from": "cam.camera", "to": "cond.camera"},
+            {"from": "tracks.tracks", "to": "cond.trajectory"},
+            {"from": "gen.video", "to": "export.video"},
+        ],
+    )
     reg = default_registry()
     reg.register(Tracks)
     steps, progress = [], []
-    result = Engine(reg).run(p, p.settings, services={"on_step": lambda *a: steps.append(a),
-                                                       "pipeline_cache": pipeline_cache},
-                             progress=lambda n, f, m: progress.append((n, f, m)))
+    result = Engine(reg).run(
+        p,
+        p.settings,
+        services={"on_step": lambda *a: steps.append(a), "pipeline_cache": pipeline_cache},
+        progress=lambda n, f, m: progress.append((n, f, m)),
+    )
     assert [(s[0], s[1], s[2]) for s in steps] == [("gen", 1, 2), ("gen", 2, 2)]
     assert steps[0][4].shape == (8, 8, 3)
     gen_steps = [(f, m) for n, f, m in progress if n == "gen" and m.startswith("step")]
@@ -139,11 +186,17 @@ def test_conditioning_node_builds_the_bundle():
     reg = default_registry()
     reg.register(Tracks)
     doc = {
-        "format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
-        "nodes": [{"id": "a", "type": "LoadImage", "params": {"path": "x"}},
-                  {"id": "t", "type": "TestTracks"},
-                  {"id": "cond", "type": "Conditioning",
-                   "params": {"prompt_schedule": {"4": "jumps"}, "motion_strength": 0.3, "guidance_scale": 4.5}}],
+        "format_version": 1,
+        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {"id": "a", "type": "LoadImage", "params": {"path": "x"}},
+            {"id": "t", "type": "TestTracks"},
+            {
+                "id": "cond",
+                "type": "Conditioning",
+                "params": {"prompt_schedule": {"4": "jumps"}, "motion_strength": 0.3, "guidance_scale": 4.5},
+            },
+        ],
         "links": [{"from": "t.tracks", "to": "cond.trajectory"}],
     }
     p = loads_project(json.dumps(doc))
@@ -160,7 +213,8 @@ def test_conditioning_node_builds_the_bundle():
     late["nodes"][2]["params"] = {"prompt_schedule": {"4": "jumps", "12": "lands"}}
     p = loads_project(json.dumps(late))
     assert [str(i) for i in validate_graph(p, reg, p.settings)] == [
-        "node 'cond' param 'prompt_schedule': frame 12 is beyond the project's 9 frames"]
+        "node 'cond' param 'prompt_schedule': frame 12 is beyond the project's 9 frames"
+    ]
     bad = dict(doc)
     bad["nodes"] = [dict(n) for n in doc["nodes"]]
     bad["nodes"][2]["params"] = {"motion_strength": -0.5}
@@ -173,13 +227,30 @@ def test_trajectory_boxes_go_through_the_camera_and_anchors_hold_still():
     """A drawn path (world px) and an anchor, with a camera that zooms 2x about the centre over the clip: the
     boxes the noise follows are where the animatic shows the objects, and the anchor is one of them."""
     doc = {
-        "format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
-        "nodes": [{"id": "paths", "type": "Trajectory", "params": {"paths": {"version": 1, "paths": [
-                      {"id": "a", "interpolation": "linear", "size": [8, 8],
-                       "points": [{"x": 16, "y": 32}, {"x": 48, "y": 32}]}],
-                      "anchors": [{"id": "tree", "x": 40, "y": 20}]}}},
-                  {"id": "cam", "type": "Camera", "params": {}},
-                  {"id": "cond", "type": "Conditioning", "params": {"point_box": 4}}],
+        "format_version": 1,
+        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {
+                "id": "paths",
+                "type": "Trajectory",
+                "params": {
+                    "paths": {
+                        "version": 1,
+                        "paths": [
+                            {
+                                "id": "a",
+                                "interpolation": "linear",
+                                "size": [8, 8],
+                                "points": [{"x": 16, "y": 32}, {"x": 48, "y": 32}],
+                            }
+                        ],
+                        "anchors": [{"id": "tree", "x": 40, "y": 20}],
+                    }
+                },
+            },
+            {"id": "cam", "type": "Camera", "params": {}},
+            {"id": "cond", "type": "Conditioning", "params": {"point_box": 4}},
+        ],
         "links": [{"from": "paths.trajectory", "to": "cond.trajectory"}],
         "animation": {},
     }
@@ -192,8 +263,9 @@ def test_trajectory_boxes_go_through_the_camera_and_anchors_hold_still():
     np.testing.assert_allclose(still[:, 1], np.tile([38, 18, 42, 22], (9, 1)))  # the anchor does not move
 
     doc["links"].append({"from": "cam.camera", "to": "cond.camera"})
-    doc["animation"] = {"cam.zoom": {"keys": [{"frame": 0, "value": 1.0, "interpolation": "linear"},
-                                              {"frame": 8, "value": 2.0}]}}
+    doc["animation"] = {
+        "cam.zoom": {"keys": [{"frame": 0, "value": 1.0, "interpolation": "linear"}, {"frame": 8, "value": 2.0}]}
+    }
     p = loads_project(json.dumps(doc))
     res = Engine(reg).run(p, p.settings, targets=["cond", "cam"])
     cam = np.asarray(res.output("cam"))
@@ -202,8 +274,9 @@ def test_trajectory_boxes_go_through_the_camera_and_anchors_hold_still():
         for n, (world, half) in enumerate((([16 + 4 * t, 32], 4.0), ([40, 20], 2.0))):
             x, y, _ = cam[t] @ [*world, 1.0]
             zoom = np.sqrt(abs(np.linalg.det(cam[t][:2, :2])))
-            np.testing.assert_allclose(boxes[t, n], [x - half * zoom, y - half * zoom, x + half * zoom,
-                                                     y + half * zoom], atol=1e-9)
+            np.testing.assert_allclose(
+                boxes[t, n], [x - half * zoom, y - half * zoom, x + half * zoom, y + half * zoom], atol=1e-9
+            )
     assert abs(boxes[8, 1, 2] - boxes[8, 1, 0] - 8.0) < 1e-6  # zoomed 2x: the anchor's 4 px box is 8 px
     assert not np.allclose(boxes[8, 1], boxes[0, 1])  # on screen the anchor moves with the camera
 

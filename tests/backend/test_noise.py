@@ -98,10 +98,10 @@ def test_camera_pan_carries_background_noise():
     cam = np.stack([np.array([[1.0, 0, 2.0 * t], [0, 1, 0], [0, 0, 1]]) for t in range(T)])
     z = structured_noise((C, T, h, w), seed=2, camera=cam, ratio=0.8)
     for t in range(1, T):
-        a = z[:, 0, :, 2 * t + 2:w].ravel()
-        b = z[:, t, :, 2: w - 2 * t].ravel()
+        a = z[:, 0, :, 2 * t + 2 : w].ravel()
+        b = z[:, t, :, 2 : w - 2 * t].ravel()
         assert corr(a, b) > ALONG
-        assert abs(corr(z[:, 0, :, 2:w - 2 * t].ravel(), b)) < BACKGROUND
+        assert abs(corr(z[:, 0, :, 2 : w - 2 * t].ravel(), b)) < BACKGROUND
 
 
 def test_pixel_to_latent_mapping():

@@ -31,6 +31,7 @@ def real(tmp_path_factory, torch_single_thread):
 def _count_calls(module, counter: dict, key: str):
     def hook(*_a, **_k):
         counter[key] = counter.get(key, 0) + 1
+
     return module.register_forward_pre_hook(hook)
 
 
@@ -45,15 +46,19 @@ def _run(folder, bundle, cache, *, size=32, frames=5, hook=None):
         if hook:
             hook(plan)
 
-    res = generate(ModelRef(model=str(folder)), bundle, width=size, height=size, frames=frames, cache=cache,
-                   call_hook=call_hook)
+    res = generate(
+        ModelRef(model=str(folder)), bundle, width=size, height=size, frames=frames, cache=cache, call_hook=call_hook
+    )
     return res, seen
 
 
-@pytest.mark.parametrize("name,variant,checkpoint,image", [
-    ("wan22_t2v_a14b", "t2v", "wan2.2-t2v-a14b", False),
-    ("wan22_i2v_a14b", "i2v", "wan2.2-i2v-a14b", True),
-])
+@pytest.mark.parametrize(
+    "name,variant,checkpoint,image",
+    [
+        ("wan22_t2v_a14b", "t2v", "wan2.2-t2v-a14b", False),
+        ("wan22_i2v_a14b", "i2v", "wan2.2-i2v-a14b", True),
+    ],
+)
 def test_wan22_a14b_runs_both_experts(real, name, variant, checkpoint, image):
     from vidstudio.backend.locate import locate
 
@@ -80,8 +85,7 @@ def test_wan22_a14b_runs_both_experts(real, name, variant, checkpoint, image):
     assert calls == {"high": 2, "low": 2}
     # the boundary ratio can be moved for a run: at 0.01 both steps stay with the high-noise expert
     calls.clear()
-    res, seen = _run(folder, Conditioning(prompt="a fox", steps=2, keyframes=kfs, boundary_ratio=0.01), None,
-                     hook=hook)
+    res, seen = _run(folder, Conditioning(prompt="a fox", steps=2, keyframes=kfs, boundary_ratio=0.01), None, hook=hook)
     for h in handles:
         h.remove()
     assert calls.get("low", 0) == 0 and calls["high"] >= 2
@@ -103,8 +107,9 @@ def test_wan22_ti2v_5b_text_and_image_to_video(real):
     res, seen = _run(folder, Conditioning(prompt="a fox", steps=1, keyframes=[Keyframe(0, picture(32, 32))]), cache)
     assert res.pipeline == "WanImageToVideoPipeline" and res.frames.shape == (5, 32, 32, 3)
     assert cache.loads == 1  # the image-to-video pipeline shares the loaded weights
-    assert any("two-expert" in n for n in _run(folder, Conditioning(prompt="a", steps=1, guidance_scale_2=3.0),
-                                                cache)[0].notes)
+    assert any(
+        "two-expert" in n for n in _run(folder, Conditioning(prompt="a", steps=1, guidance_scale_2=3.0), cache)[0].notes
+    )
 
 
 def test_ltx_098_13b_and_distilled_with_keyframe_conditions(tmp_path, torch_single_thread):
@@ -144,8 +149,11 @@ def test_hunyuan15_text_and_image_to_video(real):
     from vidstudio.progress import CancelToken
 
     t2v, i2v = real("hunyuan15_480p_t2v"), real("hunyuan15_480p_i2v")
-    assert (locate(str(t2v)).family, locate(str(t2v)).variant, locate(str(t2v)).checkpoint) == \
-        ("hunyuan15", "t2v", "hy15-t2v-480p")
+    assert (locate(str(t2v)).family, locate(str(t2v)).variant, locate(str(t2v)).checkpoint) == (
+        "hunyuan15",
+        "t2v",
+        "hy15-t2v-480p",
+    )
     loc = locate(str(i2v))
     assert (loc.variant, loc.checkpoint) == ("i2v", "hy15-i2v-480p")
     assert loc.rule().side_multiple == 16 and loc.rule().frame_step == 4
@@ -156,24 +164,36 @@ def test_hunyuan15_text_and_image_to_video(real):
     def hook(plan):
         seen_scale.append(plan.pipe.guider.guidance_scale)
 
-    res, seen = _run(t2v, Conditioning(prompt='a sign that says "open"', steps=2, guidance_scale=4.5), cache,
-                     hook=hook)
+    res, seen = _run(t2v, Conditioning(prompt='a sign that says "open"', steps=2, guidance_scale=4.5), cache, hook=hook)
     assert res.pipeline == "HunyuanVideo15Pipeline" and res.frames.shape == (5, 32, 32, 3)
     assert np.isfinite(res.frames).all() and res.steps == 2
     assert seen_scale == [4.5] and seen["plan"].pipe.guider.guidance_scale == 6.0  # set for the call, restored
     assert seen["plan"].latent_shape == (32, 2, 2, 2)
     from vidstudio.backend.loader import PipelineCache as _PC  # noqa: F401
 
-    res = generate(ModelRef(model=str(i2v)), Conditioning(prompt="a fox", steps=1,
-                                                          keyframes=[Keyframe(0, picture(48, 40))]),
-                   width=48, height=32, frames=5, cache=cache,
-                   on_step=lambda i, n, s, img: previews.append(img))
+    res = generate(
+        ModelRef(model=str(i2v)),
+        Conditioning(prompt="a fox", steps=1, keyframes=[Keyframe(0, picture(48, 40))]),
+        width=48,
+        height=32,
+        frames=5,
+        cache=cache,
+        on_step=lambda i, n, s, img: previews.append(img),
+    )
     assert res.pipeline == "HunyuanVideo15ImageToVideoPipeline" and res.frames.shape == (5, 32, 48, 3)
     assert len(previews) == 1 and previews[0].shape == (2, 3, 3)
     token = CancelToken()
     with pytest.raises(Cancelled):
-        generate(ModelRef(model=str(t2v)), Conditioning(prompt="a", steps=3), width=32, height=32, frames=5,
-                 cache=cache, cancel=token, on_step=lambda *a: token.cancel("test"))
+        generate(
+            ModelRef(model=str(t2v)),
+            Conditioning(prompt="a", steps=3),
+            width=32,
+            height=32,
+            frames=5,
+            cache=cache,
+            cancel=token,
+            on_step=lambda *a: token.cancel("test"),
+        )
 
 
 def test_ltx2_video_with_audio_track_exported(real, tmp_path):
@@ -193,8 +213,16 @@ def test_ltx2_video_with_audio_track_exported(real, tmp_path):
     assert loc.rule().side_multiple == 32 and loc.rule().frame_step == 8
     cache = PipelineCache()
     previews = []
-    res = generate(ModelRef(model=str(folder)), Conditioning(prompt="a fox barks", steps=2), width=64, height=64,
-                   frames=9, fps=24, cache=cache, on_step=lambda i, n, s, img: previews.append(img))
+    res = generate(
+        ModelRef(model=str(folder)),
+        Conditioning(prompt="a fox barks", steps=2),
+        width=64,
+        height=64,
+        frames=9,
+        fps=24,
+        cache=cache,
+        on_step=lambda i, n, s, img: previews.append(img),
+    )
     assert res.pipeline == "LTX2Pipeline" and res.frames.shape == (9, 64, 64, 3) and np.isfinite(res.frames).all()
     assert len(previews) == 2 and previews[0].shape == (2, 2, 3)
     a = res.audio
@@ -204,14 +232,25 @@ def test_ltx2_video_with_audio_track_exported(real, tmp_path):
     params = {p.name: p.default for p in ExportVideo.params} | {"path": "ltx2.mp4", "preset": "ultrafast"}
     path = ExportVideo().execute(ctx, {"video": res.frames, "audio": a}, params)["file"]
     assert probe_stream_duration(path, "a") == pytest.approx(probe_stream_duration(path, "v"), abs=2e-3)
-    res, _ = _run(folder, Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture(64, 64))]), cache,
-                  size=64, frames=9)
+    res, _ = _run(
+        folder,
+        Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture(64, 64))]),
+        cache,
+        size=64,
+        frames=9,
+    )
     assert res.pipeline == "LTX2ImageToVideoPipeline" and res.frames.shape == (9, 64, 64, 3)
     assert res.audio is not None and cache.loads == 1
     from vidstudio.errors import NodeError
 
     with pytest.raises(NodeError, match="at least 2 denoising steps"):
-        _run(folder, Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, picture(64, 64))]), cache, size=64, frames=9)
+        _run(
+            folder,
+            Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
+            cache,
+            size=64,
+            frames=9,
+        )
 
 
 def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
@@ -240,9 +279,15 @@ def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
     seen = {}
     LTXLatentUpsamplerModel.forward = counting
     try:
-        res = generate(ref, Conditioning(prompt="a fox", steps=5, keyframes=[Keyframe(0, picture(64, 64))]),
-                       width=64, height=64, frames=9, cache=cache,
-                       call_hook=lambda plan, kw: seen.update(kw=dict(kw)))
+        res = generate(
+            ref,
+            Conditioning(prompt="a fox", steps=5, keyframes=[Keyframe(0, picture(64, 64))]),
+            width=64,
+            height=64,
+            frames=9,
+            cache=cache,
+            call_hook=lambda plan, kw: seen.update(kw=dict(kw)),
+        )
     finally:
         LTXLatentUpsamplerModel.forward = up_forward
     assert res.pipeline == "LTXConditionPipeline" and res.frames.shape == (9, 64, 64, 3)
@@ -254,14 +299,17 @@ def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
         generate(ref, Conditioning(prompt="a", steps=1), width=96, height=64, frames=9, cache=cache)
 
 
-@pytest.mark.parametrize("name,family,checkpoint,size,frames", [
-    ("wan21_t2v_1_3b", "wan", "wan2.1-t2v", 32, 5),
-    ("wan21_t2v_14b", "wan", "wan2.1-t2v", 32, 5),
-    ("animatediff_v152_sd15", "animatediff", "", 64, 16),
-    ("ltx091_2b", "ltx", "ltx-2b", 32, 9),
-    ("cogvideox_2b", "cogvideox", "cogvideox-t2v", 32, 9),
-    ("cogvideox_5b", "cogvideox", "cogvideox-t2v", 32, 9),
-])
+@pytest.mark.parametrize(
+    "name,family,checkpoint,size,frames",
+    [
+        ("wan21_t2v_1_3b", "wan", "wan2.1-t2v", 32, 5),
+        ("wan21_t2v_14b", "wan", "wan2.1-t2v", 32, 5),
+        ("animatediff_v152_sd15", "animatediff", "", 64, 16),
+        ("ltx091_2b", "ltx", "ltx-2b", 32, 9),
+        ("cogvideox_2b", "cogvideox", "cogvideox-t2v", 32, 9),
+        ("cogvideox_5b", "cogvideox", "cogvideox-t2v", 32, 9),
+    ],
+)
 def test_older_families_at_real_configs(real, name, family, checkpoint, size, frames):
     """Wan 2.1 and CogVideoX at their published configs (layers cut): recognised, run through the adapter for
     two steps with a step preview, frames decoded at the asked geometry."""
@@ -272,8 +320,15 @@ def test_older_families_at_real_configs(real, name, family, checkpoint, size, fr
     loc = locate(str(folder))
     assert loc.family == family and (loc.checkpoint or "") == checkpoint
     previews = []
-    res = generate(ModelRef(model=str(folder)), Conditioning(prompt="a fox", steps=2), width=size, height=size,
-                   frames=frames, cache=PipelineCache(), on_step=lambda i, n, s, img: previews.append(img))
+    res = generate(
+        ModelRef(model=str(folder)),
+        Conditioning(prompt="a fox", steps=2),
+        width=size,
+        height=size,
+        frames=frames,
+        cache=PipelineCache(),
+        on_step=lambda i, n, s, img: previews.append(img),
+    )
     assert res.frames.shape == (frames, size, size, 3) and np.isfinite(res.frames).all() and res.steps == 2
     assert len(previews) == 2 and previews[0].ndim == 3
 
@@ -288,8 +343,14 @@ def test_cogvideox_10_needs_8k_plus_1_frames(real):
     folder = real("cogvideox_2b")
     assert locate(str(folder)).rule().frame_step == 8
     with pytest.raises(NodeError, match="8k\\+1 frames"):
-        generate(ModelRef(model=str(folder)), Conditioning(prompt="a", steps=1), width=32, height=32, frames=5,
-                 cache=PipelineCache())
+        generate(
+            ModelRef(model=str(folder)),
+            Conditioning(prompt="a", steps=1),
+            width=32,
+            height=32,
+            frames=5,
+            cache=PipelineCache(),
+        )
 
 
 def test_svd_xt_at_real_config(real):
@@ -300,7 +361,14 @@ def test_svd_xt_at_real_config(real):
     folder = real("svd_xt")
     loc = locate(str(folder))
     assert (loc.family, loc.checkpoint) == ("svd", "svd-xt") and loc.rule().exact_frames == 25
-    res = generate(ModelRef(model=str(folder)), Conditioning(steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
-                   width=64, height=64, frames=25, fps=7, cache=PipelineCache())
+    res = generate(
+        ModelRef(model=str(folder)),
+        Conditioning(steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
+        width=64,
+        height=64,
+        frames=25,
+        fps=7,
+        cache=PipelineCache(),
+    )
     assert res.pipeline == "StableVideoDiffusionPipeline" and res.frames.shape == (25, 64, 64, 3)
     assert np.isfinite(res.frames).all()

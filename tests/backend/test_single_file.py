@@ -45,16 +45,20 @@ def test_transformer_file_and_gguf_load_with_a_base_pipeline_and_render(comfy, p
     base = run(pipeline_cache, model=str(comfy["base"]))
     st = run(pipeline_cache, model=str(comfy["safetensors"]), base_model=str(comfy["base"]))
     assert np.array_equal(st.frames, base.frames)  # the original key layout converts to the same weights
-    assert "transformer from wan_tiny_t2v.safetensors (safetensors); other components from " \
-           f"{comfy['base']}" in st.notes
+    assert f"transformer from wan_tiny_t2v.safetensors (safetensors); other components from {comfy['base']}" in st.notes
     gg = run(pipeline_cache, model=str(comfy["gguf"]), base_model=str(comfy["base"]))
     from diffusers.quantizers.gguf.utils import GGUFParameter
 
     params = [p for p in pipeline_cache.current.pipe.transformer.parameters() if isinstance(p, GGUFParameter)]
     assert len([p for p in params if p.quant_type.name == "Q8_0"]) >= 3  # stays quantised in memory
     assert 0 < np.abs(gg.frames - base.frames).max() < 1e-2  # Q8_0 rounding, nothing more
-    files = run(pipeline_cache, model=str(comfy["safetensors"]), base_model=str(comfy["base"]),
-                vae_file=str(comfy["vae"]), text_encoder_file=str(comfy["te"]))
+    files = run(
+        pipeline_cache,
+        model=str(comfy["safetensors"]),
+        base_model=str(comfy["base"]),
+        vae_file=str(comfy["vae"]),
+        text_encoder_file=str(comfy["te"]),
+    )
     assert np.array_equal(files.frames, base.frames)
     assert "VAE from wan_tiny_vae.safetensors" in files.notes
     assert "text encoder from umt5_tiny.safetensors" in files.notes
@@ -94,11 +98,16 @@ def test_model_folders_list_the_files_and_load_model_validates_them(comfy):
     assert listed["wan_tiny_vae.safetensors"]["size"] > 0
 
     def issues(params, frames=9):
-        doc = {"format_version": 1, "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": frames},
-               "nodes": [{"id": "m", "type": "LoadModel", "params": params},
-                         {"id": "c", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 2}},
-                         {"id": "g", "type": "Generate", "params": {}}],
-               "links": [{"from": "m.model", "to": "g.model"}, {"from": "c.conditioning", "to": "g.conditioning"}]}
+        doc = {
+            "format_version": 1,
+            "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": frames},
+            "nodes": [
+                {"id": "m", "type": "LoadModel", "params": params},
+                {"id": "c", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 2}},
+                {"id": "g", "type": "Generate", "params": {}},
+            ],
+            "links": [{"from": "m.model", "to": "g.model"}, {"from": "c.conditioning", "to": "g.conditioning"}],
+        }
         p = loads_project(json.dumps(doc))
         return [str(i) for i in validate_graph(p, default_registry(), p.settings)]
 

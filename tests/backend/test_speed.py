@@ -52,8 +52,10 @@ def test_attention_backend_without_its_package_is_a_note(tiny, pipeline_cache):
         if importlib.util.find_spec(package) is not None:
             continue
         res = run(pipeline_cache, folder, attention=backend)
-        assert any(n.startswith(f"attention backend '{backend}' is not usable here") and "native attention used" in n
-                   for n in res.notes), res.notes
+        assert any(
+            n.startswith(f"attention backend '{backend}' is not usable here") and "native attention used" in n
+            for n in res.notes
+        ), res.notes
         assert np.array_equal(res.frames, base.frames)
 
 
@@ -67,8 +69,10 @@ def test_fp8_layerwise_casting_and_unavailable_quantisation(tiny, pipeline_cache
     assert 0 < diff.mean() < 0.1  # fp8 rounding of the weights, the same picture
     if importlib.util.find_spec("torchao") is None:
         res = run(pipeline_cache, folder, quantize="int8_torchao")
-        assert "quantisation 'int8_torchao' of the transformer skipped: it needs the torchao package " \
-               "(pip install torchao); loaded in float32" in res.notes
+        assert (
+            "quantisation 'int8_torchao' of the transformer skipped: it needs the torchao package "
+            "(pip install torchao); loaded in float32" in res.notes
+        )
         assert np.array_equal(res.frames, base.frames)
     if not torch.cuda.is_available():
         res = run(pipeline_cache, folder, quantize_text_encoder="nf4_bnb")

@@ -27,8 +27,8 @@ def motion_clip(frames: int, w: int = W, h: int = H) -> tuple[np.ndarray, np.nda
     masks = np.zeros((frames, h, w), np.float32)
     for i in range(frames):
         x0 = 2 + int(round(i * (w - 18) / max(frames - 1, 1)))
-        video[i, 8:24, x0:x0 + 14] = (1.0, 0.9, 0.2)
-        masks[i, 8:24, x0:x0 + 14] = 1.0
+        video[i, 8:24, x0 : x0 + 14] = (1.0, 0.9, 0.2)
+        masks[i, 8:24, x0 : x0 + 14] = 1.0
     return video, masks
 
 
@@ -74,15 +74,30 @@ def _schedulers():
 
     return {
         "flow_euler": FlowMatchEulerDiscreteScheduler(shift=5.0),
-        "unipc_flow": UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True,
-                                              flow_shift=3.0, num_train_timesteps=1000),
-        "cog_ddim": CogVideoXDDIMScheduler(beta_schedule="scaled_linear", timestep_spacing="trailing",
-                                           prediction_type="v_prediction", rescale_betas_zero_snr=True,
-                                           clip_sample=False, set_alpha_to_one=True),
-        "svd_euler": EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                            prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002,
-                                            steps_offset=1, timestep_spacing="leading", timestep_type="continuous",
-                                            use_karras_sigmas=True, interpolation_type="linear"),
+        "unipc_flow": UniPCMultistepScheduler(
+            prediction_type="flow_prediction", use_flow_sigmas=True, flow_shift=3.0, num_train_timesteps=1000
+        ),
+        "cog_ddim": CogVideoXDDIMScheduler(
+            beta_schedule="scaled_linear",
+            timestep_spacing="trailing",
+            prediction_type="v_prediction",
+            rescale_betas_zero_snr=True,
+            clip_sample=False,
+            set_alpha_to_one=True,
+        ),
+        "svd_euler": EulerDiscreteScheduler(
+            beta_start=0.00085,
+            beta_end=0.012,
+            beta_schedule="scaled_linear",
+            prediction_type="v_prediction",
+            sigma_max=700.0,
+            sigma_min=0.002,
+            steps_offset=1,
+            timestep_spacing="leading",
+            timestep_type="continuous",
+            use_karras_sigmas=True,
+            interpolation_type="linear",
+        ),
     }
 
 
@@ -134,7 +149,7 @@ def _level(pipe_sched_full, family, index):
     if family == "svd":  # EDM-style Euler
         return 1.0, float(s.sigmas[index])
     a = float(s.alphas_cumprod[int(s.timesteps[index])])  # DDPM-style (CogVideoX DDIM)
-    return a ** 0.5, (1 - a) ** 0.5
+    return a**0.5, (1 - a) ** 0.5
 
 
 def _latents_seen(family, hidden, timestep, sched_full, index):
@@ -144,7 +159,7 @@ def _latents_seen(family, hidden, timestep, sched_full, index):
     if family == "cogvideox":
         return hidden[:1, :, :16]
     sig = float(sched_full.sigmas[index])  # SVD: scale_model_input divided by sqrt(sigma^2 + 1)
-    return hidden[:1, :, :4] * (sig ** 2 + 1) ** 0.5
+    return hidden[:1, :, :4] * (sig**2 + 1) ** 0.5
 
 
 @pytest.mark.parametrize("family,variant,frames", [("wan", "i2v", 9), ("cogvideox", "i2v", 9), ("svd", None, 14)])
@@ -160,9 +175,17 @@ def test_dual_clock_denoising_on_tiny_models(family, variant, frames, tiny, pipe
     keys = [Keyframe(0, video[0])]
     if family == "wan":  # the tiny Wan image-to-video model is a first-and-last-frame one
         keys.append(Keyframe(frames - 1, video[-1]))
-    bundle = Conditioning(prompt="" if family == "svd" else "a square slides", keyframes=keys, motion=video,
-                          motion_mask=masks, t_weak=t_weak, t_strong=t_strong, steps=steps, seed=5,
-                          guidance_scale=2.0)
+    bundle = Conditioning(
+        prompt="" if family == "svd" else "a square slides",
+        keyframes=keys,
+        motion=video,
+        motion_mask=masks,
+        t_weak=t_weak,
+        t_strong=t_strong,
+        steps=steps,
+        seed=5,
+        guidance_scale=2.0,
+    )
     runs, calls = [], []
     real_prepare = ttm.prepare
 
@@ -185,15 +208,29 @@ def test_dual_clock_denoising_on_tiny_models(family, variant, frames, tiny, pipe
         hooks.append(net.register_forward_pre_hook(pre, with_kwargs=True))
 
     try:
-        res = generate(ModelRef(family=family, model=str(tiny(family, variant))), bundle, width=size[0],
-                       height=size[1], frames=frames, fps=8, cache=pipeline_cache, call_hook=call_hook,
-                       previews=False)
+        res = generate(
+            ModelRef(family=family, model=str(tiny(family, variant))),
+            bundle,
+            width=size[0],
+            height=size[1],
+            frames=frames,
+            fps=8,
+            cache=pipeline_cache,
+            call_hook=call_hook,
+            previews=False,
+        )
     finally:
         for h in hooks:
             h.remove()
     run = runs[0]
-    assert res.motion == {"method": "time_to_move", "kind": "object", "t_weak": 2, "t_strong": 4, "steps": 6,
-                          "steps_run": 4}
+    assert res.motion == {
+        "method": "time_to_move",
+        "kind": "object",
+        "t_weak": 2,
+        "t_strong": 4,
+        "steps": 6,
+        "steps_run": 4,
+    }
     assert res.frames.shape == (frames, size[1], size[0], 3)
     # no wasted compute: the denoiser runs for the steps from t_weak only, once per guidance branch
     branches = 2 if family == "wan" else 1  # Wan calls cond and uncond apart; CogVideoX and SVD batch them
@@ -223,7 +260,8 @@ def test_dual_clock_denoising_on_tiny_models(family, variant, frames, tiny, pipe
     assert run.replaced == [2, 3]
     if family == "wan":  # the motion signal is the VAE's posterior mode, normalised like the pipeline's latents
         pipe = pipeline_cache.get(ModelRef(family=family, model=str(tiny(family, variant)))).task_pipeline(
-            "WanImageToVideoPipeline")
+            "WanImageToVideoPipeline"
+        )
         x = torch.from_numpy(video).permute(3, 0, 1, 2)[None] * 2 - 1
         lat = pipe.vae.encode(x).latent_dist.mode()
         mean = torch.tensor(pipe.vae.config.latents_mean).view(1, -1, 1, 1, 1)
@@ -244,17 +282,36 @@ def _tiny_wan_two_experts(out_dir, boundary_ratio):
 
     from vidstudio.backend.tiny import _t5, _tokenizer
 
-    common = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36,
-                  out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, cross_attn_norm=True,
-                  qk_norm="rms_norm_across_heads", rope_max_seq_len=32, num_layers=1)
+    common = dict(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=36,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+        num_layers=1,
+    )
     torch.manual_seed(0)
-    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
-                           temperal_downsample=[False, True, True])
+    vae = AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
     t1, t2 = WanTransformer3DModel(**common), WanTransformer3DModel(**common)
-    pipe = WanImageToVideoPipeline(tokenizer=_tokenizer(), text_encoder=_t5(), vae=vae,
-                                   scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0), transformer=t1,
-                                   transformer_2=t2, boundary_ratio=boundary_ratio, image_encoder=None,
-                                   image_processor=None)
+    pipe = WanImageToVideoPipeline(
+        tokenizer=_tokenizer(),
+        text_encoder=_t5(),
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
+        transformer=t1,
+        transformer_2=t2,
+        boundary_ratio=boundary_ratio,
+        image_encoder=None,
+        image_processor=None,
+    )
     pipe.save_pretrained(out_dir, safe_serialization=True)
     return out_dir
 
@@ -281,15 +338,36 @@ def test_wan22_two_expert_switch_happens_at_the_same_step(tmp_path, pipeline_cac
         def call_hook(plan, kwargs):
             for name in ("transformer", "transformer_2"):
                 net = getattr(plan.pipe, name)
-                hooks.append(net.register_forward_pre_hook(
-                    lambda m, a, kw, name=name: seen.append((name, float(kw["timestep"].flatten()[0]))),
-                    with_kwargs=True))
+                hooks.append(
+                    net.register_forward_pre_hook(
+                        lambda m, a, kw, name=name: seen.append((name, float(kw["timestep"].flatten()[0]))),
+                        with_kwargs=True,
+                    )
+                )
 
-        bundle = Conditioning(prompt="birds", keyframes=[Keyframe(0, video[0])], motion=motion, motion_mask=masks,
-                              t_weak=2, t_strong=3, steps=steps, seed=1, guidance_scale=1.0)
+        bundle = Conditioning(
+            prompt="birds",
+            keyframes=[Keyframe(0, video[0])],
+            motion=motion,
+            motion_mask=masks,
+            t_weak=2,
+            t_strong=3,
+            steps=steps,
+            seed=1,
+            guidance_scale=1.0,
+        )
         try:
-            generate(ModelRef(family="wan", model=str(folder)), copy.copy(bundle), width=W, height=H, frames=frames,
-                     fps=8, cache=pipeline_cache, call_hook=call_hook, previews=False)
+            generate(
+                ModelRef(family="wan", model=str(folder)),
+                copy.copy(bundle),
+                width=W,
+                height=H,
+                frames=frames,
+                fps=8,
+                cache=pipeline_cache,
+                call_hook=call_hook,
+                previews=False,
+            )
         finally:
             for h in hooks:
                 h.remove()
@@ -328,8 +406,9 @@ def test_cut_and_drag_example_validates_and_names_a_real_checkpoint(tmp_path, ca
 
 
 @pytest.mark.slow
-def test_cut_and_drag_example_renders_with_time_to_move_on_a_tiny_wan22(tmp_path, capsys, monkeypatch,
-                                                                           torch_single_thread):
+def test_cut_and_drag_example_renders_with_time_to_move_on_a_tiny_wan22(
+    tmp_path, capsys, monkeypatch, torch_single_thread
+):
     """The example (scaled down to 96x64, 9 frames, 20 steps) through ``vidstudio render --model`` with a tiny
     two-expert Wan 2.2 image-to-video model: Time-to-Move runs with the published Wan object settings and
     the animatic's sprite mask."""

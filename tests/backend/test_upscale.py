@@ -14,10 +14,15 @@ from vidstudio.errors import ModelError, NodeError
 def esrgan_like(scale: int = 2, seed: int = 0) -> torch.nn.Module:
     """A small random ESRGAN-style network: convolutions, then a pixel shuffle (receptive radius 3 px)."""
     torch.manual_seed(seed)
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.LeakyReLU(0.2),
-                              torch.nn.Conv2d(8, 8, 3, padding=1), torch.nn.LeakyReLU(0.2),
-                              torch.nn.Conv2d(8, 3 * scale * scale, 3, padding=1), torch.nn.PixelShuffle(scale),
-                              torch.nn.Sigmoid())
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.LeakyReLU(0.2),
+        torch.nn.Conv2d(8, 8, 3, padding=1),
+        torch.nn.LeakyReLU(0.2),
+        torch.nn.Conv2d(8, 3 * scale * scale, 3, padding=1),
+        torch.nn.PixelShuffle(scale),
+        torch.nn.Sigmoid(),
+    )
     return net.eval()
 
 
@@ -74,8 +79,11 @@ def test_upscale_node_makes_a_lazy_clip_of_larger_frames(tmp_path, monkeypatch):
     from vidstudio.nodes.upscale import Upscale
 
     seen = []
-    monkeypatch.setattr(mod, "load_upscaler", lambda path, device="auto": seen.append((path.name, device))
-                        or Upscaler(esrgan_like(2), 2, "ESRGAN"))
+    monkeypatch.setattr(
+        mod,
+        "load_upscaler",
+        lambda path, device="auto": seen.append((path.name, device)) or Upscaler(esrgan_like(2), 2, "ESRGAN"),
+    )
 
     class Frames(Node):
         type_id = "Frames"
@@ -89,9 +97,13 @@ def test_upscale_node_makes_a_lazy_clip_of_larger_frames(tmp_path, monkeypatch):
     reg.register(Frames)
     reg.register(Upscale)
     (tmp_path / "x2.pth").write_bytes(b"")
-    g = Graph(nodes=[NodeInstance(id="src", type="Frames"),
-                     NodeInstance(id="up", type="Upscale", params={"model": "x2.pth", "tile": 8, "overlap": 4})],
-              links=[Link.make("src", "video", "up", "video")])
+    g = Graph(
+        nodes=[
+            NodeInstance(id="src", type="Frames"),
+            NodeInstance(id="up", type="Upscale", params={"model": "x2.pth", "tile": 8, "overlap": 4}),
+        ],
+        links=[Link.make("src", "video", "up", "video")],
+    )
     r = Engine(reg).run(g, Settings(width=32, height=32, frame_count=3), project_dir=tmp_path)
     clip = r.output("up", "video")
     assert seen == [("x2.pth", "auto")] and clip.shape == (3, 40, 60, 3) and clip.array is None

@@ -19,12 +19,26 @@ ASSETS = EXAMPLES / "assets"
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 180):
     """Runs ``python -m vidstudio ARGS`` with this checkout first on the path; returns the CompletedProcess."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    return subprocess.run([sys.executable, "-m", "vidstudio", *args], cwd=cwd or ROOT, capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "vidstudio", *args],
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
-def run_graph(nodes: list[dict], links: list[tuple[str, str]], *, settings: dict | None = None,
-              animation: dict | None = None, targets: list[str] | None = None, engine=None, project_dir=None):
+def run_graph(
+    nodes: list[dict],
+    links: list[tuple[str, str]],
+    *,
+    settings: dict | None = None,
+    animation: dict | None = None,
+    targets: list[str] | None = None,
+    engine=None,
+    project_dir=None,
+):
     """Builds a graph from compact node dicts and ``("a.out", "b.in")`` links and runs it.
 
     Returns:
@@ -33,11 +47,13 @@ def run_graph(nodes: list[dict], links: list[tuple[str, str]], *, settings: dict
     from vidstudio.graph import Engine, Graph, Settings
     from vidstudio.nodes import default_registry
 
-    graph = Graph.model_validate({
-        "nodes": nodes,
-        "links": [{"from": a, "to": b} for a, b in links],
-        "animation": animation or {},
-    })
+    graph = Graph.model_validate(
+        {
+            "nodes": nodes,
+            "links": [{"from": a, "to": b} for a, b in links],
+            "animation": animation or {},
+        }
+    )
     engine = engine or Engine(default_registry())
     s = Settings(**(settings or {"width": 160, "height": 96, "fps": 24, "frame_count": 12}))
     return engine.run(graph, s, targets=targets, project_dir=project_dir), engine

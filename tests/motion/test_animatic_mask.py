@@ -34,15 +34,37 @@ def test_animatic_render_video_carries_its_mask_to_conditioning(tmp_path):
     from vidstudio.nodes import default_registry
     from vidstudio.project import loads_project
 
-    doc = {"format_version": 1, "settings": {"width": 96, "height": 64, "fps": "8", "frame_count": 9},
-           "nodes": [
-               {"id": "paths", "type": "Trajectory", "params": {"paths": {"version": 1, "paths": [
-                   {"id": "box", "name": "box", "start_frame": 0, "end_frame": 8, "size": [16, 16],
-                    "points": [{"x": 20, "y": 32}, {"x": 76, "y": 32}]}]}}},
-               {"id": "animatic", "type": "AnimaticRender", "params": {"mask_dilation": 2}},
-               {"id": "cond", "type": "Conditioning", "params": {"t_weak": 3, "t_strong": 0.5, "steps": 10}}],
-           "links": [{"from": "paths.trajectory", "to": "animatic.trajectory"},
-                     {"from": "animatic.video", "to": "cond.motion"}]}
+    doc = {
+        "format_version": 1,
+        "settings": {"width": 96, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {
+                "id": "paths",
+                "type": "Trajectory",
+                "params": {
+                    "paths": {
+                        "version": 1,
+                        "paths": [
+                            {
+                                "id": "box",
+                                "name": "box",
+                                "start_frame": 0,
+                                "end_frame": 8,
+                                "size": [16, 16],
+                                "points": [{"x": 20, "y": 32}, {"x": 76, "y": 32}],
+                            }
+                        ],
+                    }
+                },
+            },
+            {"id": "animatic", "type": "AnimaticRender", "params": {"mask_dilation": 2}},
+            {"id": "cond", "type": "Conditioning", "params": {"t_weak": 3, "t_strong": 0.5, "steps": 10}},
+        ],
+        "links": [
+            {"from": "paths.trajectory", "to": "animatic.trajectory"},
+            {"from": "animatic.video", "to": "cond.motion"},
+        ],
+    }
     proj = loads_project(json.dumps(doc))
     res = Engine(default_registry()).run(proj, proj.settings, targets=["cond", "animatic"])
     mask = np.asarray(res.output("animatic", "mask"))
@@ -54,6 +76,9 @@ def test_animatic_render_video_carries_its_mask_to_conditioning(tmp_path):
     assert 18 <= cols.max() - cols.min() + 1 <= 21 and abs(cols.mean() - 19.5) < 1.5
     assert np.nonzero(mask[8].any(axis=0))[0].mean() > 70
     # a camera move holds the whole frame: the animatic's mask is not used
-    cam = Engine(default_registry()).run(proj, proj.settings, targets=["cond"],
-                                         overrides={"cond": {"motion_kind": "camera"}}).output("cond", "conditioning")
+    cam = (
+        Engine(default_registry())
+        .run(proj, proj.settings, targets=["cond"], overrides={"cond": {"motion_kind": "camera"}})
+        .output("cond", "conditioning")
+    )
     assert cam.motion_kind == "camera" and cam.motion_mask is None and cam.motion is not None

@@ -55,8 +55,13 @@ def test_dragging_an_auto_handle_makes_it_aligned_with_a_smooth_tangent():
 
 
 def test_dragging_a_vector_handle_makes_it_free_and_the_other_stays():
-    c = FCurve(keys=[Keyframe(frame=0, value=0.0, handle_type="vector"), Keyframe(frame=10, value=10.0, handle_type="vector"),
-                     Keyframe(frame=20, value=0.0, handle_type="vector")])
+    c = FCurve(
+        keys=[
+            Keyframe(frame=0, value=0.0, handle_type="vector"),
+            Keyframe(frame=10, value=10.0, handle_type="vector"),
+            Keyframe(frame=20, value=0.0, handle_type="vector"),
+        ]
+    )
     before_left = c.handles()[0][1].copy()
     new = drag_handle(c, 1, "right", 12.0, 10.0)
     assert new.keys[1].handle_type == "free"

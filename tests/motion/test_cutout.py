@@ -89,8 +89,17 @@ def test_cut_out_node_feeds_sprite_and_animatic_that_reproduce_the_photo_at_fram
     outline = [[20, 16], [40, 16], [40, 32], [20, 32]]
     cut = cut_out(photo, outline, 0.0)
     (cx, cy), (sw, sh) = place_in_world(cut.box, (64, 48), (64, 48))
-    path = {"paths": [{"id": "p", "name": "obj", "interpolation": "linear", "size": [sw, sh],
-                       "points": [{"x": cx, "y": cy}, {"x": cx + 10, "y": cy}]}]}
+    path = {
+        "paths": [
+            {
+                "id": "p",
+                "name": "obj",
+                "interpolation": "linear",
+                "size": [sw, sh],
+                "points": [{"x": cx, "y": cy}, {"x": cx + 10, "y": cy}],
+            }
+        ]
+    }
     nodes = [
         {"id": "img", "type": "LoadImage", "params": {"path": str(tmp_path / "photo.png")}},
         {"id": "cut", "type": "CutOut", "params": {"outline": outline, "feather": 0.0, "fill_hole": True}},
@@ -98,8 +107,13 @@ def test_cut_out_node_feeds_sprite_and_animatic_that_reproduce_the_photo_at_fram
         {"id": "spr", "type": "Sprite", "params": {"width": sw, "height": sh}},
         {"id": "anim", "type": "AnimaticRender"},
     ]
-    links = [("img.image", "cut.image"), ("cut.cutout", "spr.image"), ("traj.trajectory", "spr.trajectory"),
-             ("cut.background", "anim.background"), ("spr.sprite", "anim.sprites")]
+    links = [
+        ("img.image", "cut.image"),
+        ("cut.cutout", "spr.image"),
+        ("traj.trajectory", "spr.trajectory"),
+        ("cut.background", "anim.background"),
+        ("spr.sprite", "anim.sprites"),
+    ]
     res, _ = run_graph(nodes, links, settings={"width": 64, "height": 48, "fps": 24, "frame_count": 4})
     back = res.output("cut", "background")
     assert np.abs(back[24, 30] - (250 / 255, 30 / 255, 30 / 255)).max() > 0.3  # the red object was inpainted away
@@ -116,8 +130,10 @@ def test_cut_out_node_feeds_sprite_and_animatic_that_reproduce_the_photo_at_fram
 
 def test_cut_out_node_without_outline_passes_the_photo_and_bad_outline_names_the_param(tmp_path):
     photo = _photo(tmp_path)
-    nodes = [{"id": "img", "type": "LoadImage", "params": {"path": str(tmp_path / "photo.png")}},
-             {"id": "cut", "type": "CutOut"}]
+    nodes = [
+        {"id": "img", "type": "LoadImage", "params": {"path": str(tmp_path / "photo.png")}},
+        {"id": "cut", "type": "CutOut"},
+    ]
     res, _ = run_graph(nodes, [("img.image", "cut.image")])
     np.testing.assert_allclose(res.output("cut", "background"), photo, atol=1e-6)
     assert res.output("cut", "cutout").shape == (1, 1, 4)
@@ -131,4 +147,5 @@ def test_crop_box_matches_the_crop_of_cut_out():
     outline = [[5.5, 7], [44, 12.2], [30, 41], [9, 30]]
     cut = cut_out(photo, outline, feather=3.0)
     from vidstudio.motion.cutout import crop_box
+
     assert crop_box(outline, 60, 50, 3.0) == (cut.box, cut.center)

@@ -44,7 +44,7 @@ def test_eval_physics_prints_per_frame_positions_of_a_ball_that_bounces(physics_
     assert x[hit] == pytest.approx(s["width"] - r, abs=8) and x[-1] < x[hit] - 50
     floor = s["height"] - r
     touches = np.flatnonzero(y > floor - 6)
-    assert len(touches) and np.any(np.diff(y[touches[0]:]) < 0)  # goes up again after touching the ground
+    assert len(touches) and np.any(np.diff(y[touches[0] :]) < 0)  # goes up again after touching the ground
     assert np.all(y <= floor + 0.5)
 
 
@@ -60,7 +60,7 @@ def test_demo_renders_the_bouncing_ball_where_physics_puts_it(tmp_path, physics_
     pos = np.array(physics_json["outputs"]["trajectory"]["tracks"][0]["position"])
     for i in (0, 20, 45, 70, 95):
         x0, y0 = (pos[i] - 60).astype(int).clip(0)
-        window = frames[i][y0:y0 + 120, x0:x0 + 120]
+        window = frames[i][y0 : y0 + 120, x0 : x0 + 120]
         c = color_centroid(window, BALL_ORANGE, tol=0.16)
         assert c is not None, f"no ball near {pos[i]} in frame {i}"
         np.testing.assert_allclose(c + [x0, y0], pos[i], atol=3.0)
@@ -93,8 +93,13 @@ def test_drawn_path_follows_the_catmull_rom_path_with_easing_under_a_zoom(tmp_pa
     # The logo is drawn where camera and path put it: the pixels it changes (against a render with the
     # sprite made transparent) are centred on the camera-mapped track position (the logo is round).
     clip = res.output("animatic", "video")
-    bare = engine.run(project, project.settings, targets=["animatic"], project_dir=project.project_dir,
-                      overrides={"logo": {"opacity": 0.0}}).output("animatic", "video")
+    bare = engine.run(
+        project,
+        project.settings,
+        targets=["animatic"],
+        project_dir=project.project_dir,
+        overrides={"logo": {"opacity": 0.0}},
+    ).output("animatic", "video")
     for i in (10, 47, 85):
         sx, sy = transform_points(cams[i], track.position[i])
         changed = np.abs(clip.frame(i) - bare.frame(i)).max(axis=2) > 0.1

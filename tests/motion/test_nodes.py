@@ -15,10 +15,25 @@ from vidstudio.motion.tracks import TrackSet
 from vidstudio.nodes.grade import LUMA, grade_frame, linear_to_srgb, srgb_to_linear
 
 SETTINGS = {"width": 160, "height": 96, "fps": 24, "frame_count": 12}
-BALL = {"id": "ball", "radius": 12, "position": [40, 30], "velocity": [200, 0], "elasticity": 0.6,
-        "color": [0.2, 0.4, 1.0]}
-PATH_DOC = {"paths": [{"id": "p", "name": "dot", "interpolation": "linear", "size": [20, 20],
-                       "points": [{"x": 20, "y": 48}, {"x": 140, "y": 48}]}]}
+BALL = {
+    "id": "ball",
+    "radius": 12,
+    "position": [40, 30],
+    "velocity": [200, 0],
+    "elasticity": 0.6,
+    "color": [0.2, 0.4, 1.0],
+}
+PATH_DOC = {
+    "paths": [
+        {
+            "id": "p",
+            "name": "dot",
+            "interpolation": "linear",
+            "size": [20, 20],
+            "points": [{"x": 20, "y": 48}, {"x": 140, "y": 48}],
+        }
+    ]
+}
 
 
 def test_curve_node_gives_the_keyed_curve_and_per_frame_values():
@@ -47,18 +62,24 @@ def test_trajectory_node_output_and_errors_naming_node_and_param():
     ts = res.output("path", "trajectory")
     assert isinstance(ts, TrackSet) and ts.names == ["dot"] and ts.frame_count == 12
     np.testing.assert_allclose(ts.get("dot").position[[0, -1]], [[20, 48], [140, 48]])
-    bad = {"paths": [{"id": "p", "points": [{"x": 0, "y": 0, "frame": 4}, {"x": 1, "y": 1, "frame": 2}], "timing": "keys"}]}
+    bad = {
+        "paths": [{"id": "p", "points": [{"x": 0, "y": 0, "frame": 4}, {"x": 1, "y": 1, "frame": 2}], "timing": "keys"}]
+    }
     with pytest.raises(GraphError) as e:
         run_graph([{"id": "path", "type": "Trajectory", "params": {"paths": bad}}], [], settings=SETTINGS)
-    assert "node 'path' param 'paths'" in str(e.value) and "points[1].frame 2 must be after points[0].frame 4" in str(e.value)
+    assert "node 'path' param 'paths'" in str(e.value) and "points[1].frame 2 must be after points[0].frame 4" in str(
+        e.value
+    )
     late = {"paths": [{"id": "p", "points": [{"x": 0, "y": 0}, {"x": 1, "y": 1, "frame": 0}], "timing": "keys"}]}
     with pytest.raises(GraphError, match=r"paths\[0\]: path 'p': points\[1\] is timed at frame 0"):
         run_graph([{"id": "path", "type": "Trajectory", "params": {"paths": late}}], [], settings=SETTINGS)
 
 
 def test_physics_is_simulated_once_and_cached_until_the_scene_changes():
-    nodes = [{"id": "scene", "type": "PhysicsScene", "params": {"bodies": [BALL]}},
-             {"id": "physics", "type": "Simulate"}]
+    nodes = [
+        {"id": "scene", "type": "PhysicsScene", "params": {"bodies": [BALL]}},
+        {"id": "physics", "type": "Simulate"},
+    ]
     links = [("scene.scene", "physics.scene")]
     res, engine = run_graph(nodes, links, settings=SETTINGS)
     tracks = res.output("physics", "trajectory")
@@ -72,8 +93,11 @@ def test_physics_is_simulated_once_and_cached_until_the_scene_changes():
     assert res3.report["physics"].status == "ran"
     np.testing.assert_allclose(res3.output("physics", "trajectory").get("ball").position[:, 1], 30)
     with pytest.raises(GraphError, match=r"node 'scene' param 'bodies'.*\[0\]\.mass"):
-        run_graph([{"id": "scene", "type": "PhysicsScene", "params": {"bodies": [{**BALL, "mass": -1}]}}], [],
-                  settings=SETTINGS)
+        run_graph(
+            [{"id": "scene", "type": "PhysicsScene", "params": {"bodies": [{**BALL, "mass": -1}]}}],
+            [],
+            settings=SETTINGS,
+        )
 
 
 def _animatic_graph(extra_nodes=(), extra_links=()):
@@ -86,9 +110,14 @@ def _animatic_graph(extra_nodes=(), extra_links=()):
         {"id": "animatic", "type": "AnimaticRender", "params": {"background_color": [0, 0, 0]}},
         *extra_nodes,
     ]
-    links = [("scene.scene", "physics.scene"), ("physics.trajectory", "ball.trajectory"),
-             ("ball.sprite", "animatic.sprites"), ("path.trajectory", "animatic.trajectory"),
-             ("cam.camera", "animatic.camera"), *extra_links]
+    links = [
+        ("scene.scene", "physics.scene"),
+        ("physics.trajectory", "ball.trajectory"),
+        ("ball.sprite", "animatic.sprites"),
+        ("path.trajectory", "animatic.trajectory"),
+        ("cam.camera", "animatic.camera"),
+        *extra_links,
+    ]
     return nodes, links
 
 
@@ -106,11 +135,19 @@ def test_animatic_render_node_draws_sprites_and_stand_ins_through_the_camera():
 
 
 def test_conditioning_map_nodes():
-    extra = [{"id": "masks", "type": "ObjectMasks"}, {"id": "boxes", "type": "ObjectBoxes", "params": {"objects": "ball"}},
-             {"id": "heat", "type": "Heatmaps", "params": {"sigma": 3.0}}, {"id": "flow", "type": "MotionFlow"}]
+    extra = [
+        {"id": "masks", "type": "ObjectMasks"},
+        {"id": "boxes", "type": "ObjectBoxes", "params": {"objects": "ball"}},
+        {"id": "heat", "type": "Heatmaps", "params": {"sigma": 3.0}},
+        {"id": "flow", "type": "MotionFlow"},
+    ]
     links = []
     for n in ("masks", "boxes", "heat", "flow"):
-        links += [("ball.sprite", f"{n}.sprites"), ("path.trajectory", f"{n}.trajectory"), ("cam.camera", f"{n}.camera")]
+        links += [
+            ("ball.sprite", f"{n}.sprites"),
+            ("path.trajectory", f"{n}.trajectory"),
+            ("cam.camera", f"{n}.camera"),
+        ]
     nodes, base_links = _animatic_graph(extra, links)
     res, _ = run_graph(nodes, base_links, settings=SETTINGS, targets=["masks", "boxes", "heat", "flow"])
     mask = res.output("masks", "mask")
@@ -156,7 +193,9 @@ def test_color_grade_math_and_node():
     rng = np.random.default_rng(0)
     frame = rng.random((8, 8, 3), dtype=np.float32)
     np.testing.assert_allclose(grade_frame(frame), frame, atol=1e-5)
-    np.testing.assert_allclose(srgb_to_linear(linear_to_srgb(np.float32([0.01, 0.2, 0.7]))), [0.01, 0.2, 0.7], atol=1e-5)
+    np.testing.assert_allclose(
+        srgb_to_linear(linear_to_srgb(np.float32([0.01, 0.2, 0.7]))), [0.01, 0.2, 0.7], atol=1e-5
+    )
     dark = frame * 0.4
     lin = srgb_to_linear(dark)
     np.testing.assert_allclose(srgb_to_linear(grade_frame(dark, exposure=1.0)), 2 * lin, atol=1e-4)
@@ -165,7 +204,9 @@ def test_color_grade_math_and_node():
     np.testing.assert_allclose(srgb_to_linear(grey)[..., 0], srgb_to_linear(frame) @ LUMA, atol=1e-4)
     white = np.full((1, 1, 3), 0.5, np.float32)
     warm = srgb_to_linear(grade_frame(white, temperature=60.0))[0, 0]
-    assert warm[0] > warm[1] > warm[2] and float(warm @ LUMA) == pytest.approx(float(srgb_to_linear(white)[0, 0, 0]), rel=1e-4)
+    assert warm[0] > warm[1] > warm[2] and float(warm @ LUMA) == pytest.approx(
+        float(srgb_to_linear(white)[0, 0, 0]), rel=1e-4
+    )
     mid = np.full((1, 1, 3), float(linear_to_srgb(np.float32(0.18))), np.float32)
     np.testing.assert_allclose(grade_frame(mid, contrast=2.0), mid, atol=1e-4)  # mid grey is the pivot
     assert grade_frame(frame * 0 + 0.2, contrast=2.0)[0, 0, 0] < 0.2
@@ -182,11 +223,15 @@ def test_color_grade_math_and_node():
 
 
 def test_sprite_node_errors_and_image_sprites(tmp_path):
-    nodes = [{"id": "path", "type": "Trajectory", "params": {"paths": PATH_DOC}},
-             {"id": "img", "type": "LoadImage", "params": {"path": str(ASSETS / "logo_cutout.png")}},
-             {"id": "s", "type": "Sprite", "params": {"track": "nope"}}]
+    nodes = [
+        {"id": "path", "type": "Trajectory", "params": {"paths": PATH_DOC}},
+        {"id": "img", "type": "LoadImage", "params": {"path": str(ASSETS / "logo_cutout.png")}},
+        {"id": "s", "type": "Sprite", "params": {"track": "nope"}},
+    ]
     links = [("path.trajectory", "s.trajectory"), ("img.image", "s.image")]
-    with pytest.raises(NodeError, match="node 's' \\(Sprite\\): param 'track': no track named 'nope' \\(tracks: dot\\)"):
+    with pytest.raises(
+        NodeError, match="node 's' \\(Sprite\\): param 'track': no track named 'nope' \\(tracks: dot\\)"
+    ):
         run_graph(nodes, links, settings=SETTINGS)
     nodes[-1]["params"] = {"width": 40}
     res, _ = run_graph(nodes, links, settings=SETTINGS)
@@ -197,8 +242,10 @@ def test_sprite_node_errors_and_image_sprites(tmp_path):
 def test_a_sprite_on_a_trajectory_with_nothing_drawn_yet_stands_still_with_a_note():
     """A fresh Trajectory node (no paths) wired to a Sprite: the animatic stays usable while the artist has not
     drawn yet; the sprite stands at x, y (the frame's centre by default) and the run report says why."""
-    nodes = [{"id": "path", "type": "Trajectory", "params": {"paths": {"paths": []}}},
-             {"id": "s", "type": "Sprite", "params": {"width": 10}}]
+    nodes = [
+        {"id": "path", "type": "Trajectory", "params": {"paths": {"paths": []}}},
+        {"id": "s", "type": "Sprite", "params": {"width": 10}},
+    ]
     res, _ = run_graph(nodes, [("path.trajectory", "s.trajectory")], settings=SETTINGS)
     sp = res.output("s", "sprite")
     np.testing.assert_allclose(sp.track.position, np.tile([[80.0, 48.0]], (12, 1)))
@@ -208,9 +255,10 @@ def test_a_sprite_on_a_trajectory_with_nothing_drawn_yet_stands_still_with_a_not
 def test_sprite_opacity_is_keyable_for_fades():
     """A white box on black fading in over frames 2..10 (linear key): the animatic's pixel at the box's centre
     is the opacity (the picture is composited "over"), and the sprite reports it per frame."""
-    nodes = [{"id": "s", "type": "Sprite", "params": {"shape": "box", "width": 40, "height": 40,
-                                                       "color": [1.0, 1.0, 1.0]}},
-             {"id": "a", "type": "AnimaticRender", "params": {"background_color": [0.0, 0.0, 0.0]}}]
+    nodes = [
+        {"id": "s", "type": "Sprite", "params": {"shape": "box", "width": 40, "height": 40, "color": [1.0, 1.0, 1.0]}},
+        {"id": "a", "type": "AnimaticRender", "params": {"background_color": [0.0, 0.0, 0.0]}},
+    ]
     fade = {"s.opacity": key([(2, 0.0), (10, 1.0)])}
     res, _ = run_graph(nodes, [("s.sprite", "a.sprites")], settings=SETTINGS, animation=fade)
     sp = res.output("s", "sprite")

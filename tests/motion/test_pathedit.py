@@ -15,8 +15,12 @@ from vidstudio.project import Project, view
 
 
 def doc_with(points, **fields) -> dict:
-    return {"version": 1, "paths": [{"id": "a", "points": [{"x": x, "y": y} for x, y in points], **fields}],
-            "anchors": [], "mine": {"kept": True}}
+    return {
+        "version": 1,
+        "paths": [{"id": "a", "points": [{"x": x, "y": y} for x, y in points], **fields}],
+        "anchors": [],
+        "mine": {"kept": True},
+    }
 
 
 def test_path_edits_return_new_valid_documents_and_keep_unknown_keys():
@@ -105,11 +109,19 @@ def test_body_edits():
 
 def drawn_graph(camera: str | None) -> Project:
     p = Project(settings={"width": 64, "height": 64, "frame_count": 4})
-    p.nodes += [NodeInstance(id="t", type="Trajectory"), NodeInstance(id="s", type="Sprite"),
-                NodeInstance(id="a", type="AnimaticRender"), NodeInstance(id="g", type="ColorGrade"),
-                NodeInstance(id="e", type="ExportVideo", params={"path": "x.mp4"})]
-    p.links += [Link.make("t", "trajectory", "s", "trajectory"), Link.make("s", "sprite", "a", "sprites"),
-                Link.make("a", "video", "g", "video"), Link.make("g", "video", "e", "video")]
+    p.nodes += [
+        NodeInstance(id="t", type="Trajectory"),
+        NodeInstance(id="s", type="Sprite"),
+        NodeInstance(id="a", type="AnimaticRender"),
+        NodeInstance(id="g", type="ColorGrade"),
+        NodeInstance(id="e", type="ExportVideo", params={"path": "x.mp4"}),
+    ]
+    p.links += [
+        Link.make("t", "trajectory", "s", "trajectory"),
+        Link.make("s", "sprite", "a", "sprites"),
+        Link.make("a", "video", "g", "video"),
+        Link.make("g", "video", "e", "video"),
+    ]
     if camera:
         p.nodes.append(NodeInstance(id="c", type=camera))
         if camera == "Camera":

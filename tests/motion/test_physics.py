@@ -18,8 +18,7 @@ def scene(bodies, **kw) -> PhysicsScene:
 
 
 def test_free_fall_matches_the_parabola_within_half_a_pixel():
-    sc = scene([{"id": "b", "radius": 10, "position": [100, 160], "velocity": [150, -420]}],
-               walls={"ceiling": False})
+    sc = scene([{"id": "b", "radius": 10, "position": [100, 160], "velocity": [150, -420]}], walls={"ceiling": False})
     fps = 24
     r = simulate(sc, 20, fps)  # 0.8 s, in the air all the way (above the frame for a while)
     t = np.arange(20) / fps
@@ -43,8 +42,20 @@ def test_successive_bounce_heights_follow_e_squared():
 
 def test_box_sliding_on_the_floor_stops_at_v0_squared_over_2_mu_g():
     mu, v0 = 0.4, 300.0
-    sc = scene([{"id": "box", "shape": "box", "width": 60, "height": 40, "position": [100, 512 - 20],
-                 "velocity": [v0, 0], "friction": mu, "elasticity": 0.0}])
+    sc = scene(
+        [
+            {
+                "id": "box",
+                "shape": "box",
+                "width": 60,
+                "height": 40,
+                "position": [100, 512 - 20],
+                "velocity": [v0, 0],
+                "friction": mu,
+                "elasticity": 0.0,
+            }
+        ]
+    )
     r = simulate(sc, 4 * 24, 24)
     x = r.tracks.get("box").position[:, 0]
     travelled = x[-1] - x[0]
@@ -54,8 +65,9 @@ def test_box_sliding_on_the_floor_stops_at_v0_squared_over_2_mu_g():
 
 
 def test_energy_is_conserved_with_perfect_elasticity_and_no_friction():
-    sc = scene([{"id": "b", "radius": 20, "position": [120, 112], "velocity": [300, 0], "elasticity": 1.0,
-                 "friction": 0.0}])
+    sc = scene(
+        [{"id": "b", "radius": 20, "position": [120, 112], "velocity": [300, 0], "elasticity": 1.0, "friction": 0.0}]
+    )
     r = simulate(sc, 8 * 24, 24)  # 8 s: several bounces off the floor and both side walls
     pos = r.tracks.get("b").position
     assert pos[:, 0].max() > 768 - 20 - 5 and pos[:, 1].max() > 512 - 20 - 5  # it did hit walls and floor
@@ -64,10 +76,13 @@ def test_energy_is_conserved_with_perfect_elasticity_and_no_friction():
 
 
 def test_equal_balls_exchange_velocities_and_conserve_momentum():
-    sc = scene([
-        {"id": "a", "radius": 20, "position": [200, 256], "velocity": [300, 0], "elasticity": 1.0, "friction": 0},
-        {"id": "b", "radius": 20, "position": [400, 256], "velocity": [0, 0], "elasticity": 1.0, "friction": 0},
-    ], gravity=[0, 0])
+    sc = scene(
+        [
+            {"id": "a", "radius": 20, "position": [200, 256], "velocity": [300, 0], "elasticity": 1.0, "friction": 0},
+            {"id": "b", "radius": 20, "position": [400, 256], "velocity": [0, 0], "elasticity": 1.0, "friction": 0},
+        ],
+        gravity=[0, 0],
+    )
     r = simulate(sc, 24, 24)
     np.testing.assert_allclose(r.velocity[:, -1, 0], [0.0, 300.0], atol=3.0)
     momentum = r.velocity[:, :, 0].sum(axis=0)
@@ -75,9 +90,16 @@ def test_equal_balls_exchange_velocities_and_conserve_momentum():
 
 
 def test_same_scene_same_result_and_walls_switch_off():
-    bodies = [{"id": "b", "radius": 15, "position": [100, 100], "velocity": [400, 0], "elasticity": 0.7},
-              {"id": "c", "shape": "polygon", "vertices": [[0, 0], [60, 0], [0, 40]], "position": [300, 200],
-               "angular_velocity": 90}]
+    bodies = [
+        {"id": "b", "radius": 15, "position": [100, 100], "velocity": [400, 0], "elasticity": 0.7},
+        {
+            "id": "c",
+            "shape": "polygon",
+            "vertices": [[0, 0], [60, 0], [0, 40]],
+            "position": [300, 200],
+            "angular_velocity": 90,
+        },
+    ]
     a = simulate(scene(bodies), 48, 24)
     b = simulate(scene(bodies), 48, 24)
     for ta, tb in zip(a.tracks, b.tracks):
@@ -90,11 +112,20 @@ def test_same_scene_same_result_and_walls_switch_off():
 def test_kinematic_body_follows_its_track_and_pushes_a_dynamic_one():
     T = 48
     paddle = Track("paddle_path", np.stack([np.linspace(100, 500, T), np.full(T, 470.0)], axis=1))
-    sc = scene([
-        {"id": "paddle", "kind": "kinematic", "shape": "box", "width": 40, "height": 80, "position": [0, 0],
-         "follow": "paddle_path"},
-        {"id": "puck", "radius": 20, "position": [300, 512 - 20], "friction": 0.0, "elasticity": 0.5},
-    ])
+    sc = scene(
+        [
+            {
+                "id": "paddle",
+                "kind": "kinematic",
+                "shape": "box",
+                "width": 40,
+                "height": 80,
+                "position": [0, 0],
+                "follow": "paddle_path",
+            },
+            {"id": "puck", "radius": 20, "position": [300, 512 - 20], "friction": 0.0, "elasticity": 0.5},
+        ]
+    )
     r = simulate(sc, T, 24, TrackSet([paddle]))
     np.testing.assert_allclose(r.tracks.get("paddle").position, paddle.position, atol=1e-6)
     puck = r.tracks.get("puck").position
@@ -104,11 +135,19 @@ def test_kinematic_body_follows_its_track_and_pushes_a_dynamic_one():
 
 
 def test_tracks_carry_shape_and_static_bodies_are_anchors():
-    sc = scene([
-        {"id": "tri", "shape": "polygon", "vertices": [[0, 0], [90, 0], [0, 60]], "position": [300, 100]},
-        {"id": "ledge", "kind": "static", "shape": "segment", "vertices": [[-50, 0], [50, 0]], "radius": 4,
-         "position": [384, 300]},
-    ])
+    sc = scene(
+        [
+            {"id": "tri", "shape": "polygon", "vertices": [[0, 0], [90, 0], [0, 60]], "position": [300, 100]},
+            {
+                "id": "ledge",
+                "kind": "static",
+                "shape": "segment",
+                "vertices": [[-50, 0], [50, 0]],
+                "radius": 4,
+                "position": [384, 300],
+            },
+        ]
+    )
     r = simulate(sc, 2, 24)
     tri = r.tracks.get("tri")
     # Polygon tracks follow the centroid: (30, 20) from the vertex origin.

@@ -155,8 +155,10 @@ def test_edges_are_antialiased_and_cutouts_keep_their_alpha(logo):
 def test_random_access_equals_sequential_and_threads_agree(logo):
     T = 8
     t = np.arange(T, dtype=float)
-    sprites = [image_sprite("logo", Track("logo", np.stack([40 + 12 * t, 64 + 0 * t], 1), 0.2 * t), logo, 50),
-               shape_sprite("ball", Track("ball", np.stack([150 - 8 * t, 30 + 9 * t], 1)), "ball", 24, 24, outline_width=2)]
+    sprites = [
+        image_sprite("logo", Track("logo", np.stack([40 + 12 * t, 64 + 0 * t], 1), 0.2 * t), logo, 50),
+        shape_sprite("ball", Track("ball", np.stack([150 - 8 * t, 30 + 9 * t], 1)), "ball", 24, 24, outline_width=2),
+    ]
     cams = camera_matrices(W, H, zoom=1 + 0.05 * t)
     ren = AnimaticRenderer(W, H, T, sprites=sprites, background=load_image(ASSETS / "coffee.png"), cameras=cams)
     seq = [ren.render(i) for i in range(T)]
@@ -192,13 +194,17 @@ def test_motion_blur_smears_along_the_motion():
     # A 10 px box moving 60 px per frame with a half-frame shutter covers 10 + 30 = 40 px.
     assert 38 <= lit.max() - lit.min() + 1 <= 42
     assert blurred.sum() == pytest.approx(sharp.sum(), rel=0.03)  # same light, spread out
-    assert np.all(np.diff(row[lit.min():lit.min() + 10]) >= -1e-3)  # ramps up smoothly
+    assert np.all(np.diff(row[lit.min() : lit.min() + 10]) >= -1e-3)  # ramps up smoothly
 
 
 def test_stand_in_sprites_for_bare_tracks():
-    ts = TrackSet([Track("p", np.zeros((2, 2)) + 50, size=(30, 20), meta={"color": [0, 1, 0]}),
-                   Track("q", np.zeros((2, 2)) + 90),
-                   Track("ball", np.zeros((2, 2)) + 20, size=(20, 20), meta={"shape": "circle", "radius": 10})])
+    ts = TrackSet(
+        [
+            Track("p", np.zeros((2, 2)) + 50, size=(30, 20), meta={"color": [0, 1, 0]}),
+            Track("q", np.zeros((2, 2)) + 90),
+            Track("ball", np.zeros((2, 2)) + 20, size=(20, 20), meta={"shape": "circle", "radius": 10}),
+        ]
+    )
     sps = sprites_from_tracks(ts)
     assert [s.shape.kind for s in sps] == ["box", "ellipse", "ellipse"]
     assert sps[0].size == (30, 20) and sps[1].size == (16, 16) and sps[0].shape.fill[:3] == (0, 1, 0)

@@ -38,7 +38,10 @@ def polyline_self_intersects(p: np.ndarray) -> bool:
         c, d = a[j], b[j]
 
         def orient(p1, p2, q):
-            return np.sign((p2[..., 0] - p1[..., 0]) * (q[..., 1] - p1[..., 1]) - (p2[..., 1] - p1[..., 1]) * (q[..., 0] - p1[..., 0]))
+            return np.sign(
+                (p2[..., 0] - p1[..., 0]) * (q[..., 1] - p1[..., 1])
+                - (p2[..., 1] - p1[..., 1]) * (q[..., 0] - p1[..., 0])
+            )
 
         o1, o2 = orient(a[i], b[i], c), orient(a[i], b[i], d)
         o3, o4 = orient(c, d, a[i]), orient(c, d, b[i])
@@ -93,8 +96,10 @@ def test_bspline_is_the_clamped_cubic_of_scipy_and_c2():
 def test_bezier_handles_define_the_cubic():
     p0, p3 = np.array([100.0, 300.0]), np.array([400.0, 300.0])
     h_out, h_in = np.array([0.0, -150.0]), np.array([0.0, -150.0])
-    p = path([{"x": 100, "y": 300, "handle_out": list(h_out)}, {"x": 400, "y": 300, "handle_in": list(h_in)}],
-             interpolation="bezier")
+    p = path(
+        [{"x": 100, "y": 300, "handle_out": list(h_out)}, {"x": 400, "y": 300, "handle_in": list(h_in)}],
+        interpolation="bezier",
+    )
     from vidstudio.motion.trajectory import compile_path
 
     chain = compile_path(p).chain
@@ -127,8 +132,12 @@ def test_constant_speed_along_a_curve():
 
 def test_linear_polyline_with_sine_easing_matches_arc_length_formula():
     # An L-shaped polyline of length 300 + 400 = 700: the arc length at frame f is 700 * ease(f / 40).
-    p = path([(0, 0), (300, 0), (300, 400)], interpolation="linear", end_frame=40,
-             easing={"family": "sine", "mode": "in_out"})
+    p = path(
+        [(0, 0), (300, 0), (300, 400)],
+        interpolation="linear",
+        end_frame=40,
+        easing={"family": "sine", "mode": "in_out"},
+    )
     tr = evaluate_path(p, 41)
     s = 700 * ease("sine", "in_out", np.arange(41) / 40)
     expect = np.where(s[:, None] <= 300, np.stack([s, 0 * s], 1), np.stack([300 + 0 * s, s - 300], 1))
@@ -136,21 +145,29 @@ def test_linear_polyline_with_sine_easing_matches_arc_length_formula():
 
 
 def test_keyed_timing_holds_between_keys_at_the_same_place_and_respects_start_end():
-    pts = [{"x": 0, "y": 0, "frame": 5}, {"x": 100, "y": 0, "frame": 10}, {"x": 100, "y": 0, "frame": 20},
-           {"x": 100, "y": 100, "frame": 30}]
+    pts = [
+        {"x": 0, "y": 0, "frame": 5},
+        {"x": 100, "y": 0, "frame": 10},
+        {"x": 100, "y": 0, "frame": 20},
+        {"x": 100, "y": 100, "frame": 30},
+    ]
     p = path(pts, timing="keys", interpolation="linear", start_frame=0, end_frame=40)
     tr = evaluate_path(p, 41)
-    np.testing.assert_allclose(tr.position[:6], [[0, 0]] * 6)           # before the first key: hold
-    np.testing.assert_allclose(tr.position[7], [40, 0], atol=1e-9)        # linear in time within a span
-    np.testing.assert_allclose(tr.position[10:21], [[100, 0]] * 11)      # the wait
+    np.testing.assert_allclose(tr.position[:6], [[0, 0]] * 6)  # before the first key: hold
+    np.testing.assert_allclose(tr.position[7], [40, 0], atol=1e-9)  # linear in time within a span
+    np.testing.assert_allclose(tr.position[10:21], [[100, 0]] * 11)  # the wait
     np.testing.assert_allclose(tr.position[25], [100, 50], atol=1e-9)
-    np.testing.assert_allclose(tr.position[30:], [[100, 100]] * 11)      # after the last key: hold
+    np.testing.assert_allclose(tr.position[30:], [[100, 100]] * 11)  # after the last key: hold
     np.testing.assert_allclose(point_frames(p, 41), [5, 10, 20, 30])
 
 
 def test_unkeyed_inner_points_take_their_time_from_the_arc_length():
-    p = path([{"x": 0, "y": 0}, {"x": 100, "y": 0}, {"x": 400, "y": 0, "frame": 40}], timing="keys",
-             interpolation="linear", end_frame=40)
+    p = path(
+        [{"x": 0, "y": 0}, {"x": 100, "y": 0}, {"x": 400, "y": 0, "frame": 40}],
+        timing="keys",
+        interpolation="linear",
+        end_frame=40,
+    )
     np.testing.assert_allclose(point_frames(p, 41), [0, 10, 40], atol=1e-6)
     np.testing.assert_allclose(evaluate_path(p, 41).position[10], [100, 0], atol=1e-6)
 
@@ -165,8 +182,15 @@ def test_back_easing_overshoots_past_the_end_along_the_tangent():
 # ------------------------------------------------------------------------------------------ object state
 def test_rotation_modes_scale_and_visibility():
     circle = [(200 + 100 * np.cos(a), 200 + 100 * np.sin(a)) for a in np.linspace(0, np.pi, 9)]
-    p = path(circle, rotation={"mode": "tangent", "angle": 10}, end_frame=20, scale=2.0,
-             hidden=[[3, 4]], outside="hide", start_frame=2)
+    p = path(
+        circle,
+        rotation={"mode": "tangent", "angle": 10},
+        end_frame=20,
+        scale=2.0,
+        hidden=[[3, 4]],
+        outside="hide",
+        start_frame=2,
+    )
     tr = evaluate_path(p, 24)
     # Along a half circle travelled clockwise on screen (y down) the heading (angle minus the 10 degree
     # offset) is the direction of motion, turning from about +90 to about +270 degrees.
@@ -177,9 +201,14 @@ def test_rotation_modes_scale_and_visibility():
     assert np.all(np.diff(heading[2:21]) > 0)
     assert np.all(tr.scale == 2.0)
     assert tr.visible.tolist() == [False, False, True, False, False] + [True] * 16 + [False] * 3
-    keyed = path([(0, 0), (10, 0)], rotation={"mode": "keyed", "angle": {"keys": [
-        {"frame": 0, "value": 0, "interpolation": "linear"}, {"frame": 10, "value": 90}]}},
-        scale={"keys": [{"frame": 0, "value": 1, "interpolation": "linear"}, {"frame": 10, "value": 3}]})
+    keyed = path(
+        [(0, 0), (10, 0)],
+        rotation={
+            "mode": "keyed",
+            "angle": {"keys": [{"frame": 0, "value": 0, "interpolation": "linear"}, {"frame": 10, "value": 90}]},
+        },
+        scale={"keys": [{"frame": 0, "value": 1, "interpolation": "linear"}, {"frame": 10, "value": 3}]},
+    )
     tr = evaluate_path(keyed, 11)
     np.testing.assert_allclose(np.rad2deg(tr.angle[5]), 45)
     np.testing.assert_allclose(tr.scale[5], 2)
@@ -187,9 +216,13 @@ def test_rotation_modes_scale_and_visibility():
 
 
 def test_document_to_trackset_resamples_at_the_consumer_boundary():
-    doc = {"paths": [{"id": "a", "points": [{"x": 0, "y": 0}, {"x": 100, "y": 50}]},
-                     {"id": "b", "name": "ball", "points": [{"x": 10, "y": 10}]}],
-           "anchors": [{"id": "tree", "x": 300, "y": 200}]}
+    doc = {
+        "paths": [
+            {"id": "a", "points": [{"x": 0, "y": 0}, {"x": 100, "y": 50}]},
+            {"id": "b", "name": "ball", "points": [{"x": 10, "y": 10}]},
+        ],
+        "anchors": [{"id": "tree", "x": 300, "y": 200}],
+    }
     ts = evaluate_document(doc, 48)
     assert ts.names == ["a", "ball"] and ts.frame_count == 48
     np.testing.assert_allclose(ts.anchors, [[300, 200]])
@@ -201,7 +234,9 @@ def test_document_to_trackset_resamples_at_the_consumer_boundary():
 
 # ------------------------------------------------------------------------------------------ editor helpers
 def test_editor_helpers_polyline_ticks_and_point_frames():
-    p = path([(50, 300), (200, 80), (400, 300)], start_frame=10, end_frame=30, easing={"family": "quad", "mode": "in_out"})
+    p = path(
+        [(50, 300), (200, 80), (400, 300)], start_frame=10, end_frame=30, easing={"family": "quad", "mode": "in_out"}
+    )
     line = path_polyline(p, 16)
     assert line.shape == (2 * 16 + 1, 2)
     np.testing.assert_allclose(line[[0, 16, -1]], [[50, 300], [200, 80], [400, 300]], atol=1e-9)
@@ -218,7 +253,9 @@ def test_validation_names_where_the_problem_is():
     with pytest.raises(ValidationError, match=r"points\[2\]\.frame 5 must be after points\[1\]\.frame 9"):
         path([{"x": 0, "y": 0, "frame": 0}, {"x": 1, "y": 0, "frame": 9}, {"x": 2, "y": 0, "frame": 5}], timing="keys")
     with pytest.raises(ValidationError, match="repeats paths\\[0\\].id"):
-        validate_document({"paths": [{"id": "a", "points": [{"x": 0, "y": 0}]}, {"id": "a", "points": [{"x": 0, "y": 0}]}]})
+        validate_document(
+            {"paths": [{"id": "a", "points": [{"x": 0, "y": 0}]}, {"id": "a", "points": [{"x": 0, "y": 0}]}]}
+        )
     with pytest.raises(ValidationError, match="end_frame 3 is before start_frame 8"):
         path([(0, 0)], start_frame=8, end_frame=3)
     with pytest.raises(ValidationError, match="points"):

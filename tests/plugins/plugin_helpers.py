@@ -28,12 +28,18 @@ def toml_value(v: Any) -> str:
     raise TypeError(type(v))
 
 
-def manifest_text(plugin: str, *, nodes: list[dict] | None = None, permissions: dict[str, str] | None = None,
-                  **fields: Any) -> str:
+def manifest_text(
+    plugin: str, *, nodes: list[dict] | None = None, permissions: dict[str, str] | None = None, **fields: Any
+) -> str:
     """TOML for a manifest; ``fields`` override the defaults (a value of None drops the key)."""
     base: dict[str, Any] = {
-        "manifest_version": 1, "name": plugin, "version": "1.0.0", "api_versions": ">=1.0,<2",
-        "description": f"Test plugin {plugin}.", "author": "Tester", "license": "MIT",
+        "manifest_version": 1,
+        "name": plugin,
+        "version": "1.0.0",
+        "api_versions": ">=1.0,<2",
+        "description": f"Test plugin {plugin}.",
+        "author": "Tester",
+        "license": "MIT",
     }
     base.update(fields)
     lines = [f"{k} = {toml_value(v)}" for k, v in base.items() if v is not None]
@@ -48,7 +54,7 @@ def manifest_text(plugin: str, *, nodes: list[dict] | None = None, permissions: 
 
 #: A module with a NUMBER source (``<plugin>.Const``), a node that raises at run time (``<plugin>.Boom``) and a
 #: trajectory source (``<plugin>.Line``: one track moving right at ``speed`` px per frame).
-NODES_MODULE = '''
+NODES_MODULE = """
 import numpy as np
 from vidstudio.api import Node, Output, Input, Param, PortType, Track, TrackSet
 
@@ -82,12 +88,21 @@ class Line(Node):
         t = np.arange(ctx.frame_count, dtype=float)
         pos = np.stack([params["x0"] + params["speed"] * t, np.full_like(t, params["y0"])], axis=1)
         return {{"trajectory": TrackSet([Track("ball", pos, size=(8, 8)), Track("cube", pos + 30.0)])}}
-'''
+"""
 
 
-def write_plugin(base: Path, name: str, *, folder: str | None = None, module: str | None = None,
-                 code: str | None = None, manifest: str | None = None, nodes: list[dict] | None = None,
-                 category: str = "Tests", **fields: Any) -> Path:
+def write_plugin(
+    base: Path,
+    name: str,
+    *,
+    folder: str | None = None,
+    module: str | None = None,
+    code: str | None = None,
+    manifest: str | None = None,
+    nodes: list[dict] | None = None,
+    category: str = "Tests",
+    **fields: Any,
+) -> Path:
     """Writes a folder plugin ``base/<folder or name>`` with a manifest and a package ``<module>`` holding
     :data:`NODES_MODULE` (or ``code``). Returns the plugin folder."""
     module = module or f"{name}_mod"

@@ -29,8 +29,12 @@ def ctx(frame_count: int, fps: int = 24, w: int = 96, h: int = 64) -> ExecutionC
 
 def grain(FilmGrain, clip: Clip, amount, size=1.5, seed=0, color=False) -> Clip:
     T = clip.frame_count
-    params = {"amount": np.broadcast_to(np.asarray(amount, float), (T,)).copy(),
-              "size": np.broadcast_to(np.asarray(size, float), (T,)).copy(), "seed": seed, "color": color}
+    params = {
+        "amount": np.broadcast_to(np.asarray(amount, float), (T,)).copy(),
+        "size": np.broadcast_to(np.asarray(size, float), (T,)).copy(),
+        "seed": seed,
+        "color": color,
+    }
     return FilmGrain().execute(ctx(T), {"video": clip}, params)["video"]
 
 
@@ -54,7 +58,9 @@ def test_film_grain_amount_is_the_standard_deviation_and_keyable(nodes):
     assert bright.min() >= 0.0 and bright.max() <= 1.0  # clipped to the valid range
 
 
-@pytest.mark.parametrize("size, expected", [(2.0, np.exp(-1 / 4)), (4.0, np.exp(-1 / 16)), (8.0, np.exp(-1 / 64)), (0.5, 0.0)])
+@pytest.mark.parametrize(
+    "size, expected", [(2.0, np.exp(-1 / 4)), (4.0, np.exp(-1 / 16)), (8.0, np.exp(-1 / 64)), (0.5, 0.0)]
+)
 def test_film_grain_size_sets_the_correlation_between_neighbours(nodes, size, expected):
     # White noise smoothed by a Gaussian of standard deviation s = size / 2 px: the correlation of horizontal
     # neighbours is exp(-1 / (4 s^2)) (for s >= 1 px); below a pixel it is white noise (correlation ~0).
@@ -82,8 +88,11 @@ def tracks(T: int = 48) -> TrackSet:
 
 def wiggle(Wiggle, ts: TrackSet, amplitude=10.0, frequency=2.0, seed=7, fps=24) -> TrackSet:
     T = ts.frame_count
-    params = {"amplitude": np.broadcast_to(np.asarray(amplitude, float), (T,)).copy(),
-              "frequency": np.broadcast_to(np.asarray(frequency, float), (T,)).copy(), "seed": seed}
+    params = {
+        "amplitude": np.broadcast_to(np.asarray(amplitude, float), (T,)).copy(),
+        "frequency": np.broadcast_to(np.asarray(frequency, float), (T,)).copy(),
+        "seed": seed,
+    }
     return Wiggle().execute(ctx(T, fps), {"trajectory": ts}, params)["trajectory"]
 
 
@@ -125,7 +134,11 @@ def test_wiggle_keys_seeds_and_tracks(nodes):
     # angle, scale, visibility, size and anchors pass through
     for a, b in zip(src, out):
         assert (a.name, a.size) == (b.name, b.size)
-        assert np.array_equal(a.angle, b.angle) and np.array_equal(a.scale, b.scale) and np.array_equal(a.visible, b.visible)
+        assert (
+            np.array_equal(a.angle, b.angle)
+            and np.array_equal(a.scale, b.scale)
+            and np.array_equal(a.visible, b.visible)
+        )
     assert np.array_equal(out.anchors, src.anchors)
     # a track's noise depends on its name, not on the other tracks
     more = TrackSet(list(src) + [Track("extra", np.zeros((48, 2)))])
@@ -164,13 +177,19 @@ def test_both_nodes_in_an_engine_graph_with_a_keyed_parameter(nodes):
     for cls in (FilmGrain, Wiggle):
         reg.register(cls, source="example_nodes")
     g = Graph(
-        nodes=[NodeInstance(id="gray", type="tests.Gray"), NodeInstance(id="grain", type="example_nodes.FilmGrain"),
-               NodeInstance(id="line", type="tests.Line"),
-               NodeInstance(id="wig", type="example_nodes.Wiggle", params={"frequency": 2.0})],
+        nodes=[
+            NodeInstance(id="gray", type="tests.Gray"),
+            NodeInstance(id="grain", type="example_nodes.FilmGrain"),
+            NodeInstance(id="line", type="tests.Line"),
+            NodeInstance(id="wig", type="example_nodes.Wiggle", params={"frequency": 2.0}),
+        ],
         links=[Link.make("gray", "video", "grain", "video"), Link.make("line", "trajectory", "wig", "trajectory")],
-        animation={"grain.amount": FCurve.model_validate({"keys": [{"frame": 0, "value": 0.0, "interpolation": "linear"},
-                                                                   {"frame": 23, "value": 0.1}]}),
-                   "wig.amplitude": FCurve.model_validate({"keys": [{"frame": 0, "value": 4.0}]})},
+        animation={
+            "grain.amount": FCurve.model_validate(
+                {"keys": [{"frame": 0, "value": 0.0, "interpolation": "linear"}, {"frame": 23, "value": 0.1}]}
+            ),
+            "wig.amplitude": FCurve.model_validate({"keys": [{"frame": 0, "value": 4.0}]}),
+        },
     )
     res = Engine(reg).run(g, Settings(width=32, height=16, frame_count=24), targets=["grain", "wig"])
     video = np.asarray(res.output("grain", "video"))

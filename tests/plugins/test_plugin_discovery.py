@@ -23,13 +23,24 @@ def run_const(registry, type_id: str, value: float = 3.5) -> float:
 
 
 def test_folder_plugin_is_found_without_importing_it_and_imported_on_first_use(plugins_dir):
-    write_plugin(plugins_dir, "good", nodes=[{"name": "Const", "title": "Constant", "description": "A number."}],
-                 category="Numbers")
+    write_plugin(
+        plugins_dir,
+        "good",
+        nodes=[{"name": "Const", "title": "Constant", "description": "A number."}],
+        category="Numbers",
+    )
     reg = default_registry()
     assert "good_mod" not in sys.modules  # discovery read the manifest only
-    assert reg.summary("good.Const") == {"type": "good.Const", "title": "Constant", "category": "Numbers",
-                                         "description": "A number.", "runs_on": "anywhere", "source": "good",
-                                         "available": True, "reason": None}
+    assert reg.summary("good.Const") == {
+        "type": "good.Const",
+        "title": "Constant",
+        "category": "Numbers",
+        "description": "A number.",
+        "runs_on": "anywhere",
+        "source": "good",
+        "available": True,
+        "reason": None,
+    }
     info = PluginManager().get("good")
     assert (info.status, info.loaded, info.origin, info.version) == ("enabled", False, "folder", "1.0.0")
     assert [(n.type_id, n.category) for n in info.nodes] == [("good.Const", "Numbers")]
@@ -56,7 +67,12 @@ def test_entry_point_plugin_is_found_without_importing_it(tmp_path, monkeypatch)
     make_dist(site, "eplug", "eplug_pkg")
     monkeypatch.syspath_prepend(str(site))
     info = PluginManager().get("eplug")
-    assert (info.origin, info.distribution, info.location, info.status) == ("package", "eplug", site / "eplug_pkg", "enabled")
+    assert (info.origin, info.distribution, info.location, info.status) == (
+        "package",
+        "eplug",
+        site / "eplug_pkg",
+        "enabled",
+    )
     reg = default_registry()
     assert "eplug_pkg" not in sys.modules
     assert run_const(reg, "eplug.Const", 2.0) == 2.0
@@ -102,8 +118,15 @@ def zoo(plugins_dir):
 def test_statuses_before_anything_is_imported(zoo):
     by_name = {p.name: p for p in PluginManager().plugins}
     assert {n: p.status for n, p in by_name.items()} == {
-        "good": "enabled", "badtoml": "failed", "badfields": "failed", "old": "incompatible", "crash": "enabled",
-        "quitter": "enabled", "missing": "enabled", "nomodule": "failed", "off": "disabled",
+        "good": "enabled",
+        "badtoml": "failed",
+        "badfields": "failed",
+        "old": "incompatible",
+        "crash": "enabled",
+        "quitter": "enabled",
+        "missing": "enabled",
+        "nomodule": "failed",
+        "off": "disabled",
     }
     assert "invalid TOML" in by_name["badtoml"].error and by_name["badtoml"].manifest is None
     assert "author: is required" in by_name["badfields"].error
@@ -118,24 +141,38 @@ def test_broken_plugins_are_reported_and_the_rest_works(zoo):
     assert described["LoadImage"]["source"] == "builtin"
     assert run_const(reg, "good.Const") == 3.5
     assert reg.why_unusable("crash.Const") == (
-        "unavailable-type", "node type 'crash.Const' is unavailable: plugin 'crash' failed to import: "
-        "RuntimeError: cannot find the LUT folder")
+        "unavailable-type",
+        "node type 'crash.Const' is unavailable: plugin 'crash' failed to import: "
+        "RuntimeError: cannot find the LUT folder",
+    )
     assert described["crash.Const"]["available"] is False
     assert "plugin 'quitter' failed to import: SystemExit: 3" in reg.why_unusable("quitter.Const")[1]
     # one bad class does not take the plugin's other nodes down
     assert run_const(reg, "missing.Const") == 3.5
-    assert ("plugin 'missing' cannot provide it: node 'Ghost' (missing_mod:Ghost): AttributeError"
-            in reg.why_unusable("missing.Ghost")[1])
-    assert reg.why_unusable("old.Const") == ("unavailable-type", "node type 'old.Const' is unavailable: plugin 'old' "
-                                             "1.0.0 needs node API >=0.1,<1, this VidStudio provides 1.1; install a "
-                                             "release of the plugin made for it")
-    assert reg.why_unusable("off.Const") == ("unavailable-type", "node type 'off.Const' is unavailable: plugin 'off' "
-                                             "is disabled; enable it with `vidstudio plugins enable off`")
+    assert (
+        "plugin 'missing' cannot provide it: node 'Ghost' (missing_mod:Ghost): AttributeError"
+        in reg.why_unusable("missing.Ghost")[1]
+    )
+    assert reg.why_unusable("old.Const") == (
+        "unavailable-type",
+        "node type 'old.Const' is unavailable: plugin 'old' "
+        "1.0.0 needs node API >=0.1,<1, this VidStudio provides 1.1; install a "
+        "release of the plugin made for it",
+    )
+    assert reg.why_unusable("off.Const") == (
+        "unavailable-type",
+        "node type 'off.Const' is unavailable: plugin 'off' is disabled; enable it with `vidstudio plugins enable off`",
+    )
     code, msg = reg.why_unusable("badtoml.Anything")
     assert code == "unavailable-type" and "plugin 'badtoml' has an invalid manifest" in msg and "invalid TOML" in msg
-    assert reg.why_unusable("nosuch.Node") == ("unknown-type", "unknown node type 'nosuch.Node': plugin 'nosuch' is not installed")
-    assert reg.why_unusable("good.Nope") == ("unknown-type", "unknown node type 'good.Nope': plugin 'good' has no node "
-                                             "type 'Nope' (it provides: Const)")
+    assert reg.why_unusable("nosuch.Node") == (
+        "unknown-type",
+        "unknown node type 'nosuch.Node': plugin 'nosuch' is not installed",
+    )
+    assert reg.why_unusable("good.Nope") == (
+        "unknown-type",
+        "unknown node type 'good.Nope': plugin 'good' has no node type 'Nope' (it provides: Const)",
+    )
     # the plugin list now shows the import failures, with a traceback for the author
     after = {p.name: p for p in PluginManager().plugins}
     assert after["crash"].status == "failed" and "RuntimeError: cannot find the LUT folder" in after["crash"].error
@@ -184,7 +221,9 @@ def test_a_node_that_raises_names_its_plugin_and_the_rest_still_runs(plugins_dir
     g = Graph(nodes=[NodeInstance(id="c", type="good.Const"), NodeInstance(id="b", type="good.Boom")])
     with pytest.raises(NodeExecutionError) as e:
         engine.run(g, Settings(), targets=["b"])
-    assert str(e.value) == "node 'b' (good.Boom, from plugin 'good') failed: ZeroDivisionError: the plugin divided by zero"
+    assert (
+        str(e.value) == "node 'b' (good.Boom, from plugin 'good') failed: ZeroDivisionError: the plugin divided by zero"
+    )
     assert engine.run(g, Settings(), targets=["c"]).output("c", "value") == 1.0
 
 
@@ -207,7 +246,9 @@ def test_module_name_taken_by_another_module(plugins_dir):
 
 
 def test_prints_during_import_go_to_stderr(plugins_dir, capsys):
-    write_plugin(plugins_dir, "chatty", code="print('hello from chatty')\n" + NODES_MODULE.format(plugin="chatty", category="T"))
+    write_plugin(
+        plugins_dir, "chatty", code="print('hello from chatty')\n" + NODES_MODULE.format(plugin="chatty", category="T")
+    )
     default_registry().get("chatty.Const")
     out, err = capsys.readouterr()
     assert "hello from chatty" not in out and "hello from chatty" in err
@@ -222,4 +263,6 @@ def test_a_failure_of_discovery_itself_leaves_the_built_in_nodes(plugins_dir, mo
     monkeypatch.setattr(PluginManager, "refresh", broken)
     reg = default_registry()
     assert reg.find("LoadImage") is not None and "good.Const" not in reg
-    assert "plugin discovery failed (OSError: disk on fire); continuing with the built-in nodes" in capsys.readouterr().err
+    assert (
+        "plugin discovery failed (OSError: disk on fire); continuing with the built-in nodes" in capsys.readouterr().err
+    )

@@ -35,7 +35,11 @@ def test_quick_start_plugin_from_the_docs(tmp_path, plugins_dir):
     plan = inspect_target(str(tmp_path / "darkroom"), tmp_path)
     assert plan.kind == "folder"
     info = install(plan, PluginManager(), log=lambda line: None)
-    assert (info.status, [n.type_id for n in info.nodes], info.category) == ("enabled", ["darkroom.Vignette"], "Darkroom")
+    assert (info.status, [n.type_id for n in info.nodes], info.category) == (
+        "enabled",
+        ["darkroom.Vignette"],
+        "Darkroom",
+    )
 
     class Gray(Node):
         type_id = "tests.Gray"
@@ -46,11 +50,18 @@ def test_quick_start_plugin_from_the_docs(tmp_path, plugins_dir):
 
     reg = default_registry()
     reg.register(Gray)
-    g = Graph(nodes=[NodeInstance(id="src", type="tests.Gray"), NodeInstance(id="v", type="darkroom.Vignette")],
-              links=[Link.make("src", "video", "v", "video")],
-              animation={"v.strength": FCurve.model_validate({"keys": [{"frame": 0, "value": 0.0, "interpolation": "linear"},
-                                                                       {"frame": 2, "value": 1.0}]})})
-    video = np.asarray(Engine(reg).run(g, Settings(width=40, height=30, frame_count=3), targets=["v"]).output("v", "video"))
+    g = Graph(
+        nodes=[NodeInstance(id="src", type="tests.Gray"), NodeInstance(id="v", type="darkroom.Vignette")],
+        links=[Link.make("src", "video", "v", "video")],
+        animation={
+            "v.strength": FCurve.model_validate(
+                {"keys": [{"frame": 0, "value": 0.0, "interpolation": "linear"}, {"frame": 2, "value": 1.0}]}
+            )
+        },
+    )
+    video = np.asarray(
+        Engine(reg).run(g, Settings(width=40, height=30, frame_count=3), targets=["v"]).output("v", "video")
+    )
     assert np.allclose(video[0], 0.8)  # strength 0
     # full strength: the corner pixel (r ~ 1) is almost black, the centre untouched, half-way in between
     assert video[2, 0, 0, 0] < 0.05 and abs(video[2, 15, 20, 0] - 0.8) < 1e-3
@@ -58,8 +69,10 @@ def test_quick_start_plugin_from_the_docs(tmp_path, plugins_dir):
 
 
 def test_plugin_layers_import_neither_qt_nor_torch():
-    code = ("import sys, vidstudio.api, vidstudio.plugins, vidstudio.plugins.install, vidstudio.commands.plugins\n"
-            "from vidstudio.nodes import default_registry; default_registry()\n"
-            "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'PySide6', 'diffusers', 'qtawesome'})))")
+    code = (
+        "import sys, vidstudio.api, vidstudio.plugins, vidstudio.plugins.install, vidstudio.commands.plugins\n"
+        "from vidstudio.nodes import default_registry; default_registry()\n"
+        "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'PySide6', 'diffusers', 'qtawesome'})))"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == ""

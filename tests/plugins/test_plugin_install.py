@@ -29,8 +29,13 @@ from vidstudio.plugins.install import inspect_target
 
 
 def offline_pip_env(wheels: Path) -> dict[str, str]:
-    return {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_NO_CACHE_DIR": "1",
-            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    return {
+        **os.environ,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheels),
+        "PIP_NO_CACHE_DIR": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +46,12 @@ def plugin_venv(tmp_path_factory) -> tuple[Path, Path]:
     env_dir = base / "venv"
     venv.EnvBuilder(with_pip=False, symlinks=os.name != "nt").create(env_dir)
     py = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     ours = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], *site.getsitepackages()]
     lines = [str(ROOT)] + [p for i, p in enumerate(ours) if p not in ours[:i] and Path(p).is_dir()]
     Path(purelib, "_vidstudio_tests.pth").write_text("\n".join(lines) + "\n")
@@ -51,8 +60,12 @@ def plugin_venv(tmp_path_factory) -> tuple[Path, Path]:
     src = base / "src"
     shutil.copytree(EXAMPLE_PLUGIN, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     wheels = base / "wheels"
-    r = subprocess.run([py, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), str(src)],
-                       env={**offline_pip_env(wheels), "PIP_NO_BUILD_ISOLATION": "0"}, capture_output=True, text=True)
+    r = subprocess.run(
+        [py, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(wheels), str(src)],
+        env={**offline_pip_env(wheels), "PIP_NO_BUILD_ISOLATION": "0"},
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     return py, wheels
 
@@ -66,13 +79,23 @@ def project(folder: Path) -> Path:
             {"id": "photo", "type": "LoadImage", "params": {"path": "astronaut.png"}},
             {"id": "cam", "type": "CameraMove", "params": {}},
             {"id": "grain", "type": "example_nodes.FilmGrain", "params": {"amount": 0.08, "size": 2.0, "seed": 5}},
-            {"id": "export", "type": "ExportVideo", "params": {"path": "out/grain.mp4", "crf": 0, "preset": "ultrafast"}},
+            {
+                "id": "export",
+                "type": "ExportVideo",
+                "params": {"path": "out/grain.mp4", "crf": 0, "preset": "ultrafast"},
+            },
             {"id": "line", "type": "testtraj.Line", "params": {"speed": 3.0}},
             {"id": "wig", "type": "example_nodes.Wiggle", "params": {"amplitude": 6.0, "frequency": 4.0, "seed": 1}},
         ],
-        "links": [{"from": "photo.image", "to": "cam.image"}, {"from": "cam.video", "to": "grain.video"},
-                  {"from": "grain.video", "to": "export.video"}, {"from": "line.trajectory", "to": "wig.trajectory"}],
-        "animation": {"cam.zoom": {"keys": [{"frame": 0, "value": 1.0, "interpolation": "linear"}, {"frame": 5, "value": 1.2}]}},
+        "links": [
+            {"from": "photo.image", "to": "cam.image"},
+            {"from": "cam.video", "to": "grain.video"},
+            {"from": "grain.video", "to": "export.video"},
+            {"from": "line.trajectory", "to": "wig.trajectory"},
+        ],
+        "animation": {
+            "cam.zoom": {"keys": [{"frame": 0, "value": 1.0, "interpolation": "linear"}, {"frame": 5, "value": 1.2}]}
+        },
     }
     p = folder / "film.vidproj"
     p.write_text(json.dumps(doc, indent=2))
@@ -101,7 +124,9 @@ def test_install_use_disable_and_uninstall_the_example_plugin(plugin_venv, tmp_p
     env = offline_pip_env(wheels)
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([py, "-m", "vidstudio", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [py, "-m", "vidstudio", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
 
     # by package name: pip downloads the wheel, VidStudio shows its manifest, then pip installs it
     r = cli("plugins", "install", "vidstudio-example-nodes", "--yes")
@@ -109,8 +134,9 @@ def test_install_use_disable_and_uninstall_the_example_plugin(plugin_venv, tmp_p
     assert "Plugin example_nodes 0.1.0: Example Nodes" in r.stdout and "runs on this machine" in r.stdout
     assert "installed example_nodes 0.1.0 (package): example_nodes.FilmGrain, example_nodes.Wiggle" in r.stdout
     assert "Requirement already satisfied: scipy" in r.stderr  # its dependencies went through pip
-    assert list(py.parent.parent.glob("lib*/python*/site-packages/vidstudio_example_nodes/grain.py")) or \
-        list(py.parent.parent.glob("Lib/site-packages/vidstudio_example_nodes/grain.py"))  # into the throwaway venv
+    assert list(py.parent.parent.glob("lib*/python*/site-packages/vidstudio_example_nodes/grain.py")) or list(
+        py.parent.parent.glob("Lib/site-packages/vidstudio_example_nodes/grain.py")
+    )  # into the throwaway venv
     with pytest.raises(importlib.metadata.PackageNotFoundError):
         importlib.metadata.distribution("vidstudio-example-nodes")  # this process's environment has no such package
 
@@ -122,7 +148,12 @@ def test_install_use_disable_and_uninstall_the_example_plugin(plugin_venv, tmp_p
 
     listed = {p["name"]: p for p in json.loads(cli("plugins", "list", "--json").stdout)["plugins"]}
     ex = listed["example_nodes"]
-    assert (ex["status"], ex["origin"], ex["distribution"], ex["category"]) == ("enabled", "package", "vidstudio-example-nodes", "Example Nodes")
+    assert (ex["status"], ex["origin"], ex["distribution"], ex["category"]) == (
+        "enabled",
+        "package",
+        "vidstudio-example-nodes",
+        "Example Nodes",
+    )
     assert listed["testtraj"]["origin"] == "folder"
 
     # both nodes in one graph: the render carries the grain, the wiggle moves the trajectory
@@ -148,21 +179,33 @@ def test_install_use_disable_and_uninstall_the_example_plugin(plugin_venv, tmp_p
     assert cli("plugins", "disable", "example_nodes").returncode == 0
     r = cli("validate", str(p))
     assert r.returncode == 2
-    assert "node 'grain' type: node type 'example_nodes.FilmGrain' is unavailable: plugin 'example_nodes' is disabled" in r.stdout
+    assert (
+        "node 'grain' type: node type 'example_nodes.FilmGrain' is unavailable: plugin 'example_nodes' is disabled"
+        in r.stdout
+    )
 
     # uninstalled: pip removes it; the project says which plugin is missing
     r = cli("plugins", "uninstall", "example_nodes")
     assert r.returncode == 0, r.stderr
     assert "Successfully uninstalled vidstudio-example-nodes" in r.stderr
     r = cli("validate", str(p))
-    assert r.returncode == 2 and "unknown node type 'example_nodes.Wiggle': plugin 'example_nodes' is not installed" in r.stdout
+    assert (
+        r.returncode == 2
+        and "unknown node type 'example_nodes.Wiggle': plugin 'example_nodes' is not installed" in r.stdout
+    )
 
     # a package folder (a plugin's source checkout): pip builds a copy, the user's folder is left as it was
     src = tmp_path / "checkout"
     shutil.copytree(EXAMPLE_PLUGIN, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     before = sorted(str(f.relative_to(src)) for f in src.rglob("*"))
-    r = subprocess.run([py, "-m", "vidstudio", "plugins", "install", str(src), "--yes"], cwd=tmp_path,
-                       env={**env, "PIP_NO_BUILD_ISOLATION": "0"}, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [py, "-m", "vidstudio", "plugins", "install", str(src), "--yes"],
+        cwd=tmp_path,
+        env={**env, "PIP_NO_BUILD_ISOLATION": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "installed example_nodes 0.1.0 (package)" in r.stdout
     assert sorted(str(f.relative_to(src)) for f in src.rglob("*")) == before  # no build/, no *.egg-info
@@ -181,14 +224,19 @@ def test_package_folder_and_bad_packages_are_checked_before_anything_installs(tm
     pkg = tmp_path / "pkg"
     shutil.copytree(EXAMPLE_PLUGIN, pkg, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     text = (pkg / "pyproject.toml").read_text()
-    (pkg / "pyproject.toml").write_text(text.replace('[project.entry-points."vidstudio.nodes"]\nexample_nodes = "vidstudio_example_nodes"\n', ""))
+    (pkg / "pyproject.toml").write_text(
+        text.replace('[project.entry-points."vidstudio.nodes"]\nexample_nodes = "vidstudio_example_nodes"\n', "")
+    )
     with pytest.raises(PluginError, match="declares no entry point in group 'vidstudio.nodes'"):
         inspect_target(str(pkg), tmp_path)
 
     wheel = tmp_path / "fake-1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as z:
         z.writestr("fake/__init__.py", "")
-        z.writestr("fake/vidstudio-plugin.toml", (EXAMPLE_PLUGIN / "vidstudio_example_nodes" / "vidstudio-plugin.toml").read_text())
+        z.writestr(
+            "fake/vidstudio-plugin.toml",
+            (EXAMPLE_PLUGIN / "vidstudio_example_nodes" / "vidstudio-plugin.toml").read_text(),
+        )
         z.writestr("fake-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: fake\nVersion: 1.0\n")
     with pytest.raises(PluginError, match="the wheel declares no entry point in group 'vidstudio.nodes'"):
         inspect_target(str(wheel), tmp_path)

@@ -14,16 +14,26 @@ def test_example_manifest_describes_both_nodes_with_namespaced_ids():
     assert m.name == "example_nodes" and m.version == "0.1.0"
     assert [m.type_id(n) for n in m.nodes] == ["example_nodes.FilmGrain", "example_nodes.Wiggle"]
     assert m.class_path(m.nodes[0]) == "vidstudio_example_nodes.grain:FilmGrain"
-    assert m.node_info(m.nodes[1]) == {"title": "Wiggle", "category": "Example Nodes",
-                                       "description": "Adds smooth procedural noise to every track of a trajectory.",
-                                       "runs_on": "anywhere", "plugin": "example_nodes"}
+    assert m.node_info(m.nodes[1]) == {
+        "title": "Wiggle",
+        "category": "Example Nodes",
+        "description": "Adds smooth procedural noise to every track of a trajectory.",
+        "runs_on": "anywhere",
+        "plugin": "example_nodes",
+    }
     assert m.compatible() == (True, "")
     assert m.permissions == {}
 
 
 def test_defaults_class_path_category_and_permissions():
-    m = parse_manifest(manifest_text("p", module="p_mod", title="P Tools",
-                                     permissions={"network": "Downloads LUTs", "subprocess": "Runs ffprobe"}))
+    m = parse_manifest(
+        manifest_text(
+            "p",
+            module="p_mod",
+            title="P Tools",
+            permissions={"network": "Downloads LUTs", "subprocess": "Runs ffprobe"},
+        )
+    )
     assert m.class_path(m.nodes[0]) == "p_mod:Const"
     assert m.display_category == "P Tools"
     assert m.permissions == {"network": "Downloads LUTs", "subprocess": "Runs ffprobe"}
@@ -51,7 +61,9 @@ def test_bad_fields_name_the_key(overrides, where, words):
 
 
 def test_bad_permissions_and_nodes():
-    with pytest.raises(ManifestError, match=r"permissions: .*unknown permission 'camera' \(known: network, files, subprocess\)"):
+    with pytest.raises(
+        ManifestError, match=r"permissions: .*unknown permission 'camera' \(known: network, files, subprocess\)"
+    ):
         parse_manifest(manifest_text("p", permissions={"camera": "Films you"}))
     with pytest.raises(ManifestError, match="network: give the reason"):
         parse_manifest(manifest_text("p", permissions={"network": "  "}))
@@ -79,6 +91,8 @@ def test_incompatible_api_range_says_what_it_needs():
     m = parse_manifest(manifest_text("old", api_versions=">=0.1,<1"))
     ok, why = m.compatible()
     assert not ok
-    assert why == (f"plugin 'old' 1.0.0 needs node API >=0.1,<1, this VidStudio provides {API_VERSION}; "
-                   "install a release of the plugin made for it")
+    assert why == (
+        f"plugin 'old' 1.0.0 needs node API >=0.1,<1, this VidStudio provides {API_VERSION}; "
+        "install a release of the plugin made for it"
+    )
     assert m.compatible("0.5") == (True, "")

@@ -19,8 +19,14 @@ DOC = {
     "format_version": 1,
     "settings": {"width": 64, "height": 48, "fps": "24", "frame_count": 4},
     "nodes": [
-        {"id": "n", "type": "good.Const", "params": {"value": 2.5, "from_a_newer_release": [1, 2]},
-         "position": [10.0, 20.0], "title": "My number", "colour_tag": "red"},
+        {
+            "id": "n",
+            "type": "good.Const",
+            "params": {"value": 2.5, "from_a_newer_release": [1, 2]},
+            "position": [10.0, 20.0],
+            "title": "My number",
+            "colour_tag": "red",
+        },
         {"id": "b", "type": "good.Boom", "params": {}, "position": [200.0, 20.0]},
     ],
     "links": [{"from": "n.value", "to": "b.value"}],
@@ -60,8 +66,10 @@ def test_disabled_plugin(saved, capsys):
     PluginManager().disable("good")
     errors = reopen_validate_save(path, original)
     reason = "plugin 'good' is disabled; enable it with `vidstudio plugins enable good`"
-    assert errors == {"n": ("unavailable-type", f"node type 'good.Const' is unavailable: {reason}"),
-                      "b": ("unavailable-type", f"node type 'good.Boom' is unavailable: {reason}")}
+    assert errors == {
+        "n": ("unavailable-type", f"node type 'good.Const' is unavailable: {reason}"),
+        "b": ("unavailable-type", f"node type 'good.Boom' is unavailable: {reason}"),
+    }
     capsys.readouterr()
     assert main(["validate", str(path)]) == 2
     assert f"{path}: node 'n' type: node type 'good.Const' is unavailable: {reason}" in capsys.readouterr().out
@@ -83,8 +91,11 @@ def test_plugin_that_fails_to_import(saved, plugins_dir):
     path, original = saved
     (plugins_dir / "good" / "good_mod" / "__init__.py").write_text("import no_such_library_xyz\n")
     errors = reopen_validate_save(path, original)
-    assert errors["n"] == ("unavailable-type", "node type 'good.Const' is unavailable: plugin 'good' failed to import: "
-                                               "ModuleNotFoundError: No module named 'no_such_library_xyz'")
+    assert errors["n"] == (
+        "unavailable-type",
+        "node type 'good.Const' is unavailable: plugin 'good' failed to import: "
+        "ModuleNotFoundError: No module named 'no_such_library_xyz'",
+    )
 
 
 def test_with_the_plugin_the_same_project_is_valid_and_unchanged(saved):
@@ -93,6 +104,8 @@ def test_with_the_plugin_the_same_project_is_valid_and_unchanged(saved):
     issues = validate_graph(project, default_registry(), project.settings)
     # the plugin's node is real again: its own checks run (the unknown parameter is a warning only)
     assert [(i.node_id, i.code, i.severity) for i in issues] == [
-        ("n", "unknown-param", "warning"), ("n", "bad-animation", "error")]
+        ("n", "unknown-param", "warning"),
+        ("n", "bad-animation", "error"),
+    ]
     save_project(project)
     assert path.read_bytes() == original

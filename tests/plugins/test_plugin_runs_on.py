@@ -16,9 +16,16 @@ def test_validate_and_plugins_info_name_a_backend_only_plugin_node(plugins_dir, 
     reg = default_registry()
     assert reg.runs_on("acme.Const") == "backend" and "acme_mod" not in sys.modules
     project = tmp_path / "p.vidproj"
-    project.write_text(json.dumps({
-        "format_version": 1, "settings": {"width": 64, "height": 64, "fps": "24", "frame_count": 4},
-        "nodes": [{"id": "paint", "type": "acme.Const", "params": {"value": 2.0}}], "links": []}))
+    project.write_text(
+        json.dumps(
+            {
+                "format_version": 1,
+                "settings": {"width": 64, "height": 64, "fps": "24", "frame_count": 4},
+                "nodes": [{"id": "paint", "type": "acme.Const", "params": {"value": 2.0}}],
+                "links": [],
+            }
+        )
+    )
     r = cli("validate", str(project))
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip().endswith("; on the generation backend: paint)")

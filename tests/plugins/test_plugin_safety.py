@@ -26,8 +26,10 @@ def test_a_folder_plugin_named_like_an_installed_package_is_a_name_clash(plugins
     reason = reg.unavailable_reason("shadow.Const")
     assert "name clash: the module name 'imageio_ffmpeg' is already used by an installed module" in reason
     assert reg.get("good.Const") is not None  # the others load
-    code = ("from vidstudio.nodes import default_registry; r = default_registry(); r.find('shadow.Const');"
-            "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())")
+    code = (
+        "from vidstudio.nodes import default_registry; r = default_registry(); r.find('shadow.Const');"
+        "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "ffmpeg" in r.stdout, r.stderr  # the real package, not the plugin
 
@@ -38,7 +40,10 @@ def test_a_plugin_raising_keyboardinterrupt_or_systemexit_at_import_fails_by_nam
     write_plugin(plugins_dir, "good")
     m = PluginManager()
     info = m.load("rude")
-    assert info.status == "failed" and f"plugin 'rude' failed to import: {raised.split('(')[0]}" in m.unavailable_reason("rude")
+    assert (
+        info.status == "failed"
+        and f"plugin 'rude' failed to import: {raised.split('(')[0]}" in m.unavailable_reason("rude")
+    )
     assert m.load("good").status == "enabled"
     reg = default_registry()
     assert reg.find("rude.Const") is None and reg.get("good.Const") is not None
@@ -46,7 +51,9 @@ def test_a_plugin_raising_keyboardinterrupt_or_systemexit_at_import_fails_by_nam
 
 def test_a_plugin_that_hangs_at_import_times_out_by_name(plugins_dir, monkeypatch, capsys):
     monkeypatch.setenv("VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT", "0.5")
-    write_plugin(plugins_dir, "stuck", code="import time\ntime.sleep(3)\n" + NODES_MODULE.format(plugin="stuck", category="T"))
+    write_plugin(
+        plugins_dir, "stuck", code="import time\ntime.sleep(3)\n" + NODES_MODULE.format(plugin="stuck", category="T")
+    )
     write_plugin(plugins_dir, "good")
     capsys.readouterr()
     assert main(["plugins", "list", "--check", "--json"]) == 0
@@ -55,7 +62,9 @@ def test_a_plugin_that_hangs_at_import_times_out_by_name(plugins_dir, monkeypatc
     assert rows["good"]["status"] == "enabled"
 
 
-SEGV = NODES_MODULE + '''
+SEGV = (
+    NODES_MODULE
+    + """
 class Crash(Node):
     type_id = "{plugin}.Crash"
     outputs = (Output("value", PortType.NUMBER),)
@@ -64,11 +73,14 @@ class Crash(Node):
     def execute(self, ctx, inputs, params):
         import ctypes
         ctypes.string_at(0)  # a segfault, as a broken C extension would cause
-'''
+"""
+)
 
 
 def test_a_plugin_node_that_segfaults_is_named_and_disabled_at_the_next_start(plugins_dir, tmp_path):
-    write_plugin(plugins_dir, "segv", code=SEGV.format(plugin="segv", category="T"), nodes=[{"name": "Const"}, {"name": "Crash"}])
+    write_plugin(
+        plugins_dir, "segv", code=SEGV.format(plugin="segv", category="T"), nodes=[{"name": "Const"}, {"name": "Crash"}]
+    )
     (tmp_path / "p.vidproj").write_text(json.dumps({"format_version": 1, "nodes": [{"id": "c", "type": "segv.Crash"}]}))
     r = run_cli("eval", str(tmp_path / "p.vidproj"), "c")
     assert r.returncode < 0, (r.returncode, r.stderr)  # the process died of the signal
@@ -94,8 +106,9 @@ def test_a_dead_workers_marker_never_disables_the_plugin(plugins_dir):
     p.wait()
     markers = config_dir() / MARKERS_DIR
     markers.mkdir(parents=True, exist_ok=True)
-    (markers / f"{p.pid}-1.json").write_text(json.dumps({"plugin": "steady", "what": "node 'Const'", "pid": p.pid,
-                                                         "role": "worker"}))
+    (markers / f"{p.pid}-1.json").write_text(
+        json.dumps({"plugin": "steady", "what": "node 'Const'", "pid": p.pid, "role": "worker"})
+    )
     m = PluginManager()
     assert m.get("steady").status == "enabled" and m.crashed == [] and not list(markers.iterdir())
 
@@ -103,9 +116,11 @@ def test_a_dead_workers_marker_never_disables_the_plugin(plugins_dir):
 def test_a_normal_exit_with_an_import_still_hanging_blames_nobody(plugins_dir, tmp_path):
     """The marker of an import abandoned after its time limit is removed when the process exits normally."""
     write_plugin(plugins_dir, "slowpoke", code="import time\ntime.sleep(30)\n")
-    code = ("import os; os.environ['VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT'] = '0.3'\n"
-            "from vidstudio.plugins import PluginManager\n"
-            "print(PluginManager().load('slowpoke').status)\n")
+    code = (
+        "import os; os.environ['VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT'] = '0.3'\n"
+        "from vidstudio.plugins import PluginManager\n"
+        "print(PluginManager().load('slowpoke').status)\n"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "failed", r.stderr
     m = PluginManager()

@@ -37,8 +37,13 @@ def vs(capsys, monkeypatch):
 
 @pytest.fixture
 def folder(plugins_dir):
-    write_plugin(plugins_dir, "good", nodes=[{"name": "Const", "title": "Constant"}, {"name": "Boom"}],
-                 permissions={"network": "Fetches lookup tables from example.org"}, homepage="https://example.org/good")
+    write_plugin(
+        plugins_dir,
+        "good",
+        nodes=[{"name": "Const", "title": "Constant"}, {"name": "Boom"}],
+        permissions={"network": "Fetches lookup tables from example.org"},
+        homepage="https://example.org/good",
+    )
     write_plugin(plugins_dir, "crash", code="print('crash says hi')\nraise RuntimeError('no GPU here')\n")
     write_plugin(plugins_dir, "old", api_versions="<1")
     (plugins_dir / "junk").mkdir()
@@ -47,8 +52,11 @@ def folder(plugins_dir):
 
 def has_line(text: str, first: str, rest: str) -> bool:
     """True when a line of ``text`` is ``first``, spaces, then starts with ``rest``."""
-    return any(l.split(None, 1)[0] == first and l.split(None, 1)[1].startswith(rest)
-               for l in text.splitlines() if len(l.split(None, 1)) == 2)
+    return any(
+        l.split(None, 1)[0] == first and l.split(None, 1)[1].startswith(rest)
+        for l in text.splitlines()
+        if len(l.split(None, 1)) == 2
+    )
 
 
 def test_nodes_starts_and_names_broken_plugins(folder):
@@ -84,7 +92,10 @@ def test_list_info_enable_disable(folder, vs):
     assert "homepage:     https://example.org/good" in r.stdout
     assert "good.Const                       Constant" in r.stdout
     info = json.loads(vs("plugins", "info", "good", "--json").stdout)
-    assert info["permissions"][0]["name"] == "network" and [n["type"] for n in info["nodes"]] == ["good.Const", "good.Boom"]
+    assert info["permissions"][0]["name"] == "network" and [n["type"] for n in info["nodes"]] == [
+        "good.Const",
+        "good.Boom",
+    ]
 
     r = vs("plugins", "disable", "good")
     assert r.returncode == 0 and "disabled good" in r.stdout
@@ -131,14 +142,21 @@ def test_install_refuses_what_is_not_a_plugin(tmp_path, vs):
 
 def test_a_plugin_node_that_raises(folder, tmp_path, vs):
     p = tmp_path / "p.vidproj"
-    p.write_text(json.dumps({"format_version": 1, "nodes": [{"id": "c", "type": "good.Const"},
-                                                           {"id": "b", "type": "good.Boom"}],
-                             "links": [{"from": "c.value", "to": "b.value"}]}))
+    p.write_text(
+        json.dumps(
+            {
+                "format_version": 1,
+                "nodes": [{"id": "c", "type": "good.Const"}, {"id": "b", "type": "good.Boom"}],
+                "links": [{"from": "c.value", "to": "b.value"}],
+            }
+        )
+    )
     r = vs("eval", str(p), "b")
     assert r.returncode == 1
-    assert ("vidstudio: error in plugin 'good' (report it to the plugin's author): node 'b' (good.Boom, from plugin "
-            "'good') failed: ZeroDivisionError: the plugin divided by zero") in r.stderr
+    assert (
+        "vidstudio: error in plugin 'good' (report it to the plugin's author): node 'b' (good.Boom, from plugin "
+        "'good') failed: ZeroDivisionError: the plugin divided by zero"
+    ) in r.stderr
     assert "internal error" not in r.stderr  # the user is not sent to VidStudio's developers
     r = vs("eval", str(p), "c", "--json")  # the rest of the graph still works
     assert r.returncode == 0 and json.loads(r.stdout)["outputs"] == {"value": 1.0}
-

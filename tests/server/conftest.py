@@ -47,14 +47,25 @@ def start_server(tmp_path_factory, plugins_folder):
 
     started: list[LocalServer] = []
 
-    def start(data_dir: Path | None = None, *, token: str | None = "", models: Path | None = None,
-              extra: tuple[str, ...] = (), plugins: bool = True, start: bool = True) -> LocalServer:
+    def start(
+        data_dir: Path | None = None,
+        *,
+        token: str | None = "",
+        models: Path | None = None,
+        extra: tuple[str, ...] = (),
+        plugins: bool = True,
+        start: bool = True,
+    ) -> LocalServer:
         base = tmp_path_factory.mktemp("srv")
         args = ["--cancel-grace", "10", *extra]
         if models is not None:
             args += ["--models-dir", str(models)]
-        s = LocalServer(data_dir or base / "data", token=token,
-                        env=server_env(base, plugins_folder if plugins else None), extra_args=args)
+        s = LocalServer(
+            data_dir or base / "data",
+            token=token,
+            env=server_env(base, plugins_folder if plugins else None),
+            extra_args=args,
+        )
         started.append(s)
         return s.start(timeout=90) if start else s
 

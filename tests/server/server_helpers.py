@@ -138,23 +138,38 @@ def server_env(base: Path, plugins: Path | None) -> dict[str, str]:
     """Environment for a server subprocess: its own user folders, offline, an empty Hugging Face cache, one
     torch thread."""
     env = {
-        "VIDSTUDIO_RECOVERY_DIR": str(base / "recovery"), "VIDSTUDIO_CACHE_DIR": str(base / "cache"),
-        "VIDSTUDIO_CONFIG_DIR": str(base / "config"), "VIDSTUDIO_PLUGINS_DIR": str(plugins or base / "no-plugins"),
-        "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(base / "hf-cache"), "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
+        "VIDSTUDIO_RECOVERY_DIR": str(base / "recovery"),
+        "VIDSTUDIO_CACHE_DIR": str(base / "cache"),
+        "VIDSTUDIO_CONFIG_DIR": str(base / "config"),
+        "VIDSTUDIO_PLUGINS_DIR": str(plugins or base / "no-plugins"),
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(base / "hf-cache"),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
     }
     return env
 
 
-def steps_project(steps: int = 3, seconds_per_step: float = 0.01, *, hue: float = 0.5, frames: int = 6,
-                  width: int = 32, height: int = 24) -> dict[str, Any]:
+def steps_project(
+    steps: int = 3,
+    seconds_per_step: float = 0.01,
+    *,
+    hue: float = 0.5,
+    frames: int = 6,
+    width: int = 32,
+    height: int = 24,
+) -> dict[str, Any]:
     """A project whose output is the plugin's ``Steps`` node exported to MP4."""
     return {
         "format_version": 1,
         "settings": {"width": width, "height": height, "fps": "12", "frame_count": frames},
         "nodes": [
-            {"id": "work", "type": "slowtest.Steps", "params": {"steps": steps, "seconds_per_step": seconds_per_step,
-                                                                "hue": hue}},
+            {
+                "id": "work",
+                "type": "slowtest.Steps",
+                "params": {"steps": steps, "seconds_per_step": seconds_per_step, "hue": hue},
+            },
             {"id": "export", "type": "ExportVideo", "params": {"path": "out/steps.mp4", "crf": 0}},
         ],
         "links": [{"from": "work.video", "to": "export.video"}],
@@ -179,10 +194,12 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: floa
 
 def wait_running_step(client: Any, job_id: str, timeout: float = 60.0) -> Any:
     """Waits until the job is running and has finished at least one step; returns the job."""
+
     def ok():
         j = client.job(job_id)
         assert not j.finished, f"job finished early: {j.status} {j.error}"
         return j if j.status == "running" and j.progress is not None and (j.progress.step or 0) >= 1 else None
+
     return wait_for(ok, timeout, what=f"job {job_id} to run a step")
 
 

@@ -58,8 +58,7 @@ def _until(feed: EventFeed, predicate, timeout: float, what: str) -> list:
     raise AssertionError(f"timed out after {timeout} s waiting for {what}; saw {[getattr(i, 'type', i) for i in seen]}")
 
 
-def test_the_feed_reconnects_after_a_restart_and_resyncs_tracked_jobs_older_than_the_newest(
-        tmp_path, plugins_folder):
+def test_the_feed_reconnects_after_a_restart_and_resyncs_tracked_jobs_older_than_the_newest(tmp_path, plugins_folder):
     port, data, env = _free_port(), tmp_path / "data", server_env(tmp_path, plugins_folder)
     first = LocalServer(data, port=port, token="", env=env).start(timeout=90)
     second = None
@@ -69,8 +68,7 @@ def test_the_feed_reconnects_after_a_restart_and_resyncs_tracked_jobs_older_than
         queued = [client.submit_project(steps_project(steps=1, hue=0.1 * i), "export") for i in range(3)]
         wait_running_step(client, long.id)
         waited: dict = {}
-        waiter = threading.Thread(target=lambda: waited.update(job=client.wait(queued[0].id, timeout=120)),
-                                  daemon=True)
+        waiter = threading.Thread(target=lambda: waited.update(job=client.wait(queued[0].id, timeout=120)), daemon=True)
         feed = EventFeed(client, list_limit=2, track=[UNKNOWN_JOB], reconnect_first=0.2, reconnect_max=1.0)
         with feed:
             seen = _until(feed, lambda i: isinstance(i, Connected), 30, "the first connection")
@@ -131,8 +129,10 @@ def test_typed_errors_for_an_unreachable_port_a_wrong_token_a_refusal_and_a_fail
         assert e.value.status == 422 and e.value.field == "output_node" and not isinstance(e.value, TokenRefused)
         with pytest.raises(NotFound):
             c.job(UNKNOWN_JOB)
-        doc = {**steps_project(), "nodes": [{"id": "work", "type": "slowtest.Oom"},
-                                            {"id": "export", "type": "ExportVideo"}]}
+        doc = {
+            **steps_project(),
+            "nodes": [{"id": "work", "type": "slowtest.Oom"}, {"id": "export", "type": "ExportVideo"}],
+        }
         job = c.submit_project(doc, "export")
         with pytest.raises(JobFailed) as e:
             c.result(job.id, timeout=90)
@@ -140,7 +140,12 @@ def test_typed_errors_for_an_unreachable_port_a_wrong_token_a_refusal_and_a_fail
         assert "80 GiB" in str(e.value) and isinstance(e.value, ClientError)
 
     (tmp_path / "oom.vidproj").write_text(json.dumps(doc))  # render --server: the job's error, exit 2
-    r = subprocess.run([sys.executable, "-m", "vidstudio", "render", "oom.vidproj", "--server", server.url, "-q"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "VIDSTUDIO_SERVER_TOKEN": TOKEN})
+    r = subprocess.run(
+        [sys.executable, "-m", "vidstudio", "render", "oom.vidproj", "--server", server.url, "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "VIDSTUDIO_SERVER_TOKEN": TOKEN},
+    )
     assert r.returncode == 2 and "failed on" in r.stderr and "80 GiB" in r.stderr, r.stderr

@@ -58,8 +58,7 @@ def client(server):
 
 
 def _idle(client, n: int = 2):
-    return wait_for(lambda: (p := client.health().pool) is not None and p.idle == n and p, 90,
-                    what=f"{n} idle actors")
+    return wait_for(lambda: (p := client.health().pool) is not None and p.idle == n and p, 90, what=f"{n} idle actors")
 
 
 def _actor_of(client, job_id: str):
@@ -108,8 +107,9 @@ def test_jobs_run_in_parallel_on_two_actors_with_progress_and_results(client, tm
 def test_the_second_job_of_a_model_goes_to_the_actor_that_has_it_loaded(client):
     for prompt in ("a red fox", "a blue fox"):
         _idle(client)  # both actors are free: only model affinity keeps the job on the same one
-        job = client.wait(client.submit(prompt=prompt, duration_seconds=0.5, fps=8, width=64, height=64,
-                                        steps=2).id, timeout=180)
+        job = client.wait(
+            client.submit(prompt=prompt, duration_seconds=0.5, fps=8, width=64, height=64, steps=2).id, timeout=180
+        )
         assert job.status == "succeeded", job.error
     pool = client.health().pool
     assert pool.models_loaded == ["tiny-ltx"]
@@ -200,35 +200,54 @@ def test_without_ray_the_server_never_imports_it(tmp_path):
         from fastapi.testclient import TestClient
         from vidstudio.server.app import ServerConfig, create_app
 
-        app = create_app(ServerConfig(data_dir={str(tmp_path / 'data')!r}, scan_hf_cache=False))
+        app = create_app(ServerConfig(data_dir={str(tmp_path / "data")!r}, scan_hf_cache=False))
         with TestClient(app) as client:
             health = client.get("/v1/health").json()
         print(json.dumps({{"pool": health["pool"], "loaded": sorted(m for m in sys.modules if m == "ray"
                           or m.startswith(("ray.", "vidstudio.jobs.ray_pool")))}}))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, check=True
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == {"pool": None, "loaded": []}
 
 
 # ---------------------------------------------------------------------------------------------- units (no Ray)
-_SIGKILLED = ("The actor died unexpectedly before finishing this task.\n\tclass_name: JobActor\n\tpid: 8432\n"
-              "The actor is dead because its worker process has died. Worker exit type: SYSTEM_ERROR Worker exit "
-              "detail: Worker unexpectedly exits with a connection error code 2. End of file. Some common causes "
-              "include: (1) the process was killed by the OOM killer due to high memory usage, ...")
+_SIGKILLED = (
+    "The actor died unexpectedly before finishing this task.\n\tclass_name: JobActor\n\tpid: 8432\n"
+    "The actor is dead because its worker process has died. Worker exit type: SYSTEM_ERROR Worker exit "
+    "detail: Worker unexpectedly exits with a connection error code 2. End of file. Some common causes "
+    "include: (1) the process was killed by the OOM killer due to high memory usage, ..."
+)
 
 
-@pytest.mark.parametrize("kind, text, what", [
-    ("ActorDiedError", "The actor died unexpectedly before finishing this task.\n\tname: a\n"
-                       "The actor is dead because it was killed by `ray.kill`.", "was killed (ray.kill)"),
-    ("ActorDiedError", "The actor died unexpectedly...\nThe actor died because its node has died. Node Id: 12ab",
-     "was lost with its node (the node died or stopped answering Ray's health checks)"),
-    ("OutOfMemoryError", "Task was killed due to the node running low on memory.",
-     "ran out of memory (Ray's memory monitor killed it: the node was running low on memory)"),
-    ("ActorDiedError", _SIGKILLED,
-     "lost its process (killed with SIGKILL, for example by the system's out-of-memory killer, or crashed)"),
-    ("GetTimeoutError", "Get timed out: some object(s) not ready.", "stopped answering for 60 s"),
-])
+@pytest.mark.parametrize(
+    "kind, text, what",
+    [
+        (
+            "ActorDiedError",
+            "The actor died unexpectedly before finishing this task.\n\tname: a\n"
+            "The actor is dead because it was killed by `ray.kill`.",
+            "was killed (ray.kill)",
+        ),
+        (
+            "ActorDiedError",
+            "The actor died unexpectedly...\nThe actor died because its node has died. Node Id: 12ab",
+            "was lost with its node (the node died or stopped answering Ray's health checks)",
+        ),
+        (
+            "OutOfMemoryError",
+            "Task was killed due to the node running low on memory.",
+            "ran out of memory (Ray's memory monitor killed it: the node was running low on memory)",
+        ),
+        (
+            "ActorDiedError",
+            _SIGKILLED,
+            "lost its process (killed with SIGKILL, for example by the system's out-of-memory killer, or crashed)",
+        ),
+        ("GetTimeoutError", "Get timed out: some object(s) not ready.", "stopped answering for 60 s"),
+    ],
+)
 def test_an_actors_death_is_said_in_words(kind, text, what):
     from vidstudio.jobs.ray_pool import describe_death
 
@@ -240,8 +259,14 @@ def test_placement_prefers_the_loaded_pipeline_then_the_least_recently_used():
     from vidstudio.jobs.executor import PoolJobManager, Slot, model_key
 
     def project(model: str, **extra) -> str:
-        return json.dumps({"nodes": [{"id": "m", "type": "LoadModel", "params": {"model": model, **extra}},
-                                     {"id": "g", "type": "Generate", "params": {"steps": 4}}]})
+        return json.dumps(
+            {
+                "nodes": [
+                    {"id": "m", "type": "LoadModel", "params": {"model": model, **extra}},
+                    {"id": "g", "type": "Generate", "params": {"steps": 4}},
+                ]
+            }
+        )
 
     ltx, wan = model_key(project("/m/ltx")), model_key(project("/m/wan"))
     assert ltx == model_key(project("/m/ltx", preview_decoder="taew"))  # extras do not change the pipeline
@@ -259,9 +284,25 @@ def test_placement_prefers_the_loaded_pipeline_then_the_least_recently_used():
 @needs_ray
 def test_an_address_nobody_answers_at_is_refused_at_once(tmp_path):
     t = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "vidstudio.cli", "serve", "--port", "0", "--data-dir",
-                          str(tmp_path / "data"), "--no-hf-cache", "--ray", "127.0.0.1:1"],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vidstudio.cli",
+            "serve",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--no-hf-cache",
+            "--ray",
+            "127.0.0.1:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert out.returncode == 2
     assert "--ray 127.0.0.1:1: nothing answers there" in out.stderr and "ray start --head" in out.stderr
     assert time.monotonic() - t < 30
@@ -302,8 +343,16 @@ def test_the_pool_manager_retries_a_job_whose_worker_died_then_fails_it_in_words
 
     def spec(model=None):
         nodes = [{"id": "m", "type": "LoadModel", "params": {"model": model}}] if model else []
-        return SimpleNamespace(id=new_job_id(), kind="project", output_node="export", embed=None, assets=[],
-                               project=json.dumps({"nodes": nodes}), model=None, adjustments=[])
+        return SimpleNamespace(
+            id=new_job_id(),
+            kind="project",
+            output_node="export",
+            embed=None,
+            assets=[],
+            project=json.dumps({"nodes": nodes}),
+            model=None,
+            adjustments=[],
+        )
 
     async def main():
         store = JobStore(tmp_path).open()
@@ -327,8 +376,11 @@ def test_the_pool_manager_retries_a_job_whose_worker_died_then_fails_it_in_words
         pool.on_exit(1 - slot, "the Ray actor w1 was killed (ray.kill)", False)
         await settle()
         row = store.get(job.id)
-        assert (row.status, row.error) == ("failed", "the Ray actor w1 was killed (ray.kill) while running this "
-                                                     "job (attempt 2 of 2; earlier ones ended the same way)")
+        assert (row.status, row.error) == (
+            "failed",
+            "the Ray actor w1 was killed (ray.kill) while running this "
+            "job (attempt 2 of 2; earlier ones ended the same way)",
+        )
         assert row.notes == ["attempt 1 ended: the Ray actor w0 was killed (ray.kill); run again"]
         info = m.pool_info()
         assert (info.idle, info.busy, [a.state for a in info.actors]) == (0, 0, ["died", "died"])

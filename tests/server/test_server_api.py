@@ -77,10 +77,17 @@ def test_token_is_required_on_every_request_and_the_event_stream(server, client)
 
 def test_openapi_describes_the_api_and_the_events(client):
     doc = client.request("GET", "/openapi.json").json()
-    for path in ("/v1/videos/generations", "/v1/videos/generations/{job_id}",
-                 "/v1/videos/generations/{job_id}/output.mp4", "/v1/videos/generations/{job_id}/frames/{n}.png",
-                 "/v1/videos/generations/{job_id}/preview.jpg", "/v1/health", "/v1/nodes", "/v1/models",
-                 "/v1/assets"):
+    for path in (
+        "/v1/videos/generations",
+        "/v1/videos/generations/{job_id}",
+        "/v1/videos/generations/{job_id}/output.mp4",
+        "/v1/videos/generations/{job_id}/frames/{n}.png",
+        "/v1/videos/generations/{job_id}/preview.jpg",
+        "/v1/health",
+        "/v1/nodes",
+        "/v1/models",
+        "/v1/assets",
+    ):
         assert path in doc["paths"], path
     schemas = doc["components"]["schemas"]
     for name in ("ProjectGeneration", "SimpleGeneration", "Job", "Event", "PreviewEvent", "ProgressEvent"):
@@ -103,7 +110,6 @@ def test_models_and_nodes_come_from_the_server_and_its_worker(client):
     assert by_type["slowtest.Steps"]["source"] == "slowtest"
     assert [p["name"] for p in by_type["slowtest.Steps"]["params"]] == ["steps", "seconds_per_step", "hue"]
     assert "LoadImage" in by_type and "ltx" in nodes.capabilities["families"]
-
 
 
 def test_health_says_which_device_the_worker_renders_on(client):
@@ -161,16 +167,18 @@ def test_simple_request_generates_with_progress_previews_and_files(client, tmp_p
     thumb = decode_png(client.preview(job.id))
     assert thumb.shape == (64, 64, 3) and np.abs(thumb - frames[4]).mean() < 0.05
     # the worker keeps the pipeline loaded for the next job of the same model
-    job2 = client.wait(client.submit(prompt="a blue fox", duration_seconds=0.5, fps=8, width=64, height=64,
-                                     steps=2).id, timeout=120)
+    job2 = client.wait(
+        client.submit(prompt="a blue fox", duration_seconds=0.5, fps=8, width=64, height=64, steps=2).id, timeout=120
+    )
     assert job2.status == "succeeded", job2.error
     w = client.health().worker
     assert (w.loaded_model, w.pipeline_loads) == ("tiny-ltx", 1)
 
 
 def test_the_server_process_never_loads_torch(server, client):
-    job = client.wait(client.submit(prompt="a cat", duration_seconds=0.5, fps=8, width=64, height=64, steps=1).id,
-                      timeout=180)
+    job = client.wait(
+        client.submit(prompt="a cat", duration_seconds=0.5, fps=8, width=64, height=64, steps=1).id, timeout=180
+    )
     assert job.status == "succeeded", job.error
     h = client.health()
     assert h.server.heavy_modules == []
@@ -192,12 +200,22 @@ def test_image_upload_is_decoded_size_limited_and_animated(client, tmp_path):
     with pytest.raises(ServerError) as e:
         client.upload_image(b"\x00" * 700_000, "big.png")
     assert e.value.status == 413
-    job = client.submit(prompt="the astronaut waves", image_asset_id=asset.id, duration_seconds=1, fps=8,
-                        width=64, height=64, steps=2)
-    r = client.request("POST", "/v1/videos/generations",
-                       data={"prompt": "the astronaut waves", "duration_seconds": "1", "fps": "8", "width": "64",
-                             "height": "64", "steps": "2"},
-                       files={"image": ("a.png", (ASSETS / "astronaut.png").read_bytes(), "image/png")})
+    job = client.submit(
+        prompt="the astronaut waves", image_asset_id=asset.id, duration_seconds=1, fps=8, width=64, height=64, steps=2
+    )
+    r = client.request(
+        "POST",
+        "/v1/videos/generations",
+        data={
+            "prompt": "the astronaut waves",
+            "duration_seconds": "1",
+            "fps": "8",
+            "width": "64",
+            "height": "64",
+            "steps": "2",
+        },
+        files={"image": ("a.png", (ASSETS / "astronaut.png").read_bytes(), "image/png")},
+    )
     assert r.status_code == 202
     for j in (job.id, r.json()["id"]):
         done = client.wait(j, timeout=120)
@@ -208,20 +226,26 @@ def test_image_upload_is_decoded_size_limited_and_animated(client, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- bad requests
-@pytest.mark.parametrize("body, field, words", [
-    ({"prompt": "x", "duration_seconds": -1}, "duration_seconds", "greater than 0"),
-    ({"prompt": "x", "widht": 64}, "widht", "not a field"),
-    ({"prompt": "x", "model": "nope"}, "model", "not a model of this server"),
-    ({"prompt": "x", "model": "/etc/models/x"}, "model", "pattern"),
-    ({"prompt": "x", "motion_bucket_id": 100}, "motion_bucket_id", "Stable Video Diffusion"),
-    ({"prompt": "x", "width": 64, "height": 64, "aspect_ratio": "16:9"}, "aspect_ratio", "contradicts"),
-    ({"prompt": "", "duration_seconds": 1}, "prompt", "prompt, an image"),
-    ({"prompt": "x", "image_asset_id": "img_" + "0" * 24}, "image_asset_id", "no uploaded asset"),
-    ({"project": {"format_version": 1, "nodes": "many"}, "output_node": "x"}, "project.nodes", "list"),
-    ({"project": steps_project(), "output_node": "nothere"}, "output_node", "no node 'nothere'"),
-    ({"project": {**steps_project(), "nodes": [{"id": "work", "type": "Nope.Node"}]}, "output_node": "work"},
-     "project.nodes.work.type", "unknown node type 'Nope.Node'"),
-])
+@pytest.mark.parametrize(
+    "body, field, words",
+    [
+        ({"prompt": "x", "duration_seconds": -1}, "duration_seconds", "greater than 0"),
+        ({"prompt": "x", "widht": 64}, "widht", "not a field"),
+        ({"prompt": "x", "model": "nope"}, "model", "not a model of this server"),
+        ({"prompt": "x", "model": "/etc/models/x"}, "model", "pattern"),
+        ({"prompt": "x", "motion_bucket_id": 100}, "motion_bucket_id", "Stable Video Diffusion"),
+        ({"prompt": "x", "width": 64, "height": 64, "aspect_ratio": "16:9"}, "aspect_ratio", "contradicts"),
+        ({"prompt": "", "duration_seconds": 1}, "prompt", "prompt, an image"),
+        ({"prompt": "x", "image_asset_id": "img_" + "0" * 24}, "image_asset_id", "no uploaded asset"),
+        ({"project": {"format_version": 1, "nodes": "many"}, "output_node": "x"}, "project.nodes", "list"),
+        ({"project": steps_project(), "output_node": "nothere"}, "output_node", "no node 'nothere'"),
+        (
+            {"project": {**steps_project(), "nodes": [{"id": "work", "type": "Nope.Node"}]}, "output_node": "work"},
+            "project.nodes.work.type",
+            "unknown node type 'Nope.Node'",
+        ),
+    ],
+)
 def test_bad_requests_get_4xx_naming_the_field(client, body, field, words):
     with pytest.raises(ServerError) as e:
         client.request("POST", "/v1/videos/generations", json=body)
@@ -231,11 +255,16 @@ def test_bad_requests_get_4xx_naming_the_field(client, body, field, words):
 
 
 def test_project_checks_name_the_node_and_parameter(client):
-    cam = {"format_version": 1, "settings": {"width": 64, "height": 48, "fps": "12", "frame_count": 4},
-           "nodes": [{"id": "photo", "type": "LoadImage", "params": {"path": "/etc/passwd"}},
-                     {"id": "cam", "type": "CameraMove", "params": {"zoom": -3}},
-                     {"id": "export", "type": "ExportVideo", "params": {"path": "/tmp/evil.mp4"}}],
-           "links": [{"from": "photo.image", "to": "cam.image"}, {"from": "cam.video", "to": "export.video"}]}
+    cam = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 48, "fps": "12", "frame_count": 4},
+        "nodes": [
+            {"id": "photo", "type": "LoadImage", "params": {"path": "/etc/passwd"}},
+            {"id": "cam", "type": "CameraMove", "params": {"zoom": -3}},
+            {"id": "export", "type": "ExportVideo", "params": {"path": "/tmp/evil.mp4"}},
+        ],
+        "links": [{"from": "photo.image", "to": "cam.image"}, {"from": "cam.video", "to": "export.video"}],
+    }
     with pytest.raises(ServerError) as e:
         client.submit_project(cam, "export", upload=False)
     assert e.value.field == "project.nodes.photo.params.path" and "upload it" in str(e.value)
@@ -244,17 +273,24 @@ def test_project_checks_name_the_node_and_parameter(client):
     with pytest.raises(ServerError) as e:
         client.request("POST", "/v1/videos/generations", json=body)
     assert e.value.field == "project.nodes.cam.params.zoom" and "below the minimum" in str(e.value)
-    reader = {**steps_project(), "nodes": [{"id": "work", "type": "slowtest.Reader", "params": {"path": "/etc/hosts"}},
-                                          {"id": "export", "type": "ExportVideo"}]}
+    reader = {
+        **steps_project(),
+        "nodes": [
+            {"id": "work", "type": "slowtest.Reader", "params": {"path": "/etc/hosts"}},
+            {"id": "export", "type": "ExportVideo"},
+        ],
+    }
     _wait_ready(client)
     with pytest.raises(ServerError) as e:
         client.submit_project(reader, "export", upload=False)
     assert e.value.field == "project.nodes.work.params.path"  # a plugin's file parameter, known from the worker
-    for method, path, status in (("GET", "/v1/videos/generations/gen_" + "a" * 24, 404),
-                                 ("GET", "/v1/videos/generations/../../etc", 404),
-                                 ("GET", "/v1/videos/generations/gen_x/output.mp4", 422),
-                                 ("DELETE", "/v1/videos/generations/gen_" + "b" * 24, 404),
-                                 ("GET", "/v1/assets/img_nope", 422)):
+    for method, path, status in (
+        ("GET", "/v1/videos/generations/gen_" + "a" * 24, 404),
+        ("GET", "/v1/videos/generations/../../etc", 404),
+        ("GET", "/v1/videos/generations/gen_x/output.mp4", 422),
+        ("DELETE", "/v1/videos/generations/gen_" + "b" * 24, 404),
+        ("GET", "/v1/assets/img_nope", 422),
+    ):
         with pytest.raises(ServerError) as e:
             client.request(method, path)
         assert e.value.status == status, path
@@ -349,20 +385,31 @@ def test_jobs_are_listed_newest_first_with_paging(client):
 def _render(*args: str, cwd: Path, env: dict | None = None, **kw):
     import subprocess
 
-    return subprocess.run([sys.executable, "-m", "vidstudio", "render", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "VIDSTUDIO_SERVER_TOKEN": TOKEN, **(env or {})},
-                          **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "vidstudio", "render", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "VIDSTUDIO_SERVER_TOKEN": TOKEN, **(env or {})},
+        **kw,
+    )
 
 
 def test_render_with_server_gives_the_same_video_as_a_local_render(server, tmp_path):
     import shutil
 
     shutil.copy(ASSETS / "rocket.png", tmp_path / "rocket.png")
-    proj = {"format_version": 1, "settings": {"width": 64, "height": 48, "fps": "12", "frame_count": 6},
-            "nodes": [{"id": "photo", "type": "LoadImage", "params": {"path": "rocket.png"}},
-                      {"id": "cam", "type": "CameraMove", "params": {"zoom": 1.2}},
-                      {"id": "export", "type": "ExportVideo", "params": {"path": "out/kb.mp4", "crf": 0}}],
-            "links": [{"from": "photo.image", "to": "cam.image"}, {"from": "cam.video", "to": "export.video"}]}
+    proj = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 48, "fps": "12", "frame_count": 6},
+        "nodes": [
+            {"id": "photo", "type": "LoadImage", "params": {"path": "rocket.png"}},
+            {"id": "cam", "type": "CameraMove", "params": {"zoom": 1.2}},
+            {"id": "export", "type": "ExportVideo", "params": {"path": "out/kb.mp4", "crf": 0}},
+        ],
+        "links": [{"from": "photo.image", "to": "cam.image"}, {"from": "cam.video", "to": "export.video"}],
+    }
     (tmp_path / "kb.vidproj").write_text(json.dumps(proj))
     r = _render("kb.vidproj", "--server", server.url, "-o", "remote.mp4", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
@@ -381,12 +428,29 @@ def test_ctrl_c_cancels_the_remote_job_and_exits_130(server, client, tmp_path):
 
     (tmp_path / "slow.vidproj").write_text(json.dumps(steps_project(steps=5000, seconds_per_step=0.02)))
     known = {j.id for j in client.jobs(limit=100)}
-    proc = subprocess.Popen([sys.executable, "-m", "vidstudio", "render", "slow.vidproj", "--server", server.url,
-                             "--token", TOKEN, "-o", "slow.mp4"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vidstudio",
+            "render",
+            "slow.vidproj",
+            "--server",
+            server.url,
+            "--token",
+            TOKEN,
+            "-o",
+            "slow.mp4",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        job = wait_for(lambda: next((j for j in client.jobs(limit=5) if j.id not in known), None), 60,
-                       what="the CLI's job")
+        job = wait_for(
+            lambda: next((j for j in client.jobs(limit=5) if j.id not in known), None), 60, what="the CLI's job"
+        )
         wait_running_step(client, job.id)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)

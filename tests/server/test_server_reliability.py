@@ -30,15 +30,19 @@ def client(server):
 
 def generation(width=64, height=64, frames=9, steps=60):
     return {
-        "format_version": 1, "settings": {"width": width, "height": height, "fps": "8", "frame_count": frames},
+        "format_version": 1,
+        "settings": {"width": width, "height": height, "fps": "8", "frame_count": frames},
         "nodes": [
             {"id": "model", "type": "LoadModel", "params": {"family": "auto", "model": "tiny-ltx"}},
             {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox", "steps": steps}},
             {"id": "gen", "type": "Generate", "params": {}},
             {"id": "export", "type": "ExportVideo", "params": {"path": "out.mp4"}},
         ],
-        "links": [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"},
-                  {"from": "gen.video", "to": "export.video"}],
+        "links": [
+            {"from": "model.model", "to": "gen.model"},
+            {"from": "cond.conditioning", "to": "gen.conditioning"},
+            {"from": "gen.video", "to": "export.video"},
+        ],
     }
 
 
@@ -62,8 +66,9 @@ def test_a_request_body_nested_too_deeply_is_a_422_not_a_500(client):
     for depth in (100, 5000):
         body = '{"project": {"format_version": 1, "x": ' + "[" * depth + "]" * depth + '}, "output_node": "export"}'
         with pytest.raises(ServerError) as e:
-            client.request("POST", "/v1/videos/generations", content=body.encode(),
-                           headers={"Content-Type": "application/json"})
+            client.request(
+                "POST", "/v1/videos/generations", content=body.encode(), headers={"Content-Type": "application/json"}
+            )
         text = str(e.value) + " ".join(m for _, m in e.value.details)
         assert e.value.status == 422 and ("nested too deeply" in text or "levels deep" in text), text
 
@@ -171,6 +176,7 @@ def test_a_full_disk_during_an_upload_leaves_no_tmp_file_and_is_recognised(tmp_p
     store = JobStore(tmp_path / "data").open()
     data = _png(32)
     try:
+
         def full(self, fp, *a, **k):
             Path(fp).write_bytes(b"half")
             raise OSError(errno.ENOSPC, "No space left on device")

@@ -65,16 +65,39 @@ def test_one_server_per_data_folder(start_server, tmp_path):
 
 def test_no_public_address_without_a_token(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "VIDSTUDIO_SERVER_TOKEN"}
-    r = subprocess.run([sys.executable, "-m", "vidstudio", "serve", "--host", "0.0.0.0", "--port", "0",
-                        "--data-dir", str(tmp_path / "d")], capture_output=True, text=True, timeout=60, env=env)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vidstudio",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert r.returncode == 2
     assert "--host 0.0.0.0 is not a loopback address" in r.stderr and "--token" in r.stderr
     assert not (tmp_path / "d" / "jobs.sqlite3").exists()
 
 
 def test_local_server_helper_reports_port_and_token(tmp_path):
-    s = LocalServer(tmp_path / "d", env={"VIDSTUDIO_PLUGINS_DIR": str(tmp_path / "none"), "HF_HUB_OFFLINE": "1",
-                                         "HF_HUB_CACHE": str(tmp_path / "hf")}, extra_args=["--no-hf-cache"])
+    s = LocalServer(
+        tmp_path / "d",
+        env={
+            "VIDSTUDIO_PLUGINS_DIR": str(tmp_path / "none"),
+            "HF_HUB_OFFLINE": "1",
+            "HF_HUB_CACHE": str(tmp_path / "hf"),
+        },
+        extra_args=["--no-hf-cache"],
+    )
     with s:
         assert s.port and s.url == f"http://127.0.0.1:{s.port}" and len(s.token) >= 20
         with s.client() as c:
@@ -108,8 +131,13 @@ def test_a_local_server_never_outlives_the_process_that_started_it(tmp_path):
         print(s.pid, w.pid, flush=True)
         time.sleep(600)
     """)
-    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     pids: list[int] = []
     try:
         pids = [int(x) for x in parent.stdout.readline().split()]

@@ -28,8 +28,7 @@ OPERATIONS = {
     ("get", "/v1/videos/generations/{job_id}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
     ("delete", "/v1/videos/generations/{job_id}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
     ("get", "/v1/videos/generations/{job_id}/output.mp4"): ["200", "400", "401", "404", "409", "413", "415", "422"],
-    ("get", "/v1/videos/generations/{job_id}/frames/{n}.png"): ["200", "400", "401", "404", "409", "413", "415",
-                                                                "422"],
+    ("get", "/v1/videos/generations/{job_id}/frames/{n}.png"): ["200", "400", "401", "404", "409", "413", "415", "422"],
     ("get", "/v1/videos/generations/{job_id}/preview.jpg"): ["200", "400", "401", "404", "409", "413", "415", "422"],
     # added since: model downloads as jobs and the model cache (vidstudio/server/downloads.py)
     ("get", "/v1/models/downloads"): ["200"],
@@ -50,9 +49,11 @@ def test_the_openapi_document_keeps_every_operation_and_its_status_codes(tmp_pat
     post = doc["paths"]["/v1/videos/generations"]["post"]
     assert post["responses"]["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Job"}
     assert post["responses"]["422"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ErrorResponse"}
+        "$ref": "#/components/schemas/ErrorResponse"
+    }
     assert {"Event", "SimpleGenerationForm", "ProjectGeneration", "Health", "ErrorResponse"} <= set(
-        doc["components"]["schemas"])
+        doc["components"]["schemas"]
+    )
     assert doc["security"] == [{"bearer": []}] and "/v1/events" in doc["x-websockets"]
     assert all("description" not in op for item in doc["paths"].values() for op in item.values())
 
@@ -64,8 +65,14 @@ def test_a_router_alone_requires_the_token_and_takes_its_parts_from_dependencies
     app.state.config = SimpleNamespace(token="s3cret")
     install_handlers(app)
     app.include_router(health.router)
-    entry = SimpleNamespace(id="tiny", family="ltx", variant="t2v", class_name="LTXPipeline", source="local",
-                            rule=SimpleNamespace(describe=lambda: {"frames": "8k+1", "source": "x"}))
+    entry = SimpleNamespace(
+        id="tiny",
+        family="ltx",
+        variant="t2v",
+        class_name="LTXPipeline",
+        source="local",
+        rule=SimpleNamespace(describe=lambda: {"frames": "8k+1", "source": "x"}),
+    )
     app.dependency_overrides[get_catalog] = lambda: SimpleNamespace(entries=lambda: [entry], default_id=lambda: "tiny")
     with TestClient(app) as c:
         for headers in ({}, {"Authorization": "Bearer wrong"}):

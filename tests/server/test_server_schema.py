@@ -25,6 +25,7 @@ def test_no_request_gets_a_server_error(live):
     assert len(operations) >= 11
     for op in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
             @given(case=op.as_strategy(mode))
             @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             def call(case):

@@ -33,8 +33,14 @@ def test_cut_and_drag_renders_on_the_server_as_it_does_here(start_server, wan22_
     env = {**os.environ, "VIDSTUDIO_SERVER_TOKEN": TOKEN, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
 
     def render(*args):
-        return subprocess.run([sys.executable, "-m", "vidstudio", "render", str(proj), "-q", *args], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=240, env=env)
+        return subprocess.run(
+            [sys.executable, "-m", "vidstudio", "render", str(proj), "-q", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env=env,
+        )
 
     r = render("--server", server.url, "--model", "tiny-wan22", "-o", "remote.mp4")
     assert r.returncode == 0, r.stderr

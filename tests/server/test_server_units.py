@@ -43,8 +43,15 @@ class FakeCatalog:
         if family not in FAMILY_RULES:
             raise UnknownModel(f"model {model_id!r} is not a model of this server")
         variant = {"svd": "i2v", "wan": "t2v", "cogvideox": "t2v"}.get(family, "t2v")
-        return CatalogEntry(family, "local", f"/srv/models/{family}", family, variant, "Pipeline",
-                            self.rules.get(family, FAMILY_RULES[family]))
+        return CatalogEntry(
+            family,
+            "local",
+            f"/srv/models/{family}",
+            family,
+            variant,
+            "Pipeline",
+            self.rules.get(family, FAMILY_RULES[family]),
+        )
 
 
 class FakeStore:
@@ -56,8 +63,12 @@ class FakeStore:
 
 
 def _simple(**kw):
-    return build_simple(SimpleGeneration(**kw), FakeCatalog(), FakeStore(kw.get("image_asset_id") and
-                                                                            [kw["image_asset_id"]] or []), "gen_x")
+    return build_simple(
+        SimpleGeneration(**kw),
+        FakeCatalog(),
+        FakeStore(kw.get("image_asset_id") and [kw["image_asset_id"]] or []),
+        "gen_x",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- simple requests
@@ -112,11 +123,21 @@ def test_simple_request_problems_name_their_fields():
 
 
 # ---------------------------------------------------------------------------------------------- rules
-@pytest.mark.parametrize("value, ok", [
-    ("inputs/img_1.png", True), ("a/b/../c.png", False), ("../x.png", False), ("/etc/passwd", False),
-    ("~/x.png", False), ("C:\\x.png", False), ("\\\\server\\share\\x", False), ("a\x00b", False), ("", False),
-    ("output.mp4", True),
-])
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("inputs/img_1.png", True),
+        ("a/b/../c.png", False),
+        ("../x.png", False),
+        ("/etc/passwd", False),
+        ("~/x.png", False),
+        ("C:\\x.png", False),
+        ("\\\\server\\share\\x", False),
+        ("a\x00b", False),
+        ("", False),
+        ("output.mp4", True),
+    ],
+)
 def test_file_parameters_must_stay_inside_the_job_folder(tmp_path, value, ok):
     assert inside_folder(value, tmp_path) is ok
 
@@ -141,8 +162,10 @@ def test_addresses_and_tokens():
 def test_worker_exit_reasons_in_words():
     assert "SIGKILL" in describe_exit(-signal.SIGKILL) and "memory" in describe_exit(-signal.SIGKILL)
     assert describe_exit(-signal.SIGSEGV) == "the GPU worker crashed with a segmentation fault (SIGSEGV)"
-    assert describe_exit(3, ["Traceback", "ImportError: no module x"]) == \
-        "the GPU worker exited with status 3 (last output: ImportError: no module x)"
+    assert (
+        describe_exit(3, ["Traceback", "ImportError: no module x"])
+        == "the GPU worker exited with status 3 (last output: ImportError: no module x)"
+    )
     assert describe_exit(-signal.SIGABRT, ["torch.OutOfMemoryError: CUDA out of memory"]).endswith("ran out of memory")
 
 
@@ -192,8 +215,13 @@ def test_previews_are_small_jpegs():
 
 
 def test_events_round_trip_through_json():
-    ev = ProgressEvent(id="gen_" + "0" * 24, progress={"node": "gen", "step": 2, "total": 20, "seconds_per_step": 0.5},
-                       eta=9.0, seq=4, time=1.0)
+    ev = ProgressEvent(
+        id="gen_" + "0" * 24,
+        progress={"node": "gen", "step": 2, "total": 20, "seconds_per_step": 0.5},
+        eta=9.0,
+        seq=4,
+        time=1.0,
+    )
     back = parse_event(ev.model_dump_json())
     assert isinstance(back, ProgressEvent) and back.progress.step == 2 and back.eta == 9.0
     pv = PreviewEvent(id="gen_" + "0" * 24, node="gen", step=1, total=2, image="/9j/", width=1, height=1)

@@ -49,7 +49,9 @@ def _no_leaks(request):
         visible = [w for w in app.topLevelWidgets() if w.isVisible()]
         assert not visible, f"windows left open: {[w.objectName() or type(w).__name__ for w in visible]}"
         left = _top_level_count() - widgets_before
-        assert left <= 0, f"{left} top-level widget(s) outlived the test: {[type(w).__name__ for w in app.topLevelWidgets()]}"
+        assert left <= 0, (
+            f"{left} top-level widget(s) outlived the test: {[type(w).__name__ for w in app.topLevelWidgets()]}"
+        )
 
 
 @pytest.fixture

@@ -23,8 +23,10 @@ W, H, N = 160, 96, 5
 def render(params: dict, animation: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The Camera Move's frames ``(N, H, W, 3)`` and camera ``(N, 3, 3)`` over the astronaut photo."""
     p = Project(settings={"width": W, "height": H, "fps": 24, "frame_count": N})
-    p.nodes += [NodeInstance(id="photo", type="LoadImage", params={"path": str(ASSETS / "astronaut.png")}),
-                NodeInstance(id="cam", type="CameraMove", params=params)]
+    p.nodes += [
+        NodeInstance(id="photo", type="LoadImage", params={"path": str(ASSETS / "astronaut.png")}),
+        NodeInstance(id="cam", type="CameraMove", params=params),
+    ]
     p.links.append(Link.make("photo", "image", "cam", "image"))
     for k, v in (animation or {}).items():
         p.animation[f"cam.{k}"] = FCurve.from_points(v, interpolation="linear")

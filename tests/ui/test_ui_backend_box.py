@@ -26,6 +26,7 @@ def _fake_install(calls):
         info = managed.BackendInfo(str(root), str(py), build, "2.13.0", "cuda", "0.1.0", 0.0)
         (root / "installed.json").write_text(json.dumps(info.__dict__))
         return info
+
     return install
 
 

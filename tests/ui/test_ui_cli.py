@@ -10,8 +10,17 @@ from uihelpers import KEN_BURNS
 
 def test_screenshot_of_the_example_project(cli, tmp_path):
     out = tmp_path / "shot.png"
-    r = cli("gui", str(KEN_BURNS), "--screenshot", str(out), "--frame", "40", "--select", "cam",
-            env={"QT_QPA_PLATFORM": "offscreen"})
+    r = cli(
+        "gui",
+        str(KEN_BURNS),
+        "--screenshot",
+        str(out),
+        "--frame",
+        "40",
+        "--select",
+        "cam",
+        env={"QT_QPA_PLATFORM": "offscreen"},
+    )
     assert r.returncode == 0, r.stderr
     img = np.asarray(Image.open(out).convert("RGB")).astype(int)
     h, w, _ = img.shape
@@ -23,8 +32,13 @@ def test_screenshot_of_the_example_project(cli, tmp_path):
 
 
 def test_screenshot_of_a_missing_project_exits_2(cli, tmp_path):
-    r = cli("gui", str(tmp_path / "nope.vidproj"), "--screenshot", str(tmp_path / "x.png"),
-            env={"QT_QPA_PLATFORM": "offscreen"})
+    r = cli(
+        "gui",
+        str(tmp_path / "nope.vidproj"),
+        "--screenshot",
+        str(tmp_path / "x.png"),
+        env={"QT_QPA_PLATFORM": "offscreen"},
+    )
     assert r.returncode == 2 and "nope.vidproj: file not found" in r.stderr
     assert not (tmp_path / "x.png").exists()
 
@@ -43,6 +57,12 @@ def test_importing_the_gui_pulls_in_no_torch():
         "b = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'diffusers', 'transformers'})\n"
         "print(','.join(a) + '|' + ','.join(b))"
     )
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                       env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert r.stdout.strip() == "|"

@@ -49,7 +49,9 @@ def vp(win, x: float, y: float) -> QPoint:
 
 def outputs(win, *targets: str) -> dict:
     doc = win.session.project.copy_document()
-    return Engine(win.session.registry).run(doc, doc.settings, targets=list(targets), project_dir=doc.project_dir).values
+    return (
+        Engine(win.session.registry).run(doc, doc.settings, targets=list(targets), project_dir=doc.project_dir).values
+    )
 
 
 def test_polygon_cut_makes_sprite_alpha_and_a_path_to_drag_each_one_undo_step(qtbot, photo_win):
@@ -154,7 +156,9 @@ def test_lasso_drag_and_outline_vertex_drag_move_the_sprite_with_one_undo_step(q
     assert c1[0] - c0[0] > 5  # (a thin spike: its feathered tip adds less than the 20 px the vertex moved)
     spr = s.project.node(next(n.id for n in s.project.nodes if n.type == "Sprite"))
     new_start = s.project.node(traj.id).params["paths"]["paths"][0]["points"][0]
-    assert new_start["x"] == pytest.approx(start["x"] + c1[0] - c0[0]) and new_start["y"] == pytest.approx(start["y"] + c1[1] - c0[1])
+    assert new_start["x"] == pytest.approx(start["x"] + c1[0] - c0[0]) and new_start["y"] == pytest.approx(
+        start["y"] + c1[1] - c0[1]
+    )
     assert spr.params["width"] == pytest.approx(b1[2] - b1[0]) and spr.params["height"] == pytest.approx(b1[3] - b1[1])
     s.undo_stack.undo()
     np.testing.assert_allclose(s.project.node(cut.id).params["outline"], outline)

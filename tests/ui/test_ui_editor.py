@@ -73,7 +73,9 @@ def test_build_a_graph_link_by_dragging_refuse_a_wrong_link_undo_and_redo(qtbot,
     drag(qtbot, vp, port_pos(editor, img, "image", True), port_pos(editor, cam, "image", False))
     drag(qtbot, vp, port_pos(editor, exp, "video", False), port_pos(editor, cam, "video", True))
     assert sorted((l.source, l.target) for l in s.project.links) == [
-        ("camera_move.video", "export_video.video"), ("load_image.image", "camera_move.image")]
+        ("camera_move.video", "export_video.video"),
+        ("load_image.image", "camera_move.image"),
+    ]
     assert len(editor.links) == 2
 
     s.view.set_selection([img])
@@ -95,7 +97,9 @@ def test_build_a_graph_link_by_dragging_refuse_a_wrong_link_undo_and_redo(qtbot,
     assert set(editor.nodes) == {img, cam, exp} and len(editor.links) == 2
 
 
-def test_dragging_a_linked_input_away_removes_the_link_and_drop_on_empty_space_offers_nodes(qtbot, window_factory, ken_burns_copy):
+def test_dragging_a_linked_input_away_removes_the_link_and_drop_on_empty_space_offers_nodes(
+    qtbot, window_factory, ken_burns_copy
+):
     win = window_factory(ken_burns_copy)
     s, editor, vp = win.session, win.editor, win.editor.viewport()
     a = port_pos(editor, "export", "video", False)
@@ -138,7 +142,9 @@ def test_select_move_delete_duplicate_with_mouse_and_keys(qtbot, window_factory,
     z = editor.zoom
     for nid in ("photo", "cam"):
         x, y = s.project.node(nid).position
-        assert (x - before[nid][0]) == pytest.approx(40 / z, abs=1.5) and (y - before[nid][1]) == pytest.approx(30 / z, abs=1.5)
+        assert (x - before[nid][0]) == pytest.approx(40 / z, abs=1.5) and (y - before[nid][1]) == pytest.approx(
+            30 / z, abs=1.5
+        )
     # duplicate keeps the link between the copies; delete removes them again
     editor.setFocus()
     qtbot.keyClick(editor, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
@@ -227,16 +233,24 @@ def test_trackpad_scroll_pans_and_wheel_zooms(qtbot, window_factory, ken_burns_c
     center = QPointF(vp.width() / 2, vp.height() / 2)
 
     def wheel(angle: int, pixel: QPoint = QPoint(0, 0)) -> None:
-        ev = QWheelEvent(center, editor.mapToGlobal(center.toPoint()).toPointF(), pixel, QPoint(0, angle),
-                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        ev = QWheelEvent(
+            center,
+            editor.mapToGlobal(center.toPoint()).toPointF(),
+            pixel,
+            QPoint(0, angle),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
         QGuiApplication.sendEvent(vp, ev)
 
     wheel(120)
-    assert editor.zoom == pytest.approx(z0 * 1.0015 ** 120, rel=1e-3)
+    assert editor.zoom == pytest.approx(z0 * 1.0015**120, rel=1e-3)
     before = editor.mapToScene(vp.rect().center())
     wheel(0, QPoint(0, -40))
     after = editor.mapToScene(vp.rect().center())
-    assert editor.zoom == pytest.approx(z0 * 1.0015 ** 120, rel=1e-3)
+    assert editor.zoom == pytest.approx(z0 * 1.0015**120, rel=1e-3)
     assert after.y() - before.y() == pytest.approx(40 / editor.zoom, abs=2)
 
 
@@ -248,14 +262,20 @@ def test_dropping_videos_and_sound_files_makes_load_video_and_load_audio_nodes(q
     win = window_factory(ken_burns_copy)
     s = win.session
     take, sound = ken_burns_copy.parent / "take.webm", ken_burns_copy.parent / "voice.wav"
-    for args in (["-f", "lavfi", "-i", "testsrc2=size=32x32:rate=8", "-c:v", "libvpx-vp9", str(take)],
-                 ["-f", "lavfi", "-i", "sine=frequency=330", str(sound)]):
-        subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-t", "0.5", *args], check=True, timeout=60)
+    for args in (
+        ["-f", "lavfi", "-i", "testsrc2=size=32x32:rate=8", "-c:v", "libvpx-vp9", str(take)],
+        ["-f", "lavfi", "-i", "sine=frequency=330", str(sound)],
+    ):
+        subprocess.run(
+            [ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-t", "0.5", *args], check=True, timeout=60
+        )
     assert drop_files(win.editor.viewport(), [take])
     assert drop_files(win.centralWidget().parentWidget(), [sound])  # anywhere on the window, e.g. the Timeline
     new = [n for n in s.project.nodes if n.id not in ("photo", "cam", "export")]
-    assert [(n.type, n.id, n.params["path"]) for n in new] == [("LoadVideo", "take", "take.webm"),
-                                                              ("LoadAudio", "voice", "voice.wav")]
+    assert [(n.type, n.id, n.params["path"]) for n in new] == [
+        ("LoadVideo", "take", "take.webm"),
+        ("LoadAudio", "voice", "voice.wav"),
+    ]
     assert s.undo_stack.undoText() == "Drop sound file"
     # The Timeline shows both as media tracks: the video's thumbnails and the sound's waveform are painted.
     canvas = win.timeline.canvas

@@ -105,9 +105,11 @@ def test_a_job_ends_from_its_work_s_exception_in_words(qtbot):
     from vidstudio.errors import Cancelled, MediaError
     from vidstudio.ui.state.tasks import Job
 
-    for exc, status, message in ((Cancelled("stop"), "cancelled", "cancelled; nothing was written"),
-                                 (MediaError("out.mp4: disk full"), "failed", "out.mp4: disk full"),
-                                 (ZeroDivisionError("division by zero"), "failed", "ZeroDivisionError: division by zero")):
+    for exc, status, message in (
+        (Cancelled("stop"), "cancelled", "cancelled; nothing was written"),
+        (MediaError("out.mp4: disk full"), "failed", "out.mp4: disk full"),
+        (ZeroDivisionError("division by zero"), "failed", "ZeroDivisionError: division by zero"),
+    ):
         job = Job("Export x.mp4")
         with qtbot.waitSignal(job.finished, timeout=1000):
             job.fail(exc)
@@ -115,7 +117,8 @@ def test_a_job_ends_from_its_work_s_exception_in_words(qtbot):
 
 
 def test_the_dialog_and_the_export_node_write_the_same_file_with_seed_model_and_odd_size(
-        qtbot, window_factory, registry, tmp_path):
+    qtbot, window_factory, registry, tmp_path
+):
     """One export path: the Export dialog and the Export Video node (Render) of one odd-sized project write MP4s
     with the same metadata (the seed and model of the frames, the embedded project) and the same padded frames."""
     import json
@@ -137,17 +140,26 @@ def test_the_dialog_and_the_export_node_write_the_same_file_with_seed_model_and_
 
     registry.register(Seeded)
     proj = tmp_path / "odd.vidproj"
-    proj.write_text(json.dumps({
-        "format_version": 1, "settings": {"width": 97, "height": 61, "fps": "24", "frame_count": 6},
-        "nodes": [{"id": "src", "type": "SeededGradient", "params": {}, "position": [0, 0]},
-                  {"id": "export", "type": "ExportVideo", "params": {"path": "out/node.mp4"}, "position": [260, 0]}],
-        "links": [{"from": "src.video", "to": "export.video"}]}))
+    proj.write_text(
+        json.dumps(
+            {
+                "format_version": 1,
+                "settings": {"width": 97, "height": 61, "fps": "24", "frame_count": 6},
+                "nodes": [
+                    {"id": "src", "type": "SeededGradient", "params": {}, "position": [0, 0]},
+                    {"id": "export", "type": "ExportVideo", "params": {"path": "out/node.mp4"}, "position": [260, 0]},
+                ],
+                "links": [{"from": "src.video", "to": "export.video"}],
+            }
+        )
+    )
     win = window_factory(proj)
     s = win.session
     assert s.wait_idle(10)
     dlg = win.export_dialog()
-    dlg.source.setCurrentIndex(next(i for i in range(dlg.source.count())
-                                    if dlg.source.itemData(i) == ("node", "src", "video")))
+    dlg.source.setCurrentIndex(
+        next(i for i in range(dlg.source.count()) if dlg.source.itemData(i) == ("node", "src", "video"))
+    )
     gui = tmp_path / "gui.mp4"
     dlg.path.setText(str(gui))
     job = dlg.start()
@@ -162,7 +174,8 @@ def test_the_dialog_and_the_export_node_write_the_same_file_with_seed_model_and_
     a, b = read_metadata(gui), read_metadata(node)
     assert (a["vidstudio_seed"], a["vidstudio_model"], a["vidstudio_family"]) == ("1234", "tiny/ltx", "ltx")
     assert {k: v for k, v in a.items() if k.startswith("vidstudio_")} == {
-        k: v for k, v in b.items() if k.startswith("vidstudio_")}
+        k: v for k, v in b.items() if k.startswith("vidstudio_")
+    }
     assert read_embedded_project(gui) == read_embedded_project(node)
     assert load_project(gui).settings.width == 97
     for f in (gui, node):

@@ -28,11 +28,15 @@ def test_save_marks_clean_and_save_as_rebases_paths(qtbot, window_factory, ken_b
     other = tmp_path / "elsewhere" / "copy.vidproj"
     prompts.save_as = str(other)
     with qtbot.waitSignal(win.saved, timeout=10000):
-        qtbot.keyClick(win.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClick(
+            win.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        )
     assert s.project.path == other.resolve() and win.windowTitle().startswith("copy.vidproj")
     assert s.project.node("photo").params["path"] == "../proj/assets/rocket.png"
     reopened = load_project(other)
-    assert (other.parent / reopened.node("photo").params["path"]).resolve() == (ken_burns_copy.parent / "assets" / "rocket.png").resolve()
+    assert (other.parent / reopened.node("photo").params["path"]).resolve() == (
+        ken_burns_copy.parent / "assets" / "rocket.png"
+    ).resolve()
     assert not s.is_dirty and "undo history cleared" in win.statusBar().currentMessage()
     assert s.wait_idle(10) and s.evaluation.last_result.error is None  # the picture still finds its file
     assert win.recent_files()[:2] == [str(other.resolve()), str(ken_burns_copy.resolve())]

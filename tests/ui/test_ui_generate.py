@@ -54,8 +54,12 @@ def models(base) -> Path:
 def server(base, plugins, models):
     from vidstudio.client import LocalServer
 
-    s = LocalServer(base / "data", token=TOKEN, env=server_env(base, plugins),
-                    extra_args=["--models-dir", str(models), "--cancel-grace", "10"])
+    s = LocalServer(
+        base / "data",
+        token=TOKEN,
+        env=server_env(base, plugins),
+        extra_args=["--models-dir", str(models), "--cancel-grace", "10"],
+    )
     s.start(timeout=90)
     yield s
     s.stop()
@@ -114,7 +118,8 @@ def _save_shot(win, name: str, tmp_path: Path) -> Path:
 
 # ---------------------------------------------------------------------------------------------- generate
 def test_generate_shows_progress_and_previews_and_the_result_lands_on_the_timeline(
-        remote, window_factory, qtbot, tmp_path):
+    remote, window_factory, qtbot, tmp_path
+):
     from vidstudio.media.video import read_embedded_project, read_video
 
     win = window_factory(_text_to_video(tmp_path / "proj"))
@@ -295,7 +300,8 @@ def test_preferences_persist_and_test_connection_reports(server, window_factory,
 
 # ---------------------------------------------------------------------------------------------- local server
 def test_local_server_starts_on_generate_and_closing_the_window_stops_it(
-        plugins, window_factory, qtbot, tmp_path, monkeypatch):
+    plugins, window_factory, qtbot, tmp_path, monkeypatch
+):
     from vidstudio.client import Client
 
     monkeypatch.setenv("VIDSTUDIO_SERVER_DATA", str(tmp_path / "server-data"))
@@ -334,7 +340,8 @@ def test_local_server_starts_on_generate_and_closing_the_window_stops_it(
 
 
 def test_a_second_window_uses_the_local_server_of_the_first_and_replaces_it_once_it_ends(
-        plugins, window_factory, qtbot, tmp_path, monkeypatch):
+    plugins, window_factory, qtbot, tmp_path, monkeypatch
+):
     """The first window's local server (here: a LocalServer with a fresh token on the same data folder) holds
     the folder; a second window finds it with its token and uses it, never stops it, and starts its own once
     it has ended."""
@@ -367,8 +374,7 @@ def test_a_second_window_uses_the_local_server_of_the_first_and_replaces_it_once
         first.stop()
 
 
-def test_the_event_thread_reconnects_after_a_server_restart_and_resyncs(
-        base, plugins, window_factory, qtbot, tmp_path):
+def test_the_event_thread_reconnects_after_a_server_restart_and_resyncs(base, plugins, window_factory, qtbot, tmp_path):
     from vidstudio.client import LocalServer
     from vidstudio.ui.state.settings import ServerConfig
 
@@ -402,7 +408,9 @@ def test_generate_asks_which_node_when_several_could_be_meant(window_factory, qt
     ServerConfig("remote", f"http://127.0.0.1:{_free_port()}", "").save()
     p = _text_to_video(tmp_path)
     doc = json.loads(p.read_text())
-    doc["nodes"].append({"id": "export2", "type": "ExportVideo", "params": {"path": "out/b.mp4"}, "position": [540, 300]})
+    doc["nodes"].append(
+        {"id": "export2", "type": "ExportVideo", "params": {"path": "out/b.mp4"}, "position": [540, 300]}
+    )
     doc["links"].append({"from": "gen.video", "to": "export2.video"})
     p.write_text(json.dumps(doc))
     prompts = ScriptedPrompts()

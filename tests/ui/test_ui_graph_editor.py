@@ -21,10 +21,28 @@ W, H, N = 64, 48, 24
 def graph_win(window_factory):
     win = window_factory()
     p = Project(settings={"width": W, "height": H, "fps": 24, "frame_count": N})
-    p.nodes += [NodeInstance(id="g", type="Gradient", position=(0, 0)),
-                NodeInstance(id="traj", type="Trajectory", position=(0, 200), params={"paths": {"paths": [
-                    {"id": "p", "name": "dot", "interpolation": "linear", "start_frame": 0, "end_frame": 20,
-                     "points": [{"x": 10, "y": 24}, {"x": 50, "y": 24}]}]}})]
+    p.nodes += [
+        NodeInstance(id="g", type="Gradient", position=(0, 0)),
+        NodeInstance(
+            id="traj",
+            type="Trajectory",
+            position=(0, 200),
+            params={
+                "paths": {
+                    "paths": [
+                        {
+                            "id": "p",
+                            "name": "dot",
+                            "interpolation": "linear",
+                            "start_frame": 0,
+                            "end_frame": 20,
+                            "points": [{"x": 10, "y": 24}, {"x": 50, "y": 24}],
+                        }
+                    ]
+                }
+            },
+        ),
+    ]
     p.animation["g.level"] = FCurve.from_points([(0, 0.2), (10, 0.5), (20, 0.2)], "linear")
     win.session.set_project(p)
     win.session.view.set_selection(["g"])
@@ -115,7 +133,9 @@ def test_handle_drag_makes_aligned_handles_and_the_bar_sets_types_and_interpolat
     assert k.handle_type == "aligned"
     # smooth through the key: equal slopes on both sides
     c, e = curve(win), 1e-4
-    assert (c.value_at(10) - c.value_at(10 - e)) / e == pytest.approx((c.value_at(10 + e) - c.value_at(10)) / e, rel=1e-2)
+    assert (c.value_at(10) - c.value_at(10 - e)) / e == pytest.approx(
+        (c.value_at(10 + e) - c.value_at(10)) / e, rel=1e-2
+    )
     assert (c.value_at(10 + e) - c.value_at(10)) / e > 0.01  # the handle was dragged upwards
     ge.apply(handle_type="vector")
     assert curve(win).keys[1].handle_type == "vector"
@@ -171,8 +191,17 @@ def test_normalize_draws_curves_of_different_units_together_and_drags_in_their_o
 def test_retime_path_moves_keyed_points_and_the_ends():
     from vidstudio.ui.widgets.graph_editor import retime_path
 
-    doc = {"paths": [{"id": "p", "timing": "keys", "start_frame": 0, "end_frame": 20,
-                      "points": [{"x": 0, "y": 0}, {"x": 10, "y": 0, "frame": 5}, {"x": 20, "y": 0}]}]}
+    doc = {
+        "paths": [
+            {
+                "id": "p",
+                "timing": "keys",
+                "start_frame": 0,
+                "end_frame": 20,
+                "points": [{"x": 0, "y": 0}, {"x": 10, "y": 0, "frame": 5}, {"x": 20, "y": 0}],
+            }
+        ]
+    }
     new = retime_path(doc, "p", [1], 3.0, 24, [])
     assert new["paths"][0]["points"][1]["frame"] == 8.0 and doc["paths"][0]["points"][1]["frame"] == 5
     new = retime_path(doc, "p", [0, 2], 2.0, 24, [])

@@ -35,9 +35,19 @@ def test_editors_come_from_the_declarations_and_edit_the_document(qtbot, window_
     nid = s.add_node("Everything", (0, 0))
     rows = win.inspector.rows
     kinds = {name: type(r.editor) for name, r in rows.items()}
-    assert kinds == {"amount": NumberEditor, "steps": NumberEditor, "big": NumberEditor, "enabled": BoolEditor,
-                     "name": StringEditor, "prompt": TextEditor, "mode": ChoiceEditor, "picture": FileEditor,
-                     "model": FileEditor, "tint": ColorEditor, "points": JsonEditor}
+    assert kinds == {
+        "amount": NumberEditor,
+        "steps": NumberEditor,
+        "big": NumberEditor,
+        "enabled": BoolEditor,
+        "name": StringEditor,
+        "prompt": TextEditor,
+        "mode": ChoiceEditor,
+        "picture": FileEditor,
+        "model": FileEditor,
+        "tint": ColorEditor,
+        "points": JsonEditor,
+    }
     assert rows["amount"].editor.slider is not None and rows["steps"].editor.slider is not None
     assert rows["big"].editor.slider is None  # 200000 steps: a slider would be useless
     assert rows["amount"].key is not None and rows["steps"].key is None

@@ -30,7 +30,7 @@ class FakeServer:
         if path == "/v1/models/cache":
             return Answer(list(self.models))
         if method == "DELETE" and path.startswith("/v1/models/cache/"):
-            repo = path[len("/v1/models/cache/"):]
+            repo = path[len("/v1/models/cache/") :]
             self.models = [m for m in self.models if m["id"] != repo]
             return Answer({"id": repo, "freed_bytes": 3 * 2**20})
         if method == "DELETE":
@@ -41,8 +41,17 @@ class FakeServer:
         done = min(self.polls, 3) * 100
         if status == "succeeded" and not any(m["id"] == "org/new" for m in self.models):
             self.models.append({"id": "org/new", "size": 300, "family": "ltx", "variant": "t2v"})
-        return Answer({"download_id": "dl_000000000001", "id": "org/new", "status": status, "done_bytes": done,
-                       "total_bytes": 300, "bytes_per_second": 100.0, "eta_seconds": (300 - done) / 100.0})
+        return Answer(
+            {
+                "download_id": "dl_000000000001",
+                "id": "org/new",
+                "status": status,
+                "done_bytes": done,
+                "total_bytes": 300,
+                "bytes_per_second": 100.0,
+                "eta_seconds": (300 - done) / 100.0,
+            }
+        )
 
 
 @pytest.fixture
@@ -77,8 +86,7 @@ def test_lists_downloads_with_progress_and_removes(dialog, qtbot, monkeypatch):
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     dialog.table.selectRow(0)
     dialog.remove_selected()
-    qtbot.waitUntil(lambda: "removed org/tiny (3.0 MiB freed)" in dialog.status.text() or
-                    dialog.table.rowCount() == 1)
+    qtbot.waitUntil(lambda: "removed org/tiny (3.0 MiB freed)" in dialog.status.text() or dialog.table.rowCount() == 1)
     assert ("DELETE", "/v1/models/cache/org/tiny", None) in dialog.server.calls
 
 

@@ -24,17 +24,34 @@ W, H, N = 200, 120, 24
 def physics_project() -> Project:
     p = Project(settings={"width": W, "height": H, "fps": 24, "frame_count": N})
     p.nodes += [
-        NodeInstance(id="scene", type="PhysicsScene", position=(0, 0), params={
-            "gravity_y": 0.0, "ceiling": False,
-            "bodies": [{"id": "ball", "radius": 10, "position": [40, 60], "velocity": [96, 0], "color": [0.1, 0.9, 0.2]}]}),
+        NodeInstance(
+            id="scene",
+            type="PhysicsScene",
+            position=(0, 0),
+            params={
+                "gravity_y": 0.0,
+                "ceiling": False,
+                "bodies": [
+                    {"id": "ball", "radius": 10, "position": [40, 60], "velocity": [96, 0], "color": [0.1, 0.9, 0.2]}
+                ],
+            },
+        ),
         NodeInstance(id="sim", type="Simulate", position=(250, 0)),
         NodeInstance(id="boxes", type="ObjectBoxes", position=(500, 200)),
-        NodeInstance(id="animatic", type="AnimaticRender", position=(500, 0),
-                     params={"background_color": [0.0, 0.0, 0.0], "motion_blur": 0.0}),
+        NodeInstance(
+            id="animatic",
+            type="AnimaticRender",
+            position=(500, 0),
+            params={"background_color": [0.0, 0.0, 0.0], "motion_blur": 0.0},
+        ),
         NodeInstance(id="export", type="ExportVideo", position=(750, 0), params={"path": "out/x.mp4"}),
     ]
-    p.links += [Link.make("scene", "scene", "sim", "scene"), Link.make("sim", "trajectory", "animatic", "trajectory"),
-                Link.make("sim", "trajectory", "boxes", "trajectory"), Link.make("animatic", "video", "export", "video")]
+    p.links += [
+        Link.make("scene", "scene", "sim", "scene"),
+        Link.make("sim", "trajectory", "animatic", "trajectory"),
+        Link.make("sim", "trajectory", "boxes", "trajectory"),
+        Link.make("animatic", "video", "export", "video"),
+    ]
     return p
 
 

@@ -24,14 +24,25 @@ def shot_project(camera_zoom: float | None = None) -> Project:
     p = Project(settings={"width": W, "height": H, "fps": 24, "frame_count": N})
     p.nodes += [
         NodeInstance(id="traj", type="Trajectory", position=(0, 200)),
-        NodeInstance(id="box", type="Sprite", position=(250, 200),
-                     params={"shape": "box", "width": 12.0, "height": 12.0, "color": [1.0, 0.0, 0.0]}),
-        NodeInstance(id="animatic", type="AnimaticRender", position=(500, 100),
-                     params={"background_color": [0.0, 0.0, 0.0], "motion_blur": 0.0}),
+        NodeInstance(
+            id="box",
+            type="Sprite",
+            position=(250, 200),
+            params={"shape": "box", "width": 12.0, "height": 12.0, "color": [1.0, 0.0, 0.0]},
+        ),
+        NodeInstance(
+            id="animatic",
+            type="AnimaticRender",
+            position=(500, 100),
+            params={"background_color": [0.0, 0.0, 0.0], "motion_blur": 0.0},
+        ),
         NodeInstance(id="export", type="ExportVideo", position=(750, 100), params={"path": "out/x.mp4"}),
     ]
-    p.links += [Link.make("traj", "trajectory", "box", "trajectory"), Link.make("box", "sprite", "animatic", "sprites"),
-                Link.make("animatic", "video", "export", "video")]
+    p.links += [
+        Link.make("traj", "trajectory", "box", "trajectory"),
+        Link.make("box", "sprite", "animatic", "sprites"),
+        Link.make("animatic", "video", "export", "video"),
+    ]
     if camera_zoom is not None:
         p.nodes.append(NodeInstance(id="cam", type="Camera", position=(250, 400), params={"zoom": camera_zoom}))
         p.links.append(Link.make("cam", "camera", "animatic", "camera"))
@@ -163,7 +174,10 @@ def test_drawing_a_path_with_the_mouse(qtbot, shot):
 def test_dragging_a_point_refreshes_the_animatic_and_handles_make_a_bezier_path(qtbot, shot):
     win = shot()
     s = win.session
-    doc = {"version": 1, "paths": [{"id": "a", "points": [{"x": 30, "y": 60}, {"x": 80, "y": 30}, {"x": 130, "y": 60}]}]}
+    doc = {
+        "version": 1,
+        "paths": [{"id": "a", "points": [{"x": 30, "y": 60}, {"x": 80, "y": 30}, {"x": 130, "y": 60}]}],
+    }
     s.set_param("traj", "paths", doc)
     s.transport.set_playhead(0)
     assert s.wait_idle(10)
@@ -175,8 +189,13 @@ def test_dragging_a_point_refreshes_the_animatic_and_handles_make_a_bezier_path(
     def mid_drag():
         assert s.interacting
         assert s.wait_idle(10)
-        wait_for(lambda: win.viewer.shown_frame == 0 and win.viewer.grab_frame_image() is not None
-                 and red_at(image_to_array(win.viewer.grab_frame_image()), *points(win)[0]))
+        wait_for(
+            lambda: (
+                win.viewer.shown_frame == 0
+                and win.viewer.grab_frame_image() is not None
+                and red_at(image_to_array(win.viewer.grab_frame_image()), *points(win)[0])
+            )
+        )
         seen["at"] = points(win)[0]
 
     n0 = s.undo_stack.count()
@@ -269,7 +288,11 @@ def test_points_are_placed_in_world_pixels_through_the_camera(qtbot, shot):
     # and the animatic draws the box there: at frame pixel (100, 40)
     s.transport.set_playhead(0)
     assert s.wait_idle(10)
-    wait_for(lambda: win.viewer.shown_frame == 0 and red_at(image_to_array(win.viewer.grab_frame_image()), scene.x(), scene.y()))
+    wait_for(
+        lambda: (
+            win.viewer.shown_frame == 0 and red_at(image_to_array(win.viewer.grab_frame_image()), scene.x(), scene.y())
+        )
+    )
 
 
 def test_the_draw_path_tool_makes_a_trajectory_node_when_there_is_none(qtbot, window_factory):
@@ -288,7 +311,9 @@ def test_the_draw_path_tool_makes_a_trajectory_node_when_there_is_none(qtbot, wi
     ov = win.viewer.overlay(f"{nid}.trajectory")
     assert isinstance(ov, TrajectoryEditOverlay)
     assert "new path" in win.viewer.overlay_hint()
-    qtbot.mouseClick(win.viewer.view.viewport(), Qt.MouseButton.LeftButton, pos=win.viewer.view.mapFromScene(QPointF(50, 50)))
+    qtbot.mouseClick(
+        win.viewer.view.viewport(), Qt.MouseButton.LeftButton, pos=win.viewer.view.mapFromScene(QPointF(50, 50))
+    )
     doc = s.project.node(nid).params["paths"]
     assert len(doc["paths"]) == 1 and len(doc["paths"][0]["points"]) == 1
 
@@ -312,8 +337,15 @@ def test_keyed_rotation_in_the_path_editor(qtbot, shot):
 def test_a_refused_edit_in_the_path_editor_says_why_and_changes_nothing(qtbot, shot):
     win = shot()
     s = win.session
-    s.set_param("traj", "paths", {"paths": [{"id": "a", "start_frame": 2, "end_frame": 10,
-                                             "points": [{"x": 10, "y": 10}, {"x": 100, "y": 10}]}]})
+    s.set_param(
+        "traj",
+        "paths",
+        {
+            "paths": [
+                {"id": "a", "start_frame": 2, "end_frame": 10, "points": [{"x": 10, "y": 10}, {"x": 100, "y": 10}]}
+            ]
+        },
+    )
     editor = win.inspector.row("paths").editor
     wait_for(lambda: editor.current == "a")
     n0 = s.undo_stack.count()

@@ -84,7 +84,8 @@ def test_a_backend_only_plugin_node_goes_to_the_server_by_its_declaration(evalua
     doc.nodes.append(NodeInstance.model_validate({"id": "paint", "type": "acme.Paint"}))
     doc.links = [l for l in doc.links if l.target_node != "export"] + [
         Link.model_validate({"from": "cam.video", "to": "paint.video"}),
-        Link.model_validate({"from": "paint.video", "to": "export.video"})]
+        Link.model_validate({"from": "paint.video", "to": "export.video"}),
+    ]
     assert genops.is_generator(reg, "acme.Paint") and genops.generators_needed(doc, reg, ["export"]) == ["paint"]
     assert evaluator.engine.plan(doc, doc.settings, ["export"]).backend_only == ["paint"]
     result = evaluator.evaluate(EvalRequest(1, doc, ["paint"], ViewTarget("paint", "video", "VIDEO")), CancelToken())

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-NODES = '''
+NODES = """
 from vidstudio.api import Node, Output, Param, PortType
 
 class Const(Node):
@@ -27,17 +27,26 @@ class Const(Node):
 
     def execute(self, ctx, inputs, params):
         return {{"value": params["value"]}}
-'''
+"""
 
 
-def write_plugin(base: Path, name: str, *, code: str | None = None, permissions: str = "", manifest: str | None = None,
-                 category: str = "Numbers") -> tuple[Path, str]:
+def write_plugin(
+    base: Path,
+    name: str,
+    *,
+    code: str | None = None,
+    permissions: str = "",
+    manifest: str | None = None,
+    category: str = "Numbers",
+) -> tuple[Path, str]:
     """A folder plugin ``base/name`` whose module has a unique name (folder plugins import into sys.modules).
     Returns (folder, module name)."""
     module = f"{name}_{uuid.uuid4().hex[:8]}"
     d = base / name
     (d / module).mkdir(parents=True)
-    (d / module / "__init__.py").write_text(textwrap.dedent(code if code is not None else NODES.format(name=name, category=category)))
+    (d / module / "__init__.py").write_text(
+        textwrap.dedent(code if code is not None else NODES.format(name=name, category=category))
+    )
     if manifest is None:
         manifest = textwrap.dedent(f'''
             manifest_version = 1
@@ -89,7 +98,9 @@ def wait_done(qtbot, dlg):
 
 def test_plugin_nodes_in_the_palette_and_a_failing_plugin_never_stops_the_gui(qtbot, window_factory, plugins_dir):
     write_plugin(plugins_dir, "good", permissions='[permissions]\nnetwork = "Fetches grain scans from example.org"')
-    write_plugin(plugins_dir, "broken", code="raise RuntimeError('the plugin is broken on purpose')\n", category="Broken")
+    write_plugin(
+        plugins_dir, "broken", code="raise RuntimeError('the plugin is broken on purpose')\n", category="Broken"
+    )
     (plugins_dir / "nomanifest").mkdir()
     (plugins_dir / "nomanifest" / "vidstudio-plugin.toml").write_text("name = 'nomanifest'\nversion = \n")
     win = window_factory()
@@ -100,9 +111,12 @@ def test_plugin_nodes_in_the_palette_and_a_failing_plugin_never_stops_the_gui(qt
     assert "good_" not in " ".join(sys.modules)  # listed without importing
     pal = editor.open_palette_at_cursor()
     assert {"good.Const", "broken.Const"} <= set(pal.visible_types())
-    cats = {pal.tree.topLevelItem(i).text(0): [pal.tree.topLevelItem(i).child(j).text(0)
-                                               for j in range(pal.tree.topLevelItem(i).childCount())]
-            for i in range(pal.tree.topLevelItemCount())}
+    cats = {
+        pal.tree.topLevelItem(i).text(0): [
+            pal.tree.topLevelItem(i).child(j).text(0) for j in range(pal.tree.topLevelItem(i).childCount())
+        ]
+        for i in range(pal.tree.topLevelItemCount())
+    }
     assert "Constant" in cats["Numbers"] and "Constant" in cats["Broken"]
     # adding the broken plugin's node: its import fails, the user is told, nothing is added, the GUI goes on
     qtbot.keyClicks(pal.search, "broken")
@@ -208,7 +222,9 @@ def test_a_plugin_that_crashed_the_last_run_opens_disabled_and_is_offered_back(q
     dead.wait()
     markers = config_dir() / MARKERS_DIR
     markers.mkdir(parents=True, exist_ok=True)
-    (markers / f"{dead.pid}-1.json").write_text(json.dumps({"plugin": "wobbly", "what": "node 'Const'", "pid": dead.pid}))
+    (markers / f"{dead.pid}-1.json").write_text(
+        json.dumps({"plugin": "wobbly", "what": "node 'Const'", "pid": dead.pid})
+    )
     assert PluginManager().get("wobbly").status == "disabled"  # what a start does first: the plugin is off
     win = window_factory()
     win.prompts.reenable = True

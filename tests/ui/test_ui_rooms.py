@@ -46,8 +46,10 @@ def test_state_modules_import_no_widgets():
 
 def test_importing_all_state_loads_no_widgets():
     names = sorted(f"vidstudio.ui.state.{p.stem}" for p in STATE_DIR.glob("*.py") if p.stem != "__init__")
-    code = (f"import sys\nfor n in {names!r}:\n    __import__(n)\n"
-            f"print(sorted(m for m in sys.modules if m.startswith({FORBIDDEN!r})))")
+    code = (
+        f"import sys\nfor n in {names!r}:\n    __import__(n)\n"
+        f"print(sorted(m for m in sys.modules if m.startswith({FORBIDDEN!r})))"
+    )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -154,7 +154,11 @@ def test_results_appear_as_their_own_track_and_can_be_viewed(qtbot, grad_window)
     s.view.add_result("Generate #1", Clip.from_array(frames))
     assert [k for k, _ in canvas.rows()] == ["key", "result"]
     assert win.viewer.source.currentText() == "Result: Generate #1"
-    wait_for(lambda: win.viewer.grab_frame_image() is not None and image_to_array(win.viewer.grab_frame_image())[0, 0, 1] == 255)
+    wait_for(
+        lambda: (
+            win.viewer.grab_frame_image() is not None and image_to_array(win.viewer.grab_frame_image())[0, 0, 1] == 255
+        )
+    )
     win.viewer.source.setCurrentIndex(0)
     win.viewer.source.activated.emit(0)
     assert s.view.view_result is None
@@ -271,10 +275,18 @@ def test_viewer_wheel_zooms_about_the_pointer_and_middle_drag_pans(qtbot, grad_w
     z0 = view.zoom
     at = QPointF(vp.width() / 3, vp.height() / 3)
     under = view.mapToScene(at.toPoint())
-    ev = QWheelEvent(at, view.mapToGlobal(at.toPoint()).toPointF(), QPoint(0, 0), QPoint(0, 240),
-                     Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    ev = QWheelEvent(
+        at,
+        view.mapToGlobal(at.toPoint()).toPointF(),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QGuiApplication.sendEvent(vp, ev)
-    assert view.zoom == pytest.approx(z0 * 1.0015 ** 240, rel=1e-3) and not view.fit_mode
+    assert view.zoom == pytest.approx(z0 * 1.0015**240, rel=1e-3) and not view.fit_mode
     after = view.mapToScene(at.toPoint())
     assert abs(after.x() - under.x()) <= 1.0 / view.zoom + 0.5 and abs(after.y() - under.y()) <= 1.0 / view.zoom + 0.5
     # a middle-button drag of 30 px to the right moves the picture with the pointer

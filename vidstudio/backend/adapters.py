@@ -58,7 +58,9 @@ def to_pil(image: np.ndarray) -> Image.Image:
     return Image.fromarray((np.clip(arr, 0, 1) * 255 + 0.5).astype(np.uint8), "RGB")
 
 
-def video_frames(video: Any, count: int, width: int, height: int, notes: list[str], what: str = "guide video") -> list[Image.Image]:
+def video_frames(
+    video: Any, count: int, width: int, height: int, notes: list[str], what: str = "guide video"
+) -> list[Image.Image]:
     """``count`` frames of a Clip or ``(T, H, W, 3)`` array as PIL images of ``width x height`` (cover fit).
 
     A shorter video repeats its last frame (noted); a longer one is cut (noted).
@@ -89,8 +91,11 @@ def resample_masks(masks: np.ndarray, count: int, width: int, height: int) -> np
     m = np.asarray(masks, dtype=np.float32)
     if m.ndim == 2:
         m = m[None]
-    idx = np.clip(np.rint(np.linspace(0, m.shape[0] - 1, count)).astype(int), 0, m.shape[0] - 1) if m.shape[0] != count \
+    idx = (
+        np.clip(np.rint(np.linspace(0, m.shape[0] - 1, count)).astype(int), 0, m.shape[0] - 1)
+        if m.shape[0] != count
         else np.arange(count)
+    )
     out = np.empty((count, height, width), np.float32)
     for i, j in enumerate(idx):
         img = Image.fromarray(np.clip(m[j], 0, 1).astype(np.float32), "F")
@@ -254,7 +259,7 @@ class Plan:
         x = latents[0]
         if self.layout == "BTCHW":
             x = x.permute(1, 0, 2, 3)
-        return x[:, self.lead_frames:]
+        return x[:, self.lead_frames :]
 
 
 class FamilyAdapter:

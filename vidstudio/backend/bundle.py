@@ -245,24 +245,46 @@ class Conditioning:
 
     def request(self, width: int, height: int, frames: int) -> Request:
         """The :class:`~vidstudio.families.Request` for the capability check."""
-        return Request(controls=self.controls(), keyframe_frames=[k.frame for k in self.keyframes],
-                       guide_start=int(self.guide_start), width=width, height=height, frames=frames)
+        return Request(
+            controls=self.controls(),
+            keyframe_frames=[k.frame for k in self.keyframes],
+            guide_start=int(self.guide_start),
+            width=width,
+            height=height,
+            frames=frames,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (shapes instead of pixels), for ``vidstudio eval``."""
+
         def shape(a: Any) -> Any:
             return None if a is None else list(np.shape(a)) if not hasattr(a, "shape") else list(a.shape)
 
         return {
-            "prompt": self.prompt, "prompt_schedule": {str(k): v for k, v in sorted(self.prompt_schedule.items())},
+            "prompt": self.prompt,
+            "prompt_schedule": {str(k): v for k, v in sorted(self.prompt_schedule.items())},
             "negative_prompt": self.negative_prompt,
             "keyframes": [{"frame": k.frame, "shape": list(k.image.shape)} for k in self.keyframes],
-            "guide": shape(self.guide), "guide_start": self.guide_start, "guide_strength": self.guide_strength, "masks": shape(self.masks),
-            "boxes": shape(self.boxes), "trajectory_noise": self.trajectory_noise, "camera": shape(self.camera),
-            "style": [list(s.shape) for s in self.style], "style_strength": self.style_strength,
-            "motion_strength": self.motion_strength, "noise_aug": self.noise_aug, "seed": self.seed,
-            "steps": self.steps, "guidance_scale": self.guidance_scale, "guidance_scale_2": self.guidance_scale_2,
-            "boundary_ratio": self.boundary_ratio, "motion": shape(self.motion),
-            "motion_mask": shape(self.motion_mask), "motion_kind": self.motion_kind, "t_weak": self.t_weak,
-            "t_strong": self.t_strong, "controls": sorted(self.controls()),
+            "guide": shape(self.guide),
+            "guide_start": self.guide_start,
+            "guide_strength": self.guide_strength,
+            "masks": shape(self.masks),
+            "boxes": shape(self.boxes),
+            "trajectory_noise": self.trajectory_noise,
+            "camera": shape(self.camera),
+            "style": [list(s.shape) for s in self.style],
+            "style_strength": self.style_strength,
+            "motion_strength": self.motion_strength,
+            "noise_aug": self.noise_aug,
+            "seed": self.seed,
+            "steps": self.steps,
+            "guidance_scale": self.guidance_scale,
+            "guidance_scale_2": self.guidance_scale_2,
+            "boundary_ratio": self.boundary_ratio,
+            "motion": shape(self.motion),
+            "motion_mask": shape(self.motion_mask),
+            "motion_kind": self.motion_kind,
+            "t_weak": self.t_weak,
+            "t_strong": self.t_strong,
+            "controls": sorted(self.controls()),
         }

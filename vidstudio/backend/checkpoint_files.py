@@ -43,8 +43,9 @@ def tensor_names(path: str | Path) -> list[str]:
             try:
                 from gguf import GGUFReader
             except ImportError:
-                raise ModelError(f"checkpoint {p.name} is a GGUF file; reading it needs the gguf package "
-                                 "(pip install gguf)") from None
+                raise ModelError(
+                    f"checkpoint {p.name} is a GGUF file; reading it needs the gguf package (pip install gguf)"
+                ) from None
             return [t.name for t in GGUFReader(str(p)).tensors]
     except ModelError:
         raise
@@ -57,7 +58,7 @@ def strip_prefix(names: list[str]) -> list[str]:
     """The names without a ComfyUI / original-repository prefix (``model.diffusion_model.``...)."""
     for pre in _PREFIXES:
         if names and sum(n.startswith(pre) for n in names) > len(names) // 2:
-            return [n[len(pre):] if n.startswith(pre) else n for n in names]
+            return [n[len(pre) :] if n.startswith(pre) else n for n in names]
     return names
 
 
@@ -102,10 +103,18 @@ def recognise_file(path: str | Path) -> FileKind:
     names = set(strip_prefix(raw))
     diffusers_layout = _has(names, "attn1.to_q") or _has(names, "condition_embedder")
     layout = "diffusers" if diffusers_layout else "original"
-    if _has(names, "blocks.0.") and (_has(names, "self_attn.q") or _has(names, "condition_embedder")
-                                     or _has(names, "head.modulation")) and not _has(names, "transformer_blocks"):
-        variant = "vace" if _has(names, "vace_blocks") else "i2v" if (_has(names, "img_emb") or
-                                                                     _has(names, "image_embedder")) else ""
+    if (
+        _has(names, "blocks.0.")
+        and (_has(names, "self_attn.q") or _has(names, "condition_embedder") or _has(names, "head.modulation"))
+        and not _has(names, "transformer_blocks")
+    ):
+        variant = (
+            "vace"
+            if _has(names, "vace_blocks")
+            else "i2v"
+            if (_has(names, "img_emb") or _has(names, "image_embedder"))
+            else ""
+        )
         return FileKind("wan", "transformer", variant, layout)
     if _has(names, "transformer_blocks.0.") and (_has(names, "adaln_single") or _has(names, "patchify_proj")):
         return FileKind("ltx", "transformer", "", layout)
@@ -143,9 +152,16 @@ def list_checkpoint_files(folders: list[str | Path]) -> list[dict[str, object]]:
             seen.add(f.resolve())
             rel = f.relative_to(root).parts
             is_lora = "loras" in rel[:-1] or "lora" in f.stem.lower()
-            entry: dict[str, object] = {"path": str(f), "name": f.name, "size": f.stat().st_size,
-                                        "kind": "lora" if is_lora else "checkpoint", "family": "", "component": "",
-                                        "variant": "", "format": f.suffix.lower()[1:]}
+            entry: dict[str, object] = {
+                "path": str(f),
+                "name": f.name,
+                "size": f.stat().st_size,
+                "kind": "lora" if is_lora else "checkpoint",
+                "family": "",
+                "component": "",
+                "variant": "",
+                "format": f.suffix.lower()[1:],
+            }
             if not is_lora:
                 try:
                     k = recognise_file(f)
@@ -194,20 +210,28 @@ def locate_model(ref: object, project_dir: Path | None = None, *, download: bool
     base = str(getattr(ref, "base_model", "")).strip()
     kind = recognise_file(path)
     if kind.component in ("vae", "text_encoder"):
-        raise ModelError(f"checkpoint {path.name} holds a {kind.component.replace('_', ' ')}, not a transformer or "
-                         f"UNet; give it as the Load Model node's '{kind.component}_file' and the transformer as "
-                         "'model'")
+        raise ModelError(
+            f"checkpoint {path.name} holds a {kind.component.replace('_', ' ')}, not a transformer or "
+            f"UNet; give it as the Load Model node's '{kind.component}_file' and the transformer as "
+            "'model'"
+        )
     if kind.family and family not in ("", "auto") and kind.family != family:
-        raise ModelError(f"checkpoint {path.name} is a {kind.family} {kind.component} (from its tensor names), not "
-                         f"a {family} model; set the Load Model node's family to {kind.family} or 'auto'")
+        raise ModelError(
+            f"checkpoint {path.name} is a {kind.family} {kind.component} (from its tensor names), not "
+            f"a {family} model; set the Load Model node's family to {kind.family} or 'auto'"
+        )
     fam = kind.family or (family if family not in ("", "auto") else "")
     if not fam:
-        raise ModelError(f"checkpoint {path.name}: its tensor names match no VidStudio family; choose the family "
-                         "on the Load Model node")
+        raise ModelError(
+            f"checkpoint {path.name}: its tensor names match no VidStudio family; choose the family "
+            "on the Load Model node"
+        )
     if not base:
-        raise ModelError(f"model {path.name} is a single {kind.component or 'transformer'} file; set the Load "
-                         f"Model node's 'base_model' to a {fam} diffusers pipeline (folder or repo id) for the VAE, "
-                         "text encoder and scheduler")
+        raise ModelError(
+            f"model {path.name} is a single {kind.component or 'transformer'} file; set the Load "
+            f"Model node's 'base_model' to a {fam} diffusers pipeline (folder or repo id) for the VAE, "
+            "text encoder and scheduler"
+        )
     loc = locate(base, fam, revision=revision, project_dir=project_dir, download=download)
     return dataclasses.replace(loc, model=model, single_file=str(path.resolve()))
 
@@ -225,12 +249,19 @@ def recognise_lora(path: str | Path) -> str:
     """
     names = tensor_names(path)
     raw = set(names)
-    stripped = set(strip_prefix([n[len("transformer."):] if n.startswith("transformer.") else n for n in names]))
-    if _has(stripped, "blocks.0.self_attn") or _has(raw, "lora_unet_blocks_0_self_attn") or (
-            _has(stripped, "blocks.0.attn1") and not _has(stripped, "transformer_blocks")):
+    stripped = set(strip_prefix([n[len("transformer.") :] if n.startswith("transformer.") else n for n in names]))
+    if (
+        _has(stripped, "blocks.0.self_attn")
+        or _has(raw, "lora_unet_blocks_0_self_attn")
+        or (_has(stripped, "blocks.0.attn1") and not _has(stripped, "transformer_blocks"))
+    ):
         return "wan"
     if any(n.startswith("diffusion_model.transformer_blocks") for n in raw):
         return "ltx"
-    if any(n.startswith("unet.") for n in raw) or _has(raw, "lora_unet_down_blocks") or _has(raw, "lora_unet_up_blocks"):
+    if (
+        any(n.startswith("unet.") for n in raw)
+        or _has(raw, "lora_unet_down_blocks")
+        or _has(raw, "lora_unet_up_blocks")
+    ):
         return "animatediff"
     return ""

@@ -16,8 +16,19 @@ from pathlib import Path
 
 #: Bytes per weight of each quantisation choice (None: the load dtype's).
 BYTES_PER_WEIGHT = {"none": None, "fp8_layerwise": 1.0, "int8_torchao": 1.0, "fp8_torchao": 1.0, "nf4_bnb": 0.5625}
-_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1, "I8": 1, "U8": 1, "I32": 4,
-                "I64": 8, "BOOL": 1}
+_DTYPE_BYTES = {
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "I8": 1,
+    "U8": 1,
+    "I32": 4,
+    "I64": 8,
+    "BOOL": 1,
+}
 
 
 def safetensors_params(path: str | Path) -> tuple[int, int]:
@@ -51,8 +62,9 @@ def component_params(folder: Path) -> int | None:
     return sum(safetensors_params(f)[0] for f in (variants or files))
 
 
-def weights_gib(loc: object, quantize: str = "none", quantize_text_encoder: str = "none",
-                dtype_bytes: float = 2.0) -> dict[str, float | None]:
+def weights_gib(
+    loc: object, quantize: str = "none", quantize_text_encoder: str = "none", dtype_bytes: float = 2.0
+) -> dict[str, float | None]:
     """Estimated GiB of each component's weights on the GPU under the choices.
 
     Args:
@@ -72,8 +84,13 @@ def weights_gib(loc: object, quantize: str = "none", quantize_text_encoder: str 
         return out
     single = str(getattr(loc, "single_file", "") or "")
     for comp, spec in index.items():
-        if comp.startswith("_") or not isinstance(spec, list) or comp in ("scheduler", "feature_extractor") \
-                or comp.startswith("tokenizer") or not (folder / comp).is_dir():
+        if (
+            comp.startswith("_")
+            or not isinstance(spec, list)
+            or comp in ("scheduler", "feature_extractor")
+            or comp.startswith("tokenizer")
+            or not (folder / comp).is_dir()
+        ):
             continue
         denoiser = comp in ("transformer", "transformer_2", "unet")
         choice = quantize if denoiser else quantize_text_encoder if comp.startswith("text_encoder") else "none"
@@ -112,8 +129,10 @@ def vram_message(loc: object, quantize: str = "none", quantize_text_encoder: str
         others.append(f"{q} {_size(total)}")
     missing = [k for k, v in chosen.items() if v is None]
     tail = f"; not on disk: {', '.join(missing)}" if missing else ""
-    return (f"weights on the GPU (estimate at 16-bit, activations extra): {_size(sum(known.values()))} as chosen "
-            f"({parts}){tail}; with transformer quantisation {', '.join(others)}")
+    return (
+        f"weights on the GPU (estimate at 16-bit, activations extra): {_size(sum(known.values()))} as chosen "
+        f"({parts}){tail}; with transformer quantisation {', '.join(others)}"
+    )
 
 
 def _size(gib: float) -> str:

@@ -53,7 +53,9 @@ class Window:
     def describe(self) -> str:
         """One line for the run report."""
         cond = f", conditioned at frames {self.conditioned[0]}..{self.conditioned[-1]}" if self.conditioned else ""
-        return f"window {self.index}: frames {self.start}..{self.stop - 1}, seed {self.seed}{cond}, prompt {self.prompt!r}"
+        return (
+            f"window {self.index}: frames {self.start}..{self.stop - 1}, seed {self.seed}{cond}, prompt {self.prompt!r}"
+        )
 
 
 def plan_windows(frames: int, window: int, overlap: int) -> list[tuple[int, int]]:
@@ -127,9 +129,15 @@ def window_bundle(bundle: Conditioning, start: int, stop: int, *, schedule_ok: b
         if guide_start >= stop - start:
             guide = None
     return dataclasses.replace(
-        bundle, prompt=prompt, prompt_schedule=schedule, keyframes=keys, guide=guide,
-        guide_start=guide_start if guide is not None else 0, masks=_slice(bundle.masks, start, stop) if guide is not None else None,
-        boxes=_slice(bundle.boxes, start, stop), camera=_slice(bundle.camera, start, stop),
+        bundle,
+        prompt=prompt,
+        prompt_schedule=schedule,
+        keyframes=keys,
+        guide=guide,
+        guide_start=guide_start if guide is not None else 0,
+        masks=_slice(bundle.masks, start, stop) if guide is not None else None,
+        boxes=_slice(bundle.boxes, start, stop),
+        camera=_slice(bundle.camera, start, stop),
     )
 
 
@@ -193,14 +201,18 @@ def extend(
     keys = spec.controls.get("keyframes")
     variant = loc.variant
     if keys is None or (variant is not None and keys.variants and (variant not in keys.variants)):
-        raise NodeError(f"{loc.family} ({variant or 'this checkpoint'}) takes no keyframes, so a window cannot be "
-                        "conditioned on the one before: use an image-to-video checkpoint, or LTX-Video")
+        raise NodeError(
+            f"{loc.family} ({variant or 'this checkpoint'}) takes no keyframes, so a window cannot be "
+            "conditioned on the one before: use an image-to-video checkpoint, or LTX-Video"
+        )
     where = keys.frames_for(variant)
     ov = int(overlap) or (rule.frame_step + 1 if where == "any" else 1)
     notes: list[str] = []
     if where != "any" and ov != 1:
-        notes.append(f"{loc.family} takes a first frame only: each window starts from the last frame of the one "
-                     f"before (overlap 1, not {ov})")
+        notes.append(
+            f"{loc.family} takes a first frame only: each window starts from the last frame of the one "
+            f"before (overlap 1, not {ov})"
+        )
         ov = 1
     spans = plan_windows(frames, win, ov)
     seed = resolve_seed(bundle.seed)
@@ -230,8 +242,20 @@ def extend(
             if progress is not None:
                 progress(None if f is None else (k + f) / len(spans), f"window {k + 1}/{len(spans)}: {m}")
 
-        last = generate(ref, sub, width=width, height=height, frames=b - a, fps=fps, project_dir=project_dir,
-                        cache=cache, progress=sub_progress, cancel=cancel, previews=False, call_hook=call_hook)
+        last = generate(
+            ref,
+            sub,
+            width=width,
+            height=height,
+            frames=b - a,
+            fps=fps,
+            project_dir=project_dir,
+            cache=cache,
+            progress=sub_progress,
+            cancel=cancel,
+            previews=False,
+            call_hook=call_hook,
+        )
         got = last.frames
         if got.shape[1:3] != (height, width):
             raise NodeError(f"window {k} came back {got.shape[2]}x{got.shape[1]}, expected {width}x{height}")
@@ -249,7 +273,7 @@ def extend(
             out[a:made] = out[a:made] * (1 - w) + got[:shared] * w
         n = min(len(got), frames - a)
         if n > shared:
-            out[made:a + n] = got[shared:n]
+            out[made : a + n] = got[shared:n]
             sound.append(track.for_frames(shared, n, fps) if track is not None else None)
             made = a + n
     notes += [w.describe() for w in windows]

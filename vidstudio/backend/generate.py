@@ -83,8 +83,12 @@ class GenerateResult:
 
     def metadata(self) -> dict[str, str]:
         """MP4 metadata tags recording how the frames were made."""
-        tags = {"vidstudio_seed": str(self.seed), "vidstudio_model": self.model, "vidstudio_family": self.family,
-                "vidstudio_pipeline": self.pipeline}
+        tags = {
+            "vidstudio_seed": str(self.seed),
+            "vidstudio_model": self.model,
+            "vidstudio_family": self.family,
+            "vidstudio_pipeline": self.pipeline,
+        }
         if self.motion:
             m = self.motion
             tags["vidstudio_motion"] = f"{m['method']} {m['kind']} t_weak={m['t_weak']} t_strong={m['t_strong']}"
@@ -123,15 +127,22 @@ def resolve_seed(seed: int) -> int:
     return secrets.randbelow(2**31) if seed is None or seed < 0 else int(seed)
 
 
-def check_bundle(location: ModelLocation, bundle: Conditioning, width: int, height: int, frames: int,
-                 snap: bool) -> CheckResult:
+def check_bundle(
+    location: ModelLocation, bundle: Conditioning, width: int, height: int, frames: int, snap: bool
+) -> CheckResult:
     """Checks ``bundle`` at this geometry against the capability table and the model's frame/size rules.
 
     Raises:
         NodeError: listing every problem (each names the control and the families that can).
     """
-    res = check_request(location.family, bundle.request(width, height, frames), variant=location.variant,
-                        checkpoint=location.checkpoint or None, rule=location.rule(), snap=snap)
+    res = check_request(
+        location.family,
+        bundle.request(width, height, frames),
+        variant=location.variant,
+        checkpoint=location.checkpoint or None,
+        rule=location.rule(),
+        snap=snap,
+    )
     if not res.ok:
         raise NodeError("\n".join(msg for _, msg in res.problems))
     return res
@@ -157,8 +168,9 @@ def fit_to_size(bundle: Conditioning, size: tuple[int, int], generated: tuple[in
     return dataclasses.replace(bundle, boxes=boxes, camera=camera)
 
 
-def structured_initial_noise(plan: Plan, bundle: Conditioning, seed: int, pixel_frames: int,
-                             width: int, height: int) -> np.ndarray | None:
+def structured_initial_noise(
+    plan: Plan, bundle: Conditioning, seed: int, pixel_frames: int, width: int, height: int
+) -> np.ndarray | None:
     """The trajectory/camera-aware noise for ``plan``, ``(C, lead + T, h, w)``, or None when the bundle has
     neither boxes nor a camera (the pipeline then draws its own noise from the seeded generator)."""
     wants_boxes = "trajectories" in bundle.controls()
@@ -333,7 +345,17 @@ def generate(
         wave = out.audio[0] if isinstance(out.audio, (list, tuple)) or np.ndim(out.audio) == 3 else out.audio
         wave = np.asarray(wave.float().cpu() if isinstance(wave, torch.Tensor) else wave, np.float32)  # (ch, N)
         audio = Audio(np.clip(wave.T, -1.0, 1.0), adapter.audio_sample_rate(plan.pipe)).fit(arr.shape[0] / float(fps))
-    return GenerateResult(audio=audio, frames=arr, seed=seed, family=loc.family, variant=loaded.variant,
-                          pipeline=plan.pipeline_name, model=ref.model, notes=notes, steps=len(times),
-                          seconds_per_step=float(np.mean(times)) if times else 0.0, check=res,
-                          motion=ttm_run.report() if ttm_run is not None else None)
+    return GenerateResult(
+        audio=audio,
+        frames=arr,
+        seed=seed,
+        family=loc.family,
+        variant=loaded.variant,
+        pipeline=plan.pipeline_name,
+        model=ref.model,
+        notes=notes,
+        steps=len(times),
+        seconds_per_step=float(np.mean(times)) if times else 0.0,
+        check=res,
+        motion=ttm_run.report() if ttm_run is not None else None,
+    )

@@ -81,9 +81,15 @@ def _progress_class(report: Callable[[int], None], cancel: Any) -> type:
     return Bytes
 
 
-def download(repo_id: str, *, revision: str | None = None, include: list[str] | None = None,
-             progress: Callable[[DownloadProgress], None] | None = None, cancel: Any = None,
-             cache_dir: str | Path | None = None) -> Path:
+def download(
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    include: list[str] | None = None,
+    progress: Callable[[DownloadProgress], None] | None = None,
+    cancel: Any = None,
+    cache_dir: str | Path | None = None,
+) -> Path:
     """Downloads (or resumes) ``repo_id`` into the Hugging Face cache.
 
     Args:
@@ -113,8 +119,10 @@ def download(repo_id: str, *, revision: str | None = None, include: list[str] | 
         cache.mkdir(parents=True, exist_ok=True)
         free = shutil.disk_usage(cache).free
         if need > free:
-            raise ModelError(f"model {repo_id} needs {human_bytes(need)} more on disk, but {cache} has "
-                             f"{human_bytes(free)} free; free some space or set HF_HUB_CACHE to a larger disk")
+            raise ModelError(
+                f"model {repo_id} needs {human_bytes(need)} more on disk, but {cache} has "
+                f"{human_bytes(free)} free; free some space or set HF_HUB_CACHE to a larger disk"
+            )
         lock = threading.Lock()
         done = [0]
         t0 = time.monotonic()
@@ -129,8 +137,11 @@ def download(repo_id: str, *, revision: str | None = None, include: list[str] | 
                 last[0] = now
                 speed = done[0] / max(now - t0, 1e-6)
                 eta = (need - done[0]) / speed if speed > 0 and need else None
-                progress(DownloadProgress(min(done[0], need) if need else done[0], need, speed,
-                                          max(eta, 0.0) if eta is not None else None))
+                progress(
+                    DownloadProgress(
+                        min(done[0], need) if need else done[0], need, speed, max(eta, 0.0) if eta is not None else None
+                    )
+                )
 
         folder = snapshot_download(repo_id, tqdm_class=_progress_class(report, cancel), **kw)
         report(0, final=True)
@@ -138,8 +149,9 @@ def download(repo_id: str, *, revision: str | None = None, include: list[str] | 
     except (ModelError, Cancelled, KeyboardInterrupt):
         raise
     except hf_errors.RepositoryNotFoundError:
-        raise ModelError(f"model {repo_id!r} was not found on the Hugging Face Hub (or is private: log in with "
-                         "`hf auth login`)") from None
+        raise ModelError(
+            f"model {repo_id!r} was not found on the Hugging Face Hub (or is private: log in with `hf auth login`)"
+        ) from None
     except hf_errors.RevisionNotFoundError:
         raise ModelError(f"model {repo_id!r} has no revision {revision!r}") from None
     except Exception as e:
@@ -178,9 +190,18 @@ def cached_models(cache_dir: str | Path | None = None) -> list[dict[str, Any]]:
                 family, variant = loc.family, loc.variant
             except ModelError:
                 pass
-        out.append({"id": repo.repo_id, "size": int(repo.size_on_disk), "revisions": [r.commit_hash for r in revs],
-                    "refs": sorted({ref for r in revs for ref in r.refs}), "folder": str(folder) if folder else "",
-                    "family": family, "variant": variant, "source": "huggingface"})
+        out.append(
+            {
+                "id": repo.repo_id,
+                "size": int(repo.size_on_disk),
+                "revisions": [r.commit_hash for r in revs],
+                "refs": sorted({ref for r in revs for ref in r.refs}),
+                "folder": str(folder) if folder else "",
+                "family": family,
+                "variant": variant,
+                "source": "huggingface",
+            }
+        )
     return out
 
 

@@ -22,8 +22,9 @@ def job_preset(ref: ModelRef, bundle: Conditioning, notes: list[str]) -> Conditi
     return apply_preset(tuple(ref.loras), bundle, notes)
 
 
-def job_options(loaded: Any, ref: ModelRef, plan: Any, kwargs: dict[str, Any], project_dir: Path | None,
-                notes: list[str]) -> list[Callable[[], None]]:
+def job_options(
+    loaded: Any, ref: ModelRef, plan: Any, kwargs: dict[str, Any], project_dir: Path | None, notes: list[str]
+) -> list[Callable[[], None]]:
     """Applies the job's LoRAs, attention backend and step cache to the loaded pipeline.
 
     Returns:

@@ -183,8 +183,9 @@ def apply_pipeline_offload(pipe: Any, offload: str, device: str) -> None:
         pipe.enable_sequential_cpu_offload(device=device)
 
 
-def load_pipeline(ref: ModelRef, *, project_dir: Path | None = None, location: ModelLocation | None = None,
-                  progress: Any = None) -> LoadedModel:
+def load_pipeline(
+    ref: ModelRef, *, project_dir: Path | None = None, location: ModelLocation | None = None, progress: Any = None
+) -> LoadedModel:
     """Loads the pipeline ``ref`` names (no caching; see :class:`PipelineCache`).
 
     Args:
@@ -220,34 +221,43 @@ def load_pipeline(ref: ModelRef, *, project_dir: Path | None = None, location: M
     try:
         if loc.variant == "sd15":
             if not ref.motion_adapter:
-                raise ModelError(f"model {loc.model} is a Stable Diffusion 1.5 pipeline; AnimateDiff needs a motion "
-                                 "adapter too: set the Load Model node's 'motion_adapter' (e.g. "
-                                 "guoyww/animatediff-motion-adapter-v1-5-3)")
+                raise ModelError(
+                    f"model {loc.model} is a Stable Diffusion 1.5 pipeline; AnimateDiff needs a motion "
+                    "adapter too: set the Load Model node's 'motion_adapter' (e.g. "
+                    "guoyww/animatediff-motion-adapter-v1-5-3)"
+                )
             adapter_loc = _resolve_extra(ref.motion_adapter, project_dir)
-            adapter = diffusers.MotionAdapter.from_pretrained(adapter_loc, **dtype_kwargs(dtype),
-                                                               local_files_only=hf_offline())
+            adapter = diffusers.MotionAdapter.from_pretrained(
+                adapter_loc, **dtype_kwargs(dtype), local_files_only=hf_offline()
+            )
             pipe = diffusers.AnimateDiffPipeline.from_pretrained(source, motion_adapter=adapter, **kwargs)
         else:
             from vidstudio.backend.quant import quantization_kwargs
             from vidstudio.backend.single_file import single_file_components
 
             quant = quantization_kwargs(ref, device, dtype, loc, notes)
-            kwargs.update(single_file_components(loc, ref, dtype, project_dir, notes,
-                                                 quant.pop("_transformer_config", None)))
+            kwargs.update(
+                single_file_components(loc, ref, dtype, project_dir, notes, quant.pop("_transformer_config", None))
+            )
             kwargs.update(quant)
             cls = getattr(diffusers, loc.class_name)
             pipe = cls.from_pretrained(source, **kwargs)
     except ModelError:
         raise
     except (OSError, ValueError) as e:
-        raise ModelError(f"model {loc.model} ({loc.class_name}) could not be loaded from {source}: "
-                         f"{e.__class__.__name__}: {e}") from None
+        raise ModelError(
+            f"model {loc.model} ({loc.class_name}) could not be loaded from {source}: {e.__class__.__name__}: {e}"
+        ) from None
     pipe.set_progress_bar_config(disable=True)
     if ref.offload != "none" and device == "cpu":
         notes.append(f"offload '{ref.offload}' ignored: the model runs on the CPU")
     if ref.offload == "group" and device != "cpu":
-        pipe.enable_group_offload(onload_device=torch.device(device), offload_device=torch.device("cpu"),
-                                  offload_type="block_level", num_blocks_per_group=1)
+        pipe.enable_group_offload(
+            onload_device=torch.device(device),
+            offload_device=torch.device("cpu"),
+            offload_type="block_level",
+            num_blocks_per_group=1,
+        )
     elif ref.offload in ("model", "sequential") and device != "cpu":
         apply_pipeline_offload(pipe, ref.offload, device)
     else:
@@ -270,8 +280,9 @@ def load_pipeline(ref: ModelRef, *, project_dir: Path | None = None, location: M
         elif model is not None:
             model.compile()
             notes.append(f"compiled the {type(model).__name__} (torch.compile)")
-    loaded = LoadedModel(ref=ref, location=loc, pipe=pipe, device=device, dtype=dtype, notes=notes,
-                         active=type(pipe).__name__)
+    loaded = LoadedModel(
+        ref=ref, location=loc, pipe=pipe, device=device, dtype=dtype, notes=notes, active=type(pipe).__name__
+    )
     return loaded
 
 
@@ -299,13 +310,34 @@ class PipelineCache:
         """What identifies a loaded pipeline: the resolved folder/repo and every load option. Extras a job adds
         on top (SparseCtrl, IP-Adapter, the preview decoder) are not part of it: they come from each job's own
         reference."""
-        return (str(location.folder), location.repo_id, location.class_name, ref.revision, ref.weights_variant,
-                ref.dtype, ref.device, ref.offload, ref.vae_tiling, ref.vae_slicing, ref.compile,
-                ref.motion_adapter, location.single_file, ref.vae_file, ref.text_encoder_file, ref.quantize,
-                ref.quantize_text_encoder)
+        return (
+            str(location.folder),
+            location.repo_id,
+            location.class_name,
+            ref.revision,
+            ref.weights_variant,
+            ref.dtype,
+            ref.device,
+            ref.offload,
+            ref.vae_tiling,
+            ref.vae_slicing,
+            ref.compile,
+            ref.motion_adapter,
+            location.single_file,
+            ref.vae_file,
+            ref.text_encoder_file,
+            ref.quantize,
+            ref.quantize_text_encoder,
+        )
 
-    def get(self, ref: ModelRef, *, project_dir: Path | None = None, location: ModelLocation | None = None,
-            progress: Any = None) -> LoadedModel:
+    def get(
+        self,
+        ref: ModelRef,
+        *,
+        project_dir: Path | None = None,
+        location: ModelLocation | None = None,
+        progress: Any = None,
+    ) -> LoadedModel:
         """The loaded pipeline for ``ref``: the cached one when the key matches, else a fresh load (the old
         pipeline is released first, so that two never share the GPU).
 

@@ -62,8 +62,9 @@ def hf_cache_dir() -> Path:
         return Path(os.environ["HF_HUB_CACHE"]).expanduser()
     home = os.environ.get("HF_HOME")
     if not home:
-        home = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-                            "huggingface")
+        home = os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "huggingface"
+        )
     return Path(home).expanduser() / "hub"
 
 
@@ -111,17 +112,27 @@ def _classify(index_file: Path, shown: str, family: str) -> tuple[str, str, str,
     cls = str(index.get("_class_name", ""))
     found = recognise(index, read_configs(index_file.parent, name=shown.strip("'")))
     if found is None:
-        raise ModelError(f"model {shown} is a {cls or 'unnamed'} pipeline, which is none of VidStudio's families "
-                         f"({', '.join(FAMILIES)}); choose a pipeline of one of them")
+        raise ModelError(
+            f"model {shown} is a {cls or 'unnamed'} pipeline, which is none of VidStudio's families "
+            f"({', '.join(FAMILIES)}); choose a pipeline of one of them"
+        )
     fam = found.family
     if family not in ("", "auto") and family != fam:
-        raise ModelError(f"model {shown} is a {cls} pipeline (family {fam}), not a {family} pipeline; set the Load "
-                         f"Model node's family to {fam} or 'auto', or choose a {family} model")
+        raise ModelError(
+            f"model {shown} is a {cls} pipeline (family {fam}), not a {family} pipeline; set the Load "
+            f"Model node's family to {fam} or 'auto', or choose a {family} model"
+        )
     return cls, fam, found.variant, found.checkpoint
 
 
-def locate(model: str, family: str = "auto", *, revision: str = "", project_dir: Path | None = None,
-           download: bool | None = None) -> ModelLocation:
+def locate(
+    model: str,
+    family: str = "auto",
+    *,
+    revision: str = "",
+    project_dir: Path | None = None,
+    download: bool | None = None,
+) -> ModelLocation:
     """Finds ``model`` and reads its pipeline class, without loading weights.
 
     Args:
@@ -142,28 +153,40 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
     """
     model = (model or "").strip()
     if not model:
-        raise ModelError("no model chosen: set the Load Model node's 'model' to a local pipeline folder or a "
-                         "Hugging Face repo id (or pass --model to vidstudio render)", code="no-model")
+        raise ModelError(
+            "no model chosen: set the Load Model node's 'model' to a local pipeline folder or a "
+            "Hugging Face repo id (or pass --model to vidstudio render)",
+            code="no-model",
+        )
     path = Path(model).expanduser()
     if not path.is_absolute() and project_dir is not None and not looks_like_repo_id(model):
         path = Path(project_dir) / path
     if path.exists():
         if path.is_file():
             if path.suffix.lower() in (".safetensors", ".gguf"):
-                raise ModelError(f"model {path} is a single checkpoint file; set the Load Model node's 'base_model' "
-                                 "to the diffusers pipeline (folder or repo id) its other components come from")
-            raise ModelError(f"model {path} is a file; VidStudio loads diffusers pipeline folders (a folder with "
-                             "model_index.json) or a .safetensors/.gguf transformer file with a base pipeline")
+                raise ModelError(
+                    f"model {path} is a single checkpoint file; set the Load Model node's 'base_model' "
+                    "to the diffusers pipeline (folder or repo id) its other components come from"
+                )
+            raise ModelError(
+                f"model {path} is a file; VidStudio loads diffusers pipeline folders (a folder with "
+                "model_index.json) or a .safetensors/.gguf transformer file with a base pipeline"
+            )
         index = path / "model_index.json"
         if not index.is_file():
-            raise ModelError(f"folder {path} is not a diffusers pipeline (it has no model_index.json); point the "
-                             "model at the folder that holds model_index.json")
+            raise ModelError(
+                f"folder {path} is not a diffusers pipeline (it has no model_index.json); point the "
+                "model at the folder that holds model_index.json"
+            )
         cls, fam, variant, ck = _classify(index, str(path), family)
         return ModelLocation(model, path.resolve(), None, cls, fam, variant, ck)
     if not looks_like_repo_id(model):
-        raise ModelError(f"model folder {path} does not exist, and {model!r} is not a Hugging Face repo id "
-                         "(org/name); point the model (the Load Model node, or --model) at a folder that holds "
-                         "model_index.json, or give a repo id such as Lightricks/LTX-Video", code="model-not-local")
+        raise ModelError(
+            f"model folder {path} does not exist, and {model!r} is not a Hugging Face repo id "
+            "(org/name); point the model (the Load Model node, or --model) at a folder that holds "
+            "model_index.json, or give a repo id such as Lightricks/LTX-Video",
+            code="model-not-local",
+        )
     cache = hf_cache_dir()
     offline = hf_offline()
     if download is None:
@@ -185,25 +208,32 @@ def locate(model: str, family: str = "auto", *, revision: str = "", project_dir:
                 f"could not be reached to download it. Connect to the network and run again (or download it with "
                 f"`hf download {model}`), copy a cache folder that holds it here (or set HF_HOME / HF_HUB_CACHE to "
                 "it), or point the Load Model node / --model at a local pipeline folder; set HF_HUB_OFFLINE=1 to "
-                "skip the network attempts", code="model-not-downloaded"
+                "skip the network attempts",
+                code="model-not-downloaded",
             ) from None
         except hf_errors.RepositoryNotFoundError:
-            raise ModelError(f"model {model!r} was not found on the Hugging Face Hub (or is private: log in with "
-                             "`hf auth login`)") from None
+            raise ModelError(
+                f"model {model!r} was not found on the Hugging Face Hub (or is private: log in with `hf auth login`)"
+            ) from None
         except hf_errors.EntryNotFoundError:
-            raise ModelError(f"model {model!r} on the Hugging Face Hub has no model_index.json: it is not a "
-                             "diffusers pipeline; use its Diffusers-format repo") from None
+            raise ModelError(
+                f"model {model!r} on the Hugging Face Hub has no model_index.json: it is not a "
+                "diffusers pipeline; use its Diffusers-format repo"
+            ) from None
         except Exception as e:  # network failure, gated repo, ...
-            raise ModelError(f"model {model!r} is not in the Hugging Face cache ({cache}) and downloading its "
-                             f"model_index.json failed: {e.__class__.__name__}: {e}",
-                             code="model-not-downloaded") from None
+            raise ModelError(
+                f"model {model!r} is not in the Hugging Face cache ({cache}) and downloading its "
+                f"model_index.json failed: {e.__class__.__name__}: {e}",
+                code="model-not-downloaded",
+            ) from None
     if index_path is None:
         why = "HF_HUB_OFFLINE is set" if offline else "downloading is off"
         raise ModelError(
             f"model {model!r} is not in the Hugging Face cache (looked in {cache}) and {why}, so it cannot be "
             f"downloaded. Download it once on a machine with network (`hf download {model}`, or run without "
             "HF_HUB_OFFLINE), copy the cache folder here (or set HF_HOME / HF_HUB_CACHE to it), or point the "
-            "Load Model node / --model at a local pipeline folder", code="model-not-downloaded"
+            "Load Model node / --model at a local pipeline folder",
+            code="model-not-downloaded",
         )
     cls, fam, variant, ck = _classify(Path(index_path), repr(model), family)
     return ModelLocation(model, Path(index_path).parent, model, cls, fam, variant, ck)

@@ -25,7 +25,9 @@ from vidstudio.backend.bundle import Conditioning, LoraRef
 from vidstudio.errors import ModelError
 
 #: ``<module path>.<lora A/B name>[.<adapter>].weight`` in a converted (diffusers/peft) state dict.
-_LORA_KEY = re.compile(r"^(?P<module>.+?)\.(?:lora_A|lora_B|lora_down|lora_up|lora\.down|lora\.up)(?:\.[^.]+)?\.(?:weight|bias)$")
+_LORA_KEY = re.compile(
+    r"^(?P<module>.+?)\.(?:lora_A|lora_B|lora_down|lora_up|lora\.down|lora\.up)(?:\.[^.]+)?\.(?:weight|bias)$"
+)
 
 
 def lora_label(lora: LoraRef) -> str:
@@ -72,8 +74,10 @@ def _resolve(lora: LoraRef, project_dir: Path | None) -> tuple[str, dict[str, An
     from vidstudio.backend.locate import hf_offline, looks_like_repo_id
 
     if not looks_like_repo_id(src):
-        raise ModelError(f"LoRA file {p} does not exist; choose a .safetensors file or give a Hugging Face repo id "
-                         "(org/name) and the weight name")
+        raise ModelError(
+            f"LoRA file {p} does not exist; choose a .safetensors file or give a Hugging Face repo id "
+            "(org/name) and the weight name"
+        )
     kw: dict[str, Any] = {"local_files_only": hf_offline()}
     if lora.weight_name:
         kw["weight_name"] = lora.weight_name
@@ -84,16 +88,20 @@ def _state_dict(pipe: Any, lora: LoraRef, project_dir: Path | None) -> dict[str,
     """The LoRA's state dict converted to diffusers keys by the pipeline's own ``lora_state_dict``."""
     label = lora_label(lora)
     if not hasattr(pipe, "load_lora_weights"):
-        raise ModelError(f"LoRA {label}: {type(pipe).__name__} has no LoRA loader in diffusers, so LoRAs cannot be "
-                         "applied to this model")
+        raise ModelError(
+            f"LoRA {label}: {type(pipe).__name__} has no LoRA loader in diffusers, so LoRAs cannot be "
+            "applied to this model"
+        )
     src, kw = _resolve(lora, project_dir)
     try:
         out = pipe.lora_state_dict(src, **kw)
     except ModelError:
         raise
     except Exception as e:  # a conversion that does not fit, a missing file on the Hub, a corrupt file
-        raise ModelError(f"LoRA {label} could not be read as a {type(pipe).__name__} LoRA (diffusers' converter "
-                         f"failed: {e.__class__.__name__}: {e}); is it a LoRA for this model family?") from None
+        raise ModelError(
+            f"LoRA {label} could not be read as a {type(pipe).__name__} LoRA (diffusers' converter "
+            f"failed: {e.__class__.__name__}: {e}); is it a LoRA for this model family?"
+        ) from None
     sd = out[0] if isinstance(out, tuple) else out
     if not isinstance(sd, dict) or not sd:
         raise ModelError(f"LoRA {label} holds no LoRA weights")
@@ -130,12 +138,16 @@ def check_layers(pipe: Any, state_dict: dict[str, Any], label: str, components: 
             missing.add(module)
     if missing:
         some = ", ".join(sorted(missing)[:3])
-        raise ModelError(f"LoRA {label} does not fit this {type(pipe).__name__}: {len(missing)} of its {len(layers)} "
-                         f"layers are not in the model (e.g. {some}); it is probably a LoRA for another model family "
-                         "or checkpoint size")
+        raise ModelError(
+            f"LoRA {label} does not fit this {type(pipe).__name__}: {len(missing)} of its {len(layers)} "
+            f"layers are not in the model (e.g. {some}); it is probably a LoRA for another model family "
+            "or checkpoint size"
+        )
 
 
-def apply_loras(loaded: Any, loras: tuple[LoraRef, ...], project_dir: Path | None, notes: list[str]) -> list[Callable[[], None]]:
+def apply_loras(
+    loaded: Any, loras: tuple[LoraRef, ...], project_dir: Path | None, notes: list[str]
+) -> list[Callable[[], None]]:
     """Loads ``loras`` into ``loaded.pipe`` (shared by its task pipelines) with their strengths.
 
     Args:
@@ -158,8 +170,10 @@ def apply_loras(loaded: Any, loras: tuple[LoraRef, ...], project_dir: Path | Non
     from diffusers.utils import USE_PEFT_BACKEND
 
     if not USE_PEFT_BACKEND:
-        raise ModelError(f"LoRA {lora_label(loras[0])}: LoRAs need the peft package (pip install peft, or "
-                         "pip install 'vidstudio[models]'), which diffusers uses to load them")
+        raise ModelError(
+            f"LoRA {lora_label(loras[0])}: LoRAs need the peft package (pip install peft, or "
+            "pip install 'vidstudio[models]'), which diffusers uses to load them"
+        )
     two = getattr(pipe, "transformer_2", None) is not None
     denoiser = "unet" if getattr(pipe, "unet", None) is not None else "transformer"
     per_model: dict[str, tuple[list[str], list[float]]] = {}
@@ -171,28 +185,39 @@ def apply_loras(loaded: Any, loras: tuple[LoraRef, ...], project_dir: Path | Non
             if expert not in ("both", "high", "low"):
                 raise ModelError(f"LoRA {label}: unknown expert {expert!r}; expected both, high or low")
             if expert != "both" and not two:
-                notes.append(f"LoRA {label}: expert '{expert}' applies to two-expert checkpoints (Wan 2.2 A14B); "
-                             "loaded into the one transformer")
+                notes.append(
+                    f"LoRA {label}: expert '{expert}' applies to two-expert checkpoints (Wan 2.2 A14B); "
+                    "loaded into the one transformer"
+                )
                 expert = "both"
             sd = _state_dict(pipe, lora, project_dir)
             name = f"vs{i}_" + re.sub(r"[^A-Za-z0-9_]", "_", Path(label).stem)[:40]
-            targets = [denoiser] if not two else {"both": ["transformer", "transformer_2"], "high": ["transformer"],
-                                                  "low": ["transformer_2"]}[expert]
+            targets = (
+                [denoiser]
+                if not two
+                else {"both": ["transformer", "transformer_2"], "high": ["transformer"], "low": ["transformer_2"]}[
+                    expert
+                ]
+            )
             for target in targets:
                 check_layers(pipe, _for_target(sd, target), label, (target,))
                 kw = {"load_into_transformer_2": True} if target == "transformer_2" else {}
                 try:
                     pipe.load_lora_weights(dict(sd), adapter_name=name, **kw)
                 except Exception as e:
-                    raise ModelError(f"LoRA {label} could not be loaded into the {target}: "
-                                     f"{e.__class__.__name__}: {e}") from None
+                    raise ModelError(
+                        f"LoRA {label} could not be loaded into the {target}: {e.__class__.__name__}: {e}"
+                    ) from None
             for comp, adapters in pipe.get_list_adapters().items():
                 if name in adapters:
                     per_model.setdefault(comp, ([], []))
                     per_model[comp][0].append(name)
                     per_model[comp][1].append(float(lora.strength))
-            where = "" if not two else {"both": " (both experts)", "high": " (high-noise expert)",
-                                         "low": " (low-noise expert)"}[expert]
+            where = (
+                ""
+                if not two
+                else {"both": " (both experts)", "high": " (high-noise expert)", "low": " (low-noise expert)"}[expert]
+            )
             notes.append(f"LoRA {label} at strength {float(lora.strength):g}{where}")
         for comp, (names, weights) in per_model.items():
             model = getattr(pipe, comp)
@@ -221,8 +246,10 @@ def _for_target(sd: dict[str, Any], target: str) -> dict[str, Any]:
     """The keys of ``sd`` that ``load_lora_weights`` puts into ``target`` (Wan's low-noise expert takes the
     ``transformer.`` keys too)."""
     if target == "transformer_2":
-        return {("transformer_2." + k[len("transformer."):] if k.startswith("transformer.") else k): v
-                for k, v in sd.items()}
+        return {
+            ("transformer_2." + k[len("transformer.") :] if k.startswith("transformer.") else k): v
+            for k, v in sd.items()
+        }
     return sd
 
 

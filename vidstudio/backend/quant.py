@@ -81,8 +81,10 @@ def quantization_kwargs(ref: Any, device: str, dtype: Any, loc: Any, notes: list
     """
     mapping: dict[str, Any] = {}
     single = bool(getattr(loc, "single_file", ""))
-    for comp, choice, library in (("transformer", ref.quantize, "diffusers"),
-                                  ("text_encoder", ref.quantize_text_encoder, "transformers")):
+    for comp, choice, library in (
+        ("transformer", ref.quantize, "diffusers"),
+        ("text_encoder", ref.quantize_text_encoder, "transformers"),
+    ):
         why = unavailable(choice or "none", device)
         if choice in ("none", "", "fp8_layerwise"):
             continue
@@ -98,7 +100,9 @@ def quantization_kwargs(ref: Any, device: str, dtype: Any, loc: Any, notes: list
     if not mapping:
         return {}
     out: dict[str, Any] = {}
-    index_comp = "unet" if (loc.folder / "unet").is_dir() and not (loc.folder / "transformer").is_dir() else "transformer"
+    index_comp = (
+        "unet" if (loc.folder / "unet").is_dir() and not (loc.folder / "transformer").is_dir() else "transformer"
+    )
     if "transformer" in mapping and index_comp != "transformer":
         mapping[index_comp] = mapping.pop("transformer")
     if single and index_comp in mapping:
@@ -116,8 +120,10 @@ def apply_layerwise_casting(pipe: Any, ref: Any, device: str, dtype: Any, notes:
     import torch
     from diffusers.hooks import apply_layerwise_casting as cast
 
-    for choice, comps, what in ((ref.quantize, ("transformer", "transformer_2", "unet"), "transformer"),
-                                (ref.quantize_text_encoder, ("text_encoder",), "text encoder")):
+    for choice, comps, what in (
+        (ref.quantize, ("transformer", "transformer_2", "unet"), "transformer"),
+        (ref.quantize_text_encoder, ("text_encoder",), "text encoder"),
+    ):
         if choice != "fp8_layerwise":
             continue
         why = unavailable(choice, device)
@@ -135,5 +141,7 @@ def apply_layerwise_casting(pipe: Any, ref: Any, device: str, dtype: Any, notes:
                 cast(model, storage_dtype=torch.float8_e4m3fn, compute_dtype=dtype, skip_modules_pattern=("norm",))
             done.append(c)
         if done:
-            notes.append(f"fp8 layerwise casting of the {what} ({', '.join(done)}): weights stored in float8_e4m3fn, "
-                         f"computed in {str(dtype)[6:]}")
+            notes.append(
+                f"fp8 layerwise casting of the {what} ({', '.join(done)}): weights stored in float8_e4m3fn, "
+                f"computed in {str(dtype)[6:]}"
+            )

@@ -23,8 +23,9 @@ def _index(folder: Path) -> dict[str, Any]:
     return json.loads((Path(folder) / "model_index.json").read_text())
 
 
-def single_file_components(loc: Any, ref: Any, dtype: Any, project_dir: Path | None, notes: list[str],
-                           quantization_config: Any = None) -> dict[str, Any]:
+def single_file_components(
+    loc: Any, ref: Any, dtype: Any, project_dir: Path | None, notes: list[str], quantization_config: Any = None
+) -> dict[str, Any]:
     """The components loaded from single files for ``from_pretrained(base, **components)``.
 
     Args:
@@ -50,8 +51,9 @@ def single_file_components(loc: Any, ref: Any, dtype: Any, project_dir: Path | N
     local_only = {"local_files_only": True} if not loc.repo_id else {}
     if loc.single_file:
         comp = "transformer" if "transformer" in index else "unet"
-        out[comp] = _from_single_file(diffusers, index, comp, Path(loc.single_file), base, dtype, local_only,
-                                      quantization_config)
+        out[comp] = _from_single_file(
+            diffusers, index, comp, Path(loc.single_file), base, dtype, local_only, quantization_config
+        )
         fmt = "GGUF" if loc.single_file.lower().endswith(".gguf") else "safetensors"
         notes.append(f"{comp} from {Path(loc.single_file).name} ({fmt}); other components from {base}")
     if getattr(ref, "vae_file", ""):
@@ -74,15 +76,25 @@ def _resolve(spec: str, project_dir: Path | None, what: str) -> Path:
     return p
 
 
-def _from_single_file(diffusers: Any, index: dict[str, Any], comp: str, path: Path, base: str, dtype: Any,
-                      local_only: dict[str, Any], quantization_config: Any) -> Any:
+def _from_single_file(
+    diffusers: Any,
+    index: dict[str, Any],
+    comp: str,
+    path: Path,
+    base: str,
+    dtype: Any,
+    local_only: dict[str, Any],
+    quantization_config: Any,
+) -> Any:
     if comp not in index:
         raise ModelError(f"the base pipeline has no {comp}, so {path.name} has nowhere to go")
     cls_name = index[comp][1]
     cls = getattr(diffusers, cls_name, None)
     if cls is None or not hasattr(cls, "from_single_file"):
-        raise ModelError(f"{path.name}: diffusers {diffusers.__version__} cannot load a {cls_name} from a single file "
-                         "(no from_single_file); use a diffusers pipeline folder for this model")
+        raise ModelError(
+            f"{path.name}: diffusers {diffusers.__version__} cannot load a {cls_name} from a single file "
+            "(no from_single_file); use a diffusers pipeline folder for this model"
+        )
     kw: dict[str, Any] = {"config": base, "subfolder": comp, "torch_dtype": dtype, **local_only}
     if path.suffix.lower() == ".gguf":
         from diffusers import GGUFQuantizationConfig
@@ -98,9 +110,11 @@ def _from_single_file(diffusers: Any, index: dict[str, Any], comp: str, path: Pa
     except ModelError:
         raise
     except Exception as e:
-        raise ModelError(f"{path.name} could not be loaded as the {cls_name} of the base pipeline {base}: "
-                         f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''} (is the base the same "
-                         "model and size as the file?)") from None
+        raise ModelError(
+            f"{path.name} could not be loaded as the {cls_name} of the base pipeline {base}: "
+            f"{e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''} (is the base the same "
+            "model and size as the file?)"
+        ) from None
 
 
 def _text_encoder(index: dict[str, Any], path: Path, loc: Any, dtype: Any) -> Any:
@@ -111,8 +125,9 @@ def _text_encoder(index: dict[str, Any], path: Path, loc: Any, dtype: Any) -> An
         raise ModelError(f"the base pipeline has no text encoder, so {path.name} has nowhere to go")
     cls = getattr(transformers, index["text_encoder"][1])
     base = loc.repo_id or str(loc.folder)
-    config = transformers.AutoConfig.from_pretrained(base, subfolder="text_encoder",
-                                                     local_files_only=not bool(loc.repo_id))
+    config = transformers.AutoConfig.from_pretrained(
+        base, subfolder="text_encoder", local_files_only=not bool(loc.repo_id)
+    )
     model = cls(config)
     try:
         sd = load_file(str(path))
@@ -124,6 +139,8 @@ def _text_encoder(index: dict[str, Any], path: Path, loc: Any, dtype: Any) -> An
     tied = {"encoder.embed_tokens.weight", "lm_head.weight"}
     missing = [m for m in missing if m not in tied]
     if missing or len(unexpected) > len(sd) // 2:
-        raise ModelError(f"text encoder file {path.name} does not fit the base's {cls.__name__}: {len(missing)} "
-                         f"weights missing (e.g. {', '.join(missing[:3]) or '-'}), {len(unexpected)} unexpected")
+        raise ModelError(
+            f"text encoder file {path.name} does not fit the base's {cls.__name__}: {len(missing)} "
+            f"weights missing (e.g. {', '.join(missing[:3]) or '-'}), {len(unexpected)} unexpected"
+        )
     return model.to(dtype).eval()

@@ -34,8 +34,11 @@ def denoiser(pipe: Any) -> Any:
 
 def denoisers(pipe: Any) -> list[Any]:
     """Every denoiser of the pipeline (Wan 2.2 A14B has two experts)."""
-    out = [m for m in (getattr(pipe, "transformer", None), getattr(pipe, "transformer_2", None),
-                       getattr(pipe, "unet", None)) if m is not None]
+    out = [
+        m
+        for m in (getattr(pipe, "transformer", None), getattr(pipe, "transformer_2", None), getattr(pipe, "unet", None))
+        if m is not None
+    ]
     return out
 
 
@@ -52,8 +55,9 @@ def set_attention(pipe: Any, backend: str, notes: list[str]) -> list[Callable[[]
     if backend == "native":
         return []
     if backend not in ATTENTION_PACKAGES:
-        raise ModelError(f"param 'attention': unknown attention backend {backend!r}; expected native, flash, sage "
-                         "or xformers")
+        raise ModelError(
+            f"param 'attention': unknown attention backend {backend!r}; expected native, flash, sage or xformers"
+        )
     models = [m for m in denoisers(pipe) if hasattr(m, "set_attention_backend")]
     if not models:
         notes.append(f"attention backend '{backend}' does not apply to {type(pipe).__name__}; native attention used")
@@ -67,8 +71,10 @@ def set_attention(pipe: Any, backend: str, notes: list[str]) -> list[Callable[[]
         except (RuntimeError, ValueError, ImportError) as e:
             for d in done:
                 d.set_attention_backend("native")
-            notes.append(f"attention backend '{backend}' is not usable here ({_first_line(e)}); install "
-                         f"{ATTENTION_PACKAGES[backend]} on a machine whose GPU it supports; native attention used")
+            notes.append(
+                f"attention backend '{backend}' is not usable here ({_first_line(e)}); install "
+                f"{ATTENTION_PACKAGES[backend]} on a machine whose GPU it supports; native attention used"
+            )
             return []
     notes.append(f"attention backend: {backend}")
 
@@ -107,13 +113,18 @@ def cache_config(kind: str, threshold: float, steps: int, mag_ratios: Any = None
 
         # diffusers' default patterns (``^blocks.*attn`` with fullmatch) miss Wan's ``blocks.N.attn1``: name the
         # attention modules of every transformer family here explicitly
-        return TaylorSeerCacheConfig(cache_interval=2, disable_cache_before_step=2, taylor_factors_dtype=torch.float32,
-                                     cache_identifiers=[r"(transformer_)?blocks\.\d+\.attn\d?"])
+        return TaylorSeerCacheConfig(
+            cache_interval=2,
+            disable_cache_before_step=2,
+            taylor_factors_dtype=torch.float32,
+            cache_identifiers=[r"(transformer_)?blocks\.\d+\.attn\d?"],
+        )
     raise ModelError(f"param 'step_cache': unknown step cache {kind!r}; expected none, first_block, mag or taylorseer")
 
 
-def enable_step_cache(loaded: Any, plan: Any, kwargs: dict[str, Any], kind: str, threshold: float,
-                      notes: list[str]) -> list[Callable[[], None]]:
+def enable_step_cache(
+    loaded: Any, plan: Any, kwargs: dict[str, Any], kind: str, threshold: float, notes: list[str]
+) -> list[Callable[[], None]]:
     """Enables step caching on the plan pipeline's transformer for one call (``enable_cache``).
 
     MagCache first runs the call once with ``calibrate=True`` (no steps skipped; callbacks off, the same seed)
@@ -127,8 +138,10 @@ def enable_step_cache(loaded: Any, plan: Any, kwargs: dict[str, Any], kind: str,
     model = denoiser(plan.pipe)
     label = {"first_block": "First Block Cache", "mag": "MagCache", "taylorseer": "TaylorSeer cache"}.get(kind, kind)
     if model is None or not hasattr(model, "enable_cache"):
-        notes.append(f"step cache '{kind}': {type(model).__name__} has no cache hooks in diffusers "
-                     "(transformer models only); ran without")
+        notes.append(
+            f"step cache '{kind}': {type(model).__name__} has no cache hooks in diffusers "
+            "(transformer models only); ran without"
+        )
         cache_config(kind, threshold, 1, mag_ratios=[1.0])  # still refuse an unknown kind
         return []
     if getattr(plan.pipe, "transformer_2", None) is not None:
@@ -143,8 +156,10 @@ def enable_step_cache(loaded: Any, plan: Any, kwargs: dict[str, Any], kind: str,
             except Exception as e:
                 if isinstance(e, ModelError) or not isinstance(e, (IndexError, ValueError, RuntimeError)):
                     raise
-                notes.append(f"step cache 'mag': calibration failed on {type(model).__name__} "
-                             f"({e.__class__.__name__}: {_first_line(e)}); ran without")
+                notes.append(
+                    f"step cache 'mag': calibration failed on {type(model).__name__} "
+                    f"({e.__class__.__name__}: {_first_line(e)}); ran without"
+                )
                 return []
             loaded.extras[key] = ratios
             notes.append(f"MagCache calibrated on this model at {steps} steps (one extra run, nothing skipped)")
@@ -156,8 +171,10 @@ def enable_step_cache(loaded: Any, plan: Any, kwargs: dict[str, Any], kind: str,
     except Exception as e:  # e.g. First Block Cache on a one-block transformer (IndexError inside diffusers)
         with contextlib.suppress(Exception):
             model.disable_cache()
-        notes.append(f"step cache '{kind}' could not be enabled on {type(model).__name__} "
-                     f"({e.__class__.__name__}: {_first_line(e)}); ran without")
+        notes.append(
+            f"step cache '{kind}' could not be enabled on {type(model).__name__} "
+            f"({e.__class__.__name__}: {_first_line(e)}); ran without"
+        )
         return []
     notes.append(f"step cache: {label}" + (f", threshold {threshold:g}" if threshold and kind != "taylorseer" else ""))
     return [model.disable_cache]

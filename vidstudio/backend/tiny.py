@@ -60,17 +60,35 @@ def _t5():
     """A tiny T5 encoder (d_model 32, d_ff 37, d_kv 8, 4 heads, 5 layers; diffusers' test sizes)."""
     from transformers import T5Config, T5EncoderModel
 
-    cfg = T5Config(vocab_size=259 + 1, d_model=32, d_ff=37, d_kv=8, num_heads=4, num_layers=5,
-                   relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
+    cfg = T5Config(
+        vocab_size=259 + 1,
+        d_model=32,
+        d_ff=37,
+        d_kv=8,
+        num_heads=4,
+        num_layers=5,
+        relative_attention_num_buckets=8,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+    )
     return T5EncoderModel(cfg)
 
 
 def _clip_text(hidden: int = 8):
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    cfg = CLIPTextConfig(bos_token_id=0, eos_token_id=1, pad_token_id=0, hidden_size=hidden, intermediate_size=37,
-                         num_attention_heads=4, num_hidden_layers=2, vocab_size=260,
-                         max_position_embeddings=CLIP_MAX_TOKENS)
+    cfg = CLIPTextConfig(
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=0,
+        hidden_size=hidden,
+        intermediate_size=37,
+        num_attention_heads=4,
+        num_hidden_layers=2,
+        vocab_size=260,
+        max_position_embeddings=CLIP_MAX_TOKENS,
+    )
     return CLIPTextModel(cfg)
 
 
@@ -78,8 +96,15 @@ def _clip_vision(hidden: int, projection: int, image_size: int = 224, patch: int
     """A tiny CLIP vision tower with projection. ``image_size`` 224 matches what SVD and IP-Adapter feed it."""
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
 
-    cfg = CLIPVisionConfig(hidden_size=hidden, projection_dim=projection, num_hidden_layers=2, num_attention_heads=2,
-                           image_size=image_size, intermediate_size=16, patch_size=patch)
+    cfg = CLIPVisionConfig(
+        hidden_size=hidden,
+        projection_dim=projection,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=image_size,
+        intermediate_size=16,
+        patch_size=patch,
+    )
     return CLIPVisionModelWithProjection(cfg)
 
 
@@ -99,21 +124,47 @@ def _animatediff_parts() -> dict[str, Any]:
     ch = (8, 8, 8)
     cross = 8
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(block_out_channels=ch, layers_per_block=1, sample_size=8, in_channels=4,
-                                out_channels=4, down_block_types=("DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"),
-                                up_block_types=("CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D"), cross_attention_dim=cross,
-                                norm_num_groups=2)
+    unet = UNet2DConditionModel(
+        block_out_channels=ch,
+        layers_per_block=1,
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        down_block_types=("DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
+        cross_attention_dim=cross,
+        norm_num_groups=2,
+    )
     # Five VAE stages (16x in space, SD's VAE has 8x): a tiny motion UNet on CPU is dominated by the number of
     # latent cells, so this keeps AnimateDiff demos fast.
-    vae = AutoencoderKL(block_out_channels=(8, 8, 8, 8, 8), in_channels=3, out_channels=3,
-                        down_block_types=["DownEncoderBlock2D"] * 5, up_block_types=["UpDecoderBlock2D"] * 5,
-                        latent_channels=4, norm_num_groups=2, layers_per_block=1)
-    adapter = MotionAdapter(block_out_channels=ch, motion_layers_per_block=1, motion_norm_num_groups=2,
-                            motion_num_attention_heads=2, motion_max_seq_length=32)
-    scheduler = DDIMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="linear", clip_sample=False,
-                              steps_offset=1)
-    return {"vae": vae, "text_encoder": _clip_text(cross), "tokenizer": _tokenizer(CLIP_MAX_TOKENS), "unet": unet,
-            "scheduler": scheduler, "motion_adapter": adapter}
+    vae = AutoencoderKL(
+        block_out_channels=(8, 8, 8, 8, 8),
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 5,
+        up_block_types=["UpDecoderBlock2D"] * 5,
+        latent_channels=4,
+        norm_num_groups=2,
+        layers_per_block=1,
+    )
+    adapter = MotionAdapter(
+        block_out_channels=ch,
+        motion_layers_per_block=1,
+        motion_norm_num_groups=2,
+        motion_num_attention_heads=2,
+        motion_max_seq_length=32,
+    )
+    scheduler = DDIMScheduler(
+        beta_start=0.00085, beta_end=0.012, beta_schedule="linear", clip_sample=False, steps_offset=1
+    )
+    return {
+        "vae": vae,
+        "text_encoder": _clip_text(cross),
+        "tokenizer": _tokenizer(CLIP_MAX_TOKENS),
+        "unet": unet,
+        "scheduler": scheduler,
+        "motion_adapter": adapter,
+    }
 
 
 def _animatediff() -> tuple[Any, dict[str, Any]]:
@@ -122,12 +173,18 @@ def _animatediff() -> tuple[Any, dict[str, Any]]:
     ch, cross = (8, 8, 8), 8
     pipe = AnimateDiffPipeline(**_animatediff_parts(), feature_extractor=None, image_encoder=None)
     torch.manual_seed(1)
-    sparsectrl = SparseControlNetModel(block_out_channels=ch, layers_per_block=1, in_channels=4,
-                                       conditioning_channels=3,
-                                       down_block_types=("DownBlockMotion", "DownBlockMotion", "CrossAttnDownBlockMotion"),
-                                       cross_attention_dim=cross, conditioning_embedding_out_channels=(8, 8, 8, 8, 8),
-                                       norm_num_groups=1, motion_num_attention_heads=2,
-                                       use_simplified_condition_embedding=False)
+    sparsectrl = SparseControlNetModel(
+        block_out_channels=ch,
+        layers_per_block=1,
+        in_channels=4,
+        conditioning_channels=3,
+        down_block_types=("DownBlockMotion", "DownBlockMotion", "CrossAttnDownBlockMotion"),
+        cross_attention_dim=cross,
+        conditioning_embedding_out_channels=(8, 8, 8, 8, 8),
+        norm_num_groups=1,
+        motion_num_attention_heads=2,
+        use_simplified_condition_embedding=False,
+    )
     return pipe, {"sparsectrl": sparsectrl, "ip_adapter": _ip_adapter_state(pipe.unet, cross)}
 
 
@@ -168,21 +225,41 @@ def _ltx() -> tuple[Any, dict[str, Any]]:
     )
 
     torch.manual_seed(0)
-    transformer = LTXVideoTransformer3DModel(in_channels=128, out_channels=128, patch_size=1, patch_size_t=1,
-                                             num_attention_heads=4, attention_head_dim=8, cross_attention_dim=32,
-                                             num_layers=1, caption_channels=32)
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=128,
+        out_channels=128,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=4,
+        attention_head_dim=8,
+        cross_attention_dim=32,
+        num_layers=1,
+        caption_channels=32,
+    )
     # patch 4 x three 2x stages = 32x in space, three 2x stages = 8x in time: the real LTX-Video ratios.
-    vae = AutoencoderKLLTXVideo(in_channels=3, out_channels=3, latent_channels=128, block_out_channels=(8, 8, 8, 8),
-                                decoder_block_out_channels=(8, 8, 8, 8), layers_per_block=(1, 1, 1, 1, 1),
-                                decoder_layers_per_block=(1, 1, 1, 1, 1),
-                                spatio_temporal_scaling=(True, True, True, False),
-                                decoder_spatio_temporal_scaling=(True, True, True, False),
-                                decoder_inject_noise=(False,) * 5, upsample_residual=(False,) * 4,
-                                upsample_factor=(1,) * 4, timestep_conditioning=False, patch_size=4, patch_size_t=1,
-                                encoder_causal=True, decoder_causal=False)
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3,
+        out_channels=3,
+        latent_channels=128,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, True, False),
+        decoder_spatio_temporal_scaling=(True, True, True, False),
+        decoder_inject_noise=(False,) * 5,
+        upsample_residual=(False,) * 4,
+        upsample_factor=(1,) * 4,
+        timestep_conditioning=False,
+        patch_size=4,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
+    )
     scheduler = FlowMatchEulerDiscreteScheduler()
-    pipe = LTXConditionPipeline(scheduler=scheduler, vae=vae, text_encoder=_t5(), tokenizer=_tokenizer(),
-                                transformer=transformer)
+    pipe = LTXConditionPipeline(
+        scheduler=scheduler, vae=vae, text_encoder=_t5(), tokenizer=_tokenizer(), transformer=transformer
+    )
     return pipe, {}
 
 
@@ -198,29 +275,49 @@ def _wan(variant: str) -> tuple[Any, dict[str, Any]]:
     )
 
     torch.manual_seed(0)
-    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
-                           temperal_downsample=[False, True, True])
+    vae = AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
     scheduler = FlowMatchEulerDiscreteScheduler(shift=7.0)
-    common = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, out_channels=16, text_dim=32,
-                  freq_dim=256, ffn_dim=32, cross_attn_norm=True, qk_norm="rms_norm_across_heads",
-                  rope_max_seq_len=32)
+    common = dict(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+    )
     torch.manual_seed(0)
     if variant == "vace":
-        transformer = WanVACETransformer3DModel(in_channels=16, num_layers=3, vace_layers=[0, 2],
-                                                vace_in_channels=96, **common)
-        pipe = WanVACEPipeline(tokenizer=_tokenizer(), text_encoder=_t5(), vae=vae, scheduler=scheduler,
-                               transformer=transformer)
+        transformer = WanVACETransformer3DModel(
+            in_channels=16, num_layers=3, vace_layers=[0, 2], vace_in_channels=96, **common
+        )
+        pipe = WanVACEPipeline(
+            tokenizer=_tokenizer(), text_encoder=_t5(), vae=vae, scheduler=scheduler, transformer=transformer
+        )
     elif variant == "i2v":
         # A first-and-last-frame (FLF2V) transformer: two images' CLIP tokens (2 x (8x8 patches + 1)) in sequence.
-        transformer = WanTransformer3DModel(in_channels=36, num_layers=2, image_dim=4, pos_embed_seq_len=2 * 65,
-                                            **common)
-        pipe = WanImageToVideoPipeline(tokenizer=_tokenizer(), text_encoder=_t5(), vae=vae, scheduler=scheduler,
-                                       transformer=transformer, image_encoder=_clip_vision(4, 4, 32, 4),
-                                       image_processor=_image_processor(32))
+        transformer = WanTransformer3DModel(
+            in_channels=36, num_layers=2, image_dim=4, pos_embed_seq_len=2 * 65, **common
+        )
+        pipe = WanImageToVideoPipeline(
+            tokenizer=_tokenizer(),
+            text_encoder=_t5(),
+            vae=vae,
+            scheduler=scheduler,
+            transformer=transformer,
+            image_encoder=_clip_vision(4, 4, 32, 4),
+            image_processor=_image_processor(32),
+        )
     else:
         transformer = WanTransformer3DModel(in_channels=16, num_layers=2, **common)
-        pipe = WanPipeline(tokenizer=_tokenizer(), text_encoder=_t5(), vae=vae, scheduler=scheduler,
-                           transformer=transformer)
+        pipe = WanPipeline(
+            tokenizer=_tokenizer(), text_encoder=_t5(), vae=vae, scheduler=scheduler, transformer=transformer
+        )
     return pipe, {}
 
 
@@ -233,22 +330,48 @@ def _svd() -> tuple[Any, dict[str, Any]]:
     )
 
     torch.manual_seed(0)
-    unet = UNetSpatioTemporalConditionModel(block_out_channels=(32, 32), layers_per_block=1, sample_size=8,
-                                            in_channels=8, out_channels=4,
-                                            down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
-                                            up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
-                                            cross_attention_dim=16, num_attention_heads=2,
-                                            projection_class_embeddings_input_dim=3 * 8, addition_time_embed_dim=8,
-                                            num_frames=14)
-    vae = AutoencoderKLTemporalDecoder(block_out_channels=[32, 32, 32, 32], in_channels=3, out_channels=3,
-                                       down_block_types=["DownEncoderBlock2D"] * 4, latent_channels=4)
-    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
-                                       interpolation_type="linear", num_train_timesteps=1000,
-                                       prediction_type="v_prediction", sigma_max=700.0, sigma_min=0.002,
-                                       steps_offset=1, timestep_spacing="leading", timestep_type="continuous",
-                                       use_karras_sigmas=True)
-    pipe = StableVideoDiffusionPipeline(vae=vae, image_encoder=_clip_vision(8, 16), unet=unet, scheduler=scheduler,
-                                        feature_extractor=_image_processor(224))
+    unet = UNetSpatioTemporalConditionModel(
+        block_out_channels=(32, 32),
+        layers_per_block=1,
+        sample_size=8,
+        in_channels=8,
+        out_channels=4,
+        down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),
+        up_block_types=("UpBlockSpatioTemporal", "CrossAttnUpBlockSpatioTemporal"),
+        cross_attention_dim=16,
+        num_attention_heads=2,
+        projection_class_embeddings_input_dim=3 * 8,
+        addition_time_embed_dim=8,
+        num_frames=14,
+    )
+    vae = AutoencoderKLTemporalDecoder(
+        block_out_channels=[32, 32, 32, 32],
+        in_channels=3,
+        out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 4,
+        latent_channels=4,
+    )
+    scheduler = EulerDiscreteScheduler(
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        interpolation_type="linear",
+        num_train_timesteps=1000,
+        prediction_type="v_prediction",
+        sigma_max=700.0,
+        sigma_min=0.002,
+        steps_offset=1,
+        timestep_spacing="leading",
+        timestep_type="continuous",
+        use_karras_sigmas=True,
+    )
+    pipe = StableVideoDiffusionPipeline(
+        vae=vae,
+        image_encoder=_clip_vision(8, 16),
+        unet=unet,
+        scheduler=scheduler,
+        feature_extractor=_image_processor(224),
+    )
     return pipe, {}
 
 
@@ -262,20 +385,43 @@ def _cogvideox(variant: str) -> tuple[Any, dict[str, Any]]:
     )
 
     torch.manual_seed(0)
-    transformer = CogVideoXTransformer3DModel(num_attention_heads=2, attention_head_dim=16,
-                                              in_channels=32 if variant == "i2v" else 16, out_channels=16,
-                                              time_embed_dim=2, text_embed_dim=32, num_layers=1, sample_width=4,
-                                              sample_height=4, sample_frames=9, patch_size=2,
-                                              temporal_compression_ratio=4, max_text_seq_length=COG_TEXT_TOKENS,
-                                              use_rotary_positional_embeddings=True,
-                                              use_learned_positional_embeddings=False)
-    vae = AutoencoderKLCogVideoX(in_channels=3, out_channels=3, down_block_types=("CogVideoXDownBlock3D",) * 4,
-                                 up_block_types=("CogVideoXUpBlock3D",) * 4, block_out_channels=(2, 2, 2, 2),
-                                 latent_channels=16, layers_per_block=1, norm_num_groups=2,
-                                 temporal_compression_ratio=4)
-    scheduler = CogVideoXDDIMScheduler(beta_schedule="scaled_linear", timestep_spacing="trailing",
-                                       prediction_type="v_prediction", rescale_betas_zero_snr=True,
-                                       snr_shift_scale=1.0, clip_sample=False, set_alpha_to_one=True)
+    transformer = CogVideoXTransformer3DModel(
+        num_attention_heads=2,
+        attention_head_dim=16,
+        in_channels=32 if variant == "i2v" else 16,
+        out_channels=16,
+        time_embed_dim=2,
+        text_embed_dim=32,
+        num_layers=1,
+        sample_width=4,
+        sample_height=4,
+        sample_frames=9,
+        patch_size=2,
+        temporal_compression_ratio=4,
+        max_text_seq_length=COG_TEXT_TOKENS,
+        use_rotary_positional_embeddings=True,
+        use_learned_positional_embeddings=False,
+    )
+    vae = AutoencoderKLCogVideoX(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("CogVideoXDownBlock3D",) * 4,
+        up_block_types=("CogVideoXUpBlock3D",) * 4,
+        block_out_channels=(2, 2, 2, 2),
+        latent_channels=16,
+        layers_per_block=1,
+        norm_num_groups=2,
+        temporal_compression_ratio=4,
+    )
+    scheduler = CogVideoXDDIMScheduler(
+        beta_schedule="scaled_linear",
+        timestep_spacing="trailing",
+        prediction_type="v_prediction",
+        rescale_betas_zero_snr=True,
+        snr_shift_scale=1.0,
+        clip_sample=False,
+        set_alpha_to_one=True,
+    )
     cls = CogVideoXImageToVideoPipeline if variant == "i2v" else CogVideoXPipeline
     pipe = cls(tokenizer=_tokenizer(), text_encoder=_t5(), vae=vae, transformer=transformer, scheduler=scheduler)
     return pipe, {}
@@ -300,17 +446,24 @@ def build_tiny_pipeline(family: str, variant: str | None = None) -> tuple[Any, d
         raise ValueError(f"unknown model family {family!r}; expected one of {', '.join(FAMILIES)}")
     variants = VARIANTS[family]
     if not variants:
-        raise ValueError(f"family {family} has no tiny model (its test pipelines are built from the published "
-                         f"configs in tests/backend/configs); families with one: "
-                         f"{', '.join(f for f in FAMILIES if VARIANTS[f])}")
+        raise ValueError(
+            f"family {family} has no tiny model (its test pipelines are built from the published "
+            f"configs in tests/backend/configs); families with one: "
+            f"{', '.join(f for f in FAMILIES if VARIANTS[f])}"
+        )
     variant = variant or variants[0]
     if variant not in variants:
         raise ValueError(f"family {family} has no variant {variant!r}; expected one of {', '.join(variants)}")
     from vidstudio.backend.loader import quiet_libraries
 
     quiet_libraries()
-    builders = {"animatediff": _animatediff, "ltx": _ltx, "svd": _svd,
-                "wan": lambda: _wan(variant), "cogvideox": lambda: _cogvideox(variant)}
+    builders = {
+        "animatediff": _animatediff,
+        "ltx": _ltx,
+        "svd": _svd,
+        "wan": lambda: _wan(variant),
+        "cogvideox": lambda: _cogvideox(variant),
+    }
     pipe, extras = builders[family]()
     # Models built from a config start in training mode (dropout on); from_pretrained puts them in eval mode.
     for comp in list(pipe.components.values()) + list(extras.values()):
@@ -374,10 +527,16 @@ def write_tiny_model(family: str, out_dir: str | Path, variant: str | None = Non
         torch.manual_seed(3)
         enc = _clip_vision(8, 8)
         enc.save_pretrained(ipa / "image_encoder", safe_serialization=True)
-    (out / "vidstudio_tiny.json").write_text(json.dumps({
-        "family": family, "variant": variant or VARIANTS[family][0],
-        "note": "randomly initialised tiny pipeline written by `vidstudio dev tiny-model`; for tests and demos only",
-    }, indent=1))
+    (out / "vidstudio_tiny.json").write_text(
+        json.dumps(
+            {
+                "family": family,
+                "variant": variant or VARIANTS[family][0],
+                "note": "randomly initialised tiny pipeline written by `vidstudio dev tiny-model`; for tests and demos only",
+            },
+            indent=1,
+        )
+    )
     return out
 
 
@@ -403,17 +562,36 @@ def build_tiny_wan22_i2v(boundary_ratio: float | None = 0.9) -> Any:
     from vidstudio.backend.loader import quiet_libraries
 
     quiet_libraries()
-    common = dict(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=36,
-                  out_channels=16, text_dim=32, freq_dim=256, ffn_dim=32, cross_attn_norm=True,
-                  qk_norm="rms_norm_across_heads", rope_max_seq_len=32, num_layers=1)
+    common = dict(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=36,
+        out_channels=16,
+        text_dim=32,
+        freq_dim=256,
+        ffn_dim=32,
+        cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads",
+        rope_max_seq_len=32,
+        num_layers=1,
+    )
     torch.manual_seed(0)
-    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
-                           temperal_downsample=[False, True, True])
+    vae = AutoencoderKLWan(
+        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+    )
     experts = [WanTransformer3DModel(**common), WanTransformer3DModel(**common) if boundary_ratio else None]
-    pipe = WanImageToVideoPipeline(tokenizer=_tokenizer(), text_encoder=_t5(), vae=vae,
-                                   scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0), transformer=experts[0],
-                                   transformer_2=experts[1], boundary_ratio=boundary_ratio, image_encoder=None,
-                                   image_processor=None)
+    pipe = WanImageToVideoPipeline(
+        tokenizer=_tokenizer(),
+        text_encoder=_t5(),
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0),
+        transformer=experts[0],
+        transformer_2=experts[1],
+        boundary_ratio=boundary_ratio,
+        image_encoder=None,
+        image_processor=None,
+    )
     for comp in pipe.components.values():
         if isinstance(comp, torch.nn.Module):
             comp.eval()

@@ -74,8 +74,15 @@ def fit_mask(mask: np.ndarray, width: int, height: int) -> np.ndarray:
     return (np.asarray(img) > 127).astype(np.float32)
 
 
-def latent_mask(masks: np.ndarray | None, frames: int, width: int, height: int, temporal_ratio: int,
-                spatial_ratio: int, notes: list[str]) -> torch.Tensor:
+def latent_mask(
+    masks: np.ndarray | None,
+    frames: int,
+    width: int,
+    height: int,
+    temporal_ratio: int,
+    spatial_ratio: int,
+    notes: list[str],
+) -> torch.Tensor:
     """The motion mask on the latent grid, as the reference builds it.
 
     ``masks`` ``(T, H0, W0)`` (None: the whole frame) is fitted to ``frames`` frames of ``width x height``
@@ -145,7 +152,7 @@ def _encode_svd(pipe: Any, video: torch.Tensor, generator: torch.Generator, chun
     frames = video[0].permute(1, 0, 2, 3)  # T 3 H W
     out = []
     for i in range(0, frames.shape[0], chunk):
-        dist = vae.encode(frames[i:i + chunk].to(_vae_device(vae), vae.dtype)).latent_dist
+        dist = vae.encode(frames[i : i + chunk].to(_vae_device(vae), vae.dtype)).latent_dist
         out.append(dist.sample(generator=generator).float())
     return (torch.cat(out) * float(vae.config.scaling_factor))[None]
 
@@ -217,7 +224,7 @@ def forward_noise(scheduler: Any, x0: torch.Tensor, noise: torch.Tensor, index: 
     ``scheduler`` must be a copy that has run ``set_timesteps`` and never stepped: its begin index is set to
     ``index`` so that schedulers that look sigmas up by step use exactly that step.
     """
-    t = scheduler.timesteps[index:index + 1]
+    t = scheduler.timesteps[index : index + 1]
     if hasattr(scheduler, "set_begin_index"):
         scheduler.set_begin_index(index)
     if hasattr(scheduler, "add_noise"):
@@ -279,8 +286,14 @@ class TTMRun:
 
     def report(self) -> dict[str, Any]:
         """What ran, for the run report and the MP4 metadata."""
-        return {"method": METHOD, "kind": self.kind, "t_weak": self.t_weak, "t_strong": self.t_strong,
-                "steps": self.steps, "steps_run": self.steps - self.t_weak}
+        return {
+            "method": METHOD,
+            "kind": self.kind,
+            "t_weak": self.t_weak,
+            "t_strong": self.t_strong,
+            "steps": self.steps,
+            "steps_run": self.steps - self.t_weak,
+        }
 
     @contextlib.contextmanager
     def running(self, pipe: Any) -> Iterator[None]:
@@ -289,8 +302,17 @@ class TTMRun:
             yield
 
 
-def prepare(plan: Plan, bundle: Conditioning, family: str, seed: int, width: int, height: int, frames: int,
-            noise: torch.Tensor | None = None, device: Any = "cpu") -> TTMRun:
+def prepare(
+    plan: Plan,
+    bundle: Conditioning,
+    family: str,
+    seed: int,
+    width: int,
+    height: int,
+    frames: int,
+    noise: torch.Tensor | None = None,
+    device: Any = "cpu",
+) -> TTMRun:
     """Encodes the bundle's motion signal and mask for ``plan`` and returns the :class:`TTMRun`.
 
     Args:
@@ -308,8 +330,10 @@ def prepare(plan: Plan, bundle: Conditioning, family: str, seed: int, width: int
     """
     spec = SPECS.get(plan.pipeline_name)
     if spec is None:
-        raise NodeError(f"control 'motion_signal': {plan.pipeline_name} has no Time-to-Move; image-to-video "
-                        f"checkpoints of {', '.join(TTM_PIPELINES)} have it")
+        raise NodeError(
+            f"control 'motion_signal': {plan.pipeline_name} has no Time-to-Move; image-to-video "
+            f"checkpoints of {', '.join(TTM_PIPELINES)} have it"
+        )
     try:
         t_weak, t_strong = resolve_steps(family, bundle.motion_kind, bundle.steps, bundle.t_weak, bundle.t_strong)
     except ValueError as e:
@@ -320,8 +344,15 @@ def prepare(plan: Plan, bundle: Conditioning, family: str, seed: int, width: int
     pil = video_frames(bundle.motion, frames, width, height, notes, what="motion signal")
     with torch.inference_mode():
         ref = spec.encode(pipe, _frames_tensor(pipe, pil, width, height), g).cpu()
-    mask = latent_mask(bundle.motion_mask if bundle.motion_kind == "object" else None, frames, width, height,
-                       plan.temporal_ratio, plan.spatial_ratio, notes)
+    mask = latent_mask(
+        bundle.motion_mask if bundle.motion_kind == "object" else None,
+        frames,
+        width,
+        height,
+        plan.temporal_ratio,
+        plan.spatial_ratio,
+        notes,
+    )
     if bundle.motion_kind == "object" and bundle.motion_mask is None:
         notes.append("Time-to-Move: no motion mask, the whole frame follows the motion signal")
     if plan.lead_frames:  # CogVideoX 1.5 pads latent frames at the front: copy the first, never replace them
@@ -333,8 +364,10 @@ def prepare(plan: Plan, bundle: Conditioning, family: str, seed: int, width: int
         noise = torch.randn(ref.shape, generator=g, dtype=torch.float32)
     noise = noise.to(torch.float32).cpu()
     if tuple(noise.shape) != tuple(ref.shape):
-        raise NodeError(f"control 'motion_signal': the motion signal's latents {tuple(ref.shape)} do not match "
-                        f"the pipeline's {tuple(noise.shape)}")
+        raise NodeError(
+            f"control 'motion_signal': the motion signal's latents {tuple(ref.shape)} do not match "
+            f"the pipeline's {tuple(noise.shape)}"
+        )
     full = copy.deepcopy(pipe.scheduler)
     full.set_timesteps(bundle.steps, device="cpu")
     init_sigma = 1.0
@@ -343,8 +376,20 @@ def prepare(plan: Plan, bundle: Conditioning, family: str, seed: int, width: int
         start_schedule_at(trunc, t_weak)
         init_sigma = float(trunc.init_noise_sigma)
     dtype = getattr(pipe, spec.denoiser).dtype if spec.denoiser else torch.float32
-    notes.append(f"Time-to-Move ({bundle.motion_kind}): t_weak {t_weak}, t_strong {t_strong} of {bundle.steps} "
-                 f"steps; {bundle.steps - t_weak} steps run")
-    return TTMRun(t_weak=t_weak, t_strong=t_strong, kind=bundle.motion_kind, steps=bundle.steps,
-                  ref=ref.to(device), noise=noise.to(device), mask=mask.to(device), scheduler=full, init_noise_sigma=init_sigma, latents_dtype=dtype,
-                  notes=notes)
+    notes.append(
+        f"Time-to-Move ({bundle.motion_kind}): t_weak {t_weak}, t_strong {t_strong} of {bundle.steps} "
+        f"steps; {bundle.steps - t_weak} steps run"
+    )
+    return TTMRun(
+        t_weak=t_weak,
+        t_strong=t_strong,
+        kind=bundle.motion_kind,
+        steps=bundle.steps,
+        ref=ref.to(device),
+        noise=noise.to(device),
+        mask=mask.to(device),
+        scheduler=full,
+        init_noise_sigma=init_sigma,
+        latents_dtype=dtype,
+        notes=notes,
+    )

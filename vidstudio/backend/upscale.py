@@ -61,20 +61,34 @@ def load_upscaler(path: str | Path, *, device: str = "cpu") -> Upscaler:
     try:
         desc = spandrel.ModelLoader(device=device).load_from_file(str(p))
     except Exception as e:
-        raise ModelError(f"{p}: not an upscale model spandrel can load ({str(e).strip() or type(e).__name__})") from None
+        raise ModelError(
+            f"{p}: not an upscale model spandrel can load ({str(e).strip() or type(e).__name__})"
+        ) from None
     if not isinstance(desc, spandrel.ImageModelDescriptor) or desc.input_channels != 3:
-        raise ModelError(f"{p}: a {getattr(desc, 'architecture', '?')} model, not a 3-channel image super-resolution model")
+        raise ModelError(
+            f"{p}: a {getattr(desc, 'architecture', '?')} model, not a 3-channel image super-resolution model"
+        )
     desc.model.eval()
-    return Upscaler(model=desc.model, scale=int(desc.scale), architecture=str(getattr(desc.architecture, "name", desc.architecture)),
-                    path=p)
+    return Upscaler(
+        model=desc.model,
+        scale=int(desc.scale),
+        architecture=str(getattr(desc.architecture, "name", desc.architecture)),
+        path=p,
+    )
 
 
 def _starts(size: int, tile: int) -> list[int]:
     return list(range(0, max(size - tile, 0) + 1, tile)) + ([size - tile] if size > tile and size % tile else [])
 
 
-def tiled_upscale(upscaler: Upscaler, image: np.ndarray, *, tile: int = 256, overlap: int = 16,
-                  progress: Callable[[float], None] | None = None) -> np.ndarray:
+def tiled_upscale(
+    upscaler: Upscaler,
+    image: np.ndarray,
+    *,
+    tile: int = 256,
+    overlap: int = 16,
+    progress: Callable[[float], None] | None = None,
+) -> np.ndarray:
     """Runs ``upscaler`` over an image tile by tile (see the module docstring).
 
     Args:
@@ -109,10 +123,11 @@ def tiled_upscale(upscaler: Upscaler, image: np.ndarray, *, tile: int = 256, ove
                 crop = torch.from_numpy(np.ascontiguousarray(img[cy0:cy1, cx0:cx1].transpose(2, 0, 1)))[None]
                 res = upscaler.model(crop.to(device=device, dtype=dtype))
                 if tuple(res.shape[-2:]) != ((cy1 - cy0) * s, (cx1 - cx0) * s):
-                    raise NodeError(f"the upscale model gave {tuple(res.shape[-2:])} for a "
-                                    f"{(cy1 - cy0, cx1 - cx0)} tile, not {s}x")
-                core = res[0, :, (y - cy0) * s:(y1 - cy0) * s, (x - cx0) * s:(x1 - cx0) * s]
-                out[y * s:y1 * s, x * s:x1 * s] = core.float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+                    raise NodeError(
+                        f"the upscale model gave {tuple(res.shape[-2:])} for a {(cy1 - cy0, cx1 - cx0)} tile, not {s}x"
+                    )
+                core = res[0, :, (y - cy0) * s : (y1 - cy0) * s, (x - cx0) * s : (x1 - cx0) * s]
+                out[y * s : y1 * s, x * s : x1 * s] = core.float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
                 done += 1
                 if progress is not None:
                     progress(done / total)

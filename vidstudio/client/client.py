@@ -110,8 +110,11 @@ class EventStream:
         from websockets.exceptions import InvalidHandshake, InvalidStatus
         from websockets.sync.client import connect
 
-        kwargs: dict[str, Any] = {"additional_headers": headers, "open_timeout": open_timeout,
-                                  "max_size": MAX_EVENT_BYTES}
+        kwargs: dict[str, Any] = {
+            "additional_headers": headers,
+            "open_timeout": open_timeout,
+            "max_size": MAX_EVENT_BYTES,
+        }
         if _is_loopback_url(url):
             kwargs["proxy"] = None
         self._stack = contextlib.ExitStack()
@@ -126,8 +129,12 @@ class EventStream:
         except (OSError, TimeoutError, InvalidHandshake) as e:  # no answer, or not a WebSocket server's answer
             raise ServerUnreachable(f"cannot open the event stream at {base}: {e}", reason=str(e), url=server) from None
         if status is not None:
-            raise refused(server, status, f"the event stream at {base} was refused ({status})",
-                          kind="unauthorized" if status == 401 else None)
+            raise refused(
+                server,
+                status,
+                f"the event stream at {base} was refused ({status})",
+                kind="unauthorized" if status == 401 else None,
+            )
         self.closed = False
 
     def next(self, timeout: float | None = None):
@@ -191,8 +198,9 @@ class Client:
             raise InvalidServerUrl(f"{url!r} is not a server URL (expected http://HOST:PORT)")
         self.token = token or None
         headers = bearer(self.token) if self.token else {}
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout,
-                                  trust_env=not _is_loopback_url(self.url))
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, trust_env=not _is_loopback_url(self.url)
+        )
         self._nodes: NodesDocument | None = None
 
     # ------------------------------------------------------------------------------------------ plumbing
@@ -227,11 +235,15 @@ class Client:
         try:
             r = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as e:
-            raise ServerUnreachable(f"server {self.url} did not answer {method} {path} in time ({e})",
-                                    reason=f"no answer in time ({e})", url=self.url) from None
+            raise ServerUnreachable(
+                f"server {self.url} did not answer {method} {path} in time ({e})",
+                reason=f"no answer in time ({e})",
+                url=self.url,
+            ) from None
         except httpx.HTTPError as e:
-            raise ServerUnreachable(f"cannot reach the VidStudio server at {self.url}: {e}", reason=str(e),
-                                    url=self.url) from None
+            raise ServerUnreachable(
+                f"cannot reach the VidStudio server at {self.url}: {e}", reason=str(e), url=self.url
+            ) from None
         self._raise_for(r)
         return r
 
@@ -268,8 +280,13 @@ class Client:
         r = self.request("POST", ASSETS, files={"file": (name, data, "application/octet-stream")})
         return Asset.model_validate(r.json())
 
-    def submit(self, request: SimpleGeneration | dict[str, Any] | None = None, *,
-               image: str | os.PathLike | bytes | None = None, **fields: Any) -> Job:
+    def submit(
+        self,
+        request: SimpleGeneration | dict[str, Any] | None = None,
+        *,
+        image: str | os.PathLike | bytes | None = None,
+        **fields: Any,
+    ) -> Job:
         """Queues a simple request (prompt, duration, size, fps, seed, model...; see
         :class:`vidstudio.protocol.SimpleGeneration`), optionally with an image file to animate.
 
@@ -287,8 +304,15 @@ class Client:
             body["image_asset_id"] = self.upload_image(image).id
         return Job.model_validate(self.request("POST", GENERATIONS, json=body).json())
 
-    def submit_project(self, project: Any, output_node: str, *, model: str | None = None,
-                       project_dir: str | os.PathLike | None = None, upload: bool = True) -> Job:
+    def submit_project(
+        self,
+        project: Any,
+        output_node: str,
+        *,
+        model: str | None = None,
+        project_dir: str | os.PathLike | None = None,
+        upload: bool = True,
+    ) -> Job:
         """Queues a whole project for one output node.
 
         The images the output needs (input file parameters, e.g. Load Image paths, per the server's node
@@ -331,8 +355,9 @@ class Client:
         return Job.model_validate(self.request("POST", GENERATIONS, json=body).json())
 
     # ------------------------------------------------------------------------------------------ jobs
-    def jobs(self, *, status: str | None = None, limit: int = LIST_LIMIT_DEFAULT,
-             after: str | None = None) -> list[Job]:
+    def jobs(
+        self, *, status: str | None = None, limit: int = LIST_LIMIT_DEFAULT, after: str | None = None
+    ) -> list[Job]:
         """``GET /v1/videos/generations``: jobs, newest first (``after``: older than this job id)."""
         params = {k: v for k, v in (("status", status), ("limit", limit), ("after", after)) if v is not None}
         return JobList.model_validate(self.request("GET", GENERATIONS, params=params).json()).data
@@ -379,8 +404,9 @@ class Client:
                         for chunk in r.iter_bytes(1 << 20):
                             f.write(chunk)
                 except httpx.HTTPError as e:
-                    raise ServerUnreachable(f"downloading job {job_id} from {self.url} failed: {e}", reason=str(e),
-                                            url=self.url) from None
+                    raise ServerUnreachable(
+                        f"downloading job {job_id} from {self.url} failed: {e}", reason=str(e), url=self.url
+                    ) from None
             match_mode(tmp, dest)  # the mode the user's other files get (or the replaced file's), not 0600
             os.replace(tmp, dest)
         except BaseException:
@@ -412,8 +438,16 @@ class Client:
         headers = bearer(self.token) if self.token else {}
         return EventStream(url, headers, open_timeout=open_timeout)
 
-    def wait(self, job_id: str, *, on_event: Callable[[Any], None] | None = None, timeout: float | None = None,
-             poll: float = 2.0, cancel: Any = None, give_up: float = 60.0) -> Job:
+    def wait(
+        self,
+        job_id: str,
+        *,
+        on_event: Callable[[Any], None] | None = None,
+        timeout: float | None = None,
+        poll: float = 2.0,
+        cancel: Any = None,
+        give_up: float = 60.0,
+    ) -> Job:
         """Waits until the job has finished, passing its events to ``on_event`` as they come
         (:func:`vidstudio.client.feed.wait_for_job`: an event feed that reconnects and resyncs, so a server
         restart only slows the wait down; HTTP polls every ``poll`` seconds while the stream is down).
@@ -433,8 +467,7 @@ class Client:
         """
         from vidstudio.client.feed import wait_for_job
 
-        return wait_for_job(self, job_id, on_event=on_event, timeout=timeout, poll=poll, cancel=cancel,
-                            give_up=give_up)
+        return wait_for_job(self, job_id, on_event=on_event, timeout=timeout, poll=poll, cancel=cancel, give_up=give_up)
 
     def result(self, job_id: str, **wait_kwargs: Any) -> Job:
         """Waits for the job like :meth:`wait` and returns it once it has succeeded.
@@ -447,8 +480,9 @@ class Client:
 
         job = self.wait(job_id, **wait_kwargs)
         if job.status == "cancelled":
-            raise JobCancelled(f"job {job.id} was cancelled on {self.url} ({job.error or 'cancelled'})", job,
-                               url=self.url)
+            raise JobCancelled(
+                f"job {job.id} was cancelled on {self.url} ({job.error or 'cancelled'})", job, url=self.url
+            )
         if job.status != "succeeded":
             raise JobFailed(f"job {job.id} failed on {self.url}: {job.error or 'no reason given'}", job, url=self.url)
         return job

@@ -34,9 +34,16 @@ class ClientError(VidStudioError):
         field it names; details: ``[(field, message), ...]``; url: the server's URL (None when unknown).
     """
 
-    def __init__(self, message: str, *, status: int | None = None, kind: str | None = None,
-                 field: str | None = None, details: list[tuple[str | None, str]] | None = None,
-                 url: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        kind: str | None = None,
+        field: str | None = None,
+        details: list[tuple[str | None, str]] | None = None,
+        url: str | None = None,
+    ):
         super().__init__(message)
         self.status, self.kind, self.field, self.url = status, kind, field, url
         self.details = list(details or [])
@@ -46,7 +53,7 @@ class ClientError(VidStudioError):
         """The server's message alone (without the ``server URL answered STATUS:`` prefix), else the message."""
         msg = str(self)
         prefix = f"server {self.url} answered {self.status}: "
-        return msg[len(prefix):] if self.url and msg.startswith(prefix) else msg
+        return msg[len(prefix) :] if self.url and msg.startswith(prefix) else msg
 
 
 #: The old name of :class:`ClientError`.
@@ -111,8 +118,15 @@ class JobCancelled(JobFailed):
     """A job was cancelled (by this client or another one, or by the server)."""
 
 
-def refused(url: str, status: int, message: str, *, kind: str | None = None, field: str | None = None,
-            details: list[tuple[str | None, str]] | None = None) -> ClientError:
+def refused(
+    url: str,
+    status: int,
+    message: str,
+    *,
+    kind: str | None = None,
+    field: str | None = None,
+    details: list[tuple[str | None, str]] | None = None,
+) -> ClientError:
     """The error of an answer with status ``status`` >= 400: :class:`TokenRefused`, :class:`NotFound`,
     :class:`Conflict` or :class:`ServerRefused` for 4xx, :class:`ServerFailed` for 5xx; the message is
     ``server URL answered STATUS: MESSAGE``."""
@@ -127,5 +141,6 @@ def refused(url: str, status: int, message: str, *, kind: str | None = None, fie
         cls = ServerRefused
     else:
         cls = ServerFailed
-    return cls(f"server {url} answered {status}: {message}", status=status, kind=kind, field=field,
-               details=details, url=url)
+    return cls(
+        f"server {url} answered {status}: {message}", status=status, kind=kind, field=field, details=details, url=url
+    )

@@ -114,9 +114,19 @@ class EventFeed:
             to wait for the stream to open.
     """
 
-    def __init__(self, client: Client, *, job: str | None = None, previews: bool = True,
-                 track: Iterable[str] = (), list_limit: int = LIST_LIMIT, reconnect_first: float = RECONNECT_FIRST,
-                 reconnect_max: float = RECONNECT_MAX, poll: float = POLL, open_timeout: float = 5.0):
+    def __init__(
+        self,
+        client: Client,
+        *,
+        job: str | None = None,
+        previews: bool = True,
+        track: Iterable[str] = (),
+        list_limit: int = LIST_LIMIT,
+        reconnect_first: float = RECONNECT_FIRST,
+        reconnect_max: float = RECONNECT_MAX,
+        poll: float = POLL,
+        open_timeout: float = 5.0,
+    ):
         self.client = client
         self.job, self.previews, self.list_limit = job, previews, list_limit
         self.reconnect_first, self.reconnect_max = reconnect_first, reconnect_max
@@ -237,8 +247,11 @@ class EventFeed:
             try:
                 stream = self.client.events(job=self.job, previews=self.previews, open_timeout=self.open_timeout)
             except Exception as e:  # a ClientError; or the client was closed by a change of server
-                err = e if isinstance(e, ClientError) else ClientError(
-                    f"cannot open the event stream of {url}: {e.__class__.__name__}: {e}", url=url)
+                err = (
+                    e
+                    if isinstance(e, ClientError)
+                    else ClientError(f"cannot open the event stream of {url}: {e.__class__.__name__}: {e}", url=url)
+                )
                 self.connected = False
                 yield Disconnected(url, err, wait, str(err))
                 yield from self._pause(wait)
@@ -298,9 +311,16 @@ class EventFeed:
             wait = min(wait * 2, self.reconnect_max)
 
 
-def wait_for_job(client: Client, job_id: str, *, on_event: Callable[[Any], None] | None = None,
-                 timeout: float | None = None, poll: float = 2.0, cancel: Any = None,
-                 give_up: float = 60.0) -> Job:
+def wait_for_job(
+    client: Client,
+    job_id: str,
+    *,
+    on_event: Callable[[Any], None] | None = None,
+    timeout: float | None = None,
+    poll: float = 2.0,
+    cancel: Any = None,
+    give_up: float = 60.0,
+) -> Job:
     """Waits until job ``job_id`` has finished, passing its events to ``on_event`` as they come.
 
     Follows the job through an :class:`EventFeed` (a dropped stream is reopened and the job resynced, so a server

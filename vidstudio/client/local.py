@@ -58,11 +58,21 @@ class LocalServer:
     Attributes (after :meth:`start`): ``url``, ``port``, ``token``, ``pid``.
     """
 
-    def __init__(self, data_dir: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 0,
-                 token: str | None = None, default_model: str | None = None,
-                 models_dirs: Sequence[str | os.PathLike] = (), extra_args: Sequence[str] = (),
-                 env: dict[str, str] | None = None, python: str | None = None,
-                 log_file: str | os.PathLike | None = None, exit_with_parent: bool = True):
+    def __init__(
+        self,
+        data_dir: str | os.PathLike,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token: str | None = None,
+        default_model: str | None = None,
+        models_dirs: Sequence[str | os.PathLike] = (),
+        extra_args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        python: str | None = None,
+        log_file: str | os.PathLike | None = None,
+        exit_with_parent: bool = True,
+    ):
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.host, self.requested_port = host, port
         self.token = secrets.token_urlsafe(24) if token is None else (token or None)
@@ -87,9 +97,17 @@ class LocalServer:
         """The command line that starts the server."""
         # The desktop bundle (PyInstaller) is its own command line: it takes "serve" without "-m vidstudio".
         frozen = getattr(sys, "frozen", False) and self.python == sys.executable
-        cmd = [self.python, *([] if frozen else ["-m", "vidstudio"]), "serve", "--host", self.host,
-               "--port", str(self.requested_port),
-               "--data-dir", str(self.data_dir)]
+        cmd = [
+            self.python,
+            *([] if frozen else ["-m", "vidstudio"]),
+            "serve",
+            "--host",
+            self.host,
+            "--port",
+            str(self.requested_port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
         if self.default_model:
             cmd += ["--default-model", self.default_model]
         for d in self.models_dirs:
@@ -127,8 +145,9 @@ class LocalServer:
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         log = open(self.log_file, "ab")
         try:
-            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=log, env=env)
+            self.proc = subprocess.Popen(
+                self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env
+            )
         finally:
             log.close()
         found = threading.Event()
@@ -149,8 +168,10 @@ class LocalServer:
         while not found.wait(0.05):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise LocalServerFailed(f"the local server did not start (exit status {self.proc.returncode if self.proc else '?'}):"
-                                  f"\n{self._log_tail()}")
+                raise LocalServerFailed(
+                    f"the local server did not start (exit status {self.proc.returncode if self.proc else '?'}):"
+                    f"\n{self._log_tail()}"
+                )
         assert self.url is not None
         self.port = int(self.url.rsplit(":", 1)[1])
         with self.client(timeout=5.0) as c:
@@ -161,8 +182,9 @@ class LocalServer:
                 except ClientError:
                     if self.proc is None or self.proc.poll() is not None or time.monotonic() > deadline:
                         self.stop()
-                        raise LocalServerFailed(f"the local server at {self.url} did not answer:\n{self._log_tail()}",
-                                                url=self.url) from None
+                        raise LocalServerFailed(
+                            f"the local server at {self.url} did not answer:\n{self._log_tail()}", url=self.url
+                        ) from None
                     time.sleep(0.05)
         try:
             self._write_running_file()

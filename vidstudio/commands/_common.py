@@ -66,8 +66,14 @@ class ProgressBar:
         if node_id != self._node:
             self.close()
             self._node = node_id
-            self._bar = tqdm(total=100, desc=f"{node_id:<12}", unit="%", leave=False, file=sys.stderr,
-                             bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}")
+            self._bar = tqdm(
+                total=100,
+                desc=f"{node_id:<12}",
+                unit="%",
+                leave=False,
+                file=sys.stderr,
+                bar_format="{desc} {percentage:3.0f}%|{bar}| {postfix}",
+            )
         if self._bar is not None:
             if fraction is not None:
                 self._bar.n = int(round(fraction * 100))

@@ -10,22 +10,35 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Adds ``vidstudio backend`` to the subcommand parser ``sub``."""
-    p = sub.add_parser("backend", help="install, upgrade or remove the managed generation backend (torch for your GPU)",
-                       description=__doc__)
+    p = sub.add_parser(
+        "backend",
+        help="install, upgrade or remove the managed generation backend (torch for your GPU)",
+        description=__doc__,
+    )
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    for name, text in (("install", "create the environment and verify it"),
-                       ("upgrade", "upgrade VidStudio and the pinned stack in it")):
+    for name, text in (
+        ("install", "create the environment and verify it"),
+        ("upgrade", "upgrade VidStudio and the pinned stack in it"),
+    ):
         a = actions.add_parser(name, help=text)
         build = a.add_mutually_exclusive_group()
         build.add_argument("--cuda", metavar="12.x", help="a CUDA build of torch, e.g. 12.8")
         build.add_argument("--rocm", metavar="6.x", help="a ROCm build of torch, e.g. 6.4")
         build.add_argument("--cpu", action="store_true", help="the CPU build (the default)")
-        a.add_argument("--torch-index", metavar="URL",
-                       help="where torch comes from instead of PyTorch's index for the build; 'pip' for pip's own "
-                       "configuration (a mirror or a local wheel)")
-        a.add_argument("--source", metavar="PATH_OR_REQ",
-                       help="what to install VidStudio from (default: this checkout, or this release)")
-        a.add_argument("--dir", metavar="DIR", help="the backend folder (default: $VIDSTUDIO_BACKEND_DIR or the user data folder)")
+        a.add_argument(
+            "--torch-index",
+            metavar="URL",
+            help="where torch comes from instead of PyTorch's index for the build; 'pip' for pip's own "
+            "configuration (a mirror or a local wheel)",
+        )
+        a.add_argument(
+            "--source",
+            metavar="PATH_OR_REQ",
+            help="what to install VidStudio from (default: this checkout, or this release)",
+        )
+        a.add_argument(
+            "--dir", metavar="DIR", help="the backend folder (default: $VIDSTUDIO_BACKEND_DIR or the user data folder)"
+        )
     for name, text in (("remove", "delete the managed backend"), ("status", "say whether one is installed")):
         a = actions.add_parser(name, help=text)
         a.add_argument("--dir", metavar="DIR", help="the backend folder")
@@ -44,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
         if info is None:
             print(f"no managed backend in {root}; the local server runs on {sys.executable}")
             return 1
-        print(f"managed backend in {info.root}: torch {info.torch} ({info.build}), renders on {info.device}, "
-              f"VidStudio {info.vidstudio}; the local server runs on {info.python}")
+        print(
+            f"managed backend in {info.root}: torch {info.torch} ({info.build}), renders on {info.device}, "
+            f"VidStudio {info.vidstudio}; the local server runs on {info.python}"
+        )
         return 0
     if args.action == "remove":
         gone = managed.remove(root)
@@ -63,7 +78,13 @@ def run(args: argparse.Namespace) -> int:
             last[0] = pct
         print(f"[{pct:3d}%] {message}", flush=True)
 
-    info = managed.install(build=build, torch_index=args.torch_index, source=args.source, root=root,
-                           upgrade=args.action == "upgrade", progress=progress)
+    info = managed.install(
+        build=build,
+        torch_index=args.torch_index,
+        source=args.source,
+        root=root,
+        upgrade=args.action == "upgrade",
+        progress=progress,
+    )
     print(f"managed backend ready in {info.root}: torch {info.torch} on {info.device}; the local server starts from it")
     return 0

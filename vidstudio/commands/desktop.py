@@ -30,8 +30,12 @@ _RECORD = "vidstudio/desktop-install.json"
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Adds ``vidstudio install-desktop`` to the subcommand parser ``sub``."""
-    p = sub.add_parser("install-desktop", help="add VidStudio to the desktop's menu and open .vidproj files with it",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "install-desktop",
+        help="add VidStudio to the desktop's menu and open .vidproj files with it",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--uninstall", action="store_true", help="remove what an earlier install-desktop installed")
     p.add_argument("--data-home", metavar="DIR", help="instead of $XDG_DATA_HOME (default ~/.local/share)")
     p.add_argument("--config-home", metavar="DIR", help="instead of $XDG_CONFIG_HOME (default ~/.config)")
@@ -78,8 +82,10 @@ def _plan(data: Path) -> list[tuple[Path, Path]]:
         (src / "vidstudio-mime.xml", data / "mime" / "packages" / "vidstudio.xml"),
         (src / f"{APP_ID}.metainfo.xml", data / "metainfo" / f"{APP_ID}.metainfo.xml"),
         (src / "icons" / "vidstudio.svg", data / "icons" / "hicolor" / "scalable" / "apps" / "vidstudio.svg"),
-        (src / "icons" / f"{MIME_TYPE.replace('/', '-')}.svg",
-         data / "icons" / "hicolor" / "scalable" / "mimetypes" / f"{MIME_TYPE.replace('/', '-')}.svg"),
+        (
+            src / "icons" / f"{MIME_TYPE.replace('/', '-')}.svg",
+            data / "icons" / "hicolor" / "scalable" / "mimetypes" / f"{MIME_TYPE.replace('/', '-')}.svg",
+        ),
     ]
     for png in sorted((src / "icons" / "hicolor").glob("*/*/*.png")):
         pairs.append((png, data / "icons" / "hicolor" / png.relative_to(src / "icons" / "hicolor")))
@@ -104,8 +110,11 @@ def _set_default(mimeapps: Path, add: bool) -> None:
 def _refresh(data: Path) -> list[str]:
     """Runs the desktop's cache tools that are installed; returns what ran."""
     ran = []
-    for tool, folder in (("update-mime-database", data / "mime"), ("update-desktop-database", data / "applications"),
-                         ("gtk-update-icon-cache", data / "icons" / "hicolor")):
+    for tool, folder in (
+        ("update-mime-database", data / "mime"),
+        ("update-desktop-database", data / "applications"),
+        ("gtk-update-icon-cache", data / "icons" / "hicolor"),
+    ):
         exe = shutil.which(tool)
         if exe and folder.is_dir():
             args = [exe, "-f", "-t", str(folder)] if tool == "gtk-update-icon-cache" else [exe, str(folder)]
@@ -165,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"removed {len(removed)} file(s) from {data}; .vidproj files no longer open in VidStudio")
         return 0
     written = install(data, config)
-    print(f"installed {len(written)} file(s) into {data}: VidStudio is in the application menu and opens .vidproj "
-          f"files (runs {' '.join(launcher())})")
+    print(
+        f"installed {len(written)} file(s) into {data}: VidStudio is in the application menu and opens .vidproj "
+        f"files (runs {' '.join(launcher())})"
+    )
     return 0

@@ -54,8 +54,12 @@ class _Ordered(argparse.Action):
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Adds ``vidstudio edit`` to the subcommand parser ``sub``."""
-    p = sub.add_parser("edit", help="change a project: nodes, links, parameters, keys, paths, settings",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "edit",
+        help="change a project: nodes, links, parameters, keys, paths, settings",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("project", help="a .vidproj file (or an MP4 rendered by VidStudio, with -o OUT.vidproj)")
     for flag, metavar, help_ in EDIT_OPTIONS:
         p.add_argument(flag, dest="edits", action=_Ordered, metavar=metavar, help=help_)
@@ -169,8 +173,9 @@ def apply_edit(editor, flag: str, text: str) -> str:
         nid, name = _ref(ref, "NODE.PARAM=VALUE")
         _param_decl(editor, nid, name)
         if project.curve(nid, name) is not None:
-            raise ValueError(f"node '{nid}' param '{name}' is animated: set its keys with --key (or --remove-key "
-                             "every key first)")
+            raise ValueError(
+                f"node '{nid}' param '{name}' is animated: set its keys with --key (or --remove-key every key first)"
+            )
         editor.set_param(nid, name, parse_value(value))
         return f"set {nid}.{name}"
     if flag == "--reset":
@@ -212,8 +217,11 @@ def apply_edit(editor, flag: str, text: str) -> str:
                 doc = pathedit.set_point_frame(doc, pid, index, f)
                 timing = doc["paths"][pathedit.path_index(doc, pid)].get("timing", "constant_speed")
                 if timing != "keys":
-                    print(f"vidstudio: note: path '{pid}' of '{node.id}' has timing '{timing}': point frames count "
-                          f"only with timing 'keys' (--set {node.id}.paths=...)", file=sys.stderr)
+                    print(
+                        f"vidstudio: note: path '{pid}' of '{node.id}' has timing '{timing}': point frames count "
+                        f"only with timing 'keys' (--set {node.id}.paths=...)",
+                        file=sys.stderr,
+                    )
             what = f"point {index + 1} of path '{pid}'"
         else:
             extra = {"timing": "keys"} if f is not None else {}
@@ -251,8 +259,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     target = Path(args.output) if args.output else project.path
     if not args.dry_run and (target is None or target.suffix.lower() != SUFFIX):
-        print(f"vidstudio: error: {args.project}: the edited project is saved as a {SUFFIX} file: give -o OUT{SUFFIX}",
-              file=sys.stderr)
+        print(
+            f"vidstudio: error: {args.project}: the edited project is saved as a {SUFFIX} file: give -o OUT{SUFFIX}",
+            file=sys.stderr,
+        )
         return 2
     editor = DocumentEditor(project, registry)
     done = []

@@ -28,11 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("node", metavar="NODE_ID", help="the node to compute (and what it needs)")
     p.add_argument("--port", help="only this output port")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--out-dir", help="where images and videos are written and kept (default: a temporary folder, "
-                                     "removed when eval ends unless --keep)")
-    p.add_argument("--keep", action="store_true", help="keep the temporary folder of images and videos (its path is printed)")
-    p.add_argument("--no-cache", action="store_true",
-                   help="neither read nor write the disk cache of node outputs (also: VIDSTUDIO_NO_CACHE=1)")
+    p.add_argument(
+        "--out-dir",
+        help="where images and videos are written and kept (default: a temporary folder, "
+        "removed when eval ends unless --keep)",
+    )
+    p.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder of images and videos (its path is printed)"
+    )
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the disk cache of node outputs (also: VIDSTUDIO_NO_CACHE=1)",
+    )
     p.set_defaults(func=run)
 
 
@@ -70,14 +78,21 @@ def value_to_json(value: Any, port_type: str, out_dir: Path, stem: str, fps: Fra
             path = out_dir / f"{stem}.mp4"
             write_video(frames, path, fps, crf=12, preset="veryfast", odd_size="pad")
             return {"kind": "mask", "shape": list(value.shape), "dtype": str(value.dtype), "path": str(path)}
-        return {"kind": "array", "shape": list(value.shape), "dtype": str(value.dtype),
-                "data": np.where(np.isfinite(value), value, None).tolist() if value.dtype.kind == "f" else value.tolist()}
+        return {
+            "kind": "array",
+            "shape": list(value.shape),
+            "dtype": str(value.dtype),
+            "data": np.where(np.isfinite(value), value, None).tolist() if value.dtype.kind == "f" else value.tolist(),
+        }
     if hasattr(value, "to_json") and callable(value.to_json):
         return value_to_json(value.to_json(), "ANY", out_dir, stem, fps)
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json", by_alias=True)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: value_to_json(getattr(value, f.name), "ANY", out_dir, f"{stem}_{f.name}", fps) for f in dataclasses.fields(value)}
+        return {
+            f.name: value_to_json(getattr(value, f.name), "ANY", out_dir, f"{stem}_{f.name}", fps)
+            for f in dataclasses.fields(value)
+        }
     if isinstance(value, dict):
         return {str(k): value_to_json(v, "ANY", out_dir, f"{stem}_{k}", fps) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -99,10 +114,14 @@ def run(args: argparse.Namespace) -> int:
     cls = registry.find(type_id)
     if cls is None:  # an unknown type, or one of a missing, disabled or failed plugin: bad input, not a crash
         why = registry.why_unusable(type_id)
-        raise VidStudioError(f"{args.project}: node '{args.node}' type: {why[1] if why else f'unknown node type {type_id!r}'}")
+        raise VidStudioError(
+            f"{args.project}: node '{args.node}' type: {why[1] if why else f'unknown node type {type_id!r}'}"
+        )
     if args.port and cls.output(args.port) is None:
-        raise VidStudioError(f"{args.project}: node '{args.node}' ({cls.type_id}) has no output '{args.port}' "
-                             f"(outputs: {', '.join(o.name for o in cls.outputs) or 'none'})")
+        raise VidStudioError(
+            f"{args.project}: node '{args.node}' ({cls.type_id}) has no output '{args.port}' "
+            f"(outputs: {', '.join(o.name for o in cls.outputs) or 'none'})"
+        )
     engine = Engine(registry, disk_cache=disk_cache(args.no_cache))
     plan = engine.plan(project, project.settings, [args.node])
     token = CancelToken()
@@ -122,8 +141,13 @@ def _print_outputs(args: argparse.Namespace, project: Any, cls: Any, result: Any
     doc: dict[str, Any] = {}
     for port in ports:
         decl = cls.output(port)
-        doc[port] = value_to_json(result.output(args.node, port), str(decl.type) if decl else "ANY", out_dir,
-                                  f"{args.node}_{port}", project.settings.fps)
+        doc[port] = value_to_json(
+            result.output(args.node, port),
+            str(decl.type) if decl else "ANY",
+            out_dir,
+            f"{args.node}_{port}",
+            project.settings.fps,
+        )
     payload = {"node": args.node, "type": cls.type_id, "outputs": doc}
     if args.json:
         print(json.dumps(payload, indent=1))
@@ -132,6 +156,8 @@ def _print_outputs(args: argparse.Namespace, project: Any, cls: Any, result: Any
             text = json.dumps(v)
             print(f"{args.node}.{port}: {text if len(text) < 400 else text[:400] + ' ...'}")
     if not args.out_dir and not getattr(args, "keep", False) and any(out_dir.iterdir()):
-        print("vidstudio: the files above are removed when eval ends; keep them with --keep or --out-dir DIR",
-              file=sys.stderr)
+        print(
+            "vidstudio: the files above are removed when eval ends; keep them with --keep or --out-dir DIR",
+            file=sys.stderr,
+        )
     return 0

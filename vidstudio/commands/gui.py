@@ -18,9 +18,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("project", nargs="?", help="a .vidproj file, or an MP4 rendered by VidStudio")
     p.add_argument("--screenshot", metavar="OUT.png", help="save a picture of the window once settled, then exit")
     p.add_argument("--frame", type=int, metavar="N", help="with --screenshot: put the playhead on frame N first")
-    p.add_argument("--select", action="append", metavar="NODE_ID",
-                   help="with --screenshot: select this node (its parameters show in the Inspector); repeatable")
-    p.add_argument("--size", default="1600x960", metavar="WxH", help="with --screenshot: window size (at least 1280x720)")
+    p.add_argument(
+        "--select",
+        action="append",
+        metavar="NODE_ID",
+        help="with --screenshot: select this node (its parameters show in the Inspector); repeatable",
+    )
+    p.add_argument(
+        "--size", default="1600x960", metavar="WxH", help="with --screenshot: window size (at least 1280x720)"
+    )
     p.set_defaults(func=run)
 
 

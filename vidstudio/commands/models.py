@@ -16,18 +16,32 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list, download and remove models", description=__doc__,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "models",
+        help="list, download and remove models",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     msub = p.add_subparsers(dest="models_command", required=True)
     ls = msub.add_parser("list", help="cached Hub models and local checkpoint files")
-    ls.add_argument("--models-dir", action="append", default=[], metavar="DIR",
-                    help="a folder of single checkpoint files (e.g. ComfyUI's models folder); repeatable")
+    ls.add_argument(
+        "--models-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of single checkpoint files (e.g. ComfyUI's models folder); repeatable",
+    )
     ls.set_defaults(func=run_list)
     dl = msub.add_parser("download", help="download (or resume) a model from the Hugging Face Hub")
     dl.add_argument("id", help="repo id, e.g. Lightricks/LTX-Video")
     dl.add_argument("--revision", default=None, help="branch, tag or commit (default: the main branch)")
-    dl.add_argument("--include", action="append", default=None, metavar="PATTERN",
-                    help="only files matching this glob pattern (repeatable), e.g. 'transformer/*'")
+    dl.add_argument(
+        "--include",
+        action="append",
+        default=None,
+        metavar="PATTERN",
+        help="only files matching this glob pattern (repeatable), e.g. 'transformer/*'",
+    )
     dl.set_defaults(func=run_download)
     rm = msub.add_parser("remove", help="delete a model from the Hugging Face cache")
     rm.add_argument("id")
@@ -39,8 +53,16 @@ def run_list(args: argparse.Namespace) -> int:
     from vidstudio.backend.hub import cached_models, hub_cache, human_bytes
 
     rows = [(m["id"], m["size"], m["family"] or "-", m["variant"] or "-", "hub cache") for m in cached_models()]
-    rows += [(f["path"], f["size"], f["family"] or "-", f["variant"] or f["component"] or "-", f"{f['kind']} "
-              f"({f['format']})") for f in list_checkpoint_files(args.models_dir)]
+    rows += [
+        (
+            f["path"],
+            f["size"],
+            f["family"] or "-",
+            f["variant"] or f["component"] or "-",
+            f"{f['kind']} ({f['format']})",
+        )
+        for f in list_checkpoint_files(args.models_dir)
+    ]
     print(f"Hugging Face cache: {hub_cache()}")
     if not rows:
         print("no models (download one with `vidstudio models download ID`)")

@@ -33,7 +33,9 @@ def run(args: argparse.Namespace) -> int:
                 continue
             src = "" if d.get("source") in (None, "builtin") else f"  [plugin {d['source']}]"
             print(f"  {d['type']:<24} {d.get('description', '')}{src}")
-            ins = ", ".join(f"{i['name']}:{i['type']}{'?' if i['optional'] else ''}{'*' if i['multi'] else ''}" for i in d["inputs"])
+            ins = ", ".join(
+                f"{i['name']}:{i['type']}{'?' if i['optional'] else ''}{'*' if i['multi'] else ''}" for i in d["inputs"]
+            )
             outs = ", ".join(f"{o['name']}:{o['type']}" for o in d["outputs"])
             print(f"      in  {ins or '-'}")
             print(f"      out {outs or '-'}")

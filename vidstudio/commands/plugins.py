@@ -14,11 +14,14 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Adds ``vidstudio plugins list|info|install|uninstall|enable|disable`` to the subcommand parser."""
-    p = sub.add_parser("plugins", help="list, inspect, install, enable or disable node plugins",
-                       description="Manage node plugins. Plugins come from installed packages (entry point group "
-                       "'vidstudio.nodes') and from the user plugins folder ($VIDSTUDIO_PLUGINS_DIR, default in the "
-                       "user data folder). 'install' shows the plugin's manifest and permissions and asks first; pip "
-                       "installs into the Python environment VidStudio runs in.")
+    p = sub.add_parser(
+        "plugins",
+        help="list, inspect, install, enable or disable node plugins",
+        description="Manage node plugins. Plugins come from installed packages (entry point group "
+        "'vidstudio.nodes') and from the user plugins folder ($VIDSTUDIO_PLUGINS_DIR, default in the "
+        "user data folder). 'install' shows the plugin's manifest and permissions and asks first; pip "
+        "installs into the Python environment VidStudio runs in.",
+    )
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
     ps = p.add_subparsers(dest="plugins_command", metavar="ACTION")
 
@@ -33,11 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--check", action="store_true", help="import the plugin now (if enabled), to find import errors")
     q.set_defaults(func=run_info)
 
-    q = ps.add_parser("install", help="install a plugin folder, a wheel or a package (asks first)",
-                      description="Installs a plugin folder (copied into the plugins folder, its requirements "
-                      "through pip), a package folder, a wheel or source archive, or a package name (through pip, "
-                      "into this Python environment). Shows the manifest and permissions and asks first. pip's own "
-                      "settings apply (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX...).")
+    q = ps.add_parser(
+        "install",
+        help="install a plugin folder, a wheel or a package (asks first)",
+        description="Installs a plugin folder (copied into the plugins folder, its requirements "
+        "through pip), a package folder, a wheel or source archive, or a package name (through pip, "
+        "into this Python environment). Shows the manifest and permissions and asks first. pip's own "
+        "settings apply (PIP_INDEX_URL, PIP_FIND_LINKS, PIP_NO_INDEX...).",
+    )
     q.add_argument("target", metavar="PATH_OR_PACKAGE")
     q.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     q.set_defaults(func=run_install)
@@ -77,8 +83,12 @@ def run_list(args: argparse.Namespace) -> int:
                 m.load(p.name)
     plugins = m.plugins
     if args.json:
-        doc = {"api_version": API_VERSION, "plugins_dir": str(m.plugins_dir), "config": str(m.state_file),
-               "plugins": [p.to_json() for p in plugins]}
+        doc = {
+            "api_version": API_VERSION,
+            "plugins_dir": str(m.plugins_dir),
+            "config": str(m.state_file),
+            "plugins": [p.to_json() for p in plugins],
+        }
         print(json.dumps(doc, indent=2))
         return 0
     if not plugins:
@@ -169,8 +179,10 @@ def run_install(args: argparse.Namespace) -> int:
             raise PluginError(why)
         if not args.yes and not _confirm(f"Install {plan.manifest.name} {plan.manifest.version}?"):
             # Declining is an answer, not an interruption: exit 1 (130 is for Ctrl-C), and say nothing changed.
-            print(f"vidstudio: {plan.manifest.name} was not installed; nothing changed (answer y, or pass --yes)",
-                  file=sys.stderr)
+            print(
+                f"vidstudio: {plan.manifest.name} was not installed; nothing changed (answer y, or pass --yes)",
+                file=sys.stderr,
+            )
             return 1
         info = install(plan, m)
     nodes = ", ".join(n.type_id for n in info.nodes)

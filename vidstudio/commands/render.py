@@ -22,20 +22,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Relative paths in the project resolve against the project file's folder; -o against the current folder.",
     )
     p.add_argument("project", help="a .vidproj file, or an MP4 rendered by VidStudio")
-    p.add_argument("-o", "--output", help="write to this file (.mp4) or folder (PNG sequence); needs exactly one output node")
-    p.add_argument("--frames", metavar="START:END", help="render frames START..END-1 only (like a Python slice; negative counts from the end: --frames=-24:)")
-    p.add_argument("--node", action="append", metavar="ID", help="run this node (and what it needs) instead of every output node")
-    p.add_argument("--explain", action="store_true", help="after the run, say for every node whether it came from the cache or why it ran")
+    p.add_argument(
+        "-o", "--output", help="write to this file (.mp4) or folder (PNG sequence); needs exactly one output node"
+    )
+    p.add_argument(
+        "--frames",
+        metavar="START:END",
+        help="render frames START..END-1 only (like a Python slice; negative counts from the end: --frames=-24:)",
+    )
+    p.add_argument(
+        "--node", action="append", metavar="ID", help="run this node (and what it needs) instead of every output node"
+    )
+    p.add_argument(
+        "--explain",
+        action="store_true",
+        help="after the run, say for every node whether it came from the cache or why it ran",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--no-cache", action="store_true",
-                   help="neither read nor write the disk cache of node outputs (also: VIDSTUDIO_NO_CACHE=1)")
-    p.add_argument("--model", metavar="FOLDER_OR_ID",
-                   help="use this model in every Load Model node for this run: a local diffusers pipeline folder "
-                        "or a Hugging Face repo id (the family is read from the folder's model_index.json)")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the disk cache of node outputs (also: VIDSTUDIO_NO_CACHE=1)",
+    )
+    p.add_argument(
+        "--model",
+        metavar="FOLDER_OR_ID",
+        help="use this model in every Load Model node for this run: a local diffusers pipeline folder "
+        "or a Hugging Face repo id (the family is read from the folder's model_index.json)",
+    )
     p.add_argument("--family", help="the model family for --model (default: read from the model, else auto)")
-    p.add_argument("--server", metavar="URL",
-                   help="render on a VidStudio server (vidstudio serve) and download the MP4 (to -o, else the Export "
-                        "Video node's path); --model then names one of the server's models (its /v1/models id)")
+    p.add_argument(
+        "--server",
+        metavar="URL",
+        help="render on a VidStudio server (vidstudio serve) and download the MP4 (to -o, else the Export "
+        "Video node's path); --model then names one of the server's models (its /v1/models id)",
+    )
     p.add_argument("--token", help="the server's token (default: $VIDSTUDIO_SERVER_TOKEN)")
     p.set_defaults(func=run)
 
@@ -115,20 +136,32 @@ def run_remote(args: argparse.Namespace) -> int:
     from vidstudio.project import load_project
     from vidstudio.protocol.constants import TOKEN_ENV
 
-    for flag, value in (("--frames", args.frames), ("--explain", args.explain), ("--family", args.family),
-                        ("--no-cache", getattr(args, "no_cache", False))):
+    for flag, value in (
+        ("--frames", args.frames),
+        ("--explain", args.explain),
+        ("--family", args.family),
+        ("--no-cache", getattr(args, "no_cache", False)),
+    ):
         if value:
-            raise VidStudioError(f"{flag} is not available with --server (the server reads the family from its model)"
-                                 if flag == "--family" else f"{flag} is not available with --server")
+            raise VidStudioError(
+                f"{flag} is not available with --server (the server reads the family from its model)"
+                if flag == "--family"
+                else f"{flag} is not available with --server"
+            )
     project = load_project(args.project)
     token = args.token or os.environ.get(TOKEN_ENV) or None
     with Client(args.server, token) as client:
         types = {d.get("type"): d for d in client.nodes().nodes}
         outs = list(args.node or [n.id for n in project.nodes if (types.get(n.type) or {}).get("is_output")])
         if len(outs) != 1:
-            raise VidStudioError(f"--server renders one output node, the run has {len(outs)}"
-                                 + (f" ({', '.join(outs)}); choose one with --node" if outs else
-                                    "; add an Export Video node or name a VIDEO node with --node"))
+            raise VidStudioError(
+                f"--server renders one output node, the run has {len(outs)}"
+                + (
+                    f" ({', '.join(outs)}); choose one with --node"
+                    if outs
+                    else "; add an Export Video node or name a VIDEO node with --node"
+                )
+            )
         out_node = project.node(outs[0]) if project.has_node(outs[0]) else None
         if args.output:
             dest = Path(args.output).expanduser().absolute()
@@ -197,9 +230,15 @@ def run(args: argparse.Namespace) -> int:
     if targets is None:
         targets = [n.id for n in project.nodes if (c := registry.find(n.type)) is not None and c.is_output]
         if not targets:
-            raise VidStudioError(f"{args.project}: the project has no output node (add an Export Video node, or name one with --node)")
+            raise VidStudioError(
+                f"{args.project}: the project has no output node (add an Export Video node, or name one with --node)"
+            )
     if args.output:
-        outs = [t for t in targets if (c := registry.find(project.node(t).type)) is not None and c.param("path") is not None and c.is_output]
+        outs = [
+            t
+            for t in targets
+            if (c := registry.find(project.node(t).type)) is not None and c.param("path") is not None and c.is_output
+        ]
         if len(outs) != 1:
             raise VidStudioError(
                 f"-o needs exactly one output node to write, the run has {len(outs)}"
@@ -220,8 +259,14 @@ def run(args: argparse.Namespace) -> int:
     token = CancelToken()
     try:
         with ctrl_c_cancels(token):
-            result = engine.run(plan, project_dir=project.project_dir, progress=bar, cancel=token,
-                                frame_range=frame_range, project_json=embeddable_json(project))
+            result = engine.run(
+                plan,
+                project_dir=project.project_dir,
+                progress=bar,
+                cancel=token,
+                frame_range=frame_range,
+                project_json=embeddable_json(project),
+            )
     finally:
         bar.close()
     save_history(project.path, engine.history)

@@ -16,49 +16,116 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Adds ``vidstudio serve`` to the subcommand parser ``sub``."""
-    p = sub.add_parser("serve", help="run the generation server (HTTP + WebSocket job API, one GPU worker)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; a non-loopback address needs --token)")
+    p = sub.add_parser(
+        "serve",
+        help="run the generation server (HTTP + WebSocket job API, one GPU worker)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; a non-loopback address needs --token)",
+    )
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port, printed at start)")
-    p.add_argument("--token", default=None,
-                   help="require 'Authorization: Bearer TOKEN' on every request (default: $VIDSTUDIO_SERVER_TOKEN)")
-    p.add_argument("--data-dir", default=None,
-                   help="job database, outputs, uploads and the 'models' folder (default: the user data folder)")
-    p.add_argument("--default-model", default=None, metavar="ID_OR_FOLDER",
-                   help="model used when a request names none: a model id (see /v1/models), a pipeline folder or a "
-                        "Hugging Face repo id (default: the first model found)")
-    p.add_argument("--models-dir", action="append", default=[], metavar="DIR",
-                   help="another folder of local diffusers pipelines (each subfolder with model_index.json is a "
-                        "model named after the subfolder); DATA_DIR/models is always read")
+    p.add_argument(
+        "--token",
+        default=None,
+        help="require 'Authorization: Bearer TOKEN' on every request (default: $VIDSTUDIO_SERVER_TOKEN)",
+    )
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="job database, outputs, uploads and the 'models' folder (default: the user data folder)",
+    )
+    p.add_argument(
+        "--default-model",
+        default=None,
+        metavar="ID_OR_FOLDER",
+        help="model used when a request names none: a model id (see /v1/models), a pipeline folder or a "
+        "Hugging Face repo id (default: the first model found)",
+    )
+    p.add_argument(
+        "--models-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another folder of local diffusers pipelines (each subfolder with model_index.json is a "
+        "model named after the subfolder); DATA_DIR/models is always read",
+    )
     p.add_argument("--no-hf-cache", action="store_true", help="do not offer the models in the Hugging Face cache")
     p.add_argument("--max-upload-mb", type=float, default=32.0, help="largest upload in MB (default 32)")
-    p.add_argument("--cancel-grace", type=float, default=30.0,
-                   help="seconds a cancelled job may take to stop before the worker is restarted (default 30)")
-    p.add_argument("--max-pixels", type=int, default=None, metavar="N",
-                   help="refuse generations over N pixels a frame (default 1920x1088 = 2088960)")
-    p.add_argument("--max-frames", type=int, default=None, metavar="N", help="refuse generations over N frames (default 1024)")
-    p.add_argument("--max-steps", type=int, default=None, metavar="N", help="refuse generations over N denoising steps (default 200)")
-    p.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"),
-                   help="uvicorn's log level (default warning)")
+    p.add_argument(
+        "--cancel-grace",
+        type=float,
+        default=30.0,
+        help="seconds a cancelled job may take to stop before the worker is restarted (default 30)",
+    )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse generations over N pixels a frame (default 1920x1088 = 2088960)",
+    )
+    p.add_argument(
+        "--max-frames", type=int, default=None, metavar="N", help="refuse generations over N frames (default 1024)"
+    )
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="refuse generations over N denoising steps (default 200)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug"),
+        help="uvicorn's log level (default warning)",
+    )
     p.add_argument("--access-log", action="store_true", help="log every request")
-    p.add_argument("--ray", default=None, metavar="ADDRESS",
-                   help="run the jobs on a pool of Ray actors instead of the local worker: the cluster's address "
-                        "(ray://HEAD:10001, or HEAD:6379 on a node of the cluster), or 'auto' to start a local Ray "
-                        "instance (needs pip install 'vidstudio[ray]'; see docs/scale.md)")
-    p.add_argument("--ray-actors", type=int, default=None, metavar="N",
-                   help="with --ray: how many actors, i.e. jobs at the same time (default: as many as the cluster's "
-                        "GPUs allow)")
-    p.add_argument("--ray-gpus", type=float, default=1.0, metavar="G",
-                   help="with --ray: GPUs each actor holds (default 1; 0: CPU actors)")
-    p.add_argument("--ray-cpus", type=float, default=1.0, metavar="C",
-                   help="with --ray: CPUs each actor holds (default 1)")
-    p.add_argument("--ray-retries", type=int, default=0, metavar="N",
-                   help="with --ray: run a job whose actor died (killed, out of memory, node lost) again up to N "
-                        "times before it fails (default 0: it fails at once, saying why)")
-    p.add_argument("--parent-pid", type=int, default=None, metavar="PID",
-                   help="stop gracefully when process PID ends (the GUI starts its local server with its own pid, "
-                        "so that the server never outlives it, even when the GUI is killed)")
+    p.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="run the jobs on a pool of Ray actors instead of the local worker: the cluster's address "
+        "(ray://HEAD:10001, or HEAD:6379 on a node of the cluster), or 'auto' to start a local Ray "
+        "instance (needs pip install 'vidstudio[ray]'; see docs/scale.md)",
+    )
+    p.add_argument(
+        "--ray-actors",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --ray: how many actors, i.e. jobs at the same time (default: as many as the cluster's GPUs allow)",
+    )
+    p.add_argument(
+        "--ray-gpus",
+        type=float,
+        default=1.0,
+        metavar="G",
+        help="with --ray: GPUs each actor holds (default 1; 0: CPU actors)",
+    )
+    p.add_argument(
+        "--ray-cpus", type=float, default=1.0, metavar="C", help="with --ray: CPUs each actor holds (default 1)"
+    )
+    p.add_argument(
+        "--ray-retries",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --ray: run a job whose actor died (killed, out of memory, node lost) again up to N "
+        "times before it fails (default 0: it fails at once, saying why)",
+    )
+    p.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        metavar="PID",
+        help="stop gracefully when process PID ends (the GUI starts its local server with its own pid, "
+        "so that the server never outlives it, even when the GUI is killed)",
+    )
     p.set_defaults(func=run)
 
 
@@ -107,13 +174,24 @@ def run(args: argparse.Namespace) -> int:
             raise VidStudioError("--ray-gpus, --ray-cpus and --ray-retries: expected 0 or more")
         import_ray()  # clear errors before the server starts: Ray not installed, nobody at the address
         check_reachable(args.ray)
-        ray = RayOptions(address=args.ray, actors=args.ray_actors, num_gpus=args.ray_gpus, num_cpus=args.ray_cpus,
-                         retries=args.ray_retries)
+        ray = RayOptions(
+            address=args.ray,
+            actors=args.ray_actors,
+            num_gpus=args.ray_gpus,
+            num_cpus=args.ray_cpus,
+            retries=args.ray_retries,
+        )
     config = ServerConfig(
         data_dir=Path(args.data_dir).expanduser() if args.data_dir else default_data_dir(),
-        host=args.host, port=args.port, token=token, default_model=args.default_model,
-        models_dirs=[Path(d).expanduser() for d in args.models_dir], scan_hf_cache=not args.no_hf_cache,
-        max_upload_bytes=int(args.max_upload_mb * (1 << 20)), cancel_grace=max(0.1, args.cancel_grace), ray=ray,
+        host=args.host,
+        port=args.port,
+        token=token,
+        default_model=args.default_model,
+        models_dirs=[Path(d).expanduser() for d in args.models_dir],
+        scan_hf_cache=not args.no_hf_cache,
+        max_upload_bytes=int(args.max_upload_mb * (1 << 20)),
+        cancel_grace=max(0.1, args.cancel_grace),
+        ray=ray,
     )
     config.limits = limits_from_args(args)
     if args.parent_pid is not None and args.parent_pid <= 0:

@@ -16,8 +16,13 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="check a project file and its graph", description=__doc__)
     p.add_argument("project", help="a .vidproj file (or an MP4 rendered by VidStudio)")
-    p.add_argument("--max-pixels", type=int, default=None, metavar="N",
-                   help="a Generate node over N pixels a frame is an error (default 1920x1088 = 2088960, as a server's)")
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a Generate node over N pixels a frame is an error (default 1920x1088 = 2088960, as a server's)",
+    )
     p.add_argument("--max-frames", type=int, default=None, metavar="N", help="... over N frames (default 1024)")
     p.add_argument("--max-steps", type=int, default=None, metavar="N", help="... over N denoising steps (default 200)")
     p.set_defaults(func=run)
@@ -39,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
 
     registry = default_registry()
     plan = _plan(project, registry)
-    issues = list(plan.issues) + validate_files(project, registry, project.project_dir) + _budget(
-        project, limits_from_args(args))
+    issues = (
+        list(plan.issues)
+        + validate_files(project, registry, project.project_dir)
+        + _budget(project, limits_from_args(args))
+    )
     errors = [i for i in issues if i.severity == "error"]
     for i in issues:
         print(f"{args.project}: {i}")
@@ -49,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     for line in _vram_lines(project):
         print(f"{args.project}: {line}")
     backend = f"; on the generation backend: {', '.join(plan.backend_only)}" if plan.backend_only else ""
-    print(f"{args.project}: ok ({len(project.nodes)} nodes, {len(project.links)} links, "
-          f"{project.settings.frame_count} frames at {project.settings.fps} fps{backend})")
+    print(
+        f"{args.project}: ok ({len(project.nodes)} nodes, {len(project.links)} links, "
+        f"{project.settings.frame_count} frames at {project.settings.fps} fps{backend})"
+    )
     return 0
 
 
@@ -65,14 +75,18 @@ def _vram_lines(project) -> list[str]:
     for node in project.nodes:
         if node.type != "LoadModel" or not str(node.params.get("model", "")).strip():
             continue
-        ref = ModelRef(family=str(node.params.get("family", "auto")), model=str(node.params["model"]).strip(),
-                       base_model=str(node.params.get("base_model", "")).strip())
+        ref = ModelRef(
+            family=str(node.params.get("family", "auto")),
+            model=str(node.params["model"]).strip(),
+            base_model=str(node.params.get("base_model", "")).strip(),
+        )
         try:
             loc = locate_model(ref, getattr(project, "project_dir", None), download=False)
         except ModelError:
             continue
-        msg = vram_message(loc, str(node.params.get("quantize", "none")),
-                           str(node.params.get("quantize_text_encoder", "none")))
+        msg = vram_message(
+            loc, str(node.params.get("quantize", "none")), str(node.params.get("quantize_text_encoder", "none"))
+        )
         out.append(f"node '{node.id}': {msg}")
     return out
 
@@ -89,5 +103,7 @@ def _budget(project, limits):
     from vidstudio.budget import check_graph
     from vidstudio.graph.validate import GraphIssue
 
-    return [GraphIssue(nid, "param 'steps'" if fld == "steps" else "", msg, "over-budget")
-            for nid, fld, msg in check_graph(project, project.settings, limits)]
+    return [
+        GraphIssue(nid, "param 'steps'" if fld == "steps" else "", msg, "over-budget")
+        for nid, fld, msg in check_graph(project, project.settings, limits)
+    ]

@@ -33,15 +33,24 @@ def read_configs(folder: str | Path, name: str = "") -> Configs:
     ``model_index.json`` and the ``vae``, ``transformer`` and ``unet`` configs (``{}`` when missing); ``name``
     is the model as the user named it (default: the folder)."""
     folder = Path(folder)
-    return Configs(folder=str(folder), index=_read_json(folder / "model_index.json") or {},
-                   vae=_read_json(folder / "vae" / "config.json") or {},
-                   transformer=_read_json(folder / "transformer" / "config.json") or {},
-                   unet=_read_json(folder / "unet" / "config.json") or {}, name=name or str(folder))
+    return Configs(
+        folder=str(folder),
+        index=_read_json(folder / "model_index.json") or {},
+        vae=_read_json(folder / "vae" / "config.json") or {},
+        transformer=_read_json(folder / "transformer" / "config.json") or {},
+        unet=_read_json(folder / "unet" / "config.json") or {},
+        name=name or str(folder),
+    )
 
 
 def _files(c: Configs) -> dict[str, Mapping[str, Any]]:
-    return {"model_index.json": c.index, "vae/config.json": c.vae, "transformer/config.json": c.transformer,
-            "unet/config.json": c.unet, "@name": {"name": (c.name or c.folder).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]}}
+    return {
+        "model_index.json": c.index,
+        "vae/config.json": c.vae,
+        "transformer/config.json": c.transformer,
+        "unet/config.json": c.unet,
+        "@name": {"name": (c.name or c.folder).rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]},
+    }
 
 
 @dataclass(frozen=True)
@@ -174,8 +183,10 @@ def video_to_video_problem(strength: float, steps: int) -> str | None:
     fix = f"raise 'guide_strength' to at least {1.0 / max(steps, 1):.2f}"
     if need and need <= 500:
         fix += f" or 'steps' to at least {need}"
-    return (f"guide_strength {s:g} with {steps} steps leaves no denoising step (video-to-video runs "
-            f"int(steps x strength) = {int(steps * s)} steps); {fix}")
+    return (
+        f"guide_strength {s:g} with {steps} steps leaves no denoising step (video-to-video runs "
+        f"int(steps x strength) = {int(steps * s)} steps); {fix}"
+    )
 
 
 def families_that_can(control: str, frames: str | None = None) -> list[str]:
@@ -207,8 +218,15 @@ def _variant_hint(family: str, variants: Iterable[str]) -> str:
     return "a " + " or ".join(names) + " checkpoint"
 
 
-def check_request(family: str, request: Request, *, variant: str | None = None, checkpoint: str | None = None,
-                  rule: GeometryRule | None = None, snap: bool = False) -> CheckResult:
+def check_request(
+    family: str,
+    request: Request,
+    *,
+    variant: str | None = None,
+    checkpoint: str | None = None,
+    rule: GeometryRule | None = None,
+    snap: bool = False,
+) -> CheckResult:
     """Checks a request against the family's spec: its controls, requirements, exclusions and frame/size rules.
 
     Args:
@@ -240,13 +258,23 @@ def check_request(family: str, request: Request, *, variant: str | None = None, 
         if s is None:
             can = [f for f in families_that_can(control) if f != family]
             why = f" ({REFUSED[family]})" if control == "motion_signal" and family in REFUSED else ""
-            res.problems.append((control, f"{family} cannot honour {CONTROLS.get(control, control)} "
-                                          f"(control '{control}'){why}; families that can: {', '.join(can) or 'none'}"))
+            res.problems.append(
+                (
+                    control,
+                    f"{family} cannot honour {CONTROLS.get(control, control)} "
+                    f"(control '{control}'){why}; families that can: {', '.join(can) or 'none'}",
+                )
+            )
             continue
         if variant is not None and s.variants and variant not in s.variants:
-            res.problems.append((control, f"this {family} checkpoint ({variant}) cannot honour "
-                                          f"{CONTROLS.get(control, control)} (control '{control}'); it needs "
-                                          f"{_variant_hint(family, s.variants)}"))
+            res.problems.append(
+                (
+                    control,
+                    f"this {family} checkpoint ({variant}) cannot honour "
+                    f"{CONTROLS.get(control, control)} (control '{control}'); it needs "
+                    f"{_variant_hint(family, s.variants)}",
+                )
+            )
             continue
         if control == "keyframes" and request.keyframe_frames:
             need = _keyframe_need(request.keyframe_frames, last)
@@ -257,91 +285,160 @@ def check_request(family: str, request: Request, *, variant: str | None = None, 
                 where = {"first": "frame 0 only", "first_last": "frame 0 and the last frame only"}[have]
                 frames_txt = ", ".join(str(f) for f in sorted(set(request.keyframe_frames)))
                 can = [f for f in families_that_can("keyframes", need) if f != family]
-                better = [vv for vv, fr in s.variant_frames.items()
-                          if FRAME_ORDER.index(fr) >= FRAME_ORDER.index(need) and vv != variant]
+                better = [
+                    vv
+                    for vv, fr in s.variant_frames.items()
+                    if FRAME_ORDER.index(fr) >= FRAME_ORDER.index(need) and vv != variant
+                ]
                 hint = f"; {family} can with {_variant_hint(family, better)}" if better and variant else ""
                 who = f"this {family} checkpoint ({ck.title})" if ck is not None and ck.keyframes else family
-                res.problems.append(("keyframes", f"{who} takes keyframes at {where}, the request has keyframes "
-                                                  f"at frames {frames_txt} (control 'keyframes'); families that can: "
-                                                  f"{', '.join(can) or 'none'}{hint}"))
+                res.problems.append(
+                    (
+                        "keyframes",
+                        f"{who} takes keyframes at {where}, the request has keyframes "
+                        f"at frames {frames_txt} (control 'keyframes'); families that can: "
+                        f"{', '.join(can) or 'none'}{hint}",
+                    )
+                )
         if control == "guide_video" and request.guide_start > 0 and s.frames_for(variant) == "first":
-            can = [f for f, sp in SPECS.items() if f != family and (g := sp.controls.get("guide_video")) is not None
-                   and g.frames_for(None) == "any"]
+            can = [
+                f
+                for f, sp in SPECS.items()
+                if f != family and (g := sp.controls.get("guide_video")) is not None and g.frames_for(None) == "any"
+            ]
             better = [vv for vv, fr in s.variant_frames.items() if fr == "any"]
             hint = f"; {family} can with {_variant_hint(family, better)}" if better and variant else ""
-            res.problems.append(("guide_video", f"{family} follows a guide video from frame 0 only (video-to-video), "
-                                                f"the request starts it at frame {request.guide_start} (control "
-                                                f"'guide_video'); families that can: {', '.join(can)}{hint}"))
+            res.problems.append(
+                (
+                    "guide_video",
+                    f"{family} follows a guide video from frame 0 only (video-to-video), "
+                    f"the request starts it at frame {request.guide_start} (control "
+                    f"'guide_video'); families that can: {', '.join(can)}{hint}",
+                )
+            )
     for a, b, why in spec.exclusive:
         if a in request.controls and b in request.controls:
             res.problems.append((b, f"{family} cannot combine {CONTROLS[a]} with {CONTROLS[b]}: {why}"))
     if "mask" in request.controls and "guide_video" not in request.controls and "mask" in caps:
-        res.problems.append(("mask", f"{family} masks choose where to generate and where to keep the guide video "
-                                     "(black keeps it, white is generated); without a guide video the kept part "
-                                     "would be flat grey (control 'mask'): link a guide video too"))
+        res.problems.append(
+            (
+                "mask",
+                f"{family} masks choose where to generate and where to keep the guide video "
+                "(black keeps it, white is generated); without a guide video the kept part "
+                "would be flat grey (control 'mask'): link a guide video too",
+            )
+        )
     family_wide = bool(spec.requires)
     needs = list(spec.requires) + (list(v.requires) if v is not None else []) + (list(ck.requires) if ck else [])
     for req in dict.fromkeys(needs):
         if req == "keyframe0" and 0 not in request.keyframe_frames:
             what = family if family_wide else f"this {family} checkpoint ({variant})"
-            res.problems.append(("keyframes", f"{what} needs an image to animate: a keyframe at frame 0 "
-                                              "(link an image to the Conditioning node's 'keyframes' input)"))
+            res.problems.append(
+                (
+                    "keyframes",
+                    f"{what} needs an image to animate: a keyframe at frame 0 "
+                    "(link an image to the Conditioning node's 'keyframes' input)",
+                )
+            )
         if req == "keyframe_last" and request.frames and last not in request.keyframe_frames:
             title = ck.title if ck is not None else variant
-            res.problems.append(("keyframes", f"this {family} checkpoint ({title}) needs a keyframe at the last frame "
-                                              f"({last}) as well as at frame 0 (link a second image with "
-                                              f"keyframe_frames 0,{last}), or use an image-to-video checkpoint that "
-                                              "takes a first frame alone"))
+            res.problems.append(
+                (
+                    "keyframes",
+                    f"this {family} checkpoint ({title}) needs a keyframe at the last frame "
+                    f"({last}) as well as at frame 0 (link a second image with "
+                    f"keyframe_frames 0,{last}), or use an image-to-video checkpoint that "
+                    "takes a first frame alone",
+                )
+            )
     for lim in spec.frame_limits:
         if lim.control in request.controls and request.frames > lim.max_frames:
-            res.problems.append((lim.control, f"{family} with {lim.control} makes at most {lim.max_frames} frames, "
-                                              f"the project has {request.frames}; {lim.why}"))
+            res.problems.append(
+                (
+                    lim.control,
+                    f"{family} with {lim.control} makes at most {lim.max_frames} frames, "
+                    f"the project has {request.frames}; {lim.why}",
+                )
+            )
     if spec.window and request.frames > spec.window:
-        res.problems.append(("frames", f"{family} makes at most {spec.window} frames in one pass, the project has "
-                                       f"{request.frames}; use an Extend node (windows of at most {spec.window} "
-                                       "frames chained with overlap) or shorten the clip"))
+        res.problems.append(
+            (
+                "frames",
+                f"{family} makes at most {spec.window} frames in one pass, the project has "
+                f"{request.frames}; use an Extend node (windows of at most {spec.window} "
+                "frames chained with overlap) or shorten the clip",
+            )
+        )
     # geometry ---------------------------------------------------------------------------------------
     rule = rule or spec.rule
     if request.frames:
         if not rule.frames_ok(request.frames):
             if snap:
                 res.frames = rule.snap_frames(request.frames)
-                res.notes.append(f"{family} needs {rule.frames_rule()}: generating {res.frames} frames instead of "
-                                 f"{request.frames}")
+                res.notes.append(
+                    f"{family} needs {rule.frames_rule()}: generating {res.frames} frames instead of {request.frames}"
+                )
             else:
-                res.problems.append(("frames", f"{family} needs {rule.frames_rule()}, the project has "
-                                               f"{request.frames}; set the frame count to "
-                                               f"{rule.snap_frames(request.frames)} or turn on the Generate node's "
-                                               f"'snap_to_model'"))
+                res.problems.append(
+                    (
+                        "frames",
+                        f"{family} needs {rule.frames_rule()}, the project has "
+                        f"{request.frames}; set the frame count to "
+                        f"{rule.snap_frames(request.frames)} or turn on the Generate node's "
+                        f"'snap_to_model'",
+                    )
+                )
         if res.frames and "guide_video" in request.controls and request.guide_start >= res.frames:
-            res.problems.append(("guide_video", f"the guide video starts at frame {request.guide_start}, beyond the "
-                                                f"{res.frames} frames generated"))
+            res.problems.append(
+                (
+                    "guide_video",
+                    f"the guide video starts at frame {request.guide_start}, beyond the {res.frames} frames generated",
+                )
+            )
         if res.frames and request.keyframe_frames and max(request.keyframe_frames) >= res.frames:
-            res.problems.append(("keyframes", f"a keyframe at frame {max(request.keyframe_frames)} is beyond the "
-                                              f"{res.frames} frames generated"))
+            res.problems.append(
+                (
+                    "keyframes",
+                    f"a keyframe at frame {max(request.keyframe_frames)} is beyond the {res.frames} frames generated",
+                )
+            )
     if request.width and request.height and rule.exact_size is not None:
         ew, eh = rule.exact_size
         if (request.width, request.height) != (ew, eh):
             if snap:
                 res.width, res.height = ew, eh
-                res.notes.append(f"this {family} checkpoint makes only {ew}x{eh}: generating {ew}x{eh} instead of "
-                                 f"{request.width}x{request.height}")
+                res.notes.append(
+                    f"this {family} checkpoint makes only {ew}x{eh}: generating {ew}x{eh} instead of "
+                    f"{request.width}x{request.height}"
+                )
             else:
-                res.problems.append(("size", f"this {family} checkpoint makes only {ew}x{eh} (learned positional "
-                                             f"embeddings), the project is {request.width}x{request.height}; set "
-                                             f"the size to {ew}x{eh} or turn on the Generate node's 'snap_to_model'"))
+                res.problems.append(
+                    (
+                        "size",
+                        f"this {family} checkpoint makes only {ew}x{eh} (learned positional "
+                        f"embeddings), the project is {request.width}x{request.height}; set "
+                        f"the size to {ew}x{eh} or turn on the Generate node's 'snap_to_model'",
+                    )
+                )
     elif request.width and request.height:
         m = rule.side_multiple
         if request.width % m or request.height % m:
             if snap:
                 res.width, res.height = rule.snap_side(request.width), rule.snap_side(request.height)
-                res.notes.append(f"{family} needs width and height divisible by {m}: generating "
-                                 f"{res.width}x{res.height} instead of {request.width}x{request.height}")
+                res.notes.append(
+                    f"{family} needs width and height divisible by {m}: generating "
+                    f"{res.width}x{res.height} instead of {request.width}x{request.height}"
+                )
             else:
-                res.problems.append(("size", f"{family} needs width and height divisible by {m}, the project is "
-                                             f"{request.width}x{request.height}; use "
-                                             f"{rule.snap_side(request.width)}x{rule.snap_side(request.height)} or "
-                                             f"turn on the Generate node's 'snap_to_model'"))
+                res.problems.append(
+                    (
+                        "size",
+                        f"{family} needs width and height divisible by {m}, the project is "
+                        f"{request.width}x{request.height}; use "
+                        f"{rule.snap_side(request.width)}x{rule.snap_side(request.height)} or "
+                        f"turn on the Generate node's 'snap_to_model'",
+                    )
+                )
     return res
 
 
@@ -374,15 +471,22 @@ def describe() -> dict[str, Any]:
         for v in spec.variants:
             if v.requires and not spec.requires:
                 requires[v.id] = list(v.requires)
-        checkpoints = {k.id: {"variant": v.id, "title": k.title, "examples": list(k.examples),
-                              **({"keyframe_frames": k.keyframes} if k.keyframes else {}),
-                              **({"requires": list(k.requires)} if k.requires else {}),
-                              **({"default_steps": k.default_steps} if k.default_steps else {}),
-                              **({"default_guidance": k.default_guidance} if k.default_guidance is not None else {}),
-                              **({"experts": k.experts} if k.experts > 1 else {}),
-                              **({"distilled": True} if k.distilled else {}),
-                              **({"notes": k.notes} if k.notes else {})}
-                       for v in spec.variants for k in v.checkpoints}
+        checkpoints = {
+            k.id: {
+                "variant": v.id,
+                "title": k.title,
+                "examples": list(k.examples),
+                **({"keyframe_frames": k.keyframes} if k.keyframes else {}),
+                **({"requires": list(k.requires)} if k.requires else {}),
+                **({"default_steps": k.default_steps} if k.default_steps else {}),
+                **({"default_guidance": k.default_guidance} if k.default_guidance is not None else {}),
+                **({"experts": k.experts} if k.experts > 1 else {}),
+                **({"distilled": True} if k.distilled else {}),
+                **({"notes": k.notes} if k.notes else {}),
+            }
+            for v in spec.variants
+            for k in v.checkpoints
+        }
         fams[fam] = {
             "title": spec.title,
             "variants": [v.id for v in spec.variants if v.tiny or not v.loads_as],
@@ -411,8 +515,11 @@ def table_lines() -> list[str]:
             if s is None:
                 cell = "-"
             elif c == "keyframes":
-                cell = ("; ".join(f"{v} {words[fr]}" for v, fr in s.variant_frames.items()) if s.variant_frames
-                        else words[s.frames])
+                cell = (
+                    "; ".join(f"{v} {words[fr]}" for v, fr in s.variant_frames.items())
+                    if s.variant_frames
+                    else words[s.frames]
+                )
             elif s.variants:
                 cell = "/".join(s.variants)
             else:

@@ -19,31 +19,44 @@ _WORDS = {"first": "frame 0", "first_last": "frame 0 (+ last)", "any": "any fram
 
 def family_table() -> str:
     """The family table: id, title, pipelines, checkpoint variants and published checkpoints (Markdown)."""
-    rows = ["| family id | title | pipelines | checkpoint variants (from `model_index.json` and configs) |",
-            "|---|---|---|---|"]
+    rows = [
+        "| family id | title | pipelines | checkpoint variants (from `model_index.json` and configs) |",
+        "|---|---|---|---|",
+    ]
     for f, s in SPECS.items():
-        rows.append(f"| `{f}` | {s.title} | {s.pipelines_text or ', '.join(dict.fromkeys(s.pipelines.values()))} | "
-                    f"{s.variants_text or ', '.join(f'`{v.id}`' for v in s.variants)} |")
+        rows.append(
+            f"| `{f}` | {s.title} | {s.pipelines_text or ', '.join(dict.fromkeys(s.pipelines.values()))} | "
+            f"{s.variants_text or ', '.join(f'`{v.id}`' for v in s.variants)} |"
+        )
     return "\n".join(rows)
 
 
 def checkpoint_table() -> str:
     """The published checkpoints each spec recognises, with their defaults (Markdown)."""
-    rows = ["| family | variant | checkpoint | recognised by | keyframes | steps | guidance | examples |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| family | variant | checkpoint | recognised by | keyframes | steps | guidance | examples |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for f, s in SPECS.items():
         for v in s.variants:
             for k in v.checkpoints:
-                cond = ", ".join(f"{w.file.split('/')[0]} `{w.key}` {w.op}{'' if w.value is None else ' ' + repr(w.value)}"
-                                 for w in (*v.when, *k.when)) or "the pipeline class"
+                cond = (
+                    ", ".join(
+                        f"{w.file.split('/')[0]} `{w.key}` {w.op}{'' if w.value is None else ' ' + repr(w.value)}"
+                        for w in (*v.when, *k.when)
+                    )
+                    or "the pipeline class"
+                )
                 kf = _WORDS.get(k.keyframes, "") if k.keyframes else "-"
                 if "keyframe_last" in k.requires:
                     kf = "frame 0 and last (both needed)"
                 steps = k.default_steps or s.default_steps
                 guidance = s.default_guidance if k.default_guidance is None else k.default_guidance
                 extra = " (2 experts)" if k.experts > 1 else " (distilled)" if k.distilled else ""
-                rows.append(f"| `{f}` | `{v.id}` | `{k.id}`{extra} | {cond} | {kf} | {steps} | {guidance:g} | "
-                            f"{', '.join(k.examples)} |")
+                rows.append(
+                    f"| `{f}` | `{v.id}` | `{k.id}`{extra} | {cond} | {kf} | {steps} | {guidance:g} | "
+                    f"{', '.join(k.examples)} |"
+                )
     return "\n".join(rows)
 
 
@@ -70,18 +83,26 @@ def capability_table() -> str:
 
 def rules_table() -> str:
     """The frame and size rules, with each family's native size and frame rate (Markdown)."""
-    rows = ["| family | frames | width and height | native | default steps (range) | guidance (range) |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| family | frames | width and height | native | default steps (range) | guidance (range) |",
+        "|---|---|---|---|---|---|",
+    ]
     for f, s in SPECS.items():
         w, h, fps = s.native
-        rows.append(f"| {f} | {s.rule.frames_rule()} | divisible by {s.rule.side_multiple} | {w}x{h}, {fps} fps | "
-                    f"{s.default_steps} ({s.recommended_steps[0]}-{s.recommended_steps[1]}) | {s.default_guidance:g} "
-                    f"({s.guidance_range[0]:g}-{s.guidance_range[1]:g}) |")
+        rows.append(
+            f"| {f} | {s.rule.frames_rule()} | divisible by {s.rule.side_multiple} | {w}x{h}, {fps} fps | "
+            f"{s.default_steps} ({s.recommended_steps[0]}-{s.recommended_steps[1]}) | {s.default_guidance:g} "
+            f"({s.guidance_range[0]:g}-{s.guidance_range[1]:g}) |"
+        )
     return "\n".join(rows)
 
 
-TABLES = {"families": family_table, "checkpoints": checkpoint_table, "capabilities": capability_table,
-          "rules": rules_table}
+TABLES = {
+    "families": family_table,
+    "checkpoints": checkpoint_table,
+    "capabilities": capability_table,
+    "rules": rules_table,
+}
 
 
 def render(text: str) -> str:
@@ -91,6 +112,7 @@ def render(text: str) -> str:
     Raises:
         ValueError: for a marker naming no table.
     """
+
     def sub(m: re.Match) -> str:
         name = m.group(1)
         if name not in TABLES:
@@ -114,8 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             if not check:
                 p.write_text(new)
     if check and stale:
-        print(f"generated tables are stale in {', '.join(stale)}: run python -m vidstudio.families._docs "
-              f"{' '.join(stale)}", file=sys.stderr)
+        print(
+            f"generated tables are stale in {', '.join(stale)}: run python -m vidstudio.families._docs "
+            f"{' '.join(stale)}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

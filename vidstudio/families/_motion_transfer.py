@@ -27,9 +27,12 @@ PAPER_STEPS = 50
 #: scripts: Wan 2.2 cut-and-drag 3 / 7, camera control 2 / 5; CogVideoX-5B-I2V 4 / 9; SVD-XT 16 / 21. The
 #: reference publishes no camera settings for CogVideoX and SVD: they use their object settings.
 PAPER_SETTINGS: dict[tuple[str, str], tuple[int, int]] = {
-    ("wan", "object"): (3, 7), ("wan", "camera"): (2, 5),
-    ("cogvideox", "object"): (4, 9), ("cogvideox", "camera"): (4, 9),
-    ("svd", "object"): (16, 21), ("svd", "camera"): (16, 21),
+    ("wan", "object"): (3, 7),
+    ("wan", "camera"): (2, 5),
+    ("cogvideox", "object"): (4, 9),
+    ("cogvideox", "camera"): (4, 9),
+    ("svd", "object"): (16, 21),
+    ("svd", "camera"): (16, 21),
 }
 
 #: The families and checkpoint variants whose image-to-video pipeline runs Time-to-Move (the reference's
@@ -42,9 +45,11 @@ TTM_PIPELINES: dict[str, str] = {
 
 #: Why the other families refuse a motion signal (shown by validation).
 REFUSED: dict[str, str] = {
-    "ltx": ("LTX-Video's LTXConditionPipeline conditions frames by its own per-token noise levels on packed "
-            "latents; Time-to-Move was published and checked for Wan, CogVideoX and SVD only, and re-noising "
-            "LTX's condition tokens every step has not been shown to keep them, so it is not offered"),
+    "ltx": (
+        "LTX-Video's LTXConditionPipeline conditions frames by its own per-token noise levels on packed "
+        "latents; Time-to-Move was published and checked for Wan, CogVideoX and SVD only, and re-noising "
+        "LTX's condition tokens every step has not been shown to keep them, so it is not offered"
+    ),
     "animatediff": "AnimateDiff is text-to-video: Time-to-Move needs an image-to-video model (a first frame)",
 }
 
@@ -92,8 +97,7 @@ def step_index(value: float, steps: int, name: str) -> int:
     raise ValueError(f"param '{name}': {v:g} is neither a whole step index nor a fraction between 0 and 1")
 
 
-def resolve_steps(family: str, kind: str, steps: int, t_weak: float | None, t_strong: float | None
-                  ) -> tuple[int, int]:
+def resolve_steps(family: str, kind: str, steps: int, t_weak: float | None, t_strong: float | None) -> tuple[int, int]:
     """The ``(t_weak, t_strong)`` step indices a run uses: the given values (step indices or fractions, see
     :func:`step_index`), and the published defaults (:func:`default_steps`) for those that are None or -1.
 

@@ -141,8 +141,14 @@ class GeometryRule:
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready description."""
-        return {"frames": self.frames_rule(), "frame_step": self.frame_step, "exact_frames": self.exact_frames,
-                "side_multiple": self.side_multiple, "exact_size": self.exact_size, "source": self.source}
+        return {
+            "frames": self.frames_rule(),
+            "frame_step": self.frame_step,
+            "exact_frames": self.exact_frames,
+            "side_multiple": self.side_multiple,
+            "exact_size": self.exact_size,
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,30 @@ def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
 def _checkpoints(task: str) -> tuple[Checkpoint, ...]:
     repo = f"hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-{{}}_{task}"
     return (
-        Checkpoint(f"hy15-{task}-distilled", f"HunyuanVideo 1.5 {task.upper()} CFG-distilled (guidance 1)",
-                   (_DISTILLED,), (repo.format("480p") + "_distilled",), default_guidance=1.0, distilled=True,
-                   notes="its configs are the base checkpoint's: told apart by 'distilled' in the model's name; "
-                         "guidance 1 as diffusers' conversion script sets for it"),
-        Checkpoint(f"hy15-{task}-720p", f"HunyuanVideo 1.5 720p {task.upper()}", (_720P,), (repo.format("720p"),),
-                   notes="target_size 960 (1280x720 class)"),
-        Checkpoint(f"hy15-{task}-480p", f"HunyuanVideo 1.5 480p {task.upper()}", (), (repo.format("480p"),),
-                   notes="target_size 640 (848x480 class)"),
+        Checkpoint(
+            f"hy15-{task}-distilled",
+            f"HunyuanVideo 1.5 {task.upper()} CFG-distilled (guidance 1)",
+            (_DISTILLED,),
+            (repo.format("480p") + "_distilled",),
+            default_guidance=1.0,
+            distilled=True,
+            notes="its configs are the base checkpoint's: told apart by 'distilled' in the model's name; "
+            "guidance 1 as diffusers' conversion script sets for it",
+        ),
+        Checkpoint(
+            f"hy15-{task}-720p",
+            f"HunyuanVideo 1.5 720p {task.upper()}",
+            (_720P,),
+            (repo.format("720p"),),
+            notes="target_size 960 (1280x720 class)",
+        ),
+        Checkpoint(
+            f"hy15-{task}-480p",
+            f"HunyuanVideo 1.5 480p {task.upper()}",
+            (),
+            (repo.format("480p"),),
+            notes="target_size 640 (848x480 class)",
+        ),
     )
 
 
@@ -38,18 +54,33 @@ SPEC = FamilySpec(
     order=5,
     pipelines={"t2v": "HunyuanVideo15Pipeline", "i2v": "HunyuanVideo15ImageToVideoPipeline"},
     variants=(
-        Variant("t2v", "text-to-video", ("HunyuanVideo15Pipeline",),
-                example="hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_t2v", checkpoints=_checkpoints("t2v"),
-                tiny=False),
-        Variant("i2v", "image-to-video (first frame)", ("HunyuanVideo15ImageToVideoPipeline",),
-                example="hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_i2v", requires=("keyframe0",),
-                checkpoints=_checkpoints("i2v"), tiny=False),
+        Variant(
+            "t2v",
+            "text-to-video",
+            ("HunyuanVideo15Pipeline",),
+            example="hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_t2v",
+            checkpoints=_checkpoints("t2v"),
+            tiny=False,
+        ),
+        Variant(
+            "i2v",
+            "image-to-video (first frame)",
+            ("HunyuanVideo15ImageToVideoPipeline",),
+            example="hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-480p_i2v",
+            requires=("keyframe0",),
+            checkpoints=_checkpoints("i2v"),
+            tiny=False,
+        ),
     ),
     controls={
         "text": Support("HunyuanVideo15Pipeline prompt (Qwen2.5-VL; quoted text also through ByT5)"),
         "negative_prompt": Support("negative_prompt (used while the guider's scale is above 1)"),
-        "keyframes": Support("HunyuanVideo15ImageToVideoPipeline image (VAE latent of frame 0 + SigLIP embedding)",
-                             variants=("i2v",), frames="first", cell="i2v: frame 0"),
+        "keyframes": Support(
+            "HunyuanVideo15ImageToVideoPipeline image (VAE latent of frame 0 + SigLIP embedding)",
+            variants=("i2v",),
+            frames="first",
+            cell="i2v: frame 0",
+        ),
         "trajectories": Support("trajectory-aware initial noise (latents)", cell="noise"),
         "camera": Support("camera-warped initial noise (latents)", cell="noise"),
     },
@@ -61,7 +92,7 @@ SPEC = FamilySpec(
     refine_rule=refine_rule,
     native=(848, 480, 24),
     pipelines_text="HunyuanVideo15Pipeline, HunyuanVideo15ImageToVideoPipeline (guidance through the pipeline's "
-                   "`guider`, ClassifierFreeGuidance)",
+    "`guider`, ClassifierFreeGuidance)",
     variants_text="`t2v`, `i2v` (480p, 720p, CFG-distilled)",
     latent_format="HunyuanVideo15 (32 ch): ComfyUI comfy/latent_formats.py, class HunyuanVideo15 (with bias)",
 )

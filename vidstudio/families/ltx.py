@@ -17,8 +17,8 @@ def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
     types = c.vae.get("downsample_type") or ["conv"] * len(scaling)
     s_stages = sum(1 for on, t in zip(scaling, types) if on and t in ("conv", "spatial", "spatiotemporal"))
     t_stages = sum(1 for on, t in zip(scaling, types) if on and t in ("conv", "temporal", "spatiotemporal"))
-    vs = int(c.vae.get("spatial_compression_ratio") or patch * 2 ** s_stages)
-    vt = int(c.vae.get("temporal_compression_ratio") or int(c.vae.get("patch_size_t", 1)) * 2 ** t_stages)
+    vs = int(c.vae.get("spatial_compression_ratio") or patch * 2**s_stages)
+    vt = int(c.vae.get("temporal_compression_ratio") or int(c.vae.get("patch_size_t", 1)) * 2**t_stages)
     spatial = vs * int(c.transformer.get("patch_size", 1))
     temporal = vt * int(c.transformer.get("patch_size_t", 1))
     return GeometryRule(frame_step=temporal, side_multiple=lcm(32, spatial), source=c.folder)
@@ -30,29 +30,49 @@ SPEC = FamilySpec(
     order=1,
     pipelines={"t2v": "LTXPipeline", "conditions": "LTXConditionPipeline", "upsample": "LTXLatentUpsamplePipeline"},
     variants=(
-        Variant("t2v", "text-to-video with conditions", ("LTXPipeline", "LTXImageToVideoPipeline",
-                                                         "LTXConditionPipeline"),
-                example="Lightricks/LTX-Video",
-                checkpoints=(
-                    Checkpoint("ltx-13b-distilled", "LTX-Video 0.9.7 / 0.9.8 13B distilled (few steps, guidance 1)",
-                               (_13B, When("@name", "name", "contains", "distilled")),
-                               ("Lightricks/LTX-Video-0.9.8-13B-distilled", "Lightricks/LTX-Video-0.9.7-distilled"),
-                               default_steps=8, default_guidance=1.0, distilled=True,
-                               notes="its configs are the 13B's: told apart by 'distilled' in the model's name"),
-                    Checkpoint("ltx-13b", "LTX-Video 0.9.7 / 0.9.8 13B", (_13B,),
-                               ("Lightricks/LTX-Video-0.9.7-dev", "Lightricks/LTX-Video-0.9.8-13B"),
-                               default_steps=30, default_guidance=3.0),
-                    Checkpoint("ltx-2b", "LTX-Video 2B (0.9.0 - 0.9.6)",
-                               (When("transformer/config.json", "attention_head_dim", "==", 64),),
-                               ("Lightricks/LTX-Video",)),
-                )),
+        Variant(
+            "t2v",
+            "text-to-video with conditions",
+            ("LTXPipeline", "LTXImageToVideoPipeline", "LTXConditionPipeline"),
+            example="Lightricks/LTX-Video",
+            checkpoints=(
+                Checkpoint(
+                    "ltx-13b-distilled",
+                    "LTX-Video 0.9.7 / 0.9.8 13B distilled (few steps, guidance 1)",
+                    (_13B, When("@name", "name", "contains", "distilled")),
+                    ("Lightricks/LTX-Video-0.9.8-13B-distilled", "Lightricks/LTX-Video-0.9.7-distilled"),
+                    default_steps=8,
+                    default_guidance=1.0,
+                    distilled=True,
+                    notes="its configs are the 13B's: told apart by 'distilled' in the model's name",
+                ),
+                Checkpoint(
+                    "ltx-13b",
+                    "LTX-Video 0.9.7 / 0.9.8 13B",
+                    (_13B,),
+                    ("Lightricks/LTX-Video-0.9.7-dev", "Lightricks/LTX-Video-0.9.8-13B"),
+                    default_steps=30,
+                    default_guidance=3.0,
+                ),
+                Checkpoint(
+                    "ltx-2b",
+                    "LTX-Video 2B (0.9.0 - 0.9.6)",
+                    (When("transformer/config.json", "attention_head_dim", "==", 64),),
+                    ("Lightricks/LTX-Video",),
+                ),
+            ),
+        ),
     ),
     controls={
         "text": Support("LTXPipeline / LTXConditionPipeline prompt"),
         "negative_prompt": Support("negative_prompt"),
-        "keyframes": Support("LTXConditionPipeline LTXVideoCondition(image, frame_index)", cell="any frame (conditions)"),
-        "guide_video": Support("LTXConditionPipeline LTXVideoCondition(video, frame_index=guide start, strength)",
-                               cell="yes (video condition)"),
+        "keyframes": Support(
+            "LTXConditionPipeline LTXVideoCondition(image, frame_index)", cell="any frame (conditions)"
+        ),
+        "guide_video": Support(
+            "LTXConditionPipeline LTXVideoCondition(video, frame_index=guide start, strength)",
+            cell="yes (video condition)",
+        ),
         "trajectories": Support("trajectory-aware initial noise", cell="noise"),
         "camera": Support("camera-warped initial noise", cell="noise"),
     },

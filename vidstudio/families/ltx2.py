@@ -21,17 +21,28 @@ SPEC = FamilySpec(
     order=6,
     pipelines={"t2v": "LTX2Pipeline", "i2v": "LTX2ImageToVideoPipeline"},
     variants=(
-        Variant("t2v", "text-to-video with its audio track (and image-to-video from a frame-0 keyframe)",
-                ("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline"), example="Lightricks/LTX-2",
-                tiny=False,
-                checkpoints=(
-                    Checkpoint("ltx2-19b-distilled", "LTX-2 19B distilled (8 steps, guidance 1)",
-                               (When("@name", "name", "contains", "distilled"),), ("Lightricks/LTX-2",),
-                               default_steps=8, default_guidance=1.0, distilled=True,
-                               notes="ltx-2-19b-distilled: the dev checkpoint's configs, told apart by the name"),
-                    Checkpoint("ltx2-19b-dev", "LTX-2 19B dev", (), ("Lightricks/LTX-2",), default_steps=40,
-                               default_guidance=4.0),
-                )),
+        Variant(
+            "t2v",
+            "text-to-video with its audio track (and image-to-video from a frame-0 keyframe)",
+            ("LTX2Pipeline", "LTX2ImageToVideoPipeline", "LTX2ConditionPipeline"),
+            example="Lightricks/LTX-2",
+            tiny=False,
+            checkpoints=(
+                Checkpoint(
+                    "ltx2-19b-distilled",
+                    "LTX-2 19B distilled (8 steps, guidance 1)",
+                    (When("@name", "name", "contains", "distilled"),),
+                    ("Lightricks/LTX-2",),
+                    default_steps=8,
+                    default_guidance=1.0,
+                    distilled=True,
+                    notes="ltx-2-19b-distilled: the dev checkpoint's configs, told apart by the name",
+                ),
+                Checkpoint(
+                    "ltx2-19b-dev", "LTX-2 19B dev", (), ("Lightricks/LTX-2",), default_steps=40, default_guidance=4.0
+                ),
+            ),
+        ),
     ),
     controls={
         "text": Support("LTX2Pipeline prompt (Gemma 3; it drives the video and the audio)"),

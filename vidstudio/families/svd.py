@@ -18,8 +18,9 @@ from vidstudio.families._spec import (
 def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
     """Side multiple = the VAE's spatial compression (at least 8); frames = ``unet.config.num_frames``."""
     nf = c.unet.get("num_frames")
-    return GeometryRule(frame_step=1, exact_frames=int(nf) if nf else None, side_multiple=lcm(8, vae_spatial(c.vae)),
-                        source=c.folder)
+    return GeometryRule(
+        frame_step=1, exact_frames=int(nf) if nf else None, side_multiple=lcm(8, vae_spatial(c.vae)), source=c.folder
+    )
 
 
 SPEC = FamilySpec(
@@ -28,21 +29,38 @@ SPEC = FamilySpec(
     order=3,
     pipelines={"i2v": "StableVideoDiffusionPipeline"},
     variants=(
-        Variant("i2v", "image-to-video", ("StableVideoDiffusionPipeline",),
-                example="stabilityai/stable-video-diffusion-img2vid-xt", requires=("keyframe0",),
-                checkpoints=(
-                    Checkpoint("svd-xt", "SVD-XT (25 frames)", (When("unet/config.json", "num_frames", "==", 25),),
-                               ("stabilityai/stable-video-diffusion-img2vid-xt",
-                                "stabilityai/stable-video-diffusion-img2vid-xt-1-1")),
-                    Checkpoint("svd", "SVD (14 frames)", (When("unet/config.json", "num_frames", "==", 14),),
-                               ("stabilityai/stable-video-diffusion-img2vid",)),
-                )),
+        Variant(
+            "i2v",
+            "image-to-video",
+            ("StableVideoDiffusionPipeline",),
+            example="stabilityai/stable-video-diffusion-img2vid-xt",
+            requires=("keyframe0",),
+            checkpoints=(
+                Checkpoint(
+                    "svd-xt",
+                    "SVD-XT (25 frames)",
+                    (When("unet/config.json", "num_frames", "==", 25),),
+                    (
+                        "stabilityai/stable-video-diffusion-img2vid-xt",
+                        "stabilityai/stable-video-diffusion-img2vid-xt-1-1",
+                    ),
+                ),
+                Checkpoint(
+                    "svd",
+                    "SVD (14 frames)",
+                    (When("unet/config.json", "num_frames", "==", 14),),
+                    ("stabilityai/stable-video-diffusion-img2vid",),
+                ),
+            ),
+        ),
     ),
     controls={
         "keyframes": Support("StableVideoDiffusionPipeline image", frames="first"),
         "trajectories": Support("trajectory-aware initial noise (latents)", cell="noise"),
         "camera": Support("camera-warped initial noise (latents)", cell="noise"),
-        "motion_signal": Support("Time-to-Move on StableVideoDiffusionPipeline (vidstudio.backend.ttm)", cell="Time-to-Move"),
+        "motion_signal": Support(
+            "Time-to-Move on StableVideoDiffusionPipeline (vidstudio.backend.ttm)", cell="Time-to-Move"
+        ),
         "motion_strength": Support("motion_bucket_id = round(254 * strength)", cell="motion bucket id"),
         "noise_aug": Support("noise_aug_strength", cell="noise augmentation"),
     },

@@ -141,14 +141,20 @@ class DiskCache:
             return None
         files: dict[str, np.ndarray] = {}
         try:
-            doc = {"format": FORMAT, "key": key, "vidstudio": _release(),
-                   "outputs": _encode(dict(outputs), files, "outputs")}
+            doc = {
+                "format": FORMAT,
+                "key": key,
+                "vidstudio": _release(),
+                "outputs": _encode(dict(outputs), files, "outputs"),
+            }
         except Unstorable as e:
             return f"not kept on disk: {e}"
         size = sum(a.nbytes for a in files.values())
         if size > self.max_bytes:
-            return (f"not kept on disk: {size / 2**20:.0f} MiB is more than the disk cache's "
-                    f"{self.max_bytes / 2**20:.0f} MiB")
+            return (
+                f"not kept on disk: {size / 2**20:.0f} MiB is more than the disk cache's "
+                f"{self.max_bytes / 2**20:.0f} MiB"
+            )
         tmp = self.root / f".tmp-{uuid.uuid4().hex}"
         try:
             tmp.mkdir(parents=True)
@@ -252,8 +258,12 @@ def _encode(value: Any, files: dict[str, np.ndarray], where: str) -> Any:
     if isinstance(value, Clip):
         if value.array is None:
             raise Unstorable(f"{where} is a video made on demand (it is cheap to make again)")
-        return {"$": "clip", "file": _array(value.array, files, where), "label": value.label,
-                "metadata": {str(k): str(v) for k, v in value.metadata.items()}}
+        return {
+            "$": "clip",
+            "file": _array(value.array, files, where),
+            "label": value.label,
+            "metadata": {str(k): str(v) for k, v in value.metadata.items()},
+        }
     if isinstance(value, (list, tuple)):
         items = [_encode(v, files, f"{where}[{i}]") for i, v in enumerate(value)]
         return {"$": "tuple" if isinstance(value, tuple) else "list", "items": items}

@@ -225,14 +225,20 @@ class RunResult:
 
 
 def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=_json_default, separators=(",", ":")).encode()).hexdigest()[:24]
+    return hashlib.sha256(
+        json.dumps(obj, sort_keys=True, default=_json_default, separators=(",", ":")).encode()
+    ).hexdigest()[:24]
 
 
 def _json_default(o: Any) -> Any:
     if isinstance(o, Fraction):
         return f"{o.numerator}/{o.denominator}"
     if isinstance(o, np.ndarray):
-        return {"ndarray": hashlib.sha256(np.ascontiguousarray(o).tobytes()).hexdigest(), "shape": o.shape, "dtype": str(o.dtype)}
+        return {
+            "ndarray": hashlib.sha256(np.ascontiguousarray(o).tobytes()).hexdigest(),
+            "shape": o.shape,
+            "dtype": str(o.dtype),
+        }
     if isinstance(o, (np.integer, np.floating, np.bool_)):
         return o.item()
     if hasattr(o, "model_dump"):
@@ -447,7 +453,13 @@ class Engine:
         if frame_range is not None:
             a, b = frame_range
             if not (0 <= a < b <= settings.frame_count):
-                raise GraphError([GraphIssue(None, "frames", f"frame range {a}:{b} is outside 0:{settings.frame_count}", "bad-value")])
+                raise GraphError(
+                    [
+                        GraphIssue(
+                            None, "frames", f"frame range {a}:{b} is outside 0:{settings.frame_count}", "bad-value"
+                        )
+                    ]
+                )
         errors = plan.errors
         if errors:
             raise GraphError(errors)
@@ -463,9 +475,17 @@ class Engine:
                 cls = self.registry.get(inst.type)
                 params_raw = {p.name: p.check(inst.params.get(p.name, p.default))[0] for p in cls.params}
                 ctx = ExecutionContext(
-                    node_id, width=settings.width, height=settings.height, fps=settings.fps,
-                    frame_count=settings.frame_count, project_dir=pdir, frame_range=frame_range,
-                    project_json=project_json, progress=progress, cancel=cancel, services=services,
+                    node_id,
+                    width=settings.width,
+                    height=settings.height,
+                    fps=settings.fps,
+                    frame_count=settings.frame_count,
+                    project_dir=pdir,
+                    frame_range=frame_range,
+                    project_json=project_json,
+                    progress=progress,
+                    cancel=cancel,
+                    services=services,
                 )
                 parts = self._signature(work, inst.id, cls, params_raw, settings, ctx, keys)
                 key = _digest(parts)
@@ -486,7 +506,9 @@ class Engine:
                     continue
                 reasons = self._reasons(node_id, cls, parts, report)
                 params = self._resolve_params(work, node_id, cls, params_raw, settings, ctx)
-                ctx.curves = {p.name: c for p in cls.params if p.animatable and (c := work.curve(node_id, p.name)) is not None}
+                ctx.curves = {
+                    p.name: c for p in cls.params if p.animatable and (c := work.curve(node_id, p.name)) is not None
+                }
                 if progress:
                     progress(node_id, 0.0, "running")
                 t0 = time.perf_counter()
@@ -504,17 +526,25 @@ class Engine:
                 outputs = dict(outputs or {})
                 missing = [o.name for o in cls.outputs if o.name not in outputs]
                 if missing:
-                    raise NodeExecutionError(node_id, cls.type_id, self.registry.source(cls.type_id),
-                                             RuntimeError(f"returned no value for output(s) {', '.join(missing)}"))
+                    raise NodeExecutionError(
+                        node_id,
+                        cls.type_id,
+                        self.registry.source(cls.type_id),
+                        RuntimeError(f"returned no value for output(s) {', '.join(missing)}"),
+                    )
                 values[node_id] = outputs
                 disk = ""
                 if not cls.is_output:
                     self._cache_put(key, outputs)
                     if self.disk_cache is not None:
-                        disk = (f"not kept on disk: {ctx.not_kept}" if ctx.not_kept
-                                else self.disk_cache.put(key, outputs) or "")
-                report[node_id] = NodeReport(node_id, cls.type_id, "ran", reasons, seconds, list(ctx.notes), key,
-                                             disk=disk)
+                        disk = (
+                            f"not kept on disk: {ctx.not_kept}"
+                            if ctx.not_kept
+                            else self.disk_cache.put(key, outputs) or ""
+                        )
+                report[node_id] = NodeReport(
+                    node_id, cls.type_id, "ran", reasons, seconds, list(ctx.notes), key, disk=disk
+                )
                 self.history[node_id] = parts
                 if progress:
                     progress(node_id, 1.0, "done")
@@ -522,13 +552,23 @@ class Engine:
 
     # ------------------------------------------------------------------------------------------ helpers
     def _signature(
-        self, graph: Graph, node_id: str, cls: type[Node], params: dict[str, Any], settings: Settings,
-        ctx: ExecutionContext, keys: dict[str, str],
+        self,
+        graph: Graph,
+        node_id: str,
+        cls: type[Node],
+        params: dict[str, Any],
+        settings: Settings,
+        ctx: ExecutionContext,
+        keys: dict[str, str],
     ) -> dict[str, Any]:
         uses = set(cls.uses_settings)
         if any(p.animatable for p in cls.params):
             uses.add("frame_count")
-        anim = {p.name: graph.curve(node_id, p.name) for p in cls.params if p.animatable and graph.curve(node_id, p.name) is not None}
+        anim = {
+            p.name: graph.curve(node_id, p.name)
+            for p in cls.params
+            if p.animatable and graph.curve(node_id, p.name) is not None
+        }
         inputs: dict[str, list[list[str]]] = {}
         for inp in cls.inputs:
             inputs[inp.name] = [[l.source, keys.get(l.source_node, "")] for l in graph.links_into(node_id, inp.name)]
@@ -546,7 +586,9 @@ class Engine:
             "fingerprint": fingerprint,
         }
 
-    def _reasons(self, node_id: str, cls: type[Node], parts: dict[str, Any], report: dict[str, NodeReport]) -> list[str]:
+    def _reasons(
+        self, node_id: str, cls: type[Node], parts: dict[str, Any], report: dict[str, NodeReport]
+    ) -> list[str]:
         if cls.is_output:
             return ["output node (always runs)"]
         old = self.history.get(node_id)
@@ -557,7 +599,9 @@ class Engine:
             return [f"node type changed from {old.get('type')} to {parts['type']}"]
         if old.get("version") != parts["version"]:
             reasons.append(f"node type version changed from {old.get('version')} to {parts['version']}")
-        names = sorted(set(old.get("params", {})) | set(parts["params"]) | set(old.get("animation", {})) | set(parts["animation"]))
+        names = sorted(
+            set(old.get("params", {})) | set(parts["params"]) | set(old.get("animation", {})) | set(parts["animation"])
+        )
         for name in names:
             was_anim, is_anim = name in old.get("animation", {}), name in parts["animation"]
             if was_anim and is_anim:
@@ -585,7 +629,9 @@ class Engine:
             reasons.append("inputs unchanged but the output was not in the cache (evicted, or a new session)")
         return reasons
 
-    def _gather_inputs(self, graph: Graph, cls: type[Node], node_id: str, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def _gather_inputs(
+        self, graph: Graph, cls: type[Node], node_id: str, values: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
         inputs: dict[str, Any] = {}
         for inp in cls.inputs:
             links = graph.links_into(node_id, inp.name)
@@ -594,7 +640,13 @@ class Engine:
         return inputs
 
     def _resolve_params(
-        self, graph: Graph, node_id: str, cls: type[Node], params: dict[str, Any], settings: Settings, ctx: ExecutionContext
+        self,
+        graph: Graph,
+        node_id: str,
+        cls: type[Node],
+        params: dict[str, Any],
+        settings: Settings,
+        ctx: ExecutionContext,
     ) -> dict[str, Any]:
         out = dict(params)
         for p in cls.params:

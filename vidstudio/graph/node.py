@@ -197,7 +197,13 @@ class Input:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready description."""
-        return {"name": self.name, "type": str(self.type), "optional": self.optional, "multi": self.multi, "help": self.help}
+        return {
+            "name": self.name,
+            "type": str(self.type),
+            "optional": self.optional,
+            "multi": self.multi,
+            "help": self.help,
+        }
 
 
 @dataclass(frozen=True)
@@ -468,5 +474,15 @@ def check_declaration(cls: type[Node]) -> list[str]:
     return problems
 
 
-__all__ = ["Node", "Input", "Output", "Param", "ParamKind", "ExecutionContext", "PortType", "check_declaration",
-           "RunsOn", "RUNS_ON"]
+__all__ = [
+    "Node",
+    "Input",
+    "Output",
+    "Param",
+    "ParamKind",
+    "ExecutionContext",
+    "PortType",
+    "check_declaration",
+    "RunsOn",
+    "RUNS_ON",
+]

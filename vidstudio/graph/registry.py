@@ -104,7 +104,8 @@ class NodeRegistry:
                         raise RegistryError(f"the loaded class declares type_id {cls.type_id!r}")
                 except Exception as exc:  # a plugin that fails is reported, never fatal
                     e.unavailable = getattr(exc, "unavailable_reason", None) or (
-                        f"plugin {e.source!r} failed to load it: {exc.__class__.__name__}: {exc}")
+                        f"plugin {e.source!r} failed to load it: {exc.__class__.__name__}: {exc}"
+                    )
                     raise KeyError(f"node type {type_id!r} is unavailable: {e.unavailable}") from None
                 e.cls = cls
             assert e.cls is not None
@@ -146,8 +147,10 @@ class NodeRegistry:
             return "unavailable-type", f"node type {type_id!r} is unavailable: {note}"
         provided = sorted(t.partition(".")[2] for t, e in self._entries.items() if e.source == plugin)
         if provided:
-            return "unknown-type", (f"unknown node type {type_id!r}: plugin '{plugin}' has no node type '{name}' "
-                                    f"(it provides: {', '.join(provided)})")
+            return "unknown-type", (
+                f"unknown node type {type_id!r}: plugin '{plugin}' has no node type '{name}' "
+                f"(it provides: {', '.join(provided)})"
+            )
         return "unknown-type", f"unknown node type {type_id!r}: plugin '{plugin}' is not installed"
 
     def summary(self, type_id: str) -> dict[str, Any]:
@@ -165,10 +168,19 @@ class NodeRegistry:
             c = e.cls
             facts = {"title": c.title or c.type_id, "category": c.category, "description": c.description}
         else:
-            facts = {"title": e.info.get("title", type_id), "category": e.info.get("category", "Misc"),
-                     "description": e.info.get("description", "")}
-        return {"type": type_id, **facts, "runs_on": self.runs_on(type_id), "source": e.source,
-                "available": e.unavailable is None, "reason": e.unavailable}
+            facts = {
+                "title": e.info.get("title", type_id),
+                "category": e.info.get("category", "Misc"),
+                "description": e.info.get("description", ""),
+            }
+        return {
+            "type": type_id,
+            **facts,
+            "runs_on": self.runs_on(type_id),
+            "source": e.source,
+            "available": e.unavailable is None,
+            "reason": e.unavailable,
+        }
 
     def runs_on(self, type_id: str) -> str | None:
         """Where nodes of ``type_id`` may run (:data:`vidstudio.graph.node.RunsOn`): ``"backend"`` when the

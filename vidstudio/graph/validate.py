@@ -25,25 +25,25 @@ from vidstudio.graph.types import can_connect
 #: as a warning, because the generation server looks model ids up among its own models), always by code,
 #: never by the message's words.
 ISSUE_SEVERITY: dict[str, str] = {
-    "unknown-type": "error",        # no node type of that name
-    "unavailable-type": "error",    # the type's plugin is missing, disabled, incompatible or failed
-    "unknown-node": "error",        # a link or target names a node that does not exist
-    "unknown-port": "error",        # a link names a port the type does not have
-    "type-mismatch": "error",       # a link joins ports of incompatible types
-    "too-many-links": "error",      # several links into a single-value input
-    "missing-input": "error",       # a required input is not linked
-    "bad-value": "error",           # a parameter value of the wrong kind
-    "out-of-range": "error",        # a number outside the parameter's min/max (a keyed value too)
-    "bad-animation": "error",       # animation of an unknown or non-animatable parameter
-    "cycle": "error",               # the links form a loop
-    "unknown-param": "warning",     # a parameter the type does not declare (kept, ignored)
-    "node-check": "error",          # a node type's own check (Node.check / Node.check_in_graph)
-    "node-warning": "warning",      # a node type's own check that does not stop a run
-    "model-not-local": "error",     # the model a node names is not on this computer
+    "unknown-type": "error",  # no node type of that name
+    "unavailable-type": "error",  # the type's plugin is missing, disabled, incompatible or failed
+    "unknown-node": "error",  # a link or target names a node that does not exist
+    "unknown-port": "error",  # a link names a port the type does not have
+    "type-mismatch": "error",  # a link joins ports of incompatible types
+    "too-many-links": "error",  # several links into a single-value input
+    "missing-input": "error",  # a required input is not linked
+    "bad-value": "error",  # a parameter value of the wrong kind
+    "out-of-range": "error",  # a number outside the parameter's min/max (a keyed value too)
+    "bad-animation": "error",  # animation of an unknown or non-animatable parameter
+    "cycle": "error",  # the links form a loop
+    "unknown-param": "warning",  # a parameter the type does not declare (kept, ignored)
+    "node-check": "error",  # a node type's own check (Node.check / Node.check_in_graph)
+    "node-warning": "warning",  # a node type's own check that does not stop a run
+    "model-not-local": "error",  # the model a node names is not on this computer
     "model-not-downloaded": "warning",  # a Hugging Face repo id not in the local cache while the hub is offline
-    "run-error": "error",           # the node failed when it ran (the GUI shows it beside the issues)
-    "bad-file": "error",            # an image or video the project reads is missing, unreadable or undecodable
-    "over-budget": "error",         # a generation over the limits a server applies (vidstudio.budget)
+    "run-error": "error",  # the node failed when it ran (the GUI shows it beside the issues)
+    "bad-file": "error",  # an image or video the project reads is missing, unreadable or undecodable
+    "over-budget": "error",  # a generation over the limits a server applies (vidstudio.budget)
 }
 
 
@@ -145,12 +145,21 @@ def validate_graph(
         if link.target_node not in scope and link.source_node not in scope:
             continue
         if link.source_node not in classes:
-            issues.append(GraphIssue(link.target_node if link.target_node in classes else None, where,
-                                     f"comes from node '{link.source_node}', which does not exist", "unknown-node"))
+            issues.append(
+                GraphIssue(
+                    link.target_node if link.target_node in classes else None,
+                    where,
+                    f"comes from node '{link.source_node}', which does not exist",
+                    "unknown-node",
+                )
+            )
             continue
         if link.target_node not in classes:
-            issues.append(GraphIssue(link.source_node, where,
-                                     f"goes to node '{link.target_node}', which does not exist", "unknown-node"))
+            issues.append(
+                GraphIssue(
+                    link.source_node, where, f"goes to node '{link.target_node}', which does not exist", "unknown-node"
+                )
+            )
             continue
         if src_cls is None or dst_cls is None:
             # The unknown or unavailable type is reported on its node. The link itself is kept (a placeholder
@@ -162,25 +171,48 @@ def validate_graph(
         out = src_cls.output(link.source_port)
         inp = dst_cls.input(link.target_port)
         if out is None:
-            issues.append(GraphIssue(link.source_node, f"port '{link.source_port}'",
-                                     f"{src_cls.type_id} has no output '{link.source_port}' "
-                                     f"(outputs: {', '.join(o.name for o in src_cls.outputs) or 'none'})", "unknown-port"))
+            issues.append(
+                GraphIssue(
+                    link.source_node,
+                    f"port '{link.source_port}'",
+                    f"{src_cls.type_id} has no output '{link.source_port}' "
+                    f"(outputs: {', '.join(o.name for o in src_cls.outputs) or 'none'})",
+                    "unknown-port",
+                )
+            )
             continue
         if inp is None:
-            issues.append(GraphIssue(link.target_node, f"port '{link.target_port}'",
-                                     f"{dst_cls.type_id} has no input '{link.target_port}' "
-                                     f"(inputs: {', '.join(i.name for i in dst_cls.inputs) or 'none'})", "unknown-port"))
+            issues.append(
+                GraphIssue(
+                    link.target_node,
+                    f"port '{link.target_port}'",
+                    f"{dst_cls.type_id} has no input '{link.target_port}' "
+                    f"(inputs: {', '.join(i.name for i in dst_cls.inputs) or 'none'})",
+                    "unknown-port",
+                )
+            )
             continue
         ok, reason = can_connect(out.type, inp.type)
         if not ok:
-            issues.append(GraphIssue(link.target_node, f"port '{link.target_port}'",
-                                     f"takes {inp.type} but is linked to '{link.source}', which gives {out.type} ({reason})",
-                                     "type-mismatch"))
+            issues.append(
+                GraphIssue(
+                    link.target_node,
+                    f"port '{link.target_port}'",
+                    f"takes {inp.type} but is linked to '{link.source}', which gives {out.type} ({reason})",
+                    "type-mismatch",
+                )
+            )
         key = (link.target_node, link.target_port)
         fed[key] = fed.get(key, 0) + 1
         if fed[key] == 2 and not inp.multi:
-            issues.append(GraphIssue(link.target_node, f"port '{link.target_port}'",
-                                     "has more than one link but takes a single value", "too-many-links"))
+            issues.append(
+                GraphIssue(
+                    link.target_node,
+                    f"port '{link.target_port}'",
+                    "has more than one link but takes a single value",
+                    "too-many-links",
+                )
+            )
 
     # nodes: inputs and parameters -------------------------------------------------------------------
     for n in graph.nodes:
@@ -189,13 +221,20 @@ def validate_graph(
             continue
         for inp in cls.inputs:
             if not inp.optional and (n.id, inp.name) not in fed:
-                issues.append(GraphIssue(n.id, f"port '{inp.name}'", f"required {inp.type} input is not linked", "missing-input"))
+                issues.append(
+                    GraphIssue(n.id, f"port '{inp.name}'", f"required {inp.type} input is not linked", "missing-input")
+                )
         declared = {p.name for p in cls.params}
         for name in n.params:
             if name not in declared:
-                issues.append(GraphIssue(n.id, f"param '{name}'",
-                                         f"{cls.type_id} has no parameter '{name}' (kept, but ignored)",
-                                         "unknown-param"))
+                issues.append(
+                    GraphIssue(
+                        n.id,
+                        f"param '{name}'",
+                        f"{cls.type_id} has no parameter '{name}' (kept, but ignored)",
+                        "unknown-param",
+                    )
+                )
         clean: dict[str, Any] = {}
         bad = False
         for p in cls.params:
@@ -209,13 +248,17 @@ def validate_graph(
             curve = graph.curve(n.id, p.name)
             if curve is not None:
                 if not p.animatable:
-                    issues.append(GraphIssue(n.id, f"param '{p.name}'", "is animated but cannot be keyed", "bad-animation"))
+                    issues.append(
+                        GraphIssue(n.id, f"param '{p.name}'", "is animated but cannot be keyed", "bad-animation")
+                    )
                     continue
                 values = curve.sample(settings.frame_count)
                 for i, v in enumerate(values):
                     m = p.range_message(float(v)) if np.isfinite(v) else f"{v} is not a finite number"
                     if m:
-                        issues.append(GraphIssue(n.id, f"param '{p.name}'", f"animated value at frame {i}: {m}", "out-of-range"))
+                        issues.append(
+                            GraphIssue(n.id, f"param '{p.name}'", f"animated value at frame {i}: {m}", "out-of-range")
+                        )
                         break
         if not bad:
             try:
@@ -230,13 +273,26 @@ def validate_graph(
     for key in graph.animation:
         node_id, param = key.split(".")
         if node_id not in classes:
-            issues.append(GraphIssue(None, f"animation '{key}'", f"is bound to node '{node_id}', which does not exist", "bad-animation"))
+            issues.append(
+                GraphIssue(
+                    None, f"animation '{key}'", f"is bound to node '{node_id}', which does not exist", "bad-animation"
+                )
+            )
         elif classes[node_id] is not None and classes[node_id].param(param) is None and node_id in scope:
-            issues.append(GraphIssue(node_id, f"param '{param}'",
-                                     f"is animated but {classes[node_id].type_id} has no such parameter", "bad-animation"))
+            issues.append(
+                GraphIssue(
+                    node_id,
+                    f"param '{param}'",
+                    f"is animated but {classes[node_id].type_id} has no such parameter",
+                    "bad-animation",
+                )
+            )
 
     # cycles -------------------------------------------------------------------------------------------
-    cycle = find_cycle(ids, [(l.source_node, l.target_node) for l in graph.links if l.source_node in classes and l.target_node in classes])
+    cycle = find_cycle(
+        ids,
+        [(l.source_node, l.target_node) for l in graph.links if l.source_node in classes and l.target_node in classes],
+    )
     if cycle:
         issues.append(GraphIssue(cycle[0], "", "is part of a cycle: " + " -> ".join(cycle + [cycle[0]]), "cycle"))
     return issues
@@ -328,7 +384,7 @@ def find_cycle(nodes: list[str], edges: list[tuple[str, str]]) -> list[str] | No
                 stack[-1] = (node, i + 1)
                 nxt = succ[node][i]
                 if color.get(nxt, WHITE) == GREY:
-                    return path[path.index(nxt):]
+                    return path[path.index(nxt) :]
                 if color.get(nxt, WHITE) == WHITE:
                     color[nxt] = GREY
                     stack.append((nxt, 0))

@@ -39,21 +39,30 @@ from vidstudio.protocol.models import FINISHED, ActorInfo, PoolInfo, WorkerInfo
 NOT_IN_KEY = ("sparsectrl", "ip_adapter", "preview_decoder")
 
 
-def make_manager(store: JobStore, *, worker_env: dict[str, str] | None = None, cancel_grace: float = 30.0,
-                 version: str = "", model_name: Any = None, ray: Any = None) -> JobManager:
+def make_manager(
+    store: JobStore,
+    *,
+    worker_env: dict[str, str] | None = None,
+    cancel_grace: float = 30.0,
+    version: str = "",
+    model_name: Any = None,
+    ray: Any = None,
+) -> JobManager:
     """The server's job manager: with ``ray`` None, a :class:`JobManager` over the local worker process (Ray is
     not imported); with ``ray`` (:class:`vidstudio.jobs.ray_pool.RayOptions`), a :class:`PoolJobManager` over a
     pool of Ray actors, which get ``worker_env`` too."""
     if ray is None:
-        return JobManager(store, worker_env=worker_env, cancel_grace=cancel_grace, version=version,
-                          model_name=model_name)
+        return JobManager(
+            store, worker_env=worker_env, cancel_grace=cancel_grace, version=version, model_name=model_name
+        )
     from vidstudio.jobs.ray_pool import RayPool
 
     # Like the local worker's: an actor's crash markers are reported on its job, never a reason to disable a plugin.
     role = {"VIDSTUDIO_PLUGIN_ROLE": "worker"}
     pool = RayPool(replace(ray, env={**(worker_env or {}), **ray.env, **role}))
-    return PoolJobManager(store, pool, retries=ray.retries, cancel_grace=cancel_grace, version=version,
-                          model_name=model_name)
+    return PoolJobManager(
+        store, pool, retries=ray.retries, cancel_grace=cancel_grace, version=version, model_name=model_name
+    )
 
 
 def model_key(project_json: Any) -> str | None:
@@ -103,10 +112,20 @@ class Slot:
 
     def info(self) -> ActorInfo:
         """The API record of this slot."""
-        return ActorInfo(name=self.name or f"slot {self.index}", state=self.state,  # type: ignore[arg-type]
-                         detail=self.detail, pid=self.pid, node=self.node, device=self.device, current_job=self.job,
-                         loaded_model=self.loaded_model, pipeline_loads=self.loads, jobs_run=self.jobs_run,
-                         restarts=self.restarts, last_exit=self.last_exit)
+        return ActorInfo(
+            name=self.name or f"slot {self.index}",
+            state=self.state,  # type: ignore[arg-type]
+            detail=self.detail,
+            pid=self.pid,
+            node=self.node,
+            device=self.device,
+            current_job=self.job,
+            loaded_model=self.loaded_model,
+            pipeline_loads=self.loads,
+            jobs_run=self.jobs_run,
+            restarts=self.restarts,
+            last_exit=self.last_exit,
+        )
 
 
 class Pool(Protocol):
@@ -151,8 +170,16 @@ class PoolJobManager(JobManager):
         cancel_grace, version, model_name: as for :class:`JobManager`.
     """
 
-    def __init__(self, store: JobStore, pool: Pool, *, retries: int = 0, cancel_grace: float = 30.0,
-                 version: str = "", model_name: Any = None):
+    def __init__(
+        self,
+        store: JobStore,
+        pool: Pool,
+        *,
+        retries: int = 0,
+        cancel_grace: float = 30.0,
+        version: str = "",
+        model_name: Any = None,
+    ):
         super().__init__(store, cancel_grace=cancel_grace, version=version, model_name=model_name)
         self.pool = pool
         self.retries = max(0, int(retries))
@@ -171,9 +198,14 @@ class PoolJobManager(JobManager):
         _, queued = self.store.recover()
         self.queue.extend(queued)
         self._durations.extend(reversed(self.store.recent_durations()))
-        await asyncio.to_thread(self.pool.start, self._pending_from_thread, self._ready_from_thread,
-                                self._message_from_thread, self._slot_exit_from_thread)
-        self.slots = self.slots[:self.pool.size] + [Slot(i) for i in range(len(self.slots), self.pool.size)]
+        await asyncio.to_thread(
+            self.pool.start,
+            self._pending_from_thread,
+            self._ready_from_thread,
+            self._message_from_thread,
+            self._slot_exit_from_thread,
+        )
+        self.slots = self.slots[: self.pool.size] + [Slot(i) for i in range(len(self.slots), self.pool.size)]
 
     async def stop(self) -> None:
         """Ends the workers (running jobs keep their ``running`` record: ``server restarted`` at the next start)
@@ -252,8 +284,11 @@ class PoolJobManager(JobManager):
             attempts.append(reason)
             self.store.update(job_id, status="queued", started_at=None, progress=None)
             self.queue.appendleft(job_id)
-            print(f"vidstudio server: job {job_id} goes back to the head of the queue (attempt "
-                  f"{len(attempts) + 1} of {self.retries + 1})", file=sys.stderr)
+            print(
+                f"vidstudio server: job {job_id} goes back to the head of the queue (attempt "
+                f"{len(attempts) + 1} of {self.retries + 1})",
+                file=sys.stderr,
+            )
             row = self.store.get(job_id)
             if row is not None:
                 self._publish_job(row)
@@ -264,8 +299,14 @@ class PoolJobManager(JobManager):
             if self.retries:
                 error += f" (attempt {len(attempts) + 1} of {self.retries + 1}; earlier ones ended the same way)"
         self._attempts.pop(job_id, None)
-        self.store.update(job_id, status=status, error=error, finished_at=time.time(),
-                          notes=self._attempt_notes(attempts), progress=live.progress.model_dump() if live else None)
+        self.store.update(
+            job_id,
+            status=status,
+            error=error,
+            finished_at=time.time(),
+            notes=self._attempt_notes(attempts),
+            progress=live.progress.model_dump() if live else None,
+        )
         row = self.store.get(job_id)
         if row is not None:
             self._publish_job(row)
@@ -286,8 +327,11 @@ class PoolJobManager(JobManager):
     def _cancel_overdue(self, job_id: str) -> None:
         slot = self.runs.get(job_id)
         if slot is not None:
-            print(f"vidstudio server: job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled; "
-                  f"killing its worker {self.slots[slot].name}", file=sys.stderr)
+            print(
+                f"vidstudio server: job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled; "
+                f"killing its worker {self.slots[slot].name}",
+                file=sys.stderr,
+            )
             self.pool.kill(slot)
 
     def _finish(self, job_id: str, h: dict, live: _Live) -> None:
@@ -341,9 +385,17 @@ class PoolJobManager(JobManager):
             self._uses += 1
             s.state, s.job, s.last_used = "busy", job_id, self._uses
             self.runs[job_id], self._keys[job_id] = s.index, key
-            sent = self.pool.run(s.index, {"op": "run", "job": job_id, "project": row.spec.get("project"),
-                                           "output_node": row.output_node, "job_dir": str(job_dir),
-                                           "embed": row.spec.get("embed")})
+            sent = self.pool.run(
+                s.index,
+                {
+                    "op": "run",
+                    "job": job_id,
+                    "project": row.spec.get("project"),
+                    "output_node": row.output_node,
+                    "job_dir": str(job_dir),
+                    "embed": row.spec.get("embed"),
+                },
+            )
             if not sent:  # the worker is gone: the job goes back to the head of the queue
                 self.store.update(job_id, status="queued", started_at=None)
                 self.queue.appendleft(job_id)
@@ -376,11 +428,15 @@ class PoolJobManager(JobManager):
         models = [s.loaded_model for s in live if s.loaded_model]
         exits = [s.last_exit for s in self.slots if s.last_exit]
         worker = WorkerInfo(
-            state=state, pid=None, restarts=sum(s.restarts for s in self.slots), last_exit=exits[-1] if exits else None,
+            state=state,
+            pid=None,
+            restarts=sum(s.restarts for s in self.slots),
+            last_exit=exits[-1] if exits else None,
             current_job=next((s.job for s in self.slots if s.job), None),
             loaded_model=max(set(models), key=models.count) if models else None,
             pipeline_loads=sum(s.loads for s in self.slots),
-            device=f"ray: {len(live)} of {len(self.slots)} actors" + (f" ({'; '.join(devices)})" if devices else ""))
+            device=f"ray: {len(live)} of {len(self.slots)} actors" + (f" ({'; '.join(devices)})" if devices else ""),
+        )
         if worker != self.worker:
             self.worker = worker
             self._publish_worker()
@@ -392,11 +448,17 @@ class PoolJobManager(JobManager):
             resources = dict(self.pool.resources())
         except Exception:  # the cluster is unreachable right now: health still answers
             resources = {}
-        return PoolInfo(address=self.pool.address, actors=actors, size=len(actors),
-                        busy=sum(a.state == "busy" for a in actors), idle=sum(a.state == "ready" for a in actors),
-                        pending=sum(a.state == "pending" for a in actors),
-                        models_loaded=sorted({a.loaded_model for a in actors if a.loaded_model}),
-                        retries=self.retries, resources=resources)
+        return PoolInfo(
+            address=self.pool.address,
+            actors=actors,
+            size=len(actors),
+            busy=sum(a.state == "busy" for a in actors),
+            idle=sum(a.state == "ready" for a in actors),
+            pending=sum(a.state == "pending" for a in actors),
+            models_loaded=sorted({a.loaded_model for a in actors if a.loaded_model}),
+            retries=self.retries,
+            resources=resources,
+        )
 
     def eta(self, row: Any) -> float | None:
         """Seconds until ``row`` finishes (an estimate): a queued job starts when as many slots have freed up as

@@ -95,8 +95,16 @@ class JobManager:
             a repo id) into the model id clients know (default: unchanged).
     """
 
-    def __init__(self, store: JobStore, *, worker_env: dict[str, str] | None = None, cancel_grace: float = 30.0,
-                 version: str = "", python: str = sys.executable, model_name: Any = None):
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        worker_env: dict[str, str] | None = None,
+        cancel_grace: float = 30.0,
+        version: str = "",
+        python: str = sys.executable,
+        model_name: Any = None,
+    ):
         self.store = store
         self.cancel_grace = cancel_grace
         self.version = version
@@ -114,8 +122,9 @@ class JobManager:
         self._tails: collections.deque[float] = collections.deque(maxlen=20)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
-        self.supervisor = WorkerSupervisor(self._from_thread, self._exit_from_thread, on_spawn=self._spawn_from_thread,
-                                           env=worker_env, python=python)
+        self.supervisor = WorkerSupervisor(
+            self._from_thread, self._exit_from_thread, on_spawn=self._spawn_from_thread, env=worker_env, python=python
+        )
 
     # ------------------------------------------------------------------------------------------ lifetime
     async def start(self) -> None:
@@ -242,23 +251,43 @@ class JobManager:
     def to_job(self, row: JobRow) -> Job:
         """The API record of a stored job, with the live progress, queue position and ETA."""
         live = self.live.get(row.id)
-        progress = live.progress.model_copy() if live is not None else (
-            Progress.model_validate(row.progress) if row.progress else None)
+        progress = (
+            live.progress.model_copy()
+            if live is not None
+            else (Progress.model_validate(row.progress) if row.progress else None)
+        )
         output = None
         if row.status == "succeeded" and row.output:
-            output = JobOutput(video_url=GENERATION_OUTPUT.format(job_id=row.id),
-                               preview_url=GENERATION_PREVIEW.format(job_id=row.id),
-                               frame_url_template=GENERATION_FRAME.format(job_id=row.id, n="{n}"), **row.output)
+            output = JobOutput(
+                video_url=GENERATION_OUTPUT.format(job_id=row.id),
+                preview_url=GENERATION_PREVIEW.format(job_id=row.id),
+                frame_url_template=GENERATION_FRAME.format(job_id=row.id, n="{n}"),
+                **row.output,
+            )
         pos = None
         if row.status == "queued":
             try:
                 pos = self.queue.index(row.id) + 1
             except ValueError:
                 pos = None
-        return Job(id=row.id, status=row.status, kind=row.kind, created_at=row.created_at, started_at=row.started_at,
-                   finished_at=row.finished_at, queue_position=pos, progress=progress, eta=self.eta(row),
-                   error=row.error, adjustments=row.adjustments, notes=row.notes, output_node=row.output_node,
-                   model=row.model, cancel_requested=row.cancel_requested, output=output)
+        return Job(
+            id=row.id,
+            status=row.status,
+            kind=row.kind,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            queue_position=pos,
+            progress=progress,
+            eta=self.eta(row),
+            error=row.error,
+            adjustments=row.adjustments,
+            notes=row.notes,
+            output_node=row.output_node,
+            model=row.model,
+            cancel_requested=row.cancel_requested,
+            output=output,
+        )
 
     def active_jobs(self) -> list[Job]:
         """The running job and the queued ones, in the order they will run."""
@@ -268,9 +297,14 @@ class JobManager:
     # ------------------------------------------------------------------------------------------ requests
     def submit(self, spec: Any) -> Job:
         """Queues a job (:class:`vidstudio.server.build.JobSpec`, assets already in its folder)."""
-        row = self.store.insert(spec.id, spec.kind, spec.output_node,
-                                {"project": spec.project, "embed": spec.embed, "assets": spec.assets},
-                                model=spec.model, adjustments=spec.adjustments)
+        row = self.store.insert(
+            spec.id,
+            spec.kind,
+            spec.output_node,
+            {"project": spec.project, "embed": spec.embed, "assets": spec.assets},
+            model=spec.model,
+            adjustments=spec.adjustments,
+        )
         self.queue.append(row.id)
         self._publish_job(row)
         self._kick()
@@ -294,8 +328,9 @@ class JobManager:
                 pass
             self.store.update(job_id, status="cancelled", finished_at=time.time(), error="cancelled before it started")
         elif not self._is_running(job_id):  # a record the queue does not know (cannot happen; never left hanging)
-            self.store.update(job_id, status="cancelled", finished_at=time.time(), cancel_requested=True,
-                              error="cancelled")
+            self.store.update(
+                job_id, status="cancelled", finished_at=time.time(), cancel_requested=True, error="cancelled"
+            )
         elif not row.cancel_requested:
             self.store.update(job_id, cancel_requested=True)
             if self._is_running(job_id):
@@ -317,8 +352,11 @@ class JobManager:
 
     def _cancel_overdue(self, job_id: str) -> None:
         if self.running == job_id:
-            print(f"vidstudio server: job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled; "
-                  "killing the worker", file=sys.stderr)
+            print(
+                f"vidstudio server: job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled; "
+                "killing the worker",
+                file=sys.stderr,
+            )
             self.supervisor.kill(f"job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled")
 
     # ------------------------------------------------------------------------------------------ dispatch
@@ -335,9 +373,16 @@ class JobManager:
             self.worker = self.worker.model_copy(update={"state": "busy", "current_job": job_id})
             job_dir = self.store.job_dir(job_id)
             job_dir.mkdir(parents=True, exist_ok=True)
-            sent = self.supervisor.send({"op": "run", "job": job_id, "project": row.spec.get("project"),
-                                         "output_node": row.output_node, "job_dir": str(job_dir),
-                                         "embed": row.spec.get("embed")})
+            sent = self.supervisor.send(
+                {
+                    "op": "run",
+                    "job": job_id,
+                    "project": row.spec.get("project"),
+                    "output_node": row.output_node,
+                    "job_dir": str(job_dir),
+                    "embed": row.spec.get("embed"),
+                }
+            )
             if not sent:  # the worker is dying: the job goes back to the front of the queue for the next one
                 self.store.update(job_id, status="queued", started_at=None)
                 self.queue.appendleft(job_id)
@@ -352,16 +397,23 @@ class JobManager:
                 self.supervisor.send({"op": "cancel", "job": job_id, "reason": "cancelled"})
 
     def _on_spawn(self, pid: int, restarts: int) -> None:
-        self.worker = self.worker.model_copy(update={"state": "starting", "pid": pid, "restarts": restarts,
-                                                     "current_job": None})
+        self.worker = self.worker.model_copy(
+            update={"state": "starting", "pid": pid, "restarts": restarts, "current_job": None}
+        )
         self._publish_worker()
 
     def _on_exit(self, reason: str, expected: bool) -> None:
         job_id = None if expected else self.running
         self.running = None
-        self.worker = self.worker.model_copy(update={"state": "stopped" if expected else "died", "pid": None,
-                                                     "last_exit": None if expected else reason, "current_job": None,
-                                                     "loaded_model": None})
+        self.worker = self.worker.model_copy(
+            update={
+                "state": "stopped" if expected else "died",
+                "pid": None,
+                "last_exit": None if expected else reason,
+                "current_job": None,
+                "loaded_model": None,
+            }
+        )
         if job_id is not None:
             live = self.live.pop(job_id, None)
             row = self.store.get(job_id)
@@ -370,8 +422,13 @@ class JobManager:
                     status, error = "cancelled", f"cancelled ({reason} after it was asked to stop)"
                 else:
                     status, error = "failed", f"{reason} while running this job"
-                self.store.update(job_id, status=status, error=error, finished_at=time.time(),
-                                  progress=live.progress.model_dump() if live else None)
+                self.store.update(
+                    job_id,
+                    status=status,
+                    error=error,
+                    finished_at=time.time(),
+                    progress=live.progress.model_dump() if live else None,
+                )
                 row = self.store.get(job_id)
                 if row is not None:
                     self._publish_job(row)
@@ -416,9 +473,13 @@ class JobManager:
                 p.nodes_done = len(live.finished_nodes)
             self._overall(live)
             row = self.store.get(job_id)
-            self._publish("progress", job_id, ProgressEvent(id=job_id, progress=p.model_copy(),
-                                                            eta=self.eta(row) if row else None,
-                                                            worker_time=h.get("t")))
+            self._publish(
+                "progress",
+                job_id,
+                ProgressEvent(
+                    id=job_id, progress=p.model_copy(), eta=self.eta(row) if row else None, worker_time=h.get("t")
+                ),
+            )
         elif ev == "step":
             node = str(h.get("node"))
             step, total, sps = int(h.get("step", 0)), int(h.get("total", 0)), float(h.get("sps", 0.0))
@@ -429,13 +490,28 @@ class JobManager:
             live.last_step_at = h.get("t")
             self._overall(live)
             row = self.store.get(job_id)
-            self._publish("progress", job_id, ProgressEvent(id=job_id, progress=p.model_copy(),
-                                                            eta=self.eta(row) if row else None,
-                                                            worker_time=h.get("t")))
+            self._publish(
+                "progress",
+                job_id,
+                ProgressEvent(
+                    id=job_id, progress=p.model_copy(), eta=self.eta(row) if row else None, worker_time=h.get("t")
+                ),
+            )
             if payload:
-                self._publish("preview", job_id, PreviewEvent(
-                    id=job_id, node=node, step=step, total=total, image=base64.b64encode(payload).decode("ascii"),
-                    width=int(h.get("width", 0)), height=int(h.get("height", 0)), worker_time=h.get("t")))
+                self._publish(
+                    "preview",
+                    job_id,
+                    PreviewEvent(
+                        id=job_id,
+                        node=node,
+                        step=step,
+                        total=total,
+                        image=base64.b64encode(payload).decode("ascii"),
+                        width=int(h.get("width", 0)),
+                        height=int(h.get("height", 0)),
+                        worker_time=h.get("t"),
+                    ),
+                )
         elif ev == "finished" and not self._stopping:
             self._finish(job_id, h, live)
 
@@ -463,8 +539,15 @@ class JobManager:
         error = h.get("error")
         if status == "cancelled" and not error:
             error = "cancelled"
-        self.store.update(job_id, status=status, finished_at=now, error=error, notes=list(h.get("notes") or []),
-                          output=h.get("output") if status == "succeeded" else None, progress=p.model_dump())
+        self.store.update(
+            job_id,
+            status=status,
+            finished_at=now,
+            error=error,
+            notes=list(h.get("notes") or []),
+            output=h.get("output") if status == "succeeded" else None,
+            progress=p.model_dump(),
+        )
         self.live.pop(job_id, None)
         self._release(job_id, h)
         row = self.store.get(job_id)
@@ -476,10 +559,14 @@ class JobManager:
         """The worker that ran ``job_id`` is free again; ``h`` is its ``finished`` message."""
         self.running = None
         pipe = h.get("pipeline") or {}
-        self.worker = self.worker.model_copy(update={"state": "ready", "current_job": None,
-                                                     "loaded_model": self.model_name(pipe["model"])
-                                                     if pipe.get("model") else None,
-                                                     "pipeline_loads": int(pipe.get("loads") or 0)})
+        self.worker = self.worker.model_copy(
+            update={
+                "state": "ready",
+                "current_job": None,
+                "loaded_model": self.model_name(pipe["model"]) if pipe.get("model") else None,
+                "pipeline_loads": int(pipe.get("loads") or 0),
+            }
+        )
 
     # ------------------------------------------------------------------------------------------ files
     def preview_file(self, job_id: str) -> Path | None:
@@ -499,4 +586,3 @@ class JobManager:
         """The pool of workers for ``/v1/health`` (:class:`vidstudio.protocol.models.PoolInfo`); None here, where
         one local worker runs the jobs (:class:`vidstudio.jobs.executor.PoolJobManager` has a pool)."""
         return None
-

@@ -54,8 +54,9 @@ def import_ray():
     try:
         import ray
     except ImportError as e:
-        raise VidStudioError(f"--ray needs Ray, which is not installed ({e}); install it with "
-                             "pip install 'vidstudio[ray]'") from None
+        raise VidStudioError(
+            f"--ray needs Ray, which is not installed ({e}); install it with pip install 'vidstudio[ray]'"
+        ) from None
     return ray
 
 
@@ -96,13 +97,17 @@ def check_reachable(address: str | None, timeout: float = 5.0) -> None:
     rest = address.split("://", 1)[1] if "://" in address else address
     host, _, port = rest.rstrip("/").rpartition(":")
     if not host or not port.isdigit():
-        raise VidStudioError(f"--ray {address}: expected HOST:PORT (the head's GCS port, 6379 by default), "
-                             "ray://HOST:PORT (Ray Client, 10001 by default) or auto")
+        raise VidStudioError(
+            f"--ray {address}: expected HOST:PORT (the head's GCS port, 6379 by default), "
+            "ray://HOST:PORT (Ray Client, 10001 by default) or auto"
+        )
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as e:
-        raise VidStudioError(f"--ray {address}: nothing answers there ({e.strerror or e}); start the head with "
-                             "'ray start --head' and check the address and the firewall") from None
+        raise VidStudioError(
+            f"--ray {address}: nothing answers there ({e.strerror or e}); start the head with "
+            "'ray start --head' and check the address and the firewall"
+        ) from None
 
 
 def actor_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -135,8 +140,7 @@ def describe_death(name: str, error: BaseException) -> str:
     elif kind == "GetTimeoutError":
         what = f"stopped answering for {POLL_TIMEOUT:g} s"
     elif "worker process has died" in low or "unexpectedly exits" in low:
-        what = ("lost its process (killed with SIGKILL, for example by the system's out-of-memory killer, or "
-                "crashed)")
+        what = "lost its process (killed with SIGKILL, for example by the system's out-of-memory killer, or crashed)"
     elif kind in ("ActorDiedError", "RayActorError", "ActorUnavailableError"):
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         what = f"died ({lines[-1][:300]})" if lines else "died"
@@ -248,20 +252,34 @@ class RayPool:
             else:
                 ray.init(address=o.address, namespace=NAMESPACE, configure_logging=False)
         except Exception as e:
-            raise VidStudioError(f"--ray {o.address}: cannot reach the Ray cluster: {e.__class__.__name__}: "
-                                 f"{str(e).splitlines()[0] if str(e) else ''}") from None
+            raise VidStudioError(
+                f"--ray {o.address}: cannot reach the Ray cluster: {e.__class__.__name__}: "
+                f"{str(e).splitlines()[0] if str(e) else ''}"
+            ) from None
         self._refresh_resources()
         if not o.actors:
             gpus = self._resources.get("GPU", 0.0)
             self.size = max(1, int(gpus // o.num_gpus)) if o.num_gpus > 0 else 1
         self._env = actor_env(o.env)
         self._cls = ray.remote(JobActor)
-        print(f"vidstudio server: Ray cluster {o.address} ({self._describe_resources()}): {self.size} actor(s) of "
-              f"{o.num_gpus:g} GPU and {o.num_cpus:g} CPU", file=self.log, flush=True)
-        self._threads = [threading.Thread(target=self._slot_main, args=(i, on_pending, on_ready, on_message, on_exit),
-                                          name=f"vidstudio-ray-slot-{i}", daemon=True) for i in range(self.size)]
-        self._threads.append(threading.Thread(target=self._watch_resources, name="vidstudio-ray-resources",
-                                              daemon=True))
+        print(
+            f"vidstudio server: Ray cluster {o.address} ({self._describe_resources()}): {self.size} actor(s) of "
+            f"{o.num_gpus:g} GPU and {o.num_cpus:g} CPU",
+            file=self.log,
+            flush=True,
+        )
+        self._threads = [
+            threading.Thread(
+                target=self._slot_main,
+                args=(i, on_pending, on_ready, on_message, on_exit),
+                name=f"vidstudio-ray-slot-{i}",
+                daemon=True,
+            )
+            for i in range(self.size)
+        ]
+        self._threads.append(
+            threading.Thread(target=self._watch_resources, name="vidstudio-ray-resources", daemon=True)
+        )
         for t in self._threads:
             t.start()
 
@@ -325,10 +343,16 @@ class RayPool:
     # ------------------------------------------------------------------------------------------ threads
     def _refresh_resources(self) -> None:
         try:
-            self._resources = {k: float(v) for k, v in self._ray.cluster_resources().items()
-                               if not k.startswith("node:") and "memory" not in k}
-            self._available = {k: float(v) for k, v in self._ray.available_resources().items()
-                               if not k.startswith("node:") and "memory" not in k}
+            self._resources = {
+                k: float(v)
+                for k, v in self._ray.cluster_resources().items()
+                if not k.startswith("node:") and "memory" not in k
+            }
+            self._available = {
+                k: float(v)
+                for k, v in self._ray.available_resources().items()
+                if not k.startswith("node:") and "memory" not in k
+            }
         except Exception:
             pass
 
@@ -345,15 +369,14 @@ class RayPool:
         o, free = self.options, self._available
         lacks = []
         if o.num_gpus > 0 and free.get("GPU", 0.0) < o.num_gpus:
-            lacks.append(f"{o.num_gpus:g} GPU ({free.get('GPU', 0.0):g} of {self._resources.get('GPU', 0.0):g} "
-                         "free)")
+            lacks.append(f"{o.num_gpus:g} GPU ({free.get('GPU', 0.0):g} of {self._resources.get('GPU', 0.0):g} free)")
         if o.num_cpus > 0 and free.get("CPU", 0.0) < o.num_cpus:
-            lacks.append(f"{o.num_cpus:g} CPU ({free.get('CPU', 0.0):g} of {self._resources.get('CPU', 0.0):g} "
-                         "free)")
+            lacks.append(f"{o.num_cpus:g} CPU ({free.get('CPU', 0.0):g} of {self._resources.get('CPU', 0.0):g} free)")
         return "waiting for room on the cluster: " + " and ".join(lacks) if lacks else None
 
-    def _slot_main(self, slot: int, on_pending: Callable, on_ready: Callable, on_message: Callable,
-                   on_exit: Callable) -> None:
+    def _slot_main(
+        self, slot: int, on_pending: Callable, on_ready: Callable, on_message: Callable, on_exit: Callable
+    ) -> None:
         ray, o = self._ray, self.options
         generation, fails = 0, 0
         while not self._stop.is_set():
@@ -361,8 +384,14 @@ class RayPool:
             generation += 1
             started = time.monotonic()
             try:
-                actor = self._cls.options(name=name, num_gpus=o.num_gpus, num_cpus=o.num_cpus, max_concurrency=4,
-                                          max_restarts=0, max_task_retries=0).remote(self._env)
+                actor = self._cls.options(
+                    name=name,
+                    num_gpus=o.num_gpus,
+                    num_cpus=o.num_cpus,
+                    max_concurrency=4,
+                    max_restarts=0,
+                    max_task_retries=0,
+                ).remote(self._env)
             except Exception as e:
                 reason = f"the Ray actor {name} could not be created: {e.__class__.__name__}: {e}"
                 on_exit(slot, reason, False)
@@ -387,8 +416,9 @@ class RayPool:
             if self._stop.wait(delay):
                 return
 
-    def _serve(self, slot: int, name: str, actor: Any, on_pending: Callable, on_ready: Callable,
-               on_message: Callable) -> str | None:
+    def _serve(
+        self, slot: int, name: str, actor: Any, on_pending: Callable, on_ready: Callable, on_message: Callable
+    ) -> str | None:
         """Waits for the actor, then relays its messages until it dies (returns why) or the pool stops (None)."""
         ray = self._ray
         try:
@@ -410,8 +440,9 @@ class RayPool:
                     try:
                         on_message(slot, header, payload)
                     except Exception as e:  # a bug in the handler must not stop the relay
-                        print(f"vidstudio server: actor message not handled: {e.__class__.__name__}: {e}",
-                              file=self.log)
+                        print(
+                            f"vidstudio server: actor message not handled: {e.__class__.__name__}: {e}", file=self.log
+                        )
         except Exception as e:
             if self._stop.is_set():
                 return None

@@ -111,8 +111,24 @@ class AssetRow:
     bytes: int
 
 
-_JOB_COLUMNS = ("seq", "id", "kind", "status", "created_at", "started_at", "finished_at", "output_node", "model",
-                "spec", "adjustments", "notes", "error", "output", "progress", "cancel_requested")
+_JOB_COLUMNS = (
+    "seq",
+    "id",
+    "kind",
+    "status",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "output_node",
+    "model",
+    "spec",
+    "adjustments",
+    "notes",
+    "error",
+    "output",
+    "progress",
+    "cancel_requested",
+)
 
 
 def _row_to_job(r: sqlite3.Row) -> JobRow:
@@ -120,10 +136,22 @@ def _row_to_job(r: sqlite3.Row) -> JobRow:
         return json.loads(v) if v else default
 
     return JobRow(
-        seq=r["seq"], id=r["id"], kind=r["kind"], status=r["status"], created_at=r["created_at"],
-        started_at=r["started_at"], finished_at=r["finished_at"], output_node=r["output_node"], model=r["model"],
-        spec=js(r["spec"], {}), adjustments=js(r["adjustments"], []), notes=js(r["notes"], []), error=r["error"],
-        output=js(r["output"], None), progress=js(r["progress"], None), cancel_requested=bool(r["cancel_requested"]),
+        seq=r["seq"],
+        id=r["id"],
+        kind=r["kind"],
+        status=r["status"],
+        created_at=r["created_at"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+        output_node=r["output_node"],
+        model=r["model"],
+        spec=js(r["spec"], {}),
+        adjustments=js(r["adjustments"], []),
+        notes=js(r["notes"], []),
+        error=r["error"],
+        output=js(r["output"], None),
+        progress=js(r["progress"], None),
+        cancel_requested=bool(r["cancel_requested"]),
     )
 
 
@@ -201,13 +229,23 @@ class JobStore:
         now = time.time()
         with self._lock:
             running = [r["id"] for r in self.db.execute("SELECT id FROM jobs WHERE status = 'running' ORDER BY seq")]
-            self.db.execute("UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'",
-                            (RESTART_REASON, now))
+            self.db.execute(
+                "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'",
+                (RESTART_REASON, now),
+            )
             queued = [r["id"] for r in self.db.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY seq")]
         return running, queued
 
-    def insert(self, job_id: str, kind: str, output_node: str, spec: dict[str, Any], *, model: str | None = None,
-               adjustments: Iterable[str] = ()) -> JobRow:
+    def insert(
+        self,
+        job_id: str,
+        kind: str,
+        output_node: str,
+        spec: dict[str, Any],
+        *,
+        model: str | None = None,
+        adjustments: Iterable[str] = (),
+    ) -> JobRow:
         """Adds a queued job and returns it."""
         now = time.time()
         with self._lock:
@@ -217,8 +255,17 @@ class JobStore:
                 (job_id, kind, now, output_node, model, json.dumps(spec), json.dumps(list(adjustments))),
             )
             seq = cur.lastrowid
-        return JobRow(seq=int(seq or 0), id=job_id, kind=kind, status="queued", created_at=now,
-                      output_node=output_node, spec=spec, model=model, adjustments=list(adjustments))
+        return JobRow(
+            seq=int(seq or 0),
+            id=job_id,
+            kind=kind,
+            status="queued",
+            created_at=now,
+            output_node=output_node,
+            spec=spec,
+            model=model,
+            adjustments=list(adjustments),
+        )
 
     def update(self, job_id: str, **values: Any) -> None:
         """Sets columns of a job (lists and dicts are stored as JSON).
@@ -247,7 +294,9 @@ class JobStore:
             r = self.db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _row_to_job(r) if r else None
 
-    def list(self, *, status: str | None = None, limit: int = 50, before_seq: int | None = None) -> tuple[list[JobRow], bool]:
+    def list(
+        self, *, status: str | None = None, limit: int = 50, before_seq: int | None = None
+    ) -> tuple[list[JobRow], bool]:
         """The newest jobs first.
 
         Args:
@@ -274,15 +323,19 @@ class JobStore:
         with self._lock:
             rows = self.db.execute(
                 "SELECT finished_at - started_at AS d FROM jobs WHERE status = 'succeeded' AND started_at IS NOT NULL "
-                "AND finished_at IS NOT NULL ORDER BY seq DESC LIMIT ?", (n,)).fetchall()
+                "AND finished_at IS NOT NULL ORDER BY seq DESC LIMIT ?",
+                (n,),
+            ).fetchall()
         return [float(r["d"]) for r in rows if r["d"] is not None and r["d"] >= 0]
 
     # ------------------------------------------------------------------------------------------ assets
     def add_asset(self, row: AssetRow) -> None:
         """Records an uploaded image (its PNG must already be at :meth:`asset_path`)."""
         with self._lock:
-            self.db.execute("INSERT INTO assets (id, created_at, width, height, mode, bytes) VALUES (?, ?, ?, ?, ?, ?)",
-                            (row.id, row.created_at, row.width, row.height, row.mode, row.bytes))
+            self.db.execute(
+                "INSERT INTO assets (id, created_at, width, height, mode, bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                (row.id, row.created_at, row.width, row.height, row.mode, row.bytes),
+            )
 
     def get_asset(self, asset_id: str) -> AssetRow | None:
         """The asset, or None."""

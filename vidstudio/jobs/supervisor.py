@@ -137,8 +137,15 @@ class WorkerSupervisor:
         env.setdefault("PYTHONUNBUFFERED", "1")
         cmd = [self.python, "-m", "vidstudio.jobs.worker", "--fd", str(child.fileno())]
         try:
-            proc = subprocess.Popen(cmd, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                pass_fds=(child.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
         finally:
             child.close()
         wire = Wire(parent)
@@ -146,8 +153,9 @@ class WorkerSupervisor:
             self._proc, self._wire = proc, wire
             started = time.monotonic()
         pump = threading.Thread(target=self._pump, args=(proc,), name="vidstudio-worker-log", daemon=True)
-        reader = threading.Thread(target=self._read, args=(proc, wire, started, pump), name="vidstudio-worker-reader",
-                                  daemon=True)
+        reader = threading.Thread(
+            target=self._read, args=(proc, wire, started, pump), name="vidstudio-worker-reader", daemon=True
+        )
         self._threads = [pump, reader]
         pump.start()
         reader.start()

@@ -269,8 +269,17 @@ class Worker:
         finally:
             with self._lock:
                 self._current = None
-        self.send({"ev": "finished", "job": job_id, "status": status, "error": error, "notes": notes,
-                   "output": output, "pipeline": _pipeline_facts()})
+        self.send(
+            {
+                "ev": "finished",
+                "job": job_id,
+                "status": status,
+                "error": error,
+                "notes": notes,
+                "output": output,
+                "pipeline": _pipeline_facts(),
+            }
+        )
 
     def _check_paths(self, project: Any, order: list[str], overrides: dict[str, dict], root: Path) -> None:
         for nid in order:
@@ -286,10 +295,12 @@ class Worker:
                     raise VidStudioError(
                         f"node '{nid}' param '{p.name}': {v!r} is outside the job's folder; the server reads only "
                         "uploaded files (POST /v1/assets, mapped in the request's 'assets') and writes only into "
-                        "the job's folder")
+                        "the job's folder"
+                    )
 
-    def _execute(self, msg: dict[str, Any], job_id: str, job_dir: Path,
-                 token: CancelToken) -> tuple[dict[str, Any], list[str]]:
+    def _execute(
+        self, msg: dict[str, Any], job_id: str, job_dir: Path, token: CancelToken
+    ) -> tuple[dict[str, Any], list[str]]:
         from vidstudio.media.clip import as_clip
         from vidstudio.media.video import probe_video, write_video
         from vidstudio.project import loads_project
@@ -311,8 +322,10 @@ class Worker:
         else:
             ports = [o.name for o in cls.outputs if str(o.type) == "VIDEO"]
             if not ports:
-                raise VidStudioError(f"output node '{out}' ({cls.type_id}) gives no VIDEO; choose an Export Video "
-                                     "node or a node with a VIDEO output")
+                raise VidStudioError(
+                    f"output node '{out}' ({cls.type_id}) gives no VIDEO; choose an Export Video "
+                    "node or a node with a VIDEO output"
+                )
             video_port = ports[0]
         plan = self.engine.plan(project, project.settings, [out], overrides=overrides)  # validated once, here
         if not plan.ok:
@@ -329,12 +342,21 @@ class Worker:
         def progress(node_id: str, fraction: float | None, message: str) -> None:
             now = time.time()
             state = message in ("running", "done", "cached")
-            if not state and (node_id in stepping or (
-                    now - last_sent.get(node_id, 0.0) < PROGRESS_INTERVAL and (fraction or 0) < 1)):
+            if not state and (
+                node_id in stepping or (now - last_sent.get(node_id, 0.0) < PROGRESS_INTERVAL and (fraction or 0) < 1)
+            ):
                 return
             last_sent[node_id] = now
-            self.send({"ev": "progress", "job": job_id, "node": node_id, "fraction": fraction,
-                       "message": str(message), "t": now})
+            self.send(
+                {
+                    "ev": "progress",
+                    "job": job_id,
+                    "node": node_id,
+                    "fraction": fraction,
+                    "message": str(message),
+                    "t": now,
+                }
+            )
 
         def on_step(node_id: str, step: int, total: int, sps: float, preview: Any) -> None:
             now = time.time()
@@ -345,11 +367,29 @@ class Worker:
                     payload, w, h = encode_jpeg(preview)
                 except Exception as e:  # a bad preview must not stop the job
                     print(f"vidstudio worker: preview not encoded: {e}", file=sys.stderr)
-            self.send({"ev": "step", "job": job_id, "node": node_id, "step": int(step), "total": int(total),
-                       "sps": float(sps), "width": w, "height": h, "t": now}, payload)
+            self.send(
+                {
+                    "ev": "step",
+                    "job": job_id,
+                    "node": node_id,
+                    "step": int(step),
+                    "total": int(total),
+                    "sps": float(sps),
+                    "width": w,
+                    "height": h,
+                    "t": now,
+                },
+                payload,
+            )
 
-        result = self.engine.run(plan, project_dir=job_dir, progress=progress, cancel=token,
-                                 project_json=msg.get("embed"), services={"on_step": on_step})
+        result = self.engine.run(
+            plan,
+            project_dir=job_dir,
+            progress=progress,
+            cancel=token,
+            project_json=msg.get("embed"),
+            services={"on_step": on_step},
+        )
         target = job_dir / "output.mp4"
         if video_port is None:
             written = Path(result.values[out]["file"])
@@ -357,8 +397,14 @@ class Worker:
             clip = as_clip(result.values[links[0].source_node][links[0].source_port]) if links else None
         else:
             clip = as_clip(result.values[out][video_port])
-            written, _ = write_video(clip, target, project.settings.fps, project_json=msg.get("embed"),
-                                     metadata=dict(clip.metadata) or None, cancel=token)
+            written, _ = write_video(
+                clip,
+                target,
+                project.settings.fps,
+                project_json=msg.get("embed"),
+                metadata=dict(clip.metadata) or None,
+                cancel=token,
+            )
         if written.resolve() != target.resolve():
             raise VidStudioError(f"output node '{out}' wrote {written.name}, not output.mp4")
         info = probe_video(target)
@@ -373,7 +419,9 @@ class Worker:
         seed = clip.metadata.get("vidstudio_seed") if clip is not None else None
         fps = info.fps
         output = {
-            "width": info.width, "height": info.height, "frame_count": info.frame_count,
+            "width": info.width,
+            "height": info.height,
+            "frame_count": info.frame_count,
             "fps": str(fps.numerator) if fps.denominator == 1 else f"{fps.numerator}/{fps.denominator}",
             "duration_seconds": float(info.frame_count / fps) if fps else 0.0,
             "bytes": target.stat().st_size,

@@ -17,7 +17,19 @@ from vidstudio.media.video import (
 )
 
 __all__ = [
-    "Clip", "as_clip", "load_image", "save_png", "to_uint8", "VideoInfo", "VideoWriter", "iter_video_frames",
-    "parse_fps", "probe_video", "read_embedded_project", "read_metadata", "read_video", "write_png_sequence",
+    "Clip",
+    "as_clip",
+    "load_image",
+    "save_png",
+    "to_uint8",
+    "VideoInfo",
+    "VideoWriter",
+    "iter_video_frames",
+    "parse_fps",
+    "probe_video",
+    "read_embedded_project",
+    "read_metadata",
+    "read_video",
+    "write_png_sequence",
     "write_video",
 ]

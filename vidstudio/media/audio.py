@@ -40,7 +40,9 @@ class Audio:
         if a.ndim == 1:
             a = a[:, None]
         if a.ndim != 2 or a.shape[1] < 1 or a.shape[1] > 8:
-            raise MediaError(f"audio samples must be (N, channels) with 1..8 channels, got shape {np.shape(self.samples)}")
+            raise MediaError(
+                f"audio samples must be (N, channels) with 1..8 channels, got shape {np.shape(self.samples)}"
+            )
         if not np.isfinite(a).all():
             raise MediaError("audio samples hold NaN or infinite values")
         if not (1 <= int(self.sample_rate) <= 384000):
@@ -75,13 +77,18 @@ class Audio:
         out = np.zeros((max(0, b - a), self.channels), np.float32)
         lo, hi = max(a, 0), min(b, self.samples.shape[0])
         if hi > lo:
-            out[lo - a:hi - a] = self.samples[lo:hi]
+            out[lo - a : hi - a] = self.samples[lo:hi]
         return Audio(out, self.sample_rate)
 
     def to_json(self) -> dict:
         """A JSON-ready summary without the samples (for ``vidstudio eval``)."""
-        return {"kind": "audio", "sample_rate": self.sample_rate, "channels": self.channels,
-                "samples": int(self.samples.shape[0]), "seconds": round(self.duration, 6)}
+        return {
+            "kind": "audio",
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "samples": int(self.samples.shape[0]),
+            "seconds": round(self.duration, 6),
+        }
 
     def fit(self, seconds: float) -> Audio:
         """This track cut or padded with silence to ``round(seconds * sample_rate)`` samples (the length of the
@@ -120,13 +127,47 @@ def probe_stream_duration(path: str | os.PathLike, stream: str = "a") -> float:
     if not p.is_file():
         raise MediaError(f"{p}: file not found")
     if stream == "a":
-        proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(p), "-map",
-                               "0:a:0", "-f", "f32le", "-ac", "1", "-ar", "48000", "-"], capture_output=True)
+        proc = subprocess.run(
+            [
+                ffmpeg_exe(),
+                "-hide_banner",
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-i",
+                str(p),
+                "-map",
+                "0:a:0",
+                "-f",
+                "f32le",
+                "-ac",
+                "1",
+                "-ar",
+                "48000",
+                "-",
+            ],
+            capture_output=True,
+        )
         if proc.returncode != 0 or not proc.stdout:
             raise MediaError(f"{p}: no audio stream ffmpeg can read")
         return len(proc.stdout) / 4 / 48000
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(p), "-map", f"0:{stream}:0", "-c", "copy",
-                           "-f", "framecrc", "-"], capture_output=True)
+    proc = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-i",
+            str(p),
+            "-map",
+            f"0:{stream}:0",
+            "-c",
+            "copy",
+            "-f",
+            "framecrc",
+            "-",
+        ],
+        capture_output=True,
+    )
     tb = Fraction(1, 1)
     rows: list[tuple[int, int]] = []
     for line in proc.stdout.decode("ascii", "replace").splitlines():
@@ -154,8 +195,13 @@ class AudioFile(Audio):
     """
 
     def __init__(self, path: str | os.PathLike, start: float, end: float, sample_rate: int):
-        for name, value in (("path", Path(path)), ("start", float(start)), ("end", float(end)),
-                            ("sample_rate", int(sample_rate)), ("_samples", None)):
+        for name, value in (
+            ("path", Path(path)),
+            ("start", float(start)),
+            ("end", float(end)),
+            ("sample_rate", int(sample_rate)),
+            ("_samples", None),
+        ):
             object.__setattr__(self, name, value)  # Audio is frozen
 
     @property
@@ -170,7 +216,9 @@ class AudioFile(Audio):
         return f"AudioFile({str(self.path)!r}, {self.start:g}..{self.end:g} s, {self.sample_rate} Hz)"
 
 
-def decode_audio(path: str | os.PathLike, *, start: float = 0.0, end: float = 0.0, sample_rate: int | None = None) -> Audio:
+def decode_audio(
+    path: str | os.PathLike, *, start: float = 0.0, end: float = 0.0, sample_rate: int | None = None
+) -> Audio:
     """Decodes the first audio stream of a file (WAV, MP3, FLAC, AAC, Opus, or a video's sound) through PyAV.
 
     Args:
@@ -212,11 +260,13 @@ def decode_audio(path: str | os.PathLike, *, start: float = 0.0, end: float = 0.
     samples = np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
     if declared:
         # AAC and MP3 decoders give whole codec frames; the container's duration says where the sound ends.
-        samples = samples[:max(1, round(declared * rate))]
+        samples = samples[: max(1, round(declared * rate))]
     a = max(0, round(float(start) * rate))
     b = samples.shape[0] if not end or end <= 0 else min(samples.shape[0], round(float(end) * rate))
     if a >= b:
-        raise MediaError(f"{p}: audio trim {start:g}s..{end:g}s is empty (the sound lasts {samples.shape[0] / rate:g}s)")
+        raise MediaError(
+            f"{p}: audio trim {start:g}s..{end:g}s is empty (the sound lasts {samples.shape[0] / rate:g}s)"
+        )
     return Audio(np.clip(samples[a:b], -1.0, 1.0), rate)
 
 
@@ -269,7 +319,7 @@ def time_stretch(audio: Audio, factor: float) -> Audio:
             out.append(fr.to_ndarray().reshape(-1, nch))
 
     for start in range(0, data.shape[0], 4096):
-        chunk = np.ascontiguousarray(data[start:start + 4096], dtype=np.float32)
+        chunk = np.ascontiguousarray(data[start : start + 4096], dtype=np.float32)
         fr = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="flt", layout=layout)
         fr.sample_rate, fr.pts, fr.time_base = rate, start, Fraction(1, rate)
         src.push(fr)
@@ -323,7 +373,7 @@ def retime_audio(audio: Audio, source_frames: np.ndarray, fps: Fraction | float)
                 if abs(factor - 1.0) > 1e-3:
                     piece = time_stretch(piece, factor)
                 n = min(b - a, piece.samples.shape[0])
-                out[a:a + n] = piece.samples[:n]
+                out[a : a + n] = piece.samples[:n]
         k0 = k1
     return Audio(out, rate)
 
@@ -341,10 +391,20 @@ def waveform_peaks(audio: Audio, buckets: int) -> np.ndarray:
     edges = np.linspace(0, mono.shape[0], n + 1).astype(np.int64)
     out = np.zeros((n, 2), np.float32)
     for k in range(n):
-        seg = mono[edges[k]:max(edges[k + 1], edges[k] + 1)]
+        seg = mono[edges[k] : max(edges[k + 1], edges[k] + 1)]
         if seg.size:
             out[k] = (seg.min(), seg.max())
     return out
 
 
-__all__ = ["AUDIO_FILE_SUFFIXES", "Audio", "AudioFile", "probe_stream_duration", "decode_audio", "retime_audio", "time_stretch", "waveform_peaks", "write_wav"]
+__all__ = [
+    "AUDIO_FILE_SUFFIXES",
+    "Audio",
+    "AudioFile",
+    "probe_stream_duration",
+    "decode_audio",
+    "retime_audio",
+    "time_stretch",
+    "waveform_peaks",
+    "write_wav",
+]

@@ -93,7 +93,9 @@ class Clip:
         output on frame 0 when it differs)."""
         first = fn(self.frame(0), 0)
         h, w = first.shape[:2]
-        out = Clip(self.frame_count, h, w, lambda i: fn(self.frame(i), i), cache_frames=cache_frames, label=label or self.label)
+        out = Clip(
+            self.frame_count, h, w, lambda i: fn(self.frame(i), i), cache_frames=cache_frames, label=label or self.label
+        )
         out.metadata.update(self.metadata)
         return out
 
@@ -105,7 +107,9 @@ class Clip:
         """
         if not (0 <= start < stop <= self.frame_count):
             raise ValueError(f"{self.label}: frame range {start}:{stop} is outside 0:{self.frame_count}")
-        out = Clip(stop - start, self.height, self.width, lambda i: self.frame(start + i), cache_frames=0, label=self.label)
+        out = Clip(
+            stop - start, self.height, self.width, lambda i: self.frame(start + i), cache_frames=0, label=self.label
+        )
         out.metadata.update(self.metadata)
         return out
 
@@ -142,9 +146,7 @@ class Clip:
                 return hit
         out = _as_float_frames(np.asarray(self._render(i)))
         if out.shape != (self.height, self.width, 3):
-            raise ValueError(
-                f"{self.label}: frame {i} has shape {out.shape}, expected {(self.height, self.width, 3)}"
-            )
+            raise ValueError(f"{self.label}: frame {i} has shape {out.shape}, expected {(self.height, self.width, 3)}")
         if out.flags.writeable:
             out.setflags(write=False)
         if self._cache_frames:
@@ -159,7 +161,9 @@ class Clip:
             start, stop, step = key.indices(self.frame_count)
             if step != 1:
                 idx = list(range(start, stop, step))
-                out = Clip(len(idx), self.height, self.width, lambda i: self.frame(idx[i]), cache_frames=0, label=self.label)
+                out = Clip(
+                    len(idx), self.height, self.width, lambda i: self.frame(idx[i]), cache_frames=0, label=self.label
+                )
                 out.metadata.update(self.metadata)
                 return out
             return self.subclip(start, stop)

@@ -204,7 +204,11 @@ class VideoSource:
         is_rgb = _format_is_rgb(fmt)
         rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
         rotation = (int(round(rotation / 90)) * 90) % 360
-        matrix = "RGB" if is_rgb else _MATRICES.get(int(frame.colorspace or 2), "ITU709" if frame.height >= 720 else "ITU601")
+        matrix = (
+            "RGB"
+            if is_rgb
+            else _MATRICES.get(int(frame.colorspace or 2), "ITU709" if frame.height >= 720 else "ITU601")
+        )
         full_range = (int(frame.color_range or 0) == 2) or fmt.name.startswith("yuvj")
         self._rotation = rotation
         self._matrix = matrix
@@ -219,22 +223,45 @@ class VideoSource:
         audio = None
         if container.streams.audio:
             a = container.streams.audio[0]
-            adur = float(a.duration * a.time_base) if a.duration and a.time_base else (
-                float(container.duration) / 1e6 if container.duration else 0.0)
-            audio = AudioStreamInfo(codec=a.codec_context.name, sample_rate=int(a.sample_rate or a.rate or 0),
-                                    channels=int(a.channels or 0), duration=adur)
+            adur = (
+                float(a.duration * a.time_base)
+                if a.duration and a.time_base
+                else (float(container.duration) / 1e6 if container.duration else 0.0)
+            )
+            audio = AudioStreamInfo(
+                codec=a.codec_context.name,
+                sample_rate=int(a.sample_rate or a.rate or 0),
+                channels=int(a.channels or 0),
+                duration=adur,
+            )
         return SourceInfo(
-            path=self.path, width=int(w), height=int(h), frame_count=n, fps=fps, duration=float(total), times=times,
-            rotation=rotation, has_alpha=has_alpha, codec=stream.codec_context.name, pix_fmt=fmt.name, matrix=matrix,
-            full_range=full_range, audio=audio, variable_rate=variable,
+            path=self.path,
+            width=int(w),
+            height=int(h),
+            frame_count=n,
+            fps=fps,
+            duration=float(total),
+            times=times,
+            rotation=rotation,
+            has_alpha=has_alpha,
+            codec=stream.codec_context.name,
+            pix_fmt=fmt.name,
+            matrix=matrix,
+            full_range=full_range,
+            audio=audio,
+            variable_rate=variable,
         )
 
     # ------------------------------------------------------------------------------------------ decoding
     def _seek_to(self, index: int) -> None:
         container = self._open()
         self.seeks += 1
-        container.seek(int(self._pts[index]) if index > 0 else int(self._pts[0]), stream=self._stream, backward=True,
-                       any_frame=False)
+        container.seek(
+            int(self._pts[index]) if index > 0 else int(self._pts[0]),
+            stream=self._stream,
+            backward=True,
+            any_frame=False,
+        )
         if self._codec_ctx is not None:
             self._codec_ctx.flush_buffers()
         self._decoder = self._frames()
@@ -307,7 +334,11 @@ class VideoSource:
                 raise MediaError(f"{self.path}: cannot decode frame {i} ({_reason(e)})") from None
 
     def _decode(self, target: int) -> np.ndarray:
-        if self._decoder is None or self._next_index < 0 or not (self._next_index <= target <= self._next_index + _FORWARD_LIMIT):
+        if (
+            self._decoder is None
+            or self._next_index < 0
+            or not (self._next_index <= target <= self._next_index + _FORWARD_LIMIT)
+        ):
             self._seek_to(target)
         index = self._next_index - 1
         restarted = False
@@ -397,7 +428,9 @@ def _reason(e: BaseException) -> str:
     return text.splitlines()[0][:200]
 
 
-def output_frame_times(info: SourceInfo, fps: Fraction | float, trim_in: float = 0.0, trim_out: float = 0.0) -> np.ndarray:
+def output_frame_times(
+    info: SourceInfo, fps: Fraction | float, trim_in: float = 0.0, trim_out: float = 0.0
+) -> np.ndarray:
     """Times (seconds from the file's first frame) of the output frames of a trim at ``fps``.
 
     Args:
@@ -459,7 +492,9 @@ def open_video_clip(
         end = info.duration if not trim_out or trim_out <= 0 else float(trim_out)
         idx = np.nonzero((info.times >= start - 1e-6) & (info.times < end - 1e-6))[0]
         if idx.size == 0:
-            raise MediaError(f"{info.path}: trim {start:g}s..{end:g}s holds no frame (the file lasts {info.duration:g}s)")
+            raise MediaError(
+                f"{info.path}: trim {start:g}s..{end:g}s holds no frame (the file lasts {info.duration:g}s)"
+            )
     else:
         times = output_frame_times(info, fps, trim_in, trim_out)
         idx = np.asarray([src.index_at(t) for t in times], dtype=np.int64)
@@ -475,13 +510,23 @@ def open_video_clip(
         return np.repeat(a[..., None], 3, axis=2)
 
     clip = Clip(len(idx), info.height, info.width, rgb, cache_frames=cache_frames, label=info.path.name)
-    clip.metadata.update({"source_file": str(info.path), "source_fps": str(info.fps),
-                          "source_frames": str(info.frame_count)})
+    clip.metadata.update(
+        {"source_file": str(info.path), "source_fps": str(info.fps), "source_frames": str(info.frame_count)}
+    )
     clip.source_indices = idx
     matte = None
     if info.has_alpha:
-        matte = Clip(len(idx), info.height, info.width, alpha, cache_frames=cache_frames, label=f"{info.path.name} alpha")
+        matte = Clip(
+            len(idx), info.height, info.width, alpha, cache_frames=cache_frames, label=f"{info.path.name} alpha"
+        )
     return clip, matte, src
 
 
-__all__ = ["VIDEO_FILE_SUFFIXES", "AudioStreamInfo", "SourceInfo", "VideoSource", "open_video_clip", "output_frame_times"]
+__all__ = [
+    "VIDEO_FILE_SUFFIXES",
+    "AudioStreamInfo",
+    "SourceInfo",
+    "VideoSource",
+    "open_video_clip",
+    "output_frame_times",
+]

@@ -79,8 +79,10 @@ def export_clip(
     clip = as_clip(clip)
     end = clip.frame_count if stop is None else min(int(stop), clip.frame_count)
     if start < 0 or start >= end:
-        raise MediaError(f"frame range {start}:{clip.frame_count if stop is None else stop} is outside the clip's "
-                         f"{clip.frame_count} frames")
+        raise MediaError(
+            f"frame range {start}:{clip.frame_count if stop is None else stop} is outside the clip's "
+            f"{clip.frame_count} frames"
+        )
     frames = clip.subclip(start, end) if (start, end) != (0, clip.frame_count) else clip
     if audio is not None and not isinstance(audio, Audio):
         raise MediaError(f"{path}: the audio track is a {type(audio).__name__}, expected an Audio track")
@@ -92,13 +94,25 @@ def export_clip(
         rate = Fraction(parse_fps(fps))
         seconds, have = float((end - start) / rate), audio.duration - float(start / rate)
         if abs(have - seconds) > 0.5 / audio.sample_rate:
-            notes.append(f"audio track of {max(have, 0.0):.3f} s fitted to the video's {seconds:.3f} s "
-                         f"({'cut' if have > seconds else 'padded with silence'})")
+            notes.append(
+                f"audio track of {max(have, 0.0):.3f} s fitted to the video's {seconds:.3f} s "
+                f"({'cut' if have > seconds else 'padded with silence'})"
+            )
         audio = audio.for_frames(start, end, rate)
     tags = {**clip.metadata, **(metadata or {})}
-    out, more = write_video(frames, mp4_path(path), fps, crf=crf, preset=preset, odd_size=odd_size,
-                            project_json=project_json, metadata=tags or None, progress=progress, cancel=cancel,
-                            audio=audio)
+    out, more = write_video(
+        frames,
+        mp4_path(path),
+        fps,
+        crf=crf,
+        preset=preset,
+        odd_size=odd_size,
+        project_json=project_json,
+        metadata=tags or None,
+        progress=progress,
+        cancel=cancel,
+        audio=audio,
+    )
     return out, notes + list(more)
 
 

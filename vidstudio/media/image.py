@@ -41,7 +41,9 @@ def load_image(path: str | os.PathLike, *, alpha: bool = True) -> np.ndarray:
     p = Path(path)
     why = regular_file_problem(p)
     if why is not None:
-        raise MediaError(f"{p}: {'image file not found' if why == 'file not found' else why.replace('not a file', 'not an image file')}")
+        raise MediaError(
+            f"{p}: {'image file not found' if why == 'file not found' else why.replace('not a file', 'not an image file')}"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -47,8 +47,9 @@ def _warp(frame: np.ndarray, flow: np.ndarray, scale: float) -> np.ndarray:
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     s = np.float32(scale)
     mx, my = (gx + s * flow[..., 0]).astype(np.float32), (gy + s * flow[..., 1]).astype(np.float32)
-    return cv2.remap(np.ascontiguousarray(frame, np.float32), mx, my,
-                     interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(
+        np.ascontiguousarray(frame, np.float32), mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def interpolate_clip(clip: Clip, fps_in: Fraction, fps_out: Fraction) -> Clip:

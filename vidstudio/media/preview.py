@@ -15,8 +15,9 @@ import numpy as np
 from vidstudio.errors import MediaError
 
 
-def video_thumbnails(path: str | os.PathLike, fps: Fraction | float, trim_in: float, trim_out: float, count: int,
-                     height: int) -> tuple[int, list[tuple[int, np.ndarray]]]:
+def video_thumbnails(
+    path: str | os.PathLike, fps: Fraction | float, trim_in: float, trim_out: float, count: int, height: int
+) -> tuple[int, list[tuple[int, np.ndarray]]]:
     """Thumbnails of a trimmed video at a frame rate, as Load Video would show it.
 
     Args:
@@ -34,8 +35,15 @@ def video_thumbnails(path: str | os.PathLike, fps: Fraction | float, trim_in: fl
     st = p.stat() if p.is_file() else None
     if st is None:
         raise MediaError(f"{p}: video file not found")
-    return _thumbs(str(p), st.st_mtime_ns, str(Fraction(fps).limit_denominator(100000)), float(trim_in),
-                   float(trim_out), int(count), int(height))
+    return _thumbs(
+        str(p),
+        st.st_mtime_ns,
+        str(Fraction(fps).limit_denominator(100000)),
+        float(trim_in),
+        float(trim_out),
+        int(count),
+        int(height),
+    )
 
 
 @functools.lru_cache(maxsize=32)

@@ -177,8 +177,22 @@ class VideoWriter:
         self._log = tempfile.TemporaryFile()
         out_w, out_h = self.width + self.pad_right, self.height + self.pad_bottom
         cmd = [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{out_w}x{out_h}", "-r", str(self.fps), "-i", "pipe:0",
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-y",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{out_w}x{out_h}",
+            "-r",
+            str(self.fps),
+            "-i",
+            "pipe:0",
         ]
         tags = {"comment": "Made with VidStudio", **(metadata or {})}
         if project_json is not None:
@@ -199,10 +213,31 @@ class VideoWriter:
         if audio is not None:
             cmd += ["-map", "2:a:0", "-c:a", "aac", "-b:a", "192k"]
         cmd += [
-            "-vf", "scale=out_color_matrix=bt709:out_range=tv",
-            "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
-            "-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-pix_fmt", "yuv420p",
-            "-r", str(self.fps), "-movflags", "+faststart+use_metadata_tags", "-f", "mp4", str(self._tmp),
+            "-vf",
+            "scale=out_color_matrix=bt709:out_range=tv",
+            "-colorspace",
+            "bt709",
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+            "-color_range",
+            "tv",
+            "-c:v",
+            "libx264",
+            "-preset",
+            preset,
+            "-crf",
+            str(int(crf)),
+            "-pix_fmt",
+            "yuv420p",
+            "-r",
+            str(self.fps),
+            "-movflags",
+            "+faststart+use_metadata_tags",
+            "-f",
+            "mp4",
+            str(self._tmp),
         ]
         try:
             # Own session: a Ctrl-C in the terminal reaches VidStudio, which then aborts ffmpeg itself.
@@ -261,17 +296,17 @@ class VideoWriter:
             if self._pipe_error is not None:
                 continue  # drain until the producer notices
             if f.dtype == np.uint8:
-                u8[:self.height, :self.width] = f
+                u8[: self.height, : self.width] = f
             else:
                 for r in range(0, self.height, band):
-                    src = f[r:r + band]
-                    b = buf[:src.shape[0]]
+                    src = f[r : r + band]
+                    b = buf[: src.shape[0]]
                     np.multiply(src, 255.0, out=b, casting="unsafe")
                     np.clip(b, 0.0, 255.0, out=b)
                     np.rint(b, out=b)
-                    np.copyto(u8[r:r + src.shape[0], :self.width], b, casting="unsafe")
+                    np.copyto(u8[r : r + src.shape[0], : self.width], b, casting="unsafe")
             if self.pad_right:
-                u8[:self.height, self.width] = u8[:self.height, self.width - 1]
+                u8[: self.height, self.width] = u8[: self.height, self.width - 1]
             if self.pad_bottom:
                 u8[self.height] = u8[self.height - 1]
             try:
@@ -499,7 +534,9 @@ def write_png_sequence(
         raise
 
 
-_STREAM_RE = re.compile(r"Stream #\d+:\d+.*?: Video: (?P<codec>\w+)[^,]*, (?P<pix>[\w]+)[^,]*(?:\([^)]*\))?, (?P<w>\d+)x(?P<h>\d+)")
+_STREAM_RE = re.compile(
+    r"Stream #\d+:\d+.*?: Video: (?P<codec>\w+)[^,]*, (?P<pix>[\w]+)[^,]*(?:\([^)]*\))?, (?P<w>\d+)x(?P<h>\d+)"
+)
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
@@ -545,8 +582,14 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     fps = 1 / (step * tb) if step else Fraction(0)
     fps = fps.limit_denominator(100000)
     return VideoInfo(
-        path=p, width=int(m["w"]), height=int(m["h"]), fps=fps, frame_count=count,
-        duration=float(count / fps) if fps else 0.0, codec=m["codec"], pix_fmt=m["pix"],
+        path=p,
+        width=int(m["w"]),
+        height=int(m["h"]),
+        fps=fps,
+        frame_count=count,
+        duration=float(count / fps) if fps else 0.0,
+        codec=m["codec"],
+        pix_fmt=m["pix"],
     )
 
 
@@ -674,5 +717,5 @@ def _parse_ffmetadata(text: str) -> dict[str, str]:
         while eq != -1 and _escaped(entry, eq):
             eq = entry.find("=", eq + 1)
         if eq != -1:
-            out[_FFMETA_ESCAPE.sub(r"\1", entry[:eq])] = _FFMETA_ESCAPE.sub(r"\1", entry[eq + 1:])
+            out[_FFMETA_ESCAPE.sub(r"\1", entry[:eq])] = _FFMETA_ESCAPE.sub(r"\1", entry[eq + 1 :])
     return out

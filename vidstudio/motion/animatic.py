@@ -170,7 +170,9 @@ class AnimaticRenderer:
     def blur_sample_count(self, index: int) -> int:
         """Sub-frames that frame ``index`` averages: ``blur_samples``, more for fast motion (see the class)."""
         a, b = index - self.motion_blur / 2, index + self.motion_blur / 2
-        frame_corners = np.array([[0, 0, 1], [self.width, 0, 1], [0, self.height, 1], [self.width, self.height, 1]], float)
+        frame_corners = np.array(
+            [[0, 0, 1], [self.width, 0, 1], [0, self.height, 1], [self.width, self.height, 1]], float
+        )
         ca, cb = camera_at(self.cameras, np.array([a, b]))
         moved = np.linalg.norm((frame_corners @ (cb @ np.linalg.inv(ca))[:2].T) - frame_corners[:, :2], axis=1).max()
         for sp in self.sprites:
@@ -268,4 +270,4 @@ class _SpriteMip:
 
     def for_scale(self, scale: float) -> np.ndarray:
         levels = 0 if scale >= self.max_scale / 2 else int(math.floor(math.log2(self.max_scale / max(scale, 1e-6))))
-        return self.sprite.raster(self.max_scale / (2 ** levels))
+        return self.sprite.raster(self.max_scale / (2**levels))

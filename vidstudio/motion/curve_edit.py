@@ -27,8 +27,9 @@ def _check(curve: FCurve, indices: Iterable[int]) -> list[int]:
     return idx
 
 
-def move_keys(curve: FCurve, indices: Iterable[int], dframe: float, dvalue: float, *,
-              snap: bool = True) -> tuple[FCurve, list[int]] | None:
+def move_keys(
+    curve: FCurve, indices: Iterable[int], dframe: float, dvalue: float, *, snap: bool = True
+) -> tuple[FCurve, list[int]] | None:
     """Moves keys by ``(dframe, dvalue)``.
 
     Args:

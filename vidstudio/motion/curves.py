@@ -27,8 +27,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from vidstudio.motion.easing import FAMILIES, ease
 
 Interpolation = Literal[
-    "constant", "linear", "bezier",
-    "sine", "quad", "cubic", "quart", "quint", "expo", "circ", "back", "elastic", "bounce",
+    "constant",
+    "linear",
+    "bezier",
+    "sine",
+    "quad",
+    "cubic",
+    "quart",
+    "quint",
+    "expo",
+    "circ",
+    "back",
+    "elastic",
+    "bounce",
 ]
 Easing = Literal["auto", "in", "out", "in_out"]
 HandleType = Literal["auto_clamped", "auto", "vector", "free", "aligned"]
@@ -269,9 +280,7 @@ class FCurve(BaseModel):
             elif k.interpolation == "linear":
                 out[m] = y0 + (y1 - y0) * u
             elif k.interpolation == "bezier":
-                out[m] = _bezier_y_at_x(
-                    flat[m], (x0, y0), tuple(right[i]), tuple(left[i + 1]), (x1, y1)
-                )
+                out[m] = _bezier_y_at_x(flat[m], (x0, y0), tuple(right[i]), tuple(left[i + 1]), (x1, y1))
             else:
                 p = ease(k.interpolation, k.easing, u, back=k.back, amplitude=k.amplitude, period=k.period)
                 out[m] = y0 + (y1 - y0) * p
@@ -352,7 +361,9 @@ def _bezier_y_at_x(
 
     span = X[3] - X[0]
     # Handles at thirds make x(t) linear: no solve needed (the automatic handle types).
-    if abs(X[1] - (X[0] + span / 3)) < 1e-12 * max(1.0, span) and abs(X[2] - (X[0] + 2 * span / 3)) < 1e-12 * max(1.0, span):
+    if abs(X[1] - (X[0] + span / 3)) < 1e-12 * max(1.0, span) and abs(X[2] - (X[0] + 2 * span / 3)) < 1e-12 * max(
+        1.0, span
+    ):
         return bez(Y, (xs - X[0]) / span)
     lo = np.zeros_like(xs)
     hi = np.ones_like(xs)

@@ -44,8 +44,11 @@ def validate_outline(value: Any) -> list[list[float]]:
         raise ValueError(f"expects a list of [x, y] points, got {type(value).__name__}")
     out = []
     for i, p in enumerate(value):
-        if (not isinstance(p, (list, tuple)) or len(p) != 2
-                or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in p)):
+        if (
+            not isinstance(p, (list, tuple))
+            or len(p) != 2
+            or not all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in p)
+        ):
             raise ValueError(f"points[{i}]: expects [x, y] numbers, got {p!r}")
         if not all(np.isfinite(float(c)) for c in p):
             raise ValueError(f"points[{i}]: expects finite numbers, got {list(p)}")
@@ -183,7 +186,9 @@ def _box(alpha: np.ndarray, points: Any) -> tuple[int, int, int, int]:
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def crop_box(points: Any, width: int, height: int, feather: float = 0.0) -> tuple[tuple[int, int, int, int], tuple[float, float]]:
+def crop_box(
+    points: Any, width: int, height: int, feather: float = 0.0
+) -> tuple[tuple[int, int, int, int], tuple[float, float]]:
     """The crop :func:`cut_out` takes for an outline on a ``width`` x ``height`` photo, without the photo.
 
     Returns:
@@ -234,8 +239,9 @@ def fill_hole(picture: np.ndarray, alpha: np.ndarray, radius: float = 5.0, grow:
     return out
 
 
-def place_in_world(box: tuple[int, int, int, int], photo_size: tuple[int, int], frame_size: tuple[int, int],
-                   fit: str = "cover") -> tuple[tuple[float, float], tuple[float, float]]:
+def place_in_world(
+    box: tuple[int, int, int, int], photo_size: tuple[int, int], frame_size: tuple[int, int], fit: str = "cover"
+) -> tuple[tuple[float, float], tuple[float, float]]:
     """Where a crop of a photo sits in the animatic's world when the photo is its background.
 
     The Animatic Render places its background picture with :func:`vidstudio.motion.camera.fit_matrix`; a sprite

@@ -46,6 +46,7 @@ def _elastic_in(t: np.ndarray, amplitude: float, period: float) -> np.ndarray:
         amplitude, s = 1.0, period / 4.0
     else:
         s = period / (2 * np.pi) * np.arcsin(1.0 / amplitude)
+
     def raw(x):
         u = x - 1.0
         return -(amplitude * np.power(2.0, 10.0 * u) * np.sin((u - s) * (2 * np.pi) / period))

@@ -31,8 +31,14 @@ from vidstudio.motion.trajectory import CompiledPath, MotionPath, compile_path, 
 #: Overlay colours given to new paths and bodies in turn ([r, g, b] in 0..1): distinct on photographs and
 #: for the common colour-vision deficiencies (orange, sky blue, yellow-green, pink, violet, yellow, teal, red).
 PATH_COLORS: tuple[tuple[float, float, float], ...] = (
-    (1.0, 0.55, 0.1), (0.3, 0.72, 1.0), (0.6, 0.9, 0.25), (1.0, 0.42, 0.7),
-    (0.72, 0.55, 1.0), (1.0, 0.86, 0.2), (0.25, 0.88, 0.78), (0.95, 0.3, 0.28),
+    (1.0, 0.55, 0.1),
+    (0.3, 0.72, 1.0),
+    (0.6, 0.9, 0.25),
+    (1.0, 0.42, 0.7),
+    (0.72, 0.55, 1.0),
+    (1.0, 0.86, 0.2),
+    (0.25, 0.88, 0.78),
+    (0.95, 0.3, 0.28),
 )
 EMPTY_DOCUMENT: dict[str, Any] = {"version": 1, "paths": [], "anchors": []}
 #: The colours a path and a body have when their document does not say (the schemas' defaults).
@@ -89,8 +95,16 @@ def next_color(used: Iterable[Any]) -> list[float]:
     return list(PATH_COLORS[len(taken) % len(PATH_COLORS)])
 
 
-def add_path(doc: Any, x: float, y: float, *, start_frame: float = 0.0, end_frame: float | None = None,
-             name: str | None = None, **fields: Any) -> tuple[dict[str, Any], str]:
+def add_path(
+    doc: Any,
+    x: float,
+    y: float,
+    *,
+    start_frame: float = 0.0,
+    end_frame: float | None = None,
+    name: str | None = None,
+    **fields: Any,
+) -> tuple[dict[str, Any], str]:
     """Adds a path whose first control point is ``(x, y)``.
 
     Args:
@@ -105,10 +119,16 @@ def add_path(doc: Any, x: float, y: float, *, start_frame: float = 0.0, end_fram
     """
     d = as_document(doc)
     pid = unused_id(name or "path", _taken_ids(d) | {str(p.get("name")) for p in d["paths"] if p.get("name")})
-    path = {"id": pid, "name": name or pid, "color": next_color(p.get("color", DEFAULT_PATH_COLOR) for p in d["paths"]),
-            "start_frame": float(start_frame), "end_frame": None if end_frame is None else float(end_frame),
-            "interpolation": "catmull_rom", "timing": "constant_speed",
-            "points": [{"x": float(x), "y": float(y)}]}
+    path = {
+        "id": pid,
+        "name": name or pid,
+        "color": next_color(p.get("color", DEFAULT_PATH_COLOR) for p in d["paths"]),
+        "start_frame": float(start_frame),
+        "end_frame": None if end_frame is None else float(end_frame),
+        "interpolation": "catmull_rom",
+        "timing": "constant_speed",
+        "points": [{"x": float(x), "y": float(y)}],
+    }
     path.update(fields)
     d["paths"].append(path)
     return d, pid
@@ -211,8 +231,9 @@ def set_point_frame(doc: Any, path_id: str, index: int, frame: float | None) -> 
     return d
 
 
-def set_handle(doc: Any, path_id: str, index: int, which: str, dx: float, dy: float, *,
-               mirror: bool = True) -> tuple[dict[str, Any], bool]:
+def set_handle(
+    doc: Any, path_id: str, index: int, which: str, dx: float, dy: float, *, mirror: bool = True
+) -> tuple[dict[str, Any], bool]:
     """Sets a Bezier handle of control point ``index``: ``which`` is ``"in"`` or ``"out"``, ``(dx, dy)`` the
     handle's offset from its point in px.
 
@@ -266,7 +287,9 @@ def reset_handles(doc: Any, path_id: str, index: int) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ geometry
-def nearest_on_path(compiled: CompiledPath, x: float, y: float, samples_per_segment: int = 48) -> tuple[int, float, np.ndarray]:
+def nearest_on_path(
+    compiled: CompiledPath, x: float, y: float, samples_per_segment: int = 48
+) -> tuple[int, float, np.ndarray]:
     """Where a click at ``(x, y)`` meets a path's curve, for inserting a control point there.
 
     Args:
@@ -356,8 +379,12 @@ def add_body(bodies: Any, shape: str, x: float, y: float, **fields: Any) -> tupl
     taken = {str(b.get("id")) for b in bs} | {str(b.get("name")) for b in bs if b.get("name")}
     base = {"circle": "ball", "box": "box", "polygon": "poly", "segment": "ledge"}.get(shape, "body")
     bid = unused_id(base, taken)
-    body: dict[str, Any] = {"id": bid, "shape": shape, "position": [float(x), float(y)],
-                            "color": next_color(b.get("color", DEFAULT_BODY_COLOR) for b in bs)}
+    body: dict[str, Any] = {
+        "id": bid,
+        "shape": shape,
+        "position": [float(x), float(y)],
+        "color": next_color(b.get("color", DEFAULT_BODY_COLOR) for b in bs),
+    }
     if shape == "circle":
         body["radius"] = 24.0
     elif shape == "box":
@@ -385,7 +412,9 @@ def remove_body(bodies: Any, body_id: str) -> list[dict[str, Any]]:
     return bs
 
 
-def duplicate_body(bodies: Any, body_id: str, offset: tuple[float, float] = (30.0, 0.0)) -> tuple[list[dict[str, Any]], str]:
+def duplicate_body(
+    bodies: Any, body_id: str, offset: tuple[float, float] = (30.0, 0.0)
+) -> tuple[list[dict[str, Any]], str]:
     """Copies body ``body_id`` (moved by ``offset`` px, a new id and colour, no name) after it. Returns
     ``(bodies, new id)``."""
     bs = as_bodies(bodies)
@@ -402,8 +431,31 @@ def duplicate_body(bodies: Any, body_id: str, offset: tuple[float, float] = (30.
 
 
 __all__ = [
-    "PATH_COLORS", "EMPTY_DOCUMENT", "DEFAULT_PATH_COLOR", "DEFAULT_BODY_COLOR", "as_document", "path_index", "unused_id", "next_color", "add_path",
-    "delete_path", "duplicate_path", "update_path", "append_point", "insert_point", "move_point", "delete_point",
-    "set_point_frame", "set_handle", "reset_handles", "nearest_on_path", "compile_all", "as_bodies", "body_index",
-    "add_body", "update_body", "remove_body", "duplicate_body",
+    "PATH_COLORS",
+    "EMPTY_DOCUMENT",
+    "DEFAULT_PATH_COLOR",
+    "DEFAULT_BODY_COLOR",
+    "as_document",
+    "path_index",
+    "unused_id",
+    "next_color",
+    "add_path",
+    "delete_path",
+    "duplicate_path",
+    "update_path",
+    "append_point",
+    "insert_point",
+    "move_point",
+    "delete_point",
+    "set_point_frame",
+    "set_handle",
+    "reset_handles",
+    "nearest_on_path",
+    "compile_all",
+    "as_bodies",
+    "body_index",
+    "add_body",
+    "update_body",
+    "remove_body",
+    "duplicate_body",
 ]

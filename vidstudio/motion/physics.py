@@ -394,7 +394,9 @@ def simulate(
             body = pm.Body(body_type=pm.Body.STATIC)
         angle = math.radians(spec.angle)
         c, s = math.cos(angle), math.sin(angle)
-        origin = np.asarray(spec.position, dtype=np.float64) + np.array([c * offset[0] - s * offset[1], s * offset[0] + c * offset[1]])
+        origin = np.asarray(spec.position, dtype=np.float64) + np.array(
+            [c * offset[0] - s * offset[1], s * offset[0] + c * offset[1]]
+        )
         body.position = tuple(origin)
         body.angle = angle
         if spec.kind != "static":
@@ -405,8 +407,14 @@ def simulate(
         target = None
         if spec.follow is not None:
             if paths is None or spec.follow not in paths.names:
-                have = ", ".join(paths.names) if paths is not None and len(paths) else "none (link a Trajectory to 'paths')"
-                raise ValueError(f"body {spec.id!r} follows the track {spec.follow!r}, which the paths input does not have (tracks: {have})")
+                have = (
+                    ", ".join(paths.names)
+                    if paths is not None and len(paths)
+                    else "none (link a Trajectory to 'paths')"
+                )
+                raise ValueError(
+                    f"body {spec.id!r} follows the track {spec.follow!r}, which the paths input does not have (tracks: {have})"
+                )
             track = paths.get(spec.follow)
             start = track.sample_at(0.0)
             body.position = tuple(start.position[0])

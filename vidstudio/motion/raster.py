@@ -307,8 +307,16 @@ class SpriteMasks:
     ndim = 3
     dtype = np.dtype(bool)
 
-    def __init__(self, sprites: Sequence[Sprite], width: int, height: int, frame_count: int,
-                 cameras: np.ndarray | None = None, dilate: int = 0, threshold: float = 0.5):
+    def __init__(
+        self,
+        sprites: Sequence[Sprite],
+        width: int,
+        height: int,
+        frame_count: int,
+        cameras: np.ndarray | None = None,
+        dilate: int = 0,
+        threshold: float = 0.5,
+    ):
         if dilate < 0:
             raise ValueError(f"mask dilation must be >= 0 px, got {dilate}")
         if width < 1 or height < 1 or frame_count < 1:

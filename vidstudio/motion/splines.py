@@ -97,8 +97,11 @@ class BezierChain:
         i, t = self._split(u.reshape(-1))
         b = self.segments[i]
         s = 1.0 - t
-        d = (3 * (s * s)[:, None] * (b[:, 1] - b[:, 0]) + 6 * (s * t)[:, None] * (b[:, 2] - b[:, 1])
-             + 3 * (t * t)[:, None] * (b[:, 3] - b[:, 2]))
+        d = (
+            3 * (s * s)[:, None] * (b[:, 1] - b[:, 0])
+            + 6 * (s * t)[:, None] * (b[:, 2] - b[:, 1])
+            + 3 * (t * t)[:, None] * (b[:, 3] - b[:, 2])
+        )
         return d.reshape(*u.shape, 2)
 
     def direction(self, u: np.ndarray | float) -> np.ndarray:
@@ -236,7 +239,7 @@ def bspline_segments(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pa, pb = spline(a), spline(b)
     da, db = deriv(a + 1e-12), deriv(b - 1e-12)
     seg = np.stack([pa, pa + da / 3.0, pb - db / 3.0, pb], axis=1)
-    greville = np.array([knots[i + 1:i + k + 1].mean() for i in range(m)])
+    greville = np.array([knots[i + 1 : i + k + 1].mean() for i in range(m)])
     return seg, greville
 
 

@@ -118,13 +118,27 @@ class Sprite:
     def to_json(self) -> dict:
         """JSON-ready facts (for ``vidstudio eval``): name, size, z, opacity, the picture (image shape or shape
         style) and the track (see :meth:`~vidstudio.motion.tracks.Track.to_json`)."""
-        picture: dict = {"kind": "image", "shape": list(self.image.shape)} if self.image is not None else {
-            "kind": self.shape.kind, "fill": list(self.shape.fill), "outline": list(self.shape.outline),
-            "outline_width": self.shape.outline_width, "vertices": [list(v) for v in self.shape.vertices],
-            "corner_radius": self.shape.corner_radius}
+        picture: dict = (
+            {"kind": "image", "shape": list(self.image.shape)}
+            if self.image is not None
+            else {
+                "kind": self.shape.kind,
+                "fill": list(self.shape.fill),
+                "outline": list(self.shape.outline),
+                "outline_width": self.shape.outline_width,
+                "vertices": [list(v) for v in self.shape.vertices],
+                "corner_radius": self.shape.corner_radius,
+            }
+        )
         opacity = self.opacity if isinstance(self.opacity, float) else np.round(self.opacity, 6).tolist()
-        return {"name": self.name, "size": list(self.size), "z": self.z, "opacity": opacity,
-                "picture": picture, "track": self.track.to_json()}
+        return {
+            "name": self.name,
+            "size": list(self.size),
+            "z": self.z,
+            "opacity": opacity,
+            "picture": picture,
+            "track": self.track.to_json(),
+        }
 
     # ------------------------------------------------------------------------------------------ geometry
     def local_to_frame(self, cameras: np.ndarray | None = None, frames: np.ndarray | None = None) -> np.ndarray:
@@ -363,7 +377,9 @@ def shape_sprite(
     meta = track.meta or {}
     body_shape = meta.get("shape")
     if kind == "auto":
-        kind = {"circle": "ellipse", "box": "box", "polygon": "polygon", "segment": "segment"}.get(body_shape, "ellipse")
+        kind = {"circle": "ellipse", "box": "box", "polygon": "polygon", "segment": "segment"}.get(
+            body_shape, "ellipse"
+        )
     if kind not in SHAPE_KINDS:
         raise ValueError(f"unknown shape {kind!r}; expected auto or one of {', '.join(SHAPE_KINDS)}")
     tw, th = track.size

@@ -102,8 +102,15 @@ class Track:
         n = self.frame_count
         if n == 1:
             idx = np.zeros(f.size, dtype=int)
-            return Track(self.name, self.position[idx], self.angle[idx], self.scale[idx], self.visible[idx],
-                         self.size, dict(self.meta))
+            return Track(
+                self.name,
+                self.position[idx],
+                self.angle[idx],
+                self.scale[idx],
+                self.visible[idx],
+                self.size,
+                dict(self.meta),
+            )
         f = np.clip(f, 0.0, n - 1)
         t_old = np.arange(n, dtype=np.float64)
         pos = np.stack([np.interp(f, t_old, self.position[:, k]) for k in range(2)], axis=1)
@@ -146,8 +153,9 @@ class Track:
         pos = np.einsum("tij,tj->ti", m[:, :2, :2], self.position) + m[:, :2, 2]
         rot = np.arctan2(m[:, 1, 0], m[:, 0, 0])
         zoom = np.sqrt(np.abs(np.linalg.det(m[:, :2, :2])))
-        return Track(self.name, pos, self.angle + rot, self.scale * zoom, self.visible.copy(), self.size,
-                     dict(self.meta))
+        return Track(
+            self.name, pos, self.angle + rot, self.scale * zoom, self.visible.copy(), self.size, dict(self.meta)
+        )
 
     def resample(self, n: int) -> Track:
         """Returns the track with ``n`` samples spanning the same time (sample ``i`` at clip time
@@ -175,8 +183,15 @@ class Track:
         c, s = np.abs(np.cos(self.angle)), np.abs(np.sin(self.angle))
         half_w = 0.5 * self.scale * (w * c + h * s)
         half_h = 0.5 * self.scale * (w * s + h * c)
-        out = np.stack([self.position[:, 0] - half_w, self.position[:, 1] - half_h,
-                        self.position[:, 0] + half_w, self.position[:, 1] + half_h], axis=1)
+        out = np.stack(
+            [
+                self.position[:, 0] - half_w,
+                self.position[:, 1] - half_h,
+                self.position[:, 0] + half_w,
+                self.position[:, 1] + half_h,
+            ],
+            axis=1,
+        )
         out[~self.visible] = np.nan
         return out
 
@@ -286,5 +301,8 @@ class TrackSet:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready data: ``{"frame_count", "tracks": [...], "anchors": [[x, y], ...]}``."""
-        return {"frame_count": self.frame_count, "tracks": [t.to_json() for t in self.tracks],
-                "anchors": self.anchors.tolist()}
+        return {
+            "frame_count": self.frame_count,
+            "tracks": [t.to_json() for t in self.tracks],
+            "anchors": self.anchors.tolist(),
+        }

@@ -72,7 +72,9 @@ from vidstudio.motion.tracks import Track, TrackSet
 #: Version of the trajectory document written by this code.
 TRAJECTORY_VERSION = 1
 _ID = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
-EasingFamilyOrLinear = Literal["linear", "sine", "quad", "cubic", "quart", "quint", "expo", "circ", "back", "elastic", "bounce"]
+EasingFamilyOrLinear = Literal[
+    "linear", "sine", "quad", "cubic", "quart", "quint", "expo", "circ", "back", "elastic", "bounce"
+]
 Color = tuple[float, float, float]
 
 
@@ -199,7 +201,9 @@ class MotionPath(BaseModel):
                     continue
                 if p.frame < self.start_frame or (self.end_frame is not None and p.frame > self.end_frame):
                     end = "the clip's end" if self.end_frame is None else f"{self.end_frame:g}"
-                    raise ValueError(f"points[{i}].frame {p.frame:g} is outside start_frame {self.start_frame:g} .. end_frame {end}")
+                    raise ValueError(
+                        f"points[{i}].frame {p.frame:g} is outside start_frame {self.start_frame:g} .. end_frame {end}"
+                    )
                 if last_f is not None and p.frame <= last_f:
                     raise ValueError(f"points[{i}].frame {p.frame:g} must be after points[{last_i}].frame {last_f:g}")
                 last_i, last_f = i, p.frame
@@ -239,7 +243,9 @@ class TrajectoryDocument(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> TrajectoryDocument:
         if self.version > TRAJECTORY_VERSION:
-            raise ValueError(f"trajectory document version {self.version} is newer than this VidStudio reads ({TRAJECTORY_VERSION})")
+            raise ValueError(
+                f"trajectory document version {self.version} is newer than this VidStudio reads ({TRAJECTORY_VERSION})"
+            )
         seen: dict[str, str] = {}
         for kind, items in (("paths", self.paths), ("anchors", self.anchors)):
             for i, item in enumerate(items):
@@ -250,7 +256,9 @@ class TrajectoryDocument(BaseModel):
         names: dict[str, int] = {}
         for i, p in enumerate(self.paths):
             if p.track_name in names:
-                raise ValueError(f"paths[{i}] is named {p.track_name!r} like paths[{names[p.track_name]}]; names must be unique")
+                raise ValueError(
+                    f"paths[{i}] is named {p.track_name!r} like paths[{names[p.track_name]}]; names must be unique"
+                )
             names[p.track_name] = i
         return self
 
@@ -313,8 +321,10 @@ def compile_path(path: MotionPath) -> CompiledPath:
     """Builds the curve of a path (see :mod:`vidstudio.motion.splines`)."""
     pts = np.array([[p.x, p.y] for p in path.points], dtype=np.float64)
     chain, point_u = build_chain(
-        path.interpolation, pts,
-        handles_in=[p.handle_in for p in path.points], handles_out=[p.handle_out for p in path.points],
+        path.interpolation,
+        pts,
+        handles_in=[p.handle_in for p in path.points],
+        handles_out=[p.handle_out for p in path.points],
     )
     return CompiledPath(path, chain, point_u, chain.length_at(point_u))
 
@@ -459,7 +469,9 @@ def path_polyline(path: MotionPath, samples_per_segment: int = 24, compiled: Com
     return cp.chain.polyline(samples_per_segment)
 
 
-def frame_ticks(path: MotionPath, frame_count: int, compiled: CompiledPath | None = None) -> tuple[np.ndarray, np.ndarray]:
+def frame_ticks(
+    path: MotionPath, frame_count: int, compiled: CompiledPath | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Where the object is at each whole frame of its motion, for drawing ticks along the path.
 
     Returns:

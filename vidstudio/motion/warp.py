@@ -10,7 +10,11 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-_RESAMPLE = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}
+_RESAMPLE = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+}
 
 
 def to_pil(image: np.ndarray) -> Image.Image:
@@ -118,8 +122,12 @@ def warp_array(
     else:
         border_value = tuple(border) + (0,) * (4 - len(border))
     return cv2.warpAffine(
-        np.ascontiguousarray(src), mcv[:2], (w, h), flags=_CV_FLAGS[resample],
-        borderMode=cv2.BORDER_CONSTANT, borderValue=border_value,
+        np.ascontiguousarray(src),
+        mcv[:2],
+        (w, h),
+        flags=_CV_FLAGS[resample],
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=border_value,
     )
 
 

@@ -30,8 +30,21 @@ from vidstudio.nodes.retime import Retime  # noqa: E402
 from vidstudio.nodes.sprite import SpriteNode  # noqa: E402
 from vidstudio.nodes.trajectory import Trajectory  # noqa: E402
 
-BUILTIN_NODES += [Curve, Trajectory, Camera, PhysicsSceneNode, Simulate, SpriteNode, AnimaticRender,
-                  ObjectMasks, ObjectBoxes, Heatmaps, MotionFlow, Retime, ColorGrade]
+BUILTIN_NODES += [
+    Curve,
+    Trajectory,
+    Camera,
+    PhysicsSceneNode,
+    Simulate,
+    SpriteNode,
+    AnimaticRender,
+    ObjectMasks,
+    ObjectBoxes,
+    Heatmaps,
+    MotionFlow,
+    Retime,
+    ColorGrade,
+]
 BUILTIN_NODES += [CutOutNode]  # cut-and-drag (issue #12)
 
 from vidstudio.nodes.interpolate import Interpolate  # noqa: E402

@@ -27,8 +27,10 @@ def gather_sprites(sprites: list, trajectory: Any) -> list:
     names = [s.name for s in out]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise NodeError(f"input 'sprites': several sprites follow the same track {', '.join(map(repr, dup))}; "
-                        "each object needs its own track")
+        raise NodeError(
+            f"input 'sprites': several sprites follow the same track {', '.join(map(repr, dup))}; "
+            "each object needs its own track"
+        )
     if trajectory is not None:
         out += [s for s in sprites_from_tracks(trajectory) if s.name not in names]
     return out
@@ -74,18 +76,40 @@ class AnimaticRender(Node):
         Input("trajectory", PortType.TRAJECTORY, optional=True, help="Tracks drawn as stand-in shapes."),
         Input("camera", PortType.CAMERA, optional=True, help="The camera (a Camera or Camera Move node)."),
     )
-    outputs = (Output("video", PortType.VIDEO, "the animatic, (T, H, W, 3) float32, rendered on demand"),
-               Output("mask", PortType.MASK, "(T, H, W) bool: where the sprites are (dilated), per frame"))
+    outputs = (
+        Output("video", PortType.VIDEO, "the animatic, (T, H, W, 3) float32, rendered on demand"),
+        Output("mask", PortType.MASK, "(T, H, W) bool: where the sprites are (dilated), per frame"),
+    )
     params = (
         Param("background_color", "color", [0.08, 0.08, 0.1], help="Colour behind everything."),
-        Param("fit", "choice", "cover", choices=("cover", "contain", "stretch"),
-              help="How the background picture fills the frame at rest."),
-        Param("motion_blur", "float", 0.0, min=0.0, max=1.0, step=0.05, unit="frames",
-              help="Shutter as a fraction of a frame (0: off; 0.5: a 180-degree shutter)."),
+        Param(
+            "fit",
+            "choice",
+            "cover",
+            choices=("cover", "contain", "stretch"),
+            help="How the background picture fills the frame at rest.",
+        ),
+        Param(
+            "motion_blur",
+            "float",
+            0.0,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            unit="frames",
+            help="Shutter as a fraction of a frame (0: off; 0.5: a 180-degree shutter).",
+        ),
         Param("blur_samples", "int", 5, min=2, max=64, step=1, help="Fewest sub-frames per blurred frame."),
         Param("quality", "choice", "bilinear", choices=("bilinear", "bicubic"), help="Background resampling."),
-        Param("mask_dilation", "int", 8, min=0, max=256, unit="px",
-              help="Grow the 'mask' output (the sprites' silhouettes) by this many pixels."),
+        Param(
+            "mask_dilation",
+            "int",
+            8,
+            min=0,
+            max=256,
+            unit="px",
+            help="Grow the 'mask' output (the sprites' silhouettes) by this many pixels.",
+        ),
     )
     uses_settings = ("width", "height", "frame_count")
 
@@ -96,23 +120,33 @@ class AnimaticRender(Node):
         if inputs["background_video"] is not None:
             clip = as_clip(inputs["background_video"])
             if (clip.width, clip.height) != (ctx.width, ctx.height):
-                raise NodeError(f"input 'background_video' is {clip.width}x{clip.height}, the project is "
-                                f"{ctx.width}x{ctx.height}")
+                raise NodeError(
+                    f"input 'background_video' is {clip.width}x{clip.height}, the project is {ctx.width}x{ctx.height}"
+                )
             n = clip.frame_count
             backdrop = lambda i: clip.frame(min(i, n - 1))  # noqa: E731
         sprites = gather_sprites(inputs["sprites"], inputs["trajectory"])
         try:
             renderer = AnimaticRenderer(
-                ctx.width, ctx.height, ctx.frame_count, sprites=sprites,
+                ctx.width,
+                ctx.height,
+                ctx.frame_count,
+                sprites=sprites,
                 background=None if inputs["background"] is None else np.asarray(inputs["background"]),
-                background_frames=backdrop, background_color=params["background_color"], cameras=inputs["camera"],
-                fit=params["fit"], motion_blur=params["motion_blur"], blur_samples=params["blur_samples"],
+                background_frames=backdrop,
+                background_color=params["background_color"],
+                cameras=inputs["camera"],
+                fit=params["fit"],
+                motion_blur=params["motion_blur"],
+                blur_samples=params["blur_samples"],
                 quality=params["quality"],
             )
         except ValueError as e:
             raise NodeError(str(e)) from None
-        mask = SpriteMasks(sprites, ctx.width, ctx.height, ctx.frame_count, cameras=inputs["camera"],
-                           dilate=params["mask_dilation"])
-        video = AnimaticClip(ctx.frame_count, ctx.height, ctx.width, renderer.render, mask=mask,
-                             label=f"{ctx.node_id} animatic")
+        mask = SpriteMasks(
+            sprites, ctx.width, ctx.height, ctx.frame_count, cameras=inputs["camera"], dilate=params["mask_dilation"]
+        )
+        video = AnimaticClip(
+            ctx.frame_count, ctx.height, ctx.width, renderer.render, mask=mask, label=f"{ctx.node_id} animatic"
+        )
         return {"video": video, "mask": mask}

@@ -37,16 +37,57 @@ class CameraMove(Node):
         Output("camera", PortType.CAMERA, "(T, 3, 3) world-to-frame affines"),
     )
     params = (
-        Param("pan", "float", 0.0, min=-100000, max=100000, step=1, animatable=True, unit="px",
-              help="Horizontal camera offset; positive moves the view right (the picture left)."),
-        Param("tilt", "float", 0.0, min=-100000, max=100000, step=1, animatable=True, unit="px",
-              help="Vertical camera offset; positive moves the view down (the picture up)."),
-        Param("zoom", "float", 1.0, min=0.05, max=50.0, step=0.01, animatable=True, unit="x",
-              help="Magnification about the frame centre; 1 fits the picture to the frame."),
-        Param("roll", "float", 0.0, min=-3600, max=3600, step=0.5, animatable=True, unit="deg",
-              help="Camera roll; positive turns the camera clockwise, the picture counter-clockwise."),
-        Param("fit", "choice", "cover", choices=("cover", "contain", "stretch"),
-              help="How the picture is placed in the frame before the camera moves."),
+        Param(
+            "pan",
+            "float",
+            0.0,
+            min=-100000,
+            max=100000,
+            step=1,
+            animatable=True,
+            unit="px",
+            help="Horizontal camera offset; positive moves the view right (the picture left).",
+        ),
+        Param(
+            "tilt",
+            "float",
+            0.0,
+            min=-100000,
+            max=100000,
+            step=1,
+            animatable=True,
+            unit="px",
+            help="Vertical camera offset; positive moves the view down (the picture up).",
+        ),
+        Param(
+            "zoom",
+            "float",
+            1.0,
+            min=0.05,
+            max=50.0,
+            step=0.01,
+            animatable=True,
+            unit="x",
+            help="Magnification about the frame centre; 1 fits the picture to the frame.",
+        ),
+        Param(
+            "roll",
+            "float",
+            0.0,
+            min=-3600,
+            max=3600,
+            step=0.5,
+            animatable=True,
+            unit="deg",
+            help="Camera roll; positive turns the camera clockwise, the picture counter-clockwise.",
+        ),
+        Param(
+            "fit",
+            "choice",
+            "cover",
+            choices=("cover", "contain", "stretch"),
+            help="How the picture is placed in the frame before the camera moves.",
+        ),
         Param("background", "color", [0.0, 0.0, 0.0], help="Colour outside the picture and under its alpha."),
         Param("quality", "choice", "bicubic", choices=("bilinear", "bicubic"), help="Resampling filter."),
     )
@@ -102,8 +143,10 @@ class Camera(Node):
     title = "Camera"
     category = "Camera"
     description = "Keyed pan, tilt, zoom and roll as per-frame affines (CAMERA) for animatics, masks and flow."
-    inputs = tuple(Input(n, PortType.CURVE, optional=True, help=f"A curve for {n} (replaces the parameter).")
-                   for n in ("pan", "tilt", "zoom", "roll"))
+    inputs = tuple(
+        Input(n, PortType.CURVE, optional=True, help=f"A curve for {n} (replaces the parameter).")
+        for n in ("pan", "tilt", "zoom", "roll")
+    )
     outputs = (Output("camera", PortType.CAMERA, "(T, 3, 3) world-to-frame affines"),)
     params = tuple(p for p in CameraMove.params if p.name in ("pan", "tilt", "zoom", "roll"))
     uses_settings = ("width", "height", "frame_count")

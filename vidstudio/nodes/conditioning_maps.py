@@ -30,8 +30,10 @@ def _objects(ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, An
         have = {s.name: s for s in sprites}
         missing = [n for n in wanted if n not in have]
         if missing:
-            raise NodeError(f"param 'objects': no object named {', '.join(map(repr, missing))} "
-                            f"(objects: {', '.join(have) or 'none'})")
+            raise NodeError(
+                f"param 'objects': no object named {', '.join(map(repr, missing))} "
+                f"(objects: {', '.join(have) or 'none'})"
+            )
         sprites = [have[n] for n in wanted]
     if not sprites and not allow_empty:
         raise NodeError("no objects: link sprites or a trajectory")
@@ -53,13 +55,17 @@ class ObjectMasks(Node):
     description = "Per-frame masks of the objects (through the camera), for inpainting or region control."
     inputs = _SCENE_INPUTS
     outputs = (Output("mask", PortType.MASK, "(T, H, W) bool"),)
-    params = (_OBJECTS, Param("threshold", "float", 0.5, min=0.01, max=1.0, step=0.05, help="Alpha that counts as inside."))
+    params = (
+        _OBJECTS,
+        Param("threshold", "float", 0.5, min=0.01, max=1.0, step=0.05, help="Alpha that counts as inside."),
+    )
     uses_settings = ("width", "height", "frame_count")
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         sprites = _objects(ctx, inputs, params)
-        out = raster.object_masks(sprites, ctx.width, ctx.height, ctx.frame_count, inputs["camera"], params["threshold"],
-                                  union=True)
+        out = raster.object_masks(
+            sprites, ctx.width, ctx.height, ctx.frame_count, inputs["camera"], params["threshold"], union=True
+        )
         out.setflags(write=False)
         return {"mask": out}
 
@@ -108,13 +114,26 @@ class Heatmaps(Node):
     description = "Per-frame Gaussian blobs at the objects' centres."
     inputs = _SCENE_INPUTS
     outputs = (Output("heatmap", PortType.MASK, "(T, H, W) float32 in [0, 1]"),)
-    params = (_OBJECTS, Param("sigma", "float", 0.0, min=0.0, max=10000, step=1, unit="px",
-                              help="Blob size (standard deviation); 0: a quarter of each object's size."))
+    params = (
+        _OBJECTS,
+        Param(
+            "sigma",
+            "float",
+            0.0,
+            min=0.0,
+            max=10000,
+            step=1,
+            unit="px",
+            help="Blob size (standard deviation); 0: a quarter of each object's size.",
+        ),
+    )
     uses_settings = ("width", "height", "frame_count")
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         sprites = _objects(ctx, inputs, params)
-        out = raster.heatmaps(sprites, ctx.width, ctx.height, ctx.frame_count, inputs["camera"], params["sigma"] or None)
+        out = raster.heatmaps(
+            sprites, ctx.width, ctx.height, ctx.frame_count, inputs["camera"], params["sigma"] or None
+        )
         out.setflags(write=False)
         return {"heatmap": out}
 

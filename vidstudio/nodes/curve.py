@@ -31,8 +31,14 @@ class Curve(Node):
         Output("values", PortType.NUMBER, "(T,) float64: one value per frame"),
     )
     params = (
-        Param("value", "float", 0.0, step=0.01, animatable=True,
-              help="The value; key it to make a curve (interpolation, handles and easing per key)."),
+        Param(
+            "value",
+            "float",
+            0.0,
+            step=0.01,
+            animatable=True,
+            help="The value; key it to make a curve (interpolation, handles and easing per key).",
+        ),
     )
     uses_settings = ("frame_count",)
 

@@ -37,8 +37,12 @@ class CutOutNode(Node):
     description = "A region of a photo cut along a drawn outline (feathered), and the photo with the hole filled."
     inputs = (
         Input("image", PortType.IMAGE, help="The photo to cut from."),
-        Input("background", PortType.IMAGE, optional=True,
-              help="The picture whose hole is filled (another Cut Out's background); none: the image."),
+        Input(
+            "background",
+            PortType.IMAGE,
+            optional=True,
+            help="The picture whose hole is filled (another Cut Out's background); none: the image.",
+        ),
     )
     # (background first: selecting the node shows the photo with its hole, where the outline is edited)
     outputs = (
@@ -47,14 +51,39 @@ class CutOutNode(Node):
         Output("mask", PortType.MASK, "(1, H, W) float32 in [0, 1]: the outline's alpha over the image"),
     )
     params = (
-        Param("outline", "json", [], validator=validate_outline,
-              help="The outline: [[x, y], ...] in the image's pixels, closed (drawn with the Viewer's Cut Out tool)."),
-        Param("feather", "float", 2.0, min=0.0, max=500.0, step=0.5, unit="px",
-              help="Width of the soft edge of the alpha, centred on the outline."),
-        Param("fill_hole", "bool", True,
-              help="Fill the hole left in the background by inpainting (OpenCV, Telea); off: leave the photo as is."),
-        Param("inpaint_radius", "float", 5.0, min=0.5, max=100.0, step=0.5, unit="px",
-              help="Neighbourhood the inpainting looks at around each missing pixel."),
+        Param(
+            "outline",
+            "json",
+            [],
+            validator=validate_outline,
+            help="The outline: [[x, y], ...] in the image's pixels, closed (drawn with the Viewer's Cut Out tool).",
+        ),
+        Param(
+            "feather",
+            "float",
+            2.0,
+            min=0.0,
+            max=500.0,
+            step=0.5,
+            unit="px",
+            help="Width of the soft edge of the alpha, centred on the outline.",
+        ),
+        Param(
+            "fill_hole",
+            "bool",
+            True,
+            help="Fill the hole left in the background by inpainting (OpenCV, Telea); off: leave the photo as is.",
+        ),
+        Param(
+            "inpaint_radius",
+            "float",
+            5.0,
+            min=0.5,
+            max=100.0,
+            step=0.5,
+            unit="px",
+            help="Neighbourhood the inpainting looks at around each missing pixel.",
+        ),
     )
     uses_settings = ()
 
@@ -64,8 +93,10 @@ class CutOutNode(Node):
             raise NodeError(f"input 'image': expects an (H, W, 3|4) image, got shape {photo.shape}")
         back = photo if inputs["background"] is None else np.asarray(inputs["background"], dtype=np.float32)
         if back.shape[:2] != photo.shape[:2]:
-            raise NodeError(f"input 'background' is {back.shape[1]}x{back.shape[0]}, input 'image' is "
-                            f"{photo.shape[1]}x{photo.shape[0]}; they must be the same size")
+            raise NodeError(
+                f"input 'background' is {back.shape[1]}x{back.shape[0]}, input 'image' is "
+                f"{photo.shape[1]}x{photo.shape[0]}; they must be the same size"
+            )
         outline = params["outline"]
         h, w = photo.shape[:2]
         if not outline:

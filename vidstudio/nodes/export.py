@@ -33,20 +33,41 @@ class ExportVideo(Node):
     is_output = True
     inputs = (
         Input("video", PortType.VIDEO, help="The frames to write."),
-        Input("audio", PortType.AUDIO, optional=True,
-              help="Sound muxed as AAC (MP4 only); its sample 0 plays with frame 0, cut to the frames written."),
+        Input(
+            "audio",
+            PortType.AUDIO,
+            optional=True,
+            help="Sound muxed as AAC (MP4 only); its sample 0 plays with frame 0, cut to the frames written.",
+        ),
     )
     outputs = (Output("file", PortType.TEXT, "the path written"),)
     params = (
-        Param("path", "file", "out/render.mp4", file_role="save_video",
-              help="Target file (.mp4) or folder (png), relative to the project file."),
+        Param(
+            "path",
+            "file",
+            "out/render.mp4",
+            file_role="save_video",
+            help="Target file (.mp4) or folder (png), relative to the project file.",
+        ),
         Param("format", "choice", "mp4", choices=("mp4", "png"), help="MP4 (H.264) or a PNG sequence."),
-        Param("crf", "int", 18, min=0, max=51, step=1, help="H.264 quality: 0 lossless, 18 visually lossless, 28 small."),
+        Param(
+            "crf", "int", 18, min=0, max=51, step=1, help="H.264 quality: 0 lossless, 18 visually lossless, 28 small."
+        ),
         Param("preset", "choice", "medium", choices=PRESETS, help="x264 speed/size trade-off."),
-        Param("fps", "string", "", help="Frame rate of the file, e.g. 24 or 30000/1001; empty: the clip's own "
-                                        "(after Interpolate) or the project's."),
-        Param("odd_size", "choice", "pad", choices=("pad", "refuse"),
-              help="H.264 needs even sides: pad odd sizes by one pixel, or refuse."),
+        Param(
+            "fps",
+            "string",
+            "",
+            help="Frame rate of the file, e.g. 24 or 30000/1001; empty: the clip's own "
+            "(after Interpolate) or the project's.",
+        ),
+        Param(
+            "odd_size",
+            "choice",
+            "pad",
+            choices=("pad", "refuse"),
+            help="H.264 needs even sides: pad odd sizes by one pixel, or refuse.",
+        ),
         Param("embed_project", "bool", True, help="Embed the project in the MP4 so that it can be opened again."),
     )
     uses_settings = ("fps",)
@@ -72,10 +93,19 @@ class ExportVideo(Node):
             ratio = parse_fps(rate) / ctx.fps
             start, stop = round(start * ratio), (None if stop >= ctx.frame_count else round(stop * ratio))
         out, notes = export_clip(
-            video, ctx.resolve_path(params["path"]), fps, fmt=params["format"], start=start,
-            stop=stop, crf=params["crf"], preset=params["preset"], odd_size=params["odd_size"],
-            project_json=ctx.project_json if params["embed_project"] else None, audio=inputs.get("audio"),
-            progress=lambda f, m: ctx.report(f, f"writing {m}"), cancel=ctx.cancel,
+            video,
+            ctx.resolve_path(params["path"]),
+            fps,
+            fmt=params["format"],
+            start=start,
+            stop=stop,
+            crf=params["crf"],
+            preset=params["preset"],
+            odd_size=params["odd_size"],
+            project_json=ctx.project_json if params["embed_project"] else None,
+            audio=inputs.get("audio"),
+            progress=lambda f, m: ctx.report(f, f"writing {m}"),
+            cancel=ctx.cancel,
         )
         for n in notes:
             ctx.note(n)

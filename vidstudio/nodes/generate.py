@@ -82,54 +82,123 @@ class LoadModel(Node):
     description = "A video model: a local diffusers pipeline folder or a Hugging Face repo id, with load options."
     outputs = (Output("model", PortType.MODEL, "a model reference (family, folder or repo id, options)"),)
     params = (
-        Param("family", "choice", "auto", choices=("auto",) + FAMILIES,
-              help="Model family; auto reads it from the pipeline class in the model's model_index.json."),
-        Param("model", "string", "",
-              help="A local diffusers pipeline folder (relative to the project file) or a Hugging Face repo id "
-                   "such as Lightricks/LTX-Video (found in the Hugging Face cache; HF_HUB_OFFLINE honoured)."),
+        Param(
+            "family",
+            "choice",
+            "auto",
+            choices=("auto",) + FAMILIES,
+            help="Model family; auto reads it from the pipeline class in the model's model_index.json.",
+        ),
+        Param(
+            "model",
+            "string",
+            "",
+            help="A local diffusers pipeline folder (relative to the project file) or a Hugging Face repo id "
+            "such as Lightricks/LTX-Video (found in the Hugging Face cache; HF_HUB_OFFLINE honoured).",
+        ),
         Param("revision", "string", "", help="Hub revision (branch, tag or commit); empty: the default branch."),
         Param("weights_variant", "string", "", help="Weights file variant such as fp16; empty: the default files."),
-        Param("dtype", "choice", "auto", choices=DTYPES,
-              help="auto: bf16 on CUDA with bf16 support, fp16 on other GPUs and Apple MPS, fp32 on the CPU."),
+        Param(
+            "dtype",
+            "choice",
+            "auto",
+            choices=DTYPES,
+            help="auto: bf16 on CUDA with bf16 support, fp16 on other GPUs and Apple MPS, fp32 on the CPU.",
+        ),
         Param("device", "choice", "auto", choices=DEVICES, help="auto: cuda, else mps, else cpu."),
-        Param("offload", "choice", "none", choices=OFFLOAD,
-              help="Save GPU memory: model CPU offload, group offload (block level) or sequential offload."),
+        Param(
+            "offload",
+            "choice",
+            "none",
+            choices=OFFLOAD,
+            help="Save GPU memory: model CPU offload, group offload (block level) or sequential offload.",
+        ),
         Param("vae_tiling", "bool", False, help="Decode the VAE in tiles (less memory for large frames)."),
         Param("vae_slicing", "bool", False, help="Decode the VAE a slice at a time (less memory)."),
         Param("compile", "bool", False, help="torch.compile the transformer / UNet (slow first run, faster after)."),
-        Param("sparsectrl", "string", "",
-              help="AnimateDiff: SparseCtrl RGB model for keyframes (folder or repo id); empty: the model "
-                   "folder's 'sparsectrl' subfolder."),
-        Param("ip_adapter", "string", "",
-              help="AnimateDiff: IP-Adapter weights for style references (file, or org/name/subfolder/file); "
-                   "empty: the model folder's 'ip_adapter' subfolder."),
-        Param("motion_adapter", "string", "",
-              help="AnimateDiff on a Stable Diffusion 1.5 model: the motion adapter (folder or repo id)."),
-        Param("preview_decoder", "string", "",
-              help="Tiny autoencoder for step previews: a TAESD folder or a TAEHV .pth/.safetensors file; "
-                   "empty: linear latent-to-RGB previews."),
-        Param("latent_upsampler", "string", "",
-              help="LTX-Video: a latent upsampler (an LTXLatentUpsamplePipeline folder or its latent_upsampler "
-                   "folder, e.g. Lightricks/ltxv-spatial-upscaler-0.9.7) as a second stage: generate at half the "
-                   "size, upsample the latents 2x, refine at full size (denoise strength 0.4)."),
-        Param("base_model", "string", "",
-              help="When 'model' is a single transformer/UNet file (.safetensors or .gguf, e.g. from ComfyUI's "
-                   "diffusion_models folder): the diffusers pipeline (folder or repo id) of the same model that "
-                   "gives the VAE, text encoder, scheduler and configs."),
+        Param(
+            "sparsectrl",
+            "string",
+            "",
+            help="AnimateDiff: SparseCtrl RGB model for keyframes (folder or repo id); empty: the model "
+            "folder's 'sparsectrl' subfolder.",
+        ),
+        Param(
+            "ip_adapter",
+            "string",
+            "",
+            help="AnimateDiff: IP-Adapter weights for style references (file, or org/name/subfolder/file); "
+            "empty: the model folder's 'ip_adapter' subfolder.",
+        ),
+        Param(
+            "motion_adapter",
+            "string",
+            "",
+            help="AnimateDiff on a Stable Diffusion 1.5 model: the motion adapter (folder or repo id).",
+        ),
+        Param(
+            "preview_decoder",
+            "string",
+            "",
+            help="Tiny autoencoder for step previews: a TAESD folder or a TAEHV .pth/.safetensors file; "
+            "empty: linear latent-to-RGB previews.",
+        ),
+        Param(
+            "latent_upsampler",
+            "string",
+            "",
+            help="LTX-Video: a latent upsampler (an LTXLatentUpsamplePipeline folder or its latent_upsampler "
+            "folder, e.g. Lightricks/ltxv-spatial-upscaler-0.9.7) as a second stage: generate at half the "
+            "size, upsample the latents 2x, refine at full size (denoise strength 0.4).",
+        ),
+        Param(
+            "base_model",
+            "string",
+            "",
+            help="When 'model' is a single transformer/UNet file (.safetensors or .gguf, e.g. from ComfyUI's "
+            "diffusion_models folder): the diffusers pipeline (folder or repo id) of the same model that "
+            "gives the VAE, text encoder, scheduler and configs.",
+        ),
         Param("vae_file", "string", "", help="A single VAE .safetensors file replacing the base pipeline's VAE."),
-        Param("text_encoder_file", "string", "",
-              help="A single text-encoder .safetensors file replacing the base pipeline's text encoder."),
-        Param("quantize", "choice", "none", choices=QUANTIZE,
-              help="Transformer weights: fp8 layerwise casting, torchao int8 / fp8 weight-only, bitsandbytes nf4 "
-                   "(each where its package and GPU allow; otherwise noted and loaded as is)."),
+        Param(
+            "text_encoder_file",
+            "string",
+            "",
+            help="A single text-encoder .safetensors file replacing the base pipeline's text encoder.",
+        ),
+        Param(
+            "quantize",
+            "choice",
+            "none",
+            choices=QUANTIZE,
+            help="Transformer weights: fp8 layerwise casting, torchao int8 / fp8 weight-only, bitsandbytes nf4 "
+            "(each where its package and GPU allow; otherwise noted and loaded as is).",
+        ),
         Param("quantize_text_encoder", "choice", "none", choices=QUANTIZE, help="Text-encoder weights, as 'quantize'."),
-        Param("step_cache", "choice", "none", choices=STEP_CACHES,
-              help="Skip transformer work on steps that change little: First Block Cache, MagCache (calibrates "
-                   "once per step count), TaylorSeer. Faster, slightly different frames."),
-        Param("cache_threshold", "float", 0.0, min=0.0, max=1.0, step=0.01,
-              help="Step-cache threshold (higher: faster, less faithful); 0: the method's default."),
-        Param("attention", "choice", "native", choices=ATTENTION,
-              help="Attention backend: native (PyTorch SDPA), flash (flash-attn), sage (SageAttention), xformers."),
+        Param(
+            "step_cache",
+            "choice",
+            "none",
+            choices=STEP_CACHES,
+            help="Skip transformer work on steps that change little: First Block Cache, MagCache (calibrates "
+            "once per step count), TaylorSeer. Faster, slightly different frames.",
+        ),
+        Param(
+            "cache_threshold",
+            "float",
+            0.0,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            help="Step-cache threshold (higher: faster, less faithful); 0: the method's default.",
+        ),
+        Param(
+            "attention",
+            "choice",
+            "native",
+            choices=ATTENTION,
+            help="Attention backend: native (PyTorch SDPA), flash (flash-attn), sage (SageAttention), xformers.",
+        ),
     )
     uses_settings = ()
 
@@ -139,15 +208,32 @@ class LoadModel(Node):
 
         model = params["model"].strip()
         if not model:
-            return [("param 'model'", "no model chosen: a local pipeline folder or a Hugging Face repo id "
-                                      "(or pass --model to vidstudio render)", "model-not-local")]
+            return [
+                (
+                    "param 'model'",
+                    "no model chosen: a local pipeline folder or a Hugging Face repo id "
+                    "(or pass --model to vidstudio render)",
+                    "model-not-local",
+                )
+            ]
         p = Path(model).expanduser()
         if p.suffix.lower() in (".safetensors", ".gguf") and not str(params.get("base_model", "")).strip():
-            return [("param 'base_model'", f"{p.name} is a single transformer file: set 'base_model' to a diffusers "
-                                           "pipeline (folder or repo id) for the other components")]
+            return [
+                (
+                    "param 'base_model'",
+                    f"{p.name} is a single transformer file: set 'base_model' to a diffusers "
+                    "pipeline (folder or repo id) for the other components",
+                )
+            ]
         if p.is_absolute() and not p.exists() and not looks_like_repo_id(model):
-            return [("param 'model'", f"model folder {p} does not exist; point the model at a folder that holds "
-                                      "model_index.json, or give a Hugging Face repo id (org/name)", "model-not-local")]
+            return [
+                (
+                    "param 'model'",
+                    f"model folder {p} does not exist; point the model at a folder that holds "
+                    "model_index.json, or give a Hugging Face repo id (org/name)",
+                    "model-not-local",
+                )
+            ]
         return []
 
     @classmethod
@@ -162,8 +248,9 @@ class LoadModel(Node):
         model = str(params.get("model", "")).strip()
         if not model or cls.check({"model": model, "base_model": params.get("base_model", "")}, settings):
             return []  # nothing chosen, or already reported by check()
-        ref = ModelRef(family=str(params.get("family", "auto")), model=model,
-                       base_model=str(params.get("base_model", "")).strip())
+        ref = ModelRef(
+            family=str(params.get("family", "auto")), model=model, base_model=str(params.get("base_model", "")).strip()
+        )
         try:
             locate_model(ref, _project_dir(graph), download=False)
         except ModelError as e:
@@ -195,14 +282,37 @@ class LoadModel(Node):
             return str(p) if p.exists() else v  # a repo id, or a missing folder the loader reports
 
         model = local(params["model"])
-        extras = {name: local(params[name]) for name in ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder",
-                                                    "latent_upsampler", "base_model", "vae_file", "text_encoder_file")}
-        ref = ModelRef(family=params["family"], model=model, revision=params["revision"].strip(),
-                       weights_variant=params["weights_variant"].strip(), dtype=params["dtype"],
-                       device=params["device"], offload=params["offload"], vae_tiling=params["vae_tiling"],
-                       vae_slicing=params["vae_slicing"], compile=params["compile"], quantize=params["quantize"],
-                       quantize_text_encoder=params["quantize_text_encoder"], step_cache=params["step_cache"],
-                       cache_threshold=float(params["cache_threshold"]), attention=params["attention"], **extras)
+        extras = {
+            name: local(params[name])
+            for name in (
+                "sparsectrl",
+                "ip_adapter",
+                "motion_adapter",
+                "preview_decoder",
+                "latent_upsampler",
+                "base_model",
+                "vae_file",
+                "text_encoder_file",
+            )
+        }
+        ref = ModelRef(
+            family=params["family"],
+            model=model,
+            revision=params["revision"].strip(),
+            weights_variant=params["weights_variant"].strip(),
+            dtype=params["dtype"],
+            device=params["device"],
+            offload=params["offload"],
+            vae_tiling=params["vae_tiling"],
+            vae_slicing=params["vae_slicing"],
+            compile=params["compile"],
+            quantize=params["quantize"],
+            quantize_text_encoder=params["quantize_text_encoder"],
+            step_cache=params["step_cache"],
+            cache_threshold=float(params["cache_threshold"]),
+            attention=params["attention"],
+            **extras,
+        )
         return {"model": ref}
 
 
@@ -220,18 +330,47 @@ class LoadLoRA(Node):
     inputs = (Input("model", PortType.MODEL, help="From Load Model or another Load LoRA."),)
     outputs = (Output("model", PortType.MODEL, "the model reference with this LoRA added"),)
     params = (
-        Param("lora", "string", "",
-              help="A LoRA .safetensors file (diffusers, ComfyUI/original or musubi keys; relative to the project "
-                   "file), or a Hugging Face repo id with 'weight_name'."),
+        Param(
+            "lora",
+            "string",
+            "",
+            help="A LoRA .safetensors file (diffusers, ComfyUI/original or musubi keys; relative to the project "
+            "file), or a Hugging Face repo id with 'weight_name'.",
+        ),
         Param("weight_name", "string", "", help="The LoRA file inside the repo (or folder); empty: the default."),
-        Param("strength", "float", 1.0, min=-4.0, max=4.0, step=0.05,
-              help="How strongly the LoRA applies (0: not at all, 1: as trained)."),
-        Param("expert", "choice", "both", choices=LORA_EXPERTS,
-              help="Two-expert Wan 2.2 A14B checkpoints: the high-noise expert, the low-noise expert, or both."),
-        Param("preset_steps", "int", 0, min=0, max=500,
-              help="A step-distilled LoRA's steps (LightX2V: 4), replacing the Conditioning's; 0: none."),
-        Param("preset_guidance", "float", -1.0, min=-1.0, max=50.0, step=0.5,
-              help="A step-distilled LoRA's guidance scale (LightX2V: 1); -1: none."),
+        Param(
+            "strength",
+            "float",
+            1.0,
+            min=-4.0,
+            max=4.0,
+            step=0.05,
+            help="How strongly the LoRA applies (0: not at all, 1: as trained).",
+        ),
+        Param(
+            "expert",
+            "choice",
+            "both",
+            choices=LORA_EXPERTS,
+            help="Two-expert Wan 2.2 A14B checkpoints: the high-noise expert, the low-noise expert, or both.",
+        ),
+        Param(
+            "preset_steps",
+            "int",
+            0,
+            min=0,
+            max=500,
+            help="A step-distilled LoRA's steps (LightX2V: 4), replacing the Conditioning's; 0: none.",
+        ),
+        Param(
+            "preset_guidance",
+            "float",
+            -1.0,
+            min=-1.0,
+            max=50.0,
+            step=0.5,
+            help="A step-distilled LoRA's guidance scale (LightX2V: 1); -1: none.",
+        ),
     )
     uses_settings = ()
 
@@ -275,14 +414,25 @@ class LoadLoRA(Node):
             return []
         try:
             fam = recognise_lora(p)
-            loc = locate_model(ModelRef(family=str(m.params.get("family", "auto")), model=str(m.params["model"]).strip(),
-                                        base_model=str(m.params.get("base_model", "")).strip()),
-                               _project_dir(graph), download=False)
+            loc = locate_model(
+                ModelRef(
+                    family=str(m.params.get("family", "auto")),
+                    model=str(m.params["model"]).strip(),
+                    base_model=str(m.params.get("base_model", "")).strip(),
+                ),
+                _project_dir(graph),
+                download=False,
+            )
         except ModelError:
             return []
         if fam and fam != loc.family:
-            return [("param 'lora'", f"LoRA {p.name} is a {fam} LoRA (from its layer names), but the model is "
-                                     f"{loc.family}; choose a LoRA made for {loc.family}")]
+            return [
+                (
+                    "param 'lora'",
+                    f"LoRA {p.name} is a {fam} LoRA (from its layer names), but the model is "
+                    f"{loc.family}; choose a LoRA made for {loc.family}",
+                )
+            ]
         return []
 
     @classmethod
@@ -299,10 +449,14 @@ class LoadLoRA(Node):
             raise NodeError(f"input 'model' got a {type(ref).__name__}, expected a model reference (Load Model)")
         src = str(params["lora"]).strip()
         p = ctx.resolve_path(src) if src else None
-        lora = LoraRef(source=str(p) if p is not None and p.exists() else src,
-                       weight_name=str(params["weight_name"]).strip(), strength=float(params["strength"]),
-                       expert=params["expert"], preset_steps=int(params["preset_steps"]),
-                       preset_guidance=None if params["preset_guidance"] < 0 else float(params["preset_guidance"]))
+        lora = LoraRef(
+            source=str(p) if p is not None and p.exists() else src,
+            weight_name=str(params["weight_name"]).strip(),
+            strength=float(params["strength"]),
+            expert=params["expert"],
+            preset_steps=int(params["preset_steps"]),
+            preset_guidance=None if params["preset_guidance"] < 0 else float(params["preset_guidance"]),
+        )
         return {"model": ref.with_(loras=tuple(ref.loras) + (lora,))}
 
 
@@ -321,78 +475,222 @@ class Conditioning(Node):
     description = "Prompts, keyframes, guide video, trajectories, camera, style, seed, steps: what to generate."
     inputs = (
         Input("prompt", PortType.TEXT, optional=True, help="The prompt (replaces the 'prompt' parameter)."),
-        Input("keyframes", PortType.IMAGE, optional=True, multi=True,
-              help="Keyframe images, pinned to the frames in 'keyframe_frames' (link order)."),
+        Input(
+            "keyframes",
+            PortType.IMAGE,
+            optional=True,
+            multi=True,
+            help="Keyframe images, pinned to the frames in 'keyframe_frames' (link order).",
+        ),
         Input("guide", PortType.VIDEO, optional=True, help="A guide video (e.g. the animatic) to follow."),
-        Input("mask", PortType.MASK, optional=True,
-              help="(T, H, W) masks: white is generated, black is kept from the guide video (Wan VACE)."),
-        Input("boxes", PortType.BOXES, optional=True, help="(T, N, 4) object boxes in output-frame px (e.g. Object Boxes, through its camera), NaN where hidden."),
-        Input("trajectory", PortType.TRAJECTORY, optional=True,
-              help="Object tracks and anchors in world px (as drawn or simulated; seen through the linked camera); "
-                   "their boxes steer the noise."),
+        Input(
+            "mask",
+            PortType.MASK,
+            optional=True,
+            help="(T, H, W) masks: white is generated, black is kept from the guide video (Wan VACE).",
+        ),
+        Input(
+            "boxes",
+            PortType.BOXES,
+            optional=True,
+            help="(T, N, 4) object boxes in output-frame px (e.g. Object Boxes, through its camera), NaN where hidden.",
+        ),
+        Input(
+            "trajectory",
+            PortType.TRAJECTORY,
+            optional=True,
+            help="Object tracks and anchors in world px (as drawn or simulated; seen through the linked camera); "
+            "their boxes steer the noise.",
+        ),
         Input("camera", PortType.CAMERA, optional=True, help="(T, 3, 3) camera affines; the noise follows them."),
         Input("style", PortType.IMAGE, optional=True, multi=True, help="Style / identity reference images."),
-        Input("motion", PortType.VIDEO, optional=True,
-              help="Time-to-Move motion signal (normally the Animatic Render video, which brings its sprites' mask "
-                   "along): the image-to-video model follows its motion (Wan i2v, CogVideoX i2v, SVD)."),
-        Input("motion_mask", PortType.MASK, optional=True,
-              help="(T, H, W) where the motion signal moves (replaces the mask the animatic brings); none and no "
-                   "animatic mask: the whole frame."),
+        Input(
+            "motion",
+            PortType.VIDEO,
+            optional=True,
+            help="Time-to-Move motion signal (normally the Animatic Render video, which brings its sprites' mask "
+            "along): the image-to-video model follows its motion (Wan i2v, CogVideoX i2v, SVD).",
+        ),
+        Input(
+            "motion_mask",
+            PortType.MASK,
+            optional=True,
+            help="(T, H, W) where the motion signal moves (replaces the mask the animatic brings); none and no "
+            "animatic mask: the whole frame.",
+        ),
     )
     outputs = (Output("conditioning", PortType.CONDITIONING, "the conditioning bundle"),)
     params = (
         Param("prompt", "text", "", help="What to generate."),
         Param("negative_prompt", "text", "", help="What to avoid."),
-        Param("prompt_schedule", "json", {}, validator=_schedule,
-              help='Prompts that take over at given frames, e.g. {"24": "the cat jumps"} (AnimateDiff FreeNoise).'),
-        Param("keyframe_frames", "json", [], validator=_frames_list, unit="frames",
-              help="Frame of each linked keyframe image, in link order; empty: spread evenly from the first "
-                   "frame to the last (one image: frame 0)."),
-        Param("guide_start", "int", 0, min=0, max=100000, unit="frames",
-              help="The frame where the guide video's first frame goes (LTX and Wan VACE; video-to-video needs 0)."),
-        Param("guide_strength", "float", 0.6, min=0.0, max=1.0, step=0.05,
-              help="How closely the guide video is followed (video-to-video strength, LTX condition "
-                   "strength, VACE conditioning scale)."),
-        Param("boxes_as_mask", "bool", True,
-              help="Wan VACE with a guide video and no mask: generate inside the boxes, keep the rest."),
-        Param("trajectory_noise", "float", 0.5, min=0.0, max=1.0, step=0.05,
-              help="Share of the initial noise carried along trajectories and the camera move (FreeTraj idea); "
-                   "0 turns it off."),
-        Param("point_box", "float", 64.0, min=1.0, max=4096.0, unit="px",
-              help="Box side used for trajectory objects that have no size (points)."),
-        Param("style_strength", "float", 0.6, min=0.0, max=1.0, step=0.05,
-              help="How strongly the style references apply (AnimateDiff IP-Adapter scale)."),
-        Param("motion_strength", "float", -1.0, min=-1.0, max=1.0, step=0.05,
-              help="SVD motion, 0..1 (motion bucket id = 254 x strength); -1: the model's default (127)."),
-        Param("noise_aug", "float", -1.0, min=-1.0, max=1.0, step=0.01,
-              help="SVD noise augmentation of the input image, 0..1; -1: the default 0.02."),
-        Param("seed", "int", 0, min=-1, max=2**31 - 1,
-              help="Random seed; the same inputs and seed give the same frames. -1: a new seed each run "
-                   "(recorded in the output)."),
-        Param("steps", "int", 0, min=0, max=500,
-              help="Denoising steps; 0: the checkpoint's default (e.g. 8 for LTX-Video 13B distilled), else the "
-                   "family's (AnimateDiff 25, LTX 40, Wan 50, ...); the run report says which was used."),
-        Param("guidance_scale", "float", -1.0, min=-1.0, max=50.0, step=0.5,
-              help="Classifier-free guidance scale; -1: the family's default (AnimateDiff 7.5, LTX 3, Wan 5, "
-                   "SVD 3, CogVideoX 6)."),
-        Param("guidance_scale_2", "float", -1.0, min=-1.0, max=50.0, step=0.5,
-              help="Two-expert checkpoints (Wan 2.2 A14B): guidance scale of the low-noise expert; -1: the "
-                   "checkpoint's default (the guidance scale)."),
-        Param("boundary_ratio", "float", -1.0, min=-1.0, max=1.0, step=0.025,
-              help="Two-expert checkpoints (Wan 2.2 A14B): the fraction of the noise schedule the high-noise "
-                   "expert runs above; -1: the checkpoint's (0.875 text-to-video, 0.9 image-to-video)."),
-        Param("motion_kind", "choice", "object", choices=MOTION_KINDS,
-              help="Time-to-Move control: object (cut-and-drag: the mask's objects follow the motion signal) or "
-                   "camera (the whole frame follows it; the mask is ignored)."),
-        Param("t_weak", "float", -1.0, min=-1.0, max=500.0, step=1.0, unit="step",
-              help="Time-to-Move: the step denoising starts at, from the motion signal noised to its level (a step "
-                   "index, or a fraction of the steps between 0 and 1); -1: the family's published value (at 50 "
-                   "steps Wan 3, camera 2; CogVideoX 4; SVD 16; scaled to 'steps'). Lower: freer, may deform; "
-                   "higher: a static background."),
-        Param("t_strong", "float", -1.0, min=-1.0, max=500.0, step=1.0, unit="step",
-              help="Time-to-Move: until this step the masked region is held to the motion signal (a step index or "
-                   "a fraction); -1: the published value (at 50 steps Wan 7, camera 5; CogVideoX 9; SVD 21). "
-                   "Lower: the object drifts off its path; higher: it moves rigidly."),
+        Param(
+            "prompt_schedule",
+            "json",
+            {},
+            validator=_schedule,
+            help='Prompts that take over at given frames, e.g. {"24": "the cat jumps"} (AnimateDiff FreeNoise).',
+        ),
+        Param(
+            "keyframe_frames",
+            "json",
+            [],
+            validator=_frames_list,
+            unit="frames",
+            help="Frame of each linked keyframe image, in link order; empty: spread evenly from the first "
+            "frame to the last (one image: frame 0).",
+        ),
+        Param(
+            "guide_start",
+            "int",
+            0,
+            min=0,
+            max=100000,
+            unit="frames",
+            help="The frame where the guide video's first frame goes (LTX and Wan VACE; video-to-video needs 0).",
+        ),
+        Param(
+            "guide_strength",
+            "float",
+            0.6,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="How closely the guide video is followed (video-to-video strength, LTX condition "
+            "strength, VACE conditioning scale).",
+        ),
+        Param(
+            "boxes_as_mask",
+            "bool",
+            True,
+            help="Wan VACE with a guide video and no mask: generate inside the boxes, keep the rest.",
+        ),
+        Param(
+            "trajectory_noise",
+            "float",
+            0.5,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="Share of the initial noise carried along trajectories and the camera move (FreeTraj idea); "
+            "0 turns it off.",
+        ),
+        Param(
+            "point_box",
+            "float",
+            64.0,
+            min=1.0,
+            max=4096.0,
+            unit="px",
+            help="Box side used for trajectory objects that have no size (points).",
+        ),
+        Param(
+            "style_strength",
+            "float",
+            0.6,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="How strongly the style references apply (AnimateDiff IP-Adapter scale).",
+        ),
+        Param(
+            "motion_strength",
+            "float",
+            -1.0,
+            min=-1.0,
+            max=1.0,
+            step=0.05,
+            help="SVD motion, 0..1 (motion bucket id = 254 x strength); -1: the model's default (127).",
+        ),
+        Param(
+            "noise_aug",
+            "float",
+            -1.0,
+            min=-1.0,
+            max=1.0,
+            step=0.01,
+            help="SVD noise augmentation of the input image, 0..1; -1: the default 0.02.",
+        ),
+        Param(
+            "seed",
+            "int",
+            0,
+            min=-1,
+            max=2**31 - 1,
+            help="Random seed; the same inputs and seed give the same frames. -1: a new seed each run "
+            "(recorded in the output).",
+        ),
+        Param(
+            "steps",
+            "int",
+            0,
+            min=0,
+            max=500,
+            help="Denoising steps; 0: the checkpoint's default (e.g. 8 for LTX-Video 13B distilled), else the "
+            "family's (AnimateDiff 25, LTX 40, Wan 50, ...); the run report says which was used.",
+        ),
+        Param(
+            "guidance_scale",
+            "float",
+            -1.0,
+            min=-1.0,
+            max=50.0,
+            step=0.5,
+            help="Classifier-free guidance scale; -1: the family's default (AnimateDiff 7.5, LTX 3, Wan 5, "
+            "SVD 3, CogVideoX 6).",
+        ),
+        Param(
+            "guidance_scale_2",
+            "float",
+            -1.0,
+            min=-1.0,
+            max=50.0,
+            step=0.5,
+            help="Two-expert checkpoints (Wan 2.2 A14B): guidance scale of the low-noise expert; -1: the "
+            "checkpoint's default (the guidance scale).",
+        ),
+        Param(
+            "boundary_ratio",
+            "float",
+            -1.0,
+            min=-1.0,
+            max=1.0,
+            step=0.025,
+            help="Two-expert checkpoints (Wan 2.2 A14B): the fraction of the noise schedule the high-noise "
+            "expert runs above; -1: the checkpoint's (0.875 text-to-video, 0.9 image-to-video).",
+        ),
+        Param(
+            "motion_kind",
+            "choice",
+            "object",
+            choices=MOTION_KINDS,
+            help="Time-to-Move control: object (cut-and-drag: the mask's objects follow the motion signal) or "
+            "camera (the whole frame follows it; the mask is ignored).",
+        ),
+        Param(
+            "t_weak",
+            "float",
+            -1.0,
+            min=-1.0,
+            max=500.0,
+            step=1.0,
+            unit="step",
+            help="Time-to-Move: the step denoising starts at, from the motion signal noised to its level (a step "
+            "index, or a fraction of the steps between 0 and 1); -1: the family's published value (at 50 "
+            "steps Wan 3, camera 2; CogVideoX 4; SVD 16; scaled to 'steps'). Lower: freer, may deform; "
+            "higher: a static background.",
+        ),
+        Param(
+            "t_strong",
+            "float",
+            -1.0,
+            min=-1.0,
+            max=500.0,
+            step=1.0,
+            unit="step",
+            help="Time-to-Move: until this step the masked region is held to the motion signal (a step index or "
+            "a fraction); -1: the published value (at 50 steps Wan 7, camera 5; CogVideoX 9; SVD 21). "
+            "Lower: the object drifts off its path; higher: it moves rigidly.",
+        ),
     )
     uses_settings = ("width", "height", "frame_count")
 
@@ -415,7 +713,7 @@ class Conditioning(Node):
         for f in frames:
             if fc is not None and f >= fc:
                 problems.append(("param 'keyframe_frames'", f"frame {f} is beyond the project's {fc} frames"))
-        for k in (params["prompt_schedule"] or {}):
+        for k in params["prompt_schedule"] or {}:
             if fc is not None and int(k) >= fc:
                 problems.append(("param 'prompt_schedule'", f"frame {k} is beyond the project's {fc} frames"))
         return problems
@@ -427,11 +725,21 @@ class Conditioning(Node):
         n = len(graph.links_into(node_id, "keyframes"))
         problems = []
         if frames and len(frames) != n:
-            problems.append(("param 'keyframe_frames'", f"lists {len(frames)} frame(s) but {n} keyframe image(s) "
-                                                        "are linked; give one frame per image, in link order"))
+            problems.append(
+                (
+                    "param 'keyframe_frames'",
+                    f"lists {len(frames)} frame(s) but {n} keyframe image(s) "
+                    "are linked; give one frame per image, in link order",
+                )
+            )
         if graph.links_into(node_id, "motion_mask") and not graph.links_into(node_id, "motion"):
-            problems.append(("input 'motion_mask'", "a motion mask without a motion signal: link the 'motion' input "
-                                                    "too (e.g. an Animatic Render video)"))
+            problems.append(
+                (
+                    "input 'motion_mask'",
+                    "a motion mask without a motion signal: link the 'motion' input "
+                    "too (e.g. an Animatic Render video)",
+                )
+            )
         return problems
 
     @staticmethod
@@ -458,19 +766,32 @@ class Conditioning(Node):
         kf: list[int] = []
         if "keyframes" in linked:
             controls.add("keyframes")
-            kf = cls.keyframe_positions(list(params["keyframe_frames"] or []),
-                                        len(graph.links_into(node_id, "keyframes")), settings.frame_count)
-        for port, control in (("guide", "guide_video"), ("mask", "mask"), ("boxes", "trajectories"),
-                              ("trajectory", "trajectories"), ("camera", "camera"), ("style", "style"),
-                              ("motion", "motion_signal")):
+            kf = cls.keyframe_positions(
+                list(params["keyframe_frames"] or []), len(graph.links_into(node_id, "keyframes")), settings.frame_count
+            )
+        for port, control in (
+            ("guide", "guide_video"),
+            ("mask", "mask"),
+            ("boxes", "trajectories"),
+            ("trajectory", "trajectories"),
+            ("camera", "camera"),
+            ("style", "style"),
+            ("motion", "motion_signal"),
+        ):
             if port in linked:
                 controls.add(control)
         if params["motion_strength"] != -1.0:
             controls.add("motion_strength")
         if params["noise_aug"] != -1.0:
             controls.add("noise_aug")
-        return Request(controls=controls, keyframe_frames=kf, guide_start=int(params["guide_start"]),
-                       width=settings.width, height=settings.height, frames=settings.frame_count)
+        return Request(
+            controls=controls,
+            keyframe_frames=kf,
+            guide_start=int(params["guide_start"]),
+            width=settings.width,
+            height=settings.height,
+            frames=settings.frame_count,
+        )
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         T = ctx.frame_count
@@ -518,17 +839,30 @@ class Conditioning(Node):
             raise NodeError("input 'motion_mask' is linked without a motion signal: link the 'motion' input too")
         schedule = {int(k): v for k, v in (params["prompt_schedule"] or {}).items()}
         bundle = Bundle(
-            prompt=str(prompt), prompt_schedule=schedule, negative_prompt=params["negative_prompt"],
-            keyframes=keyframes, guide=guide, guide_start=params["guide_start"],
-            guide_strength=params["guide_strength"], masks=masks, boxes=boxes,
-            boxes_as_mask=params["boxes_as_mask"], trajectory_noise=params["trajectory_noise"], camera=camera,
-            style=style, style_strength=params["style_strength"],
+            prompt=str(prompt),
+            prompt_schedule=schedule,
+            negative_prompt=params["negative_prompt"],
+            keyframes=keyframes,
+            guide=guide,
+            guide_start=params["guide_start"],
+            guide_strength=params["guide_strength"],
+            masks=masks,
+            boxes=boxes,
+            boxes_as_mask=params["boxes_as_mask"],
+            trajectory_noise=params["trajectory_noise"],
+            camera=camera,
+            style=style,
+            style_strength=params["style_strength"],
             motion_strength=None if params["motion_strength"] == -1.0 else params["motion_strength"],
-            noise_aug=None if params["noise_aug"] == -1.0 else params["noise_aug"], seed=params["seed"],
-            steps=params["steps"] or None, guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
+            noise_aug=None if params["noise_aug"] == -1.0 else params["noise_aug"],
+            seed=params["seed"],
+            steps=params["steps"] or None,
+            guidance_scale=None if params["guidance_scale"] == -1.0 else params["guidance_scale"],
             guidance_scale_2=None if params.get("guidance_scale_2", -1.0) == -1.0 else params["guidance_scale_2"],
             boundary_ratio=None if params.get("boundary_ratio", -1.0) == -1.0 else params["boundary_ratio"],
-            motion=motion, motion_mask=motion_mask, motion_kind=params["motion_kind"],
+            motion=motion,
+            motion_mask=motion_mask,
+            motion_kind=params["motion_kind"],
             t_weak=None if params["t_weak"] == -1.0 else params["t_weak"],
             t_strong=None if params["t_strong"] == -1.0 else params["t_strong"],
         )
@@ -604,13 +938,20 @@ class Generate(Node):
     outputs = (
         Output("video", PortType.VIDEO, "the generated frames"),
         Output("seed", PortType.NUMBER, "the seed used (the chosen one when the seed is -1)"),
-        Output("audio", PortType.AUDIO, "the sound track made with the video (LTX-2), as long as the video; "
-                                        "None for the video-only families"),
+        Output(
+            "audio",
+            PortType.AUDIO,
+            "the sound track made with the video (LTX-2), as long as the video; None for the video-only families",
+        ),
     )
     params = (
-        Param("snap_to_model", "bool", False,
-              help="Move a frame count or size the model cannot make to the nearest one it can (and say so); "
-                   "off: refuse, stating the rule."),
+        Param(
+            "snap_to_model",
+            "bool",
+            False,
+            help="Move a frame count or size the model cannot make to the nearest one it can (and say so); "
+            "off: refuse, stating the rule.",
+        ),
         Param("previews", "bool", True, help="Make a small preview image at every denoising step."),
     )
     uses_settings = ("width", "height", "fps", "frame_count")
@@ -638,9 +979,15 @@ class Generate(Node):
             if str(m.params.get("base_model", "")).strip():
                 from vidstudio.backend.checkpoint_files import locate_model
 
-                loc = locate_model(ModelRef(family=family, model=str(m.params["model"]).strip(),
-                                            base_model=str(m.params["base_model"]).strip()), _project_dir(graph),
-                                   download=False)
+                loc = locate_model(
+                    ModelRef(
+                        family=family,
+                        model=str(m.params["model"]).strip(),
+                        base_model=str(m.params["base_model"]).strip(),
+                    ),
+                    _project_dir(graph),
+                    download=False,
+                )
             elif str(m.params.get("model", "")).strip():
                 loc = static_location(str(m.params["model"]), family, _project_dir(graph))
         except ModelError:
@@ -651,17 +998,26 @@ class Generate(Node):
             return []  # not known until the model is found
         request = Conditioning.static_request(c.id, graph, settings)
         snap = bool(graph.node(node_id).params.get("snap_to_model", False))
-        res = check_request(family, request, variant=loc.variant if loc else None,
-                            checkpoint=(loc.checkpoint or None) if loc else None, rule=loc.rule() if loc else None,
-                            snap=snap)
+        res = check_request(
+            family,
+            request,
+            variant=loc.variant if loc else None,
+            checkpoint=(loc.checkpoint or None) if loc else None,
+            rule=loc.rule() if loc else None,
+            snap=snap,
+        )
         problems = [(_where(control), msg) for control, msg in res.problems]
         if "motion_signal" in request.controls and family in TTM_PIPELINES and not res.problems:
             cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
             steps = int(cp["steps"]) or get_spec(family).default_steps_for((loc.checkpoint or None) if loc else None)[0]
             try:
-                resolve_steps(family, str(cp["motion_kind"]), steps,
-                              None if cp["t_weak"] == -1.0 else float(cp["t_weak"]),
-                              None if cp["t_strong"] == -1.0 else float(cp["t_strong"]))
+                resolve_steps(
+                    family,
+                    str(cp["motion_kind"]),
+                    steps,
+                    None if cp["t_weak"] == -1.0 else float(cp["t_weak"]),
+                    None if cp["t_strong"] == -1.0 else float(cp["t_strong"]),
+                )
             except ValueError as e:
                 problems.append((_where("motion_signal"), str(e)))
         if "guide_video" in request.controls and uses_video_to_video(family, loc.variant if loc else None):
@@ -684,23 +1040,39 @@ class Generate(Node):
         on_step_service = ctx.services.get("on_step")
         on_step = None
         if on_step_service is not None:
+
             def on_step(step: int, total: int, sps: float, preview: Any) -> None:
                 on_step_service(ctx.node_id, step, total, sps, preview)
+
         result = generate(
-            ref, bundle, width=ctx.width, height=ctx.height, frames=ctx.frame_count, fps=ctx.fps,
-            snap=params["snap_to_model"], project_dir=ctx.project_dir, cache=ctx.services.get("pipeline_cache"),
-            progress=ctx.report, on_step=on_step, cancel=ctx.cancel, previews=params["previews"],
+            ref,
+            bundle,
+            width=ctx.width,
+            height=ctx.height,
+            frames=ctx.frame_count,
+            fps=ctx.fps,
+            snap=params["snap_to_model"],
+            project_dir=ctx.project_dir,
+            cache=ctx.services.get("pipeline_cache"),
+            progress=ctx.report,
+            on_step=on_step,
+            cancel=ctx.cancel,
+            previews=params["previews"],
         )
         for n in result.notes:
             ctx.note(n)
         if bundle.seed < 0:  # a new seed each run: another process must not get this video from the disk cache
             ctx.keep_off_disk(f"seed {bundle.seed} chose seed {result.seed} for this run only")
-        ctx.note(f"{result.family} {result.pipeline}, seed {result.seed}, {result.steps} steps at "
-                 f"{result.seconds_per_step:.2f} s/step")
+        ctx.note(
+            f"{result.family} {result.pipeline}, seed {result.seed}, {result.steps} steps at "
+            f"{result.seconds_per_step:.2f} s/step"
+        )
         if result.motion:
             m = result.motion
-            ctx.note(f"motion: {m['method']} ({m['kind']}), t_weak {m['t_weak']}, t_strong {m['t_strong']} of "
-                     f"{m['steps']} steps ({m['steps_run']} run)")
+            ctx.note(
+                f"motion: {m['method']} ({m['kind']}), t_weak {m['t_weak']}, t_strong {m['t_strong']} of "
+                f"{m['steps']} steps ({m['steps_run']} run)"
+            )
         clip = Clip.from_array(result.frames, label=f"{ctx.node_id} video")
         clip.metadata.update(result.metadata())
         return {"video": clip, "seed": float(result.seed), "audio": result.audio}
@@ -725,11 +1097,27 @@ class Extend(Node):
     inputs = Generate.inputs
     outputs = Generate.outputs
     params = (
-        Param("window", "int", 0, min=0, max=100000, step=1, unit="frames",
-              help="Frames per pass (must meet the model's frame rule); 0: the family's longest pass."),
-        Param("overlap", "int", 0, min=0, max=1000, step=1, unit="frames",
-              help="Frames each pass shares with the one before; 0: one latent step plus one (1 for families "
-                   "that take a first frame only)."),
+        Param(
+            "window",
+            "int",
+            0,
+            min=0,
+            max=100000,
+            step=1,
+            unit="frames",
+            help="Frames per pass (must meet the model's frame rule); 0: the family's longest pass.",
+        ),
+        Param(
+            "overlap",
+            "int",
+            0,
+            min=0,
+            max=1000,
+            step=1,
+            unit="frames",
+            help="Frames each pass shares with the one before; 0: one latent step plus one (1 for families "
+            "that take a first frame only).",
+        ),
     )
     uses_settings = ("width", "height", "fps", "frame_count")
 
@@ -741,9 +1129,20 @@ class Extend(Node):
             raise NodeError(f"input 'model' got a {type(ref).__name__}, expected a model reference (Load Model)")
         if not isinstance(bundle, Bundle):
             raise NodeError(f"input 'conditioning' got a {type(bundle).__name__}, expected a Conditioning bundle")
-        result = extend(ref, bundle, width=ctx.width, height=ctx.height, frames=ctx.frame_count, window=params["window"],
-                        overlap=params["overlap"], fps=ctx.fps, project_dir=ctx.project_dir,
-                        cache=ctx.services.get("pipeline_cache"), progress=ctx.report, cancel=ctx.cancel)
+        result = extend(
+            ref,
+            bundle,
+            width=ctx.width,
+            height=ctx.height,
+            frames=ctx.frame_count,
+            window=params["window"],
+            overlap=params["overlap"],
+            fps=ctx.fps,
+            project_dir=ctx.project_dir,
+            cache=ctx.services.get("pipeline_cache"),
+            progress=ctx.report,
+            cancel=ctx.cancel,
+        )
         for n in result.notes + result.last.notes:
             ctx.note(n)
         if bundle.seed < 0:

@@ -36,8 +36,9 @@ def temperature_gains(temperature: float) -> np.ndarray:
     return g / float(LUMA @ g)
 
 
-def grade_frame(frame: np.ndarray, exposure: float = 0.0, contrast: float = 1.0, saturation: float = 1.0,
-                temperature: float = 0.0) -> np.ndarray:
+def grade_frame(
+    frame: np.ndarray, exposure: float = 0.0, contrast: float = 1.0, saturation: float = 1.0, temperature: float = 0.0
+) -> np.ndarray:
     """Grades one ``(H, W, 3)`` sRGB frame (float32 in [0, 1]) in linear light.
 
     Args:
@@ -74,14 +75,47 @@ class ColorGrade(Node):
     inputs = (Input("video", PortType.VIDEO, help="The video to grade."),)
     outputs = (Output("video", PortType.VIDEO, "the graded video"),)
     params = (
-        Param("exposure", "float", 0.0, min=-10.0, max=10.0, step=0.1, animatable=True, unit="stops",
-              help="Brightness in stops: +1 doubles the light."),
-        Param("contrast", "float", 1.0, min=0.0, max=4.0, step=0.05, animatable=True,
-              help="Contrast around mid grey: 1 unchanged, above 1 punchier."),
-        Param("saturation", "float", 1.0, min=0.0, max=4.0, step=0.05, animatable=True,
-              help="Colourfulness: 0 black and white, 1 unchanged."),
-        Param("temperature", "float", 0.0, min=-100.0, max=100.0, step=1.0, animatable=True,
-              help="White balance shift: negative cooler (blue), positive warmer (amber)."),
+        Param(
+            "exposure",
+            "float",
+            0.0,
+            min=-10.0,
+            max=10.0,
+            step=0.1,
+            animatable=True,
+            unit="stops",
+            help="Brightness in stops: +1 doubles the light.",
+        ),
+        Param(
+            "contrast",
+            "float",
+            1.0,
+            min=0.0,
+            max=4.0,
+            step=0.05,
+            animatable=True,
+            help="Contrast around mid grey: 1 unchanged, above 1 punchier.",
+        ),
+        Param(
+            "saturation",
+            "float",
+            1.0,
+            min=0.0,
+            max=4.0,
+            step=0.05,
+            animatable=True,
+            help="Colourfulness: 0 black and white, 1 unchanged.",
+        ),
+        Param(
+            "temperature",
+            "float",
+            0.0,
+            min=-100.0,
+            max=100.0,
+            step=1.0,
+            animatable=True,
+            help="White balance shift: negative cooler (blue), positive warmer (amber).",
+        ),
     )
     uses_settings = ("frame_count",)
 
@@ -94,5 +128,8 @@ class ColorGrade(Node):
             k = min(i, n - 1)
             return grade_frame(frame, float(e[k]), float(c[k]), float(s[k]), float(t[k]))
 
-        return {"video": Clip(clip.frame_count, clip.height, clip.width, lambda i: fn(clip.frame(i), i),
-                              label=f"{ctx.node_id} graded")}
+        return {
+            "video": Clip(
+                clip.frame_count, clip.height, clip.width, lambda i: fn(clip.frame(i), i), label=f"{ctx.node_id} graded"
+            )
+        }

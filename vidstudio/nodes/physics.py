@@ -27,32 +27,71 @@ class PhysicsSceneNode(Node):
     description = "Bodies (circle, box, polygon), gravity and walls for a pymunk simulation."
     outputs = (Output("scene", PortType.PHYSICS_SCENE, "the scene description"),)
     params = (
-        Param("bodies", "json", [], validator=validate_bodies,
-              help="The bodies: a JSON list (id, shape, radius/width/height/vertices, mass, elasticity, friction, "
-                   "position, velocity, angle, angular_velocity, kind, follow, color)."),
+        Param(
+            "bodies",
+            "json",
+            [],
+            validator=validate_bodies,
+            help="The bodies: a JSON list (id, shape, radius/width/height/vertices, mass, elasticity, friction, "
+            "position, velocity, angle, angular_velocity, kind, follow, color).",
+        ),
         Param("gravity_x", "float", 0.0, min=-100000, max=100000, step=10, unit="px/s^2", help="Gravity, x component."),
-        Param("gravity_y", "float", DEFAULT_GRAVITY, min=-100000, max=100000, step=10, unit="px/s^2",
-              help="Gravity, y component (down); 980 is Earth's g at 100 px per metre."),
+        Param(
+            "gravity_y",
+            "float",
+            DEFAULT_GRAVITY,
+            min=-100000,
+            max=100000,
+            step=10,
+            unit="px/s^2",
+            help="Gravity, y component (down); 980 is Earth's g at 100 px per metre.",
+        ),
         Param("ground", "bool", True, help="A wall along the frame's bottom edge."),
         Param("left", "bool", True, help="A wall along the frame's left edge."),
         Param("right", "bool", True, help="A wall along the frame's right edge."),
         Param("ceiling", "bool", True, help="A wall along the frame's top edge."),
-        Param("wall_elasticity", "float", 1.0, min=0.0, max=1.0, step=0.05,
-              help="Restitution of the walls (multiplied with each body's own)."),
-        Param("wall_friction", "float", 1.0, min=0.0, max=10.0, step=0.05,
-              help="Friction of the walls (multiplied with each body's own)."),
-        Param("substeps", "int", 64, min=1, max=1000, step=1, help="Physics steps per frame (more: more exact contacts)."),
+        Param(
+            "wall_elasticity",
+            "float",
+            1.0,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="Restitution of the walls (multiplied with each body's own).",
+        ),
+        Param(
+            "wall_friction",
+            "float",
+            1.0,
+            min=0.0,
+            max=10.0,
+            step=0.05,
+            help="Friction of the walls (multiplied with each body's own).",
+        ),
+        Param(
+            "substeps", "int", 64, min=1, max=1000, step=1, help="Physics steps per frame (more: more exact contacts)."
+        ),
         Param("iterations", "int", 20, min=1, max=1000, step=1, help="Contact solver iterations per step."),
     )
     uses_settings = ("width", "height")
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        walls = Walls(ground=params["ground"], left=params["left"], right=params["right"], ceiling=params["ceiling"],
-                      elasticity=params["wall_elasticity"], friction=params["wall_friction"])
+        walls = Walls(
+            ground=params["ground"],
+            left=params["left"],
+            right=params["right"],
+            ceiling=params["ceiling"],
+            elasticity=params["wall_elasticity"],
+            friction=params["wall_friction"],
+        )
         try:
             scene = PhysicsScene(
-                width=ctx.width, height=ctx.height, gravity=(params["gravity_x"], params["gravity_y"]),
-                substeps=params["substeps"], iterations=params["iterations"], walls=walls,
+                width=ctx.width,
+                height=ctx.height,
+                gravity=(params["gravity_x"], params["gravity_y"]),
+                substeps=params["substeps"],
+                iterations=params["iterations"],
+                walls=walls,
                 bodies=validate_bodies(params["bodies"]),
             )
         except ValueError as e:
@@ -85,8 +124,14 @@ class Simulate(Node):
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         try:
-            result = simulate(inputs["scene"], ctx.frame_count, float(ctx.fps), inputs["paths"], cancel=ctx.cancel,
-                              progress=ctx.report)
+            result = simulate(
+                inputs["scene"],
+                ctx.frame_count,
+                float(ctx.fps),
+                inputs["paths"],
+                cancel=ctx.cancel,
+                progress=ctx.report,
+            )
         except ValueError as e:
             raise NodeError(str(e)) from None
         return {"trajectory": result.tracks}

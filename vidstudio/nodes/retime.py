@@ -35,8 +35,12 @@ class Retime(Node):
     inputs = (
         Input("video", PortType.VIDEO, optional=True, help="The video to retime."),
         Input("trajectory", PortType.TRAJECTORY, optional=True, help="The trajectory to retime."),
-        Input("audio", PortType.AUDIO, optional=True,
-              help="The video's sound: sped up or slowed with its pitch kept, silent where frozen or reversed."),
+        Input(
+            "audio",
+            PortType.AUDIO,
+            optional=True,
+            help="The video's sound: sped up or slowed with its pitch kept, silent where frozen or reversed.",
+        ),
     )
     outputs = (
         Output("video", PortType.VIDEO, "the retimed video"),
@@ -44,12 +48,34 @@ class Retime(Node):
         Output("audio", PortType.AUDIO, "the retimed sound"),
     )
     params = (
-        Param("speed", "float", 1.0, min=-16.0, max=16.0, step=0.05, animatable=True, unit="x",
-              help="Source frames per output frame: 1 normal, 0.5 slow motion, 0 freeze, negative reverse."),
-        Param("start", "float", 0.0, min=-100000, max=100000, step=1, unit="frames",
-              help="Source frame shown at output frame 0."),
-        Param("blend", "choice", "blend", choices=("blend", "nearest"),
-              help="Between source frames: cross-fade the neighbours, or show the nearest."),
+        Param(
+            "speed",
+            "float",
+            1.0,
+            min=-16.0,
+            max=16.0,
+            step=0.05,
+            animatable=True,
+            unit="x",
+            help="Source frames per output frame: 1 normal, 0.5 slow motion, 0 freeze, negative reverse.",
+        ),
+        Param(
+            "start",
+            "float",
+            0.0,
+            min=-100000,
+            max=100000,
+            step=1,
+            unit="frames",
+            help="Source frame shown at output frame 0.",
+        ),
+        Param(
+            "blend",
+            "choice",
+            "blend",
+            choices=("blend", "nearest"),
+            help="Between source frames: cross-fade the neighbours, or show the nearest.",
+        ),
     )
     uses_settings = ("frame_count",)
 

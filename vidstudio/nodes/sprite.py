@@ -35,25 +35,70 @@ class SpriteNode(Node):
     outputs = (Output("sprite", PortType.SPRITE, "the picture and the track it follows"),)
     params = (
         Param("track", "string", "", help="Name of the track to follow; empty: the first track."),
-        Param("shape", "choice", "auto", choices=("auto", "ellipse", "ball", "box", "polygon"),
-              help="Shape drawn when no image is linked (auto: a physics body's own shape; ball: an ellipse "
-                   "with wedges in the outline colour, so that it shows its spin)."),
-        Param("width", "float", 0.0, min=0.0, max=100000, step=1, unit="px",
-              help="Width at scale 1; 0: from the track's size (or the image's)."),
-        Param("height", "float", 0.0, min=0.0, max=100000, step=1, unit="px",
-              help="Height at scale 1; 0: from the width's aspect ratio or the track's size."),
+        Param(
+            "shape",
+            "choice",
+            "auto",
+            choices=("auto", "ellipse", "ball", "box", "polygon"),
+            help="Shape drawn when no image is linked (auto: a physics body's own shape; ball: an ellipse "
+            "with wedges in the outline colour, so that it shows its spin).",
+        ),
+        Param(
+            "width",
+            "float",
+            0.0,
+            min=0.0,
+            max=100000,
+            step=1,
+            unit="px",
+            help="Width at scale 1; 0: from the track's size (or the image's).",
+        ),
+        Param(
+            "height",
+            "float",
+            0.0,
+            min=0.0,
+            max=100000,
+            step=1,
+            unit="px",
+            help="Height at scale 1; 0: from the width's aspect ratio or the track's size.",
+        ),
         Param("color", "color", [0.95, 0.35, 0.15], help="Fill colour of a shape."),
         Param("outline_color", "color", [1.0, 1.0, 1.0], help="Outline colour of a shape."),
         Param("outline_width", "float", 0.0, min=0.0, max=1000, step=0.5, unit="px", help="Outline width (0: none)."),
         Param("sides", "int", 6, min=3, max=64, step=1, help="Sides of a regular polygon shape."),
         Param("corner_radius", "float", 0.0, min=0.0, max=10000, step=1, unit="px", help="Rounded corners of a box."),
-        Param("opacity", "float", 1.0, min=0.0, max=1.0, step=0.05, animatable=True,
-              help="Opacity of the whole sprite (keyable: fades)."),
+        Param(
+            "opacity",
+            "float",
+            1.0,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            animatable=True,
+            help="Opacity of the whole sprite (keyable: fades).",
+        ),
         Param("z", "float", 0.0, min=-1000, max=1000, step=1, help="Drawing order: higher is in front."),
-        Param("x", "float", -1.0, min=-100000, max=100000, step=1, unit="px",
-              help="Position without a trajectory (world px); negative: the frame's centre."),
-        Param("y", "float", -1.0, min=-100000, max=100000, step=1, unit="px",
-              help="Position without a trajectory (world px); negative: the frame's centre."),
+        Param(
+            "x",
+            "float",
+            -1.0,
+            min=-100000,
+            max=100000,
+            step=1,
+            unit="px",
+            help="Position without a trajectory (world px); negative: the frame's centre.",
+        ),
+        Param(
+            "y",
+            "float",
+            -1.0,
+            min=-100000,
+            max=100000,
+            step=1,
+            unit="px",
+            help="Position without a trajectory (world px); negative: the frame's centre.",
+        ),
     )
     uses_settings = ("width", "height", "frame_count")
 
@@ -76,14 +121,29 @@ class SpriteNode(Node):
         image = inputs["image"]
         try:
             if image is not None:
-                sprite = image_sprite(track.name, track, np.asarray(image), params["width"], params["height"],
-                                      opacity=params["opacity"], z=params["z"])
+                sprite = image_sprite(
+                    track.name,
+                    track,
+                    np.asarray(image),
+                    params["width"],
+                    params["height"],
+                    opacity=params["opacity"],
+                    z=params["z"],
+                )
             else:
                 sprite = shape_sprite(
-                    track.name, track, params["shape"], params["width"], params["height"],
-                    fill=tuple(params["color"]), outline=tuple(params["outline_color"]),
-                    outline_width=params["outline_width"], sides=params["sides"],
-                    corner_radius=params["corner_radius"], opacity=params["opacity"], z=params["z"],
+                    track.name,
+                    track,
+                    params["shape"],
+                    params["width"],
+                    params["height"],
+                    fill=tuple(params["color"]),
+                    outline=tuple(params["outline_color"]),
+                    outline_width=params["outline_width"],
+                    sides=params["sides"],
+                    corner_radius=params["corner_radius"],
+                    opacity=params["opacity"],
+                    z=params["z"],
                 )
         except ValueError as e:
             raise NodeError(str(e)) from None

@@ -29,11 +29,18 @@ class Trajectory(Node):
     type_id = "Trajectory"
     title = "Trajectory"
     category = "Motion"
-    description = "Drawn motion paths: Catmull-Rom, B-spline, Bezier or linear, timed by keys or constant speed with easing."
+    description = (
+        "Drawn motion paths: Catmull-Rom, B-spline, Bezier or linear, timed by keys or constant speed with easing."
+    )
     outputs = (Output("trajectory", PortType.TRAJECTORY, "one track per path (world px, per frame) and the anchors"),)
     params = (
-        Param("paths", "json", {"version": 1, "paths": [], "anchors": []}, validator=validate_document,
-              help="The paths and anchors (drawn in the viewer; JSON schema in vidstudio.motion.trajectory)."),
+        Param(
+            "paths",
+            "json",
+            {"version": 1, "paths": [], "anchors": []},
+            validator=validate_document,
+            help="The paths and anchors (drawn in the viewer; JSON schema in vidstudio.motion.trajectory).",
+        ),
     )
     uses_settings = ("frame_count",)
 

@@ -41,12 +41,20 @@ class Upscale(Node):
 
         up = load_upscaler(ctx.resolve_path(params["model"]), device=params["device"])
         src = as_clip(inputs["video"])
-        ctx.note(f"{up.architecture} x{up.scale}: {src.width}x{src.height} to {src.width * up.scale}x{src.height * up.scale}")
+        ctx.note(
+            f"{up.architecture} x{up.scale}: {src.width}x{src.height} to {src.width * up.scale}x{src.height * up.scale}"
+        )
 
         def render(i: int):
             return tiled_upscale(up, src.frame(i), tile=params["tile"], overlap=params["overlap"])
 
-        out = Clip(src.frame_count, src.height * up.scale, src.width * up.scale, render, cache_frames=2,
-                   label=f"{ctx.node_id} x{up.scale}")
+        out = Clip(
+            src.frame_count,
+            src.height * up.scale,
+            src.width * up.scale,
+            render,
+            cache_frames=2,
+            label=f"{ctx.node_id} x{up.scale}",
+        )
         out.metadata.update(src.metadata)
         return {"video": out}

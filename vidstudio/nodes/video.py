@@ -47,8 +47,13 @@ class LoadVideo(Node):
         Param("path", "file", "", file_role="video", help="Video file, relative to the project file."),
         Param("trim_in", "float", 0.0, min=0.0, step=0.1, help=f"Start of the part used, {_TRIM_HELP}."),
         Param("trim_out", "float", 0.0, min=0.0, step=0.1, help=f"End of the part used, {_TRIM_HELP}; 0: the end."),
-        Param("rate", "choice", "project", choices=("project", "source"),
-              help="project: convert to the project's fps (frames repeated or dropped); source: the file's frames."),
+        Param(
+            "rate",
+            "choice",
+            "project",
+            choices=("project", "source"),
+            help="project: convert to the project's fps (frames repeated or dropped); source: the file's frames.",
+        ),
     )
     uses_settings = ("fps",)
 
@@ -106,8 +111,9 @@ class LoadAudio(Node):
         return _check_trim(params)
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-        return {"audio": decode_audio(ctx.resolve_path(params["path"]), start=params["trim_in"],
-                                      end=params["trim_out"])}
+        return {
+            "audio": decode_audio(ctx.resolve_path(params["path"]), start=params["trim_in"], end=params["trim_out"])
+        }
 
 
 def _white(h: int, w: int):

@@ -36,7 +36,24 @@ from vidstudio.plugins.manifest import (
 )
 
 __all__ = [
-    "DISABLED", "ENABLED", "ENTRY_POINT_GROUP", "FAILED", "INCOMPATIBLE", "PluginError", "PluginInfo",
-    "PluginLoadError", "PluginManager", "PluginNode", "add_plugins", "config_dir", "plugins_dir",
-    "MANIFEST_NAME", "PERMISSIONS", "Manifest", "ManifestError", "NodeEntry", "load_manifest", "parse_manifest",
+    "DISABLED",
+    "ENABLED",
+    "ENTRY_POINT_GROUP",
+    "FAILED",
+    "INCOMPATIBLE",
+    "PluginError",
+    "PluginInfo",
+    "PluginLoadError",
+    "PluginManager",
+    "PluginNode",
+    "add_plugins",
+    "config_dir",
+    "plugins_dir",
+    "MANIFEST_NAME",
+    "PERMISSIONS",
+    "Manifest",
+    "ManifestError",
+    "NodeEntry",
+    "load_manifest",
+    "parse_manifest",
 ]

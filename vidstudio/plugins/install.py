@@ -98,8 +98,14 @@ def run_pip(args: list[str], log: Log = _stderr) -> str:
     log("running: " + " ".join(cmd))
     tail: deque[str] = deque(maxlen=25)
     lines: list[str] = []
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            stdin=subprocess.DEVNULL, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"},
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         line = line.rstrip("\n")
@@ -137,11 +143,15 @@ def _inspect_wheel(path: Path) -> tuple[Manifest, str]:
     except configparser.Error as e:
         raise PluginError(f"{path}: unreadable entry_points.txt ({e})") from None
     if not groups.has_section(ENTRY_POINT_GROUP):
-        raise PluginError(f"{path}: the wheel declares no entry point in group '{ENTRY_POINT_GROUP}', so VidStudio "
-                          "would not find the plugin after installing it")
+        raise PluginError(
+            f"{path}: the wheel declares no entry point in group '{ENTRY_POINT_GROUP}', so VidStudio "
+            "would not find the plugin after installing it"
+        )
     if manifest.name not in groups[ENTRY_POINT_GROUP]:
-        raise PluginError(f"{path}: its '{ENTRY_POINT_GROUP}' entry point must be named after the plugin, "
-                          f"'{manifest.name}' (found: {', '.join(groups[ENTRY_POINT_GROUP]) or 'none'})")
+        raise PluginError(
+            f"{path}: its '{ENTRY_POINT_GROUP}' entry point must be named after the plugin, "
+            f"'{manifest.name}' (found: {', '.join(groups[ENTRY_POINT_GROUP]) or 'none'})"
+        )
     return manifest, source
 
 
@@ -165,7 +175,11 @@ def _inspect_sdist(path: Path) -> tuple[Manifest, str]:
 
 
 def _inspect_package_folder(folder: Path) -> tuple[Manifest, str]:
-    found = [folder / MANIFEST_NAME, *sorted(folder.glob(f"*/{MANIFEST_NAME}")), *sorted(folder.glob(f"src/*/{MANIFEST_NAME}"))]
+    found = [
+        folder / MANIFEST_NAME,
+        *sorted(folder.glob(f"*/{MANIFEST_NAME}")),
+        *sorted(folder.glob(f"src/*/{MANIFEST_NAME}")),
+    ]
     found = [f for f in found if f.is_file()]
     if not found:
         raise PluginError(f"{folder}: not a VidStudio plugin (no {MANIFEST_NAME} in it or in its package folder)")
@@ -179,12 +193,16 @@ def _inspect_package_folder(folder: Path) -> tuple[Manifest, str]:
         if project:
             eps = project.get("entry-points", {}).get(ENTRY_POINT_GROUP)
             if not eps:
-                raise PluginError(f"{pyproject}: declares no entry point in group '{ENTRY_POINT_GROUP}', so VidStudio "
-                                  f"would not find the plugin; add [project.entry-points.\"{ENTRY_POINT_GROUP}\"] "
-                                  f"{manifest.name} = \"<package>\"")
+                raise PluginError(
+                    f"{pyproject}: declares no entry point in group '{ENTRY_POINT_GROUP}', so VidStudio "
+                    f'would not find the plugin; add [project.entry-points."{ENTRY_POINT_GROUP}"] '
+                    f'{manifest.name} = "<package>"'
+                )
             if manifest.name not in eps:
-                raise PluginError(f"{pyproject}: its '{ENTRY_POINT_GROUP}' entry point must be named after the plugin, "
-                                  f"'{manifest.name}' (found: {', '.join(eps)})")
+                raise PluginError(
+                    f"{pyproject}: its '{ENTRY_POINT_GROUP}' entry point must be named after the plugin, "
+                    f"'{manifest.name}' (found: {', '.join(eps)})"
+                )
     return manifest, str(found[0])
 
 
@@ -266,7 +284,9 @@ def describe_plan(plan: InstallPlan, manager: PluginManager) -> list[str]:
         lines.append("  permissions it declares: none (no network, no files outside the project, no other programs)")
     try:
         existing = manager.get(m.name)
-        lines.append(f"  replaces:     {existing.name} {existing.version or '(unreadable manifest)'} ({existing.origin}, {existing.location})")
+        lines.append(
+            f"  replaces:     {existing.name} {existing.version or '(unreadable manifest)'} ({existing.origin}, {existing.location})"
+        )
     except PluginError:
         pass
     lines += [
@@ -302,9 +322,15 @@ def install(plan: InstallPlan, manager: PluginManager, log: Log = _stderr) -> Pl
     except PluginError:
         existing = None
     if existing is not None and existing.origin != wanted:
-        how = f"the package {existing.distribution}" if existing.origin == "package" else f"the folder {existing.location}"
-        raise PluginError(f"a plugin named '{m.name}' is already installed as {how}; "
-                          f"uninstall it first (vidstudio plugins uninstall {m.name})")
+        how = (
+            f"the package {existing.distribution}"
+            if existing.origin == "package"
+            else f"the folder {existing.location}"
+        )
+        raise PluginError(
+            f"a plugin named '{m.name}' is already installed as {how}; "
+            f"uninstall it first (vidstudio plugins uninstall {m.name})"
+        )
     if plan.kind == "folder":
         if m.requirements:
             run_pip(["install", *m.requirements], log)
@@ -326,8 +352,10 @@ def install(plan: InstallPlan, manager: PluginManager, log: Log = _stderr) -> Pl
     try:
         info = manager.get(m.name)
     except PluginError:
-        raise PluginError(f"installed {plan.path.name}, but VidStudio does not find plugin '{m.name}' afterwards "
-                          f"(is {sys.prefix} the environment VidStudio runs in?)") from None
+        raise PluginError(
+            f"installed {plan.path.name}, but VidStudio does not find plugin '{m.name}' afterwards "
+            f"(is {sys.prefix} the environment VidStudio runs in?)"
+        ) from None
     if info.origin != wanted or info.status == "failed":
         raise PluginError(f"installed {plan.path.name}, but plugin '{m.name}' is {info.status}: {info.error}")
     return info
@@ -384,8 +412,10 @@ def uninstall(name: str, manager: PluginManager, log: Log = _stderr) -> PluginIn
     if info.origin == "folder":
         assert info.location is not None
         if info.location.resolve().parent != manager.plugins_dir.resolve():
-            raise PluginError(f"plugin '{name}' at {info.location} is not in the plugins folder {manager.plugins_dir}; "
-                              "remove it yourself")
+            raise PluginError(
+                f"plugin '{name}' at {info.location} is not in the plugins folder {manager.plugins_dir}; "
+                "remove it yourself"
+            )
         trash = manager.plugins_dir / f".removing-{name}-{uuid.uuid4().hex[:8]}"
         try:
             os.replace(info.location, trash)
@@ -394,7 +424,9 @@ def uninstall(name: str, manager: PluginManager, log: Log = _stderr) -> PluginIn
         shutil.rmtree(trash, ignore_errors=True)
     else:
         if not info.distribution:
-            raise PluginError(f"plugin '{name}' comes from an entry point whose package is unknown; uninstall it with pip")
+            raise PluginError(
+                f"plugin '{name}' comes from an entry point whose package is unknown; uninstall it with pip"
+            )
         run_pip(["uninstall", "--yes", info.distribution], log)
     importlib.invalidate_caches()
     manager.refresh()
@@ -406,5 +438,13 @@ def scratch_dir() -> tempfile.TemporaryDirectory:
     return tempfile.TemporaryDirectory(prefix="vidstudio-plugin-")
 
 
-__all__ = ["InstallPlan", "inspect_target", "describe_plan", "install", "uninstall", "run_pip", "scratch_dir",
-           "ManifestError"]
+__all__ = [
+    "InstallPlan",
+    "inspect_target",
+    "describe_plan",
+    "install",
+    "uninstall",
+    "run_pip",
+    "scratch_dir",
+    "ManifestError",
+]

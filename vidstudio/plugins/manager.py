@@ -143,8 +143,10 @@ class PluginCrash:
 
     @property
     def message(self) -> str:
-        return (f"plugin '{self.plugin}' was running ({self.what}) when VidStudio process {self.pid} stopped "
-                f"unexpectedly; it is disabled. Enable it again with `vidstudio plugins enable {self.plugin}`")
+        return (
+            f"plugin '{self.plugin}' was running ({self.what}) when VidStudio process {self.pid} stopped "
+            f"unexpectedly; it is disabled. Enable it again with `vidstudio plugins enable {self.plugin}`"
+        )
 
 
 def _pid_alive(pid: int) -> bool:
@@ -184,8 +186,10 @@ def running_plugin(plugin: str, what: str, base: Path | None = None):
         if folder not in _EXIT_CLEANUP:  # a normal exit (even with an import still hanging) blames nobody
             _EXIT_CLEANUP.add(folder)
             atexit.register(_remove_own_markers, folder)
-        marker.write_text(json.dumps({"plugin": plugin, "what": what, "pid": os.getpid(),
-                                      "role": os.environ.get(ROLE_ENV, "app")}), encoding="utf-8")
+        marker.write_text(
+            json.dumps({"plugin": plugin, "what": what, "pid": os.getpid(), "role": os.environ.get(ROLE_ENV, "app")}),
+            encoding="utf-8",
+        )
     except OSError:
         marker = None  # type: ignore[assignment]
     try:
@@ -271,8 +275,15 @@ class PluginNode:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready facts."""
-        return {"type": self.type_id, "name": self.name, "title": self.title, "category": self.category,
-                "description": self.description, "class": self.class_path, "runs_on": self.runs_on}
+        return {
+            "type": self.type_id,
+            "name": self.name,
+            "title": self.title,
+            "category": self.category,
+            "description": self.description,
+            "class": self.class_path,
+            "runs_on": self.runs_on,
+        }
 
 
 @dataclass(frozen=True)
@@ -357,7 +368,9 @@ class PluginInfo:
             "category": self.category,
             "api_versions": m.api_versions if m else "",
             "requirements": list(m.requirements) if m else [],
-            "permissions": [{"name": k, "reason": v, "meaning": PERMISSIONS.get(k, "")} for k, v in self.permissions.items()],
+            "permissions": [
+                {"name": k, "reason": v, "meaning": PERMISSIONS.get(k, "")} for k, v in self.permissions.items()
+            ],
             "nodes": [n.to_json() for n in self.nodes],
         }
 
@@ -420,8 +433,10 @@ def _run_with_timeout(fn: Callable[[], Any], seconds: float, name: str) -> tuple
     t.start()
     t.join(seconds)
     if t.is_alive():
-        return None, _ImportTimeout(f"its import did not finish in {seconds:g} s (it hangs; set "
-                                    "VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT for a slower one)")
+        return None, _ImportTimeout(
+            f"its import did not finish in {seconds:g} s (it hangs; set "
+            "VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT for a slower one)"
+        )
     return box.get("value"), box.get("error")
 
 
@@ -489,8 +504,9 @@ class PluginManager:
         registry = vidstudio.nodes.default_registry()
     """
 
-    def __init__(self, *, plugins_dir: Path | str | None = None, config_dir: Path | str | None = None,
-                 entry_points: bool = True):
+    def __init__(
+        self, *, plugins_dir: Path | str | None = None, config_dir: Path | str | None = None, entry_points: bool = True
+    ):
         self.plugins_dir = Path(plugins_dir) if plugins_dir is not None else _default_plugins_dir()
         self.config_dir = Path(config_dir) if config_dir is not None else _default_config_dir()
         self.use_entry_points = entry_points
@@ -519,8 +535,10 @@ class PluginManager:
                 continue
             r.duplicate = True
             if r.problem is None:
-                r.problem = (f"plugin '{r.name}' at {r.location} is ignored: a plugin with the same name is "
-                             f"installed at {first.location}")
+                r.problem = (
+                    f"plugin '{r.name}' at {r.location} is ignored: a plugin with the same name is "
+                    f"installed at {first.location}"
+                )
         self._records = records
         self._disabled = self._read_disabled()
         self._collect_crashes()
@@ -574,16 +592,28 @@ class PluginManager:
             where = f"entry point {ep.name!r} = {ep.value!r}" + (f" of package {dist_name}" if dist_name else "")
             folder = _module_dir(module)
             if folder is None:
-                out.append(_Record(ep.name, "package", None, None, None, module, dist_name,
-                                   f"plugin '{ep.name}' ({where}): package {module!r} is not installed or is not a package folder"))
+                out.append(
+                    _Record(
+                        ep.name,
+                        "package",
+                        None,
+                        None,
+                        None,
+                        module,
+                        dist_name,
+                        f"plugin '{ep.name}' ({where}): package {module!r} is not installed or is not a package folder",
+                    )
+                )
                 continue
             rec = self._read(folder / MANIFEST_NAME, fallback_name=ep.name, origin="package", folder=folder)
             rec.distribution = dist_name
             if rec.manifest is not None:
                 rec.module = rec.manifest.module or module
                 if rec.manifest.name != ep.name and rec.problem is None:
-                    rec.problem = (f"plugin '{rec.manifest.name}' ({where}): the entry point's name must be the "
-                                   f"manifest's name '{rec.manifest.name}'")
+                    rec.problem = (
+                        f"plugin '{rec.manifest.name}' ({where}): the entry point's name must be the "
+                        f"manifest's name '{rec.manifest.name}'"
+                    )
             out.append(rec)
         return out
 
@@ -604,23 +634,31 @@ class PluginManager:
                 top = rec.module.split(".")[0]
                 clash = _installed_module(top, child)
                 if not ((child / top / "__init__.py").is_file() or (child / f"{top}.py").is_file()):
-                    rec.problem = (f"plugin '{rec.name}' ({child}): its module '{top}' is missing "
-                                   f"(expected {child / top / '__init__.py'} or {child / (top + '.py')})")
+                    rec.problem = (
+                        f"plugin '{rec.name}' ({child}): its module '{top}' is missing "
+                        f"(expected {child / top / '__init__.py'} or {child / (top + '.py')})"
+                    )
                 elif clash is not None:
-                    rec.problem = (f"plugin '{rec.name}' ({child}): name clash: the module name '{top}' is already used "
-                                   f"by an installed module ({clash}); loading the plugin would shadow it, so it is "
-                                   "not loaded (its author must rename the module)")
+                    rec.problem = (
+                        f"plugin '{rec.name}' ({child}): name clash: the module name '{top}' is already used "
+                        f"by an installed module ({clash}); loading the plugin would shadow it, so it is "
+                        "not loaded (its author must rename the module)"
+                    )
                 else:
                     for node in rec.manifest.nodes:
                         path = rec.manifest.class_path(node, rec.module)
                         if path.split(":")[0].split(".")[0] != top:
-                            rec.problem = (f"plugin '{rec.name}' ({child}): node '{node.name}' names class {path!r}, "
-                                           f"outside the plugin's module '{top}'")
+                            rec.problem = (
+                                f"plugin '{rec.name}' ({child}): node '{node.name}' names class {path!r}, "
+                                f"outside the plugin's module '{top}'"
+                            )
                             break
             out.append(rec)
         return out
 
-    def _read(self, manifest_path: Path, *, fallback_name: str, origin: Literal["package", "folder"], folder: Path) -> _Record:
+    def _read(
+        self, manifest_path: Path, *, fallback_name: str, origin: Literal["package", "folder"], folder: Path
+    ) -> _Record:
         try:
             manifest = load_manifest(manifest_path)
         except ManifestError as e:
@@ -629,8 +667,15 @@ class PluginManager:
             except OSError:
                 name = fallback_name
             what = "has no manifest" if not manifest_path.exists() else "has an invalid manifest"
-            return _Record(name, origin, folder, manifest_path if manifest_path.exists() else None, None,
-                           problem=f"plugin '{name}' {what}: {e.summary()}", problem_details="\n".join(e.lines()))
+            return _Record(
+                name,
+                origin,
+                folder,
+                manifest_path if manifest_path.exists() else None,
+                None,
+                problem=f"plugin '{name}' {what}: {e.summary()}",
+                problem_details="\n".join(e.lines()),
+            )
         return _Record(manifest.name, origin, folder, manifest_path, manifest)
 
     # ------------------------------------------------------------------------------------------ state
@@ -725,14 +770,30 @@ class PluginManager:
         if r.manifest is not None:
             m = r.manifest
             nodes = tuple(
-                PluginNode(m.type_id(n), n.name, n.title or n.name, n.category or m.display_category, n.description,
-                           m.class_path(n, r.module), n.runs_on)
+                PluginNode(
+                    m.type_id(n),
+                    n.name,
+                    n.title or n.name,
+                    n.category or m.display_category,
+                    n.description,
+                    m.class_path(n, r.module),
+                    n.runs_on,
+                )
                 for n in m.nodes
             )
         return PluginInfo(
-            name=r.name, status=status, error=error, error_details=details, enabled=r.name not in self._disabled,
-            loaded=bool(st and st.imported), origin=r.origin, location=r.location, manifest_path=r.manifest_path,
-            distribution=r.distribution, manifest=r.manifest, nodes=nodes,
+            name=r.name,
+            status=status,
+            error=error,
+            error_details=details,
+            enabled=r.name not in self._disabled,
+            loaded=bool(st and st.imported),
+            origin=r.origin,
+            location=r.location,
+            manifest_path=r.manifest_path,
+            distribution=r.distribution,
+            manifest=r.manifest,
+            nodes=nodes,
         )
 
     @property
@@ -754,8 +815,9 @@ class PluginManager:
             if r.name == name and not r.duplicate:
                 return r
         known = sorted({r.name for r in self._records})
-        raise PluginError(f"no plugin named {name!r} (installed: {', '.join(known) or 'none'}; "
-                          f"plugins folder: {self.plugins_dir})")
+        raise PluginError(
+            f"no plugin named {name!r} (installed: {', '.join(known) or 'none'}; plugins folder: {self.plugins_dir})"
+        )
 
     # ------------------------------------------------------------------------------------------ loading
     def load(self, name: str) -> PluginInfo:
@@ -787,11 +849,14 @@ class PluginManager:
             if existing is not None:
                 origin = getattr(getattr(existing, "__spec__", None), "origin", None)
                 if origin is None or Path(origin).resolve() != path.resolve():
-                    raise ImportError(f"the module name '{top}' is already used by {origin or existing!r}; "
-                                      "the plugin's module needs another name")
+                    raise ImportError(
+                        f"the module name '{top}' is already used by {origin or existing!r}; "
+                        "the plugin's module needs another name"
+                    )
             else:
                 spec = importlib.util.spec_from_file_location(
-                    top, path, submodule_search_locations=[str(path.parent)] if path == pkg_init else None)
+                    top, path, submodule_search_locations=[str(path.parent)] if path == pkg_init else None
+                )
                 if spec is None or spec.loader is None:
                     raise ImportError(f"cannot import {path}")
                 module = importlib.util.module_from_spec(spec)
@@ -849,11 +914,16 @@ class PluginManager:
                     stage[0] = "import"
                 details = "".join(traceback.format_exception(exc))
                 if stage[0] == "import":
-                    err = PluginLoadError(r.name, f"{exc.__class__.__name__}: {exc}" if not isinstance(exc, _ImportTimeout)
-                                          else str(exc), details)
+                    err = PluginLoadError(
+                        r.name,
+                        f"{exc.__class__.__name__}: {exc}" if not isinstance(exc, _ImportTimeout) else str(exc),
+                        details,
+                    )
                     st.module_failed = True
                 else:
-                    err = PluginLoadError(r.name, f"node '{node_name}' ({path}): {exc.__class__.__name__}: {exc}", details)
+                    err = PluginLoadError(
+                        r.name, f"node '{node_name}' ({path}): {exc.__class__.__name__}: {exc}", details
+                    )
                     err.unavailable_reason = f"plugin '{r.name}' cannot provide it: {err}"
                 if st.error is None:
                     st.error = err
@@ -902,7 +972,9 @@ class PluginManager:
                 try:
                     registry.register_lazy(type_id, self._loader(r, node.name), source=m.name, info=info)
                 except Exception as e:  # the id is taken: report on the type, keep going
-                    registry.mark_unavailable(type_id, f"plugin '{m.name}' cannot register it: {e}", source=m.name, info=info)
+                    registry.mark_unavailable(
+                        type_id, f"plugin '{m.name}' cannot register it: {e}", source=m.name, info=info
+                    )
 
 
 def add_plugins(registry: NodeRegistry, manager: PluginManager | None = None) -> PluginManager | None:
@@ -923,6 +995,9 @@ def add_plugins(registry: NodeRegistry, manager: PluginManager | None = None) ->
             print(f"vidstudio: warning: {c.message}", file=sys.stderr)
         return manager
     except Exception as e:  # defensive: plugins must never stop VidStudio
-        print(f"vidstudio: warning: plugin discovery failed ({e.__class__.__name__}: {e}); "
-              "continuing with the built-in nodes", file=sys.stderr)
+        print(
+            f"vidstudio: warning: plugin discovery failed ({e.__class__.__name__}: {e}); "
+            "continuing with the built-in nodes",
+            file=sys.stderr,
+        )
         return None

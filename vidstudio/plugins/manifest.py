@@ -173,7 +173,9 @@ class Manifest(BaseModel):
     @classmethod
     def _name(cls, v: str) -> str:
         if not _NAME_RE.fullmatch(v):
-            raise ValueError(f"{v!r} is not a plugin name (a letter, then letters, digits or _; it prefixes node type ids)")
+            raise ValueError(
+                f"{v!r} is not a plugin name (a letter, then letters, digits or _; it prefixes node type ids)"
+            )
         return v
 
     @field_validator("version")
@@ -283,8 +285,10 @@ class Manifest(BaseModel):
         """
         if Version(api_version) in SpecifierSet(self.api_versions):
             return True, ""
-        return False, (f"plugin '{self.name}' {self.version} needs node API {self.api_versions}, "
-                       f"this VidStudio provides {api_version}; install a release of the plugin made for it")
+        return False, (
+            f"plugin '{self.name}' {self.version} needs node API {self.api_versions}, "
+            f"this VidStudio provides {api_version}; install a release of the plugin made for it"
+        )
 
 
 def parse_manifest(text: str | bytes, source: str = "<string>") -> Manifest:
@@ -322,11 +326,13 @@ def manifest_from_dict(data: dict[str, Any], source: str = "<string>") -> Manife
     except ValidationError as e:
         problems = []
         for err in e.errors(include_url=False):
-            loc = "".join(f"[{p}]" if isinstance(p, int) else f".{'class' if p == 'class_' else p}" for p in err.get("loc", ()))
+            loc = "".join(
+                f"[{p}]" if isinstance(p, int) else f".{'class' if p == 'class_' else p}" for p in err.get("loc", ())
+            )
             msg = err.get("msg", "invalid")
             for prefix in ("Value error, ", "Assertion failed, "):
                 if msg.startswith(prefix):
-                    msg = msg[len(prefix):]
+                    msg = msg[len(prefix) :]
             if err.get("type") == "missing":
                 msg = "is required"
             elif err.get("type") == "extra_forbidden":

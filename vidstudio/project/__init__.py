@@ -16,7 +16,21 @@ from vidstudio.project.recovery import (
 )
 
 __all__ = [
-    "FORMAT_VERSION", "SUFFIX", "Asset", "Project", "dumps_project", "embeddable_json", "load_project",
-    "loads_project", "save_project", "MIGRATIONS", "migration", "discard_recovery", "find_recovery",
-    "list_recoveries", "load_recovery", "recovery_path", "write_recovery",
+    "FORMAT_VERSION",
+    "SUFFIX",
+    "Asset",
+    "Project",
+    "dumps_project",
+    "embeddable_json",
+    "load_project",
+    "loads_project",
+    "save_project",
+    "MIGRATIONS",
+    "migration",
+    "discard_recovery",
+    "find_recovery",
+    "list_recoveries",
+    "load_recovery",
+    "recovery_path",
+    "write_recovery",
 ]

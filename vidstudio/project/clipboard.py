@@ -123,15 +123,20 @@ def plan_paste(
         params = dict(n.params)
         if registry is not None and old_dir is not None:
             cls = registry.find(n.type)
-            for p in (cls.params if cls is not None else ()):
+            for p in cls.params if cls is not None else ():
                 v = params.get(p.name)
                 if p.kind == "file" and isinstance(v, str) and v and not Path(v).expanduser().is_absolute():
                     params[p.name] = relative_to_project(str((old_dir / v).resolve()), project.project_dir)
-        nodes.append(n.model_copy(update={"id": renamed[n.id], "params": params,
-                                          "position": (n.position[0] + dx, n.position[1] + dy)}, deep=True))
+        nodes.append(
+            n.model_copy(
+                update={"id": renamed[n.id], "params": params, "position": (n.position[0] + dx, n.position[1] + dy)},
+                deep=True,
+            )
+        )
     links = [
         Link.make(renamed[l.source_node], l.source_port, renamed[l.target_node], l.target_port)
-        for l in doc.links if l.source_node in renamed and l.target_node in renamed
+        for l in doc.links
+        if l.source_node in renamed and l.target_node in renamed
     ]
     animation = {}
     for k, c in doc.animation.items():

@@ -170,8 +170,14 @@ class DocumentEditor:
         on_change: callables that :meth:`do`, :meth:`undo` and :meth:`redo` call with each :class:`Change`.
     """
 
-    def __init__(self, project: Project, registry: NodeRegistry, *, push: Callable[[Edit], Any] | None = None,
-                 history_limit: int = 500):
+    def __init__(
+        self,
+        project: Project,
+        registry: NodeRegistry,
+        *,
+        push: Callable[[Edit], Any] | None = None,
+        history_limit: int = 500,
+    ):
         self.project = project
         self.registry = registry
         self._push_fn = push or self.do
@@ -183,8 +189,9 @@ class DocumentEditor:
         self._interaction_serial = 0
 
     # ================================================================================== snapshots
-    def capture(self, nodes: Iterable[str] = (), links: bool = False, animation: Iterable[str] = (),
-                settings: bool = False) -> Snapshot:
+    def capture(
+        self, nodes: Iterable[str] = (), links: bool = False, animation: Iterable[str] = (), settings: bool = False
+    ) -> Snapshot:
         """The named parts of the document as they are now (absent nodes and curves as None)."""
         index = {n.id: i for i, n in enumerate(self.project.nodes)}
         st = Snapshot()
@@ -249,8 +256,15 @@ class DocumentEditor:
                 changed_nodes.add(nid)
                 if _layout_keys(before[nid]) != _layout_keys(v[1]):
                     layout_only = False
-        return Change(frozenset(changed_nodes), frozenset(added), frozenset(removed), links_changed,
-                      frozenset(anim_changed), settings_changed, layout_only)
+        return Change(
+            frozenset(changed_nodes),
+            frozenset(added),
+            frozenset(removed),
+            links_changed,
+            frozenset(anim_changed),
+            settings_changed,
+            layout_only,
+        )
 
     def submit(self, text: str, after: Snapshot, merge: Hashable | None = None) -> Edit:
         """Makes an :class:`Edit` from the parts ``after`` sets (capturing them as they are now as ``before``) and
@@ -259,8 +273,9 @@ class DocumentEditor:
         Returns:
             the edit (already applied when the push function applies it, as the default one does).
         """
-        before = self.capture(after.nodes.keys(), after.links is not None, after.animation.keys(),
-                              after.settings is not None)
+        before = self.capture(
+            after.nodes.keys(), after.links is not None, after.animation.keys(), after.settings is not None
+        )
         merge = (merge, self._interaction_serial) if (merge is not None and self._interaction_depth > 0) else None
         edit = Edit(text, before, after, merge)
         self._push_fn(edit)
@@ -348,8 +363,13 @@ class DocumentEditor:
         return self._interaction_depth > 0
 
     # ================================================================================== nodes and links
-    def add_node(self, type_id: str, position: tuple[float, float] = (0.0, 0.0), params: dict[str, Any] | None = None,
-                 node_id: str | None = None) -> str:
+    def add_node(
+        self,
+        type_id: str,
+        position: tuple[float, float] = (0.0, 0.0),
+        params: dict[str, Any] | None = None,
+        node_id: str | None = None,
+    ) -> str:
         """Adds a node of ``type_id`` at ``position`` (scene units) and returns its id (``node_id`` or one made from
         the type, made unique: ``camera_move``, ``camera_move_2``...).
 
@@ -361,8 +381,9 @@ class DocumentEditor:
         except KeyError as e:
             raise ValueError(e.args[0] if e.args else str(e)) from None
         nid = edits.unique_id(node_id or edits.node_id_base(type_id), self.project.iter_ids())
-        node = NodeInstance(id=nid, type=type_id, params=dict(params or {}),
-                            position=(float(position[0]), float(position[1])))
+        node = NodeInstance(
+            id=nid, type=type_id, params=dict(params or {}), position=(float(position[0]), float(position[1]))
+        )
         self.submit(f"Add {cls.title or type_id}", Snapshot(nodes={nid: (len(self.project.nodes), _dump_node(node))}))
         return nid
 
@@ -443,8 +464,9 @@ class DocumentEditor:
         return n
 
     # ================================================================================== parameters
-    def set_param(self, node_id: str, name: str, value: Any, *, merge: Hashable | None = None,
-                  text: str | None = None) -> None:
+    def set_param(
+        self, node_id: str, name: str, value: Any, *, merge: Hashable | None = None, text: str | None = None
+    ) -> None:
         """Sets a (static) parameter value.
 
         A ``json`` parameter keeps the JSON data as given once its validator accepts it (so that documents stay
@@ -469,9 +491,11 @@ class DocumentEditor:
             return
         params = {**node.params, name: value}
         label = decl.display_name if decl is not None else name
-        self.submit(text or f"Set {node_id} {label}",
-                    Snapshot(nodes={node_id: self.node_state(node.model_copy(update={"params": params}))}),
-                    merge=("param", node_id, name) if merge is None else merge)
+        self.submit(
+            text or f"Set {node_id} {label}",
+            Snapshot(nodes={node_id: self.node_state(node.model_copy(update={"params": params}))}),
+            merge=("param", node_id, name) if merge is None else merge,
+        )
 
     def reset_param(self, node_id: str, name: str) -> None:
         """Removes a stored value so that the parameter takes its declared default.
@@ -483,8 +507,10 @@ class DocumentEditor:
         if name not in node.params:
             return
         params = {k: v for k, v in node.params.items() if k != name}
-        self.submit(f"Reset {node_id} {name}",
-                    Snapshot(nodes={node_id: self.node_state(node.model_copy(update={"params": params}))}))
+        self.submit(
+            f"Reset {node_id} {name}",
+            Snapshot(nodes={node_id: self.node_state(node.model_copy(update={"params": params}))}),
+        )
 
     def set_title(self, node_id: str, title: str) -> None:
         """Sets the label shown instead of the type's title (empty: the type's title).
@@ -495,8 +521,9 @@ class DocumentEditor:
         node = self.project.node(node_id)
         if node.title == title:
             return
-        self.submit(f"Rename {node_id}",
-                    Snapshot(nodes={node_id: self.node_state(node.model_copy(update={"title": title}))}))
+        self.submit(
+            f"Rename {node_id}", Snapshot(nodes={node_id: self.node_state(node.model_copy(update={"title": title}))})
+        )
 
     # ================================================================================== keys
     def check_animatable(self, node_id: str, name: str, value: float | None = None):
@@ -528,9 +555,11 @@ class DocumentEditor:
         self.check_animatable(node_id, name, value)
         key = f"{node_id}.{name}"
         curve = curves.set_key(self.project.animation.get(key), frame, value)
-        self.submit(f"Key {node_id} {name} at frame {frame:g}",
-                    Snapshot(animation={key: curve.model_dump(mode="json")}),
-                    merge=("key", key, frame) if merge is None else merge)
+        self.submit(
+            f"Key {node_id} {name} at frame {frame:g}",
+            Snapshot(animation={key: curve.model_dump(mode="json")}),
+            merge=("key", key, frame) if merge is None else merge,
+        )
 
     def remove_key(self, node_id: str, name: str, frame: float) -> None:
         """Removes the key on ``frame``; removing the last key leaves the parameter static at that key's value.
@@ -566,8 +595,9 @@ class DocumentEditor:
         self.set_key(node_id, name, frame, float(value))
         return True
 
-    def move_key(self, node_id: str, name: str, frame_from: float, frame_to: float, *,
-                 merge: Hashable | None = None) -> bool:
+    def move_key(
+        self, node_id: str, name: str, frame_from: float, frame_to: float, *, merge: Hashable | None = None
+    ) -> bool:
         """Retimes the key on ``frame_from`` to ``frame_to``.
 
         Returns:
@@ -586,8 +616,11 @@ class DocumentEditor:
             return False
         if moved is curve:
             return True
-        self.submit(f"Retime key {node_id} {name}", Snapshot(animation={key: moved.model_dump(mode="json")}),
-                    merge=("retime", key) if merge is None else merge)
+        self.submit(
+            f"Retime key {node_id} {name}",
+            Snapshot(animation={key: moved.model_dump(mode="json")}),
+            merge=("retime", key) if merge is None else merge,
+        )
         return True
 
     def set_key_fields(self, node_id: str, name: str, frame: float, **fields: Any) -> None:
@@ -606,11 +639,13 @@ class DocumentEditor:
             if abs(kd["frame"] - frame) < 1e-6:
                 kd.update(fields)
         new = FCurve.model_validate(data)
-        self.submit(f"Change key {node_id} {name} at frame {frame:g}",
-                    Snapshot(animation={key: new.model_dump(mode="json")}))
+        self.submit(
+            f"Change key {node_id} {name} at frame {frame:g}", Snapshot(animation={key: new.model_dump(mode="json")})
+        )
 
-    def set_curve(self, node_id: str, name: str, curve: FCurve, *, merge: Hashable | None = None,
-                  text: str | None = None) -> None:
+    def set_curve(
+        self, node_id: str, name: str, curve: FCurve, *, merge: Hashable | None = None, text: str | None = None
+    ) -> None:
         """Replaces the whole F-curve of ``node.name`` (the Graph Editor's key, handle and box drags); the edits
         with the same ``merge`` key (default: per curve) merge into one undo step inside an interaction.
 
@@ -623,8 +658,11 @@ class DocumentEditor:
         """
         self.check_animatable(node_id, name)
         key = f"{node_id}.{name}"
-        self.submit(text or f"Edit curve {node_id} {name}", Snapshot(animation={key: curve.model_dump(mode="json")}),
-                    merge=("curve", key) if merge is None else merge)
+        self.submit(
+            text or f"Edit curve {node_id} {name}",
+            Snapshot(animation={key: curve.model_dump(mode="json")}),
+            merge=("curve", key) if merge is None else merge,
+        )
 
     def clear_animation(self, node_id: str, name: str, frame: float) -> None:
         """Removes a parameter's curve, keeping its value at ``frame`` as the static value (nothing happens when
@@ -640,9 +678,13 @@ class DocumentEditor:
         v = edits.param_value(self.project, self.registry, node_id, name, frame)
         node = self.project.node(node_id)
         v = int(round(v)) if decl.kind == "int" else float(v)
-        self.submit(f"Clear animation {node_id} {name}", Snapshot(
-            nodes={node_id: self.node_state(node.model_copy(update={"params": {**node.params, name: v}}))},
-            animation={key: None}))
+        self.submit(
+            f"Clear animation {node_id} {name}",
+            Snapshot(
+                nodes={node_id: self.node_state(node.model_copy(update={"params": {**node.params, name: v}}))},
+                animation={key: None},
+            ),
+        )
 
     # ================================================================================== settings
     def set_settings(self, *, merge: Hashable | None = None, **changes: Any) -> None:
@@ -688,8 +730,9 @@ class DocumentEditor:
         ids = [i for i in node_ids if self.project.has_node(i)]
         if not ids:
             return []
-        plan = clipboard.plan_paste(self.project, clipboard.clipboard_text(self.project, ids), self.registry,
-                                    offset=offset)
+        plan = clipboard.plan_paste(
+            self.project, clipboard.clipboard_text(self.project, ids), self.registry, offset=offset
+        )
         return self.add_plan(plan, "Duplicate node" if len(ids) == 1 else f"Duplicate {len(ids)} nodes")
 
 

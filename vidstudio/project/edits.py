@@ -192,7 +192,9 @@ def animated_params(project: Project, registry: NodeRegistry) -> list[AnimatedPa
     for n in project.nodes:
         cls = registry.find(n.type)
         names = [p.name for p in cls.params] if cls is not None else []
-        names += sorted(k.split(".")[1] for k in project.animation if k.split(".")[0] == n.id and k.split(".")[1] not in names)
+        names += sorted(
+            k.split(".")[1] for k in project.animation if k.split(".")[0] == n.id and k.split(".")[1] not in names
+        )
         for name in names:
             c = project.curve(n.id, name)
             if c is not None and f"{n.id}.{name}" not in seen:
@@ -240,6 +242,18 @@ def relative_to_project(path: str | os.PathLike, project_dir: Path | None) -> st
 
 
 __all__ = [
-    "PROJECT_SUFFIXES", "IMAGE_SUFFIXES", "DROP_VIDEO_SUFFIXES", "DROP_AUDIO_SUFFIXES", "dropped_file_kind", "node_id_base", "unique_id", "LinkCheck", "check_link", "port_type",
-    "AnimatedParam", "animated_params", "param_value", "relative_to_project",
+    "PROJECT_SUFFIXES",
+    "IMAGE_SUFFIXES",
+    "DROP_VIDEO_SUFFIXES",
+    "DROP_AUDIO_SUFFIXES",
+    "dropped_file_kind",
+    "node_id_base",
+    "unique_id",
+    "LinkCheck",
+    "check_link",
+    "port_type",
+    "AnimatedParam",
+    "animated_params",
+    "param_value",
+    "relative_to_project",
 ]

@@ -63,7 +63,7 @@ def _problems_from_validation(e: ValidationError) -> list[Problem]:
         msg = err.get("msg", "invalid")
         for prefix in ("Value error, ", "Assertion failed, "):
             if msg.startswith(prefix):
-                msg = msg[len(prefix):]
+                msg = msg[len(prefix) :]
         if err.get("type") not in ("missing", "value_error") and "input" in err:
             shown = repr(err["input"])
             if len(shown) <= 60:
@@ -104,8 +104,11 @@ def json_depth_problem(data: Any, limit: int = MAX_JSON_DEPTH) -> Problem | None
 
 
 def _size_problem(size: int) -> Problem:
-    return Problem("$", f"the document is {size / 1e6:.1f} MB, more than the {MAX_PROJECT_BYTES / 1e6:.0f} MB "
-                        "a project may have (large data belongs in asset files next to it)")
+    return Problem(
+        "$",
+        f"the document is {size / 1e6:.1f} MB, more than the {MAX_PROJECT_BYTES / 1e6:.0f} MB "
+        "a project may have (large data belongs in asset files next to it)",
+    )
 
 
 def loads_project(text: str | bytes, source: str = "<string>") -> Project:
@@ -138,9 +141,13 @@ def loads_project(text: str | bytes, source: str = "<string>") -> Project:
     except json.JSONDecodeError as e:
         truncated = e.msg.startswith("Unterminated") or e.pos >= len(text.rstrip()) - 1
         hint = " (the file looks truncated)" if truncated else ""
-        raise ProjectError(source, Problem("$", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}")) from None
+        raise ProjectError(
+            source, Problem("$", f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}{hint}")
+        ) from None
     except RecursionError:
-        raise ProjectError(source, Problem("$", f"nested more than {MAX_JSON_DEPTH} levels deep (the limit of a project)")) from None
+        raise ProjectError(
+            source, Problem("$", f"nested more than {MAX_JSON_DEPTH} levels deep (the limit of a project)")
+        ) from None
     if not isinstance(data, dict):
         raise ProjectError(source, Problem("$", f"expected a JSON object, found {type(data).__name__}"))
     deep = json_depth_problem(data)

@@ -45,13 +45,18 @@ def migrate(data: dict[str, Any], source: str) -> dict[str, Any]:
     if version > current:
         raise ProjectError(
             source,
-            Problem("$.format_version", f"the file is format {version}, newer than this VidStudio reads (up to {current}); "
-                    "update VidStudio to open it"),
+            Problem(
+                "$.format_version",
+                f"the file is format {version}, newer than this VidStudio reads (up to {current}); "
+                "update VidStudio to open it",
+            ),
         )
     while version < current:
         step = MIGRATIONS.get(version)
         if step is None:
-            raise ProjectError(source, Problem("$.format_version", f"no upgrade from format {version} to {version + 1}"))
+            raise ProjectError(
+                source, Problem("$.format_version", f"no upgrade from format {version} to {version + 1}")
+            )
         data = step(dict(data))
         version += 1
         data["format_version"] = version

@@ -61,13 +61,22 @@ class ProjectGeneration(_Request):
     """
 
     project: dict[str, Any] = Field(description="The .vidproj document (JSON object).")
-    output_node: str = Field(pattern=NODE_ID_PATTERN, max_length=128,
-                             description="Id of the node whose video is the output (Export Video or a VIDEO node).")
+    output_node: str = Field(
+        pattern=NODE_ID_PATTERN,
+        max_length=128,
+        description="Id of the node whose video is the output (Export Video or a VIDEO node).",
+    )
     assets: dict[str, Annotated[str, Field(pattern=ASSET_ID_PATTERN)]] = Field(
-        default_factory=dict, max_length=1000,
-        description="File parameter value in the project -> uploaded asset id (POST /v1/assets).")
-    model: str | None = Field(None, pattern=MODEL_ID_PATTERN, max_length=200,
-                              description="Model id (GET /v1/models) for every Load Model node.")
+        default_factory=dict,
+        max_length=1000,
+        description="File parameter value in the project -> uploaded asset id (POST /v1/assets).",
+    )
+    model: str | None = Field(
+        None,
+        pattern=MODEL_ID_PATTERN,
+        max_length=200,
+        description="Model id (GET /v1/models) for every Load Model node.",
+    )
 
 
 class SimpleGeneration(_Request):
@@ -95,20 +104,29 @@ class SimpleGeneration(_Request):
 
     prompt: str = Field("", max_length=20000, description="What to generate.")
     negative_prompt: str = Field("", max_length=20000, description="What to avoid.")
-    image_asset_id: str | None = Field(None, pattern=ASSET_ID_PATTERN,
-                                       description="An uploaded image (POST /v1/assets) to animate from frame 0.")
+    image_asset_id: str | None = Field(
+        None, pattern=ASSET_ID_PATTERN, description="An uploaded image (POST /v1/assets) to animate from frame 0."
+    )
     duration_seconds: float = Field(2.0, gt=0, le=120, description="Clip length in seconds.")
-    aspect_ratio: str | None = Field(None, pattern=r"^\d{1,4}(\.\d{1,3})?:\d{1,4}(\.\d{1,3})?$",
-                                     description="Frame aspect ratio 'W:H', e.g. '16:9'.")
+    aspect_ratio: str | None = Field(
+        None, pattern=r"^\d{1,4}(\.\d{1,3})?:\d{1,4}(\.\d{1,3})?$", description="Frame aspect ratio 'W:H', e.g. '16:9'."
+    )
     width: int | None = Field(None, ge=16, le=4096, description="Frame width in pixels.")
     height: int | None = Field(None, ge=16, le=4096, description="Frame height in pixels.")
     fps: float | None = Field(None, gt=0, le=120, description="Frames per second (default: the model's native rate).")
-    motion_bucket_id: int | None = Field(None, ge=0, le=254,
-                                         description="Stable Video Diffusion motion bucket (0..254).")
+    motion_bucket_id: int | None = Field(
+        None, ge=0, le=254, description="Stable Video Diffusion motion bucket (0..254)."
+    )
     seed: int = Field(-1, ge=-1, le=2**31 - 1, description="Random seed; -1 picks one.")
-    model: str | None = Field(None, pattern=MODEL_ID_PATTERN, max_length=200,
-                              description="Model id (GET /v1/models); default: the server's default model.")
-    steps: int | None = Field(None, ge=1, le=500, description="Denoising steps (default: the model's, e.g. 8 for a distilled checkpoint).")
+    model: str | None = Field(
+        None,
+        pattern=MODEL_ID_PATTERN,
+        max_length=200,
+        description="Model id (GET /v1/models); default: the server's default model.",
+    )
+    steps: int | None = Field(
+        None, ge=1, le=500, description="Denoising steps (default: the model's, e.g. 8 for a distilled checkpoint)."
+    )
     guidance_scale: float | None = Field(None, ge=0, le=50, description="Classifier-free guidance scale.")
 
     @field_validator("aspect_ratio")

@@ -44,8 +44,16 @@ from vidstudio.server.routes.assets import decode_upload, extract_frame, store_u
 from vidstudio.server.routes.health import HEAVY_MODULES
 from vidstudio.server.security import BodyLimit, TokenAuth
 
-__all__ = ["DESCRIPTION", "HEAVY_MODULES", "ApiError", "ServerConfig", "create_app", "decode_upload",
-           "extract_frame", "store_upload"]
+__all__ = [
+    "DESCRIPTION",
+    "HEAVY_MODULES",
+    "ApiError",
+    "ServerConfig",
+    "create_app",
+    "decode_upload",
+    "extract_frame",
+    "store_upload",
+]
 
 DESCRIPTION = """
 The VidStudio generation server: an asynchronous job API for rendering projects and generating video.
@@ -65,6 +73,7 @@ The VidStudio generation server: an asynchronous job API for rendering projects 
 With a token every request needs `Authorization: Bearer TOKEN`. Errors are `{"error": {"type", "message",
 "field", "details"}}` and name the field. Ids are made by the server; paths in requests never reach its files.
 """
+
 
 @dataclass
 class ServerConfig:
@@ -102,16 +111,21 @@ class ServerConfig:
 
 
 def _openapi_components() -> dict[str, Any]:
-    _, top = models_json_schema([(ProjectGeneration, "validation"), (SimpleGeneration, "validation")],
-                                ref_template="#/components/schemas/{model}")
+    _, top = models_json_schema(
+        [(ProjectGeneration, "validation"), (SimpleGeneration, "validation")],
+        ref_template="#/components/schemas/{model}",
+    )
     defs = dict(top.get("$defs", {}))
     ev = EventAdapter.json_schema(ref_template="#/components/schemas/{model}")
     defs.update(ev.pop("$defs", {}))
     defs["Event"] = ev
     form = json.loads(json.dumps(defs["SimpleGeneration"]))
     form["title"] = "SimpleGenerationForm"
-    form["properties"]["image"] = {"type": "string", "format": "binary",
-                                   "description": "An image to animate from frame 0 (instead of image_asset_id)."}
+    form["properties"]["image"] = {
+        "type": "string",
+        "format": "binary",
+        "description": "An image to animate from frame 0 (instead of image_asset_id).",
+    }
     defs["SimpleGenerationForm"] = form
     return defs
 
@@ -127,11 +141,18 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     data_dir = Path(config.data_dir)
     store = JobStore(data_dir)
-    catalog = ModelCatalog([data_dir / "models", *config.models_dirs], config.default_model,
-                           scan_hf_cache=config.scan_hf_cache)
+    catalog = ModelCatalog(
+        [data_dir / "models", *config.models_dirs], config.default_model, scan_hf_cache=config.scan_hf_cache
+    )
     registry = default_registry()  # built-in types; plugin types from their manifests, never imported here
-    manager = make_manager(store, worker_env=config.worker_env, cancel_grace=config.cancel_grace, version=__version__,
-                           model_name=catalog.name_of, ray=config.ray)
+    manager = make_manager(
+        store,
+        worker_env=config.worker_env,
+        cancel_grace=config.cancel_grace,
+        version=__version__,
+        model_name=catalog.name_of,
+        ray=config.ray,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -144,8 +165,15 @@ def create_app(config: ServerConfig) -> FastAPI:
             await manager.stop()
             store.close()
 
-    app = FastAPI(title="VidStudio generation server", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="VidStudio generation server",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
     app.state.manager, app.state.store, app.state.catalog, app.state.config = manager, store, catalog, config
     app.state.registry = registry
     install_handlers(app)
@@ -160,11 +188,17 @@ def create_app(config: ServerConfig) -> FastAPI:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(_openapi_components())
-            schema["x-websockets"] = {EVENTS: {
-                "summary": "Queue changes, progress and preview images",
-                "parameters": {"job": "follow one job", "previews": "false: no preview images",
-                               "token": "the bearer token, for clients that cannot set headers"},
-                "messages": {"$ref": "#/components/schemas/Event"}}}
+            schema["x-websockets"] = {
+                EVENTS: {
+                    "summary": "Queue changes, progress and preview images",
+                    "parameters": {
+                        "job": "follow one job",
+                        "previews": "false: no preview images",
+                        "token": "the bearer token, for clients that cannot set headers",
+                    },
+                    "messages": {"$ref": "#/components/schemas/Event"},
+                }
+            }
             if config.token:
                 schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
                 schema["security"] = [{"bearer": []}]
@@ -174,7 +208,10 @@ def create_app(config: ServerConfig) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     upload_limit = config.max_upload_bytes + (64 << 10)
     app.add_middleware(guards.AllowedMethods, router=app)  # innermost: after the host and token checks
-    app.add_middleware(BodyLimit, max_bytes=config.max_json_bytes,
-                       limits={ASSETS: upload_limit, GENERATIONS: max(upload_limit, config.max_json_bytes)})
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=config.max_json_bytes,
+        limits={ASSETS: upload_limit, GENERATIONS: max(upload_limit, config.max_json_bytes)},
+    )
     app.add_middleware(TokenAuth, token=config.token)
     return app

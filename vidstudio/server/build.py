@@ -33,11 +33,24 @@ from vidstudio.server.models import CatalogEntry, ModelCatalog, UnknownModel
 #: defaults of a simple request.
 NATIVE: dict[str, tuple[int, int, int]] = {f: spec.native for f, spec in SPECS.items()}
 #: Which request field a capability-table control comes from (simple requests).
-CONTROL_FIELDS = {"text": "prompt", "negative_prompt": "negative_prompt", "keyframes": "image_asset_id",
-                  "motion_strength": "motion_bucket_id", "frames": "duration_seconds", "size": "width"}
+CONTROL_FIELDS = {
+    "text": "prompt",
+    "negative_prompt": "negative_prompt",
+    "keyframes": "image_asset_id",
+    "motion_strength": "motion_bucket_id",
+    "frames": "duration_seconds",
+    "size": "width",
+}
 #: Load Model parameters that name extra models; each must be a model id or a Hugging Face repo id.
-MODEL_EXTRAS = ("sparsectrl", "ip_adapter", "motion_adapter", "preview_decoder", "base_model", "vae_file",
-                "text_encoder_file")
+MODEL_EXTRAS = (
+    "sparsectrl",
+    "ip_adapter",
+    "motion_adapter",
+    "preview_decoder",
+    "base_model",
+    "vae_file",
+    "text_encoder_file",
+)
 _REPO_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*){1,4}$")
 
 
@@ -101,8 +114,9 @@ def copy_assets(store: Any, spec: JobSpec) -> None:
             try:
                 shutil.copyfile(src, dst)
             except OSError:
-                raise RequestError([("assets", f"the file of asset {aid} is gone from the server")], 404,
-                                   "not_found") from None
+                raise RequestError(
+                    [("assets", f"the file of asset {aid} is gone from the server")], 404, "not_found"
+                ) from None
 
 
 def _fps_text(f: Fraction) -> str:
@@ -123,8 +137,15 @@ def _size(req: SimpleGeneration, native: tuple[int, int, int]) -> tuple[int, int
     notes: list[str] = []
     if req.width and req.height:
         if r is not None and abs(req.width / req.height - r) > 0.02 * r:
-            raise RequestError([("aspect_ratio", f"{req.aspect_ratio} contradicts width {req.width} x height "
-                                                 f"{req.height}; give one or the other")])
+            raise RequestError(
+                [
+                    (
+                        "aspect_ratio",
+                        f"{req.aspect_ratio} contradicts width {req.width} x height "
+                        f"{req.height}; give one or the other",
+                    )
+                ]
+            )
         return req.width, req.height, notes
     if req.width or req.height:
         r = r or nw / nh
@@ -162,8 +183,12 @@ def build_simple(req: SimpleGeneration, catalog: ModelCatalog, store: Any, job_i
     adjustments += notes
     frames = max(1, round(req.duration_seconds * float(fps)))
     if frames > 10_000:
-        problems.append(("duration_seconds", f"{req.duration_seconds:g} s at {_fps_text(fps)} fps is {frames} frames; "
-                                             "at most 10000"))
+        problems.append(
+            (
+                "duration_seconds",
+                f"{req.duration_seconds:g} s at {_fps_text(fps)} fps is {frames} frames; at most 10000",
+            )
+        )
     asset = None
     if req.image_asset_id is not None:
         asset = store.get_asset(req.image_asset_id)
@@ -172,8 +197,12 @@ def build_simple(req: SimpleGeneration, catalog: ModelCatalog, store: Any, job_i
     if not req.prompt.strip() and req.image_asset_id is None:
         problems.append(("prompt", "give a prompt, an image, or both"))
     if req.motion_bucket_id is not None and family != "svd":
-        problems.append(("motion_bucket_id", f"only Stable Video Diffusion (svd) models have a motion bucket; model "
-                                             f"{entry.id!r} is {family}"))
+        problems.append(
+            (
+                "motion_bucket_id",
+                f"only Stable Video Diffusion (svd) models have a motion bucket; model {entry.id!r} is {family}",
+            )
+        )
     controls: set[str] = set()
     if req.prompt.strip():
         controls.add("text")
@@ -183,9 +212,19 @@ def build_simple(req: SimpleGeneration, catalog: ModelCatalog, store: Any, job_i
         controls.add("keyframes")
     if req.motion_bucket_id is not None and family == "svd":
         controls.add("motion_strength")
-    res = check_request(family, Request(controls=controls, keyframe_frames=[0] if "keyframes" in controls else [],
-                                        width=width, height=height, frames=frames),
-                        variant=entry.variant, rule=entry.rule, snap=True)
+    res = check_request(
+        family,
+        Request(
+            controls=controls,
+            keyframe_frames=[0] if "keyframes" in controls else [],
+            width=width,
+            height=height,
+            frames=frames,
+        ),
+        variant=entry.variant,
+        rule=entry.rule,
+        snap=True,
+    )
     for control, msg in res.problems:
         problems.append((CONTROL_FIELDS.get(control, control), msg))
     if problems:
@@ -208,23 +247,43 @@ def build_simple(req: SimpleGeneration, catalog: ModelCatalog, store: Any, job_i
         {"id": "gen", "type": "Generate", "params": {"snap_to_model": True}, "position": [280, 80]},
         {"id": "export", "type": "ExportVideo", "params": {"path": "output.mp4"}, "position": [540, 80]},
     ]
-    links = [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"},
-             {"from": "gen.video", "to": "export.video"}]
+    links = [
+        {"from": "model.model", "to": "gen.model"},
+        {"from": "cond.conditioning", "to": "gen.conditioning"},
+        {"from": "gen.video", "to": "export.video"},
+    ]
     assets: list[str] = []
     if asset is not None:
-        nodes.append({"id": "image", "type": "LoadImage", "params": {"path": input_path(asset.id), "alpha": False},
-                      "position": [-280, 200]})
+        nodes.append(
+            {
+                "id": "image",
+                "type": "LoadImage",
+                "params": {"path": input_path(asset.id), "alpha": False},
+                "position": [-280, 200],
+            }
+        )
         links.append({"from": "image.image", "to": "cond.keyframes"})
         assets.append(asset.id)
-    doc = {"format_version": 1,
-           "settings": {"width": res.width, "height": res.height, "fps": _fps_text(fps), "frame_count": res.frames},
-           "nodes": nodes, "links": links,
-           "description": f"Made by the VidStudio server from a simple request: {req.prompt[:200]}"}
+    doc = {
+        "format_version": 1,
+        "settings": {"width": res.width, "height": res.height, "fps": _fps_text(fps), "frame_count": res.frames},
+        "nodes": nodes,
+        "links": links,
+        "description": f"Made by the VidStudio server from a simple request: {req.prompt[:200]}",
+    }
     embed = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     nodes[0]["params"]["model"] = entry.target
     work = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
-    return JobSpec(id=job_id, kind="simple", output_node="export", project=work, embed=embed, model=entry.id,
-                   adjustments=adjustments, assets=assets)
+    return JobSpec(
+        id=job_id,
+        kind="simple",
+        output_node="export",
+        project=work,
+        embed=embed,
+        model=entry.id,
+        adjustments=adjustments,
+        assets=assets,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- project
@@ -286,8 +345,7 @@ class NodeTypes:
         return None
 
 
-def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, types: NodeTypes,
-                  job_id: str) -> JobSpec:
+def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, types: NodeTypes, job_id: str) -> JobSpec:
     """Turns a project request into a job.
 
     Raises:
@@ -323,10 +381,17 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
         raise RequestError(problems)
     out_type = project.node(out).type
     out_desc = types.describe(out_type)
-    if out_type != "ExportVideo" and out_desc is not None and not any(
-            o.get("type") == "VIDEO" for o in out_desc.get("outputs", [])):
-        problems.append(("output_node", f"node {out!r} ({out_type}) gives no VIDEO; choose an Export Video node or a "
-                                        "node with a VIDEO output"))
+    if (
+        out_type != "ExportVideo"
+        and out_desc is not None
+        and not any(o.get("type") == "VIDEO" for o in out_desc.get("outputs", []))
+    ):
+        problems.append(
+            (
+                "output_node",
+                f"node {out!r} ({out_type}) gives no VIDEO; choose an Export Video node or a node with a VIDEO output",
+            )
+        )
     work = project.model_copy(deep=True)
     used_assets: list[str] = []
     for nid in order:
@@ -341,9 +406,12 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
                 continue
             fam = str(inst.params.get("family", "auto") or "auto")
             if fam not in ("auto", entry.family):
-                problems.append((f"project.nodes.{nid}.params.family",
-                                 f"is {fam} but model {entry.id!r} is a {entry.family} model; set it to "
-                                 f"{entry.family} or auto"))
+                problems.append(
+                    (
+                        f"project.nodes.{nid}.params.family",
+                        f"is {fam} but model {entry.id!r} is a {entry.family} model; set it to {entry.family} or auto",
+                    )
+                )
             inst.params["model"] = entry.target
             if req.model:
                 inst.params["family"] = "auto"
@@ -355,9 +423,13 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
                 if known is not None:
                     inst.params[extra] = known.target
                 elif not _REPO_PATH.fullmatch(v) or ".." in v:
-                    problems.append((f"project.nodes.{nid}.params.{extra}",
-                                     f"{v!r} looks like a path; the server loads only its own models (GET "
-                                     "/v1/models) and Hugging Face repo ids"))
+                    problems.append(
+                        (
+                            f"project.nodes.{nid}.params.{extra}",
+                            f"{v!r} looks like a path; the server loads only its own models (GET "
+                            "/v1/models) and Hugging Face repo ids",
+                        )
+                    )
         desc = types.describe(inst.type)
         if desc is None:
             continue  # a plugin type the worker has not described yet: the worker checks its files
@@ -370,8 +442,13 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
             where = f"project.nodes.{nid}.params.{p['name']}"
             aid = req.assets.get(v)
             if aid is None:
-                problems.append((where, f"{v!r} is a file on the client; upload it (POST /v1/assets) and map it in "
-                                        "the request's 'assets'"))
+                problems.append(
+                    (
+                        where,
+                        f"{v!r} is a file on the client; upload it (POST /v1/assets) and map it in "
+                        "the request's 'assets'",
+                    )
+                )
                 continue
             if store.get_asset(aid) is None:
                 problems.append((f"assets.{v}", f"no uploaded asset {aid}"))
@@ -385,5 +462,12 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
         errors = Engine(builtin_registry()).plan(work, work.settings, [out]).errors
         if errors:
             raise RequestError([(_issue_field(i), str(i)) for i in errors])
-    return JobSpec(id=job_id, kind="project", output_node=out, project=dumps_project(work, indent=None),
-                   embed=embed, model=req.model, assets=used_assets)
+    return JobSpec(
+        id=job_id,
+        kind="project",
+        output_node=out,
+        project=dumps_project(work, indent=None),
+        embed=embed,
+        model=req.model,
+        assets=used_assets,
+    )

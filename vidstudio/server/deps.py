@@ -66,8 +66,9 @@ def require_token(conn: HTTPConnection) -> None:
     if token and not token_ok(conn.scope, token.encode()):
         if conn.scope["type"] == "websocket":
             raise WebSocketException(WS_CLOSE_POLICY, "unauthorized")
-        raise ApiError(401, "unauthorized", "this server needs a token: send 'Authorization: Bearer TOKEN'",
-                       "Authorization")
+        raise ApiError(
+            401, "unauthorized", "this server needs a token: send 'Authorization: Bearer TOKEN'", "Authorization"
+        )
 
 
 Config = Annotated[Any, Depends(get_config)]  # a ServerConfig (not imported here: app.py imports this)

@@ -125,8 +125,13 @@ def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
     app.state.downloads = downloads
     missing = {"error": {"type": "not_found", "message": "no such download"}}
 
-    @app.post("/v1/models/downloads", response_model=Download, status_code=202, tags=["models"],
-              summary="Download a model from the Hugging Face Hub into the server's cache")
+    @app.post(
+        "/v1/models/downloads",
+        response_model=Download,
+        status_code=202,
+        tags=["models"],
+        summary="Download a model from the Hugging Face Hub into the server's cache",
+    )
     async def start_download(req: DownloadRequest = Body(...)) -> Download:
         return downloads.start(req)
 
@@ -134,14 +139,24 @@ def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
     async def list_downloads() -> list[Download]:
         return list(downloads.downloads.values())
 
-    @app.get("/v1/models/downloads/{download_id}", response_model=Download, tags=["models"],
-             summary="One download", responses={404: {"description": "no such download"}})
+    @app.get(
+        "/v1/models/downloads/{download_id}",
+        response_model=Download,
+        tags=["models"],
+        summary="One download",
+        responses={404: {"description": "no such download"}},
+    )
     async def get_download(download_id: str) -> Any:
         d = downloads.downloads.get(download_id)
         return d if d is not None else JSONResponse(missing, status_code=404)
 
-    @app.delete("/v1/models/downloads/{download_id}", response_model=Download, tags=["models"],
-                summary="Cancel a download", responses={404: {"description": "no such download"}})
+    @app.delete(
+        "/v1/models/downloads/{download_id}",
+        response_model=Download,
+        tags=["models"],
+        summary="Cancel a download",
+        responses={404: {"description": "no such download"}},
+    )
     async def cancel_download(download_id: str) -> Any:
         d = downloads.cancel(download_id)
         return d if d is not None else JSONResponse(missing, status_code=404)
@@ -152,15 +167,21 @@ def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
 
         return cached_models()
 
-    @app.delete("/v1/models/cache/{org}/{name}", tags=["models"], summary="Remove a model from the server's cache",
-                responses={404: {"description": "not in the cache"}})
+    @app.delete(
+        "/v1/models/cache/{org}/{name}",
+        tags=["models"],
+        summary="Remove a model from the server's cache",
+        responses={404: {"description": "not in the cache"}},
+    )
     async def cache_remove(org: str, name: str) -> Any:
         from vidstudio.backend.hub import remove
         from vidstudio.errors import ModelError
 
         if any(d.id == f"{org}/{name}" and d.status in ("queued", "running") for d in downloads.downloads.values()):
-            return JSONResponse({"error": {"type": "conflict", "message": f"{org}/{name} is downloading; cancel "
-                                           "it first"}}, status_code=409)
+            return JSONResponse(
+                {"error": {"type": "conflict", "message": f"{org}/{name} is downloading; cancel it first"}},
+                status_code=409,
+            )
         try:
             return {"id": f"{org}/{name}", "freed_bytes": remove(f"{org}/{name}")}
         except ModelError as e:

@@ -25,12 +25,23 @@ from vidstudio.server.build import RequestError
 from vidstudio.server.security import error_body
 
 #: The error ``type`` of each status.
-ERROR_TYPES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-               422: "invalid_request"}
+ERROR_TYPES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+}
 #: ``responses=`` of the routes: the error answers the OpenAPI document lists.
-ERRORS = {code: {"model": ErrorResponse, "description": kind.replace("_", " ")}
-          for code, kind in ERROR_TYPES.items() if code in (400, 401, 404, 409, 413, 415, 422)}
+ERRORS = {
+    code: {"model": ErrorResponse, "description": kind.replace("_", " ")}
+    for code, kind in ERROR_TYPES.items()
+    if code in (400, 401, 404, 409, 413, 415, 422)
+}
 
 
 class ApiError(Exception):
@@ -41,11 +52,18 @@ class ApiError(Exception):
         super().__init__(message)
 
 
-def json_error(status: int, kind: str, message: str, field: str | None = None,
-               details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> Response:
+def json_error(
+    status: int,
+    kind: str,
+    message: str,
+    field: str | None = None,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """An error answer with status ``status`` (details default to the one problem)."""
-    return Response(error_body(kind, message, field, details), status_code=status, media_type="application/json",
-                    headers=headers)
+    return Response(
+        error_body(kind, message, field, details), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def validation_problems(errors: list[dict[str, Any]], skip_first: bool) -> list[tuple[str | None, str]]:
@@ -60,7 +78,7 @@ def validation_problems(errors: list[dict[str, Any]], skip_first: bool) -> list[
         msg = str(err.get("msg", "invalid"))
         for prefix in ("Value error, ", "Assertion failed, "):
             if msg.startswith(prefix):
-                msg = msg[len(prefix):]
+                msg = msg[len(prefix) :]
         if err.get("type") == "extra_forbidden":
             msg = "is not a field of this request"
         elif err.get("type") != "missing" and "input" in err:
@@ -71,8 +89,9 @@ def validation_problems(errors: list[dict[str, Any]], skip_first: bool) -> list[
     return out
 
 
-def problems_response(problems: list[tuple[str | None, str]], status: int = 422,
-                      kind: str = "invalid_request") -> Response:
+def problems_response(
+    problems: list[tuple[str | None, str]], status: int = 422, kind: str = "invalid_request"
+) -> Response:
     """One error answer for several problems (the message lists them all; ``field`` is the first one's)."""
     details = [{"field": f, "message": m} for f, m in problems]
     message = "; ".join(f"{f}: {m}" if f else m for f, m in problems) or "invalid request"
@@ -118,6 +137,9 @@ def install_handlers(app: FastAPI) -> None:
         from vidstudio.server import guards
 
         if guards.disk_full(exc):
-            return json_error(507, "insufficient_storage", f"the server's data folder is full ({exc}); nothing was "
-                                                           "kept of this request")
+            return json_error(
+                507,
+                "insufficient_storage",
+                f"the server's data folder is full ({exc}); nothing was kept of this request",
+            )
         return await _internal(request, exc)

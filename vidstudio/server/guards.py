@@ -53,8 +53,9 @@ def parse_body(body: bytes) -> Any:
     return data
 
 
-def check_budget(spec: JobSpec, limits: Limits, *, catalog: Any = None, device_memory: float | None = None,
-                 device: str | None = None) -> None:
+def check_budget(
+    spec: JobSpec, limits: Limits, *, catalog: Any = None, device_memory: float | None = None, device: str | None = None
+) -> None:
     """Refuses, before it is queued, a job whose generation exceeds ``limits`` or the worker's device memory.
 
     Args:
@@ -78,8 +79,14 @@ def check_budget(spec: JobSpec, limits: Limits, *, catalog: Any = None, device_m
                 e = next((e for e in entries if target in (e.target, e.id)), None)
                 if e is not None:
                     families[n.id] = e.family
-    problems = check_graph(project, project.settings, limits, families=families, device_bytes=device_memory,
-                           device=device or "the worker's device")
+    problems = check_graph(
+        project,
+        project.settings,
+        limits,
+        families=families,
+        device_bytes=device_memory,
+        device=device or "the worker's device",
+    )
     if problems:
         fields = {"settings.width": "project.settings", "settings.frame_count": "project.settings.frame_count"}
         out: list[tuple[str | None, str]] = []
@@ -149,8 +156,13 @@ class AllowedMethods:
             return
         allowed = allowed_methods(self.router, scope)
         if scope["method"] == "OPTIONS" and allowed:
-            await send({"type": "http.response.start", "status": 204,
-                        "headers": [(b"allow", ", ".join(allowed).encode()), (b"content-length", b"0")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [(b"allow", ", ".join(allowed).encode()), (b"content-length", b"0")],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
 

@@ -102,7 +102,11 @@ class ModelCatalog:
             except OSError:
                 continue
             for child in children:
-                if child.name in seen or not _LOCAL_ID.fullmatch(child.name) or not (child / "model_index.json").is_file():
+                if (
+                    child.name in seen
+                    or not _LOCAL_ID.fullmatch(child.name)
+                    or not (child / "model_index.json").is_file()
+                ):
                     continue
                 e = self._entry(str(child.resolve()), child.name, "local")
                 if e is not None:
@@ -120,7 +124,9 @@ class ModelCatalog:
                 if len(parts) != 3:
                     continue
                 repo_id = f"{parts[1]}/{parts[2]}"
-                if repo_id in seen or not any((s / "model_index.json").is_file() for s in (repo / "snapshots").glob("*")):
+                if repo_id in seen or not any(
+                    (s / "model_index.json").is_file() for s in (repo / "snapshots").glob("*")
+                ):
                     continue
                 e = self._entry(repo_id, repo_id, "huggingface")
                 if e is not None:
@@ -167,10 +173,14 @@ class ModelCatalog:
             did = self.default_id()
             if did is None:
                 if self.default_spec:
-                    raise UnknownModel(f"the server's default model {self.default_spec!r} is not available "
-                                       f"(models: {', '.join(ids) or 'none'})")
-                raise UnknownModel("no model given and the server has none (put a diffusers pipeline folder in its "
-                                   "models folder, or start it with --default-model)")
+                    raise UnknownModel(
+                        f"the server's default model {self.default_spec!r} is not available "
+                        f"(models: {', '.join(ids) or 'none'})"
+                    )
+                raise UnknownModel(
+                    "no model given and the server has none (put a diffusers pipeline folder in its "
+                    "models folder, or start it with --default-model)"
+                )
             model_id = did
         for e in entries:
             if e.id == model_id:
@@ -180,5 +190,7 @@ class ModelCatalog:
             if e.id == model_id:
                 return e
         shown = ", ".join(e.id for e in fresh) or "none"
-        raise UnknownModel(f"model {model_id!r} is not a model of this server (GET /v1/models lists them: {shown}); "
-                           "a request names models by id, never by a path")
+        raise UnknownModel(
+            f"model {model_id!r} is not a model of this server (GET /v1/models lists them: {shown}); "
+            "a request names models by id, never by a path"
+        )

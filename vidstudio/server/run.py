@@ -45,7 +45,8 @@ def check_address(host: str, token: str | None) -> None:
         raise VidStudioError(
             f"--host {host} is not a loopback address: anyone who can reach it could use this machine's GPU and "
             f"files, so the server refuses to listen there without a token (--token TOKEN, or the {TOKEN_ENV} "
-            "environment variable)")
+            "environment variable)"
+        )
 
 
 def _lock_data_dir(data_dir: Path):
@@ -65,8 +66,9 @@ def _lock_data_dir(data_dir: Path):
             other = f" (pid {json.loads((data_dir / 'server.json').read_text()).get('pid')})"
         except (OSError, ValueError):
             pass
-        raise VidStudioError(f"another VidStudio server{other} uses the data folder {data_dir}; stop it or choose "
-                             "another --data-dir") from None
+        raise VidStudioError(
+            f"another VidStudio server{other} uses the data folder {data_dir}; stop it or choose another --data-dir"
+        ) from None
     return f
 
 
@@ -121,11 +123,17 @@ def _watch_parent(server, pid: int, interval: float = 0.5, data_dir: Path | None
             if not process_alive(pid):
                 if data_dir is not None and live_leases(data_dir):
                     if not told:
-                        print(f"vidstudio server: process {pid} (--parent-pid) ended; other windows use this server, "
-                              "running on", file=sys.stderr, flush=True)
+                        print(
+                            f"vidstudio server: process {pid} (--parent-pid) ended; other windows use this server, "
+                            "running on",
+                            file=sys.stderr,
+                            flush=True,
+                        )
                         told = True
                 else:
-                    print(f"vidstudio server: process {pid} (--parent-pid) ended; stopping", file=sys.stderr, flush=True)
+                    print(
+                        f"vidstudio server: process {pid} (--parent-pid) ended; stopping", file=sys.stderr, flush=True
+                    )
                     server.should_exit = True
                     return
             time.sleep(interval)
@@ -135,8 +143,9 @@ def _watch_parent(server, pid: int, interval: float = 0.5, data_dir: Path | None
     return t
 
 
-def serve(config: ServerConfig, *, log_level: str = "warning", access_log: bool = False,
-          parent_pid: int | None = None) -> int:
+def serve(
+    config: ServerConfig, *, log_level: str = "warning", access_log: bool = False, parent_pid: int | None = None
+) -> int:
     """Runs the server until it is stopped; returns the exit status (0, or 1 when start-up failed).
 
     Args:
@@ -158,8 +167,14 @@ def serve(config: ServerConfig, *, log_level: str = "warning", access_log: bool 
     url = url_of(sock)
     try:
         app = create_app(config)
-        uconfig = uvicorn.Config(app, log_level=log_level, access_log=access_log, ws="websockets-sansio",
-                                 lifespan="on", timeout_graceful_shutdown=3)
+        uconfig = uvicorn.Config(
+            app,
+            log_level=log_level,
+            access_log=access_log,
+            ws="websockets-sansio",
+            lifespan="on",
+            timeout_graceful_shutdown=3,
+        )
         server = _server_class()(uconfig)
         info = {"url": url, "port": sock.getsockname()[1], "pid": os.getpid(), "auth": bool(config.token)}
         (data_dir / "server.json").write_text(json.dumps(info))

@@ -37,19 +37,30 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def error_body(kind: str, message: str, field: str | None = None,
-               details: list[dict[str, Any]] | None = None) -> bytes:
+def error_body(kind: str, message: str, field: str | None = None, details: list[dict[str, Any]] | None = None) -> bytes:
     """The JSON of an error answer (:class:`vidstudio.protocol.ErrorResponse`)."""
-    return json.dumps({"error": {"type": kind, "message": message, "field": field,
-                                 "details": details if details is not None else [{"field": field, "message": message}]}}
-                      ).encode()
+    return json.dumps(
+        {
+            "error": {
+                "type": kind,
+                "message": message,
+                "field": field,
+                "details": details if details is not None else [{"field": field, "message": message}],
+            }
+        }
+    ).encode()
 
 
-async def _send_json(send: Callable, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = (),
-                     prefix: str = "http") -> None:
-    await send({"type": f"{prefix}.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *headers]})
+async def _send_json(
+    send: Callable, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = (), prefix: str = "http"
+) -> None:
+    await send(
+        {
+            "type": f"{prefix}.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers],
+        }
+    )
     await send({"type": f"{prefix}.response.body", "body": body})
 
 
@@ -85,14 +96,19 @@ class TokenAuth:
         if not self.token or scope["type"] not in ("http", "websocket") or token_ok(scope, self.token):
             await self.app(scope, receive, send)
             return
-        body = error_body("unauthorized", "this server needs a token: send 'Authorization: Bearer TOKEN' "
-                                          "(WebSocket: the same header, or ?token=TOKEN)", "Authorization")
+        body = error_body(
+            "unauthorized",
+            "this server needs a token: send 'Authorization: Bearer TOKEN' "
+            "(WebSocket: the same header, or ?token=TOKEN)",
+            "Authorization",
+        )
         if scope["type"] == "http":
             await _send_json(send, 401, body, [(b"www-authenticate", b'Bearer realm="vidstudio"')])
             return
         if "websocket.http.response" in scope.get("extensions", {}):
-            await _send_json(send, 401, body, [(b"www-authenticate", b'Bearer realm="vidstudio"')],
-                             prefix="websocket.http")
+            await _send_json(
+                send, 401, body, [(b"www-authenticate", b'Bearer realm="vidstudio"')], prefix="websocket.http"
+            )
         else:
             await send({"type": "websocket.close", "code": 1008, "reason": "unauthorized"})
 
@@ -127,12 +143,20 @@ class BodyLimit:
                 try:
                     n = int(v)
                 except ValueError:
-                    await _send_json(send, 400, error_body("invalid_request", "Content-Length is not a number",
-                                                           "Content-Length"))
+                    await _send_json(
+                        send, 400, error_body("invalid_request", "Content-Length is not a number", "Content-Length")
+                    )
                     return
                 if n > limit:
-                    await _send_json(send, 413, error_body("too_large", f"the request body is {n} bytes; this "
-                                                           f"server accepts at most {limit} here", "body"))
+                    await _send_json(
+                        send,
+                        413,
+                        error_body(
+                            "too_large",
+                            f"the request body is {n} bytes; this server accepts at most {limit} here",
+                            "body",
+                        ),
+                    )
                     return
         seen = 0
 
@@ -142,8 +166,9 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise HTTPException(413, f"the request body is larger than the {limit} bytes this server "
-                                             "accepts here")
+                    raise HTTPException(
+                        413, f"the request body is larger than the {limit} bytes this server accepts here"
+                    )
             return message
 
         await self.app(scope, limited, send)

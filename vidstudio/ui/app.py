@@ -32,8 +32,10 @@ def _check_display(screenshot: bool) -> None:
         return
     from vidstudio.errors import VidStudioError
 
-    raise VidStudioError("no display to show the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
-                         "run it in a desktop session, or use --screenshot (QT_QPA_PLATFORM=offscreen)")
+    raise VidStudioError(
+        "no display to show the window on (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+        "run it in a desktop session, or use --screenshot (QT_QPA_PLATFORM=offscreen)"
+    )
 
 
 def _quiet_offscreen_warnings() -> None:
@@ -153,8 +155,10 @@ def run_gui(
         timed_out = time.monotonic() > deadline
         if (done and time.monotonic() - stable["since"] > 0.3) or timed_out:
             if timed_out:
-                print(f"vidstudio: the project did not settle within {timeout:.0f} s; saving the window as it is",
-                      file=sys.stderr)
+                print(
+                    f"vidstudio: the project did not settle within {timeout:.0f} s; saving the window as it is",
+                    file=sys.stderr,
+                )
             out.parent.mkdir(parents=True, exist_ok=True)
             ok = win.grab().save(str(out), "PNG")
             if not ok:

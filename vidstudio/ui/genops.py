@@ -45,8 +45,10 @@ def generators_needed(project: Project, registry: NodeRegistry, targets: Iterabl
 def server_only_message(node_ids: list[str], project: Project) -> str:
     """Why the GUI does not compute a picture that needs generating nodes, and what to do instead."""
     names = ", ".join(f"'{n}' ({project.node(n).type})" for n in node_ids)
-    return (f"{names} generates with a diffusion model on the generation server: press Generate (Ctrl+G). "
-            "The result lands on the timeline as its own track.")
+    return (
+        f"{names} generates with a diffusion model on the generation server: press Generate (Ctrl+G). "
+        "The result lands on the timeline as its own track."
+    )
 
 
 #: Issue codes the GUI reads as warnings: the model a node names need not be on this computer, because the
@@ -69,8 +71,12 @@ def server_side_issues(issues: list[Any], project: Project, registry: NodeRegist
     out = []
     for i in issues:
         if i.severity == "error" and i.code in SERVER_RESOLVED_CODES:
-            i = replace(i, severity="warning", message=i.message + " on this computer; the generation server "
-                        "looks model ids up among its own models (Edit > Preferences > Test connection lists them)")
+            i = replace(
+                i,
+                severity="warning",
+                message=i.message + " on this computer; the generation server "
+                "looks model ids up among its own models (Edit > Preferences > Test connection lists them)",
+            )
         out.append(i)
     return out
 
@@ -118,11 +124,14 @@ def pick_output(project: Project, registry: NodeRegistry, selection: Iterable[st
             return OutputChoice(nid)
     gens = [n.id for n in project.nodes if is_generator(registry, n.type)]
     if not gens:
-        return OutputChoice(error="Nothing to generate: the project has no Generate node. Add Load Model, "
-                                  "Conditioning and Generate (Tab in the Node Editor), or select the node whose "
-                                  "video the server should render, then press Generate again.")
-    exports = [n.id for n in project.nodes if _is_output(registry, n.type)
-               and any(g in upstream(project, n.id) for g in gens)]
+        return OutputChoice(
+            error="Nothing to generate: the project has no Generate node. Add Load Model, "
+            "Conditioning and Generate (Tab in the Node Editor), or select the node whose "
+            "video the server should render, then press Generate again."
+        )
+    exports = [
+        n.id for n in project.nodes if _is_output(registry, n.type) and any(g in upstream(project, n.id) for g in gens)
+    ]
     for group in (exports, gens):
         if len(group) == 1:
             return OutputChoice(group[0])

@@ -52,13 +52,34 @@ class FilmGrain(Node):
     inputs = (Input("video", PortType.VIDEO, help="The frames to add grain to."),)
     outputs = (Output("video", PortType.VIDEO, "the frames with grain"),)
     params = (
-        Param("amount", "float", 0.06, min=0.0, max=1.0, step=0.01, animatable=True,
-              help="Standard deviation of the grain in units of full brightness (0.05: 5 %)."),
-        Param("size", "float", 1.5, min=0.5, max=32.0, step=0.1, animatable=True, unit="px",
-              help="About how many pixels across a grain is (the noise is smoothed by a Gaussian of half this)."),
+        Param(
+            "amount",
+            "float",
+            0.06,
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            animatable=True,
+            help="Standard deviation of the grain in units of full brightness (0.05: 5 %).",
+        ),
+        Param(
+            "size",
+            "float",
+            1.5,
+            min=0.5,
+            max=32.0,
+            step=0.1,
+            animatable=True,
+            unit="px",
+            help="About how many pixels across a grain is (the noise is smoothed by a Gaussian of half this).",
+        ),
         Param("seed", "int", 0, min=0, max=2**31 - 1, help="Another seed gives other grain."),
-        Param("color", "bool", False,
-              help="Colour grain (independent in R, G and B) instead of monochrome grain (the same in all three)."),
+        Param(
+            "color",
+            "bool",
+            False,
+            help="Colour grain (independent in R, G and B) instead of monochrome grain (the same in all three).",
+        ),
     )
     uses_settings = ("frame_count",)
 

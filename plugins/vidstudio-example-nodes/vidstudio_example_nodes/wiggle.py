@@ -51,10 +51,28 @@ class Wiggle(Node):
     inputs = (Input("trajectory", PortType.TRAJECTORY, help="The paths to shake."),)
     outputs = (Output("trajectory", PortType.TRAJECTORY, "the paths with the noise added"),)
     params = (
-        Param("amplitude", "float", 8.0, min=0.0, max=10000.0, step=0.5, animatable=True, unit="px",
-              help="The largest distance the noise moves a point from its path."),
-        Param("frequency", "float", 1.0, min=0.0, max=120.0, step=0.1, animatable=True, unit="Hz",
-              help="How many times a second the noise swings (0 freezes it)."),
+        Param(
+            "amplitude",
+            "float",
+            8.0,
+            min=0.0,
+            max=10000.0,
+            step=0.5,
+            animatable=True,
+            unit="px",
+            help="The largest distance the noise moves a point from its path.",
+        ),
+        Param(
+            "frequency",
+            "float",
+            1.0,
+            min=0.0,
+            max=120.0,
+            step=0.1,
+            animatable=True,
+            unit="Hz",
+            help="How many times a second the noise swings (0 freezes it).",
+        ),
         Param("seed", "int", 0, min=0, max=2**31 - 1, help="Another seed gives another wiggle."),
     )
     uses_settings = ("fps", "frame_count")
@@ -85,5 +103,7 @@ class Wiggle(Node):
             for axis in range(2):
                 g = rng(seed, "wiggle", tr.name, axis).uniform(-1.0, 1.0, n_grad)
                 offset[:, axis] = amp * gradient_noise(phase, g)
-            out.append(Track(tr.name, tr.position + offset, tr.angle.copy(), tr.scale.copy(), tr.visible.copy(), tr.size))
+            out.append(
+                Track(tr.name, tr.position + offset, tr.angle.copy(), tr.scale.copy(), tr.visible.copy(), tr.size)
+            )
         return {"trajectory": TrackSet(out, tracks.anchors.copy())}

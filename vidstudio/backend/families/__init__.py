@@ -53,8 +53,10 @@ def adapter_class(family: str) -> type[FamilyAdapter]:
             if e.name != f"{__name__}.{family}":
                 raise
         if family not in _REGISTRY:
-            raise ValueError(f"family {family} has a spec but no adapter: add vidstudio/backend/families/{family}.py "
-                             f"with @register({family!r})")
+            raise ValueError(
+                f"family {family} has a spec but no adapter: add vidstudio/backend/families/{family}.py "
+                f"with @register({family!r})"
+            )
     return _REGISTRY[family]
 
 

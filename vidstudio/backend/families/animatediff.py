@@ -26,40 +26,57 @@ class AnimateDiffAdapter(FamilyAdapter):
         base = L.pipe
         notes: list[str] = []
         cleanup: list[Callable[[], None]] = []
-        kw: dict[str, Any] = {"negative_prompt": bundle.negative_prompt or None, "guidance_scale": self.guidance(bundle),
-                              "num_inference_steps": bundle.steps, "height": height, "width": width}
+        kw: dict[str, Any] = {
+            "negative_prompt": bundle.negative_prompt or None,
+            "guidance_scale": self.guidance(bundle),
+            "num_inference_steps": bundle.steps,
+            "height": height,
+            "width": width,
+        }
         window = int(getattr(base.unet.config, "motion_max_seq_length", 32) or 32)
         schedule = {int(k): v for k, v in bundle.prompt_schedule.items() if v.strip()}
         if bundle.keyframes:
             if frames > window:
-                raise NodeError(f"AnimateDiff with SparseCtrl keyframes makes at most {window} frames (the motion "
-                                f"module's window), {frames} were asked; FreeNoise long videos do not work with "
-                                "SparseCtrl")
+                raise NodeError(
+                    f"AnimateDiff with SparseCtrl keyframes makes at most {window} frames (the motion "
+                    f"module's window), {frames} were asked; FreeNoise long videos do not work with "
+                    "SparseCtrl"
+                )
             src = self._find_extra(self.ref.sparsectrl, "sparsectrl", "SparseCtrl")
             if src is None:
-                raise ModelError("AnimateDiff keyframes need a SparseCtrl RGB model: set the Load Model node's "
-                                 "'sparsectrl' (e.g. guoyww/animatediff-sparsectrl-rgb) or put one in "
-                                 f"{L.location.folder / 'sparsectrl'}")
+                raise ModelError(
+                    "AnimateDiff keyframes need a SparseCtrl RGB model: set the Load Model node's "
+                    "'sparsectrl' (e.g. guoyww/animatediff-sparsectrl-rgb) or put one in "
+                    f"{L.location.folder / 'sparsectrl'}"
+                )
             cn = L.extras.get(("sparsectrl", src))
             if cn is None:
                 from diffusers import SparseControlNetModel
 
                 try:
-                    cn = SparseControlNetModel.from_pretrained(src, **dtype_kwargs(L.dtype),
-                                                               local_files_only=hf_offline()).to(L.device)
+                    cn = SparseControlNetModel.from_pretrained(
+                        src, **dtype_kwargs(L.dtype), local_files_only=hf_offline()
+                    ).to(L.device)
                 except (OSError, ValueError) as e:
                     raise ModelError(f"SparseCtrl model {src} could not be loaded: {e}") from None
                 L.extras[("sparsectrl", src)] = cn
             pipe = L.task_pipeline("AnimateDiffSparseControlNetPipeline", controlnet=cn)
             kfs = sorted(bundle.keyframes, key=lambda k: k.frame)
-            kw.update(prompt=bundle.prompt, num_frames=frames,
-                      conditioning_frames=[fit_image(k.image, width, height) for k in kfs],
-                      controlnet_frame_indices=[k.frame for k in kfs], controlnet_conditioning_scale=1.0)
+            kw.update(
+                prompt=bundle.prompt,
+                num_frames=frames,
+                conditioning_frames=[fit_image(k.image, width, height) for k in kfs],
+                controlnet_frame_indices=[k.frame for k in kfs],
+                controlnet_conditioning_scale=1.0,
+            )
             noise_via = "latents"
         elif bundle.guide is not None:
             pipe = L.task_pipeline("AnimateDiffVideoToVideoPipeline")
-            kw.update(prompt=bundle.prompt, video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=video_to_video_strength(bundle))
+            kw.update(
+                prompt=bundle.prompt,
+                video=video_frames(bundle.guide, frames, width, height, notes),
+                strength=video_to_video_strength(bundle),
+            )
             noise_via = "hook"
         else:
             pipe = L.task_pipeline("AnimateDiffPipeline")
@@ -74,13 +91,17 @@ class AnimateDiffAdapter(FamilyAdapter):
                 prompts.update({k: v for k, v in schedule.items() if k < frames})
                 late = sorted(k for k in schedule if k >= frames)
                 if late:
-                    notes.append(f"prompt schedule: frame(s) {', '.join(map(str, late))} are beyond the {frames} "
-                                 "frames generated and not used")
+                    notes.append(
+                        f"prompt schedule: frame(s) {', '.join(map(str, late))} are beyond the {frames} "
+                        "frames generated and not used"
+                    )
                 kw["prompt"] = dict(sorted(prompts.items()))
                 if kw["negative_prompt"] is None:
                     kw["negative_prompt"] = ""
-            notes.append(f"FreeNoise: {ctx}-frame windows, stride {max(1, ctx // 4)}"
-                         + (f", prompt schedule at frames {sorted(kw['prompt'])}" if schedule else ""))
+            notes.append(
+                f"FreeNoise: {ctx}-frame windows, stride {max(1, ctx // 4)}"
+                + (f", prompt schedule at frames {sorted(kw['prompt'])}" if schedule else "")
+            )
         if bundle.style:
             self._ensure_ip_adapter(pipe)
             pipe.set_ip_adapter_scale(float(bundle.style_strength))
@@ -90,9 +111,18 @@ class AnimateDiffAdapter(FamilyAdapter):
             L.ip_adapter = None
         s = int(base.vae_scale_factor)
         C = int(base.unet.config.in_channels)
-        return Plan(pipe, kw, (C, frames, height // s, width // s), 1, s, layout="BCTHW",
-                    noise_layout="BTCHW" if noise_via == "hook" else "BCTHW", noise_via=noise_via, cleanup=cleanup,
-                    notes=notes)
+        return Plan(
+            pipe,
+            kw,
+            (C, frames, height // s, width // s),
+            1,
+            s,
+            layout="BCTHW",
+            noise_layout="BTCHW" if noise_via == "hook" else "BCTHW",
+            noise_via=noise_via,
+            cleanup=cleanup,
+            notes=notes,
+        )
 
     def _ensure_ip_adapter(self, pipe: Any) -> None:
         L = self.loaded
@@ -101,24 +131,33 @@ class AnimateDiffAdapter(FamilyAdapter):
             files = sorted(Path(src).glob("*.safetensors")) + sorted(Path(src).glob("*.bin"))
             src = str(files[0]) if files else None
         if src is None:
-            raise ModelError("AnimateDiff style references need IP-Adapter weights: set the Load Model node's "
-                             "'ip_adapter' (e.g. h94/IP-Adapter/models/ip-adapter_sd15.safetensors) or put them in "
-                             f"{L.location.folder / 'ip_adapter'}")
+            raise ModelError(
+                "AnimateDiff style references need IP-Adapter weights: set the Load Model node's "
+                "'ip_adapter' (e.g. h94/IP-Adapter/models/ip-adapter_sd15.safetensors) or put them in "
+                f"{L.location.folder / 'ip_adapter'}"
+            )
         if L.ip_adapter != src:
             if L.ip_adapter is not None:
                 L.pipe.unload_ip_adapter()
             p = Path(src)
             try:
                 if p.is_file():
-                    L.pipe.load_ip_adapter(str(p.parent), subfolder="", weight_name=p.name,
-                                           image_encoder_folder="image_encoder")
+                    L.pipe.load_ip_adapter(
+                        str(p.parent), subfolder="", weight_name=p.name, image_encoder_folder="image_encoder"
+                    )
                 else:
                     parts = src.split("/")
                     if len(parts) < 3:
-                        raise ModelError(f"IP-Adapter {src!r}: expected a local weights file or "
-                                         "org/name/[subfolder/]file.safetensors")
-                    L.pipe.load_ip_adapter("/".join(parts[:2]), subfolder="/".join(parts[2:-1]),
-                                           weight_name=parts[-1], local_files_only=hf_offline())
+                        raise ModelError(
+                            f"IP-Adapter {src!r}: expected a local weights file or "
+                            "org/name/[subfolder/]file.safetensors"
+                        )
+                    L.pipe.load_ip_adapter(
+                        "/".join(parts[:2]),
+                        subfolder="/".join(parts[2:-1]),
+                        weight_name=parts[-1],
+                        local_files_only=hf_offline(),
+                    )
             except (OSError, ValueError) as e:
                 raise ModelError(f"IP-Adapter {src} could not be loaded: {e}") from None
             if L.pipe.image_encoder is not None:

@@ -27,8 +27,12 @@ class HunyuanVideo15Adapter(FamilyAdapter):
     def plan(self, bundle: Conditioning, width: int, height: int, frames: int, fps: float) -> Plan:
         L = self.loaded
         notes: list[str] = []
-        kw: dict[str, Any] = {"prompt": bundle.prompt, "negative_prompt": bundle.negative_prompt or None,
-                              "num_inference_steps": bundle.steps, "num_frames": frames}
+        kw: dict[str, Any] = {
+            "prompt": bundle.prompt,
+            "negative_prompt": bundle.negative_prompt or None,
+            "num_inference_steps": bundle.steps,
+            "num_frames": frames,
+        }
         cleanup: list[Callable[[], None]] = []
         kf0 = next((k for k in bundle.keyframes if k.frame == 0), None)
         if L.variant == "i2v":
@@ -43,8 +47,17 @@ class HunyuanVideo15Adapter(FamilyAdapter):
         cleanup += self._guidance(pipe, self.guidance(bundle), notes, bool(bundle.negative_prompt))
         tr, sr = int(pipe.vae_scale_factor_temporal), int(pipe.vae_scale_factor_spatial)
         C = int(pipe.num_channels_latents)
-        plan = Plan(pipe, kw, (C, (frames - 1) // tr + 1, height // sr, width // sr), tr, sr, layout="BCTHW",
-                    noise_via="latents", notes=notes, cleanup=cleanup)
+        plan = Plan(
+            pipe,
+            kw,
+            (C, (frames - 1) // tr + 1, height // sr, width // sr),
+            tr,
+            sr,
+            layout="BCTHW",
+            noise_via="latents",
+            notes=notes,
+            cleanup=cleanup,
+        )
         if "image" in kw:
             plan = self.image_to_video_hook(plan, bundle)  # per-family image-to-video extension point
         return plan

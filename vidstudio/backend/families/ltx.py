@@ -33,13 +33,21 @@ class LTXAdapter(FamilyAdapter):
         notes: list[str] = []
         upsampler = self.ref.latent_upsampler.strip()
         if upsampler and (width % 64 or height % 64):
-            raise NodeError(f"LTX-Video with a latent upsampler generates at half the size and upsamples 2x: width "
-                            f"and height must be multiples of 64, got {width}x{height}")
+            raise NodeError(
+                f"LTX-Video with a latent upsampler generates at half the size and upsamples 2x: width "
+                f"and height must be multiples of 64, got {width}x{height}"
+            )
         W, H = (width // 2, height // 2) if upsampler else (width, height)
-        kw: dict[str, Any] = {"prompt": bundle.prompt, "negative_prompt": bundle.negative_prompt or None,
-                              "guidance_scale": self.guidance(bundle), "num_inference_steps": bundle.steps,
-                              "height": H, "width": W, "num_frames": frames,
-                              "frame_rate": max(1, int(round(fps)))}
+        kw: dict[str, Any] = {
+            "prompt": bundle.prompt,
+            "negative_prompt": bundle.negative_prompt or None,
+            "guidance_scale": self.guidance(bundle),
+            "num_inference_steps": bundle.steps,
+            "height": H,
+            "width": W,
+            "num_frames": frames,
+            "frame_rate": max(1, int(round(fps))),
+        }
         if getattr(L.pipe.vae.config, "timestep_conditioning", False):
             kw.update(decode_timestep=0.05, decode_noise_scale=0.025)  # LTX-Video 0.9.1+ model card values
         if bundle.keyframes or bundle.guide is not None or upsampler:
@@ -52,11 +60,15 @@ class LTXAdapter(FamilyAdapter):
                 start = int(bundle.guide_start)
                 n = min(frames - start, len(bundle.guide))
                 n = ((n - 1) // tr) * tr + 1  # a video condition is k * ratio + 1 frames
-                conds.append(LTXVideoCondition(video=video_frames(bundle.guide, n, W, H, notes),
-                                               frame_index=start, strength=float(bundle.guide_strength)))
+                conds.append(
+                    LTXVideoCondition(
+                        video=video_frames(bundle.guide, n, W, H, notes),
+                        frame_index=start,
+                        strength=float(bundle.guide_strength),
+                    )
+                )
             for k in sorted(bundle.keyframes, key=lambda k: k.frame):
-                conds.append(LTXVideoCondition(image=fit_image(k.image, W, H), frame_index=int(k.frame),
-                                               strength=1.0))
+                conds.append(LTXVideoCondition(image=fit_image(k.image, W, H), frame_index=int(k.frame), strength=1.0))
             kw["conditions"] = conds or None
             noise_via, noise_layout = "hook", "BCTHW"
         else:
@@ -66,14 +78,26 @@ class LTXAdapter(FamilyAdapter):
         C = int(pipe.transformer.config.in_channels)
         shape = (C, (frames - 1) // tr + 1, H // sr, W // sr)
         packing = (int(pipe.transformer_spatial_patch_size), int(pipe.transformer_temporal_patch_size))
-        plan = Plan(pipe, kw, shape, tr, sr * (2 if upsampler else 1), layout="packed", noise_layout=noise_layout,
-                    noise_via=noise_via, notes=notes, packing=packing)
+        plan = Plan(
+            pipe,
+            kw,
+            shape,
+            tr,
+            sr * (2 if upsampler else 1),
+            layout="packed",
+            noise_layout=noise_layout,
+            noise_via=noise_via,
+            notes=notes,
+            packing=packing,
+        )
         if upsampler:
             up = self._upsampler(upsampler)
             if bundle.guide is not None:
                 notes.append("latent upsampler: the guide video conditions the first stage only")
-            notes.append(f"two stages: {W}x{H}, latents upsampled 2x ({upsampler}), refined at {width}x{height} "
-                         f"with denoise strength {REFINE_STRENGTH}")
+            notes.append(
+                f"two stages: {W}x{H}, latents upsampled 2x ({upsampler}), refined at {width}x{height} "
+                f"with denoise strength {REFINE_STRENGTH}"
+            )
 
             def call(kwargs: dict[str, Any]) -> Any:
                 first = dict(kwargs, output_type="latent")
@@ -81,9 +105,10 @@ class LTXAdapter(FamilyAdapter):
                 upscaled = up(latents=latents, output_type="latent").frames
                 step_end = kwargs.get("callback_on_step_end")
                 second = dict(kwargs, width=width, height=height, latents=upscaled, denoise_strength=REFINE_STRENGTH)
-                second["conditions"] = [LTXVideoCondition(image=fit_image(k.image, width, height),
-                                                          frame_index=int(k.frame), strength=1.0)
-                                        for k in sorted(bundle.keyframes, key=lambda k: k.frame)] or None
+                second["conditions"] = [
+                    LTXVideoCondition(image=fit_image(k.image, width, height), frame_index=int(k.frame), strength=1.0)
+                    for k in sorted(bundle.keyframes, key=lambda k: k.frame)
+                ] or None
                 if step_end is not None:  # progress and cancel in the refinement too; previews are the first stage's
                     second["callback_on_step_end"] = lambda p, i, t, k: (step_end(p, i, t, {}), k)[1]
                 return pipe(**second)
@@ -112,9 +137,11 @@ class LTXAdapter(FamilyAdapter):
         try:
             model = LTXLatentUpsamplerModel.from_pretrained(str(sub), **dtype_kwargs(L.dtype))
         except (OSError, ValueError) as e:
-            raise ModelError(f"latent upsampler {spec}: cannot load an LTXLatentUpsamplerModel from {sub} ({e}); "
-                             "give an LTXLatentUpsamplePipeline folder (e.g. Lightricks/ltxv-spatial-upscaler-0.9.7) "
-                             "or its latent_upsampler folder") from None
+            raise ModelError(
+                f"latent upsampler {spec}: cannot load an LTXLatentUpsamplerModel from {sub} ({e}); "
+                "give an LTXLatentUpsamplePipeline folder (e.g. Lightricks/ltxv-spatial-upscaler-0.9.7) "
+                "or its latent_upsampler folder"
+            ) from None
         up = LTXLatentUpsamplePipeline(vae=L.pipe.vae, latent_upsampler=model.to(L.device).eval())
         up.set_progress_bar_config(disable=True)
         L.extras[key] = up

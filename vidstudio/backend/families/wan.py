@@ -32,9 +32,14 @@ class WanAdapter(FamilyAdapter):
     def plan(self, bundle: Conditioning, width: int, height: int, frames: int, fps: float) -> Plan:
         L = self.loaded
         notes: list[str] = []
-        kw: dict[str, Any] = {"prompt": bundle.prompt, "negative_prompt": bundle.negative_prompt or None,
-                              "guidance_scale": self.guidance(bundle), "num_inference_steps": bundle.steps,
-                              "height": height, "width": width}
+        kw: dict[str, Any] = {
+            "prompt": bundle.prompt,
+            "negative_prompt": bundle.negative_prompt or None,
+            "guidance_scale": self.guidance(bundle),
+            "num_inference_steps": bundle.steps,
+            "height": height,
+            "width": width,
+        }
         variant = L.variant
         lead = 0
         if variant == "vace":
@@ -72,16 +77,19 @@ class WanAdapter(FamilyAdapter):
             if frames - 1 in kfs and frames > 1 and variant == "i2v":
                 tcfg = pipe.transformer.config if pipe.transformer is not None else pipe.transformer_2.config
                 if getattr(pipe, "image_encoder", None) is not None and tcfg.get("pos_embed_seq_len") is None:
-                    raise ModelError("this Wan image-to-video checkpoint takes a first frame only; a last frame too "
-                                     "needs a first-and-last-frame checkpoint (e.g. "
-                                     "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers or Wan-AI/Wan2.2-I2V-A14B-Diffusers) "
-                                     "or a VACE one")
+                    raise ModelError(
+                        "this Wan image-to-video checkpoint takes a first frame only; a last frame too "
+                        "needs a first-and-last-frame checkpoint (e.g. "
+                        "Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers or Wan-AI/Wan2.2-I2V-A14B-Diffusers) "
+                        "or a VACE one"
+                    )
                 kw["last_image"] = fit_image(kfs[frames - 1].image, width, height)
             noise_via = "latents"
         elif bundle.guide is not None:
             pipe = L.task_pipeline(self.spec.pipelines["v2v"])
-            kw.update(video=video_frames(bundle.guide, frames, width, height, notes),
-                      strength=video_to_video_strength(bundle))
+            kw.update(
+                video=video_frames(bundle.guide, frames, width, height, notes), strength=video_to_video_strength(bundle)
+            )
             noise_via = "hook"
         else:
             pipe = L.task_pipeline(self.spec.pipelines["t2v"])
@@ -90,13 +98,25 @@ class WanAdapter(FamilyAdapter):
         cleanup = self._experts(pipe, bundle, kw, notes)
         tr, sr = int(pipe.vae_scale_factor_temporal), int(pipe.vae_scale_factor_spatial)
         C = int(pipe.vae.config.z_dim)
-        plan = Plan(pipe, kw, (C, (frames - 1) // tr + 1, height // sr, width // sr), tr, sr, layout="BCTHW",
-                    lead_frames=lead, noise_via=noise_via, notes=notes, cleanup=cleanup)
+        plan = Plan(
+            pipe,
+            kw,
+            (C, (frames - 1) // tr + 1, height // sr, width // sr),
+            tr,
+            sr,
+            layout="BCTHW",
+            lead_frames=lead,
+            noise_via=noise_via,
+            notes=notes,
+            cleanup=cleanup,
+        )
         if "image" in kw:
             plan = self.image_to_video_hook(plan, bundle)  # per-family image-to-video extension point
         return plan
 
-    def _experts(self, pipe: Any, bundle: Conditioning, kw: dict[str, Any], notes: list[str]) -> list[Callable[[], None]]:
+    def _experts(
+        self, pipe: Any, bundle: Conditioning, kw: dict[str, Any], notes: list[str]
+    ) -> list[Callable[[], None]]:
         """Wan 2.2 A14B's two experts: ``guidance_scale_2`` for the low-noise expert, and the bundle's
         ``boundary_ratio`` set on the pipeline's config for this call (restored afterwards). On a one-expert
         checkpoint both are noted as not applying.
@@ -111,14 +131,20 @@ class WanAdapter(FamilyAdapter):
                     notes.append(f"{name} applies to two-expert checkpoints (Wan 2.2 A14B) only; ignored")
             return []
         ck = self.checkpoint
-        kw["guidance_scale_2"] = (float(bundle.guidance_scale_2) if bundle.guidance_scale_2 is not None
-                                  else float(ck.guidance_2) if ck is not None and ck.guidance_2 is not None
-                                  else kw["guidance_scale"])
+        kw["guidance_scale_2"] = (
+            float(bundle.guidance_scale_2)
+            if bundle.guidance_scale_2 is not None
+            else float(ck.guidance_2)
+            if ck is not None and ck.guidance_2 is not None
+            else kw["guidance_scale"]
+        )
         if bundle.boundary_ratio is None:
             return []
         if not 0.0 < float(bundle.boundary_ratio) < 1.0:
-            raise NodeError(f"param 'boundary_ratio': {bundle.boundary_ratio:g} is outside 0..1 (the fraction of the "
-                            "noise schedule the high-noise expert runs above)")
+            raise NodeError(
+                f"param 'boundary_ratio': {bundle.boundary_ratio:g} is outside 0..1 (the fraction of the "
+                "noise schedule the high-noise expert runs above)"
+            )
         old = pipe.config.boundary_ratio
         pipe.register_to_config(boundary_ratio=float(bundle.boundary_ratio))
         notes.append(f"two experts: boundary_ratio {float(bundle.boundary_ratio):g} (the checkpoint's is {old:g})")

@@ -63,19 +63,25 @@ def decode_upload(data: bytes, what: str) -> tuple[Any, str]:
             im = Image.open(io.BytesIO(data))
             fmt = im.format or "?"
             if fmt not in UPLOAD_FORMATS:
-                raise ApiError(415, "unsupported_media_type",
-                               f"{fmt} images are not accepted; send {', '.join(UPLOAD_FORMATS)}", what)
+                raise ApiError(
+                    415,
+                    "unsupported_media_type",
+                    f"{fmt} images are not accepted; send {', '.join(UPLOAD_FORMATS)}",
+                    what,
+                )
             w, h = im.size
             if w * h > MAX_UPLOAD_PIXELS or w < 1 or h < 1:
-                raise ApiError(413, "too_large", f"the image is {w}x{h}; at most {MAX_UPLOAD_PIXELS:,} pixels "
-                                                 "are accepted", what)
+                raise ApiError(
+                    413, "too_large", f"the image is {w}x{h}; at most {MAX_UPLOAD_PIXELS:,} pixels are accepted", what
+                )
             im.load()
             im = ImageOps.exif_transpose(im)
     except ApiError:
         raise
     except UnidentifiedImageError:
-        raise ApiError(415, "unsupported_media_type", f"not an image (accepted: {', '.join(UPLOAD_FORMATS)})",
-                       what) from None
+        raise ApiError(
+            415, "unsupported_media_type", f"not an image (accepted: {', '.join(UPLOAD_FORMATS)})", what
+        ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ApiError(413, "too_large", f"the image is too large to decode ({e})", what) from None
     except (OSError, SyntaxError, ValueError, EOFError) as e:
@@ -111,8 +117,9 @@ def store_upload(store: JobStore, data: bytes, what: str) -> AssetRow:
 
 def asset_model(row: AssetRow) -> Asset:
     """The API record of a stored upload."""
-    return Asset(id=row.id, width=row.width, height=row.height, mode=row.mode, bytes=row.bytes,
-                 created_at=row.created_at)
+    return Asset(
+        id=row.id, width=row.width, height=row.height, mode=row.mode, bytes=row.bytes, created_at=row.created_at
+    )
 
 
 def extract_frame(video: Path, n: int, dest: Path) -> None:
@@ -156,8 +163,7 @@ def finished_output(store: JobStore, job_id: str) -> tuple[JobRow, Path]:
     """
     row = job_row(store, job_id)
     if row.status != "succeeded":
-        raise ApiError(409, "conflict", f"job {job_id} is {row.status}; its video exists once it has succeeded",
-                       "id")
+        raise ApiError(409, "conflict", f"job {job_id} is {row.status}; its video exists once it has succeeded", "id")
     video = store.job_dir(job_id) / "output.mp4"
     if not video.is_file():
         raise ApiError(404, "not_found", f"the video of job {job_id} is gone from the server", "id")
@@ -165,16 +171,31 @@ def finished_output(store: JobStore, job_id: str) -> tuple[JobRow, Path]:
 
 
 # ---------------------------------------------------------------------------------------------- uploads
-@router.post(ASSETS, response_model=Asset, status_code=201, tags=["assets"],
-             summary="Upload an image (multipart field 'file')",
-             openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                 "type": "object", "required": ["file"],
-                 "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
+@router.post(
+    ASSETS,
+    response_model=Asset,
+    status_code=201,
+    tags=["assets"],
+    summary="Upload an image (multipart field 'file')",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
 async def upload_asset(request: Request, store: Store) -> Asset:
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith("multipart/form-data"):
-        raise ApiError(415, "unsupported_media_type", "send the image as multipart/form-data, field 'file'",
-                       "file")
+        raise ApiError(415, "unsupported_media_type", "send the image as multipart/form-data, field 'file'", "file")
     form = await read_form(request)
     part = form.get("file")
     if not isinstance(part, UploadFile):
@@ -193,32 +214,47 @@ async def get_asset(store: Store, asset_id: str = PathParam(pattern=ASSET_ID_PAT
 
 
 # ---------------------------------------------------------------------------------------------- job files
-@router.get(GENERATION_OUTPUT, tags=["generations"], response_class=FileResponse,
-            summary="The generated MP4 (project embedded in its metadata)")
+@router.get(
+    GENERATION_OUTPUT,
+    tags=["generations"],
+    response_class=FileResponse,
+    summary="The generated MP4 (project embedded in its metadata)",
+)
 async def get_output(store: Store, job_id: str = PathParam(pattern=JOB_ID_PATTERN)) -> FileResponse:
     _, video = finished_output(store, job_id)
     return FileResponse(video, media_type="video/mp4", filename=f"{job_id}.mp4")
 
 
-@router.get(GENERATION_FRAME, tags=["generations"], response_class=FileResponse,
-            summary="One frame of the generated video as PNG")
-async def get_frame(store: Store, job_id: str = PathParam(pattern=JOB_ID_PATTERN),
-                    n: int = PathParam(ge=0, le=MAX_FRAME_NUMBER, description="frame number, from 0")) -> FileResponse:
+@router.get(
+    GENERATION_FRAME,
+    tags=["generations"],
+    response_class=FileResponse,
+    summary="One frame of the generated video as PNG",
+)
+async def get_frame(
+    store: Store,
+    job_id: str = PathParam(pattern=JOB_ID_PATTERN),
+    n: int = PathParam(ge=0, le=MAX_FRAME_NUMBER, description="frame number, from 0"),
+) -> FileResponse:
     row, video = finished_output(store, job_id)
     count = int((row.output or {}).get("frame_count", 0))
     if n >= count:
-        raise ApiError(404, "not_found", f"frame {n} does not exist: the video has {count} frames "
-                                         f"(0..{count - 1})", "n")
+        raise ApiError(
+            404, "not_found", f"frame {n} does not exist: the video has {count} frames (0..{count - 1})", "n"
+        )
     dest = store.job_dir(job_id) / "frames" / f"{n}.png"
     if not dest.is_file():
         await asyncio.to_thread(extract_frame, video, n, dest)
     return FileResponse(dest, media_type="image/png")
 
 
-@router.get(GENERATION_PREVIEW, tags=["generations"], response_class=FileResponse,
-            summary="A preview: the latest denoising step while running, the middle frame once done")
-async def get_preview(store: Store, manager: Manager,
-                      job_id: str = PathParam(pattern=JOB_ID_PATTERN)) -> FileResponse:
+@router.get(
+    GENERATION_PREVIEW,
+    tags=["generations"],
+    response_class=FileResponse,
+    summary="A preview: the latest denoising step while running, the middle frame once done",
+)
+async def get_preview(store: Store, manager: Manager, job_id: str = PathParam(pattern=JOB_ID_PATTERN)) -> FileResponse:
     job_row(store, job_id)
     f = manager.preview_file(job_id)
     if f is None:

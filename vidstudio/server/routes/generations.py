@@ -29,14 +29,31 @@ from vidstudio.server.routes.assets import read_form, store_upload
 router = APIRouter(tags=["generations"], dependencies=[Depends(require_token)], responses=ERRORS)
 
 
-@router.post(GENERATIONS, response_model=Job, status_code=202,
-             summary="Queue a generation: a project and its output node, or a simple request",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"oneOf": [{"$ref": "#/components/schemas/ProjectGeneration"},
-                                                           {"$ref": "#/components/schemas/SimpleGeneration"}]}},
-                 "multipart/form-data": {"schema": {"$ref": "#/components/schemas/SimpleGenerationForm"}}}}})
-async def create_generation(request: Request, store: Store, manager: Manager, catalog: Catalog,
-                            registry: Registry, config: Config) -> Response:
+@router.post(
+    GENERATIONS,
+    response_model=Job,
+    status_code=202,
+    summary="Queue a generation: a project and its output node, or a simple request",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/ProjectGeneration"},
+                            {"$ref": "#/components/schemas/SimpleGeneration"},
+                        ]
+                    }
+                },
+                "multipart/form-data": {"schema": {"$ref": "#/components/schemas/SimpleGenerationForm"}},
+            },
+        }
+    },
+)
+async def create_generation(
+    request: Request, store: Store, manager: Manager, catalog: Catalog, registry: Registry, config: Config
+) -> Response:
     ctype = request.headers.get("content-type", "").lower()
     job_id = new_job_id()
     if ctype.startswith("multipart/form-data"):
@@ -74,16 +91,26 @@ async def create_generation(request: Request, store: Store, manager: Manager, ca
         except ValidationError as e:
             return problems_response(validation_problems(e.errors(include_url=False), False))
     else:
-        raise ApiError(415, "unsupported_media_type", "send application/json (or multipart/form-data for a "
-                                                      "simple request with an image file)", "Content-Type")
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            "send application/json (or multipart/form-data for a simple request with an image file)",
+            "Content-Type",
+        )
     if isinstance(req, ProjectGeneration):
         types = NodeTypes(registry, manager.nodes_doc)
         spec = await asyncio.to_thread(build_project, req, catalog, store, types, job_id)
     else:
         spec = await asyncio.to_thread(build_simple, req, catalog, store, job_id)
     # The budget before allocation: refuse here, naming the numbers, what the worker could not hold.
-    await asyncio.to_thread(guards.check_budget, spec, config.limits, catalog=catalog,
-                            device_memory=manager.device_memory, device=manager.worker.device)
+    await asyncio.to_thread(
+        guards.check_budget,
+        spec,
+        config.limits,
+        catalog=catalog,
+        device_memory=manager.device_memory,
+        device=manager.worker.device,
+    )
     try:
         await asyncio.to_thread(copy_assets, store, spec)
         job = manager.submit(spec)
@@ -94,12 +121,13 @@ async def create_generation(request: Request, store: Store, manager: Manager, ca
 
 
 @router.get(GENERATIONS, response_model=JobList, summary="Jobs, newest first")
-async def list_generations(store: Store, manager: Manager,
-                           status: JobStatus | None = Query(None, description="only jobs with this status"),
-                           limit: int = Query(LIST_LIMIT_DEFAULT, ge=1, le=LIST_LIMIT_MAX,
-                                              description="at most this many"),
-                           after: str | None = Query(None, pattern=JOB_ID_PATTERN,
-                                                     description="only jobs older than this one")) -> JobList:
+async def list_generations(
+    store: Store,
+    manager: Manager,
+    status: JobStatus | None = Query(None, description="only jobs with this status"),
+    limit: int = Query(LIST_LIMIT_DEFAULT, ge=1, le=LIST_LIMIT_MAX, description="at most this many"),
+    after: str | None = Query(None, pattern=JOB_ID_PATTERN, description="only jobs older than this one"),
+) -> JobList:
     before = None
     if after is not None:
         row = store.get(after)

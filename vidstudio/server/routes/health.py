@@ -25,19 +25,28 @@ router = APIRouter(tags=["service"], dependencies=[Depends(require_token)])
 @router.get(HEALTH, response_model=Health, summary="Server, worker and queue state")
 async def health(config: Config, manager: Manager, catalog: Catalog) -> Health:
     queued, running = manager.counts()
-    return Health(auth=bool(config.token),
-                  server=ServerInfo(pid=os.getpid(), version=__version__,
-                                    heavy_modules=sorted(m for m in HEAVY_MODULES if m in sys.modules)),
-                  worker=manager.worker, queued=queued, running=running, pool=manager.pool_info(),
-                  default_model=await asyncio.to_thread(catalog.default_id))
+    return Health(
+        auth=bool(config.token),
+        server=ServerInfo(
+            pid=os.getpid(), version=__version__, heavy_modules=sorted(m for m in HEAVY_MODULES if m in sys.modules)
+        ),
+        worker=manager.worker,
+        queued=queued,
+        running=running,
+        pool=manager.pool_info(),
+        default_model=await asyncio.to_thread(catalog.default_id),
+    )
 
 
 @router.get(NODES, response_model=NodesDocument, summary="The node types the worker runs (plugins included)")
 async def nodes(manager: Manager, registry: Registry) -> NodesDocument:
     # what the worker described once it had loaded its plugins; until then the server's own static catalogue
     if manager.nodes_doc is not None:
-        return NodesDocument(nodes=manager.nodes_doc.get("nodes", []),
-                             capabilities=manager.nodes_doc.get("capabilities", {}), source="worker")
+        return NodesDocument(
+            nodes=manager.nodes_doc.get("nodes", []),
+            capabilities=manager.nodes_doc.get("capabilities", {}),
+            source="worker",
+        )
     doc = static_catalogue(registry)
     return NodesDocument(nodes=doc["nodes"], capabilities=doc["capabilities"], source="server")
 
@@ -46,7 +55,18 @@ async def nodes(manager: Manager, registry: Registry) -> NodesDocument:
 async def models(catalog: Catalog) -> ModelList:
     entries = await asyncio.to_thread(catalog.entries)
     default = await asyncio.to_thread(catalog.default_id)
-    return ModelList(data=[ModelInfo(id=e.id, family=e.family, variant=e.variant, class_name=e.class_name,
-                                     source=e.source, default=e.id == default,
-                                     rules={k: v for k, v in e.rule.describe().items() if k != "source"})
-                           for e in entries], default=default)
+    return ModelList(
+        data=[
+            ModelInfo(
+                id=e.id,
+                family=e.family,
+                variant=e.variant,
+                class_name=e.class_name,
+                source=e.source,
+                default=e.id == default,
+                rules={k: v for k, v in e.rule.describe().items() if k != "source"},
+            )
+            for e in entries
+        ],
+        default=default,
+    )

@@ -57,8 +57,14 @@ class Autosaver(QObject):
     autosaved = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, session: Session, runner: TaskRunner, delay_ms: int = DEFAULT_DELAY_MS,
-                 session_name: str | None = None, parent: QObject | None = None):
+    def __init__(
+        self,
+        session: Session,
+        runner: TaskRunner,
+        delay_ms: int = DEFAULT_DELAY_MS,
+        session_name: str | None = None,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.session = session
         self.runner = runner

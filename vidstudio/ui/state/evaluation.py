@@ -143,7 +143,11 @@ class Evaluator(QObject):
             try:
                 result = self.evaluate(req, token)
             except Exception:  # never let the thread die; report the failure instead
-                result = EvalResult(req.serial, view=req.view, error="internal error while evaluating:\n" + traceback.format_exc(limit=4))
+                result = EvalResult(
+                    req.serial,
+                    view=req.view,
+                    error="internal error while evaluating:\n" + traceback.format_exc(limit=4),
+                )
             with self._cond:
                 self._token = None
                 self._busy = False
@@ -188,8 +192,13 @@ class Evaluator(QObject):
             blocking = part.errors
             if blocking:
                 first = blocking[0]
-                errors.append((str(first) + (f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""),
-                               first.node_id, is_view))
+                errors.append(
+                    (
+                        str(first) + (f" (and {len(blocking) - 1} more)" if len(blocking) > 1 else ""),
+                        first.node_id,
+                        is_view,
+                    )
+                )
                 continue
             gens = [n.id for n in doc.nodes if n.id in set(part.backend_only)]  # document order, as before
             if gens:  # diffusion runs on the server (Generate, Ctrl+G), never in the GUI process

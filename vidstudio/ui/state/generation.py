@@ -115,8 +115,9 @@ class FeedBridge(QObject):
             elif kind == "synced":
                 self._emit(feed, self.synced, item.jobs, item.first)
             elif kind == "missing":
-                self._emit(feed, self.missing, item.job_id, f"the server at {url} no longer has this job "
-                                                            f"({item.error.detail})")
+                self._emit(
+                    feed, self.missing, item.job_id, f"the server at {url} no longer has this job ({item.error.detail})"
+                )
             else:
                 image = None
                 if kind == "preview":
@@ -137,8 +138,16 @@ class ServerJob(Job):
         result_index: the result track it became (``session.view.results`` index), or None.
     """
 
-    def __init__(self, service: GenerationService, title: str, *, ours: bool, output_node: str,
-                 project_path: Path | None = None, server_id: str | None = None):
+    def __init__(
+        self,
+        service: GenerationService,
+        title: str,
+        *,
+        ours: bool,
+        output_node: str,
+        project_path: Path | None = None,
+        server_id: str | None = None,
+    ):
         super().__init__(title, "generate")
         self.service = service
         self.server_id = server_id
@@ -179,11 +188,16 @@ class ServerJob(Job):
         self.eta = None if rec.finished else rec.eta
         if rec.status == "queued":
             pos = f" (position {rec.queue_position})" if rec.queue_position else ""
-            self.update(0.0, "cancelling..." if self.token.cancelled else f"queued on the server{pos}",
-                        status="queued", force=True)
+            self.update(
+                0.0,
+                "cancelling..." if self.token.cancelled else f"queued on the server{pos}",
+                status="queued",
+                force=True,
+            )
         elif rec.status == "running":
-            self.update(rec.progress.overall if rec.progress else None, self._running_message(rec),
-                        status="running", force=True)
+            self.update(
+                rec.progress.overall if rec.progress else None, self._running_message(rec), status="running", force=True
+            )
         elif rec.status == "succeeded":
             if not self.ours:
                 self.finish("done", self._done_words(rec) + " (submitted elsewhere: not downloaded)")
@@ -204,8 +218,12 @@ class ServerJob(Job):
         self._take_progress(ev.progress)
         self.eta = ev.eta
         first = self.status != "running"
-        self.update(ev.progress.overall, self._running_message(self.record, ev.progress),
-                    status="running" if first else None, force=first)
+        self.update(
+            ev.progress.overall,
+            self._running_message(self.record, ev.progress),
+            status="running" if first else None,
+            force=first,
+        )
 
     def apply_preview(self, ev: Any, image: QImage | None) -> None:
         """Takes a step preview (decoded off the GUI thread)."""
@@ -240,7 +258,8 @@ class ServerJob(Job):
         if o is None:
             return "finished"
         return f"finished: {o.frame_count} frames of {o.width}×{o.height} at {o.fps} fps" + (
-            f", seed {o.seed}" if o.seed is not None else "")
+            f", seed {o.seed}" if o.seed is not None else ""
+        )
 
 
 def load_result_clip(path: str | Path, label: str) -> Clip:
@@ -284,8 +303,14 @@ class GenerationService(QObject):
     result_added = Signal(object)
     connected = Signal()
 
-    def __init__(self, session: Any, runner: TaskRunner, jobs: JobList, config: ServerConfig | None = None,
-                 parent: QObject | None = None):
+    def __init__(
+        self,
+        session: Any,
+        runner: TaskRunner,
+        jobs: JobList,
+        config: ServerConfig | None = None,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.session = session
         self.runner = runner
@@ -393,8 +418,9 @@ class GenerationService(QObject):
             failed("the window is closing")
             return
         if self.state != "starting" and (
-                (self.local is not None and self.local.pid is None)
-                or (self.external_pid and not process_alive(int(self.external_pid)))):
+            (self.local is not None and self.local.pid is None)
+            or (self.external_pid and not process_alive(int(self.external_pid)))
+        ):
             self._forget_dead_local()  # the local server ended (crashed, killed, its window closed): start anew
         if self.client is not None:
             ready(self.client)
@@ -407,8 +433,12 @@ class GenerationService(QObject):
             return
         self._set_state("starting")
         gen = self._generation
-        self.runner.submit(self._start_local, gen, on_done=lambda r: self._local_started(gen, r),
-                           on_error=lambda e: self._local_failed(gen, e))
+        self.runner.submit(
+            self._start_local,
+            gen,
+            on_done=lambda r: self._local_started(gen, r),
+            on_error=lambda e: self._local_failed(gen, e),
+        )
 
     def _forget_dead_local(self) -> None:
         with self._lock:
@@ -584,8 +614,13 @@ class GenerationService(QObject):
             if self._submitting:  # perhaps ours, answered after its first events: decide when the answer comes
                 self._stash.setdefault(rec.id, []).append(("job", rec, None))
                 return
-            job = ServerJob(self, f"Server job {rec.id[-6:]} · {rec.output_node}", ours=False,
-                            output_node=rec.output_node, server_id=rec.id)
+            job = ServerJob(
+                self,
+                f"Server job {rec.id[-6:]} · {rec.output_node}",
+                ours=False,
+                output_node=rec.output_node,
+                server_id=rec.id,
+            )
             self.by_id[rec.id] = job
             self.jobs.add(job)
         job.apply(rec)
@@ -612,12 +647,19 @@ class GenerationService(QObject):
         first when needed. Failures land in the row, in words.
         """
         path = project.path
-        job = ServerJob(self, f"Generate {output_node} · {label}", ours=True, output_node=output_node,
-                        project_path=path)
+        job = ServerJob(
+            self, f"Generate {output_node} · {label}", ours=True, output_node=output_node, project_path=path
+        )
         job.source = source if source is not None else self.session.project
         self.jobs.add(job)
-        job.update(0.0, "starting local server…" if (self.config.is_local and self.client is None)
-                   else f"submitting to {self.url}…", status="queued", force=True)
+        job.update(
+            0.0,
+            "starting local server…"
+            if (self.config.is_local and self.client is None)
+            else f"submitting to {self.url}…",
+            status="queued",
+            force=True,
+        )
         self._submitting += 1
         gen = self._generation
         done_once = {"done": False}
@@ -735,7 +777,8 @@ class GenerationService(QObject):
     def active_jobs(self) -> list[ServerJob]:
         """Server jobs submitted from this window that have not finished (including downloads)."""
         return [j for j in self.by_id.values() if j.ours and not j.is_final] + [
-            j for j in self.jobs.jobs if isinstance(j, ServerJob) and j.ours and j.server_id is None and not j.is_final]
+            j for j in self.jobs.jobs if isinstance(j, ServerJob) and j.ours and j.server_id is None and not j.is_final
+        ]
 
     def reconfigure(self, config: ServerConfig) -> None:
         """Uses another server from now on: the event thread follows the new one (a local server this window
@@ -758,10 +801,13 @@ class GenerationService(QObject):
         self.worker = None
         for job in list(self.by_id.values()) + [j for j in self.jobs.jobs if isinstance(j, ServerJob)]:
             if not job.is_final:
-                job.finish("failed", "stopped with the local server: the server was changed in Preferences"
-                           if old_local is not None else
-                           f"no longer followed: the server was changed in Preferences (it may still run on "
-                           f"{self.config.url or 'the old server'})")
+                job.finish(
+                    "failed",
+                    "stopped with the local server: the server was changed in Preferences"
+                    if old_local is not None
+                    else f"no longer followed: the server was changed in Preferences (it may still run on "
+                    f"{self.config.url or 'the old server'})",
+                )
         self.by_id.clear()
         self._stash.clear()
         self._submitting = 0

@@ -32,8 +32,13 @@ class EditState(QObject):
         self.point: int | None = None
         self.armed = False
 
-    def set(self, node_id: str | None = ..., item: str | None = ..., point: int | None = ...,  # type: ignore[assignment]
-            armed: bool = ...) -> None:  # type: ignore[assignment]
+    def set(
+        self,
+        node_id: str | None = ...,
+        item: str | None = ...,
+        point: int | None = ...,  # type: ignore[assignment]
+        armed: bool = ...,
+    ) -> None:  # type: ignore[assignment]
         """Changes the given attributes (others stay) and emits ``changed`` when something changed. Choosing
         another node clears ``item`` and ``point`` unless they are given."""
         old = (self.node_id, self.item, self.point, self.armed)
@@ -54,4 +59,3 @@ class EditState(QObject):
     def is_for(self, node_id: str) -> bool:
         """True when the state is about ``node_id``."""
         return self.node_id == node_id
-

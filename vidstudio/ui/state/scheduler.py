@@ -148,8 +148,13 @@ class EvaluationScheduler(QObject):
         if s.view.view_result is None:
             # A failed picture of the same node keeps the last one that worked on screen (under the error), so
             # that a path being drawn keeps its frame underneath while what it feeds cannot render yet.
-            self.showing_stale = (result.clip is None and result.error is not None and frames.clip is not None
-                                  and result.view is not None and result.view == self._clip_view)
+            self.showing_stale = (
+                result.clip is None
+                and result.error is not None
+                and frames.clip is not None
+                and result.view is not None
+                and result.view == self._clip_view
+            )
             if not self.showing_stale:
                 frames.set_clip(result.clip, s.transport.playhead)
                 self._clip_view = result.view
@@ -162,7 +167,11 @@ class EvaluationScheduler(QObject):
         out = list(self.issues_by_node.get(node_id, []))
         r = self.last_result
         if r is not None and r.error and r.error_node == node_id and not any(i.severity == "error" for i in out):
-            out.append(GraphIssue(node_id, "", r.error.split(": ", 1)[-1] if r.error.startswith("node '") else r.error, "run-error"))
+            out.append(
+                GraphIssue(
+                    node_id, "", r.error.split(": ", 1)[-1] if r.error.startswith("node '") else r.error, "run-error"
+                )
+            )
         return out
 
     def wait_idle(self, timeout: float = 10.0) -> bool:

@@ -220,8 +220,11 @@ class Session(QObject):
         from vidstudio.project.io import rebase_paths
 
         moved = rebase_paths(self.project, old_dir, new_dir, self.registry)
-        same = ([n.model_dump(mode="json") for n in moved.nodes] == [n.model_dump(mode="json") for n in self.project.nodes]
-                and [a.model_dump(mode="json") for a in moved.assets] == [a.model_dump(mode="json") for a in self.project.assets])
+        same = [n.model_dump(mode="json") for n in moved.nodes] == [
+            n.model_dump(mode="json") for n in self.project.nodes
+        ] and [a.model_dump(mode="json") for a in moved.assets] == [
+            a.model_dump(mode="json") for a in self.project.assets
+        ]
         if same:
             return False
         self.project.nodes = moved.nodes
@@ -284,8 +287,15 @@ class Session(QObject):
     # Each edit is the DocumentEditor's (same name and arguments; see its docstring for the errors it raises),
     # pushed on the undo stack; the session adds what the GUI does around it (selecting what was added,
     # saying why a link was refused, keying at the playhead).
-    def add_node(self, type_id: str, position: tuple[float, float] = (0.0, 0.0), params: dict[str, Any] | None = None,
-                 node_id: str | None = None, *, select: bool = True) -> str:
+    def add_node(
+        self,
+        type_id: str,
+        position: tuple[float, float] = (0.0, 0.0),
+        params: dict[str, Any] | None = None,
+        node_id: str | None = None,
+        *,
+        select: bool = True,
+    ) -> str:
         """Adds a node of ``type_id`` at ``position`` (scene units), selects it and returns its id
         (:meth:`DocumentEditor.add_node <vidstudio.project.editor.DocumentEditor.add_node>`).
 
@@ -329,8 +339,9 @@ class Session(QObject):
         """Removes links (matched by their ``from`` and ``to``) as one step; returns how many."""
         return self.editor.disconnect_links(links)
 
-    def set_param(self, node_id: str, name: str, value: Any, *, merge: Hashable | None = None,
-                  text: str | None = None) -> None:
+    def set_param(
+        self, node_id: str, name: str, value: Any, *, merge: Hashable | None = None, text: str | None = None
+    ) -> None:
         """Sets a (static) parameter value (:meth:`DocumentEditor.set_param
         <vidstudio.project.editor.DocumentEditor.set_param>`).
 
@@ -372,7 +383,9 @@ class Session(QObject):
         """
         return self.editor.toggle_key(node_id, name, frame)
 
-    def move_key(self, node_id: str, name: str, frame_from: float, frame_to: float, *, merge: Hashable | None = None) -> bool:
+    def move_key(
+        self, node_id: str, name: str, frame_from: float, frame_to: float, *, merge: Hashable | None = None
+    ) -> bool:
         """Retimes the key on ``frame_from`` to ``frame_to``.
 
         Returns:
@@ -391,8 +404,9 @@ class Session(QObject):
         """
         self.editor.set_key_fields(node_id, name, frame, **fields)
 
-    def set_curve(self, node_id: str, name: str, curve: FCurve, *, merge: Hashable | None = None,
-                  text: str | None = None) -> None:
+    def set_curve(
+        self, node_id: str, name: str, curve: FCurve, *, merge: Hashable | None = None, text: str | None = None
+    ) -> None:
         """Replaces the whole F-curve of ``node.name`` (the Graph Editor's key, handle and box drags); inside an
         interaction the edits with the same ``merge`` key (default: per curve) make one undo step.
 

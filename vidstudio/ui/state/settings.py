@@ -45,8 +45,11 @@ class ServerConfig:
         """Reads the server settings (``server/mode``, ``server/url``, ``server/token``); defaults: local."""
         st = settings or app_settings()
         mode = str(st.value("server/mode", "local") or "local")
-        return cls(mode if mode in cls.MODES else "local", str(st.value("server/url", "") or ""),
-                   str(st.value("server/token", "") or ""))
+        return cls(
+            mode if mode in cls.MODES else "local",
+            str(st.value("server/url", "") or ""),
+            str(st.value("server/token", "") or ""),
+        )
 
     def save(self, settings: QSettings | None = None) -> None:
         """Writes the server settings. With a token, the settings file is made readable by its owner only

@@ -146,8 +146,14 @@ class Job(QObject):
         """True once the job is done, failed or cancelled."""
         return self.status in self.FINAL
 
-    def update(self, progress: float | None = None, message: str | None = None, status: str | None = None,
-               *, force: bool = False) -> None:
+    def update(
+        self,
+        progress: float | None = None,
+        message: str | None = None,
+        status: str | None = None,
+        *,
+        force: bool = False,
+    ) -> None:
         """Records progress (from any thread); emits ``changed`` at most 20 times a second unless ``force``."""
         with self._lock:
             if progress is not None:

@@ -36,8 +36,7 @@ class Transport(QObject):
     range_changed = Signal()
     playing_changed = Signal(bool)
 
-    def __init__(self, frames: FrameCache, frame_count: int, fps: Fraction | float = 24,
-                 parent: QObject | None = None):
+    def __init__(self, frames: FrameCache, frame_count: int, fps: Fraction | float = 24, parent: QObject | None = None):
         super().__init__(parent)
         self.frames = frames
         self.frame_count = max(1, int(frame_count))

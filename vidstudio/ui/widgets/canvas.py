@@ -87,7 +87,7 @@ class PanZoomView(QGraphicsView):
             return
         delta = event.angleDelta().y() or event.angleDelta().x()
         if delta:
-            self.zoom_by(WHEEL_ZOOM ** delta, event.position())
+            self.zoom_by(WHEEL_ZOOM**delta, event.position())
         event.accept()
 
     def viewportEvent(self, event) -> bool:

@@ -46,11 +46,11 @@ from vidstudio.project import edits
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.widgets import theme
 
-RULER = 22.0        # frame ruler height (px)
-GUTTER = 46.0       # value labels width (px)
-KEY_HIT = 7.0       # px
-HANDLE_HIT = 6.0    # px
-DRAG_START = 3.0    # px a press must move to become a drag
+RULER = 22.0  # frame ruler height (px)
+GUTTER = 46.0  # value labels width (px)
+KEY_HIT = 7.0  # px
+HANDLE_HIT = 6.0  # px
+DRAG_START = 3.0  # px a press must move to become a drag
 CHANNEL_COLORS = ("#e8694a", "#5fb0ef", "#8fd16a", "#e6c350", "#c68ae8", "#4fd1c1", "#ef8fb8", "#b0b0b0")
 EASINGS = ("auto", "in", "out", "in_out")
 PATH_EASINGS = ("linear", *FAMILIES)
@@ -84,13 +84,13 @@ class Channel:
 
 @dataclass
 class _Drag:
-    kind: str                         # "keys", "handle", "box", "pan", "scrub"
+    kind: str  # "keys", "handle", "box", "pan", "scrub"
     press: QPointF
     moved: bool = False
-    origin: tuple[float, float] = (0.0, 0.0)          # (frame, value) under the press
+    origin: tuple[float, float] = (0.0, 0.0)  # (frame, value) under the press
     start: dict[str, Any] = field(default_factory=dict)  # channel id -> curve / document at the press
     keys: dict[str, list[int]] = field(default_factory=dict)  # channel id -> selected key indices at the press
-    handle: tuple[str, int, str] | None = None          # (channel id, key, side)
+    handle: tuple[str, int, str] | None = None  # (channel id, key, side)
     view: tuple[float, float, float, float] = (0, 0, 0, 0)
 
 
@@ -309,9 +309,12 @@ class GraphCanvas(QWidget):
         p.restore()
         if not self.editor.channels:
             p.setPen(QColor(theme.TEXT_DIM))
-            p.drawText(r, int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
-                       "No curves: select a node with keyed parameters (key one in the Inspector or the Timeline),\n"
-                       "or a Trajectory node to edit its paths' timing")
+            p.drawText(
+                r,
+                int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap),
+                "No curves: select a node with keyed parameters (key one in the Inspector or the Timeline),\n"
+                "or a Trajectory node to edit its paths' timing",
+            )
         p.end()
 
     def _nice_step(self, px_per_unit: float, min_px: float) -> float:
@@ -358,8 +361,11 @@ class GraphCanvas(QWidget):
                 p.setPen(QPen(QColor(255, 255, 255, 50 if zero else 18), 1))
                 p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
                 p.setPen(QColor(160, 160, 160))
-                p.drawText(QRectF(2, y - 8, GUTTER - 6, 16), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
-                           f"{0.0 if zero else v:.4g}")
+                p.drawText(
+                    QRectF(2, y - 8, GUTTER - 6, 16),
+                    int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                    f"{0.0 if zero else v:.4g}",
+                )
             v += vstep
 
     def _draw_channel(self, p: QPainter, ch: Channel, frames: np.ndarray) -> None:
@@ -402,8 +408,14 @@ class GraphCanvas(QWidget):
         for i, (f, v) in enumerate(keys):
             pt = self.ch_screen(ch, float(f), float(v))
             d = 5.0 if i in sel else 4.0
-            poly = QPolygonF([QPointF(pt.x(), pt.y() - d), QPointF(pt.x() + d, pt.y()), QPointF(pt.x(), pt.y() + d),
-                              QPointF(pt.x() - d, pt.y())])
+            poly = QPolygonF(
+                [
+                    QPointF(pt.x(), pt.y() - d),
+                    QPointF(pt.x() + d, pt.y()),
+                    QPointF(pt.x(), pt.y() + d),
+                    QPointF(pt.x() - d, pt.y()),
+                ]
+            )
             p.setPen(QPen(QColor(0, 0, 0, 230), 1.2))
             p.setBrush(QColor("#ffb020") if i in sel else (QColor(235, 235, 235) if not ch.is_timing else ch.color))
             p.drawPolygon(poly)
@@ -564,7 +576,7 @@ class GraphCanvas(QWidget):
         steps = event.angleDelta().y() / 120.0
         if steps == 0:
             return
-        k = 1.15 ** steps
+        k = 1.15**steps
         mods = event.modifiers()
         ff = 1.0 if mods & Qt.KeyboardModifier.ControlModifier else k
         fv = 1.0 if mods & Qt.KeyboardModifier.ShiftModifier else k
@@ -581,8 +593,10 @@ class GraphCanvas(QWidget):
         elif k == Qt.Key.Key_A and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.set_selected({ch.id: set(range(len(self.keys(ch)))) for ch in self.channels()})
         elif k in (Qt.Key.Key_V, Qt.Key.Key_T, Qt.Key.Key_E):
-            self.editor.context_menu(self.mapToGlobal(self.rect().center()), {Qt.Key.Key_V: "handles",
-                                     Qt.Key.Key_T: "interpolation", Qt.Key.Key_E: "easing"}[k])
+            self.editor.context_menu(
+                self.mapToGlobal(self.rect().center()),
+                {Qt.Key.Key_V: "handles", Qt.Key.Key_T: "interpolation", Qt.Key.Key_E: "easing"}[k],
+            )
         else:
             super().keyPressEvent(event)
             return
@@ -601,8 +615,9 @@ class GraphCanvas(QWidget):
             if ch.is_timing:
                 doc = retime_path(start, ch.path_id, idx, dframe, self.session.frame_count, self._timing_of(start, ch))
                 if doc is not None:
-                    self.session.set_param(ch.node_id, "paths", doc, merge=("graph-drag", cid),
-                                           text=f"Retime path '{ch.path_id}'")
+                    self.session.set_param(
+                        ch.node_id, "paths", doc, merge=("graph-drag", cid), text=f"Retime path '{ch.path_id}'"
+                    )
                 continue
             if start is None:
                 continue
@@ -611,8 +626,9 @@ class GraphCanvas(QWidget):
                 continue  # a key would land on another: wait for the next move
             curve, where = moved
             try:
-                self.session.set_curve(ch.node_id, ch.param or "", curve, merge=("graph-drag", cid),
-                                       text=f"Move keys of {ch.label}")
+                self.session.set_curve(
+                    ch.node_id, ch.param or "", curve, merge=("graph-drag", cid), text=f"Move keys of {ch.label}"
+                )
             except ValueError as e:
                 self.session.message.emit(str(e))
                 continue
@@ -635,12 +651,14 @@ class GraphCanvas(QWidget):
         if start is None or ch.is_timing:
             return
         curve = curve_edit.drag_handle(start, i, side, frame, self.undisp(ch, value))
-        self.session.set_curve(ch.node_id, ch.param or "", curve, merge=("graph-drag", cid),
-                               text=f"Drag a handle of {ch.label}")
+        self.session.set_curve(
+            ch.node_id, ch.param or "", curve, merge=("graph-drag", cid), text=f"Drag a handle of {ch.label}"
+        )
 
 
-def retime_path(doc: dict, path_id: str | None, keys: list[int], dframe: float, frame_count: int,
-                 points_of_keys: list[int]) -> dict | None:
+def retime_path(
+    doc: dict, path_id: str | None, keys: list[int], dframe: float, frame_count: int, points_of_keys: list[int]
+) -> dict | None:
     """The trajectory document with time keys of path ``path_id`` moved by ``dframe`` frames.
 
     Args:
@@ -731,20 +749,35 @@ class GraphEditor(QWidget):
 
         tool("mdi6.fit-to-screen-outline", "All", "Frame all (Home)", self.canvas.frame_all)
         tool("mdi6.selection-search", "Selected", "Frame selected keys (F)", self.canvas.frame_selected)
-        self.snap_button = tool("mdi6.magnet", "Snap", "Snap keys to whole frames while dragging (Ctrl: off)",
-                                lambda on: setattr(self.canvas, "snap", bool(on)), True)
+        self.snap_button = tool(
+            "mdi6.magnet",
+            "Snap",
+            "Snap keys to whole frames while dragging (Ctrl: off)",
+            lambda on: setattr(self.canvas, "snap", bool(on)),
+            True,
+        )
         self.snap_button.setChecked(True)
-        self.normalize_button = tool("mdi6.arrow-expand-vertical", "Normalize",
-                                     "Draw every curve in -1..1 (curves of different units side by side)",
-                                     self.set_normalize, True)
+        self.normalize_button = tool(
+            "mdi6.arrow-expand-vertical",
+            "Normalize",
+            "Draw every curve in -1..1 (curves of different units side by side)",
+            self.set_normalize,
+            True,
+        )
         bar.addSpacing(10)
-        self.handle_box = self._combo(bar, "Handles", HANDLE_TYPES, "Handle type of the selected keys (V)",
-                                      lambda t: self.apply(handle_type=t))
-        self.interp_box = self._combo(bar, "Interpolation", INTERPOLATIONS,
-                                      "Interpolation of the selected keys' segments (T)",
-                                      lambda t: self.apply(interpolation=t))
-        self.easing_box = self._combo(bar, "Easing", EASINGS, "Easing mode of the selected keys (E)",
-                                      lambda t: self.apply(easing=t))
+        self.handle_box = self._combo(
+            bar, "Handles", HANDLE_TYPES, "Handle type of the selected keys (V)", lambda t: self.apply(handle_type=t)
+        )
+        self.interp_box = self._combo(
+            bar,
+            "Interpolation",
+            INTERPOLATIONS,
+            "Interpolation of the selected keys' segments (T)",
+            lambda t: self.apply(interpolation=t),
+        )
+        self.easing_box = self._combo(
+            bar, "Easing", EASINGS, "Easing mode of the selected keys (E)", lambda t: self.apply(easing=t)
+        )
         bar.addStretch(1)
         self.info = QLabel("", self)
         self.info.setProperty("role", "dim")
@@ -765,8 +798,10 @@ class GraphEditor(QWidget):
         lay.addLayout(bar)
         lay.addWidget(split, 1)
 
-        for name, keys, slot in (("frame_all", "Home", self.canvas.frame_all),
-                                 ("frame_selected", "F", self.canvas.frame_selected)):
+        for name, keys, slot in (
+            ("frame_all", "Home", self.canvas.frame_all),
+            ("frame_selected", "F", self.canvas.frame_selected),
+        ):
             a = QAction(name, self)
             a.setShortcut(QKeySequence(keys))
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -840,8 +875,11 @@ class GraphEditor(QWidget):
                         color = QColor.fromRgbF(*[min(max(float(c), 0.0), 1.0) for c in list(rgb)[:3]])
                     except (TypeError, ValueError):
                         color = QColor(CHANNEL_COLORS[0])
-                    chans.append(Channel(f"timing:{nid}:{pid}", f"{nid} · {p.get('name') or pid} timing (%)", color,
-                                         nid, path_id=pid))
+                    chans.append(
+                        Channel(
+                            f"timing:{nid}:{pid}", f"{nid} · {p.get('name') or pid} timing (%)", color, nid, path_id=pid
+                        )
+                    )
         for c in chans:
             c.visible = c.id not in hidden
         self.channels = chans
@@ -1012,11 +1050,11 @@ class GraphEditor(QWidget):
                 m.addAction(t.replace("_", " "), lambda t=t: self.apply(handle_type=t))
         if only in (None, "interpolation") and keys:
             m = menu.addMenu("Interpolation") if only is None else menu
-            for t in (PATH_EASINGS if has_timing and not has_curve else INTERPOLATIONS):
+            for t in PATH_EASINGS if has_timing and not has_curve else INTERPOLATIONS:
                 m.addAction(t, lambda t=t: self.apply(interpolation=t))
         if only in (None, "easing") and keys:
             m = menu.addMenu("Easing") if only is None else menu
-            for t in (("in", "out", "in_out") if has_timing and not has_curve else EASINGS):
+            for t in ("in", "out", "in_out") if has_timing and not has_curve else EASINGS:
                 m.addAction(t.replace("_", "-"), lambda t=t: self.apply(easing=t))
         if only is None:
             if has_curve:

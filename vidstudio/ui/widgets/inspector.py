@@ -165,7 +165,9 @@ class Inspector(QScrollArea):
         lay.addWidget(self.status_label)
         if cls is None:
             reason = s.registry.unavailable_reason(node.type) or f"unknown node type {node.type!r}"
-            msg = QLabel(f"This node's type is not available: {reason}.\nIts parameters are kept in the project as they are.")
+            msg = QLabel(
+                f"This node's type is not available: {reason}.\nIts parameters are kept in the project as they are."
+            )
             msg.setWordWrap(True)
             msg.setProperty("role", "error")
             lay.addWidget(msg)
@@ -183,7 +185,9 @@ class Inspector(QScrollArea):
             label = QLabel(p.display_name)
             label.setToolTip(p.help)
             label.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-            label.customContextMenuRequested.connect(lambda pos, p=p, label=label: self._param_menu(p, label.mapToGlobal(pos)))
+            label.customContextMenuRequested.connect(
+                lambda pos, p=p, label=label: self._param_menu(p, label.mapToGlobal(pos))
+            )
             editor = editor_for(p, lambda: s.project.project_dir)
             editor.bind(s, node_id)
             if p.kind != "json":
@@ -397,8 +401,12 @@ class Inspector(QScrollArea):
         menu = QMenu(self)
         animated = s.project.curve(nid, p.name) is not None
         if p.animatable:
-            menu.addAction("Remove Key at Playhead" if animated and s.project.curve(nid, p.name).key_at(s.transport.playhead) else "Set Key at Playhead",
-                           lambda: self._toggle_key(nid, p))
+            menu.addAction(
+                "Remove Key at Playhead"
+                if animated and s.project.curve(nid, p.name).key_at(s.transport.playhead)
+                else "Set Key at Playhead",
+                lambda: self._toggle_key(nid, p),
+            )
             if animated:
                 menu.addAction("Clear Animation (keep the value here)", lambda: s.clear_animation(nid, p.name))
         menu.addAction("Reset to Default", lambda: s.reset_param(nid, p.name))

@@ -27,8 +27,13 @@ from PySide6.QtWidgets import (
 from vidstudio.ui.state.tasks import Job, JobList
 from vidstudio.ui.widgets import theme
 
-STATUS_COLORS = {"queued": theme.TEXT_DIM, "running": theme.ACCENT, "done": theme.OK, "failed": theme.ERROR,
-                 "cancelled": theme.TEXT_DIM}
+STATUS_COLORS = {
+    "queued": theme.TEXT_DIM,
+    "running": theme.ACCENT,
+    "done": theme.OK,
+    "failed": theme.ERROR,
+    "cancelled": theme.TEXT_DIM,
+}
 KIND_ICONS = {"export": "mdi6.export-variant", "render": "mdi6.movie-open-play-outline", "generate": "mdi6.creation"}
 
 
@@ -71,7 +76,9 @@ class JobRow(QFrame):
         self.job = job
         self._shown_preview = None
         self.setObjectName("JobRow")
-        self.setStyleSheet(f"#JobRow {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 4px; }}")
+        self.setStyleSheet(
+            f"#JobRow {{ background: {theme.PANEL}; border: 1px solid {theme.BORDER}; border-radius: 4px; }}"
+        )
         icon = QLabel(self)
         icon.setPixmap(theme.icon(KIND_ICONS.get(job.kind, "mdi6.cog-outline")).pixmap(18, 18))
         self.title = ElidedLabel(job.title, self)
@@ -159,8 +166,11 @@ class JobRow(QFrame):
             if j.preview is not self._shown_preview:
                 self._shown_preview = j.preview
                 w, h = self.PREVIEW_SIZE
-                self.preview.setPixmap(QPixmap.fromImage(j.preview).scaled(
-                    w - 2, h - 2, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
+                self.preview.setPixmap(
+                    QPixmap.fromImage(j.preview).scaled(
+                        w - 2, h - 2, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+                    )
+                )
             self.preview.show()
         self.cancel_button.setVisible(not j.is_final)
         self.cancel_button.setEnabled(not j.message.startswith("cancelling"))
@@ -226,8 +236,9 @@ class JobsPane(QWidget):
         self.list_lay = QVBoxLayout(self.list)
         self.list_lay.setContentsMargins(0, 0, 0, 0)
         self.list_lay.setSpacing(6)
-        self.empty = QLabel("No jobs yet. Generate (Ctrl+G), exports and renders appear here with their progress.",
-                            self.list)
+        self.empty = QLabel(
+            "No jobs yet. Generate (Ctrl+G), exports and renders appear here with their progress.", self.list
+        )
         self.empty.setProperty("role", "dim")
         self.empty.setWordWrap(True)
         self.list_lay.addWidget(self.empty)
@@ -250,17 +261,23 @@ class JobsPane(QWidget):
         jobs.added.connect(self._add)
 
     #: Banner icon and colour per server state.
-    STATE_ICONS = {"none": ("mdi6.server-off", theme.TEXT_DIM), "idle": ("mdi6.server", theme.TEXT_DIM),
-                   "starting": ("mdi6.server", theme.WARNING), "connected": ("mdi6.server-network", theme.OK),
-                   "unreachable": ("mdi6.server-network-off", theme.ERROR)}
+    STATE_ICONS = {
+        "none": ("mdi6.server-off", theme.TEXT_DIM),
+        "idle": ("mdi6.server", theme.TEXT_DIM),
+        "starting": ("mdi6.server", theme.WARNING),
+        "connected": ("mdi6.server-network", theme.OK),
+        "unreachable": ("mdi6.server-network-off", theme.ERROR),
+    }
 
     def set_server(self, description: str | None, state: str = "connected") -> None:
         """Says which generation server is used and how it is (``state``: ``none``, ``idle`` (not started yet),
         ``starting``, ``connected``, ``unreachable``); None: no server configured."""
         if not description:
             state = "none"
-            description = ("No generation server configured: Generate is not available. Exports and renders run "
-                           "here on this computer.")
+            description = (
+                "No generation server configured: Generate is not available. Exports and renders run "
+                "here on this computer."
+            )
         self.server_state = state
         self.banner.setText(description)
         name, color = self.STATE_ICONS.get(state, self.STATE_ICONS["idle"])

@@ -62,8 +62,9 @@ class Prompts:
 
     def unsaved_changes(self, label: str) -> str:
         """``"save"``, ``"discard"`` or ``"cancel"``."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"{label} has changes that are not saved.", parent=self.parent)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Unsaved changes", f"{label} has changes that are not saved.", parent=self.parent
+        )
         box.setInformativeText("Save them before closing?")
         save = box.addButton("Save", QMessageBox.ButtonRole.AcceptRole)
         discard = box.addButton("Don't Save", QMessageBox.ButtonRole.DestructiveRole)
@@ -76,8 +77,12 @@ class Prompts:
     def offer_recovery(self, info: RecoveryInfo, label: str) -> str:
         """``"recover"`` (open the autosaved version), ``"discard"`` (delete it) or ``"keep"`` (decide later)."""
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.written_at))
-        box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved work",
-                          f"An autosaved version of {label} from {when} is newer than the file.", parent=self.parent)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Recover unsaved work",
+            f"An autosaved version of {label} from {when} is newer than the file.",
+            parent=self.parent,
+        )
         box.setInformativeText("Recover it? Don't Recover deletes the autosave; Later keeps it for next time.")
         rec = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
         dis = box.addButton("Don't Recover", QMessageBox.ButtonRole.DestructiveRole)
@@ -93,21 +98,25 @@ class Prompts:
 
     def open_path(self, start: str) -> str | None:
         """A project or VidStudio MP4 to open, or None."""
-        path, _ = QFileDialog.getOpenFileName(self.parent, "Open Project", start,
-                                              "VidStudio projects (*.vidproj *.mp4 *.mov *.m4v);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self.parent, "Open Project", start, "VidStudio projects (*.vidproj *.mp4 *.mov *.m4v);;All files (*)"
+        )
         return path or None
 
     def save_path(self, suggested: str) -> str | None:
         """Where to save the project, or None."""
-        path, _ = QFileDialog.getSaveFileName(self.parent, "Save Project As", suggested, "VidStudio project (*.vidproj)")
+        path, _ = QFileDialog.getSaveFileName(
+            self.parent, "Save Project As", suggested, "VidStudio project (*.vidproj)"
+        )
         if path and not path.endswith(".vidproj"):
             path += ".vidproj"
         return path or None
 
     def choose_output(self, candidates: list[str], labels: list[str]) -> str | None:
         """Which node Generate sends when several could be meant (``labels`` describe ``candidates``), or None."""
-        choice, ok = QInputDialog.getItem(self.parent, "Generate", "Several nodes could be generated. Which one?",
-                                          labels, 0, False)
+        choice, ok = QInputDialog.getItem(
+            self.parent, "Generate", "Several nodes could be generated. Which one?", labels, 0, False
+        )
         return candidates[labels.index(choice)] if ok and choice in labels else None
 
     def stop_generation(self, count: int, local: bool) -> bool:
@@ -126,19 +135,27 @@ class Prompts:
 
     def switch_server(self, count: int) -> bool:
         """Whether to change servers while ``count`` generation jobs run (True: change)."""
-        return QMessageBox.question(
-            self.parent, "Change server",
-            f"{count} generation job{'s are' if count > 1 else ' is'} still running on the current server. Changing "
-            "servers stops following it (a local server is stopped, which cancels it). Change anyway?",
-        ) == QMessageBox.StandardButton.Yes
+        return (
+            QMessageBox.question(
+                self.parent,
+                "Change server",
+                f"{count} generation job{'s are' if count > 1 else ' is'} still running on the current server. Changing "
+                "servers stops following it (a local server is stopped, which cancels it). Change anyway?",
+            )
+            == QMessageBox.StandardButton.Yes
+        )
 
     def reenable_crashed_plugin(self, plugin: str, what: str) -> bool:
         """Whether to enable again plugin ``plugin``, disabled because VidStudio died while it ran ``what``."""
-        return QMessageBox.question(
-            self.parent, "A plugin stopped VidStudio",
-            f"VidStudio stopped unexpectedly last time while plugin '{plugin}' was running ({what}). It has been "
-            "disabled so that VidStudio opens safely. Enable it again (from the next project opened)?",
-        ) == QMessageBox.StandardButton.Yes
+        return (
+            QMessageBox.question(
+                self.parent,
+                "A plugin stopped VidStudio",
+                f"VidStudio stopped unexpectedly last time while plugin '{plugin}' was running ({what}). It has been "
+                "disabled so that VidStudio opens safely. Enable it again (from the next project opened)?",
+            )
+            == QMessageBox.StandardButton.Yes
+        )
 
     def choose_recovery(self, infos: list[RecoveryInfo]) -> RecoveryInfo | None:
         """One of the recovery files, or None."""
@@ -207,8 +224,14 @@ class MainWindow(QMainWindow):
     saved = Signal(str)
     open_failed = Signal(str)
 
-    def __init__(self, session: Session | None = None, *, prompts: Prompts | None = None,
-                 autosave_ms: int = DEFAULT_DELAY_MS, persist: bool = True):
+    def __init__(
+        self,
+        session: Session | None = None,
+        *,
+        prompts: Prompts | None = None,
+        autosave_ms: int = DEFAULT_DELAY_MS,
+        persist: bool = True,
+    ):
         super().__init__()
         self.setObjectName("VidStudioMainWindow")
         self.session = session or Session(parent=self)
@@ -229,8 +252,11 @@ class MainWindow(QMainWindow):
         self._plugins_dialog = None
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
-        self.setDockOptions(QMainWindow.DockOption.AllowNestedDocks | QMainWindow.DockOption.AllowTabbedDocks
-                            | QMainWindow.DockOption.AnimatedDocks)
+        self.setDockOptions(
+            QMainWindow.DockOption.AllowNestedDocks
+            | QMainWindow.DockOption.AllowTabbedDocks
+            | QMainWindow.DockOption.AnimatedDocks
+        )
         central = QWidget(self)
         central.hide()
         self.setCentralWidget(central)
@@ -244,14 +270,22 @@ class MainWindow(QMainWindow):
         self.jobs_pane = JobsPane(self.jobs)
         self.graph_editor = GraphEditor(s)
         self.docks: dict[str, QDockWidget] = {}
-        for name, title, widget in (("viewer", "Viewer", self.viewer), ("timeline", "Timeline", self.timeline),
-                                    ("editor", "Node Editor", self.editor), ("inspector", "Inspector", self.inspector),
-                                    ("jobs", "Jobs", self.jobs_pane), ("graph", "Graph Editor", self.graph_editor)):
+        for name, title, widget in (
+            ("viewer", "Viewer", self.viewer),
+            ("timeline", "Timeline", self.timeline),
+            ("editor", "Node Editor", self.editor),
+            ("inspector", "Inspector", self.inspector),
+            ("jobs", "Jobs", self.jobs_pane),
+            ("graph", "Graph Editor", self.graph_editor),
+        ):
             d = QDockWidget(title, self)
             d.setObjectName(f"dock_{name}")
             d.setWidget(widget)
-            d.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            d.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            )
             self.docks[name] = d
         self._build_actions()
         self._build_menus()
@@ -303,35 +337,76 @@ class MainWindow(QMainWindow):
         self.act_save = self._action("Save", self.save, S.Save, "mdi6.content-save-outline")
         self.act_save_as = self._action("Save As…", self.save_as, "Ctrl+Shift+S", "mdi6.content-save-edit-outline")
         self.act_recover = self._action("Recover Autosave…", self.recover_dialog, None, "mdi6.lifebuoy")
-        self.act_export = self._action("Export Video…", self.export_dialog, "Ctrl+E", "mdi6.export-variant",
-                                       "Write the picture to an MP4 or a PNG sequence")
-        self.act_render = self._action("Render Export Nodes", self.render_outputs, "F12", "mdi6.movie-open-play-outline",
-                                       "Run the project's Export nodes, as `vidstudio render` does")
+        self.act_export = self._action(
+            "Export Video…",
+            self.export_dialog,
+            "Ctrl+E",
+            "mdi6.export-variant",
+            "Write the picture to an MP4 or a PNG sequence",
+        )
+        self.act_render = self._action(
+            "Render Export Nodes",
+            self.render_outputs,
+            "F12",
+            "mdi6.movie-open-play-outline",
+            "Run the project's Export nodes, as `vidstudio render` does",
+        )
         self.act_quit = self._action("Quit", self.close, S.Quit, "mdi6.exit-to-app")
         self.act_undo = self._action("Undo", self.session.undo_stack.undo, S.Undo, "mdi6.undo")
         self.act_redo = self._action("Redo", self.session.undo_stack.redo, "Ctrl+Shift+Z", "mdi6.redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.act_settings = self._action("Project Settings", lambda: self.session.view.set_selection([]), None, "mdi6.cog-outline",
-                                         "Show the project settings in the Inspector")
-        self.act_plugins = self._action("Plugins…", self.plugin_manager, None, "mdi6.puzzle-outline",
-                                        "Installed plugins: status, errors, permissions; enable, disable, install")
-        self.act_models = self._action("Models…", self.models_window, None, "mdi6.download-outline",
-                                       "The generation server's models: sizes, download with progress, remove")
-        self.act_generate = self._action("Generate", self.generate, "Ctrl+G", "mdi6.creation",
-                                         "Render the selected Generate (or its Export) on the generation server; "
-                                         "the result lands on the timeline")
-        self.act_preferences = self._action("Preferences…", self.preferences, "Ctrl+,", "mdi6.tune-variant",
-                                            "The generation server: local or remote (URL and token)")
+        self.act_settings = self._action(
+            "Project Settings",
+            lambda: self.session.view.set_selection([]),
+            None,
+            "mdi6.cog-outline",
+            "Show the project settings in the Inspector",
+        )
+        self.act_plugins = self._action(
+            "Plugins…",
+            self.plugin_manager,
+            None,
+            "mdi6.puzzle-outline",
+            "Installed plugins: status, errors, permissions; enable, disable, install",
+        )
+        self.act_models = self._action(
+            "Models…",
+            self.models_window,
+            None,
+            "mdi6.download-outline",
+            "The generation server's models: sizes, download with progress, remove",
+        )
+        self.act_generate = self._action(
+            "Generate",
+            self.generate,
+            "Ctrl+G",
+            "mdi6.creation",
+            "Render the selected Generate (or its Export) on the generation server; the result lands on the timeline",
+        )
+        self.act_preferences = self._action(
+            "Preferences…",
+            self.preferences,
+            "Ctrl+,",
+            "mdi6.tune-variant",
+            "The generation server: local or remote (URL and token)",
+        )
         self.act_shortcuts = self._action("Keyboard Shortcuts", self.show_shortcuts, None, "mdi6.keyboard-outline")
         self.act_about = self._action("About VidStudio", self.show_about, None, "mdi6.information-outline")
         self.act_fit = self._action("Fit Viewer", self.viewer.view.fit, None, "mdi6.fit-to-screen-outline")
-        self.act_one = self._action("Viewer 100 %", lambda: self.viewer.view.set_zoom(1.0), None, "mdi6.numeric-1-box-outline")
+        self.act_one = self._action(
+            "Viewer 100 %", lambda: self.viewer.view.set_zoom(1.0), None, "mdi6.numeric-1-box-outline"
+        )
         self.act_guides = QAction(theme.icon("mdi6.grid"), "Safe Areas and Thirds", self)
         self.act_guides.setCheckable(True)
         self.act_guides.toggled.connect(self.viewer.set_guides)
         self.viewer.guides_button.toggled.connect(self.act_guides.setChecked)
-        self.act_pin = self._action("View Selected Node", self._pin_selected, "Ctrl+1", "mdi6.pin-outline",
-                                    "Keep showing the selected node in the Viewer (again: follow the selection)")
+        self.act_pin = self._action(
+            "View Selected Node",
+            self._pin_selected,
+            "Ctrl+1",
+            "mdi6.pin-outline",
+            "Keep showing the selected node in the Viewer (again: follow the selection)",
+        )
         self.act_reset_layout = self._action("Reset Layout", self.default_layout, None, "mdi6.view-dashboard-outline")
 
     def _build_menus(self) -> None:
@@ -375,7 +450,16 @@ class MainWindow(QMainWindow):
             panes.addAction(d.toggleViewAction())
         v.addAction(self.act_reset_layout)
         p = mb.addMenu("&Playback")
-        for name in ("play", "shuttle_back", "pause", "shuttle_forward", "step_back", "step_forward", "go_start", "go_end"):
+        for name in (
+            "play",
+            "shuttle_back",
+            "pause",
+            "shuttle_forward",
+            "step_back",
+            "step_forward",
+            "go_start",
+            "go_end",
+        ):
             p.addAction(self.transport[name])
         p.addSeparator()
         for name in ("set_in", "set_out", "clear_range", "loop"):
@@ -454,8 +538,11 @@ class MainWindow(QMainWindow):
         w = max(self.width(), 1280)
         h = max(self.height(), 720)
         self.resizeDocks([d["viewer"], d["inspector"]], [int(w * 0.70), int(w * 0.30)], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["viewer"], d["timeline"], d["editor"]], [int(h * 0.47), int(h * 0.22), int(h * 0.31)],
-                         Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [d["viewer"], d["timeline"], d["editor"]],
+            [int(h * 0.47), int(h * 0.22), int(h * 0.31)],
+            Qt.Orientation.Vertical,
+        )
         self.resizeDocks([d["inspector"], d["jobs"]], [int(h * 0.66), int(h * 0.34)], Qt.Orientation.Vertical)
 
     # ================================================================================== settings
@@ -522,7 +609,9 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         s = self.session
         p = s.project
-        label = p.path.name if p.path is not None else ("Untitled" if p.project_dir is None else "Untitled (from video)")
+        label = (
+            p.path.name if p.path is not None else ("Untitled" if p.project_dir is None else "Untitled (from video)")
+        )
         self.setWindowTitle(f"{label}[*] — VidStudio")
         self.setWindowModified(s.is_dirty)
 
@@ -534,14 +623,20 @@ class MainWindow(QMainWindow):
         if r.error and r.error_is_server_only and not errors:
             self._eval_label.setText("generated on the server: Generate (Ctrl+G)")
         elif r.error:
-            self._eval_label.setText(f"<span style='color:{theme.ERROR}'>⚠ {len(errors) or 1} problem{'s' if len(errors) > 1 else ''}</span>")
+            self._eval_label.setText(
+                f"<span style='color:{theme.ERROR}'>⚠ {len(errors) or 1} problem{'s' if len(errors) > 1 else ''}</span>"
+            )
         elif errors:
-            self._eval_label.setText(f"<span style='color:{theme.WARNING}'>⚠ {len(errors)} problem{'s' if len(errors) > 1 else ''} elsewhere</span>")
+            self._eval_label.setText(
+                f"<span style='color:{theme.WARNING}'>⚠ {len(errors)} problem{'s' if len(errors) > 1 else ''} elsewhere</span>"
+            )
         elif not r.report:
             self._eval_label.setText("")
         else:
             ran = sum(1 for x in r.report.values() if x.status == "ran")
-            self._eval_label.setText(f"evaluated in {r.seconds * 1000:.0f} ms ({ran} ran, {len(r.report) - ran} cached)")
+            self._eval_label.setText(
+                f"evaluated in {r.seconds * 1000:.0f} ms ({ran} ran, {len(r.report) - ran} cached)"
+            )
 
     # ================================================================================== documents
     def confirm_discard(self, proceed: Callable[[], None]) -> None:
@@ -560,6 +655,7 @@ class MainWindow(QMainWindow):
 
     def new_project(self) -> None:
         """File > New (asks about unsaved changes first)."""
+
         def go() -> None:
             self.session.set_project(Project())
             self.editor.frame_all()
@@ -569,6 +665,7 @@ class MainWindow(QMainWindow):
 
     def open_dialog(self) -> None:
         """File > Open."""
+
         def go() -> None:
             start = str(self.session.project.project_dir or Path.cwd())
             path = self.prompts.open_path(start)
@@ -633,6 +730,7 @@ class MainWindow(QMainWindow):
 
     def check_untitled_recovery(self) -> None:
         """At start-up without a project: offers the newest autosave of a never-saved project, if any."""
+
         def done(infos: list[RecoveryInfo]) -> None:
             untitled = [i for i in infos if i.project_path is None and not owner_running(i.path)]
             if not untitled or self.session.project.nodes or self.session.is_dirty:
@@ -648,6 +746,7 @@ class MainWindow(QMainWindow):
 
     def recover_dialog(self) -> None:
         """File > Recover Autosave: lists every recovery file."""
+
         def done(infos: list[RecoveryInfo]) -> None:
             if not infos:
                 self.prompts.error("Recover Autosave", "There are no autosaved versions.")
@@ -736,8 +835,10 @@ class MainWindow(QMainWindow):
         remote = [o for o in outs if genops.generators_needed(s.project, s.registry, [o])]
         if remote:  # the GUI process never runs a diffusion model: those go to the server
             outs = [o for o in outs if o not in remote]
-            msg = (f"{', '.join(remote)} need{'s' if len(remote) == 1 else ''} a generating node, which runs on the "
-                   "generation server: select it and press Generate (Ctrl+G).")
+            msg = (
+                f"{', '.join(remote)} need{'s' if len(remote) == 1 else ''} a generating node, which runs on the "
+                "generation server: select it and press Generate (Ctrl+G)."
+            )
             if not outs:
                 self.prompts.error("Render", msg)
                 return None
@@ -750,8 +851,15 @@ class MainWindow(QMainWindow):
             def progress(node_id, fraction, message):
                 job.update(fraction, f"{node_id}: {message}", status="running")
 
-            return engine.run(doc, doc.settings, targets=outs, project_dir=doc.project_dir, progress=progress,
-                              cancel=job.token, project_json=embeddable_json(doc))
+            return engine.run(
+                doc,
+                doc.settings,
+                targets=outs,
+                project_dir=doc.project_dir,
+                progress=progress,
+                cancel=job.token,
+                project_json=embeddable_json(doc),
+            )
 
         def done(result) -> None:
             files = [v.get("file") for v in (result.values.get(o, {}) for o in outs) if v.get("file")]
@@ -818,6 +926,7 @@ class MainWindow(QMainWindow):
         from vidstudio.ui.widgets.dialogs.preferences import PreferencesDialog
 
         if self._preferences is None:
+
             def local_url():
                 g = self.generation
                 return (g.client.url, g.client.token) if (g.config.is_local and g.client is not None) else None
@@ -859,25 +968,42 @@ class MainWindow(QMainWindow):
     def show_shortcuts(self) -> None:
         """Help > Keyboard Shortcuts."""
         rows = [
-            ("Tab / right-click", "add a node (Node Editor)"), ("drag output → input", "link; a refused link says why"),
-            ("Delete / Backspace", "delete selected nodes or links"), ("Ctrl+D", "duplicate"),
-            ("Ctrl+C / Ctrl+V", "copy / paste nodes (also between windows)"), ("F", "frame all (Node Editor), fit (Viewer)"),
-            ("1", "Viewer 100 %"), ("wheel, middle-drag, Alt+drag", "zoom and pan"), ("double-click a node", "pin it in the Viewer"),
-            ("Space", "play / pause"), ("J / K / L", "play backward / pause / forward (again: faster)"),
-            ("Left / Right", "step one frame"), ("Home / End", "go to start / end"), ("I / O", "set in / out point"),
-            ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"), ("Ctrl+S / Ctrl+Shift+S", "save / save as"), ("Ctrl+E", "export video"),
+            ("Tab / right-click", "add a node (Node Editor)"),
+            ("drag output → input", "link; a refused link says why"),
+            ("Delete / Backspace", "delete selected nodes or links"),
+            ("Ctrl+D", "duplicate"),
+            ("Ctrl+C / Ctrl+V", "copy / paste nodes (also between windows)"),
+            ("F", "frame all (Node Editor), fit (Viewer)"),
+            ("1", "Viewer 100 %"),
+            ("wheel, middle-drag, Alt+drag", "zoom and pan"),
+            ("double-click a node", "pin it in the Viewer"),
+            ("Space", "play / pause"),
+            ("J / K / L", "play backward / pause / forward (again: faster)"),
+            ("Left / Right", "step one frame"),
+            ("Home / End", "go to start / end"),
+            ("I / O", "set in / out point"),
+            ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
+            ("Ctrl+S / Ctrl+Shift+S", "save / save as"),
+            ("Ctrl+E", "export video"),
             ("P (Viewer)", "Draw Path: pick or make a Trajectory node and start a new path"),
             ("click / drag (Viewer)", "add a control point / move it; on a curve: insert one"),
             ("right-click (Viewer)", "delete a control point; menus for paths and bodies"),
-            ("Ctrl+drag a handle", "break a Bezier point's symmetry"), ("N / Delete / Esc (Viewer)", "new path / delete point / cancel"),
+            ("Ctrl+drag a handle", "break a Bezier point's symmetry"),
+            ("N / Delete / Esc (Viewer)", "new path / delete point / cancel"),
         ]
-        html = "<table cellspacing=4>" + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+        html = (
+            "<table cellspacing=4>" + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+        )
         QMessageBox.information(self, "Keyboard Shortcuts", html)
 
     def show_about(self) -> None:
         """Help > About."""
-        QMessageBox.about(self, "About VidStudio", f"<b>VidStudio {__version__}</b><br>Direct AI video from a node graph of "
-                          "prompts, keyframes, drawn paths and physics.")
+        QMessageBox.about(
+            self,
+            "About VidStudio",
+            f"<b>VidStudio {__version__}</b><br>Direct AI video from a node graph of "
+            "prompts, keyframes, drawn paths and physics.",
+        )
 
     # ================================================================================== drops
     def dragEnterEvent(self, event) -> None:

@@ -54,8 +54,12 @@ from vidstudio.ui.state.motion_edit import EditState
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.param_editors import ColorEditor, JsonEditor, ParamEditor, register_param_editor
 
-INTERPOLATIONS = (("catmull_rom", "Catmull-Rom (through the points)"), ("bezier", "Bezier (with handles)"),
-                  ("bspline", "B-spline (smooth, near the points)"), ("linear", "Linear"))
+INTERPOLATIONS = (
+    ("catmull_rom", "Catmull-Rom (through the points)"),
+    ("bezier", "Bezier (with handles)"),
+    ("bspline", "B-spline (smooth, near the points)"),
+    ("linear", "Linear"),
+)
 TIMINGS = (("constant_speed", "Constant speed"), ("keys", "Keyed frames (points with a frame)"))
 EASE_MODES = (("in_out", "in-out"), ("in", "in"), ("out", "out"))
 ROTATIONS = (("fixed", "Fixed angle"), ("tangent", "Along the path (+ angle)"), ("keyed", "Keyed angle"))
@@ -139,8 +143,9 @@ class KeyedNumber(QWidget):
     removes a key there (removing the last key leaves a plain number). Signal-free: calls ``on_change(value)``
     with the new JSON value (a number or a curve's JSON)."""
 
-    def __init__(self, lo: float, hi: float, step: float, decimals: int, suffix: str,
-                 on_change: Callable[[Any, str], None]):
+    def __init__(
+        self, lo: float, hi: float, step: float, decimals: int, suffix: str, on_change: Callable[[Any, str], None]
+    ):
         super().__init__()
         self.on_change = on_change
         self.spin = _spin(lo, hi, step, decimals, suffix)
@@ -186,12 +191,19 @@ class KeyedNumber(QWidget):
             state = ("none", "Set a key at the playhead (animates it)", "")
         else:
             here = curve.key_at(frame) is not None
-            state = ("key" if here else "animated", "Remove the key at the playhead" if here else "Set a key at the playhead",
-                     f"F-curve, {len(curve.keys)} key{'s' if len(curve.keys) != 1 else ''}")
+            state = (
+                "key" if here else "animated",
+                "Remove the key at the playhead" if here else "Set a key at the playhead",
+                f"F-curve, {len(curve.keys)} key{'s' if len(curve.keys) != 1 else ''}",
+            )
         if state != self._state:  # icons are made only when the state changes (this runs on every playhead move)
             self._state = state
-            self.key.setIcon(theme.icon("mdi6.rhombus" if state[0] == "key" else "mdi6.rhombus-outline",
-                                        "#777777" if state[0] == "none" else theme.ACCENT))
+            self.key.setIcon(
+                theme.icon(
+                    "mdi6.rhombus" if state[0] == "key" else "mdi6.rhombus-outline",
+                    "#777777" if state[0] == "none" else theme.ACCENT,
+                )
+            )
             self.key.setToolTip(state[1])
             self.info.setText(state[2])
 
@@ -206,7 +218,9 @@ class KeyedNumber(QWidget):
         curve = self._curve()
         f = float(self.frame)
         if curve is None:
-            self.on_change(FCurve(keys=[Keyframe(frame=f, value=float(self.spin.value()))]).model_dump(mode="json"), "key")
+            self.on_change(
+                FCurve(keys=[Keyframe(frame=f, value=float(self.spin.value()))]).model_dump(mode="json"), "key"
+            )
         elif curve.key_at(f) is not None:
             rest = curve.without_key(f)
             self.on_change(float(curve.value_at(f)) if rest is None else rest.model_dump(mode="json"), "unkey")
@@ -373,13 +387,16 @@ class PathsEditor(DocumentEditor):
     def __init__(self, param: Param, project_dir=lambda: None, parent: QWidget | None = None):
         super().__init__(param, project_dir, parent)
         self.current: str | None = None
-        self.new_button = self.add_button("mdi6.vector-polyline-plus", "New path: click on the frame in the Viewer to start it",
-                                          self.new_path, "New")
+        self.new_button = self.add_button(
+            "mdi6.vector-polyline-plus", "New path: click on the frame in the Viewer to start it", self.new_path, "New"
+        )
         self.new_button.setCheckable(True)
         self.dup_button = self.add_button("mdi6.content-duplicate", "Duplicate the path", self.duplicate_path)
         self.del_button = self.add_button("mdi6.delete-outline", "Delete the path", self.delete_path)
         self.buttons.addStretch(1)
-        self.start_button = self.add_button("mdi6.skip-previous", "Put the playhead on the path's start frame", self.go_start)
+        self.start_button = self.add_button(
+            "mdi6.skip-previous", "Put the playhead on the path's start frame", self.go_start
+        )
         f = self.form
         self.name = QLineEdit()
         self.name.editingFinished.connect(lambda: self._set("name", self.name.text().strip(), "Rename path"))
@@ -411,15 +428,28 @@ class PathsEditor(DocumentEditor):
         self.angle = KeyedNumber(-36000, 36000, 1, 1, " °", lambda v, how: self._set_rotation(angle=v, how=how))
         f.addRow("Rotation", self.rot_mode)
         f.addRow("Angle", self.angle)
-        self.scale = KeyedNumber(0.001, 1000, 0.05, 3, " ×", lambda v, how: self._set("scale", v, "Path scale" if how == "set" else f"Path scale {how}"))
+        self.scale = KeyedNumber(
+            0.001,
+            1000,
+            0.05,
+            3,
+            " ×",
+            lambda v, how: self._set("scale", v, "Path scale" if how == "set" else f"Path scale {how}"),
+        )
         f.addRow("Scale", self.scale)
         self.size_w = _spin(0, 100000, 1, 1, " px")
         self.size_h = _spin(0, 100000, 1, 1, " px")
-        self.size_w.valueChanged.connect(lambda _v: self._set("size", [self.size_w.value(), self.size_h.value()], "Object size"))
-        self.size_h.valueChanged.connect(lambda _v: self._set("size", [self.size_w.value(), self.size_h.value()], "Object size"))
+        self.size_w.valueChanged.connect(
+            lambda _v: self._set("size", [self.size_w.value(), self.size_h.value()], "Object size")
+        )
+        self.size_h.valueChanged.connect(
+            lambda _v: self._set("size", [self.size_w.value(), self.size_h.value()], "Object size")
+        )
         f.addRow("Size", _row(self.size_w, QLabel("×"), self.size_h))
         self.outside = _combo(OUTSIDE)
-        self.outside.activated.connect(lambda _i: self._set("outside", self.outside.currentData(), "Outside the frames"))
+        self.outside.activated.connect(
+            lambda _i: self._set("outside", self.outside.currentData(), "Outside the frames")
+        )
         f.addRow("Outside", self.outside)
         self.points = QTableWidget(0, 4)
         self.points.setHorizontalHeaderLabels(["#", "x", "y", "frame"])
@@ -453,7 +483,11 @@ class PathsEditor(DocumentEditor):
         ids = [p.get("id") for p in paths]
         if self.current not in ids:
             st = self.state
-            self.current = st.item if (st is not None and st.is_for(self.node_id or "") and st.item in ids) else (ids[0] if ids else None)
+            self.current = (
+                st.item
+                if (st is not None and st.is_for(self.node_id or "") and st.item in ids)
+                else (ids[0] if ids else None)
+            )
         with QSignalBlocker(self.list):
             if self.list.count() != len(paths):
                 self.list.clear()
@@ -463,7 +497,9 @@ class PathsEditor(DocumentEditor):
                 item = self.list.item(i)
                 end = "end" if p.get("end_frame") is None else f"{float(p['end_frame']):g}"
                 n = len(p.get("points", []))
-                item.setText(f"{p.get('name') or p.get('id')}    f{float(p.get('start_frame', 0)):g}–{end}  ·  {n} point{'s' if n != 1 else ''}")
+                item.setText(
+                    f"{p.get('name') or p.get('id')}    f{float(p.get('start_frame', 0)):g}–{end}  ·  {n} point{'s' if n != 1 else ''}"
+                )
                 item.setIcon(_swatch(p.get("color", pathedit.PATH_COLORS[0])))
                 item.setData(Qt.ItemDataRole.UserRole, p.get("id"))
             self.list.setCurrentRow(ids.index(self.current) if self.current in ids else -1)
@@ -507,8 +543,12 @@ class PathsEditor(DocumentEditor):
             if self.points.rowCount() != len(pts):
                 self.points.setRowCount(len(pts))
             for i, pt in enumerate(pts):
-                cells = [str(i + 1), f"{float(pt.get('x', 0)):g}", f"{float(pt.get('y', 0)):g}",
-                         "" if pt.get("frame") is None else f"{float(pt['frame']):g}"]
+                cells = [
+                    str(i + 1),
+                    f"{float(pt.get('x', 0)):g}",
+                    f"{float(pt.get('y', 0)):g}",
+                    "" if pt.get("frame") is None else f"{float(pt['frame']):g}",
+                ]
                 for c, text in enumerate(cells):
                     item = self.points.item(i, c)
                     if item is None:
@@ -522,8 +562,13 @@ class PathsEditor(DocumentEditor):
                     item.setFlags(flags)
                     item.setToolTip("the time key of this point (timing: keyed frames)" if c == 3 else "")
             st = self.state
-            if st is not None and st.is_for(self.node_id or "") and st.item == self.current and st.point is not None \
-                    and st.point < len(pts):
+            if (
+                st is not None
+                and st.is_for(self.node_id or "")
+                and st.item == self.current
+                and st.point is not None
+                and st.point < len(pts)
+            ):
                 self.points.selectRow(st.point)
             else:
                 self.points.clearSelection()
@@ -557,7 +602,9 @@ class PathsEditor(DocumentEditor):
         p = self._path()
         if p is None or p.get(key) == value:
             return
-        self.commit(pathedit.update_path(self.doc, self.current, **{key: value}), f"{text} '{p.get('name') or self.current}'")
+        self.commit(
+            pathedit.update_path(self.doc, self.current, **{key: value}), f"{text} '{p.get('name') or self.current}'"
+        )
 
     def _to_end(self, on: bool) -> None:
         if self._syncing:
@@ -650,7 +697,9 @@ class BodiesEditor(DocumentEditor):
     def __init__(self, param: Param, project_dir=lambda: None, parent: QWidget | None = None):
         super().__init__(param, project_dir, parent)
         self.current: str | None = None
-        self.add_button("mdi6.circle-outline", "Add a ball in the middle of the frame", lambda: self.add("circle"), "Ball")
+        self.add_button(
+            "mdi6.circle-outline", "Add a ball in the middle of the frame", lambda: self.add("circle"), "Ball"
+        )
         self.add_button("mdi6.square-outline", "Add a box in the middle of the frame", lambda: self.add("box"), "Box")
         self.dup_button = self.add_button("mdi6.content-duplicate", "Duplicate the body", self.duplicate)
         self.del_button = self.add_button("mdi6.delete-outline", "Delete the body", self.delete)
@@ -690,12 +739,20 @@ class BodiesEditor(DocumentEditor):
         f.addRow("Elasticity", self.elasticity)
         f.addRow("Friction", self.friction)
         self.px, self.py = _spin(-1e6, 1e6, 1, 1), _spin(-1e6, 1e6, 1, 1)
-        self.px.valueChanged.connect(lambda _v: self._set("position", [self.px.value(), self.py.value()], "Body position"))
-        self.py.valueChanged.connect(lambda _v: self._set("position", [self.px.value(), self.py.value()], "Body position"))
+        self.px.valueChanged.connect(
+            lambda _v: self._set("position", [self.px.value(), self.py.value()], "Body position")
+        )
+        self.py.valueChanged.connect(
+            lambda _v: self._set("position", [self.px.value(), self.py.value()], "Body position")
+        )
         f.addRow("Position", _row(QLabel("x"), self.px, QLabel("y"), self.py))
         self.vx, self.vy = _spin(-1e6, 1e6, 10, 1), _spin(-1e6, 1e6, 10, 1)
-        self.vx.valueChanged.connect(lambda _v: self._set("velocity", [self.vx.value(), self.vy.value()], "Body velocity"))
-        self.vy.valueChanged.connect(lambda _v: self._set("velocity", [self.vx.value(), self.vy.value()], "Body velocity"))
+        self.vx.valueChanged.connect(
+            lambda _v: self._set("velocity", [self.vx.value(), self.vy.value()], "Body velocity")
+        )
+        self.vy.valueChanged.connect(
+            lambda _v: self._set("velocity", [self.vx.value(), self.vy.value()], "Body velocity")
+        )
         f.addRow("Velocity px/s", _row(QLabel("x"), self.vx, QLabel("y"), self.vy))
         self.angle = _spin(-36000, 36000, 1, 1, " °")
         self.angle.valueChanged.connect(lambda v: self._set("angle", float(v), "Body angle"))
@@ -705,7 +762,9 @@ class BodiesEditor(DocumentEditor):
         f.addRow("Spin", self.spin_)
         self.follow = QLineEdit()
         self.follow.setPlaceholderText("a track of the Simulate node's paths input")
-        self.follow.editingFinished.connect(lambda: self._set("follow", self.follow.text().strip() or None, "Body follows"))
+        self.follow.editingFinished.connect(
+            lambda: self._set("follow", self.follow.text().strip() or None, "Body follows")
+        )
         self.follow_label = QLabel("Follows")
         f.addRow(self.follow_label, self.follow)
         self.color = ColorEditor(Param("color", "color", [0.9, 0.3, 0.2]))
@@ -730,7 +789,11 @@ class BodiesEditor(DocumentEditor):
         ids = [b.get("id") for b in bodies]
         if self.current not in ids:
             st = self.state
-            self.current = st.item if (st is not None and st.is_for(self.node_id or "") and st.item in ids) else (ids[0] if ids else None)
+            self.current = (
+                st.item
+                if (st is not None and st.is_for(self.node_id or "") and st.item in ids)
+                else (ids[0] if ids else None)
+            )
         with QSignalBlocker(self.list):
             if self.list.count() != len(bodies):
                 self.list.clear()

@@ -65,8 +65,16 @@ class PortItem(QGraphicsItem):
         node_id, name, port_type: what it is; is_output: its side; help: its declaration's help.
     """
 
-    def __init__(self, parent: NodeItem, name: str, port_type: str, is_output: bool, help_text: str = "",
-                 multi: bool = False, optional: bool = False):
+    def __init__(
+        self,
+        parent: NodeItem,
+        name: str,
+        port_type: str,
+        is_output: bool,
+        help_text: str = "",
+        multi: bool = False,
+        optional: bool = False,
+    ):
         super().__init__(parent)
         self.node_item = parent
         self.name = name
@@ -79,7 +87,9 @@ class PortItem(QGraphicsItem):
         kind = "output" if is_output else "input"
         extra = " (several links)" if multi else " (optional)" if optional else ""
         desc = DESCRIPTIONS.get(port_type, "a plugin type")
-        self.setToolTip(f"<b>{name}</b>: {port_type} {kind}{extra}<br>{help_text}<br><span style='color:#999'>{desc}</span>")
+        self.setToolTip(
+            f"<b>{name}</b>: {port_type} {kind}{extra}<br>{help_text}<br><span style='color:#999'>{desc}</span>"
+        )
         self.setZValue(2)
 
     @property
@@ -136,8 +146,11 @@ class NodeItem(QGraphicsObject):
         self.viewed = False
         self.pinned = False
         self._height = HEADER + FOOTER
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setFlags(
+            QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+            | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+            | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges
+        )
         self.setAcceptHoverEvents(True)
         self.setZValue(1)
 
@@ -162,8 +175,14 @@ class NodeItem(QGraphicsObject):
             reason = session.registry.unavailable_reason(node.type) or f"unknown node type {node.type!r}"
             self.title = node.title or node.type
             self.category = ""
-            outs = [(p, "ANY", reason, False, False) for p in dict.fromkeys(l.source_port for l in session.project.links_from(self.node_id))]
-            ins = [(p, "ANY", reason, False, False) for p in dict.fromkeys(l.target_port for l in session.project.links_into(self.node_id))]
+            outs = [
+                (p, "ANY", reason, False, False)
+                for p in dict.fromkeys(l.source_port for l in session.project.links_from(self.node_id))
+            ]
+            ins = [
+                (p, "ANY", reason, False, False)
+                for p in dict.fromkeys(l.target_port for l in session.project.links_into(self.node_id))
+            ]
         y = HEADER + ROW / 2
         for name, t, h, multi, opt in outs:
             item = PortItem(self, name, t, True, h, multi, opt)
@@ -203,9 +222,17 @@ class NodeItem(QGraphicsObject):
             s = self.status
             tip = "<br>".join(str(w) for w in warnings)
             if s.status == "cached":
-                return "● cached", theme.CACHED, ("from the cache: nothing it depends on changed" + ("<br>" + tip if tip else ""))
+                return (
+                    "● cached",
+                    theme.CACHED,
+                    ("from the cache: nothing it depends on changed" + ("<br>" + tip if tip else "")),
+                )
             why = "; ".join(s.reasons) or "ran"
-            tip2 = f"ran in {s.seconds:.2f} s because: " + "; ".join(s.reasons) + "".join(f"<br>note: {n}" for n in s.notes)
+            tip2 = (
+                f"ran in {s.seconds:.2f} s because: "
+                + "; ".join(s.reasons)
+                + "".join(f"<br>note: {n}" for n in s.notes)
+            )
             return f"● ran: {why}", theme.OK, tip2 + ("<br>" + tip if tip else "")
         if warnings:
             return f"⚠ {warnings[0].message}", theme.WARNING, "<br>".join(str(w) for w in warnings)
@@ -252,11 +279,17 @@ class NodeItem(QGraphicsObject):
         id_font.setPointSizeF(8.0)
         id_w = min(QFontMetricsF(id_font).horizontalAdvance(self.node_id) + 6, 70)
         title = fm.elidedText(self.title, Qt.TextElideMode.ElideRight, NODE_WIDTH - 16 - id_w - badge)
-        painter.drawText(QRectF(8, 0, NODE_WIDTH - 16, HEADER), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title)
+        painter.drawText(
+            QRectF(8, 0, NODE_WIDTH - 16, HEADER), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, title
+        )
         painter.setFont(id_font)
         painter.setPen(QColor(255, 255, 255, 150))
         idt = QFontMetricsF(id_font).elidedText(self.node_id, Qt.TextElideMode.ElideMiddle, 66)
-        painter.drawText(QRectF(8, 0, NODE_WIDTH - 14 - badge, HEADER), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, idt)
+        painter.drawText(
+            QRectF(8, 0, NODE_WIDTH - 14 - badge, HEADER),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+            idt,
+        )
         if self.viewed:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(theme.ACCENT) if self.pinned else QColor(255, 255, 255, 200))
@@ -288,8 +321,11 @@ class NodeItem(QGraphicsObject):
         painter.drawLine(QPointF(1, self._height - FOOTER - 1), QPointF(NODE_WIDTH - 1, self._height - FOOTER - 1))
         painter.setPen(QColor(color))
         el = QFontMetricsF(sf).elidedText(text, Qt.TextElideMode.ElideRight, NODE_WIDTH - 14)
-        painter.drawText(QRectF(7, self._height - FOOTER, NODE_WIDTH - 14, FOOTER - 1),
-                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, el)
+        painter.drawText(
+            QRectF(7, self._height - FOOTER, NODE_WIDTH - 14, FOOTER - 1),
+            Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+            el,
+        )
 
     def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         if event.pos().y() > self._height - FOOTER:
@@ -316,7 +352,10 @@ class LinkItem(QGraphicsPathItem):
         self.problem = problem
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
-        self.setToolTip(f"{link.source} → {link.target}" + (f"<br><span style='color:{theme.ERROR}'>{problem}</span>" if problem else ""))
+        self.setToolTip(
+            f"{link.source} → {link.target}"
+            + (f"<br><span style='color:{theme.ERROR}'>{problem}</span>" if problem else "")
+        )
         self.update_path()
 
     @staticmethod
@@ -338,7 +377,13 @@ class LinkItem(QGraphicsPathItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        color = QColor(theme.ACCENT) if self.isSelected() else QColor(theme.ERROR) if self.problem else QColor(port_color(self.src.port_type))
+        color = (
+            QColor(theme.ACCENT)
+            if self.isSelected()
+            else QColor(theme.ERROR)
+            if self.problem
+            else QColor(port_color(self.src.port_type))
+        )
         pen = QPen(color, 3.0 if self.isSelected() else 2.2)
         if self.problem:
             pen.setStyle(Qt.PenStyle.DashLine)
@@ -376,7 +421,9 @@ class CanvasMessage(QGraphicsItem):
         fm = QFontMetricsF(self._font)
         y = 6 + fm.ascent()
         for k, line in enumerate(self._lines):
-            painter.setPen(QColor(theme.TEXT if (k == 0 and len(self._lines) > 1) else (theme.ERROR if self.error else theme.TEXT)))
+            painter.setPen(
+                QColor(theme.TEXT if (k == 0 and len(self._lines) > 1) else (theme.ERROR if self.error else theme.TEXT))
+            )
             painter.drawText(QPointF(10, y), line)
             y += fm.height()
 
@@ -385,7 +432,7 @@ class _LinkDrag:
     """State of a link being dragged from a port."""
 
     def __init__(self, port: PortItem, detached: Link | None, path: QGraphicsPathItem):
-        self.port = port          # the fixed end
+        self.port = port  # the fixed end
         self.detached = detached  # a link picked up from an input, removed unless dropped back
         self.path = path
 
@@ -456,7 +503,13 @@ class NodeEditor(PanZoomView):
 
         self.actions_by_name = {
             "add_node": act("add_node", "Add Node…", None, self.open_palette_at_cursor, "mdi6.plus-box-outline"),
-            "delete": act("delete", "Delete", [QKeySequence.StandardKey.Delete, "Backspace"], self.delete_selected, "mdi6.delete-outline"),
+            "delete": act(
+                "delete",
+                "Delete",
+                [QKeySequence.StandardKey.Delete, "Backspace"],
+                self.delete_selected,
+                "mdi6.delete-outline",
+            ),
             "duplicate": act("duplicate", "Duplicate", "Ctrl+D", self.duplicate_selected, "mdi6.content-duplicate"),
             "copy": act("copy", "Copy", QKeySequence.StandardKey.Copy, self.copy_selected, "mdi6.content-copy"),
             "cut": act("cut", "Cut", QKeySequence.StandardKey.Cut, self.cut_selected, "mdi6.content-cut"),
@@ -545,8 +598,11 @@ class NodeEditor(PanZoomView):
                 for item in self.nodes.values():
                     if not item.available:  # an unknown type's ports come from its links
                         item.rebuild_ports(self.session)
-            if change.links or change.added or change.removed or any(
-                not self.nodes[n].available for n in change.nodes if n in self.nodes
+            if (
+                change.links
+                or change.added
+                or change.removed
+                or any(not self.nodes[n].available for n in change.nodes if n in self.nodes)
             ):
                 self._rebuild_links()
             else:
@@ -562,7 +618,9 @@ class NodeEditor(PanZoomView):
         s = self.session
         viewed = s.view.view_target.node_id if (s.view.view_target is not None and s.view.view_result is None) else None
         for nid, item in self.nodes.items():
-            item.set_state(s.evaluation.node_issues(nid), s.evaluation.node_status.get(nid), nid == viewed, nid == s.view.pinned)
+            item.set_state(
+                s.evaluation.node_issues(nid), s.evaluation.node_status.get(nid), nid == viewed, nid == s.view.pinned
+            )
         if any(l.problem for l in self.links) or any(i.code == "type-mismatch" for i in s.evaluation.issues):
             self._rebuild_links()
 
@@ -821,7 +879,11 @@ class NodeEditor(PanZoomView):
             self.show_message("link an output to an input", self.mapToScene(pos.toPoint()))
             return
         src, dst = (fixed, target) if fixed.is_output else (target, fixed)
-        if drag.detached is not None and drag.detached.target == f"{dst.node_id}.{dst.name}" and drag.detached.source == f"{src.node_id}.{src.name}":
+        if (
+            drag.detached is not None
+            and drag.detached.target == f"{dst.node_id}.{dst.name}"
+            and drag.detached.source == f"{src.node_id}.{src.name}"
+        ):
             return  # dropped back where it was
         check = edits.check_link(s.project, s.registry, src.node_id, src.name, dst.node_id, dst.name)
         if not check.ok:
@@ -893,8 +955,10 @@ class NodeEditor(PanZoomView):
                 self.session.view.set_selection([item.node_id])
             nid = item.node_id
             pinned = self.session.view.pinned == nid
-            menu.addAction("Follow Selection in Viewer" if pinned else "View This Node",
-                           lambda: self.session.view.pin_view(None if pinned else nid))
+            menu.addAction(
+                "Follow Selection in Viewer" if pinned else "View This Node",
+                lambda: self.session.view.pin_view(None if pinned else nid),
+            )
             menu.addSeparator()
             for name in ("duplicate", "copy", "cut", "delete"):
                 menu.addAction(self.actions_by_name[name])
@@ -986,7 +1050,9 @@ class NodeEditor(PanZoomView):
         projects = [p for p in paths if kinds[p][0] == "project"]
         others = [p for p in paths if p not in media and p not in projects]
         if others:
-            self.session.message.emit(f"cannot use {others[0].name}: drop an image, a video, a sound file or a .vidproj")
+            self.session.message.emit(
+                f"cannot use {others[0].name}: drop an image, a video, a sound file or a .vidproj"
+            )
         ids: list[str] = []
         if media:
             from vidstudio.graph.model import NodeInstance
@@ -997,11 +1063,20 @@ class NodeEditor(PanZoomView):
                 nid = edits.unique_id(edits.node_id_base(p.stem) or "media", taken)
                 taken.add(nid)
                 path = edits.relative_to_project(p, self.session.project.project_dir)
-                plan.nodes.append(NodeInstance(id=nid, type=kinds[p][1], params={"path": path},
-                                               position=(scene_pos.x() + 24 * k, scene_pos.y() + 90 * k)))
+                plan.nodes.append(
+                    NodeInstance(
+                        id=nid,
+                        type=kinds[p][1],
+                        params={"path": path},
+                        position=(scene_pos.x() + 24 * k, scene_pos.y() + 90 * k),
+                    )
+                )
             types = {kinds[p][1] for p in media}
-            one, many = {"LoadImage": ("image", "images"), "LoadVideo": ("video", "videos"),
-                         "LoadAudio": ("sound file", "sound files")}[kinds[media[0]][1]]
+            one, many = {
+                "LoadImage": ("image", "images"),
+                "LoadVideo": ("video", "videos"),
+                "LoadAudio": ("sound file", "sound files"),
+            }[kinds[media[0]][1]]
             label = f"Drop {one}" if len(media) == 1 else f"Drop {len(media)} {many if len(types) == 1 else 'files'}"
             ids = self.session.add_plan(plan, label)
         if projects:

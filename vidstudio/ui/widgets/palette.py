@@ -74,10 +74,19 @@ def palette_entries(registry: NodeRegistry, *, unavailable: bool = False) -> lis
                 continue
             ins = tuple((i.name, str(i.type)) for i in cls.inputs)
             outs = tuple((o.name, str(o.type)) for o in cls.outputs)
-        out.append(PaletteEntry(
-            tid, info.get("title") or tid, info.get("category") or "Misc", info.get("description") or "", ins, outs,
-            source, bool(info.get("available", True)), info.get("reason"),
-        ))
+        out.append(
+            PaletteEntry(
+                tid,
+                info.get("title") or tid,
+                info.get("category") or "Misc",
+                info.get("description") or "",
+                ins,
+                outs,
+                source,
+                bool(info.get("available", True)),
+                info.get("reason"),
+            )
+        )
     return out
 
 
@@ -184,8 +193,11 @@ class NodePalette(QFrame):
         words = self.search.text().lower().split()
         self.tree.clear()
         shown = [e for e in self.entries if e.matches(words) and self._accepts(e)]
-        shown.sort(key=(lambda e: (not e.available, *e.rank(words))) if words
-                   else (lambda e: (e.category.lower(), not e.available, e.title.lower())))
+        shown.sort(
+            key=(lambda e: (not e.available, *e.rank(words)))
+            if words
+            else (lambda e: (e.category.lower(), not e.available, e.title.lower()))
+        )
         cats: dict[str, QTreeWidgetItem] = {}
         first = None
         for e in shown:
@@ -201,9 +213,16 @@ class NodePalette(QFrame):
             item = QTreeWidgetItem([e.title])
             item.setData(0, Qt.ItemDataRole.UserRole, e.type_id)
             if e.source != "builtin":
-                item.setIcon(0, theme.icon("mdi6.puzzle-outline", theme.TEXT_DIM if not e.available else category_color(e.category)))
+                item.setIcon(
+                    0,
+                    theme.icon(
+                        "mdi6.puzzle-outline", theme.TEXT_DIM if not e.available else category_color(e.category)
+                    ),
+                )
             if e.available:
-                item.setToolTip(0, f"{e.type_id}: {e.description}" + (f"\n(plugin '{e.source}')" if e.source != "builtin" else ""))
+                item.setToolTip(
+                    0, f"{e.type_id}: {e.description}" + (f"\n(plugin '{e.source}')" if e.source != "builtin" else "")
+                )
                 first = first or item
             else:
                 item.setFlags(Qt.ItemFlag.NoItemFlags)
@@ -260,7 +279,9 @@ class NodePalette(QFrame):
         items = []
         for i in range(self.tree.topLevelItemCount()):
             cat = self.tree.topLevelItem(i)
-            items += [cat.child(j) for j in range(cat.childCount()) if cat.child(j).flags() & Qt.ItemFlag.ItemIsSelectable]
+            items += [
+                cat.child(j) for j in range(cat.childCount()) if cat.child(j).flags() & Qt.ItemFlag.ItemIsSelectable
+            ]
         if not items:
             return
         cur = self.tree.currentItem()

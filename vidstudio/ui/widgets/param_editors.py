@@ -52,7 +52,9 @@ class ParamEditor(QWidget):
     drag_started = Signal()
     drag_finished = Signal()
 
-    def __init__(self, param: Param, project_dir: Callable[[], Path | None] = lambda: None, parent: QWidget | None = None):
+    def __init__(
+        self, param: Param, project_dir: Callable[[], Path | None] = lambda: None, parent: QWidget | None = None
+    ):
         super().__init__(parent)
         self.param = param
         self.project_dir = project_dir
@@ -94,7 +96,7 @@ class NumberEditor(ParamEditor):
         hi = param.max if param.max is not None else 1e9
         if self.is_int:
             self.spin: QSpinBox | QDoubleSpinBox = QSpinBox(self)
-            self.spin.setRange(int(max(lo, -2**31 + 1)), int(min(hi, 2**31 - 1)))
+            self.spin.setRange(int(max(lo, -(2**31) + 1)), int(min(hi, 2**31 - 1)))
             self.spin.setSingleStep(int(param.step or 1))
         else:
             self.spin = QDoubleSpinBox(self)
@@ -108,7 +110,9 @@ class NumberEditor(ParamEditor):
         self.slider: QSlider | None = None
         self._dragging = False
         if param.min is not None and param.max is not None and param.max > param.min:
-            steps = (param.max - param.min) / (param.step or (1 if self.is_int else (param.max - param.min) / SLIDER_STEPS))
+            steps = (param.max - param.min) / (
+                param.step or (1 if self.is_int else (param.max - param.min) / SLIDER_STEPS)
+            )
             if steps <= 1000:  # a slider over a huge range is useless: the spin box alone then
                 self.slider = QSlider(Qt.Orientation.Horizontal, self)
                 self.slider.setRange(0, SLIDER_STEPS)
@@ -299,8 +303,14 @@ class FileEditor(ParamEditor):
     def __init__(self, param: Param, project_dir=lambda: None, parent: QWidget | None = None):
         super().__init__(param, project_dir, parent)
         self.line = QLineEdit(self)
-        self.line.setPlaceholderText({"image": "choose an image…", "model": "a model folder, file or Hugging Face id",
-                                      "save_video": "where to write", "save_folder": "a folder"}.get(param.file_role, "a file"))
+        self.line.setPlaceholderText(
+            {
+                "image": "choose an image…",
+                "model": "a model folder, file or Hugging Face id",
+                "save_video": "where to write",
+                "save_folder": "a folder",
+            }.get(param.file_role, "a file")
+        )
         self.line.editingFinished.connect(self._commit)
         self.button = QToolButton(self)
         self.button.setIcon(theme.icon("mdi6.folder-open-outline"))
@@ -382,7 +392,11 @@ class ColorEditor(ParamEditor):
 
     def pick(self) -> None:
         """Opens the colour dialog."""
-        opts = QColorDialog.ColorDialogOption.ShowAlphaChannel if len(self._value) == 4 else QColorDialog.ColorDialogOption(0)
+        opts = (
+            QColorDialog.ColorDialogOption.ShowAlphaChannel
+            if len(self._value) == 4
+            else QColorDialog.ColorDialogOption(0)
+        )
         c = QColorDialog.getColor(self._qcolor(), self, f"Choose {self.param.display_name}", opts)
         if c.isValid():
             self.choose(c)
@@ -409,7 +423,9 @@ class ColorEditor(ParamEditor):
             except (TypeError, ValueError):
                 pass
         c = self._qcolor()
-        self.swatch.setStyleSheet(f"QToolButton {{ background: {c.name()}; border: 1px solid #555; border-radius: 3px; }}")
+        self.swatch.setStyleSheet(
+            f"QToolButton {{ background: {c.name()}; border: 1px solid #555; border-radius: 3px; }}"
+        )
         self.label.setText(c.name() + (f"  α {self._value[3]:.2f}" if len(self._value) == 4 else ""))
 
     def value(self) -> Any:
@@ -509,7 +525,9 @@ def register_param_editor(match: Callable[[Param], bool], cls: type[ParamEditor]
     PARAM_EDITORS.insert(0, (match, cls))
 
 
-def editor_for(param: Param, project_dir: Callable[[], Path | None] = lambda: None, parent: QWidget | None = None) -> ParamEditor:
+def editor_for(
+    param: Param, project_dir: Callable[[], Path | None] = lambda: None, parent: QWidget | None = None
+) -> ParamEditor:
     """The editor widget for a parameter declaration: a registered one (:data:`PARAM_EDITORS`), else the one
     for its kind (:data:`EDITORS`), else :class:`JsonEditor`."""
     for match, cls in PARAM_EDITORS:
@@ -523,5 +541,18 @@ def editor_for(param: Param, project_dir: Callable[[], Path | None] = lambda: No
     return cls(param, project_dir, parent)
 
 
-__all__ = ["ParamEditor", "EDITORS", "PARAM_EDITORS", "register_param_editor", "editor_for", "NumberEditor",
-           "BoolEditor", "StringEditor", "TextEditor", "ChoiceEditor", "FileEditor", "ColorEditor", "JsonEditor"]
+__all__ = [
+    "ParamEditor",
+    "EDITORS",
+    "PARAM_EDITORS",
+    "register_param_editor",
+    "editor_for",
+    "NumberEditor",
+    "BoolEditor",
+    "StringEditor",
+    "TextEditor",
+    "ChoiceEditor",
+    "FileEditor",
+    "ColorEditor",
+    "JsonEditor",
+]

@@ -9,14 +9,14 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-BG = "#232323"        # window background
-PANEL = "#2b2b2b"     # panes
-BASE = "#1c1c1c"      # text fields, lists
-RAISED = "#353535"    # buttons
+BG = "#232323"  # window background
+PANEL = "#2b2b2b"  # panes
+BASE = "#1c1c1c"  # text fields, lists
+RAISED = "#353535"  # buttons
 BORDER = "#3f3f3f"
 TEXT = "#d6d6d6"
 TEXT_DIM = "#8c8c8c"
-ACCENT = "#f0a030"    # selection, playhead
+ACCENT = "#f0a030"  # selection, playhead
 ERROR = "#e05252"
 WARNING = "#e0b040"
 OK = "#6cbf6c"

@@ -42,7 +42,7 @@ from vidstudio.project import edits
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.widgets import theme
 
-LEFT = 150.0      # track label column
+LEFT = 150.0  # track label column
 RULER = 36.0
 CACHE_BAR = 6.0
 ROW = 20.0
@@ -123,7 +123,9 @@ class TimelineCanvas(QWidget):
         self._cache_timer = QTimer(self)
         self._cache_timer.setSingleShot(True)
         self._cache_timer.setInterval(60)
-        self._cache_timer.timeout.connect(lambda: self.update(QRect(0, int(RULER), self.width(), int(math.ceil(CACHE_BAR)))))
+        self._cache_timer.timeout.connect(
+            lambda: self.update(QRect(0, int(RULER), self.width(), int(math.ceil(CACHE_BAR))))
+        )
         self._head_strip: QRect | None = None  # where the playhead was painted last
         session.transport.playhead_changed.connect(self._playhead_moved)
         session.transport.range_changed.connect(self.update)
@@ -292,14 +294,25 @@ class TimelineCanvas(QWidget):
                 label = fm.elidedText(a.node_id, Qt.TextElideMode.ElideMiddle, 64)  # type: ignore[attr-defined]
                 p.drawText(QRectF(8, y, 66, ROW), Qt.AlignmentFlag.AlignVCenter, label)
                 p.setPen(QColor(theme.TEXT))
-                p.drawText(QRectF(76, y, LEFT - 80, ROW), Qt.AlignmentFlag.AlignVCenter, fm.elidedText(a.param, Qt.TextElideMode.ElideRight, LEFT - 80))  # type: ignore[attr-defined]
+                p.drawText(
+                    QRectF(76, y, LEFT - 80, ROW),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    fm.elidedText(a.param, Qt.TextElideMode.ElideRight, LEFT - 80),
+                )  # type: ignore[attr-defined]
                 keys = a.curve.keys  # type: ignore[attr-defined]
                 if len(keys) > 1:
                     p.setPen(QPen(QColor("#4a4a4a"), 1.5))
-                    p.drawLine(QPointF(self.x_of(keys[0].frame), y + ROW / 2), QPointF(self.x_of(keys[-1].frame), y + ROW / 2))
+                    p.drawLine(
+                        QPointF(self.x_of(keys[0].frame), y + ROW / 2), QPointF(self.x_of(keys[-1].frame), y + ROW / 2)
+                    )
                 for k in keys:
                     on_head = abs(k.frame - s.transport.playhead) < 1e-6
-                    dragging = self._key_drag is not None and self._key_drag.node_id == a.node_id and self._key_drag.param == a.param and abs(self._key_drag.current - k.frame) < 1e-6  # type: ignore[attr-defined]
+                    dragging = (
+                        self._key_drag is not None
+                        and self._key_drag.node_id == a.node_id
+                        and self._key_drag.param == a.param
+                        and abs(self._key_drag.current - k.frame) < 1e-6
+                    )  # type: ignore[attr-defined]
                     fill = QColor(theme.ACCENT) if (dragging or on_head) else QColor("#e6e6e6")
                     if k.interpolation == "constant":
                         fill = fill.darker(130)
@@ -311,18 +324,29 @@ class TimelineCanvas(QWidget):
                 r = s.view.results[idx]
                 viewed = s.view.view_result == idx
                 p.setPen(QColor(theme.TEXT))
-                p.drawText(QRectF(8, y, LEFT - 12, ROW), Qt.AlignmentFlag.AlignVCenter, fm.elidedText(f"▶ {r.label}", Qt.TextElideMode.ElideRight, LEFT - 12))
+                p.drawText(
+                    QRectF(8, y, LEFT - 12, ROW),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    fm.elidedText(f"▶ {r.label}", Qt.TextElideMode.ElideRight, LEFT - 12),
+                )
                 a, b = self.x_of(0) - ppf / 2, self.x_of(min(r.clip.frame_count, n) - 1) + ppf / 2
                 bar = QRectF(max(a, LEFT + 1), y + 3, b - max(a, LEFT + 1), ROW - 6)
                 p.setPen(QPen(QColor(theme.ACCENT) if viewed else QColor("#6d5a8f"), 1.2))
                 p.setBrush(QColor("#4a3d66") if not viewed else QColor("#5e4b2a"))
                 p.drawRoundedRect(bar, 3, 3)
                 p.setPen(QColor("#e8e8e8"))
-                p.drawText(bar.adjusted(6, 0, -4, 0), Qt.AlignmentFlag.AlignVCenter, fm.elidedText(r.label, Qt.TextElideMode.ElideRight, bar.width() - 10))
+                p.drawText(
+                    bar.adjusted(6, 0, -4, 0),
+                    Qt.AlignmentFlag.AlignVCenter,
+                    fm.elidedText(r.label, Qt.TextElideMode.ElideRight, bar.width() - 10),
+                )
         if not rows:
             p.setPen(QColor(theme.TEXT_DIM))
-            p.drawText(QRectF(LEFT + 12, RULER + CACHE_BAR + 4, w - LEFT - 24, ROW * 1.6), Qt.AlignmentFlag.AlignVCenter,
-                       "No animated parameters: press the ◆ key button next to a parameter in the Inspector to key it at the playhead.")
+            p.drawText(
+                QRectF(LEFT + 12, RULER + CACHE_BAR + 4, w - LEFT - 24, ROW * 1.6),
+                Qt.AlignmentFlag.AlignVCenter,
+                "No animated parameters: press the ◆ key button next to a parameter in the Inspector to key it at the playhead.",
+            )
         p.restore()
 
         # in/out --------------------------------------------------------------------------------------
@@ -366,14 +390,19 @@ class TimelineCanvas(QWidget):
 
         s = self.session
         node = s.project.node(node_id)
-        params = {**s.registry.get(node.type).default_params(), **node.params} if node.type in s.registry else node.params
+        params = (
+            {**s.registry.get(node.type).default_params(), **node.params} if node.type in s.registry else node.params
+        )
         path = Path(params["path"])
         if not path.is_absolute() and s.project.project_dir is not None:
             path = s.project.project_dir / path
         p.setPen(QColor(theme.TEXT))
         icon = "▦" if node.type == "LoadVideo" else "♪"
-        p.drawText(QRectF(8, y, LEFT - 12, ROW), Qt.AlignmentFlag.AlignVCenter,
-                   fm.elidedText(f"{icon} {node_id}", Qt.TextElideMode.ElideRight, LEFT - 12))
+        p.drawText(
+            QRectF(8, y, LEFT - 12, ROW),
+            Qt.AlignmentFlag.AlignVCenter,
+            fm.elidedText(f"{icon} {node_id}", Qt.TextElideMode.ElideRight, LEFT - 12),
+        )
         n, ppf = s.frame_count, self.ppf
         trim_in, trim_out = float(params.get("trim_in", 0.0)), float(params.get("trim_out", 0.0))
         try:
@@ -390,8 +419,11 @@ class TimelineCanvas(QWidget):
             seconds, peaks = audio_peaks(path, trim_in, trim_out, 256)
         except MediaError as e:
             p.setPen(QColor(theme.TEXT_DIM))
-            p.drawText(QRectF(LEFT + 6, y, self.width() - LEFT - 12, ROW), Qt.AlignmentFlag.AlignVCenter,
-                       fm.elidedText(str(e), Qt.TextElideMode.ElideRight, self.width() - LEFT - 12))
+            p.drawText(
+                QRectF(LEFT + 6, y, self.width() - LEFT - 12, ROW),
+                Qt.AlignmentFlag.AlignVCenter,
+                fm.elidedText(str(e), Qt.TextElideMode.ElideRight, self.width() - LEFT - 12),
+            )
             return
         if seconds > 0:
             span = min(seconds * float(s.settings.fps), n) if node.type == "LoadAudio" else min(frames, n)
@@ -407,8 +439,14 @@ class TimelineCanvas(QWidget):
         """Draws the ruler (frame ticks, frame numbers, timecodes and the row header's captions)."""
         p.fillRect(QRectF(0, 0, LEFT, RULER), QColor("#262626"))
         p.fillRect(QRectF(LEFT, 0, w - LEFT, RULER), QColor("#2a2a2a"))
-        step = next((st for st in (1, 2, 5, 10, 12, 24, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000)
-                     if st * ppf >= 52), 50000)
+        step = next(
+            (
+                st
+                for st in (1, 2, 5, 10, 12, 24, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000)
+                if st * ppf >= 52
+            ),
+            50000,
+        )
         minor = next((m for m in (1, 2, 5, 10, 50, 100, 500) if step % m == 0 and m * ppf >= 6 and m < step), None)
         if minor:
             p.setPen(QPen(QColor("#4a4a4a"), 1))
@@ -427,11 +465,17 @@ class TimelineCanvas(QWidget):
                 p.drawText(QPointF(x + 3, 25), timecode.timecode(f, fps))
         p.setPen(QColor(theme.TEXT_DIM))
         p.drawText(QRectF(8, 0, LEFT - 12, RULER / 2 + 2), Qt.AlignmentFlag.AlignVCenter, "frame")
-        p.drawText(QRectF(8, RULER / 2 - 4, LEFT - 12, RULER / 2), Qt.AlignmentFlag.AlignVCenter, f"timecode @ {timecode.fps_text(fps)}")
+        p.drawText(
+            QRectF(8, RULER / 2 - 4, LEFT - 12, RULER / 2),
+            Qt.AlignmentFlag.AlignVCenter,
+            f"timecode @ {timecode.fps_text(fps)}",
+        )
 
     @staticmethod
     def _diamond(p: QPainter, c: QPointF, r: float, fill: QColor) -> None:
-        poly = QPolygonF([QPointF(c.x(), c.y() - r), QPointF(c.x() + r, c.y()), QPointF(c.x(), c.y() + r), QPointF(c.x() - r, c.y())])
+        poly = QPolygonF(
+            [QPointF(c.x(), c.y() - r), QPointF(c.x() + r, c.y()), QPointF(c.x(), c.y() + r), QPointF(c.x() - r, c.y())]
+        )
         p.setPen(QPen(QColor("#111111"), 1))
         p.setBrush(fill)
         p.drawPolygon(poly)
@@ -470,7 +514,9 @@ class TimelineCanvas(QWidget):
         if self._key_drag is not None:
             d = self._key_drag
             f = float(self.frame_at(pos.x()))
-            if f != d.current and self.session.move_key(d.node_id, d.param, d.current, f, merge=("retime", d.node_id, d.param)):
+            if f != d.current and self.session.move_key(
+                d.node_id, d.param, d.current, f, merge=("retime", d.node_id, d.param)
+            ):
                 d.current = f
                 self.update()
             event.accept()
@@ -485,7 +531,9 @@ class TimelineCanvas(QWidget):
             k = self.session.project.curve(nid, name).key_at(frame)
             if k is not None:
                 ease = f" {k.easing}" if k.interpolation in FAMILIES else ""
-                self.setToolTip(f"{nid}.{name} = {k.value:g} at frame {frame:g}\n{k.interpolation}{ease} to the next key\ndrag to retime, right-click for options")
+                self.setToolTip(
+                    f"{nid}.{name} = {k.value:g} at frame {frame:g}\n{k.interpolation}{ease} to the next key\ndrag to retime, right-click for options"
+                )
         elif pos.y() < RULER:
             f = self.frame_at(pos.x())
             self.setToolTip(f"frame {f}  ·  {timecode.timecode(f, self.session.settings.fps)}")
@@ -497,7 +545,9 @@ class TimelineCanvas(QWidget):
             d, self._key_drag = self._key_drag, None
             self.session.end_interaction()
             if d.current != d.origin:
-                self.session.message.emit(f"moved key of {d.node_id}.{d.param} from frame {d.origin:g} to {d.current:g}")
+                self.session.message.emit(
+                    f"moved key of {d.node_id}.{d.param} from frame {d.origin:g} to {d.current:g}"
+                )
             self.update()
         self._scrubbing = False
 
@@ -567,8 +617,21 @@ class Timeline(QWidget):
         bar = QHBoxLayout()
         bar.setContentsMargins(6, 3, 6, 3)
         bar.setSpacing(2)
-        for name in ("go_start", "step_back", "shuttle_back", "play", "shuttle_forward", "step_forward", "go_end", None,
-                     "loop", None, "set_in", "set_out", "clear_range"):
+        for name in (
+            "go_start",
+            "step_back",
+            "shuttle_back",
+            "play",
+            "shuttle_forward",
+            "step_forward",
+            "go_end",
+            None,
+            "loop",
+            None,
+            "set_in",
+            "set_out",
+            "clear_range",
+        ):
             if name is None:
                 sep = QWidget(self)
                 sep.setFixedWidth(10)
@@ -630,7 +693,11 @@ class Timeline(QWidget):
         self.frame_box.setValue(s.transport.playhead)
         self.frame_box.blockSignals(False)
         self.timecode.setText(timecode.timecode(s.transport.playhead, s.settings.fps))
-        rng = f"in {s.transport.in_point} · out {s.transport.out_point}" if (s.transport.in_point > 0 or s.transport.out_point < s.frame_count - 1) else "whole clip"
+        rng = (
+            f"in {s.transport.in_point} · out {s.transport.out_point}"
+            if (s.transport.in_point > 0 or s.transport.out_point < s.frame_count - 1)
+            else "whole clip"
+        )
         self._range_text = f"{s.frame_count} frames @ {timecode.fps_text(s.settings.fps)} fps  ·  {rng}"
         self._sync_cache()
         if s.transport.playing:

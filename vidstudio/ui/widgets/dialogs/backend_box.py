@@ -13,8 +13,12 @@ from vidstudio.ui.state.tasks import TaskRunner, error_text
 from vidstudio.ui.widgets import theme
 
 #: (label, torch build) choices offered; the CLI takes any --cuda / --rocm version.
-BUILDS = [("CPU only", "cpu"), ("NVIDIA, CUDA 12.8", "cu128"), ("NVIDIA, CUDA 12.6", "cu126"),
-          ("AMD, ROCm 6.4", "rocm6.4")]
+BUILDS = [
+    ("CPU only", "cpu"),
+    ("NVIDIA, CUDA 12.8", "cu128"),
+    ("NVIDIA, CUDA 12.6", "cu126"),
+    ("AMD, ROCm 6.4", "rocm6.4"),
+]
 
 
 class BackendBox(QGroupBox):
@@ -68,13 +72,17 @@ class BackendBox(QGroupBox):
         """Shows whether a managed backend is installed and what it renders on."""
         info = managed.installed()
         if info is None:
-            self.status.setText("No managed backend: the local server runs on VidStudio's own Python. Install one "
-                                f"to render on your GPU (into {html.escape(str(managed.backend_root()))}).")
+            self.status.setText(
+                "No managed backend: the local server runs on VidStudio's own Python. Install one "
+                f"to render on your GPU (into {html.escape(str(managed.backend_root()))})."
+            )
             self.install_button.setText("Install")
             self.remove_button.setEnabled(False)
         else:
-            self.status.setText(f"Managed backend: torch {html.escape(info.torch)} ({html.escape(info.build)}), "
-                                f"renders on <b>{html.escape(info.device)}</b>; the local server starts from it.")
+            self.status.setText(
+                f"Managed backend: torch {html.escape(info.torch)} ({html.escape(info.build)}), "
+                f"renders on <b>{html.escape(info.device)}</b>; the local server starts from it."
+            )
             self.install_button.setText("Upgrade")
             self.remove_button.setEnabled(True)
             i = self.build.findData(info.build)
@@ -103,13 +111,17 @@ class BackendBox(QGroupBox):
         build = self.build.currentData()
         self._busy(True)
         self._show_progress(0.0, "starting…")
-        self.runner.submit(lambda: self._install(build=build, upgrade=upgrade,
-                                                 progress=lambda f, m: self._progress.emit(f, m)),
-                           on_done=lambda info: self._done(f"ready: torch {info.torch} on {info.device}"),
-                           on_error=lambda e: self._done(error_text(e), error=True))
+        self.runner.submit(
+            lambda: self._install(build=build, upgrade=upgrade, progress=lambda f, m: self._progress.emit(f, m)),
+            on_done=lambda info: self._done(f"ready: torch {info.torch} on {info.device}"),
+            on_error=lambda e: self._done(error_text(e), error=True),
+        )
 
     def remove(self) -> None:
         """Deletes the managed backend (the local server then runs on VidStudio's own Python)."""
         self._busy(True)
-        self.runner.submit(managed.remove, on_done=lambda _: self._done("removed"),
-                           on_error=lambda e: self._done(error_text(e), error=True))
+        self.runner.submit(
+            managed.remove,
+            on_done=lambda _: self._done("removed"),
+            on_error=lambda e: self._done(error_text(e), error=True),
+        )

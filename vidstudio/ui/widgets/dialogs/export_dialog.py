@@ -76,8 +76,9 @@ class ExportSpec:
     source_file: Path | None = None
 
 
-def run_export(engine: Engine, project: Project, spec: ExportSpec, job: Job | None = None,
-               cancel: CancelToken | None = None) -> tuple[Path, list[str]]:
+def run_export(
+    engine: Engine, project: Project, spec: ExportSpec, job: Job | None = None, cancel: CancelToken | None = None
+) -> tuple[Path, list[str]]:
     """Computes the clip (on the calling thread: a worker) and writes it through
     :func:`vidstudio.media.export.export_clip`, the one export path of the Export Video node too (the same frame
     range, odd-size padding, embedded project and clip metadata such as the seed and model).
@@ -103,17 +104,24 @@ def run_export(engine: Engine, project: Project, spec: ExportSpec, job: Job | No
         assert spec.node_id is not None and spec.port is not None
         gens = generators_needed(project, engine.registry, [spec.node_id])
         if gens:  # the GUI process never runs a diffusion model
-            raise VidStudioError(server_only_message(gens, project) + " To export a generated video, choose its "
-                                 "result track as the source.")
+            raise VidStudioError(
+                server_only_message(gens, project) + " To export a generated video, choose its "
+                "result track as the source."
+            )
         if job is not None:
             job.update(None, f"evaluating {spec.node_id}", status="running", force=True)
-        run = engine.run(project, project.settings, targets=[spec.node_id], project_dir=project.project_dir, cancel=token)
+        run = engine.run(
+            project, project.settings, targets=[spec.node_id], project_dir=project.project_dir, cancel=token
+        )
         clip = as_clip(run.values[spec.node_id][spec.port], label=f"{spec.node_id}.{spec.port}")
     metadata = {}
     if spec.source_file is not None and spec.source_file.is_file():
         try:
-            metadata = {k: v for k, v in read_metadata(spec.source_file).items()
-                        if k.startswith("vidstudio_") and k != PROJECT_METADATA_KEY}
+            metadata = {
+                k: v
+                for k, v in read_metadata(spec.source_file).items()
+                if k.startswith("vidstudio_") and k != PROJECT_METADATA_KEY
+            }
         except MediaError:  # the result's frames are in memory; only its file's tags are lost
             metadata = {}
 
@@ -121,10 +129,21 @@ def run_export(engine: Engine, project: Project, spec: ExportSpec, job: Job | No
         if job is not None:
             job.update(fraction, f"writing {message}", status="running")
 
-    return export_clip(clip, spec.path, spec.fps, fmt=spec.fmt, start=spec.start, stop=spec.stop, crf=spec.crf,
-                       preset=spec.preset, odd_size=spec.odd_size,
-                       project_json=embeddable_json(project) if spec.embed_project else None,
-                       metadata={**metadata, **clip.metadata}, progress=progress, cancel=token)
+    return export_clip(
+        clip,
+        spec.path,
+        spec.fps,
+        fmt=spec.fmt,
+        start=spec.start,
+        stop=spec.stop,
+        crf=spec.crf,
+        preset=spec.preset,
+        odd_size=spec.odd_size,
+        project_json=embeddable_json(project) if spec.embed_project else None,
+        metadata={**metadata, **clip.metadata},
+        progress=progress,
+        cancel=token,
+    )
 
 
 def start_export(session: Session, runner: TaskRunner, jobs: JobList, spec: ExportSpec) -> Job:
@@ -164,7 +183,7 @@ class ExportDialog(QDialog):
         self.source = QComboBox(self)
         for n in s.project.nodes:
             cls = s.registry.find(n.type)
-            for o in (cls.outputs if cls is not None else ()):
+            for o in cls.outputs if cls is not None else ():
                 if str(o.type) == "VIDEO":
                     self.source.addItem(f"{n.id}.{o.name}  ({n.title or cls.title})", ("node", n.id, o.name))
         for i, r in enumerate(s.view.results):
@@ -172,7 +191,9 @@ class ExportDialog(QDialog):
         if s.view.view_result is not None:
             self.source.setCurrentIndex(self.source.findData(("result", s.view.view_result, None)))
         elif s.view.view_target is not None and s.view.view_target.kind == "VIDEO":
-            self.source.setCurrentIndex(max(self.source.findData(("node", s.view.view_target.node_id, s.view.view_target.port)), 0))
+            self.source.setCurrentIndex(
+                max(self.source.findData(("node", s.view.view_target.node_id, s.view.view_target.port)), 0)
+            )
 
         self.fmt = QComboBox(self)
         self.fmt.addItem("MP4 (H.264)", "mp4")
@@ -204,7 +225,9 @@ class ExportDialog(QDialog):
         whole = QPushButton("Whole Clip", self)
         whole.clicked.connect(lambda: (self.first.setValue(0), self.last.setValue(s.frame_count - 1)))
         inout = QPushButton("In/Out", self)
-        inout.clicked.connect(lambda: (self.first.setValue(s.transport.in_point), self.last.setValue(s.transport.out_point)))
+        inout.clicked.connect(
+            lambda: (self.first.setValue(s.transport.in_point), self.last.setValue(s.transport.out_point))
+        )
         rng = QHBoxLayout()
         rng.addWidget(self.first)
         rng.addWidget(QLabel("to", self))
@@ -267,7 +290,9 @@ class ExportDialog(QDialog):
         if self.fmt.currentData() == "mp4":
             path, _ = QFileDialog.getSaveFileName(self, "Export MP4", self.path.text(), "MP4 video (*.mp4)")
         else:
-            path = QFileDialog.getExistingDirectory(self, "Export PNG sequence into", str(Path(self.path.text()).parent))
+            path = QFileDialog.getExistingDirectory(
+                self, "Export PNG sequence into", str(Path(self.path.text()).parent)
+            )
         if path:
             self.path.setText(path)
 
@@ -295,9 +320,20 @@ class ExportDialog(QDialog):
             raise ValueError(f"the last frame ({b}) is before the first ({a})")
         kind, x, port = data
         result = self.session.view.results[x] if kind == "result" else None
-        return ExportSpec(x if kind == "node" else None, port, result.clip if result else None, self.fmt.currentData(),
-                          path, self.crf.value(), self.preset.currentText(), fps, a, b + 1, self.embed.isChecked(),
-                          source_file=Path(result.path) if result is not None and result.path else None)
+        return ExportSpec(
+            x if kind == "node" else None,
+            port,
+            result.clip if result else None,
+            self.fmt.currentData(),
+            path,
+            self.crf.value(),
+            self.preset.currentText(),
+            fps,
+            a,
+            b + 1,
+            self.embed.isChecked(),
+            source_file=Path(result.path) if result is not None and result.path else None,
+        )
 
     def start(self) -> Job | None:
         """Starts the export (Export button)."""

@@ -50,8 +50,13 @@ class ModelsDialog(QDialog):
 
     COLUMNS = ("model", "size", "family", "variant")
 
-    def __init__(self, ensure_client: Callable[[Callable[[Any], None], Callable[[str], None]], None],
-                 runner: TaskRunner, parent: Any = None, initial: str = ""):
+    def __init__(
+        self,
+        ensure_client: Callable[[Callable[[Any], None], Callable[[str], None]], None],
+        runner: TaskRunner,
+        parent: Any = None,
+        initial: str = "",
+    ):
         super().__init__(parent)
         self.setWindowTitle("Models")
         self.resize(720, 420)
@@ -110,8 +115,11 @@ class ModelsDialog(QDialog):
             self.status.setText("not connected to the generation server yet")
             return
         client = self.client
-        self.runner.submit(lambda: client.request(method, path, **kw).json(), on_done=done,
-                           on_error=lambda e: self.status.setText(error_text(e)))
+        self.runner.submit(
+            lambda: client.request(method, path, **kw).json(),
+            on_done=done,
+            on_error=lambda e: self.status.setText(error_text(e)),
+        )
 
     # ------------------------------------------------------------------------------------------ listing
     def refresh(self) -> None:
@@ -121,11 +129,13 @@ class ModelsDialog(QDialog):
     def _show(self, models: list[dict[str, Any]]) -> None:
         self.table.setRowCount(len(models))
         for r, m in enumerate(models):
-            for c, text in enumerate((m["id"], human_bytes(m["size"]), m.get("family") or "-",
-                                      m.get("variant") or "-")):
+            for c, text in enumerate(
+                (m["id"], human_bytes(m["size"]), m.get("family") or "-", m.get("variant") or "-")
+            ):
                 self.table.setItem(r, c, QTableWidgetItem(text))
-        self.summary.setText(f"{len(models)} model(s) in the server's cache, "
-                             f"{human_bytes(sum(m['size'] for m in models))}")
+        self.summary.setText(
+            f"{len(models)} model(s) in the server's cache, {human_bytes(sum(m['size'] for m in models))}"
+        )
 
     def remove_selected(self) -> None:
         """Removes the selected model from the cache (after asking)."""
@@ -134,11 +144,16 @@ class ModelsDialog(QDialog):
             self.status.setText("select one model to remove")
             return
         repo = self.table.item(rows.pop(), 0).text()
-        if QMessageBox.question(self, "Remove model", f"Delete {repo} from the cache?") != QMessageBox.StandardButton.Yes:
+        if (
+            QMessageBox.question(self, "Remove model", f"Delete {repo} from the cache?")
+            != QMessageBox.StandardButton.Yes
+        ):
             return
-        self._call("DELETE", f"/v1/models/cache/{repo}",
-                   lambda r: (self.status.setText(f"removed {repo} ({human_bytes(r['freed_bytes'])} freed)"),
-                              self.refresh()))
+        self._call(
+            "DELETE",
+            f"/v1/models/cache/{repo}",
+            lambda r: (self.status.setText(f"removed {repo} ({human_bytes(r['freed_bytes'])} freed)"), self.refresh()),
+        )
 
     # ------------------------------------------------------------------------------------------ downloads
     def start_download(self) -> None:
@@ -168,9 +183,10 @@ class ModelsDialog(QDialog):
         self.progress.setValue(int(1000 * done / total) if total else (1000 if d["status"] == "succeeded" else 0))
         if running:
             eta = d.get("eta_seconds")
-            self.status.setText(f"{d['id']}: {human_bytes(done)} of {human_bytes(total)}, "
-                                f"{human_bytes(d.get('bytes_per_second') or 0)}/s"
-                                + (f", {eta:.0f} s left" if eta is not None else ""))
+            self.status.setText(
+                f"{d['id']}: {human_bytes(done)} of {human_bytes(total)}, "
+                f"{human_bytes(d.get('bytes_per_second') or 0)}/s" + (f", {eta:.0f} s left" if eta is not None else "")
+            )
             if not self.timer.isActive():
                 self.timer.start()
             return

@@ -41,8 +41,12 @@ from vidstudio.ui.state.tasks import TaskRunner, error_text
 from vidstudio.ui.widgets import theme
 
 STATUS_COLORS = {"enabled": theme.OK, "disabled": theme.TEXT_DIM, "failed": theme.ERROR, "incompatible": theme.WARNING}
-STATUS_ICONS = {"enabled": "mdi6.check-circle-outline", "disabled": "mdi6.cancel", "failed": "mdi6.alert-circle-outline",
-                "incompatible": "mdi6.alert-outline"}
+STATUS_ICONS = {
+    "enabled": "mdi6.check-circle-outline",
+    "disabled": "mdi6.cancel",
+    "failed": "mdi6.alert-circle-outline",
+    "incompatible": "mdi6.alert-outline",
+}
 
 
 def _default_manager() -> Any:
@@ -85,9 +89,15 @@ class PluginManagerDialog(QDialog):
     busy_changed = Signal(bool)
     failed = Signal(str)
 
-    def __init__(self, session: Session, runner: TaskRunner, parent: QWidget | None = None, *,
-                 manager_factory: Callable[[], Any] = _default_manager,
-                 registry_factory: Callable[[], Any] = _default_registry):
+    def __init__(
+        self,
+        session: Session,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        manager_factory: Callable[[], Any] = _default_manager,
+        registry_factory: Callable[[], Any] = _default_registry,
+    ):
         super().__init__(parent)
         self.setObjectName("PluginManager")
         self.setWindowTitle("Plugins")
@@ -185,8 +195,14 @@ class PluginManagerDialog(QDialog):
     # ------------------------------------------------------------------------------------ plumbing
     def _set_busy(self, busy: bool, text: str = "") -> None:
         self.busy = busy
-        for b in (self.toggle_button, self.load_button, self.uninstall_button, self.install_folder_button,
-                  self.install_file_button, self.refresh_button):
+        for b in (
+            self.toggle_button,
+            self.load_button,
+            self.uninstall_button,
+            self.install_folder_button,
+            self.install_file_button,
+            self.refresh_button,
+        ):
             b.setEnabled(not busy)
         if busy:
             self.status.setText(f"<span style='color:{theme.TEXT_DIM}'>{html.escape(text, quote=False)}</span>")
@@ -215,7 +231,9 @@ class PluginManagerDialog(QDialog):
 
     def _say(self, text: str, error: bool = False) -> None:
         color = theme.ERROR if error else theme.TEXT
-        self.status.setText(f"<span style='color:{color}'>{html.escape(text, quote=False).replace(chr(10), '<br>')}</span>")
+        self.status.setText(
+            f"<span style='color:{color}'>{html.escape(text, quote=False).replace(chr(10), '<br>')}</span>"
+        )
 
     def _append_log(self, line: str) -> None:
         self.log.appendPlainText(line)
@@ -226,6 +244,7 @@ class PluginManagerDialog(QDialog):
     # ------------------------------------------------------------------------------------ list
     def refresh(self) -> bool:
         """Discovers the plugins again (on a worker thread) and shows them."""
+
         def work() -> tuple[Any, list[Any]]:
             m = self.manager if self.manager is not None else self.manager_factory()
             if self.manager is not None:
@@ -248,8 +267,10 @@ class PluginManagerDialog(QDialog):
         self.list.clear()
         row = 0
         for i, p in enumerate(self.plugins):
-            item = QListWidgetItem(theme.icon(STATUS_ICONS.get(p.status, "mdi6.puzzle-outline"), STATUS_COLORS.get(p.status, theme.TEXT)),
-                                   f"{p.title}  {p.version}\n{p.status}" + (f" · {p.origin}" if p.origin else ""))
+            item = QListWidgetItem(
+                theme.icon(STATUS_ICONS.get(p.status, "mdi6.puzzle-outline"), STATUS_COLORS.get(p.status, theme.TEXT)),
+                f"{p.title}  {p.version}\n{p.status}" + (f" · {p.origin}" if p.origin else ""),
+            )
             item.setData(Qt.ItemDataRole.UserRole, p.name)
             item.setToolTip(p.error or f"{p.name}: {p.status}")
             self.list.addItem(item)
@@ -285,9 +306,11 @@ class PluginManagerDialog(QDialog):
         for b in (self.toggle_button, self.load_button, self.details_button, self.uninstall_button):
             b.setVisible(has)
         if not has:
-            self.details.setText(f"<p style='color:{theme.TEXT_DIM}'>No plugins found.</p>"
-                                 "<p>Install one from a plugin folder or a wheel, or put a plugin folder into the "
-                                 "plugins folder. A plugin adds node types; see <i>docs/plugins.md</i>.</p>")
+            self.details.setText(
+                f"<p style='color:{theme.TEXT_DIM}'>No plugins found.</p>"
+                "<p>Install one from a plugin folder or a wheel, or put a plugin folder into the "
+                "plugins folder. A plugin adds node types; see <i>docs/plugins.md</i>.</p>"
+            )
             self.error_details.hide()
             return
         self.details.setText(self.describe(p))
@@ -306,34 +329,70 @@ class PluginManagerDialog(QDialog):
 
         e = html.escape
         color = STATUS_COLORS.get(p.status, theme.TEXT)
-        out = [f"<h3 style='margin:0'>{e(p.title)} <span style='color:{theme.TEXT_DIM}; font-weight:normal'>{e(p.version)}</span></h3>",
-               f"<p style='margin-top:2px'><b>{e(p.name)}</b> · <span style='color:{color}'><b>{e(p.status)}</b></span>"
-               + ("" if p.enabled else " (disabled by you)") + (" · loaded" if p.loaded else "") + "</p>"]
+        out = [
+            f"<h3 style='margin:0'>{e(p.title)} <span style='color:{theme.TEXT_DIM}; font-weight:normal'>{e(p.version)}</span></h3>",
+            f"<p style='margin-top:2px'><b>{e(p.name)}</b> · <span style='color:{color}'><b>{e(p.status)}</b></span>"
+            + ("" if p.enabled else " (disabled by you)")
+            + (" · loaded" if p.loaded else "")
+            + "</p>",
+        ]
         if p.error:
             out.append(f"<p style='color:{theme.ERROR}'>⚠ {e(p.error)}</p>")
         m = p.manifest
         if m is not None:
             out.append(f"<p>{e(m.description)}</p>")
-            rows = [("Author", e(m.author)), ("Licence", e(m.license)),
-                    ("Homepage", f"<a href='{e(m.homepage)}'>{e(m.homepage)}</a>" if m.homepage else "—"),
-                    ("Category", e(p.category)), ("Node API", e(m.api_versions)),
-                    ("Requirements", e(", ".join(m.requirements)) or "none")]
-            rows.append(("Installed", e(f"{p.origin}" + (f" ({p.distribution})" if p.distribution else "")
-                                        + (f" at {p.location}" if p.location else ""))))
-            out.append("<table cellspacing=3>" + "".join(
-                f"<tr><td style='color:{theme.TEXT_DIM}; padding-right:10px'>{k}</td><td>{v}</td></tr>" for k, v in rows) + "</table>")
-            out.append("<p style='margin-bottom:2px'><b>Node types</b></p><ul style='margin-top:0'>" + "".join(
-                f"<li><b>{e(n.title)}</b> <span style='color:{theme.TEXT_DIM}'>{e(n.type_id)} · {e(n.category)}</span>"
-                + (f"<br>{e(n.description)}" if n.description else "") + "</li>" for n in p.nodes) + "</ul>")
+            rows = [
+                ("Author", e(m.author)),
+                ("Licence", e(m.license)),
+                ("Homepage", f"<a href='{e(m.homepage)}'>{e(m.homepage)}</a>" if m.homepage else "—"),
+                ("Category", e(p.category)),
+                ("Node API", e(m.api_versions)),
+                ("Requirements", e(", ".join(m.requirements)) or "none"),
+            ]
+            rows.append(
+                (
+                    "Installed",
+                    e(
+                        f"{p.origin}"
+                        + (f" ({p.distribution})" if p.distribution else "")
+                        + (f" at {p.location}" if p.location else "")
+                    ),
+                )
+            )
+            out.append(
+                "<table cellspacing=3>"
+                + "".join(
+                    f"<tr><td style='color:{theme.TEXT_DIM}; padding-right:10px'>{k}</td><td>{v}</td></tr>"
+                    for k, v in rows
+                )
+                + "</table>"
+            )
+            out.append(
+                "<p style='margin-bottom:2px'><b>Node types</b></p><ul style='margin-top:0'>"
+                + "".join(
+                    f"<li><b>{e(n.title)}</b> <span style='color:{theme.TEXT_DIM}'>{e(n.type_id)} · {e(n.category)}</span>"
+                    + (f"<br>{e(n.description)}" if n.description else "")
+                    + "</li>"
+                    for n in p.nodes
+                )
+                + "</ul>"
+            )
             if p.permissions:
-                out.append(f"<p style='margin-bottom:2px'><b>Permissions it declares</b> "
-                           f"<span style='color:{theme.TEXT_DIM}'>(the author's word: VidStudio cannot enforce them)</span></p><ul style='margin-top:0'>"
-                           + "".join(f"<li><b style='color:{theme.WARNING}'>{e(k)}</b>: {e(v)}<br>"
-                                     f"<span style='color:{theme.TEXT_DIM}'>{e(PERMISSIONS.get(k, ''))}</span></li>"
-                                     for k, v in p.permissions.items()) + "</ul>")
+                out.append(
+                    f"<p style='margin-bottom:2px'><b>Permissions it declares</b> "
+                    f"<span style='color:{theme.TEXT_DIM}'>(the author's word: VidStudio cannot enforce them)</span></p><ul style='margin-top:0'>"
+                    + "".join(
+                        f"<li><b style='color:{theme.WARNING}'>{e(k)}</b>: {e(v)}<br>"
+                        f"<span style='color:{theme.TEXT_DIM}'>{e(PERMISSIONS.get(k, ''))}</span></li>"
+                        for k, v in p.permissions.items()
+                    )
+                    + "</ul>"
+                )
             else:
-                out.append(f"<p style='color:{theme.TEXT_DIM}'>It declares no permissions (no network, no files "
-                           "outside the project, no other programs).</p>")
+                out.append(
+                    f"<p style='color:{theme.TEXT_DIM}'>It declares no permissions (no network, no files "
+                    "outside the project, no other programs).</p>"
+                )
         elif p.location:
             out.append(f"<p style='color:{theme.TEXT_DIM}'>At {e(str(p.location))}</p>")
         return "".join(out)
@@ -341,6 +400,7 @@ class PluginManagerDialog(QDialog):
     # ------------------------------------------------------------------------------------ actions
     def _after_change(self, name: str | None, message: str) -> None:
         """Shows the fresh list and gives the session a registry built with the change."""
+
         def work() -> tuple[list[Any], Any]:
             return self.manager.plugins, self.registry_factory()
 
@@ -354,13 +414,17 @@ class PluginManagerDialog(QDialog):
 
     def set_enabled(self, name: str, enabled: bool) -> bool:
         """Enables or disables plugin ``name`` (saved in the settings), then applies it."""
+
         def work() -> Any:
             return self.manager.set_enabled(name, enabled)
 
         def done(info: Any) -> None:
             what = "enabled" if enabled else "disabled"
-            self._after_change(name, f"plugin '{name}' {what}" + ("" if enabled else
-                               "; its node types are unavailable now (nodes using them keep their settings)"))
+            self._after_change(
+                name,
+                f"plugin '{name}' {what}"
+                + ("" if enabled else "; its node types are unavailable now (nodes using them keep their settings)"),
+            )
 
         return self._run(f"{'enabling' if enabled else 'disabling'} {name}…", work, done)
 
@@ -371,6 +435,7 @@ class PluginManagerDialog(QDialog):
 
     def load(self, name: str) -> bool:
         """Imports plugin ``name`` now and checks every node type it declares."""
+
         def done(info: Any) -> None:
             self._fill(self.manager.plugins, select=name)
             if info.status == "failed":
@@ -389,8 +454,9 @@ class PluginManagerDialog(QDialog):
         if how == "folder":
             path = QFileDialog.getExistingDirectory(self, "Install a Plugin Folder")
         else:
-            path, _ = QFileDialog.getOpenFileName(self, "Install a Plugin Package", "",
-                                                  "Python packages (*.whl *.tar.gz *.zip);;All files (*)")
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Install a Plugin Package", "", "Python packages (*.whl *.tar.gz *.zip);;All files (*)"
+            )
         if path:
             self.install_from(path)
 
@@ -442,8 +508,11 @@ class PluginManagerDialog(QDialog):
 
         if not self.confirm_uninstall(name):
             return False
-        return self._run(f"uninstalling {name}…", lambda: uninstall(name, self.manager, self._log_from_worker),
-                         lambda info: self._after_change(None, f"uninstalled plugin '{name}'"))
+        return self._run(
+            f"uninstalling {name}…",
+            lambda: uninstall(name, self.manager, self._log_from_worker),
+            lambda info: self._after_change(None, f"uninstalled plugin '{name}'"),
+        )
 
     def _uninstall_current(self) -> None:
         p = self.current()
@@ -455,9 +524,11 @@ class PluginManagerDialog(QDialog):
         if folder is None:
             return
         # made first (on a worker thread) so that the file manager has something to open
-        self.runner.submit(lambda: Path(folder).mkdir(parents=True, exist_ok=True),
-                           on_done=lambda _r: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))),
-                           on_error=lambda e: self._say(f"cannot make the plugins folder {folder}: {e}", error=True))
+        self.runner.submit(
+            lambda: Path(folder).mkdir(parents=True, exist_ok=True),
+            on_done=lambda _r: QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))),
+            on_error=lambda e: self._say(f"cannot make the plugins folder {folder}: {e}", error=True),
+        )
 
     def _ask_install(self, lines: list[str]) -> bool:
         """The question before an install: the plugin, the permissions it declares and the warning, with every
@@ -468,7 +539,9 @@ class PluginManagerDialog(QDialog):
         perms = [ln.strip() for ln in lines[start:warn]]
         info = "<br>".join(e(x) for x in perms)
         info += f"<p style='color:{theme.WARNING}'>" + e(" ".join(lines[warn:])) + "</p>"
-        box = QMessageBox(QMessageBox.Icon.Warning, "Install plugin", lines[0] if lines else "Install this plugin?", parent=self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Install plugin", lines[0] if lines else "Install this plugin?", parent=self
+        )
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setInformativeText(info)
         box.setDetailedText("\n".join(lines))
@@ -478,8 +551,15 @@ class PluginManagerDialog(QDialog):
         return box.clickedButton() is ok
 
     def _ask_uninstall(self, name: str) -> bool:
-        return QMessageBox.question(self, "Uninstall plugin", f"Uninstall plugin '{name}'? Projects that use its "
-                                    "nodes keep them, unavailable, until it is installed again.") == QMessageBox.StandardButton.Yes
+        return (
+            QMessageBox.question(
+                self,
+                "Uninstall plugin",
+                f"Uninstall plugin '{name}'? Projects that use its "
+                "nodes keep them, unavailable, until it is installed again.",
+            )
+            == QMessageBox.StandardButton.Yes
+        )
 
     def _cleanup_scratch(self) -> None:
         if self._scratch is not None:

@@ -55,7 +55,9 @@ def probe_server(url: str, token: str | None) -> str:
     lines = [
         f"VidStudio server {h.server.version} (API v{h.api_version}), pid {h.server.pid}; "
         f"token {'required' if h.auth else 'not required'}",
-        f"GPU worker: {w.state}" + (f", pid {w.pid}" if w.pid else "") + (f"; last exit: {w.last_exit}" if w.last_exit else ""),
+        f"GPU worker: {w.state}"
+        + (f", pid {w.pid}" if w.pid else "")
+        + (f"; last exit: {w.last_exit}" if w.last_exit else ""),
         f"Renders on: {w.device or 'not known yet (the worker is starting)'}",
         f"Loaded model: {w.loaded_model or 'none yet'}  ·  default model: {h.default_model or 'none'}",
         f"Models: {', '.join(names) if names else 'none found (put pipeline folders in its models folder)'}",
@@ -78,8 +80,13 @@ class PreferencesDialog(QDialog):
     tested = Signal(str)
     applied = Signal(object)
 
-    def __init__(self, config: ServerConfig, runner: TaskRunner, parent: QWidget | None = None,
-                 local_url: Callable[[], tuple[str, str | None] | None] | None = None):
+    def __init__(
+        self,
+        config: ServerConfig,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        local_url: Callable[[], tuple[str, str | None] | None] | None = None,
+    ):
         super().__init__(parent)
         self.setObjectName("PreferencesDialog")
         self.setWindowTitle("Preferences")
@@ -93,8 +100,11 @@ class PreferencesDialog(QDialog):
         group = QButtonGroup(self)
         group.addButton(self.local_radio)
         group.addButton(self.remote_radio)
-        local_help = QLabel(f"It keeps its jobs and results in {html.escape(str(genops.local_server_data_dir()))} "
-                            "(models go in its <i>models</i> folder) and stops when VidStudio closes.", box)
+        local_help = QLabel(
+            f"It keeps its jobs and results in {html.escape(str(genops.local_server_data_dir()))} "
+            "(models go in its <i>models</i> folder) and stops when VidStudio closes.",
+            box,
+        )
         local_help.setProperty("role", "dim")
         local_help.setWordWrap(True)
         self.url_edit = QLineEdit(config.url, box)
@@ -106,8 +116,9 @@ class PreferencesDialog(QDialog):
         self.show_token.setIcon(theme.icon("mdi6.eye-outline"))
         self.show_token.setToolTip("Show the token")
         self.show_token.setCheckable(True)
-        self.show_token.toggled.connect(lambda on: self.token_edit.setEchoMode(
-            QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
+        self.show_token.toggled.connect(
+            lambda on: self.token_edit.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
+        )
         token_row = QHBoxLayout()
         token_row.setContentsMargins(0, 0, 0, 0)
         token_row.addWidget(self.token_edit, 1)
@@ -116,9 +127,12 @@ class PreferencesDialog(QDialog):
         form.setContentsMargins(22, 0, 0, 0)
         form.addRow("URL", self.url_edit)
         form.addRow("Token", token_row)
-        token_help = QLabel(f"The token is stored in plain text in VidStudio's settings file "
-                            f"({html.escape(settings_file())}, readable by you only): whoever reads that file can "
-                            "use the server. Across machines, reach the server through TLS or an SSH tunnel.", box)
+        token_help = QLabel(
+            f"The token is stored in plain text in VidStudio's settings file "
+            f"({html.escape(settings_file())}, readable by you only): whoever reads that file can "
+            "use the server. Across machines, reach the server through TLS or an SSH tunnel.",
+            box,
+        )
         token_help.setProperty("role", "dim")
         token_help.setWordWrap(True)
         self.test_button = QPushButton(theme.icon("mdi6.lan-connect"), "Test connection", box)
@@ -165,8 +179,11 @@ class PreferencesDialog(QDialog):
 
     def config(self) -> ServerConfig:
         """The settings as edited."""
-        return ServerConfig("remote" if self.remote_radio.isChecked() else "local", self.url_edit.text().strip(),
-                            self.token_edit.text().strip())
+        return ServerConfig(
+            "remote" if self.remote_radio.isChecked() else "local",
+            self.url_edit.text().strip(),
+            self.token_edit.text().strip(),
+        )
 
     def _mode_changed(self) -> None:
         remote = self.remote_radio.isChecked()

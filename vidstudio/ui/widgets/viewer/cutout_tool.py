@@ -52,15 +52,23 @@ def _poly(pts: np.ndarray) -> QPolygonF:
     return QPolygonF([QPointF(float(x), float(y)) for x, y in pts])
 
 
-def _draw_outline(painter: QPainter, dev: np.ndarray, closed: bool, vertices: bool, hover: int | None = None,
-                  selected: int | None = None) -> None:
+def _draw_outline(
+    painter: QPainter,
+    dev: np.ndarray,
+    closed: bool,
+    vertices: bool,
+    hover: int | None = None,
+    selected: int | None = None,
+) -> None:
     """An outline in viewport pixels: a dark edge, a cyan dashed line, and the vertices as small squares."""
     if len(dev) == 0:
         return
     poly = _poly(dev)
     painter.setBrush(Qt.BrushStyle.NoBrush)
-    for pen_color, width, style in ((QColor(0, 0, 0, 160), 3.0, Qt.PenStyle.SolidLine),
-                                    (OUTLINE_COLOR, 1.5, Qt.PenStyle.DashLine)):
+    for pen_color, width, style in (
+        (QColor(0, 0, 0, 160), 3.0, Qt.PenStyle.SolidLine),
+        (OUTLINE_COLOR, 1.5, Qt.PenStyle.DashLine),
+    ):
         pen = ViewerOverlay.cosmetic_pen(pen_color, width, style)
         painter.setPen(pen)
         if closed and len(dev) > 2:
@@ -248,7 +256,10 @@ def _animatic_of(session: Session, source: tuple[str, str]) -> tuple[str | None,
         if n.type != "AnimaticRender":
             continue
         for l in p.links_into(n.id, "background"):
-            if image_source(session, l.source_node, l.source_port) == source or (l.source_node, l.source_port) == source:
+            if (
+                image_source(session, l.source_node, l.source_port) == source
+                or (l.source_node, l.source_port) == source
+            ):
                 return n.id, (l.source_node, l.source_port)
     return None, None
 
@@ -265,8 +276,15 @@ def _placement(session: Session, anim: str | None, points: np.ndarray, photo_siz
     return place_in_world(box, photo_size, (s.width, s.height), fit)
 
 
-def make_cut_out(session: Session, source: tuple[str, str], points: np.ndarray, photo_size: tuple[int, int], *,
-                 feather: float = 2.0, fill_hole: bool = True) -> dict[str, str]:
+def make_cut_out(
+    session: Session,
+    source: tuple[str, str],
+    points: np.ndarray,
+    photo_size: tuple[int, int],
+    *,
+    feather: float = 2.0,
+    fill_hole: bool = True,
+) -> dict[str, str]:
     """Cuts ``points`` out of the photo at output ``source`` (``(node, port)``) as one undo step (see the module
     docstring).
 
@@ -290,8 +308,12 @@ def make_cut_out(session: Session, source: tuple[str, str], points: np.ndarray, 
     stack = session.undo_stack
     stack.beginMacro("Cut Out")
     try:
-        cut = session.add_node("CutOut", (x0 + 260.0, y0), select=False,
-                               params={"outline": outline, "feather": float(feather), "fill_hole": bool(fill_hole)})
+        cut = session.add_node(
+            "CutOut",
+            (x0 + 260.0, y0),
+            select=False,
+            params={"outline": outline, "feather": float(feather), "fill_hole": bool(fill_hole)},
+        )
         session.connect_ports(source[0], source[1], cut, "image")
         if anim is None:
             anim = session.add_node("AnimaticRender", (x0 + 780.0, y0), select=False)
@@ -301,8 +323,9 @@ def make_cut_out(session: Session, source: tuple[str, str], points: np.ndarray, 
         (cx, cy), (sw, sh) = _placement(session, anim, np.asarray(outline), photo_size, feather)
         doc, pid = pathedit.add_path({"version": 1, "paths": [], "anchors": []}, cx, cy, name=cut, size=[sw, sh])
         traj = session.add_node("Trajectory", (x0 + 260.0, y0 + 220.0), select=False, params={"paths": doc})
-        spr = session.add_node("Sprite", (x0 + 520.0, y0 + 110.0), select=False,
-                               params={"track": cut, "width": sw, "height": sh})
+        spr = session.add_node(
+            "Sprite", (x0 + 520.0, y0 + 110.0), select=False, params={"track": cut, "width": sw, "height": sh}
+        )
         session.connect_ports(cut, "cutout", spr, "image")
         session.connect_ports(traj, "trajectory", spr, "trajectory")
         session.connect_ports(spr, "sprite", anim, "sprites")
@@ -336,8 +359,9 @@ def _followers(session: Session, cut: str) -> list[tuple[str, str | None, str | 
     return out
 
 
-def set_outline(session: Session, cut: str, points: Any, photo_size: tuple[int, int] | None = None,
-                *, text: str = "Edit outline") -> None:
+def set_outline(
+    session: Session, cut: str, points: Any, photo_size: tuple[int, int] | None = None, *, text: str = "Edit outline"
+) -> None:
     """Sets Cut Out ``cut``'s outline and keeps what it feeds in place: every Sprite of its cut-out gets the new
     crop's size, and the first point of the path it follows moves with the crop's centre (one undo step;
     inside :meth:`Session.begin_interaction` the edits of a drag merge).
@@ -357,8 +381,14 @@ def set_outline(session: Session, cut: str, points: Any, photo_size: tuple[int, 
         session.set_param(cut, "outline", outline, merge=("cutout-outline", cut), text=text)
         if photo_size is None or len(outline) < 3 or len(old) < 3:
             return
-        anim = next((l.target_node for l in session.project.links_from(cut, "background")
-                     if session.project.node(l.target_node).type == "AnimaticRender"), None)
+        anim = next(
+            (
+                l.target_node
+                for l in session.project.links_from(cut, "background")
+                if session.project.node(l.target_node).type == "AnimaticRender"
+            ),
+            None,
+        )
         (ocx, ocy), _ = _placement(session, anim, np.asarray(old), photo_size, feather)
         (cx, cy), (sw, sh) = _placement(session, anim, np.asarray(outline), photo_size, feather)
         for spr, traj, pid in _followers(session, cut):
@@ -385,8 +415,7 @@ class CutOutEditOverlay(_DeviceOverlay):
 
     hint = "Cut Out outline: drag a vertex · right-click a vertex: delete it"
 
-    def __init__(self, session: Session, node_id: str, to_item: np.ndarray, world: bool,
-                 photo_size: tuple[int, int]):
+    def __init__(self, session: Session, node_id: str, to_item: np.ndarray, world: bool, photo_size: tuple[int, int]):
         super().__init__()
         self.session = session
         self.node_id = node_id
@@ -434,7 +463,9 @@ class CutOutEditOverlay(_DeviceOverlay):
     def draw(self, painter: QPainter, t: QTransform) -> None:
         pts = self.item_points()
         if len(pts):
-            _draw_outline(painter, map_points(t, pts), closed=True, vertices=True, hover=self.hover, selected=self._drag)
+            _draw_outline(
+                painter, map_points(t, pts), closed=True, vertices=True, hover=self.hover, selected=self._drag
+            )
 
     def vertex_at(self, dev: np.ndarray) -> int | None:
         """The vertex under viewport position ``dev``, or None."""
@@ -593,8 +624,10 @@ class CutOutTool(QObject):
 
     def _painted(self, _frame: int) -> None:
         # the frame size may only be known once a picture is shown
-        if not self._edit_names and any(self.session.project.has_node(n) and self.session.project.node(n).type == "CutOut"
-                                        for n in self.session.view.selection):
+        if not self._edit_names and any(
+            self.session.project.has_node(n) and self.session.project.node(n).type == "CutOut"
+            for n in self.session.view.selection
+        ):
             self.refresh()
 
     def _space(self, cut: str) -> tuple[np.ndarray, bool, tuple[int, int]] | None:
@@ -662,8 +695,10 @@ def tool_button(parent: QWidget, tool: CutOutTool):
     b = QToolButton(parent)
     b.setIcon(theme.icon("mdi6.content-cut"))
     b.setText("Cut Out")
-    b.setToolTip("Cut Out (C): draw an outline on a still picture (click points, or drag a lasso) to cut that "
-                 "region out as a sprite with a path to drag")
+    b.setToolTip(
+        "Cut Out (C): draw an outline on a still picture (click points, or drag a lasso) to cut that "
+        "region out as a sprite with a path to drag"
+    )
     b.setAutoRaise(True)
     b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     b.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
@@ -677,8 +712,12 @@ def tool_button(parent: QWidget, tool: CutOutTool):
         a = feathers.addAction(f"{px:g} px")
         a.setCheckable(True)
         a.setChecked(px == tool.feather)
-        a.triggered.connect(lambda _c=False, px=px, menu=feathers: (setattr(tool, "feather", px),
-                                                                     [x.setChecked(x.text() == f"{px:g} px") for x in menu.actions()]))
+        a.triggered.connect(
+            lambda _c=False, px=px, menu=feathers: (
+                setattr(tool, "feather", px),
+                [x.setChecked(x.text() == f"{px:g} px") for x in menu.actions()],
+            )
+        )
     b.setMenu(menu)
     b.clicked.connect(tool.arm)
     return b

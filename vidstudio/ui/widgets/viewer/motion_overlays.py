@@ -96,7 +96,9 @@ def _polygon(pts: np.ndarray) -> QPolygonF:
     return QPolygonF([QPointF(float(x), float(y)) for x, y in pts])
 
 
-def _label(painter: QPainter, x: float, y: float, text: str, color: QColor, bold: bool = True, size: float = 8.5) -> None:
+def _label(
+    painter: QPainter, x: float, y: float, text: str, color: QColor, bold: bool = True, size: float = 8.5
+) -> None:
     """Text with a dark shadow, its baseline-left at viewport ``(x, y)``."""
     f = QFont(painter.font())
     f.setPointSizeF(size)
@@ -263,8 +265,10 @@ class TrajectoryEditOverlay(MotionOverlay):
     a new path, Escape cancels. A press-drag-release is one undo step.
     """
 
-    HINT = ("click: add point · drag: move · click on a curve: insert · right-click: delete · "
-            "Ctrl+drag handle: break · N: new path")
+    HINT = (
+        "click: add point · drag: move · click on a curve: insert · right-click: delete · "
+        "Ctrl+drag handle: break · N: new path"
+    )
     ARMED_HINT = "click on the frame to start a new path · Esc: cancel"
 
     def __init__(self, ctx: OverlayContext):
@@ -389,12 +393,24 @@ class TrajectoryEditOverlay(MotionOverlay):
         dev = painter.device()
         dpr = dev.devicePixelRatioF() if hasattr(dev, "devicePixelRatioF") else 1.0
         hover = (self._hover.kind, self._hover.item, self._hover.index)
-        key = ((t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()), dev.width(), dev.height(), dpr, active,
-               self.state.point, hover, self._doc_serial, painter.font().key())
+        key = (
+            (t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy()),
+            dev.width(),
+            dev.height(),
+            dpr,
+            active,
+            self.state.point,
+            hover,
+            self._doc_serial,
+            painter.font().key(),
+        )
         still, self._last_key = key == self._last_key, key
         if still and (self._layers is None or self._layers[0] != key):
-            self._layers = (key, self._layer(painter, dpr, lambda lp: self._draw_below(lp, t, order, active)),
-                            self._layer(painter, dpr, lambda lp: self._draw_above(lp, t, order, active)))
+            self._layers = (
+                key,
+                self._layer(painter, dpr, lambda lp: self._draw_below(lp, t, order, active)),
+                self._layer(painter, dpr, lambda lp: self._draw_above(lp, t, order, active)),
+            )
         layers = self._layers if self._layers is not None and self._layers[0] == key else None
         if layers is not None:
             painter.drawPixmap(0, 0, layers[1])
@@ -442,7 +458,9 @@ class TrajectoryEditOverlay(MotionOverlay):
             painter.drawPolygon(diamond)
             painter.setPen(_pen(QColor(235, 235, 235), 1.5))
             painter.drawPolygon(diamond)
-            _label(painter, p[0] + 9, p[1] + 4, str(a.get("name") or a.get("id", "")), QColor(235, 235, 235), bold=False)
+            _label(
+                painter, p[0] + 9, p[1] + 4, str(a.get("name") or a.get("id", "")), QColor(235, 235, 235), bold=False
+            )
 
     def _draw_curve(self, painter: QPainter, t: QTransform, pid: str, active: bool) -> None:
         """A path's curve with its dark edge and its per-frame ticks."""
@@ -528,7 +546,9 @@ class TrajectoryEditOverlay(MotionOverlay):
             hovered = self._hover.kind == "point" and self._hover.item == pid and self._hover.index == i
             r = 6.0 if selected else 5.0 if active else 4.0
             painter.setPen(_pen(QColor(0, 0, 0, 220), 1.2))
-            painter.setBrush(QColor(255, 255, 255) if (selected or hovered) else (solid if active else QColor(30, 30, 30, 200)))
+            painter.setBrush(
+                QColor(255, 255, 255) if (selected or hovered) else (solid if active else QColor(30, 30, 30, 200))
+            )
             painter.drawEllipse(QPointF(x, y), r, r)
             if not active:
                 painter.setPen(_pen(color, 1.5))
@@ -618,11 +638,19 @@ class TrajectoryEditOverlay(MotionOverlay):
                 actions: list[tuple[str, Any]] = [("New Path", self.arm_new_path)]
                 if pid is not None:
                     name = self._name(pid)
-                    actions += [("-", None), (f"Duplicate Path '{name}'", lambda pid=pid: self.duplicate_path(pid)),
-                                (f"Delete Path '{name}'", lambda pid=pid: self.delete_path(pid))]
+                    actions += [
+                        ("-", None),
+                        (f"Duplicate Path '{name}'", lambda pid=pid: self.duplicate_path(pid)),
+                        (f"Delete Path '{name}'", lambda pid=pid: self.delete_path(pid)),
+                    ]
                     start = self.models[pid].start_frame
-                    actions += [("-", None), (f"Go to Its Start Frame ({start:g})",
-                                              lambda f=start: self.session.transport.set_playhead(int(round(f))))]
+                    actions += [
+                        ("-", None),
+                        (
+                            f"Go to Its Start Frame ({start:g})",
+                            lambda f=start: self.session.transport.set_playhead(int(round(f))),
+                        ),
+                    ]
                 self._popup(event, actions)
             event.accept()
             return
@@ -663,7 +691,9 @@ class TrajectoryEditOverlay(MotionOverlay):
             p = self.models[drag.item].points[drag.index]
             which = "out" if drag.kind == "handle_out" else "in"
             mirror = not (event.modifiers() & Qt.KeyboardModifier.ControlModifier)
-            doc, converted = pathedit.set_handle(self.doc, drag.item, drag.index, which, wx - p.x, wy - p.y, mirror=mirror)
+            doc, converted = pathedit.set_handle(
+                self.doc, drag.item, drag.index, which, wx - p.x, wy - p.y, mirror=mirror
+            )
             if self._edit("paths", doc, f"Drag a handle of point {drag.index + 1} of path '{name}'") and converted:
                 self.session.message.emit(f"path '{name}' is a Bezier path now (its shape is kept; undo reverts)")
         event.accept()
@@ -677,8 +707,12 @@ class TrajectoryEditOverlay(MotionOverlay):
         hit = self.hit_test(self.device_pos(event))
         if (hit.kind, hit.item, hit.index) != (self._hover.kind, self._hover.item, self._hover.index):
             self._hover = hit
-            cursor = {"point": Qt.CursorShape.SizeAllCursor, "handle_in": Qt.CursorShape.PointingHandCursor,
-                      "handle_out": Qt.CursorShape.PointingHandCursor, "curve": Qt.CursorShape.PointingHandCursor}
+            cursor = {
+                "point": Qt.CursorShape.SizeAllCursor,
+                "handle_in": Qt.CursorShape.PointingHandCursor,
+                "handle_out": Qt.CursorShape.PointingHandCursor,
+                "curve": Qt.CursorShape.PointingHandCursor,
+            }
             self.setCursor(cursor.get(hit.kind, Qt.CursorShape.CrossCursor))
             self.update()
 
@@ -769,14 +803,23 @@ class TrackSetOverlay(MotionOverlay):
             i = int(min(max(self.frame, 0), tr.frame_count - 1))
             if not tr.visible[i]:
                 continue
-            draw_body_shape(painter, t, tr.meta, tr.position[i], float(tr.angle[i]), float(tr.scale[i]), tr.size,
-                            qcolor(tr.meta.get("color", pathedit.PATH_COLORS[k % 8])))
+            draw_body_shape(
+                painter,
+                t,
+                tr.meta,
+                tr.position[i],
+                float(tr.angle[i]),
+                float(tr.scale[i]),
+                tr.size,
+                qcolor(tr.meta.get("color", pathedit.PATH_COLORS[k % 8])),
+            )
             c = map_points(t, tr.position[i][None])[0]
             _label(painter, c[0] + 8, c[1] - 8, tr.name, QColor(255, 255, 255), size=8.0)
 
 
-def body_outline(meta: dict[str, Any], center: np.ndarray, angle: float, scale: float,
-                 size: tuple[float, float]) -> tuple[str, np.ndarray]:
+def body_outline(
+    meta: dict[str, Any], center: np.ndarray, angle: float, scale: float, size: tuple[float, float]
+) -> tuple[str, np.ndarray]:
     """The outline of an object in world px: ``("circle", (48, 2))``, ``("segment", (2, 2))`` or
     ``("polygon", (K, 2))``; from a physics ``meta`` (shape, radius, width/height, vertices), else the box of
     ``size``. ``angle`` radians clockwise."""
@@ -796,9 +839,20 @@ def body_outline(meta: dict[str, Any], center: np.ndarray, angle: float, scale: 
     return "polygon", _object_outline(center, size, angle, scale)
 
 
-def draw_body_shape(painter: QPainter, t: QTransform, meta: dict[str, Any], center: np.ndarray, angle: float,
-                    scale: float, size: tuple[float, float], color: QColor, *, fill_alpha: float = 0.28,
-                    style: Qt.PenStyle = Qt.PenStyle.SolidLine, width: float = 1.6) -> np.ndarray:
+def draw_body_shape(
+    painter: QPainter,
+    t: QTransform,
+    meta: dict[str, Any],
+    center: np.ndarray,
+    angle: float,
+    scale: float,
+    size: tuple[float, float],
+    color: QColor,
+    *,
+    fill_alpha: float = 0.28,
+    style: Qt.PenStyle = Qt.PenStyle.SolidLine,
+    width: float = 1.6,
+) -> np.ndarray:
     """Draws an object's outline (see :func:`body_outline`) in viewport pixels, with a spoke showing its
     angle for circles; returns the outline in viewport pixels."""
     kind, outline = body_outline(meta, np.asarray(center, dtype=np.float64), angle, scale, size)
@@ -931,8 +985,12 @@ class PhysicsSceneOverlay(MotionOverlay):
         W, H = self._world()
         walls = getattr(self.value, "walls", None)
         if walls is not None:
-            corners = {"ground": ((0, H), (W, H), (0, 1)), "ceiling": ((0, 0), (W, 0), (0, -1)),
-                       "left": ((0, 0), (0, H), (-1, 0)), "right": ((W, 0), (W, H), (1, 0))}
+            corners = {
+                "ground": ((0, H), (W, H), (0, 1)),
+                "ceiling": ((0, 0), (W, 0), (0, -1)),
+                "left": ((0, 0), (0, H), (-1, 0)),
+                "right": ((W, 0), (W, H), (1, 0)),
+            }
             brush = QBrush(QColor(200, 200, 200, 150), Qt.BrushStyle.BDiagPattern)
             for name, (a, b, n) in corners.items():
                 if not getattr(walls, name, False):
@@ -953,17 +1011,41 @@ class PhysicsSceneOverlay(MotionOverlay):
             gd = np.array(g, dtype=np.float64)
             tip = base + gd / (np.hypot(*gd) or 1.0) * 26.0
             self._arrow(painter, base, tip, QColor(220, 220, 220, 220))
-            _label(painter, base[0] + 8, base[1] + 4, f"g {math.hypot(*g):.0f} px/s²", QColor(220, 220, 220), bold=False, size=7.5)
+            _label(
+                painter,
+                base[0] + 8,
+                base[1] + 4,
+                f"g {math.hypot(*g):.0f} px/s²",
+                QColor(220, 220, 220),
+                bold=False,
+                size=7.5,
+            )
         sel = self.state.item if self.state.is_for(self.node_id) else None
         for b in self.models:
             color = qcolor(b.color) if b.kind != "static" else QColor(190, 190, 190)
-            meta = {"shape": b.shape, "radius": b.radius, "width": b.width, "height": b.height,
-                    "vertices": [list(v) for v in b.vertices]}
+            meta = {
+                "shape": b.shape,
+                "radius": b.radius,
+                "width": b.width,
+                "height": b.height,
+                "vertices": [list(v) for v in b.vertices],
+            }
             pos = np.array(b.position, dtype=np.float64)
             style = Qt.PenStyle.DashLine if b.kind == "kinematic" else Qt.PenStyle.SolidLine
             chosen = b.id == sel
-            draw_body_shape(painter, t, meta, pos, math.radians(b.angle), 1.0, (b.width, b.height), color,
-                            fill_alpha=0.45 if chosen else 0.28, style=style, width=2.6 if chosen else 1.6)
+            draw_body_shape(
+                painter,
+                t,
+                meta,
+                pos,
+                math.radians(b.angle),
+                1.0,
+                (b.width, b.height),
+                color,
+                fill_alpha=0.45 if chosen else 0.28,
+                style=style,
+                width=2.6 if chosen else 1.6,
+            )
             c = map_points(t, pos[None])[0]
             if b.kind == "dynamic" or b.kind == "kinematic" and b.follow is None:
                 tip = self._velocity_tip(b, t)
@@ -993,7 +1075,10 @@ class PhysicsSceneOverlay(MotionOverlay):
         if n < 1e-6:
             return
         u = d / n
-        head = np.array([-u[0] * 8 - u[1] * 4, -u[1] * 8 + u[0] * 4]), np.array([-u[0] * 8 + u[1] * 4, -u[1] * 8 - u[0] * 4])
+        head = (
+            np.array([-u[0] * 8 - u[1] * 4, -u[1] * 8 + u[0] * 4]),
+            np.array([-u[0] * 8 + u[1] * 4, -u[1] * 8 - u[0] * 4]),
+        )
         for pen in (_pen(QColor(0, 0, 0, 150), 3.4), _pen(color, 1.6)):
             painter.setPen(pen)
             painter.drawLine(QPointF(*a), QPointF(*b))
@@ -1009,10 +1094,16 @@ class PhysicsSceneOverlay(MotionOverlay):
                 if np.hypot(*(self._velocity_tip(b, t) - dev)) <= HIT:
                     return Hit("velocity", b.id)
         for b in reversed(self.models):
-            meta = {"shape": b.shape, "radius": b.radius, "width": b.width, "height": b.height,
-                    "vertices": [list(v) for v in b.vertices]}
-            kind, outline = body_outline(meta, np.array(b.position, dtype=np.float64), math.radians(b.angle), 1.0,
-                                         (b.width, b.height))
+            meta = {
+                "shape": b.shape,
+                "radius": b.radius,
+                "width": b.width,
+                "height": b.height,
+                "vertices": [list(v) for v in b.vertices],
+            }
+            kind, outline = body_outline(
+                meta, np.array(b.position, dtype=np.float64), math.radians(b.angle), 1.0, (b.width, b.height)
+            )
             d = map_points(t, outline)
             c = map_points(t, np.array([b.position], dtype=np.float64))[0]
             if np.hypot(*(c - dev)) <= HIT:
@@ -1053,15 +1144,30 @@ class PhysicsSceneOverlay(MotionOverlay):
                 bid = hit.item
                 assert bid is not None
                 self.state.set(node_id=self.node_id, item=bid)
-                self._popup(event, [
-                    ("Stop (Zero Velocity)", lambda: self._edit("bodies", pathedit.update_body(self.bodies, bid, velocity=[0.0, 0.0], angular_velocity=0.0), f"Stop body '{bid}'")),
-                    ("Duplicate Body", lambda: self._duplicate(bid)),
-                    ("-", None),
-                    ("Delete Body", lambda: self.delete_body(bid)),
-                ])
+                self._popup(
+                    event,
+                    [
+                        (
+                            "Stop (Zero Velocity)",
+                            lambda: self._edit(
+                                "bodies",
+                                pathedit.update_body(self.bodies, bid, velocity=[0.0, 0.0], angular_velocity=0.0),
+                                f"Stop body '{bid}'",
+                            ),
+                        ),
+                        ("Duplicate Body", lambda: self._duplicate(bid)),
+                        ("-", None),
+                        ("Delete Body", lambda: self.delete_body(bid)),
+                    ],
+                )
             else:
-                self._popup(event, [("Add Ball Here", lambda: self._add("circle", wx, wy)),
-                                    ("Add Box Here", lambda: self._add("box", wx, wy))])
+                self._popup(
+                    event,
+                    [
+                        ("Add Ball Here", lambda: self._add("circle", wx, wy)),
+                        ("Add Box Here", lambda: self._add("box", wx, wy)),
+                    ],
+                )
             event.accept()
             return
         event.ignore()
@@ -1078,12 +1184,18 @@ class PhysicsSceneOverlay(MotionOverlay):
         b = self.models[ids.index(drag.item)]
         if drag.kind == "body":
             p = np.array([wx, wy]) - self._grab
-            self._edit("bodies", pathedit.update_body(self.bodies, b.id, position=[round(float(p[0]), 3), round(float(p[1]), 3)]),
-                       f"Move body '{b.id}'")
+            self._edit(
+                "bodies",
+                pathedit.update_body(self.bodies, b.id, position=[round(float(p[0]), 3), round(float(p[1]), 3)]),
+                f"Move body '{b.id}'",
+            )
         else:
             v = (np.array([wx, wy]) - np.array(b.position)) / ARROW_SECONDS
-            self._edit("bodies", pathedit.update_body(self.bodies, b.id, velocity=[round(float(v[0]), 2), round(float(v[1]), 2)]),
-                       f"Throw body '{b.id}'")
+            self._edit(
+                "bodies",
+                pathedit.update_body(self.bodies, b.id, velocity=[round(float(v[0]), 2), round(float(v[1]), 2)]),
+                f"Throw body '{b.id}'",
+            )
         event.accept()
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
@@ -1093,8 +1205,11 @@ class PhysicsSceneOverlay(MotionOverlay):
 
     def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
         hit = self.hit_test(self.device_pos(event))
-        self.setCursor({"body": Qt.CursorShape.SizeAllCursor, "velocity": Qt.CursorShape.PointingHandCursor}.get(
-            hit.kind, Qt.CursorShape.ArrowCursor))
+        self.setCursor(
+            {"body": Qt.CursorShape.SizeAllCursor, "velocity": Qt.CursorShape.PointingHandCursor}.get(
+                hit.kind, Qt.CursorShape.ArrowCursor
+            )
+        )
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         st = self.state
@@ -1158,6 +1273,18 @@ def register_builtin_overlays() -> None:
             register_overlay(port_type, factory)
 
 
-__all__ = ["TrajectoryEditOverlay", "TrackSetOverlay", "BoxesOverlay", "PhysicsSceneOverlay", "Hit", "map_points",
-           "qcolor", "body_outline", "draw_body_shape", "trajectory_overlay", "register_builtin_overlays",
-           "BUILTIN_OVERLAYS", "ARROW_SECONDS"]
+__all__ = [
+    "TrajectoryEditOverlay",
+    "TrackSetOverlay",
+    "BoxesOverlay",
+    "PhysicsSceneOverlay",
+    "Hit",
+    "map_points",
+    "qcolor",
+    "body_outline",
+    "draw_body_shape",
+    "trajectory_overlay",
+    "register_builtin_overlays",
+    "BUILTIN_OVERLAYS",
+    "ARROW_SECONDS",
+]

@@ -184,7 +184,9 @@ class FrameView(PanZoomView):
             f.setPointSizeF(8.5)
             painter.setFont(f)
             vp = QRectF(self.viewport().rect())
-            box = painter.boundingRect(vp.adjusted(10, 0, -10, -8), int(Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft), hint)
+            box = painter.boundingRect(
+                vp.adjusted(10, 0, -10, -8), int(Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft), hint
+            )
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(16, 16, 16, 200))
             painter.drawRoundedRect(box.adjusted(-6, -3, 6, 3), 4, 4)
@@ -239,13 +241,17 @@ class Viewer(QWidget):
         self.source.setToolTip("What the Viewer shows: the graph's picture, or a generated result")
         self.source.setMinimumWidth(220)
         self.source.activated.connect(self._source_chosen)
-        self.pin_button = self._tool("mdi6.pin-outline", "Pin the Viewer to this node (double-click a node in the editor)", True)
+        self.pin_button = self._tool(
+            "mdi6.pin-outline", "Pin the Viewer to this node (double-click a node in the editor)", True
+        )
         self.pin_button.toggled.connect(self._pin_toggled)
         bar.addWidget(self.source)
         bar.addWidget(self.pin_button)
         bar.addSpacing(8)
-        self.draw_button = self._tool("mdi6.vector-curve", "Draw Path (P): pick a Trajectory node (or make one) and click "
-                                      "on the frame to start a new path")
+        self.draw_button = self._tool(
+            "mdi6.vector-curve",
+            "Draw Path (P): pick a Trajectory node (or make one) and click on the frame to start a new path",
+        )
         self.draw_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.draw_button.setText("Draw Path")
         self.draw_button.clicked.connect(self.draw_path_tool)
@@ -288,17 +294,23 @@ class Viewer(QWidget):
         lay.addWidget(self.view, 1)
         lay.addLayout(info_row)
 
-        for name, keys, slot in (("fit", "F", self.view.fit), ("one", "1", lambda: self.view.set_zoom(1.0)),
-                                 ("draw_path", "P", self.draw_path_tool), ("cut_out", "C", self.cutout_tool.arm),
-                                 ("zoom_in", ["+", "="], lambda: self.view.set_zoom(self.view.zoom * 1.25)),
-                                 ("zoom_out", "-", lambda: self.view.set_zoom(self.view.zoom / 1.25))):
+        for name, keys, slot in (
+            ("fit", "F", self.view.fit),
+            ("one", "1", lambda: self.view.set_zoom(1.0)),
+            ("draw_path", "P", self.draw_path_tool),
+            ("cut_out", "C", self.cutout_tool.arm),
+            ("zoom_in", ["+", "="], lambda: self.view.set_zoom(self.view.zoom * 1.25)),
+            ("zoom_out", "-", lambda: self.view.set_zoom(self.view.zoom / 1.25)),
+        ):
             a = QAction(name, self)
             a.setShortcuts([QKeySequence(k) for k in (keys if isinstance(keys, list) else [keys])])
             a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             a.triggered.connect(slot)
             self.addAction(a)
 
-        self.zoom_changed.connect(lambda z: self.zoom_label.setText("fit" if self.view.fit_mode else f"{z * 100:.0f} %"))
+        self.zoom_changed.connect(
+            lambda z: self.zoom_label.setText("fit" if self.view.fit_mode else f"{z * 100:.0f} %")
+        )
         register_builtin_overlays()
         session.view.overlay_types = session.view.overlay_types | registered_types()
         session.transport.playhead_changed.connect(self._playhead_changed)
@@ -385,7 +397,7 @@ class Viewer(QWidget):
             if nid not in result.values or not s.project.has_node(nid):
                 continue
             cls = s.node_class(nid)
-            for o in (cls.outputs if cls is not None else ()):
+            for o in cls.outputs if cls is not None else ():
                 if overlay_factory(str(o.type)) is not None and o.name in result.values[nid]:
                     wanted[f"{nid}.{o.name}"] = OverlayContext(s, nid, o.name, str(o.type), result.values[nid][o.name])
         failed = result.error is not None or any(i.severity == "error" for i in result.issues)
@@ -459,8 +471,11 @@ class Viewer(QWidget):
         # Overlays follow the picture: while frame ``frame`` is rendered the previous picture stays up with its
         # own overlay (a path's marker is never drawn ahead of the sprite), and the viewport is not repainted
         # twice for one move. Without a picture to wait for, they follow the playhead at once.
-        if not self.show_frame(frame) and (self.session.frames.clip is None or self.view.frame_item.image is None
-                                           or self.session.frames.error(frame) is not None):
+        if not self.show_frame(frame) and (
+            self.session.frames.clip is None
+            or self.view.frame_item.image is None
+            or self.session.frames.error(frame) is not None
+        ):
             self._sync_overlays(frame)
         self._update_info()
 
@@ -549,7 +564,11 @@ class Viewer(QWidget):
         s = self.session
         w, h = self._frame_size()
         f = s.transport.playhead
-        src = s.view.results[s.view.view_result].label if s.view.view_result is not None else (s.view.view_target.ref if s.view.view_target else "—")
+        src = (
+            s.view.results[s.view.view_result].label
+            if s.view.view_result is not None
+            else (s.view.view_target.ref if s.view.view_target else "—")
+        )
         busy = "  ·  evaluating…" if s.evaluation.evaluating else ""
         self.info.setText(f"{src}  ·  {w}×{h}  ·  frame {f}  ·  {timecode.timecode(f, s.settings.fps)}{busy}")
 

@@ -14,7 +14,7 @@ DEMO_PROJECT ?= resources/examples/bouncing_ball.vidproj
 DEMO_OUT ?= out/demo.mp4
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint-imports bench clean help package package-test
+.PHONY: demo test install lint-imports lint bench clean help package package-test
 
 help:
 	@echo "make demo   render $(DEMO_PROJECT) to $(DEMO_OUT)"
@@ -46,7 +46,12 @@ demo: install
 lint-imports: install
 	$(BIN)/lint-imports --no-cache
 
-test: lint-imports
+# ruff: lint and format, configured in pyproject.toml ([tool.ruff])
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint-imports lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 package: install

@@ -59,3 +59,49 @@ def test_closing_the_starting_window_keeps_the_server_another_window_uses(qtbot,
         assert live_leases(tmp_path / "server-data") == [other.path]  # the closed window's lease is gone
     finally:
         other.release()
+
+
+QUIT_SCRIPT = r"""
+import sys, time
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from vidstudio.ui.app import application, run_gui
+
+def quit_when_shown():
+    wins = [w for w in QApplication.topLevelWidgets() if hasattr(w, "act_quit") and w.isVisible()]
+    if not wins:
+        QTimer.singleShot(100, quit_when_shown)
+        return
+    print(f"quit_at={time.time()!r}", flush=True)
+    wins[0].act_quit.trigger()  # what Ctrl+Q does
+
+application()  # the QApplication run_gui will use, so that the timer has an event loop to run in
+QTimer.singleShot(500, quit_when_shown)
+sys.exit(run_gui(sys.argv[1]))
+"""
+
+
+def test_the_process_ends_within_a_second_of_quit(tmp_path):
+    """The whole process, not only the window: from Quit to the exit status (the real ``run_gui``)."""
+    import os
+    import subprocess
+    import sys
+
+    from uihelpers import KEN_BURNS
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", QUIT_SCRIPT, str(KEN_BURNS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    ended = time.time()
+    assert proc.returncode == 0, err[-2000:]
+    quit_at = float(next(line for line in out.splitlines() if line.startswith("quit_at=")).split("=", 1)[1])
+    assert ended - quit_at < 1.0, f"the process took {ended - quit_at:.2f} s to end after Quit"

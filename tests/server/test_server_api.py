@@ -226,6 +226,41 @@ def test_image_upload_is_decoded_size_limited_and_animated(client, tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- bad requests
+def lora_project(lora: str, weight_name: str = "") -> dict:
+    """Load Model -> Load LoRA -> Generate, for the server's checks of the LoRA it names."""
+    return {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {"id": "model", "type": "LoadModel", "params": {"model": "tiny-ltx"}},
+            {"id": "lora", "type": "LoadLoRA", "params": {"lora": lora, "weight_name": weight_name}},
+            {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox"}},
+            {"id": "gen", "type": "Generate", "params": {}},
+        ],
+        "links": [
+            {"from": "model.model", "to": "lora.model"},
+            {"from": "lora.model", "to": "gen.model"},
+            {"from": "cond.conditioning", "to": "gen.conditioning"},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "lora, weight_name, field",
+    [
+        ("/etc/passwd", "", "project.nodes.lora.params.lora"),
+        ("loras/../../secret.safetensors", "", "project.nodes.lora.params.lora"),
+        ("some-org/some-lora", "../../outside.safetensors", "project.nodes.lora.params.weight_name"),
+    ],
+)
+def test_a_lora_is_a_repo_id_or_a_server_model_never_a_server_path(client, lora, weight_name, field):
+    with pytest.raises(ServerError) as e:
+        client.request(
+            "POST", "/v1/videos/generations", json={"project": lora_project(lora, weight_name), "output_node": "gen"}
+        )
+    assert e.value.status == 422 and e.value.field == field, e.value
+
+
 @pytest.mark.parametrize(
     "body, field, words",
     [

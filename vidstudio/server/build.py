@@ -396,6 +396,28 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
     used_assets: list[str] = []
     for nid in order:
         inst = work.node(nid)
+        if inst.type == "LoadLoRA":
+            # Like Load Model's extras: a server model id or a Hugging Face repo id, never a path on the server.
+            v = str(inst.params.get("lora", "") or "").strip()
+            known = next((e for e in catalog.entries() if e.id == v), None) if v else None
+            if known is not None:
+                inst.params["lora"] = known.target
+            elif v and (not _REPO_PATH.fullmatch(v) or ".." in v):
+                problems.append(
+                    (
+                        f"project.nodes.{nid}.params.lora",
+                        f"{v!r} looks like a path; the server loads only its own models (GET /v1/models) and "
+                        "Hugging Face repo ids (with weight_name)",
+                    )
+                )
+            weight = str(inst.params.get("weight_name", "") or "")
+            if ".." in weight.replace("\\", "/").split("/") or weight.startswith(("/", "\\")):
+                problems.append(
+                    (
+                        f"project.nodes.{nid}.params.weight_name",
+                        f"{weight!r}: a file inside the repo or model folder, without '..' or a leading slash",
+                    )
+                )
         if inst.type == "LoadModel":
             where = "model" if req.model else f"project.nodes.{nid}.params.model"
             value = req.model or str(inst.params.get("model", "") or "").strip()

@@ -21,6 +21,20 @@ CHECKPOINT_SUFFIXES = (".safetensors", ".gguf")
 _PREFIXES = ("model.diffusion_model.", "diffusion_model.", "model.")
 
 
+def safetensors_header(path: str | Path) -> dict:
+    """The JSON header of a ``.safetensors`` file (tensor name -> ``{"dtype", "shape", "data_offsets"}``, plus
+    ``"__metadata__"``), read without the tensors (the format: an 8-byte little-endian length, then the JSON).
+
+    Raises:
+        OSError: the file cannot be read. ValueError: the header length or JSON is not a safetensors header.
+    """
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        if n <= 0 or n > 200_000_000:
+            raise ValueError(f"header length {n}")
+        return json.loads(f.read(n))
+
+
 def tensor_names(path: str | Path) -> list[str]:
     """The tensor names in a ``.safetensors`` or ``.gguf`` file, without reading the tensors.
 
@@ -33,12 +47,7 @@ def tensor_names(path: str | Path) -> list[str]:
     suffix = p.suffix.lower()
     try:
         if suffix == ".safetensors":
-            with open(p, "rb") as f:
-                (n,) = struct.unpack("<Q", f.read(8))
-                if n <= 0 or n > 200_000_000:
-                    raise ValueError(f"header length {n}")
-                header = json.loads(f.read(n))
-            return [k for k in header if k != "__metadata__"]
+            return [k for k in safetensors_header(p) if k != "__metadata__"]
         if suffix == ".gguf":
             try:
                 from gguf import GGUFReader

@@ -11,7 +11,6 @@ size. Bytes per weight per choice: the load dtype's (bf16/fp16 2, fp32 4) for ``
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 #: Bytes per weight of each quantisation choice (None: the load dtype's).
@@ -37,9 +36,9 @@ def safetensors_params(path: str | Path) -> tuple[int, int]:
     Raises:
         OSError, ValueError: an unreadable file or header.
     """
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
+    from vidstudio.backend.checkpoint_files import safetensors_header
+
+    header = safetensors_header(path)
     count = size = 0
     for k, v in header.items():
         if k == "__metadata__":

@@ -270,49 +270,11 @@ def test_dual_clock_denoising_on_tiny_models(family, variant, frames, tiny, pipe
 
 
 def _tiny_wan_two_experts(out_dir, boundary_ratio):
-    """A tiny Wan 2.2 A14B-style image-to-video pipeline: two experts (transformer, transformer_2), no image
-    encoder, ``boundary_ratio`` in the pipeline config; saved and returned as a folder."""
-    import torch
-    from diffusers import (
-        AutoencoderKLWan,
-        FlowMatchEulerDiscreteScheduler,
-        WanImageToVideoPipeline,
-        WanTransformer3DModel,
-    )
+    """A tiny Wan 2.2 A14B-style image-to-video pipeline (:func:`vidstudio.backend.tiny.build_tiny_wan22_i2v`,
+    scheduler shift 3) saved and returned as a folder."""
+    from vidstudio.backend.tiny import build_tiny_wan22_i2v
 
-    from vidstudio.backend.tiny import _t5, _tokenizer
-
-    common = dict(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=36,
-        out_channels=16,
-        text_dim=32,
-        freq_dim=256,
-        ffn_dim=32,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-        num_layers=1,
-    )
-    torch.manual_seed(0)
-    vae = AutoencoderKLWan(
-        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
-    )
-    t1, t2 = WanTransformer3DModel(**common), WanTransformer3DModel(**common)
-    pipe = WanImageToVideoPipeline(
-        tokenizer=_tokenizer(),
-        text_encoder=_t5(),
-        vae=vae,
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=3.0),
-        transformer=t1,
-        transformer_2=t2,
-        boundary_ratio=boundary_ratio,
-        image_encoder=None,
-        image_processor=None,
-    )
-    pipe.save_pretrained(out_dir, safe_serialization=True)
+    build_tiny_wan22_i2v(boundary_ratio, shift=3.0).save_pretrained(out_dir, safe_serialization=True)
     return out_dir
 
 

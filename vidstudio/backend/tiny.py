@@ -263,6 +263,25 @@ def _ltx() -> tuple[Any, dict[str, Any]]:
     return pipe, {}
 
 
+#: The tiny Wan transformer's shared configuration (diffusers' own tests' sizes: 2 heads x 12 dims).
+_WAN_TRANSFORMER: dict[str, Any] = dict(
+    patch_size=(1, 2, 2),
+    num_attention_heads=2,
+    attention_head_dim=12,
+    out_channels=16,
+    text_dim=32,
+    freq_dim=256,
+    ffn_dim=32,
+    cross_attn_norm=True,
+    qk_norm="rms_norm_across_heads",
+    rope_max_seq_len=32,
+)
+#: The tiny Wan 2.1 VAE (base_dim 3, z_dim 16, 4x temporal compression).
+_WAN_VAE: dict[str, Any] = dict(
+    base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
+)
+
+
 def _wan(variant: str) -> tuple[Any, dict[str, Any]]:
     from diffusers import (
         AutoencoderKLWan,
@@ -275,22 +294,9 @@ def _wan(variant: str) -> tuple[Any, dict[str, Any]]:
     )
 
     torch.manual_seed(0)
-    vae = AutoencoderKLWan(
-        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
-    )
+    vae = AutoencoderKLWan(**_WAN_VAE)
     scheduler = FlowMatchEulerDiscreteScheduler(shift=7.0)
-    common = dict(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        out_channels=16,
-        text_dim=32,
-        freq_dim=256,
-        ffn_dim=32,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-    )
+    common = dict(_WAN_TRANSFORMER)
     torch.manual_seed(0)
     if variant == "vace":
         transformer = WanVACETransformer3DModel(
@@ -540,7 +546,7 @@ def write_tiny_model(family: str, out_dir: str | Path, variant: str | None = Non
     return out
 
 
-def build_tiny_wan22_i2v(boundary_ratio: float | None = 0.9) -> Any:
+def build_tiny_wan22_i2v(boundary_ratio: float | None = 0.9, shift: float = 5.0) -> Any:
     """A tiny random Wan 2.2 A14B-style image-to-video pipeline: two experts (``transformer`` for the high-noise
     steps, ``transformer_2`` below ``boundary_ratio * 1000``), no CLIP image encoder (the image reaches the model
     through the VAE only), as in Wan-AI/Wan2.2-I2V-A14B-Diffusers; every model in eval mode.
@@ -548,6 +554,7 @@ def build_tiny_wan22_i2v(boundary_ratio: float | None = 0.9) -> Any:
     Args:
         boundary_ratio: the expert switch as a fraction of the training timesteps (0.9 is the published I2V
             value); None: one expert only (``transformer_2`` is None).
+        shift: the flow-matching scheduler's timestep shift (``FlowMatchEulerDiscreteScheduler(shift=...)``).
 
     Returns:
         the :class:`diffusers.WanImageToVideoPipeline` (fp32, CPU).
@@ -562,30 +569,15 @@ def build_tiny_wan22_i2v(boundary_ratio: float | None = 0.9) -> Any:
     from vidstudio.backend.loader import quiet_libraries
 
     quiet_libraries()
-    common = dict(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=36,
-        out_channels=16,
-        text_dim=32,
-        freq_dim=256,
-        ffn_dim=32,
-        cross_attn_norm=True,
-        qk_norm="rms_norm_across_heads",
-        rope_max_seq_len=32,
-        num_layers=1,
-    )
+    common = dict(_WAN_TRANSFORMER, in_channels=36, num_layers=1)
     torch.manual_seed(0)
-    vae = AutoencoderKLWan(
-        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1, temperal_downsample=[False, True, True]
-    )
+    vae = AutoencoderKLWan(**_WAN_VAE)
     experts = [WanTransformer3DModel(**common), WanTransformer3DModel(**common) if boundary_ratio else None]
     pipe = WanImageToVideoPipeline(
         tokenizer=_tokenizer(),
         text_encoder=_t5(),
         vae=vae,
-        scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0),
+        scheduler=FlowMatchEulerDiscreteScheduler(shift=shift),
         transformer=experts[0],
         transformer_2=experts[1],
         boundary_ratio=boundary_ratio,

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from vidstudio.jobs.manager import JobManager, _Live
 from vidstudio.jobs.store import JobStore
-from vidstudio.protocol.models import FINISHED, ActorInfo, PoolInfo, WorkerInfo
+from vidstudio.protocol.models import ActorInfo, PoolInfo, WorkerInfo
 
 #: Load Model parameters that do not choose the pipeline kept loaded (each job adds them on top; see
 #: :meth:`vidstudio.backend.loader.PipelineCache.key`).
@@ -460,16 +460,12 @@ class PoolJobManager(JobManager):
             resources=resources,
         )
 
-    def eta(self, row: Any) -> float | None:
-        """Seconds until ``row`` finishes (an estimate): a queued job starts when as many slots have freed up as
-        there are jobs ahead of it, each taking the median duration."""
-        if row.status in FINISHED:
-            return 0.0
-        if row.status == "running":
-            return self._remaining(row)
-        avg = self._avg_duration()
-        if avg is None:
-            return None
+    def _running_ids(self) -> list[str]:
+        """The jobs running on the actors."""
+        return list(self.runs)
+
+    def _free_in(self) -> list[float] | None:
+        """Seconds until each ready or busy actor can start the next job (pending actors do not count)."""
         frees: list[float] = []
         for s in self.slots:
             if s.state == "ready":
@@ -480,20 +476,4 @@ class PoolJobManager(JobManager):
                 if rem is None:
                     return None
                 frees.append(rem)
-        if not frees:
-            return None
-        frees.sort()
-        try:
-            pos = self.queue.index(row.id)
-        except ValueError:
-            pos = 0
-        return frees[pos % len(frees)] + (pos // len(frees)) * avg + avg
-
-    def active_jobs(self) -> list:
-        """The running jobs and the queued ones, in the order they will run."""
-        ids = list(self.runs) + list(self.queue)
-        return [self.to_job(r) for i in ids if (r := self.store.get(i)) is not None]
-
-    def counts(self) -> tuple[int, int]:
-        """``(queued, running)``."""
-        return len(self.queue), len(self.runs)
+        return frees

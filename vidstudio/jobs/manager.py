@@ -226,27 +226,37 @@ class JobManager:
                 return max(0.0, elapsed * (1 - p.overall) / p.overall)
         return None
 
+    def _running_ids(self) -> list[str]:
+        """The ids of the running jobs: one here (a pool runs one per slot)."""
+        return [self.running] if self.running else []
+
+    def _free_in(self) -> list[float] | None:
+        """Seconds until each worker can start the next job (0 for an idle one), or None when a running job's
+        remaining time is not known yet. One worker here; a pool has one entry per ready or busy slot."""
+        if self.running is None:
+            return [0.0]
+        r = self.store.get(self.running)
+        rem = self._remaining(r) if r is not None else None
+        return None if rem is None else [rem]
+
     def eta(self, row: JobRow) -> float | None:
-        """Seconds until ``row`` finishes (an estimate), or None when there is nothing to go by."""
+        """Seconds until ``row`` finishes (an estimate), or None when there is nothing to go by: a queued job
+        starts when as many workers have freed up as there are jobs ahead of it, each taking the median
+        duration of the finished ones."""
         if row.status in FINISHED:
             return 0.0
         if row.status == "running":
             return self._remaining(row)
         avg = self._avg_duration()
-        if avg is None:
+        frees = self._free_in()
+        if avg is None or not frees:
             return None
-        ahead = 0.0
-        if self.running is not None:
-            r = self.store.get(self.running)
-            rem = self._remaining(r) if r is not None else None
-            if rem is None:
-                return None
-            ahead += rem
+        frees = sorted(frees)
         try:
             pos = self.queue.index(row.id)
         except ValueError:
             pos = 0
-        return ahead + (pos + 1) * avg
+        return frees[pos % len(frees)] + (pos // len(frees)) * avg + avg
 
     def to_job(self, row: JobRow) -> Job:
         """The API record of a stored job, with the live progress, queue position and ETA."""
@@ -290,8 +300,8 @@ class JobManager:
         )
 
     def active_jobs(self) -> list[Job]:
-        """The running job and the queued ones, in the order they will run."""
-        ids = ([self.running] if self.running else []) + list(self.queue)
+        """The running jobs and the queued ones, in the order they will run."""
+        ids = self._running_ids() + list(self.queue)
         return [self.to_job(r) for i in ids if (r := self.store.get(i)) is not None]
 
     # ------------------------------------------------------------------------------------------ requests
@@ -580,7 +590,7 @@ class JobManager:
 
     def counts(self) -> tuple[int, int]:
         """``(queued, running)``."""
-        return len(self.queue), 1 if self.running else 0
+        return len(self.queue), len(self._running_ids())
 
     def pool_info(self) -> Any:
         """The pool of workers for ``/v1/health`` (:class:`vidstudio.protocol.models.PoolInfo`); None here, where

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vidstudio.media.video import ffmpeg_exe, write_video
+from vidstudio.media.video import BT709_ENCODE, ffmpeg_exe, write_video
 
 
 def make_frames(n: int, w: int, h: int) -> np.ndarray:
@@ -54,16 +54,7 @@ def baseline(frames_u8: np.ndarray, out: Path, fps: int, crf: int, preset: str) 
         str(fps),
         "-i",
         "pipe:0",
-        "-vf",
-        "scale=out_color_matrix=bt709:out_range=tv",
-        "-colorspace",
-        "bt709",
-        "-color_primaries",
-        "bt709",
-        "-color_trc",
-        "bt709",
-        "-color_range",
-        "tv",
+        *BT709_ENCODE,
         "-c:v",
         "libx264",
         "-preset",

@@ -95,6 +95,22 @@ class VideoInfo:
     pix_fmt: str
 
 
+#: ffmpeg arguments that convert RGB to BT.709 limited-range YUV and tag the stream so (what players assume for
+#: HD video); the writer's and the export benchmark's ffmpeg both use them.
+BT709_ENCODE: tuple[str, ...] = (
+    "-vf",
+    "scale=out_color_matrix=bt709:out_range=tv",
+    "-colorspace",
+    "bt709",
+    "-color_primaries",
+    "bt709",
+    "-color_trc",
+    "bt709",
+    "-color_range",
+    "tv",
+)
+
+
 class VideoWriter:
     """Streams frames into an H.264 MP4 (``yuv420p``, ``+faststart``) through ffmpeg.
 
@@ -213,16 +229,7 @@ class VideoWriter:
         if audio is not None:
             cmd += ["-map", "2:a:0", "-c:a", "aac", "-b:a", "192k"]
         cmd += [
-            "-vf",
-            "scale=out_color_matrix=bt709:out_range=tv",
-            "-colorspace",
-            "bt709",
-            "-color_primaries",
-            "bt709",
-            "-color_trc",
-            "bt709",
-            "-color_range",
-            "tv",
+            *BT709_ENCODE,
             "-c:v",
             "libx264",
             "-preset",

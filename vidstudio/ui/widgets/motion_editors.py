@@ -353,6 +353,34 @@ class DocumentEditor(ParamEditor):
         if self.state is not None and self.node_id is not None:
             self.state.set(node_id=self.node_id, item=item)
 
+    def _current_item(self) -> dict[str, Any] | None:
+        """The chosen item (a path or body dict), or None."""
+        return next((i for i in self.items() if i.get("id") == self.current), None)
+
+    def _fill_list(self, label: Callable[[dict[str, Any]], str], color: Callable[[dict[str, Any]], Any]) -> None:
+        """Keeps the chosen item (else the Viewer's, else the first) and shows one list row per item, with
+        ``label(item)`` and a swatch of ``color(item)`` (an RGB tuple in [0, 1]), without emitting selections."""
+        items = self.items()
+        ids = [i.get("id") for i in items]
+        if self.current not in ids:
+            st = self.state
+            self.current = (
+                st.item
+                if (st is not None and st.is_for(self.node_id or "") and st.item in ids)
+                else (ids[0] if ids else None)
+            )
+        with QSignalBlocker(self.list):
+            if self.list.count() != len(items):
+                self.list.clear()
+                for _ in items:
+                    self.list.addItem(QListWidgetItem())
+            for row, it in enumerate(items):
+                entry = self.list.item(row)
+                entry.setText(label(it))
+                entry.setIcon(_swatch(color(it)))
+                entry.setData(Qt.ItemDataRole.UserRole, it.get("id"))
+            self.list.setCurrentRow(ids.index(self.current) if self.current in ids else -1)
+
     def _row_chosen(self, row: int) -> None:
         if self._syncing:
             return
@@ -475,41 +503,22 @@ class PathsEditor(DocumentEditor):
     def items(self) -> list[dict[str, Any]]:
         return self.doc.get("paths", []) if isinstance(self.doc, dict) else []
 
-    def _path(self) -> dict[str, Any] | None:
-        return next((p for p in self.items() if p.get("id") == self.current), None)
-
     def refresh(self) -> None:
         paths = self.items()
-        ids = [p.get("id") for p in paths]
-        if self.current not in ids:
-            st = self.state
-            self.current = (
-                st.item
-                if (st is not None and st.is_for(self.node_id or "") and st.item in ids)
-                else (ids[0] if ids else None)
-            )
-        with QSignalBlocker(self.list):
-            if self.list.count() != len(paths):
-                self.list.clear()
-                for _ in paths:
-                    self.list.addItem(QListWidgetItem())
-            for i, p in enumerate(paths):
-                item = self.list.item(i)
-                end = "end" if p.get("end_frame") is None else f"{float(p['end_frame']):g}"
-                n = len(p.get("points", []))
-                item.setText(
-                    f"{p.get('name') or p.get('id')}    f{float(p.get('start_frame', 0)):g}–{end}  ·  {n} point{'s' if n != 1 else ''}"
-                )
-                item.setIcon(_swatch(p.get("color", pathedit.PATH_COLORS[0])))
-                item.setData(Qt.ItemDataRole.UserRole, p.get("id"))
-            self.list.setCurrentRow(ids.index(self.current) if self.current in ids else -1)
+
+        def label(p: dict[str, Any]) -> str:
+            end = "end" if p.get("end_frame") is None else f"{float(p['end_frame']):g}"
+            n = len(p.get("points", []))
+            return f"{p.get('name') or p.get('id')}    f{float(p.get('start_frame', 0)):g}–{end}  ·  {n} point{'s' if n != 1 else ''}"
+
+        self._fill_list(label, lambda p: p.get("color", pathedit.PATH_COLORS[0]))
         has = self.current is not None
         self.form_box.setVisible(has)
         self.empty.setVisible(not paths)
         for b in (self.dup_button, self.del_button, self.start_button):
             b.setEnabled(has)
         if has:
-            self._show_path(self._path() or {})
+            self._show_path(self._current_item() or {})
 
     def _show_path(self, p: dict[str, Any]) -> None:
         if not self.name.hasFocus():
@@ -584,7 +593,7 @@ class PathsEditor(DocumentEditor):
             self.new_button.setChecked(st.armed)
 
     def _playhead_changed(self, _frame: int) -> None:
-        p = self._path()
+        p = self._current_item()
         if p is not None:
             r = p.get("rotation") or {}
             self.angle.display(r.get("angle", 0.0), self.frame)
@@ -599,7 +608,7 @@ class PathsEditor(DocumentEditor):
     def _set(self, key: str, value: Any, text: str) -> None:
         if self._syncing or self.current is None:
             return
-        p = self._path()
+        p = self._current_item()
         if p is None or p.get(key) == value:
             return
         self.commit(
@@ -612,7 +621,7 @@ class PathsEditor(DocumentEditor):
         self._set("end_frame", None if on else float(self.end.value()), "Path end frame")
 
     def _set_easing(self) -> None:
-        p = self._path()
+        p = self._current_item()
         if p is None:
             return
         e = dict(p.get("easing") or {})
@@ -621,7 +630,7 @@ class PathsEditor(DocumentEditor):
         self._set("easing", e, "Path easing")
 
     def _set_rotation(self, mode: str | None = None, angle: Any = None, how: str = "set") -> None:
-        p = self._path()
+        p = self._current_item()
         if p is None:
             return
         r = dict(p.get("rotation") or {})
@@ -636,7 +645,7 @@ class PathsEditor(DocumentEditor):
             return
         row, col = item.row(), item.column()
         text = item.text().strip()
-        p = self._path()
+        p = self._current_item()
         if p is None or not 0 <= row < len(p.get("points", [])):
             return
         name = p.get("name") or self.current
@@ -684,7 +693,7 @@ class PathsEditor(DocumentEditor):
 
     def go_start(self) -> None:
         """Puts the playhead on the chosen path's start frame (to place its points over that frame)."""
-        p = self._path()
+        p = self._current_item()
         if p is not None and self.session is not None:
             self.session.transport.set_playhead(int(round(float(p.get("start_frame", 0.0)))))
 
@@ -781,29 +790,12 @@ class BodiesEditor(DocumentEditor):
     def items(self) -> list[dict[str, Any]]:
         return self.doc or []
 
-    def _body(self) -> dict[str, Any] | None:
-        return next((b for b in self.items() if b.get("id") == self.current), None)
-
     def refresh(self) -> None:
         bodies = self.items()
-        ids = [b.get("id") for b in bodies]
-        if self.current not in ids:
-            st = self.state
-            self.current = (
-                st.item
-                if (st is not None and st.is_for(self.node_id or "") and st.item in ids)
-                else (ids[0] if ids else None)
-            )
-        with QSignalBlocker(self.list):
-            if self.list.count() != len(bodies):
-                self.list.clear()
-                for _ in bodies:
-                    self.list.addItem(QListWidgetItem())
-            for i, b in enumerate(bodies):
-                item = self.list.item(i)
-                item.setText(f"{b.get('id')}    {b.get('kind', 'dynamic')} {b.get('shape', 'circle')}")
-                item.setIcon(_swatch(b.get("color", (0.9, 0.3, 0.2))))
-            self.list.setCurrentRow(ids.index(self.current) if self.current in ids else -1)
+        self._fill_list(
+            lambda b: f"{b.get('id')}    {b.get('kind', 'dynamic')} {b.get('shape', 'circle')}",
+            lambda b: b.get("color", (0.9, 0.3, 0.2)),
+        )
         has = self.current is not None
         self.form_box.setVisible(has)
         self.empty.setVisible(not bodies)
@@ -811,7 +803,7 @@ class BodiesEditor(DocumentEditor):
         self.del_button.setEnabled(has)
         if not has:
             return
-        b = self._body() or {}
+        b = self._current_item() or {}
         if not self.bid.hasFocus():
             self.bid.setText(str(b.get("id", "")))
         if not self.name.hasFocus():
@@ -855,7 +847,7 @@ class BodiesEditor(DocumentEditor):
     def _set(self, key: str, value: Any, text: str) -> None:
         if self._syncing or self.current is None:
             return
-        b = self._body()
+        b = self._current_item()
         if b is None or b.get(key) == value or (key in ("id",) and not value):
             return
         old = self.current

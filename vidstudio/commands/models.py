@@ -16,6 +16,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``vidstudio models`` (``download``, ``list``, ``remove``) to the subcommand parser ``sub``."""
     p = sub.add_parser(
         "models",
         help="list, download and remove models",
@@ -49,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    """``vidstudio models list``: cached Hugging Face models and local checkpoint files with their size on disk,
+    family and variant; returns the exit status."""
     from vidstudio.backend.checkpoint_files import list_checkpoint_files
     from vidstudio.backend.hub import cached_models, hub_cache, human_bytes
 
@@ -74,6 +77,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
+    """``vidstudio models download ID``: a Hugging Face snapshot with progress (bytes, speed, ETA), free space
+    checked first; Ctrl-C cancels (exit 130) and a later run resumes. Returns the exit status (2: bad id, no
+    space, or the hub refused)."""
     from vidstudio.backend.hub import download
     from vidstudio.errors import Cancelled, ModelError
 
@@ -98,6 +104,8 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
+    """``vidstudio models remove ID``: deletes a cached model and says how much space came back; returns the exit
+    status (2 when the model is not in the cache)."""
     from vidstudio.backend.hub import human_bytes, remove
     from vidstudio.errors import ModelError
 

@@ -14,6 +14,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Adds ``vidstudio validate`` (with the budget limits ``--max-pixels``, ``--max-frames``, ``--max-steps``)."""
     p = sub.add_parser("validate", help="check a project file and its graph", description=__doc__)
     p.add_argument("project", help="a .vidproj file (or an MP4 rendered by VidStudio)")
     p.add_argument(
@@ -29,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Runs ``vidstudio validate`` (see the module docstring); returns 0 when valid, 2 with one line per problem."""
     from vidstudio.errors import ProjectError
     from vidstudio.nodes import default_registry
     from vidstudio.project import load_project

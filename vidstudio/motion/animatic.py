@@ -269,5 +269,8 @@ class _SpriteMip:
         self.max_scale = max(max_scale, 1e-3)
 
     def for_scale(self, scale: float) -> np.ndarray:
+        """The raster to draw the sprite from at ``scale`` (output px per world px): the largest one halved as
+        often as stays at or above ``scale`` (mipmapping); ``(rh, rw, 4)`` uint8 premultiplied RGBA
+        (:meth:`vidstudio.motion.sprites.Sprite.raster`)."""
         levels = 0 if scale >= self.max_scale / 2 else int(math.floor(math.log2(self.max_scale / max(scale, 1e-6))))
         return self.sprite.raster(self.max_scale / (2**levels))

@@ -9,7 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from vidstudio.backend.bundle import Conditioning, ModelRef
-from vidstudio.backend.extend import extend, match_colour, plan_windows, window_bundle
+from vidstudio.backend.extend import extend, match_colour, plan_windows, window_bundle, window_method
 from vidstudio.errors import NodeError
 from vidstudio.families import check_request
 from vidstudio.families._check import Request
@@ -58,6 +58,14 @@ def test_the_bundle_is_sliced_per_window():
     w = window_bundle(b, 0, 9, schedule_ok=True)
     assert w.prompt == "a fox" and w.guide_start == 5 and len(w.guide) == 4 and w.prompt_schedule == {}
     assert window_bundle(b, 6, 15, schedule_ok=True).prompt_schedule == {0: "a fox", 4: "a fox jumps"}
+    motion = np.arange(20, dtype=np.float32)[:, None, None, None] * np.ones((20, 4, 4, 3), np.float32)
+    mm = np.arange(20, dtype=np.float32)[:, None, None] * np.ones((20, 4, 4), np.float32)
+    w = window_bundle(Conditioning(motion=motion, motion_mask=mm), 12, 21, schedule_ok=False)
+    np.testing.assert_array_equal(w.motion, motion[12:20])
+    np.testing.assert_array_equal(w.motion_mask, mm[12:20])
+    w = window_bundle(Conditioning(motion=motion, motion_mask=mm), 24, 33, schedule_ok=False)
+    np.testing.assert_array_equal(w.motion, motion[19:])  # ended before the window: its last frame, held
+    np.testing.assert_array_equal(w.motion_mask, mm[19:])
 
 
 def test_ltx_windows_are_conditioned_on_the_previous_frames_at_their_indices(tiny, pipeline_cache):
@@ -109,17 +117,209 @@ def test_ltx_windows_are_conditioned_on_the_previous_frames_at_their_indices(tin
     np.testing.assert_allclose(res.frames[:6], res0.frames[:6], atol=1e-6)  # the first window's own frames
 
 
-def test_a_family_without_keyframes_cannot_extend(tiny, pipeline_cache):
-    with pytest.raises(NodeError, match="takes no keyframes, so a window cannot be conditioned"):
+@pytest.mark.parametrize(
+    "family,variant,method",
+    [
+        ("ltx", None, "frame_indices"),
+        ("wan", "vace", "frame_indices"),
+        ("wan", "i2v", "first_frame"),
+        ("wan", "t2v", "video_to_video"),
+        ("cogvideox", "t2v", "video_to_video"),
+        ("cogvideox", "i2v", "first_frame"),
+        ("hunyuan15", "i2v", "first_frame"),
+        ("ltx2", "t2v", "first_frame"),
+    ],
+)
+def test_each_checkpoint_kind_gets_its_window_method(family, variant, method):
+    assert window_method(family, variant) == method
+
+
+def test_a_checkpoint_without_keyframes_or_video_to_video_cannot_extend():
+    with pytest.raises(NodeError, match=r"hunyuan15 \(t2v\) takes no keyframes and no guide video, so a window"):
+        window_method("hunyuan15", "t2v")
+
+
+def spy_windows(monkeypatch):
+    """The frames each window's :func:`generate` made, as made (before the seam's colour match)."""
+    import vidstudio.backend.extend as ext
+
+    made, real = [], ext.generate
+
+    def gen(*a, **kw):
+        r = real(*a, **kw)
+        made.append(r.frames.copy())
+        return r
+
+    monkeypatch.setattr(ext, "generate", gen)
+    return made
+
+
+def frames_of(video):
+    return np.stack([pil_array(f) for f in video])
+
+
+def moving_square(frames, size=32):
+    """A white square moving right on a gradient, ``(frames, size, size, 3)``, and its masks."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    base = np.stack([x, y, 0.5 * (x + y)], -1).astype(np.float32) * 0.6
+    video = np.repeat(base[None], frames, 0)
+    masks = np.zeros((frames, size, size), np.float32)
+    for t in range(frames):
+        x0 = 2 + t
+        video[t, 10:20, x0 : x0 + 10] = 1.0
+        masks[t, 10:20, x0 : x0 + 10] = 1.0
+    return video, masks
+
+
+def test_wan_vace_windows_hold_the_overlap_in_the_control_video_with_mask_0(tiny, pipeline_cache, monkeypatch):
+    made, calls = spy_windows(monkeypatch), []
+    res = extend(
+        ModelRef(model=str(tiny("wan", "vace"))),
+        Conditioning(prompt="a fox", steps=1, seed=2),
+        width=64,
+        height=64,
+        frames=13,
+        window=9,
+        fps=8,
+        cache=pipeline_cache,
+        call_hook=lambda plan, kw: calls.append(dict(kw)),
+    )
+    assert res.frames.shape == (13, 64, 64, 3)
+    assert [(w.start, w.stop, w.conditioned, w.method, w.pipeline) for w in res.windows] == [
+        (0, 9, [], "", "WanVACEPipeline"),
+        (4, 13, [0, 1, 2, 3, 4], "frame_indices", "WanVACEPipeline"),  # overlap: one latent step plus one
+    ]
+    assert calls[0]["video"] is None and calls[0]["mask"] is None
+    video, mask = frames_of(calls[1]["video"]), np.stack([np.asarray(m) for m in calls[1]["mask"]])
+    assert video.shape == (9, 64, 64, 3) and mask.shape == (9, 64, 64)
+    np.testing.assert_allclose(video[:5], made[0][4:9], atol=1 / 255 + 1e-6)  # window 0's last five frames
+    np.testing.assert_allclose(video[5:], 128 / 255, atol=1e-6)  # gray: nothing known there
+    assert (mask[:5] == 0).all() and (mask[5:] == 255).all()  # kept there, generated elsewhere
+    assert any(
+        n.startswith(
+            "window 1: frames 4..12, seed 3, conditioned at frames 0..4 by the VACE control video "
+            "(mask 0 there), WanVACEPipeline"
+        )
+        for n in res.notes
+    ), res.notes
+
+
+def test_wan_text_to_video_windows_go_through_video_to_video_from_the_overlap(tiny, pipeline_cache, monkeypatch):
+    made, calls = spy_windows(monkeypatch), []
+    guide = moving_square(13, 64)[0]
+    res = extend(
+        ModelRef(model=str(tiny("wan"))),
+        Conditioning(prompt="a fox", steps=2, seed=2, guide=guide, guide_strength=0.5),
+        width=64,
+        height=64,
+        frames=13,
+        window=9,
+        fps=8,
+        cache=pipeline_cache,
+        call_hook=lambda plan, kw: calls.append(dict(kw)),
+    )
+    assert [(w.start, w.conditioned, w.method, w.pipeline) for w in res.windows] == [
+        (0, [], "", "WanVideoToVideoPipeline"),
+        (4, [0, 1, 2, 3, 4], "video_to_video", "WanVideoToVideoPipeline"),
+    ]
+    np.testing.assert_allclose(frames_of(calls[0]["video"]), guide[:9], atol=1 / 255 + 1e-6)
+    video = frames_of(calls[1]["video"])
+    assert len(video) == 9 and calls[1]["strength"] == 0.5
+    np.testing.assert_allclose(video[:5], made[0][4:9], atol=1 / 255 + 1e-6)  # the overlap, as made
+    np.testing.assert_allclose(video[5:], guide[9:13], atol=1 / 255 + 1e-6)  # then the animatic, frames 9..12
+    assert any(
+        "made by video-to-video from the 5 overlap frames and the guide video, at strength 0.5" in n for n in res.notes
+    )
+    assert any("conditioned at frames 0..4 by video-to-video" in n for n in res.notes)
+
+
+def test_cogvideox_text_to_video_without_a_guide_holds_the_last_overlap_frame(tiny, pipeline_cache, monkeypatch):
+    made, calls = spy_windows(monkeypatch), []
+    res = extend(
+        ModelRef(model=str(tiny("cogvideox"))),
+        Conditioning(prompt="a fox", steps=2, seed=2, guide_strength=0.5),
+        width=32,
+        height=32,
+        frames=15,
+        window=9,
+        overlap=3,
+        fps=8,
+        cache=pipeline_cache,
+        call_hook=lambda plan, kw: calls.append(dict(kw)),
+    )
+    assert [(w.start, w.method, w.pipeline) for w in res.windows] == [
+        (0, "", "CogVideoXPipeline"),
+        (6, "video_to_video", "CogVideoXVideoToVideoPipeline"),
+    ]
+    assert "video" not in calls[0]
+    video = frames_of(calls[1]["video"])
+    np.testing.assert_allclose(video[:3], made[0][6:9], atol=1 / 255 + 1e-6)
+    np.testing.assert_allclose(video[3:], np.repeat(video[2:3], 6, 0), atol=1e-6)  # no guide: the last one held
+    assert any("window 1: 6 of its frames have no guide video" in n for n in res.notes)
+
+
+def test_cogvideox_strength_that_leaves_no_step_is_refused_before_any_window(tiny, pipeline_cache, monkeypatch):
+    made = spy_windows(monkeypatch)
+    with pytest.raises(NodeError, match="control 'guide_video': guide_strength 0.6 with 1 steps leaves no"):
         extend(
-            ModelRef(model=str(tiny("wan"))),
+            ModelRef(model=str(tiny("cogvideox"))),
             Conditioning(prompt="a fox", steps=1),
-            width=64,
-            height=64,
-            frames=17,
+            width=32,
+            height=32,
+            frames=15,
             window=9,
+            overlap=3,
             cache=pipeline_cache,
         )
+    assert made == []
+
+
+def test_time_to_move_follows_each_windows_slice_of_the_motion_signal(tiny, pipeline_cache, monkeypatch):
+    from vidstudio.backend import ttm
+    from vidstudio.backend.bundle import Keyframe
+
+    made, seen = spy_windows(monkeypatch), []
+    real_prepare = ttm.prepare
+
+    def spy_prepare(plan, bundle, *a, **kw):
+        seen.append((np.asarray(bundle.motion).copy(), np.asarray(bundle.motion_mask).copy()))
+        return real_prepare(plan, bundle, *a, **kw)
+
+    monkeypatch.setattr(ttm, "prepare", spy_prepare)
+    video, masks = moving_square(17)
+    res = extend(
+        ModelRef(model=str(tiny("cogvideox", "i2v"))),
+        Conditioning(
+            prompt="a square slides",
+            keyframes=[Keyframe(0, video[0])],
+            motion=video,
+            motion_mask=masks,
+            t_weak=1,
+            t_strong=2,
+            steps=3,
+            seed=5,
+        ),
+        width=32,
+        height=32,
+        frames=17,
+        window=9,
+        fps=8,
+        cache=pipeline_cache,
+    )
+    assert [(w.start, w.stop, w.method, w.pipeline, w.motion) for w in res.windows] == [
+        (0, 9, "", "CogVideoXImageToVideoPipeline", (0, 9)),
+        (8, 17, "first_frame", "CogVideoXImageToVideoPipeline", (8, 17)),
+    ]
+    assert len(seen) == 2
+    np.testing.assert_array_equal(seen[0][0], video[:9])
+    np.testing.assert_array_equal(seen[0][1], masks[:9])
+    motion1, mask1 = seen[1]
+    assert motion1.shape == (9, 32, 32, 3)
+    np.testing.assert_allclose(motion1[0], made[0][8], atol=1e-6)  # the overlap frame, as window 0 made it
+    np.testing.assert_allclose(motion1[1:], video[9:17], atol=1 / 255 + 1e-6)  # then the animatic's frames 9..16
+    np.testing.assert_array_equal(mask1, masks[8:17])
+    assert any("window 1: frames 8..16, seed 6, conditioned at frames 0..0 by its first frame" in n for n in res.notes)
+    assert any("Time-to-Move on motion signal frames 8..16" in n for n in res.notes)
 
 
 def test_extend_node_runs_in_the_engine_and_reports_the_windows(tiny, pipeline_cache):

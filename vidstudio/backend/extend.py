@@ -1,14 +1,24 @@
 """Extend: clips longer than one pass of a model, made as windows chained with overlap over :func:`generate`.
 
 Window ``k`` covers project frames ``start_k .. start_k + window``, with ``start_{k+1} = start_k + window -
-overlap``. Each window after the first is conditioned on the last frames of the one before, placed at its first
-frame indices as keyframes: every overlap frame at its own index where the family takes keyframes at any frame
-(LTX-Video's ``LTXVideoCondition(image, frame_index)``), the previous window's last frame as frame 0 where it
-takes a first frame only (Wan, CogVideoX and SVD image-to-video; the overlap is then one frame). The rest of the
-conditioning is sliced per window: the prompt schedule (the prompt in force at the window's middle, or at its
-start with the changes inside it where the family takes a schedule), keyframes, the guide video (the animatic), masks, the
-trajectory boxes and the camera that drive the trajectory-aware noise, so the animatic's motion goes on through
-every window. Across each seam the new window's colours are matched to the overlap it shares with the frames
+overlap``. Each window after the first is conditioned on the last frames of the one before, by one of three
+methods (:data:`METHODS`), chosen from what the checkpoint takes:
+
+- ``frame_indices``: every overlap frame as a keyframe at its own index, where the family takes keyframes at any
+  frame: LTX-Video's ``LTXVideoCondition(image, frame_index)``, and Wan VACE, whose control video holds the
+  overlap frames as known frames with the mask 0 there (1, generated, elsewhere; the adapter's keyframes);
+- ``first_frame``: the previous window's last frame as frame 0, where the checkpoint takes a first frame only
+  (Wan, CogVideoX, HunyuanVideo 1.5, LTX-2 and SVD image-to-video; the overlap is then one frame);
+- ``video_to_video``: where the checkpoint takes no image at all (Wan and CogVideoX text-to-video), the guide
+  video of a video-to-video pipeline (``WanVideoToVideoPipeline`` / ``CogVideoXVideoToVideoPipeline``, denoising
+  ``strength`` = the bundle's guide strength) is the overlap frames followed by the window's slice of the guide
+  video (the animatic), the last overlap frame held where there is no guide.
+
+The rest of the conditioning is sliced per window: the prompt schedule (the prompt in force at the window's
+middle, or at its start with the changes inside it where the family takes a schedule), keyframes, the guide video
+(the animatic), masks, the trajectory boxes and the camera that drive the trajectory-aware noise, and the
+Time-to-Move motion signal and its mask, whose overlap frames are the previous window's output (what the window
+is conditioned on), so the animatic's motion goes on through every window. Across each seam the new window's colours are matched to the overlap it shares with the frames
 already made (per-channel mean and standard deviation over the overlap: a Reinhard-style statistics transfer,
 Reinhard et al. 2001, "Color transfer between images"), then the overlap is cross-faded.
 """
@@ -24,11 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from vidstudio.backend.adapters import fit_image, video_to_video_strength
 from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
 from vidstudio.backend.generate import GenerateResult, generate, resolve_seed
 from vidstudio.backend.locate import locate
 from vidstudio.errors import NodeError
-from vidstudio.families import get_spec
+from vidstudio.families import get_spec, uses_video_to_video
 from vidstudio.progress import CancelToken
 
 
@@ -41,6 +52,10 @@ class Window:
             window may reach past the clip, its extra frames are dropped).
         prompt: the prompt it ran with. seed: its seed (the base seed + index).
         conditioned: the window-local frame indices conditioned on the previous window's frames.
+        method: how they were conditioned, a key of :data:`METHODS` ("" for the first window).
+        pipeline: the diffusers pipeline class that ran it.
+        motion: the project frames of the Time-to-Move motion signal it followed ``(start, stop)`` (its first
+            ``len(conditioned)`` frames replaced by the previous window's), or None.
     """
 
     index: int
@@ -49,13 +64,35 @@ class Window:
     prompt: str
     seed: int
     conditioned: list[int] = field(default_factory=list)
+    method: str = ""
+    pipeline: str = ""
+    motion: tuple[int, int] | None = None
 
     def describe(self) -> str:
-        """One line for the run report."""
-        cond = f", conditioned at frames {self.conditioned[0]}..{self.conditioned[-1]}" if self.conditioned else ""
+        """One line for the run report, e.g. ``window 1: frames 8..16, seed 4, conditioned at frames 0..4 by
+        the VACE control video (mask 0 there), WanVACEPipeline, prompt 'a fox'``."""
+        cond = ""
+        if self.conditioned:
+            how = METHODS.get(self.method, self.method)
+            if self.method == "frame_indices" and self.pipeline == "WanVACEPipeline":
+                how = "the VACE control video (mask 0 there)"
+            cond = f", conditioned at frames {self.conditioned[0]}..{self.conditioned[-1]} by {how}"
+        ran = f", {self.pipeline}" if self.pipeline else ""
+        ttm = ""
+        if self.motion is not None:
+            ttm = f", Time-to-Move on motion signal frames {self.motion[0]}..{self.motion[1] - 1}"
         return (
-            f"window {self.index}: frames {self.start}..{self.stop - 1}, seed {self.seed}{cond}, prompt {self.prompt!r}"
+            f"window {self.index}: frames {self.start}..{self.stop - 1}, seed {self.seed}{cond}{ran}{ttm}, "
+            f"prompt {self.prompt!r}"
         )
+
+
+#: How a window is conditioned on the one before (see the module docstring): method -> words.
+METHODS: dict[str, str] = {
+    "frame_indices": "keyframes at their frame indices",
+    "first_frame": "its first frame (image-to-video)",
+    "video_to_video": "video-to-video (the overlap frames, then the guide video)",
+}
 
 
 def plan_windows(frames: int, window: int, overlap: int) -> list[tuple[int, int]]:
@@ -108,7 +145,9 @@ def window_bundle(bundle: Conditioning, start: int, stop: int, *, schedule_ok: b
     Prompts: where the family takes a schedule (``schedule_ok``), the prompt in force at ``start`` (the
     bundle's prompt before the first change) and the changes inside the window; elsewhere the prompt in force at
     the window's middle frame (the one most of its frames are under). Keyframes inside
-    the window, the guide video (by ``guide_start``), masks, boxes and camera are cut to the window.
+    the window, the guide video (by ``guide_start``), masks, boxes, camera, and the Time-to-Move motion signal and
+    its mask (from project frame 0) are cut to the window; a motion signal or mask that ends before the window
+    gives its last frame (held, as a single pass holds it).
     """
     prompt = bundle.prompt
     at = start if schedule_ok else (start + stop - 1) // 2
@@ -138,7 +177,49 @@ def window_bundle(bundle: Conditioning, start: int, stop: int, *, schedule_ok: b
         masks=_slice(bundle.masks, start, stop) if guide is not None else None,
         boxes=_slice(bundle.boxes, start, stop),
         camera=_slice(bundle.camera, start, stop),
+        motion=_slice_held(bundle.motion, start, stop),
+        motion_mask=_slice_held(bundle.motion_mask, start, stop),
     )
+
+
+def _slice_held(value: Any, a: int, b: int) -> Any:
+    """``value[a:b]``, or its last frame when it ends before ``a`` (None stays None)."""
+    if value is None:
+        return None
+    n = len(value)
+    return value[a:b] if a < n else value[n - 1 : n]
+
+
+def lead_with(
+    lead: np.ndarray, video: Any, video_start: int, count: int, width: int, height: int
+) -> tuple[np.ndarray, int]:
+    """A window's video whose first frames are ``lead`` (the overlap frames already made) and whose other frames
+    come from ``video`` (a Clip or array placed at window frame ``video_start``; None for none), each fitted to
+    ``width x height`` (cover); past the video's end its last frame is held, and where no video frame is (none,
+    or before ``video_start``) the frame before is held.
+
+    Args:
+        lead: ``(O, height, width, 3)`` float32 in [0, 1]; video: window-local frames or None.
+        count: the window's frame count (``>= O``).
+
+    Returns:
+        ``((count, height, width, 3) float32 in [0, 1], held)``: the video and how many frames were held.
+    """
+    out = np.empty((count, height, width, 3), np.float32)
+    n = min(len(lead), count)
+    out[:n] = lead[:n]
+    have = len(video) if video is not None else 0
+    held = 0
+    for i in range(n, count):
+        j = i - int(video_start)
+        if 0 <= j < have or (have and j >= have):
+            src = np.asarray(video[min(j, have - 1)], np.float32)
+            out[i] = np.asarray(fit_image(src, width, height), np.float32) / 255.0
+            held += j >= have
+        else:
+            out[i] = out[i - 1]
+            held += 1
+    return out, held
 
 
 @dataclass
@@ -157,6 +238,27 @@ class ExtendResult:
     last: GenerateResult
     notes: list[str] = field(default_factory=list)
     audio: Any = None
+
+
+def window_method(family: str, variant: str | None) -> str:
+    """How Extend conditions a window of this checkpoint on the one before, a key of :data:`METHODS`:
+    ``frame_indices`` where it takes keyframes at any frame (LTX-Video, Wan VACE), ``first_frame`` where it takes
+    a first frame (image-to-video), ``video_to_video`` where it takes no image but a guide video through a
+    video-to-video pipeline (Wan and CogVideoX text-to-video).
+
+    Raises:
+        NodeError: for a checkpoint that takes none of these, naming what would work.
+    """
+    spec = get_spec(family)
+    keys = spec.controls.get("keyframes")
+    if keys is not None and (variant is None or not keys.variants or variant in keys.variants):
+        return "frame_indices" if keys.frames_for(variant) == "any" else "first_frame"
+    if uses_video_to_video(family, variant):
+        return "video_to_video"
+    raise NodeError(
+        f"{family} ({variant or 'this checkpoint'}) takes no keyframes and no guide video, so a window cannot be "
+        "conditioned on the one before: use an image-to-video checkpoint, Wan VACE, or LTX-Video"
+    )
 
 
 def extend(
@@ -181,15 +283,16 @@ def extend(
         ref, bundle, width, height, fps, project_dir, cache, cancel, call_hook: as for :func:`generate`.
         frames: the clip's length (may exceed the family's window).
         window: frames per pass (0: the family's window, or the clip when it fits); must meet the frame rule.
-        overlap: frames each window shares with the one before (0: one latent step plus one, e.g. 9 for LTX;
-            forced to 1 for families that take a first frame only).
+        overlap: frames each window shares with the one before (0: one latent step plus one, e.g. 9 for LTX,
+            5 for Wan; forced to 1 for checkpoints that take a first frame only).
 
     Returns:
         the :class:`ExtendResult`; its notes list the windows.
 
     Raises:
-        NodeError: for a bad window or overlap, a family that takes no keyframe (nothing can carry one window
-            into the next), or what :func:`generate` raises for a window.
+        NodeError: for a bad window or overlap, a checkpoint that takes neither a keyframe nor a guide video
+            through video-to-video (nothing can carry one window into the next), or what :func:`generate` raises
+            for a window.
     """
     cancel = cancel or CancelToken()
     loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
@@ -198,23 +301,25 @@ def extend(
     win = int(window) or (min(spec.window, frames) if spec.window else frames)
     if not rule.frames_ok(win):
         raise NodeError(f"param 'window': {loc.family} needs {rule.frames_rule()} per pass, not {win}")
-    keys = spec.controls.get("keyframes")
-    variant = loc.variant
-    if keys is None or (variant is not None and keys.variants and (variant not in keys.variants)):
-        raise NodeError(
-            f"{loc.family} ({variant or 'this checkpoint'}) takes no keyframes, so a window cannot be "
-            "conditioned on the one before: use an image-to-video checkpoint, or LTX-Video"
-        )
-    where = keys.frames_for(variant)
-    ov = int(overlap) or (rule.frame_step + 1 if where == "any" else 1)
+    method = window_method(loc.family, loc.variant)
+    ov = int(overlap) or (rule.frame_step + 1 if method != "first_frame" else 1)
     notes: list[str] = []
-    if where != "any" and ov != 1:
+    if method == "first_frame" and ov != 1:
         notes.append(
             f"{loc.family} takes a first frame only: each window starts from the last frame of the one "
             f"before (overlap 1, not {ov})"
         )
         ov = 1
+    if method == "video_to_video":
+        notes.append(
+            f"{loc.family} ({loc.variant or 'this checkpoint'}) takes no image: each window after the first is "
+            f"made by video-to-video from the {ov} overlap frames and the guide video, at strength "
+            f"{float(bundle.guide_strength):g} (the guide strength; lower keeps the overlap closer)"
+        )
     spans = plan_windows(frames, win, ov)
+    if method == "video_to_video" and len(spans) > 1:  # refuse a strength that leaves no step before window 0 runs
+        steps = bundle.steps if bundle.steps is not None else spec.default_steps_for(loc.checkpoint or None)[0]
+        video_to_video_strength(dataclasses.replace(bundle, steps=steps))
     seed = resolve_seed(bundle.seed)
     if bundle.seed is None or bundle.seed < 0:
         notes.append(f"random seed {seed}")
@@ -230,12 +335,34 @@ def extend(
         cond: list[int] = []
         if k > 0:
             prev = out[a:made]  # the frames already made that this window shares
-            tail = prev[-ov:] if where == "any" else prev[-1:]
+            tail = prev[-ov:] if method != "first_frame" else prev[-1:]
             cond = list(range(len(tail)))
-            taken = set(cond)
-            sub.keyframes = [Keyframe(j, tail[j]) for j in cond] + [kf for kf in sub.keyframes if kf.frame not in taken]
+            if method == "video_to_video":
+                sub.guide, held = lead_with(tail, sub.guide, sub.guide_start, b - a, width, height)
+                sub.guide_start = 0
+                if held:
+                    notes.append(
+                        f"window {k}: {held} of its frames have no guide video: the video-to-video input holds "
+                        "the frame before them there"
+                    )
+            else:
+                taken = set(cond)
+                sub.keyframes = [Keyframe(j, tail[j]) for j in cond] + [
+                    kf for kf in sub.keyframes if kf.frame not in taken
+                ]
+            if sub.motion is not None:  # Time-to-Move: the overlap moves as it was made
+                sub.motion = lead_with(tail, sub.motion, 0, b - a, width, height)[0]
         sub.seed = seed + k
-        w_info = Window(k, a, b, sub.prompt, seed + k, cond)
+        w_info = Window(
+            k,
+            a,
+            b,
+            sub.prompt,
+            seed + k,
+            cond,
+            method=method if cond else "",
+            motion=(a, b) if sub.motion is not None else None,
+        )
         windows.append(w_info)
 
         def sub_progress(f, m, k=k):
@@ -256,6 +383,7 @@ def extend(
             previews=False,
             call_hook=call_hook,
         )
+        w_info.pipeline = last.pipeline
         got = last.frames
         if got.shape[1:3] != (height, width):
             raise NodeError(f"window {k} came back {got.shape[2]}x{got.shape[1]}, expected {width}x{height}")
@@ -285,4 +413,14 @@ def extend(
     return ExtendResult(frames=out, windows=windows, last=last, notes=notes, audio=audio)
 
 
-__all__ = ["ExtendResult", "Window", "extend", "match_colour", "plan_windows", "window_bundle"]
+__all__ = [
+    "METHODS",
+    "ExtendResult",
+    "Window",
+    "extend",
+    "lead_with",
+    "match_colour",
+    "plan_windows",
+    "window_bundle",
+    "window_method",
+]

@@ -36,6 +36,17 @@ def test_a_single_pass_longer_than_the_window_is_refused_and_pointed_at_extend()
     assert check_request("ltx", Request(controls={"text"}, width=64, height=64, frames=257)).ok
 
 
+@pytest.mark.parametrize("family,window,step", [("ltx2", 481, 8), ("hunyuan15", 121, 4)])
+def test_ltx2_and_hunyuan15_refuse_a_pass_past_their_window(family, window, step):
+    res = check_request(family, Request(controls={"text"}, width=64, height=64, frames=window + step))
+    assert not res.ok
+    assert any(
+        f"{family} makes at most {window} frames in one pass, the project has {window + step}; use an Extend node" in m
+        for _, m in res.problems
+    ), res.problems
+    assert check_request(family, Request(controls={"text"}, width=64, height=64, frames=window)).ok
+
+
 def test_colour_match_takes_the_overlap_statistics():
     rng = np.random.default_rng(0)
     ref = rng.random((3, 8, 8, 3)).astype(np.float32) * 0.5 + 0.25

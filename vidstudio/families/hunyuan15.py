@@ -91,6 +91,10 @@ SPEC = FamilySpec(
     rule=GeometryRule(frame_step=4, side_multiple=16),
     refine_rule=refine_rule,
     native=(848, 480, 24),
+    # 121 frames (5 s at 24 fps), HunyuanVideo 1.5's published clip length: Tencent-Hunyuan/HunyuanVideo-1.5
+    # README (generate.py `--video_length` default 121; its diffusers example passes num_frames=121) and
+    # diffusers' HunyuanVideo15Pipeline / HunyuanVideo15ImageToVideoPipeline default (num_frames=121).
+    window=121,
     pipelines_text="HunyuanVideo15Pipeline, HunyuanVideo15ImageToVideoPipeline (guidance through the pipeline's "
     "`guider`, ClassifierFreeGuidance)",
     variants_text="`t2v`, `i2v` (480p, 720p, CFG-distilled)",

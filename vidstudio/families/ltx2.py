@@ -58,6 +58,10 @@ SPEC = FamilySpec(
     rule=GeometryRule(frame_step=8, side_multiple=32),
     refine_rule=refine_rule,
     native=(768, 512, 24),
+    # Lightricks publishes LTX-2 clips of up to 20 seconds (the longest duration of its LTX-2 API, docs.ltx.video;
+    # the open model is the same network): 20 s at the native 24 fps on the 8k+1 rule is 481 frames (20.04 s).
+    # diffusers' LTX2Pipeline makes 121 frames when num_frames is not given: a default, not the limit.
+    window=481,
     pipelines_text="LTX2Pipeline, LTX2ImageToVideoPipeline (video and an audio track: Generate's `audio` output)",
     variants_text="one kind (19B dev, distilled)",
     latent_format="LTXAV (128 ch video stream): ComfyUI comfy/latent_formats.py, class LTXAV (with bias)",

@@ -1080,10 +1080,13 @@ class Generate(Node):
 
 class Extend(Node):
     """Generates a clip longer than one pass of the model: windows chained with overlap, each conditioned on the
-    last frames of the one before (:func:`vidstudio.backend.extend.extend`).
+    last frames of the one before (:func:`vidstudio.backend.extend.extend`): keyframes at their frame indices
+    (LTX-Video conditions, the Wan VACE control video with mask 0 on the overlap), the first frame (image-to-video
+    checkpoints), or video-to-video from the overlap frames and the guide video (Wan and CogVideoX text-to-video).
 
-    The prompt schedule, keyframes, guide video (the animatic), masks, trajectory boxes and camera are sliced
-    per window, and colours are matched across each seam. The run report lists the windows.
+    The prompt schedule, keyframes, guide video (the animatic), masks, trajectory boxes, camera and the
+    Time-to-Move motion signal are sliced per window, and colours are matched across each seam. The run report
+    lists the windows with their method.
 
     Outputs: ``video`` (the project's frame count), ``seed`` the first window's seed, ``audio`` the windows'
     sound tracks joined under their new frames (LTX-2; None for the other families).
@@ -1115,7 +1118,7 @@ class Extend(Node):
             max=1000,
             step=1,
             unit="frames",
-            help="Frames each pass shares with the one before; 0: one latent step plus one (1 for families "
+            help="Frames each pass shares with the one before; 0: one latent step plus one (1 for checkpoints "
             "that take a first frame only).",
         ),
     )

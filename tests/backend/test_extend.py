@@ -215,6 +215,44 @@ def test_wan_vace_windows_hold_the_overlap_in_the_control_video_with_mask_0(tiny
     ), res.notes
 
 
+def test_wan_vace_windows_follow_their_slice_of_the_guide_and_the_trajectory_noise(tiny, pipeline_cache, monkeypatch):
+    from vidstudio.backend.generate import structured_initial_noise
+
+    made, calls = spy_windows(monkeypatch), []
+    guide = moving_square(13, 64)[0]
+    boxes = np.tile(np.array([[8.0, 8.0, 24.0, 24.0]]), (13, 1, 1))
+    boxes[:, 0, [0, 2]] += 2.0 * np.arange(13)[:, None]
+
+    def hook(plan, kw):
+        seed, (a, b) = 2 + len(calls), [(0, 9), (4, 13)][len(calls)]
+        want = structured_initial_noise(plan, Conditioning(boxes=boxes[a:b]), seed, 9, 64, 64)
+        calls.append((dict(kw), plan.noise_tensor(want)))
+
+    res = extend(
+        ModelRef(model=str(tiny("wan", "vace"))),
+        Conditioning(prompt="a fox", steps=1, seed=2, guide=guide, boxes=boxes, boxes_as_mask=False),
+        width=64,
+        height=64,
+        frames=13,
+        window=9,
+        fps=8,
+        cache=pipeline_cache,
+        call_hook=hook,
+    )
+    assert [w.conditioned for w in res.windows] == [[], [0, 1, 2, 3, 4]]
+    (kw0, noise0), (kw1, noise1) = calls
+    np.testing.assert_allclose(frames_of(kw0["video"]), guide[:9], atol=1 / 255 + 1e-6)
+    assert (np.stack([np.asarray(m) for m in kw0["mask"]]) == 255).all()
+    video, mask = frames_of(kw1["video"]), np.stack([np.asarray(m) for m in kw1["mask"]])
+    np.testing.assert_allclose(video[:5], made[0][4:9], atol=1 / 255 + 1e-6)  # the overlap, as made
+    np.testing.assert_allclose(video[5:], guide[9:13], atol=1 / 255 + 1e-6)  # then the animatic's frames 9..12
+    assert (mask[:5] == 0).all() and (mask[5:] == 255).all()
+    # each window's initial noise is the trajectory-aware noise of its own slice of the boxes
+    torch.testing.assert_close(kw0["latents"].cpu(), noise0.cpu())
+    torch.testing.assert_close(kw1["latents"].cpu(), noise1.cpu())
+    assert not torch.allclose(noise0, noise1)
+
+
 def test_wan_text_to_video_windows_go_through_video_to_video_from_the_overlap(tiny, pipeline_cache, monkeypatch):
     made, calls = spy_windows(monkeypatch), []
     guide = moving_square(13, 64)[0]

@@ -150,6 +150,22 @@ def test_a_checkpoint_without_keyframes_or_video_to_video_cannot_extend():
         window_method("hunyuan15", "t2v")
 
 
+def test_a_window_that_cannot_run_is_named_with_its_frames(tiny, pipeline_cache):
+    from vidstudio.backend.bundle import Keyframe
+
+    # the tiny Wan image-to-video model is a first-and-last-frame one: each window needs its last frame too
+    with pytest.raises(NodeError, match=r"^window 0 \(project frames 0\.\.8\): .*keyframe at the last frame"):
+        extend(
+            ModelRef(model=str(tiny("wan", "i2v"))),
+            Conditioning(prompt="a fox", steps=1, keyframes=[Keyframe(0, np.zeros((8, 8, 3), np.float32))]),
+            width=32,
+            height=32,
+            frames=17,
+            window=9,
+            cache=pipeline_cache,
+        )
+
+
 def spy_windows(monkeypatch):
     """The frames each window's :func:`generate` made, as made (before the seam's colour match)."""
     import vidstudio.backend.extend as ext

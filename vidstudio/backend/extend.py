@@ -292,7 +292,7 @@ def extend(
     Raises:
         NodeError: for a bad window or overlap, a checkpoint that takes neither a keyframe nor a guide video
             through video-to-video (nothing can carry one window into the next), or what :func:`generate` raises
-            for a window.
+            for a window, prefixed with the window and its project frames.
     """
     cancel = cancel or CancelToken()
     loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
@@ -369,20 +369,23 @@ def extend(
             if progress is not None:
                 progress(None if f is None else (k + f) / len(spans), f"window {k + 1}/{len(spans)}: {m}")
 
-        last = generate(
-            ref,
-            sub,
-            width=width,
-            height=height,
-            frames=b - a,
-            fps=fps,
-            project_dir=project_dir,
-            cache=cache,
-            progress=sub_progress,
-            cancel=cancel,
-            previews=False,
-            call_hook=call_hook,
-        )
+        try:
+            last = generate(
+                ref,
+                sub,
+                width=width,
+                height=height,
+                frames=b - a,
+                fps=fps,
+                project_dir=project_dir,
+                cache=cache,
+                progress=sub_progress,
+                cancel=cancel,
+                previews=False,
+                call_hook=call_hook,
+            )
+        except NodeError as e:  # say which window (its frames are window-local in the message)
+            raise NodeError(f"window {k} (project frames {a}..{b - 1}): {e}") from None
         w_info.pipeline = last.pipeline
         got = last.frames
         if got.shape[1:3] != (height, width):

@@ -15,12 +15,15 @@ methods (:data:`METHODS`), chosen from what the checkpoint takes:
   video (the animatic), the last overlap frame held where there is no guide.
 
 The rest of the conditioning is sliced per window: the prompt schedule (the prompt in force at the window's
-middle, or at its start with the changes inside it where the family takes a schedule), keyframes, the guide video
-(the animatic), masks, the trajectory boxes and the camera that drive the trajectory-aware noise, and the
-Time-to-Move motion signal and its mask, whose overlap frames are the previous window's output (what the window
-is conditioned on), so the animatic's motion goes on through every window. Across each seam the new window's colours are matched to the overlap it shares with the frames
-already made (per-channel mean and standard deviation over the overlap: a Reinhard-style statistics transfer,
-Reinhard et al. 2001, "Color transfer between images"), then the overlap is cross-faded.
+middle, or at its start with the changes inside it where the family takes a schedule), keyframes (a
+first-and-last-frame checkpoint takes the user's keyframe at each window's last frame), the guide video (the
+animatic), masks, the trajectory boxes and the camera that drive the trajectory-aware noise, and the Time-to-Move
+motion signal and its mask, whose overlap frames are the frames already made (what the window is conditioned on),
+so the animatic's motion goes on through every window. The default overlap, one latent step plus one frame (5 for
+Wan, 9 for LTX), covers whole latent frames of a causal video VAE. Across each seam the new window's colours are
+matched to the overlap it shares with the frames already made (per-channel mean and standard deviation over the
+overlap: a Reinhard-style statistics transfer, Reinhard et al. 2001, "Color transfer between images"), then the
+overlap is cross-faded.
 """
 
 from __future__ import annotations

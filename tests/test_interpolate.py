@@ -74,3 +74,15 @@ def test_export_writes_the_interpolated_rate(tmp_path):
     assert r.output("interp", "video").frame_count == 11  # 4 source steps of 1/12 s at 30 fps: 0 .. 10
     info = VideoSource(tmp_path / "out.mp4").info
     assert info.fps == Fraction(30) and info.frame_count == 11
+
+
+def test_export_range_in_project_frames_maps_to_the_same_seconds_of_the_clip():
+    from vidstudio.media.export import clip_rate_and_range
+
+    out = interpolate_clip(moving_square(), Fraction(24), Fraction(60))
+    # project frames 2 .. 3 (of 5) at 24 fps are 2/24 .. 4/24 s: clip frames 5 .. 9 at 60 fps
+    assert clip_rate_and_range(out, None, Fraction(24), 2, 4, 5) == (60, 5, 10)
+    assert clip_rate_and_range(out, None, Fraction(24), 0, 5, 5) == (60, 0, None)  # to the project's end
+    assert clip_rate_and_range(out, Fraction(30), Fraction(24), 2, 4, 5) == (30, 5, 10)  # a typed rate
+    plain = moving_square()  # no rate of its own: the project's, frames as given
+    assert clip_rate_and_range(plain, None, Fraction(24), 2, 4, 5) == (24, 2, 4)

@@ -188,3 +188,55 @@ def test_the_dialog_and_the_export_node_write_the_same_file_with_seed_model_and_
     assert np.abs(va[3, :61, :97] - ramp[None, :, None]).mean() < 0.02
     assert np.abs(va[3, :, 97] - va[3, :, 96]).mean() < 0.02
     dlg.close()
+
+
+def test_the_dialog_writes_an_interpolated_clip_at_its_own_rate(qtbot, window_factory, tmp_path):
+    """Issue 16 point 3: exporting Interpolate's output with the frame rate left empty writes the clip's own rate
+    over the same seconds as the chosen project frames, as the Export Video node does."""
+    import json
+
+    proj = tmp_path / "interp.vidproj"
+    proj.write_text(
+        json.dumps(
+            {
+                "format_version": 1,
+                "settings": {"width": 64, "height": 48, "fps": "24", "frame_count": 6},
+                "nodes": [
+                    {"id": "src", "type": "Gradient", "params": {}, "position": [0, 0]},
+                    {
+                        "id": "interp",
+                        "type": "Interpolate",
+                        "params": {"mode": "fps", "fps": "60"},
+                        "position": [260, 0],
+                    },
+                ],
+                "links": [{"from": "src.video", "to": "interp.video"}],
+            }
+        )
+    )
+    win = window_factory(proj)
+    assert win.session.wait_idle(10)
+    dlg = win.export_dialog()
+    dlg.source.setCurrentIndex(
+        next(i for i in range(dlg.source.count()) if dlg.source.itemData(i) == ("node", "interp", "video"))
+    )
+    assert dlg.fps.text() == "" and "24" in dlg.fps.placeholderText()
+    for first, last, name, want in ((0, 5, "whole.mp4", 13), (0, 1, "part.mp4", 5)):
+        dlg.first.setValue(first)
+        dlg.last.setValue(last)
+        dlg.path.setText(str(tmp_path / name))
+        job = dlg.start()
+        assert job is not None, dlg.status.text()
+        wait_for(lambda j=job: j.is_final, timeout=60)
+        assert job.status == "done", job.message
+        info = probe_video(tmp_path / name)
+        # 6 project frames at 24 fps are source positions 0 .. 5; at 60 fps that is 0, 0.4, .. 4.8: 13 frames.
+        # Project frames 0 .. 1 are 2/24 s: 5 frames at 60 fps.
+        assert (info.fps, info.frame_count) == (60, want)
+    dlg.fps.setText("30")  # a rate typed in is the file's rate; the range stays the same seconds of the clip
+    dlg.path.setText(str(tmp_path / "typed.mp4"))
+    job = dlg.start()
+    wait_for(lambda: job.is_final, timeout=60)
+    assert job.status == "done", job.message
+    assert (probe_video(tmp_path / "typed.mp4").fps, probe_video(tmp_path / "typed.mp4").frame_count) == (30, 5)
+    dlg.close()

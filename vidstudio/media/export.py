@@ -28,6 +28,43 @@ def mp4_path(path: str | os.PathLike) -> Path:
     return p.with_suffix(".mp4") if p.suffix else p.with_name(p.name + ".mp4")
 
 
+def clip_rate_and_range(
+    clip: Any,
+    fps: Fraction | None,
+    project_fps: Fraction,
+    start: int,
+    stop: int,
+    project_frame_count: int,
+) -> tuple[Fraction, int, int | None]:
+    """The frame rate to write ``clip`` at and the clip's frame range for a range given in project frames, as
+    both the Export Video node and the Export dialog use them.
+
+    A clip with its own rate (``metadata["vidstudio_fps"]``, set by Interpolate) covers the project's seconds at
+    that rate: project frames ``start <= i < stop`` are its frames ``round(start * r) <= j < round(stop * r)``
+    with ``r = clip rate / project fps``, and a ``stop`` at or past the project's end is the clip's end (None).
+
+    Args:
+        clip: the clip to write (anything with ``metadata``, e.g. a :class:`~vidstudio.media.clip.Clip`).
+        fps: the rate asked for, or None for the clip's own rate, else the project's.
+        project_fps: the project's frame rate (frames per second).
+        start, stop: the range in project frames.
+        project_frame_count: the project's length in frames.
+
+    Returns:
+        ``(fps, start, stop)``: the file's rate and the clip's frame range (``stop`` None: to its end).
+
+    Raises:
+        MediaError: for a ``vidstudio_fps`` that is not a frame rate.
+    """
+    rate = getattr(clip, "metadata", {}).get("vidstudio_fps")
+    own = parse_fps(rate) if rate else None
+    out_fps = fps if fps is not None else (own if own is not None else Fraction(project_fps))
+    if own is None:
+        return out_fps, start, stop
+    ratio = own / Fraction(project_fps)
+    return out_fps, round(start * ratio), (None if stop >= project_frame_count else round(stop * ratio))
+
+
 def export_clip(
     clip: Any,
     path: str | os.PathLike,
@@ -116,4 +153,4 @@ def export_clip(
     return out, notes + list(more)
 
 
-__all__ = ["EXPORT_FORMATS", "mp4_path", "export_clip"]
+__all__ = ["EXPORT_FORMATS", "mp4_path", "clip_rate_and_range", "export_clip"]

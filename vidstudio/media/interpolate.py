@@ -4,7 +4,7 @@ Output frame ``k`` shows source time ``p = k * fps_in / fps_out``. At whole sour
 frames ``i`` and ``i + 1`` at fraction ``t`` both neighbours are warped towards ``p`` along the dense flow between
 them (Dense Inverse Search: Kroeger et al. 2016, ``cv2.DISOpticalFlow``) and cross-faded,
 ``(1 - t) * warp(a, -t * F_ab) + t * warp(b, -(1 - t) * F_ba)``. A classical stand-in for learned
-interpolators (RIFE, FILM), which are not wired in yet.
+interpolators (RIFE, FILM), which are not wired in: docs/video-in.md, "Not done yet", says why.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from vidstudio.errors import MediaError
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import as_clip
-from vidstudio.media.export import export_clip
+from vidstudio.media.export import clip_rate_and_range, export_clip
 from vidstudio.media.video import PRESETS, parse_fps
 
 
@@ -87,11 +87,10 @@ class ExportVideo(Node):
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         start, stop = ctx.frame_range
         video = as_clip(inputs["video"])
-        rate = video.metadata.get("vidstudio_fps")  # set by Interpolate: the clip's own rate
-        fps = parse_fps(params["fps"]) if params["fps"] else (parse_fps(rate) if rate else ctx.fps)
-        if rate:  # the run's frame range is in project frames: the same seconds at the clip's rate
-            ratio = parse_fps(rate) / ctx.fps
-            start, stop = round(start * ratio), (None if stop >= ctx.frame_count else round(stop * ratio))
+        # the run's frame range is in project frames: a clip with its own rate (Interpolate) covers the same seconds
+        fps, start, stop = clip_rate_and_range(
+            video, parse_fps(params["fps"]) if params["fps"] else None, ctx.fps, start, stop, ctx.frame_count
+        )
         out, notes = export_clip(
             video,
             ctx.resolve_path(params["path"]),

@@ -18,8 +18,9 @@ class Interpolate(Node):
     cross-faded).
 
     The input's rate is its ``vidstudio_fps`` metadata when it has one, else the project's. Output ``video``: a
-    lazy Clip whose ``vidstudio_fps`` metadata is the new rate, which Export Video writes when its own ``fps``
-    is empty.
+    lazy Clip whose ``vidstudio_fps`` metadata is the new rate, which Export Video and the Export dialog write
+    when their frame rate is empty, over the same seconds as their range of project frames
+    (:func:`vidstudio.media.export.clip_rate_and_range`).
     """
 
     type_id = "Interpolate"

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from vidstudio.errors import MediaError, VidStudioError
 from vidstudio.graph.engine import Engine
 from vidstudio.media.clip import Clip, as_clip
-from vidstudio.media.export import export_clip
+from vidstudio.media.export import clip_rate_and_range, export_clip
 from vidstudio.media.video import PRESETS, PROJECT_METADATA_KEY, parse_fps, read_metadata
 from vidstudio.progress import CancelToken
 from vidstudio.project import Project, embeddable_json
@@ -53,8 +53,10 @@ class ExportSpec:
         fmt: ``"mp4"`` or ``"png"``.
         path: the target file (``.mp4``) or folder (PNG sequence), absolute.
         crf, preset: H.264 quality and speed.
-        fps: frame rate of the file.
-        start, stop: frames ``start <= i < stop`` of the clip.
+        fps: frame rate of the file; None: the clip's own (``vidstudio_fps``, set by Interpolate), else the
+            project's.
+        start, stop: project frames ``start <= i < stop``; a clip with its own rate writes the same seconds
+            (:func:`vidstudio.media.export.clip_rate_and_range`).
         embed_project: embed the project in the MP4 (so that it opens again as a project).
         odd_size: ``"pad"`` or ``"refuse"`` odd frame sizes (H.264 needs even sides), as the Export Video node.
         source_file: the file a result clip was read from, whose ``vidstudio_*`` metadata (seed, model) the
@@ -68,7 +70,7 @@ class ExportSpec:
     path: Path
     crf: int
     preset: str
-    fps: Fraction
+    fps: Fraction | None
     start: int
     stop: int
     embed_project: bool = True
@@ -129,13 +131,15 @@ def run_export(
         if job is not None:
             job.update(fraction, f"writing {message}", status="running")
 
+    settings = project.settings
+    fps, start, stop = clip_rate_and_range(clip, spec.fps, settings.fps, spec.start, spec.stop, settings.frame_count)
     return export_clip(
         clip,
         spec.path,
-        spec.fps,
+        fps,
         fmt=spec.fmt,
-        start=spec.start,
-        stop=spec.stop,
+        start=start,
+        stop=stop,
         crf=spec.crf,
         preset=spec.preset,
         odd_size=spec.odd_size,
@@ -214,8 +218,12 @@ class ExportDialog(QDialog):
         self.preset = QComboBox(self)
         self.preset.addItems(list(PRESETS))
         self.preset.setCurrentText("medium")
-        self.fps = QLineEdit(str(s.settings.model_dump(mode="json")["fps"]), self)
-        self.fps.setToolTip("24, 25, 30, or a ratio such as 30000/1001")
+        self.fps = QLineEdit(self)
+        self.fps.setPlaceholderText(f"the clip's own, else the project's ({s.settings.model_dump(mode='json')['fps']})")
+        self.fps.setToolTip(
+            "24, 25, 30, or a ratio such as 30000/1001; empty: the clip's own rate (Interpolate sets one), "
+            "else the project's"
+        )
         self.first = QSpinBox(self)
         self.last = QSpinBox(self)
         for w in (self.first, self.last):
@@ -312,7 +320,7 @@ class ExportDialog(QDialog):
         if not path.is_absolute():
             path = (self.session.project.project_dir or Path.cwd()) / path
         try:
-            fps = parse_fps(self.fps.text().strip() or str(self.session.settings.fps))
+            fps = parse_fps(self.fps.text().strip()) if self.fps.text().strip() else None
         except VidStudioError as e:
             raise ValueError(f"frame rate: {e}") from None
         a, b = self.first.value(), self.last.value()

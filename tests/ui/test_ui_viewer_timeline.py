@@ -378,7 +378,8 @@ def test_timeline_thumbnails_and_waveforms_are_made_off_the_gui_thread(qtbot, se
         assert all(c.name() == PLACEHOLDER for c in before), {c.name() for c in before}
         qtbot.waitUntil(lambda: len(calls) > 0, timeout=5000)  # asked, on the worker
         assert not any(c.green() > 150 for c in colours("voice", range(0, 24, 3)))  # no waveform yet
-        gate.set()
+        with qtbot.waitSignal(s.previews.changed, timeout=5000):  # the Timeline repaints on it
+            gate.set()
         qtbot.waitUntil(lambda: all(c.red() > 200 and c.green() < 40 for c in colours("take", (0, 12, 23))))
         qtbot.waitUntil(lambda: any(c.green() > 150 and c.red() < 160 for c in colours("voice", range(0, 24, 3))))
         qtbot.waitUntil(lambda: s.previews.pending == 0)

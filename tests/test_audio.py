@@ -85,3 +85,42 @@ def test_export_without_audio_has_no_audio_stream(tmp_path):
     path = ExportVideo().execute(ctx, {"video": frames, "audio": None}, params)["file"]
     with pytest.raises(MediaError, match="no audio stream"):
         probe_stream_duration(path, "a")
+
+
+def test_sound_sources_find_the_export_nodes_sound_the_pictures_own_and_a_timeline_track():
+    """What the Export dialog muxes with a picture: the Export node's linked sound first (and then only it), else
+    the nearest upstream node with an AUDIO output (a Retime's: never its source's sound at the old speed), then
+    a Load Audio that feeds nothing."""
+    import json
+
+    from vidstudio.nodes import default_registry
+    from vidstudio.project.io import loads_project
+    from vidstudio.project.view import sound_sources
+
+    reg = default_registry()
+
+    def project(nodes, links):
+        return loads_project(
+            json.dumps(
+                {
+                    "format_version": 1,
+                    "nodes": [{"id": i, "type": t, "params": {}, "position": [0, 0]} for i, t in nodes],
+                    "links": [{"from": a, "to": b} for a, b in links],
+                }
+            )
+        )
+
+    def refs(p, node, port="video"):
+        return [(s.ref, s.linked) for s in sound_sources(p, reg, node, port)]
+
+    nodes = [("take", "LoadVideo"), ("slow", "Retime"), ("music", "LoadAudio"), ("export", "ExportVideo")]
+    p = project(nodes, [("take.video", "slow.video"), ("slow.video", "export.video"), ("music.audio", "export.audio")])
+    assert refs(p, "slow") == [("music.audio", True)]  # the node's sound, nothing else
+    assert refs(p, "take") == [("take.audio", False)]  # not written by the Export node: its own sound
+    p = project(nodes, [("take.video", "slow.video"), ("slow.video", "export.video")])
+    assert refs(p, "slow") == [("slow.audio", False), ("music.audio", False)]  # Retime's (None unless linked)
+    p = project([("take", "LoadVideo"), ("grade", "ColorGrade")], [("take.video", "grade.video")])
+    assert refs(p, "grade") == [("take.audio", False)]  # upstream through a grade
+    p = project([("smooth", "Interpolate"), ("a", "LoadAudio"), ("b", "LoadAudio")], [])
+    assert refs(p, "smooth") == [("a.audio", False)]  # no sound upstream: the first free sound track
+    assert refs(project([("smooth", "Interpolate")], []), "smooth") == refs(p, "missing") == []

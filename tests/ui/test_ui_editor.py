@@ -282,7 +282,11 @@ def test_dropping_videos_and_sound_files_makes_load_video_and_load_audio_nodes(q
     media = [(i, obj) for i, (kind, obj) in enumerate(canvas.rows()) if kind == "media"]
     assert [obj for _i, obj in media] == ["take", "voice"]
     canvas.set_row_offset(0)
-    canvas.resize(900, int(canvas.row_top(len(canvas.rows())) + 10))
+    size = (900, int(canvas.row_top(len(canvas.rows())) + 10))
+    canvas.resize(*size)
+    canvas.grab()  # asks for the thumbnails and peaks, which a worker makes
+    qtbot.waitUntil(lambda: s.previews.pending == 0, timeout=20000)
+    canvas.resize(*size)  # (the window's layout may have sized it back meanwhile)
     image = canvas.grab().toImage()
     for (i, obj), wanted in zip(media, ("thumbnail", "waveform"), strict=True):
         y = int(canvas.row_top(i) + 10)

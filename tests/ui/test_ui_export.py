@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from uihelpers import wait_for
@@ -239,4 +240,111 @@ def test_the_dialog_writes_an_interpolated_clip_at_its_own_rate(qtbot, window_fa
     wait_for(lambda: job.is_final, timeout=60)
     assert job.status == "done", job.message
     assert (probe_video(tmp_path / "typed.mp4").fps, probe_video(tmp_path / "typed.mp4").frame_count) == (30, 5)
+    dlg.close()
+
+
+def _streams(path):
+    """``{"video": seconds, "audio": (codec, seconds, samples (N,) float32 left channel)}`` decoded back with PyAV."""
+    import av
+
+    out = {}
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        out["video"] = float(v.frames / v.average_rate)
+        if c.streams.audio:
+            a = c.streams.audio[0]
+            chunks = [f.to_ndarray().reshape(len(f.layout.channels), -1)[0] for f in c.decode(a)]
+            samples = np.concatenate(chunks).astype(np.float32)
+            out["audio"] = (a.codec_context.name, samples.shape[0] / a.rate, samples)
+    return out
+
+
+def test_the_dialog_exports_the_sound_the_export_node_writes(qtbot, window_factory, tmp_path):
+    """A Load Audio linked into the Export Video node: the dialog's "Include sound" is on, the MP4 has an AAC
+    stream as long as the video (within one frame) for a frame range, the same sound as the node's file; with
+    the box unchecked there is no audio stream; a picture from a video without sound has the box disabled, and
+    a Load Video with sound (not linked anywhere) brings its own."""
+    import json
+
+    from vidstudio.media.audio import Audio
+    from vidstudio.media.video import write_video
+
+    rate, fps = 24000, 24
+    t = np.arange(rate) / rate  # one second of a 440 Hz tone, louder over time
+    tone = (0.2 + 0.6 * t) * np.sin(2 * np.pi * 440 * t)
+    Audio(np.stack([tone, tone], 1), rate).write_wav(tmp_path / "voice.wav")
+    picture = [np.full((32, 48, 3), k / 12, np.float32) for k in range(12)]
+    write_video(picture, tmp_path / "mute.mp4", fps)  # no sound
+    write_video(picture, tmp_path / "take.mp4", fps, audio=Audio(np.stack([tone, tone], 1), rate))
+    proj = tmp_path / "sound.vidproj"
+    proj.write_text(
+        json.dumps(
+            {
+                "format_version": 1,
+                "settings": {"width": 64, "height": 48, "fps": str(fps), "frame_count": 12},
+                "nodes": [
+                    {"id": "src", "type": "Gradient", "params": {}, "position": [0, 0]},
+                    {"id": "voice", "type": "LoadAudio", "params": {"path": "voice.wav"}, "position": [0, 200]},
+                    {"id": "mute", "type": "LoadVideo", "params": {"path": "mute.mp4"}, "position": [0, 400]},
+                    {"id": "take", "type": "LoadVideo", "params": {"path": "take.mp4"}, "position": [0, 600]},
+                    {"id": "export", "type": "ExportVideo", "params": {"path": "out/node.mp4"}, "position": [300, 0]},
+                ],
+                "links": [{"from": "src.video", "to": "export.video"}, {"from": "voice.audio", "to": "export.audio"}],
+            }
+        )
+    )
+    win = window_factory(proj)
+    s = win.session
+    dlg = win.export_dialog()
+    assert dlg.source.currentData() == ("node", "src", "video")
+    qtbot.waitUntil(lambda: dlg.sound_found is not None, timeout=20000)
+    assert dlg.sound.isEnabled() and dlg.sound.isChecked(), dlg.sound.toolTip()
+    assert "voice.audio" in dlg.sound.toolTip()
+
+    def export(name, first, last):
+        dlg.path.setText(str(tmp_path / name))
+        dlg.first.setValue(first)
+        dlg.last.setValue(last)
+        job = dlg.start()
+        assert job is not None, dlg.status.text()
+        wait_for(lambda: job.is_final, timeout=60)
+        assert job.status == "done", job.message
+        return _streams(tmp_path / name)
+
+    whole = export("whole.mp4", 0, 11)
+    render = win.render_outputs()
+    wait_for(lambda: render.is_final, timeout=60)
+    assert render.status == "done", render.message
+    node = _streams(tmp_path / "out" / "node.mp4")
+    for got in (whole, node):
+        codec, seconds, _ = got["audio"]
+        assert codec == "aac" and abs(seconds - got["video"]) <= 1 / fps, (seconds, got["video"])
+    a, b = whole["audio"][2], node["audio"][2]
+    assert a.shape == b.shape and np.abs(a - b).max() < 1e-4  # the dialog and the node: the same sound
+
+    part = export("part.mp4", 3, 8)  # 6 frames: a quarter second, from 0.125 s
+    codec, seconds, samples = part["audio"]
+    assert part["video"] == pytest.approx(6 / fps) and codec == "aac"
+    assert abs(seconds - part["video"]) <= 1 / fps
+    # the part of the tone that goes with frames 3..8 (its loudness grows with time), not its start
+    want = (0.2 + 0.6 * 0.25) * np.sqrt(0.5)  # the middle of 0.125..0.375 s: 0.25 s
+    mid = samples[len(samples) // 4 : 3 * len(samples) // 4]
+    assert np.sqrt(np.mean(mid**2)) == pytest.approx(want, rel=0.05)
+
+    dlg.sound.click()
+    assert not dlg.sound.isChecked()
+    assert "audio" not in export("silent.mp4", 0, 11)
+
+    for node_id, has in (("mute", False), ("take", True)):
+        index = next(i for i in range(dlg.source.count()) if dlg.source.itemData(i) == ("node", node_id, "video"))
+        dlg.source.setCurrentIndex(index)
+        assert dlg.source.currentData() == ("node", node_id, "video")
+        qtbot.waitUntil(lambda: dlg.sound_found is not None, timeout=20000)
+        assert dlg.sound.isEnabled() is has, (node_id, dlg.sound.toolTip())
+        if not has:
+            assert not dlg.sound.isChecked() and "mute.audio is silent" in dlg.sound.toolTip()
+    dlg.sound.click()  # the user's choice: on again
+    got = export("take.mp4", 0, 11)
+    assert abs(got["audio"][1] - got["video"]) <= 1 / fps
+    s.wait_idle(5)
     dlg.close()

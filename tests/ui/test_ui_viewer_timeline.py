@@ -329,3 +329,62 @@ def test_a_playhead_move_repaints_only_its_strips_and_the_timeline_looks_as_repa
         return np.array_equal(image_to_array(shown), image_to_array(canvas.grab().toImage()))
 
     wait_for(on_screen_as_whole, 5)  # (the cache bar catches up with the frames rendered meanwhile)
+
+
+def test_timeline_thumbnails_and_waveforms_are_made_off_the_gui_thread(qtbot, session_factory, tmp_path):
+    """The first paint of a new Load Video does not wait for its decoder: it shows placeholder boxes while a
+    decoder that blocks is still waiting, then the thumbnails and the waveform once it is let go; every decode
+    ran on a worker thread."""
+    import threading
+
+    from PySide6.QtGui import QColor
+
+    from vidstudio.ui.widgets.timeline import PLACEHOLDER, ROW, TimelineCanvas
+
+    p = Project(settings={"width": 64, "height": 32, "fps": 24, "frame_count": 24})
+    p.nodes.append(NodeInstance(id="take", type="LoadVideo", params={"path": str(tmp_path / "take.mp4")}))
+    p.nodes.append(NodeInstance(id="voice", type="LoadAudio", params={"path": str(tmp_path / "voice.wav")}))
+    s = session_factory(p)
+    gate, calls = threading.Event(), []
+
+    def thumbnailer(path, fps, trim_in, trim_out, count, height):
+        calls.append(("thumbnails", threading.get_ident()))
+        assert gate.wait(20)
+        red = np.zeros((height, height * 16 // 9, 3), np.uint8)
+        red[..., 0] = 230
+        return 24, [(f, red) for f in sorted({round(k * 23 / max(count - 1, 1)) for k in range(count)})]
+
+    def peaker(path, trim_in, trim_out, buckets):
+        calls.append(("peaks", threading.get_ident()))
+        assert gate.wait(20)
+        if str(path).endswith("take.mp4"):  # a video without sound
+            return 0.0, np.zeros((buckets, 2), np.float32)
+        return 1.0, np.tile(np.float32([-0.9, 0.9]), (buckets, 1))
+
+    s.previews.thumbnailer, s.previews.peaker = thumbnailer, peaker
+    canvas = TimelineCanvas(s)
+    qtbot.addWidget(canvas)
+    canvas.resize(900, 160)
+    rows = {obj: i for i, (kind, obj) in enumerate(canvas.rows()) if kind == "media"}
+    assert list(rows) == ["take", "voice"]
+
+    def colours(node: str, frames) -> list[QColor]:
+        image = canvas.grab().toImage()
+        y = int(canvas.row_top(rows[node]) + ROW / 2)
+        return [image.pixelColor(int(canvas.x_of(f) + dx), y + dy) for f in frames for dx in (4, 8) for dy in (-4, 3)]
+
+    try:
+        before = colours("take", (0, 12, 23))  # returns while the decoder waits
+        assert all(c.name() == PLACEHOLDER for c in before), {c.name() for c in before}
+        qtbot.waitUntil(lambda: len(calls) > 0, timeout=5000)  # asked, on the worker
+        assert not any(c.green() > 150 for c in colours("voice", range(0, 24, 3)))  # no waveform yet
+        with qtbot.waitSignal(s.previews.changed, timeout=5000):  # the Timeline repaints on it
+            gate.set()
+        qtbot.waitUntil(lambda: all(c.red() > 200 and c.green() < 40 for c in colours("take", (0, 12, 23))))
+        qtbot.waitUntil(lambda: any(c.green() > 150 and c.red() < 160 for c in colours("voice", range(0, 24, 3))))
+        qtbot.waitUntil(lambda: s.previews.pending == 0)
+    finally:
+        gate.set()
+    gui = threading.get_ident()
+    assert {kind for kind, _ in calls} == {"thumbnails", "peaks"} and len(calls) == 3  # take: both; voice: peaks
+    assert all(thread != gui for _, thread in calls)

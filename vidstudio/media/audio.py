@@ -216,6 +216,29 @@ class AudioFile(Audio):
         return f"AudioFile({str(self.path)!r}, {self.start:g}..{self.end:g} s, {self.sample_rate} Hz)"
 
 
+def file_sound(path: str | os.PathLike) -> AudioFile | None:
+    """The whole sound of a file (a generated result's MP4, a video) as a lazy :class:`AudioFile` (nothing is
+    decoded yet), or None when the file holds no audio stream. Only the container's header is read (PyAV).
+
+    Raises:
+        MediaError: naming the file when it is missing or cannot be opened.
+    """
+    import av
+
+    p = Path(path)
+    if not p.is_file():
+        raise MediaError(f"{p}: file not found")
+    try:
+        with av.open(str(p)) as container:
+            if not container.streams.audio:
+                return None
+            a = container.streams.audio[0]
+            rate = int(a.sample_rate or a.rate or 48000)
+    except Exception as e:  # av.error.* and friends
+        raise MediaError(f"{p}: cannot open ({str(e).strip() or type(e).__name__})") from None
+    return AudioFile(p, 0.0, 0.0, rate)
+
+
 def decode_audio(
     path: str | os.PathLike, *, start: float = 0.0, end: float = 0.0, sample_rate: int | None = None
 ) -> Audio:
@@ -403,6 +426,7 @@ __all__ = [
     "AudioFile",
     "probe_stream_duration",
     "decode_audio",
+    "file_sound",
     "retime_audio",
     "time_stretch",
     "waveform_peaks",

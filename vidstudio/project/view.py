@@ -106,6 +106,84 @@ def view_camera(project: Project, registry: NodeRegistry, target: ViewTarget | N
     return None
 
 
+@dataclass(frozen=True)
+class SoundSource:
+    """Where the sound of a picture comes from: AUDIO output ``port`` of ``node_id``; ``why`` says how it was
+    found, in words for the user (``"the audio input of export"``); ``linked`` is True when it is the sound an
+    output node (Export Video) takes with this picture."""
+
+    node_id: str
+    port: str
+    why: str
+    linked: bool = False
+
+    @property
+    def ref(self) -> str:
+        """``"node.port"``."""
+        return f"{self.node_id}.{self.port}"
+
+
+def sound_sources(project: Project, registry: NodeRegistry, node_id: str, port: str) -> list[SoundSource]:
+    """The AUDIO outputs that may play with VIDEO output ``port`` of ``node_id`` (what the Export dialog
+    muxes), best first; the caller takes the first whose value is sound. Empty when the picture has none.
+
+    1. The AUDIO input of an output node (Export Video) whose VIDEO input is this picture: then only that one,
+       so that the dialog writes the sound the node writes.
+    2. Else the nearest node, from the picture up its VIDEO inputs (first input first), that has an AUDIO
+       output: a Load Video's sound, a Retime's retimed sound (None when its audio input is not linked: a
+       retimed picture never gets its source's sound at the old speed), an LTX-2 Generate's sound;
+    3. then a Load Audio whose output feeds nothing (a sound track on the Timeline), the first in document
+       order.
+
+    A value may still be None or silence at run time (a Load Video of a file without sound). Pure query.
+    """
+    if not project.has_node(node_id):
+        return []
+    audio = PortType.AUDIO.value
+    for n in project.nodes:
+        cls = registry.find(n.type)
+        if cls is None or not cls.is_output:
+            continue
+        fed = any(
+            str(i.type) == PortType.VIDEO
+            and any(l.source_node == node_id and l.source_port == port for l in project.links_into(n.id, i.name))
+            for i in cls.inputs
+        )
+        if not fed:
+            continue
+        for inp in cls.inputs:
+            if str(inp.type) == audio:
+                for l in project.links_into(n.id, inp.name):
+                    return [SoundSource(l.source_node, l.source_port, f"the audio input of {n.id}", True)]
+    found: list[SoundSource] = []
+    frontier, seen = [node_id], {node_id}
+    while frontier and not found:
+        nxt: list[str] = []
+        for nid in frontier:
+            cls = registry.find(project.node(nid).type)
+            if cls is None:
+                continue
+            out = next((o for o in cls.outputs if str(o.type) == audio), None)
+            if out is not None:
+                found.append(
+                    SoundSource(nid, out.name, "the picture's own sound" if nid == node_id else f"the sound of {nid}")
+                )
+                break
+            for inp in cls.inputs:
+                if str(inp.type) == PortType.VIDEO:
+                    for l in project.links_into(nid, inp.name):
+                        if l.source_node not in seen:
+                            seen.add(l.source_node)
+                            nxt.append(l.source_node)
+        frontier = nxt
+    used = {l.source_node for l in project.links}
+    for n in project.nodes:
+        if n.type == "LoadAudio" and n.id not in used and all(f.node_id != n.id for f in found):
+            found.append(SoundSource(n.id, "audio", f"the sound track {n.id} on the Timeline"))
+            break
+    return found
+
+
 def default_view_target(
     project: Project, registry: NodeRegistry, selected: Iterable[str] = (), pinned: str | None = None
 ) -> ViewTarget | None:
@@ -146,4 +224,13 @@ def default_view_target(
     return None
 
 
-__all__ = ["VIEWABLE_TYPES", "ViewTarget", "viewable_output", "downstream_view", "view_camera", "default_view_target"]
+__all__ = [
+    "VIEWABLE_TYPES",
+    "SoundSource",
+    "ViewTarget",
+    "viewable_output",
+    "downstream_view",
+    "view_camera",
+    "sound_sources",
+    "default_view_target",
+]

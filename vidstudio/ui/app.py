@@ -1,8 +1,8 @@
 """Starting the desktop application: ``vidstudio gui [PROJECT]``, and ``--screenshot`` for tests and docs.
 
 ``--screenshot OUT.png`` opens the project, waits until it has settled (project loaded, graph evaluated,
-the frame at ``--frame`` painted), saves a picture of the whole window and exits 0; 2 when the project
-cannot be opened, 1 when it did not settle in time (the picture is still saved).
+the frame at ``--frame`` painted, the Timeline's thumbnails made), saves a picture of the whole window and
+exits 0; 2 when the project cannot be opened, 1 when it did not settle in time (the picture is still saved).
 """
 
 from __future__ import annotations
@@ -132,8 +132,8 @@ def run_gui(
             if frame is not None:
                 session.transport.set_playhead(frame)
             return False
-        if session.evaluation.evaluating or session.evaluation.evaluator.busy:
-            return False
+        if session.evaluation.evaluating or session.evaluation.evaluator.busy or session.previews.pending:
+            return False  # (previews: the Timeline's thumbnails and waveforms still on their way)
         target = session.transport.playhead
         r = session.evaluation.last_result
         if session.view.view_target is not None and r is not None and r.clip is not None and not r.error:

@@ -16,7 +16,9 @@ says and emitting only on a real change:
 * :attr:`Session.evaluation` (:class:`~vidstudio.ui.state.scheduler.EvaluationScheduler`): when and what to
   evaluate, the latest issues and node reports;
 * :attr:`Session.frames` (:class:`~vidstudio.ui.state.evaluation.FrameCache`): the viewed clip's frames;
-* :attr:`Session.motion_edit` (:class:`~vidstudio.ui.state.motion_edit.EditState`): the path or body edited.
+* :attr:`Session.motion_edit` (:class:`~vidstudio.ui.state.motion_edit.EditState`): the path or body edited;
+* :attr:`Session.previews` (:class:`~vidstudio.ui.state.previews.MediaPreviews`): the Timeline's thumbnails and
+  waveforms, made on a worker thread.
 
 After every change that matters to the result, the session asks its evaluation scheduler for a new picture.
 Tests drive a session without any window.
@@ -39,6 +41,7 @@ from vidstudio.project import Project, clipboard, edits
 from vidstudio.project.editor import Change, DocumentEditor, Edit, Snapshot
 from vidstudio.ui.state.evaluation import FrameCache
 from vidstudio.ui.state.motion_edit import EditState
+from vidstudio.ui.state.previews import MediaPreviews
 from vidstudio.ui.state.scheduler import EvaluationScheduler
 from vidstudio.ui.state.transport import Transport
 from vidstudio.ui.state.view import ViewState
@@ -91,7 +94,7 @@ class Session(QObject):
         project: the document (replace it with :meth:`set_project`); registry: its node types.
         editor: the :class:`~vidstudio.project.editor.DocumentEditor` that makes every edit of ``project``.
         undo_stack: the ``QUndoStack`` of :class:`EditCommand`.
-        transport, view, evaluation, frames, motion_edit: the composed state objects (module docstring).
+        transport, view, evaluation, frames, motion_edit, previews: the composed state objects (module docstring).
 
     Signals: ``project_replaced()``, ``graph_changed(GraphChange)``, ``dirty_changed(bool)``,
     ``path_changed()``, ``interaction_finished()``, ``message(str)``, ``registry_changed()``.
@@ -135,6 +138,7 @@ class Session(QObject):
         self._closed = False
 
         self.frames = FrameCache(frame_budget_bytes, prefetch=prefetch, parent=self)
+        self.previews = MediaPreviews(parent=self)
         settings = self.project.settings
         self.transport = Transport(self.frames, settings.frame_count, settings.fps, parent=self)
         self.view = ViewState(self, parent=self)
@@ -203,6 +207,7 @@ class Session(QObject):
         pending = [*self.transport.reset(project.settings.frame_count, project.settings.fps), *self.view.reset()]
         self.evaluation.reset()
         self.engine.history = {}
+        self.previews.forget()  # its files may have changed on disk
         self.project_replaced.emit()
         self.path_changed.emit()
         self._announce_dirty()
@@ -470,3 +475,4 @@ class Session(QObject):
         self.undo_stack.blockSignals(True)  # nothing may react to the stack while it is torn down
         self.evaluation.shutdown()
         self.frames.shutdown()
+        self.previews.shutdown()

@@ -15,7 +15,6 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetricsF,
-    QImage,
     QKeySequence,
     QMouseEvent,
     QPainter,
@@ -47,6 +46,7 @@ RULER = 36.0
 CACHE_BAR = 6.0
 ROW = 20.0
 MEDIA_NODES = ("LoadVideo", "LoadAudio")  # nodes with a media track
+PLACEHOLDER = "#3a4150"  # where a thumbnail (or a waveform) being decoded will be
 MARGIN = 12.0
 KEY_HIT = 7.0
 
@@ -135,6 +135,7 @@ class TimelineCanvas(QWidget):
         session.view.results_changed.connect(self.update)
         session.view.view_changed.connect(self.update)
         session.frames.changed.connect(self._cache_changed)
+        session.previews.changed.connect(self.update)
 
     def _head_rect(self, frame: int) -> QRect:
         """The strip the playhead at ``frame`` covers: its line, its frame-number box and the keys on it."""
@@ -384,10 +385,9 @@ class TimelineCanvas(QWidget):
     def _paint_media(self, p: QPainter, node_id: str, y: float, fm: QFontMetricsF) -> None:
         """One media track: the node's name, then thumbnails of a Load Video's frames where they fall on the
         project's frames and the waveform of its sound (a Load Audio: the waveform alone); a file that cannot be
-        decoded shows why."""
-        from vidstudio.errors import MediaError
-        from vidstudio.media.preview import audio_peaks, video_thumbnails
-
+        decoded shows why. Both come from :attr:`Session.previews <vidstudio.ui.state.session.Session.previews>`,
+        made on a worker: until a thumbnail arrives its place shows a placeholder box (and the sound a dim
+        line), and the track repaints when it does. Nothing here reads the file."""
         s = self.session
         node = s.project.node(node_id)
         params = (
@@ -405,35 +405,60 @@ class TimelineCanvas(QWidget):
         )
         n, ppf = s.frame_count, self.ppf
         trim_in, trim_out = float(params.get("trim_in", 0.0)), float(params.get("trim_out", 0.0))
-        try:
-            frames = n
-            if node.type == "LoadVideo":
-                count = max(1, int((self.x1 - self.x0) // max(ROW * 1.6, 1)))
-                frames, thumbs = video_thumbnails(path, s.settings.fps, trim_in, trim_out, min(count, 24), int(ROW - 4))
-                for f, img in thumbs:
+        frames: float | None = n
+        error = None
+        height = int(ROW - 4)
+        if node.type == "LoadVideo":
+            count = min(max(1, int((self.x1 - self.x0) // max(ROW * 1.6, 1))), 24)
+            got = s.previews.thumbnails(path, s.settings.fps, trim_in, trim_out, count, height)
+            error = got.error
+            if got.value is not None:
+                frames, thumbs = got.value
+                for f, qimg in thumbs:
                     if f >= n:
                         break
-                    h, w = img.shape[:2]
-                    qimg = QImage(img.tobytes(), w, h, 3 * w, QImage.Format.Format_RGB888)
                     p.drawImage(QPointF(self.x_of(f) - ppf / 2, y + 2), qimg)
-            seconds, peaks = audio_peaks(path, trim_in, trim_out, 256)
-        except MediaError as e:
+            elif error is None:  # nothing decoded yet: a box where each thumbnail will be
+                frames = None
+                spots = sorted({int(round(k * (n - 1) / max(count - 1, 1))) for k in range(count)})
+                width = min(height * 16 / 9, (self.x1 - self.x0) / max(count, 1) - 2)
+                p.save()
+                p.setPen(Qt.PenStyle.NoPen)
+                p.setBrush(QColor(PLACEHOLDER))
+                for f in spots:
+                    p.drawRoundedRect(QRectF(self.x_of(f) - ppf / 2, y + 2, max(width, 2.0), height), 2, 2)
+                p.restore()
+        peaks = None
+        if error is None:
+            sound = s.previews.peaks(path, trim_in, trim_out, 256)
+            error = sound.error
+            peaks = sound.value
+        if error is not None:
             p.setPen(QColor(theme.TEXT_DIM))
             p.drawText(
                 QRectF(LEFT + 6, y, self.width() - LEFT - 12, ROW),
                 Qt.AlignmentFlag.AlignVCenter,
-                fm.elidedText(str(e), Qt.TextElideMode.ElideRight, self.width() - LEFT - 12),
+                fm.elidedText(error, Qt.TextElideMode.ElideRight, self.width() - LEFT - 12),
             )
             return
+        mid, half = y + ROW / 2, ROW / 2 - 2
+        if peaks is None:  # the sound is being read: a dim line over the clip
+            if node.type == "LoadAudio":
+                p.setPen(QPen(QColor(PLACEHOLDER), 1.0))
+                p.drawLine(QPointF(self.x_of(0), mid), QPointF(self.x_of(n - 1), mid))
+            return
+        seconds, levels = peaks
         if seconds > 0:
-            span = min(seconds * float(s.settings.fps), n) if node.type == "LoadAudio" else min(frames, n)
+            if node.type == "LoadAudio":
+                span = min(seconds * float(s.settings.fps), n)
+            else:
+                span = min(frames if frames is not None else n, n)
             a, b = self.x_of(0) - ppf / 2, self.x_of(span - 1) + ppf / 2
-            mid, half = y + ROW / 2, ROW / 2 - 2
             p.setPen(QPen(QColor("#7cc47f"), 1.0))
-            k = len(peaks)
+            k = len(levels)
             for i in range(k):
                 x = a + (b - a) * (i + 0.5) / k
-                p.drawLine(QPointF(x, mid - half * float(peaks[i, 1])), QPointF(x, mid - half * float(peaks[i, 0])))
+                p.drawLine(QPointF(x, mid - half * float(levels[i, 1])), QPointF(x, mid - half * float(levels[i, 0])))
 
     def _paint_ruler(self, p: QPainter, w: int, n: int, fps, ppf: float) -> None:
         """Draws the ruler (frame ticks, frame numbers, timecodes and the row header's captions)."""

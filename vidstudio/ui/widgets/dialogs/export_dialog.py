@@ -1,6 +1,6 @@
 """The Export dialog: write a VIDEO (the graph's picture, any node's VIDEO output, or a generated result)
-to an MP4 (H.264, CRF, preset, fps, frame range, the project embedded) or a PNG sequence, with progress,
-Cancel and "Show in Folder". The work runs on a worker thread as a :class:`~vidstudio.ui.state.tasks.Job`, so it
+to an MP4 (H.264, CRF, preset, fps, frame range, the project embedded, the picture's sound as AAC) or a PNG
+sequence, with progress, Cancel and "Show in Folder". The work runs on a worker thread as a :class:`~vidstudio.ui.state.tasks.Job`, so it
 is also listed in the Jobs pane.
 """
 
@@ -32,14 +32,16 @@ from PySide6.QtWidgets import (
 
 from vidstudio.errors import MediaError, VidStudioError
 from vidstudio.graph.engine import Engine
+from vidstudio.media.audio import Audio, AudioFile, file_sound
 from vidstudio.media.clip import Clip, as_clip
 from vidstudio.media.export import clip_rate_and_range, export_clip
 from vidstudio.media.video import PRESETS, PROJECT_METADATA_KEY, parse_fps, read_metadata
 from vidstudio.progress import CancelToken
 from vidstudio.project import Project, embeddable_json
+from vidstudio.project.view import sound_sources
 from vidstudio.ui.genops import generators_needed, server_only_message
 from vidstudio.ui.state.session import Session
-from vidstudio.ui.state.tasks import Job, JobList, TaskRunner
+from vidstudio.ui.state.tasks import Job, JobList, TaskRunner, error_text
 from vidstudio.ui.widgets import theme
 
 
@@ -61,6 +63,7 @@ class ExportSpec:
         odd_size: ``"pad"`` or ``"refuse"`` odd frame sizes (H.264 needs even sides), as the Export Video node.
         source_file: the file a result clip was read from, whose ``vidstudio_*`` metadata (seed, model) the
             export keeps.
+        audio: mux the picture's sound (:func:`find_sound`) into the MP4 as AAC, when it has any.
     """
 
     node_id: str | None
@@ -76,6 +79,66 @@ class ExportSpec:
     embed_project: bool = True
     odd_size: str = "pad"
     source_file: Path | None = None
+    audio: bool = False
+
+
+@dataclass
+class FoundSound:
+    """The sound that goes with an export's picture.
+
+    Attributes:
+        audio: the track (a lazy :class:`~vidstudio.media.audio.AudioFile` where it comes from a file), or None.
+        text: where it comes from, or why there is none, in words for the user.
+    """
+
+    audio: Audio | None
+    text: str
+
+
+def find_sound(
+    engine: Engine,
+    project: Project,
+    node_id: str | None,
+    port: str | None,
+    source_file: Path | None = None,
+    cancel: CancelToken | None = None,
+) -> FoundSound:
+    """The sound of an export's picture (on the calling thread: a worker; it may evaluate part of the graph).
+
+    A result's sound is its file's audio stream. A node's is the first of
+    :func:`vidstudio.project.view.sound_sources` whose value is sound: the Export Video node's audio input when
+    that node writes this picture (taken as it is, silence included, so that the dialog writes the file the
+    node writes), else the picture's own sound (Load Video, Retime, an LTX-2 Generate) or a Load Audio track on
+    the Timeline, where it is not None or silence (a Load Video of a file without sound gives silence).
+
+    Raises:
+        vidstudio.errors.VidStudioError: when the graph that makes the sound fails (the message says where);
+            Cancelled when cancelled.
+    """
+    if node_id is None or port is None:
+        if source_file is None or not source_file.is_file():
+            return FoundSound(None, "the result has no file to take a sound from")
+        audio = file_sound(source_file)
+        if audio is None:
+            return FoundSound(None, f"{source_file.name} has no sound")
+        return FoundSound(audio, f"the sound of {source_file.name}")
+    found = sound_sources(project, engine.registry, node_id, port)
+    if not found:
+        return FoundSound(None, f"nothing in the graph gives {node_id}.{port} a sound")
+    why = []
+    for src in found:
+        gens = generators_needed(project, engine.registry, [src.node_id])
+        if gens:
+            why.append(f"{src.ref} needs {', '.join(gens)}, which only the generation server runs")
+            continue
+        run = engine.run(
+            project, project.settings, targets=[src.node_id], project_dir=project.project_dir, cancel=cancel
+        )
+        value = run.values.get(src.node_id, {}).get(src.port)
+        if isinstance(value, Audio) and (src.linked or isinstance(value, AudioFile) or value.samples.any()):
+            return FoundSound(value, f"{src.ref} ({src.why})")
+        why.append(f"{src.ref} is {'silent' if isinstance(value, Audio) else 'empty'}")
+    return FoundSound(None, "; ".join(why))
 
 
 def run_export(
@@ -83,7 +146,8 @@ def run_export(
 ) -> tuple[Path, list[str]]:
     """Computes the clip (on the calling thread: a worker) and writes it through
     :func:`vidstudio.media.export.export_clip`, the one export path of the Export Video node too (the same frame
-    range, odd-size padding, embedded project and clip metadata such as the seed and model).
+    range, odd-size padding, embedded project and clip metadata such as the seed and model, and with
+    ``spec.audio`` the same sound: :func:`find_sound`, cut or padded to the frames written).
 
     Args:
         engine: the session's engine (its cache makes the graph part instant after a preview).
@@ -126,6 +190,11 @@ def run_export(
             }
         except MediaError:  # the result's frames are in memory; only its file's tags are lost
             metadata = {}
+    audio = None
+    if spec.audio and spec.fmt == "mp4":
+        if job is not None:
+            job.update(None, "finding the sound", status="running", force=True)
+        audio = find_sound(engine, project, spec.node_id, spec.port, spec.source_file, token).audio
 
     def progress(fraction, message):
         if job is not None:
@@ -147,6 +216,7 @@ def run_export(
         metadata={**metadata, **clip.metadata},
         progress=progress,
         cancel=token,
+        audio=audio,
     )
 
 
@@ -245,6 +315,13 @@ class ExportDialog(QDialog):
         rng.addStretch(1)
         self.embed = QCheckBox("Embed the project (the MP4 opens again as a project)", self)
         self.embed.setChecked(True)
+        self.sound = QCheckBox("Include sound", self)
+        self.sound.setChecked(True)
+        self.sound.setEnabled(False)
+        self.sound.clicked.connect(lambda on: setattr(self, "_sound_wanted", on))
+        self._sound_wanted = True  # the user's choice, kept while the source changes
+        self._sound_request = 0
+        self.sound_found: FoundSound | None = None  # None while it is being looked for
 
         form = QFormLayout()
         form.addRow("Source", self.source)
@@ -255,6 +332,7 @@ class ExportDialog(QDialog):
         form.addRow("Frame rate", self.fps)
         form.addRow("Frames", rng)
         form.addRow("", self.embed)
+        form.addRow("", self.sound)
         self._mp4_rows = [self.crf, self.preset, self.embed]
 
         self.bar = QProgressBar(self)
@@ -279,6 +357,72 @@ class ExportDialog(QDialog):
         lay.addWidget(self.status)
         lay.addWidget(self.buttons)
         self._set_default_path()
+        self.source.currentIndexChanged.connect(self.find_sound)
+        self.find_sound()
+
+    def _source(self) -> tuple[str | None, str | None, Path | None]:
+        """``(node_id, port, source_file)`` of the chosen source (a result: ``(None, None, its file)``)."""
+        data = self.source.currentData()
+        if data is None:
+            return None, None, None
+        kind, x, port = data
+        if kind == "node":
+            return x, port, None
+        r = self.session.view.results[x]
+        return None, None, Path(r.path) if r.path else None
+
+    def find_sound(self) -> None:
+        """Looks for the chosen source's sound on a worker (:func:`find_sound`); until the answer the "Include
+        sound" box waits, checked (an export started meanwhile takes the sound if there is any), disabled."""
+        self._sound_request += 1
+        request = self._sound_request
+        self.sound_found = None
+        self.sound.setEnabled(False)
+        self.sound.setChecked(self._sound_wanted)
+        self.sound.setToolTip("Looking for the sound of the picture…")
+        node_id, port, file = self._source()
+        if node_id is None and file is None and self.source.currentData() is None:
+            self._sound_answer(request, FoundSound(None, "nothing to export"))
+            return
+        doc = self.session.project.copy_document()
+
+        def failed(e: BaseException) -> None:
+            self._sound_answer(request, FoundSound(None, f"the sound could not be made: {error_text(e)}"))
+
+        self.runner.submit(
+            find_sound,
+            self.session.engine,
+            doc,
+            node_id,
+            port,
+            file,
+            on_done=lambda found: self._sound_answer(request, found),
+            on_error=failed,
+        )
+
+    def _sound_answer(self, request: int, found: FoundSound) -> None:
+        if request != self._sound_request:
+            return  # the source changed since
+        try:
+            self.sound_found = found
+            self._sync_sound()
+        except RuntimeError:  # the dialog was deleted while the worker looked
+            pass
+
+    def _sync_sound(self) -> None:
+        found = self.sound_found
+        if found is None:
+            return
+        has = found.audio is not None
+        mp4 = self.fmt.currentData() == "mp4"
+        self.sound.setEnabled(has and mp4)
+        self.sound.setChecked(has and self._sound_wanted)
+        if not has:
+            self.sound.setToolTip(f"No sound to include: {found.text}")
+        elif not mp4:
+            self.sound.setToolTip("A PNG sequence has no sound")
+        else:
+            self.sound.setToolTip(f"Mux the sound as AAC, cut to the frames written: {found.text}")
 
     def _set_default_path(self) -> None:
         s = self.session
@@ -291,6 +435,7 @@ class ExportDialog(QDialog):
         mp4 = self.fmt.currentData() == "mp4"
         for w in self._mp4_rows:
             w.setEnabled(mp4)
+        self._sync_sound()
         p = Path(self.path.text() or "export")
         self.path.setText(str(p.with_suffix(".mp4") if mp4 else p.with_suffix("")))
 
@@ -341,6 +486,7 @@ class ExportDialog(QDialog):
             b + 1,
             self.embed.isChecked(),
             source_file=Path(result.path) if result is not None and result.path else None,
+            audio=self.sound.isChecked(),
         )
 
     def start(self) -> Job | None:

@@ -9,6 +9,7 @@ import json
 import struct
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 
 from uihelpers import wait_for
@@ -91,6 +92,9 @@ def test_inspector_shows_the_gpu_estimate_and_follows_the_quantisation(qtbot, wi
     assert f"nf4 bnb {_human(expected['nf4_bnb'])}" in text  # every choice's figure
     combo = ins.rows["quantize"].editor.combo
     assert combo.itemText(combo.findData("fp8_layerwise")) == f"fp8 layerwise  —  {_human(expected['fp8_layerwise'])}"
+    te_combo = ins.rows["quantize_text_encoder"].editor.combo
+    te_int8 = sum(weights_gib(loc, "none", "int8_torchao").values())
+    assert te_combo.itemText(te_combo.findData("int8_torchao")) == f"int8 torchao  —  {_human(te_int8)}"
     assert not ins.download_button.isVisible()
 
     combo.setFocus()
@@ -242,3 +246,22 @@ def test_the_estimate_and_the_file_listing_never_import_torch(tmp_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out == {"heavy": [], "status": "ok", "files": 1}
+
+
+def test_a_single_file_with_a_missing_base_pipeline_offers_the_base(tmp_path, monkeypatch):
+    from vidstudio.nodes.generate import LoadModel
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    f = tmp_path / "diffusion_models" / "wan_t2v.safetensors"
+    write_safetensors(
+        f,
+        {
+            "model.diffusion_model.blocks.0.self_attn.q.weight": ("BF16", (64, 64)),
+            "model.diffusion_model.head.modulation": ("F32", (1, 2, 64)),
+        },
+    )
+    e = LoadModel.gpu_estimate({"model": str(f), "base_model": "example-org/wan-base-diffusers"})
+    assert e.status == "not-downloaded" and e.repo_id == "example-org/wan-base-diffusers"
+    base = wan_pipeline(tmp_path / "base")
+    e = LoadModel.gpu_estimate({"model": str(f), "base_model": str(base)})
+    assert e.status == "ok" and e.components["transformer"] == pytest.approx((64 * 64 + 128) * 2 / 2**30)

@@ -173,6 +173,7 @@ class GpuEstimate:
         on_gpu: the GiB on the GPU at once under the offload choice (:func:`on_gpu_gib`), None when unknown.
         per_choice: ``{transformer quantisation choice: GiB on the GPU (or None)}`` for each choice of
             :data:`BYTES_PER_WEIGHT`, with the other choices as given.
+        per_choice_text_encoder: the same for each text-encoder quantisation choice.
     """
 
     status: str
@@ -185,6 +186,7 @@ class GpuEstimate:
     weights: float | None = None
     on_gpu: float | None = None
     per_choice: dict[str, float | None] = field(default_factory=dict)
+    per_choice_text_encoder: dict[str, float | None] = field(default_factory=dict)
 
 
 def gpu_estimate(
@@ -196,6 +198,7 @@ def gpu_estimate(
     chosen = weights_gib(loc, quantize, quantize_text_encoder)
     known = {k: v for k, v in chosen.items() if v is not None}
     per = {q: on_gpu_gib(weights_gib(loc, q, quantize_text_encoder), offload) for q in BYTES_PER_WEIGHT}
+    per_te = {q: on_gpu_gib(weights_gib(loc, quantize, q), offload) for q in BYTES_PER_WEIGHT}
     args = {"quantize": quantize, "quantize_text_encoder": quantize_text_encoder, "offload": offload}
     if not known:
         return GpuEstimate(
@@ -219,5 +222,6 @@ def gpu_estimate(
         weights=weights,
         on_gpu=gpu,
         per_choice=per,
+        per_choice_text_encoder=per_te,
         **args,
     )

@@ -7,7 +7,7 @@ does once a property is animated), so a change is never silently lost at the nex
 
 A Load Model node (a node type with ``gpu_estimate``) also shows the GPU memory its weights would take under
 its quantisation and offload choices, before anything loads (computed on a worker thread from the model's
-configs and ``.safetensors`` headers; each transformer quantisation choice's figure is in its drop-down), and
+configs and ``.safetensors`` headers; each quantisation choice's figure is in its drop-down), and
 for a Hugging Face repo id that is not downloaded, a Download… button that opens the Models window with the id.
 """
 
@@ -335,13 +335,15 @@ class Inspector(QScrollArea):
             self.download_button.setToolTip(
                 f"Open Edit > Models with {e.repo_id} in the download box" if e.repo_id else ""
             )
-        row = self.rows.get("quantize")
-        combo = getattr(row.editor, "combo", None) if row is not None else None
-        if combo is not None:
+        for name, per in (("quantize", e.per_choice), ("quantize_text_encoder", e.per_choice_text_encoder)):
+            row = self.rows.get(name)
+            combo = getattr(row.editor, "combo", None) if row is not None else None
+            if combo is None:
+                continue
             for i in range(combo.count()):
                 q = combo.itemData(i)
                 label = str(q).replace("_", " ")
-                gib = e.per_choice.get(q) if e.status == "ok" else None
+                gib = per.get(q) if e.status == "ok" else None
                 combo.setItemText(i, f"{label}  —  {size(gib)}" if gib is not None else label)
 
     def _build_settings(self, lay: QVBoxLayout) -> None:

@@ -179,10 +179,14 @@ def test_model_folders_in_preferences_reach_the_models_window_the_server_and_the
     assert isinstance(dlg, ModelsDialog)
     wait_for(lambda: dlg.table.rowCount() == 2, qtbot=qtbot)
     rows = {dlg.table.item(r, 0).text(): [dlg.table.item(r, c).text() for c in range(5)] for r in range(2)}
-    lora = rows[str(comfy / "loras" / "fox_style.safetensors")]
+    lora = rows[str(Path("loras") / "fox_style.safetensors")]  # relative to its model folder
     size = (comfy / "loras" / "fox_style.safetensors").stat().st_size
-    assert lora[1] == human_bytes(size) and lora[2] == "lora (safetensors)"
-    assert rows[str(comfy / "vae" / "wan_vae.safetensors")][2].endswith("(safetensors)")
+    assert lora[1] == human_bytes(size) and lora[2] == "lora (safetensors)" and lora[3] == "wan"
+    assert rows[str(Path("vae") / "wan_vae.safetensors")][2].endswith("(safetensors)")
+    assert dlg.table.item(0, 0).toolTip() in (
+        str(comfy / "loras" / "fox_style.safetensors"),
+        str(comfy / "vae" / "wan_vae.safetensors"),
+    )
     assert "2 file(s) in the model folders" in dlg.summary.text()
     dlg.close()
 

@@ -297,7 +297,13 @@ class Inspector(QScrollArea):
         if self.runner is None:
             show(cls.gpu_estimate(params, project_dir))
         else:
-            self.runner.submit(cls.gpu_estimate, params, project_dir, on_done=show)
+            self.runner.submit(
+                cls.gpu_estimate,
+                params,
+                project_dir,
+                on_done=show,
+                on_error=lambda exc: show(_Unknown(f"no estimate: {exc.__class__.__name__}: {exc}")),
+            )
 
     def _show_estimate(self, e: Any) -> None:
         from vidstudio.ui.widgets.dialogs.models_dialog import human_bytes
@@ -539,6 +545,18 @@ class Inspector(QScrollArea):
     def row(self, name: str) -> _ParamRow:
         """The row of parameter ``name`` (for tests)."""
         return self.rows[name]
+
+
+class _Unknown:
+    """An estimate that failed (what ``gpu_estimate`` returns for an unknown model, for a node type of a plugin
+    whose ``gpu_estimate`` raised)."""
+
+    status, repo_id, quantize, offload = "unknown", "", "", ""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.per_choice: dict = {}
+        self.per_choice_text_encoder: dict = {}
 
 
 def _esc(text: str) -> str:

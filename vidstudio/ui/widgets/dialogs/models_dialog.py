@@ -19,6 +19,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -71,6 +72,7 @@ class ModelsDialog(QDialog):
         self.resize(720, 420)
         self.ensure_client, self.runner = ensure_client, runner
         self.model_folders = model_folders
+        self._folders: list[str] = []
         self.client: Any = None
         self.cached: list[dict[str, Any]] = []
         self.files: list[dict[str, Any]] = []
@@ -79,6 +81,10 @@ class ModelsDialog(QDialog):
         self.table.setHorizontalHeaderLabels([c.title() for c in self.COLUMNS])
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
         self.repo = QLineEdit(initial)
         self.repo.setPlaceholderText("Hugging Face repo id, e.g. Lightricks/LTX-Video")
         self.download_button = QPushButton("Download")
@@ -143,6 +149,7 @@ class ModelsDialog(QDialog):
     def refresh_files(self) -> None:
         """Lists the single checkpoint files of the model folders again (on a worker thread)."""
         folders = [str(f) for f in self.model_folders()]
+        self._folders = folders
         if not folders:
             self._show_files([])
             return
@@ -171,7 +178,7 @@ class ModelsDialog(QDialog):
         for f in self.files:
             kind = "lora" if f.get("kind") == "lora" else str(f.get("component") or "transformer")
             texts = (
-                str(f["path"]),
+                self._shown_path(str(f["path"])),
                 human_bytes(int(f["size"])),
                 f"{kind.replace('_', ' ')} ({f.get('format', '')})",
                 str(f.get("family") or "-"),
@@ -191,6 +198,17 @@ class ModelsDialog(QDialog):
                 f"; {len(self.files)} file(s) in the model folders, {human_bytes(sum(f['size'] for f in self.files))}"
             )
         self.summary.setText(text)
+
+    def _shown_path(self, path: str) -> str:
+        """A file's path relative to the model folder it is in (the whole path is its tooltip)."""
+        from pathlib import Path
+
+        for folder in self._folders:
+            try:
+                return str(Path(path).relative_to(folder))
+            except ValueError:
+                continue
+        return path
 
     def remove_selected(self) -> None:
         """Removes the selected model from the cache (after asking)."""

@@ -174,7 +174,7 @@ class PreferencesDialog(QDialog):
         folders_box = QGroupBox("Model folders", self)
         self.folders_list = QListWidget(folders_box)
         self.folders_list.addItems(list(config.models_dirs))
-        self.folders_list.setMaximumHeight(self.folders_list.fontMetrics().lineSpacing() * 5 + 8)
+        self.folders_list.setMaximumHeight(self.folders_list.fontMetrics().lineSpacing() * 3 + 10)
         self.add_folder_button = QPushButton(theme.icon("mdi6.folder-plus-outline"), "Add Folder…", folders_box)
         self.add_folder_button.clicked.connect(lambda: self.add_folder())
         self.remove_folder_button = QPushButton("Remove", folders_box)
@@ -208,6 +208,10 @@ class PreferencesDialog(QDialog):
         self._mode_changed()
         self.setMinimumWidth(640)
         self.adjustSize()
+        screen = self.screen()
+        if screen is not None:  # adjustSize stops at 2/3 of the screen: the whole dialog where the screen has room
+            room = screen.availableGeometry().height() - 60
+            self.resize(self.width(), max(self.height(), min(self.sizeHint().height(), room)))
 
     def config(self) -> ServerConfig:
         """The settings as edited."""

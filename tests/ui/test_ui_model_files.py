@@ -156,7 +156,10 @@ def test_model_folders_in_preferences_reach_the_models_window_the_server_and_the
         comfy / "loras" / "fox_style.safetensors",
         {"diffusion_model.blocks.0.self_attn.q.lora_A.weight": ("BF16", (16, 1536))},
     )
-    write_safetensors(comfy / "vae" / "wan_vae.safetensors", {"decoder.conv_in.weight": ("F32", (8, 8))})
+    write_safetensors(
+        comfy / "vae" / "wan_vae.safetensors",
+        {"decoder.conv_in.weight": ("F32", (8, 8)), "encoder.conv_in.weight": ("F32", (8, 8))},
+    )
     win = window_factory()
     prefs = win.preferences()
     prefs.add_folder(str(comfy))
@@ -167,12 +170,22 @@ def test_model_folders_in_preferences_reach_the_models_window_the_server_and_the
     assert ServerConfig.load().models_dirs == (str(comfy),)  # kept in the settings file
     assert win.generation.config.models_dirs == (str(comfy),)
 
-    # the local server gets them as --models-dir
+    # the local server the window starts gets them as --models-dir
     from vidstudio.client.local import LocalServer
+    from vidstudio.ui.state import generation
 
-    assert (
-        LocalServer(tmp_path / "d", models_dirs=win.generation.config.models_dirs).command().count("--models-dir") == 1
-    )
+    started = []
+
+    class Recorder(LocalServer):
+        def start(self, timeout=60.0):
+            started.append(self.command())
+            raise RuntimeError("not started in this test")
+
+    monkeypatch.setattr(generation, "LocalServer", Recorder)
+    with pytest.raises(RuntimeError, match="not started"):
+        win.generation._start_local(win.generation._generation)
+    cmd = started[0]
+    assert cmd[cmd.index("--models-dir") + 1] == str(comfy)
 
     monkeypatch.setattr(win.generation, "ensure", lambda ready, failed: failed("no server here"))
     dlg = win.models_window()
@@ -182,7 +195,7 @@ def test_model_folders_in_preferences_reach_the_models_window_the_server_and_the
     lora = rows[str(Path("loras") / "fox_style.safetensors")]  # relative to its model folder
     size = (comfy / "loras" / "fox_style.safetensors").stat().st_size
     assert lora[1] == human_bytes(size) and lora[2] == "lora (safetensors)" and lora[3] == "wan"
-    assert rows[str(Path("vae") / "wan_vae.safetensors")][2].endswith("(safetensors)")
+    assert rows[str(Path("vae") / "wan_vae.safetensors")][2] == "vae (safetensors)"
     assert dlg.table.item(0, 0).toolTip() in (
         str(comfy / "loras" / "fox_style.safetensors"),
         str(comfy / "vae" / "wan_vae.safetensors"),

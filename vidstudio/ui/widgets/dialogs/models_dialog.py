@@ -54,7 +54,8 @@ class ModelsDialog(QDialog):
             the server is the local one; empty for a remote server, whose files are not this computer's).
 
     Rows: cached pipelines (kind ``pipeline``, removable) first, then the files, each with its kind
-    (``transformer``, ``lora``, ``vae``, ``text encoder``; and the file format), family and variant.
+    (``transformer``, ``unet``, ``lora``, ``vae``, ``text encoder``, or ``checkpoint (not recognised)``; and the
+    file format), family and variant.
     """
 
     COLUMNS = ("model", "size", "kind", "family", "variant")
@@ -176,7 +177,7 @@ class ModelsDialog(QDialog):
             texts = (m["id"], human_bytes(m["size"]), "pipeline", m.get("family") or "-", m.get("variant") or "-")
             rows.append((texts, "hub cache", m))
         for f in self.files:
-            kind = "lora" if f.get("kind") == "lora" else str(f.get("component") or "transformer")
+            kind = "lora" if f.get("kind") == "lora" else str(f.get("component") or "checkpoint (not recognised)")
             texts = (
                 self._shown_path(str(f["path"])),
                 human_bytes(int(f["size"])),

@@ -142,7 +142,8 @@ def recognise_file(path: str | Path) -> FileKind:
 
 def list_checkpoint_files(folders: list[str | Path]) -> list[dict[str, object]]:
     """The single checkpoint files under ``folders`` (ComfyUI's ``diffusion_models``, ``unet``, ``checkpoints``
-    and ``loras`` subfolders, or the folders themselves), recognised from their names.
+    and ``loras`` subfolders, or the folders themselves), recognised from their names (a LoRA's family by
+    :func:`recognise_lora`).
 
     Returns:
         one dict per file: ``path``, ``name``, ``size`` (bytes), ``kind`` (``checkpoint`` or ``lora``),
@@ -171,12 +172,14 @@ def list_checkpoint_files(folders: list[str | Path]) -> list[dict[str, object]]:
                 "variant": "",
                 "format": f.suffix.lower()[1:],
             }
-            if not is_lora:
-                try:
+            try:
+                if is_lora:
+                    entry["family"] = recognise_lora(f)
+                else:
                     k = recognise_file(f)
                     entry.update(family=k.family, component=k.component, variant=k.variant)
-                except ModelError as e:
-                    entry["error"] = str(e)
+            except ModelError as e:
+                entry["error"] = str(e)
             out.append(entry)
     return out
 

@@ -11,6 +11,7 @@ size. Bytes per weight per choice: the load dtype's (bf16/fp16 2, fp32 4) for ``
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Bytes per weight of each quantisation choice (None: the load dtype's).
@@ -134,5 +135,93 @@ def vram_message(loc: object, quantize: str = "none", quantize_text_encoder: str
     )
 
 
-def _size(gib: float) -> str:
+def gib_text(gib: float) -> str:
+    """A GiB figure for people: ``"28.6 GiB"``, ``"1.25 MiB"`` below 0.1 GiB, ``"512 B"`` below 0.01 MiB."""
     return f"{gib:.1f} GiB" if gib >= 0.1 else f"{gib * 1024:.2f} MiB" if gib * 1024 >= 0.01 else f"{gib * 2**30:.0f} B"
+
+
+_size = gib_text
+
+
+def on_gpu_gib(components: dict[str, float | None], offload: str = "none") -> float | None:
+    """The GiB of weights on the GPU at once under an offload choice, from :func:`weights_gib`'s components.
+
+    ``none``: all components (their sum); ``model`` (diffusers' ``enable_model_cpu_offload``, one component on
+    the GPU at a time): the largest; ``group`` and ``sequential`` stream the weights block by block (layer by
+    layer), so the figure depends on the largest block and is not estimated (None). None too when no
+    component's weights are on disk.
+    """
+    known = [v for v in components.values() if v is not None]
+    if not known or offload in ("group", "sequential"):
+        return None
+    return max(known) if offload == "model" else sum(known)
+
+
+@dataclass(frozen=True)
+class GpuEstimate:
+    """What a Load Model node's weights take on the GPU, for the Inspector and ``vidstudio validate``.
+
+    Attributes:
+        status: ``"ok"`` (estimated), ``"not-downloaded"`` (a Hugging Face repo id that is not in the cache:
+            ``repo_id`` says which), ``"unknown"`` (no model chosen, a missing folder, or weights not on disk;
+            ``message`` says why).
+        message: one line for the user.
+        repo_id: the repo id to download when ``status == "not-downloaded"``, else "".
+        quantize, quantize_text_encoder, offload: the choices the figures are for.
+        components: ``{component: GiB or None}`` under the chosen quantisation (:func:`weights_gib`).
+        weights: the sum of the known components (GiB), None when none is known.
+        on_gpu: the GiB on the GPU at once under the offload choice (:func:`on_gpu_gib`), None when unknown.
+        per_choice: ``{transformer quantisation choice: GiB on the GPU (or None)}`` for each choice of
+            :data:`BYTES_PER_WEIGHT`, with the other choices as given.
+        per_choice_text_encoder: the same for each text-encoder quantisation choice.
+    """
+
+    status: str
+    message: str
+    repo_id: str = ""
+    quantize: str = "none"
+    quantize_text_encoder: str = "none"
+    offload: str = "none"
+    components: dict[str, float | None] = field(default_factory=dict)
+    weights: float | None = None
+    on_gpu: float | None = None
+    per_choice: dict[str, float | None] = field(default_factory=dict)
+    per_choice_text_encoder: dict[str, float | None] = field(default_factory=dict)
+
+
+def gpu_estimate(
+    loc: object, quantize: str = "none", quantize_text_encoder: str = "none", offload: str = "none"
+) -> GpuEstimate:
+    """The :class:`GpuEstimate` of a located model (a :class:`vidstudio.backend.locate.ModelLocation`) under
+    the choices; reads the ``.safetensors`` headers only (no torch). Never raises for unreadable weights (they
+    count as unknown)."""
+    chosen = weights_gib(loc, quantize, quantize_text_encoder)
+    known = {k: v for k, v in chosen.items() if v is not None}
+    per = {q: on_gpu_gib(weights_gib(loc, q, quantize_text_encoder), offload) for q in BYTES_PER_WEIGHT}
+    per_te = {q: on_gpu_gib(weights_gib(loc, quantize, q), offload) for q in BYTES_PER_WEIGHT}
+    args = {"quantize": quantize, "quantize_text_encoder": quantize_text_encoder, "offload": offload}
+    if not known:
+        return GpuEstimate(
+            "unknown", "no estimate: the model's weights are not on this computer yet", components=chosen, **args
+        )
+    weights = sum(known.values())
+    gpu = on_gpu_gib(chosen, offload)
+    parts = ", ".join(f"{k.replace('_', ' ')} {gib_text(v)}" for k, v in known.items())
+    missing = [k for k, v in chosen.items() if v is None]
+    tail = f"; not on disk: {', '.join(missing)}" if missing else ""
+    if gpu is None:
+        head = f"weights streamed from the CPU ({offload} offload): a small part of {gib_text(weights)} at a time"
+    elif offload == "model":
+        head = f"{gib_text(gpu)} on the GPU (model offload: the largest component; {gib_text(weights)} in all)"
+    else:
+        head = f"{gib_text(gpu)} on the GPU"
+    return GpuEstimate(
+        "ok",
+        f"{head} ({parts}){tail}; weights at 16-bit, activations extra",
+        components=chosen,
+        weights=weights,
+        on_gpu=gpu,
+        per_choice=per,
+        per_choice_text_encoder=per_te,
+        **args,
+    )

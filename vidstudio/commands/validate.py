@@ -67,23 +67,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _vram_lines(project) -> list[str]:
-    """The weights' GPU-memory estimate of each Load Model node whose model is on this computer."""
-    from vidstudio.backend.bundle import ModelRef
-    from vidstudio.backend.checkpoint_files import locate_model
+    """The weights' GPU-memory estimate of each Load Model node whose model is on this computer (found as the
+    Inspector finds it: :meth:`vidstudio.nodes.generate.LoadModel.locate_static`)."""
     from vidstudio.backend.estimate import vram_message
     from vidstudio.errors import ModelError
+    from vidstudio.nodes.generate import LoadModel
 
     out = []
     for node in project.nodes:
         if node.type != "LoadModel" or not str(node.params.get("model", "")).strip():
             continue
-        ref = ModelRef(
-            family=str(node.params.get("family", "auto")),
-            model=str(node.params["model"]).strip(),
-            base_model=str(node.params.get("base_model", "")).strip(),
-        )
         try:
-            loc = locate_model(ref, getattr(project, "project_dir", None), download=False)
+            loc = LoadModel.locate_static(node.params, getattr(project, "project_dir", None))
         except ModelError:
             continue
         msg = vram_message(

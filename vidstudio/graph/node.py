@@ -61,7 +61,9 @@ class Param:
         help: one or two sentences for the inspector and ``vidstudio nodes``.
         unit: the unit shown next to the value (``"px"``, ``"frames"``, ``"deg"``, ``"px/s^2"``).
         label: the name shown in editors (default: ``name`` with spaces).
-        file_role: for ``file``: what the path points at, which chooses the file dialog.
+        file_role: for ``file``: what the path points at, which chooses the file dialog. A ``string`` with
+            ``file_role="model"`` is a model path or a Hugging Face repo id: the GUI adds a file picker that
+            starts in the user's model folders, and it stays a string (never resolved as a file path).
         validator: for ``json``: ``validator(value) -> value`` raising ``ValueError`` with a message.
     """
 

@@ -93,6 +93,7 @@ class LoadModel(Node):
             "model",
             "string",
             "",
+            file_role="model",
             help="A local diffusers pipeline folder (relative to the project file) or a Hugging Face repo id "
             "such as Lightricks/LTX-Video (found in the Hugging Face cache; HF_HUB_OFFLINE honoured).",
         ),
@@ -155,15 +156,23 @@ class LoadModel(Node):
             "base_model",
             "string",
             "",
+            file_role="model",
             help="When 'model' is a single transformer/UNet file (.safetensors or .gguf, e.g. from ComfyUI's "
             "diffusion_models folder): the diffusers pipeline (folder or repo id) of the same model that "
             "gives the VAE, text encoder, scheduler and configs.",
         ),
-        Param("vae_file", "string", "", help="A single VAE .safetensors file replacing the base pipeline's VAE."),
+        Param(
+            "vae_file",
+            "string",
+            "",
+            file_role="model",
+            help="A single VAE .safetensors file replacing the base pipeline's VAE.",
+        ),
         Param(
             "text_encoder_file",
             "string",
             "",
+            file_role="model",
             help="A single text-encoder .safetensors file replacing the base pipeline's text encoder.",
         ),
         Param(
@@ -263,6 +272,78 @@ class LoadModel(Node):
         return []
 
     @classmethod
+    def locate_static(cls, params: dict[str, Any], project_dir: Path | None = None) -> Any:
+        """Finds the node's model on this computer without downloading or loading anything (torch-free):
+        the :class:`vidstudio.backend.locate.ModelLocation` of its folder, cached repo or single file plus
+        base pipeline.
+
+        Raises:
+            ModelError: as :func:`vidstudio.backend.checkpoint_files.locate_model` with ``download=False``
+                (code ``model-not-downloaded`` for a repo id that is not in the Hugging Face cache).
+        """
+        from vidstudio.backend.checkpoint_files import locate_model
+
+        ref = ModelRef(
+            family=str(params.get("family", "auto")),
+            model=str(params.get("model", "")).strip(),
+            revision=str(params.get("revision", "")).strip(),
+            base_model=str(params.get("base_model", "")).strip(),
+        )
+        return locate_model(ref, project_dir, download=False)
+
+    @classmethod
+    def gpu_estimate(cls, params: dict[str, Any], project_dir: Path | None = None) -> Any:
+        """The GPU memory the node's weights would take under its quantisation and offload choices, before
+        anything loads (the Inspector shows it; reads config and ``.safetensors`` headers, so call it off the
+        GUI thread).
+
+        Returns:
+            a :class:`vidstudio.backend.estimate.GpuEstimate`: ``status`` ``"ok"``; ``"not-downloaded"`` with
+            ``repo_id`` for a Hugging Face repo id (the model, or the base pipeline of a single file) that is not
+            in the cache; ``"unknown"`` with the reason otherwise. Never raises.
+        """
+        from vidstudio.backend.checkpoint_files import is_checkpoint_file
+        from vidstudio.backend.estimate import GpuEstimate, gpu_estimate
+
+        choices = {
+            "quantize": str(params.get("quantize", "none")),
+            "quantize_text_encoder": str(params.get("quantize_text_encoder", "none")),
+            "offload": str(params.get("offload", "none")),
+        }
+        model = str(params.get("model", "")).strip()
+        if not model:
+            return GpuEstimate("unknown", "no estimate: no model chosen", **choices)
+        try:
+            loc = cls.locate_static(params, project_dir)
+        except ModelError as e:
+            if e.code == "model-not-downloaded":
+                single = is_checkpoint_file(model, project_dir) is not None
+                repo = str(params.get("base_model", "")).strip() if single else model
+                return GpuEstimate(
+                    "not-downloaded",
+                    f"no estimate: {repo} is not downloaded (not in the Hugging Face cache)",
+                    repo_id=repo,
+                    **choices,
+                )
+            return GpuEstimate("unknown", f"no estimate: {e}", **choices)
+        except Exception as e:  # an unreadable file or config: the Inspector must still show the node
+            return GpuEstimate("unknown", f"no estimate: {e.__class__.__name__}: {e}", **choices)
+        try:
+            return gpu_estimate(loc, **choices)
+        except (OSError, ValueError) as e:
+            return GpuEstimate("unknown", f"no estimate: {e}", **choices)
+
+    @staticmethod
+    def model_files(folders: list[str | Path]) -> list[dict[str, Any]]:
+        """The single checkpoint files (transformers, LoRAs, VAEs, text encoders; ``.safetensors``/``.gguf``)
+        under the model folders, as :func:`vidstudio.backend.checkpoint_files.list_checkpoint_files` lists them
+        (``path``, ``name``, ``size``, ``kind``, ``family``, ``component``, ``variant``, ``format``), read from
+        the files' headers without torch; for the GUI's Models window. Never raises."""
+        from vidstudio.backend.checkpoint_files import list_checkpoint_files
+
+        return list_checkpoint_files(list(folders))
+
+    @classmethod
     def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:
         index = ctx.resolve_path(params["model"]) / "model_index.json" if params["model"] else None
         if index is not None and index.parent.is_file():
@@ -334,6 +415,7 @@ class LoadLoRA(Node):
             "lora",
             "string",
             "",
+            file_role="model",
             help="A LoRA .safetensors file (diffusers, ComfyUI/original or musubi keys; relative to the project "
             "file), or a Hugging Face repo id with 'weight_name'.",
         ),

@@ -476,7 +476,7 @@ class GenerationService(QObject):
                 return "external", (str(d["url"]), None, d.get("pid"))
             except (OSError, ValueError, KeyError, TypeError, ClientError):
                 pass  # stale (a crashed server) or needs a token: start our own (it says if the folder is taken)
-        server = LocalServer(data_dir)
+        server = LocalServer(data_dir, models_dirs=self.config.models_dirs)
         with self._lock:
             if self._closed or gen != self._generation:
                 raise ClientError("not started: the window closed or the server settings changed")

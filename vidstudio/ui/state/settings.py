@@ -2,7 +2,8 @@
 
 ``$VIDSTUDIO_CONFIG_DIR/gui.ini`` when that is set (tests, portable installs), else the platform's native place.
 The server settings (:class:`ServerConfig`) are the mode (a local server started when needed, or a remote one),
-the remote URL and its token; the token is stored in this file in plain text (the Preferences dialog says so).
+the remote URL and its token, and the model folders (single checkpoint files, e.g. ComfyUI's ``models`` folder)
+the local server is given with ``--models-dir``; the token is stored in this file in plain text (the Preferences dialog says so).
 """
 
 from __future__ import annotations
@@ -32,23 +33,32 @@ class ServerConfig:
             VidStudio closes) or ``"remote"`` (``url`` with ``token``).
         url: ``http://HOST:PORT`` of the remote server.
         token: its bearer token ("" for none).
+        models_dirs: folders of the user's own model files (``.safetensors``/``.gguf`` transformers, LoRAs,
+            VAEs, text encoders; a ComfyUI ``models`` folder works as it is): passed to the local server as
+            ``--models-dir``, listed in the Models window, where Load Model's and Load LoRA's file pickers start.
     """
 
     mode: str = "local"
     url: str = ""
     token: str = ""
+    models_dirs: tuple[str, ...] = ()
 
     MODES = ("local", "remote")
 
     @classmethod
     def load(cls, settings: QSettings | None = None) -> ServerConfig:
-        """Reads the server settings (``server/mode``, ``server/url``, ``server/token``); defaults: local."""
+        """Reads the server settings (``server/mode``, ``server/url``, ``server/token``, ``models/folders``);
+        defaults: local, no model folders."""
         st = settings or app_settings()
         mode = str(st.value("server/mode", "local") or "local")
+        folders = st.value("models/folders", []) or []
+        if isinstance(folders, str):  # QSettings gives a one-item list back as a string
+            folders = [folders]
         return cls(
             mode if mode in cls.MODES else "local",
             str(st.value("server/url", "") or ""),
             str(st.value("server/token", "") or ""),
+            tuple(str(f) for f in folders if str(f).strip()),
         )
 
     def save(self, settings: QSettings | None = None) -> None:
@@ -62,6 +72,7 @@ class ServerConfig:
         st.setValue("server/mode", self.mode)
         st.setValue("server/url", self.url)
         st.setValue("server/token", self.token)
+        st.setValue("models/folders", list(self.models_dirs))
         st.sync()
         if self.token:
             restrict_to_owner(st)

@@ -4,13 +4,18 @@ nothing selected, the project settings.
 
 An animated parameter shows its value at the playhead, and editing it keys that frame (as After Effects
 does once a property is animated), so a change is never silently lost at the next frame.
+
+A Load Model node (a node type with ``gpu_estimate``) also shows the GPU memory its weights would take under
+its quantisation and offload choices, before anything loads (computed on a worker thread from the model's
+configs and ``.safetensors`` headers; each quantisation choice's figure is in its drop-down), and
+for a Hugging Face repo id that is not downloaded, a Download… button that opens the Models window with the id.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -19,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QPushButton,
     QScrollArea,
     QSpinBox,
     QToolButton,
@@ -76,11 +82,24 @@ class Inspector(QScrollArea):
         rows: ``{param_name: row}`` of the inspected node, with ``row.editor`` (a
             :class:`~vidstudio.ui.widgets.param_editors.ParamEditor`) and ``row.key`` (a :class:`KeyButton` or None).
         node_id: the inspected node, or None (project settings shown).
+        estimate: the last GPU-memory estimate shown for a Load Model node (a
+            :class:`vidstudio.backend.estimate.GpuEstimate`), or None; ``estimate_label`` shows it and
+            ``download_button`` (shown for a repo id that is not downloaded) emits ``download_requested(repo_id)``.
+
+    Args:
+        runner: worker threads for the estimate (None: computed on the calling thread, for tests).
     """
 
-    def __init__(self, session: Session, parent: QWidget | None = None):
+    download_requested = Signal(str)
+
+    def __init__(self, session: Session, parent: QWidget | None = None, runner: Any = None):
         super().__init__(parent)
         self.session = session
+        self.runner = runner
+        self.estimate: Any = None
+        self.estimate_label: QLabel | None = None
+        self.download_button: QPushButton | None = None
+        self._estimate_ticket = 0
         self.setObjectName("Inspector")
         self.setWidgetResizable(True)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -110,6 +129,8 @@ class Inspector(QScrollArea):
         self.rows = {}
         self.settings_editors = {}
         self.title_edit = self.status_label = None
+        self.estimate_label = self.download_button = None
+        self.estimate = None
         sel = [n for n in s.view.selection if s.project.has_node(n)]
         if len(sel) == 1:
             self.node_id = sel[0]
@@ -133,6 +154,7 @@ class Inspector(QScrollArea):
         self._body = body
         self.refresh_values()
         self.refresh_status()
+        self.refresh_estimate()
 
     def _build_node(self, lay: QVBoxLayout, node_id: str) -> None:
         s = self.session
@@ -172,6 +194,8 @@ class Inspector(QScrollArea):
             msg.setProperty("role", "error")
             lay.addWidget(msg)
             return
+        if callable(getattr(cls, "gpu_estimate", None)):
+            self._build_estimate(lay)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         line.setStyleSheet(f"color: {theme.BORDER};")
@@ -223,6 +247,110 @@ class Inspector(QScrollArea):
             self.rows[p.name] = _ParamRow(p, label, editor, key, err)
             r += 2
         lay.addLayout(grid)
+
+    def _build_estimate(self, lay: QVBoxLayout) -> None:
+        box = QFrame()
+        box.setObjectName("GpuEstimate")
+        box.setStyleSheet(f"#GpuEstimate {{ border: 1px solid {theme.BORDER}; border-radius: 4px; }}")
+        bl = QVBoxLayout(box)
+        bl.setContentsMargins(8, 6, 8, 6)
+        self.estimate_label = QLabel("GPU memory: estimating…")
+        self.estimate_label.setWordWrap(True)
+        self.estimate_label.setTextFormat(Qt.TextFormat.RichText)
+        self.estimate_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.estimate_label.setToolTip(
+            "The model's weights on the GPU under the quantisation and offload choices, from its configs and "
+            "weight-file headers; activations, the VAE decode and the CUDA context come on top."
+        )
+        bl.addWidget(self.estimate_label)
+        self.download_button = QPushButton(theme.icon("mdi6.download-outline"), "Download…")
+        self.download_button.hide()
+        self.download_button.clicked.connect(self._download)
+        bl.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignLeft)
+        lay.addWidget(box)
+
+    def _download(self) -> None:
+        e = self.estimate
+        if e is not None and e.repo_id:
+            self.download_requested.emit(e.repo_id)
+
+    def refresh_estimate(self) -> None:
+        """Computes the Load Model node's GPU-memory estimate again (on the runner's worker thread when there is
+        one) and shows it; an answer for an older state of the node is dropped."""
+        s = self.session
+        nid = self.node_id
+        if self.estimate_label is None or nid is None or not s.project.has_node(nid):
+            return
+        node = s.project.node(nid)
+        cls = s.registry.find(node.type)
+        if cls is None:
+            return
+        params = {p.name: p.default for p in cls.params} | dict(node.params)
+        project_dir = s.project.project_dir
+        self._estimate_ticket += 1
+        ticket = self._estimate_ticket
+
+        def show(e: Any) -> None:
+            if ticket == self._estimate_ticket and self.node_id == nid and self.estimate_label is not None:
+                self._show_estimate(e)
+
+        if self.runner is None:
+            show(cls.gpu_estimate(params, project_dir))
+        else:
+            self.runner.submit(
+                cls.gpu_estimate,
+                params,
+                project_dir,
+                on_done=show,
+                on_error=lambda exc: show(_Unknown(f"no estimate: {exc.__class__.__name__}: {exc}")),
+            )
+
+    def _show_estimate(self, e: Any) -> None:
+        from vidstudio.ui.widgets.dialogs.models_dialog import human_bytes
+
+        def size(gib: float | None) -> str:
+            return "?" if gib is None else human_bytes(gib * 2**30)
+
+        self.estimate = e
+        dim = theme.TEXT_DIM
+        if e.status != "ok":
+            color = theme.WARNING if e.status == "not-downloaded" else dim
+            text = f"<b>GPU memory:</b> <span style='color:{color}'>{_esc(e.message)}</span>"
+        else:
+            choice = e.quantize.replace("_", " ")
+            if e.on_gpu is None:
+                head = (
+                    f"<b>GPU memory:</b> weights streamed from the CPU ({e.offload} offload): not estimated, a "
+                    f"small part of the {size(e.weights)} at a time"
+                )
+            else:
+                offload = "" if e.offload == "none" else f", {e.offload} offload: the largest component"
+                head = f"<b>GPU memory (estimate): {size(e.on_gpu)}</b> ({choice}{offload})"
+            parts = " · ".join(f"{k.replace('_', ' ')} {size(v)}" for k, v in e.components.items() if v is not None)
+            missing = [k.replace("_", " ") for k, v in e.components.items() if v is None]
+            lines = [head, f"<span style='color:{dim}'>{parts}; weights at 16-bit, activations extra</span>"]
+            if missing:
+                lines.append(f"<span style='color:{dim}'>not on disk: {', '.join(missing)}</span>")
+            if any(v is not None for v in e.per_choice.values()):
+                per = " · ".join(f"{q.replace('_', ' ')} {size(v)}" for q, v in e.per_choice.items())
+                lines.append(f"<span style='color:{dim}'>by transformer quantisation: {per}</span>")
+            text = "<br>".join(lines)
+        self.estimate_label.setText(text)
+        if self.download_button is not None:
+            self.download_button.setVisible(e.status == "not-downloaded")
+            self.download_button.setToolTip(
+                f"Open Edit > Models with {e.repo_id} in the download box" if e.repo_id else ""
+            )
+        for name, per in (("quantize", e.per_choice), ("quantize_text_encoder", e.per_choice_text_encoder)):
+            row = self.rows.get(name)
+            combo = getattr(row.editor, "combo", None) if row is not None else None
+            if combo is None:
+                continue
+            for i in range(combo.count()):
+                q = combo.itemData(i)
+                label = str(q).replace("_", " ")
+                gib = per.get(q) if e.status == "ok" else None
+                combo.setItemText(i, f"{label}  —  {size(gib)}" if gib is not None else label)
 
     def _build_settings(self, lay: QVBoxLayout) -> None:
         s = self.session
@@ -309,6 +437,8 @@ class Inspector(QScrollArea):
                 with QSignalBlocker(self.title_edit):
                     self.title_edit.setText(node.title)
             self.refresh_values()
+            if nid in change.nodes:
+                self.refresh_estimate()
 
     def refresh_values(self) -> None:
         """Shows the current values (animated ones at the playhead) and key states."""
@@ -415,3 +545,21 @@ class Inspector(QScrollArea):
     def row(self, name: str) -> _ParamRow:
         """The row of parameter ``name`` (for tests)."""
         return self.rows[name]
+
+
+class _Unknown:
+    """An estimate that failed (what ``gpu_estimate`` returns for an unknown model, for a node type of a plugin
+    whose ``gpu_estimate`` raised)."""
+
+    status, repo_id, quantize, offload = "unknown", "", "", ""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.per_choice: dict = {}
+        self.per_choice_text_encoder: dict = {}
+
+
+def _esc(text: str) -> str:
+    import html
+
+    return html.escape(str(text))

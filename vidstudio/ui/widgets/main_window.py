@@ -8,6 +8,7 @@ through :class:`Prompts`, which tests and ``--screenshot`` replace with answers 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -266,7 +267,8 @@ class MainWindow(QMainWindow):
         self.editor = NodeEditor(s)
         self.viewer = Viewer(s)
         self.timeline = Timeline(s, self.transport)
-        self.inspector = Inspector(s)
+        self.inspector = Inspector(s, runner=self.runner)
+        self.inspector.download_requested.connect(self.models_window)
         self.jobs_pane = JobsPane(self.jobs)
         self.graph_editor = GraphEditor(s)
         self.docks: dict[str, QDockWidget] = {}
@@ -374,7 +376,7 @@ class MainWindow(QMainWindow):
             self.models_window,
             None,
             "mdi6.download-outline",
-            "The generation server's models: sizes, download with progress, remove",
+            "The generation server's models and your model folders' files: sizes, download with progress, remove",
         )
         self.act_generate = self._action(
             "Generate",
@@ -883,13 +885,20 @@ class MainWindow(QMainWindow):
         return self._plugins_dialog
 
     def models_window(self, repo_id: str = ""):
-        """Edit > Models…: the server's models, downloads and removal (not modal; one per window); ``repo_id``
-        goes into the download box (to offer a missing model)."""
+        """Edit > Models…: the server's models, the model folders' files, downloads and removal (not modal; one
+        per window); ``repo_id`` goes into the download box (the Inspector's Download… for a missing model)."""
         from vidstudio.ui.widgets.dialogs.models_dialog import ModelsDialog
 
         if getattr(self, "_models_dialog", None) is None:
-            self._models_dialog = ModelsDialog(self.generation.ensure, self.runner, self)
-        if repo_id:
+
+            def folders():
+                c = self.generation.config
+                return c.models_dirs if c.is_local else ()
+
+            self._models_dialog = ModelsDialog(self.generation.ensure, self.runner, self, model_folders=folders)
+        elif not self._models_dialog.isVisible():
+            self._models_dialog.refresh_files()  # the model folders may have changed in Preferences
+        if isinstance(repo_id, str) and repo_id:
             self._models_dialog.repo.setText(repo_id)
         self._models_dialog.show()
         self._models_dialog.raise_()
@@ -941,7 +950,12 @@ class MainWindow(QMainWindow):
         return self._preferences
 
     def _apply_preferences(self, config) -> None:
-        if config == self.generation.config:
+        old = self.generation.config
+        if config == old:
+            return
+        if not config.is_local and dataclasses.replace(config, models_dirs=old.models_dirs) == old:
+            config.save(app_settings())  # model folders only: a remote server keeps running as it is
+            self.generation.config = config
             return
         active = self.generation.active_jobs()
         if active and not self.prompts.switch_server(len(active)):

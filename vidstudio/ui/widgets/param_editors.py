@@ -208,6 +208,80 @@ class StringEditor(ParamEditor):
         return self.line.text()
 
 
+#: The subfolder of a model folder (ComfyUI's layout) where each model-path parameter's picker starts.
+MODEL_SUBFOLDERS: dict[str, tuple[str, ...]] = {
+    "lora": ("loras",),
+    "vae_file": ("vae",),
+    "text_encoder_file": ("text_encoders", "clip"),
+    "model": ("diffusion_models", "unet", "checkpoints"),
+}
+
+
+def model_folders() -> list[Path]:
+    """The model folders of Preferences (:attr:`~vidstudio.ui.state.settings.ServerConfig.models_dirs`) that
+    exist."""
+    from vidstudio.ui.state.settings import ServerConfig
+
+    return [p for p in (Path(d).expanduser() for d in ServerConfig.load().models_dirs) if p.is_dir()]
+
+
+class ModelPathEditor(StringEditor):
+    """``string`` with ``file_role="model"`` (Load Model's model, base model, VAE and text-encoder files, Load
+    LoRA's LoRA): a path or a Hugging Face repo id typed in the line, or a file (or pipeline folder) chosen
+    with the browse button, whose dialog starts in the model folders of Preferences (in their ComfyUI
+    subfolder for the parameter, :data:`MODEL_SUBFOLDERS`, when it exists) unless the value is a path."""
+
+    def __init__(self, param: Param, project_dir=lambda: None, parent: QWidget | None = None):
+        super().__init__(param, project_dir, parent)
+        self.line.setPlaceholderText("a file, a pipeline folder or a Hugging Face repo id")
+        self.button = QToolButton(self)
+        self.button.setIcon(theme.icon("mdi6.folder-open-outline"))
+        self.button.setToolTip("Browse your model folders…")
+        self.button.setAutoRaise(True)
+        menu = QMenu(self.button)
+        menu.addAction("Choose Weights File…", lambda: self.browse("file"))
+        if param.name in ("model", "base_model"):
+            menu.addAction("Choose Model Folder…", lambda: self.browse("folder"))
+        self.button.setMenu(menu)
+        self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self._lay.setStretch(0, 1)
+        self._lay.addWidget(self.button)
+
+    def start_dir(self) -> str:
+        """Where the dialog starts: the folder of the current path when it is one on disk, else the first
+        model folder (its subfolder for this parameter when there is one), else the project folder."""
+        cur = self.line.text().strip()
+        base = self.project_dir()
+        if cur:
+            p = Path(cur).expanduser()
+            if not p.is_absolute() and base is not None:
+                p = base / p
+            if p.exists():
+                return str(p.parent if p.is_file() else p)
+        for folder in model_folders():
+            for sub in MODEL_SUBFOLDERS.get(self.param.name, ()):
+                if (folder / sub).is_dir():
+                    return str(folder / sub)
+            return str(folder)
+        return str(base) if base is not None else ""
+
+    def browse(self, how: str = "file") -> None:
+        """Opens the file (or folder) dialog and commits the choice."""
+        title = f"Choose {self.param.display_name}"
+        if how == "folder":
+            path = QFileDialog.getExistingDirectory(self, title, self.start_dir())
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, title, self.start_dir(), FILE_FILTERS["model"])
+        if path:
+            self.choose(path)
+
+    def choose(self, path: str) -> None:
+        """Sets a path as if picked in the dialog (relative to the project folder when inside it)."""
+        with QSignalBlocker(self.line):
+            self.line.setText(edits.relative_to_project(path, self.project_dir()))
+        self._commit()
+
+
 class _PlainText(QPlainTextEdit):
     focus_lost = Signal()
     submit = Signal()
@@ -537,6 +611,8 @@ def editor_for(
             hit = False
         if hit:
             return cls(param, project_dir, parent)
+    if param.kind == "string" and param.file_role == "model":
+        return ModelPathEditor(param, project_dir, parent)
     cls = EDITORS.get(param.kind, JsonEditor)
     return cls(param, project_dir, parent)
 
@@ -550,6 +626,7 @@ __all__ = [
     "NumberEditor",
     "BoolEditor",
     "StringEditor",
+    "ModelPathEditor",
     "TextEditor",
     "ChoiceEditor",
     "FileEditor",

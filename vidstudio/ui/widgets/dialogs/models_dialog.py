@@ -1,21 +1,25 @@
 """The Models window (Edit > Models…): the models in the generation server's Hugging Face cache with their
-size on disk, family and variant; a download box (repo id) with a progress bar in bytes, speed and ETA, and
-Cancel; Remove for a cached model.
+size on disk, family and variant, and the single checkpoint files (``.safetensors``/``.gguf`` transformers,
+LoRAs, VAEs, text encoders) in the model folders of Preferences; a download box (repo id) with a progress bar
+in bytes, speed and ETA, and Cancel; Remove for a cached model.
 
-A view over the server's ``/v1/models/cache`` and ``/v1/models/downloads`` routes
-(:mod:`vidstudio.server.downloads`) through the client; every call runs on the window's worker threads, and
-a timer polls the running download twice a second.
+The cache is a view over the server's ``/v1/models/cache`` and ``/v1/models/downloads`` routes
+(:mod:`vidstudio.server.downloads`) through the client; the model folders are this computer's, read here from
+the files' headers (:meth:`vidstudio.nodes.generate.LoadModel.model_files`, torch-free) when the server is the
+local one. Every call runs on the window's worker threads, and a timer polls the running download twice a
+second.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -46,9 +50,15 @@ class ModelsDialog(QDialog):
             generation service's ``ensure``), or ``failed(message)``.
         runner: the window's worker threads.
         initial: a repo id to put in the download box (Load Model offering a missing model).
+        model_folders: returns the folders of single checkpoint files to list (Preferences' model folders when
+            the server is the local one; empty for a remote server, whose files are not this computer's).
+
+    Rows: cached pipelines (kind ``pipeline``, removable) first, then the files, each with its kind
+    (``transformer``, ``unet``, ``lora``, ``vae``, ``text encoder``, or ``checkpoint (not recognised)``; and the
+    file format), family and variant.
     """
 
-    COLUMNS = ("model", "size", "family", "variant")
+    COLUMNS = ("model", "size", "kind", "family", "variant")
 
     def __init__(
         self,
@@ -56,17 +66,26 @@ class ModelsDialog(QDialog):
         runner: TaskRunner,
         parent: Any = None,
         initial: str = "",
+        model_folders: Callable[[], Sequence[str]] = lambda: (),
     ):
         super().__init__(parent)
         self.setWindowTitle("Models")
         self.resize(720, 420)
         self.ensure_client, self.runner = ensure_client, runner
+        self.model_folders = model_folders
+        self._folders: list[str] = []
         self.client: Any = None
+        self.cached: list[dict[str, Any]] = []
+        self.files: list[dict[str, Any]] = []
         self.download_id: str | None = None
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels([c.title() for c in self.COLUMNS])
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
         self.repo = QLineEdit(initial)
         self.repo.setPlaceholderText("Hugging Face repo id, e.g. Lightricks/LTX-Video")
         self.download_button = QPushButton("Download")
@@ -100,6 +119,7 @@ class ModelsDialog(QDialog):
         self.cancel_button.clicked.connect(self.cancel_download)
         self.remove_button.clicked.connect(self.remove_selected)
         self.refresh_button.clicked.connect(self.refresh)
+        self.refresh_files()
         self.ensure_client(self._connected, self._failed)
 
     # ------------------------------------------------------------------------------------------ server
@@ -123,19 +143,73 @@ class ModelsDialog(QDialog):
 
     # ------------------------------------------------------------------------------------------ listing
     def refresh(self) -> None:
-        """Reads the cached models again."""
+        """Reads the cached models and the model folders again."""
+        self.refresh_files()
         self._call("GET", "/v1/models/cache", self._show)
 
-    def _show(self, models: list[dict[str, Any]]) -> None:
-        self.table.setRowCount(len(models))
-        for r, m in enumerate(models):
-            for c, text in enumerate(
-                (m["id"], human_bytes(m["size"]), m.get("family") or "-", m.get("variant") or "-")
-            ):
-                self.table.setItem(r, c, QTableWidgetItem(text))
-        self.summary.setText(
-            f"{len(models)} model(s) in the server's cache, {human_bytes(sum(m['size'] for m in models))}"
+    def refresh_files(self) -> None:
+        """Lists the single checkpoint files of the model folders again (on a worker thread)."""
+        folders = [str(f) for f in self.model_folders()]
+        self._folders = folders
+        if not folders:
+            self._show_files([])
+            return
+        from vidstudio.nodes.generate import LoadModel
+
+        self.runner.submit(
+            LoadModel.model_files,
+            folders,
+            on_done=self._show_files,
+            on_error=lambda e: self.status.setText(f"model folders: {error_text(e)}"),
         )
+
+    def _show(self, models: list[dict[str, Any]]) -> None:
+        self.cached = list(models)
+        self._fill()
+
+    def _show_files(self, files: list[dict[str, Any]]) -> None:
+        self.files = list(files)
+        self._fill()
+
+    def _fill(self) -> None:
+        rows: list[tuple[tuple[str, ...], str, dict[str, Any]]] = []
+        for m in self.cached:
+            texts = (m["id"], human_bytes(m["size"]), "pipeline", m.get("family") or "-", m.get("variant") or "-")
+            rows.append((texts, "hub cache", m))
+        for f in self.files:
+            kind = "lora" if f.get("kind") == "lora" else str(f.get("component") or "checkpoint (not recognised)")
+            texts = (
+                self._shown_path(str(f["path"])),
+                human_bytes(int(f["size"])),
+                f"{kind.replace('_', ' ')} ({f.get('format', '')})",
+                str(f.get("family") or "-"),
+                str(f.get("variant") or "-"),
+            )
+            rows.append((texts, str(f.get("error") or f["path"]), f))
+        self.table.setRowCount(len(rows))
+        for r, (texts, tip, entry) in enumerate(rows):
+            for c, text in enumerate(texts):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                item.setData(Qt.ItemDataRole.UserRole, "cache" if entry in self.cached else "file")
+                self.table.setItem(r, c, item)
+        text = f"{len(self.cached)} model(s) in the server's cache, {human_bytes(sum(m['size'] for m in self.cached))}"
+        if self.files:
+            text += (
+                f"; {len(self.files)} file(s) in the model folders, {human_bytes(sum(f['size'] for f in self.files))}"
+            )
+        self.summary.setText(text)
+
+    def _shown_path(self, path: str) -> str:
+        """A file's path relative to the model folder it is in (the whole path is its tooltip)."""
+        from pathlib import Path
+
+        for folder in self._folders:
+            try:
+                return str(Path(path).relative_to(folder))
+            except ValueError:
+                continue
+        return path
 
     def remove_selected(self) -> None:
         """Removes the selected model from the cache (after asking)."""
@@ -143,7 +217,11 @@ class ModelsDialog(QDialog):
         if len(rows) != 1:
             self.status.setText("select one model to remove")
             return
-        repo = self.table.item(rows.pop(), 0).text()
+        item = self.table.item(rows.pop(), 0)
+        if item.data(Qt.ItemDataRole.UserRole) == "file":
+            self.status.setText("a file in your model folders: delete it in your file manager if you must")
+            return
+        repo = item.text()
         if (
             QMessageBox.question(self, "Remove model", f"Delete {repo} from the cache?")
             != QMessageBox.StandardButton.Yes

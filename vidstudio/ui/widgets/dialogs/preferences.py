@@ -1,9 +1,12 @@
-"""Edit > Preferences (Ctrl+,): the generation server.
+"""Edit > Preferences (Ctrl+,): the generation server and the model folders.
 
 Local: VidStudio starts ``vidstudio serve`` in the background on the first Generate and stops it when the window
 closes. Remote: a server's URL and token, with "Test connection", which asks the server's health and models on
 a worker thread and says what it found (version, worker, loaded and default model) or the error in words. The
-choice is stored in the settings file (the token too, in plain text: the dialog says where).
+choice is stored in the settings file (the token too, in plain text: the dialog says where). Model folders hold
+the user's own model files (``.safetensors``/``.gguf`` transformers, LoRAs, VAEs, text encoders; a ComfyUI
+``models`` folder as it is): the local server gets them as ``--models-dir``, the Models window lists their
+files, and Load Model's and Load LoRA's file pickers start there.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
     QPushButton,
     QRadioButton,
     QToolButton,
@@ -166,8 +171,35 @@ class PreferencesDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.buttons = buttons
         self.backend = BackendBox(runner, self)
+        folders_box = QGroupBox("Model folders", self)
+        self.folders_list = QListWidget(folders_box)
+        self.folders_list.addItems(list(config.models_dirs))
+        self.folders_list.setMaximumHeight(self.folders_list.fontMetrics().lineSpacing() * 3 + 10)
+        self.add_folder_button = QPushButton(theme.icon("mdi6.folder-plus-outline"), "Add Folder…", folders_box)
+        self.add_folder_button.clicked.connect(lambda: self.add_folder())
+        self.remove_folder_button = QPushButton("Remove", folders_box)
+        self.remove_folder_button.clicked.connect(self.remove_folder)
+        folders_help = QLabel(
+            "Your own model files (.safetensors / .gguf transformers, LoRAs, VAEs, text encoders; a ComfyUI "
+            "<i>models</i> folder works as it is): listed in Edit &gt; Models, where Load Model's and Load LoRA's "
+            "file pickers start, and given to the local server (<tt>--models-dir</tt>).",
+            folders_box,
+        )
+        folders_help.setProperty("role", "dim")
+        folders_help.setWordWrap(True)
+        folder_buttons = QVBoxLayout()
+        folder_buttons.addWidget(self.add_folder_button)
+        folder_buttons.addWidget(self.remove_folder_button)
+        folder_buttons.addStretch(1)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folders_list, 1)
+        folder_row.addLayout(folder_buttons)
+        fl = QVBoxLayout(folders_box)
+        fl.addLayout(folder_row)
+        fl.addWidget(folders_help)
         lay = QVBoxLayout(self)
         lay.addWidget(box)
+        lay.addWidget(folders_box)
         lay.addWidget(self.backend)
         lay.addStretch(1)
         lay.addWidget(buttons)
@@ -176,6 +208,10 @@ class PreferencesDialog(QDialog):
         self._mode_changed()
         self.setMinimumWidth(640)
         self.adjustSize()
+        screen = self.screen()
+        if screen is not None:  # adjustSize stops at 2/3 of the screen: the whole dialog where the screen has room
+            room = screen.availableGeometry().height() - 60
+            self.resize(self.width(), max(self.height(), min(self.sizeHint().height(), room)))
 
     def config(self) -> ServerConfig:
         """The settings as edited."""
@@ -183,7 +219,23 @@ class PreferencesDialog(QDialog):
             "remote" if self.remote_radio.isChecked() else "local",
             self.url_edit.text().strip(),
             self.token_edit.text().strip(),
+            tuple(self.folders_list.item(i).text() for i in range(self.folders_list.count())),
         )
+
+    def add_folder(self, path: str | None = None) -> None:
+        """Adds a model folder (``path``, or one chosen in a folder dialog); one already listed is not added
+        twice."""
+        if path is None:
+            path = QFileDialog.getExistingDirectory(self, "Add a model folder", "")
+        path = (path or "").strip()
+        listed = {self.folders_list.item(i).text() for i in range(self.folders_list.count())}
+        if path and path not in listed:
+            self.folders_list.addItem(path)
+
+    def remove_folder(self) -> None:
+        """Removes the selected model folder from the list (the folder itself is left alone)."""
+        for item in self.folders_list.selectedItems():
+            self.folders_list.takeItem(self.folders_list.row(item))
 
     def _mode_changed(self) -> None:
         remote = self.remote_radio.isChecked()

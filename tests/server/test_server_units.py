@@ -20,6 +20,7 @@ from vidstudio.jobs.wire import Wire, WireClosed
 from vidstudio.jobs.worker import encode_jpeg, inside_folder
 from vidstudio.protocol import (
     JOB_ID_PATTERN,
+    DownloadEvent,
     Job,
     PreviewEvent,
     ProgressEvent,
@@ -228,6 +229,10 @@ def test_events_round_trip_through_json():
     assert parse_event(pv.model_dump_json()).jpeg() == b"\xff\xd8\xff"
     job = Job(id="gen_" + "0" * 24, status="cancelled", kind="simple", created_at=0.0, output_node="export")
     assert job.finished
+    text = '{"type": "download", "seq": 3, "time": 1.0, "download": {"download_id": "dl_0123456789ab", "id": "a/b",'
+    text += ' "status": "running", "done_bytes": 5, "total_bytes": 10, "bytes_per_second": 2.5, "eta_seconds": 2.0}}'
+    dl = parse_event(text)
+    assert isinstance(dl, DownloadEvent) and dl.download.eta_seconds == 2.0 and not dl.download.finished
 
 
 def test_models_are_local_folders_and_hugging_face_cache_entries(tmp_path, monkeypatch):

@@ -56,10 +56,13 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
 
 def hf_cache_dir() -> Path:
-    """The Hugging Face hub cache folder, from ``HF_HUB_CACHE``, ``HF_HOME`` or ``XDG_CACHE_HOME`` (read at call
-    time, as huggingface_hub reads them)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    """The Hugging Face hub cache folder, from ``HF_HUB_CACHE`` (or the older ``HUGGINGFACE_HUB_CACHE``),
+    ``HF_HOME`` or ``XDG_CACHE_HOME``, in huggingface_hub's order but read at call time (huggingface_hub reads them
+    once, at import). Only the folder's place: what is in it is read by huggingface_hub (``scan_cache_dir``,
+    ``try_to_load_from_cache``)."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
     home = os.environ.get("HF_HOME")
     if not home:
         home = os.path.join(

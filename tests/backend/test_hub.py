@@ -192,3 +192,39 @@ def test_server_download_routes_report_progress_and_cancel(hub):
         assert wait(did)["status"] == "cancelled"
     finally:
         c.DOWNLOAD_CHUNK_SIZE = old
+
+
+def test_the_cache_is_read_through_huggingface_hub_for_the_catalogue_and_revisions(hub, monkeypatch):
+    """A cache laid out by huggingface_hub itself (a download from the stand-in Hub): the server's catalogue lists
+    it through ``scan_cache_dir`` with its size on disk, a revision resolves to its snapshot, and a model or
+    revision that is not there while offline is an error that says what to do."""
+    from vidstudio.backend.hub import cached_pipelines, download
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import ModelError
+    from vidstudio.server.models import ModelCatalog
+
+    assert cached_pipelines() == [] and ModelCatalog([]).entries() == []
+    download("tiny/wan", include=["vae/*"])  # no model_index.json: not a pipeline (yet)
+    assert cached_pipelines() == [] and ModelCatalog([]).entries() == []
+    folder = download("tiny/wan")
+    ((repo, size),) = cached_pipelines()
+    assert repo == "tiny/wan" and size == sum(len(d) for d in hub.files.values())
+    (e,) = ModelCatalog([]).entries()
+    assert (e.id, e.source, e.family, e.variant, e.size, e.kind) == (
+        "tiny/wan",
+        "huggingface",
+        "wan",
+        "t2v",
+        size,
+        "pipeline",
+    )
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert locate("tiny/wan", revision=hub.commit).folder == folder
+    assert locate("tiny/wan").folder == folder  # the default branch's ref
+    with pytest.raises(
+        ModelError,
+        match=r"at revision '0{40}' is not in the Hugging Face cache .* HF_HUB_OFFLINE is set.*hf download tiny/wan --revision",
+    ):
+        locate("tiny/wan", revision="0" * 40)
+    with pytest.raises(ModelError, match=r"'tiny/other' is not in the Hugging Face cache \(looked in .*hub\)"):
+        locate("tiny/other")

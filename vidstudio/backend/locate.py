@@ -231,9 +231,10 @@ def locate(
             ) from None
     if index_path is None:
         why = "HF_HUB_OFFLINE is set" if offline else "downloading is off"
+        at, rev_arg = (f" at revision {revision!r}", f" --revision {revision}") if revision else ("", "")
         raise ModelError(
-            f"model {model!r} is not in the Hugging Face cache (looked in {cache}) and {why}, so it cannot be "
-            f"downloaded. Download it once on a machine with network (`hf download {model}`, or run without "
+            f"model {model!r}{at} is not in the Hugging Face cache (looked in {cache}) and {why}, so it cannot be "
+            f"downloaded. Download it once on a machine with network (`hf download {model}{rev_arg}`, or run without "
             "HF_HUB_OFFLINE), copy the cache folder here (or set HF_HOME / HF_HUB_CACHE to it), or point the "
             "Load Model node / --model at a local pipeline folder",
             code="model-not-downloaded",

@@ -146,7 +146,7 @@ class ModelCatalog:
                     format=str(f["format"]),
                     size=int(f["size"]),  # type: ignore[call-overload]
                     dtype=str(f["dtype"]),
-                    error=str(f.get("error", "")),
+                    error=str(f.get("error", "")).replace(str(path), ident),  # no server path in answers
                 )
             )
             seen.add(ident)

@@ -178,6 +178,16 @@ def test_server_download_routes_report_progress_and_cancel(hub):
     assert client.post("/v1/models/downloads", json={"id": "not a repo"}).status_code == 422
     r = client.get("/v1/models/downloads/dl_000000000000")
     assert r.status_code == 404 and r.json()["error"]["field"] == "download_id"
+    from vidstudio.client import Client, NotFound, ServerRefused
+
+    typed = Client("http://127.0.0.1:1")  # the client's typed calls, through the same in-process app
+    typed._http = client
+    (listed,) = typed.model_downloads()
+    assert listed.status == "succeeded" and listed.finished and typed.model_download(listed.download_id).folder
+    with pytest.raises(NotFound, match="no download 'dl_000000000000'"):
+        typed.model_download("dl_000000000000")
+    with pytest.raises(ServerRefused):
+        typed.request("POST", "/v1/models/downloads", json={"id": "a/b", "extra": 1})
     from vidstudio.backend.hub import remove
 
     remove("tiny/wan")
@@ -186,9 +196,9 @@ def test_server_download_routes_report_progress_and_cancel(hub):
     c.DOWNLOAD_CHUNK_SIZE, old = 4096, c.DOWNLOAD_CHUNK_SIZE
     hub.throttle = (4096, 0.05)
     try:
-        did = client.post("/v1/models/downloads", json={"id": "tiny/wan"}).json()["download_id"]
+        did = typed.start_model_download("tiny/wan").download_id
         time.sleep(0.3)
-        assert client.delete(f"/v1/models/downloads/{did}").status_code == 200
+        assert typed.cancel_model_download(did).id == "tiny/wan"
         assert wait(did)["status"] == "cancelled"
     finally:
         c.DOWNLOAD_CHUNK_SIZE = old

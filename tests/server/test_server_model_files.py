@@ -67,6 +67,7 @@ def comfy(tmp_path) -> Path:
     _safetensors(root / "text_encoders" / "umt5_xxl_fp16.safetensors", T5)
     _safetensors(root / "upscale_models" / "4x.safetensors", VAE)  # not a folder VidStudio reads
     (root / "diffusion_models" / "cut.safetensors").write_bytes(b"\x10\x00")  # a damaged file
+    (root / "unet" / "bad.gguf").write_bytes(b"GGUF" + b"\xff" * 60)  # and a GGUF of no known version
     pipe = root / "wan-base"
     (pipe / "transformer").mkdir(parents=True)
     (pipe / "model_index.json").write_text(json.dumps({"_class_name": "WanPipeline"}))
@@ -83,6 +84,7 @@ def test_the_catalogue_lists_model_files_with_what_they_hold(comfy):
         "diffusion_models/wan_vace_fp8.safetensors",
         "loras/wan/lightx2v_4step.safetensors",
         "text_encoders/umt5_xxl_fp16.safetensors",
+        "unet/bad.gguf",
         "unet/wan/wan_vace-Q8_0.gguf",
         "vae/wan_2.1_vae.safetensors",
     ]
@@ -107,6 +109,8 @@ def test_the_catalogue_lists_model_files_with_what_they_hold(comfy):
     assert facts["text_encoders/umt5_xxl_fp16.safetensors"][0] == "text_encoder"
     cut = got["diffusion_models/cut.safetensors"]
     assert cut.kind == "checkpoint" and cut.family == "" and "cannot be read" in cut.error and cut.rule is None
+    bad = got["unet/bad.gguf"]
+    assert (bad.kind, bad.format, bad.dtype) == ("checkpoint", "gguf", "") and "cannot be read as gguf" in bad.error
     st = comfy / "diffusion_models" / "wan_vace_fp8.safetensors"
     e = got["diffusion_models/wan_vace_fp8.safetensors"]
     assert e.size == st.stat().st_size and e.target == str(st.resolve()) and e.rule is not None

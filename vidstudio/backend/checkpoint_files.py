@@ -233,6 +233,9 @@ def describe_file(path: str | Path, hint: str = "") -> dict[str, object]:
     except ModelError as e:
         out["error"] = str(e)
         return out  # not remembered: a file being copied may be complete on the next listing
+    except Exception as e:  # a header no reader expected: listed with the reason, never a failed listing
+        out["error"] = f"checkpoint file {p} cannot be read: {e.__class__.__name__}: {e}"
+        return out
     names = [n for n, _, _ in tensors]
     out["dtype"] = main_dtype(tensors)
     if hint == "lora" or _is_lora(names):

@@ -3,6 +3,7 @@ HF_ENDPOINT serves a tiny pipeline; progress, the free-disk check, cancel and re
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -124,26 +125,36 @@ def test_models_command_lists_and_removes(hub, tmp_path):
 
 
 def test_server_download_routes_report_progress_and_cancel(hub):
-    import json
+    """The routes run a download as a job; its events are stamped and sent the way the job manager sends every
+    event, and each one is valid against the OpenAPI document's ``Event`` schema (what a client validates)."""
     import time
 
+    import jsonschema
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
+    from vidstudio.protocol import DownloadEvent, parse_event
+    from vidstudio.server.app import _openapi_components
     from vidstudio.server.downloads import add_download_routes
 
-    events = []
-
-    class Sub:
-        def offer(self, kind, job_id, text):
-            events.append(json.loads(text))
+    events, kinds = [], []
+    schema = {"$ref": "#/components/schemas/Event", "components": {"schemas": _openapi_components()}}
 
     class Manager:
-        subscribers = [Sub()]
+        """The two members of JobManager the routes use: its event loop hand-over and its publishing."""
 
         @staticmethod
         def _call(fn, *args):
             fn(*args)
+
+        @staticmethod
+        def _publish(kind, job_id, event):
+            text = event.model_dump_json()
+            jsonschema.validate(json.loads(text), schema)
+            back = parse_event(text)
+            assert isinstance(back, DownloadEvent) and job_id is None
+            events.append(json.loads(text))
+            kinds.append((kind, back.download.status))
 
     app = FastAPI()
     add_download_routes(app, Manager())
@@ -162,8 +173,21 @@ def test_server_download_routes_report_progress_and_cancel(hub):
     done = wait(r.json()["download_id"])
     assert done["status"] == "succeeded" and done["done_bytes"] == done["total_bytes"] > 0
     assert any(e["type"] == "download" and e["download"]["status"] == "running" for e in events)
+    # progress may be dropped for a slow subscriber, a change of status never is
+    assert ("download", "running") in kinds and ("download", "succeeded") in kinds and ("progress", "running") in kinds
     assert client.post("/v1/models/downloads", json={"id": "not a repo"}).status_code == 422
-    assert client.get("/v1/models/downloads/dl_000000000000").status_code == 404
+    r = client.get("/v1/models/downloads/dl_000000000000")
+    assert r.status_code == 404 and r.json()["error"]["field"] == "download_id"
+    from vidstudio.client import Client, NotFound, ServerRefused
+
+    typed = Client("http://127.0.0.1:1")  # the client's typed calls, through the same in-process app
+    typed._http = client
+    (listed,) = typed.model_downloads()
+    assert listed.status == "succeeded" and listed.finished and typed.model_download(listed.download_id).folder
+    with pytest.raises(NotFound, match="no download 'dl_000000000000'"):
+        typed.model_download("dl_000000000000")
+    with pytest.raises(ServerRefused):
+        typed.request("POST", "/v1/models/downloads", json={"id": "a/b", "extra": 1})
     from vidstudio.backend.hub import remove
 
     remove("tiny/wan")
@@ -172,9 +196,45 @@ def test_server_download_routes_report_progress_and_cancel(hub):
     c.DOWNLOAD_CHUNK_SIZE, old = 4096, c.DOWNLOAD_CHUNK_SIZE
     hub.throttle = (4096, 0.05)
     try:
-        did = client.post("/v1/models/downloads", json={"id": "tiny/wan"}).json()["download_id"]
+        did = typed.start_model_download("tiny/wan").download_id
         time.sleep(0.3)
-        assert client.delete(f"/v1/models/downloads/{did}").status_code == 200
+        assert typed.cancel_model_download(did).id == "tiny/wan"
         assert wait(did)["status"] == "cancelled"
     finally:
         c.DOWNLOAD_CHUNK_SIZE = old
+
+
+def test_the_cache_is_read_through_huggingface_hub_for_the_catalogue_and_revisions(hub, monkeypatch):
+    """A cache laid out by huggingface_hub itself (a download from the stand-in Hub): the server's catalogue lists
+    it through ``scan_cache_dir`` with its size on disk, a revision resolves to its snapshot, and a model or
+    revision that is not there while offline is an error that says what to do."""
+    from vidstudio.backend.hub import cached_pipelines, download
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import ModelError
+    from vidstudio.server.models import ModelCatalog
+
+    assert cached_pipelines() == [] and ModelCatalog([]).entries() == []
+    download("tiny/wan", include=["vae/*"])  # no model_index.json: not a pipeline (yet)
+    assert cached_pipelines() == [] and ModelCatalog([]).entries() == []
+    folder = download("tiny/wan")
+    ((repo, size),) = cached_pipelines()
+    assert repo == "tiny/wan" and size == sum(len(d) for d in hub.files.values())
+    (e,) = ModelCatalog([]).entries()
+    assert (e.id, e.source, e.family, e.variant, e.size, e.kind) == (
+        "tiny/wan",
+        "huggingface",
+        "wan",
+        "t2v",
+        size,
+        "pipeline",
+    )
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert locate("tiny/wan", revision=hub.commit).folder == folder
+    assert locate("tiny/wan").folder == folder  # the default branch's ref
+    with pytest.raises(
+        ModelError,
+        match=r"at revision '0{40}' is not in the Hugging Face cache .* HF_HUB_OFFLINE is set.*hf download tiny/wan --revision",
+    ):
+        locate("tiny/wan", revision="0" * 40)
+    with pytest.raises(ModelError, match=r"'tiny/other' is not in the Hugging Face cache \(looked in .*hub\)"):
+        locate("tiny/other")

@@ -30,13 +30,14 @@ OPERATIONS = {
     ("get", "/v1/videos/generations/{job_id}/output.mp4"): ["200", "400", "401", "404", "409", "413", "415", "422"],
     ("get", "/v1/videos/generations/{job_id}/frames/{n}.png"): ["200", "400", "401", "404", "409", "413", "415", "422"],
     ("get", "/v1/videos/generations/{job_id}/preview.jpg"): ["200", "400", "401", "404", "409", "413", "415", "422"],
-    # added since: model downloads as jobs and the model cache (vidstudio/server/downloads.py)
-    ("get", "/v1/models/downloads"): ["200"],
-    ("post", "/v1/models/downloads"): ["202", "422"],
-    ("get", "/v1/models/downloads/{download_id}"): ["200", "404", "422"],
-    ("delete", "/v1/models/downloads/{download_id}"): ["200", "404", "422"],
-    ("get", "/v1/models/cache"): ["200"],
-    ("delete", "/v1/models/cache/{org}/{name}"): ["200", "404", "422"],
+    # added since: model downloads as jobs and the model cache (vidstudio/server/downloads.py), which declare the
+    # shared error answers like every other route
+    ("get", "/v1/models/downloads"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("post", "/v1/models/downloads"): ["202", "400", "401", "404", "409", "413", "415", "422"],
+    ("get", "/v1/models/downloads/{download_id}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("delete", "/v1/models/downloads/{download_id}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("get", "/v1/models/cache"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("delete", "/v1/models/cache/{org}/{name}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
 }
 
 
@@ -56,6 +57,20 @@ def test_the_openapi_document_keeps_every_operation_and_its_status_codes(tmp_pat
     )
     assert doc["security"] == [{"bearer": []}] and "/v1/events" in doc["x-websockets"]
     assert all("description" not in op for item in doc["paths"].values() for op in item.values())
+    schemas = doc["components"]["schemas"]
+    for path, method in (("/v1/models/downloads", "post"), ("/v1/models/downloads/{download_id}", "delete")):
+        answers = doc["paths"][path][method]["responses"]
+        assert answers["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
+    # a model entry says what it is, so that a client can offer each file where it belongs (all new fields optional)
+    info = schemas["ModelInfo"]
+    assert info["properties"]["kind"]["enum"] == ["pipeline", "checkpoint", "lora", "vae", "text_encoder"]
+    assert info["properties"]["format"]["enum"] == ["diffusers", "safetensors", "gguf"]
+    assert {"component", "size_bytes", "dtype", "error"} <= set(info["properties"])
+    assert set(info["required"]) == {"id", "family", "variant", "class_name", "source"}
+    # download progress is an event of the stream's schema
+    assert {"$ref": "#/components/schemas/DownloadEvent"} in schemas["Event"]["oneOf"]
+    assert schemas["Event"]["discriminator"]["mapping"]["download"] == "#/components/schemas/DownloadEvent"
+    assert schemas["DownloadEvent"]["properties"]["download"] == {"$ref": "#/components/schemas/Download"}
 
 
 def test_a_router_alone_requires_the_token_and_takes_its_parts_from_dependencies():
@@ -72,6 +87,12 @@ def test_a_router_alone_requires_the_token_and_takes_its_parts_from_dependencies
         class_name="LTXPipeline",
         source="local",
         rule=SimpleNamespace(describe=lambda: {"frames": "8k+1", "source": "x"}),
+        kind="pipeline",
+        component="",
+        format="diffusers",
+        size=1234,
+        dtype="",
+        error="",
     )
     app.dependency_overrides[get_catalog] = lambda: SimpleNamespace(entries=lambda: [entry], default_id=lambda: "tiny")
     with TestClient(app) as c:
@@ -81,4 +102,5 @@ def test_a_router_alone_requires_the_token_and_takes_its_parts_from_dependencies
         r = c.get("/v1/models", headers={"Authorization": "Bearer s3cret"})
         assert r.status_code == 200
         assert r.json()["default"] == "tiny" and r.json()["data"][0]["rules"] == {"frames": "8k+1"}
+        assert r.json()["data"][0]["size_bytes"] == 1234 and r.json()["data"][0]["dtype"] is None
     assert len(ROUTERS) == 4

@@ -20,6 +20,7 @@ from vidstudio.jobs.wire import Wire, WireClosed
 from vidstudio.jobs.worker import encode_jpeg, inside_folder
 from vidstudio.protocol import (
     JOB_ID_PATTERN,
+    DownloadEvent,
     Job,
     PreviewEvent,
     ProgressEvent,
@@ -228,6 +229,10 @@ def test_events_round_trip_through_json():
     assert parse_event(pv.model_dump_json()).jpeg() == b"\xff\xd8\xff"
     job = Job(id="gen_" + "0" * 24, status="cancelled", kind="simple", created_at=0.0, output_node="export")
     assert job.finished
+    text = '{"type": "download", "seq": 3, "time": 1.0, "download": {"download_id": "dl_0123456789ab", "id": "a/b",'
+    text += ' "status": "running", "done_bytes": 5, "total_bytes": 10, "bytes_per_second": 2.5, "eta_seconds": 2.0}}'
+    dl = parse_event(text)
+    assert isinstance(dl, DownloadEvent) and dl.download.eta_seconds == 2.0 and not dl.download.finished
 
 
 def test_models_are_local_folders_and_hugging_face_cache_entries(tmp_path, monkeypatch):
@@ -278,3 +283,36 @@ def test_server_and_client_modules_load_neither_torch_nor_qt(tmp_path):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.splitlines() == ["protocol-pulls:  False", "heavy: "]
+
+
+def test_download_events_reach_every_stream_stamped_and_their_end_is_never_dropped(tmp_path):
+    """Download events go through the job manager's own publishing: numbered with ``seq``, sent also to a stream
+    that follows one job, progress dropped for a slow reader like job progress, the end of a download never."""
+    import asyncio
+
+    from fastapi import FastAPI
+
+    from vidstudio.jobs.executor import make_manager
+    from vidstudio.jobs.manager import SUBSCRIBER_BACKLOG
+    from vidstudio.protocol import Download
+    from vidstudio.server.downloads import add_download_routes
+
+    async def run():
+        manager = make_manager(JobStore(tmp_path))  # not started: no worker, only its event publishing
+        manager._loop = asyncio.get_running_loop()
+        stream = manager.subscribe(job="gen_" + "1" * 24, previews=False)
+        downloads = add_download_routes(FastAPI(), manager)
+        d = Download(download_id="dl_0123456789ab", id="a/b", status="running")
+        for i in range(SUBSCRIBER_BACKLOG + 5):
+            downloads._emit(d.model_copy(update={"done_bytes": i}), final=False)
+        downloads._emit(d.model_copy(update={"status": "succeeded"}))
+        await asyncio.sleep(0.1)
+        return [stream.queue.get_nowait() for _ in range(stream.queue.qsize())], stream.dropped
+
+    texts, dropped = asyncio.run(run())
+    events = [parse_event(t) for t in texts]
+    assert all(isinstance(e, DownloadEvent) for e in events) and dropped == 5
+    assert [e.download.done_bytes for e in events[:-1]] == list(range(SUBSCRIBER_BACKLOG))
+    assert events[-1].download.status == "succeeded" and events[-1].download.finished
+    seqs = [e.seq for e in events]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs) and all(e.time > 0 for e in events)

@@ -9,6 +9,7 @@ come from its JSON header (the format's first 8 bytes give the header length), a
 from __future__ import annotations
 
 import json
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,10 @@ def safetensors_header(path: str | Path) -> dict:
         return json.loads(f.read(n))
 
 
-def tensor_names(path: str | Path) -> list[str]:
-    """The tensor names in a ``.safetensors`` or ``.gguf`` file, without reading the tensors.
+def _tensors(path: str | Path) -> list[tuple[str, str, int]]:
+    """``(name, storage type, element count)`` of every tensor in a ``.safetensors`` or ``.gguf`` file, without
+    reading the tensors (storage type: the safetensors ``dtype`` such as ``BF16`` or ``F8_E4M3``, or the GGUF
+    quantisation type such as ``Q8_0`` or ``F32``).
 
     Raises:
         ModelError: the file is missing, of another kind, or its header cannot be read (names the file).
@@ -47,7 +50,15 @@ def tensor_names(path: str | Path) -> list[str]:
     suffix = p.suffix.lower()
     try:
         if suffix == ".safetensors":
-            return [k for k in safetensors_header(p) if k != "__metadata__"]
+            out = []
+            for k, v in safetensors_header(p).items():
+                if k == "__metadata__" or not isinstance(v, dict):
+                    continue
+                n = 1
+                for d in v.get("shape") or ():
+                    n *= int(d)
+                out.append((k, str(v.get("dtype", "")), n))
+            return out
         if suffix == ".gguf":
             try:
                 from gguf import GGUFReader
@@ -55,12 +66,30 @@ def tensor_names(path: str | Path) -> list[str]:
                 raise ModelError(
                     f"checkpoint {p.name} is a GGUF file; reading it needs the gguf package (pip install gguf)"
                 ) from None
-            return [t.name for t in GGUFReader(str(p)).tensors]
+            return [(t.name, t.tensor_type.name, int(t.n_elements)) for t in GGUFReader(str(p)).tensors]
     except ModelError:
         raise
-    except (OSError, ValueError, struct.error) as e:
+    except (OSError, ValueError, KeyError, TypeError, struct.error) as e:
         raise ModelError(f"checkpoint file {p} cannot be read as {suffix[1:]}: {e.__class__.__name__}: {e}") from None
     raise ModelError(f"checkpoint file {p.name} is neither .safetensors nor .gguf")
+
+
+def tensor_names(path: str | Path) -> list[str]:
+    """The tensor names in a ``.safetensors`` or ``.gguf`` file, without reading the tensors.
+
+    Raises:
+        ModelError: the file is missing, of another kind, or its header cannot be read (names the file).
+    """
+    return [name for name, _, _ in _tensors(path)]
+
+
+def main_dtype(tensors: list[tuple[str, str, int]]) -> str:
+    """The storage type that holds most of the weights' elements (``BF16``, ``F8_E4M3``, ``Q8_0``, ``Q4_K``...),
+    from :func:`_tensors`' triples; "" for no tensors."""
+    count: dict[str, int] = {}
+    for _, dtype, n in tensors:
+        count[dtype] = count.get(dtype, 0) + n
+    return max(count, key=lambda d: count[d]) if count else ""
 
 
 def strip_prefix(names: list[str]) -> list[str]:
@@ -108,7 +137,10 @@ def recognise_file(path: str | Path) -> FileKind:
     Raises:
         ModelError: see :func:`tensor_names`.
     """
-    raw = tensor_names(path)
+    return _recognise_names(tensor_names(path))
+
+
+def _recognise_names(raw: list[str]) -> FileKind:
     names = set(strip_prefix(raw))
     diffusers_layout = _has(names, "attn1.to_q") or _has(names, "condition_embedder")
     layout = "diffusers" if diffusers_layout else "original"
@@ -140,46 +172,148 @@ def recognise_file(path: str | Path) -> FileKind:
     return FileKind("", "", "", layout)
 
 
-def list_checkpoint_files(folders: list[str | Path]) -> list[dict[str, object]]:
-    """The single checkpoint files under ``folders`` (ComfyUI's ``diffusion_models``, ``unet``, ``checkpoints``
-    and ``loras`` subfolders, or the folders themselves), recognised from their names (a LoRA's family by
-    :func:`recognise_lora`).
+#: ComfyUI's model subfolders (lower case) and the kind of file each holds; :func:`list_checkpoint_files` reads
+#: these, files directly in a models folder, and a models folder that is itself one of them.
+FOLDER_KINDS = {
+    "diffusion_models": "checkpoint",
+    "unet": "checkpoint",
+    "checkpoints": "checkpoint",
+    "loras": "lora",
+    "lora": "lora",
+    "vae": "vae",
+    "text_encoders": "text_encoder",
+    "clip": "text_encoder",
+}
+#: The kinds of single files: a transformer/UNet checkpoint, a LoRA, a VAE, a text encoder.
+FILE_KINDS = ("checkpoint", "lora", "vae", "text_encoder")
+
+
+def _is_lora(names: list[str]) -> bool:
+    """Whether tensor names are a LoRA's (``lora_A``/``lora_B``, kohya's ``lora_down``/``lora_up``, ``.alpha``)."""
+    return any(".lora_" in n or "lora_down" in n or "lora_up" in n or n.startswith("lora_") for n in names[:2000])
+
+
+_DESCRIBED: dict[tuple[str, int, int], dict[str, object]] = {}
+
+
+def describe_file(path: str | Path, hint: str = "") -> dict[str, object]:
+    """What a single checkpoint file holds, from its header only (torch-free; a file unchanged since the last call,
+    by size and modification time, is not read again).
+
+    Args:
+        path: a ``.safetensors`` or ``.gguf`` file. hint: the kind its folder suggests (:data:`FOLDER_KINDS`
+            values, "" for none); the tensor names win, except that a file in a LoRA folder stays a LoRA.
 
     Returns:
-        one dict per file: ``path``, ``name``, ``size`` (bytes), ``kind`` (``checkpoint`` or ``lora``),
-        ``family``, ``component``, ``variant`` ("" when unknown), ``format`` (``safetensors``/``gguf``), and
-        ``error`` when the header could not be read. Never raises.
+        ``kind`` (one of :data:`FILE_KINDS`), ``family``, ``component`` (``transformer``, ``unet``, ``vae``,
+        ``text_encoder``; "" unknown), ``variant`` ("" unknown), ``format`` (``safetensors``/``gguf``),
+        ``dtype`` (the storage type of most weights: ``BF16``, ``F8_E4M3``, GGUF's ``Q8_0``...; "" unknown),
+        ``size`` (bytes), and ``error`` (why the header could not be read) only when it could not.
+
+    Raises:
+        OSError: the file cannot be stat'ed.
+    """
+    p = Path(path)
+    st = p.stat()
+    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
+    if key in _DESCRIBED:
+        return dict(_DESCRIBED[key])
+    fmt = p.suffix.lower()[1:]
+    out: dict[str, object] = {
+        "kind": hint or ("lora" if "lora" in p.stem.lower() else "checkpoint"),
+        "family": "",
+        "component": "",
+        "variant": "",
+        "format": fmt,
+        "dtype": "",
+        "size": st.st_size,
+    }
+    try:
+        tensors = _tensors(p)
+    except ModelError as e:
+        out["error"] = str(e)
+        return out  # not remembered: a file being copied may be complete on the next listing
+    except Exception as e:  # a header no reader expected: listed with the reason, never a failed listing
+        out["error"] = f"checkpoint file {p} cannot be read: {e.__class__.__name__}: {e}"
+        return out
+    names = [n for n, _, _ in tensors]
+    out["dtype"] = main_dtype(tensors)
+    if hint == "lora" or _is_lora(names):
+        out.update(kind="lora", family=_lora_family(names))
+    else:
+        k = _recognise_names(names)
+        kind = {"vae": "vae", "text_encoder": "text_encoder", "transformer": "checkpoint", "unet": "checkpoint"}.get(
+            k.component, out["kind"]
+        )
+        out.update(kind=kind, family=k.family, component=k.component, variant=k.variant)
+    if len(_DESCRIBED) > 4096:
+        _DESCRIBED.clear()
+    _DESCRIBED[key] = dict(out)
+    return out
+
+
+def checkpoint_files_in(folder: str | Path) -> list[tuple[Path, str]]:
+    """The ``.safetensors``/``.gguf`` files of a models folder with the kind their folder suggests: files directly
+    in it, and files anywhere under its ComfyUI subfolders (:data:`FOLDER_KINDS`); a folder named like one of
+    those is read whole. Pipeline folders (with ``model_index.json``) and hidden entries are skipped; symbolic
+    links are followed, each folder once. Sorted by path; empty for a missing folder.
+    """
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        return []
+    out: list[tuple[Path, str]] = []
+    seen: set[str] = set()
+
+    def walk(d: Path, hint: str, recurse: bool) -> None:
+        try:
+            real = os.path.realpath(d)
+            if real in seen or (d / "model_index.json").exists():
+                return
+            seen.add(real)
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError:
+            return
+        for e in entries:
+            if e.name.startswith("."):
+                continue
+            try:
+                if e.is_dir():
+                    sub = FOLDER_KINDS.get(e.name.lower())
+                    if recurse or sub is not None:
+                        walk(Path(e.path), sub or hint, True)
+                elif e.is_file() and Path(e.name).suffix.lower() in CHECKPOINT_SUFFIXES:
+                    out.append((Path(e.path), hint))
+            except OSError:
+                continue
+
+    own = FOLDER_KINDS.get(root.name.lower())
+    walk(root, own or "", own is not None)
+    return sorted(out)
+
+
+def list_checkpoint_files(folders: list[str | Path]) -> list[dict[str, object]]:
+    """The single checkpoint files of ``folders`` (see :func:`checkpoint_files_in`), each recognised from its
+    header (:func:`describe_file`).
+
+    Returns:
+        one dict per file: ``path``, ``name``, ``folder`` (the models folder it was found in), ``size`` (bytes),
+        ``kind`` (``checkpoint``, ``lora``, ``vae`` or ``text_encoder``), ``family``, ``component``, ``variant``
+        ("" when unknown), ``format`` (``safetensors``/``gguf``), ``dtype``, and ``error`` when the header could
+        not be read. A file found through two folders is listed once. Never raises.
     """
     out: list[dict[str, object]] = []
     seen: set[Path] = set()
     for folder in folders:
-        root = Path(folder).expanduser()
-        if not root.is_dir():
-            continue
-        for f in sorted(root.rglob("*")):
-            if f.suffix.lower() not in CHECKPOINT_SUFFIXES or not f.is_file() or f.resolve() in seen:
-                continue
-            seen.add(f.resolve())
-            rel = f.relative_to(root).parts
-            is_lora = "loras" in rel[:-1] or "lora" in f.stem.lower()
-            entry: dict[str, object] = {
-                "path": str(f),
-                "name": f.name,
-                "size": f.stat().st_size,
-                "kind": "lora" if is_lora else "checkpoint",
-                "family": "",
-                "component": "",
-                "variant": "",
-                "format": f.suffix.lower()[1:],
-            }
+        for f, hint in checkpoint_files_in(folder):
             try:
-                if is_lora:
-                    entry["family"] = recognise_lora(f)
-                else:
-                    k = recognise_file(f)
-                    entry.update(family=k.family, component=k.component, variant=k.variant)
-            except ModelError as e:
-                entry["error"] = str(e)
+                real = f.resolve()
+                if real in seen:
+                    continue
+                seen.add(real)
+                entry: dict[str, object] = {"path": str(f), "name": f.name, "folder": str(Path(folder).expanduser())}
+                entry.update(describe_file(f, hint))
+            except OSError:
+                continue
             out.append(entry)
     return out
 
@@ -259,7 +393,10 @@ def recognise_lora(path: str | Path) -> str:
     Raises:
         ModelError: see :func:`tensor_names`.
     """
-    names = tensor_names(path)
+    return _lora_family(tensor_names(path))
+
+
+def _lora_family(names: list[str]) -> str:
     raw = set(names)
     stripped = set(strip_prefix([n[len("transformer.") :] if n.startswith("transformer.") else n for n in names]))
     if (

@@ -8,12 +8,15 @@
   half-written under the model's name; the next run resumes file by file (finished files are kept, the files
   in flight start again: huggingface_hub 2.x no longer continues a partial file).
 - :func:`cached_models`: ``scan_cache_dir`` (size on disk, revisions) with family and variant read from each
-  snapshot's ``model_index.json``; :func:`remove`: ``delete_revisions(...).execute()``.
+  snapshot's ``model_index.json``; :func:`cached_pipelines`: the cached repos that are diffusers pipelines (what
+  the server's model catalogue offers); :func:`remove`: ``delete_revisions(...).execute()``.
+
+VidStudio never reads the cache's folder layout itself: listing goes through ``scan_cache_dir`` and finding a
+file of a revision through ``try_to_load_from_cache`` (:func:`vidstudio.backend.locate.locate`).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -160,6 +163,36 @@ def download(
         raise ModelError(f"downloading {repo_id!r} failed: {e.__class__.__name__}: {e}") from None
 
 
+def _scan(cache_dir: str | Path | None) -> Any:
+    """``scan_cache_dir`` of ``cache_dir`` (default: :func:`hub_cache`), or None when the cache does not exist."""
+    from huggingface_hub import CacheNotFound, scan_cache_dir
+
+    try:
+        return scan_cache_dir(cache_dir or hub_cache())
+    except CacheNotFound:
+        return None
+
+
+def cached_pipelines(cache_dir: str | Path | None = None) -> list[tuple[str, int]]:
+    """The model repos in the Hugging Face cache with a ``model_index.json`` at the top of some snapshot (diffusers
+    pipelines, possibly of another library's classes), found with ``scan_cache_dir``.
+
+    Returns:
+        ``(repo id, bytes on disk of all its revisions)`` pairs sorted by repo id; empty when the cache does not
+        exist. Repos that ``scan_cache_dir`` reports as corrupted are left out. Never raises for a missing cache.
+    """
+    info = _scan(cache_dir)
+    if info is None:
+        return []
+    out = []
+    for repo in info.repos:
+        if repo.repo_type != "model":
+            continue
+        if any(f.file_path == Path(r.snapshot_path) / "model_index.json" for r in repo.revisions for f in r.files):
+            out.append((repo.repo_id, int(repo.size_on_disk)))
+    return sorted(out)
+
+
 def cached_models(cache_dir: str | Path | None = None) -> list[dict[str, Any]]:
     """The models in the Hugging Face cache (``scan_cache_dir``).
 
@@ -169,11 +202,8 @@ def cached_models(cache_dir: str | Path | None = None) -> list[dict[str, Any]]:
         one of VidStudio's pipelines, or not complete enough to tell), ``source`` ``"huggingface"``. Empty when
         the cache does not exist.
     """
-    from huggingface_hub import CacheNotFound, scan_cache_dir
-
-    try:
-        info = scan_cache_dir(cache_dir or hub_cache())
-    except CacheNotFound:
+    info = _scan(cache_dir)
+    if info is None:
         return []
     out = []
     for repo in sorted(info.repos, key=lambda r: r.repo_id):
@@ -214,12 +244,7 @@ def remove(repo_id: str, cache_dir: str | Path | None = None) -> int:
     Raises:
         ModelError: the model is not in the cache (names what is).
     """
-    from huggingface_hub import CacheNotFound, scan_cache_dir
-
-    try:
-        info = scan_cache_dir(cache_dir or hub_cache())
-    except CacheNotFound:
-        info = None
+    info = _scan(cache_dir)
     repo = next((r for r in (info.repos if info else ()) if r.repo_id == repo_id and r.repo_type == "model"), None)
     if repo is None:
         have = ", ".join(sorted(r.repo_id for r in info.repos)) if info else "nothing"
@@ -232,8 +257,8 @@ def remove(repo_id: str, cache_dir: str | Path | None = None) -> int:
 
 
 def hub_cache() -> Path:
-    """The Hugging Face hub cache folder huggingface_hub uses now (``HF_HUB_CACHE``, ``HF_HOME``...), read at call
-    time (huggingface_hub's ``scan_cache_dir`` binds its default at import)."""
-    from huggingface_hub import constants
+    """The Hugging Face hub cache folder (``HF_HUB_CACHE``, ``HF_HOME``...), read at call time
+    (huggingface_hub's ``scan_cache_dir`` binds its default at import): :func:`vidstudio.backend.locate.hf_cache_dir`."""
+    from vidstudio.backend.locate import hf_cache_dir
 
-    return Path(os.environ.get("HF_HUB_CACHE") or constants.HF_HUB_CACHE)
+    return hf_cache_dir()

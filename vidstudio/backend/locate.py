@@ -56,10 +56,13 @@ def hub_reachable(timeout: float = 3.0) -> bool:
 
 
 def hf_cache_dir() -> Path:
-    """The Hugging Face hub cache folder, from ``HF_HUB_CACHE``, ``HF_HOME`` or ``XDG_CACHE_HOME`` (read at call
-    time, as huggingface_hub reads them)."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    """The Hugging Face hub cache folder, from ``HF_HUB_CACHE`` (or the older ``HUGGINGFACE_HUB_CACHE``),
+    ``HF_HOME`` or ``XDG_CACHE_HOME``, in huggingface_hub's order but read at call time (huggingface_hub reads them
+    once, at import). Only the folder's place: what is in it is read by huggingface_hub (``scan_cache_dir``,
+    ``try_to_load_from_cache``)."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
     home = os.environ.get("HF_HOME")
     if not home:
         home = os.path.join(
@@ -228,9 +231,10 @@ def locate(
             ) from None
     if index_path is None:
         why = "HF_HUB_OFFLINE is set" if offline else "downloading is off"
+        at, rev_arg = (f" at revision {revision!r}", f" --revision {revision}") if revision else ("", "")
         raise ModelError(
-            f"model {model!r} is not in the Hugging Face cache (looked in {cache}) and {why}, so it cannot be "
-            f"downloaded. Download it once on a machine with network (`hf download {model}`, or run without "
+            f"model {model!r}{at} is not in the Hugging Face cache (looked in {cache}) and {why}, so it cannot be "
+            f"downloaded. Download it once on a machine with network (`hf download {model}{rev_arg}`, or run without "
             "HF_HUB_OFFLINE), copy the cache folder here (or set HF_HOME / HF_HUB_CACHE to it), or point the "
             "Load Model node / --model at a local pipeline folder",
             code="model-not-downloaded",

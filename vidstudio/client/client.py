@@ -49,15 +49,20 @@ from vidstudio.protocol.constants import (
     HEALTH,
     LIST_LIMIT_DEFAULT,
     MAX_EVENT_BYTES,
+    MODEL_DOWNLOAD,
+    MODEL_DOWNLOADS,
     MODELS,
     NODES,
     bearer,
 )
 from vidstudio.protocol.models import (
     Asset,
+    Download,
+    DownloadRequest,
     Health,
     Job,
     JobList,
+    ModelInfo,
     ModelList,
     NodesDocument,
     ProjectGeneration,
@@ -259,8 +264,51 @@ class Client:
         return self._nodes
 
     def models(self) -> ModelList:
-        """``GET /v1/models``: the models the server can load, by id."""
+        """``GET /v1/models``: the models the server can load, by id: pipelines and the single files of its models
+        folders, each with its ``kind``, ``family``, ``variant``, ``size_bytes``, ``format`` and ``dtype``."""
         return ModelList.model_validate(self.request("GET", MODELS).json())
+
+    def model_files(self, *kinds: str) -> list[ModelInfo]:
+        """The single model files the server offers (``GET /v1/models`` without the pipelines), in listing order.
+
+        Args:
+            kinds: only these kinds (``"checkpoint"``, ``"lora"``, ``"vae"``, ``"text_encoder"``); none: all four.
+        """
+        return self.models().of_kind(*(kinds or ("checkpoint", "lora", "vae", "text_encoder")))
+
+    def start_model_download(
+        self, repo_id: str, *, revision: str | None = None, include: list[str] | None = None
+    ) -> Download:
+        """``POST /v1/models/downloads``: downloads (or resumes) a Hugging Face repo into the server's cache;
+        returns at once with the download (its progress also comes as ``download`` events on :meth:`events`).
+        Asking again while the same repo downloads returns that download.
+
+        Raises:
+            ServerRefused: 422 for an id that is not ``org/name``.
+        """
+        body = DownloadRequest(id=repo_id, revision=revision, include=include).model_dump()
+        return Download.model_validate(self.request("POST", MODEL_DOWNLOADS, json=body).json())
+
+    def model_downloads(self) -> list[Download]:
+        """``GET /v1/models/downloads``: the downloads since the server started."""
+        return [Download.model_validate(d) for d in self.request("GET", MODEL_DOWNLOADS).json()]
+
+    def model_download(self, download_id: str) -> Download:
+        """``GET /v1/models/downloads/{id}``: one download's status and progress (bytes, speed, ETA).
+
+        Raises:
+            NotFound: 404 for an unknown download id.
+        """
+        return Download.model_validate(self.request("GET", MODEL_DOWNLOAD.format(download_id=download_id)).json())
+
+    def cancel_model_download(self, download_id: str) -> Download:
+        """``DELETE /v1/models/downloads/{id}``: asks a download to stop (``cancelled`` within a chunk; the files
+        finished stay in the cache and a later download resumes).
+
+        Raises:
+            NotFound: 404 for an unknown download id.
+        """
+        return Download.model_validate(self.request("DELETE", MODEL_DOWNLOAD.format(download_id=download_id)).json())
 
     # ------------------------------------------------------------------------------------------ submitting
     def upload_image(self, source: str | os.PathLike | bytes, filename: str | None = None) -> Asset:

@@ -50,8 +50,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="another folder of local diffusers pipelines (each subfolder with model_index.json is a "
-        "model named after the subfolder); DATA_DIR/models is always read",
+        help="another models folder: each subfolder with model_index.json is a pipeline named after it, and "
+        ".safetensors/.gguf files in it or in its ComfyUI subfolders (diffusion_models/, unet/, loras/, vae/, "
+        "text_encoders/, ...) are model files named by their path in it; DATA_DIR/models is always read",
     )
     p.add_argument("--no-hf-cache", action="store_true", help="do not offer the models in the Hugging Face cache")
     p.add_argument("--max-upload-mb", type=float, default=32.0, help="largest upload in MB (default 32)")

@@ -18,6 +18,11 @@ HEALTH = f"{API_PREFIX}/health"
 NODES = f"{API_PREFIX}/nodes"
 #: ``GET``: the models the server can load (:class:`~vidstudio.protocol.models.ModelList`).
 MODELS = f"{API_PREFIX}/models"
+#: ``POST``: download a model into the server's Hugging Face cache; ``GET``: the downloads
+#: (:class:`~vidstudio.protocol.models.Download`).
+MODEL_DOWNLOADS = f"{API_PREFIX}/models/downloads"
+#: ``GET``: one download; ``DELETE``: cancel it.
+MODEL_DOWNLOAD = MODEL_DOWNLOADS + "/{download_id}"
 #: ``POST``: upload an image (multipart field ``file``).
 ASSETS = f"{API_PREFIX}/assets"
 #: ``GET``: one uploaded image's facts.
@@ -40,8 +45,10 @@ OPENAPI = "/openapi.json"
 # ---------------------------------------------------------------------------------------------- events
 #: The ``type`` of each message of :data:`EVENTS`, in the order a connection first sees them.
 EVENT_HELLO, EVENT_JOB, EVENT_PROGRESS, EVENT_PREVIEW, EVENT_WORKER = "hello", "job", "progress", "preview", "worker"
+#: The ``type`` of a model download's messages (:data:`MODEL_DOWNLOADS`), which come at any time.
+EVENT_DOWNLOAD = "download"
 #: Every event type.
-EVENT_TYPES = (EVENT_HELLO, EVENT_JOB, EVENT_PROGRESS, EVENT_PREVIEW, EVENT_WORKER)
+EVENT_TYPES = (EVENT_HELLO, EVENT_JOB, EVENT_PROGRESS, EVENT_PREVIEW, EVENT_WORKER, EVENT_DOWNLOAD)
 #: Query parameters of :data:`EVENTS`: follow one job; ``false`` for no preview images; the token (for clients
 #: that cannot set headers).
 EVENTS_JOB_QUERY, EVENTS_PREVIEWS_QUERY, TOKEN_QUERY = "job", "previews", "token"

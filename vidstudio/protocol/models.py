@@ -27,8 +27,9 @@ JOB_ID_PATTERN = r"^gen_[0-9a-f]{24}$"
 ASSET_ID_PATTERN = r"^img_[0-9a-f]{24}$"
 #: A node id in a project (the same rule as :data:`vidstudio.graph.model.ID_PATTERN`).
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_\-]*$"
-#: A model id: a local model's folder name, or a Hugging Face repo id ``org/name``.
-MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$"
+#: A model id: a local model's folder name, a Hugging Face repo id ``org/name``, or a model file's path in a
+#: models folder (``loras/wan/lightx2v.safetensors``: up to eight parts).
+MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*){0,7}$"
 
 #: A job's status: ``queued`` (waiting for the worker), ``running``, then one of the finished ones.
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -272,15 +273,34 @@ class Asset(_Model):
     created_at: float
 
 
+#: What a model entry is: a diffusers ``pipeline`` (folder or cached repo), or a single file: a transformer/UNet
+#: ``checkpoint`` (loaded with a base pipeline), a ``lora``, a ``vae`` or a ``text_encoder``.
+ModelKind = Literal["pipeline", "checkpoint", "lora", "vae", "text_encoder"]
+
+
 class ModelInfo(_Model):
-    """A model the server can load.
+    """A model the server can load: a pipeline, or a single file in its models folders.
 
     Attributes:
-        id: what requests name it by (a local folder's name, or a Hugging Face repo id).
-        family, variant: from the pipeline class in its ``model_index.json`` (see ``vidstudio nodes``).
-        class_name: that pipeline class; source: ``"local"`` (a folder in the server's models folders) or
-            ``"huggingface"`` (the Hugging Face cache); default: True for the server's default model.
-        rules: frame and size rules (``frames``, ``frame_step``, ``exact_frames``, ``side_multiple``, ...).
+        id: what requests name it by (a local folder's name, a Hugging Face repo id, or a file's path relative to
+            its models folder such as ``diffusion_models/wan2.1_t2v_1.3B_bf16.safetensors``).
+        family, variant: from the pipeline class in its ``model_index.json``, or for a file from its tensor names
+            (see ``vidstudio nodes``); "" when a file does not tell (the Load Model node's family then decides).
+        class_name: that pipeline class ("" for a file); source: ``"local"`` (a folder or file in the server's
+            models folders) or ``"huggingface"`` (the Hugging Face cache); default: True for the server's default
+            model (always a pipeline).
+        rules: frame and size rules (``frames``, ``frame_step``, ``exact_frames``, ``side_multiple``, ...); empty
+            for a LoRA, VAE, text encoder or a file of no known family.
+        kind: :data:`ModelKind` (``"pipeline"`` from servers older than this field). A ``checkpoint`` goes in a
+            Load Model node's ``model`` with a pipeline of its family as ``base_model``; a ``lora`` in a Load
+            LoRA node's ``lora``; a ``vae`` / ``text_encoder`` in Load Model's ``vae_file`` / ``text_encoder_file``.
+        component: a file's component from its tensor names: ``transformer``, ``unet``, ``vae``,
+            ``text_encoder``; "" for a pipeline, a LoRA, or when unknown.
+        format: ``"diffusers"`` (a pipeline), ``"safetensors"`` or ``"gguf"``.
+        size_bytes: bytes on disk (a pipeline folder's files, a cached repo's revisions, a file); None: unknown.
+        dtype: a file's storage type of most of its weights: the safetensors dtype (``BF16``, ``F16``,
+            ``F8_E4M3``...) or the GGUF quantisation type (``Q8_0``, ``Q4_K``...); None for a pipeline or unknown.
+        error: why a file's header could not be read (the file is listed but cannot be used); None otherwise.
     """
 
     id: str
@@ -290,14 +310,77 @@ class ModelInfo(_Model):
     source: Literal["local", "huggingface"]
     default: bool = False
     rules: dict[str, Any] = Field(default_factory=dict)
+    kind: ModelKind = "pipeline"
+    component: str = ""
+    format: Literal["diffusers", "safetensors", "gguf"] = "diffusers"
+    size_bytes: int | None = None
+    dtype: str | None = None
+    error: str | None = None
 
 
 class ModelList(_Model):
-    """``GET /v1/models``: ``data`` (the models) and ``default`` (the default model's id, or None)."""
+    """``GET /v1/models``: ``data`` (the models: local pipelines, then local files, then cached pipelines) and
+    ``default`` (the default model's id, or None)."""
 
     object: Literal["list"] = "list"
     data: list[ModelInfo]
     default: str | None = None
+
+    def of_kind(self, *kinds: str) -> list[ModelInfo]:
+        """The entries whose :attr:`ModelInfo.kind` is one of ``kinds`` (``"pipeline"``, ``"checkpoint"``,
+        ``"lora"``, ``"vae"``, ``"text_encoder"``), in listing order."""
+        return [m for m in self.data if m.kind in kinds]
+
+
+#: A Hugging Face repo id ``org/name`` (what ``POST /v1/models/downloads`` takes).
+REPO_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$"
+#: Download ids are made by the server: ``dl_`` and 12 hex digits.
+DOWNLOAD_ID_PATTERN = r"^dl_[0-9a-f]{12}$"
+#: A download's status: ``queued``, ``running``, then ``succeeded``, ``failed`` or ``cancelled``.
+DownloadStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class DownloadRequest(_Request):
+    """``POST /v1/models/downloads``: what to download into the server's Hugging Face cache.
+
+    Attributes:
+        id: the repo id ``org/name``; revision: branch, tag or commit (None: the default branch);
+        include: glob patterns of the files to fetch (None: all), e.g. ``["transformer/*"]``.
+    """
+
+    id: str = Field(pattern=REPO_ID_PATTERN, description="Hugging Face repo id, org/name")
+    revision: str | None = Field(None, max_length=200, description="branch, tag or commit; null: the default")
+    include: list[Annotated[str, Field(max_length=500)]] | None = Field(
+        None, max_length=50, description="glob patterns of the files to fetch"
+    )
+
+
+class Download(_Model):
+    """One model download and its progress (``GET /v1/models/downloads/{download_id}``).
+
+    Attributes:
+        download_id: server-made id (``dl_...``); id: the repo id; revision: as asked (None: default branch).
+        status: :data:`DownloadStatus`. done_bytes, total_bytes: bytes fetched in this run and bytes it has to
+        fetch (files already in the cache are not counted); bytes_per_second: mean speed since it started;
+        eta_seconds: seconds left (None while unknown); folder: the snapshot folder once succeeded; error: why
+        it failed.
+    """
+
+    download_id: str
+    id: str
+    revision: str | None = None
+    status: DownloadStatus = Field(description="queued, running, succeeded, failed or cancelled")
+    done_bytes: int = 0
+    total_bytes: int = 0
+    bytes_per_second: float = 0.0
+    eta_seconds: float | None = None
+    folder: str | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True for succeeded, failed and cancelled downloads."""
+        return self.status in FINISHED
 
 
 class NodesDocument(_Model):
@@ -511,13 +594,25 @@ class WorkerEvent(_Event):
     worker: WorkerInfo
 
 
+class DownloadEvent(_Event):
+    """A model download (``POST /v1/models/downloads``) started, progressed (at most five a second), or finished:
+    its whole record. Sent to every connection, also those that follow one job."""
+
+    type: Literal["download"] = "download"
+    download: Download
+
+
 #: A message of ``WS /v1/events`` (JSON object with ``type``).
-Event = Annotated[Union[HelloEvent, JobEvent, ProgressEvent, PreviewEvent, WorkerEvent], Field(discriminator="type")]
+Event = Annotated[
+    Union[HelloEvent, JobEvent, ProgressEvent, PreviewEvent, WorkerEvent, DownloadEvent], Field(discriminator="type")
+]
 #: Validates an :data:`Event` from JSON: ``EventAdapter.validate_json(text)``.
 EventAdapter: TypeAdapter = TypeAdapter(Event)
 
 
-def parse_event(text: str | bytes) -> HelloEvent | JobEvent | ProgressEvent | PreviewEvent | WorkerEvent:
+def parse_event(
+    text: str | bytes,
+) -> HelloEvent | JobEvent | ProgressEvent | PreviewEvent | WorkerEvent | DownloadEvent:
     """Parses one WebSocket message into its event model.
 
     Raises:

@@ -65,10 +65,12 @@ The VidStudio generation server: an asynchronous job API for rendering projects 
   (node, step, total, seconds per step), `eta`, `error`, `output` (URLs). `DELETE` cancels.
 * `GET .../{id}/output.mp4`, `.../{id}/frames/{n}.png`, `.../{id}/preview.jpg`: the results.
 * `POST /v1/assets`: upload an image (decoded before it is accepted) and use its id in requests.
-* `GET /v1/health`, `/v1/nodes`, `/v1/models`.
+* `GET /v1/health`, `/v1/nodes`, `/v1/models` (pipelines and model files, each with its `kind`).
+* `POST /v1/models/downloads`: download a model into the server's Hugging Face cache (`GET`, `DELETE` `.../{id}`).
 * **WebSocket `/v1/events`** (`?job=ID` to follow one job, `?previews=false` without preview images,
   `?token=TOKEN` when headers cannot be set): JSON messages, schema `Event` in `components/schemas`:
-  `hello` (active jobs, worker), `job` (a job record changed), `progress`, `preview` (base64 JPEG), `worker`.
+  `hello` (active jobs, worker), `job` (a job record changed), `progress`, `preview` (base64 JPEG), `worker`,
+  `download` (a model download's record).
 
 With a token every request needs `Authorization: Bearer TOKEN`. Errors are `{"error": {"type", "message",
 "field", "details"}}` and name the field. Ids are made by the server; paths in requests never reach its files.
@@ -84,7 +86,7 @@ class ServerConfig:
         host, port: where it listens (loopback by default; another address needs ``token``).
         token: the bearer token every request must carry (None: no authentication, loopback only).
         default_model: model id, pipeline folder or repo id used when a request names none.
-        models_dirs: more folders of local pipelines (besides ``data_dir/models``).
+        models_dirs: more models folders of local pipelines and model files (besides ``data_dir/models``).
         scan_hf_cache: also offer the diffusers pipelines in the Hugging Face cache.
         max_upload_bytes: largest upload (image) request; max_json_bytes: largest JSON request body.
         cancel_grace: seconds a cancelled running job may take to stop before its worker is killed.

@@ -51,6 +51,22 @@ MODEL_EXTRAS = (
     "vae_file",
     "text_encoder_file",
 )
+#: A catalogue entry's kind in words (messages).
+_KIND_WORDS = {
+    "pipeline": "pipeline",
+    "checkpoint": "transformer/UNet checkpoint",
+    "lora": "LoRA",
+    "vae": "VAE",
+    "text_encoder": "text encoder",
+}
+#: The kinds of catalogue entry a Load Model parameter takes (``model``: a pipeline or a checkpoint file).
+PARAM_KINDS = {
+    "model": ("pipeline", "checkpoint"),
+    "base_model": ("pipeline",),
+    "vae_file": ("vae",),
+    "text_encoder_file": ("text_encoder",),
+    "lora": ("lora",),
+}
 _REPO_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*){1,4}$")
 
 
@@ -123,6 +139,14 @@ def _fps_text(f: Fraction) -> str:
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
 
 
+def _wrong_kind(entry: CatalogEntry, param: str) -> str:
+    """Why catalogue entry ``entry`` does not fit the Load Model / Load LoRA parameter ``param``."""
+    want = " or ".join(_KIND_WORDS[k] for k in PARAM_KINDS[param])
+    where = {"lora": "a Load LoRA node's 'lora'", "vae": "Load Model's 'vae_file'"}.get(entry.kind)
+    where = where or {"text_encoder": "Load Model's 'text_encoder_file'"}.get(entry.kind, "Load Model's 'model'")
+    return f"model {entry.id!r} is a {_KIND_WORDS[entry.kind]}, not a {want}; it goes in {where}"
+
+
 def _resolve_model(catalog: ModelCatalog, model_id: str | None, where: str) -> CatalogEntry:
     try:
         return catalog.resolve(model_id)
@@ -171,6 +195,17 @@ def build_simple(req: SimpleGeneration, catalog: ModelCatalog, store: Any, job_i
     from vidstudio.families import Request, check_request
 
     entry = _resolve_model(catalog, req.model, "model")
+    if entry.kind != "pipeline":
+        raise RequestError(
+            [
+                (
+                    "model",
+                    f"model {entry.id!r} is a single {_KIND_WORDS[entry.kind]} file; a simple request needs a "
+                    "pipeline (GET /v1/models: kind 'pipeline'), or send a project whose Load Model node names "
+                    "the file and a base_model",
+                )
+            ]
+        )
     family = entry.family
     native = NATIVE.get(family, (512, 512, 8))
     problems: list[tuple[str | None, str]] = []
@@ -400,7 +435,14 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
             # Like Load Model's extras: a server model id or a Hugging Face repo id, never a path on the server.
             v = str(inst.params.get("lora", "") or "").strip()
             known = next((e for e in catalog.entries() if e.id == v), None) if v else None
-            if known is not None:
+            if known is not None and known.kind != "lora":
+                problems.append(
+                    (
+                        f"project.nodes.{nid}.params.lora",
+                        f"model {v!r} is a {_KIND_WORDS[known.kind]}, not a LoRA (GET /v1/models: kind 'lora')",
+                    )
+                )
+            elif known is not None:
                 inst.params["lora"] = known.target
             elif v and (not _REPO_PATH.fullmatch(v) or ".." in v):
                 problems.append(
@@ -426,8 +468,20 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
             except UnknownModel as e:
                 problems.append((where, str(e)))
                 continue
+            if entry.kind not in PARAM_KINDS["model"]:
+                problems.append((where, _wrong_kind(entry, "model")))
+                continue
+            if entry.kind == "checkpoint" and not str(inst.params.get("base_model", "") or "").strip():
+                problems.append(
+                    (
+                        f"project.nodes.{nid}.params.base_model",
+                        f"model {entry.id!r} is a single transformer/UNet file; set base_model to a "
+                        f"{entry.family or 'matching'} pipeline (GET /v1/models: kind 'pipeline') for the VAE, "
+                        "text encoder and scheduler",
+                    )
+                )
             fam = str(inst.params.get("family", "auto") or "auto")
-            if fam not in ("auto", entry.family):
+            if entry.family and fam not in ("auto", entry.family):
                 problems.append(
                     (
                         f"project.nodes.{nid}.params.family",
@@ -442,7 +496,9 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
                 if not v:
                     continue
                 known = next((e for e in catalog.entries() if e.id == v), None)
-                if known is not None:
+                if known is not None and extra in PARAM_KINDS and known.kind not in PARAM_KINDS[extra]:
+                    problems.append((f"project.nodes.{nid}.params.{extra}", _wrong_kind(known, extra)))
+                elif known is not None:
                     inst.params[extra] = known.target
                 elif not _REPO_PATH.fullmatch(v) or ".." in v:
                     problems.append(

@@ -2,7 +2,8 @@
 null, "include": null}``), ``GET /v1/models/downloads[/{download_id}]`` reports them, ``DELETE
 /v1/models/downloads/{download_id}`` cancels one; ``GET /v1/models/cache`` lists the cached models with their
 sizes and ``DELETE /v1/models/cache/{org}/{name}`` removes one; progress goes to the event stream (``/v1/events``) as
-``{"type": "download", "download": {...}}`` messages, at most five a second per download.
+``{"type": "download", "download": {...}}`` messages (:class:`vidstudio.protocol.DownloadEvent`, in the
+``Event`` schema), at most five a second per download.
 
 Self-contained: :func:`add_download_routes` adds the routes to an app (``create_app`` calls it); the downloads
 run in threads through :func:`vidstudio.backend.hub.download` (huggingface_hub, torch-free), one at a time
@@ -11,47 +12,40 @@ per repo id.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
-import time
 from typing import Any
 
 from fastapi import Body, FastAPI
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import Response
 
 from vidstudio.progress import CancelToken
+from vidstudio.protocol.models import (
+    DOWNLOAD_ID_PATTERN,
+    REPO_ID_PATTERN,
+    Download,
+    DownloadEvent,
+    DownloadRequest,
+)
+from vidstudio.server.errors import ERRORS, json_error
 
-REPO_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.\-]{0,95}$"
-DOWNLOAD_ID_PATTERN = r"^dl_[0-9a-f]{12}$"
+__all__ = [
+    "DOWNLOAD_ID_PATTERN",
+    "REPO_PATTERN",
+    "Download",
+    "DownloadManager",
+    "DownloadRequest",
+    "add_download_routes",
+]
 
-
-class DownloadRequest(BaseModel):
-    """What to download."""
-
-    id: str = Field(pattern=REPO_PATTERN, description="Hugging Face repo id, org/name")
-    revision: str | None = Field(None, max_length=200, description="branch, tag or commit; null: the default")
-    include: list[str] | None = Field(None, max_length=50, description="glob patterns of the files to fetch")
-
-
-class Download(BaseModel):
-    """One download and its progress."""
-
-    download_id: str
-    id: str
-    revision: str | None = None
-    status: str = Field(description="queued, running, succeeded, failed or cancelled")
-    done_bytes: int = 0
-    total_bytes: int = 0
-    bytes_per_second: float = 0.0
-    eta_seconds: float | None = None
-    folder: str | None = None
-    error: str | None = None
+#: The repo id pattern of a request (:data:`vidstudio.protocol.models.REPO_ID_PATTERN`).
+REPO_PATTERN = REPO_ID_PATTERN
 
 
 class DownloadManager:
-    """Runs downloads in threads and publishes their progress through ``publish(text)`` (thread-safe)."""
+    """Runs downloads in threads and publishes each change through ``publish(event, final)`` (called from the
+    download's thread with a :class:`vidstudio.protocol.DownloadEvent` holding a copy of the record; ``final``:
+    a change of status, which a slow subscriber must not miss, rather than progress)."""
 
     def __init__(self, publish: Any = None):
         self.publish = publish
@@ -78,9 +72,9 @@ class DownloadManager:
             self.tokens[download_id].cancel("cancelled by request")
         return d
 
-    def _emit(self, d: Download) -> None:
+    def _emit(self, d: Download, final: bool = True) -> None:
         if self.publish is not None:
-            self.publish(json.dumps({"type": "download", "time": time.time(), "download": d.model_dump()}))
+            self.publish(DownloadEvent(download=d.model_copy()), final)
 
     def _run(self, d: Download, req: DownloadRequest) -> None:
         from vidstudio.backend.hub import download
@@ -92,7 +86,7 @@ class DownloadManager:
 
         def progress(p: Any) -> None:
             d.done_bytes, d.total_bytes, d.bytes_per_second, d.eta_seconds = p.done, p.total, p.speed, p.eta
-            self._emit(d)
+            self._emit(d, final=False)
 
         try:
             folder = download(req.id, revision=req.revision, include=req.include, progress=progress, cancel=token)
@@ -107,23 +101,26 @@ class DownloadManager:
 
 
 def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
-    """Adds the ``/v1/models/downloads`` routes to ``app``; progress goes to ``manager``'s event subscribers (a
-    :class:`vidstudio.jobs.manager.JobManager`; None: no events). Returns the :class:`DownloadManager` (also
-    ``app.state.downloads``)."""
+    """Adds the ``/v1/models/downloads`` and ``/v1/models/cache`` routes to ``app`` (each declares the shared error
+    answers, :data:`vidstudio.server.errors.ERRORS`); download events go to ``manager``'s event stream (a
+    :class:`vidstudio.jobs.manager.JobManager`: stamped with ``seq`` and ``time`` in its event loop, progress as
+    ``progress`` events that a slow subscriber may miss, changes of status never missed; None: no events).
+    Returns the :class:`DownloadManager` (also ``app.state.downloads``)."""
 
-    def publish(text: str) -> None:
-        if manager is None:
-            return
-
-        def offer() -> None:
-            for s in list(manager.subscribers):
-                s.offer("progress", None, text)
-
-        manager._call(offer)
+    def publish(event: DownloadEvent, final: bool) -> None:
+        if manager is not None:
+            manager._call(manager._publish, "download" if final else "progress", None, event)
 
     downloads = DownloadManager(publish)
     app.state.downloads = downloads
-    missing = {"error": {"type": "not_found", "message": "no such download"}}
+
+    def missing(download_id: str) -> Response:
+        return json_error(
+            404,
+            "not_found",
+            f"no download {download_id!r} (GET /v1/models/downloads lists them)",
+            "download_id",
+        )
 
     @app.post(
         "/v1/models/downloads",
@@ -131,11 +128,14 @@ def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
         status_code=202,
         tags=["models"],
         summary="Download a model from the Hugging Face Hub into the server's cache",
+        responses=ERRORS,
     )
     async def start_download(req: DownloadRequest = Body(...)) -> Download:
         return downloads.start(req)
 
-    @app.get("/v1/models/downloads", response_model=list[Download], tags=["models"], summary="Downloads")
+    @app.get(
+        "/v1/models/downloads", response_model=list[Download], tags=["models"], summary="Downloads", responses=ERRORS
+    )
     async def list_downloads() -> list[Download]:
         return list(downloads.downloads.values())
 
@@ -144,24 +144,29 @@ def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
         response_model=Download,
         tags=["models"],
         summary="One download",
-        responses={404: {"description": "no such download"}},
+        responses=ERRORS,
     )
     async def get_download(download_id: str) -> Any:
         d = downloads.downloads.get(download_id)
-        return d if d is not None else JSONResponse(missing, status_code=404)
+        return d if d is not None else missing(download_id)
 
     @app.delete(
         "/v1/models/downloads/{download_id}",
         response_model=Download,
         tags=["models"],
         summary="Cancel a download",
-        responses={404: {"description": "no such download"}},
+        responses=ERRORS,
     )
     async def cancel_download(download_id: str) -> Any:
         d = downloads.cancel(download_id)
-        return d if d is not None else JSONResponse(missing, status_code=404)
+        return d if d is not None else missing(download_id)
 
-    @app.get("/v1/models/cache", tags=["models"], summary="The models in the server's Hugging Face cache, with sizes")
+    @app.get(
+        "/v1/models/cache",
+        tags=["models"],
+        summary="The models in the server's Hugging Face cache, with sizes",
+        responses=ERRORS,
+    )
     async def cache_listing() -> list[dict[str, Any]]:
         from vidstudio.backend.hub import cached_models
 
@@ -171,20 +176,18 @@ def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
         "/v1/models/cache/{org}/{name}",
         tags=["models"],
         summary="Remove a model from the server's cache",
-        responses={404: {"description": "not in the cache"}},
+        responses=ERRORS,
     )
     async def cache_remove(org: str, name: str) -> Any:
         from vidstudio.backend.hub import remove
         from vidstudio.errors import ModelError
 
-        if any(d.id == f"{org}/{name}" and d.status in ("queued", "running") for d in downloads.downloads.values()):
-            return JSONResponse(
-                {"error": {"type": "conflict", "message": f"{org}/{name} is downloading; cancel it first"}},
-                status_code=409,
-            )
+        repo = f"{org}/{name}"
+        if any(d.id == repo and d.status in ("queued", "running") for d in downloads.downloads.values()):
+            return json_error(409, "conflict", f"{repo} is downloading; cancel it first")
         try:
-            return {"id": f"{org}/{name}", "freed_bytes": remove(f"{org}/{name}")}
+            return {"id": repo, "freed_bytes": remove(repo)}
         except ModelError as e:
-            return JSONResponse({"error": {"type": "not_found", "message": str(e)}}, status_code=404)
+            return json_error(404, "not_found", str(e))
 
     return downloads

@@ -1,18 +1,25 @@
-"""The models a server can load: local pipeline folders in its models folders and diffusers pipelines in the
-Hugging Face cache, each named by a model id that requests use instead of a path.
+"""The models a server can load: local pipeline folders and single checkpoint files in its models folders, and
+diffusers pipelines in the Hugging Face cache, each named by a model id that requests use instead of a path.
 
 * a local model is a folder with ``model_index.json`` directly inside one of the models folders (by default
   ``<data dir>/models``); its id is the folder's name (``tiny-ltx``);
+* a model file is a ``.safetensors`` or ``.gguf`` file directly in a models folder or under its ComfyUI
+  subfolders (``diffusion_models/``, ``unet/``, ``checkpoints/``, ``loras/``, ``vae/``, ``text_encoders/``,
+  ``clip/``); its id is its path relative to the models folder, with ``/`` (``loras/lightx2v.safetensors``), and
+  its kind (transformer/UNet ``checkpoint``, ``lora``, ``vae``, ``text_encoder``), family and variant are read
+  from its header (:func:`vidstudio.backend.checkpoint_files.describe_file`: JSON or the GGUF header, no torch);
 * a cached model is a repo in the Hugging Face hub cache (``HF_HUB_CACHE``, ``HF_HOME/hub`` or
-  ``~/.cache/huggingface/hub``) whose snapshot has a ``model_index.json``; its id is the repo id
-  (``Lightricks/LTX-Video``).
+  ``~/.cache/huggingface/hub``, listed with ``huggingface_hub.scan_cache_dir``) whose snapshot has a
+  ``model_index.json``; its id is the repo id (``Lightricks/LTX-Video``).
 
-Family and variant come from the pipeline class in ``model_index.json`` (:mod:`vidstudio.backend.locate`, which
-reads JSON only: no torch). Pipelines of classes that are none of VidStudio's families are left out.
+Family and variant of a pipeline come from the pipeline class in ``model_index.json`` (:mod:`vidstudio.backend.locate`,
+which reads JSON only: no torch). Pipelines of classes that are none of VidStudio's families are left out; files
+whose family cannot be told are listed with family "".
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -33,8 +40,16 @@ class CatalogEntry:
 
     Attributes:
         id: what requests call it; source: ``"local"`` or ``"huggingface"``.
-        target: what the worker's Load Model node gets: the folder's absolute path, or the repo id.
-        family, variant, class_name: from ``model_index.json``; rule: its frame and size rules.
+        target: what the worker's node gets: the folder's or file's absolute path, or the repo id.
+        family, variant: from ``model_index.json`` or the file's tensor names ("" when a file does not tell);
+        class_name: the pipeline class ("" for a file); rule: its frame and size rules (None for a file of
+        no known family, a LoRA, a VAE or a text encoder).
+        kind: ``pipeline``, ``checkpoint`` (a transformer/UNet file), ``lora``, ``vae`` or ``text_encoder``.
+        component: a file's component (``transformer``, ``unet``, ``vae``, ``text_encoder``; "" unknown).
+        format: ``diffusers`` (a pipeline), ``safetensors`` or ``gguf``.
+        size: bytes on disk (a pipeline's files, a cached repo's blobs, a file); None when unknown.
+        dtype: a file's storage type of most weights (``BF16``, ``F8_E4M3``, ``Q8_0``...), "" unknown.
+        error: why a file's header could not be read, or "".
     """
 
     id: str
@@ -43,7 +58,25 @@ class CatalogEntry:
     family: str
     variant: str
     class_name: str
-    rule: GeometryRule
+    rule: GeometryRule | None
+    kind: str = "pipeline"
+    component: str = ""
+    format: str = "diffusers"
+    size: int | None = None
+    dtype: str = ""
+    error: str = ""
+
+
+def folder_size(folder: Path) -> int:
+    """Bytes of the files under ``folder`` (links followed to what they point at; unreadable entries skipped)."""
+    total = 0
+    for dirpath, _, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total
 
 
 class UnknownModel(LookupError):
@@ -69,7 +102,7 @@ class ModelCatalog:
 
     # ------------------------------------------------------------------------------------------ listing
     @staticmethod
-    def _entry(model: str, ident: str, source: str) -> CatalogEntry | None:
+    def _entry(model: str, ident: str, source: str, size: int | None = None) -> CatalogEntry | None:
         from vidstudio.backend.locate import locate
 
         try:
@@ -83,7 +116,41 @@ class ModelCatalog:
             from vidstudio.families import FAMILY_RULES
 
             rule = FAMILY_RULES[loc.family]
-        return CatalogEntry(ident, source, target, loc.family, loc.variant, loc.class_name, rule)
+        if size is None and source == "local":
+            size = folder_size(loc.folder)
+        return CatalogEntry(ident, source, target, loc.family, loc.variant, loc.class_name, rule, size=size)
+
+    def _files(self, seen: set[str]) -> list[CatalogEntry]:
+        from vidstudio.backend.checkpoint_files import list_checkpoint_files
+        from vidstudio.families import FAMILY_RULES
+
+        out: list[CatalogEntry] = []
+        for f in list_checkpoint_files(self.dirs):
+            path = Path(str(f["path"]))
+            ident = path.relative_to(Path(str(f["folder"]))).as_posix()
+            if ident in seen:
+                continue
+            family, kind = str(f["family"]), str(f["kind"])
+            rule = FAMILY_RULES.get(family) if kind == "checkpoint" else None
+            out.append(
+                CatalogEntry(
+                    ident,
+                    "local",
+                    str(path.resolve()),
+                    family,
+                    str(f["variant"]),
+                    "",
+                    rule,
+                    kind=kind,
+                    component=str(f["component"]),
+                    format=str(f["format"]),
+                    size=int(f["size"]),  # type: ignore[call-overload]
+                    dtype=str(f["dtype"]),
+                    error=str(f.get("error", "")).replace(str(path), ident),  # no server path in answers
+                )
+            )
+            seen.add(ident)
+        return out
 
     def _scan(self) -> list[CatalogEntry]:
         out: list[CatalogEntry] = []
@@ -112,23 +179,14 @@ class ModelCatalog:
                 if e is not None:
                     out.append(e)
                     seen.add(e.id)
+        out += self._files(seen)
         if self.scan_hf_cache:
-            from vidstudio.backend.locate import hf_cache_dir
+            from vidstudio.backend.hub import cached_pipelines
 
-            try:
-                repos = sorted(hf_cache_dir().glob("models--*"))
-            except OSError:
-                repos = []
-            for repo in repos:
-                parts = repo.name.split("--")
-                if len(parts) != 3:
+            for repo_id, size in cached_pipelines():
+                if repo_id in seen:
                     continue
-                repo_id = f"{parts[1]}/{parts[2]}"
-                if repo_id in seen or not any(
-                    (s / "model_index.json").is_file() for s in (repo / "snapshots").glob("*")
-                ):
-                    continue
-                e = self._entry(repo_id, repo_id, "huggingface")
+                e = self._entry(repo_id, repo_id, "huggingface", size)
                 if e is not None:
                     out.append(e)
                     seen.add(e.id)
@@ -143,8 +201,8 @@ class ModelCatalog:
             return list(self._cached[1])
 
     def default_id(self) -> str | None:
-        """The default model's id, or None when the server has no model."""
-        entries = self.entries()
+        """The default model's id (always a pipeline), or None when the server has no pipeline."""
+        entries = [e for e in self.entries() if e.kind == "pipeline"]
         spec = (self.default_spec or "").strip()
         if spec:
             p = Path(spec).expanduser()

@@ -51,7 +51,7 @@ async def nodes(manager: Manager, registry: Registry) -> NodesDocument:
     return NodesDocument(nodes=doc["nodes"], capabilities=doc["capabilities"], source="server")
 
 
-@router.get(MODELS, response_model=ModelList, summary="The models this server can load")
+@router.get(MODELS, response_model=ModelList, summary="The models this server can load: pipelines and model files")
 async def models(catalog: Catalog) -> ModelList:
     entries = await asyncio.to_thread(catalog.entries)
     default = await asyncio.to_thread(catalog.default_id)
@@ -64,7 +64,13 @@ async def models(catalog: Catalog) -> ModelList:
                 class_name=e.class_name,
                 source=e.source,
                 default=e.id == default,
-                rules={k: v for k, v in e.rule.describe().items() if k != "source"},
+                rules={k: v for k, v in e.rule.describe().items() if k != "source"} if e.rule is not None else {},
+                kind=e.kind,
+                component=e.component,
+                format=e.format,
+                size_bytes=e.size,
+                dtype=e.dtype or None,
+                error=e.error or None,
             )
             for e in entries
         ],

@@ -94,7 +94,7 @@ def go_to(qtbot, win, frame: int, clip_frame: int) -> None:
     assert shown_index(win) == clip_frame
 
 
-def test_a_60_fps_output_is_shown_by_time_in_a_24_fps_project(qtbot, window_factory):
+def test_a_60_fps_output_is_shown_by_time_in_a_24_fps_project(qtbot, window_factory, tmp_path):
     win = open_rate_window(window_factory, rate_project(fps="60", frames=58))
     s = win.session
     go_to(qtbot, win, 12, 30)  # 0.5 s is clip frame 30, not 12 (slow motion)
@@ -103,7 +103,12 @@ def test_a_60_fps_output_is_shown_by_time_in_a_24_fps_project(qtbot, window_fact
     assert painted_index(win) == 30
     assert "60 fps clip · frame 30 of 58" in win.viewer.info.text()
     assert "frame 12" in win.viewer.info.text()
-    win.viewer.grab().save("/tmp/clip-rate-viewer.png")
+    shot = tmp_path / "viewer.png"  # the Viewer as the artist sees it, info line included
+    assert win.viewer.grab().save(str(shot))
+    from PySide6.QtGui import QImage
+
+    saved = image_to_array(QImage(str(shot)))
+    assert (saved == (30, 225, 128)).all(axis=2).sum() > 1000  # the picture is clip frame 30
     go_to(qtbot, win, 1, 2)  # 1/24 s = 2.5 frames at 60: frame 2 is on screen
     go_to(qtbot, win, N - 1, 57)  # the last project frame shows the clip's last frame
     assert painted_index(win) == 57

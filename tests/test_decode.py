@@ -279,6 +279,27 @@ def test_load_video_feeds_export_video_with_its_sound_through_the_engine(tmp_pat
         Engine(builtin_registry()).run(bad, Settings(width=64, height=48, frame_count=4), project_dir=tmp_path)
 
 
+def test_load_video_at_the_source_rate_carries_it_and_export_writes_it(tmp_path):
+    from vidstudio.graph import Engine, Graph, Link, NodeInstance, Settings
+    from vidstudio.media.timecode import conform_frame
+    from vidstudio.nodes import builtin_registry
+
+    make_testsrc(tmp_path / "take.mkv", "-c:v", "libx264", "-pix_fmt", "yuv420p", rate=30, seconds=1)
+    g = Graph(
+        nodes=[
+            NodeInstance(id="take", type="LoadVideo", params={"path": "take.mkv", "rate": "source"}),
+            NodeInstance(id="out", type="ExportVideo", params={"path": "out.mp4", "preset": "ultrafast"}),
+        ],
+        links=[Link.make("take", "video", "out", "video")],
+    )
+    r = Engine(builtin_registry()).run(g, Settings(width=64, height=48, frame_count=24), project_dir=tmp_path)
+    clip, alpha = r.output("take", "video"), r.output("take", "alpha")
+    assert clip.frame_count == 30 and clip.metadata["vidstudio_fps"] == alpha.metadata["vidstudio_fps"] == "30"
+    assert conform_frame(12, 24, 30, clip.frame_count) == 15  # the Viewer shows 0.5 s at project frame 12
+    info = VideoSource(tmp_path / "out.mp4").info
+    assert info.fps == 30 and info.frame_count == 30  # one second, not 1.25 s at the project's 24 fps
+
+
 def _tone(seconds: float, hz: float = 440.0, rate: int = 48000) -> Audio:
     x = np.sin(2 * np.pi * hz * np.arange(round(seconds * rate)) / rate).astype(np.float32) * 0.5
     return Audio(np.stack([x, x], axis=1), rate)

@@ -86,3 +86,7 @@ def test_export_range_in_project_frames_maps_to_the_same_seconds_of_the_clip():
     assert clip_rate_and_range(out, Fraction(30), Fraction(24), 2, 4, 5) == (30, 5, 10)  # a typed rate
     plain = moving_square()  # no rate of its own: the project's, frames as given
     assert clip_rate_and_range(plain, None, Fraction(24), 2, 4, 5) == (24, 2, 4)
+    # an odd start begins where the Viewer shows it (conformed by time: 3 / 24 s is inside clip frame 7 at 60 fps)
+    from vidstudio.media.timecode import conform_frame
+
+    assert clip_rate_and_range(out, None, Fraction(24), 3, 4, 5)[1] == conform_frame(3, 24, 60, 13) == 7

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 
 import numpy as np
 
@@ -197,6 +198,30 @@ def as_clip(value: Clip | np.ndarray, label: str = "video") -> Clip:
     if isinstance(value, Clip):
         return value
     return Clip.from_array(np.asarray(value), label=label)
+
+
+#: ``Clip.metadata`` key of a clip's own frame rate (a Fraction as text, ``"60"``, ``"30000/1001"``), set where a
+#: clip's frames are not at the project's rate (Interpolate, Load Video with ``rate`` "source").
+FPS_KEY = "vidstudio_fps"
+
+
+def clip_fps(clip: Clip, default: Fraction | None = None) -> Fraction | None:
+    """The clip's own frame rate (frames per second) from ``metadata["vidstudio_fps"]``, else ``default`` (a clip
+    without one is at the project's rate).
+
+    Raises:
+        ValueError: when the metadata holds no positive rate (naming the clip).
+    """
+    text = clip.metadata.get(FPS_KEY)
+    if not text:
+        return default
+    try:
+        fps = Fraction(str(text).strip())
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"{clip.label}: {FPS_KEY} {text!r} is not a frame rate") from None
+    if fps <= 0:
+        raise ValueError(f"{clip.label}: {FPS_KEY} {text!r} is not a positive frame rate")
+    return fps
 
 
 def _as_float_frames(arr: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ clip's metadata such as the generation seed and model)."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from fractions import Fraction
@@ -13,6 +14,7 @@ from typing import Any
 from vidstudio.errors import MediaError
 from vidstudio.media.audio import Audio
 from vidstudio.media.clip import as_clip
+from vidstudio.media.timecode import CONFORM_EPS
 from vidstudio.media.video import parse_fps, write_png_sequence, write_video
 from vidstudio.progress import CancelToken
 
@@ -39,9 +41,12 @@ def clip_rate_and_range(
     """The frame rate to write ``clip`` at and the clip's frame range for a range given in project frames, as
     both the Export Video node and the Export dialog use them.
 
-    A clip with its own rate (``metadata["vidstudio_fps"]``, set by Interpolate) covers the project's seconds at
-    that rate: project frames ``start <= i < stop`` are its frames ``round(start * r) <= j < round(stop * r)``
-    with ``r = clip rate / project fps``, and a ``stop`` at or past the project's end is the clip's end (None).
+    A clip with its own rate (``metadata["vidstudio_fps"]``, set by Interpolate and by Load Video at its source
+    rate) covers the project's seconds at that rate, conformed by time as the Viewer shows it
+    (:func:`vidstudio.media.timecode.conform_frame`): project frames ``start <= i < stop`` are its frames
+    ``floor(start * r + eps) <= j < floor(stop * r + eps)`` with ``r = clip rate / project fps`` (so the first
+    frame written is the one the Viewer shows at ``start``), and a ``stop`` at or past the project's end is the
+    clip's end (None).
 
     Args:
         clip: the clip to write (anything with ``metadata``, e.g. a :class:`~vidstudio.media.clip.Clip`).
@@ -62,7 +67,11 @@ def clip_rate_and_range(
     if own is None:
         return out_fps, start, stop
     ratio = own / Fraction(project_fps)
-    return out_fps, round(start * ratio), (None if stop >= project_frame_count else round(stop * ratio))
+
+    def at(f: int) -> int:  # the clip frame on screen at project frame f (conform_frame's rule, unclamped)
+        return math.floor(f * ratio + Fraction(CONFORM_EPS))
+
+    return out_fps, at(start), (None if stop >= project_frame_count else at(stop))
 
 
 def export_clip(

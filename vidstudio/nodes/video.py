@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from vidstudio.graph.node import ExecutionContext, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.audio import AudioFile, decode_audio
-from vidstudio.media.clip import Clip
+from vidstudio.media.clip import FPS_KEY, Clip
 from vidstudio.media.decode import open_video_clip
 
 _TRIM_HELP = "seconds from the file's first frame"
@@ -27,7 +28,8 @@ class LoadVideo(Node):
 
     Output ``video``: the trimmed frames (``trim_in`` .. ``trim_out`` seconds) at the project's frame rate (each
     output frame shows the source frame on screen at its time; ``rate`` "source" keeps the file's frames one for
-    one), upright (the rotation metadata applied), RGB from the tagged YUV matrix and range; a lazy Clip.
+    one, and the clip carries the file's rate as ``vidstudio_fps``: the Viewer conforms it by time, Interpolate
+    starts from it and Export Video writes it), upright (the rotation metadata applied), RGB from the tagged YUV matrix and range; a lazy Clip.
     Output ``alpha``: the alpha channel as a grey VIDEO (white where the file has no alpha).
     Output ``audio``: the file's first audio stream over the same trim (AUDIO, decoded when first used; silence
     when it has none).
@@ -70,6 +72,8 @@ class LoadVideo(Node):
         if matte is None:
             matte = Clip.still(_white(clip.height, clip.width), clip.frame_count, label=f"{path.name} alpha")
         out_fps = fps if fps is not None else src.info.fps
+        if fps is None:  # the file's own frames: the clip says their rate
+            clip.metadata[FPS_KEY] = matte.metadata[FPS_KEY] = str(Fraction(out_fps))
         start = float(params["trim_in"])
         end = start + clip.frame_count / float(out_fps)
         if src.info.audio is not None:

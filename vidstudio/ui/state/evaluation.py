@@ -7,7 +7,9 @@ arrive on the GUI thread as :class:`EvalResult`.
 
 :class:`FrameCache` turns the frames of the viewed :class:`~vidstudio.media.Clip` into ``QImage`` on its own
 thread (the frame at the playhead first, then the rest for instant scrubbing) and keeps them within a
-memory budget.
+memory budget. It conforms a clip at another rate (its ``vidstudio_fps``, e.g. an Interpolate output) to the
+project's timebase by time (:func:`vidstudio.media.timecode.conform_frame`), so that playback at the project's
+rate plays it at its real speed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -26,7 +29,8 @@ from PySide6.QtGui import QImage
 from vidstudio.errors import Cancelled, GraphError, NodeError, VidStudioError
 from vidstudio.graph.engine import Engine, NodeExecutionError, NodeReport
 from vidstudio.graph.validate import GraphIssue
-from vidstudio.media.clip import Clip, as_clip
+from vidstudio.media.clip import Clip, as_clip, clip_fps
+from vidstudio.media.timecode import conform_frame, conformed_length
 from vidstudio.progress import CancelToken
 from vidstudio.project import Project
 from vidstudio.project.view import ViewTarget
@@ -256,13 +260,21 @@ def frame_to_qimage(frame: np.ndarray) -> QImage:
 class FrameCache(QObject):
     """Rendered frames of one clip as ``QImage``, produced on a worker thread.
 
+    Frames are asked for by project frame (the Timeline's frame numbers): project frame ``f`` shows clip frame
+    :meth:`clip_frame` ``(f)``, the one on screen at ``f / fps`` seconds when the clip has its own rate
+    (:func:`~vidstudio.media.clip.clip_fps`), else frame ``f`` itself. Images are kept per clip frame, so
+    project frames that show the same clip frame share it. The clip spans :attr:`length` project frames; past
+    them nothing is shown.
+
     Args:
         budget_bytes: memory for cached images; prefetching stops when it is full, and the frames least
             recently shown are dropped first.
         prefetch: after a clip is set, render every frame in the background, starting at the playhead.
+        fps: the project's frame rate (frames per second); :meth:`set_timebase` changes it.
 
-    Signals (GUI thread): ``frame_ready(index)``, ``frame_failed(index, message)``, ``changed()`` (the set of
-    ready frames changed or the clip was replaced).
+    Signals (GUI thread): ``frame_ready(clip_frame)`` and ``frame_failed(clip_frame, message)`` name the clip
+    frame (compare with :meth:`clip_frame` of the playhead; the same number at the project's rate),
+    ``changed()`` (the set of ready frames changed, the clip was replaced or the timebase changed).
     """
 
     frame_ready = Signal(int)
@@ -270,11 +282,20 @@ class FrameCache(QObject):
     changed = Signal()
     _rendered = Signal(int, int, object, str)
 
-    def __init__(self, budget_bytes: int = 1 << 30, prefetch: bool = True, parent: QObject | None = None):
+    def __init__(
+        self,
+        budget_bytes: int = 1 << 30,
+        prefetch: bool = True,
+        parent: QObject | None = None,
+        fps: Fraction | int = Fraction(24),
+    ):
         super().__init__(parent)
         self.budget_bytes = budget_bytes
         self.prefetch_enabled = prefetch
+        self._fps = Fraction(fps)
         self._clip: Clip | None = None
+        self._clip_fps: Fraction | None = None  # the clip's own rate when it differs from the project's
+        self._conformed: np.ndarray | None = None  # (length,) clip frame of each project frame, made when needed
         self._gen = 0
         self._images: OrderedDict[int, QImage] = OrderedDict()
         self._bytes = 0
@@ -299,12 +320,72 @@ class FrameCache(QObject):
         """Increments each time the clip is replaced."""
         return self._gen
 
+    @property
+    def fps(self) -> Fraction:
+        """The project's frame rate."""
+        return self._fps
+
+    @property
+    def clip_fps(self) -> Fraction | None:
+        """The clip's own frame rate when it has one (``vidstudio_fps``) that differs from the project's, else
+        None (its frames are the project's frames)."""
+        return self._clip_fps if self._clip_fps != self._fps else None
+
+    def _conform_map(self) -> np.ndarray | None:
+        """``(length,)`` int64 clip frame of each project frame when the clip has its own rate, else None."""
+        clip, rate = self._clip, self.clip_fps
+        if clip is None or rate is None:
+            return None
+        if self._conformed is None:
+            n = conformed_length(clip.frame_count, rate, self._fps)
+            self._conformed = np.asarray(
+                [conform_frame(f, self._fps, rate, clip.frame_count) for f in range(n)], dtype=np.int64
+            )
+        return self._conformed
+
+    @property
+    def length(self) -> int:
+        """Project frames the clip spans (:func:`~vidstudio.media.timecode.conformed_length`; its frame count at
+        the project's rate); 0 without a clip."""
+        if self._clip is None:
+            return 0
+        m = self._conform_map()
+        return self._clip.frame_count if m is None else len(m)
+
+    def clip_frame(self, index: int) -> int | None:
+        """The clip frame shown at project frame ``index`` (:func:`~vidstudio.media.timecode.conform_frame`), or
+        None without a clip or outside ``[0, length)``."""
+        if self._clip is None or not 0 <= index < self.length:
+            return None
+        m = self._conform_map()
+        return int(index) if m is None else int(m[index])
+
+    def set_timebase(self, fps: Fraction | int) -> None:
+        """The project's frame rate changed: the clip's frames are conformed to it from now on (the images are
+        kept; they belong to clip frames). Emits ``changed`` when it differs."""
+        fps = Fraction(fps)
+        if fps == self._fps:
+            return
+        self._fps = fps
+        self._conformed = None
+        self.changed.emit()
+
     def set_clip(self, clip: Clip | None, start: int = 0) -> None:
-        """Shows ``clip`` from now on; the cache is kept when it is the same clip object."""
+        """Shows ``clip`` from now on (prefetching from project frame ``start``); the cache is kept when it is the
+        same clip object.
+
+        A clip whose ``vidstudio_fps`` metadata is not a positive rate is shown at the project's rate.
+        """
         if clip is self._clip:
             return
+        try:
+            rate = clip_fps(clip) if clip is not None else None
+        except ValueError:
+            rate = None
         with self._cond:
             self._clip = clip
+            self._clip_fps = rate
+            self._conformed = None
             self._gen += 1
             self._urgent.clear()
             self._prefetch.clear()
@@ -317,51 +398,58 @@ class FrameCache(QObject):
         self.changed.emit()
 
     def image(self, index: int) -> QImage | None:
-        """The cached image of frame ``index``, or None."""
-        img = self._images.get(index)
+        """The cached image shown at project frame ``index``, or None."""
+        k = self.clip_frame(index)
+        img = self._images.get(k) if k is not None else None
         if img is not None:
-            self._images.move_to_end(index)
+            self._images.move_to_end(k)
         return img
 
     def error(self, index: int) -> str | None:
-        """Why frame ``index`` could not be rendered, or None."""
-        return self._failed.get(index)
+        """Why the frame shown at project frame ``index`` could not be rendered, or None."""
+        k = self.clip_frame(index)
+        return self._failed.get(k) if k is not None else None
 
     def request(self, index: int) -> QImage | None:
-        """Returns frame ``index`` when cached, else asks for it ahead of everything else and returns None
-        (``frame_ready`` follows)."""
+        """Returns the image of project frame ``index`` when cached, else asks for it ahead of everything else
+        and returns None (``frame_ready`` of its :meth:`clip_frame` follows)."""
         img = self.image(index)
-        if img is not None or self._clip is None or not 0 <= index < self._clip.frame_count:
+        k = self.clip_frame(index)
+        if img is not None or k is None:
             return img
-        if index in self._failed:
+        if k in self._failed:
             return None
         with self._cond:
-            if index in self._urgent:
-                self._urgent.remove(index)
-            self._urgent.append(index)
+            if k in self._urgent:
+                self._urgent.remove(k)
+            self._urgent.append(k)
             del self._urgent[:-4]  # while scrubbing only the latest few matter
             self._cond.notify_all()
         return None
 
     def prefetch_from(self, start: int) -> None:
-        """Queues every frame not yet cached for background rendering, from ``start`` onwards, wrapping."""
-        clip = self._clip
-        if clip is None:
+        """Queues the frames of every project frame not yet cached for background rendering, from project frame
+        ``start`` onwards, wrapping (a clip at a higher rate than the project's: only the frames shown)."""
+        n = self.length
+        if n == 0:
             return
-        n = clip.frame_count
-        order = [(start + k) % n for k in range(n)]
+        order = dict.fromkeys(self.clip_frame((start + j) % n) for j in range(n))
         with self._cond:
-            self._prefetch = [i for i in order if i not in self._images and i not in self._failed]
+            self._prefetch = [i for i in order if i is not None and i not in self._images and i not in self._failed]
             self._cond.notify_all()
 
     def ready_mask(self) -> np.ndarray:
-        """``(T,)`` bool: which frames of the clip are cached (empty when there is no clip)."""
-        n = self._clip.frame_count if self._clip is not None else 0
-        mask = np.zeros(n, dtype=bool)
-        for i in self._images:
-            if i < n:
-                mask[i] = True
-        return mask
+        """``(length,)`` bool over project frames: which of them show a cached frame (empty without a clip)."""
+        n = self.length
+        if self.clip_fps is None:
+            mask = np.zeros(n, dtype=bool)
+            for i in self._images:
+                if i < n:
+                    mask[i] = True
+            return mask
+        cached = np.zeros(self._clip.frame_count if self._clip is not None else 0, dtype=bool)
+        cached[[i for i in self._images if i < len(cached)]] = True
+        return cached[self._conform_map()]
 
     @property
     def nbytes(self) -> int:

@@ -137,9 +137,9 @@ class Session(QObject):
         self.editor = DocumentEditor(self.project, registry, push=self._push_edit)
         self._closed = False
 
-        self.frames = FrameCache(frame_budget_bytes, prefetch=prefetch, parent=self)
         self.previews = MediaPreviews(parent=self)
         settings = self.project.settings
+        self.frames = FrameCache(frame_budget_bytes, prefetch=prefetch, parent=self, fps=settings.fps)
         self.transport = Transport(self.frames, settings.frame_count, settings.fps, parent=self)
         self.view = ViewState(self, parent=self)
         self.evaluation = EvaluationScheduler(self, self.engine, parent=self)
@@ -204,6 +204,7 @@ class Session(QObject):
         self.editor.project = project
         self.undo_stack.clear()
         self._forced_dirty = dirty
+        self.frames.set_timebase(project.settings.fps)
         pending = [*self.transport.reset(project.settings.frame_count, project.settings.fps), *self.view.reset()]
         self.evaluation.reset()
         self.engine.history = {}
@@ -267,6 +268,7 @@ class Session(QObject):
             self.evaluation.forget(change.removed)
             self.view.forget(change.removed)
         if change.settings:
+            self.frames.set_timebase(self.project.settings.fps)
             self.transport.set_timebase(self.project.settings.frame_count, self.project.settings.fps)
         self.graph_changed.emit(change)
         if not change.layout_only:

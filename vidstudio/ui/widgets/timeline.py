@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from vidstudio.media import timecode
+from vidstudio.media.clip import clip_fps
 from vidstudio.motion.curves import INTERPOLATIONS
 from vidstudio.motion.easing import FAMILIES
 from vidstudio.project import edits
@@ -330,7 +331,8 @@ class TimelineCanvas(QWidget):
                     Qt.AlignmentFlag.AlignVCenter,
                     fm.elidedText(f"▶ {r.label}", Qt.TextElideMode.ElideRight, LEFT - 12),
                 )
-                a, b = self.x_of(0) - ppf / 2, self.x_of(min(r.clip.frame_count, n) - 1) + ppf / 2
+                span = timecode.conformed_length(r.clip.frame_count, clip_fps(r.clip, fps), fps)  # its seconds
+                a, b = self.x_of(0) - ppf / 2, self.x_of(min(span, n) - 1) + ppf / 2
                 bar = QRectF(max(a, LEFT + 1), y + 3, b - max(a, LEFT + 1), ROW - 6)
                 p.setPen(QPen(QColor(theme.ACCENT) if viewed else QColor("#6d5a8f"), 1.2))
                 p.setBrush(QColor("#4a3d66") if not viewed else QColor("#5e4b2a"))

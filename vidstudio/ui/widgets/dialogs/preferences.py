@@ -53,7 +53,10 @@ def probe_server(url: str, token: str | None) -> str:
         h = c.health()
         try:
             models = c.models()
-            names = [m.id + (" (default)" if m.default else "") for m in models.data]
+            names = [m.id + (" (default)" if m.default else "") for m in models.of_kind("pipeline")]
+            files = len(models.data) - len(names)
+            if files:  # single checkpoint, LoRA, VAE and text-encoder files: counted, not named
+                names.append(f"and {files} model file{'s' if files != 1 else ''}")
         except Exception as e:  # health answered: say what models could not be listed
             names = [f"(models not listed: {e})"]
     w = h.worker

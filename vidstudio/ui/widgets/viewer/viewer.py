@@ -4,7 +4,9 @@ tracks, boxes and the physics scene of the selected nodes (:mod:`vidstudio.ui.wi
 Path tool and the Cut Out tool (:mod:`vidstudio.ui.widgets.viewer.cutout_tool`).
 
 Frames come from the session's :class:`~vidstudio.ui.state.evaluation.FrameCache`: a cached frame is painted at
-once; an uncached one is rendered on a worker thread while the previous picture stays up (no flicker).
+once; an uncached one is rendered on a worker thread while the previous picture stays up (no flicker). A clip at
+another rate than the project's (an Interpolate output) is conformed by time: at project frame ``f`` the Viewer
+shows the clip frame on screen at ``f / fps`` seconds, and the info line names the clip's rate and frame.
 """
 
 from __future__ import annotations
@@ -480,12 +482,15 @@ class Viewer(QWidget):
         self._update_info()
 
     def _frame_ready(self, index: int) -> None:
-        if index == self.session.transport.playhead:
-            self.show_frame(index)
+        # ``index`` is a clip frame: the one at the playhead is the playhead's own frame at the project's rate
+        playhead = self.session.transport.playhead
+        if index == self.session.frames.clip_frame(playhead):
+            self.show_frame(playhead)
 
     def _frame_failed(self, index: int, message: str) -> None:
-        if index == self.session.transport.playhead:
-            self._set_message(f"frame {index} could not be rendered: {message}", True)
+        playhead = self.session.transport.playhead
+        if index == self.session.frames.clip_frame(playhead):
+            self._set_message(f"frame {playhead} could not be rendered: {message}", True)
 
     def _frames_changed(self) -> None:
         if self.session.frames.clip is None:
@@ -570,7 +575,19 @@ class Viewer(QWidget):
             else (s.view.view_target.ref if s.view.view_target else "—")
         )
         busy = "  ·  evaluating…" if s.evaluation.evaluating else ""
-        self.info.setText(f"{src}  ·  {w}×{h}  ·  frame {f}  ·  {timecode.timecode(f, s.settings.fps)}{busy}")
+        self.info.setText(
+            f"{src}  ·  {w}×{h}  ·  frame {f}  ·  {timecode.timecode(f, s.settings.fps)}{self._clip_rate_text()}{busy}"
+        )
+
+    def _clip_rate_text(self) -> str:
+        """``"  ·  60 fps clip · frame 125 of 300"`` when the viewed clip has another rate than the project's."""
+        frames = self.session.frames
+        clip, rate = frames.clip, frames.clip_fps
+        if clip is None or rate is None:
+            return ""
+        k = frames.clip_frame(self.session.transport.playhead)
+        where = f"frame {k} of {clip.frame_count}" if k is not None else f"ended ({clip.frame_count} frames)"
+        return f"  ·  {timecode.fps_text(rate)} fps clip · {where}"
 
     def cursor_moved(self, p: QPointF) -> None:
         """Shows the pixel under the mouse (image coordinates, RGB)."""

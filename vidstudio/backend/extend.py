@@ -108,7 +108,8 @@ def window_bundle(bundle: Conditioning, start: int, stop: int, *, schedule_ok: b
     Prompts: where the family takes a schedule (``schedule_ok``), the prompt in force at ``start`` (the
     bundle's prompt before the first change) and the changes inside the window; elsewhere the prompt in force at
     the window's middle frame (the one most of its frames are under). Keyframes inside
-    the window, the guide video (by ``guide_start``), masks, boxes and camera are cut to the window.
+    the window, the guide video (by ``guide_start``), masks, boxes, camera and flow are cut to the window (the flow
+    from each of its frames to the next; empty past the flow's end, so the warped noise holds still).
     """
     prompt = bundle.prompt
     at = start if schedule_ok else (start + stop - 1) // 2
@@ -138,6 +139,7 @@ def window_bundle(bundle: Conditioning, start: int, stop: int, *, schedule_ok: b
         masks=_slice(bundle.masks, start, stop) if guide is not None else None,
         boxes=_slice(bundle.boxes, start, stop),
         camera=_slice(bundle.camera, start, stop),
+        flow=None if bundle.flow is None else bundle.flow[max(start, 0) : max(stop, 0)],
     )
 
 

@@ -37,6 +37,20 @@ import numpy as np
 
 #: The Go-with-the-Flow default degradation (the reference's ``degradation=.5``).
 DEFAULT_DEGRADATION = 0.5
+#: The model family the Go-with-the-Flow LoRAs were trained for (CogVideoX 2B/5B T2V, 5B I2V).
+TRAINED_FAMILY = "cogvideox"
+
+
+def family_warning(family: str) -> str | None:
+    """What to tell a user who asks for warped noise on ``family``: None on CogVideoX, else that the mode is meant
+    for the Go-with-the-Flow LoRAs of CogVideoX (the noise stays valid Gaussian noise elsewhere, but no other
+    model was trained to follow it)."""
+    if family == TRAINED_FAMILY:
+        return None
+    return (
+        f"initial noise 'warped' is meant for the Go-with-the-Flow LoRAs of CogVideoX; {family} was not trained "
+        "on it (it gets valid Gaussian noise that moves with the flow)"
+    )
 
 
 def latent_frame_sources(latent_frames: int, temporal_ratio: int, pixel_frames: int) -> np.ndarray:

@@ -154,3 +154,17 @@ def test_warped_noise_on_another_family_is_noted_in_the_run_report(tiny, pipelin
     assert any("meant for the Go-with-the-Flow LoRAs of CogVideoX" in n for n in res.notes), res.notes
     with pytest.raises(NodeError, match="'warped' but no flow"):
         generate(ref, Conditioning(prompt="a fox", steps=1, initial_noise="warped"), width=64, height=64, frames=9)
+
+
+def test_extend_gives_each_window_the_flow_from_its_own_frames():
+    pytest.importorskip("torch")
+    from vidstudio.backend.bundle import Conditioning
+    from vidstudio.backend.extend import window_bundle
+
+    flow = np.zeros((24, 8, 8, 2), np.float32)
+    flow[..., 0] = np.arange(24, dtype=np.float32)[:, None, None]  # flow t moves t px
+    b = Conditioning(initial_noise="warped", flow=flow)
+    w = window_bundle(b, 8, 17, schedule_ok=False)
+    assert w.flow.shape == (9, 8, 8, 2) and w.flow[0, 0, 0, 0] == 8.0  # frames 8..16: flows 8..16 (the last unused)
+    assert window_bundle(b, 24, 25, schedule_ok=False).flow.shape[0] == 0  # past the flow: the noise holds still
+    assert window_bundle(Conditioning(), 0, 9, schedule_ok=False).flow is None

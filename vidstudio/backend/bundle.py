@@ -28,6 +28,8 @@ QUANTIZE = ("none", "fp8_layerwise", "int8_torchao", "fp8_torchao", "nf4_bnb")
 STEP_CACHES = ("none", "first_block", "mag", "taylorseer")
 #: Attention backends (diffusers ``set_attention_backend``).
 ATTENTION = ("native", "flash", "sage", "xformers")
+#: The initial-noise modes of :attr:`Conditioning.initial_noise` (the first is the default).
+INITIAL_NOISE = ("trajectory", "iid", "warped")
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,15 @@ class Conditioning:
         boxes_as_mask: on Wan VACE with a guide video and no masks, use the boxes as the VACE mask.
         trajectory_noise: share of noise variance carried along trajectories and camera moves, 0..1
             (see :func:`vidstudio.backend.noise.structured_noise`).
+        initial_noise: how the initial noise is made, one of :data:`INITIAL_NOISE`: ``trajectory`` (the
+            trajectory/camera-aware noise where there are boxes or a camera, else the pipeline's own draw),
+            ``iid`` (the pipeline's own i.i.d. draw, boxes and camera not used for the noise) or ``warped``
+            (Go-with-the-Flow noise warped along :attr:`flow`, meant for the Go-with-the-Flow LoRAs of
+            CogVideoX; :func:`vidstudio.motion.warped_noise.warped_noise`).
+        flow: ``(T - 1, H, W, 2)`` float32 forward flow in project pixels (the Motion Flow node's), or None;
+            read by the ``warped`` initial noise.
+        noise_degradation: the ``warped`` noise's share of fresh noise, 0..1 (Go-with-the-Flow's degradation;
+            default 0.5).
         camera: ``(T, 3, 3)`` float64 world-to-frame affines, or None.
         style: reference images ``(H, W, 3)`` float32 (style / identity).
         style_strength: 0..1 (AnimateDiff IP-Adapter scale).
@@ -198,6 +209,9 @@ class Conditioning:
     boxes: np.ndarray | None = None
     boxes_as_mask: bool = True
     trajectory_noise: float = 0.5
+    initial_noise: str = "trajectory"
+    flow: np.ndarray | None = None
+    noise_degradation: float = 0.5
     camera: np.ndarray | None = None
     style: list[np.ndarray] = field(default_factory=list)
     style_strength: float = 0.6
@@ -271,6 +285,9 @@ class Conditioning:
             "masks": shape(self.masks),
             "boxes": shape(self.boxes),
             "trajectory_noise": self.trajectory_noise,
+            "initial_noise": self.initial_noise,
+            "flow": shape(self.flow),
+            "noise_degradation": self.noise_degradation,
             "camera": shape(self.camera),
             "style": [list(s.shape) for s in self.style],
             "style_strength": self.style_strength,

@@ -148,7 +148,8 @@ def window_bundle(bundle: Conditioning, start: int, stop: int, *, schedule_ok: b
     Prompts: where the family takes a schedule (``schedule_ok``), the prompt in force at ``start`` (the
     bundle's prompt before the first change) and the changes inside the window; elsewhere the prompt in force at
     the window's middle frame (the one most of its frames are under). Keyframes inside
-    the window, the guide video (by ``guide_start``), masks, boxes, camera, and the Time-to-Move motion signal and
+    the window, the guide video (by ``guide_start``), masks, boxes, camera, the flow (from each of its frames to
+    the next; empty past the flow's end, so the warped noise holds still), and the Time-to-Move motion signal and
     its mask (from project frame 0) are cut to the window; a motion signal or mask that ends before the window
     gives its last frame (held, as a single pass holds it).
     """
@@ -182,6 +183,7 @@ def window_bundle(bundle: Conditioning, start: int, stop: int, *, schedule_ok: b
         camera=_slice(bundle.camera, start, stop),
         motion=_slice_held(bundle.motion, start, stop),
         motion_mask=_slice_held(bundle.motion_mask, start, stop),
+        flow=None if bundle.flow is None else bundle.flow[max(start, 0) : max(stop, 0)],
     )
 
 

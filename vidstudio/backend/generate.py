@@ -35,7 +35,7 @@ from vidstudio.backend.adapters import (
     takes_step_callback,
     video_to_video_strength,
 )
-from vidstudio.backend.bundle import Conditioning, ModelRef
+from vidstudio.backend.bundle import INITIAL_NOISE, Conditioning, ModelRef
 from vidstudio.backend.checkpoint_files import locate_model
 from vidstudio.backend.families import adapter_class
 from vidstudio.backend.loader import LoadedModel, PipelineCache, default_cache
@@ -45,6 +45,7 @@ from vidstudio.backend.preview import Previewer
 from vidstudio.errors import Cancelled, NodeError
 from vidstudio.families import CheckResult, check_request, get_spec, uses_video_to_video
 from vidstudio.media.audio import Audio
+from vidstudio.motion.warped_noise import family_warning, warped_noise
 from vidstudio.progress import CancelToken
 
 #: ``on_step(step, total, seconds_per_step, preview)``; ``preview`` ``(h, w, 3)`` float32 or None.
@@ -168,6 +169,15 @@ def fit_to_size(bundle: Conditioning, size: tuple[int, int], generated: tuple[in
     return dataclasses.replace(bundle, boxes=boxes, camera=camera)
 
 
+def _with_lead(plan: Plan, z: np.ndarray, seed: int) -> np.ndarray:
+    """``z`` ``(C, T, h, w)`` with the plan's lead frames (plain noise from ``seed + 1``) in front."""
+    if not plan.lead_frames:
+        return z
+    C, _, h, w = z.shape
+    lead = np.random.default_rng(seed + 1).standard_normal((C, plan.lead_frames, h, w), dtype=np.float32)
+    return np.concatenate([lead, z], axis=1)
+
+
 def structured_initial_noise(
     plan: Plan, bundle: Conditioning, seed: int, pixel_frames: int, width: int, height: int
 ) -> np.ndarray | None:
@@ -181,10 +191,60 @@ def structured_initial_noise(
     boxes = boxes_to_latent(bundle.boxes, src, plan.spatial_ratio) if wants_boxes else None
     cam = camera_to_latent(bundle.camera, src, plan.spatial_ratio) if bundle.camera is not None else None
     z = structured_noise((C, T, h, w), seed, boxes=boxes, camera=cam, ratio=float(bundle.trajectory_noise))
-    if plan.lead_frames:
-        lead = np.random.default_rng(seed + 1).standard_normal((C, plan.lead_frames, h, w), dtype=np.float32)
-        z = np.concatenate([lead, z], axis=1)
-    return z
+    return _with_lead(plan, z, seed)
+
+
+def warped_initial_noise(plan: Plan, bundle: Conditioning, seed: int, pixel_frames: int) -> np.ndarray:
+    """Go-with-the-Flow noise for ``plan``: ``(C, lead + T, h, w)`` float32, the bundle's flow (project pixels,
+    resized to the generated latent grid times the VAE's spatial ratio) warping the noise from pixel frame to
+    pixel frame; latent frame ``j`` takes pixel frame :func:`latent_frame_sources` ``[j]``
+    (:func:`vidstudio.motion.warped_noise.warped_noise`, degradation ``bundle.noise_degradation``).
+
+    Raises:
+        NodeError: when the bundle has no flow, or its flow is malformed.
+    """
+    if bundle.flow is None:
+        raise NodeError(WARPED_NEEDS_FLOW)
+    try:
+        z = warped_noise(
+            bundle.flow,
+            plan.latent_shape,
+            seed,
+            temporal_ratio=plan.temporal_ratio,
+            pixel_frames=pixel_frames,
+            degradation=float(bundle.noise_degradation),
+            pixels_per_cell=plan.spatial_ratio,
+        )
+    except ValueError as e:
+        raise NodeError(f"input 'flow': {e}") from None
+    return _with_lead(plan, z, seed)
+
+
+#: The error for ``initial_noise == "warped"`` without a flow.
+WARPED_NEEDS_FLOW = (
+    "param 'initial_noise' is 'warped' but no flow is linked: link a Motion Flow node's 'flow' output to the "
+    "Conditioning node's 'flow' input"
+)
+
+
+def initial_noise(
+    plan: Plan, bundle: Conditioning, seed: int, pixel_frames: int, width: int, height: int
+) -> np.ndarray | None:
+    """The initial noise the bundle's :attr:`~Conditioning.initial_noise` asks for, ``(C, lead + T, h, w)``, or
+    None for the pipeline's own seeded draw: ``iid`` -> None; ``warped`` -> :func:`warped_initial_noise`;
+    ``trajectory`` -> :func:`structured_initial_noise`.
+
+    Raises:
+        NodeError: for an unknown mode, or ``warped`` without a flow.
+    """
+    mode = bundle.initial_noise
+    if mode == "iid":
+        return None
+    if mode == "warped":
+        return warped_initial_noise(plan, bundle, seed, pixel_frames)
+    if mode == "trajectory":
+        return structured_initial_noise(plan, bundle, seed, pixel_frames, width, height)
+    raise NodeError(f"param 'initial_noise': {mode!r} is not one of {', '.join(INITIAL_NOISE)}")
 
 
 def generate(
@@ -248,6 +308,14 @@ def generate(
         video_to_video_strength(bundle)  # refuse a strength that leaves no step before loading
     bundle = fit_to_size(bundle, (width, height), (W, H))
     notes = list(res.notes) + defaults
+    if bundle.initial_noise not in INITIAL_NOISE:
+        raise NodeError(f"param 'initial_noise': {bundle.initial_noise!r} is not one of {', '.join(INITIAL_NOISE)}")
+    if bundle.initial_noise == "warped":
+        if bundle.flow is None:
+            raise NodeError(WARPED_NEEDS_FLOW)
+        note = family_warning(loc.family)
+        if note:
+            notes.append(note)
     seed = resolve_seed(bundle.seed)
     if bundle.seed is None or bundle.seed < 0:
         notes.append(f"random seed {seed}")
@@ -300,7 +368,7 @@ def generate(
         kwargs.update(callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
     else:  # HunyuanVideo 1.5: the same callback after every scheduler step
         step_hook = scheduler_step_callback(plan.pipe, on_step_end)
-    z = structured_initial_noise(plan, bundle, seed, F, W, H)
+    z = initial_noise(plan, bundle, seed, F, W, H)
     noise = plan.noise_tensor(z) if z is not None else None
     if bundle.motion is not None:
         from vidstudio.backend import ttm

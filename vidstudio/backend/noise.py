@@ -19,6 +19,9 @@ object that way. FreeTraj also edits attention; VidStudio implements only the no
 Every cell keeps unit variance (``r + (1 - r) = 1``), so the schedulers see valid initial noise.
 ``r`` is :attr:`vidstudio.backend.bundle.Conditioning.trajectory_noise` (default 0.5).
 
+The pixel frame each latent frame stands for is :func:`vidstudio.motion.warped_noise.latent_frame_sources`
+(re-exported here), shared with the Go-with-the-Flow warped noise.
+
 Numpy only (seeded ``numpy.random.Generator``): the same seed gives the same noise on every device.
 """
 
@@ -26,23 +29,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidstudio.motion.warped_noise import latent_frame_sources
 
-def latent_frame_sources(latent_frames: int, temporal_ratio: int, pixel_frames: int) -> np.ndarray:
-    """The pixel frame each latent frame stands for.
-
-    A causal video VAE with temporal compression ``temporal_ratio`` maps pixel frame 0 to latent frame 0 and
-    pixel frames ``(j - 1) * ratio + 1 .. j * ratio`` to latent frame ``j``; this returns the middle of each
-    group, rounded, clamped to the pixel frames there are.
-
-    Returns:
-        ``(latent_frames,)`` int array of pixel frame indices.
-    """
-    j = np.arange(latent_frames, dtype=np.float64)
-    if temporal_ratio <= 1:
-        src = j
-    else:
-        src = np.where(j == 0, 0.0, (j - 1) * temporal_ratio + 1 + (temporal_ratio - 1) / 2.0)
-    return np.clip(np.rint(src).astype(int), 0, max(pixel_frames - 1, 0))
+__all__ = ["boxes_to_latent", "camera_to_latent", "latent_frame_sources", "structured_noise"]
 
 
 def boxes_to_latent(boxes: np.ndarray, sources: np.ndarray, spatial_ratio: float) -> np.ndarray:

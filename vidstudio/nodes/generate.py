@@ -27,6 +27,7 @@ from vidstudio.backend.bundle import (
     ATTENTION,
     DEVICES,
     DTYPES,
+    INITIAL_NOISE,
     LORA_EXPERTS,
     OFFLOAD,
     QUANTIZE,
@@ -43,6 +44,7 @@ from vidstudio.families._motion_transfer import TTM_PIPELINES, resolve_steps, st
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import Clip, as_clip
+from vidstudio.motion.warped_noise import family_warning
 
 _FRAMES = TypeAdapter(list[int])
 _SCHEDULE = TypeAdapter(dict[int, str])
@@ -600,6 +602,13 @@ class Conditioning(Node):
             help="(T, H, W) where the motion signal moves (replaces the mask the animatic brings); none and no "
             "animatic mask: the whole frame.",
         ),
+        Input(
+            "flow",
+            PortType.FLOW,
+            optional=True,
+            help="(T-1, H, W, 2) forward flow in px (a Motion Flow node's): the 'warped' initial noise moves "
+            "along it (Go-with-the-Flow).",
+        ),
     )
     outputs = (Output("conditioning", PortType.CONDITIONING, "the conditioning bundle"),)
     params = (
@@ -655,6 +664,25 @@ class Conditioning(Node):
             step=0.05,
             help="Share of the initial noise carried along trajectories and the camera move (FreeTraj idea); "
             "0 turns it off.",
+        ),
+        Param(
+            "initial_noise",
+            "choice",
+            "trajectory",
+            choices=INITIAL_NOISE,
+            help="The initial noise: trajectory (follows the boxes and the camera, by 'trajectory_noise'; plain "
+            "noise without them), iid (plain noise), warped (Go-with-the-Flow: noise warped along the linked "
+            "'flow', meant for the Go-with-the-Flow LoRAs of CogVideoX).",
+        ),
+        Param(
+            "noise_degradation",
+            "float",
+            0.5,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="Warped noise: share of fresh noise mixed in (Go-with-the-Flow's degradation); 0 follows the flow "
+            "most strictly, 1 is plain noise.",
         ),
         Param(
             "point_box",
@@ -814,6 +842,24 @@ class Conditioning(Node):
                     "are linked; give one frame per image, in link order",
                 )
             )
+        mode = params.get("initial_noise", "trajectory")
+        has_flow = bool(graph.links_into(node_id, "flow"))
+        if mode == "warped" and not has_flow:
+            problems.append(
+                (
+                    "input 'flow'",
+                    "initial noise 'warped' needs a flow: link a Motion Flow node's 'flow' output to this input "
+                    "(or choose another 'initial_noise')",
+                )
+            )
+        elif has_flow and mode != "warped":
+            problems.append(
+                (
+                    "input 'flow'",
+                    f"the flow is linked but 'initial_noise' is {mode!r}: it is not used (choose 'warped')",
+                    "warning",
+                )
+            )
         if graph.links_into(node_id, "motion_mask") and not graph.links_into(node_id, "motion"):
             problems.append(
                 (
@@ -919,6 +965,13 @@ class Conditioning(Node):
                     raise NodeError(f"input 'motion_mask' has shape {motion_mask.shape}, expected (T, H, W)")
         elif inputs["motion_mask"] is not None:
             raise NodeError("input 'motion_mask' is linked without a motion signal: link the 'motion' input too")
+        flow = None
+        if inputs["flow"] is not None:
+            flow = np.asarray(inputs["flow"], dtype=np.float32)
+            if flow.ndim != 4 or flow.shape[-1] != 2:
+                raise NodeError(f"input 'flow' has shape {flow.shape}, expected (T-1, H, W, 2)")
+        if params["initial_noise"] == "warped" and flow is None:
+            raise NodeError("param 'initial_noise' is 'warped' but input 'flow' is not linked: link a Motion Flow node")
         schedule = {int(k): v for k, v in (params["prompt_schedule"] or {}).items()}
         bundle = Bundle(
             prompt=str(prompt),
@@ -932,6 +985,9 @@ class Conditioning(Node):
             boxes=boxes,
             boxes_as_mask=params["boxes_as_mask"],
             trajectory_noise=params["trajectory_noise"],
+            initial_noise=params["initial_noise"],
+            flow=flow,
+            noise_degradation=params["noise_degradation"],
             camera=camera,
             style=style,
             style_strength=params["style_strength"],
@@ -1108,6 +1164,10 @@ class Generate(Node):
             problem = video_to_video_problem(float(cp["guide_strength"]), steps)
             if problem:
                 problems.append((_where("guide_video"), problem))
+        if c.params.get("initial_noise", "trajectory") == "warped":
+            note = family_warning(family)
+            if note:
+                problems.append((f"conditioning '{c.id}' param 'initial_noise'", note, "warning"))
         return problems
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

@@ -331,7 +331,7 @@ def _issue_field(issue: Any) -> str:
     if not issue.node_id:
         return "project"
     base = f"project.nodes.{issue.node_id}"
-    m = re.match(r"(param|port) '([^']+)'", issue.where or "")
+    m = re.match(r"(param|port|input) '([^']+)'", issue.where or "")
     if m:
         return f"{base}.{'params' if m.group(1) == 'param' else 'inputs'}.{m.group(2)}"
     if issue.where == "type":

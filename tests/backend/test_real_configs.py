@@ -372,3 +372,110 @@ def test_svd_xt_at_real_config(real):
     )
     assert res.pipeline == "StableVideoDiffusionPipeline" and res.frames.shape == (25, 64, 64, 3)
     assert np.isfinite(res.frames).all()
+
+
+def test_wan21_i2v_14b_clip_image_encoder(real):
+    """Wan 2.1 I2V-14B (480P; 720P has the same configs) at its published configs: the CLIP ViT-H/14 image
+    encoder's penultimate tokens reach the transformer's image embedder (image_dim 1280), the first frame runs
+    image-to-video; a last frame too is refused at validation, naming the checkpoints that take one."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
+
+    folder = real("wan21_i2v_14b_480p")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("wan", "i2v", "wan2.1-i2v")
+    cache = PipelineCache()
+    seen_tokens = []
+    handles = []
+
+    def hook(plan):
+        emb = plan.pipe.transformer.condition_embedder.image_embedder
+        handles.append(emb.register_forward_hook(lambda m, a, out: seen_tokens.append(tuple(out.shape))))
+
+    try:
+        res, seen = _run(
+            folder, Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture(32, 32))]), cache, hook=hook
+        )
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "WanImageToVideoPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all() and "last_image" not in seen["kwargs"]
+    assert seen_tokens[0] == (1, 257, 256)  # 224 px / patch 14 + the class token, projected to the width
+    kfs = [Keyframe(0, picture(32, 32, 1)), Keyframe(4, picture(32, 32, 2))]
+    with pytest.raises(NodeError, match="takes keyframes at frame 0 only.*VACE"):
+        _run(folder, Conditioning(prompt="a fox", steps=1, keyframes=kfs), cache)
+
+
+def test_wan21_flf2v_first_and_last_frame(real):
+    """Wan 2.1 FLF2V-14B-720P at its published configs (pos_embed_seq_len 514, flow shift 16): recognised, the
+    adapter passes the last keyframe as ``last_image`` (two images' CLIP tokens reach the transformer), and a
+    first frame alone is refused at validation, before loading."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
+
+    folder = real("wan21_flf2v_14b_720p")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("wan", "i2v", "wan2.1-flf2v")
+    cache = PipelineCache()
+    with pytest.raises(NodeError, match="needs a keyframe at the last frame"):
+        _run(folder, Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, picture(32, 32))]), cache)
+    assert cache.loads == 0  # refused at validation
+    seen_tokens = []
+    handles = []
+
+    def hook(plan):
+        emb = plan.pipe.transformer.condition_embedder.image_embedder
+        handles.append(emb.register_forward_hook(lambda m, a, out: seen_tokens.append(tuple(out.shape))))
+
+    kfs = [Keyframe(0, picture(32, 32, 1)), Keyframe(4, picture(32, 32, 2))]
+    try:
+        res, seen = _run(folder, Conditioning(prompt="a fox", steps=2, keyframes=kfs), cache, hook=hook)
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "WanImageToVideoPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    assert seen["kwargs"]["last_image"] is not None and seen["plan"].pipe.scheduler.config.flow_shift == 16.0
+    assert seen_tokens[0] == (1, 514, 256)  # the first and the last frame's 257 CLIP tokens each
+
+
+def test_wan21_vace_control_video_and_reference(real):
+    """Wan 2.1 VACE-1.3B at its published configs (full width; one block, one VACE block): a control video with
+    a keyframe and a reference image go through WanVACEPipeline's VACE block (vace_in_channels 96); the
+    reference's latent frame is dropped, so the frames come out at the asked length."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("wan21_vace_1_3b")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("wan", "vace", "wan2.1-vace")
+    calls: dict[str, int] = {}
+    handles = []
+
+    def hook(plan):
+        handles.append(_count_calls(plan.pipe.transformer.vace_blocks[0], calls, "vace"))
+
+    guide = np.stack([picture(32, 32, i) for i in range(5)])
+    bundle = Conditioning(
+        prompt="a fox",
+        steps=2,
+        guide=guide,
+        guide_strength=0.8,
+        keyframes=[Keyframe(4, picture(32, 32, 9))],
+        style=[picture(32, 32, 7)],
+        guidance_scale=1.0,
+    )
+    try:
+        res, seen = _run(folder, bundle, PipelineCache(), hook=hook)
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "WanVACEPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    kw = seen["kwargs"]
+    assert kw["conditioning_scale"] == 0.8 and len(kw["video"]) == 5 and len(kw["reference_images"]) == 1
+    assert np.asarray(kw["mask"][4]).max() == 0  # the keyframe is kept
+    assert calls["vace"] == 2  # one VACE block, two steps, no CFG

@@ -12,6 +12,7 @@ from tests.backend.conftest import picture
 from tests.backend.realconfigs import write
 from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
 from vidstudio.backend.generate import generate
+from vidstudio.families import get_spec
 
 pytestmark = pytest.mark.slow
 
@@ -308,6 +309,7 @@ def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
         ("ltx091_2b", "ltx", "ltx-2b", 32, 9),
         ("cogvideox_2b", "cogvideox", "cogvideox-t2v", 32, 9),
         ("cogvideox_5b", "cogvideox", "cogvideox-t2v", 32, 9),
+        ("cogvideox15_5b", "cogvideox", "cogvideox1.5-t2v", 32, 9),
     ],
 )
 def test_older_families_at_real_configs(real, name, family, checkpoint, size, frames):
@@ -333,15 +335,21 @@ def test_older_families_at_real_configs(real, name, family, checkpoint, size, fr
     assert len(previews) == 2 and previews[0].ndim == 3
 
 
-def test_cogvideox_10_needs_8k_plus_1_frames(real):
-    """Found at the real config: CogVideoX 1.0's VAE decodes latents in pairs, so 5 frames (2 latent frames)
-    came out as 8; the rule read from its configs is 8k+1 and validation refuses 5 before loading."""
+@pytest.mark.parametrize("name", ["cogvideox_2b", "cogvideox15_5b"])
+def test_cogvideox_needs_8k_plus_1_frames(real, name):
+    """Found at the real configs: CogVideoX's VAE decodes latents in pairs, so 5 frames (2 latent frames) came
+    out as 8, on CogVideoX 1.0 and on 1.5 alike (1.5's pipeline pads the latents to its temporal patch and drops
+    the padding before decoding); the rule read from the configs is 8k+1 and validation refuses 5 before
+    loading. CogVideoX 1.5 makes 81 frames in one pass (1.0: 49)."""
     from vidstudio.backend.loader import PipelineCache
     from vidstudio.backend.locate import locate
     from vidstudio.errors import NodeError
+    from vidstudio.families import Request, check_request
 
-    folder = real("cogvideox_2b")
-    assert locate(str(folder)).rule().frame_step == 8
+    folder = real(name)
+    loc = locate(str(folder))
+    assert loc.rule().frame_step == 8
+    cache = PipelineCache()
     with pytest.raises(NodeError, match="8k\\+1 frames"):
         generate(
             ModelRef(model=str(folder)),
@@ -349,29 +357,89 @@ def test_cogvideox_10_needs_8k_plus_1_frames(real):
             width=32,
             height=32,
             frames=5,
-            cache=PipelineCache(),
+            cache=cache,
         )
+    assert cache.loads == 0
+    res = check_request("cogvideox", Request(controls={"text"}, frames=81), variant="t2v", checkpoint=loc.checkpoint)
+    if name == "cogvideox15_5b":
+        assert res.ok and get_spec("cogvideox").window_for(loc.checkpoint) == 81
+    else:
+        assert "makes at most 49 frames in one pass" in dict(res.problems)["frames"]
 
 
-def test_svd_xt_at_real_config(real):
-    """SVD-XT at its published configs (widths cut): exactly the UNet's 25 frames, one step from a keyframe."""
+@pytest.mark.parametrize(
+    "name,checkpoint", [("cogvideox_5b_i2v", "cogvideox-i2v"), ("cogvideox15_5b_i2v", "cogvideox1.5-i2v")]
+)
+def test_cogvideox_image_to_video_at_real_configs(real, name, checkpoint):
+    """CogVideoX-5b-I2V (learned positional embeddings: one size only) and CogVideoX1.5-5B-I2V (temporal patch
+    2, the ofs embedding) at their published configs: recognised, a frame-0 keyframe runs image-to-video at the
+    asked length; the 5b-I2V refuses another size at validation."""
     from vidstudio.backend.loader import PipelineCache
     from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
 
-    folder = real("svd_xt")
+    folder = real(name)
     loc = locate(str(folder))
-    assert (loc.family, loc.checkpoint) == ("svd", "svd-xt") and loc.rule().exact_frames == 25
+    assert (loc.family, loc.variant, loc.checkpoint) == ("cogvideox", "i2v", checkpoint)
+    cache = PipelineCache()
+    calls: dict[str, int] = {}
+    handles = []
+
+    def hook(plan):
+        ofs = getattr(plan.pipe.transformer, "ofs_embedding", None)
+        if ofs is not None:
+            handles.append(_count_calls(ofs, calls, "ofs"))
+
+    kfs = [Keyframe(0, picture(32, 32))]
+    try:
+        res, seen = _run(folder, Conditioning(prompt="a fox", steps=2, keyframes=kfs), cache, frames=9, hook=hook)
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "CogVideoXImageToVideoPipeline" and res.frames.shape == (9, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    if name == "cogvideox15_5b_i2v":
+        assert calls["ofs"] == 2  # the ofs embedding runs at every step (CFG batched)
+    else:
+        assert loc.rule().exact_size == (32, 32)  # sample_width x sample_height x the VAE's 8 (cut from 720x480)
+        with pytest.raises(NodeError, match="makes only 32x32"):
+            _run(folder, Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, picture(64, 64))]), cache, size=64)
+
+
+@pytest.mark.parametrize("name,checkpoint,frames", [("svd_xt", "svd-xt", 25), ("svd", "svd", 14)])
+def test_svd_at_real_config(real, name, checkpoint, frames):
+    """SVD-XT and SVD (img2vid, 14 frames) at their published configs (widths cut): exactly the UNet's
+    ``num_frames``, one step from a keyframe; the other checkpoint's count is refused before loading."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
+
+    folder = real(name)
+    loc = locate(str(folder))
+    assert (loc.family, loc.checkpoint) == ("svd", checkpoint) and loc.rule().exact_frames == frames
+    cache = PipelineCache()
     res = generate(
         ModelRef(model=str(folder)),
         Conditioning(steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
         width=64,
         height=64,
-        frames=25,
+        frames=frames,
         fps=7,
-        cache=PipelineCache(),
+        cache=cache,
     )
-    assert res.pipeline == "StableVideoDiffusionPipeline" and res.frames.shape == (25, 64, 64, 3)
+    assert res.pipeline == "StableVideoDiffusionPipeline" and res.frames.shape == (frames, 64, 64, 3)
     assert np.isfinite(res.frames).all()
+    other = 39 - frames  # 25 <-> 14
+    with pytest.raises(NodeError, match=f"svd needs exactly {frames} frames \\(the UNet.s num_frames\\)"):
+        generate(
+            ModelRef(model=str(folder)),
+            Conditioning(steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
+            width=64,
+            height=64,
+            frames=other,
+            cache=cache,
+        )
+    assert cache.loads == 1
 
 
 def test_wan21_i2v_14b_clip_image_encoder(real):

@@ -12,6 +12,7 @@ from tests.backend.conftest import picture
 from tests.backend.realconfigs import write
 from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
 from vidstudio.backend.generate import generate
+from vidstudio.families import get_spec
 
 pytestmark = pytest.mark.slow
 
@@ -308,6 +309,7 @@ def test_ltx_latent_upsampler_second_stage(tmp_path, torch_single_thread):
         ("ltx091_2b", "ltx", "ltx-2b", 32, 9),
         ("cogvideox_2b", "cogvideox", "cogvideox-t2v", 32, 9),
         ("cogvideox_5b", "cogvideox", "cogvideox-t2v", 32, 9),
+        ("cogvideox15_5b", "cogvideox", "cogvideox1.5-t2v", 32, 9),
     ],
 )
 def test_older_families_at_real_configs(real, name, family, checkpoint, size, frames):
@@ -333,15 +335,21 @@ def test_older_families_at_real_configs(real, name, family, checkpoint, size, fr
     assert len(previews) == 2 and previews[0].ndim == 3
 
 
-def test_cogvideox_10_needs_8k_plus_1_frames(real):
-    """Found at the real config: CogVideoX 1.0's VAE decodes latents in pairs, so 5 frames (2 latent frames)
-    came out as 8; the rule read from its configs is 8k+1 and validation refuses 5 before loading."""
+@pytest.mark.parametrize("name", ["cogvideox_2b", "cogvideox15_5b"])
+def test_cogvideox_needs_8k_plus_1_frames(real, name):
+    """Found at the real configs: CogVideoX's VAE decodes latents in pairs, so 5 frames (2 latent frames) came
+    out as 8, on CogVideoX 1.0 and on 1.5 alike (1.5's pipeline pads the latents to its temporal patch and drops
+    the padding before decoding); the rule read from the configs is 8k+1 and validation refuses 5 before
+    loading. CogVideoX 1.5 makes 81 frames in one pass (1.0: 49)."""
     from vidstudio.backend.loader import PipelineCache
     from vidstudio.backend.locate import locate
     from vidstudio.errors import NodeError
+    from vidstudio.families import Request, check_request
 
-    folder = real("cogvideox_2b")
-    assert locate(str(folder)).rule().frame_step == 8
+    folder = real(name)
+    loc = locate(str(folder))
+    assert loc.rule().frame_step == 8
+    cache = PipelineCache()
     with pytest.raises(NodeError, match="8k\\+1 frames"):
         generate(
             ModelRef(model=str(folder)),
@@ -349,26 +357,193 @@ def test_cogvideox_10_needs_8k_plus_1_frames(real):
             width=32,
             height=32,
             frames=5,
-            cache=PipelineCache(),
+            cache=cache,
         )
+    assert cache.loads == 0
+    res = check_request("cogvideox", Request(controls={"text"}, frames=81), variant="t2v", checkpoint=loc.checkpoint)
+    if name == "cogvideox15_5b":
+        assert res.ok and get_spec("cogvideox").window_for(loc.checkpoint) == 81
+    else:
+        assert "makes at most 49 frames in one pass" in dict(res.problems)["frames"]
 
 
-def test_svd_xt_at_real_config(real):
-    """SVD-XT at its published configs (widths cut): exactly the UNet's 25 frames, one step from a keyframe."""
+@pytest.mark.parametrize(
+    "name,checkpoint", [("cogvideox_5b_i2v", "cogvideox-i2v"), ("cogvideox15_5b_i2v", "cogvideox1.5-i2v")]
+)
+def test_cogvideox_image_to_video_at_real_configs(real, name, checkpoint):
+    """CogVideoX-5b-I2V (learned positional embeddings: one size only) and CogVideoX1.5-5B-I2V (temporal patch
+    2, the ofs embedding) at their published configs: recognised, a frame-0 keyframe runs image-to-video at the
+    asked length; the 5b-I2V refuses another size at validation."""
     from vidstudio.backend.loader import PipelineCache
     from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
 
-    folder = real("svd_xt")
+    folder = real(name)
     loc = locate(str(folder))
-    assert (loc.family, loc.checkpoint) == ("svd", "svd-xt") and loc.rule().exact_frames == 25
+    assert (loc.family, loc.variant, loc.checkpoint) == ("cogvideox", "i2v", checkpoint)
+    cache = PipelineCache()
+    calls: dict[str, int] = {}
+    handles = []
+
+    def hook(plan):
+        ofs = getattr(plan.pipe.transformer, "ofs_embedding", None)
+        if ofs is not None:
+            handles.append(_count_calls(ofs, calls, "ofs"))
+
+    kfs = [Keyframe(0, picture(32, 32))]
+    try:
+        res, seen = _run(folder, Conditioning(prompt="a fox", steps=2, keyframes=kfs), cache, frames=9, hook=hook)
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "CogVideoXImageToVideoPipeline" and res.frames.shape == (9, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    if name == "cogvideox15_5b_i2v":
+        assert calls["ofs"] == 2  # the ofs embedding runs at every step (CFG batched)
+    else:
+        assert loc.rule().exact_size == (32, 32)  # sample_width x sample_height x the VAE's 8 (cut from 720x480)
+        with pytest.raises(NodeError, match="makes only 32x32"):
+            _run(folder, Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, picture(64, 64))]), cache, size=64)
+
+
+@pytest.mark.parametrize("name,checkpoint,frames", [("svd_xt", "svd-xt", 25), ("svd", "svd", 14)])
+def test_svd_at_real_config(real, name, checkpoint, frames):
+    """SVD-XT and SVD (img2vid, 14 frames) at their published configs (widths cut): exactly the UNet's
+    ``num_frames``, one step from a keyframe; the other checkpoint's count is refused before loading."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
+
+    folder = real(name)
+    loc = locate(str(folder))
+    assert (loc.family, loc.checkpoint) == ("svd", checkpoint) and loc.rule().exact_frames == frames
+    cache = PipelineCache()
     res = generate(
         ModelRef(model=str(folder)),
         Conditioning(steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
         width=64,
         height=64,
-        frames=25,
+        frames=frames,
         fps=7,
-        cache=PipelineCache(),
+        cache=cache,
     )
-    assert res.pipeline == "StableVideoDiffusionPipeline" and res.frames.shape == (25, 64, 64, 3)
+    assert res.pipeline == "StableVideoDiffusionPipeline" and res.frames.shape == (frames, 64, 64, 3)
     assert np.isfinite(res.frames).all()
+    other = 39 - frames  # 25 <-> 14
+    with pytest.raises(NodeError, match=f"svd needs exactly {frames} frames \\(the UNet.s num_frames\\)"):
+        generate(
+            ModelRef(model=str(folder)),
+            Conditioning(steps=1, keyframes=[Keyframe(0, picture(64, 64))]),
+            width=64,
+            height=64,
+            frames=other,
+            cache=cache,
+        )
+    assert cache.loads == 1
+
+
+def test_wan21_i2v_14b_clip_image_encoder(real):
+    """Wan 2.1 I2V-14B (480P; 720P has the same configs) at its published configs: the CLIP ViT-H/14 image
+    encoder's penultimate tokens reach the transformer's image embedder (image_dim 1280), the first frame runs
+    image-to-video; a last frame too is refused at validation, naming the checkpoints that take one."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
+
+    folder = real("wan21_i2v_14b_480p")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("wan", "i2v", "wan2.1-i2v")
+    cache = PipelineCache()
+    seen_tokens = []
+    handles = []
+
+    def hook(plan):
+        emb = plan.pipe.transformer.condition_embedder.image_embedder
+        handles.append(emb.register_forward_hook(lambda m, a, out: seen_tokens.append(tuple(out.shape))))
+
+    try:
+        res, seen = _run(
+            folder, Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture(32, 32))]), cache, hook=hook
+        )
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "WanImageToVideoPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all() and "last_image" not in seen["kwargs"]
+    assert seen_tokens[0] == (1, 257, 256)  # 224 px / patch 14 + the class token, projected to the width
+    kfs = [Keyframe(0, picture(32, 32, 1)), Keyframe(4, picture(32, 32, 2))]
+    with pytest.raises(NodeError, match="takes keyframes at frame 0 only.*VACE"):
+        _run(folder, Conditioning(prompt="a fox", steps=1, keyframes=kfs), cache)
+
+
+def test_wan21_flf2v_first_and_last_frame(real):
+    """Wan 2.1 FLF2V-14B-720P at its published configs (pos_embed_seq_len 514, flow shift 16): recognised, the
+    adapter passes the last keyframe as ``last_image`` (two images' CLIP tokens reach the transformer), and a
+    first frame alone is refused at validation, before loading."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import NodeError
+
+    folder = real("wan21_flf2v_14b_720p")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("wan", "i2v", "wan2.1-flf2v")
+    cache = PipelineCache()
+    with pytest.raises(NodeError, match="needs a keyframe at the last frame"):
+        _run(folder, Conditioning(prompt="a", steps=1, keyframes=[Keyframe(0, picture(32, 32))]), cache)
+    assert cache.loads == 0  # refused at validation
+    seen_tokens = []
+    handles = []
+
+    def hook(plan):
+        emb = plan.pipe.transformer.condition_embedder.image_embedder
+        handles.append(emb.register_forward_hook(lambda m, a, out: seen_tokens.append(tuple(out.shape))))
+
+    kfs = [Keyframe(0, picture(32, 32, 1)), Keyframe(4, picture(32, 32, 2))]
+    try:
+        res, seen = _run(folder, Conditioning(prompt="a fox", steps=2, keyframes=kfs), cache, hook=hook)
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "WanImageToVideoPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    assert seen["kwargs"]["last_image"] is not None and seen["plan"].pipe.scheduler.config.flow_shift == 16.0
+    assert seen_tokens[0] == (1, 514, 256)  # the first and the last frame's 257 CLIP tokens each
+
+
+def test_wan21_vace_control_video_and_reference(real):
+    """Wan 2.1 VACE-1.3B at its published configs (full width; one block, one VACE block): a control video with
+    a keyframe and a reference image go through WanVACEPipeline's VACE block (vace_in_channels 96); the
+    reference's latent frame is dropped, so the frames come out at the asked length."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("wan21_vace_1_3b")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("wan", "vace", "wan2.1-vace")
+    calls: dict[str, int] = {}
+    handles = []
+
+    def hook(plan):
+        handles.append(_count_calls(plan.pipe.transformer.vace_blocks[0], calls, "vace"))
+
+    guide = np.stack([picture(32, 32, i) for i in range(5)])
+    bundle = Conditioning(
+        prompt="a fox",
+        steps=2,
+        guide=guide,
+        guide_strength=0.8,
+        keyframes=[Keyframe(4, picture(32, 32, 9))],
+        style=[picture(32, 32, 7)],
+        guidance_scale=1.0,
+    )
+    try:
+        res, seen = _run(folder, bundle, PipelineCache(), hook=hook)
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "WanVACEPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    kw = seen["kwargs"]
+    assert kw["conditioning_scale"] == 0.8 and len(kw["video"]) == 5 and len(kw["reference_images"]) == 1
+    assert np.asarray(kw["mask"][4]).max() == 0  # the keyframe is kept
+    assert calls["vace"] == 2  # one VACE block, two steps, no CFG

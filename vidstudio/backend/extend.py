@@ -303,7 +303,8 @@ def extend(
     loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
     spec = get_spec(loc.family)
     rule = loc.rule()
-    win = int(window) or (min(spec.window, frames) if spec.window else frames)
+    longest = spec.window_for(loc.checkpoint or None)
+    win = int(window) or (min(longest, frames) if longest else frames)
     if not rule.frames_ok(win):
         raise NodeError(f"param 'window': {loc.family} needs {rule.frames_rule()} per pass, not {win}")
     method = window_method(loc.family, loc.variant)

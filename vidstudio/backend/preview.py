@@ -12,10 +12,15 @@ Two ways:
   svd           SD 1.5 (4 ch)      the same (SVD's VAE shares SD 1.x's latent space)
   ltx           LTX-Video (128 ch) ComfyUI ``comfy/latent_formats.py``, class ``LTXV`` (with bias)
   wan           Wan 2.1 (16 ch)    ComfyUI ``comfy/latent_formats.py``, class ``Wan21`` (with bias)
-  cogvideox     CogVideoX (16 ch)  kijai/ComfyUI-CogVideoXWrapper ``latent_preview.py``
+  wan (TI2V)    Wan 2.2 (48 ch)    ComfyUI ``comfy/latent_formats.py``, class ``Wan22`` (with bias)
+  cogvideox     CogVideoX (16 ch)  kijai/ComfyUI-CogVideoXWrapper ``latent_preview.py`` (commit 666f7832)
   ltx2          LTX-2 (128 ch)     ComfyUI ``comfy/latent_formats.py``, class ``LTXAV`` (video stream, with bias)
   hunyuan15     HunyuanVideo 1.5   ComfyUI ``comfy/latent_formats.py``, class ``HunyuanVideo15`` (32 ch, with bias)
   ============  =================  ======================================================================
+
+  ComfyUI is Comfy-Org/ComfyUI (formerly comfyanonymous/ComfyUI) at commit 75399d78 (:data:`COMFYUI`): every
+  factor and bias above was diffed against that file, number by number, and all are equal. A family's latents
+  take the format whose channel count they have (:func:`latent_format`).
 
   They apply to the latents as the pipelines hold them (scaled / normalised model space). A latent with
   another channel count (a custom or tiny model) falls back to its first three channels, standardised.
@@ -60,6 +65,58 @@ _WAN21 = [
     [0.1984, 0.0913, 0.1861],
 ]
 _WAN21_BIAS = [-0.1835, -0.0868, -0.3360]
+
+_WAN22 = [
+    [0.0119, 0.0103, 0.0046],
+    [-0.1062, -0.0504, 0.0165],
+    [0.014, 0.0409, 0.0491],
+    [-0.0813, -0.0677, 0.0607],
+    [0.0656, 0.0851, 0.0808],
+    [0.0264, 0.0463, 0.0912],
+    [0.0295, 0.0326, 0.059],
+    [-0.0244, -0.027, 0.0025],
+    [0.0443, -0.0102, 0.0288],
+    [-0.0465, -0.009, -0.0205],
+    [0.0359, 0.0236, 0.0082],
+    [-0.0776, 0.0854, 0.1048],
+    [0.0564, 0.0264, 0.0561],
+    [0.0006, 0.0594, 0.0418],
+    [-0.0319, -0.0542, -0.0637],
+    [-0.0268, 0.0024, 0.026],
+    [0.0539, 0.0265, 0.0358],
+    [-0.0359, -0.0312, -0.0287],
+    [-0.0285, -0.1032, -0.1237],
+    [0.1041, 0.0537, 0.0622],
+    [-0.0086, -0.0374, -0.0051],
+    [0.039, 0.067, 0.2863],
+    [0.0069, 0.0144, 0.0082],
+    [0.0006, -0.0167, 0.0079],
+    [0.0313, -0.0574, -0.0232],
+    [-0.1454, -0.0902, -0.0481],
+    [0.0714, 0.0827, 0.0447],
+    [-0.0304, -0.0574, -0.0196],
+    [0.0401, 0.0384, 0.0204],
+    [-0.0758, -0.0297, -0.0014],
+    [0.0568, 0.1307, 0.1372],
+    [-0.0055, -0.031, -0.038],
+    [0.0239, -0.0305, 0.0325],
+    [-0.0663, -0.0673, -0.014],
+    [-0.0416, -0.0047, -0.0023],
+    [0.0166, 0.0112, -0.0093],
+    [-0.0211, 0.0011, 0.0331],
+    [0.1833, 0.1466, 0.225],
+    [-0.0368, 0.037, 0.0295],
+    [-0.3441, -0.3543, -0.2008],
+    [-0.0479, -0.0489, -0.042],
+    [-0.066, -0.0153, 0.08],
+    [-0.0101, 0.0068, 0.0156],
+    [-0.069, -0.0452, -0.0927],
+    [-0.0145, 0.0041, 0.0015],
+    [0.0421, 0.0451, 0.0373],
+    [0.0504, -0.0483, -0.0356],
+    [-0.0837, 0.0168, 0.0055],
+]
+_WAN22_BIAS = [0.0317, -0.0878, -0.1388]
 
 _COGVIDEOX = [
     [0.11945946736445662, 0.09919175788574555, -0.004832707433877734],
@@ -380,30 +437,45 @@ _LTXAV = [
 ]
 _LTXAV_BIAS = [-0.347892, -0.363814, -0.370287]
 
+#: Where the ComfyUI factors were read and diffed, number by number (all equal): the newest stored commit.
+COMFYUI = "Comfy-Org/ComfyUI comfy/latent_formats.py @ 75399d78"
+
 #: latent format -> (factors (C, 3), bias (3,) or None, source).
 LATENT_RGB: dict[str, tuple[list[list[float]], list[float] | None, str]] = {
-    "sd15": (_SD15, None, "ComfyUI comfy/latent_formats.py, SD15.latent_rgb_factors"),
-    "ltxv": (_LTXV, _LTXV_BIAS, "ComfyUI comfy/latent_formats.py, LTXV.latent_rgb_factors(_bias)"),
-    "wan21": (_WAN21, _WAN21_BIAS, "ComfyUI comfy/latent_formats.py, Wan21.latent_rgb_factors(_bias)"),
-    "cogvideox": (_COGVIDEOX, None, "kijai/ComfyUI-CogVideoXWrapper latent_preview.py, Latent2RGBPreviewer"),
-    "ltxav": (_LTXAV, _LTXAV_BIAS, "ComfyUI comfy/latent_formats.py, LTXAV.latent_rgb_factors(_bias) (video stream)"),
-    "hunyuan15": (
-        _HUNYUAN15,
-        _HUNYUAN15_BIAS,
-        "ComfyUI comfy/latent_formats.py, HunyuanVideo15.latent_rgb_factors(_bias)",
+    "sd15": (_SD15, None, f"{COMFYUI}, SD15.latent_rgb_factors"),
+    "ltxv": (_LTXV, _LTXV_BIAS, f"{COMFYUI}, LTXV.latent_rgb_factors(_bias)"),
+    "wan21": (_WAN21, _WAN21_BIAS, f"{COMFYUI}, Wan21.latent_rgb_factors(_bias)"),
+    "wan22": (_WAN22, _WAN22_BIAS, f"{COMFYUI}, Wan22.latent_rgb_factors(_bias)"),
+    "cogvideox": (
+        _COGVIDEOX,
+        None,
+        "kijai/ComfyUI-CogVideoXWrapper latent_preview.py @ 666f7832, Latent2RGBPreviewer",
     ),
+    "ltxav": (_LTXAV, _LTXAV_BIAS, f"{COMFYUI}, LTXAV.latent_rgb_factors(_bias) (video stream)"),
+    "hunyuan15": (_HUNYUAN15, _HUNYUAN15_BIAS, f"{COMFYUI}, HunyuanVideo15.latent_rgb_factors(_bias)"),
 }
 
-#: family -> latent format.
-FAMILY_FORMAT = {
-    "animatediff": "sd15",
-    "svd": "sd15",
-    "ltx": "ltxv",
-    "wan": "wan21",
-    "cogvideox": "cogvideox",
-    "hunyuan15": "hunyuan15",
-    "ltx2": "ltxav",
+#: family -> its latent formats; a latent takes the first whose channel count it has (Wan: 16 for Wan 2.1 and
+#: 2.2 A14B, 48 for the Wan 2.2 TI2V-5B VAE).
+FAMILY_FORMAT: dict[str, tuple[str, ...]] = {
+    "animatediff": ("sd15",),
+    "svd": ("sd15",),
+    "ltx": ("ltxv",),
+    "wan": ("wan21", "wan22"),
+    "cogvideox": ("cogvideox",),
+    "hunyuan15": ("hunyuan15",),
+    "ltx2": ("ltxav",),
 }
+
+
+def latent_format(family: str, channels: int) -> str | None:
+    """The latent format of ``family`` whose factors have ``channels`` rows, or None (a custom or tiny model:
+    :func:`linear_preview` falls back to the first three channels, standardised).
+
+    Raises:
+        KeyError: for an unknown family.
+    """
+    return next((f for f in FAMILY_FORMAT[family] if len(LATENT_RGB[f][0]) == channels), None)
 
 
 def linear_preview(latents: torch.Tensor, family: str, frame: int | None = None) -> np.ndarray:
@@ -419,8 +491,9 @@ def linear_preview(latents: torch.Tensor, family: str, frame: int | None = None)
     C, T = latents.shape[0], latents.shape[1]
     f = T // 2 if frame is None else int(frame)
     x = latents[:, f].float()  # (C, h, w)
-    factors, bias, _ = LATENT_RGB[FAMILY_FORMAT[family]]
-    if len(factors) == C:
+    fmt = latent_format(family, C)
+    if fmt is not None:
+        factors, bias, _ = LATENT_RGB[fmt]
         m = torch.tensor(factors, dtype=torch.float32, device=x.device)
         rgb = torch.einsum("chw,cd->hwd", x, m)
         if bias is not None:
@@ -448,7 +521,7 @@ class Previewer:
     def __init__(self, family: str, decoder: str = "", device: str = "cpu", dtype: torch.dtype = torch.float32):
         self.family = family
         self.kind = "linear"
-        self.source = LATENT_RGB[FAMILY_FORMAT[family]][2]
+        self.source = "; ".join(LATENT_RGB[f][2] for f in FAMILY_FORMAT[family])
         self._model: Any = None
         if decoder:
             path = Path(decoder).expanduser()
@@ -457,7 +530,7 @@ class Previewer:
             if path.is_dir():
                 from diffusers import AutoencoderTiny
 
-                if FAMILY_FORMAT[family] != "sd15":
+                if FAMILY_FORMAT[family] != ("sd15",):
                     raise ModelError(
                         f"preview decoder {path} is a TAESD folder, which decodes Stable Diffusion "
                         f"latents (AnimateDiff, SVD); {family} needs a TAEHV weights file (taew2_1 for "

@@ -360,12 +360,13 @@ def check_request(
                     f"the project has {request.frames}; {lim.why}",
                 )
             )
-    if spec.window and request.frames > spec.window:
+    window = spec.window_for(checkpoint)
+    if window and request.frames > window:
         res.problems.append(
             (
                 "frames",
-                f"{family} makes at most {spec.window} frames in one pass, the project has "
-                f"{request.frames}; use an Extend node (windows of at most {spec.window} "
+                f"{family} makes at most {window} frames in one pass, the project has "
+                f"{request.frames}; use an Extend node (windows of at most {window} "
                 "frames chained with overlap) or shorten the clip",
             )
         )

@@ -217,6 +217,8 @@ class Checkpoint:
             the guidance scale).
         distilled: a step-distilled checkpoint (few steps, guidance 1).
         fps: its native frame rate when it differs from the family's (0: the family's).
+        window: the most frames one pass of it makes when it differs from the family's
+            (:attr:`FamilySpec.window`; 0: the family's), e.g. CogVideoX 1.5's 81.
         notes: what else a user should know, in words.
     """
 
@@ -232,6 +234,7 @@ class Checkpoint:
     guidance_2: float | None = None
     distilled: bool = False
     fps: int = 0
+    window: int = 0
     notes: str = ""
 
 
@@ -385,6 +388,12 @@ class FamilySpec:
         if ck is not None and ck.default_guidance is not None:
             return float(ck.default_guidance), f"the default of {ck.title}"
         return float(self.default_guidance), f"the {self.title} default"
+
+    def window_for(self, checkpoint_id: str | None) -> int:
+        """The most frames one pass makes: the checkpoint's :attr:`Checkpoint.window` where it sets one, else the
+        family's :attr:`window` (0: no limit)."""
+        ck = self.checkpoint(checkpoint_id) if checkpoint_id else None
+        return int(ck.window) if ck is not None and ck.window else int(self.window)
 
     def checkpoint(self, checkpoint_id: str) -> Checkpoint | None:
         """The :class:`Checkpoint` of that id in any variant, or None."""

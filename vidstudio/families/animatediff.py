@@ -78,5 +78,5 @@ SPEC = FamilySpec(
     pipelines_text="AnimateDiffPipeline, AnimateDiffVideoToVideoPipeline, AnimateDiffSparseControlNetPipeline; "
     "FreeNoise; IP-Adapter",
     variants_text="AnimateDiff pipelines, or a Stable Diffusion 1.5 pipeline + `motion_adapter`",
-    latent_format="SD 1.5 (4 ch): ComfyUI comfy/latent_formats.py, class SD15",
+    latent_format="SD 1.5 (4 ch): Comfy-Org/ComfyUI comfy/latent_formats.py (commit 75399d78), class SD15",
 )

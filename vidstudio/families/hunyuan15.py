@@ -98,5 +98,6 @@ SPEC = FamilySpec(
     pipelines_text="HunyuanVideo15Pipeline, HunyuanVideo15ImageToVideoPipeline (guidance through the pipeline's "
     "`guider`, ClassifierFreeGuidance)",
     variants_text="`t2v`, `i2v` (480p, 720p, CFG-distilled)",
-    latent_format="HunyuanVideo15 (32 ch): ComfyUI comfy/latent_formats.py, class HunyuanVideo15 (with bias)",
+    latent_format="HunyuanVideo15 (32 ch): Comfy-Org/ComfyUI comfy/latent_formats.py (commit 75399d78), "
+    "class HunyuanVideo15 (with bias); diffed number by number, all equal",
 )

@@ -86,5 +86,5 @@ SPEC = FamilySpec(
     window=257,
     pipelines_text="LTXPipeline (text-to-video), LTXConditionPipeline (`LTXVideoCondition` items)",
     variants_text="one kind",
-    latent_format="LTXV (128 ch): ComfyUI comfy/latent_formats.py, class LTXV (with bias)",
+    latent_format="LTXV (128 ch): Comfy-Org/ComfyUI comfy/latent_formats.py (commit 75399d78), class LTXV (with bias)",
 )

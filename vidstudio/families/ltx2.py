@@ -64,5 +64,6 @@ SPEC = FamilySpec(
     window=481,
     pipelines_text="LTX2Pipeline, LTX2ImageToVideoPipeline (video and an audio track: Generate's `audio` output)",
     variants_text="one kind (19B dev, distilled)",
-    latent_format="LTXAV (128 ch video stream): ComfyUI comfy/latent_formats.py, class LTXAV (with bias)",
+    latent_format="LTXAV (128 ch video stream): Comfy-Org/ComfyUI comfy/latent_formats.py (commit 75399d78), "
+    "class LTXAV (with bias); diffed number by number, all equal",
 )

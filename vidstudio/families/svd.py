@@ -74,5 +74,6 @@ SPEC = FamilySpec(
     native=(1024, 576, 7),
     pipelines_text="StableVideoDiffusionPipeline",
     variants_text="one kind (`img2vid` 14 frames, `-xt` 25)",
-    latent_format="SD 1.5 (4 ch): ComfyUI comfy/latent_formats.py, class SD15 (SVD's VAE shares SD 1.x's space)",
+    latent_format="SD 1.5 (4 ch): Comfy-Org/ComfyUI comfy/latent_formats.py (commit 75399d78), class SD15 "
+    "(SVD's VAE shares SD 1.x's space)",
 )

@@ -174,5 +174,6 @@ SPEC = FamilySpec(
     "WanVideoToVideoPipeline, WanImageToVideoPipeline (`last_image`), WanVACEPipeline",
     variants_text="`t2v` (2.1, 2.2 A14B), `i2v` (2.1 first frame, 2.1 FLF2V first and last frame, 2.2 A14B), "
     "`ti2v` (2.2 TI2V-5B), `vace`",
-    latent_format="Wan21 (16 ch): ComfyUI comfy/latent_formats.py, class Wan21 (with bias); Wan22 (48 ch) for TI2V",
+    latent_format="Wan21 (16 ch): Comfy-Org/ComfyUI comfy/latent_formats.py (commit 75399d78), class Wan21 (with bias); "
+    "class Wan22 (48 ch, with bias) for the TI2V-5B VAE",
 )

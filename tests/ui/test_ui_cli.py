@@ -66,3 +66,43 @@ def test_importing_the_gui_pulls_in_no_torch():
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     assert r.stdout.strip() == "|"
+
+
+def test_the_gui_starts_without_httpx_until_it_talks_to_a_server():
+    """httpx (and the click, rich and pygments it pulls in) is a fifth of the GUI's import time: the window
+    opens without it, and the client still raises its typed error once it is used."""
+    import os
+    import subprocess
+    import sys
+
+    from uihelpers import ROOT
+
+    code = (
+        "import sys\n"
+        "from vidstudio.ui.app import application\n"
+        "from vidstudio.ui.widgets.main_window import MainWindow\n"
+        "app = application()\n"
+        "w = MainWindow(persist=False)\n"
+        "w.show()\n"
+        "app.processEvents()\n"
+        "heavy = {'httpx', 'httpcore', 'click', 'rich', 'pygments'}\n"
+        "at_start = sorted({m.split('.')[0] for m in sys.modules} & heavy)\n"
+        "from vidstudio.client import Client, ServerUnreachable\n"
+        "try:\n"
+        "    Client('http://127.0.0.1:9', timeout=2).health()\n"
+        "    err = 'none'\n"
+        "except ServerUnreachable as e:\n"
+        "    err = type(e).__name__\n"
+        "print(','.join(at_start) + '|' + err + '|' + str('httpx' in sys.modules))\n"
+        "w.shutdown()\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "|ServerUnreachable|True"

@@ -1,4 +1,5 @@
-"""A blocking client of the generation server (httpx for HTTP, websockets for the event stream).
+"""A blocking client of the generation server (httpx for HTTP, websockets for the event stream; both imported
+when first used, so that importing the client, as the GUI does at start, costs neither).
 
 Every method is a plain blocking call, safe to use from any thread (the GUI calls it from worker threads);
 :class:`EventStream` is read in one thread and may be closed from another. Errors are typed
@@ -23,10 +24,8 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
-
-import httpx
 
 from vidstudio.client.errors import (
     ClientError,
@@ -69,6 +68,9 @@ from vidstudio.protocol.models import (
     SimpleGeneration,
     parse_event,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["ORIGIN_KEY", "Client", "ClientError", "EventStream", "ServerError", "StreamClosed"]
 
@@ -203,6 +205,8 @@ class Client:
             raise InvalidServerUrl(f"{url!r} is not a server URL (expected http://HOST:PORT)")
         self.token = token or None
         headers = bearer(self.token) if self.token else {}
+        import httpx  # here, not at the top: it costs the GUI's start a fifth of its imports (click, rich, pygments)
+
         self._http = httpx.Client(
             base_url=self.url, headers=headers, timeout=timeout, trust_env=not _is_loopback_url(self.url)
         )
@@ -237,6 +241,8 @@ class Client:
             ServerRefused: for a 4xx answer (with the server's message; TokenRefused, NotFound, Conflict by status);
             ServerFailed: for a 5xx answer; ServerUnreachable: when no answer comes.
         """
+        import httpx
+
         try:
             r = self._http.request(method, path, **kwargs)
         except httpx.TimeoutException as e:
@@ -436,6 +442,8 @@ class Client:
             Conflict: 409 while the job has not succeeded; ServerUnreachable: the download broke off;
             OSError: ``dest`` cannot be written.
         """
+        import httpx
+
         from vidstudio.fsutil import clean_strays, match_mode, temp_prefix
 
         dest = Path(dest).expanduser()

@@ -38,7 +38,7 @@ from vidstudio.project import edits
 from vidstudio.ui.state.session import GraphChange, Session
 from vidstudio.ui.widgets import theme
 from vidstudio.ui.widgets.motion_editors import register_motion_editors
-from vidstudio.ui.widgets.param_editors import ParamEditor, editor_for
+from vidstudio.ui.widgets.param_editors import ModelPathEditor, ParamEditor, editor_for
 
 
 class KeyButton(QToolButton):
@@ -88,14 +88,18 @@ class Inspector(QScrollArea):
 
     Args:
         runner: worker threads for the estimate (None: computed on the calling thread, for tests).
+        model_choices: the window's :class:`~vidstudio.ui.state.model_choices.ModelChoices`, which the model
+            fields (:class:`~vidstudio.ui.widgets.param_editors.ModelPathEditor`) offer; None: only typing and
+            browsing.
     """
 
     download_requested = Signal(str)
 
-    def __init__(self, session: Session, parent: QWidget | None = None, runner: Any = None):
+    def __init__(self, session: Session, parent: QWidget | None = None, runner: Any = None, model_choices: Any = None):
         super().__init__(parent)
         self.session = session
         self.runner = runner
+        self.model_choices = model_choices
         self.estimate: Any = None
         self.estimate_label: QLabel | None = None
         self.download_button: QPushButton | None = None
@@ -214,6 +218,8 @@ class Inspector(QScrollArea):
             )
             editor = editor_for(p, lambda: s.project.project_dir)
             editor.bind(s, node_id)
+            if self.model_choices is not None and isinstance(editor, ModelPathEditor):
+                editor.set_choices(self.model_choices)
             if p.kind != "json":
                 editor.setToolTip(p.help)
             editor.edited.connect(lambda v, final, p=p: self._edited(node_id, p, v, final))

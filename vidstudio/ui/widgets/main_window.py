@@ -36,6 +36,7 @@ from vidstudio.ui import genops
 from vidstudio.ui.state.autosave import DEFAULT_DELAY_MS, Autosaver, owner_running
 from vidstudio.ui.state.evaluation import EvalResult
 from vidstudio.ui.state.generation import GenerationService, ServerJob
+from vidstudio.ui.state.model_choices import ModelChoices
 from vidstudio.ui.state.session import Session
 from vidstudio.ui.state.settings import app_settings
 from vidstudio.ui.state.tasks import Job, JobList, TaskRunner, error_text
@@ -267,7 +268,8 @@ class MainWindow(QMainWindow):
         self.editor = NodeEditor(s)
         self.viewer = Viewer(s)
         self.timeline = Timeline(s, self.transport)
-        self.inspector = Inspector(s, runner=self.runner)
+        self.model_choices = ModelChoices(self.generation, self.runner, parent=self)
+        self.inspector = Inspector(s, runner=self.runner, model_choices=self.model_choices)
         self.inspector.download_requested.connect(self.models_window)
         self.jobs_pane = JobsPane(self.jobs)
         self.graph_editor = GraphEditor(s)
@@ -895,7 +897,13 @@ class MainWindow(QMainWindow):
                 c = self.generation.config
                 return c.models_dirs if c.is_local else ()
 
-            self._models_dialog = ModelsDialog(self.generation.ensure, self.runner, self, model_folders=folders)
+            self._models_dialog = ModelsDialog(
+                self.generation.ensure,
+                self.runner,
+                self,
+                model_folders=folders,
+                remote=lambda: not self.generation.config.is_local,
+            )
         elif not self._models_dialog.isVisible():
             self._models_dialog.refresh_files()  # the model folders may have changed in Preferences
         if isinstance(repo_id, str) and repo_id:

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
     QComboBox,
+    QCompleter,
     QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
@@ -208,6 +209,16 @@ class StringEditor(ParamEditor):
         return self.line.text()
 
 
+def typed_path(text: str, project_dir: Path | None) -> Path | None:
+    """The path a file editor's line names: ``~`` expanded, a relative path taken from the project folder (kept
+    relative when there is none); None for an empty line. Where a file dialog starts from."""
+    text = text.strip()
+    if not text:
+        return None
+    p = Path(text).expanduser()
+    return p if p.is_absolute() or project_dir is None else Path(project_dir) / p
+
+
 #: The subfolder of a model folder (ComfyUI's layout) where each model-path parameter's picker starts.
 MODEL_SUBFOLDERS: dict[str, tuple[str, ...]] = {
     "lora": ("loras",),
@@ -229,7 +240,13 @@ class ModelPathEditor(StringEditor):
     """``string`` with ``file_role="model"`` (Load Model's model, base model, VAE and text-encoder files, Load
     LoRA's LoRA): a path or a Hugging Face repo id typed in the line, or a file (or pipeline folder) chosen
     with the browse button, whose dialog starts in the model folders of Preferences (in their ComfyUI
-    subfolder for the parameter, :data:`MODEL_SUBFOLDERS`, when it exists) unless the value is a path."""
+    subfolder for the parameter, :data:`MODEL_SUBFOLDERS`, when it exists) unless the value is a path.
+
+    Once given the window's :class:`~vidstudio.ui.state.model_choices.ModelChoices` (:meth:`set_choices`), a
+    second button (``pick_button``) drops down the models of the right kind that the server has (a remote
+    server's ids) or the model folders hold (local), with family, variant, size and storage type; the line
+    completes from the same list (``completer``), so that a model is chosen without typing its id.
+    """
 
     def __init__(self, param: Param, project_dir=lambda: None, parent: QWidget | None = None):
         super().__init__(param, project_dir, parent)
@@ -244,20 +261,88 @@ class ModelPathEditor(StringEditor):
             menu.addAction("Choose Model Folder…", lambda: self.browse("folder"))
         self.button.setMenu(menu)
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.pick_button = QToolButton(self)
+        self.pick_button.setIcon(theme.icon("mdi6.server"))
+        self.pick_button.setToolTip("Choose from the models the generation server has…")
+        self.pick_button.setAutoRaise(True)
+        self.pick_menu = QMenu(self.pick_button)
+        self.pick_menu.aboutToShow.connect(self._fill_pick_menu)
+        self.pick_button.setMenu(self.pick_menu)
+        self.pick_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.pick_button.hide()
+        self._words = QStringListModel(self)
+        self.completer = QCompleter(self._words, self)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.completer.activated.connect(lambda text: self.pick(text))
+        self.line.setCompleter(self.completer)
+        self.choices: Any = None
         self._lay.setStretch(0, 1)
+        self._lay.addWidget(self.pick_button)
         self._lay.addWidget(self.button)
+
+    # ------------------------------------------------------------------------------------------ the server's list
+    def set_choices(self, choices: Any) -> None:
+        """Offers the models of ``choices`` (a :class:`~vidstudio.ui.state.model_choices.ModelChoices`) that this
+        parameter takes, following its updates; reads the list when it has not been read yet."""
+        self.choices = choices
+        choices.changed.connect(self._choices_changed)
+        self.pick_button.show()
+        self._choices_changed()
+        if not choices.choices and choices.status != "reading":
+            choices.refresh()
+
+    def offered(self) -> list[Any]:
+        """The :class:`~vidstudio.ui.state.model_choices.ModelChoice` entries offered now (usable ones first)."""
+        if self.choices is None:
+            return []
+        got = self.choices.for_param(self.param.name)
+        return [c for c in got if not c.error] + [c for c in got if c.error]
+
+    def _choices_changed(self) -> None:
+        self._words.setStringList([c.value for c in self.offered() if not c.error])
+        where = "the generation server has" if self.choices.remote else "your model folders hold"
+        n = len(self.offered())
+        self.pick_button.setToolTip(
+            f"Choose from the {n} model(s) {where}…" if n else f"No model of this kind that {where} (yet)"
+        )
+
+    def _fill_pick_menu(self) -> None:
+        self.pick_menu.clear()
+        offered = self.offered()
+        for c in offered:
+            label = f"{c.value}  —  {c.details}" if c.details else c.value
+            act = self.pick_menu.addAction(label, lambda v=c.value: self.pick(v))
+            act.setData(c.value)
+            if c.error:
+                act.setEnabled(False)
+                act.setToolTip(c.error)
+        if not offered:
+            status = self.choices.status if self.choices is not None else ""
+            act = self.pick_menu.addAction(
+                "reading the list…" if status == "reading" else (status or "no model of this kind")
+            )
+            act.setEnabled(False)
+        self.pick_menu.addSeparator()
+        if self.choices is not None:
+            self.pick_menu.addAction("Read the List Again", self.choices.refresh)
+
+    def pick(self, value: str) -> None:
+        """Sets a model from the list (a server's id as it is; a local file's path as :meth:`choose` does)."""
+        if self.choices is not None and not self.choices.remote:
+            self.choose(value)
+            return
+        with QSignalBlocker(self.line):
+            self.line.setText(value)
+        self._commit()
 
     def start_dir(self) -> str:
         """Where the dialog starts: the folder of the current path when it is one on disk, else the first
         model folder (its subfolder for this parameter when there is one), else the project folder."""
-        cur = self.line.text().strip()
         base = self.project_dir()
-        if cur:
-            p = Path(cur).expanduser()
-            if not p.is_absolute() and base is not None:
-                p = base / p
-            if p.exists():
-                return str(p.parent if p.is_file() else p)
+        p = typed_path(self.line.text(), base)
+        if p is not None and p.exists():
+            return str(p.parent if p.is_file() else p)
         for folder in model_folders():
             for sub in MODEL_SUBFOLDERS.get(self.param.name, ()):
                 if (folder / sub).is_dir():
@@ -403,12 +488,9 @@ class FileEditor(ParamEditor):
         self._shown = ""
 
     def _start_dir(self) -> str:
-        cur = self.line.text().strip()
         base = self.project_dir()
-        if cur:
-            p = Path(cur).expanduser()
-            if not p.is_absolute() and base is not None:
-                p = base / p
+        p = typed_path(self.line.text(), base)
+        if p is not None:
             return str(p.parent if p.suffix else p)
         return str(base) if base is not None else ""
 

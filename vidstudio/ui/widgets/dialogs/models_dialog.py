@@ -1,13 +1,15 @@
 """The Models window (Edit > Models…): the models in the generation server's Hugging Face cache with their
 size on disk, family and variant, and the single checkpoint files (``.safetensors``/``.gguf`` transformers,
-LoRAs, VAEs, text encoders) in the model folders of Preferences; a download box (repo id) with a progress bar
-in bytes, speed and ETA, and Cancel; Remove for a cached model.
+LoRAs, VAEs, text encoders) with their storage type; a download box (repo id) with a progress bar in bytes,
+speed and ETA, and Cancel; Remove for a cached model.
 
 The cache is a view over the server's ``/v1/models/cache`` and ``/v1/models/downloads`` routes
-(:mod:`vidstudio.server.downloads`) through the client; the model folders are this computer's, read here from
-the files' headers (:meth:`vidstudio.nodes.generate.LoadModel.model_files`, torch-free) when the server is the
-local one. Every call runs on the window's worker threads, and a timer polls the running download twice a
-second.
+(:mod:`vidstudio.server.downloads`) through the client. The files: with the local server, those of the model
+folders of Preferences, read here from the files' headers (:meth:`vidstudio.nodes.generate.LoadModel.model_files`,
+torch-free, without waiting for the server); with a remote server, the server's own, from ``GET /v1/models``
+(:meth:`vidstudio.client.Client.models`: the pipeline folders and files of its models folders, by the ids
+requests name them by). Every call runs on the window's worker threads, and a timer polls the running download
+twice a second.
 """
 
 from __future__ import annotations
@@ -30,16 +32,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from vidstudio.ui.state.model_choices import human_bytes
 from vidstudio.ui.state.tasks import TaskRunner, error_text
 
-
-def human_bytes(n: float) -> str:
-    """``n`` bytes as ``"3.4 MiB"``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
+__all__ = ["ModelsDialog", "human_bytes"]
 
 
 class ModelsDialog(QDialog):
@@ -52,13 +48,15 @@ class ModelsDialog(QDialog):
         initial: a repo id to put in the download box (Load Model offering a missing model).
         model_folders: returns the folders of single checkpoint files to list (Preferences' model folders when
             the server is the local one; empty for a remote server, whose files are not this computer's).
+        remote: returns True while the server is a remote one: its files are listed from ``GET /v1/models``.
 
-    Rows: cached pipelines (kind ``pipeline``, removable) first, then the files, each with its kind
-    (``transformer``, ``unet``, ``lora``, ``vae``, ``text encoder``, or ``checkpoint (not recognised)``; and the
-    file format), family and variant.
+    Rows: cached pipelines (kind ``pipeline``, removable) first, then the files (and, from a remote server, the
+    pipeline folders of its models folders), each with its kind (``pipeline``, ``transformer``, ``unet``,
+    ``lora``, ``vae``, ``text encoder``, or ``checkpoint (not recognised)``; and the file format), family,
+    variant and storage type (``BF16``, ``Q8_0``...).
     """
 
-    COLUMNS = ("model", "size", "kind", "family", "variant")
+    COLUMNS = ("model", "size", "kind", "family", "variant", "dtype")
 
     def __init__(
         self,
@@ -67,19 +65,20 @@ class ModelsDialog(QDialog):
         parent: Any = None,
         initial: str = "",
         model_folders: Callable[[], Sequence[str]] = lambda: (),
+        remote: Callable[[], bool] = lambda: False,
     ):
         super().__init__(parent)
         self.setWindowTitle("Models")
         self.resize(720, 420)
         self.ensure_client, self.runner = ensure_client, runner
-        self.model_folders = model_folders
+        self.model_folders, self.remote = model_folders, remote
         self._folders: list[str] = []
         self.client: Any = None
         self.cached: list[dict[str, Any]] = []
         self.files: list[dict[str, Any]] = []
         self.download_id: str | None = None
         self.table = QTableWidget(0, len(self.COLUMNS))
-        self.table.setHorizontalHeaderLabels([c.title() for c in self.COLUMNS])
+        self.table.setHorizontalHeaderLabels([c.title() if c != "dtype" else "Dtype" for c in self.COLUMNS])
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
@@ -143,12 +142,24 @@ class ModelsDialog(QDialog):
 
     # ------------------------------------------------------------------------------------------ listing
     def refresh(self) -> None:
-        """Reads the cached models and the model folders again."""
+        """Reads the cached models and the model files again."""
         self.refresh_files()
         self._call("GET", "/v1/models/cache", self._show)
 
     def refresh_files(self) -> None:
-        """Lists the single checkpoint files of the model folders again (on a worker thread)."""
+        """Lists the single checkpoint files again (on a worker thread): a remote server's (``GET /v1/models``,
+        once connected), else those of the model folders."""
+        if self.remote():
+            self._folders = []
+            if self.client is None:
+                self._show_files([])
+                return
+            self.runner.submit(
+                self.client.models,
+                on_done=lambda models: self._show_files(self.server_files(models)),
+                on_error=lambda e: self.status.setText(f"the server's models: {error_text(e)}"),
+            )
+            return
         folders = [str(f) for f in self.model_folders()]
         self._folders = folders
         if not folders:
@@ -163,6 +174,27 @@ class ModelsDialog(QDialog):
             on_error=lambda e: self.status.setText(f"model folders: {error_text(e)}"),
         )
 
+    @staticmethod
+    def server_files(models: Any) -> list[dict[str, Any]]:
+        """The rows of a server's :class:`vidstudio.protocol.ModelList` that the cache does not list: its model
+        files and the pipeline folders of its models folders, as dicts like the local listing's (``path`` is the
+        server's id)."""
+        return [
+            {
+                "path": m.id,
+                "size": m.size_bytes or 0,
+                "kind": m.kind,
+                "component": m.component,
+                "format": m.format,
+                "family": m.family,
+                "variant": m.variant,
+                "dtype": m.dtype,
+                "error": m.error,
+            }
+            for m in models.data
+            if m.kind != "pipeline" or m.source == "local"
+        ]
+
     def _show(self, models: list[dict[str, Any]]) -> None:
         self.cached = list(models)
         self._fill()
@@ -174,16 +206,28 @@ class ModelsDialog(QDialog):
     def _fill(self) -> None:
         rows: list[tuple[tuple[str, ...], str, dict[str, Any]]] = []
         for m in self.cached:
-            texts = (m["id"], human_bytes(m["size"]), "pipeline", m.get("family") or "-", m.get("variant") or "-")
+            texts = (
+                m["id"],
+                human_bytes(m["size"]),
+                "pipeline",
+                m.get("family") or "-",
+                m.get("variant") or "-",
+                "-",
+            )
             rows.append((texts, "hub cache", m))
         for f in self.files:
-            kind = "lora" if f.get("kind") == "lora" else str(f.get("component") or "checkpoint (not recognised)")
+            kind = (
+                str(f["kind"])
+                if f.get("kind") in ("lora", "pipeline")
+                else str(f.get("component") or "checkpoint (not recognised)")
+            )
             texts = (
                 self._shown_path(str(f["path"])),
                 human_bytes(int(f["size"])),
                 f"{kind.replace('_', ' ')} ({f.get('format', '')})",
                 str(f.get("family") or "-"),
                 str(f.get("variant") or "-"),
+                str(f.get("dtype") or "-"),
             )
             rows.append((texts, str(f.get("error") or f["path"]), f))
         self.table.setRowCount(len(rows))
@@ -195,9 +239,8 @@ class ModelsDialog(QDialog):
                 self.table.setItem(r, c, item)
         text = f"{len(self.cached)} model(s) in the server's cache, {human_bytes(sum(m['size'] for m in self.cached))}"
         if self.files:
-            text += (
-                f"; {len(self.files)} file(s) in the model folders, {human_bytes(sum(f['size'] for f in self.files))}"
-            )
+            where = "on the server" if self.remote() else "in the model folders"
+            text += f"; {len(self.files)} file(s) {where}, {human_bytes(sum(f['size'] for f in self.files))}"
         self.summary.setText(text)
 
     def _shown_path(self, path: str) -> str:
@@ -219,7 +262,11 @@ class ModelsDialog(QDialog):
             return
         item = self.table.item(rows.pop(), 0)
         if item.data(Qt.ItemDataRole.UserRole) == "file":
-            self.status.setText("a file in your model folders: delete it in your file manager if you must")
+            self.status.setText(
+                "a model on the server: remove it there"
+                if self.remote()
+                else "a file in your model folders: delete it in your file manager if you must"
+            )
             return
         repo = item.text()
         if (

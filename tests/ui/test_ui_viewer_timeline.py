@@ -388,3 +388,52 @@ def test_timeline_thumbnails_and_waveforms_are_made_off_the_gui_thread(qtbot, se
     gui = threading.get_ident()
     assert {kind for kind, _ in calls} == {"thumbnails", "peaks"} and len(calls) == 3  # take: both; voice: peaks
     assert all(thread != gui for _, thread in calls)
+
+
+def test_a_videos_sound_has_its_own_lane_under_its_thumbnails(qtbot, session_factory, tmp_path):
+    """A Load Video whose file has sound gets a sound lane under its picture row (the waveform is not painted
+    over the thumbnails, where it could not be read); a video without sound gets none."""
+    from vidstudio.ui.widgets.timeline import ROW, TimelineCanvas
+
+    p = Project(settings={"width": 64, "height": 32, "fps": 24, "frame_count": 24})
+    p.nodes.append(NodeInstance(id="take", type="LoadVideo", params={"path": str(tmp_path / "take.mp4")}))
+    p.nodes.append(NodeInstance(id="mute", type="LoadVideo", params={"path": str(tmp_path / "mute.mp4")}))
+    s = session_factory(p)
+
+    def thumbnailer(path, fps, trim_in, trim_out, count, height):
+        red = np.zeros((height, height * 16 // 9, 3), np.uint8)
+        red[..., 0] = 230
+        return 24, [(f, red) for f in range(0, 24, 2)]  # thumbnails side by side over the whole clip
+
+    def peaker(path, trim_in, trim_out, buckets):
+        if str(path).endswith("mute.mp4"):
+            return 0.0, np.zeros((buckets, 2), np.float32)
+        return 1.0, np.tile(np.float32([-0.9, 0.9]), (buckets, 1))  # loud for the whole second
+
+    s.previews.thumbnailer, s.previews.peaker = thumbnailer, peaker
+    canvas = TimelineCanvas(s)
+    qtbot.addWidget(canvas)
+    canvas.resize(900, 200)
+    canvas.grab()  # asks for the previews
+    qtbot.waitUntil(lambda: s.previews.pending == 0 and len(canvas.rows()) == 3)
+    assert canvas.rows() == [("media", "take"), ("sound", "take"), ("media", "mute")]
+    image = canvas.grab().toImage()
+
+    def row_pixels(index: int):
+        top = int(canvas.row_top(index))
+        return [
+            image.pixelColor(x, y)
+            for x in range(int(canvas.x_of(0)), int(canvas.x_of(20)), 3)
+            for y in range(top + 3, top + int(ROW) - 3)
+        ]
+
+    def green(c) -> bool:
+        return c.green() > 150 and c.red() < 160 and c.blue() < 160
+
+    picture = row_pixels(0)
+    assert not any(green(c) for c in picture)  # nothing over the thumbnails
+    assert sum(c.red() > 200 and c.green() < 40 for c in picture) > len(picture) // 4  # the thumbnails
+    top, x0, x1 = int(canvas.row_top(1)), int(canvas.x_of(0)), int(canvas.x_of(20))
+    tall = [x for x in range(x0, x1) if sum(green(image.pixelColor(x, y)) for y in range(top + 2, top + 18)) >= 8]
+    assert len(tall) > (x1 - x0) // 8, len(tall)  # a loud second: a peak every few pixels, most of the lane tall
+    assert not any(green(c) for c in row_pixels(2))

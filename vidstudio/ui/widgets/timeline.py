@@ -48,6 +48,9 @@ CACHE_BAR = 6.0
 ROW = 20.0
 MEDIA_NODES = ("LoadVideo", "LoadAudio")  # nodes with a media track
 PLACEHOLDER = "#3a4150"  # where a thumbnail (or a waveform) being decoded will be
+WAVEFORM = "#7cc47f"
+SOUND_LANE = "#1b231c"  # the band of a Load Video's sound lane (a green tint: sound, not picture)
+WAVE_BUCKETS = 256  # min/max pairs of a waveform across its span
 MARGIN = 12.0
 KEY_HIT = 7.0
 
@@ -183,13 +186,38 @@ class TimelineCanvas(QWidget):
         return int(min(max(f, 0), self.session.frame_count - 1))
 
     def rows(self) -> list[tuple[str, object]]:
-        """The track rows: ``("key", AnimatedParam)``, ``("result", index)`` and ``("media", node_id)`` (a Load
-        Video's thumbnails and sound, a Load Audio's waveform)."""
+        """The track rows: ``("key", AnimatedParam)``, ``("result", index)``, ``("media", node_id)`` (a Load
+        Video's thumbnails, a Load Audio's waveform) and, under a Load Video whose file has sound, ``("sound",
+        node_id)``: its waveform in a lane of its own, as video editors put a clip's audio under its picture (the
+        lane appears once the sound has been read and lasts: a file without an audio stream has
+        none)."""
         s = self.session
         rows: list[tuple[str, object]] = [("key", a) for a in edits.animated_params(s.project, s.registry)]
         rows += [("result", i) for i in range(len(s.view.results))]
-        rows += [("media", n.id) for n in s.project.nodes if n.type in MEDIA_NODES and n.params.get("path")]
+        for n in s.project.nodes:
+            if n.type in MEDIA_NODES and n.params.get("path"):
+                rows.append(("media", n.id))
+                if n.type == "LoadVideo" and self._has_sound(n.id):
+                    rows.append(("sound", n.id))
         return rows
+
+    def _media_source(self, node_id: str) -> tuple[Path, float, float]:
+        """``(path, trim_in, trim_out)`` of a media node's file (a relative path from the project folder)."""
+        s = self.session
+        node = s.project.node(node_id)
+        params = (
+            {**s.registry.get(node.type).default_params(), **node.params} if node.type in s.registry else node.params
+        )
+        path = Path(params["path"])
+        if not path.is_absolute() and s.project.project_dir is not None:
+            path = s.project.project_dir / path
+        return path, float(params.get("trim_in", 0.0)), float(params.get("trim_out", 0.0))
+
+    def _has_sound(self, node_id: str) -> bool:
+        """True when a media node's sound has been read (or a stand-in of an earlier trim is shown) and lasts."""
+        path, trim_in, trim_out = self._media_source(node_id)
+        got = self.session.previews.peaks(path, trim_in, trim_out, WAVE_BUCKETS)
+        return got.error is None and got.value is not None and got.value[0] > 0
 
     def row_top(self, index: int) -> float:
         """The y (widget pixels) of the top of track row ``index``, with the rows' scroll applied."""
@@ -321,6 +349,8 @@ class TimelineCanvas(QWidget):
                     self._diamond(p, QPointF(self.x_of(k.frame), y + ROW / 2), 5.5, fill)
             elif kind == "media":
                 self._paint_media(p, str(obj), y, fm)
+            elif kind == "sound":
+                self._paint_sound(p, str(obj), y, fm)
             else:
                 idx = int(obj)  # type: ignore[arg-type]
                 r = s.view.results[idx]
@@ -386,18 +416,14 @@ class TimelineCanvas(QWidget):
 
     def _paint_media(self, p: QPainter, node_id: str, y: float, fm: QFontMetricsF) -> None:
         """One media track: the node's name, then thumbnails of a Load Video's frames where they fall on the
-        project's frames and the waveform of its sound (a Load Audio: the waveform alone); a file that cannot be
-        decoded shows why. Both come from :attr:`Session.previews <vidstudio.ui.state.session.Session.previews>`,
-        made on a worker: until a thumbnail arrives its place shows a placeholder box (and the sound a dim
-        line), and the track repaints when it does. Nothing here reads the file."""
+        project's frames (its sound has the lane under it, :meth:`_paint_sound`), or a Load Audio's waveform; a
+        file that cannot be decoded shows why. Both come from :attr:`Session.previews
+        <vidstudio.ui.state.session.Session.previews>`, made on a worker: until a thumbnail arrives its place
+        shows a placeholder box (and the sound a dim line), and the track repaints when it does. Nothing here
+        reads the file."""
         s = self.session
         node = s.project.node(node_id)
-        params = (
-            {**s.registry.get(node.type).default_params(), **node.params} if node.type in s.registry else node.params
-        )
-        path = Path(params["path"])
-        if not path.is_absolute() and s.project.project_dir is not None:
-            path = s.project.project_dir / path
+        path, trim_in, trim_out = self._media_source(node_id)
         p.setPen(QColor(theme.TEXT))
         icon = "▦" if node.type == "LoadVideo" else "♪"
         p.drawText(
@@ -406,8 +432,6 @@ class TimelineCanvas(QWidget):
             fm.elidedText(f"{icon} {node_id}", Qt.TextElideMode.ElideRight, LEFT - 12),
         )
         n, ppf = s.frame_count, self.ppf
-        trim_in, trim_out = float(params.get("trim_in", 0.0)), float(params.get("trim_out", 0.0))
-        frames: float | None = n
         error = None
         height = int(ROW - 4)
         if node.type == "LoadVideo":
@@ -415,13 +439,12 @@ class TimelineCanvas(QWidget):
             got = s.previews.thumbnails(path, s.settings.fps, trim_in, trim_out, count, height)
             error = got.error
             if got.value is not None:
-                frames, thumbs = got.value
+                _frames, thumbs = got.value
                 for f, qimg in thumbs:
                     if f >= n:
                         break
                     p.drawImage(QPointF(self.x_of(f) - ppf / 2, y + 2), qimg)
             elif error is None:  # nothing decoded yet: a box where each thumbnail will be
-                frames = None
                 spots = sorted({int(round(k * (n - 1) / max(count - 1, 1))) for k in range(count)})
                 width = min(height * 16 / 9, (self.x1 - self.x0) / max(count, 1) - 2)
                 p.save()
@@ -432,7 +455,7 @@ class TimelineCanvas(QWidget):
                 p.restore()
         peaks = None
         if error is None:
-            sound = s.previews.peaks(path, trim_in, trim_out, 256)
+            sound = s.previews.peaks(path, trim_in, trim_out, WAVE_BUCKETS)  # asked for a video too: its lane
             error = sound.error
             peaks = sound.value
         if error is not None:
@@ -443,24 +466,41 @@ class TimelineCanvas(QWidget):
                 fm.elidedText(error, Qt.TextElideMode.ElideRight, self.width() - LEFT - 12),
             )
             return
+        if node.type == "LoadAudio":
+            self._paint_waveform(p, y, peaks)
+
+    def _paint_sound(self, p: QPainter, node_id: str, y: float, fm: QFontMetricsF) -> None:
+        """The sound lane of a Load Video: its waveform across the row, under the row of its thumbnails."""
+        p.fillRect(QRectF(LEFT, y, self.width() - LEFT, ROW), QColor(SOUND_LANE))
+        p.setPen(QColor(theme.TEXT_DIM))
+        p.drawText(
+            QRectF(20, y, LEFT - 24, ROW),
+            Qt.AlignmentFlag.AlignVCenter,
+            fm.elidedText(f"♪ {node_id} sound", Qt.TextElideMode.ElideRight, LEFT - 24),
+        )
+        path, trim_in, trim_out = self._media_source(node_id)
+        self._paint_waveform(p, y, self.session.previews.peaks(path, trim_in, trim_out, WAVE_BUCKETS).value)
+
+    def _paint_waveform(self, p: QPainter, y: float, peaks: tuple[float, object] | None) -> None:
+        """A waveform across the row at ``y``: ``peaks`` is ``(seconds, (buckets, 2) min/max levels in [-1, 1])``
+        (:func:`vidstudio.media.preview.audio_peaks`), drawn over the project frames its seconds cover; None (the
+        sound is being read): a dim line."""
+        n, ppf = self.session.frame_count, self.ppf
         mid, half = y + ROW / 2, ROW / 2 - 2
-        if peaks is None:  # the sound is being read: a dim line over the clip
-            if node.type == "LoadAudio":
-                p.setPen(QPen(QColor(PLACEHOLDER), 1.0))
-                p.drawLine(QPointF(self.x_of(0), mid), QPointF(self.x_of(n - 1), mid))
+        if peaks is None:
+            p.setPen(QPen(QColor(PLACEHOLDER), 1.0))
+            p.drawLine(QPointF(self.x_of(0), mid), QPointF(self.x_of(n - 1), mid))
             return
         seconds, levels = peaks
-        if seconds > 0:
-            if node.type == "LoadAudio":
-                span = min(seconds * float(s.settings.fps), n)
-            else:
-                span = min(frames if frames is not None else n, n)
-            a, b = self.x_of(0) - ppf / 2, self.x_of(span - 1) + ppf / 2
-            p.setPen(QPen(QColor("#7cc47f"), 1.0))
-            k = len(levels)
-            for i in range(k):
-                x = a + (b - a) * (i + 0.5) / k
-                p.drawLine(QPointF(x, mid - half * float(levels[i, 1])), QPointF(x, mid - half * float(levels[i, 0])))
+        if seconds <= 0:
+            return
+        span = min(seconds * float(self.session.settings.fps), n)
+        a, b = self.x_of(0) - ppf / 2, self.x_of(span - 1) + ppf / 2
+        p.setPen(QPen(QColor(WAVEFORM), 1.0))
+        k = len(levels)
+        for i in range(k):
+            x = a + (b - a) * (i + 0.5) / k
+            p.drawLine(QPointF(x, mid - half * float(levels[i, 1])), QPointF(x, mid - half * float(levels[i, 0])))
 
     def _paint_ruler(self, p: QPainter, w: int, n: int, fps, ppf: float) -> None:
         """Draws the ruler (frame ticks, frame numbers, timecodes and the row header's captions)."""

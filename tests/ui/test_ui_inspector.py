@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -168,3 +170,34 @@ def test_project_settings_show_when_nothing_is_selected(qtbot, window_factory):
     s.undo_stack.undo()
     assert s.settings.frame_count == 100 and s.settings.fps == 24
     assert eds["fps"].text() == "24"
+
+
+def test_file_dialogs_start_where_the_typed_path_points(qtbot, tmp_path, monkeypatch):
+    """A file field's dialog starts in the folder of the path typed (relative paths from the project folder); a
+    model field's only when that path exists, else in the first model folder."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from vidstudio.graph.node import Param
+    from vidstudio.ui.widgets.param_editors import FileEditor, ModelPathEditor, typed_path
+
+    proj = tmp_path / "proj"
+    (proj / "shots").mkdir(parents=True)
+    assert typed_path("  ", proj) is None
+    assert typed_path("shots/a.png", proj) == proj / "shots" / "a.png"
+    assert typed_path("shots/a.png", None) == Path("shots/a.png")
+    assert typed_path("~/x.png", proj) == Path.home() / "x.png"
+    seen = []
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", lambda parent, title, start, filt: seen.append(start) or ("", "")
+    )
+    image = FileEditor(Param("image", "file", "", file_role="image"), lambda: proj)
+    qtbot.addWidget(image)
+    image.set_value("shots/not-yet.png")
+    image.browse()
+    model = ModelPathEditor(Param("lora", "string", "", file_role="model"), lambda: proj)
+    qtbot.addWidget(model)
+    model.set_value("shots")
+    model.browse()
+    model.set_value("shots/missing.safetensors")  # not on disk: no model folder either, so the project folder
+    model.browse()
+    assert seen == [str(proj / "shots"), str(proj / "shots"), str(proj)]

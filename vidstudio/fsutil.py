@@ -139,3 +139,12 @@ def clean_strays(folder: str | os.PathLike, name: str) -> list[Path]:
         except OSError:
             pass
     return removed
+
+
+def human_bytes(n: float) -> str:
+    """``n`` bytes in words, binary units: ``"512 B"``, ``"3.4 MiB"``, ``"9.8 GiB"`` (sizes on disk, downloads)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

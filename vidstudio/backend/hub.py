@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from vidstudio.errors import Cancelled, ModelError
+from vidstudio.fsutil import human_bytes  # re-exported: `vidstudio models` prints sizes with it
 
 
 @dataclass
@@ -46,15 +47,6 @@ class DownloadProgress:
         """``"1.2 GiB of 9.8 GiB, 41.0 MiB/s, 3 min 35 s left"``."""
         eta = "" if self.eta is None else f", {_duration(self.eta)} left"
         return f"{human_bytes(self.done)} of {human_bytes(self.total)}, {human_bytes(self.speed)}/s{eta}"
-
-
-def human_bytes(n: float) -> str:
-    """``n`` bytes as ``"512 B"``, ``"3.4 MiB"``, ``"9.8 GiB"``."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def _duration(s: float) -> str:

@@ -17,7 +17,10 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from vidstudio.fsutil import human_bytes
 from vidstudio.ui.state.tasks import TaskRunner, error_text
+
+__all__ = ["KINDS_FOR_PARAM", "ModelChoice", "ModelChoices", "choices_from_files", "choices_from_server", "human_bytes"]
 
 #: The kinds of :attr:`vidstudio.protocol.ModelInfo.kind` each model-path parameter takes: Load Model's ``model``
 #: a pipeline or a transformer/UNet checkpoint, its ``base_model`` a pipeline, ``vae_file`` / ``text_encoder_file``
@@ -62,15 +65,6 @@ class ModelChoice:
         if self.dtype:
             parts.append(self.dtype)
         return " · ".join(p for p in parts if p)
-
-
-def human_bytes(n: float) -> str:
-    """``n`` bytes in words: ``"512 B"``, ``"3.4 MiB"``, ``"1.2 GiB"`` (binary units)."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 def choices_from_server(models: Any) -> list[ModelChoice]:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from vidstudio.ui.state.model_choices import human_bytes
+from vidstudio.fsutil import human_bytes
 from vidstudio.ui.state.tasks import TaskRunner, error_text
 
 __all__ = ["ModelsDialog", "human_bytes"]

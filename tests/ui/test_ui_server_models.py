@@ -136,6 +136,10 @@ def test_the_model_fields_offer_what_the_server_has(remote_window, qtbot):
     assert [c.value for c in rows["model"].editor.offered()] == ["Wan-1.3B", "diffusion_models/wan_t2v.safetensors"]
     assert [c.value for c in rows["vae_file"].editor.offered()] == ["vae/wan_vae.safetensors"]
     assert [c.value for c in rows["text_encoder_file"].editor.offered()] == ["text_encoders/umt5.safetensors"]
+    assert rows["model"].editor.pick_button.isVisible() and "2 model(s) the generation server has" in (
+        rows["model"].editor.pick_button.toolTip()
+    )
+    win.inspector.grab().save("/tmp/inspector-model-pickers.png")
 
     # the completer: a few letters typed in the line, the server's id chosen from the pop-up
     line = rows["model"].editor.line
@@ -168,6 +172,8 @@ def test_a_local_server_offers_the_model_folders_files(window_factory, qtbot, tm
     assert [c.value for c in editor.offered()] == [str(mine / "loras" / "mine.safetensors")]
     assert "your model folders" in editor.pick_button.toolTip()
     editor.pick_menu.aboutToShow.emit()
-    next(a for a in editor.pick_menu.actions() if a.data()).trigger()
+    entry = next(a for a in editor.pick_menu.actions() if a.data())
+    assert entry.text().startswith(f"{Path('loras') / 'mine.safetensors'}  —  wan")  # within its model folder
+    entry.trigger()
     assert win.session.project.node(lid).params["lora"] == str(mine / "loras" / "mine.safetensors")
     assert win.generation.client is None

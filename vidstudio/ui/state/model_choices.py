@@ -45,6 +45,7 @@ class ModelChoice:
         size_bytes: bytes on disk (None: unknown); dtype: the storage type of most weights (``BF16``, ``Q8_0``...)
             or None; error: why the file cannot be used (it is listed, greyed), or None.
         where: ``"server"`` (from ``/v1/models``) or ``"folders"`` (the local model folders).
+        name: what the list shows (a local file's path within its model folder); "" for ``value`` itself.
     """
 
     value: str
@@ -55,6 +56,12 @@ class ModelChoice:
     dtype: str | None = None
     error: str | None = None
     where: str = "server"
+    name: str = ""
+
+    @property
+    def shown(self) -> str:
+        """What the list shows for it: ``name``, else ``value``."""
+        return self.name or self.value
 
     @property
     def details(self) -> str:
@@ -87,9 +94,20 @@ def choices_from_files(files: Sequence[dict[str, Any]]) -> list[ModelChoice]:
             f.get("dtype") or None,
             f.get("error") or None,
             "folders",
+            _within(str(f["path"]), f.get("folder")),
         )
         for f in files
     ]
+
+
+def _within(path: str, folder: Any) -> str:
+    """``path`` relative to ``folder`` when inside it, else ``path``."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).relative_to(str(folder))) if folder else path
+    except ValueError:
+        return path
 
 
 class ModelChoices(QObject):

@@ -311,9 +311,10 @@ class ModelPathEditor(StringEditor):
         self.pick_menu.clear()
         offered = self.offered()
         for c in offered:
-            label = f"{c.value}  —  {c.details}" if c.details else c.value
+            label = f"{c.shown}  —  {c.details}" if c.details else c.shown
             act = self.pick_menu.addAction(label, lambda v=c.value: self.pick(v))
             act.setData(c.value)
+            act.setToolTip(c.value)
             if c.error:
                 act.setEnabled(False)
                 act.setToolTip(c.error)

@@ -197,6 +197,30 @@ def test_hunyuan15_text_and_image_to_video(real):
         )
 
 
+def test_hunyuan15_720p_image_to_video_keeps_the_asked_size(real):
+    """HunyuanVideo 1.5 720p I2V at its published configs (target_size 960, flow shift 7): recognised as the 720p
+    checkpoint; the pipeline would pick a size bucket of the 960 class for the image, the adapter generates the
+    asked size instead, with the checkpoint's own scheduler."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("hunyuan15_720p_i2v")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("hunyuan15", "i2v", "hy15-i2v-720p")
+    res, seen = _run(
+        folder, Conditioning(prompt="a fox", steps=1, keyframes=[Keyframe(0, picture(48, 32))]), PipelineCache()
+    )
+    assert res.pipeline == "HunyuanVideo15ImageToVideoPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    pipe = seen["plan"].pipe
+    assert pipe.target_size == 960 and pipe.scheduler.config.shift == 7.0
+    # the pipeline's own choice for a 3:2 image (override removed after the call): a 960-class bucket, which
+    # the 480p checkpoint's 640 class would not give
+    bucket = pipe.video_processor.calculate_default_height_width(32, 48, pipe.target_size)
+    assert bucket != (32, 32) and max(bucket) > 960 > min(bucket)
+    assert bucket != pipe.video_processor.calculate_default_height_width(32, 48, 640)
+
+
 def test_ltx2_video_with_audio_track_exported(real, tmp_path):
     """LTX-2 19B at its published configs: text-to-video makes a sound track as long as the video (24 kHz
     stereo from the vocoder), which Export Video muxes into the MP4; a frame-0 keyframe runs image-to-video."""

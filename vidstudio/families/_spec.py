@@ -325,6 +325,8 @@ class FamilySpec:
         native: ``(width, height, fps)`` the published checkpoints make.
         window: the most frames one pass makes (the published checkpoints' longest clip); a longer request is
             refused and pointed at the Extend node; 0: no limit (the frame rule alone decides).
+        fps_argument: the pipeline argument the project's frame rate is passed to, where the model is conditioned
+            on it (LTX-Video ``frame_rate``, SVD ``fps``), or "" where the rate only sets playback speed.
         pipelines_text, variants_text: the cells of docs/backend.md's family table.
         latent_format: the latent format of previews (name and source of the linear factors).
     """
@@ -346,6 +348,7 @@ class FamilySpec:
     exclusive: tuple[tuple[str, str, str], ...] = ()
     frame_limits: tuple[FrameLimit, ...] = ()
     refine_rule: Callable[[Configs, GeometryRule], GeometryRule] | None = None
+    fps_argument: str = ""
     pipelines_text: str = ""
     variants_text: str = ""
     latent_format: str = ""

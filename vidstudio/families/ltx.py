@@ -86,6 +86,7 @@ SPEC = FamilySpec(
     guidance_range=(3.0, 3.5),
     rule=GeometryRule(frame_step=8, side_multiple=32),
     refine_rule=refine_rule,
+    fps_argument="frame_rate",
     native=(768, 512, 24),
     window=257,
     pipelines_text="LTXPipeline (text-to-video), LTXConditionPipeline (`LTXVideoCondition` items)",

@@ -90,3 +90,19 @@ def test_wan22_ti2v_5b_makes_its_121_frames_in_one_pass():
     assert "makes at most 121 frames in one pass" in dict(far.problems)["frames"]
     t2v = check_request("wan", Request(controls={"text"}, frames=121), variant="t2v", checkpoint="wan2.1-t2v")
     assert "makes at most 81 frames in one pass" in dict(t2v.problems)["frames"]
+
+
+def test_a_served_checkpoint_defaults_to_its_native_rate(tmp_path):
+    """A server's models folder with CogVideoX 1.5 (configs only): the catalogue knows the checkpoint, and a
+    simple request without an fps gets its 16 fps (the CogVideoX family's is 8)."""
+    from vidstudio.protocol.models import SimpleGeneration
+    from vidstudio.server.build import build_simple
+    from vidstudio.server.models import ModelCatalog
+
+    write_configs("cogvideox15_5b", tmp_path / "models" / "cog15")
+    catalog = ModelCatalog([tmp_path / "models"], scan_hf_cache=False)
+    entry = catalog.resolve("cog15")
+    assert (entry.family, entry.checkpoint) == ("cogvideox", "cogvideox1.5-t2v")
+    spec = build_simple(SimpleGeneration(prompt="a fox", model="cog15", duration_seconds=1.0), catalog, None, "j")
+    settings = json.loads(spec.project)["settings"]
+    assert settings["fps"] == "16" and settings["frame_count"] == 17

@@ -83,6 +83,7 @@ NATIVE: dict[str, Native] = {
     "cogvideox15_5b_i2v": Native(1360, 768, 81, 16, "first"),
     "hunyuan15_480p_t2v": Native(848, 480, 121, 24),
     "hunyuan15_480p_i2v": Native(848, 480, 121, 24, "first"),
+    "hunyuan15_480p_i2v_step_distilled": Native(848, 480, 121, 24, "first"),
     "hunyuan15_720p_t2v": Native(1280, 720, 121, 24),
     "hunyuan15_720p_i2v": Native(1280, 720, 121, 24, "first"),
     "ltx2_19b": Native(768, 512, 121, 24),

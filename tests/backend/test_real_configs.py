@@ -221,6 +221,41 @@ def test_hunyuan15_720p_image_to_video_keeps_the_asked_size(real):
     assert bucket != pipe.video_processor.calculate_default_height_width(32, 48, 640)
 
 
+def test_hunyuan15_step_distilled_meanflow(real):
+    """HunyuanVideo 1.5 480p I2V step-distilled at its published configs (use_meanflow, flow shift 7, guider 1):
+    recognised by its transformer config; with no guidance set, the checkpoint's guidance 1 runs one transformer
+    pass per step, and the MeanFlow second timestep embedding runs at each step."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("hunyuan15_480p_i2v_step_distilled")
+    loc = locate(str(folder))
+    assert (loc.variant, loc.checkpoint) == ("i2v", "hy15-i2v-step-distilled")
+    calls: dict[str, int] = {}
+    handles = []
+
+    def hook(plan):
+        handles.append(_count_calls(plan.pipe.transformer, calls, "transformer"))
+        handles.append(_count_calls(plan.pipe.transformer.time_embed.timestep_embedder_r, calls, "r"))
+
+    try:
+        res, seen = _run(
+            folder,
+            Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture(32, 32))]),
+            PipelineCache(),
+            hook=hook,
+        )
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "HunyuanVideo15ImageToVideoPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    assert calls == {"transformer": 2, "r": 2}  # guidance 1: no unconditional pass
+    assert any(
+        n.startswith("guidance scale 1 (the default of HunyuanVideo 1.5 480p I2V step-distilled") for n in res.notes
+    )
+
+
 def test_ltx2_video_with_audio_track_exported(real, tmp_path):
     """LTX-2 19B at its published configs: text-to-video makes a sound track as long as the video (24 kHz
     stereo from the vocoder), which Export Video muxes into the MP4; a frame-0 keyframe runs image-to-video."""

@@ -89,6 +89,12 @@ NATIVE: dict[str, Native] = {
     "ltx2_19b": Native(768, 512, 121, 24),
 }
 
+#: config folders without a run, and why.
+NOT_BENCHMARKED: dict[str, str] = {
+    "sd15": "a Stable Diffusion 1.5 base that runs as AnimateDiff with Load Model's motion adapter: the same "
+    "UNet and adapter as animatediff_v152_sd15",
+}
+
 PROMPT = "a red fox trots across a snowy meadow"
 
 

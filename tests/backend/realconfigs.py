@@ -47,6 +47,15 @@ def _build(spec: dict[str, Any]) -> Any:
     return cls.from_config(spec["config"])
 
 
+def component(checkpoint: str, file: str, seed: int = 0) -> Any:
+    """One component of ``checkpoint`` (e.g. AnimateDiff's ``motion_adapter.json``) with random weights, for a
+    component that Load Model names beside the pipeline."""
+    import torch
+
+    torch.manual_seed(seed)
+    return _build(component_config(checkpoint, file))
+
+
 #: A chat template for the test tokenizer (pipelines that call ``apply_chat_template``: HunyuanVideo 1.5's Qwen2.5-VL).
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"

@@ -394,6 +394,30 @@ def test_older_families_at_real_configs(real, name, family, checkpoint, size, fr
     assert len(previews) == 2 and previews[0].ndim == 3
 
 
+def test_sd15_base_with_the_motion_adapter(real, tmp_path):
+    """A Stable Diffusion 1.5 folder at its published configs (widths cut) is recognised as AnimateDiff's
+    ``sd15`` variant; with AnimateDiff's motion adapter v1-5-2 (its published config) named on Load Model it
+    runs as AnimateDiffPipeline."""
+    from tests.backend.realconfigs import component
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("sd15")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.class_name) == ("animatediff", "sd15", "StableDiffusionPipeline")
+    component("animatediff_v152_sd15", "motion_adapter.json").save_pretrained(tmp_path / "adapter")
+    res = generate(
+        ModelRef(model=str(folder), family="animatediff", motion_adapter=str(tmp_path / "adapter")),
+        Conditioning(prompt="a fox", steps=1),
+        width=64,
+        height=64,
+        frames=8,
+        cache=PipelineCache(),
+    )
+    assert res.pipeline == "AnimateDiffPipeline" and res.frames.shape == (8, 64, 64, 3)
+    assert np.isfinite(res.frames).all()
+
+
 @pytest.mark.parametrize("name", ["cogvideox_2b", "cogvideox15_5b"])
 def test_cogvideox_needs_8k_plus_1_frames(real, name):
     """Found at the real configs: CogVideoX's VAE decodes latents in pairs, so 5 frames (2 latent frames) came

@@ -21,6 +21,7 @@ from vidstudio.families import get_spec, read_configs, recognise, rules_for_fold
 #: sample_height x the VAE's 8; SVD's frames are the UNet's num_frames.
 EXPECTED: dict[str, tuple] = {
     "animatediff_v152_sd15": ("animatediff", "t2v", "", 1, 8, None, None, 0, 25, 7.5, 8),
+    "sd15": ("animatediff", "sd15", "", 1, 8, None, None, 0, 25, 7.5, 8),
     "cogvideox_2b": ("cogvideox", "t2v", "cogvideox-t2v", 8, 16, None, None, 49, 50, 6.0, 8),
     "cogvideox_5b": ("cogvideox", "t2v", "cogvideox-t2v", 8, 16, None, None, 49, 50, 6.0, 8),
     "cogvideox_5b_i2v": ("cogvideox", "i2v", "cogvideox-i2v", 8, 16, None, (720, 480), 49, 50, 6.0, 8),

@@ -31,7 +31,7 @@ def test_off_rate_message_names_both_rates_and_the_consequence():
     assert "plays 1.5x as fast" in msg and "set the project's fps to 16" in msg
     assert fps_problem("cogvideox", "cogvideox1.5-t2v", 16) is None
     assert "plays 0.5x as fast" in fps_problem("cogvideox", "cogvideox1.5-t2v", 8)
-    # a model told the rate (LTX-Video's frame_rate) is asked for motion at a rate it was not trained at
+    # a model told the rate (LTX-Video's frame_rate) is asked for motion at a rate other than its training rate
     ltx = fps_problem("ltx", "ltx-13b", 24)
     assert "makes 30 fps video" in ltx and "told 24 fps (frame_rate)" in ltx
     assert fps_problem("svd", "svd-xt", 7) is None and "(fps)" in fps_problem("svd", "svd-xt", 24)

@@ -448,8 +448,9 @@ def fps_problem(family: str, checkpoint: str | None, fps: float) -> str | None:
 
     The native rate is the checkpoint's (:meth:`~vidstudio.families._spec.FamilySpec.fps_for`: e.g. 16 for
     CogVideoX 1.5, 24 for Wan 2.2 TI2V-5B, 30 for LTX-Video 0.9.7 / 0.9.8 13B) or the family's. Where the model is
-    told the rate (``fps_argument``: LTX-Video, LTX-2, SVD) it is asked for motion at a rate it was not trained
-    at; elsewhere the motion made at the native rate plays faster or slower. The message names both rates.
+    told the rate (``fps_argument``: LTX-Video, LTX-2, SVD) it is asked for motion at a rate other than its
+    training rate; elsewhere the motion made at the native rate plays faster or slower. The message names both
+    rates.
 
     Raises:
         ValueError: for an unknown family.
@@ -464,7 +465,7 @@ def fps_problem(family: str, checkpoint: str | None, fps: float) -> str | None:
     shown = f"{fps:g}" if abs(fps - round(fps)) > 1e-3 else str(round(fps))
     if spec.fps_argument:
         why = (
-            f"the pipeline is told {shown} fps ({spec.fps_argument}), a rate it was not trained at, so the "
+            f"the pipeline is told {shown} fps ({spec.fps_argument}), not the rate it was trained at, so the "
             "motion may be off"
         )
     else:

@@ -1066,8 +1066,8 @@ class Generate(Node):
     Imports the backend (torch, diffusers) only when it runs. Before anything loads, the request is checked
     against the family's capability table and frame/size rules (validation does the same from the graph); a
     project frame rate other than the checkpoint's native one is a validation warning that names both
-    (:func:`vidstudio.families.fps_problem`). Reports every denoising step (``ctx.report``; ``ctx.services["on_step"]`` with a preview) and stops
-    within one step when cancelled, without decoding.
+    (:func:`vidstudio.families.fps_problem`). Reports every denoising step (``ctx.report``;
+    ``ctx.services["on_step"]`` with a preview) and stops within one step when cancelled, without decoding.
 
     Outputs: ``video`` (T, H, W, 3) float32 frames (a Clip whose ``metadata`` records seed and model), ``seed``
     the seed used.

@@ -3,6 +3,7 @@
 reason in ``why``: layers cut to one, and widths only where a full-width block would not fit a test process).
 
 Random weights; saved with ``save_pretrained`` and loaded back through VidStudio's loader by the tests.
+:func:`write_configs` writes a folder's JSON files alone (no torch), for recognition tests.
 """
 
 from __future__ import annotations
@@ -44,6 +45,15 @@ def _build(spec: dict[str, Any]) -> Any:
     if issubclass(cls, torch.nn.Module):
         return cls(**spec["config"]).eval()
     return cls.from_config(spec["config"])
+
+
+def component(checkpoint: str, file: str, seed: int = 0) -> Any:
+    """One component of ``checkpoint`` (e.g. AnimateDiff's ``motion_adapter.json``) with random weights, for a
+    component that Load Model names beside the pipeline."""
+    import torch
+
+    torch.manual_seed(seed)
+    return _build(component_config(checkpoint, file))
 
 
 #: A chat template for the test tokenizer (pipelines that call ``apply_chat_template``: HunyuanVideo 1.5's Qwen2.5-VL).
@@ -97,4 +107,47 @@ def write(checkpoint: str, out: Path) -> Path:
     """Builds ``checkpoint`` and saves it to ``out`` (``save_pretrained``, safetensors)."""
     pipe = build(checkpoint)
     pipe.save_pretrained(out, safe_serialization=True)
+    return out
+
+
+#: The config file a component's ``save_config`` writes, by how its class name ends (diffusers: schedulers,
+#: guiders; transformers: image processors); anything else writes ``config.json``.
+_CONFIG_FILES = (("Scheduler", "scheduler_config.json"), ("Guidance", "guider_config.json"))
+
+
+def _config_file(spec: dict[str, Any]) -> str:
+    if spec["library"] == "transformers":
+        return "preprocessor_config.json" if spec.get("processor") else "config.json"
+    return next((f for end, f in _CONFIG_FILES if spec["class"].endswith(end)), "config.json")
+
+
+def write_configs(checkpoint: str, out: Path, full: bool = True) -> Path:
+    """Writes the JSON files of ``checkpoint``'s pipeline folder to ``out``, without weights and without torch:
+    ``model_index.json`` (the pipeline class, each component as ``[library, class]``, absent optional
+    components as ``[null, null]``, the pipeline's own config such as ``boundary_ratio``) and each component's
+    config (``config.json``, ``scheduler_config.json``, ...), as ``save_config`` writes them (benchmarks/bench_gpu.py's
+    ``cached``). ``full``: the published configs (the default, what a downloaded checkpoint holds); False: with
+    the tests' overrides, as :func:`write` saves them.
+
+    Returns:
+        ``out``.
+    """
+    pipe_spec = json.loads((CONFIGS / checkpoint / "pipeline.json").read_text())
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    index: dict[str, Any] = {"_class_name": pipe_spec["class"], "_diffusers_version": "0.42.1"}
+    for name, file in pipe_spec["components"].items():
+        if name.startswith("tokenizer"):
+            index[name] = ["transformers", "ByT5Tokenizer" if file == "byt5" else "PreTrainedTokenizerFast"]
+            continue
+        spec = component_config(checkpoint, file, full=full)
+        index[name] = [spec["library"], spec["class"]]
+        data = dict(spec["config"])
+        if spec["library"] == "diffusers":
+            data = {"_class_name": spec["class"], "_diffusers_version": "0.42.1", **data}
+        (out / name).mkdir(exist_ok=True)
+        (out / name / _config_file(spec)).write_text(json.dumps(data, indent=2) + "\n")
+    for key, value in pipe_spec.get("config", {}).items():
+        index[key] = [None, None] if value is None else value
+    (out / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     return out

@@ -197,6 +197,65 @@ def test_hunyuan15_text_and_image_to_video(real):
         )
 
 
+def test_hunyuan15_720p_image_to_video_keeps_the_asked_size(real):
+    """HunyuanVideo 1.5 720p I2V at its published configs (target_size 960, flow shift 7): recognised as the 720p
+    checkpoint; the pipeline would pick a size bucket of the 960 class for the image, the adapter generates the
+    asked size instead, with the checkpoint's own scheduler."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("hunyuan15_720p_i2v")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.checkpoint) == ("hunyuan15", "i2v", "hy15-i2v-720p")
+    res, seen = _run(
+        folder, Conditioning(prompt="a fox", steps=1, keyframes=[Keyframe(0, picture(48, 32))]), PipelineCache()
+    )
+    assert res.pipeline == "HunyuanVideo15ImageToVideoPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    pipe = seen["plan"].pipe
+    assert pipe.target_size == 960 and pipe.scheduler.config.shift == 7.0
+    # the pipeline's own choice for a 3:2 image (override removed after the call): a 960-class bucket, which
+    # the 480p checkpoint's 640 class would not give
+    bucket = pipe.video_processor.calculate_default_height_width(32, 48, pipe.target_size)
+    assert bucket != (32, 32) and max(bucket) > 960 > min(bucket)
+    assert bucket != pipe.video_processor.calculate_default_height_width(32, 48, 640)
+
+
+def test_hunyuan15_step_distilled_meanflow(real):
+    """HunyuanVideo 1.5 480p I2V step-distilled at its published configs (use_meanflow, flow shift 7, guider 1):
+    recognised by its transformer config; with no guidance set, the checkpoint's guidance 1 runs one transformer
+    pass per step, and the MeanFlow second timestep embedding runs at each step."""
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("hunyuan15_480p_i2v_step_distilled")
+    loc = locate(str(folder))
+    assert (loc.variant, loc.checkpoint) == ("i2v", "hy15-i2v-step-distilled")
+    calls: dict[str, int] = {}
+    handles = []
+
+    def hook(plan):
+        handles.append(_count_calls(plan.pipe.transformer, calls, "transformer"))
+        handles.append(_count_calls(plan.pipe.transformer.time_embed.timestep_embedder_r, calls, "r"))
+
+    try:
+        res, seen = _run(
+            folder,
+            Conditioning(prompt="a fox", steps=2, keyframes=[Keyframe(0, picture(32, 32))]),
+            PipelineCache(),
+            hook=hook,
+        )
+    finally:
+        for h in handles:
+            h.remove()
+    assert res.pipeline == "HunyuanVideo15ImageToVideoPipeline" and res.frames.shape == (5, 32, 32, 3)
+    assert np.isfinite(res.frames).all()
+    assert calls == {"transformer": 2, "r": 2}  # guidance 1: no unconditional pass
+    assert any(
+        n.startswith("guidance scale 1 (the default of HunyuanVideo 1.5 480p I2V step-distilled") for n in res.notes
+    )
+
+
 def test_ltx2_video_with_audio_track_exported(real, tmp_path):
     """LTX-2 19B at its published configs: text-to-video makes a sound track as long as the video (24 kHz
     stereo from the vocoder), which Export Video muxes into the MP4; a frame-0 keyframe runs image-to-video."""
@@ -333,6 +392,30 @@ def test_older_families_at_real_configs(real, name, family, checkpoint, size, fr
     )
     assert res.frames.shape == (frames, size, size, 3) and np.isfinite(res.frames).all() and res.steps == 2
     assert len(previews) == 2 and previews[0].ndim == 3
+
+
+def test_sd15_base_with_the_motion_adapter(real, tmp_path):
+    """A Stable Diffusion 1.5 folder at its published configs (widths cut) is recognised as AnimateDiff's
+    ``sd15`` variant; with AnimateDiff's motion adapter v1-5-2 (its published config) named on Load Model it
+    runs as AnimateDiffPipeline."""
+    from tests.backend.realconfigs import component
+    from vidstudio.backend.loader import PipelineCache
+    from vidstudio.backend.locate import locate
+
+    folder = real("sd15")
+    loc = locate(str(folder))
+    assert (loc.family, loc.variant, loc.class_name) == ("animatediff", "sd15", "StableDiffusionPipeline")
+    component("animatediff_v152_sd15", "motion_adapter.json").save_pretrained(tmp_path / "adapter")
+    res = generate(
+        ModelRef(model=str(folder), family="animatediff", motion_adapter=str(tmp_path / "adapter")),
+        Conditioning(prompt="a fox", steps=1),
+        width=64,
+        height=64,
+        frames=8,
+        cache=PipelineCache(),
+    )
+    assert res.pipeline == "AnimateDiffPipeline" and res.frames.shape == (8, 64, 64, 3)
+    assert np.isfinite(res.frames).all()
 
 
 @pytest.mark.parametrize("name", ["cogvideox_2b", "cogvideox15_5b"])

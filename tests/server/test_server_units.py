@@ -40,7 +40,7 @@ class FakeCatalog:
         self.rules = rules or {}
 
     def resolve(self, model_id):
-        family = model_id or "ltx"
+        family, _, checkpoint = (model_id or "ltx").partition("/")  # "wan/wan2.2-ti2v-5b": a known checkpoint
         if family not in FAMILY_RULES:
             raise UnknownModel(f"model {model_id!r} is not a model of this server")
         variant = {"svd": "i2v", "wan": "t2v", "cogvideox": "t2v"}.get(family, "t2v")
@@ -52,6 +52,7 @@ class FakeCatalog:
             variant,
             "Pipeline",
             self.rules.get(family, FAMILY_RULES[family]),
+            checkpoint=checkpoint,
         )
 
 
@@ -92,6 +93,11 @@ def test_simple_request_snaps_frames_and_size_to_the_model_and_says_so():
 def test_simple_request_defaults_come_from_the_family_and_the_aspect_ratio():
     doc = json.loads(_simple(prompt="x", model="wan", duration_seconds=1.0).project)
     assert doc["settings"] == {"width": 832, "height": 480, "fps": "16", "frame_count": 17}
+    # a checkpoint with its own native rate: Wan 2.2 TI2V-5B makes 24 fps, CogVideoX 1.5 16 (their families: 16, 8)
+    doc = json.loads(_simple(prompt="x", model="wan/wan2.2-ti2v-5b", duration_seconds=1.0).project)
+    assert doc["settings"]["fps"] == "24" and doc["settings"]["frame_count"] == 25
+    assert json.loads(_simple(prompt="x", model="cogvideox/cogvideox1.5-t2v").project)["settings"]["fps"] == "16"
+    assert json.loads(_simple(prompt="x", model="cogvideox/cogvideox-t2v").project)["settings"]["fps"] == "8"
     spec = _simple(prompt="x", model="ltx", aspect_ratio="1:1", duration_seconds=1 / 3, fps=24)
     s = json.loads(spec.project)["settings"]
     assert s["width"] == s["height"] and abs(s["width"] ** 2 - 768 * 512) < 40 * 640

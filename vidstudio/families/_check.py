@@ -443,6 +443,39 @@ def check_request(
     return res
 
 
+def fps_problem(family: str, checkpoint: str | None, fps: float) -> str | None:
+    """Why a project at ``fps`` frames per second does not match the model's native rate, or None when it does.
+
+    The native rate is the checkpoint's (:meth:`~vidstudio.families._spec.FamilySpec.fps_for`: e.g. 16 for
+    CogVideoX 1.5, 24 for Wan 2.2 TI2V-5B, 30 for LTX-Video 0.9.7 / 0.9.8 13B) or the family's. Where the model is
+    told the rate (``fps_argument``: LTX-Video, LTX-2, SVD) it is asked for motion at a rate other than its
+    training rate; elsewhere the motion made at the native rate plays faster or slower. The message names both
+    rates.
+
+    Raises:
+        ValueError: for an unknown family.
+    """
+    spec = get_spec(family)
+    native, whose = spec.fps_for(checkpoint)
+    fps = float(fps)
+    if not native or fps <= 0 or abs(fps - native) < 1e-3:
+        return None
+    ck = spec.checkpoint(checkpoint) if checkpoint else None
+    name = ck.title if ck is not None else spec.title
+    shown = f"{fps:g}" if abs(fps - round(fps)) > 1e-3 else str(round(fps))
+    if spec.fps_argument:
+        why = (
+            f"the pipeline is told {shown} fps ({spec.fps_argument}), not the rate it was trained at, so the "
+            "motion may be off"
+        )
+    else:
+        why = f"the motion it makes for {native} fps plays {fps / native:.2g}x as fast at the project's rate"
+    return (
+        f"the project is {shown} fps, {name} makes {native} fps video ({whose}): {why}; set the project's fps "
+        f"to {native}, or retime the clip afterwards"
+    )
+
+
 # ------------------------------------------------------------------------------------------ description
 def describe() -> dict[str, Any]:
     """The capability table as JSON-ready data (``vidstudio nodes --json`` under ``"capabilities"``).
@@ -482,6 +515,8 @@ def describe() -> dict[str, Any]:
                 **({"default_steps": k.default_steps} if k.default_steps else {}),
                 **({"default_guidance": k.default_guidance} if k.default_guidance is not None else {}),
                 **({"experts": k.experts} if k.experts > 1 else {}),
+                **({"fps": k.fps} if k.fps else {}),
+                **({"window": k.window} if k.window else {}),
                 **({"distilled": True} if k.distilled else {}),
                 **({"notes": k.notes} if k.notes else {}),
             }

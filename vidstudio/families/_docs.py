@@ -34,8 +34,8 @@ def family_table() -> str:
 def checkpoint_table() -> str:
     """The published checkpoints each spec recognises, with their defaults (Markdown)."""
     rows = [
-        "| family | variant | checkpoint | recognised by | keyframes | steps | guidance | examples |",
-        "|---|---|---|---|---|---|---|---|",
+        "| family | variant | checkpoint | recognised by | keyframes | steps | guidance | fps | examples |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for f, s in SPECS.items():
         for v in s.variants:
@@ -55,6 +55,7 @@ def checkpoint_table() -> str:
                 extra = " (2 experts)" if k.experts > 1 else " (distilled)" if k.distilled else ""
                 rows.append(
                     f"| `{f}` | `{v.id}` | `{k.id}`{extra} | {cond} | {kf} | {steps} | {guidance:g} | "
+                    f"{s.fps_for(k.id)[0]} | "
                     f"{', '.join(k.examples)} |"
                 )
     return "\n".join(rows)

@@ -216,7 +216,9 @@ class Checkpoint:
         guidance_2: a two-expert checkpoint's default guidance scale of the low-noise expert (None: the same as
             the guidance scale).
         distilled: a step-distilled checkpoint (few steps, guidance 1).
-        fps: its native frame rate when it differs from the family's (0: the family's).
+        fps: its native frame rate when it differs from the family's (0: the family's): read by
+            :meth:`FamilySpec.fps_for` (Generate warns when the project's rate differs; the capability table and
+            docs/backend.md list it).
         window: the most frames one pass of it makes when it differs from the family's
             (:attr:`FamilySpec.window`; 0: the family's), e.g. CogVideoX 1.5's 81.
         notes: what else a user should know, in words.
@@ -323,6 +325,8 @@ class FamilySpec:
         native: ``(width, height, fps)`` the published checkpoints make.
         window: the most frames one pass makes (the published checkpoints' longest clip); a longer request is
             refused and pointed at the Extend node; 0: no limit (the frame rule alone decides).
+        fps_argument: the pipeline argument the project's frame rate is passed to, where the model is conditioned
+            on it (LTX-Video ``frame_rate``, SVD ``fps``), or "" where the rate only sets playback speed.
         pipelines_text, variants_text: the cells of docs/backend.md's family table.
         latent_format: the latent format of previews (name and source of the linear factors).
     """
@@ -344,6 +348,7 @@ class FamilySpec:
     exclusive: tuple[tuple[str, str, str], ...] = ()
     frame_limits: tuple[FrameLimit, ...] = ()
     refine_rule: Callable[[Configs, GeometryRule], GeometryRule] | None = None
+    fps_argument: str = ""
     pipelines_text: str = ""
     variants_text: str = ""
     latent_format: str = ""
@@ -394,6 +399,15 @@ class FamilySpec:
         family's :attr:`window` (0: no limit)."""
         ck = self.checkpoint(checkpoint_id) if checkpoint_id else None
         return int(ck.window) if ck is not None and ck.window else int(self.window)
+
+    def fps_for(self, checkpoint_id: str | None) -> tuple[int, str]:
+        """The native frame rate (frames per second) of a checkpoint, and whose it is (in words): the checkpoint's
+        :attr:`Checkpoint.fps` where it declares one (CogVideoX 1.5: 16, Wan 2.2 TI2V-5B: 24), else the family's
+        (:attr:`native`)."""
+        ck = self.checkpoint(checkpoint_id) if checkpoint_id else None
+        if ck is not None and ck.fps:
+            return int(ck.fps), f"the native rate of {ck.title}"
+        return int(self.native[2]), f"the {self.title} native rate"
 
     def checkpoint(self, checkpoint_id: str) -> Checkpoint | None:
         """The :class:`Checkpoint` of that id in any variant, or None."""

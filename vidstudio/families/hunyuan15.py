@@ -8,6 +8,7 @@ from vidstudio.families._spec import Checkpoint, Configs, FamilySpec, GeometryRu
 
 _720P = When("transformer/config.json", "target_size", "==", 960)  # the 480p checkpoints have 640
 _DISTILLED = When("@name", "name", "contains", "distilled")
+_MEANFLOW = When("transformer/config.json", "use_meanflow", "==", True)  # the step-distilled transformer
 
 
 def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
@@ -20,7 +21,23 @@ def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
 
 def _checkpoints(task: str) -> tuple[Checkpoint, ...]:
     repo = f"hunyuanvideo-community/HunyuanVideo-1.5-Diffusers-{{}}_{task}"
+    step_distilled = (
+        Checkpoint(
+            f"hy15-{task}-step-distilled",
+            f"HunyuanVideo 1.5 480p {task.upper()} step-distilled (8 steps, guidance 1)",
+            (_MEANFLOW,),
+            (repo.format("480p") + "_step_distilled",),
+            # Tencent-Hunyuan/HunyuanVideo-1.5 README (commit 60783e7), "Optimal Inference Configurations":
+            # 480p I2V Step Distilled, CFG scale 1, flow shift 7, 8 or 12 steps (recommended)
+            default_steps=8,
+            default_guidance=1.0,
+            distilled=True,
+            notes="a MeanFlow transformer (use_meanflow: a second timestep embedding of the next step); 8 or 12 "
+            "steps, guidance 1; recognised by its config before the name's 'distilled'",
+        ),
+    )
     return (
+        *(step_distilled if task == "i2v" else ()),
         Checkpoint(
             f"hy15-{task}-distilled",
             f"HunyuanVideo 1.5 {task.upper()} CFG-distilled (guidance 1)",
@@ -97,7 +114,7 @@ SPEC = FamilySpec(
     window=121,
     pipelines_text="HunyuanVideo15Pipeline, HunyuanVideo15ImageToVideoPipeline (guidance through the pipeline's "
     "`guider`, ClassifierFreeGuidance)",
-    variants_text="`t2v`, `i2v` (480p, 720p, CFG-distilled)",
+    variants_text="`t2v`, `i2v` (480p, 720p, CFG-distilled; i2v step-distilled)",
     latent_format="HunyuanVideo15 (32 ch): Comfy-Org/ComfyUI comfy/latent_formats.py (commit 75399d78), "
     "class HunyuanVideo15 (with bias); diffed number by number, all equal",
 )

@@ -44,6 +44,7 @@ SPEC = FamilySpec(
                     default_steps=8,
                     default_guidance=1.0,
                     distilled=True,
+                    fps=30,
                     notes="its configs are the 13B's: told apart by 'distilled' in the model's name",
                 ),
                 Checkpoint(
@@ -53,6 +54,9 @@ SPEC = FamilySpec(
                     ("Lightricks/LTX-Video-0.9.7-dev", "Lightricks/LTX-Video-0.9.8-13B"),
                     default_steps=30,
                     default_guidance=3.0,
+                    # Lightricks/LTX-Video README (commit 5260738), v0.9.6 notes: "New default resolution and FPS:
+                    # 1216 x 704 pixels at 30 FPS"; ltx_video/inference.py frame_rate default 30
+                    fps=30,
                 ),
                 Checkpoint(
                     "ltx-2b",
@@ -82,6 +86,7 @@ SPEC = FamilySpec(
     guidance_range=(3.0, 3.5),
     rule=GeometryRule(frame_step=8, side_multiple=32),
     refine_rule=refine_rule,
+    fps_argument="frame_rate",
     native=(768, 512, 24),
     window=257,
     pipelines_text="LTXPipeline (text-to-video), LTXConditionPipeline (`LTXVideoCondition` items)",

@@ -57,6 +57,7 @@ SPEC = FamilySpec(
     guidance_range=(3.0, 5.0),
     rule=GeometryRule(frame_step=8, side_multiple=32),
     refine_rule=refine_rule,
+    fps_argument="frame_rate",
     native=(768, 512, 24),
     # Lightricks publishes LTX-2 clips of up to 20 seconds (the longest duration of its LTX-2 API, docs.ltx.video;
     # the open model is the same network): 20 s at the native 24 fps on the 8k+1 rule is 481 frames (20.04 s).

@@ -71,6 +71,7 @@ SPEC = FamilySpec(
     guidance_range=(1.0, 3.0),
     rule=GeometryRule(frame_step=1, side_multiple=8, frames_text="the UNet's num_frames (14 for SVD, 25 for SVD-XT)"),
     refine_rule=refine_rule,
+    fps_argument="fps",
     native=(1024, 576, 7),
     pipelines_text="StableVideoDiffusionPipeline",
     variants_text="one kind (`img2vid` 14 frames, `-xt` 25)",

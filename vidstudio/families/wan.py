@@ -123,8 +123,11 @@ SPEC = FamilySpec(
                     ("Wan-AI/Wan2.2-TI2V-5B-Diffusers",),
                     default_steps=50,
                     default_guidance=5.0,
+                    # Wan-Video/Wan2.2 wan/configs/wan_ti2v_5B.py (commit 42bf4cf): frame_num 121, sample_fps 24
+                    # (the other Wan 2.x models: wan/configs/shared_config.py, 81 frames at 16)
                     fps=24,
-                    notes="its own VAE (16x in space, 48 latent channels); 24 fps",
+                    window=121,
+                    notes="its own VAE (16x in space, 48 latent channels); 121 frames at 24 fps in one pass",
                 ),
             ),
         ),

@@ -38,7 +38,15 @@ from vidstudio.backend.bundle import (
 )
 from vidstudio.backend.bundle import Conditioning as Bundle
 from vidstudio.errors import ModelError, NodeError
-from vidstudio.families import FAMILIES, Request, check_request, get_spec, uses_video_to_video, video_to_video_problem
+from vidstudio.families import (
+    FAMILIES,
+    Request,
+    check_request,
+    fps_problem,
+    get_spec,
+    uses_video_to_video,
+    video_to_video_problem,
+)
 from vidstudio.families._motion_transfer import KINDS as MOTION_KINDS
 from vidstudio.families._motion_transfer import TTM_PIPELINES, resolve_steps, step_index
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
@@ -1056,9 +1064,10 @@ class Generate(Node):
     """Generates a video with a model (Load Model) and a conditioning bundle (Conditioning).
 
     Imports the backend (torch, diffusers) only when it runs. Before anything loads, the request is checked
-    against the family's capability table and frame/size rules (validation does the same from the graph).
-    Reports every denoising step (``ctx.report``; ``ctx.services["on_step"]`` with a preview) and stops
-    within one step when cancelled, without decoding.
+    against the family's capability table and frame/size rules (validation does the same from the graph); a
+    project frame rate other than the checkpoint's native one is a validation warning that names both
+    (:func:`vidstudio.families.fps_problem`). Reports every denoising step (``ctx.report``;
+    ``ctx.services["on_step"]`` with a preview) and stops within one step when cancelled, without decoding.
 
     Outputs: ``video`` (T, H, W, 3) float32 frames (a Clip whose ``metadata`` records seed and model), ``seed``
     the seed used.
@@ -1168,6 +1177,10 @@ class Generate(Node):
             note = family_warning(family)
             if note:
                 problems.append((f"conditioning '{c.id}' param 'initial_noise'", note, "warning"))
+        fps = getattr(settings, "fps", None)
+        off_rate = fps_problem(family, (loc.checkpoint or None) if loc else None, fps) if fps else None
+        if off_rate:
+            problems.append(("project setting 'fps'", off_rate, "warning"))
         return problems
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

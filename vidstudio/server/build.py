@@ -208,6 +208,8 @@ def build_simple(req: SimpleGeneration, catalog: ModelCatalog, store: Any, job_i
         )
     family = entry.family
     native = NATIVE.get(family, (512, 512, 8))
+    if entry.checkpoint and family in SPECS:  # the checkpoint's own rate (CogVideoX 1.5: 16 fps, not 8)
+        native = (native[0], native[1], SPECS[family].fps_for(entry.checkpoint)[0])
     problems: list[tuple[str | None, str]] = []
     adjustments: list[str] = []
     fps = Fraction(req.fps).limit_denominator(1001) if req.fps else Fraction(native[2])

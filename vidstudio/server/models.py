@@ -50,6 +50,8 @@ class CatalogEntry:
         size: bytes on disk (a pipeline's files, a cached repo's blobs, a file); None when unknown.
         dtype: a file's storage type of most weights (``BF16``, ``F8_E4M3``, ``Q8_0``...), "" unknown.
         error: why a file's header could not be read, or "".
+        checkpoint: the published checkpoint a pipeline's configs match (``"wan2.2-ti2v-5b"``; "" when unknown or
+            for a file): its native frame rate is a simple request's default fps.
     """
 
     id: str
@@ -65,6 +67,7 @@ class CatalogEntry:
     size: int | None = None
     dtype: str = ""
     error: str = ""
+    checkpoint: str = ""
 
 
 def folder_size(folder: Path) -> int:
@@ -118,7 +121,9 @@ class ModelCatalog:
             rule = FAMILY_RULES[loc.family]
         if size is None and source == "local":
             size = folder_size(loc.folder)
-        return CatalogEntry(ident, source, target, loc.family, loc.variant, loc.class_name, rule, size=size)
+        return CatalogEntry(
+            ident, source, target, loc.family, loc.variant, loc.class_name, rule, size=size, checkpoint=loc.checkpoint
+        )
 
     def _files(self, seen: set[str]) -> list[CatalogEntry]:
         from vidstudio.backend.checkpoint_files import list_checkpoint_files

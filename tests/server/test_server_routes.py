@@ -38,6 +38,9 @@ OPERATIONS = {
     ("delete", "/v1/models/downloads/{download_id}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
     ("get", "/v1/models/cache"): ["200", "400", "401", "404", "409", "413", "415", "422"],
     ("delete", "/v1/models/cache/{org}/{name}"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    # the plugins the server knows, and enabling again one that crashed the worker (vidstudio/server/routes/plugins.py)
+    ("get", "/v1/plugins"): ["200", "400", "401", "404", "409", "413", "415", "422"],
+    ("post", "/v1/plugins/{name}/enable"): ["200", "400", "401", "404", "409", "413", "415", "422"],
 }
 
 
@@ -71,6 +74,12 @@ def test_the_openapi_document_keeps_every_operation_and_its_status_codes(tmp_pat
     assert {"$ref": "#/components/schemas/DownloadEvent"} in schemas["Event"]["oneOf"]
     assert schemas["Event"]["discriminator"]["mapping"]["download"] == "#/components/schemas/DownloadEvent"
     assert schemas["DownloadEvent"]["properties"]["download"] == {"$ref": "#/components/schemas/Download"}
+    # a plugin the server disabled after a crash is listed with the reason (typed; no path on the server)
+    listing = doc["paths"]["/v1/plugins"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listing == {"$ref": "#/components/schemas/PluginList"}
+    plugin = schemas["ServerPlugin"]["properties"]
+    assert set(plugin) == {"name", "version", "status", "reason", "crashed", "node_types"}
+    assert plugin["status"]["enum"] == ["enabled", "disabled", "failed", "incompatible"]
 
 
 def test_a_router_alone_requires_the_token_and_takes_its_parts_from_dependencies():
@@ -103,4 +112,4 @@ def test_a_router_alone_requires_the_token_and_takes_its_parts_from_dependencies
         assert r.status_code == 200
         assert r.json()["default"] == "tiny" and r.json()["data"][0]["rules"] == {"frames": "8k+1"}
         assert r.json()["data"][0]["size_bytes"] == 1234 and r.json()["data"][0]["dtype"] is None
-    assert len(ROUTERS) == 4
+    assert len(ROUTERS) == 5

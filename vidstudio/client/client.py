@@ -53,6 +53,8 @@ from vidstudio.protocol.constants import (
     MODEL_DOWNLOADS,
     MODELS,
     NODES,
+    PLUGIN_ENABLE,
+    PLUGINS,
     bearer,
 )
 from vidstudio.protocol.models import (
@@ -65,7 +67,9 @@ from vidstudio.protocol.models import (
     ModelInfo,
     ModelList,
     NodesDocument,
+    PluginList,
     ProjectGeneration,
+    ServerPlugin,
     SimpleGeneration,
     parse_event,
 )
@@ -309,6 +313,23 @@ class Client:
             NotFound: 404 for an unknown download id.
         """
         return Download.model_validate(self.request("DELETE", MODEL_DOWNLOAD.format(download_id=download_id)).json())
+
+    def plugins(self) -> PluginList:
+        """``GET /v1/plugins``: the plugins the server knows, each with its ``status`` and, when it cannot be
+        used, the ``reason``; ``crashed`` marks one the server disabled because the GPU worker died in its code."""
+        return PluginList.model_validate(self.request("GET", PLUGINS).json())
+
+    def enable_plugin(self, name: str) -> ServerPlugin:
+        """``POST /v1/plugins/{name}/enable``: enables again a plugin the server disabled after it crashed the
+        worker (the worker restarts once idle to load it; its loaded model is lost). Enabling an enabled plugin
+        changes nothing.
+
+        Raises:
+            NotFound: 404 for a plugin the server does not know.
+            ServerRefused: 409 for a plugin disabled by the server's owner, not after a crash (the owner enables
+                it with ``vidstudio plugins enable`` on the server's machine).
+        """
+        return ServerPlugin.model_validate(self.request("POST", PLUGIN_ENABLE.format(name=name)).json())
 
     # ------------------------------------------------------------------------------------------ submitting
     def upload_image(self, source: str | os.PathLike | bytes, filename: str | None = None) -> Asset:

@@ -47,13 +47,20 @@ def make_manager(
     version: str = "",
     model_name: Any = None,
     ray: Any = None,
+    plugin_state: Any = None,
 ) -> JobManager:
     """The server's job manager: with ``ray`` None, a :class:`JobManager` over the local worker process (Ray is
     not imported); with ``ray`` (:class:`vidstudio.jobs.ray_pool.RayOptions`), a :class:`PoolJobManager` over a
-    pool of Ray actors, which get ``worker_env`` too."""
+    pool of Ray actors, which get ``worker_env`` too. ``plugin_state`` (``<data_dir>/plugins.json``): where the
+    local worker's supervisor disables a plugin that crashed it (the pool's actors only report such a crash)."""
     if ray is None:
         return JobManager(
-            store, worker_env=worker_env, cancel_grace=cancel_grace, version=version, model_name=model_name
+            store,
+            worker_env=worker_env,
+            cancel_grace=cancel_grace,
+            version=version,
+            model_name=model_name,
+            plugin_state=plugin_state,
         )
     from vidstudio.jobs.ray_pool import RayPool
 

@@ -23,6 +23,11 @@ MODELS = f"{API_PREFIX}/models"
 MODEL_DOWNLOADS = f"{API_PREFIX}/models/downloads"
 #: ``GET``: one download; ``DELETE``: cancel it.
 MODEL_DOWNLOAD = MODEL_DOWNLOADS + "/{download_id}"
+#: ``GET``: the plugins the server knows and whether each can be used
+#: (:class:`~vidstudio.protocol.models.PluginList`).
+PLUGINS = f"{API_PREFIX}/plugins"
+#: ``POST``: enable again a plugin the server disabled after it crashed the worker.
+PLUGIN_ENABLE = PLUGINS + "/{name}/enable"
 #: ``POST``: upload an image (multipart field ``file``).
 ASSETS = f"{API_PREFIX}/assets"
 #: ``GET``: one uploaded image's facts.

@@ -398,6 +398,43 @@ class NodesDocument(_Model):
     source: Literal["worker", "server"] = "server"
 
 
+#: A plugin's name as manifests spell it (what ``POST /v1/plugins/{name}/enable`` takes).
+PLUGIN_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,99}$"
+
+
+class ServerPlugin(_Model):
+    """One plugin the server knows (from its manifest; the server process never imports plugin code).
+
+    Attributes:
+        name, version: as its manifest says.
+        status: ``enabled`` (its node types can be used), ``disabled`` (by the server's owner, or by the server
+            after it crashed the worker: see ``crashed``), ``failed`` (bad manifest, import error) or
+            ``incompatible`` (its API range excludes this VidStudio).
+        reason: why it cannot be used, in one line with what to do (None when enabled).
+        crashed: True when the server disabled it because the GPU worker died while its code ran; ``POST
+            /v1/plugins/{name}/enable`` enables it again.
+        node_types: the type ids of its nodes.
+    """
+
+    name: str
+    version: str = ""
+    status: Literal["enabled", "disabled", "failed", "incompatible"]
+    reason: str | None = None
+    crashed: bool = False
+    node_types: list[str] = Field(default_factory=list)
+
+
+class PluginList(_Model):
+    """``GET /v1/plugins``: every plugin the server knows, by name."""
+
+    object: Literal["list"] = "list"
+    data: list[ServerPlugin]
+
+    def disabled(self) -> list[ServerPlugin]:
+        """The plugins whose status is ``disabled`` (crashed or by the server's owner)."""
+        return [p for p in self.data if p.status == "disabled"]
+
+
 class WorkerInfo(_Model):
     """The GPU worker process.
 

@@ -4,9 +4,11 @@ reached through dependencies a test can override."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -113,3 +115,53 @@ def test_a_router_alone_requires_the_token_and_takes_its_parts_from_dependencies
         assert r.json()["default"] == "tiny" and r.json()["data"][0]["rules"] == {"frames": "8k+1"}
         assert r.json()["data"][0]["size_bytes"] == 1234 and r.json()["data"][0]["dtype"] is None
     assert len(ROUTERS) == 5
+
+
+def test_the_model_cache_is_typed_and_sends_no_path_on_the_server(tmp_path: Path, monkeypatch):
+    """``GET /v1/models/cache`` answers CachedModel records (id, size, revisions, refs, family, variant) and never
+    the snapshot folder; the client's typed methods read it and remove an entry by its id."""
+    from vidstudio.client import Client
+    from vidstudio.protocol import CachedModel, CacheRemoval
+
+    hub = tmp_path / "hf"
+    repo = hub / "models--someorg--svd-xt"
+    snap = repo / "snapshots" / "abc123"
+    snap.mkdir(parents=True)
+    (snap / "model_index.json").write_text('{"_class_name": "StableVideoDiffusionPipeline"}')
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc123")
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    app = create_app(ServerConfig(data_dir=tmp_path / "data", token="t", scan_hf_cache=False))
+    schema = app.openapi()
+    ok = schema["paths"]["/v1/models/cache"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"type": "array", "items": {"$ref": "#/components/schemas/CachedModel"}, "title": ok.get("title")}
+    assert "folder" not in schema["components"]["schemas"]["CachedModel"]["properties"]
+    removal = schema["paths"]["/v1/models/cache/{org}/{name}"]["delete"]["responses"]["200"]["content"]
+    assert removal["application/json"]["schema"] == {"$ref": "#/components/schemas/CacheRemoval"}
+    tc = TestClient(app)  # no lifespan: no worker
+    raw = tc.get("/v1/models/cache", headers={"Authorization": "Bearer t"}).json()
+    assert [{k: v for k, v in m.items() if k != "size"} for m in raw] == [
+        {
+            "id": "someorg/svd-xt",
+            "revisions": ["abc123"],
+            "refs": ["main"],
+            "family": "svd",
+            "variant": "i2v",
+            "source": "huggingface",
+        }
+    ]
+    assert isinstance(raw[0]["size"], int) and raw[0]["size"] >= 0
+    assert all("folder" not in m and str(tmp_path) not in json.dumps(m) for m in raw)
+    client = Client("http://127.0.0.1:9")
+    client.request = lambda method, path, **kw: tc.request(method, path, headers={"Authorization": "Bearer t"}, **kw)
+    (entry,) = client.model_cache()
+    assert isinstance(entry, CachedModel) and (entry.id, entry.family, entry.variant) == (
+        "someorg/svd-xt",
+        "svd",
+        "i2v",
+    )
+    gone = client.remove_cached_model("someorg/svd-xt")
+    assert isinstance(gone, CacheRemoval) and gone.id == "someorg/svd-xt" and not repo.exists()
+    assert client.model_cache() == []
+    with pytest.raises(ValueError, match="org/name"):
+        client.remove_cached_model("../etc")

@@ -49,6 +49,8 @@ from vidstudio.protocol.constants import (
     HEALTH,
     LIST_LIMIT_DEFAULT,
     MAX_EVENT_BYTES,
+    MODEL_CACHE,
+    MODEL_CACHE_ENTRY,
     MODEL_DOWNLOAD,
     MODEL_DOWNLOADS,
     MODELS,
@@ -58,7 +60,10 @@ from vidstudio.protocol.constants import (
     bearer,
 )
 from vidstudio.protocol.models import (
+    REPO_ID_PATTERN,
     Asset,
+    CachedModel,
+    CacheRemoval,
     Download,
     DownloadRequest,
     Health,
@@ -313,6 +318,26 @@ class Client:
             NotFound: 404 for an unknown download id.
         """
         return Download.model_validate(self.request("DELETE", MODEL_DOWNLOAD.format(download_id=download_id)).json())
+
+    def model_cache(self) -> list[CachedModel]:
+        """``GET /v1/models/cache``: the model repos in the server's Hugging Face cache, by id, with their size on
+        disk, revisions, refs and VidStudio family and variant."""
+        return [CachedModel.model_validate(m) for m in self.request("GET", MODEL_CACHE).json()]
+
+    def remove_cached_model(self, repo_id: str) -> CacheRemoval:
+        """``DELETE /v1/models/cache/{org}/{name}``: removes a model repo from the server's cache.
+
+        Raises:
+            NotFound: 404 when it is not in the cache. ServerRefused: 409 while it downloads (cancel it first).
+            ValueError: for an id that is not ``org/name``.
+        """
+        import re
+
+        if not re.fullmatch(REPO_ID_PATTERN, repo_id):
+            raise ValueError(f"model id {repo_id!r}: expected a Hugging Face repo id org/name")
+        org, _, name = repo_id.partition("/")
+        path = MODEL_CACHE_ENTRY.format(org=org, name=name)
+        return CacheRemoval.model_validate(self.request("DELETE", path).json())
 
     def plugins(self) -> PluginList:
         """``GET /v1/plugins``: the plugins the server knows, each with its ``status`` and, when it cannot be

@@ -383,6 +383,33 @@ class Download(_Model):
         return self.status in FINISHED
 
 
+class CachedModel(_Model):
+    """One model repo in the server's Hugging Face cache (``GET /v1/models/cache``). No path on the server: a
+    client names a cached model by its ``id`` (in a request's ``model``, or to remove it).
+
+    Attributes:
+        id: the repo id ``org/name``; size: bytes on disk (every cached revision).
+        revisions: the cached commit hashes, newest first; refs: the branch names that point at them.
+        family, variant: the VidStudio pipeline family and variant of the newest revision (``""`` for a repo
+            that is not one of VidStudio's pipelines, or not complete enough to tell).
+    """
+
+    id: str
+    size: int
+    revisions: list[str] = Field(default_factory=list)
+    refs: list[str] = Field(default_factory=list)
+    family: str = ""
+    variant: str = ""
+    source: Literal["huggingface"] = "huggingface"
+
+
+class CacheRemoval(_Model):
+    """``DELETE /v1/models/cache/{org}/{name}``: the repo removed and the bytes freed."""
+
+    id: str
+    freed_bytes: int
+
+
 class NodesDocument(_Model):
     """``GET /v1/nodes``: the node types the worker runs (``vidstudio nodes --json``'s document).
 

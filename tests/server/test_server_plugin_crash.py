@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from helpers import run_cli
 from server.server_helpers import steps_project, wait_for
 from vidstudio.client import Client, NotFound, ServerError
 
@@ -42,6 +43,7 @@ def test_a_plugin_that_crashes_the_worker_is_disabled_on_that_server_until_enabl
         assert "while plugin 'crashtest' was running (node 'Segfault')" in crash.error
         assert "plugin 'crashtest' is now disabled on this server" in crash.error
         assert "POST /v1/plugins/crashtest/enable" in crash.error
+        assert "`vidstudio plugins enable crashtest --server URL`" in crash.error
         # the queued job runs on the next worker, which does not load the plugin: refused there, no second crash
         behind = c.wait(behind.id, timeout=90)
         assert behind.status == "failed" and "plugin 'crashtest' is disabled on this server" in behind.error
@@ -77,8 +79,12 @@ def test_a_plugin_that_crashes_the_worker_is_disabled_on_that_server_until_enabl
         assert e.value.status == 422 and "plugin 'crashtest' is disabled on this server" in str(e.value)
         with pytest.raises(NotFound):
             c.enable_plugin("nosuchplugin")
+        r = run_cli("plugins", "enable", "nosuchplugin", "--server", server.url, env={"VIDSTUDIO_SERVER_TOKEN": TOKEN})
+        assert r.returncode == 2 and "no plugin named 'nosuchplugin'" in r.stderr
         pid = c.health().worker.pid
-        p = c.enable_plugin("crashtest")
+        r = run_cli("plugins", "enable", "crashtest", "--server", server.url, env={"VIDSTUDIO_SERVER_TOKEN": TOKEN})
+        assert r.returncode == 0 and f"enabled crashtest on {server.url}" in r.stdout, r.stderr
+        p = _crashtest(c)
         assert p.status == "enabled" and not p.crashed and p.reason is None
         assert "crashtest" not in json.loads((data / "plugins.json").read_text())["crashed"]
         assert c.enable_plugin("crashtest").status == "enabled"  # enabling an enabled plugin changes nothing

@@ -197,6 +197,10 @@ class PoolJobManager(JobManager):
         self._uses = 0
         self.worker = WorkerInfo(state="starting")
 
+    def restart_worker_when_idle(self, reason: str) -> None:
+        """Nothing to restart: the pool's actors never read the server's crash-disabled plugins (a crash in an
+        actor is reported on its job, and the plugin stays loaded there), so enabling one changes nothing here."""
+
     # ------------------------------------------------------------------------------------------ lifetime
     async def start(self) -> None:
         """Recovers the queue from the store (running jobs are failed: ``server restarted``) and connects the

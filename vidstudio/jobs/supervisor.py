@@ -255,7 +255,8 @@ class WorkerSupervisor:
             return ""
         return (
             f"; plugin '{crash.plugin}' is now disabled on this server "
-            f"(POST /v1/plugins/{crash.plugin}/enable enables it again)"
+            f"(enable it again with POST /v1/plugins/{crash.plugin}/enable or "
+            f"`vidstudio plugins enable {crash.plugin} --server URL`)"
         )
 
     def send(self, header: dict) -> bool:

@@ -313,7 +313,8 @@ def crash_disabled_reason(name: str, record: dict[str, Any]) -> str:
     died = record.get("reason") or "the GPU worker died"
     return (
         f"plugin '{name}' is disabled on this server: {died} while its code ran ({record.get('what') or 'unknown'})"
-        f"{job}. Enable it again with POST /v1/plugins/{name}/enable"
+        f"{job}. Enable it again with POST /v1/plugins/{name}/enable "
+        f"(`vidstudio plugins enable {name} --server URL`)"
     )
 
 

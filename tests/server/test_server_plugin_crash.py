@@ -14,6 +14,8 @@ from helpers import run_cli
 from server.server_helpers import steps_project, wait_for
 from vidstudio.client import Client, NotFound, ServerError
 
+pytestmark = pytest.mark.slow  # real servers: two starts of one (seconds each)
+
 TOKEN = "plugin-crash-token"
 
 

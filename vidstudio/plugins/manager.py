@@ -28,7 +28,9 @@ Three more guards keep a plugin from taking VidStudio down:
   ``<config_dir>/running-plugins/``; a process that dies there (a segfault in an extension) leaves the marker
   behind, and the next :class:`PluginManager` reads it, disables the plugin and reports it in
   :attr:`PluginManager.crashed`, so that VidStudio opens with it disabled and can offer to re-enable it
-  (Blender's safe start after a crash, with the culprit named).
+  (Blender's safe start after a crash, with the culprit named). A generation server's worker is the exception:
+  its supervisor takes the markers (:func:`take_markers`), names the plugin on the job and disables it on that
+  server only, in the server's own state file (:func:`record_crash_disabled`, read through ``crash_state``).
 """
 
 from __future__ import annotations
@@ -247,7 +249,7 @@ def read_crash_disabled(path: Path | None) -> dict[str, dict[str, Any]]:
     (``<data_dir>/plugins.json``: ``{"crashed": {name: {"what", "reason", "job", "at"}}}``).
 
     Returns:
-        ``{plugin name: record}`` (``what``: ``"node 'Name'"`` or ``"import"``; ``reason``: how the worker ended;
+        ``{plugin name: record}`` (``what``: ``"node 'Name'"`` or ``"import"``;
         ``reason``: how the worker ended, e.g. ``"the GPU worker crashed with a segmentation fault (SIGSEGV)"``;
         ``job``: the job it ran, or None; ``at``: Unix seconds). Empty when ``path`` is None, missing or
         unreadable (an unreadable file never stops the server).
@@ -262,6 +264,9 @@ def read_crash_disabled(path: Path | None) -> dict[str, dict[str, Any]]:
     if not isinstance(crashed, dict):
         return {}
     return {str(k): v for k, v in crashed.items() if isinstance(v, dict)}
+
+
+_CRASH_STATE_LOCK = threading.Lock()
 
 
 def _write_crash_state(path: Path, crashed: dict[str, dict[str, Any]]) -> None:
@@ -285,9 +290,10 @@ def record_crash_disabled(path: Path, crash: PluginCrash, reason: str, job: str 
     Raises:
         OSError: when the file cannot be written.
     """
-    crashed = read_crash_disabled(path)
-    crashed[crash.plugin] = {"what": crash.what, "reason": reason, "job": job, "at": time.time()}
-    _write_crash_state(Path(path), crashed)
+    with _CRASH_STATE_LOCK:  # the supervisor's thread and the enable route may both write
+        crashed = read_crash_disabled(path)
+        crashed[crash.plugin] = {"what": crash.what, "reason": reason, "job": job, "at": time.time()}
+        _write_crash_state(Path(path), crashed)
 
 
 def clear_crash_disabled(path: Path, name: str) -> bool:
@@ -299,10 +305,11 @@ def clear_crash_disabled(path: Path, name: str) -> bool:
     Raises:
         OSError: when the file cannot be written.
     """
-    crashed = read_crash_disabled(path)
-    if crashed.pop(name, None) is None:
-        return False
-    _write_crash_state(Path(path), crashed)
+    with _CRASH_STATE_LOCK:
+        crashed = read_crash_disabled(path)
+        if crashed.pop(name, None) is None:
+            return False
+        _write_crash_state(Path(path), crashed)
     return True
 
 

@@ -165,3 +165,39 @@ def test_the_model_cache_is_typed_and_sends_no_path_on_the_server(tmp_path: Path
     assert client.model_cache() == []
     with pytest.raises(ValueError, match="org/name"):
         client.remove_cached_model("../etc")
+
+
+def test_the_plugins_route_lists_why_and_enables_only_what_a_crash_disabled(tmp_path: Path):
+    """In process, no worker: ``GET /v1/plugins`` gives each plugin's status and reason (no path on the server);
+    ``POST .../enable`` clears a crash-disabled plugin (and the server's registry has its types again), answers
+    409 for one the owner disabled, 404 for an unknown name."""
+    import os
+
+    from server.server_helpers import write_plugin
+    from vidstudio.plugins import PluginManager
+
+    write_plugin(Path(os.environ["VIDSTUDIO_PLUGINS_DIR"]))
+    PluginManager().disable("slowtest")  # the owner's setting, in the config folder
+    data = tmp_path / "data"
+    data.mkdir()
+    record = {"what": "node 'Segfault'", "reason": "the GPU worker crashed (SIGSEGV)", "job": "gen_1", "at": 0}
+    (data / "plugins.json").write_text(json.dumps({"crashed": {"crashtest": record}}))
+    app = create_app(ServerConfig(data_dir=data, token="t", scan_hf_cache=False))
+    auth = {"Authorization": "Bearer t"}
+    tc = TestClient(app)  # no lifespan: no worker
+    assert "crashtest.Exit" in app.state.registry and app.state.registry.find("crashtest.Exit") is None
+    listed = {p["name"]: p for p in tc.get("/v1/plugins", headers=auth).json()["data"]}
+    crash, owner = listed["crashtest"], listed["slowtest"]
+    assert crash["status"] == "disabled" and crash["crashed"] is True
+    assert crash["reason"].startswith("plugin 'crashtest' is disabled on this server: the GPU worker crashed (SIGSEGV)")
+    assert "(node 'Segfault') (job gen_1)" in crash["reason"]
+    assert owner["status"] == "disabled" and owner["crashed"] is False and "vidstudio plugins enable" in owner["reason"]
+    assert str(tmp_path) not in json.dumps(listed)
+    r = tc.post("/v1/plugins/slowtest/enable", headers=auth)
+    assert r.status_code == 409 and "was not disabled after a crash" in r.json()["error"]["message"]
+    r = tc.post("/v1/plugins/nosuch/enable", headers=auth)
+    assert r.status_code == 404 and r.json()["error"]["field"] == "name"
+    r = tc.post("/v1/plugins/crashtest/enable", headers=auth)
+    assert r.status_code == 200 and r.json()["status"] == "enabled" and r.json()["reason"] is None
+    assert json.loads((data / "plugins.json").read_text())["crashed"] == {}
+    assert app.state.registry.unavailable_reason("crashtest.Exit") is None  # usable again (loaded in the worker)

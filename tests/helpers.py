@@ -57,3 +57,46 @@ def scaled_cut_and_drag(dest: Path, s: float, frames: int, steps: int, **model_p
     out = dest / "cut_and_drag.vidproj"
     out.write_text(json.dumps(doc))
     return out
+
+
+def project_doc(
+    nodes: list[dict],
+    links: list[dict] | tuple = (),
+    *,
+    width: int = 64,
+    height: int = 64,
+    fps: str = "8",
+    frames: int = 9,
+) -> dict:
+    """A project document (format 1, JSON-ready) with these ``nodes`` and ``links`` and the settings given:
+    ``width`` x ``height`` pixels, ``fps`` (a fraction's text) and ``frames`` frames."""
+    return {
+        "format_version": 1,
+        "settings": {"width": width, "height": height, "fps": fps, "frame_count": frames},
+        "nodes": list(nodes),
+        "links": list(links),
+    }
+
+
+def trajectory_source(type_id: str, positions, *, name: str = "object", size: tuple[float, float] | None = None):
+    """A test node class with one TRAJECTORY output ``tracks``: one track called ``name`` whose positions are
+    ``positions(T)``, a ``(T, 2)`` float array in pixels (x, y) for the project's ``T`` frames, with box ``size``
+    ``(w, h)`` in pixels (None: a point track). Register it on a registry to use ``type_id`` in a project."""
+    from vidstudio.graph.node import Node, Output
+    from vidstudio.graph.types import PortType
+    from vidstudio.motion.tracks import Track, TrackSet
+
+    def execute(self, ctx, inputs, params):
+        return {"tracks": TrackSet([Track(name, positions(ctx.frame_count), size=size or (0.0, 0.0))])}
+
+    return type(
+        type_id,
+        (Node,),
+        {
+            "__doc__": f"A test source of a TRAJECTORY: track {name!r}.",
+            "type_id": type_id,
+            "outputs": (Output("tracks", PortType.TRAJECTORY),),
+            "uses_settings": ("frame_count",),
+            "execute": execute,
+        },
+    )

@@ -10,12 +10,10 @@ import numpy as np
 import pytest
 
 from backend.conftest import picture
+from helpers import project_doc, trajectory_source
 from vidstudio.errors import GraphError
 from vidstudio.graph.engine import Engine
-from vidstudio.graph.node import ExecutionContext, Node, Output
-from vidstudio.graph.types import PortType
 from vidstudio.graph.validate import validate_graph
-from vidstudio.motion.tracks import Track, TrackSet
 from vidstudio.nodes import default_registry
 from vidstudio.nodes.generate import Conditioning
 from vidstudio.project import loads_project
@@ -32,21 +30,22 @@ def project(
     links_extra=(),
     nodes_extra=(),
 ) -> object:
-    doc = {
-        "format_version": 1,
-        "settings": {"width": size[0], "height": size[1], "fps": "8", "frame_count": frames},
-        "nodes": [
+    doc = project_doc(
+        [
             {"id": "model", "type": "LoadModel", "params": {"family": family, "model": model}},
             {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 2, **(cond or {})}},
             {"id": "gen", "type": "Generate", "params": dict(gen or {})},
             *nodes_extra,
         ],
-        "links": [
+        [
             {"from": "model.model", "to": "gen.model"},
             {"from": "cond.conditioning", "to": "gen.conditioning"},
             *links_extra,
         ],
-    }
+        width=size[0],
+        height=size[1],
+        frames=frames,
+    )
     return loads_project(json.dumps(doc))
 
 
@@ -117,17 +116,8 @@ def test_validation_of_the_model_itself(tiny, tmp_path):
     )
 
 
-class Tracks(Node):
-    """A test source of a TRAJECTORY: one point object moving right."""
-
-    type_id = "TestTracks"
-    outputs = (Output("tracks", PortType.TRAJECTORY),)
-    uses_settings = ("frame_count",)
-
-    def execute(self, ctx: ExecutionContext, inputs, params):
-        T = ctx.frame_count
-        pos = np.stack([np.linspace(16, 48, T), np.full(T, 32.0)], 1)
-        return {"tracks": TrackSet([Track("ball", pos)])}
+#: A test source of a TRAJECTORY: one point object moving right from x=16 to x=48 at y=32.
+Tracks = trajectory_source("TestTracks", lambda T: np.stack([np.linspace(16, 48, T), np.full(T, 32.0)], 1), name="ball")
 
 
 def test_engine_run_with_services_records_seed(tiny, tmp_path, pipeline_cache):
@@ -185,10 +175,8 @@ def test_engine_run_with_services_records_seed(tiny, tmp_path, pipeline_cache):
 def test_conditioning_node_builds_the_bundle():
     reg = default_registry()
     reg.register(Tracks)
-    doc = {
-        "format_version": 1,
-        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
-        "nodes": [
+    doc = project_doc(
+        [
             {"id": "a", "type": "LoadImage", "params": {"path": "x"}},
             {"id": "t", "type": "TestTracks"},
             {
@@ -197,8 +185,8 @@ def test_conditioning_node_builds_the_bundle():
                 "params": {"prompt_schedule": {"4": "jumps"}, "motion_strength": 0.3, "guidance_scale": 4.5},
             },
         ],
-        "links": [{"from": "t.tracks", "to": "cond.trajectory"}],
-    }
+        [{"from": "t.tracks", "to": "cond.trajectory"}],
+    )
     p = loads_project(json.dumps(doc))
     res = Engine(reg).run(p, p.settings, targets=["cond"])
     b = res.output("cond")

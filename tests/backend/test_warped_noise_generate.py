@@ -8,27 +8,17 @@ import json
 import numpy as np
 import pytest
 
+from helpers import project_doc, trajectory_source
 from vidstudio.graph.engine import Engine
-from vidstudio.graph.node import ExecutionContext, Node, Output
-from vidstudio.graph.types import PortType
 from vidstudio.graph.validate import validate_graph
-from vidstudio.motion.tracks import Track, TrackSet
 from vidstudio.motion.warped_noise import warped_noise
 from vidstudio.nodes import default_registry
 from vidstudio.project import loads_project
 
-
-class Square(Node):
-    """A test TRAJECTORY: a 24 px square moving 2 px per frame to the right."""
-
-    type_id = "TestSquare"
-    outputs = (Output("tracks", PortType.TRAJECTORY),)
-    uses_settings = ("frame_count",)
-
-    def execute(self, ctx: ExecutionContext, inputs, params):
-        T = ctx.frame_count
-        pos = np.stack([16.0 + 2.0 * np.arange(T), np.full(T, 32.0)], 1)
-        return {"tracks": TrackSet([Track("square", pos, size=(24.0, 24.0))])}
+#: A test TRAJECTORY: a 24 px square moving 2 px per frame to the right.
+Square = trajectory_source(
+    "TestSquare", lambda T: np.stack([16.0 + 2.0 * np.arange(T), np.full(T, 32.0)], 1), name="square", size=(24.0, 24.0)
+)
 
 
 def corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -43,23 +33,22 @@ def registry():
 
 def project(model: str = "", *, cond=None, flow: bool = True, frames: int = 17):
     """Load Model -> Generate <- Conditioning <- Motion Flow <- a moving square."""
-    doc = {
-        "format_version": 1,
-        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": frames},
-        "nodes": [
+    doc = project_doc(
+        [
             {"id": "model", "type": "LoadModel", "params": {"model": model}},
             {"id": "square", "type": "TestSquare"},
             {"id": "flow", "type": "MotionFlow"},
             {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 1, **(cond or {})}},
             {"id": "gen", "type": "Generate", "params": {}},
         ],
-        "links": [
+        [
             {"from": "square.tracks", "to": "flow.trajectory"},
             {"from": "model.model", "to": "gen.model"},
             {"from": "cond.conditioning", "to": "gen.conditioning"},
             *([{"from": "flow.flow", "to": "cond.flow"}] if flow else []),
         ],
-    }
+        frames=frames,
+    )
     return loads_project(json.dumps(doc))
 
 

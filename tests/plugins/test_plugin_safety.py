@@ -125,3 +125,38 @@ def test_a_normal_exit_with_an_import_still_hanging_blames_nobody(plugins_dir, t
     assert r.stdout.strip() == "failed", r.stderr
     m = PluginManager()
     assert m.crashed == [] and m.get("slowpoke").enabled
+
+
+def test_a_servers_crash_state_disables_a_plugin_there_only_with_the_reason(plugins_dir, tmp_path, monkeypatch):
+    """What a generation server's supervisor records after its worker died in a plugin's code: a manager given
+    that file (the server's, or its worker's through $VIDSTUDIO_PLUGIN_CRASH_STATE) has the plugin disabled with
+    the crash as the reason; one without it (the user's GUI, `vidstudio plugins`) still has it enabled."""
+    from vidstudio.plugins.manager import (
+        CRASH_STATE_ENV,
+        PluginCrash,
+        clear_crash_disabled,
+        read_crash_disabled,
+        record_crash_disabled,
+    )
+
+    write_plugin(plugins_dir, "wobbly")
+    write_plugin(plugins_dir, "good")
+    state = tmp_path / "data" / "plugins.json"
+    assert read_crash_disabled(state) == {}
+    died = "the GPU worker crashed with a segmentation fault (SIGSEGV)"
+    record_crash_disabled(state, PluginCrash("wobbly", "node 'Const'", 1234), died, "gen_abc")
+    server = PluginManager(crash_state=state)
+    assert server.get("wobbly").status == "disabled" and server.get("good").status == "enabled"
+    reason = server.unavailable_reason("wobbly")
+    assert reason == (
+        f"plugin 'wobbly' is disabled on this server: {died} while its code ran (node 'Const') (job gen_abc). "
+        "Enable it again with POST /v1/plugins/wobbly/enable (`vidstudio plugins enable wobbly --server URL`)"
+    )
+    reg = default_registry()
+    assert reg.get("wobbly.Const") is not None  # the user's own settings are untouched
+    monkeypatch.setenv(CRASH_STATE_ENV, str(state))  # as the server's worker has it
+    assert default_registry().unavailable_reason("wobbly.Const") == reason
+    assert clear_crash_disabled(state, "wobbly") and not clear_crash_disabled(state, "wobbly")
+    assert PluginManager().get("wobbly").status == "enabled"
+    state.write_text("{not json")  # a damaged file never stops anything: nothing counts as crashed
+    assert PluginManager().get("wobbly").status == "enabled" and read_crash_disabled(state) == {}

@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ROOT / "resources" / "examples" / "assets"
 
 #: A folder plugin ``slowtest``: ``Steps`` (a VIDEO source that works step by step, reporting steps and
-#: previews through ``ctx.services["on_step"]`` like the Generate node, and honouring cancel), ``Segfault``
-#: (crashes its process), ``Oom`` (runs out of memory) and ``Reader`` (a node with an image file parameter).
+#: previews through ``ctx.services["on_step"]`` like the Generate node, and honouring cancel), ``Oom`` (runs out
+#: of memory) and ``Reader`` (a node with an image file parameter). The nodes that crash the worker are in
+#: another plugin (:data:`CRASH_MANIFEST`), which a crash disables on that server.
 PLUGIN_MANIFEST = """
 manifest_version = 1
 name = "slowtest"
@@ -33,9 +34,6 @@ module = "slowtest_nodes"
 
 [[nodes]]
 name = "Steps"
-
-[[nodes]]
-name = "Segfault"
 
 [[nodes]]
 name = "Reader"
@@ -80,18 +78,6 @@ class Steps(Node):
         return {"video": Clip.from_array(frames_of(ctx.frame_count, ctx.height, ctx.width, params["hue"]))}
 
 
-class Segfault(Node):
-    type_id = "slowtest.Segfault"
-    outputs = (Output("video", PortType.VIDEO),)
-    uses_settings = ()
-
-    def execute(self, ctx, inputs, params):
-        import ctypes
-
-        ctypes.string_at(0)  # reads address 0: the process dies of SIGSEGV
-        raise AssertionError("unreachable")
-
-
 class Oom(Node):
     type_id = "slowtest.Oom"
     outputs = (Output("video", PortType.VIDEO),)
@@ -115,13 +101,61 @@ class Reader(Node):
 '''
 
 
+#: A folder plugin ``crashtest`` whose nodes kill the worker from inside their code: ``Segfault`` (reads address 0:
+#: SIGSEGV) and ``Exit`` (``os._exit(3)``).
+CRASH_MANIFEST = """
+manifest_version = 1
+name = "crashtest"
+version = "1.0.0"
+api_versions = ">=1.0,<2"
+description = "Nodes that crash the worker."
+author = "Tests"
+license = "MIT"
+module = "crashtest_nodes"
+
+[[nodes]]
+name = "Segfault"
+
+[[nodes]]
+name = "Exit"
+"""
+
+CRASH_CODE = """
+import os
+from vidstudio.api import Node, Output, PortType
+
+
+class Segfault(Node):
+    type_id = "crashtest.Segfault"
+    outputs = (Output("video", PortType.VIDEO),)
+    uses_settings = ()
+
+    def execute(self, ctx, inputs, params):
+        import ctypes
+
+        ctypes.string_at(0)  # reads address 0: the process dies of SIGSEGV
+        raise AssertionError("unreachable")
+
+
+class Exit(Node):
+    type_id = "crashtest.Exit"
+    outputs = (Output("video", PortType.VIDEO),)
+    uses_settings = ()
+
+    def execute(self, ctx, inputs, params):
+        os._exit(3)
+"""
+
+
 def write_plugin(base: Path) -> Path:
-    """Writes the ``slowtest`` folder plugin into ``base`` (a plugins folder); returns its folder."""
-    d = base / "slowtest"
-    (d / "slowtest_nodes").mkdir(parents=True, exist_ok=True)
-    (d / "vidstudio-plugin.toml").write_text(textwrap.dedent(PLUGIN_MANIFEST))
-    (d / "slowtest_nodes" / "__init__.py").write_text(PLUGIN_CODE)
-    return d
+    """Writes the ``slowtest`` and ``crashtest`` folder plugins into ``base`` (a plugins folder); returns
+    slowtest's folder."""
+    for name, manifest, code in (("slowtest", PLUGIN_MANIFEST, PLUGIN_CODE), ("crashtest", CRASH_MANIFEST, CRASH_CODE)):
+        d = base / name
+        (d / f"{name}_nodes").mkdir(parents=True, exist_ok=True)
+        (d / "vidstudio-plugin.toml").write_text(textwrap.dedent(manifest))
+        (d / f"{name}_nodes" / "__init__.py").write_text(code)
+    return base / "slowtest"
 
 
 def expected_frames(count: int, height: int, width: int, hue: float) -> np.ndarray:

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from helpers import project_doc
 from server.test_server_units import FakeCatalog, FakeStore
 from vidstudio.nodes import builtin_registry
 from vidstudio.protocol import ProjectGeneration
@@ -27,10 +28,8 @@ class FolderCatalog(FakeCatalog):
 
 
 def project(flow: bool) -> dict:
-    return {
-        "format_version": 1,
-        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
-        "nodes": [
+    return project_doc(
+        [
             {"id": "model", "type": "LoadModel", "params": {"model": "cogvideox"}},
             {"id": "flow", "type": "MotionFlow"},
             {
@@ -40,12 +39,12 @@ def project(flow: bool) -> dict:
             },
             {"id": "gen", "type": "Generate", "params": {}},
         ],
-        "links": [
+        [
             {"from": "model.model", "to": "gen.model"},
             {"from": "cond.conditioning", "to": "gen.conditioning"},
             *([{"from": "flow.flow", "to": "cond.flow"}] if flow else []),
         ],
-    }
+    )
 
 
 def build(doc: dict, catalog):

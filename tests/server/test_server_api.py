@@ -390,15 +390,6 @@ def _one_node_job(client: Client, node_type: str):
     return client.wait(client.submit_project(doc, "export").id, timeout=90)
 
 
-def test_a_segfault_in_a_node_fails_the_job_with_the_reason(client):
-    _wait_ready(client)
-    job = _one_node_job(client, "slowtest.Segfault")
-    assert job.status == "failed" and "segmentation fault (SIGSEGV)" in job.error
-    assert "while plugin 'slowtest' was running (node 'Segfault')" in job.error  # the crash marker names it
-    job = client.wait(_steps_job(client, steps=1).id, timeout=90)  # the worker does not disable the plugin
-    assert job.status == "succeeded", job.error
-
-
 def test_running_out_of_memory_fails_the_job_and_the_worker_goes_on(client):
     _wait_ready(client)
     pid = client.health().worker.pid

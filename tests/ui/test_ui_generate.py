@@ -225,7 +225,7 @@ def test_jobs_already_on_the_server_are_listed(remote, window_factory, qtbot):
 
 def test_a_worker_crash_fails_the_row_with_the_reason(remote, window_factory, qtbot, tmp_path):
     doc = steps_project()
-    doc["nodes"][0] = {"id": "work", "type": "slowtest.Segfault", "params": {}}
+    doc["nodes"][0] = {"id": "work", "type": "crashtest.Segfault", "params": {}}
     p = tmp_path / "crash.vidproj"
     p.write_text(json.dumps(doc))
     win = window_factory(p)

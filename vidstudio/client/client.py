@@ -48,14 +48,21 @@ from vidstudio.protocol.constants import (
     HEALTH,
     LIST_LIMIT_DEFAULT,
     MAX_EVENT_BYTES,
+    MODEL_CACHE,
+    MODEL_CACHE_ENTRY,
     MODEL_DOWNLOAD,
     MODEL_DOWNLOADS,
     MODELS,
     NODES,
+    PLUGIN_ENABLE,
+    PLUGINS,
     bearer,
 )
 from vidstudio.protocol.models import (
+    REPO_ID_PATTERN,
     Asset,
+    CachedModel,
+    CacheRemoval,
     Download,
     DownloadRequest,
     Health,
@@ -64,7 +71,9 @@ from vidstudio.protocol.models import (
     ModelInfo,
     ModelList,
     NodesDocument,
+    PluginList,
     ProjectGeneration,
+    ServerPlugin,
     SimpleGeneration,
     parse_event,
 )
@@ -315,6 +324,43 @@ class Client:
             NotFound: 404 for an unknown download id.
         """
         return Download.model_validate(self.request("DELETE", MODEL_DOWNLOAD.format(download_id=download_id)).json())
+
+    def model_cache(self) -> list[CachedModel]:
+        """``GET /v1/models/cache``: the model repos in the server's Hugging Face cache, by id, with their size on
+        disk, revisions, refs and VidStudio family and variant."""
+        return [CachedModel.model_validate(m) for m in self.request("GET", MODEL_CACHE).json()]
+
+    def remove_cached_model(self, repo_id: str) -> CacheRemoval:
+        """``DELETE /v1/models/cache/{org}/{name}``: removes a model repo from the server's cache.
+
+        Raises:
+            NotFound: 404 when it is not in the cache. ServerRefused: 409 while it downloads (cancel it first).
+            ValueError: for an id that is not ``org/name``.
+        """
+        import re
+
+        if not re.fullmatch(REPO_ID_PATTERN, repo_id):
+            raise ValueError(f"model id {repo_id!r}: expected a Hugging Face repo id org/name")
+        org, _, name = repo_id.partition("/")
+        path = MODEL_CACHE_ENTRY.format(org=org, name=name)
+        return CacheRemoval.model_validate(self.request("DELETE", path).json())
+
+    def plugins(self) -> PluginList:
+        """``GET /v1/plugins``: the plugins the server knows, each with its ``status`` and, when it cannot be
+        used, the ``reason``; ``crashed`` marks one the server disabled because the GPU worker died in its code."""
+        return PluginList.model_validate(self.request("GET", PLUGINS).json())
+
+    def enable_plugin(self, name: str) -> ServerPlugin:
+        """``POST /v1/plugins/{name}/enable``: enables again a plugin the server disabled after it crashed the
+        worker (the worker restarts once idle to load it; its loaded model is lost). Enabling an enabled plugin
+        changes nothing.
+
+        Raises:
+            NotFound: 404 for a plugin the server does not know.
+            ServerRefused: 409 for a plugin disabled by the server's owner, not after a crash (the owner enables
+                it with ``vidstudio plugins enable`` on the server's machine).
+        """
+        return ServerPlugin.model_validate(self.request("POST", PLUGIN_ENABLE.format(name=name)).json())
 
     # ------------------------------------------------------------------------------------------ submitting
     def upload_image(self, source: str | os.PathLike | bytes, filename: str | None = None) -> Asset:

@@ -1,4 +1,5 @@
-"""``vidstudio plugins list | info | install | uninstall | enable | disable``: manage node plugins.
+"""``vidstudio plugins list | info | install | uninstall | enable | disable``: manage node plugins (``enable NAME
+--server URL``: on a generation server that disabled the plugin after it crashed the worker).
 
 Plugins come from installed packages (entry point group ``vidstudio.nodes``) and from the user plugins folder
 (``$VIDSTUDIO_PLUGINS_DIR``, default in the user data folder). ``install`` shows the plugin's manifest and
@@ -52,9 +53,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("name")
     q.set_defaults(func=run_uninstall)
 
-    q = ps.add_parser("enable", help="enable a disabled plugin")
+    q = ps.add_parser("enable", help="enable a disabled plugin (here, or on a server that disabled it after a crash)")
     q.add_argument("name")
-    q.set_defaults(func=lambda args: _set_enabled(args.name, True))
+    q.add_argument(
+        "--server",
+        metavar="URL",
+        help="enable it on this VidStudio server, which disabled it because its GPU worker crashed in the "
+        "plugin's code (POST /v1/plugins/NAME/enable)",
+    )
+    q.add_argument("--token", help="the server's token (default: $VIDSTUDIO_SERVER_TOKEN)")
+    q.set_defaults(func=lambda args: _enable_on_server(args) if args.server else _set_enabled(args.name, True))
 
     q = ps.add_parser("disable", help="disable a plugin (its nodes become unavailable; projects keep them)")
     q.add_argument("name")
@@ -198,6 +206,25 @@ def run_uninstall(args: argparse.Namespace) -> int:
 
     info = uninstall(args.name, _manager())
     print(f"uninstalled {info.name} {info.version}; projects that use its nodes keep them and open with placeholders")
+    return 0
+
+
+def _enable_on_server(args: argparse.Namespace) -> int:
+    """``vidstudio plugins enable NAME --server URL``: enables again a plugin the server disabled after a crash.
+
+    Raises:
+        vidstudio.client.ClientError: unreachable server, wrong token, unknown plugin (404), or a plugin the
+            server's owner disabled (409): exit 2 with the server's message.
+    """
+    import os
+
+    from vidstudio.client import Client
+    from vidstudio.protocol.constants import TOKEN_ENV
+
+    with Client(args.server, args.token or os.environ.get(TOKEN_ENV) or None) as client:
+        info = client.enable_plugin(args.name)
+    extra = "" if info.status == "enabled" else f" but it is {info.status}: {info.reason}"
+    print(f"enabled {info.name} on {args.server}{extra}; the server's worker loads it once it is idle")
     return 0
 
 

@@ -47,13 +47,20 @@ def make_manager(
     version: str = "",
     model_name: Any = None,
     ray: Any = None,
+    plugin_state: Any = None,
 ) -> JobManager:
     """The server's job manager: with ``ray`` None, a :class:`JobManager` over the local worker process (Ray is
     not imported); with ``ray`` (:class:`vidstudio.jobs.ray_pool.RayOptions`), a :class:`PoolJobManager` over a
-    pool of Ray actors, which get ``worker_env`` too."""
+    pool of Ray actors, which get ``worker_env`` too. ``plugin_state`` (``<data_dir>/plugins.json``): where the
+    local worker's supervisor disables a plugin that crashed it (the pool's actors only report such a crash)."""
     if ray is None:
         return JobManager(
-            store, worker_env=worker_env, cancel_grace=cancel_grace, version=version, model_name=model_name
+            store,
+            worker_env=worker_env,
+            cancel_grace=cancel_grace,
+            version=version,
+            model_name=model_name,
+            plugin_state=plugin_state,
         )
     from vidstudio.jobs.ray_pool import RayPool
 
@@ -189,6 +196,10 @@ class PoolJobManager(JobManager):
         self._attempts: dict[str, list[str]] = {}  # job -> why its earlier attempts ended
         self._uses = 0
         self.worker = WorkerInfo(state="starting")
+
+    def restart_worker_when_idle(self, reason: str) -> None:
+        """Nothing to restart: the pool's actors never read the server's crash-disabled plugins (a crash in an
+        actor is reported on its job, and the plugin stays loaded there), so enabling one changes nothing here."""
 
     # ------------------------------------------------------------------------------------------ lifetime
     async def start(self) -> None:

@@ -93,6 +93,9 @@ class JobManager:
         version: the VidStudio version reported in health.
         model_name: ``model_name(target)`` turns what the worker reports as its loaded model (a folder path or
             a repo id) into the model id clients know (default: unchanged).
+        plugin_state: the server's file of plugins disabled after they crashed the worker
+            (``<data_dir>/plugins.json``, see :class:`vidstudio.jobs.supervisor.WorkerSupervisor`); None: a
+            plugin's crash is only reported on the job.
     """
 
     def __init__(
@@ -104,6 +107,7 @@ class JobManager:
         version: str = "",
         python: str = sys.executable,
         model_name: Any = None,
+        plugin_state: Path | None = None,
     ):
         self.store = store
         self.cancel_grace = cancel_grace
@@ -122,8 +126,15 @@ class JobManager:
         self._tails: collections.deque[float] = collections.deque(maxlen=20)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        #: why the worker is to be restarted once it is idle (plugins enabled again), or None.
+        self._restart_reason: str | None = None
         self.supervisor = WorkerSupervisor(
-            self._from_thread, self._exit_from_thread, on_spawn=self._spawn_from_thread, env=worker_env, python=python
+            self._from_thread,
+            self._exit_from_thread,
+            on_spawn=self._spawn_from_thread,
+            env=worker_env,
+            python=python,
+            plugin_state=plugin_state,
         )
 
     # ------------------------------------------------------------------------------------------ lifetime
@@ -369,8 +380,28 @@ class JobManager:
             )
             self.supervisor.kill(f"job {job_id} did not stop {self.cancel_grace:g} s after it was cancelled")
 
+    def restart_worker_when_idle(self, reason: str) -> None:
+        """Restarts the worker (a new process reads the plugin settings again) at once when it runs no job,
+        else as soon as its job ends; jobs queued meanwhile wait for the new worker. Its loaded model is lost.
+
+        Args:
+            reason: why, in words (health's ``last_exit`` says ``the GPU worker was killed by the server: ...``).
+        """
+        self._restart_reason = reason
+        self._restart_if_idle()
+
+    def _restart_if_idle(self) -> bool:
+        if self._restart_reason is None or self.running is not None or self.worker.state != "ready":
+            return False
+        reason, self._restart_reason = self._restart_reason, None
+        self.worker = self.worker.model_copy(update={"state": "starting"})  # nothing is sent to it any more
+        self.supervisor.kill(reason)
+        return True
+
     # ------------------------------------------------------------------------------------------ dispatch
     def _kick(self) -> None:
+        if self._restart_if_idle():
+            return
         while self.running is None and self.worker.state == "ready" and self.queue:
             job_id = self.queue.popleft()
             row = self.store.get(job_id)

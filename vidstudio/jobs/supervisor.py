@@ -25,11 +25,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vidstudio.jobs.wire import Wire, WireClosed
+from vidstudio.plugins.manager import CRASH_STATE_ENV, PluginCrash, record_crash_disabled, take_markers
 
 #: A worker that ran at least this long (seconds) is restarted at once after dying.
 STABLE_AFTER = 20.0
 #: The longest wait before restarting a worker that keeps dying at start (seconds).
 MAX_BACKOFF = 30.0
+
+#: Exit statuses that come from outside the worker (a kill by hand, the system's out-of-memory killer, a
+#: terminate): a plugin running then is named on the job but not disabled.
+_NOT_THE_PLUGINS_FAULT = (-signal.SIGKILL, -signal.SIGTERM, -signal.SIGINT)
 
 _SIGNALS = {
     "SIGKILL": "was killed (SIGKILL: by hand, or by the system when memory ran out)",
@@ -88,6 +93,10 @@ class WorkerSupervisor:
         on_spawn: ``on_spawn(pid, restarts)`` when a worker process was started.
         env: extra environment variables for the worker (on top of the server's).
         python: the interpreter to run it with.
+        plugin_state: the server's file of plugins disabled after a crash (``<data_dir>/plugins.json``): a worker
+            that dies inside a plugin's code (a crash marker names it; see :mod:`vidstudio.plugins.manager`)
+            disables that plugin there before the next worker starts, which then does not load it
+            (:data:`~vidstudio.plugins.manager.CRASH_STATE_ENV`). None: crashes are only reported.
 
     Thread-safe: :meth:`send`, :meth:`kill` and :meth:`stop` may be called from any thread.
     """
@@ -101,6 +110,7 @@ class WorkerSupervisor:
         env: dict[str, str] | None = None,
         python: str = sys.executable,
         log=None,
+        plugin_state: Path | None = None,
     ):
         self.on_message = on_message
         self.on_exit = on_exit
@@ -108,7 +118,10 @@ class WorkerSupervisor:
         self.env = dict(env or {})
         self.python = python
         self.log = log if log is not None else sys.stderr
+        self.plugin_state = Path(plugin_state) if plugin_state is not None else None
         self.restarts = 0
+        #: the job the worker was last sent and has not finished (named when a plugin crash disables a plugin).
+        self._job: str | None = None
         self.tail: collections.deque[str] = collections.deque(maxlen=40)
         self._lock = threading.RLock()
         self._stopping = threading.Event()
@@ -132,6 +145,8 @@ class WorkerSupervisor:
     def _spawn(self) -> None:
         parent, child = socket.socketpair()
         env = {**os.environ, **self.env, "VIDSTUDIO_PLUGIN_ROLE": "worker"}  # its crashes are reported on the job
+        if self.plugin_state is not None:
+            env[CRASH_STATE_ENV] = str(self.plugin_state)  # it does not load the plugins that crashed it
         root = _package_root()
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -179,6 +194,8 @@ class WorkerSupervisor:
                 header, payload = wire.recv()
             except WireClosed:
                 break
+            if header.get("ev") == "finished":
+                self._job = None
             try:
                 self.on_message(header, payload)
             except Exception as e:  # a bug in the handler must not stop the relay
@@ -194,14 +211,16 @@ class WorkerSupervisor:
         reason = describe_exit(rc, list(self.tail))
         with self._lock:
             why = self._kill_reasons.pop(proc.pid, None)
-        from vidstudio.plugins.manager import take_markers
-
         config = self.env.get("VIDSTUDIO_CONFIG_DIR")
         running = take_markers(proc.pid, Path(config) if config else None)
         if why is not None:  # the server's own kill, not a crash: say so (health shows it as last_exit)
             reason = f"the GPU worker was killed by the server: {why}"
-        elif running and rc != 0:  # name the plugin whose code was running (the job's error says it)
-            reason += "".join(f" while plugin '{c.plugin}' was running ({c.what})" for c in running[:1])
+        elif running and (rc != 0 or not expected):  # name the plugin whose code was running (the job's error)
+            crash, died = running[0], reason
+            reason += f" while plugin '{crash.plugin}' was running ({crash.what})"
+            if self.plugin_state is not None and not expected and rc not in _NOT_THE_PLUGINS_FAULT:
+                reason += self._disable(crash, died)
+        self._job = None
         with self._lock:
             if self._proc is proc:
                 self._proc, self._wire = None, None
@@ -223,12 +242,31 @@ class WorkerSupervisor:
         except OSError as e:
             self.on_exit(f"the GPU worker could not be started: {e}", False)
 
+    def _disable(self, crash: PluginCrash, died: str) -> str:
+        """Disables the plugin that crashed the worker on this server (``died``: how the worker ended, in
+        words); returns what to add to the exit's reason."""
+        assert self.plugin_state is not None
+        try:
+            record_crash_disabled(self.plugin_state, crash, died, self._job)
+        except OSError as e:
+            print(
+                f"vidstudio server: cannot disable plugin '{crash.plugin}' in {self.plugin_state}: {e}", file=self.log
+            )
+            return ""
+        return (
+            f"; plugin '{crash.plugin}' is now disabled on this server "
+            f"(enable it again with POST /v1/plugins/{crash.plugin}/enable or "
+            f"`vidstudio plugins enable {crash.plugin} --server URL`)"
+        )
+
     def send(self, header: dict) -> bool:
         """Sends a message to the worker; returns False when there is no worker to send to (its death is
         reported through ``on_exit``)."""
         wire = self._wire
         if wire is None:
             return False
+        if header.get("op") == "run":
+            self._job = str(header.get("job") or "") or None
         try:
             wire.send(header)
             return True

@@ -28,7 +28,9 @@ Three more guards keep a plugin from taking VidStudio down:
   ``<config_dir>/running-plugins/``; a process that dies there (a segfault in an extension) leaves the marker
   behind, and the next :class:`PluginManager` reads it, disables the plugin and reports it in
   :attr:`PluginManager.crashed`, so that VidStudio opens with it disabled and can offer to re-enable it
-  (Blender's safe start after a crash, with the culprit named).
+  (Blender's safe start after a crash, with the culprit named). A generation server's worker is the exception:
+  its supervisor takes the markers (:func:`take_markers`), names the plugin on the job and disables it on that
+  server only, in the server's own state file (:func:`record_crash_disabled`, read through ``crash_state``).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import json
 import os
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -66,6 +69,9 @@ MARKERS_DIR = "running-plugins"
 #: Set to ``worker`` in the server's worker processes: their crash markers are the supervisor's to report (on
 #: the job), never a reason to disable the plugin at the next start of anything.
 ROLE_ENV = "VIDSTUDIO_PLUGIN_ROLE"
+#: The path of a server's file of plugins disabled there after they crashed its worker
+#: (``<data_dir>/plugins.json``); set for the server's worker so that it does not load them either.
+CRASH_STATE_ENV = "VIDSTUDIO_PLUGIN_CRASH_STATE"
 #: Seconds a plugin's import may take before it counts as hung (``$VIDSTUDIO_PLUGIN_IMPORT_TIMEOUT`` overrides).
 IMPORT_TIMEOUT = 30.0
 
@@ -235,6 +241,88 @@ def take_markers(pid: int, base: Path | None = None) -> list[PluginCrash]:
         with contextlib.suppress(OSError):
             f.unlink()
     return out
+
+
+# ---------------------------------------------------------------------------------------------- a server's crashes
+def read_crash_disabled(path: Path | None) -> dict[str, dict[str, Any]]:
+    """The plugins disabled on a server because they crashed its worker, from its state file ``path``
+    (``<data_dir>/plugins.json``: ``{"crashed": {name: {"what", "reason", "job", "at"}}}``).
+
+    Returns:
+        ``{plugin name: record}`` (``what``: ``"node 'Name'"`` or ``"import"``;
+        ``reason``: how the worker ended, e.g. ``"the GPU worker crashed with a segmentation fault (SIGSEGV)"``;
+        ``job``: the job it ran, or None; ``at``: Unix seconds). Empty when ``path`` is None, missing or
+        unreadable (an unreadable file never stops the server).
+    """
+    if path is None:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    crashed = data.get("crashed") if isinstance(data, dict) else None
+    if not isinstance(crashed, dict):
+        return {}
+    return {str(k): v for k, v in crashed.items() if isinstance(v, dict)}
+
+
+_CRASH_STATE_LOCK = threading.Lock()
+
+
+def _write_crash_state(path: Path, crashed: dict[str, dict[str, Any]]) -> None:
+    from vidstudio.project.io import atomic_write_text
+
+    data: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        old = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(old, dict):
+            data = old  # keep keys other versions wrote
+    data["crashed"] = crashed
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def record_crash_disabled(path: Path, crash: PluginCrash, reason: str, job: str | None = None) -> None:
+    """Disables ``crash.plugin`` on the server whose state file is ``path``: its worker died while the plugin's
+    code ran. The server refuses jobs that use its node types and its worker does not load it, until
+    :func:`clear_crash_disabled` (``POST /v1/plugins/{name}/enable``).
+
+    Raises:
+        OSError: when the file cannot be written.
+    """
+    with _CRASH_STATE_LOCK:  # the supervisor's thread and the enable route may both write
+        crashed = read_crash_disabled(path)
+        crashed[crash.plugin] = {"what": crash.what, "reason": reason, "job": job, "at": time.time()}
+        _write_crash_state(Path(path), crashed)
+
+
+def clear_crash_disabled(path: Path, name: str) -> bool:
+    """Enables plugin ``name`` again on the server whose state file is ``path``.
+
+    Returns:
+        True when it was disabled there (after a crash), False when it was not.
+
+    Raises:
+        OSError: when the file cannot be written.
+    """
+    with _CRASH_STATE_LOCK:
+        crashed = read_crash_disabled(path)
+        if crashed.pop(name, None) is None:
+            return False
+        _write_crash_state(Path(path), crashed)
+    return True
+
+
+def crash_disabled_reason(name: str, record: dict[str, Any]) -> str:
+    """The sentence a server gives for a plugin it disabled after a crash: what ran, how the worker ended, and
+    how to enable it again."""
+    job = f" (job {record['job']})" if record.get("job") else ""
+    died = record.get("reason") or "the GPU worker died"
+    return (
+        f"plugin '{name}' is disabled on this server: {died} while its code ran ({record.get('what') or 'unknown'})"
+        f"{job}. Enable it again with POST /v1/plugins/{name}/enable "
+        f"(`vidstudio plugins enable {name} --server URL`)"
+    )
 
 
 def _guard_execute(cls: type, plugin: str, node_name: str, base: Path) -> None:
@@ -493,6 +581,9 @@ class PluginManager:
         plugins_dir: the user plugins folder (default :func:`plugins_dir`).
         config_dir: where the enabled/disabled state is kept (default :func:`config_dir`).
         entry_points: also discover installed packages (entry point group :data:`ENTRY_POINT_GROUP`).
+        crash_state: a server's file of plugins disabled there after they crashed its worker
+            (:func:`read_crash_disabled`; default ``$VIDSTUDIO_PLUGIN_CRASH_STATE``, else none): those count as
+            disabled, with the crash as the reason, on top of the user's settings.
 
     Construction discovers (reads manifests, imports nothing); :meth:`refresh` discovers again (after an
     install). Typical use, e.g. by the GUI's plugin manager::
@@ -505,11 +596,18 @@ class PluginManager:
     """
 
     def __init__(
-        self, *, plugins_dir: Path | str | None = None, config_dir: Path | str | None = None, entry_points: bool = True
+        self,
+        *,
+        plugins_dir: Path | str | None = None,
+        config_dir: Path | str | None = None,
+        entry_points: bool = True,
+        crash_state: Path | str | None = None,
     ):
         self.plugins_dir = Path(plugins_dir) if plugins_dir is not None else _default_plugins_dir()
         self.config_dir = Path(config_dir) if config_dir is not None else _default_config_dir()
         self.use_entry_points = entry_points
+        env_state = os.environ.get(CRASH_STATE_ENV)
+        self.crash_state = Path(crash_state) if crash_state is not None else (Path(env_state) if env_state else None)
         self._records: list[_Record] = []
         #: problems with the manager's own files (an unreadable state file), one line each.
         self.warnings: list[str] = []
@@ -541,7 +639,21 @@ class PluginManager:
                 )
         self._records = records
         self._disabled = self._read_disabled()
+        #: plugins the server of :attr:`crash_state` disabled after a crash: ``{name: record}``.
+        self.crash_disabled = read_crash_disabled(self.crash_state)
         self._collect_crashes()
+
+    def reload_crash_state(self) -> dict[str, dict[str, Any]]:
+        """Reads :attr:`crash_state` again (a server's worker crashed in a plugin since, or one was enabled
+        again) without discovering again; returns :attr:`crash_disabled`. A registry built before keeps what it
+        was given."""
+        self.crash_disabled = read_crash_disabled(self.crash_state)
+        return self.crash_disabled
+
+    def crash_reasons(self) -> dict[str, str]:
+        """``{plugin: sentence}`` for the plugins :attr:`crash_state` disables now (read again), each sentence
+        naming the plugin, what ran, how the worker ended and how to enable it again."""
+        return {n: crash_disabled_reason(n, r) for n, r in self.reload_crash_state().items()}
 
     def _collect_crashes(self) -> None:
         """Reads the crash markers of processes that are gone: disables their plugins, records them."""
@@ -756,7 +868,7 @@ class PluginManager:
         ok, why = r.manifest.compatible(API_VERSION)
         if not ok:
             return INCOMPATIBLE, why, ""
-        if r.name in self._disabled:
+        if r.name in self._disabled or r.name in self.crash_disabled:
             return DISABLED, None, ""
         st = _LOADS.get(r.key)
         if st is not None and st.error is not None:
@@ -940,6 +1052,8 @@ class PluginManager:
         """Why plugin ``name``'s node types cannot be used now (disabled, incompatible, failed), or None."""
         r = self._record(name)
         status, error, _ = self._status(r)
+        if status == DISABLED and name in self.crash_disabled:
+            return crash_disabled_reason(name, self.crash_disabled[name])
         if status == DISABLED:
             return f"plugin '{name}' is disabled; enable it with `vidstudio plugins enable {name}`"
         return error

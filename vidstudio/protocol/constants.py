@@ -23,6 +23,15 @@ MODELS = f"{API_PREFIX}/models"
 MODEL_DOWNLOADS = f"{API_PREFIX}/models/downloads"
 #: ``GET``: one download; ``DELETE``: cancel it.
 MODEL_DOWNLOAD = MODEL_DOWNLOADS + "/{download_id}"
+#: ``GET``: the plugins the server knows and whether each can be used
+#: (:class:`~vidstudio.protocol.models.PluginList`).
+PLUGINS = f"{API_PREFIX}/plugins"
+#: ``POST``: enable again a plugin the server disabled after it crashed the worker.
+PLUGIN_ENABLE = PLUGINS + "/{name}/enable"
+#: ``GET``: the models in the server's Hugging Face cache (:class:`~vidstudio.protocol.models.CachedModel`).
+MODEL_CACHE = f"{API_PREFIX}/models/cache"
+#: ``DELETE``: remove one from the cache (:class:`~vidstudio.protocol.models.CacheRemoval`).
+MODEL_CACHE_ENTRY = MODEL_CACHE + "/{org}/{name}"
 #: ``POST``: upload an image (multipart field ``file``).
 ASSETS = f"{API_PREFIX}/assets"
 #: ``GET``: one uploaded image's facts.

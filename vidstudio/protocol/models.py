@@ -383,6 +383,33 @@ class Download(_Model):
         return self.status in FINISHED
 
 
+class CachedModel(_Model):
+    """One model repo in the server's Hugging Face cache (``GET /v1/models/cache``). No path on the server: a
+    client names a cached model by its ``id`` (in a request's ``model``, or to remove it).
+
+    Attributes:
+        id: the repo id ``org/name``; size: bytes on disk (every cached revision).
+        revisions: the cached commit hashes, newest first; refs: the branch names that point at them.
+        family, variant: the VidStudio pipeline family and variant of the newest revision (``""`` for a repo
+            that is not one of VidStudio's pipelines, or not complete enough to tell).
+    """
+
+    id: str
+    size: int
+    revisions: list[str] = Field(default_factory=list)
+    refs: list[str] = Field(default_factory=list)
+    family: str = ""
+    variant: str = ""
+    source: Literal["huggingface"] = "huggingface"
+
+
+class CacheRemoval(_Model):
+    """``DELETE /v1/models/cache/{org}/{name}``: the repo removed and the bytes freed."""
+
+    id: str
+    freed_bytes: int
+
+
 class NodesDocument(_Model):
     """``GET /v1/nodes``: the node types the worker runs (``vidstudio nodes --json``'s document).
 
@@ -396,6 +423,43 @@ class NodesDocument(_Model):
     nodes: list[dict[str, Any]]
     capabilities: dict[str, Any] = Field(default_factory=dict)
     source: Literal["worker", "server"] = "server"
+
+
+#: A plugin's name as manifests spell it (what ``POST /v1/plugins/{name}/enable`` takes).
+PLUGIN_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,99}$"
+
+
+class ServerPlugin(_Model):
+    """One plugin the server knows (from its manifest; the server process never imports plugin code).
+
+    Attributes:
+        name, version: as its manifest says.
+        status: ``enabled`` (its node types can be used), ``disabled`` (by the server's owner, or by the server
+            after it crashed the worker: see ``crashed``), ``failed`` (bad manifest, import error) or
+            ``incompatible`` (its API range excludes this VidStudio).
+        reason: why it cannot be used, in one line with what to do (None when enabled).
+        crashed: True when the server disabled it because the GPU worker died while its code ran; ``POST
+            /v1/plugins/{name}/enable`` enables it again.
+        node_types: the type ids of its nodes.
+    """
+
+    name: str
+    version: str = ""
+    status: Literal["enabled", "disabled", "failed", "incompatible"]
+    reason: str | None = None
+    crashed: bool = False
+    node_types: list[str] = Field(default_factory=list)
+
+
+class PluginList(_Model):
+    """``GET /v1/plugins``: every plugin the server knows, by name."""
+
+    object: Literal["list"] = "list"
+    data: list[ServerPlugin]
+
+    def disabled(self) -> list[ServerPlugin]:
+        """The plugins whose status is ``disabled`` (crashed or by the server's owner)."""
+        return [p for p in self.data if p.status == "disabled"]
 
 
 class WorkerInfo(_Model):

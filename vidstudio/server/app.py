@@ -66,6 +66,8 @@ The VidStudio generation server: an asynchronous job API for rendering projects 
 * `GET .../{id}/output.mp4`, `.../{id}/frames/{n}.png`, `.../{id}/preview.jpg`: the results.
 * `POST /v1/assets`: upload an image (decoded before it is accepted) and use its id in requests.
 * `GET /v1/health`, `/v1/nodes`, `/v1/models` (pipelines and model files, each with its `kind`).
+* `GET /v1/plugins`: each plugin's status; one that crashed the worker is disabled on this server (jobs using its
+  nodes are refused, naming it) until `POST /v1/plugins/{name}/enable`.
 * `POST /v1/models/downloads`: download a model into the server's Hugging Face cache (`GET`, `DELETE` `.../{id}`).
 * **WebSocket `/v1/events`** (`?job=ID` to follow one job, `?previews=false` without preview images,
   `?token=TOKEN` when headers cannot be set): JSON messages, schema `Event` in `components/schemas`:
@@ -75,6 +77,11 @@ The VidStudio generation server: an asynchronous job API for rendering projects 
 With a token every request needs `Authorization: Bearer TOKEN`. Errors are `{"error": {"type", "message",
 "field", "details"}}` and name the field. Ids are made by the server; paths in requests never reach its files.
 """
+
+
+#: The file in the data folder that records the plugins this server disabled after they crashed its worker
+#: (:func:`vidstudio.plugins.manager.read_crash_disabled`).
+PLUGIN_STATE_FILE = "plugins.json"
 
 
 @dataclass
@@ -137,16 +144,23 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     Returns:
         the FastAPI app, with ``app.state.config``, ``app.state.manager``, ``app.state.store``,
-        ``app.state.catalog`` and ``app.state.registry`` (what :mod:`vidstudio.server.deps` hands the routes).
+        ``app.state.catalog``, ``app.state.registry`` (what :mod:`vidstudio.server.deps` hands the routes) and
+        ``app.state.plugins`` (the :class:`vidstudio.plugins.PluginManager` behind the registry).
     """
-    from vidstudio.nodes import default_registry
+    from vidstudio.nodes import builtin_registry
+    from vidstudio.plugins import PluginManager, add_plugins
 
     data_dir = Path(config.data_dir)
+    plugin_state = data_dir / PLUGIN_STATE_FILE
     store = JobStore(data_dir)
     catalog = ModelCatalog(
         [data_dir / "models", *config.models_dirs], config.default_model, scan_hf_cache=config.scan_hf_cache
     )
-    registry = default_registry()  # built-in types; plugin types from their manifests, never imported here
+    # Built-in types; plugin types from their manifests (never imported here), less those this server disabled
+    # after they crashed its worker.
+    plugins = PluginManager(crash_state=plugin_state)
+    registry = builtin_registry()
+    add_plugins(registry, plugins)
     manager = make_manager(
         store,
         worker_env=config.worker_env,
@@ -154,6 +168,7 @@ def create_app(config: ServerConfig) -> FastAPI:
         version=__version__,
         model_name=catalog.name_of,
         ray=config.ray,
+        plugin_state=plugin_state,
     )
 
     @asynccontextmanager
@@ -177,7 +192,16 @@ def create_app(config: ServerConfig) -> FastAPI:
         redoc_url=None,
     )
     app.state.manager, app.state.store, app.state.catalog, app.state.config = manager, store, catalog, config
-    app.state.registry = registry
+    app.state.registry, app.state.plugins = registry, plugins
+
+    def rebuild_registry() -> None:
+        """A new registry after the plugin settings changed (a plugin enabled again)."""
+        plugins.reload_crash_state()
+        fresh = builtin_registry()
+        plugins.register_into(fresh)
+        app.state.registry = fresh
+
+    app.state.rebuild_registry = rebuild_registry
     install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

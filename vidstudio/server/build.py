@@ -349,10 +349,13 @@ class NodeTypes:
         registry: :func:`vidstudio.nodes.default_registry`-like registry (plugins registered lazily, never
             loaded here).
         worker_doc: the worker's ``nodes`` document, or None while it starts.
+        crash_disabled: ``{plugin: why}`` for the plugins this server disabled after they crashed its worker
+            (their node types are refused, naming the plugin and how to enable it again).
     """
 
-    def __init__(self, registry: Any, worker_doc: dict[str, Any] | None):
+    def __init__(self, registry: Any, worker_doc: dict[str, Any] | None, crash_disabled: dict[str, str] | None = None):
         self.registry = registry
+        self.crash_disabled = dict(crash_disabled or {})
         self.described = {d.get("type"): d for d in (worker_doc or {}).get("nodes", []) if isinstance(d, dict)}
 
     def builtin(self, type_id: str) -> Any:
@@ -371,6 +374,9 @@ class NodeTypes:
 
     def problem(self, type_id: str) -> str | None:
         """Why a type cannot be used, or None."""
+        plugin = self.registry.source(type_id)
+        if plugin in self.crash_disabled:
+            return f"node type {type_id!r} is unavailable: {self.crash_disabled[plugin]}"
         reason = self.registry.unavailable_reason(type_id)
         if reason:
             return f"node type {type_id!r} is unavailable: {reason}"

@@ -20,9 +20,12 @@ from fastapi import Body, FastAPI
 from fastapi.responses import Response
 
 from vidstudio.progress import CancelToken
+from vidstudio.protocol.constants import MODEL_CACHE, MODEL_CACHE_ENTRY
 from vidstudio.protocol.models import (
     DOWNLOAD_ID_PATTERN,
     REPO_ID_PATTERN,
+    CachedModel,
+    CacheRemoval,
     Download,
     DownloadEvent,
     DownloadRequest,
@@ -162,18 +165,21 @@ def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
         return d if d is not None else missing(download_id)
 
     @app.get(
-        "/v1/models/cache",
+        MODEL_CACHE,
+        response_model=list[CachedModel],
         tags=["models"],
         summary="The models in the server's Hugging Face cache, with sizes",
         responses=ERRORS,
     )
-    async def cache_listing() -> list[dict[str, Any]]:
+    async def cache_listing() -> list[CachedModel]:
         from vidstudio.backend.hub import cached_models
 
-        return cached_models()
+        # the snapshot folder is a path on the server: of no use to a client, which names a model by its id
+        return [CachedModel.model_validate({k: v for k, v in m.items() if k != "folder"}) for m in cached_models()]
 
     @app.delete(
-        "/v1/models/cache/{org}/{name}",
+        MODEL_CACHE_ENTRY,
+        response_model=CacheRemoval,
         tags=["models"],
         summary="Remove a model from the server's cache",
         responses=ERRORS,
@@ -186,7 +192,7 @@ def add_download_routes(app: FastAPI, manager: Any = None) -> DownloadManager:
         if any(d.id == repo and d.status in ("queued", "running") for d in downloads.downloads.values()):
             return json_error(409, "conflict", f"{repo} is downloading; cancel it first")
         try:
-            return {"id": repo, "freed_bytes": remove(repo)}
+            return CacheRemoval(id=repo, freed_bytes=remove(repo))
         except ModelError as e:
             return json_error(404, "not_found", str(e))
 

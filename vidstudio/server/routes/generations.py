@@ -98,7 +98,8 @@ async def create_generation(
             "Content-Type",
         )
     if isinstance(req, ProjectGeneration):
-        types = NodeTypes(registry, manager.nodes_doc)
+        # the plugins that crashed the worker, read again: a crash since the registry was built counts too
+        types = NodeTypes(registry, manager.nodes_doc, request.app.state.plugins.crash_reasons())
         spec = await asyncio.to_thread(build_project, req, catalog, store, types, job_id)
     else:
         spec = await asyncio.to_thread(build_simple, req, catalog, store, job_id)

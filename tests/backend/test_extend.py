@@ -8,15 +8,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from vidstudio.backend.bundle import Conditioning, ModelRef
-from vidstudio.backend.extend import extend, match_colour, plan_windows, window_bundle, window_method
+from backend.clips import frames_of, motion_clip, pil_array, ttm_bundle
+from vidstudio.backend.bundle import Conditioning
+from vidstudio.backend.extend import match_colour, plan_windows, window_bundle, window_method
 from vidstudio.errors import NodeError
 from vidstudio.families import check_request
 from vidstudio.families._check import Request
-
-
-def pil_array(img):
-    return np.asarray(img, dtype=np.float32) / 255.0
 
 
 def test_windows_cover_the_clip_with_the_overlap():
@@ -79,22 +76,17 @@ def test_the_bundle_is_sliced_per_window():
     np.testing.assert_array_equal(w.motion_mask, mm[19:])
 
 
-def test_ltx_windows_are_conditioned_on_the_previous_frames_at_their_indices(tiny, pipeline_cache):
+def test_ltx_windows_are_conditioned_on_the_previous_frames_at_their_indices(run_extend):
     calls = []
-    ref = ModelRef(model=str(tiny("ltx")))
     boxes = np.tile(np.array([[10.0, 10.0, 30.0, 30.0]]), (17, 1, 1))
     boxes[:, 0, [0, 2]] += np.arange(17)[:, None]
-    res = extend(
-        ref,
+    res = run_extend(
+        "ltx",
+        None,
         Conditioning(prompt="a fox", prompt_schedule={8: "a fox runs"}, steps=1, seed=5, boxes=boxes),
-        width=64,
-        height=64,
+        calls,
         frames=17,
-        window=9,
         overlap=3,
-        fps=8,
-        cache=pipeline_cache,
-        call_hook=lambda plan, kw: calls.append(dict(kw)),
     )
     assert res.frames.shape == (17, 64, 64, 3)
     assert [(w.start, w.stop, w.seed, w.conditioned) for w in res.windows] == [
@@ -110,19 +102,7 @@ def test_ltx_windows_are_conditioned_on_the_previous_frames_at_their_indices(tin
         conds = calls[k]["conditions"]
         assert [(c.frame_index, c.strength) for c in conds] == [(0, 1.0), (1, 1.0), (2, 1.0)]
     # Window 1's conditions are window 0's last three frames (project frames 6, 7, 8), as made.
-    first = []
-    res0 = extend(
-        ref,
-        Conditioning(prompt="a fox", steps=1, seed=5, boxes=boxes[:9]),
-        width=64,
-        height=64,
-        frames=9,
-        window=9,
-        overlap=3,
-        fps=8,
-        cache=pipeline_cache,
-        call_hook=lambda p, kw: first.append(kw),
-    )
+    res0 = run_extend("ltx", None, Conditioning(prompt="a fox", steps=1, seed=5, boxes=boxes[:9]), frames=9, overlap=3)
     for j, c in enumerate(calls[1]["conditions"]):
         assert np.allclose(pil_array(c.image), res0.frames[6 + j], atol=1 / 255 + 1e-6)
     np.testing.assert_allclose(res.frames[:6], res0.frames[:6], atol=1e-6)  # the first window's own frames
@@ -150,67 +130,18 @@ def test_a_checkpoint_without_keyframes_or_video_to_video_cannot_extend():
         window_method("hunyuan15", "t2v")
 
 
-def test_a_window_that_cannot_run_is_named_with_its_frames(tiny, pipeline_cache):
+def test_a_window_that_cannot_run_is_named_with_its_frames(run_extend):
     from vidstudio.backend.bundle import Keyframe
 
     # the tiny Wan image-to-video model is a first-and-last-frame one: each window needs its last frame too
+    bundle = Conditioning(prompt="a fox", steps=1, keyframes=[Keyframe(0, np.zeros((8, 8, 3), np.float32))])
     with pytest.raises(NodeError, match=r"^window 0 \(project frames 0\.\.8\): .*keyframe at the last frame"):
-        extend(
-            ModelRef(model=str(tiny("wan", "i2v"))),
-            Conditioning(prompt="a fox", steps=1, keyframes=[Keyframe(0, np.zeros((8, 8, 3), np.float32))]),
-            width=32,
-            height=32,
-            frames=17,
-            window=9,
-            cache=pipeline_cache,
-        )
+        run_extend("wan", "i2v", bundle, size=32, frames=17)
 
 
-def spy_windows(monkeypatch):
-    """The frames each window's :func:`generate` made, as made (before the seam's colour match)."""
-    import vidstudio.backend.extend as ext
-
-    made, real = [], ext.generate
-
-    def gen(*a, **kw):
-        r = real(*a, **kw)
-        made.append(r.frames.copy())
-        return r
-
-    monkeypatch.setattr(ext, "generate", gen)
-    return made
-
-
-def frames_of(video):
-    return np.stack([pil_array(f) for f in video])
-
-
-def moving_square(frames, size=32):
-    """A white square moving right on a gradient, ``(frames, size, size, 3)``, and its masks."""
-    y, x = np.mgrid[0:size, 0:size] / size
-    base = np.stack([x, y, 0.5 * (x + y)], -1).astype(np.float32) * 0.6
-    video = np.repeat(base[None], frames, 0)
-    masks = np.zeros((frames, size, size), np.float32)
-    for t in range(frames):
-        x0 = 2 + t
-        video[t, 10:20, x0 : x0 + 10] = 1.0
-        masks[t, 10:20, x0 : x0 + 10] = 1.0
-    return video, masks
-
-
-def test_wan_vace_windows_hold_the_overlap_in_the_control_video_with_mask_0(tiny, pipeline_cache, monkeypatch):
-    made, calls = spy_windows(monkeypatch), []
-    res = extend(
-        ModelRef(model=str(tiny("wan", "vace"))),
-        Conditioning(prompt="a fox", steps=1, seed=2),
-        width=64,
-        height=64,
-        frames=13,
-        window=9,
-        fps=8,
-        cache=pipeline_cache,
-        call_hook=lambda plan, kw: calls.append(dict(kw)),
-    )
+def test_wan_vace_windows_hold_the_overlap_in_the_control_video_with_mask_0(run_extend, window_frames):
+    made, calls = window_frames, []
+    res = run_extend("wan", "vace", Conditioning(prompt="a fox", steps=1, seed=2), calls)
     assert res.frames.shape == (13, 64, 64, 3)
     assert [(w.start, w.stop, w.conditioned, w.method, w.pipeline) for w in res.windows] == [
         (0, 9, [], "", "WanVACEPipeline"),
@@ -231,11 +162,11 @@ def test_wan_vace_windows_hold_the_overlap_in_the_control_video_with_mask_0(tiny
     ), res.notes
 
 
-def test_wan_vace_windows_follow_their_slice_of_the_guide_and_the_trajectory_noise(tiny, pipeline_cache, monkeypatch):
+def test_wan_vace_windows_follow_their_slice_of_the_guide_and_the_trajectory_noise(run_extend, window_frames):
     from vidstudio.backend.generate import structured_initial_noise
 
-    made, calls = spy_windows(monkeypatch), []
-    guide = moving_square(13, 64)[0]
+    made, calls = window_frames, []
+    guide = motion_clip(13, 64, 64)[0]
     boxes = np.tile(np.array([[8.0, 8.0, 24.0, 24.0]]), (13, 1, 1))
     boxes[:, 0, [0, 2]] += 2.0 * np.arange(13)[:, None]
 
@@ -244,15 +175,10 @@ def test_wan_vace_windows_follow_their_slice_of_the_guide_and_the_trajectory_noi
         want = structured_initial_noise(plan, Conditioning(boxes=boxes[a:b]), seed, 9, 64, 64)
         calls.append((dict(kw), plan.noise_tensor(want)))
 
-    res = extend(
-        ModelRef(model=str(tiny("wan", "vace"))),
+    res = run_extend(
+        "wan",
+        "vace",
         Conditioning(prompt="a fox", steps=1, seed=2, guide=guide, boxes=boxes, boxes_as_mask=False),
-        width=64,
-        height=64,
-        frames=13,
-        window=9,
-        fps=8,
-        cache=pipeline_cache,
         call_hook=hook,
     )
     assert [w.conditioned for w in res.windows] == [[], [0, 1, 2, 3, 4]]
@@ -269,20 +195,10 @@ def test_wan_vace_windows_follow_their_slice_of_the_guide_and_the_trajectory_noi
     assert not torch.allclose(noise0, noise1)
 
 
-def test_wan_text_to_video_windows_go_through_video_to_video_from_the_overlap(tiny, pipeline_cache, monkeypatch):
-    made, calls = spy_windows(monkeypatch), []
-    guide = moving_square(13, 64)[0]
-    res = extend(
-        ModelRef(model=str(tiny("wan"))),
-        Conditioning(prompt="a fox", steps=2, seed=2, guide=guide, guide_strength=0.5),
-        width=64,
-        height=64,
-        frames=13,
-        window=9,
-        fps=8,
-        cache=pipeline_cache,
-        call_hook=lambda plan, kw: calls.append(dict(kw)),
-    )
+def test_wan_text_to_video_windows_go_through_video_to_video_from_the_overlap(run_extend, window_frames):
+    made, calls = window_frames, []
+    guide = motion_clip(13, 64, 64)[0]
+    res = run_extend("wan", None, Conditioning(prompt="a fox", steps=2, seed=2, guide=guide, guide_strength=0.5), calls)
     assert [(w.start, w.conditioned, w.method, w.pipeline) for w in res.windows] == [
         (0, [], "", "WanVideoToVideoPipeline"),
         (4, [0, 1, 2, 3, 4], "video_to_video", "WanVideoToVideoPipeline"),
@@ -298,20 +214,10 @@ def test_wan_text_to_video_windows_go_through_video_to_video_from_the_overlap(ti
     assert any("conditioned at frames 0..4 by video-to-video" in n for n in res.notes)
 
 
-def test_cogvideox_text_to_video_without_a_guide_holds_the_last_overlap_frame(tiny, pipeline_cache, monkeypatch):
-    made, calls = spy_windows(monkeypatch), []
-    res = extend(
-        ModelRef(model=str(tiny("cogvideox"))),
-        Conditioning(prompt="a fox", steps=2, seed=2, guide_strength=0.5),
-        width=32,
-        height=32,
-        frames=15,
-        window=9,
-        overlap=3,
-        fps=8,
-        cache=pipeline_cache,
-        call_hook=lambda plan, kw: calls.append(dict(kw)),
-    )
+def test_cogvideox_text_to_video_without_a_guide_holds_the_last_overlap_frame(run_extend, window_frames):
+    made, calls = window_frames, []
+    bundle = Conditioning(prompt="a fox", steps=2, seed=2, guide_strength=0.5)
+    res = run_extend("cogvideox", None, bundle, calls, size=32, frames=15, overlap=3)
     assert [(w.start, w.method, w.pipeline) for w in res.windows] == [
         (0, "", "CogVideoXPipeline"),
         (6, "video_to_video", "CogVideoXVideoToVideoPipeline"),
@@ -323,27 +229,16 @@ def test_cogvideox_text_to_video_without_a_guide_holds_the_last_overlap_frame(ti
     assert any("window 1: 6 of its frames have no guide video" in n for n in res.notes)
 
 
-def test_cogvideox_strength_that_leaves_no_step_is_refused_before_any_window(tiny, pipeline_cache, monkeypatch):
-    made = spy_windows(monkeypatch)
+def test_cogvideox_strength_that_leaves_no_step_is_refused_before_any_window(run_extend, window_frames):
     with pytest.raises(NodeError, match="control 'guide_video': guide_strength 0.6 with 1 steps leaves no"):
-        extend(
-            ModelRef(model=str(tiny("cogvideox"))),
-            Conditioning(prompt="a fox", steps=1),
-            width=32,
-            height=32,
-            frames=15,
-            window=9,
-            overlap=3,
-            cache=pipeline_cache,
-        )
-    assert made == []
+        run_extend("cogvideox", None, Conditioning(prompt="a fox", steps=1), size=32, frames=15, overlap=3)
+    assert window_frames == []
 
 
-def test_time_to_move_follows_each_windows_slice_of_the_motion_signal(tiny, pipeline_cache, monkeypatch):
+def test_time_to_move_follows_each_windows_slice_of_the_motion_signal(run_extend, window_frames, monkeypatch):
     from vidstudio.backend import ttm
-    from vidstudio.backend.bundle import Keyframe
 
-    made, seen = spy_windows(monkeypatch), []
+    made, seen = window_frames, []
     real_prepare = ttm.prepare
 
     def spy_prepare(plan, bundle, *a, **kw):
@@ -351,26 +246,9 @@ def test_time_to_move_follows_each_windows_slice_of_the_motion_signal(tiny, pipe
         return real_prepare(plan, bundle, *a, **kw)
 
     monkeypatch.setattr(ttm, "prepare", spy_prepare)
-    video, masks = moving_square(17)
-    res = extend(
-        ModelRef(model=str(tiny("cogvideox", "i2v"))),
-        Conditioning(
-            prompt="a square slides",
-            keyframes=[Keyframe(0, video[0])],
-            motion=video,
-            motion_mask=masks,
-            t_weak=1,
-            t_strong=2,
-            steps=3,
-            seed=5,
-        ),
-        width=32,
-        height=32,
-        frames=17,
-        window=9,
-        fps=8,
-        cache=pipeline_cache,
-    )
+    video, masks = motion_clip(17)
+    bundle = ttm_bundle(video, masks, prompt="a square slides", t_weak=1, t_strong=2, steps=3, seed=5)
+    res = run_extend("cogvideox", "i2v", bundle, size=32, frames=17)
     assert [(w.start, w.stop, w.method, w.pipeline, w.motion) for w in res.windows] == [
         (0, 9, "", "CogVideoXImageToVideoPipeline", (0, 9)),
         (8, 17, "first_frame", "CogVideoXImageToVideoPipeline", (8, 17)),

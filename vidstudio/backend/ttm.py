@@ -51,6 +51,7 @@ from PIL import Image
 
 from vidstudio.backend.adapters import Plan, video_frames
 from vidstudio.backend.bundle import Conditioning
+from vidstudio.backend.latent_hold import forward_noise, full_schedule, held_after_step
 from vidstudio.errors import NodeError
 from vidstudio.families._motion_transfer import METHOD, TTM_PIPELINES, resolve_steps
 
@@ -119,12 +120,12 @@ def _vae_device(vae: Any) -> Any:
         return vae.device
 
 
-def _frames_tensor(pipe: Any, frames: list[Image.Image], width: int, height: int) -> torch.Tensor:
+def frames_tensor(pipe: Any, frames: list[Image.Image], width: int, height: int) -> torch.Tensor:
     """PIL frames -> ``(1, 3, T, H, W)`` in [-1, 1] (the pipeline's own video processor)."""
     return pipe.video_processor.preprocess_video(frames, height=height, width=width)
 
 
-def _encode_wan(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def encode_wan(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Wan: the posterior's mode, normalised with the VAE's latents mean and std (as the pipeline normalises
     its image condition). ``(1, 3, T, H, W)`` -> ``(1, z, T_lat, h, w)`` float32."""
     vae = pipe.vae
@@ -135,7 +136,7 @@ def _encode_wan(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> t
     return (x - mean) / std
 
 
-def _encode_cogvideox(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def encode_cogvideox(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """CogVideoX: a posterior sample times the VAE's scaling factor (divided when ``invert_scale_latents``,
     CogVideoX 1.5), as the pipeline scales its image latents. ``(1, 3, T, H, W)`` -> ``(1, T_lat, C, h, w)``."""
     vae = pipe.vae
@@ -178,8 +179,8 @@ class FamilySpec:
 
 #: diffusers pipeline class name -> :class:`FamilySpec`.
 SPECS: dict[str, FamilySpec] = {
-    "WanImageToVideoPipeline": FamilySpec(_encode_wan, "BCTHW", False),
-    "CogVideoXImageToVideoPipeline": FamilySpec(_encode_cogvideox, "BTCHW", True, "transformer"),
+    "WanImageToVideoPipeline": FamilySpec(encode_wan, "BCTHW", False),
+    "CogVideoXImageToVideoPipeline": FamilySpec(encode_cogvideox, "BTCHW", True, "transformer"),
     "StableVideoDiffusionPipeline": FamilySpec(_encode_svd, "BTCHW", True, "unet"),
 }
 
@@ -215,21 +216,6 @@ def schedule_from(scheduler: Any, index: int) -> Iterator[None]:
         yield
     finally:
         del scheduler.set_timesteps
-
-
-def forward_noise(scheduler: Any, x0: torch.Tensor, noise: torch.Tensor, index: int) -> torch.Tensor:
-    """``x0`` noised with ``noise`` to the level of step ``index`` of ``scheduler``'s current schedule, by the
-    scheduler's own forward process (``add_noise``, or ``scale_noise`` for FlowMatchEulerDiscreteScheduler).
-
-    ``scheduler`` must be a copy that has run ``set_timesteps`` and never stepped: its begin index is set to
-    ``index`` so that schedulers that look sigmas up by step use exactly that step.
-    """
-    t = scheduler.timesteps[index : index + 1]
-    if hasattr(scheduler, "set_begin_index"):
-        scheduler.set_begin_index(index)
-    if hasattr(scheduler, "add_noise"):
-        return scheduler.add_noise(x0, noise, t.to(x0.device))
-    return scheduler.scale_noise(x0, t.to(x0.device), noise)
 
 
 # --------------------------------------------------------------------------------------------- the run
@@ -280,9 +266,7 @@ class TTMRun:
         if k >= self.t_strong:
             return latents
         self.replaced.append(k)
-        target = self.noised(k + 1) if k + 1 < self.steps else self.ref
-        m = self.mask.to(latents.device, latents.dtype)
-        return latents * (1 - m) + target.to(latents.device, latents.dtype) * m
+        return held_after_step(self.scheduler, self.ref, self.noise, self.mask, self.steps, k, latents)
 
     def report(self) -> dict[str, Any]:
         """What ran, for the run report and the MP4 metadata."""
@@ -343,7 +327,7 @@ def prepare(
     g = torch.Generator("cpu").manual_seed(int(seed))
     pil = video_frames(bundle.motion, frames, width, height, notes, what="motion signal")
     with torch.inference_mode():
-        ref = spec.encode(pipe, _frames_tensor(pipe, pil, width, height), g).cpu()
+        ref = spec.encode(pipe, frames_tensor(pipe, pil, width, height), g).cpu()
     mask = latent_mask(
         bundle.motion_mask if bundle.motion_kind == "object" else None,
         frames,
@@ -368,8 +352,7 @@ def prepare(
             f"control 'motion_signal': the motion signal's latents {tuple(ref.shape)} do not match "
             f"the pipeline's {tuple(noise.shape)}"
         )
-    full = copy.deepcopy(pipe.scheduler)
-    full.set_timesteps(bundle.steps, device="cpu")
+    full = full_schedule(pipe.scheduler, bundle.steps)
     init_sigma = 1.0
     if spec.scales_given_latents:
         trunc = copy.deepcopy(full)

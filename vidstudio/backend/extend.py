@@ -12,7 +12,10 @@ methods (:data:`METHODS`), chosen from what the checkpoint takes:
 - ``video_to_video``: where the checkpoint takes no image at all (Wan and CogVideoX text-to-video), the guide
   video of a video-to-video pipeline (``WanVideoToVideoPipeline`` / ``CogVideoXVideoToVideoPipeline``, denoising
   ``strength`` = the bundle's guide strength) is the overlap frames followed by the window's slice of the guide
-  video (the animatic), the last overlap frame held where there is no guide.
+  video (the animatic), the last overlap frame held where there is no guide. The strength alone would re-noise
+  the overlap frames a good deal, so the latent frames that lie wholly inside the overlap are also held at every
+  step on the previous frames' latents noised to that step's level, up to ``overlap_hold`` of the schedule
+  (:mod:`vidstudio.backend.latent_hold`, the masked replacement Time-to-Move uses).
 
 The rest of the conditioning is sliced per window: the prompt schedule (the prompt in force at the window's
 middle, or at its start with the changes inside it where the family takes a schedule), keyframes (a
@@ -23,7 +26,8 @@ so the animatic's motion goes on through every window. The default overlap, one 
 Wan, 9 for LTX), covers whole latent frames of a causal video VAE. Across each seam the new window's colours are
 matched to the overlap it shares with the frames already made (per-channel mean and standard deviation over the
 overlap: a Reinhard-style statistics transfer, Reinhard et al. 2001, "Color transfer between images"), then the
-overlap is cross-faded.
+overlap is cross-faded. The run report gives Extend's choices, each window (:meth:`Window.describe`) and every
+window's own notes, an identical note once with the windows it came from (:func:`merge_window_notes`).
 """
 
 from __future__ import annotations

@@ -1263,6 +1263,17 @@ class Extend(Node):
             help="Frames each pass shares with the one before; 0: one latent step plus one (1 for checkpoints "
             "that take a first frame only).",
         ),
+        Param(
+            "overlap_hold",
+            "float",
+            1.0,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="Video-to-video passes (Wan and CogVideoX text-to-video): the fraction of the schedule during "
+            "which the overlap's latents are held on the frames already made, noised to each step's level; "
+            "1: every step (the overlap ends on those frames); 0: the guide strength alone holds it.",
+        ),
     )
     uses_settings = ("width", "height", "fps", "frame_count")
 
@@ -1282,13 +1293,14 @@ class Extend(Node):
             frames=ctx.frame_count,
             window=params["window"],
             overlap=params["overlap"],
+            overlap_hold=params["overlap_hold"],
             fps=ctx.fps,
             project_dir=ctx.project_dir,
             cache=ctx.services.get("pipeline_cache"),
             progress=ctx.report,
             cancel=ctx.cancel,
         )
-        for n in result.notes + result.last.notes:
+        for n in result.notes:  # Extend's own, the windows, then every window's notes (identical ones once)
             ctx.note(n)
         if bundle.seed < 0:
             ctx.keep_off_disk("a random seed chosen for this run only")

@@ -443,3 +443,97 @@ def test_the_held_overlap_latents_are_the_previous_frames_noised_to_each_step(fa
     a1, b1 = coeffs(t1)
     e = (overlap(x0) - a0 * ref) / b0
     assert not torch.allclose(overlap(x1), a1 * ref + b1 * e, atol=1e-3)
+
+
+# --------------------------------------------------------------------------------------------- validation
+def extend_project(tmp_path, model, ext, cond=None, family="auto", frames=297, nodes=(), links=()):
+    """A project file of Load Model -> Conditioning -> Extend (64x64, ``frames`` frames at 24 fps): ``model`` a
+    folder or repo id, ``ext`` the Extend node's params, ``cond`` the Conditioning node's."""
+    import json
+
+    doc = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 64, "fps": "24", "frame_count": frames},
+        "nodes": [
+            {"id": "model", "type": "LoadModel", "params": {"family": family, "model": str(model)}},
+            {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox", **(cond or {})}},
+            {"id": "ext", "type": "Extend", "params": ext},
+            *nodes,
+        ],
+        "links": [
+            {"from": "model.model", "to": "ext.model"},
+            {"from": "cond.conditioning", "to": "ext.conditioning"},
+            *links,
+        ],
+    }
+    path = tmp_path / "extend.vidproj"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def pipeline_folder(tmp_path, pipeline_class):
+    """A model folder that names its diffusers pipeline class (found and recognised without weights)."""
+    folder = tmp_path / pipeline_class
+    folder.mkdir()
+    (folder / "model_index.json").write_text(f'{{"_class_name": "{pipeline_class}"}}')
+    return folder
+
+
+def validate(path, capsys):
+    from vidstudio.cli import main
+
+    code = main(["validate", str(path)])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_validate_refuses_a_checkpoint_that_cannot_extend(tmp_path, capsys):
+    code, text = validate(extend_project(tmp_path, pipeline_folder(tmp_path, "HunyuanVideo15Pipeline"), {}), capsys)
+    assert code == 2
+    assert (
+        "node 'ext' input 'model': hunyuan15 (t2v) takes no keyframes and no guide video, so a window cannot be "
+        "conditioned on the one before" in text
+    ), text
+
+
+@pytest.mark.parametrize(
+    "ext,message",
+    [
+        ({"window": 9, "overlap": 9}, "node 'ext' param 'overlap': 9 frames must be less than the window (9 frames)"),
+        ({"window": 300}, "node 'ext' param 'window': 300 frames; ltx makes at most 257 frames in one pass"),
+        ({"window": 10}, "node 'ext' param 'window': ltx needs 8k+1 frames (9, 17, 25, 33, ...) per pass, not 10"),
+    ],
+)
+def test_validate_checks_the_extend_window_and_overlap(ext, message, tmp_path, capsys):
+    code, text = validate(extend_project(tmp_path, "Lightricks/LTX-Video", ext, family="ltx"), capsys)
+    assert code == 2 and message in text, text
+
+
+def test_validate_accepts_a_clip_past_the_window_and_runs_the_family_checks_on_extend(tmp_path, capsys):
+    code, text = validate(extend_project(tmp_path, "Lightricks/LTX-Video", {}, family="ltx"), capsys)
+    assert code == 0 and "ok (3 nodes" in text, text  # 297 frames: past one pass, which Extend is for
+    flow = [{"id": "flow", "type": "MotionFlow"}], [{"from": "flow.flow", "to": "cond.flow"}]
+    proj = extend_project(tmp_path, "Lightricks/LTX-Video", {}, {"initial_noise": "warped"}, "ltx", 297, *flow)
+    code, text = validate(proj, capsys)
+    assert code == 0, text
+    assert (
+        "node 'ext' conditioning 'cond' param 'initial_noise': initial noise 'warped' is meant for the "
+        "Go-with-the-Flow LoRAs of CogVideoX; ltx was not trained on it" in text
+    ), text
+
+
+def test_validate_warns_of_the_overlap_of_a_first_frame_checkpoint_and_a_strength_with_no_step(tmp_path, capsys):
+    wan_i2v = pipeline_folder(tmp_path, "WanImageToVideoPipeline")
+    code, text = validate(extend_project(tmp_path, wan_i2v, {"overlap": 5}), capsys)
+    assert (
+        "node 'ext' param 'overlap': wan (i2v) takes a first frame only: each window starts from the last frame of "
+        "the one before (overlap 1, not 5) (warning)" in text
+    ), text
+    assert code == 2 and "node 'ext' control 'keyframes': this wan checkpoint (i2v) needs an image to animate" in text
+    cog = pipeline_folder(tmp_path, "CogVideoXPipeline")
+    code, text = validate(extend_project(tmp_path, cog, {}, {"steps": 1}), capsys)
+    assert code == 2
+    assert (
+        "node 'ext' conditioning 'cond' param 'guide_strength': the video-to-video windows: guide_strength 0.6 with 1 "
+        "steps leaves no denoising step" in text
+    ), text

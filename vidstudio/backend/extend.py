@@ -47,7 +47,7 @@ from vidstudio.backend.generate import GenerateResult, generate, resolve_seed
 from vidstudio.backend.latent_hold import hold_until_step
 from vidstudio.backend.locate import locate
 from vidstudio.errors import NodeError
-from vidstudio.families import get_spec, uses_video_to_video
+from vidstudio.families import CANNOT_EXTEND, extend_method, get_spec
 from vidstudio.progress import CancelToken
 
 
@@ -289,24 +289,18 @@ class ExtendResult:
 
 
 def window_method(family: str, variant: str | None) -> str:
-    """How Extend conditions a window of this checkpoint on the one before, a key of :data:`METHODS`:
-    ``frame_indices`` where it takes keyframes at any frame (LTX-Video, Wan VACE), ``first_frame`` where it takes
-    a first frame (image-to-video), ``video_to_video`` where it takes no image but a guide video through a
-    video-to-video pipeline (Wan and CogVideoX text-to-video).
+    """How Extend conditions a window of this checkpoint on the one before, a key of :data:`METHODS`
+    (:func:`vidstudio.families.extend_method`): ``frame_indices`` where it takes keyframes at any frame (LTX-Video,
+    Wan VACE), ``first_frame`` where it takes a first frame (image-to-video), ``video_to_video`` where it takes no
+    image but a guide video through a video-to-video pipeline (Wan and CogVideoX text-to-video).
 
     Raises:
-        NodeError: for a checkpoint that takes none of these, naming what would work.
+        NodeError: for a checkpoint that takes none of these, naming what would work (:data:`CANNOT_EXTEND`).
     """
-    spec = get_spec(family)
-    keys = spec.controls.get("keyframes")
-    if keys is not None and (variant is None or not keys.variants or variant in keys.variants):
-        return "frame_indices" if keys.frames_for(variant) == "any" else "first_frame"
-    if uses_video_to_video(family, variant):
-        return "video_to_video"
-    raise NodeError(
-        f"{family} ({variant or 'this checkpoint'}) takes no keyframes and no guide video, so a window cannot be "
-        "conditioned on the one before: use an image-to-video checkpoint, Wan VACE, or LTX-Video"
-    )
+    method = extend_method(family, variant)
+    if method is None:
+        raise NodeError(CANNOT_EXTEND.format(family=family, variant=variant or "this checkpoint"))
+    return method
 
 
 def extend(

@@ -18,11 +18,13 @@ Compatibility views of the older parallel tables (:data:`FAMILIES`, :data:`VARIA
 from __future__ import annotations
 
 from vidstudio.families._check import (
+    CANNOT_EXTEND,
     CheckResult,
     Recognised,
     Request,
     check_request,
     describe,
+    extend_method,
     families_that_can,
     read_configs,
     recognise,
@@ -74,6 +76,7 @@ DEFAULT_GUIDANCE: dict[str, float] = {f: s.default_guidance for f, s in SPECS.it
 FAMILY_RULES: dict[str, GeometryRule] = {f: s.rule for f, s in SPECS.items()}
 
 __all__ = [
+    "CANNOT_EXTEND",
     "ANIMATEDIFF_MAX_FRAMES",
     "ANIMATEDIFF_WINDOW",
     "CAPABILITIES",
@@ -101,6 +104,7 @@ __all__ = [
     "When",
     "check_request",
     "describe",
+    "extend_method",
     "families_that_can",
     "get_spec",
     "read_configs",

@@ -97,8 +97,40 @@ HOLD_PIPELINES: dict[str, tuple[str, str]] = {
 }
 
 
+class HeldRegion:
+    """The masked replacement, for a class holding ``ref``, ``noise``, ``mask``, ``scheduler`` (the full-schedule
+    copy), ``steps`` and ``replaced`` (a list) whose :meth:`hold_span` gives the full-schedule index of the first
+    step the pipeline runs and the index the hold stops before."""
+
+    ref: torch.Tensor
+    noise: torch.Tensor
+    mask: torch.Tensor
+    scheduler: Any
+    steps: int
+    replaced: list[int]
+
+    def hold_span(self) -> tuple[int, int]:
+        """``(first step run, the step the hold stops before)``, full-schedule indices."""
+        raise NotImplementedError
+
+    def noised(self, index: int) -> torch.Tensor:
+        """``ref`` noised with the fixed draw to the level of step ``index``."""
+        return forward_noise(self.scheduler, self.ref, self.noise, index)
+
+    def after_step(self, i: int, latents: torch.Tensor) -> torch.Tensor:
+        """The latents after executed step ``i`` (0 = the first step run): inside the mask, ``ref`` noised to the
+        next step's level while the hold lasts (:func:`held_after_step`, the index recorded in ``replaced``);
+        unchanged otherwise."""
+        first, until = self.hold_span()
+        k = first + i
+        if k >= until:
+            return latents
+        self.replaced.append(k)
+        return held_after_step(self.scheduler, self.ref, self.noise, self.mask, self.steps, k, latents)
+
+
 @dataclass
-class OverlapHold:
+class OverlapHold(HeldRegion):
     """The first latent frames of a video-to-video call held on the latents of known frames (Extend's overlap).
 
     Attributes:
@@ -124,9 +156,9 @@ class OverlapHold:
     init_noise_sigma: float = 1.0
     replaced: list[int] = field(default_factory=list)
 
-    def noised(self, index: int) -> torch.Tensor:
-        """The known latents noised with the fixed draw to the level of step ``index``."""
-        return forward_noise(self.scheduler, self.ref, self.noise, index)
+    def hold_span(self) -> tuple[int, int]:
+        """``(first, until)``."""
+        return self.first, self.until
 
     def initial(self, latents: torch.Tensor) -> torch.Tensor:
         """The pipeline's initial latents with the held region at the first step's level (as the pipeline
@@ -134,15 +166,6 @@ class OverlapHold:
         if self.first >= self.until:
             return latents
         return blend(latents, self.noised(self.first) * self.init_noise_sigma, self.mask)
-
-    def after_step(self, i: int, latents: torch.Tensor) -> torch.Tensor:
-        """The latents after executed step ``i`` (0 = the step at :attr:`first`): the held region replaced
-        while ``first + i < until`` (:func:`held_after_step`), unchanged otherwise."""
-        k = self.first + i
-        if k >= self.until:
-            return latents
-        self.replaced.append(k)
-        return held_after_step(self.scheduler, self.ref, self.noise, self.mask, self.steps, k, latents)
 
     def report(self) -> dict[str, int]:
         """What was held, for the run report: ``{"latent_frames", "frames", "first", "until", "steps"}``."""
@@ -266,6 +289,7 @@ def prepare_overlap_hold(
 
 __all__ = [
     "HOLD_PIPELINES",
+    "HeldRegion",
     "OverlapHold",
     "blend",
     "forward_noise",

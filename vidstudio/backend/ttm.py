@@ -15,7 +15,8 @@ one fixed noise draw ``e``:
 
 ``noise`` is the scheduler's own forward process at that step (``add_noise``; ``scale_noise`` on
 FlowMatchEulerDiscreteScheduler), so it is ``(1 - s) x + s e`` for flow matching, ``x + s e`` for SVD's
-EDM-style Euler and ``sqrt(a) x + sqrt(1 - a) e`` for CogVideoX's DDIM/DPM.
+EDM-style Euler and ``sqrt(a) x + sqrt(1 - a) e`` for CogVideoX's DDIM/DPM. The forward noise and the masked
+replacement live in :mod:`vidstudio.backend.latent_hold`, which Extend's overlap hold shares.
 
 How it runs: the stock diffusers pipeline runs unchanged (image conditioning, classifier-free guidance, the
 Wan 2.2 expert switch at ``boundary_ratio``, callbacks), with three hooks around one call:
@@ -51,7 +52,7 @@ from PIL import Image
 
 from vidstudio.backend.adapters import Plan, video_frames
 from vidstudio.backend.bundle import Conditioning
-from vidstudio.backend.latent_hold import forward_noise, full_schedule, held_after_step
+from vidstudio.backend.latent_hold import HeldRegion, full_schedule
 from vidstudio.errors import NodeError
 from vidstudio.families._motion_transfer import METHOD, TTM_PIPELINES, resolve_steps
 
@@ -220,7 +221,7 @@ def schedule_from(scheduler: Any, index: int) -> Iterator[None]:
 
 # --------------------------------------------------------------------------------------------- the run
 @dataclass
-class TTMRun:
+class TTMRun(HeldRegion):
     """Time-to-Move for one pipeline call (see the module docstring).
 
     Attributes:
@@ -230,7 +231,8 @@ class TTMRun:
         ref: the motion signal's latents ``(1, ...)`` in the pipeline's layout (lead frames included).
         noise: the fixed draw, same shape.
         mask: the latent mask, broadcastable to :attr:`ref` (1 inside, 0 outside).
-        scheduler: a copy of the pipeline's scheduler holding the full schedule (for :func:`forward_noise`).
+        scheduler: a copy of the pipeline's scheduler holding the full schedule (for
+            :func:`vidstudio.backend.latent_hold.forward_noise`).
         init_noise_sigma: what the pipeline multiplies ``latents=`` by (1 when it does not).
         latents_dtype: the dtype of ``latents=``.
         notes: what was changed, in words.
@@ -250,23 +252,16 @@ class TTMRun:
     notes: list[str] = field(default_factory=list)
     replaced: list[int] = field(default_factory=list)
 
-    def noised(self, index: int) -> torch.Tensor:
-        """The motion signal noised with the fixed draw to the level of step ``index``."""
-        return forward_noise(self.scheduler, self.ref, self.noise, index)
+    def hold_span(self) -> tuple[int, int]:
+        """``(t_weak, t_strong)``: the mask is replaced after the steps from ``t_weak`` to before ``t_strong``
+        (:meth:`vidstudio.backend.latent_hold.HeldRegion.after_step`: the motion signal noised to the next step's
+        level inside the mask)."""
+        return self.t_weak, self.t_strong
 
     def initial_latents(self) -> torch.Tensor:
         """The ``latents=`` argument: the motion signal noised to ``t_weak`` (over the whole frame), divided by
         :attr:`init_noise_sigma` where the pipeline multiplies by it."""
         return (self.noised(self.t_weak) / self.init_noise_sigma).to(self.latents_dtype)
-
-    def after_step(self, i: int, latents: torch.Tensor) -> torch.Tensor:
-        """The latents after executed step ``i`` (0 = the step at ``t_weak``): inside the mask, the motion
-        signal noised to the next step's level while ``t_weak + i < t_strong``; unchanged otherwise."""
-        k = self.t_weak + i
-        if k >= self.t_strong:
-            return latents
-        self.replaced.append(k)
-        return held_after_step(self.scheduler, self.ref, self.noise, self.mask, self.steps, k, latents)
 
     def report(self) -> dict[str, Any]:
         """What ran, for the run report and the MP4 metadata."""

@@ -1168,8 +1168,11 @@ class Extend(Node):
     checkpoints), or video-to-video from the overlap frames and the guide video (Wan and CogVideoX text-to-video).
 
     The prompt schedule, keyframes, guide video (the animatic), masks, trajectory boxes, camera and the
-    Time-to-Move motion signal are sliced per window, and colours are matched across each seam. The run report
-    lists the windows with their method.
+    Time-to-Move motion signal are sliced per window, and colours are matched across each seam. Video-to-video
+    windows also hold their overlap latents on the frames already made for ``overlap_hold`` of the schedule
+    (:mod:`vidstudio.backend.latent_hold`). The run report lists the windows with their method, then every
+    window's own notes (an identical note once, ``windows 0-3: ...``). Validation runs Generate's checks on the
+    first window and Extend's own (:meth:`check_in_graph`).
 
     Outputs: ``video`` (the project's frame count), ``seed`` the first window's seed, ``audio`` the windows'
     sound tracks joined under their new frames (LTX-2; None for the other families).

@@ -65,3 +65,37 @@ def picture(h: int = 48, w: int = 80, seed: int = 0) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w] / max(h, w)
     base = np.stack([x, y, 0.5 * (x + y)], -1) + r.normal(0, 0.05, (1, 1, 3))
     return np.clip(base, 0, 1).astype(np.float32)
+
+
+@pytest.fixture
+def run_extend(tiny, pipeline_cache):
+    """``run_extend(family, variant, bundle, calls=None, **kw) -> ExtendResult``: :func:`vidstudio.backend.extend.
+    extend` on the tiny model, 64x64 pixels, 13 frames in windows of 9 at 8 fps unless ``kw`` says otherwise
+    (``size`` sets width and height); ``calls`` collects a copy of each pipeline call's arguments."""
+    from vidstudio.backend.bundle import ModelRef
+    from vidstudio.backend.extend import extend
+
+    def run(family, variant, bundle, calls=None, size=64, **kw):
+        if calls is not None:
+            kw["call_hook"] = lambda plan, args: calls.append(dict(args))
+        opts = {"width": size, "height": size, "frames": 13, "window": 9, "fps": 8, **kw}
+        return extend(ModelRef(model=str(tiny(family, variant))), bundle, cache=pipeline_cache, **opts)
+
+    return run
+
+
+@pytest.fixture
+def window_frames(monkeypatch):
+    """The frames each Extend window's :func:`generate` made, as made (before the seam's colour match), filled
+    while the test runs."""
+    import vidstudio.backend.extend as ext
+
+    made, real = [], ext.generate
+
+    def gen(*a, **kw):
+        r = real(*a, **kw)
+        made.append(r.frames.copy())
+        return r
+
+    monkeypatch.setattr(ext, "generate", gen)
+    return made

@@ -11,25 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backend.conftest import picture
+from backend.clips import denoiser_inputs, motion_clip, ttm_bundle
 from helpers import EXAMPLES, scaled_cut_and_drag
-from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
+from vidstudio.backend.bundle import Keyframe, ModelRef
 from vidstudio.backend.capabilities import Request, check_request
 from vidstudio.families._motion_transfer import default_steps, resolve_steps, step_index
 
 W, H = 32, 32
-
-
-def motion_clip(frames: int, w: int = W, h: int = H) -> tuple[np.ndarray, np.ndarray]:
-    """A picture with a bright square dragged left to right: ``(T, h, w, 3)`` frames and ``(T, h, w)`` masks."""
-    bg = picture(h, w, seed=3)
-    video = np.repeat(bg[None], frames, axis=0).copy()
-    masks = np.zeros((frames, h, w), np.float32)
-    for i in range(frames):
-        x0 = 2 + int(round(i * (w - 18) / max(frames - 1, 1)))
-        video[i, 8:24, x0 : x0 + 14] = (1.0, 0.9, 0.2)
-        masks[i, 8:24, x0 : x0 + 14] = 1.0
-    return video, masks
 
 
 # --------------------------------------------------------------------------------------------- settings
@@ -175,11 +163,11 @@ def test_dual_clock_denoising_on_tiny_models(family, variant, frames, tiny, pipe
     keys = [Keyframe(0, video[0])]
     if family == "wan":  # the tiny Wan image-to-video model is a first-and-last-frame one
         keys.append(Keyframe(frames - 1, video[-1]))
-    bundle = Conditioning(
+    bundle = ttm_bundle(
+        video,
+        masks,
         prompt="" if family == "svd" else "a square slides",
         keyframes=keys,
-        motion=video,
-        motion_mask=masks,
         t_weak=t_weak,
         t_strong=t_strong,
         steps=steps,
@@ -195,19 +183,7 @@ def test_dual_clock_denoising_on_tiny_models(family, variant, frames, tiny, pipe
         return run
 
     monkeypatch.setattr(ttm, "prepare", spy_prepare)
-    hooks = []
-
-    def call_hook(plan, kwargs):
-        net = getattr(plan.pipe, "transformer", None) or plan.pipe.unet
-
-        def pre(module, args, kw):
-            hidden = kw.get("hidden_states", args[0] if args else None)
-            t = kw.get("timestep", args[1] if len(args) > 1 else None)
-            calls.append((hidden.detach().clone(), torch.as_tensor(t).flatten()[0].item()))
-
-        hooks.append(net.register_forward_pre_hook(pre, with_kwargs=True))
-
-    try:
+    with denoiser_inputs(calls) as call_hook:
         res = generate(
             ModelRef(family=family, model=str(tiny(family, variant))),
             bundle,
@@ -219,9 +195,6 @@ def test_dual_clock_denoising_on_tiny_models(family, variant, frames, tiny, pipe
             call_hook=call_hook,
             previews=False,
         )
-    finally:
-        for h in hooks:
-            h.remove()
     run = runs[0]
     assert res.motion == {
         "method": "time_to_move",
@@ -307,11 +280,11 @@ def test_wan22_two_expert_switch_happens_at_the_same_step(tmp_path, pipeline_cac
                     )
                 )
 
-        bundle = Conditioning(
+        bundle = ttm_bundle(
+            video,
+            masks,
             prompt="birds",
-            keyframes=[Keyframe(0, video[0])],
             motion=motion,
-            motion_mask=masks,
             t_weak=2,
             t_strong=3,
             steps=steps,

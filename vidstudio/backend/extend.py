@@ -12,7 +12,10 @@ methods (:data:`METHODS`), chosen from what the checkpoint takes:
 - ``video_to_video``: where the checkpoint takes no image at all (Wan and CogVideoX text-to-video), the guide
   video of a video-to-video pipeline (``WanVideoToVideoPipeline`` / ``CogVideoXVideoToVideoPipeline``, denoising
   ``strength`` = the bundle's guide strength) is the overlap frames followed by the window's slice of the guide
-  video (the animatic), the last overlap frame held where there is no guide.
+  video (the animatic), the last overlap frame held where there is no guide. The strength alone would re-noise
+  the overlap frames a good deal, so the latent frames that lie wholly inside the overlap are also held at every
+  step on the previous frames' latents noised to that step's level, up to ``overlap_hold`` of the schedule
+  (:mod:`vidstudio.backend.latent_hold`, the masked replacement Time-to-Move uses).
 
 The rest of the conditioning is sliced per window: the prompt schedule (the prompt in force at the window's
 middle, or at its start with the changes inside it where the family takes a schedule), keyframes (a
@@ -23,7 +26,8 @@ so the animatic's motion goes on through every window. The default overlap, one 
 Wan, 9 for LTX), covers whole latent frames of a causal video VAE. Across each seam the new window's colours are
 matched to the overlap it shares with the frames already made (per-channel mean and standard deviation over the
 overlap: a Reinhard-style statistics transfer, Reinhard et al. 2001, "Color transfer between images"), then the
-overlap is cross-faded.
+overlap is cross-faded. The run report gives Extend's choices, each window (:meth:`Window.describe`) and every
+window's own notes, an identical note once with the windows it came from (:func:`merge_window_notes`).
 """
 
 from __future__ import annotations
@@ -40,9 +44,10 @@ import numpy as np
 from vidstudio.backend.adapters import fit_image, video_to_video_strength
 from vidstudio.backend.bundle import Conditioning, Keyframe, ModelRef
 from vidstudio.backend.generate import GenerateResult, generate, resolve_seed
+from vidstudio.backend.latent_hold import hold_until_step
 from vidstudio.backend.locate import locate
 from vidstudio.errors import NodeError
-from vidstudio.families import get_spec, uses_video_to_video
+from vidstudio.families import CANNOT_EXTEND, extend_method, get_spec
 from vidstudio.progress import CancelToken
 
 
@@ -59,6 +64,8 @@ class Window:
         pipeline: the diffusers pipeline class that ran it.
         motion: the project frames of the Time-to-Move motion signal it followed ``(start, stop)`` (its first
             ``len(conditioned)`` frames replaced by the previous window's), or None.
+        hold: for a video-to-video window, how its overlap latents were held
+            (:meth:`vidstudio.backend.latent_hold.OverlapHold.report`), or None.
     """
 
     index: int
@@ -70,6 +77,7 @@ class Window:
     method: str = ""
     pipeline: str = ""
     motion: tuple[int, int] | None = None
+    hold: dict[str, int] | None = None
 
     def describe(self) -> str:
         """One line for the run report, e.g. ``window 1: frames 8..16, seed 4, conditioned at frames 0..4 by
@@ -80,6 +88,13 @@ class Window:
             if self.method == "frame_indices" and self.pipeline == "WanVACEPipeline":
                 how = "the VACE control video (mask 0 there)"
             cond = f", conditioned at frames {self.conditioned[0]}..{self.conditioned[-1]} by {how}"
+        if self.hold:
+            h = self.hold
+            end = "the end" if h["until"] >= h["steps"] else f"step {h['until']}"
+            cond += (
+                f", frames 0..{h['frames'] - 1} held on the previous frames' latents from step {h['first']} to "
+                f"{end} of {h['steps']}"
+            )
         ran = f", {self.pipeline}" if self.pipeline else ""
         ttm = ""
         if self.motion is not None:
@@ -96,6 +111,30 @@ METHODS: dict[str, str] = {
     "first_frame": "its first frame (image-to-video)",
     "video_to_video": "video-to-video (the overlap frames, then the guide video)",
 }
+
+
+def merge_window_notes(per_window: list[list[str]]) -> list[str]:
+    """The notes of every window, each prefixed with the windows it came from, an identical note once:
+    ``["windows 0-3: steps 8 (...)", "window 2: the guide video has 3 frames, ..."]`` (ranges of consecutive
+    windows joined with a dash, others listed with commas), in the order they first appear."""
+    where: dict[str, list[int]] = {}
+    for k, notes in enumerate(per_window):
+        for n in notes:
+            ks = where.setdefault(n, [])
+            if not ks or ks[-1] != k:
+                ks.append(k)
+    out = []
+    for n, ks in where.items():
+        runs: list[list[int]] = []
+        for k in ks:
+            if runs and k == runs[-1][-1] + 1:
+                runs[-1].append(k)
+            else:
+                runs.append([k])
+        parts = [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
+        label = "window" if len(ks) == 1 else "windows"
+        out.append(f"{label} {', '.join(parts)}: {n}")
+    return out
 
 
 def plan_windows(frames: int, window: int, overlap: int) -> list[tuple[int, int]]:
@@ -233,7 +272,10 @@ class ExtendResult:
 
     Attributes:
         frames: ``(frames, H, W, 3)`` float32 in [0, 1]. windows: the passes, in order.
-        last: the last window's :class:`GenerateResult` (family, pipeline, seed...). notes: the run report.
+        last: the last window's :class:`GenerateResult` (family, pipeline, seed...). notes: the run report: what
+            Extend decided, the windows (:meth:`Window.describe`), then every window's own notes
+            (:func:`merge_window_notes`).
+        window_notes: each window's :attr:`GenerateResult.notes`, in order.
         audio: where every window made a sound track (LTX-2), each window's sound under its new frames, joined
             (as long as the clip); else None.
     """
@@ -243,27 +285,22 @@ class ExtendResult:
     last: GenerateResult
     notes: list[str] = field(default_factory=list)
     audio: Any = None
+    window_notes: list[list[str]] = field(default_factory=list)
 
 
 def window_method(family: str, variant: str | None) -> str:
-    """How Extend conditions a window of this checkpoint on the one before, a key of :data:`METHODS`:
-    ``frame_indices`` where it takes keyframes at any frame (LTX-Video, Wan VACE), ``first_frame`` where it takes
-    a first frame (image-to-video), ``video_to_video`` where it takes no image but a guide video through a
-    video-to-video pipeline (Wan and CogVideoX text-to-video).
+    """How Extend conditions a window of this checkpoint on the one before, a key of :data:`METHODS`
+    (:func:`vidstudio.families.extend_method`): ``frame_indices`` where it takes keyframes at any frame (LTX-Video,
+    Wan VACE), ``first_frame`` where it takes a first frame (image-to-video), ``video_to_video`` where it takes no
+    image but a guide video through a video-to-video pipeline (Wan and CogVideoX text-to-video).
 
     Raises:
-        NodeError: for a checkpoint that takes none of these, naming what would work.
+        NodeError: for a checkpoint that takes none of these, naming what would work (:data:`CANNOT_EXTEND`).
     """
-    spec = get_spec(family)
-    keys = spec.controls.get("keyframes")
-    if keys is not None and (variant is None or not keys.variants or variant in keys.variants):
-        return "frame_indices" if keys.frames_for(variant) == "any" else "first_frame"
-    if uses_video_to_video(family, variant):
-        return "video_to_video"
-    raise NodeError(
-        f"{family} ({variant or 'this checkpoint'}) takes no keyframes and no guide video, so a window cannot be "
-        "conditioned on the one before: use an image-to-video checkpoint, Wan VACE, or LTX-Video"
-    )
+    method = extend_method(family, variant)
+    if method is None:
+        raise NodeError(CANNOT_EXTEND.format(family=family, variant=variant or "this checkpoint"))
+    return method
 
 
 def extend(
@@ -281,6 +318,7 @@ def extend(
     progress: Callable[[float | None, str], None] | None = None,
     cancel: CancelToken | None = None,
     call_hook: Callable[[Any, dict[str, Any]], None] | None = None,
+    overlap_hold: float = 1.0,
 ) -> ExtendResult:
     """Generates ``frames`` frames as windows chained with overlap (see the module docstring).
 
@@ -290,12 +328,16 @@ def extend(
         window: frames per pass (0: the family's window, or the clip when it fits); must meet the frame rule.
         overlap: frames each window shares with the one before (0: one latent step plus one, e.g. 9 for LTX,
             5 for Wan; forced to 1 for checkpoints that take a first frame only).
+        overlap_hold: for video-to-video windows, the fraction of the schedule (0..1) during which the latent
+            frames of the overlap are held on the previous window's overlap latents, noised to each step's level
+            (:mod:`vidstudio.backend.latent_hold`); 1 (the default): every step, so the overlap ends on those
+            latents, as inpainting keeps its known region; 0: the guide strength alone holds the overlap.
 
     Returns:
         the :class:`ExtendResult`; its notes list the windows.
 
     Raises:
-        NodeError: for a bad window or overlap, a checkpoint that takes neither a keyframe nor a guide video
+        NodeError: for a bad window, overlap or overlap hold, a checkpoint that takes neither a keyframe nor a guide video
             through video-to-video (nothing can carry one window into the next), or what :func:`generate` raises
             for a window, prefixed with the window and its project frames.
     """
@@ -308,6 +350,7 @@ def extend(
     if not rule.frames_ok(win):
         raise NodeError(f"param 'window': {loc.family} needs {rule.frames_rule()} per pass, not {win}")
     method = window_method(loc.family, loc.variant)
+    hold_until_step(overlap_hold, 1)  # refuse a bad value before any window runs
     ov = int(overlap) or (rule.frame_step + 1 if method != "first_frame" else 1)
     notes: list[str] = []
     if method == "first_frame" and ov != 1:
@@ -321,6 +364,11 @@ def extend(
             f"{loc.family} ({loc.variant or 'this checkpoint'}) takes no image: each window after the first is "
             f"made by video-to-video from the {ov} overlap frames and the guide video, at strength "
             f"{float(bundle.guide_strength):g} (the guide strength; lower keeps the overlap closer)"
+            + (
+                f", its overlap latents held on the frames already made for {float(overlap_hold):g} of the schedule"
+                if overlap_hold > 0
+                else ", its overlap not held (overlap_hold 0)"
+            )
         )
     spans = plan_windows(frames, win, ov)
     if method == "video_to_video" and len(spans) > 1:  # refuse a strength that leaves no step before window 0 runs
@@ -333,12 +381,14 @@ def extend(
     out = np.zeros((frames, height, width, 3), np.float32)
     made = 0
     windows: list[Window] = []
+    per_window: list[list[str]] = []
     last: GenerateResult | None = None
     sound: list[Any] = []  # per window, the Audio under its new frames (None when a window has none)
     for k, (a, b) in enumerate(spans):
         cancel.raise_if_cancelled()
         sub = window_bundle(bundle, a, b, schedule_ok=schedule_ok)
         cond: list[int] = []
+        hold_frames = None
         if k > 0:
             prev = out[a:made]  # the frames already made that this window shares
             tail = prev[-ov:] if method != "first_frame" else prev[-1:]
@@ -346,6 +396,7 @@ def extend(
             if method == "video_to_video":
                 sub.guide, held = lead_with(tail, sub.guide, sub.guide_start, b - a, width, height)
                 sub.guide_start = 0
+                hold_frames = tail
                 if held:
                     notes.append(
                         f"window {k}: {held} of its frames have no guide video: the video-to-video input holds "
@@ -389,10 +440,14 @@ def extend(
                 cancel=cancel,
                 previews=False,
                 call_hook=call_hook,
+                hold_frames=hold_frames,
+                overlap_hold=overlap_hold,
             )
         except NodeError as e:  # say which window (its frames are window-local in the message)
             raise NodeError(f"window {k} (project frames {a}..{b - 1}): {e}") from None
         w_info.pipeline = last.pipeline
+        w_info.hold = last.hold
+        per_window.append(list(last.notes))
         got = last.frames
         if got.shape[1:3] != (height, width):
             raise NodeError(f"window {k} came back {got.shape[2]}x{got.shape[1]}, expected {width}x{height}")
@@ -413,13 +468,13 @@ def extend(
             out[made : a + n] = got[shared:n]
             sound.append(track.for_frames(shared, n, fps) if track is not None else None)
             made = a + n
-    notes += [w.describe() for w in windows]
+    notes += [w.describe() for w in windows] + merge_window_notes(per_window)
     audio = None
     if sound and all(t is not None for t in sound) and len({t.sample_rate for t in sound}) == 1:
         from vidstudio.media.audio import Audio
 
         audio = Audio(np.concatenate([t.samples for t in sound]), sound[0].sample_rate)
-    return ExtendResult(frames=out, windows=windows, last=last, notes=notes, audio=audio)
+    return ExtendResult(frames=out, windows=windows, last=last, notes=notes, audio=audio, window_notes=per_window)
 
 
 __all__ = [
@@ -429,6 +484,7 @@ __all__ = [
     "extend",
     "lead_with",
     "match_colour",
+    "merge_window_notes",
     "plan_windows",
     "window_bundle",
     "window_method",

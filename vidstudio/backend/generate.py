@@ -67,6 +67,8 @@ class GenerateResult:
         audio: the sound track generated with the video (LTX-2), fitted to ``frames / fps`` seconds, or None.
         motion: how the motion signal reached the model, or None: ``{"method": "time_to_move", "kind",
             "t_weak", "t_strong", "steps", "steps_run"}`` (:meth:`vidstudio.backend.ttm.TTMRun.report`).
+        hold: the overlap hold of a video-to-video call, or None: ``{"latent_frames", "frames", "first", "until",
+            "steps"}`` (:meth:`vidstudio.backend.latent_hold.OverlapHold.report`).
     """
 
     frames: np.ndarray
@@ -81,6 +83,7 @@ class GenerateResult:
     check: CheckResult | None = None
     audio: Audio | None = None
     motion: dict[str, Any] | None = None
+    hold: dict[str, int] | None = None
 
     def metadata(self) -> dict[str, str]:
         """MP4 metadata tags recording how the frames were made."""
@@ -263,6 +266,8 @@ def generate(
     cancel: CancelToken | None = None,
     previews: bool = True,
     call_hook: Callable[[Plan, dict[str, Any]], None] | None = None,
+    hold_frames: np.ndarray | None = None,
+    overlap_hold: float = 1.0,
 ) -> GenerateResult:
     """Generates a video.
 
@@ -278,6 +283,10 @@ def generate(
         cancel: checked before loading and at every step.
         previews: make a preview at every step for ``on_step``.
         call_hook: ``call_hook(plan, kwargs)`` just before the pipeline call (tests inspect the arguments).
+        hold_frames: ``(O, H, W, 3)`` float32 in [0, 1], frames the video-to-video input starts with whose latents
+            are held at every step up to ``overlap_hold`` of the schedule (Extend's overlap,
+            :func:`vidstudio.backend.latent_hold.prepare_overlap_hold`); None: nothing held.
+        overlap_hold: the fraction of the schedule the hold lasts (1: to the end; 0: no hold).
 
     Returns:
         the :class:`GenerateResult`.
@@ -341,10 +350,13 @@ def generate(
     t_last = [time.perf_counter()]
 
     ttm_run = None
+    hold = None
 
     def on_step_end(pipe: Any, i: int, t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
         if ttm_run is not None and "latents" in kwargs:
             kwargs["latents"] = ttm_run.after_step(i, kwargs["latents"])
+        if hold is not None and "latents" in kwargs:
+            kwargs["latents"] = hold.after_step(i, kwargs["latents"])
         now = time.perf_counter()
         times.append(now - t_last[0])
         total = int(getattr(pipe, "_num_timesteps", None) or getattr(pipe, "num_timesteps", 0) or bundle.steps)
@@ -378,13 +390,29 @@ def generate(
         kwargs["latents"] = ttm_run.initial_latents()
     elif noise is not None and plan.noise_via == "latents":
         kwargs["latents"] = noise.to(loaded.device)
+    if hold_frames is not None and overlap_hold > 0:
+        from vidstudio.backend.latent_hold import prepare_overlap_hold
+
+        hold = prepare_overlap_hold(
+            plan,
+            hold_frames,
+            notes,
+            steps=bundle.steps,
+            strength=float(kwargs.get("strength", 1.0)),
+            hold=overlap_hold,
+            seed=seed,
+            width=W,
+            height=H,
+            frames=F,
+            device=loaded.device,
+        )
     if call_hook is not None:
         call_hook(plan, kwargs)
     t_last[0] = time.perf_counter()
     uncheck = cancel_between_blocks(plan.pipe, cancel)
     try:
         plan.cleanup[:0] = job_options(loaded, ref, plan, kwargs, project_dir, notes)
-        with torch.inference_mode(), step_hook:
+        with torch.inference_mode(), step_hook, hold.running(plan.pipe) if hold else contextlib.nullcontext():
             if ttm_run is not None:
                 with ttm_run.running(plan.pipe):
                     out = plan.pipe(**kwargs)
@@ -426,4 +454,5 @@ def generate(
         seconds_per_step=float(np.mean(times)) if times else 0.0,
         check=res,
         motion=ttm_run.report() if ttm_run is not None else None,
+        hold=hold.report() if hold is not None else None,
     )

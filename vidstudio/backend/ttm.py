@@ -15,7 +15,8 @@ one fixed noise draw ``e``:
 
 ``noise`` is the scheduler's own forward process at that step (``add_noise``; ``scale_noise`` on
 FlowMatchEulerDiscreteScheduler), so it is ``(1 - s) x + s e`` for flow matching, ``x + s e`` for SVD's
-EDM-style Euler and ``sqrt(a) x + sqrt(1 - a) e`` for CogVideoX's DDIM/DPM.
+EDM-style Euler and ``sqrt(a) x + sqrt(1 - a) e`` for CogVideoX's DDIM/DPM. The forward noise and the masked
+replacement live in :mod:`vidstudio.backend.latent_hold`, which Extend's overlap hold shares.
 
 How it runs: the stock diffusers pipeline runs unchanged (image conditioning, classifier-free guidance, the
 Wan 2.2 expert switch at ``boundary_ratio``, callbacks), with three hooks around one call:
@@ -51,6 +52,7 @@ from PIL import Image
 
 from vidstudio.backend.adapters import Plan, video_frames
 from vidstudio.backend.bundle import Conditioning
+from vidstudio.backend.latent_hold import HeldRegion, full_schedule
 from vidstudio.errors import NodeError
 from vidstudio.families._motion_transfer import METHOD, TTM_PIPELINES, resolve_steps
 
@@ -119,12 +121,12 @@ def _vae_device(vae: Any) -> Any:
         return vae.device
 
 
-def _frames_tensor(pipe: Any, frames: list[Image.Image], width: int, height: int) -> torch.Tensor:
+def frames_tensor(pipe: Any, frames: list[Image.Image], width: int, height: int) -> torch.Tensor:
     """PIL frames -> ``(1, 3, T, H, W)`` in [-1, 1] (the pipeline's own video processor)."""
     return pipe.video_processor.preprocess_video(frames, height=height, width=width)
 
 
-def _encode_wan(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def encode_wan(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Wan: the posterior's mode, normalised with the VAE's latents mean and std (as the pipeline normalises
     its image condition). ``(1, 3, T, H, W)`` -> ``(1, z, T_lat, h, w)`` float32."""
     vae = pipe.vae
@@ -135,7 +137,7 @@ def _encode_wan(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> t
     return (x - mean) / std
 
 
-def _encode_cogvideox(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def encode_cogvideox(pipe: Any, video: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """CogVideoX: a posterior sample times the VAE's scaling factor (divided when ``invert_scale_latents``,
     CogVideoX 1.5), as the pipeline scales its image latents. ``(1, 3, T, H, W)`` -> ``(1, T_lat, C, h, w)``."""
     vae = pipe.vae
@@ -178,8 +180,8 @@ class FamilySpec:
 
 #: diffusers pipeline class name -> :class:`FamilySpec`.
 SPECS: dict[str, FamilySpec] = {
-    "WanImageToVideoPipeline": FamilySpec(_encode_wan, "BCTHW", False),
-    "CogVideoXImageToVideoPipeline": FamilySpec(_encode_cogvideox, "BTCHW", True, "transformer"),
+    "WanImageToVideoPipeline": FamilySpec(encode_wan, "BCTHW", False),
+    "CogVideoXImageToVideoPipeline": FamilySpec(encode_cogvideox, "BTCHW", True, "transformer"),
     "StableVideoDiffusionPipeline": FamilySpec(_encode_svd, "BTCHW", True, "unet"),
 }
 
@@ -217,24 +219,9 @@ def schedule_from(scheduler: Any, index: int) -> Iterator[None]:
         del scheduler.set_timesteps
 
 
-def forward_noise(scheduler: Any, x0: torch.Tensor, noise: torch.Tensor, index: int) -> torch.Tensor:
-    """``x0`` noised with ``noise`` to the level of step ``index`` of ``scheduler``'s current schedule, by the
-    scheduler's own forward process (``add_noise``, or ``scale_noise`` for FlowMatchEulerDiscreteScheduler).
-
-    ``scheduler`` must be a copy that has run ``set_timesteps`` and never stepped: its begin index is set to
-    ``index`` so that schedulers that look sigmas up by step use exactly that step.
-    """
-    t = scheduler.timesteps[index : index + 1]
-    if hasattr(scheduler, "set_begin_index"):
-        scheduler.set_begin_index(index)
-    if hasattr(scheduler, "add_noise"):
-        return scheduler.add_noise(x0, noise, t.to(x0.device))
-    return scheduler.scale_noise(x0, t.to(x0.device), noise)
-
-
 # --------------------------------------------------------------------------------------------- the run
 @dataclass
-class TTMRun:
+class TTMRun(HeldRegion):
     """Time-to-Move for one pipeline call (see the module docstring).
 
     Attributes:
@@ -244,7 +231,8 @@ class TTMRun:
         ref: the motion signal's latents ``(1, ...)`` in the pipeline's layout (lead frames included).
         noise: the fixed draw, same shape.
         mask: the latent mask, broadcastable to :attr:`ref` (1 inside, 0 outside).
-        scheduler: a copy of the pipeline's scheduler holding the full schedule (for :func:`forward_noise`).
+        scheduler: a copy of the pipeline's scheduler holding the full schedule (for
+            :func:`vidstudio.backend.latent_hold.forward_noise`).
         init_noise_sigma: what the pipeline multiplies ``latents=`` by (1 when it does not).
         latents_dtype: the dtype of ``latents=``.
         notes: what was changed, in words.
@@ -264,25 +252,16 @@ class TTMRun:
     notes: list[str] = field(default_factory=list)
     replaced: list[int] = field(default_factory=list)
 
-    def noised(self, index: int) -> torch.Tensor:
-        """The motion signal noised with the fixed draw to the level of step ``index``."""
-        return forward_noise(self.scheduler, self.ref, self.noise, index)
+    def hold_span(self) -> tuple[int, int]:
+        """``(t_weak, t_strong)``: the mask is replaced after the steps from ``t_weak`` to before ``t_strong``
+        (:meth:`vidstudio.backend.latent_hold.HeldRegion.after_step`: the motion signal noised to the next step's
+        level inside the mask)."""
+        return self.t_weak, self.t_strong
 
     def initial_latents(self) -> torch.Tensor:
         """The ``latents=`` argument: the motion signal noised to ``t_weak`` (over the whole frame), divided by
         :attr:`init_noise_sigma` where the pipeline multiplies by it."""
         return (self.noised(self.t_weak) / self.init_noise_sigma).to(self.latents_dtype)
-
-    def after_step(self, i: int, latents: torch.Tensor) -> torch.Tensor:
-        """The latents after executed step ``i`` (0 = the step at ``t_weak``): inside the mask, the motion
-        signal noised to the next step's level while ``t_weak + i < t_strong``; unchanged otherwise."""
-        k = self.t_weak + i
-        if k >= self.t_strong:
-            return latents
-        self.replaced.append(k)
-        target = self.noised(k + 1) if k + 1 < self.steps else self.ref
-        m = self.mask.to(latents.device, latents.dtype)
-        return latents * (1 - m) + target.to(latents.device, latents.dtype) * m
 
     def report(self) -> dict[str, Any]:
         """What ran, for the run report and the MP4 metadata."""
@@ -343,7 +322,7 @@ def prepare(
     g = torch.Generator("cpu").manual_seed(int(seed))
     pil = video_frames(bundle.motion, frames, width, height, notes, what="motion signal")
     with torch.inference_mode():
-        ref = spec.encode(pipe, _frames_tensor(pipe, pil, width, height), g).cpu()
+        ref = spec.encode(pipe, frames_tensor(pipe, pil, width, height), g).cpu()
     mask = latent_mask(
         bundle.motion_mask if bundle.motion_kind == "object" else None,
         frames,
@@ -368,8 +347,7 @@ def prepare(
             f"control 'motion_signal': the motion signal's latents {tuple(ref.shape)} do not match "
             f"the pipeline's {tuple(noise.shape)}"
         )
-    full = copy.deepcopy(pipe.scheduler)
-    full.set_timesteps(bundle.steps, device="cpu")
+    full = full_schedule(pipe.scheduler, bundle.steps)
     init_sigma = 1.0
     if spec.scales_given_latents:
         trunc = copy.deepcopy(full)

@@ -18,11 +18,13 @@ Compatibility views of the older parallel tables (:data:`FAMILIES`, :data:`VARIA
 from __future__ import annotations
 
 from vidstudio.families._check import (
+    CANNOT_EXTEND,
     CheckResult,
     Recognised,
     Request,
     check_request,
     describe,
+    extend_method,
     families_that_can,
     fps_problem,
     read_configs,
@@ -75,6 +77,7 @@ DEFAULT_GUIDANCE: dict[str, float] = {f: s.default_guidance for f, s in SPECS.it
 FAMILY_RULES: dict[str, GeometryRule] = {f: s.rule for f, s in SPECS.items()}
 
 __all__ = [
+    "CANNOT_EXTEND",
     "ANIMATEDIFF_MAX_FRAMES",
     "ANIMATEDIFF_WINDOW",
     "CAPABILITIES",
@@ -102,6 +105,7 @@ __all__ = [
     "When",
     "check_request",
     "describe",
+    "extend_method",
     "families_that_can",
     "fps_problem",
     "get_spec",

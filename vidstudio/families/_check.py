@@ -173,6 +173,30 @@ def uses_video_to_video(family: str, variant: str | None) -> bool:
     return (variant in s.variants and s.frames_for(variant) == "first") or (variant is None and s.frames == "first")
 
 
+#: Why a checkpoint cannot be extended (``str.format`` with ``family`` and ``variant``).
+CANNOT_EXTEND = (
+    "{family} ({variant}) takes no keyframes and no guide video, so a window cannot be conditioned on the one "
+    "before: use an image-to-video checkpoint, Wan VACE, or LTX-Video"
+)
+
+
+def extend_method(family: str, variant: str | None) -> str | None:
+    """How Extend conditions a window of this checkpoint on the one before (``variant`` None: not known yet):
+    ``"frame_indices"`` where it takes keyframes at any frame (LTX-Video, Wan VACE, AnimateDiff SparseCtrl),
+    ``"first_frame"`` where it takes a first frame only (image-to-video), ``"video_to_video"`` where it takes no
+    image but a guide video through a video-to-video pipeline (Wan and CogVideoX text-to-video); None where it
+    takes none of these (nothing can carry one window into the next)."""
+    spec = SPECS.get(family)
+    if spec is None:
+        return None
+    keys = spec.controls.get("keyframes")
+    if keys is not None and (variant is None or not keys.variants or variant in keys.variants):
+        return "frame_indices" if keys.frames_for(variant) == "any" else "first_frame"
+    if uses_video_to_video(family, variant):
+        return "video_to_video"
+    return None
+
+
 def video_to_video_problem(strength: float, steps: int) -> str | None:
     """Why a video-to-video call with this guide ``strength`` (0..1) and ``steps`` would run no denoising step
     (diffusers runs ``int(steps * strength)`` of them and fails on none), with what would work; None when fine."""

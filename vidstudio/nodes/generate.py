@@ -17,6 +17,8 @@ Services a running Generate node uses from ``ctx.services`` (all optional):
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +41,11 @@ from vidstudio.backend.bundle import (
 from vidstudio.backend.bundle import Conditioning as Bundle
 from vidstudio.errors import ModelError, NodeError
 from vidstudio.families import (
+    CANNOT_EXTEND,
     FAMILIES,
     Request,
     check_request,
+    extend_method,
     fps_problem,
     get_spec,
     uses_video_to_video,
@@ -1104,84 +1108,11 @@ class Generate(Node):
     uses_settings = ("width", "height", "fps", "frame_count")
 
     @classmethod
-    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, str]]:
-        from vidstudio.backend.locate import static_location
-
-        model_links = graph.links_into(node_id, "model")
-        cond_links = graph.links_into(node_id, "conditioning")
-        if len(model_links) != 1 or len(cond_links) != 1:
-            return []
-        m = graph.node(model_links[0].source_node)
-        c = graph.node(cond_links[0].source_node)
-        for _ in range(64):  # through a chain of Load LoRA nodes to the Load Model node
-            up = graph.links_into(m.id, "model") if m.type == LoadLoRA.type_id else []
-            if len(up) != 1:
-                break
-            m = graph.node(up[0].source_node)
-        if m.type != LoadModel.type_id or c.type != Conditioning.type_id:
-            return []  # fed by other node types: checked when the run reaches this node
-        family = str(m.params.get("family", "auto"))
-        loc = None
-        try:
-            if str(m.params.get("base_model", "")).strip():
-                from vidstudio.backend.checkpoint_files import locate_model
-
-                loc = locate_model(
-                    ModelRef(
-                        family=family,
-                        model=str(m.params["model"]).strip(),
-                        base_model=str(m.params["base_model"]).strip(),
-                    ),
-                    _project_dir(graph),
-                    download=False,
-                )
-            elif str(m.params.get("model", "")).strip():
-                loc = static_location(str(m.params["model"]), family, _project_dir(graph))
-        except ModelError:
-            return []  # reported on the Load Model node
-        if loc is not None:
-            family = loc.family
-        if family not in FAMILIES:
-            return []  # not known until the model is found
-        request = Conditioning.static_request(c.id, graph, settings)
-        snap = bool(graph.node(node_id).params.get("snap_to_model", False))
-        res = check_request(
-            family,
-            request,
-            variant=loc.variant if loc else None,
-            checkpoint=(loc.checkpoint or None) if loc else None,
-            rule=loc.rule() if loc else None,
-            snap=snap,
-        )
-        problems = [(_where(control), msg) for control, msg in res.problems]
-        if "motion_signal" in request.controls and family in TTM_PIPELINES and not res.problems:
-            cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
-            steps = int(cp["steps"]) or get_spec(family).default_steps_for((loc.checkpoint or None) if loc else None)[0]
-            try:
-                resolve_steps(
-                    family,
-                    str(cp["motion_kind"]),
-                    steps,
-                    None if cp["t_weak"] == -1.0 else float(cp["t_weak"]),
-                    None if cp["t_strong"] == -1.0 else float(cp["t_strong"]),
-                )
-            except ValueError as e:
-                problems.append((_where("motion_signal"), str(e)))
-        if "guide_video" in request.controls and uses_video_to_video(family, loc.variant if loc else None):
-            cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
-            steps = int(cp["steps"]) or get_spec(family).default_steps_for((loc.checkpoint or None) if loc else None)[0]
-            problem = video_to_video_problem(float(cp["guide_strength"]), steps)
-            if problem:
-                problems.append((_where("guide_video"), problem))
-        if c.params.get("initial_noise", "trajectory") == "warped":
-            note = family_warning(family)
-            if note:
-                problems.append((f"conditioning '{c.id}' param 'initial_noise'", note, "warning"))
+    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, ...]]:
+        """The family checks of :func:`family_problems` for the model and conditioning linked in."""
+        found = graph_model(node_id, graph, settings)
         fps = getattr(settings, "fps", None)
-        off_rate = fps_problem(family, (loc.checkpoint or None) if loc else None, fps) if fps else None
-        if off_rate:
-            problems.append(("project setting 'fps'", off_rate, "warning"))
-        return problems
+        return family_problems(node_id, graph, found, fps=fps) if found is not None else []
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         from vidstudio.backend.generate import generate
@@ -1240,8 +1171,11 @@ class Extend(Node):
     checkpoints), or video-to-video from the overlap frames and the guide video (Wan and CogVideoX text-to-video).
 
     The prompt schedule, keyframes, guide video (the animatic), masks, trajectory boxes, camera and the
-    Time-to-Move motion signal are sliced per window, and colours are matched across each seam. The run report
-    lists the windows with their method.
+    Time-to-Move motion signal are sliced per window, and colours are matched across each seam. Video-to-video
+    windows also hold their overlap latents on the frames already made for ``overlap_hold`` of the schedule
+    (:mod:`vidstudio.backend.latent_hold`). The run report lists the windows with their method, then every
+    window's own notes (an identical note once, ``windows 0-3: ...``). Validation runs Generate's checks on the
+    first window and Extend's own (:meth:`check_in_graph`).
 
     Outputs: ``video`` (the project's frame count), ``seed`` the first window's seed, ``audio`` the windows'
     sound tracks joined under their new frames (LTX-2; None for the other families).
@@ -1276,8 +1210,80 @@ class Extend(Node):
             help="Frames each pass shares with the one before; 0: one latent step plus one (1 for checkpoints "
             "that take a first frame only).",
         ),
+        Param(
+            "overlap_hold",
+            "float",
+            1.0,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            help="Video-to-video passes (Wan and CogVideoX text-to-video): the fraction of the schedule during "
+            "which the overlap's latents are held on the frames already made, noised to each step's level; "
+            "1: every step (the overlap ends on those frames); 0: the guide strength alone holds it.",
+        ),
     )
     uses_settings = ("width", "height", "fps", "frame_count")
+
+    @classmethod
+    def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, ...]]:
+        """Generate's checks (:func:`family_problems`) on one pass, the first window (the window's frame count,
+        the keyframes inside it), plus Extend's own: a checkpoint that cannot condition a window on the one
+        before (:func:`vidstudio.families.extend_method` None), a window longer than the model's longest pass or
+        off its frame rule, an overlap that leaves no new frame, an overlap a first-frame checkpoint cannot take
+        (a warning: it is 1), and a guide strength that leaves video-to-video windows no step."""
+        found = graph_model(node_id, graph, settings)
+        if found is None:
+            return []
+        params = {p.name: graph.node(node_id).params.get(p.name, p.default) for p in cls.params}
+        family, variant = found.family, found.variant
+        method = extend_method(family, variant)
+        if method is None:
+            return [("input 'model'", CANNOT_EXTEND.format(family=family, variant=variant or "this checkpoint"))]
+        spec = get_spec(family)
+        rule = found.loc.rule() if found.loc is not None else spec.rule
+        longest = spec.window_for(found.checkpoint)
+        frames = found.request.frames
+        window, overlap = int(params["window"]), int(params["overlap"])
+        win = window or (min(longest, frames) if longest else frames)
+        problems: list[tuple[str, ...]] = []
+        if longest and win > longest:
+            problems.append(("param 'window'", f"{win} frames; {family} makes at most {longest} frames in one pass"))
+        elif not rule.frames_ok(win):
+            problems.append(("param 'window'", f"{family} needs {rule.frames_rule()} per pass, not {win}"))
+        ov = overlap or (rule.frame_step + 1 if method != "first_frame" else 1)
+        if method == "first_frame" and ov > 1:
+            problems.append(
+                (
+                    "param 'overlap'",
+                    f"{family} ({variant or 'this checkpoint'}) takes a first frame only: each window starts from "
+                    f"the last frame of the one before (overlap 1, not {ov})",
+                    "warning",
+                )
+            )
+        elif ov >= win:
+            problems.append(
+                (
+                    "param 'overlap'",
+                    f"{ov} frames must be less than the window ({win} frames): each pass needs at least one new frame",
+                )
+            )
+        first = dataclasses.replace(
+            found.request, frames=win, keyframe_frames=[f for f in found.request.keyframe_frames if f < win]
+        )
+        problems += [
+            p
+            for p in family_problems(node_id, graph, found, first, fps=getattr(settings, "fps", None))
+            if p[0] != "frames"
+        ]
+        if method == "video_to_video" and frames > win and "guide_video" not in found.request.controls:
+            cp = {p.name: found.cond.params.get(p.name, p.default) for p in Conditioning.params}
+            steps = int(cp["steps"]) or spec.default_steps_for(found.checkpoint)[0]
+            problem = video_to_video_problem(float(cp["guide_strength"]), steps)
+            if problem:
+                problems.append(
+                    (f"conditioning '{found.cond.id}' param 'guide_strength'", f"the video-to-video windows: {problem}")
+                )
+        return problems
 
     def execute(self, ctx: ExecutionContext, inputs: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         from vidstudio.backend.extend import extend
@@ -1295,13 +1301,14 @@ class Extend(Node):
             frames=ctx.frame_count,
             window=params["window"],
             overlap=params["overlap"],
+            overlap_hold=params["overlap_hold"],
             fps=ctx.fps,
             project_dir=ctx.project_dir,
             cache=ctx.services.get("pipeline_cache"),
             progress=ctx.report,
             cancel=ctx.cancel,
         )
-        for n in result.notes + result.last.notes:
+        for n in result.notes:  # Extend's own, the windows, then every window's notes (identical ones once)
             ctx.note(n)
         if bundle.seed < 0:
             ctx.keep_off_disk("a random seed chosen for this run only")
@@ -1309,6 +1316,129 @@ class Extend(Node):
         clip.metadata.update(result.last.metadata())
         clip.metadata["vidstudio_windows"] = str(len(result.windows))
         return {"video": clip, "seed": float(result.windows[0].seed), "audio": result.audio}
+
+
+@dataclass
+class GraphModel:
+    """What validation knows of the model and conditioning feeding a Generate or Extend node (no execution).
+
+    Attributes:
+        family: the family id (from the located model, else the Load Model node's ``family``).
+        loc: the :class:`vidstudio.backend.locate.ModelLocation` found without loading, or None (not found yet).
+        cond: the Conditioning node. request: its :meth:`Conditioning.static_request`.
+    """
+
+    family: str
+    loc: Any
+    cond: Any
+    request: Request
+
+    @property
+    def variant(self) -> str | None:
+        """The checkpoint variant, or None when the model is not found yet."""
+        return self.loc.variant if self.loc is not None else None
+
+    @property
+    def checkpoint(self) -> str | None:
+        """The known checkpoint id, or None."""
+        return (self.loc.checkpoint or None) if self.loc is not None else None
+
+
+def graph_model(node_id: str, graph: Any, settings: Any) -> GraphModel | None:
+    """The :class:`GraphModel` of the node's ``model`` and ``conditioning`` inputs, following a chain of Load LoRA
+    nodes to the Load Model node; None where the inputs are not linked once each, come from other node types
+    (checked when the run reaches the node), the model is wrong (reported on the Load Model node), or the family is
+    not known until the model is found."""
+    from vidstudio.backend.locate import static_location
+
+    model_links = graph.links_into(node_id, "model")
+    cond_links = graph.links_into(node_id, "conditioning")
+    if len(model_links) != 1 or len(cond_links) != 1:
+        return None
+    m = graph.node(model_links[0].source_node)
+    c = graph.node(cond_links[0].source_node)
+    for _ in range(64):  # through a chain of Load LoRA nodes to the Load Model node
+        up = graph.links_into(m.id, "model") if m.type == LoadLoRA.type_id else []
+        if len(up) != 1:
+            break
+        m = graph.node(up[0].source_node)
+    if m.type != LoadModel.type_id or c.type != Conditioning.type_id:
+        return None
+    family = str(m.params.get("family", "auto"))
+    loc = None
+    try:
+        if str(m.params.get("base_model", "")).strip():
+            from vidstudio.backend.checkpoint_files import locate_model
+
+            loc = locate_model(
+                ModelRef(
+                    family=family,
+                    model=str(m.params["model"]).strip(),
+                    base_model=str(m.params["base_model"]).strip(),
+                ),
+                _project_dir(graph),
+                download=False,
+            )
+        elif str(m.params.get("model", "")).strip():
+            loc = static_location(str(m.params["model"]), family, _project_dir(graph))
+    except ModelError:
+        return None
+    if loc is not None:
+        family = loc.family
+    if family not in FAMILIES:
+        return None
+    return GraphModel(family, loc, c, Conditioning.static_request(c.id, graph, settings))
+
+
+def family_problems(
+    node_id: str, graph: Any, found: GraphModel, request: Request | None = None, fps: Any = None
+) -> list[tuple[str, ...]]:
+    """The checks a generating node runs at validation for its model: the capability table and the frame/size rules
+    (:func:`vidstudio.families.check_request` on ``request``, default ``found.request``), the Time-to-Move steps,
+    a video-to-video guide strength that leaves no step, the warped-noise family warning, and (with the project's
+    ``fps``, frames per second) a warning when it is not the checkpoint's native rate
+    (:func:`vidstudio.families.fps_problem`).
+
+    Returns:
+        ``(where, message)`` problems, ``(where, message, "warning")`` for warnings.
+    """
+    family, loc, c = found.family, found.loc, found.cond
+    request = request or found.request
+    snap = bool(graph.node(node_id).params.get("snap_to_model", False))
+    res = check_request(
+        family,
+        request,
+        variant=found.variant,
+        checkpoint=found.checkpoint,
+        rule=loc.rule() if loc else None,
+        snap=snap,
+    )
+    problems: list[tuple[str, ...]] = [(_where(control), msg) for control, msg in res.problems]
+    cp = {p.name: c.params.get(p.name, p.default) for p in Conditioning.params}
+    steps = int(cp["steps"]) or get_spec(family).default_steps_for(found.checkpoint)[0]
+    if "motion_signal" in request.controls and family in TTM_PIPELINES and not res.problems:
+        try:
+            resolve_steps(
+                family,
+                str(cp["motion_kind"]),
+                steps,
+                None if cp["t_weak"] == -1.0 else float(cp["t_weak"]),
+                None if cp["t_strong"] == -1.0 else float(cp["t_strong"]),
+            )
+        except ValueError as e:
+            problems.append((_where("motion_signal"), str(e)))
+    if "guide_video" in request.controls and uses_video_to_video(family, found.variant):
+        problem = video_to_video_problem(float(cp["guide_strength"]), steps)
+        if problem:
+            problems.append((_where("guide_video"), problem))
+    if c.params.get("initial_noise", "trajectory") == "warped":
+        note = family_warning(family)
+        if note:
+            problems.append((f"conditioning '{c.id}' param 'initial_noise'", note, "warning"))
+    off_rate = fps_problem(family, found.checkpoint, fps) if fps else None
+    if off_rate:
+        problems.append(("project setting 'fps'", off_rate, "warning"))
+    return problems
 
 
 def _where(control: str) -> str:

@@ -100,7 +100,7 @@ def test_model_folders_list_the_files_and_load_model_validates_them(comfy):
     def issues(params, frames=9):
         doc = {
             "format_version": 1,
-            "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": frames},
+            "settings": {"width": 64, "height": 64, "fps": "16", "frame_count": frames},
             "nodes": [
                 {"id": "m", "type": "LoadModel", "params": params},
                 {"id": "c", "type": "Conditioning", "params": {"prompt": "a fox", "steps": 2}},

@@ -231,6 +231,21 @@ def test_wan_first_and_last_frame(tiny, pipeline_cache):
         )
 
 
+def test_tiny_wan_renders_wider_than_32_patches(tiny, pipeline_cache):
+    """The examples' sizes (cut_and_drag: 624x416, 39x26 patches) render on the tiny Wan as on a real one: its
+    rotary embedding covers the real checkpoints' 1024 positions, not 32 (a shape error inside diffusers)."""
+    res = generate(
+        ModelRef(model=str(tiny("wan", "t2v"))),
+        Conditioning(prompt="a fox", steps=1),
+        width=544,
+        height=32,
+        frames=5,
+        fps=8,
+        cache=pipeline_cache,
+    )
+    assert res.frames.shape == (5, 32, 544, 3)
+
+
 def test_svd_motion_bucket_fps_noise_augmentation(tiny, pipeline_cache):
     res, kw, plan = run(
         tiny,

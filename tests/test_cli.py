@@ -60,6 +60,25 @@ def test_render_writes_mp4_from_photo(tmp_path):
     assert [n["id"] for n in embedded["nodes"]] == ["photo", "cam", "export"]
 
 
+def test_render_says_what_the_file_holds_after_interpolate_and_padding(tmp_path):
+    """The "wrote" line is the file's frames, size and rate, not the project's: Interpolate x2 of 12 frames at
+    24 fps writes 23 frames at 48 fps, and an odd project width is padded to an even one."""
+    p = make_project(tmp_path / "proj", size=(95, 64))
+    doc = json.loads(p.read_text())
+    doc["nodes"].append({"id": "it", "type": "Interpolate", "params": {"mode": "factor", "factor": 2}})
+    doc["links"] = [
+        {"from": "photo.image", "to": "cam.image"},
+        {"from": "cam.video", "to": "it.video"},
+        {"from": "it.video", "to": "export.video"},
+    ]
+    p.write_text(json.dumps(doc))
+    r = run_cli("render", str(p), "-o", str(tmp_path / "x.mp4"), "-q")
+    assert r.returncode == 0, r.stderr
+    info = probe_video(tmp_path / "x.mp4")
+    assert (info.frame_count, info.width, info.height, info.fps) == (23, 96, 64, 48)
+    assert f"wrote {tmp_path / 'x.mp4'} (23 frames, 96x64, 48 fps)" in r.stdout
+
+
 def test_render_uses_project_export_path_relative_to_project(tmp_path):
     p = make_project(tmp_path / "proj")
     r = run_cli("render", str(p), cwd=tmp_path)

@@ -234,6 +234,7 @@ def test_the_dialog_writes_an_interpolated_clip_at_its_own_rate(qtbot, window_fa
         # 6 project frames at 24 fps are source positions 0 .. 5; at 60 fps that is 0, 0.4, .. 4.8: 13 frames.
         # Project frames 0 .. 1 are 2/24 s: 5 frames at 60 fps.
         assert (info.fps, info.frame_count) == (60, want)
+        assert f"({want} frames)" in job.message  # what the file holds, not the project frames chosen
     dlg.fps.setText("30")  # a rate typed in is the file's rate; the range stays the same seconds of the clip
     dlg.path.setText(str(tmp_path / "typed.mp4"))
     job = dlg.start()

@@ -62,7 +62,8 @@ def run_list(args: argparse.Namespace) -> int:
             f["size"],
             f["family"] or "-",
             f["variant"] or f["component"] or "-",
-            f"{f['kind']} ({f['format']}{', ' + str(f['dtype']) if f.get('dtype') else ''})",
+            f"{f['kind']} ({f['format']}{', ' + str(f['dtype']) if f.get('dtype') else ''})"
+            + (f": unreadable, {f['error']}" if f.get("error") else ""),
         )
         for f in list_checkpoint_files(args.models_dir)
     ]

@@ -1,0 +1,25 @@
+"""`vidstudio models list --models-dir`: the single checkpoint files of a ComfyUI-style models folder."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_models_list_names_a_file_that_cannot_be_read(tmp_path, capsys, monkeypatch):
+    """A readable VAE file is listed with its storage type; a broken one is listed with the reason (a user who
+    sees only "vae (safetensors)" cannot tell why the Load Model picker refuses it)."""
+    from safetensors.numpy import save_file
+
+    from vidstudio.cli import main
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    vae = tmp_path / "models" / "vae"
+    vae.mkdir(parents=True)
+    save_file({"decoder.conv_in.weight": np.zeros((4, 4), np.float16)}, str(vae / "good.safetensors"))
+    (vae / "broken.safetensors").write_bytes(b"junk\n")
+    assert main(["models", "list", "--models-dir", str(tmp_path / "models")]) == 0
+    out = capsys.readouterr().out
+    good = next(ln for ln in out.splitlines() if "good.safetensors" in ln)
+    broken = next(ln for ln in out.splitlines() if "broken.safetensors" in ln)
+    assert "vae (safetensors, F16)" in good and "unreadable" not in good
+    assert "unreadable" in broken and "cannot be read as safetensors" in broken

@@ -527,7 +527,7 @@ def test_missing_or_wrong_models_say_what_to_do(tiny, tmp_path, monkeypatch):
         locate("someone/not-downloaded-model")
     msg = str(e.value)
     assert "'someone/not-downloaded-model'" in msg and str(tmp_path / "hf" / "hub") in msg
-    assert "HF_HUB_OFFLINE is set" in msg and "hf download someone/not-downloaded-model" in msg
+    assert "HF_HUB_OFFLINE is set" in msg and "vidstudio models download someone/not-downloaded-model" in msg
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="is not a diffusers pipeline .it has no model_index.json"):
         locate(str(tmp_path / "empty"))
@@ -566,7 +566,7 @@ def test_unreachable_hub_is_not_reported_as_a_wrong_repo(tmp_path, monkeypatch):
     with pytest.raises(ModelError) as e:
         locate("Lightricks/LTX-Video")
     msg = str(e.value)
-    assert "could not be reached" in msg and "hf download Lightricks/LTX-Video" in msg
+    assert "could not be reached" in msg and "vidstudio models download Lightricks/LTX-Video" in msg
     assert "not a diffusers pipeline" not in msg
 
 

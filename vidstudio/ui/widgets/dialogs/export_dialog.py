@@ -278,12 +278,15 @@ class ExportDialog(QDialog):
                     self.source.addItem(f"{n.id}.{o.name}  ({n.title or cls.title})", ("node", n.id, o.name))
         for i, r in enumerate(s.view.results):
             self.source.addItem(f"Result: {r.label}", ("result", i, None))
+        # QComboBox.findData compares Python tuples by identity: look them up by value
+        sources = [self.source.itemData(i) for i in range(self.source.count())]
+        shown = None
         if s.view.view_result is not None:
-            self.source.setCurrentIndex(self.source.findData(("result", s.view.view_result, None)))
+            shown = ("result", s.view.view_result, None)
         elif s.view.view_target is not None and s.view.view_target.kind == "VIDEO":
-            self.source.setCurrentIndex(
-                max(self.source.findData(("node", s.view.view_target.node_id, s.view.view_target.port)), 0)
-            )
+            shown = ("node", s.view.view_target.node_id, s.view.view_target.port)
+        if shown in sources:
+            self.source.setCurrentIndex(sources.index(shown))
 
         self.fmt = QComboBox(self)
         self.fmt.addItem("MP4 (H.264)", "mp4")

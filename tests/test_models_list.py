@@ -29,3 +29,11 @@ def test_models_list_shows_the_models_folder_as_the_server_reads_it(tmp_path, ca
     assert "unreadable" in broken and "cannot be read as safetensors" in broken
     folder = next(ln for ln in out.splitlines() if "my-ltx" in ln)
     assert folder.split()[3:6] == ["ltx", "t2v", "pipeline"], folder
+
+
+def test_a_models_folder_that_does_not_exist_is_an_error(tmp_path, capsys, monkeypatch):
+    from vidstudio.cli import main
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert main(["models", "list", "--models-dir", str(tmp_path / "ComfyUI" / "modles")]) == 2
+    assert f"--models-dir {tmp_path / 'ComfyUI' / 'modles'}: no such folder" in capsys.readouterr().err

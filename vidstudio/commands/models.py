@@ -52,10 +52,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """``vidstudio models list``: cached Hugging Face models and local checkpoint files with their size on disk,
-    family and variant; returns the exit status."""
+    family and variant; returns the exit status.
+
+    Raises:
+        vidstudio.errors.VidStudioError: for a ``--models-dir`` that is not a folder (exit 2).
+    """
+    from pathlib import Path
+
     from vidstudio.backend.checkpoint_files import list_checkpoint_files
     from vidstudio.backend.hub import cached_models, hub_cache, human_bytes
+    from vidstudio.errors import VidStudioError
 
+    for d in args.models_dir:  # a mistyped folder would list nothing, silently
+        if not Path(d).expanduser().is_dir():
+            raise VidStudioError(f"--models-dir {d}: no such folder")
     rows = [(m["id"], m["size"], m["family"] or "-", m["variant"] or "-", "hub cache") for m in cached_models()]
     rows += pipeline_folders(args.models_dir)
     rows += [

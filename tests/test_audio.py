@@ -78,6 +78,22 @@ def test_export_video_muxes_audio_as_aac_of_the_videos_length(tmp_path, seconds)
     assert any("fitted to the video" in n for n in ctx.notes)
 
 
+def test_a_frame_range_cuts_the_sound_without_a_note(tmp_path):
+    """A sound as long as the picture, written for frames 0..5 of 12: the sound of those frames, and no note that
+    it was "fitted" (the range, not a wrong track, cut it); a track longer than the whole picture is noted."""
+    frames = np.random.default_rng(0).random((12, 32, 48, 3)).astype(np.float32)
+    ctx = ExecutionContext(
+        "export", width=48, height=32, fps=Fraction(24), frame_count=12, project_dir=tmp_path, frame_range=(0, 6)
+    )
+    params = {p.name: p.default for p in ExportVideo.params} | {"path": "out/a.mp4", "preset": "ultrafast"}
+    path = ExportVideo().execute(ctx, {"video": frames, "audio": _sine(0.5)}, params)["file"]
+    assert probe_video(path).frame_count == 6
+    assert probe_stream_duration(path, "a") == pytest.approx(0.25, abs=2e-3)
+    assert not [n for n in ctx.notes if "audio" in n]
+    ExportVideo().execute(ctx, {"video": frames, "audio": _sine(0.8)}, params)
+    assert [n for n in ctx.notes if "audio" in n] == ["audio track of 0.800 s fitted to the video's 0.500 s (cut)"]
+
+
 def test_export_without_audio_has_no_audio_stream(tmp_path):
     frames = np.zeros((4, 16, 16, 3), np.float32)
     ctx = ExecutionContext("export", width=16, height=16, fps=Fraction(24), frame_count=4, project_dir=tmp_path)

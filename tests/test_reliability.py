@@ -268,6 +268,38 @@ def test_validate_opens_the_images_and_videos_render_would(tmp_path, capsys, mon
     assert [(i.node_id, i.code) for i in issues] == [("v", "bad-file")] and "not a readable video" in issues[0].message
 
 
+def test_validate_looks_for_the_sound_and_the_upscale_model(tmp_path, capsys):
+    """A Load Audio or Upscale file that is not there: validate says so (render would stop at it), exit 2."""
+    doc = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 48, "fps": "24", "frame_count": 4},
+        "nodes": [
+            {"id": "photo", "type": "LoadImage", "params": {"path": "ok.png"}},
+            {"id": "src", "type": "CameraMove", "params": {}},
+            {"id": "snd", "type": "LoadAudio", "params": {"path": "voice.wav"}},
+            {"id": "up", "type": "Upscale", "params": {"model": "models/x4.pth"}},
+            {"id": "export", "type": "ExportVideo", "params": {"path": "out.mp4"}},
+        ],
+        "links": [
+            {"from": "photo.image", "to": "src.image"},
+            {"from": "src.video", "to": "up.video"},
+            {"from": "up.video", "to": "export.video"},
+            {"from": "snd.audio", "to": "export.audio"},
+        ],
+    }
+    shutil.copy(ASSETS / "rocket.png", tmp_path / "ok.png")
+    (tmp_path / "p.vidproj").write_text(json.dumps(doc))
+    code, out = cli(capsys, "validate", str(tmp_path / "p.vidproj"))
+    assert code == 2
+    assert "node 'snd' param 'path': voice.wav: audio file not found" in out, out
+    assert "node 'up' param 'model': models/x4.pth: model file not found" in out, out
+    (tmp_path / "voice.wav").write_bytes(b"RIFF")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "x4.pth").write_bytes(b"\0")
+    code, out = cli(capsys, "validate", str(tmp_path / "p.vidproj"))
+    assert code == 0, out
+
+
 # -- point 8: ids ending in a newline -------------------------------------------------------------------
 def test_ids_and_names_ending_in_a_newline_are_refused():
     from vidstudio.plugins.manifest import NodeEntry, peek_name

@@ -68,4 +68,4 @@ def test_example_names_a_real_model_and_offline_says_what_to_do(tmp_path):
     assert r.returncode == 2
     err = r.stderr
     assert "model 'Lightricks/LTX-Video' is not in the Hugging Face cache" in err
-    assert f"looked in {tmp_path / 'hf' / 'hub'}" in err and "hf download Lightricks/LTX-Video" in err
+    assert f"looked in {tmp_path / 'hf' / 'hub'}" in err and "vidstudio models download Lightricks/LTX-Video" in err

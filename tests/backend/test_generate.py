@@ -231,6 +231,21 @@ def test_wan_first_and_last_frame(tiny, pipeline_cache):
         )
 
 
+def test_tiny_wan_renders_wider_than_32_patches(tiny, pipeline_cache):
+    """The examples' sizes (cut_and_drag: 624x416, 39x26 patches) render on the tiny Wan as on a real one: its
+    rotary embedding covers the real checkpoints' 1024 positions, not 32 (a shape error inside diffusers)."""
+    res = generate(
+        ModelRef(model=str(tiny("wan", "t2v"))),
+        Conditioning(prompt="a fox", steps=1),
+        width=544,
+        height=32,
+        frames=5,
+        fps=8,
+        cache=pipeline_cache,
+    )
+    assert res.frames.shape == (5, 32, 544, 3)
+
+
 def test_svd_motion_bucket_fps_noise_augmentation(tiny, pipeline_cache):
     res, kw, plan = run(
         tiny,
@@ -512,7 +527,7 @@ def test_missing_or_wrong_models_say_what_to_do(tiny, tmp_path, monkeypatch):
         locate("someone/not-downloaded-model")
     msg = str(e.value)
     assert "'someone/not-downloaded-model'" in msg and str(tmp_path / "hf" / "hub") in msg
-    assert "HF_HUB_OFFLINE is set" in msg and "hf download someone/not-downloaded-model" in msg
+    assert "HF_HUB_OFFLINE is set" in msg and "vidstudio models download someone/not-downloaded-model" in msg
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match="is not a diffusers pipeline .it has no model_index.json"):
         locate(str(tmp_path / "empty"))
@@ -551,7 +566,7 @@ def test_unreachable_hub_is_not_reported_as_a_wrong_repo(tmp_path, monkeypatch):
     with pytest.raises(ModelError) as e:
         locate("Lightricks/LTX-Video")
     msg = str(e.value)
-    assert "could not be reached" in msg and "hf download Lightricks/LTX-Video" in msg
+    assert "could not be reached" in msg and "vidstudio models download Lightricks/LTX-Video" in msg
     assert "not a diffusers pipeline" not in msg
 
 

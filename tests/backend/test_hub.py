@@ -233,7 +233,7 @@ def test_the_cache_is_read_through_huggingface_hub_for_the_catalogue_and_revisio
     assert locate("tiny/wan").folder == folder  # the default branch's ref
     with pytest.raises(
         ModelError,
-        match=r"at revision '0{40}' is not in the Hugging Face cache .* HF_HUB_OFFLINE is set.*hf download tiny/wan --revision",
+        match=r"at revision '0{40}' is not in the Hugging Face cache .* HF_HUB_OFFLINE is set.*vidstudio models download tiny/wan --revision",
     ):
         locate("tiny/wan", revision="0" * 40)
     with pytest.raises(ModelError, match=r"'tiny/other' is not in the Hugging Face cache \(looked in .*hub\)"):

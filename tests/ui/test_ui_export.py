@@ -191,6 +191,40 @@ def test_the_dialog_and_the_export_node_write_the_same_file_with_seed_model_and_
     dlg.close()
 
 
+def test_the_dialog_starts_on_what_the_viewer_shows(qtbot, window_factory, tmp_path):
+    """The source is the Viewer's picture: a node output that is not the first in the list, then a result track
+    (the combo box's tuples are found by value, not by identity)."""
+    import json
+
+    from vidstudio.media.clip import Clip
+
+    proj = tmp_path / "two.vidproj"
+    proj.write_text(
+        json.dumps(
+            {
+                "format_version": 1,
+                "settings": {"width": 64, "height": 48, "fps": "24", "frame_count": 6},
+                "nodes": [
+                    {"id": "src", "type": "Gradient", "params": {}, "position": [0, 0]},
+                    {"id": "interp", "type": "Interpolate", "params": {}, "position": [260, 0]},
+                ],
+                "links": [{"from": "src.video", "to": "interp.video"}],
+            }
+        )
+    )
+    win = window_factory(proj)
+    s = win.session
+    assert s.view.view_target.node_id == "interp"
+    dlg = win.export_dialog()
+    assert dlg.source.currentData() == ("node", "interp", "video")
+    dlg.close()
+    s.view.add_result("Take 1", Clip.from_array(np.zeros((6, 48, 64, 3), np.float32)))
+    assert s.view.view_result is not None
+    dlg = win.export_dialog()
+    assert dlg.source.currentData() == ("result", s.view.view_result, None)
+    dlg.close()
+
+
 def test_the_dialog_writes_an_interpolated_clip_at_its_own_rate(qtbot, window_factory, tmp_path):
     """Issue 16 point 3: exporting Interpolate's output with the frame rate left empty writes the clip's own rate
     over the same seconds as the chosen project frames, as the Export Video node does."""
@@ -234,6 +268,7 @@ def test_the_dialog_writes_an_interpolated_clip_at_its_own_rate(qtbot, window_fa
         # 6 project frames at 24 fps are source positions 0 .. 5; at 60 fps that is 0, 0.4, .. 4.8: 13 frames.
         # Project frames 0 .. 1 are 2/24 s: 5 frames at 60 fps.
         assert (info.fps, info.frame_count) == (60, want)
+        assert f"({want} frames)" in job.message  # what the file holds, not the project frames chosen
     dlg.fps.setText("30")  # a rate typed in is the file's rate; the range stays the same seconds of the clip
     dlg.path.setText(str(tmp_path / "typed.mp4"))
     job = dlg.start()

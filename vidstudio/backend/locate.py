@@ -209,9 +209,9 @@ def locate(
             raise ModelError(
                 f"model {model!r} is not in the Hugging Face cache (looked in {cache}) and the Hugging Face Hub "
                 f"could not be reached to download it. Connect to the network and run again (or download it with "
-                f"`hf download {model}`), copy a cache folder that holds it here (or set HF_HOME / HF_HUB_CACHE to "
-                "it), or point the Load Model node / --model at a local pipeline folder; set HF_HUB_OFFLINE=1 to "
-                "skip the network attempts",
+                f"`vidstudio models download {model}`), copy a cache folder that holds it here (or set HF_HOME / "
+                "HF_HUB_CACHE to it), or point the Load Model node / --model at a local pipeline folder; set "
+                "HF_HUB_OFFLINE=1 to skip the network attempts",
                 code="model-not-downloaded",
             ) from None
         except hf_errors.RepositoryNotFoundError:
@@ -234,9 +234,9 @@ def locate(
         at, rev_arg = (f" at revision {revision!r}", f" --revision {revision}") if revision else ("", "")
         raise ModelError(
             f"model {model!r}{at} is not in the Hugging Face cache (looked in {cache}) and {why}, so it cannot be "
-            f"downloaded. Download it once on a machine with network (`hf download {model}{rev_arg}`, or run without "
-            "HF_HUB_OFFLINE), copy the cache folder here (or set HF_HOME / HF_HUB_CACHE to it), or point the "
-            "Load Model node / --model at a local pipeline folder",
+            f"downloaded. Download it once on a machine with network (`vidstudio models download {model}{rev_arg}`, "
+            "or run without HF_HUB_OFFLINE), copy the cache folder here (or set HF_HOME / HF_HUB_CACHE to it), or "
+            "point the Load Model node / --model at a local pipeline folder",
             code="model-not-downloaded",
         )
     cls, fam, variant, ck = _classify(Path(index_path), repr(model), family)

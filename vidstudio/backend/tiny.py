@@ -274,7 +274,7 @@ _WAN_TRANSFORMER: dict[str, Any] = dict(
     ffn_dim=32,
     cross_attn_norm=True,
     qk_norm="rms_norm_across_heads",
-    rope_max_seq_len=32,
+    rope_max_seq_len=1024,
 )
 #: The tiny Wan 2.1 VAE (base_dim 3, z_dim 16, 4x temporal compression).
 _WAN_VAE: dict[str, Any] = dict(

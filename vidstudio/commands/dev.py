@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=variants,
         help="checkpoint kind: wan t2v|i2v|vace, cogvideox t2v|i2v (default: the family's first, "
         + ", ".join(f"{f} {VARIANTS[f][0]}" for f in tiny)
-        + ")",
+        + "); wan i2v is a first-and-last-frame (FLF2V) checkpoint, which needs keyframes at frame 0 and at "
+        "the last frame: for one start image (cut_and_drag) use cogvideox --variant i2v or svd",
     )
     t.set_defaults(func=run_tiny)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])

@@ -49,7 +49,8 @@ def value_to_json(value: Any, port_type: str, out_dir: Path, stem: str, fps: Fra
 
     Args:
         value: the output value; port_type: its declared type (chooses PNG for IMAGE, MP4 for VIDEO/MASK).
-        out_dir: folder for files; stem: base file name; fps: frame rate for videos.
+        out_dir: folder for files; stem: base file name; fps: frame rate for videos (a Clip with its own
+            ``vidstudio_fps`` is written at that rate).
 
     Returns:
         JSON-ready data (dicts, lists, numbers, strings, None).
@@ -65,6 +66,11 @@ def value_to_json(value: Any, port_type: str, out_dir: Path, stem: str, fps: Fra
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
     if isinstance(value, Clip) or (port_type == "VIDEO" and isinstance(value, np.ndarray) and value.ndim == 4):
+        own = value.metadata.get("vidstudio_fps") if isinstance(value, Clip) else None
+        if own:  # a clip at its own rate (Interpolate, Load Video at the source rate) plays at that rate
+            from vidstudio.media.video import parse_fps
+
+            fps = parse_fps(own)
         path = out_dir / f"{stem}.mp4"
         write_video(value, path, fps, crf=12, preset="veryfast")
         shape = list(value.shape)

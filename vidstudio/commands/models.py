@@ -1,7 +1,7 @@
 """``vidstudio models``: the models on this computer and downloads from the Hugging Face Hub.
 
-- ``models list [--models-dir DIR]``: cached Hub models and single checkpoint files (``.safetensors``/``.gguf``
-  under the model folders) with their size on disk, family and variant;
+- ``models list [--models-dir DIR]``: cached Hub models, and the pipeline folders and single checkpoint files
+  (``.safetensors``/``.gguf``) of the model folders, with their size on disk, family and variant;
 - ``models download ID [--revision R] [--include PATTERN]``: download or resume, with progress in bytes, speed
   and ETA; the free disk space is checked first; Ctrl-C cancels, and a later run resumes;
 - ``models remove ID``: delete a model from the Hugging Face cache.
@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="a folder of single checkpoint files (e.g. ComfyUI's models folder); repeatable",
+        help="a models folder: its pipeline folders and single checkpoint files (e.g. ComfyUI's models "
+        "folder), as `vidstudio serve --models-dir` reads it; repeatable",
     )
     ls.set_defaults(func=run_list)
     dl = msub.add_parser("download", help="download (or resume) a model from the Hugging Face Hub")
@@ -51,18 +52,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_list(args: argparse.Namespace) -> int:
     """``vidstudio models list``: cached Hugging Face models and local checkpoint files with their size on disk,
-    family and variant; returns the exit status."""
+    family and variant; returns the exit status.
+
+    Raises:
+        vidstudio.errors.VidStudioError: for a ``--models-dir`` that is not a folder (exit 2).
+    """
+    from pathlib import Path
+
     from vidstudio.backend.checkpoint_files import list_checkpoint_files
     from vidstudio.backend.hub import cached_models, hub_cache, human_bytes
+    from vidstudio.errors import VidStudioError
 
+    for d in args.models_dir:  # a mistyped folder would list nothing, silently
+        if not Path(d).expanduser().is_dir():
+            raise VidStudioError(f"--models-dir {d}: no such folder")
     rows = [(m["id"], m["size"], m["family"] or "-", m["variant"] or "-", "hub cache") for m in cached_models()]
+    rows += pipeline_folders(args.models_dir)
     rows += [
         (
             f["path"],
             f["size"],
             f["family"] or "-",
             f["variant"] or f["component"] or "-",
-            f"{f['kind']} ({f['format']}{', ' + str(f['dtype']) if f.get('dtype') else ''})",
+            f"{f['kind']} ({f['format']}{', ' + str(f['dtype']) if f.get('dtype') else ''})"
+            + (f": unreadable, {f['error']}" if f.get("error") else ""),
         )
         for f in list_checkpoint_files(args.models_dir)
     ]
@@ -74,6 +87,34 @@ def run_list(args: argparse.Namespace) -> int:
     for name, size, fam, var, where in rows:
         print(f"{name:<60} {human_bytes(size):>10} {fam:<12} {var:<12} {where}")
     return 0
+
+
+def pipeline_folders(folders: list[str]) -> list[tuple[str, int, str, str, str]]:
+    """The diffusers pipeline folders (a ``model_index.json`` inside) directly in the models folders, as
+    ``vidstudio serve --models-dir`` offers them: ``(path, bytes on disk, family, variant, "pipeline folder")``;
+    family and variant "-" when the pipeline is not one VidStudio knows."""
+    from pathlib import Path
+
+    from vidstudio.backend.locate import locate
+    from vidstudio.errors import ModelError
+
+    rows = []
+    for folder in folders:
+        try:
+            children = sorted(Path(folder).expanduser().iterdir())
+        except OSError:
+            continue
+        for child in children:
+            if child.name.startswith(".") or not (child / "model_index.json").is_file():
+                continue
+            try:
+                loc = locate(str(child))
+                family, variant = loc.family or "-", loc.variant or "-"
+            except ModelError:
+                family = variant = "-"
+            size = sum(f.stat().st_size for f in child.rglob("*") if f.is_file())
+            rows.append((str(child), size, family, variant, "pipeline folder"))
+    return rows
 
 
 def run_download(args: argparse.Namespace) -> int:

@@ -278,10 +278,30 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         for line in result.explain():
             print(line)
-    n = (frame_range[1] - frame_range[0]) if frame_range else project.settings.frame_count
-    s = project.settings
     for t in targets:
         f = result.values.get(t, {}).get("file")
         if f:
-            print(f"wrote {f} ({n} frames, {s.width}x{s.height}, {s.fps} fps)")
+            print(f"wrote {f} ({written_summary(f, project.settings, frame_range)})")
     return 0
+
+
+def written_summary(path: str, settings, frame_range: tuple[int, int] | None) -> str:
+    """``"N frames, WxH, F fps"`` of a file an output node wrote: an MP4 as probed back (an Interpolate's clip
+    is written at its own rate and length, an odd size is padded), else the run's frames at the project's size
+    and rate.
+
+    Args:
+        path: the file or folder written; settings: the project's settings; frame_range: the run's
+            ``(start, stop)`` in project frames, or None for all.
+    """
+    from vidstudio.errors import MediaError
+    from vidstudio.media.video import probe_video
+
+    if Path(path).suffix.lower() == ".mp4":
+        try:
+            i = probe_video(path)
+            return f"{i.frame_count} frames, {i.width}x{i.height}, {i.fps} fps"
+        except MediaError:
+            pass
+    n = (frame_range[1] - frame_range[0]) if frame_range else settings.frame_count
+    return f"{n} frames, {settings.width}x{settings.height}, {settings.fps} fps"

@@ -298,12 +298,14 @@ def validate_graph(
     return issues
 
 
-#: File roles whose files a run reads (and :func:`validate_files` therefore opens).
-READ_ROLES = ("image", "video")
+#: File roles whose files a run reads (and :func:`validate_files` therefore checks; images and videos are
+#: opened too, sounds and model files only looked for).
+READ_ROLES = ("image", "video", "audio", "model")
 
 
 def validate_files(graph: Graph, registry: NodeRegistry, project_dir: Any = None) -> list[GraphIssue]:
-    """Opens every image and video a run would read, as the run would, and reports those it cannot use.
+    """Opens every image and video a run would read, as the run would, looks for every sound and model file
+    (Load Audio, Upscale) it would read, and reports those it cannot use.
 
     :func:`validate_graph` only looks at the document; this also looks at the disk, so that ``validate``
     sees what ``render`` will see: a missing file, a folder or FIFO or device in its place, a symlink loop, an
@@ -341,7 +343,7 @@ def validate_files(graph: Graph, registry: NodeRegistry, project_dir: Any = None
                 why = f"{p.file_role} file not found"
             if why is None and not os.access(path, os.R_OK):
                 why = "cannot be read (permission denied)"
-            if why is None:
+            if why is None and p.file_role in ("image", "video"):
                 try:
                     if p.file_role == "image":
                         from vidstudio.media.image import load_image

@@ -139,11 +139,13 @@ def export_clip(
     if audio is not None:  # sample 0 plays with the clip's frame 0: the part that goes with start..end
         rate = Fraction(parse_fps(fps))
         seconds, have = float((end - start) / rate), audio.duration - float(start / rate)
-        if abs(have - seconds) > 0.5 / audio.sample_rate:
+        whole, tol = float(clip.frame_count / rate), 0.5 / audio.sample_rate
+        if have < seconds - tol:
             notes.append(
-                f"audio track of {max(have, 0.0):.3f} s fitted to the video's {seconds:.3f} s "
-                f"({'cut' if have > seconds else 'padded with silence'})"
+                f"audio track of {max(have, 0.0):.3f} s fitted to the video's {seconds:.3f} s (padded with silence)"
             )
+        elif audio.duration > whole + tol:  # longer than the whole picture, not only than a range of it
+            notes.append(f"audio track of {audio.duration:.3f} s fitted to the video's {whole:.3f} s (cut)")
         audio = audio.for_frames(start, end, rate)
     tags = {**clip.metadata, **(metadata or {})}
     out, more = write_video(

@@ -35,7 +35,7 @@ from vidstudio.graph.engine import Engine
 from vidstudio.media.audio import Audio, AudioFile, file_sound
 from vidstudio.media.clip import Clip, as_clip
 from vidstudio.media.export import clip_rate_and_range, export_clip
-from vidstudio.media.video import PRESETS, PROJECT_METADATA_KEY, parse_fps, read_metadata
+from vidstudio.media.video import PRESETS, PROJECT_METADATA_KEY, parse_fps, probe_video, read_metadata
 from vidstudio.progress import CancelToken
 from vidstudio.project import Project, embeddable_json
 from vidstudio.project.view import sound_sources
@@ -225,16 +225,32 @@ def start_export(session: Session, runner: TaskRunner, jobs: JobList, spec: Expo
     what = spec.path.name
     job = jobs.add(Job(f"Export {what}", "export"))
     doc = session.project.copy_document()
-    n = spec.stop - spec.start
 
-    def done(result: tuple[Path, list[str]]) -> None:
-        path, notes = result
+    def work() -> tuple[Path, list[str], int]:
+        path, notes = run_export(session.engine, doc, spec, job)
+        return path, notes, written_frame_count(path, spec.stop - spec.start)
+
+    def done(result: tuple[Path, list[str], int]) -> None:
+        path, notes, n = result
         job.finish("done", f"wrote {path} ({n} frames)" + "".join(f"; {x}" for x in notes), str(path))
         session.message.emit(f"exported {path}")
 
     job.update(0.0, "starting", status="running", force=True)
-    runner.submit(run_export, session.engine, doc, spec, job, on_done=done, on_error=job.fail)
+    runner.submit(work, on_done=done, on_error=job.fail)
     return job
+
+
+def written_frame_count(path: Path, fallback: int) -> int:
+    """The frames in an exported file or PNG folder (an Interpolate's clip is written at its own rate, so not
+    the project frames chosen): an MP4 probed back, a sequence's PNG files; ``fallback`` when it cannot be read.
+    """
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return sum(1 for f in p.iterdir() if f.suffix.lower() == ".png")
+        return probe_video(p).frame_count
+    except (OSError, MediaError):
+        return fallback
 
 
 class ExportDialog(QDialog):
@@ -262,12 +278,15 @@ class ExportDialog(QDialog):
                     self.source.addItem(f"{n.id}.{o.name}  ({n.title or cls.title})", ("node", n.id, o.name))
         for i, r in enumerate(s.view.results):
             self.source.addItem(f"Result: {r.label}", ("result", i, None))
+        # QComboBox.findData compares Python tuples by identity: look them up by value
+        sources = [self.source.itemData(i) for i in range(self.source.count())]
+        shown = None
         if s.view.view_result is not None:
-            self.source.setCurrentIndex(self.source.findData(("result", s.view.view_result, None)))
+            shown = ("result", s.view.view_result, None)
         elif s.view.view_target is not None and s.view.view_target.kind == "VIDEO":
-            self.source.setCurrentIndex(
-                max(self.source.findData(("node", s.view.view_target.node_id, s.view.view_target.port)), 0)
-            )
+            shown = ("node", s.view.view_target.node_id, s.view.view_target.port)
+        if shown in sources:
+            self.source.setCurrentIndex(sources.index(shown))
 
         self.fmt = QComboBox(self)
         self.fmt.addItem("MP4 (H.264)", "mp4")

@@ -61,7 +61,7 @@ def test_render_writes_mp4_from_photo(tmp_path):
 
 
 def interpolated_project(folder: Path, size=(96, 64)) -> Path:
-    """:func:`make_project` with an Interpolate x2 (12 frames at 24 fps: 23 at 48) between the camera and Export."""
+    """:func:`make_project` with an Interpolate x2 (12 frames at 24 fps: 24 at 48) between the camera and Export."""
     p = make_project(folder, size=size)
     doc = json.loads(p.read_text())
     doc["nodes"].append({"id": "it", "type": "Interpolate", "params": {"mode": "factor", "factor": 2}})
@@ -76,13 +76,13 @@ def interpolated_project(folder: Path, size=(96, 64)) -> Path:
 
 def test_render_says_what_the_file_holds_after_interpolate_and_padding(tmp_path):
     """The "wrote" line is the file's frames, size and rate, not the project's: Interpolate x2 of 12 frames at
-    24 fps writes 23 frames at 48 fps, and an odd project width is padded to an even one."""
+    24 fps writes 24 frames at 48 fps (the same 0.5 s), and an odd project width is padded to an even one."""
     p = interpolated_project(tmp_path / "proj", size=(95, 64))
     r = run_cli("render", str(p), "-o", str(tmp_path / "x.mp4"), "-q")
     assert r.returncode == 0, r.stderr
     info = probe_video(tmp_path / "x.mp4")
-    assert (info.frame_count, info.width, info.height, info.fps) == (23, 96, 64, 48)
-    assert f"wrote {tmp_path / 'x.mp4'} (23 frames, 96x64, 48 fps)" in r.stdout
+    assert (info.frame_count, info.width, info.height, info.fps) == (24, 96, 64, 48)
+    assert f"wrote {tmp_path / 'x.mp4'} (24 frames, 96x64, 48 fps)" in r.stdout
 
 
 def test_render_uses_project_export_path_relative_to_project(tmp_path):
@@ -260,14 +260,14 @@ def test_eval_prints_json_with_files(tmp_path):
 
 
 def test_eval_writes_an_interpolated_clip_at_its_own_rate(tmp_path):
-    """Interpolate x2's 23 frames are written at 48 fps (the same 0.48 s), not at the project's 24 (slow motion)."""
+    """Interpolate x2's 24 frames are written at 48 fps (the same 0.5 s), not at the project's 24 (slow motion)."""
     p = interpolated_project(tmp_path / "proj")
     r = run_cli("eval", str(p), "it", "--json", "--out-dir", str(tmp_path / "ev"))
     assert r.returncode == 0, r.stderr
     video = json.loads(r.stdout)["outputs"]["video"]
-    assert video["shape"] == [23, 64, 96, 3] and video["fps"] == "48"
+    assert video["shape"] == [24, 64, 96, 3] and video["fps"] == "48"
     info = probe_video(video["path"])
-    assert (info.frame_count, info.fps) == (23, 48)
+    assert (info.frame_count, info.fps) == (24, 48)
 
 
 def test_nodes_json_lists_ports_and_params():

@@ -64,11 +64,12 @@ def test_equal_rates_are_the_identity():
 def test_the_last_frame_is_clamped():
     assert conform_frame(1000, 24, 60, 58) == 57
     assert conform_frame(-3, 24, 60, 58) == 0
-    # an Interpolate 24 -> 60 of 24 frames: the last project frame shows its last frame, and it spans the project
-    for n, fps_out in ((24, Fraction(60)), (24, NTSC), (100, Fraction(48)), (7, Fraction(25))):
+    # an Interpolate 24 -> 60 of 24 frames keeps the project's duration: it spans the project; at a rate that is
+    # not a whole multiple its last frame overruns by under half a frame of its own (30 frames at 29.97 are 1.001 s)
+    for n, fps_out, span in ((24, Fraction(60), 24), (24, NTSC, 25), (100, Fraction(48), 100), (7, Fraction(25), 7)):
         count = len(output_positions(n, Fraction(24), fps_out))
-        assert conform_frame(n - 1, 24, fps_out, count) == count - 1
-        assert conformed_length(count, fps_out, 24) == n
+        assert conform_frame(n - 1, 24, fps_out, count) == math.floor((n - 1) * fps_out / 24)
+        assert conformed_length(count, fps_out, 24) == span
 
 
 def test_conformed_length_counts_the_project_frames_that_start_before_the_clip_ends():

@@ -157,12 +157,12 @@ def test_an_interpolate_24_to_60_plays_at_real_speed(qtbot, window_factory):
     p.links.append(Link.make("src", "video", "interp", "video"))
     win = open_rate_window(window_factory, p, select="interp")
     s = win.session
-    assert s.frames.clip.frame_count == 58 and s.frames.clip_fps == 60
+    assert s.frames.clip.frame_count == 60 and s.frames.clip_fps == 60  # the 1 s of the 24 source frames
     go_to(qtbot, win, 12, 12)  # clip frame 30 is source position 12.0: the source frame of 0.5 s
-    assert "60 fps clip · frame 30 of 58" in win.viewer.info.text()
+    assert "60 fps clip · frame 30 of 60" in win.viewer.info.text()
     # the last project frame: clip frame 57, source position 22.8, a cross-fade of source frames 22 and 23
     go_to(qtbot, win, N - 1, 23)
-    assert "frame 57 of 58" in win.viewer.info.text()
+    assert "frame 57 of 60" in win.viewer.info.text()
 
 
 def test_equal_rates_and_a_new_project_rate(qtbot, window_factory):

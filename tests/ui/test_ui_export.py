@@ -256,7 +256,7 @@ def test_the_dialog_writes_an_interpolated_clip_at_its_own_rate(qtbot, window_fa
         next(i for i in range(dlg.source.count()) if dlg.source.itemData(i) == ("node", "interp", "video"))
     )
     assert dlg.fps.text() == "" and "24" in dlg.fps.placeholderText()
-    for first, last, name, want in ((0, 5, "whole.mp4", 13), (0, 1, "part.mp4", 5)):
+    for first, last, name, want in ((0, 5, "whole.mp4", 15), (0, 1, "part.mp4", 5)):
         dlg.first.setValue(first)
         dlg.last.setValue(last)
         dlg.path.setText(str(tmp_path / name))
@@ -265,7 +265,7 @@ def test_the_dialog_writes_an_interpolated_clip_at_its_own_rate(qtbot, window_fa
         wait_for(lambda j=job: j.is_final, timeout=60)
         assert job.status == "done", job.message
         info = probe_video(tmp_path / name)
-        # 6 project frames at 24 fps are source positions 0 .. 5; at 60 fps that is 0, 0.4, .. 4.8: 13 frames.
+        # 6 project frames at 24 fps are 0.25 s: 15 frames at 60 fps (0, 0.4, .. 4.8, then source frame 5 held).
         # Project frames 0 .. 1 are 2/24 s: 5 frames at 60 fps.
         assert (info.fps, info.frame_count) == (60, want)
         assert f"({want} frames)" in job.message  # what the file holds, not the project frames chosen

@@ -1,6 +1,10 @@
 """Frame interpolation by optical flow (OpenCV's DIS flow), lazily, to a target frame rate or by a factor.
 
-Output frame ``k`` shows source time ``p = k * fps_in / fps_out``. At whole source frames it is that frame; between
+The clip keeps its duration, as an editor's retime does: ``n_in`` frames at ``fps_in`` become
+``n_out = round(n_in * fps_out / fps_in)`` frames at ``fps_out`` (:func:`output_count`; by a whole factor ``f`` that
+is ``n_in * f``), so a sound track made for the source still fits. Output frame ``k`` shows source time
+``p = min(k * fps_in / fps_out, n_in - 1)``: the positions past the last source frame hold the last frame (the last
+source frame is on screen for its whole 1 / fps_in, as in the source). At whole source frames it is that frame; between
 frames ``i`` and ``i + 1`` at fraction ``t`` both neighbours are warped towards ``p`` along the dense flow between
 them (Dense Inverse Search: Kroeger et al. 2016, ``cv2.DISOpticalFlow``) and cross-faded,
 ``(1 - t) * warp(a, -t * F_ab) + t * warp(b, -(1 - t) * F_ba)``. A classical stand-in for learned
@@ -9,6 +13,7 @@ interpolators (RIFE, FILM), which are not wired in: docs/video-in.md, "Not done 
 
 from __future__ import annotations
 
+import math
 import threading
 from fractions import Fraction
 
@@ -18,18 +23,37 @@ from vidstudio.errors import MediaError
 from vidstudio.media.clip import Clip
 
 
-def output_positions(frame_count: int, fps_in: Fraction, fps_out: Fraction) -> np.ndarray:
-    """``(T_out,)`` float64 source positions (frames) of the output frames: ``k * fps_in / fps_out`` up to the
-    last source frame.
+def output_count(frame_count: int, fps_in: Fraction, fps_out: Fraction) -> int:
+    """Frames of an interpolated clip: ``round(frame_count * fps_out / fps_in)``, at least 1, so that it lasts as
+    long as the source (``frame_count / fps_in`` seconds).
+
+    Rounding, for a ratio that does not give a whole count: to the nearest frame, a tie (exactly half a frame)
+    rounding up, computed exactly in Fractions; the output's duration then differs from the source's by at most half
+    an output frame (``0.5 / fps_out`` s), and is never shorter on a tie. A whole factor ``f``
+    (``fps_out = f * fps_in``) gives exactly ``frame_count * f``. E.g. 48 frames at 24 fps (2 s) give 120 at 60 fps,
+    as ffmpeg's ``minterpolate`` does; 5 frames at 12 fps give 13 at 30 fps (12.5 rounded up); 24 frames at 24 fps
+    give 30 at 30000/1001 (29.97).
 
     Raises:
         MediaError: for a non-positive rate.
     """
     if fps_in <= 0 or fps_out <= 0:
         raise MediaError(f"frame rates must be positive, got {fps_in} and {fps_out}")
+    exact = Fraction(int(frame_count)) * Fraction(fps_out) / Fraction(fps_in)
+    return max(1, math.floor(exact + Fraction(1, 2)))
+
+
+def output_positions(frame_count: int, fps_in: Fraction, fps_out: Fraction) -> np.ndarray:
+    """``(T_out,)`` float64 source positions (frames) of the output frames, ``T_out`` = :func:`output_count`:
+    ``min(k * fps_in / fps_out, frame_count - 1)`` (the positions past the last source frame hold the last frame).
+
+    Raises:
+        MediaError: for a non-positive rate.
+    """
+    count = output_count(frame_count, fps_in, fps_out)
     step = Fraction(fps_in) / Fraction(fps_out)
-    count = int((frame_count - 1) / step) + 1
-    return np.asarray([float(k * step) for k in range(count)], np.float64)
+    last = max(int(frame_count) - 1, 0)
+    return np.asarray([float(min(k * step, last)) for k in range(count)], np.float64)
 
 
 def _gray(frame: np.ndarray) -> np.ndarray:
@@ -102,4 +126,4 @@ def interpolate_clip(clip: Clip, fps_in: Fraction, fps_out: Fraction) -> Clip:
     return out
 
 
-__all__ = ["output_positions", "interpolate_clip"]
+__all__ = ["output_count", "output_positions", "interpolate_clip"]

@@ -17,6 +17,11 @@ class Interpolate(Node):
     (:func:`vidstudio.media.interpolate.interpolate_clip`: OpenCV DIS flow, both neighbours warped and
     cross-faded).
 
+    The clip keeps its duration: ``n`` frames at ``fps_in`` become ``round(n * fps_out / fps_in)`` frames (a tie
+    rounds up; ``n * factor`` in mode factor), the last ones holding the last source frame
+    (:func:`vidstudio.media.interpolate.output_count`), so 48 frames at 24 fps give 120 at 60 fps and a sound track
+    of the source's 2 s still fits.
+
     The input's rate is its ``vidstudio_fps`` metadata when it has one, else the project's. Output ``video``: a
     lazy Clip whose ``vidstudio_fps`` metadata is the new rate, which Export Video and the Export dialog write
     when their frame rate is empty, over the same seconds as their range of project frames

@@ -502,11 +502,44 @@ def test_validate_refuses_a_checkpoint_that_cannot_extend(tmp_path, capsys):
         ({"window": 9, "overlap": 9}, "node 'ext' param 'overlap': 9 frames must be less than the window (9 frames)"),
         ({"window": 300}, "node 'ext' param 'window': 300 frames; ltx makes at most 257 frames in one pass"),
         ({"window": 10}, "node 'ext' param 'window': ltx needs 8k+1 frames (9, 17, 25, 33, ...) per pass, not 10"),
+        # an acceptance tester's three: 8k+1 but past LTX's 257, off the 8k+1 rule, an overlap past the window
+        ({"window": 265}, "node 'ext' param 'window': 265 frames; ltx makes at most 257 frames in one pass"),
+        ({"window": 40}, "node 'ext' param 'window': ltx needs 8k+1 frames (9, 17, 25, 33, ...) per pass, not 40"),
+        ({"overlap": 300}, "node 'ext' param 'overlap': 300 frames must be less than the window (257 frames)"),
     ],
 )
 def test_validate_checks_the_extend_window_and_overlap(ext, message, tmp_path, capsys):
     code, text = validate(extend_project(tmp_path, "Lightricks/LTX-Video", ext, family="ltx"), capsys)
     assert code == 2 and message in text, text
+
+
+def test_the_backend_refuses_a_window_past_the_models_longest_pass_in_the_windows_words(run_extend):
+    """Issue: a window of 265 (8k+1, past LTX's 257) reached the one-pass family check of window 0, which said
+    "the project has 265; use an Extend node" from inside the Extend. Where the graph check cannot see the model
+    (a MODEL from another node), :func:`extend` refuses it before any window runs, in validate's words."""
+    bundle = Conditioning(prompt="a fox", steps=1, seed=1)
+    with pytest.raises(NodeError) as e:
+        run_extend("ltx", None, bundle, frames=297, window=265)
+    assert str(e.value) == "param 'window': 265 frames; ltx makes at most 257 frames in one pass"
+    with pytest.raises(NodeError, match=r"param 'window': ltx needs 8k\+1 frames .* per pass, not 40"):
+        run_extend("ltx", None, bundle, frames=297, window=40)
+    with pytest.raises(NodeError, match=r"param 'overlap': 300 frames must be at least 0 and less than the window"):
+        run_extend("ltx", None, bundle, frames=297, window=0, overlap=300)
+
+
+def test_a_windows_own_frame_problem_is_said_of_the_window(run_extend, monkeypatch):
+    """What one pass refuses about its frames ("the project has 17") is said of the window inside an Extend."""
+    import vidstudio.backend.extend as ext
+
+    def refuse(*a, frames, **kw):
+        raise NodeError(f"frames: ltx with keyframes makes at most 8 frames, the project has {frames}; why")
+
+    monkeypatch.setattr(ext, "generate", refuse)
+    with pytest.raises(NodeError) as e:
+        run_extend("ltx", None, Conditioning(prompt="a fox", steps=1, seed=1), frames=20, window=17)
+    assert str(e.value) == (
+        "window 0 (project frames 0..16): frames: ltx with keyframes makes at most 8 frames, the window has 17; why"
+    )
 
 
 def test_validate_accepts_a_clip_past_the_window_and_runs_the_family_checks_on_extend(tmp_path, capsys):

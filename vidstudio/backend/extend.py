@@ -337,9 +337,11 @@ def extend(
         the :class:`ExtendResult`; its notes list the windows.
 
     Raises:
-        NodeError: for a bad window, overlap or overlap hold, a checkpoint that takes neither a keyframe nor a guide video
-            through video-to-video (nothing can carry one window into the next), or what :func:`generate` raises
-            for a window, prefixed with the window and its project frames.
+        NodeError: for a bad window (off the frame rule, or past the family's longest pass, in the words of the
+            Extend node's graph check), overlap or overlap hold, a checkpoint that takes neither a keyframe nor a
+            guide video through video-to-video (nothing can carry one window into the next), or what
+            :func:`generate` raises for a window, prefixed with the window and its project frames (its "the
+            project has N" frames said of the window).
     """
     cancel = cancel or CancelToken()
     loc = locate(ref.model, ref.family, revision=ref.revision, project_dir=project_dir)
@@ -347,6 +349,8 @@ def extend(
     rule = loc.rule()
     longest = spec.window_for(loc.checkpoint or None)
     win = int(window) or (min(longest, frames) if longest else frames)
+    if longest and win > longest:  # the Extend node's own graph check, for a MODEL it could not see
+        raise NodeError(f"param 'window': {win} frames; {loc.family} makes at most {longest} frames in one pass")
     if not rule.frames_ok(win):
         raise NodeError(f"param 'window': {loc.family} needs {rule.frames_rule()} per pass, not {win}")
     method = window_method(loc.family, loc.variant)
@@ -444,7 +448,8 @@ def extend(
                 overlap_hold=overlap_hold,
             )
         except NodeError as e:  # say which window (its frames are window-local in the message)
-            raise NodeError(f"window {k} (project frames {a}..{b - 1}): {e}") from None
+            said = str(e).replace(f"the project has {b - a}", f"the window has {b - a}")
+            raise NodeError(f"window {k} (project frames {a}..{b - 1}): {said}") from None
         w_info.pipeline = last.pipeline
         w_info.hold = last.hold
         per_window.append(list(last.notes))

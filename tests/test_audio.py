@@ -140,3 +140,41 @@ def test_sound_sources_find_the_export_nodes_sound_the_pictures_own_and_a_timeli
     p = project([("smooth", "Interpolate"), ("a", "LoadAudio"), ("b", "LoadAudio")], [])
     assert refs(p, "smooth") == [("a.audio", False)]  # no sound upstream: the first free sound track
     assert refs(project([("smooth", "Interpolate")], []), "smooth") == refs(p, "missing") == []
+
+
+@pytest.mark.parametrize(
+    "rate,frames,fps",
+    [(44100, 48, Fraction(24)), (48000, 13, Fraction(24000, 1001)), (24000, 7, Fraction(25))],
+)
+def test_the_aac_stream_lasts_exactly_the_frames_written_and_a_bare_decode_at_most_one_aac_frame_more(
+    tmp_path, rate, frames, fps
+):
+    """Issue: "AAC up to ~20 ms longer than the video". The MP4 says exactly: its edit list hides the AAC encoder's
+    1024 priming samples and its last packet's duration trims the last 1024-sample AAC frame, so the audio stream's
+    duration is the video's to the sample, and ffmpeg and VidStudio's own decode give exactly the samples of the
+    frames written, sample 0 with frame 0. A bare PyAV decode() that keeps every AAC frame whole (as a player that
+    ignores the edit list does) gets up to 1023 samples more, under one AAC frame: the bound README states (888
+    samples, 20.1 ms, for 2 s at 44.1 kHz)."""
+    import av
+
+    from vidstudio.media.audio import decode_audio
+    from vidstudio.media.export import export_clip
+
+    want = round(Fraction(frames) / fps * rate)  # the samples of the frames written
+    tone = np.zeros((want, 2), np.float32)
+    tone[100:104] = 0.8  # a click at sample 100
+    path, _ = export_clip(
+        np.zeros((frames, 16, 16, 3), np.float32), tmp_path / "a.mp4", fps, preset="ultrafast", audio=Audio(tone, rate)
+    )
+    with av.open(str(path)) as c:
+        v, a = c.streams.video[0], c.streams.audio[0]
+        assert Fraction(a.duration) * a.time_base == Fraction(v.duration) * v.time_base == Fraction(frames) / fps
+        packets = [p for p in c.demux(a) if p.size]
+        assert packets[-1].pts + packets[-1].duration == want  # the last AAC frame's padding is trimmed
+    with av.open(str(path)) as c:
+        bare = sum(f.samples for f in c.decode(audio=0))
+    assert want <= bare < want + 1024
+    back = decode_audio(path)
+    assert back.samples.shape[0] == want and back.sample_rate == rate
+    assert abs(int(np.argmax(np.abs(back.samples[:1000, 0]))) - 101) <= 3  # no priming delay: the click in place
+    assert _decode_audio(path, rate).shape[0] == want  # ffmpeg's own decode

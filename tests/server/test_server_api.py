@@ -4,6 +4,7 @@ the worker)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -514,3 +515,28 @@ def test_event_stream_can_follow_one_job_without_previews(client):
     assert not any(e.type == "preview" for e in seen)
     assert _distinct([e.progress.step for e in seen if e.type == "progress" and e.progress.step]) == [1, 2, 3]
     assert client.wait(other.id, timeout=30).status == "succeeded"
+
+
+def test_the_request_model_overrides_the_project_model_and_its_family(client):
+    """`render --server --model ID` of a project made for another family (an LTX example rendered with a Wan
+    model): the request's model replaces the project's model and its family instead of being refused for the
+    very mismatch it overrides; without it the mismatch is still refused, naming the node's family."""
+    proj = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {"id": "model", "type": "LoadModel", "params": {"family": "wan", "model": "some-org/some-wan"}},
+            {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox"}},
+            {"id": "gen", "type": "Generate", "params": {}},
+        ],
+        "links": [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"}],
+    }
+    job = client.submit_project(proj, "gen", model="tiny-ltx")
+    assert job.status in ("queued", "running")
+    with contextlib.suppress(ServerError):  # 409 when it has already finished
+        client.cancel(job.id)
+    proj["nodes"][0]["params"]["model"] = "tiny-ltx"
+    with pytest.raises(ServerError) as e:
+        client.submit_project(proj, "gen")
+    assert e.value.status == 422 and e.value.field == "project.nodes.model.params.family"
+    assert "is wan but model 'tiny-ltx' is a ltx model" in str(e.value)

@@ -488,7 +488,9 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
                         "text encoder and scheduler",
                     )
                 )
-            fam = str(inst.params.get("family", "auto") or "auto")
+            # The request's model overrides the project's model and its family (like `render --model`): the
+            # family is then read from the model, so only the project's own model is checked against it.
+            fam = "auto" if req.model else str(inst.params.get("family", "auto") or "auto")
             if entry.family and fam not in ("auto", entry.family):
                 problems.append(
                     (

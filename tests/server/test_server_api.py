@@ -494,6 +494,8 @@ def test_render_with_server_refuses_local_only_options(server, tmp_path):
     (tmp_path / "p.vidproj").write_text(json.dumps(steps_project()))
     r = _render("p.vidproj", "--server", server.url, "--frames", "0:2", cwd=tmp_path)
     assert r.returncode == 2 and "--frames is not available with --server" in r.stderr
+    r = _render("p.vidproj", "--server", server.url, "--family", "wan", cwd=tmp_path)
+    assert r.returncode == 2 and "the server reads the family from its model" in r.stderr and "--model" in r.stderr
     r = _render("p.vidproj", "--server", server.url, "--token", "wrong", cwd=tmp_path)
     assert r.returncode == 2 and "401" in r.stderr
 

@@ -37,3 +37,18 @@ def test_a_models_folder_that_does_not_exist_is_an_error(tmp_path, capsys, monke
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     assert main(["models", "list", "--models-dir", str(tmp_path / "ComfyUI" / "modles")]) == 2
     assert f"--models-dir {tmp_path / 'ComfyUI' / 'modles'}: no such folder" in capsys.readouterr().err
+
+
+def test_serve_with_a_models_folder_that_does_not_exist_is_an_error(tmp_path, capsys, monkeypatch):
+    """`vidstudio serve --models-dir MISSING` stops with exit 2 naming the folder, before it starts serving
+    (it used to start and offer no models, silently)."""
+    import vidstudio.server.run
+    from vidstudio.cli import main
+
+    monkeypatch.setattr(vidstudio.server.run, "serve", lambda *a, **k: 0)  # serving would block the test
+
+    missing = tmp_path / "ComfyUI" / "modles"
+    code = main(["serve", "--port", "0", "--data-dir", str(tmp_path / "data"), "--models-dir", str(missing)])
+    assert code == 2
+    assert f"--models-dir {missing}: no such folder" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()

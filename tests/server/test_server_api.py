@@ -4,6 +4,7 @@ the worker)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -493,6 +494,8 @@ def test_render_with_server_refuses_local_only_options(server, tmp_path):
     (tmp_path / "p.vidproj").write_text(json.dumps(steps_project()))
     r = _render("p.vidproj", "--server", server.url, "--frames", "0:2", cwd=tmp_path)
     assert r.returncode == 2 and "--frames is not available with --server" in r.stderr
+    r = _render("p.vidproj", "--server", server.url, "--family", "wan", cwd=tmp_path)
+    assert r.returncode == 2 and "the server reads the family from its model" in r.stderr and "--model" in r.stderr
     r = _render("p.vidproj", "--server", server.url, "--token", "wrong", cwd=tmp_path)
     assert r.returncode == 2 and "401" in r.stderr
 
@@ -514,3 +517,165 @@ def test_event_stream_can_follow_one_job_without_previews(client):
     assert not any(e.type == "preview" for e in seen)
     assert _distinct([e.progress.step for e in seen if e.type == "progress" and e.progress.step]) == [1, 2, 3]
     assert client.wait(other.id, timeout=30).status == "succeeded"
+
+
+def test_the_request_model_overrides_the_project_model_and_its_family(client):
+    """`render --server --model ID` of a project made for another family (an LTX example rendered with a Wan
+    model): the request's model replaces the project's model and its family instead of being refused for the
+    very mismatch it overrides; without it the mismatch is still refused, naming the node's family."""
+    proj = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 64, "fps": "8", "frame_count": 9},
+        "nodes": [
+            {"id": "model", "type": "LoadModel", "params": {"family": "wan", "model": "some-org/some-wan"}},
+            {"id": "cond", "type": "Conditioning", "params": {"prompt": "a fox"}},
+            {"id": "gen", "type": "Generate", "params": {}},
+        ],
+        "links": [{"from": "model.model", "to": "gen.model"}, {"from": "cond.conditioning", "to": "gen.conditioning"}],
+    }
+    job = client.submit_project(proj, "gen", model="tiny-ltx")
+    assert job.status in ("queued", "running")
+    with contextlib.suppress(ServerError):  # 409 when it has already finished
+        client.cancel(job.id)
+    proj["nodes"][0]["params"]["model"] = "tiny-ltx"
+    with pytest.raises(ServerError) as e:
+        client.submit_project(proj, "gen")
+    assert e.value.status == 422 and e.value.field == "project.nodes.model.params.family"
+    assert "is wan but model 'tiny-ltx' is a ltx model" in str(e.value)
+
+
+# ---------------------------------------------------------------------------------------------- videos and sounds
+def _clip_with_sound(path: Path, frames: int = 8, fps: int = 8) -> Path:
+    """An MP4 of ``frames`` 64x48 test-pattern frames at ``fps`` with a 440 Hz AAC sound (ffmpeg's lavfi)."""
+    import subprocess
+
+    from vidstudio.media.video import ffmpeg_exe
+
+    seconds = frames / fps
+    subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         f"testsrc2=size=64x48:rate={fps}:duration={seconds}", "-f", "lavfi", "-i",
+         f"sine=frequency=440:duration={seconds}", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac",
+         "-shortest", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+def _decoded(path: Path) -> tuple[int, object, float, float]:
+    """``(video frames, average rate, seconds of sound, RMS of the sound)`` of an MP4, decoded back with PyAV."""
+    import av
+
+    with av.open(str(path)) as c:
+        rate = c.streams.video[0].average_rate
+        frames = sum(1 for _ in c.decode(video=0))
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return frames, rate, 0.0, 0.0
+        sr = c.streams.audio[0].rate
+        samples = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+        channels = c.streams.audio[0].channels
+    return frames, rate, samples.size / channels / sr, float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+
+
+def test_render_with_server_of_a_video_with_sound_gives_the_local_render(server, tmp_path):
+    """Load Video -> Interpolate -> Export (with the video's sound) through `render --server`: the video is
+    uploaded as a video (it was refused as 'not an image') and the result has the local render's frame count,
+    frame rate and sound."""
+    _clip_with_sound(tmp_path / "take.mp4")
+    proj = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 48, "fps": "8", "frame_count": 8},
+        "nodes": [
+            {"id": "take", "type": "LoadVideo", "params": {"path": "take.mp4", "rate": "source"}},
+            {"id": "interp", "type": "Interpolate", "params": {"factor": 2}},
+            {"id": "export", "type": "ExportVideo", "params": {"path": "out/x.mp4"}},
+        ],
+        "links": [
+            {"from": "take.video", "to": "interp.video"},
+            {"from": "interp.video", "to": "export.video"},
+            {"from": "take.audio", "to": "export.audio"},
+        ],
+    }
+    (tmp_path / "interp.vidproj").write_text(json.dumps(proj))
+    r = _render("interp.vidproj", "--server", server.url, "-o", "remote.mp4", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = _render("interp.vidproj", "-o", "local.mp4", cwd=tmp_path, env={"VIDSTUDIO_SERVER_TOKEN": ""})
+    assert r.returncode == 0, r.stderr
+    remote, local = _decoded(tmp_path / "remote.mp4"), _decoded(tmp_path / "local.mp4")
+    assert remote[0] == local[0] >= 15 and remote[1] == local[1] == 16  # twice the frames, at twice the rate
+    assert remote[2] == pytest.approx(local[2], abs=0.05) and remote[2] == pytest.approx(1.0, abs=0.1)
+    assert remote[3] == pytest.approx(local[3], rel=0.05) and remote[3] > 0.05  # the sine (RMS 0.088), not silence
+
+
+def test_videos_and_sounds_upload_by_kind_and_what_does_not_decode_is_refused(client, tmp_path):
+    take = _clip_with_sound(tmp_path / "take.mp4")
+    video = client.upload_file(take, "video")
+    assert (video.kind, video.width, video.height, video.mode) == ("video", 64, 48, "h264")
+    assert client.upload_file(take).kind == "video"  # sniffed
+    sound = client.upload_file(take, "audio")
+    assert (sound.kind, sound.width, sound.mode) == ("audio", 0, "aac")
+    assert client.upload_file(ASSETS / "rocket.png").kind == "image"
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
+    for kind in ("video", None):
+        with pytest.raises(ServerError) as e:
+            client.upload_file(broken, kind)
+        assert e.value.status in (415, 422) and e.value.field == "file"
+        assert "broken.mp4" in str(e.value)
+    with pytest.raises(ServerError) as e:
+        client.upload_file(ASSETS / "rocket.png", "audio")
+    assert e.value.status == 415 and "rocket.png" in str(e.value)
+    with pytest.raises(ServerError) as e:
+        client.upload_file(take, "image")
+    assert e.value.status == 415 and "take.mp4" in str(e.value)
+    # a video asset where the project reads a sound, or an image, is refused naming the parameter
+    proj = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 48, "fps": "8", "frame_count": 8},
+        "nodes": [
+            {"id": "photo", "type": "LoadImage", "params": {"path": "take.mp4"}},
+            {"id": "export", "type": "ExportVideo", "params": {"path": "out/x.mp4"}},
+        ],
+        "links": [{"from": "photo.image", "to": "export.video"}],
+    }
+    body = {"project": proj, "output_node": "export", "assets": {"take.mp4": video.id}}
+    with pytest.raises(ServerError) as e:
+        client.request("POST", "/v1/videos/generations", json=body)
+    assert e.value.field == "project.nodes.photo.params.path" and "uploaded as a video" in str(e.value)
+
+
+def test_an_upscale_model_file_is_named_in_the_models_folder_never_uploaded(client, models_dir, tmp_path):
+    proj = {
+        "format_version": 1,
+        "settings": {"width": 64, "height": 48, "fps": "8", "frame_count": 2},
+        "nodes": [
+            {"id": "photo", "type": "LoadImage", "params": {"path": "rocket.png"}},
+            {"id": "cam", "type": "CameraMove", "params": {"zoom": 1.1}},
+            {"id": "up", "type": "Upscale", "params": {"model": str(tmp_path / "4x.pth")}},
+            {"id": "export", "type": "ExportVideo", "params": {"path": "out/x.mp4"}},
+        ],
+        "links": [
+            {"from": "photo.image", "to": "cam.image"},
+            {"from": "cam.video", "to": "up.video"},
+            {"from": "up.video", "to": "export.video"},
+        ],
+    }
+    import shutil
+
+    shutil.copy(ASSETS / "rocket.png", tmp_path / "rocket.png")
+    (tmp_path / "4x.pth").write_bytes(b"not uploaded")
+    with pytest.raises(ServerError) as e:
+        client.submit_project(proj, "export", project_dir=tmp_path)
+    assert e.value.status == 422 and e.value.field == "project.nodes.up.params.model"
+    assert "models folder of the server" in str(e.value) and "upscale_models/" in str(e.value)
+    (models_dir / "upscale_models").mkdir(exist_ok=True)
+    (models_dir / "upscale_models" / "4x.pth").write_bytes(b"a model file on the server")
+    proj["nodes"][2]["params"]["model"] = "upscale_models/4x.pth"  # by its path in the server's models folder
+    job = client.wait(client.submit_project(proj, "export", project_dir=tmp_path).id, timeout=120)
+    # the worker went past its path check to the model itself (not a model, or no spandrel installed)
+    assert job.status == "failed" and "outside the job" not in job.error and "Upscale" in job.error
+    proj["nodes"][2]["params"]["model"] = "upscale_models/../../etc/passwd"
+    with pytest.raises(ServerError) as e:
+        client.submit_project(proj, "export", project_dir=tmp_path)
+    assert e.value.field == "project.nodes.up.params.model"

@@ -190,3 +190,55 @@ def test_a_full_disk_during_an_upload_leaves_no_tmp_file_and_is_recognised(tmp_p
         store.close()
     assert guards.disk_full(sqlite3.OperationalError("database or disk is full"))
     assert not guards.disk_full(OSError(errno.EACCES, "Permission denied"))
+
+
+def test_a_video_upload_is_streamed_and_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
+    """A video upload is copied to the disk in chunks (never read whole), and a disk that fills up while it is
+    written, or a database that cannot record it, leaves no file in the assets folder."""
+    import errno
+    import io
+    import subprocess
+
+    from vidstudio.jobs.store import JobStore
+    from vidstudio.media.video import ffmpeg_exe
+    from vidstudio.server import guards
+    from vidstudio.server.routes import assets as assets_route
+
+    clip = tmp_path / "take.mp4"
+    subprocess.run(
+        [ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=32x32:rate=8:duration=1", str(clip)],
+        check=True,
+    )
+
+    class ChunksOnly(io.BytesIO):
+        def read(self, size=-1):
+            assert size is not None and 0 < size <= 1 << 20, "the upload was read whole"
+            return super().read(size)
+
+    store = JobStore(tmp_path / "data").open()
+    try:
+        row = assets_route.store_upload_file(store, ChunksOnly(clip.read_bytes()), "file", None, "take.mp4")
+        assert (row.kind, row.width, row.height, row.suffix) == ("video", 32, 32, ".mp4")
+        assert store.asset_path(row.id, ".mp4").read_bytes() == clip.read_bytes()
+        assert store.get_asset(row.id) == row
+        before = sorted(p.name for p in store.assets_dir.iterdir())
+
+        def full(src, dst, length=0):
+            dst.write(b"half")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(assets_route.shutil, "copyfileobj", full)
+        with pytest.raises(OSError) as e:
+            assets_route.store_upload_file(store, io.BytesIO(clip.read_bytes()), "file", "video", "take.mp4")
+        assert guards.disk_full(e.value)
+        monkeypatch.undo()
+
+        def no_record(row):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(store, "add_asset", no_record)
+        with pytest.raises(OSError):
+            assets_route.store_upload_file(store, io.BytesIO(clip.read_bytes()), "file", "video", "take.mp4")
+        assert sorted(p.name for p in store.assets_dir.iterdir()) == before  # no .tmp, no half video
+    finally:
+        store.close()

@@ -322,3 +322,31 @@ def test_download_events_reach_every_stream_stamped_and_their_end_is_never_dropp
     assert events[-1].download.status == "succeeded" and events[-1].download.finished
     seqs = [e.seq for e in events]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs) and all(e.time > 0 for e in events)
+
+
+def test_a_database_made_before_video_uploads_keeps_its_images(tmp_path):
+    """A data folder from before videos and sounds could be uploaded (assets without kind and suffix) opens, and
+    its images are still PNG images; new video assets record their kind and suffix."""
+    import sqlite3
+
+    from vidstudio.jobs.store import AssetRow, JobStore
+
+    (tmp_path / "data").mkdir()
+    db = sqlite3.connect(tmp_path / "data" / "jobs.sqlite3")
+    db.execute(
+        "CREATE TABLE assets (id TEXT PRIMARY KEY, created_at REAL NOT NULL, width INTEGER NOT NULL, "
+        "height INTEGER NOT NULL, mode TEXT NOT NULL, bytes INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO assets VALUES ('img_' || printf('%024d', 1), 1.0, 64, 48, 'RGB', 100)")
+    db.commit()
+    db.close()
+    store = JobStore(tmp_path / "data").open()
+    try:
+        old = store.get_asset("img_" + "0" * 23 + "1")
+        assert (old.kind, old.suffix, old.width) == ("image", ".png", 64)
+        assert store.asset_path(old.id).name == f"{old.id}.png"
+        store.add_asset(AssetRow("img_" + "a" * 24, 2.0, 32, 32, "h264", 10, "video", ".mp4"))
+        assert store.get_asset("img_" + "a" * 24).suffix == ".mp4"
+    finally:
+        store.close()
+    JobStore(tmp_path / "data").open().close()  # opening again adds nothing twice

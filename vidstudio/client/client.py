@@ -364,7 +364,7 @@ class Client:
 
     # ------------------------------------------------------------------------------------------ submitting
     def upload_image(self, source: str | os.PathLike | bytes, filename: str | None = None) -> Asset:
-        """Uploads an image (``POST /v1/assets``); the server decodes it before accepting it.
+        """Uploads an image (``POST /v1/assets``, kind ``image``); the server decodes it before accepting it.
 
         Args:
             source: a file path or the file's bytes; filename: the name sent (default: the path's name).
@@ -372,12 +372,38 @@ class Client:
         Raises:
             ServerRefused: not an image (415), too large (413), damaged (422); OSError: the file cannot be read.
         """
+        return self.upload_file(source, "image", filename)
+
+    def upload_file(
+        self, source: str | os.PathLike | bytes, kind: str | None = None, filename: str | None = None
+    ) -> Asset:
+        """Uploads an image, a video or a sound (``POST /v1/assets``); a file is streamed from the disk, never
+        read whole. The server decodes an image completely and opens a video or sound with PyAV (its first
+        frame must decode) before accepting it.
+
+        Args:
+            source: a file path or the file's bytes. kind: ``"image"``, ``"video"``, ``"audio"``, or None to let
+                the server tell from the content. filename: the name sent (default: the path's name).
+
+        Returns:
+            the asset (``kind`` says what the server took it for).
+
+        Raises:
+            ServerRefused: not a file of the kind (415), too large (413), damaged (422), each naming the file;
+            OSError: the file cannot be read.
+        """
+        data = {"kind": kind} if kind else None
         if isinstance(source, (bytes, bytearray)):
-            data, name = bytes(source), filename or "image"
+            name = filename or kind or "file"
+            r = self.request(
+                "POST", ASSETS, files={"file": (name, bytes(source), "application/octet-stream")}, data=data
+            )
         else:
             p = Path(source)
-            data, name = p.read_bytes(), filename or p.name
-        r = self.request("POST", ASSETS, files={"file": (name, data, "application/octet-stream")})
+            with open(p, "rb") as f:
+                r = self.request(
+                    "POST", ASSETS, files={"file": (filename or p.name, f, "application/octet-stream")}, data=data
+                )
         return Asset.model_validate(r.json())
 
     def submit(
@@ -415,9 +441,11 @@ class Client:
     ) -> Job:
         """Queues a whole project for one output node.
 
-        The images the output needs (input file parameters, e.g. Load Image paths, per the server's node
-        types) are uploaded first and mapped, unless ``upload`` is False. The document is sent with the folder
-        it came from (``embedded_from``), so that the MP4 it becomes opens again here with its files.
+        The files the output needs (input file parameters, per the server's node types: Load Image's image,
+        Load Video's video, Load Audio's sound...) are uploaded first, each as its parameter's kind, and mapped,
+        unless ``upload`` is False. Model files (Upscale's model) are never uploaded: they name a file in the
+        server's models folders (``upscale_models/NAME.pth``). The document is sent with the folder it came from
+        (``embedded_from``), so that the MP4 it becomes opens again here with its files.
 
         Args:
             project: a :class:`vidstudio.project.Project` or its JSON document (dict).
@@ -427,7 +455,7 @@ class Client:
 
         Raises:
             ServerRefused: 422 naming the field (``project.nodes.<id>.params.<name>``, ``output_node``, ``model``).
-            OSError: an image the project names cannot be read.
+            OSError: a file the project names cannot be read.
         """
         doc = project.to_dict() if hasattr(project, "to_dict") else json.loads(json.dumps(project))
         pdir = Path(project_dir) if project_dir is not None else getattr(project, "project_dir", None)
@@ -440,7 +468,8 @@ class Client:
             for nid in _needed(doc, output_node):
                 node = by_id[nid]
                 for p in (types.get(node.get("type")) or {}).get("params", []):
-                    if p.get("kind") != "file" or str(p.get("file_role", "any")).startswith("save"):
+                    role = str(p.get("file_role", "any"))
+                    if p.get("kind") != "file" or role.startswith("save") or role == "model":
                         continue
                     value = (node.get("params") or {}).get(p["name"], p.get("default"))
                     if not isinstance(value, str) or not value or value in assets:
@@ -449,7 +478,8 @@ class Client:
                     if not path.is_absolute() and pdir is not None:
                         path = Path(pdir) / path
                     if path.is_file():
-                        assets[value] = self.upload_image(path).id
+                        kind = role if role in ("image", "video", "audio") else None
+                        assets[value] = self.upload_file(path, kind).id
         req = ProjectGeneration(project=doc, output_node=output_node, assets=assets, model=model)
         body = req.model_dump(mode="json", exclude_none=True)
         return Job.model_validate(self.request("POST", GENERATIONS, json=body).json())

@@ -50,12 +50,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="use this model in every Load Model node for this run: a local diffusers pipeline folder "
         "or a Hugging Face repo id (the family is read from the folder's model_index.json)",
     )
-    p.add_argument("--family", help="the model family for --model (default: read from the model, else auto)")
+    p.add_argument(
+        "--family",
+        help="the model family for --model (default: read from the model, else auto; not with --server, "
+        "where the server reads it from its model)",
+    )
     p.add_argument(
         "--server",
         metavar="URL",
         help="render on a VidStudio server (vidstudio serve) and download the MP4 (to -o, else the Export "
-        "Video node's path); --model then names one of the server's models (its /v1/models id)",
+        "Video node's path); --model then names one of the server's models (its /v1/models id), which "
+        "overrides the project's model and its family",
     )
     p.add_argument("--token", help="the server's token (default: $VIDSTUDIO_SERVER_TOKEN)")
     p.set_defaults(func=run)
@@ -144,7 +149,8 @@ def run_remote(args: argparse.Namespace) -> int:
     ):
         if value:
             raise VidStudioError(
-                f"{flag} is not available with --server (the server reads the family from its model)"
+                f"{flag} is not available with --server (the server reads the family from its model; "
+                "--model ID chooses the model, and with it the family)"
                 if flag == "--family"
                 else f"{flag} is not available with --server"
             )

@@ -154,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
     """Runs ``vidstudio serve`` until it is stopped; returns the exit status.
 
     Raises:
-        VidStudioError: a port outside 0..65535, a non-positive upload limit or parent pid, or what
+        VidStudioError: a port outside 0..65535, a non-positive upload limit or parent pid, a ``--models-dir``
+            that is not a folder, or what
             :func:`vidstudio.server.run.serve` refuses."""
     from vidstudio.errors import VidStudioError
     from vidstudio.server.app import ServerConfig
@@ -165,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
         raise VidStudioError(f"--port {args.port}: expected 0..65535")
     if args.max_upload_mb <= 0:
         raise VidStudioError(f"--max-upload-mb {args.max_upload_mb:g}: expected more than 0")
+    for d in args.models_dir:  # a mistyped folder would serve no models, silently
+        if not Path(d).expanduser().is_dir():
+            raise VidStudioError(f"--models-dir {d}: no such folder")
     ray = None
     if args.ray is not None:
         from vidstudio.jobs.ray_pool import RayOptions, check_reachable, import_ray

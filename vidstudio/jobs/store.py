@@ -3,7 +3,7 @@
 The database (``jobs.sqlite3``, WAL journal) holds one row per job: its status, timestamps, the work the worker
 needs (the project as JSON, the output node, the document to embed in the MP4), what the server changed in the
 request, the nodes' notes, the error and a description of the output. Job outputs are files in ``jobs/<id>/``;
-uploaded images are PNG files in ``assets/``. Only the server process opens the database.
+uploaded images are PNG files in ``assets/``, uploaded videos and sounds keep their container there. Only the server process opens the database.
 
 :meth:`JobStore.recover` runs at start-up: jobs that were running when the previous server process ended are
 marked failed with the reason ``"server restarted"``; queued jobs stay queued and run again.
@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS assets (
     width INTEGER NOT NULL,
     height INTEGER NOT NULL,
     mode TEXT NOT NULL,
-    bytes INTEGER NOT NULL
+    bytes INTEGER NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'image',
+    suffix TEXT NOT NULL DEFAULT '.png'
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -100,8 +102,9 @@ class JobRow:
 
 @dataclass
 class AssetRow:
-    """One uploaded image: ``id``, ``created_at`` (Unix s), ``width``, ``height`` (px), ``mode`` (Pillow),
-    ``bytes`` (size of the stored PNG)."""
+    """One uploaded file: ``id``, ``created_at`` (Unix s), ``width``, ``height`` (px; 0 for a sound), ``mode``
+    (an image's Pillow mode, a video's or sound's codec name), ``bytes`` (size of the stored file), ``kind``
+    (``image``, ``video`` or ``audio``) and ``suffix`` (of the stored file: ``.png`` for every image)."""
 
     id: str
     created_at: float
@@ -109,6 +112,8 @@ class AssetRow:
     height: int
     mode: str
     bytes: int
+    kind: str = "image"
+    suffix: str = ".png"
 
 
 _JOB_COLUMNS = (
@@ -188,6 +193,10 @@ class JobStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+            columns = {r["name"] for r in db.execute("PRAGMA table_info(assets)")}
+            for column, default in (("kind", "image"), ("suffix", ".png")):  # a database made before videos
+                if column not in columns:
+                    db.execute(f"ALTER TABLE assets ADD COLUMN {column} TEXT NOT NULL DEFAULT '{default}'")
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as e:
             raise sqlite3.DatabaseError(f"{self.path}: {e}") from None
@@ -215,9 +224,10 @@ class JobStore:
         """The folder of a job's files (``jobs/<id>``); ``job_id`` must be a server-made id."""
         return self.jobs_dir / job_id
 
-    def asset_path(self, asset_id: str) -> Path:
-        """The stored PNG of an asset; ``asset_id`` must be a server-made id."""
-        return self.assets_dir / f"{asset_id}.png"
+    def asset_path(self, asset_id: str, suffix: str = ".png") -> Path:
+        """The stored file of an asset (an image's PNG; a video's or sound's file has its ``suffix``);
+        ``asset_id`` must be a server-made id."""
+        return self.assets_dir / f"{asset_id}{suffix}"
 
     # ------------------------------------------------------------------------------------------ jobs
     def recover(self) -> tuple[list[str], list[str]]:
@@ -330,15 +340,20 @@ class JobStore:
 
     # ------------------------------------------------------------------------------------------ assets
     def add_asset(self, row: AssetRow) -> None:
-        """Records an uploaded image (its PNG must already be at :meth:`asset_path`)."""
+        """Records an uploaded file (it must already be at :meth:`asset_path` with the row's suffix)."""
         with self._lock:
             self.db.execute(
-                "INSERT INTO assets (id, created_at, width, height, mode, bytes) VALUES (?, ?, ?, ?, ?, ?)",
-                (row.id, row.created_at, row.width, row.height, row.mode, row.bytes),
+                "INSERT INTO assets (id, created_at, width, height, mode, bytes, kind, suffix) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (row.id, row.created_at, row.width, row.height, row.mode, row.bytes, row.kind, row.suffix),
             )
 
     def get_asset(self, asset_id: str) -> AssetRow | None:
         """The asset, or None."""
         with self._lock:
             r = self.db.execute("SELECT * FROM assets WHERE id = ?", (asset_id,)).fetchone()
-        return AssetRow(r["id"], r["created_at"], r["width"], r["height"], r["mode"], r["bytes"]) if r else None
+        if r is None:
+            return None
+        return AssetRow(
+            r["id"], r["created_at"], r["width"], r["height"], r["mode"], r["bytes"], r["kind"], r["suffix"]
+        )

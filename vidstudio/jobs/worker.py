@@ -26,8 +26,9 @@ Worker to server (every message has ``t``, the worker's clock, Unix seconds):
   failed or cancelled; ``output`` describes ``output.mp4`` in the job folder.
 
 Files the worker reads and writes are inside the job folder only: before a run every file parameter of the
-needed nodes must be a relative path inside it (the server puts uploaded images there), and the output goes to
-``output.mp4`` and ``preview.jpg`` there.
+needed nodes must be a relative path inside it (the server puts uploaded images, videos and sounds there), except
+a model file, which the server has resolved to a file in its models folders; the output goes to ``output.mp4``
+and ``preview.jpg`` there.
 """
 
 from __future__ import annotations
@@ -288,7 +289,9 @@ class Worker:
             if cls is None:
                 continue  # validation names the type
             for p in cls.params:
-                if p.kind != "file":
+                if p.kind != "file" or p.file_role == "model":
+                    # a model file (Upscale's) is never uploaded: the server's request check has resolved it to
+                    # a file inside one of its models folders (vidstudio.server.build.model_file)
                     continue
                 v = overrides.get(nid, {}).get(p.name, inst.params.get(p.name, p.default))
                 if isinstance(v, str) and v and not inside_folder(v, root):

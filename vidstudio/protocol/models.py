@@ -256,16 +256,19 @@ class JobList(_Model):
 
 # ---------------------------------------------------------------------------------------------- other resources
 class Asset(_Model):
-    """An uploaded image (``POST /v1/assets``), decoded and stored by the server as PNG.
+    """An uploaded file (``POST /v1/assets``): an image, decoded and stored by the server as PNG, or a video or
+    sound, probed and decoded with PyAV and stored as sent.
 
     Attributes:
-        id: server-made id (``img_...``); kind: ``"image"``; width, height: pixels; mode: the decoded image's
-        Pillow mode (``RGB``, ``RGBA``, ``L``...); bytes: size of the stored PNG; created_at: Unix seconds.
+        id: server-made id (``img_...`` for every kind); kind: ``"image"``, ``"video"`` or ``"audio"``; width,
+        height: pixels (0 for a sound); mode: the decoded image's Pillow mode (``RGB``, ``RGBA``, ``L``...),
+        a video's or sound's codec (``h264``, ``aac``...); bytes: size of the stored file; created_at: Unix
+        seconds.
     """
 
     id: str
     object: Literal["asset"] = "asset"
-    kind: Literal["image"] = "image"
+    kind: Literal["image", "video", "audio"] = "image"
     width: int
     height: int
     mode: str

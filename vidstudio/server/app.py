@@ -64,7 +64,7 @@ The VidStudio generation server: an asynchronous job API for rendering projects 
 * `GET /v1/videos/generations/{id}`: `status` (queued, running, succeeded, failed, cancelled), `progress`
   (node, step, total, seconds per step), `eta`, `error`, `output` (URLs). `DELETE` cancels.
 * `GET .../{id}/output.mp4`, `.../{id}/frames/{n}.png`, `.../{id}/preview.jpg`: the results.
-* `POST /v1/assets`: upload an image (decoded before it is accepted) and use its id in requests.
+* `POST /v1/assets`: upload an image, a video or a sound (decoded before it is accepted) and use its id in requests.
 * `GET /v1/health`, `/v1/nodes`, `/v1/models` (pipelines and model files, each with its `kind`).
 * `GET /v1/plugins`: each plugin's status; one that crashed the worker is disabled on this server (jobs using its
   nodes are refused, naming it) until `POST /v1/plugins/{name}/enable`.

@@ -107,9 +107,10 @@ class JobSpec:
     assets: list[str] = field(default_factory=list)
 
 
-def input_path(asset_id: str) -> str:
-    """The relative path (inside the job folder) where an uploaded asset is put for the worker."""
-    return f"inputs/{asset_id}.png"
+def input_path(asset_id: str, suffix: str = ".png") -> str:
+    """The relative path (inside the job folder) where an uploaded asset is put for the worker (``suffix``: of
+    the stored file, ``.png`` for an image)."""
+    return f"inputs/{asset_id}{suffix}"
 
 
 def copy_assets(store: Any, spec: JobSpec) -> None:
@@ -121,7 +122,9 @@ def copy_assets(store: Any, spec: JobSpec) -> None:
     folder = store.job_dir(spec.id) / "inputs"
     folder.mkdir(parents=True, exist_ok=True)
     for aid in spec.assets:
-        src, dst = store.asset_path(aid), folder / f"{aid}.png"
+        row = store.get_asset(aid)
+        suffix = row.suffix if row is not None else ".png"
+        src, dst = store.asset_path(aid, suffix), folder / f"{aid}{suffix}"
         if dst.exists():
             continue
         try:
@@ -133,6 +136,24 @@ def copy_assets(store: Any, spec: JobSpec) -> None:
                 raise RequestError(
                     [("assets", f"the file of asset {aid} is gone from the server")], 404, "not_found"
                 ) from None
+
+
+#: The ComfyUI folder of super-resolution models (Upscale's model file), inside a models folder of the server.
+UPSCALE_FOLDER = "upscale_models"
+
+
+def model_file(catalog: ModelCatalog, value: str) -> str | None:
+    """The server path of a model file named by its path inside one of the server's models folders (e.g.
+    ``upscale_models/4x.pth``), or None when it is not one (an absolute path, ``..``, or no such file)."""
+    rel = value.replace("\\", "/").strip()
+    if not _REPO_PATH.fullmatch(rel) or ".." in rel.split("/"):
+        return None
+    for d in catalog.dirs:
+        root = d.expanduser().resolve()
+        f = (root / rel).resolve()
+        if f.is_file() and f.is_relative_to(root):
+            return str(f)
+    return None
 
 
 def _fps_text(f: Fraction) -> str:
@@ -231,6 +252,9 @@ def build_simple(req: SimpleGeneration, catalog: ModelCatalog, store: Any, job_i
         asset = store.get_asset(req.image_asset_id)
         if asset is None:
             problems.append(("image_asset_id", f"no uploaded asset {req.image_asset_id} (upload with POST /v1/assets)"))
+        elif asset.kind != "image":
+            problems.append(("image_asset_id", f"asset {asset.id} is a {asset.kind}, not an image"))
+            asset = None
     if not req.prompt.strip() and req.image_asset_id is None:
         problems.append(("prompt", "give a prompt, an image, or both"))
     if req.motion_bucket_id is not None and family != "svd":
@@ -488,7 +512,9 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
                         "text encoder and scheduler",
                     )
                 )
-            fam = str(inst.params.get("family", "auto") or "auto")
+            # The request's model overrides the project's model and its family (like `render --model`): the
+            # family is then read from the model, so only the project's own model is checked against it.
+            fam = "auto" if req.model else str(inst.params.get("family", "auto") or "auto")
             if entry.family and fam not in ("auto", entry.family):
                 problems.append(
                     (
@@ -526,6 +552,20 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
             if not isinstance(v, str) or not v:
                 continue
             where = f"project.nodes.{nid}.params.{p['name']}"
+            role = str(p.get("file_role", "any"))
+            if role == "model":  # model files are never uploaded: a file in the server's models folders
+                found = model_file(catalog, v)
+                if found is None:
+                    problems.append(
+                        (
+                            where,
+                            f"{v!r}: model files are not uploaded; put the file in a models folder of the server "
+                            f"(e.g. {UPSCALE_FOLDER}/) and name it by its path there ('{UPSCALE_FOLDER}/NAME.pth')",
+                        )
+                    )
+                else:
+                    inst.params[p["name"]] = found
+                continue
             aid = req.assets.get(v)
             if aid is None:
                 problems.append(
@@ -536,10 +576,15 @@ def build_project(req: ProjectGeneration, catalog: ModelCatalog, store: Any, typ
                     )
                 )
                 continue
-            if store.get_asset(aid) is None:
+            row = store.get_asset(aid)
+            if row is None:
                 problems.append((f"assets.{v}", f"no uploaded asset {aid}"))
                 continue
-            inst.params[p["name"]] = input_path(aid)
+            kind = getattr(row, "kind", "image")
+            if role in ("image", "video", "audio") and kind != role:
+                problems.append((where, f"{v!r} was uploaded as a {kind} (asset {aid}); this parameter reads a {role}"))
+                continue
+            inst.params[p["name"]] = input_path(aid, getattr(row, "suffix", ".png"))
             if aid not in used_assets:
                 used_assets.append(aid)
     if problems:

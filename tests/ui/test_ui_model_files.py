@@ -282,3 +282,54 @@ def test_a_single_file_with_a_missing_base_pipeline_offers_the_base(tmp_path, mo
     base = wan_pipeline(tmp_path / "base")
     e = LoadModel.gpu_estimate({"model": str(f), "base_model": str(base)})
     assert e.status == "ok" and e.components["transformer"] == pytest.approx((64 * 64 + 128) * 2 / 2**30)
+
+
+def test_a_model_path_outside_the_model_folders_is_said_and_its_folder_added(qtbot, window_factory, tmp_path):
+    """The local server loads only the models of Preferences > Model folders: a LoRA elsewhere is said under the
+    field, its button adds the folder, and Generate refuses it in words before anything is sent."""
+    from vidstudio.errors import ModelError
+    from vidstudio.ui.state.model_ids import server_ref
+    from vidstudio.ui.state.settings import ServerConfig
+
+    inside = tmp_path / "models"
+    write_safetensors(inside / "loras" / "in.safetensors", {"blocks.0.lora_A.weight": ("BF16", (4, 4))})
+    write_safetensors(inside / "odd" / "deep" / "no.safetensors", {"w": ("BF16", (4, 4))})
+    outside = tmp_path / "downloads" / "loras" / "fox.safetensors"
+    write_safetensors(outside, {"blocks.0.lora_A.weight": ("BF16", (4, 4))})
+    dirs = (str(inside),)
+    assert server_ref(str(inside / "loras" / "in.safetensors"), None, dirs).id == "loras/in.safetensors"
+    assert server_ref("loras/in.safetensors", None, dirs).id is None  # an id: sent as it is
+    assert "does not list it" in server_ref(str(inside / "odd" / "deep" / "no.safetensors"), None, dirs).problem
+
+    ServerConfig("local", models_dirs=dirs).save()
+    win = window_factory()
+    win.generation.config = ServerConfig.load()
+    s = win.session
+    lid = s.add_node("LoadLoRA", (0, 0))
+    s.view.set_selection([lid])
+    label, button = win.inspector.model_hints["lora"]
+    assert not label.isVisibleTo(win.inspector)
+    s.set_param(lid, "lora", str(outside))
+    assert label.isVisibleTo(win.inspector) and "Preferences > Model folders" in label.text()
+    assert str(tmp_path / "downloads") in label.text()  # the folder above loras/, so that it stays a LoRA
+
+    class NoClient:
+        def submit_project(self, *a, **kw):
+            raise AssertionError("nothing is sent")
+
+    with pytest.raises(ModelError, match="not in a model folder"):
+        win.generation._submit(NoClient(), s.project.copy_document(), lid)
+
+    button.click()
+    assert win.generation.config.models_dirs == (str(inside), str(tmp_path / "downloads"))
+    assert ServerConfig.load().models_dirs == win.generation.config.models_dirs
+    assert not label.isVisibleTo(win.inspector)
+    copy = s.project.copy_document()
+    sent = []
+
+    class Recorder:
+        def submit_project(self, project, output_node):
+            sent.append(project.node(lid).params["lora"])
+
+    win.generation._submit(Recorder(), copy, lid)
+    assert sent == ["loras/fox.safetensors"]

@@ -357,6 +357,14 @@ class LoadModel(Node):
 
         return list_checkpoint_files(list(folders))
 
+    @staticmethod
+    def folder_kinds() -> dict[str, str]:
+        """ComfyUI's model subfolders (lower case) and the kind of file each holds
+        (:data:`vidstudio.backend.checkpoint_files.FOLDER_KINDS`), for the GUI."""
+        from vidstudio.backend.checkpoint_files import FOLDER_KINDS
+
+        return dict(FOLDER_KINDS)
+
     @classmethod
     def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:
         index = ctx.resolve_path(params["model"]) / "model_index.json" if params["model"] else None

@@ -333,3 +333,31 @@ def test_a_model_path_outside_the_model_folders_is_said_and_its_folder_added(qtb
 
     win.generation._submit(Recorder(), copy, lid)
     assert sent == ["loras/fox.safetensors"]
+
+
+def test_the_models_window_shows_unreadable_files_by_their_folder_and_lists_pipeline_folders(
+    qtbot, window_factory, tmp_path, monkeypatch
+):
+    from vidstudio.families import read_configs, recognise
+    from vidstudio.ui.state.settings import ServerConfig
+
+    folder = tmp_path / "models"
+    (folder / "vae").mkdir(parents=True)
+    (folder / "vae" / "broken.safetensors").write_bytes(b"\xff" * 64)  # a header length no file has
+    pipe = wan_pipeline(folder / "Wan-1.3B")
+    rec = recognise(read_configs(pipe).index, read_configs(pipe))
+    win = window_factory()
+    win.generation.config = ServerConfig("local", models_dirs=(str(folder),))
+    monkeypatch.setattr(win.generation, "ensure", lambda ready, failed: failed("no server here"))
+    dlg = win.models_window()
+    wait_for(lambda: dlg.table.rowCount() == 2, qtbot=qtbot)
+    cols = len(dlg.COLUMNS)
+    rows = {dlg.table.item(r, 0).text(): [dlg.table.item(r, c).text() for c in range(cols)] for r in range(2)}
+    broken = rows[str(Path("vae") / "broken.safetensors")]
+    assert broken[2] == "vae (safetensors)"  # its folder's kind, not "checkpoint (not recognised)"
+    assert broken[6].startswith("unreadable: ") and len(broken[6]) > len("unreadable: ") + 5
+    assert str(tmp_path) not in broken[6]  # the path as shown, not the whole path again
+    wan = rows["Wan-1.3B"]
+    assert wan[2] == "pipeline (diffusers)" and wan[3] == "wan" == rec.family and wan[4] == rec.variant
+    assert wan[6] == ""
+    dlg.close()

@@ -358,6 +358,62 @@ class LoadModel(Node):
         return list_checkpoint_files(list(folders))
 
     @staticmethod
+    def pipeline_folders(folders: list[str | Path]) -> list[dict[str, Any]]:
+        """The diffusers pipeline folders (a ``model_index.json`` inside) directly in the model folders, as the
+        local server lists them, recognised from their configs (:func:`vidstudio.families.recognise`, no torch):
+        dicts like :meth:`model_files` entries with ``kind`` ``"pipeline"``, ``format`` ``"diffusers"``,
+        ``size`` (bytes of the files under it), and ``error`` when no family has its pipeline class. A folder
+        reached through two model folders is listed once. Never raises."""
+        import os
+
+        from vidstudio.families import read_configs, recognise
+
+        out: list[dict[str, Any]] = []
+        seen: set[Path] = set()
+        for folder in folders:
+            root = Path(folder).expanduser()
+            try:
+                children = sorted(root.iterdir())
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    if child.name.startswith(".") or not (child / "model_index.json").is_file():
+                        continue
+                    real = child.resolve()
+                except OSError:
+                    continue
+                if real in seen:
+                    continue
+                seen.add(real)
+                c = read_configs(child)
+                rec = recognise(c.index, c)
+                size = 0
+                for dirpath, _dirs, files in os.walk(child):
+                    for f in files:
+                        try:
+                            size += os.stat(os.path.join(dirpath, f)).st_size
+                        except OSError:
+                            pass
+                entry: dict[str, Any] = {
+                    "path": str(child),
+                    "name": child.name,
+                    "folder": str(root),
+                    "size": size,
+                    "kind": "pipeline",
+                    "family": rec.family if rec else "",
+                    "component": "",
+                    "variant": rec.variant if rec else "",
+                    "format": "diffusers",
+                    "dtype": "",
+                }
+                if rec is None:
+                    cls = c.index.get("_class_name") or "no _class_name"
+                    entry["error"] = f"pipeline class {cls} is not one VidStudio knows"
+                out.append(entry)
+        return out
+
+    @staticmethod
     def folder_kinds() -> dict[str, str]:
         """ComfyUI's model subfolders (lower case) and the kind of file each holds
         (:data:`vidstudio.backend.checkpoint_files.FOLDER_KINDS`), for the GUI."""

@@ -83,6 +83,17 @@ def _project_dir(graph: Any) -> Path | None:
         return None
 
 
+def not_downloaded_message(repo: str) -> str:
+    """The words for a repo id that is not in the Hugging Face cache while online: ``"not downloaded yet: the first
+    run downloads it (about 68 GB)"``, the size from the model card where a family spec knows it
+    (:func:`vidstudio.families.card_size`, bf16 weights)."""
+    from vidstudio.families import card_size
+
+    card = card_size(repo)
+    size = f" (about {card.gigabytes():.0f} GB)" if card is not None else ""
+    return f"{repo} is not downloaded yet: the first run downloads it{size}, or `vidstudio models download {repo}`"
+
+
 class LoadModel(Node):
     """Names a generation model and how to load it; loads nothing (the Generate node loads it on demand and
     keeps the last one loaded).
@@ -261,10 +272,13 @@ class LoadModel(Node):
 
     @classmethod
     def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, ...]]:
-        """Finds the model without loading it: a folder that is not a pipeline or is of another family, or a
-        missing folder, is an error; a repo id that is not in the Hugging Face cache while ``HF_HUB_OFFLINE`` is
-        set is a warning (the project is fine; this machine lacks the model, and the run stops there)."""
-        from vidstudio.backend.checkpoint_files import locate_model
+        """Finds the model without loading it or touching the network: a folder that is not a pipeline or is of
+        another family, or a missing folder, is an error; a repo id (the model, or a single file's base
+        pipeline) that is not in the Hugging Face cache is a warning online (``model-not-downloaded``: the first
+        run downloads it; its size when a family spec knows it, :func:`vidstudio.families.card_size`) and an
+        error while ``HF_HUB_OFFLINE`` is set (``model-not-local``: the run would stop there), naming
+        ``vidstudio models download ID``."""
+        from vidstudio.backend.checkpoint_files import is_checkpoint_file, locate_model
         from vidstudio.backend.locate import hf_offline
 
         params = graph.node(node_id).params
@@ -278,8 +292,11 @@ class LoadModel(Node):
             locate_model(ref, _project_dir(graph), download=False)
         except ModelError as e:
             if e.code == "model-not-downloaded":
-                # online: downloaded when the run needs it
-                return [("param 'model'", str(e), "model-not-downloaded")] if hf_offline() else []
+                single = is_checkpoint_file(model, _project_dir(graph)) is not None
+                where, repo = ("param 'base_model'", ref.base_model) if single else ("param 'model'", model)
+                if hf_offline():  # the message names `vidstudio models download ID`
+                    return [(where, str(e), "model-not-local")]
+                return [(where, not_downloaded_message(repo), "model-not-downloaded")]
             if e.code in ("no-model", "model-not-local"):
                 return [("param 'model'", str(e), "model-not-local")]
             return [("param 'model'", str(e))]

@@ -361,3 +361,57 @@ def test_the_models_window_shows_unreadable_files_by_their_folder_and_lists_pipe
     assert wan[2] == "pipeline (diffusers)" and wan[3] == "wan" == rec.family and wan[4] == rec.variant
     assert wan[6] == ""
     dlg.close()
+
+
+def test_a_model_not_downloaded_is_estimated_from_its_model_card(qtbot, window_factory, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # nothing downloaded
+    monkeypatch.setattr(Path, "home", lambda: tmp_path)
+    win = window_factory()
+    monkeypatch.setattr(win.generation, "ensure", lambda ready, failed: failed("no server here"))
+    _load_model(win, {"model": "Wan-AI/Wan2.2-I2V-A14B-Diffusers"})  # an example project's model
+    ins = win.inspector
+    wait_for(lambda: ins.estimate is not None, qtbot=qtbot)
+    e = ins.estimate
+    assert e.status == "not-downloaded" and e.source == "model card"
+    gib = 1e9 * 2 / 2**30  # one billion bf16 parameters
+    # the Wan 2.2 A14B model card: two 14B experts; the umT5-XXL encoder 5.7B; the Wan-VAE 127M
+    assert e.on_gpu == pytest.approx((14 + 14 + 5.7 + 0.127) * gib)
+    text = ins.estimate_label.text()
+    assert f"GPU memory (estimate, from the model card): {_human(e.on_gpu)}" in text
+    assert "is not downloaded yet" in text and ins.download_button.isVisible()
+    combo = ins.rows["quantize"].editor.combo
+    fp8 = (14 + 14) * 1e9 / 2**30 + (5.7 + 0.127) * gib
+    assert combo.itemText(combo.findData("fp8_layerwise")) == f"fp8 layerwise  —  {_human(fp8)}"
+
+
+def test_a_gguf_transformer_is_estimated_by_its_file_size_and_quantisation_does_not_apply(
+    qtbot, window_factory, tmp_path
+):
+    import gguf
+    import numpy as np
+
+    f = tmp_path / "diffusion_models" / "wan_q8.gguf"
+    f.parent.mkdir(parents=True)
+    w = gguf.GGUFWriter(str(f), arch="wan")
+    a = np.random.default_rng(0).random((4, 64), dtype=np.float32)
+    for name in ("blocks.0.self_attn.q.weight", "head.modulation"):
+        w.add_tensor(
+            name, gguf.quants.quantize(a, gguf.GGMLQuantizationType.Q8_0), raw_dtype=gguf.GGMLQuantizationType.Q8_0
+        )
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    base = wan_pipeline(tmp_path / "base")
+    win = window_factory()
+    _load_model(win, {"model": str(f), "base_model": str(base)})
+    ins = win.inspector
+    wait_for(lambda: ins.estimate is not None and ins.estimate.status == "ok", qtbot=qtbot)
+    e = ins.estimate
+    assert e.gguf == "Q8_0" and e.components["transformer"] == pytest.approx(f.stat().st_size / 2**30)
+    text = ins.estimate_label.text()
+    assert "transformer: the GGUF file" in text and "size (Q8_0, quantised already); the rest at 16-bit" in text
+    assert "does not apply to a GGUF file" in text and "by transformer quantisation" not in text
+    combo = ins.rows["quantize"].editor.combo
+    assert combo.itemText(combo.findData("fp8_layerwise")).endswith("ignored: the GGUF file is quantised already")
+    assert combo.itemText(combo.findData("none")) == f"none  —  {_human(e.per_choice['none'])}"

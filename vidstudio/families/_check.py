@@ -107,12 +107,13 @@ class CardEstimate:
 
     def components(self) -> dict[str, float]:
         """``{component: billions of parameters}`` as a pipeline folder names them (``transformer``,
-        ``transformer_2`` for the second expert, ``text_encoder``, ``other``); components of 0 left out."""
+        ``transformer_2`` for the second expert, ``text_encoder``, ``vae_and_others``); components of 0 left
+        out."""
         s = self.size
         out = {"transformer": s.transformer}
         if self.checkpoint.experts == 2:
             out["transformer_2"] = s.transformer
-        out |= {"text_encoder": s.text_encoder, "other": s.other}
+        out |= {"text_encoder": s.text_encoder, "vae_and_others": s.other}
         return {k: v for k, v in out.items() if v}
 
     def gigabytes(self, bytes_per_weight: float = 2.0) -> float:

@@ -331,10 +331,13 @@ class LoadModel(Node):
         Returns:
             a :class:`vidstudio.backend.estimate.GpuEstimate`: ``status`` ``"ok"``; ``"not-downloaded"`` with
             ``repo_id`` for a Hugging Face repo id (the model, or the base pipeline of a single file) that is not
-            in the cache; ``"unknown"`` with the reason otherwise. Never raises.
+            in the cache, with figures from the model card when a family spec knows the repo
+            (``source="model card"``, :func:`vidstudio.backend.estimate.card_estimate`); ``"unknown"`` with the
+            reason otherwise. Never raises.
         """
         from vidstudio.backend.checkpoint_files import is_checkpoint_file
-        from vidstudio.backend.estimate import GpuEstimate, gpu_estimate
+        from vidstudio.backend.estimate import GpuEstimate, card_estimate, gpu_estimate
+        from vidstudio.families import card_size
 
         choices = {
             "quantize": str(params.get("quantize", "none")),
@@ -350,6 +353,9 @@ class LoadModel(Node):
             if e.code == "model-not-downloaded":
                 single = is_checkpoint_file(model, project_dir) is not None
                 repo = str(params.get("base_model", "")).strip() if single else model
+                card = card_size(repo) if not single else None
+                if card is not None:
+                    return card_estimate(card, repo, **choices)
                 return GpuEstimate(
                     "not-downloaded",
                     f"no estimate: {repo} is not downloaded (not in the Hugging Face cache)",

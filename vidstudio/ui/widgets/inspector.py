@@ -386,7 +386,10 @@ class Inspector(QScrollArea):
 
         self.estimate = e
         dim = theme.TEXT_DIM
-        if e.status != "ok":
+        figures = e.status == "ok" or any(v is not None for v in getattr(e, "components", {}).values())
+        gguf = getattr(e, "gguf", "")
+        card = getattr(e, "source", "files") == "model card"
+        if not figures:
             color = theme.WARNING if e.status == "not-downloaded" else dim
             text = f"<b>GPU memory:</b> <span style='color:{color}'>{_esc(e.message)}</span>"
         else:
@@ -398,13 +401,24 @@ class Inspector(QScrollArea):
                 )
             else:
                 offload = "" if e.offload == "none" else f", {e.offload} offload: the largest component"
-                head = f"<b>GPU memory (estimate): {size(e.on_gpu)}</b> ({choice}{offload})"
+                if gguf:
+                    choice = f"GGUF {gguf}"
+                where = ", from the model card" if card else ""
+                head = f"<b>GPU memory (estimate{where}): {size(e.on_gpu)}</b> ({choice}{offload})"
             parts = " · ".join(f"{k.replace('_', ' ')} {size(v)}" for k, v in e.components.items() if v is not None)
             missing = [k.replace("_", " ") for k, v in e.components.items() if v is None]
-            lines = [head, f"<span style='color:{dim}'>{parts}; weights at 16-bit, activations extra</span>"]
+            basis = getattr(e, "basis", "weights at 16-bit, activations extra")
+            lines = [head, f"<span style='color:{dim}'>{parts}; {_esc(basis)}</span>"]
+            if card:
+                lines.insert(0, f"<span style='color:{theme.WARNING}'>{_esc(e.repo_id)} is not downloaded yet</span>")
             if missing:
                 lines.append(f"<span style='color:{dim}'>not on disk: {', '.join(missing)}</span>")
-            if any(v is not None for v in e.per_choice.values()):
+            if gguf:
+                lines.append(
+                    f"<span style='color:{dim}'>transformer quantisation: does not apply to a GGUF file "
+                    f"(its weights are {_esc(gguf)} already)</span>"
+                )
+            elif any(v is not None for v in e.per_choice.values()):
                 per = " · ".join(f"{q.replace('_', ' ')} {size(v)}" for q, v in e.per_choice.items())
                 lines.append(f"<span style='color:{dim}'>by transformer quantisation: {per}</span>")
             text = "<br>".join(lines)
@@ -422,7 +436,10 @@ class Inspector(QScrollArea):
             for i in range(combo.count()):
                 q = combo.itemData(i)
                 label = str(q).replace("_", " ")
-                gib = per.get(q) if e.status == "ok" else None
+                if gguf and name == "quantize" and q != "none":
+                    combo.setItemText(i, f"{label}  —  ignored: the GGUF file is quantised already")
+                    continue
+                gib = per.get(q) if figures else None
                 combo.setItemText(i, f"{label}  —  {size(gib)}" if gib is not None else label)
 
     def _build_settings(self, lay: QVBoxLayout) -> None:

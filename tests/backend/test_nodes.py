@@ -296,7 +296,7 @@ def test_nodes_document_and_listing_show_the_capability_table(capsys):
     assert "Model families and the controls they honour" in out and "keyframes" in out and "vace any" in out
 
 
-def test_render_model_override_reads_family_from_folder(tiny):
+def test_render_model_override_reads_family_from_folder(tiny, tmp_path):
     from vidstudio.commands.render import model_overrides
     from vidstudio.errors import VidStudioError
 
@@ -304,6 +304,10 @@ def test_render_model_override_reads_family_from_folder(tiny):
     assert model_overrides(p, None, str(tiny("svd")), None) == {"model": {"model": str(tiny("svd")), "family": "svd"}}
     assert model_overrides(p, None, "org/other", None) == {"model": {"model": "org/other", "family": "auto"}}
     assert model_overrides(p, None, None, None) == {}
+    single = tmp_path / "diffusion_models" / "wan.safetensors"  # its family comes from its header at load
+    single.parent.mkdir()
+    single.write_bytes(b"not read here")
+    assert model_overrides(p, None, str(single), None) == {"model": {"model": str(single), "family": "auto"}}
     empty = loads_project(json.dumps({"format_version": 1, "nodes": []}))
     with pytest.raises(VidStudioError, match="need a Load Model node"):
         model_overrides(empty, None, "org/x", None)

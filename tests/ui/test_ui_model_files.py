@@ -415,3 +415,23 @@ def test_a_gguf_transformer_is_estimated_by_its_file_size_and_quantisation_does_
     combo = ins.rows["quantize"].editor.combo
     assert combo.itemText(combo.findData("fp8_layerwise")).endswith("ignored: the GGUF file is quantised already")
     assert combo.itemText(combo.findData("none")) == f"none  —  {_human(e.per_choice['none'])}"
+
+
+def test_parameters_a_node_does_not_use_are_greyed_out_with_the_reason(qtbot, window_factory, tmp_path):
+    win = window_factory()
+    s, ins = win.session, win.inspector
+    nid = _load_model(win, {"model": str(wan_pipeline(tmp_path / "Wan-1.3B"))})  # family auto: wan, from its index
+    for name in ("sparsectrl", "ip_adapter", "motion_adapter", "latent_upsampler"):
+        row = ins.rows[name]
+        assert not row.editor.isEnabled() and "not used by Wan" in row.label.toolTip()
+    assert ins.rows["quantize"].editor.isEnabled() and ins.rows["model"].editor.isEnabled()
+    s.set_param(nid, "family", "animatediff")  # chosen: its fields come back, LTX's stays grey
+    assert ins.rows["sparsectrl"].editor.isEnabled() and ins.rows["motion_adapter"].label.isEnabled()
+    assert not ins.rows["latent_upsampler"].editor.isEnabled()
+
+    iid = s.add_node("Interpolate", (0, 300))
+    s.view.set_selection([iid])
+    assert ins.rows["factor"].editor.isEnabled() and not ins.rows["fps"].editor.isEnabled()
+    s.set_param(iid, "mode", "fps")
+    assert not ins.rows["factor"].editor.isEnabled() and ins.rows["fps"].editor.isEnabled()
+    assert "not used in mode fps" in ins.rows["factor"].label.toolTip()

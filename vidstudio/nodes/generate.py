@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import TypeAdapter
@@ -104,7 +104,11 @@ class LoadModel(Node):
     type_id = "LoadModel"
     title = "Load Model"
     category = "Generate"
-    description = "A video model: a local diffusers pipeline folder or a Hugging Face repo id, with load options."
+    description = (
+        "A video model: a local diffusers pipeline folder or a Hugging Face repo id, with load options. A single "
+        "transformer/UNet file (.safetensors or .gguf, e.g. ComfyUI's diffusion_models) works too, with "
+        "base_model naming the pipeline that gives the VAE, text encoder and scheduler."
+    )
     outputs = (Output("model", PortType.MODEL, "a model reference (family, folder or repo id, options)"),)
     params = (
         Param(
@@ -269,6 +273,37 @@ class LoadModel(Node):
                 )
             ]
         return []
+
+    #: Parameters only some families use, and those families.
+    FAMILY_PARAMS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "sparsectrl": ("animatediff",),
+        "ip_adapter": ("animatediff",),
+        "motion_adapter": ("animatediff",),
+        "latent_upsampler": ("ltx",),
+    }
+
+    @classmethod
+    def unused_params(cls, params: dict[str, Any], project_dir: Path | None = None) -> dict[str, str]:
+        """The family-specific parameters (:data:`FAMILY_PARAMS`) the model's family does not use: the family
+        chosen, or with ``auto`` the one found from the model's configs (cache and files only, never the
+        network); nothing when the family is not known yet. Never raises."""
+        fam = str(params.get("family", "auto") or "auto")
+        if fam == "auto":
+            if not str(params.get("model", "") or "").strip():
+                return {}
+            try:
+                fam = str(cls.locate_static(params, project_dir).family or "")
+            except Exception:  # not found yet, unreadable: every parameter stays offered
+                return {}
+        if not fam or fam == "auto":
+            return {}
+        from vidstudio.families import FAMILY_TITLES
+
+        return {
+            name: f"not used by {FAMILY_TITLES.get(fam, fam)} (only {', '.join(FAMILY_TITLES.get(f, f) for f in fams)})"
+            for name, fams in cls.FAMILY_PARAMS.items()
+            if fam not in fams
+        }
 
     @classmethod
     def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, ...]]:

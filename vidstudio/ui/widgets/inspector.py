@@ -168,6 +168,7 @@ class Inspector(QScrollArea):
         self.refresh_status()
         self.refresh_estimate()
         self.refresh_model_hints()
+        self.refresh_unused()
 
     def _build_node(self, lay: QVBoxLayout, node_id: str) -> None:
         s = self.session
@@ -289,6 +290,30 @@ class Inspector(QScrollArea):
         from vidstudio.ui.state.settings import ServerConfig
 
         return ServerConfig.load()
+
+    def refresh_unused(self) -> None:
+        """Greys out the parameters the node ignores under its other values (its type's ``unused_params``, e.g.
+        Load Model's AnimateDiff fields for a Wan model, Interpolate's ``factor`` in mode ``fps``), the reason
+        in their tooltip."""
+        s = self.session
+        if self.node_id is None or not s.project.has_node(self.node_id):
+            return
+        node = s.project.node(self.node_id)
+        cls = s.registry.find(node.type)
+        if cls is None:
+            return
+        params = {p.name: p.default for p in cls.params} | dict(node.params)
+        try:
+            unused = dict(getattr(cls, "unused_params", lambda *_a: {})(params, s.project.project_dir))
+        except Exception:  # a plugin's faulty method must not break the Inspector
+            unused = {}
+        for name, row in self.rows.items():
+            why = unused.get(name)
+            row.label.setEnabled(why is None)
+            row.editor.setEnabled(why is None)
+            row.label.setToolTip(why if why is not None else row.param.help)
+            if row.param.kind != "json":
+                row.editor.setToolTip(why if why is not None else row.param.help)
 
     def refresh_model_hints(self) -> None:
         """Says, under each model field whose value is a path the local server cannot see (outside the model
@@ -530,6 +555,7 @@ class Inspector(QScrollArea):
             if nid in change.nodes:
                 self.refresh_estimate()
                 self.refresh_model_hints()
+                self.refresh_unused()
 
     def refresh_values(self) -> None:
         """Shows the current values (animated ones at the playhead) and key states."""

@@ -78,14 +78,27 @@ def test_validation_names_node_control_and_families(tiny):
     assert any("node 'gen' size: cogvideox needs width and height divisible by 16" in i for i in issues(named))
 
 
-def test_validation_of_the_model_itself(tiny, tmp_path):
+def test_validation_of_the_model_itself(tiny, tmp_path, monkeypatch):
     wrong = project(str(tiny("wan")), family="ltx")
     assert any("node 'model' param 'model':" in i and "(family wan), not a ltx pipeline" in i for i in issues(wrong))
-    offline = project("Lightricks/LTX-Video", family="ltx")
-    assert issues(offline) == []  # the project is valid; this machine lacks the model: a warning
-    text = "\n".join(issues(offline, "warning"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # nothing downloaded
+    offline = project("Lightricks/LTX-Video", family="ltx")  # HF_HUB_OFFLINE=1 in the tests: the run would stop
+    (text,) = issues(offline)
     assert "node 'model' param 'model': model 'Lightricks/LTX-Video' is not in the Hugging Face cache" in text
-    assert text.endswith("(warning)")
+    assert "HF_HUB_OFFLINE is set" in text and "`vidstudio models download Lightricks/LTX-Video`" in text
+    monkeypatch.delenv("HF_HUB_OFFLINE")  # online: the first run downloads it (validation never asks the Hub)
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda *a, **k: pytest.fail("the network was asked"))
+    assert issues(offline) == []
+    (text,) = [i for i in issues(offline, "warning") if i.startswith("node 'model'")]
+    assert text == (
+        "node 'model' param 'model': Lightricks/LTX-Video is not downloaded yet: the first run downloads it "
+        "(about 14 GB), or `vidstudio models download Lightricks/LTX-Video` (warning)"
+    )
+    (text,) = [i for i in issues(project("nosuchorg/NoSuchModel", family="ltx"), "warning") if "model" in i[:14]]
+    assert "NoSuchModel is not downloaded yet: the first run downloads it, or `vidstudio models" in text
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert issues(project("", family="ltx"))[0].startswith("node 'model' param 'model': no model chosen")
     weak = project(
         str(tiny("wan")),
@@ -283,7 +296,7 @@ def test_nodes_document_and_listing_show_the_capability_table(capsys):
     assert "Model families and the controls they honour" in out and "keyframes" in out and "vace any" in out
 
 
-def test_render_model_override_reads_family_from_folder(tiny):
+def test_render_model_override_reads_family_from_folder(tiny, tmp_path):
     from vidstudio.commands.render import model_overrides
     from vidstudio.errors import VidStudioError
 
@@ -291,6 +304,10 @@ def test_render_model_override_reads_family_from_folder(tiny):
     assert model_overrides(p, None, str(tiny("svd")), None) == {"model": {"model": str(tiny("svd")), "family": "svd"}}
     assert model_overrides(p, None, "org/other", None) == {"model": {"model": "org/other", "family": "auto"}}
     assert model_overrides(p, None, None, None) == {}
+    single = tmp_path / "diffusion_models" / "wan.safetensors"  # its family comes from its header at load
+    single.parent.mkdir()
+    single.write_bytes(b"not read here")
+    assert model_overrides(p, None, str(single), None) == {"model": {"model": str(single), "family": "auto"}}
     empty = loads_project(json.dumps({"format_version": 1, "nodes": []}))
     with pytest.raises(VidStudioError, match="need a Load Model node"):
         model_overrides(empty, None, "org/x", None)

@@ -463,3 +463,47 @@ def test_the_gui_process_never_imports_torch_for_a_generation_project(tmp_path):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["heavy"] == [] and "press Generate (Ctrl+G)" in out["error"]
+
+
+@pytest.mark.slow
+def test_model_files_picked_in_the_model_folders_reach_the_local_server_as_its_ids(
+    plugins, window_factory, qtbot, tmp_path, monkeypatch
+):
+    """A pipeline folder and a LoRA file chosen with the browse buttons are paths; the local server names models
+    by id only: Generate sends the ids of the model folders of Preferences, and the server takes the request."""
+    from PySide6.QtWidgets import QFileDialog
+    from test_ui_model_files import write_safetensors
+
+    from vidstudio.backend.tiny import write_tiny_model
+    from vidstudio.ui.state.settings import ServerConfig
+
+    folder = tmp_path / "models"
+    write_tiny_model("ltx", folder / "tiny-ltx")
+    lora = folder / "loras" / "x.safetensors"
+    write_safetensors(lora, {"transformer.blocks.0.attn.to_q.lora_A.weight": ("F32", (4, 8))})
+    ServerConfig("local", models_dirs=(str(folder),)).save()
+    doc = json.loads(_text_to_video(tmp_path / "proj").read_text())
+    doc["nodes"].append({"id": "lora", "type": "LoadLoRA", "params": {}, "position": [0, 300]})
+    doc["links"] = [lk for lk in doc["links"] if lk["to"] != "gen.model"]
+    doc["links"] += [{"from": "model.model", "to": "lora.model"}, {"from": "lora.model", "to": "gen.model"}]
+    proj = tmp_path / "proj" / "lora.vidproj"
+    proj.write_text(json.dumps(doc))
+    monkeypatch.setenv("VIDSTUDIO_SERVER_DATA", str(tmp_path / "server-data"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    win = window_factory(proj)
+    s = win.session
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a: (str(lora), ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a: str(folder / "tiny-ltx"))
+    s.view.set_selection(["lora"])
+    win.inspector.rows["lora"].editor.browse()
+    s.view.set_selection(["model"])
+    win.inspector.rows["model"].editor.browse("folder")
+    assert s.project.node("lora").params["lora"] == str(lora)  # the project keeps the paths (render loads them)
+    assert s.project.node("model").params["model"] == str(folder / "tiny-ltx")
+    assert not win.inspector.model_hints["model"][0].parentWidget().isVisibleTo(win.inspector)
+    s.view.set_selection(["export"])
+    job = win.generate()
+    qtbot.waitUntil(lambda: job in win.generation.by_id.values() or job.is_final, timeout=120000)
+    assert job in win.generation.by_id.values(), job.message  # the server took the request
+    win.generation.cancel_job(job)
+    qtbot.waitUntil(lambda: job.is_final, timeout=60000)

@@ -282,3 +282,156 @@ def test_a_single_file_with_a_missing_base_pipeline_offers_the_base(tmp_path, mo
     base = wan_pipeline(tmp_path / "base")
     e = LoadModel.gpu_estimate({"model": str(f), "base_model": str(base)})
     assert e.status == "ok" and e.components["transformer"] == pytest.approx((64 * 64 + 128) * 2 / 2**30)
+
+
+def test_a_model_path_outside_the_model_folders_is_said_and_its_folder_added(qtbot, window_factory, tmp_path):
+    """The local server loads only the models of Preferences > Model folders: a LoRA elsewhere is said under the
+    field, its button adds the folder, and Generate refuses it in words before anything is sent."""
+    from vidstudio.errors import ModelError
+    from vidstudio.ui.state.model_ids import server_ref
+    from vidstudio.ui.state.settings import ServerConfig
+
+    inside = tmp_path / "models"
+    write_safetensors(inside / "loras" / "in.safetensors", {"blocks.0.lora_A.weight": ("BF16", (4, 4))})
+    write_safetensors(inside / "odd" / "deep" / "no.safetensors", {"w": ("BF16", (4, 4))})
+    outside = tmp_path / "downloads" / "loras" / "fox.safetensors"
+    write_safetensors(outside, {"blocks.0.lora_A.weight": ("BF16", (4, 4))})
+    dirs = (str(inside),)
+    assert server_ref(str(inside / "loras" / "in.safetensors"), None, dirs).id == "loras/in.safetensors"
+    assert server_ref("loras/in.safetensors", None, dirs).id is None  # an id: sent as it is
+    assert "does not list it" in server_ref(str(inside / "odd" / "deep" / "no.safetensors"), None, dirs).problem
+
+    ServerConfig("local", models_dirs=dirs).save()
+    win = window_factory()
+    win.generation.config = ServerConfig.load()
+    s = win.session
+    lid = s.add_node("LoadLoRA", (0, 0))
+    s.view.set_selection([lid])
+    label, button = win.inspector.model_hints["lora"]
+    assert not label.isVisibleTo(win.inspector)
+    s.set_param(lid, "lora", str(outside))
+    assert label.isVisibleTo(win.inspector) and "Preferences > Model folders" in label.text()
+    assert str(tmp_path / "downloads") in label.text()  # the folder above loras/, so that it stays a LoRA
+
+    class NoClient:
+        def submit_project(self, *a, **kw):
+            raise AssertionError("nothing is sent")
+
+    with pytest.raises(ModelError, match="not in a model folder"):
+        win.generation._submit(NoClient(), s.project.copy_document(), lid)
+
+    button.click()
+    assert win.generation.config.models_dirs == (str(inside), str(tmp_path / "downloads"))
+    assert ServerConfig.load().models_dirs == win.generation.config.models_dirs
+    assert not label.isVisibleTo(win.inspector)
+    copy = s.project.copy_document()
+    sent = []
+
+    class Recorder:
+        def submit_project(self, project, output_node):
+            sent.append(project.node(lid).params["lora"])
+
+    win.generation._submit(Recorder(), copy, lid)
+    assert sent == ["loras/fox.safetensors"]
+
+
+def test_the_models_window_shows_unreadable_files_by_their_folder_and_lists_pipeline_folders(
+    qtbot, window_factory, tmp_path, monkeypatch
+):
+    from vidstudio.families import read_configs, recognise
+    from vidstudio.ui.state.settings import ServerConfig
+
+    folder = tmp_path / "models"
+    (folder / "vae").mkdir(parents=True)
+    (folder / "vae" / "broken.safetensors").write_bytes(b"\xff" * 64)  # a header length no file has
+    pipe = wan_pipeline(folder / "Wan-1.3B")
+    rec = recognise(read_configs(pipe).index, read_configs(pipe))
+    win = window_factory()
+    win.generation.config = ServerConfig("local", models_dirs=(str(folder),))
+    monkeypatch.setattr(win.generation, "ensure", lambda ready, failed: failed("no server here"))
+    dlg = win.models_window()
+    wait_for(lambda: dlg.table.rowCount() == 2, qtbot=qtbot)
+    cols = len(dlg.COLUMNS)
+    rows = {dlg.table.item(r, 0).text(): [dlg.table.item(r, c).text() for c in range(cols)] for r in range(2)}
+    broken = rows[str(Path("vae") / "broken.safetensors")]
+    assert broken[2] == "vae (safetensors)"  # its folder's kind, not "checkpoint (not recognised)"
+    assert broken[6].startswith("unreadable: ") and len(broken[6]) > len("unreadable: ") + 5
+    assert str(tmp_path) not in broken[6]  # the path as shown, not the whole path again
+    wan = rows["Wan-1.3B"]
+    assert wan[2] == "pipeline (diffusers)" and wan[3] == "wan" == rec.family and wan[4] == rec.variant
+    assert wan[6] == ""
+    dlg.close()
+
+
+def test_a_model_not_downloaded_is_estimated_from_its_model_card(qtbot, window_factory, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))  # nothing downloaded
+    monkeypatch.setattr(Path, "home", lambda: tmp_path)
+    win = window_factory()
+    monkeypatch.setattr(win.generation, "ensure", lambda ready, failed: failed("no server here"))
+    _load_model(win, {"model": "Wan-AI/Wan2.2-I2V-A14B-Diffusers"})  # an example project's model
+    ins = win.inspector
+    wait_for(lambda: ins.estimate is not None, qtbot=qtbot)
+    e = ins.estimate
+    assert e.status == "not-downloaded" and e.source == "model card"
+    gib = 1e9 * 2 / 2**30  # one billion bf16 parameters
+    # the Wan 2.2 A14B model card: two 14B experts; the umT5-XXL encoder 5.7B; the Wan-VAE 127M
+    assert e.on_gpu == pytest.approx((14 + 14 + 5.7 + 0.127) * gib)
+    text = ins.estimate_label.text()
+    assert f"GPU memory (estimate, from the model card): {_human(e.on_gpu)}" in text
+    assert "is not downloaded yet" in text and ins.download_button.isVisible()
+    combo = ins.rows["quantize"].editor.combo
+    fp8 = (14 + 14) * 1e9 / 2**30 + (5.7 + 0.127) * gib
+    assert combo.itemText(combo.findData("fp8_layerwise")) == f"fp8 layerwise  —  {_human(fp8)}"
+
+
+def test_a_gguf_transformer_is_estimated_by_its_file_size_and_quantisation_does_not_apply(
+    qtbot, window_factory, tmp_path
+):
+    import gguf
+    import numpy as np
+
+    f = tmp_path / "diffusion_models" / "wan_q8.gguf"
+    f.parent.mkdir(parents=True)
+    w = gguf.GGUFWriter(str(f), arch="wan")
+    a = np.random.default_rng(0).random((4, 64), dtype=np.float32)
+    for name in ("blocks.0.self_attn.q.weight", "head.modulation"):
+        w.add_tensor(
+            name, gguf.quants.quantize(a, gguf.GGMLQuantizationType.Q8_0), raw_dtype=gguf.GGMLQuantizationType.Q8_0
+        )
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    base = wan_pipeline(tmp_path / "base")
+    win = window_factory()
+    _load_model(win, {"model": str(f), "base_model": str(base)})
+    ins = win.inspector
+    wait_for(lambda: ins.estimate is not None and ins.estimate.status == "ok", qtbot=qtbot)
+    e = ins.estimate
+    assert e.gguf == "Q8_0" and e.components["transformer"] == pytest.approx(f.stat().st_size / 2**30)
+    text = ins.estimate_label.text()
+    assert "transformer: the GGUF file" in text and "size (Q8_0, quantised already); the rest at 16-bit" in text
+    assert "does not apply to a GGUF file" in text and "by transformer quantisation" not in text
+    combo = ins.rows["quantize"].editor.combo
+    assert combo.itemText(combo.findData("fp8_layerwise")).endswith("ignored: the GGUF file is quantised already")
+    assert combo.itemText(combo.findData("none")) == f"none  —  {_human(e.per_choice['none'])}"
+
+
+def test_parameters_a_node_does_not_use_are_greyed_out_with_the_reason(qtbot, window_factory, tmp_path):
+    win = window_factory()
+    s, ins = win.session, win.inspector
+    nid = _load_model(win, {"model": str(wan_pipeline(tmp_path / "Wan-1.3B"))})  # family auto: wan, from its index
+    for name in ("sparsectrl", "ip_adapter", "motion_adapter", "latent_upsampler"):
+        row = ins.rows[name]
+        assert not row.editor.isEnabled() and "not used by Wan" in row.label.toolTip()
+    assert ins.rows["quantize"].editor.isEnabled() and ins.rows["model"].editor.isEnabled()
+    s.set_param(nid, "family", "animatediff")  # chosen: its fields come back, LTX's stays grey
+    assert ins.rows["sparsectrl"].editor.isEnabled() and ins.rows["motion_adapter"].label.isEnabled()
+    assert not ins.rows["latent_upsampler"].editor.isEnabled()
+
+    iid = s.add_node("Interpolate", (0, 300))
+    s.view.set_selection([iid])
+    assert ins.rows["factor"].editor.isEnabled() and not ins.rows["fps"].editor.isEnabled()
+    s.set_param(iid, "mode", "fps")
+    assert not ins.rows["factor"].editor.isEnabled() and ins.rows["fps"].editor.isEnabled()
+    assert "not used in mode fps" in ins.rows["factor"].label.toolTip()

@@ -77,7 +77,7 @@ def test_the_models_window_lists_a_remote_servers_files(remote_window, comfy, qt
     wait_for(lambda: "loras/fox_style.safetensors" in _rows(dlg), qtbot=qtbot, timeout=20)
     rows = _rows(dlg)
     headers = [dlg.table.horizontalHeaderItem(c).text() for c in range(dlg.table.columnCount())]
-    assert headers == ["Model", "Size", "Kind", "Family", "Variant", "Dtype"]
+    assert headers == ["Model", "Size", "Kind", "Family", "Variant", "Dtype", "Note"]
     size = (comfy / "loras" / "fox_style.safetensors").stat().st_size
     assert rows["loras/fox_style.safetensors"] == [
         "loras/fox_style.safetensors",
@@ -86,6 +86,7 @@ def test_the_models_window_lists_a_remote_servers_files(remote_window, comfy, qt
         "wan",
         "-",
         "BF16",
+        "",
     ]
     transformer = rows["diffusion_models/wan_t2v.safetensors"]
     assert transformer[2:4] == ["transformer (safetensors)", "wan"] and transformer[5] == "BF16"

@@ -11,7 +11,7 @@ size. Bytes per weight per choice: the load dtype's (bf16/fp16 2, fp32 4) for ``
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 #: Bytes per weight of each quantisation choice (None: the load dtype's).
@@ -129,6 +129,13 @@ def vram_message(loc: object, quantize: str = "none", quantize_text_encoder: str
         others.append(f"{q} {_size(total)}")
     missing = [k for k, v in chosen.items() if v is None]
     tail = f"; not on disk: {', '.join(missing)}" if missing else ""
+    gguf = gguf_type(loc)
+    if gguf:
+        return (
+            f"weights on the GPU (estimate: the GGUF transformer at its file size, {gguf} quantised already; the "
+            f"rest at 16-bit; activations extra): {_size(sum(known.values()))} ({parts}){tail}; transformer "
+            "quantisation does not apply to a GGUF file"
+        )
     return (
         f"weights on the GPU (estimate at 16-bit, activations extra): {_size(sum(known.values()))} as chosen "
         f"({parts}){tail}; with transformer quantisation {', '.join(others)}"
@@ -174,6 +181,10 @@ class GpuEstimate:
         per_choice: ``{transformer quantisation choice: GiB on the GPU (or None)}`` for each choice of
             :data:`BYTES_PER_WEIGHT`, with the other choices as given.
         per_choice_text_encoder: the same for each text-encoder quantisation choice.
+        source: ``"files"`` (the weight files' headers) or ``"model card"`` (not downloaded: the family spec's
+            :class:`~vidstudio.families.CardSize` figures, :func:`card_estimate`).
+        gguf: the storage type of a GGUF transformer file (``Q8_0``, ``Q4_K``...; ``"GGUF"`` when unknown), whose
+            weights are quantised already: the transformer quantisation choices do not apply to it; "" otherwise.
     """
 
     status: str
@@ -187,6 +198,21 @@ class GpuEstimate:
     on_gpu: float | None = None
     per_choice: dict[str, float | None] = field(default_factory=dict)
     per_choice_text_encoder: dict[str, float | None] = field(default_factory=dict)
+    source: str = "files"
+    gguf: str = ""
+
+    @property
+    def basis(self) -> str:
+        """What the figures rest on, in words: the weight files at 16-bit, a GGUF transformer's file size, or
+        the model card's parameter counts (a model that is not downloaded)."""
+        if self.source == "model card":
+            return "from the model card: its parameter counts at 16-bit (or as quantised), activations extra"
+        if self.gguf:
+            return (
+                f"transformer: the GGUF file's size ({self.gguf}, quantised already); the rest at 16-bit, "
+                "activations extra"
+            )
+        return "weights at 16-bit, activations extra"
 
 
 def gpu_estimate(
@@ -197,6 +223,7 @@ def gpu_estimate(
     count as unknown)."""
     chosen = weights_gib(loc, quantize, quantize_text_encoder)
     known = {k: v for k, v in chosen.items() if v is not None}
+    gguf = gguf_type(loc)
     per = {q: on_gpu_gib(weights_gib(loc, q, quantize_text_encoder), offload) for q in BYTES_PER_WEIGHT}
     per_te = {q: on_gpu_gib(weights_gib(loc, quantize, q), offload) for q in BYTES_PER_WEIGHT}
     args = {"quantize": quantize, "quantize_text_encoder": quantize_text_encoder, "offload": offload}
@@ -215,13 +242,74 @@ def gpu_estimate(
         head = f"{gib_text(gpu)} on the GPU (model offload: the largest component; {gib_text(weights)} in all)"
     else:
         head = f"{gib_text(gpu)} on the GPU"
-    return GpuEstimate(
+    e = GpuEstimate(
         "ok",
-        f"{head} ({parts}){tail}; weights at 16-bit, activations extra",
+        "",
         components=chosen,
         weights=weights,
         on_gpu=gpu,
         per_choice=per,
         per_choice_text_encoder=per_te,
+        gguf=gguf,
         **args,
     )
+    return replace(e, message=f"{head} ({parts}){tail}; {e.basis}")
+
+
+def gguf_type(loc: object) -> str:
+    """The storage type of the located model's GGUF transformer file (``Q8_0``, ``Q4_K``...; ``"GGUF"`` when its
+    header does not tell), or "" when the model is not a GGUF file. Reads the file's header only."""
+    single = str(getattr(loc, "single_file", "") or "")
+    if not single.lower().endswith(".gguf"):
+        return ""
+    from vidstudio.backend.checkpoint_files import describe_file
+
+    try:
+        return str(describe_file(single).get("dtype") or "GGUF")
+    except OSError:
+        return "GGUF"
+
+
+def card_estimate(
+    card: object, repo_id: str, quantize: str = "none", quantize_text_encoder: str = "none", offload: str = "none"
+) -> GpuEstimate:
+    """The estimate of a model that is not downloaded, from its model card's parameter counts.
+
+    Args:
+        card: a :class:`vidstudio.families.CardEstimate` (:func:`vidstudio.families.card_size`).
+        repo_id: the repo to download (the estimate's ``repo_id``).
+        quantize, quantize_text_encoder, offload: the choices, as :func:`gpu_estimate`.
+
+    Returns:
+        a :class:`GpuEstimate` with ``status`` ``"not-downloaded"``, ``source`` ``"model card"`` and the figures:
+        billions of parameters x :data:`BYTES_PER_WEIGHT` (2 bytes for ``none``) per component.
+    """
+    params = card.components()  # type: ignore[attr-defined]
+
+    def gib(q: str, qte: str) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for comp, billions in params.items():
+            choice = q if comp.startswith("transformer") else qte if comp == "text_encoder" else "none"
+            out[comp] = billions * 1e9 * (BYTES_PER_WEIGHT.get(choice) or 2.0) / 2**30
+        return out
+
+    chosen = gib(quantize, quantize_text_encoder)
+    gpu = on_gpu_gib(chosen, offload)
+    weights = sum(v for v in chosen.values() if v is not None)
+    parts = ", ".join(f"{k.replace('_', ' ')} {gib_text(v)}" for k, v in chosen.items() if v is not None)
+    head = f"{gib_text(gpu)} on the GPU" if gpu is not None else f"weights streamed from the CPU ({offload} offload)"
+    e = GpuEstimate(
+        "not-downloaded",
+        "",
+        repo_id=repo_id,
+        quantize=quantize,
+        quantize_text_encoder=quantize_text_encoder,
+        offload=offload,
+        components=chosen,
+        weights=weights,
+        on_gpu=gpu,
+        per_choice={q: on_gpu_gib(gib(q, quantize_text_encoder), offload) for q in BYTES_PER_WEIGHT},
+        per_choice_text_encoder={q: on_gpu_gib(gib(quantize, q), offload) for q in BYTES_PER_WEIGHT},
+        source="model card",
+    )
+    return replace(e, message=f"{repo_id} is not downloaded yet; {head} ({parts}), {e.basis}")

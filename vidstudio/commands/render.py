@@ -48,7 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model",
         metavar="FOLDER_OR_ID",
         help="use this model in every Load Model node for this run: a local diffusers pipeline folder "
-        "or a Hugging Face repo id (the family is read from the folder's model_index.json)",
+        "or a Hugging Face repo id (the family is read from the folder's model_index.json), or a single "
+        "transformer/UNet .safetensors/.gguf file, whose VAE, text encoder and scheduler come from the node's "
+        "base_model (set it in the project)",
     )
     p.add_argument(
         "--family",
@@ -69,7 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def model_overrides(project, registry, model: str | None, family: str | None) -> dict[str, dict]:
     """Per-run overrides that point every Load Model node at ``model`` (and ``family``).
 
-    The family is ``family`` when given, else the one of the local folder's pipeline class, else ``auto``.
+    The family is ``family`` when given, else the one of the local folder's pipeline class, else ``auto`` (a
+    single transformer file: read from its header when it loads; the node's ``base_model`` stays).
 
     Raises:
         vidstudio.errors.VidStudioError: when the project has no Load Model node, or the family is unknown.
@@ -92,7 +95,8 @@ def model_overrides(project, registry, model: str | None, family: str | None) ->
             from vidstudio.backend.locate import locate
 
             values["model"] = str(path.absolute())
-            if family is None:
+            single = path.is_file() and path.suffix.lower() in (".safetensors", ".gguf")
+            if family is None and not single:  # a single file's family is read from its header at load
                 family = locate(str(path.absolute()), "auto").family
         else:
             values["model"] = model

@@ -16,7 +16,7 @@ from typing import Any
 
 from vidstudio.families._motion_transfer import REFUSED
 from vidstudio.families._registry import SPECS, get_spec
-from vidstudio.families._spec import CONTROLS, FRAME_ORDER, Checkpoint, Configs, GeometryRule, all_hold
+from vidstudio.families._spec import CONTROLS, FRAME_ORDER, CardSize, Checkpoint, Configs, GeometryRule, all_hold
 
 
 # ------------------------------------------------------------------------------------------ model folders
@@ -88,6 +88,53 @@ def recognise(index: Mapping[str, Any], configs: Configs | None = None) -> Recog
             if cls in v.pipeline_classes and all_hold(v.when, files):
                 ck = next((k.id for k in v.checkpoints if all_hold(k.when, files)), "")
                 return Recognised(cls, fam, v.id, ck)
+    return None
+
+
+@dataclass(frozen=True)
+class CardEstimate:
+    """A published checkpoint's typical sizes (:func:`card_size`).
+
+    Attributes:
+        family, variant: the spec ids; checkpoint: the :class:`Checkpoint` it is of.
+        size: its :class:`CardSize`.
+    """
+
+    family: str
+    variant: str
+    checkpoint: Checkpoint
+    size: CardSize
+
+    def components(self) -> dict[str, float]:
+        """``{component: billions of parameters}`` as a pipeline folder names them (``transformer``,
+        ``transformer_2`` for the second expert, ``text_encoder``, ``vae_and_others``); components of 0 left
+        out."""
+        s = self.size
+        out = {"transformer": s.transformer}
+        if self.checkpoint.experts == 2:
+            out["transformer_2"] = s.transformer
+        out |= {"text_encoder": s.text_encoder, "vae_and_others": s.other}
+        return {k: v for k, v in out.items() if v}
+
+    def gigabytes(self, bytes_per_weight: float = 2.0) -> float:
+        """The weights' size in GB (10**9 bytes) at ``bytes_per_weight`` (2: bf16, as published)."""
+        return sum(self.components().values()) * bytes_per_weight
+
+
+def card_size(repo_id: str) -> CardEstimate | None:
+    """The typical sizes of the published checkpoint ``repo_id`` (case-insensitive) from the family specs'
+    :attr:`Checkpoint.sizes`, or None when no spec knows them. Torch-free, no network."""
+    rid = repo_id.strip().lower()
+    if not rid:
+        return None
+    for fam, spec in SPECS.items():
+        for v in spec.variants:
+            for ck in v.checkpoints:
+                if rid not in (e.lower() for e in ck.examples):
+                    continue
+                for size in ck.sizes:
+                    if size.example.lower() in ("", rid):
+                        return CardEstimate(fam, v.id, ck, size)
     return None
 
 

@@ -200,6 +200,27 @@ def all_hold(conditions: tuple[When, ...], files: Mapping[str, Mapping[str, Any]
 
 
 @dataclass(frozen=True)
+class CardSize:
+    """The typical component sizes of a published checkpoint, from its model card: what the GPU-memory estimate
+    uses while the weights are not on this computer (:func:`vidstudio.families.card_size`).
+
+    Attributes:
+        example: the repo id (one of :attr:`Checkpoint.examples`) these sizes are of; "" for every example.
+        transformer: billions of parameters of the transformer / UNet (of each expert of a two-expert
+            checkpoint: :attr:`Checkpoint.experts` of them).
+        text_encoder: billions of parameters of the text encoder(s) (0: none).
+        other: billions of parameters of the rest that loads on the GPU (VAE, image encoder, audio model).
+        source: where the figures come from (the model card or paper).
+    """
+
+    example: str
+    transformer: float
+    text_encoder: float
+    other: float = 0.0
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Checkpoint:
     """A published checkpoint inside a variant, recognised from the folder's configs.
 
@@ -222,6 +243,7 @@ class Checkpoint:
         window: the most frames one pass of it makes when it differs from the family's
             (:attr:`FamilySpec.window`; 0: the family's), e.g. CogVideoX 1.5's 81.
         notes: what else a user should know, in words.
+        sizes: its typical component sizes per example repo, from the model cards (:class:`CardSize`).
     """
 
     id: str
@@ -238,6 +260,7 @@ class Checkpoint:
     fps: int = 0
     window: int = 0
     notes: str = ""
+    sizes: tuple[CardSize, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vidstudio.families._spec import (
+    CardSize,
     Checkpoint,
     Configs,
     FamilySpec,
@@ -13,6 +14,11 @@ from vidstudio.families._spec import (
     lcm,
     vae_spatial,
 )
+
+#: CogVideoX's text encoder: T5-XXL (v1.1) encoder, 4.76B parameters; the transformers' sizes are the model
+#: cards' (THUDM/CogVideoX-2b, -5b, -5b-I2V).
+_T5_XXL = 4.76
+_CARD = "THUDM model card; T5-XXL encoder"
 
 
 def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
@@ -59,7 +65,16 @@ SPEC = FamilySpec(
                     window=81,
                     notes=_V15_NOTES,
                 ),
-                Checkpoint("cogvideox-t2v", "CogVideoX 2B / 5B", (), ("THUDM/CogVideoX-2b", "THUDM/CogVideoX-5b")),
+                Checkpoint(
+                    "cogvideox-t2v",
+                    "CogVideoX 2B / 5B",
+                    (),
+                    ("THUDM/CogVideoX-2b", "THUDM/CogVideoX-5b"),
+                    sizes=(
+                        CardSize("THUDM/CogVideoX-2b", 2.0, _T5_XXL, 0.0, _CARD),
+                        CardSize("THUDM/CogVideoX-5b", 5.0, _T5_XXL, 0.0, _CARD),
+                    ),
+                ),
             ),
         ),
         Variant(
@@ -78,7 +93,13 @@ SPEC = FamilySpec(
                     window=81,
                     notes=_V15_NOTES,
                 ),
-                Checkpoint("cogvideox-i2v", "CogVideoX 5B I2V", (), ("THUDM/CogVideoX-5b-I2V",)),
+                Checkpoint(
+                    "cogvideox-i2v",
+                    "CogVideoX 5B I2V",
+                    (),
+                    ("THUDM/CogVideoX-5b-I2V",),
+                    sizes=(CardSize("", 5.0, _T5_XXL, 0.0, _CARD),),
+                ),
             ),
         ),
     ),

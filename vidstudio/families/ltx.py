@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from vidstudio.families._spec import Checkpoint, Configs, FamilySpec, GeometryRule, Support, Variant, When, lcm
+from vidstudio.families._spec import (
+    CardSize,
+    Checkpoint,
+    Configs,
+    FamilySpec,
+    GeometryRule,
+    Support,
+    Variant,
+    When,
+    lcm,
+)
+
+#: The T5-XXL (v1.1) encoder LTX-Video uses: 4.76B parameters (google/t5-v1_1-xxl, encoder only).
+_T5_XXL = 4.76
+
 
 _13B = When("transformer/config.json", "attention_head_dim", "==", 128)  # the 2B models have 64
 
@@ -52,6 +66,7 @@ SPEC = FamilySpec(
                     "LTX-Video 0.9.7 / 0.9.8 13B",
                     (_13B,),
                     ("Lightricks/LTX-Video-0.9.7-dev", "Lightricks/LTX-Video-0.9.8-13B"),
+                    sizes=(CardSize("", 13.0, _T5_XXL, 0.0, "Lightricks/LTX-Video model card (13B); T5-XXL encoder"),),
                     default_steps=30,
                     default_guidance=3.0,
                     # Lightricks/LTX-Video README (commit 5260738), v0.9.6 notes: "New default resolution and FPS:
@@ -63,6 +78,7 @@ SPEC = FamilySpec(
                     "LTX-Video 2B (0.9.0 - 0.9.6)",
                     (When("transformer/config.json", "attention_head_dim", "==", 64),),
                     ("Lightricks/LTX-Video",),
+                    sizes=(CardSize("", 2.0, _T5_XXL, 0.0, "Lightricks/LTX-Video model card (2B); T5-XXL encoder"),),
                 ),
             ),
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vidstudio.families._spec import (
+    CardSize,
     Checkpoint,
     Configs,
     FamilySpec,
@@ -13,6 +14,10 @@ from vidstudio.families._spec import (
     lcm,
     vae_spatial,
 )
+
+#: SVD's UNet: 1.52B parameters (Blattmann et al., Stable Video Diffusion, arXiv 2311.15127); no text encoder,
+#: a CLIP ViT-H/14 image encoder (0.63B) instead.
+_SVD = CardSize("", 1.52, 0.0, 0.63, "arXiv 2311.15127 (UNet 1.52B); CLIP ViT-H/14 image encoder")
 
 
 def refine_rule(c: Configs, rule: GeometryRule) -> GeometryRule:
@@ -44,12 +49,14 @@ SPEC = FamilySpec(
                         "stabilityai/stable-video-diffusion-img2vid-xt",
                         "stabilityai/stable-video-diffusion-img2vid-xt-1-1",
                     ),
+                    sizes=(_SVD,),
                 ),
                 Checkpoint(
                     "svd",
                     "SVD (14 frames)",
                     (When("unet/config.json", "num_frames", "==", 14),),
                     ("stabilityai/stable-video-diffusion-img2vid",),
+                    sizes=(_SVD,),
                 ),
             ),
         ),

@@ -3,7 +3,25 @@ VACE-controlled video, and the two-expert (high-noise + low-noise) A14B checkpoi
 
 from __future__ import annotations
 
-from vidstudio.families._spec import Checkpoint, Configs, FamilySpec, GeometryRule, Support, Variant, When, lcm
+from vidstudio.families._spec import (
+    CardSize,
+    Checkpoint,
+    Configs,
+    FamilySpec,
+    GeometryRule,
+    Support,
+    Variant,
+    When,
+    lcm,
+)
+
+#: The umT5-XXL encoder all Wan checkpoints use (5.7B parameters: its 11.4 GB of bf16 weights) and the Wan VAE
+#: (127M, the Wan paper, arXiv 2503.20314); the transformers' sizes are the model cards' (the repo names).
+_UMT5, _WAN_VAE = 5.7, 0.127
+#: The CLIP ViT-H/14 image encoder of Wan 2.1 I2V and FLF2V (0.63B, open_clip ViT-H-14).
+_CLIP_H = 0.63
+_CARD = "model card (Wan-AI on Hugging Face); umT5-XXL encoder; Wan-VAE 127M (arXiv 2503.20314)"
+
 
 _TWO_EXPERTS = When("model_index.json", "transformer_2", "set")
 _TI2V = When("model_index.json", "expand_timesteps", "==", True)
@@ -42,6 +60,7 @@ SPEC = FamilySpec(
                     "Wan 2.2 T2V-A14B (two experts)",
                     (_TWO_EXPERTS,),
                     ("Wan-AI/Wan2.2-T2V-A14B-Diffusers",),
+                    sizes=(CardSize("", 14.0, _UMT5, _WAN_VAE, _CARD + ": 2 x 14B experts"),),
                     default_steps=40,
                     default_guidance=4.0,
                     experts=2,
@@ -54,6 +73,10 @@ SPEC = FamilySpec(
                     "Wan 2.1 T2V",
                     (),
                     ("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "Wan-AI/Wan2.1-T2V-14B-Diffusers"),
+                    sizes=(
+                        CardSize("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", 1.3, _UMT5, _WAN_VAE, _CARD),
+                        CardSize("Wan-AI/Wan2.1-T2V-14B-Diffusers", 14.0, _UMT5, _WAN_VAE, _CARD),
+                    ),
                 ),
             ),
         ),
@@ -69,6 +92,7 @@ SPEC = FamilySpec(
                     "Wan 2.1 FLF2V (first and last frame)",
                     (When("transformer/config.json", "pos_embed_seq_len", "set"),),
                     ("Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers",),
+                    sizes=(CardSize("", 14.0, _UMT5, _WAN_VAE + _CLIP_H, _CARD + "; CLIP ViT-H image encoder"),),
                     keyframes="first_last",
                     requires=("keyframe_last",),
                     notes="its image embedding is trained on two images: a first frame alone is refused",
@@ -78,6 +102,7 @@ SPEC = FamilySpec(
                     "Wan 2.2 I2V-A14B (two experts)",
                     (_TWO_EXPERTS,),
                     ("Wan-AI/Wan2.2-I2V-A14B-Diffusers",),
+                    sizes=(CardSize("", 14.0, _UMT5, _WAN_VAE, _CARD + ": 2 x 14B experts"),),
                     keyframes="first_last",
                     default_steps=40,
                     default_guidance=3.5,
@@ -90,6 +115,7 @@ SPEC = FamilySpec(
                     "Wan 2.1 I2V (first frame)",
                     (When("model_index.json", "image_encoder", "set"),),
                     ("Wan-AI/Wan2.1-I2V-14B-480P-Diffusers", "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers"),
+                    sizes=(CardSize("", 14.0, _UMT5, _WAN_VAE + _CLIP_H, _CARD + "; CLIP ViT-H image encoder"),),
                     keyframes="first",
                 ),
             ),
@@ -105,6 +131,10 @@ SPEC = FamilySpec(
                     "Wan 2.1 VACE",
                     (),
                     ("Wan-AI/Wan2.1-VACE-1.3B-diffusers", "Wan-AI/Wan2.1-VACE-14B-diffusers"),
+                    sizes=(
+                        CardSize("Wan-AI/Wan2.1-VACE-1.3B-diffusers", 1.3, _UMT5, _WAN_VAE, _CARD),
+                        CardSize("Wan-AI/Wan2.1-VACE-14B-diffusers", 14.0, _UMT5, _WAN_VAE, _CARD),
+                    ),
                 ),
             ),
         ),
@@ -121,6 +151,7 @@ SPEC = FamilySpec(
                     "Wan 2.2 TI2V-5B",
                     (),
                     ("Wan-AI/Wan2.2-TI2V-5B-Diffusers",),
+                    sizes=(CardSize("", 5.0, _UMT5, 0.0, _CARD + " (its Wan2.2-VAE not counted)"),),
                     default_steps=50,
                     default_guidance=5.0,
                     # Wan-Video/Wan2.2 wan/configs/wan_ti2v_5B.py (commit 42bf4cf): frame_num 121, sample_fps 24

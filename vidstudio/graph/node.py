@@ -355,6 +355,20 @@ class Node:
         raise NotImplementedError
 
     @classmethod
+    def unused_params(cls, params: dict[str, Any], project_dir: Path | None = None) -> dict[str, str]:
+        """The parameters the node ignores under its other values, each with why (an editor greys them out
+        with the reason), e.g. Interpolate's ``factor`` in mode ``fps``. Cheap and never raising: called as the
+        user edits (it may read small files, never load a model).
+
+        Args:
+            params: every parameter's value (defaults filled in); project_dir: where relative paths start.
+
+        Returns:
+            ``{param_name: reason in words}``; empty (the default) when every parameter is used.
+        """
+        return {}
+
+    @classmethod
     def check(cls, params: dict[str, Any], settings: Any) -> list[tuple[str, str]]:
         """Node-specific validation beyond each parameter's own checks.
 

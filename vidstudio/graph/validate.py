@@ -40,7 +40,7 @@ ISSUE_SEVERITY: dict[str, str] = {
     "node-check": "error",  # a node type's own check (Node.check / Node.check_in_graph)
     "node-warning": "warning",  # a node type's own check that does not stop a run
     "model-not-local": "error",  # the model a node names is not on this computer
-    "model-not-downloaded": "warning",  # a Hugging Face repo id not in the local cache while the hub is offline
+    "model-not-downloaded": "warning",  # a Hugging Face repo id not in the local cache yet: the run downloads it
     "run-error": "error",  # the node failed when it ran (the GUI shows it beside the issues)
     "bad-file": "error",  # an image or video the project reads is missing, unreadable or undecodable
     "over-budget": "error",  # a generation over the limits a server applies (vidstudio.budget)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import TypeAdapter
@@ -83,6 +83,17 @@ def _project_dir(graph: Any) -> Path | None:
         return None
 
 
+def not_downloaded_message(repo: str) -> str:
+    """The words for a repo id that is not in the Hugging Face cache while online: ``"not downloaded yet: the first
+    run downloads it (about 68 GB)"``, the size from the model card where a family spec knows it
+    (:func:`vidstudio.families.card_size`, bf16 weights)."""
+    from vidstudio.families import card_size
+
+    card = card_size(repo)
+    size = f" (about {card.gigabytes():.0f} GB)" if card is not None else ""
+    return f"{repo} is not downloaded yet: the first run downloads it{size}, or `vidstudio models download {repo}`"
+
+
 class LoadModel(Node):
     """Names a generation model and how to load it; loads nothing (the Generate node loads it on demand and
     keeps the last one loaded).
@@ -93,7 +104,11 @@ class LoadModel(Node):
     type_id = "LoadModel"
     title = "Load Model"
     category = "Generate"
-    description = "A video model: a local diffusers pipeline folder or a Hugging Face repo id, with load options."
+    description = (
+        "A video model: a local diffusers pipeline folder or a Hugging Face repo id, with load options. A single "
+        "transformer/UNet file (.safetensors or .gguf, e.g. ComfyUI's diffusion_models) works too, with "
+        "base_model naming the pipeline that gives the VAE, text encoder and scheduler."
+    )
     outputs = (Output("model", PortType.MODEL, "a model reference (family, folder or repo id, options)"),)
     params = (
         Param(
@@ -259,12 +274,46 @@ class LoadModel(Node):
             ]
         return []
 
+    #: Parameters only some families use, and those families.
+    FAMILY_PARAMS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "sparsectrl": ("animatediff",),
+        "ip_adapter": ("animatediff",),
+        "motion_adapter": ("animatediff",),
+        "latent_upsampler": ("ltx",),
+    }
+
+    @classmethod
+    def unused_params(cls, params: dict[str, Any], project_dir: Path | None = None) -> dict[str, str]:
+        """The family-specific parameters (:data:`FAMILY_PARAMS`) the model's family does not use: the family
+        chosen, or with ``auto`` the one found from the model's configs (cache and files only, never the
+        network); nothing when the family is not known yet. Never raises."""
+        fam = str(params.get("family", "auto") or "auto")
+        if fam == "auto":
+            if not str(params.get("model", "") or "").strip():
+                return {}
+            try:
+                fam = str(cls.locate_static(params, project_dir).family or "")
+            except Exception:  # not found yet, unreadable: every parameter stays offered
+                return {}
+        if not fam or fam == "auto":
+            return {}
+        from vidstudio.families import FAMILY_TITLES
+
+        return {
+            name: f"not used by {FAMILY_TITLES.get(fam, fam)} (only {', '.join(FAMILY_TITLES.get(f, f) for f in fams)})"
+            for name, fams in cls.FAMILY_PARAMS.items()
+            if fam not in fams
+        }
+
     @classmethod
     def check_in_graph(cls, node_id: str, graph: Any, registry: Any, settings: Any) -> list[tuple[str, ...]]:
-        """Finds the model without loading it: a folder that is not a pipeline or is of another family, or a
-        missing folder, is an error; a repo id that is not in the Hugging Face cache while ``HF_HUB_OFFLINE`` is
-        set is a warning (the project is fine; this machine lacks the model, and the run stops there)."""
-        from vidstudio.backend.checkpoint_files import locate_model
+        """Finds the model without loading it or touching the network: a folder that is not a pipeline or is of
+        another family, or a missing folder, is an error; a repo id (the model, or a single file's base
+        pipeline) that is not in the Hugging Face cache is a warning online (``model-not-downloaded``: the first
+        run downloads it; its size when a family spec knows it, :func:`vidstudio.families.card_size`) and an
+        error while ``HF_HUB_OFFLINE`` is set (``model-not-local``: the run would stop there), naming
+        ``vidstudio models download ID``."""
+        from vidstudio.backend.checkpoint_files import is_checkpoint_file, locate_model
         from vidstudio.backend.locate import hf_offline
 
         params = graph.node(node_id).params
@@ -278,8 +327,11 @@ class LoadModel(Node):
             locate_model(ref, _project_dir(graph), download=False)
         except ModelError as e:
             if e.code == "model-not-downloaded":
-                # online: downloaded when the run needs it
-                return [("param 'model'", str(e), "model-not-downloaded")] if hf_offline() else []
+                single = is_checkpoint_file(model, _project_dir(graph)) is not None
+                where, repo = ("param 'base_model'", ref.base_model) if single else ("param 'model'", model)
+                if hf_offline():  # the message names `vidstudio models download ID`
+                    return [(where, str(e), "model-not-local")]
+                return [(where, not_downloaded_message(repo), "model-not-downloaded")]
             if e.code in ("no-model", "model-not-local"):
                 return [("param 'model'", str(e), "model-not-local")]
             return [("param 'model'", str(e))]
@@ -314,10 +366,13 @@ class LoadModel(Node):
         Returns:
             a :class:`vidstudio.backend.estimate.GpuEstimate`: ``status`` ``"ok"``; ``"not-downloaded"`` with
             ``repo_id`` for a Hugging Face repo id (the model, or the base pipeline of a single file) that is not
-            in the cache; ``"unknown"`` with the reason otherwise. Never raises.
+            in the cache, with figures from the model card when a family spec knows the repo
+            (``source="model card"``, :func:`vidstudio.backend.estimate.card_estimate`); ``"unknown"`` with the
+            reason otherwise. Never raises.
         """
         from vidstudio.backend.checkpoint_files import is_checkpoint_file
-        from vidstudio.backend.estimate import GpuEstimate, gpu_estimate
+        from vidstudio.backend.estimate import GpuEstimate, card_estimate, gpu_estimate
+        from vidstudio.families import card_size
 
         choices = {
             "quantize": str(params.get("quantize", "none")),
@@ -333,6 +388,9 @@ class LoadModel(Node):
             if e.code == "model-not-downloaded":
                 single = is_checkpoint_file(model, project_dir) is not None
                 repo = str(params.get("base_model", "")).strip() if single else model
+                card = card_size(repo) if not single else None
+                if card is not None:
+                    return card_estimate(card, repo, **choices)
                 return GpuEstimate(
                     "not-downloaded",
                     f"no estimate: {repo} is not downloaded (not in the Hugging Face cache)",
@@ -356,6 +414,70 @@ class LoadModel(Node):
         from vidstudio.backend.checkpoint_files import list_checkpoint_files
 
         return list_checkpoint_files(list(folders))
+
+    @staticmethod
+    def pipeline_folders(folders: list[str | Path]) -> list[dict[str, Any]]:
+        """The diffusers pipeline folders (a ``model_index.json`` inside) directly in the model folders, as the
+        local server lists them, recognised from their configs (:func:`vidstudio.families.recognise`, no torch):
+        dicts like :meth:`model_files` entries with ``kind`` ``"pipeline"``, ``format`` ``"diffusers"``,
+        ``size`` (bytes of the files under it), and ``error`` when no family has its pipeline class. A folder
+        reached through two model folders is listed once. Never raises."""
+        import os
+
+        from vidstudio.families import read_configs, recognise
+
+        out: list[dict[str, Any]] = []
+        seen: set[Path] = set()
+        for folder in folders:
+            root = Path(folder).expanduser()
+            try:
+                children = sorted(root.iterdir())
+            except OSError:
+                continue
+            for child in children:
+                try:
+                    if child.name.startswith(".") or not (child / "model_index.json").is_file():
+                        continue
+                    real = child.resolve()
+                except OSError:
+                    continue
+                if real in seen:
+                    continue
+                seen.add(real)
+                c = read_configs(child)
+                rec = recognise(c.index, c)
+                size = 0
+                for dirpath, _dirs, files in os.walk(child):
+                    for f in files:
+                        try:
+                            size += os.stat(os.path.join(dirpath, f)).st_size
+                        except OSError:
+                            pass
+                entry: dict[str, Any] = {
+                    "path": str(child),
+                    "name": child.name,
+                    "folder": str(root),
+                    "size": size,
+                    "kind": "pipeline",
+                    "family": rec.family if rec else "",
+                    "component": "",
+                    "variant": rec.variant if rec else "",
+                    "format": "diffusers",
+                    "dtype": "",
+                }
+                if rec is None:
+                    cls = c.index.get("_class_name") or "no _class_name"
+                    entry["error"] = f"pipeline class {cls} is not one VidStudio knows"
+                out.append(entry)
+        return out
+
+    @staticmethod
+    def folder_kinds() -> dict[str, str]:
+        """ComfyUI's model subfolders (lower case) and the kind of file each holds
+        (:data:`vidstudio.backend.checkpoint_files.FOLDER_KINDS`), for the GUI."""
+        from vidstudio.backend.checkpoint_files import FOLDER_KINDS
+
+        return dict(FOLDER_KINDS)
 
     @classmethod
     def fingerprint(cls, params: dict[str, Any], ctx: ExecutionContext) -> str | None:

@@ -42,6 +42,13 @@ class Interpolate(Node):
     uses_settings = ("fps",)
 
     @classmethod
+    def unused_params(cls, params: dict[str, Any], project_dir: Any = None) -> dict[str, str]:
+        """``factor`` in mode ``fps``, ``fps`` in mode ``factor``."""
+        if params.get("mode") == "fps":
+            return {"factor": "not used in mode fps (the target rate decides)"}
+        return {"fps": "not used in mode factor (the factor decides)"}
+
+    @classmethod
     def check(cls, params: dict[str, Any], settings: Any) -> list[tuple[str, str]]:
         if params["mode"] == "fps":
             try:

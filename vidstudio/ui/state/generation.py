@@ -705,10 +705,27 @@ class GenerationService(QObject):
                 job.finish("cancelled", "cancelled before it was submitted")
                 return
             job.update(message=f"submitting to {client.url}…", force=True)
-            self.runner.submit(client.submit_project, project, output_node, on_done=submitted, on_error=refused)
+            self.runner.submit(self._submit, client, project, output_node, on_done=submitted, on_error=refused)
 
         self.ensure(ready, refused)
         return job
+
+    def _submit(self, client: Client, project: Project, output_node: str) -> Any:
+        """Sends ``project`` (the private copy) on a worker thread; for the local server, the model paths inside
+        the model folders of Preferences go as the server's model ids first (:mod:`model_ids`).
+
+        Raises:
+            ModelError: a model path the local server cannot see (naming the node, parameter and what to do).
+        """
+        if self.config.is_local:
+            from vidstudio.errors import ModelError
+            from vidstudio.ui.state.model_ids import to_server_ids
+
+            needed = set(genops.upstream(project, output_node)) | {output_node}
+            problems = to_server_ids(project, self.config.models_dirs, needed)
+            if problems:
+                raise ModelError("; ".join(f"node {nid!r}, {name}: {why}" for nid, name, why in problems))
+        return client.submit_project(project, output_node)
 
     def cancel_job(self, job: ServerJob) -> None:
         """Asks the server to cancel ``job`` (on a worker thread); a job still being submitted is cancelled as

@@ -82,6 +82,9 @@ class Inspector(QScrollArea):
         rows: ``{param_name: row}`` of the inspected node, with ``row.editor`` (a
             :class:`~vidstudio.ui.widgets.param_editors.ParamEditor`) and ``row.key`` (a :class:`KeyButton` or None).
         node_id: the inspected node, or None (project settings shown).
+        model_hints: ``{param_name: (label, button)}`` of the model fields (Load Model's, Load LoRA's): with the
+            local server, a path outside the model folders of Preferences says so there (the server loads only
+            those), and the button (``add_model_folder_requested(folder)``) adds its folder.
         estimate: the last GPU-memory estimate shown for a Load Model node (a
             :class:`vidstudio.backend.estimate.GpuEstimate`), or None; ``estimate_label`` shows it and
             ``download_button`` (shown for a repo id that is not downloaded) emits ``download_requested(repo_id)``.
@@ -94,6 +97,8 @@ class Inspector(QScrollArea):
     """
 
     download_requested = Signal(str)
+    #: The folder a model path lies in, to add to Preferences > Model folders (the hint's button).
+    add_model_folder_requested = Signal(str)
 
     def __init__(self, session: Session, parent: QWidget | None = None, runner: Any = None, model_choices: Any = None):
         super().__init__(parent)
@@ -111,6 +116,8 @@ class Inspector(QScrollArea):
         self.title_edit: QLineEdit | None = None
         self.status_label: QLabel | None = None
         self.rows: dict[str, _ParamRow] = {}
+        self.model_hints: dict[str, tuple[QLabel, QPushButton]] = {}
+        self._hint_keys: dict[str, tuple] = {}
         self.settings_editors: dict[str, QWidget] = {}
         self._body: QWidget | None = None
         register_motion_editors()
@@ -131,6 +138,7 @@ class Inspector(QScrollArea):
         lay.setContentsMargins(10, 8, 10, 10)
         lay.setSpacing(6)
         self.rows = {}
+        self.model_hints, self._hint_keys = {}, {}
         self.settings_editors = {}
         self.title_edit = self.status_label = None
         self.estimate_label = self.download_button = None
@@ -159,6 +167,8 @@ class Inspector(QScrollArea):
         self.refresh_values()
         self.refresh_status()
         self.refresh_estimate()
+        self.refresh_model_hints()
+        self.refresh_unused()
 
     def _build_node(self, lay: QVBoxLayout, node_id: str) -> None:
         s = self.session
@@ -252,7 +262,89 @@ class Inspector(QScrollArea):
             grid.addWidget(err, r + 1, 1, 1, 3)
             self.rows[p.name] = _ParamRow(p, label, editor, key, err)
             r += 2
+            if isinstance(editor, ModelPathEditor):
+                grid.addWidget(self._model_hint(p.name), r, 1, 1, 3)
+                r += 1
         lay.addLayout(grid)
+
+    def _model_hint(self, name: str) -> QWidget:
+        box = QWidget()
+        bl = QVBoxLayout(box)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.setSpacing(2)
+        label = QLabel()
+        label.setProperty("role", "error")
+        label.setWordWrap(True)
+        button = QPushButton(theme.icon("mdi6.folder-plus-outline"), "Add Its Folder to Model Folders")
+        button.clicked.connect(lambda: self._add_model_folder(name))
+        bl.addWidget(label)
+        bl.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+        box.hide()
+        self.model_hints[name] = (label, button)
+        return box
+
+    def _server_config(self) -> Any:
+        g = getattr(self.model_choices, "generation", None)
+        if g is not None:
+            return g.config
+        from vidstudio.ui.state.settings import ServerConfig
+
+        return ServerConfig.load()
+
+    def refresh_unused(self) -> None:
+        """Greys out the parameters the node ignores under its other values (its type's ``unused_params``, e.g.
+        Load Model's AnimateDiff fields for a Wan model, Interpolate's ``factor`` in mode ``fps``), the reason
+        in their tooltip."""
+        s = self.session
+        if self.node_id is None or not s.project.has_node(self.node_id):
+            return
+        node = s.project.node(self.node_id)
+        cls = s.registry.find(node.type)
+        if cls is None:
+            return
+        params = {p.name: p.default for p in cls.params} | dict(node.params)
+        try:
+            unused = dict(getattr(cls, "unused_params", lambda *_a: {})(params, s.project.project_dir))
+        except Exception:  # a plugin's faulty method must not break the Inspector
+            unused = {}
+        for name, row in self.rows.items():
+            why = unused.get(name)
+            row.label.setEnabled(why is None)
+            row.editor.setEnabled(why is None)
+            row.label.setToolTip(why if why is not None else row.param.help)
+            if row.param.kind != "json":
+                row.editor.setToolTip(why if why is not None else row.param.help)
+
+    def refresh_model_hints(self) -> None:
+        """Says, under each model field whose value is a path the local server cannot see (outside the model
+        folders of Preferences), so and what to do (:func:`vidstudio.ui.state.model_ids.server_ref`)."""
+        from vidstudio.ui.state.model_ids import folder_to_add, server_ref
+
+        s = self.session
+        if self.node_id is None or not s.project.has_node(self.node_id):
+            return
+        config = self._server_config()
+        params = s.project.node(self.node_id).params
+        for name, (label, button) in self.model_hints.items():
+            value = str(params.get(name, "") or "")
+            key = (value, config.is_local, config.models_dirs, str(s.project.project_dir))
+            if self._hint_keys.get(name) == key:
+                continue
+            self._hint_keys[name] = key
+            ref = server_ref(value, s.project.project_dir, config.models_dirs) if config.is_local else None
+            problem = ref.problem if ref is not None else None
+            label.setText(problem or "")
+            folder = str(folder_to_add(ref.path)) if (problem and ref.path is not None) else ""
+            button.setProperty("folder", folder)
+            button.setToolTip(f"Add {folder} to Preferences > Model folders (restarts the local server)")
+            button.setVisible(bool(folder))
+            label.parentWidget().setVisible(bool(problem))
+
+    def _add_model_folder(self, name: str) -> None:
+        hint = self.model_hints.get(name)
+        folder = str(hint[1].property("folder") or "") if hint is not None else ""
+        if folder:
+            self.add_model_folder_requested.emit(folder)
 
     def _build_estimate(self, lay: QVBoxLayout) -> None:
         box = QFrame()
@@ -319,7 +411,10 @@ class Inspector(QScrollArea):
 
         self.estimate = e
         dim = theme.TEXT_DIM
-        if e.status != "ok":
+        figures = e.status == "ok" or any(v is not None for v in getattr(e, "components", {}).values())
+        gguf = getattr(e, "gguf", "")
+        card = getattr(e, "source", "files") == "model card"
+        if not figures:
             color = theme.WARNING if e.status == "not-downloaded" else dim
             text = f"<b>GPU memory:</b> <span style='color:{color}'>{_esc(e.message)}</span>"
         else:
@@ -331,13 +426,24 @@ class Inspector(QScrollArea):
                 )
             else:
                 offload = "" if e.offload == "none" else f", {e.offload} offload: the largest component"
-                head = f"<b>GPU memory (estimate): {size(e.on_gpu)}</b> ({choice}{offload})"
+                if gguf:
+                    choice = f"GGUF {gguf}"
+                where = ", from the model card" if card else ""
+                head = f"<b>GPU memory (estimate{where}): {size(e.on_gpu)}</b> ({choice}{offload})"
             parts = " · ".join(f"{k.replace('_', ' ')} {size(v)}" for k, v in e.components.items() if v is not None)
             missing = [k.replace("_", " ") for k, v in e.components.items() if v is None]
-            lines = [head, f"<span style='color:{dim}'>{parts}; weights at 16-bit, activations extra</span>"]
+            basis = getattr(e, "basis", "weights at 16-bit, activations extra")
+            lines = [head, f"<span style='color:{dim}'>{parts}; {_esc(basis)}</span>"]
+            if card:
+                lines.insert(0, f"<span style='color:{theme.WARNING}'>{_esc(e.repo_id)} is not downloaded yet</span>")
             if missing:
                 lines.append(f"<span style='color:{dim}'>not on disk: {', '.join(missing)}</span>")
-            if any(v is not None for v in e.per_choice.values()):
+            if gguf:
+                lines.append(
+                    f"<span style='color:{dim}'>transformer quantisation: does not apply to a GGUF file "
+                    f"(its weights are {_esc(gguf)} already)</span>"
+                )
+            elif any(v is not None for v in e.per_choice.values()):
                 per = " · ".join(f"{q.replace('_', ' ')} {size(v)}" for q, v in e.per_choice.items())
                 lines.append(f"<span style='color:{dim}'>by transformer quantisation: {per}</span>")
             text = "<br>".join(lines)
@@ -355,7 +461,10 @@ class Inspector(QScrollArea):
             for i in range(combo.count()):
                 q = combo.itemData(i)
                 label = str(q).replace("_", " ")
-                gib = per.get(q) if e.status == "ok" else None
+                if gguf and name == "quantize" and q != "none":
+                    combo.setItemText(i, f"{label}  —  ignored: the GGUF file is quantised already")
+                    continue
+                gib = per.get(q) if figures else None
                 combo.setItemText(i, f"{label}  —  {size(gib)}" if gib is not None else label)
 
     def _build_settings(self, lay: QVBoxLayout) -> None:
@@ -445,6 +554,8 @@ class Inspector(QScrollArea):
             self.refresh_values()
             if nid in change.nodes:
                 self.refresh_estimate()
+                self.refresh_model_hints()
+                self.refresh_unused()
 
     def refresh_values(self) -> None:
         """Shows the current values (animated ones at the playhead) and key states."""

@@ -271,6 +271,7 @@ class MainWindow(QMainWindow):
         self.model_choices = ModelChoices(self.generation, self.runner, parent=self)
         self.inspector = Inspector(s, runner=self.runner, model_choices=self.model_choices)
         self.inspector.download_requested.connect(self.models_window)
+        self.inspector.add_model_folder_requested.connect(self.add_model_folder)
         self.jobs_pane = JobsPane(self.jobs)
         self.graph_editor = GraphEditor(s)
         self.docks: dict[str, QDockWidget] = {}
@@ -971,6 +972,14 @@ class MainWindow(QMainWindow):
         config.save(app_settings())
         self.generation.reconfigure(config)
         self.show_message("generation server: " + ("local" if config.is_local else config.url))
+
+    def add_model_folder(self, folder: str) -> None:
+        """Adds ``folder`` to Preferences > Model folders (the Inspector's button for a model path outside them);
+        the local server starts again with it on the next Generate."""
+        old = self.generation.config
+        if folder not in old.models_dirs:
+            self._apply_preferences(dataclasses.replace(old, models_dirs=(*old.models_dirs, folder)))
+        self.inspector.refresh_model_hints()
 
     def _server_state_changed(self) -> None:
         g = self.generation

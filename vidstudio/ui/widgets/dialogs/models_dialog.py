@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from vidstudio.fsutil import human_bytes
 from vidstudio.ui.state.tasks import TaskRunner, error_text
+from vidstudio.ui.widgets import theme
 
 __all__ = ["ModelsDialog", "human_bytes"]
 
@@ -50,13 +52,14 @@ class ModelsDialog(QDialog):
             the server is the local one; empty for a remote server, whose files are not this computer's).
         remote: returns True while the server is a remote one: its files are listed from ``GET /v1/models``.
 
-    Rows: cached pipelines (kind ``pipeline``, removable) first, then the files (and, from a remote server, the
-    pipeline folders of its models folders), each with its kind (``pipeline``, ``transformer``, ``unet``,
-    ``lora``, ``vae``, ``text encoder``, or ``checkpoint (not recognised)``; and the file format), family,
-    variant and storage type (``BF16``, ``Q8_0``...).
+    Rows: cached pipelines (kind ``pipeline``, removable) first, then the pipeline folders of the model folders
+    and the files, each with its kind (``pipeline``, ``transformer``, ``unet``, ``lora``, ``vae``, ``text
+    encoder``, ``checkpoint`` for a file of a checkpoint folder that cannot be read, or ``checkpoint (not
+    recognised)``; and the format), family, variant, storage type (``BF16``, ``Q8_0``...) and a note: why a file
+    cannot be read (``unreadable: REASON``), or why a pipeline folder is not one VidStudio knows.
     """
 
-    COLUMNS = ("model", "size", "kind", "family", "variant", "dtype")
+    COLUMNS = ("model", "size", "kind", "family", "variant", "dtype", "note")
 
     def __init__(
         self,
@@ -168,8 +171,7 @@ class ModelsDialog(QDialog):
         from vidstudio.nodes.generate import LoadModel
 
         self.runner.submit(
-            LoadModel.model_files,
-            folders,
+            lambda: LoadModel.pipeline_folders(folders) + LoadModel.model_files(folders),
             on_done=self._show_files,
             on_error=lambda e: self.status.setText(f"model folders: {error_text(e)}"),
         )
@@ -216,25 +218,29 @@ class ModelsDialog(QDialog):
             )
             rows.append((texts, "hub cache", m))
         for f in self.files:
-            kind = (
-                str(f["kind"])
-                if f.get("kind") in ("lora", "pipeline")
-                else str(f.get("component") or "checkpoint (not recognised)")
-            )
+            shown = self._shown_path(str(f["path"]))
+            error = str(f.get("error") or "").replace(str(f["path"]), shown)
+            kind = str(f.get("kind") or "checkpoint")
+            if kind == "checkpoint":  # the header tells transformer or UNet; the folder only "checkpoint"
+                kind = str(f.get("component") or ("checkpoint" if error else "checkpoint (not recognised)"))
+            note = "" if not error else (error if kind == "pipeline" else f"unreadable: {error}")
             texts = (
-                self._shown_path(str(f["path"])),
+                shown,
                 human_bytes(int(f["size"])),
                 f"{kind.replace('_', ' ')} ({f.get('format', '')})",
                 str(f.get("family") or "-"),
                 str(f.get("variant") or "-"),
                 str(f.get("dtype") or "-"),
+                note,
             )
-            rows.append((texts, str(f.get("error") or f["path"]), f))
+            rows.append((texts, error or str(f["path"]), f))
         self.table.setRowCount(len(rows))
         for r, (texts, tip, entry) in enumerate(rows):
             for c, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 item.setToolTip(tip)
+                if c == len(texts) - 1 and text:
+                    item.setForeground(QColor(theme.ERROR))
                 item.setData(Qt.ItemDataRole.UserRole, "cache" if entry in self.cached else "file")
                 self.table.setItem(r, c, item)
         text = f"{len(self.cached)} model(s) in the server's cache, {human_bytes(sum(m['size'] for m in self.cached))}"

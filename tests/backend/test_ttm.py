@@ -315,8 +315,10 @@ def test_wan22_two_expert_switch_happens_at_the_same_step(tmp_path, pipeline_cac
 
 
 # --------------------------------------------------------------------------------------------- the example
-def test_cut_and_drag_example_validates_and_names_a_real_checkpoint(tmp_path, capsys):
+def test_cut_and_drag_example_validates_and_names_a_real_checkpoint(tmp_path, capsys, monkeypatch):
     import json
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # online a model not downloaded yet is a warning only
 
     from vidstudio.cli import main
 

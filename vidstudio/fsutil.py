@@ -148,3 +148,16 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
     return f"{n:.1f} TiB"
+
+
+def folder_size(folder: str | os.PathLike) -> int:
+    """Bytes of the files under ``folder`` (links followed to what they point at; unreadable entries skipped);
+    0 for a folder that cannot be read."""
+    total = 0
+    for dirpath, _, files in os.walk(folder):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(dirpath, f)).st_size
+            except OSError:
+                pass
+    return total

@@ -53,6 +53,7 @@ from vidstudio.families import (
 )
 from vidstudio.families._motion_transfer import KINDS as MOTION_KINDS
 from vidstudio.families._motion_transfer import TTM_PIPELINES, resolve_steps, step_index
+from vidstudio.fsutil import folder_size
 from vidstudio.graph.node import ExecutionContext, Input, Node, Output, Param
 from vidstudio.graph.types import PortType
 from vidstudio.media.clip import Clip, as_clip
@@ -422,7 +423,6 @@ class LoadModel(Node):
         dicts like :meth:`model_files` entries with ``kind`` ``"pipeline"``, ``format`` ``"diffusers"``,
         ``size`` (bytes of the files under it), and ``error`` when no family has its pipeline class. A folder
         reached through two model folders is listed once. Never raises."""
-        import os
 
         from vidstudio.families import read_configs, recognise
 
@@ -446,13 +446,7 @@ class LoadModel(Node):
                 seen.add(real)
                 c = read_configs(child)
                 rec = recognise(c.index, c)
-                size = 0
-                for dirpath, _dirs, files in os.walk(child):
-                    for f in files:
-                        try:
-                            size += os.stat(os.path.join(dirpath, f)).st_size
-                        except OSError:
-                            pass
+                size = folder_size(child)
                 entry: dict[str, Any] = {
                     "path": str(child),
                     "name": child.name,

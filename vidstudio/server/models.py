@@ -19,7 +19,6 @@ whose family cannot be told are listed with family "".
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from vidstudio.errors import ModelError
 from vidstudio.families import GeometryRule
+from vidstudio.fsutil import folder_size
 
 _LOCAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 #: How long a listing is reused before the folders are read again (seconds).
@@ -68,18 +68,6 @@ class CatalogEntry:
     dtype: str = ""
     error: str = ""
     checkpoint: str = ""
-
-
-def folder_size(folder: Path) -> int:
-    """Bytes of the files under ``folder`` (links followed to what they point at; unreadable entries skipped)."""
-    total = 0
-    for dirpath, _, files in os.walk(folder):
-        for f in files:
-            try:
-                total += os.stat(os.path.join(dirpath, f)).st_size
-            except OSError:
-                pass
-    return total
 
 
 class UnknownModel(LookupError):
